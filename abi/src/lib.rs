@@ -1,0 +1,24 @@
+//! The contract between kiln-compiled code and the kiln runtime, defined once.
+//!
+//! Everything both sides must agree on lives here and nowhere else: the `#[repr(C)]`
+//! structures compiled code reads and writes (`vmctx`), the trap codes, the builtin
+//! (libcall) table, the symbol and section names of a kiln object, the module metadata
+//! format and the ABI version. The compiler and the runtime both depend on this crate;
+//! neither depends on the other.
+
+pub mod builtins;
+pub mod descriptor;
+pub mod metadata;
+pub mod symbols;
+pub mod trap;
+pub mod vmctx;
+
+pub use trap::TrapCode;
+
+/// Version of the contract in this crate. Bumped on any change to a layout, a trap code, a
+/// builtin signature, the metadata format or a symbol name. A runtime refuses (with both
+/// version numbers in the message) to load an object whose version differs.
+pub const ABI_VERSION: u32 = 1;
+
+/// Size of a WebAssembly page in bytes.
+pub const WASM_PAGE_SIZE: u64 = 65536;

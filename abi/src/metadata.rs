@@ -1,0 +1,377 @@
+//! Module metadata: everything the runtime needs to instantiate a compiled module that is
+//! not code (types, imports, exports, memories, tables, globals, segments, names).
+//!
+//! The compiler encodes a [`ModuleMetadata`] with [`ModuleMetadata::encode`] into a data
+//! object of the kiln object file; the runtime decodes it in place with
+//! [`ModuleMetadata::decode`]. Byte strings (data segments, names) borrow from the encoded
+//! bytes, so data segments are never copied before they are applied.
+
+use serde::{Deserialize, Serialize};
+
+/// A value type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ValType {
+    /// 32-bit integer.
+    I32,
+    /// 64-bit integer.
+    I64,
+    /// 32-bit float.
+    F32,
+    /// 64-bit float.
+    F64,
+    /// 128-bit vector.
+    V128,
+    /// Nullable function reference.
+    FuncRef,
+    /// Nullable external reference.
+    ExternRef,
+}
+
+impl ValType {
+    /// The name the text format uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValType::I32 => "i32",
+            ValType::I64 => "i64",
+            ValType::F32 => "f32",
+            ValType::F64 => "f64",
+            ValType::V128 => "v128",
+            ValType::FuncRef => "funcref",
+            ValType::ExternRef => "externref",
+        }
+    }
+}
+
+/// A function type.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FuncType {
+    /// Parameter types.
+    pub params: Vec<ValType>,
+    /// Result types.
+    pub results: Vec<ValType>,
+}
+
+/// A table type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableType {
+    /// Element type (a reference type).
+    pub element: ValType,
+    /// Initial number of elements.
+    pub min: u64,
+    /// Maximum number of elements.
+    pub max: Option<u64>,
+}
+
+/// A memory type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemoryType {
+    /// Initial size in pages.
+    pub min_pages: u64,
+    /// Maximum size in pages.
+    pub max_pages: Option<u64>,
+    /// Indexed by i64 (memory64).
+    pub memory64: bool,
+    /// Shared between threads.
+    pub shared: bool,
+}
+
+/// A global type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GlobalType {
+    /// Value type.
+    pub ty: ValType,
+    /// Whether `global.set` may change it.
+    pub mutable: bool,
+}
+
+/// One operator of a constant expression, which the runtime evaluates on a small stack.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ConstOp {
+    /// Push an i32.
+    I32Const(i32),
+    /// Push an i64.
+    I64Const(i64),
+    /// Push an f32 by its bits.
+    F32Const(u32),
+    /// Push an f64 by its bits.
+    F64Const(u64),
+    /// Push a v128.
+    V128Const(u128),
+    /// Push a global's value.
+    GlobalGet(u32),
+    /// Push a null reference.
+    RefNull,
+    /// Push a reference to a function.
+    RefFunc(u32),
+    /// Pop two i32, push their sum.
+    I32Add,
+    /// Pop two i32, push their difference.
+    I32Sub,
+    /// Pop two i32, push their product.
+    I32Mul,
+    /// Pop two i64, push their sum.
+    I64Add,
+    /// Pop two i64, push their difference.
+    I64Sub,
+    /// Pop two i64, push their product.
+    I64Mul,
+}
+
+/// A constant expression.
+pub type ConstExpr = Vec<ConstOp>;
+
+/// What an import or export names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExternKind {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A memory.
+    Memory,
+    /// A global.
+    Global,
+}
+
+/// The type of an import.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportType {
+    /// A function of this type index.
+    Func(u32),
+    /// A table.
+    Table(TableType),
+    /// A memory.
+    Memory(MemoryType),
+    /// A global.
+    Global(GlobalType),
+}
+
+/// An import.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Import<'a> {
+    /// Module name.
+    pub module: &'a str,
+    /// Field name.
+    pub name: &'a str,
+    /// What is imported.
+    pub ty: ImportType,
+}
+
+/// An export.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Export<'a> {
+    /// Export name.
+    pub name: &'a str,
+    /// What kind of entity.
+    pub kind: ExternKind,
+    /// Its index in its index space.
+    pub index: u32,
+}
+
+/// A global the module defines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Global {
+    /// Its type.
+    pub ty: GlobalType,
+    /// Its initial value.
+    pub init: ConstExpr,
+}
+
+/// When an element segment is applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ElementMode {
+    /// Copied into a table at instantiation.
+    Active {
+        /// The table.
+        table: u32,
+        /// Where in the table.
+        offset: ConstExpr,
+    },
+    /// Available to `table.init`.
+    Passive,
+    /// Only declares functions for `ref.func`; dropped at instantiation.
+    Declared,
+}
+
+/// The items of an element segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ElementItems {
+    /// Function indices.
+    Functions(Vec<u32>),
+    /// Constant expressions.
+    Expressions(Vec<ConstExpr>),
+}
+
+/// An element segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElementSegment {
+    /// When it is applied.
+    pub mode: ElementMode,
+    /// Element type.
+    pub element: ValType,
+    /// The elements.
+    pub items: ElementItems,
+}
+
+/// When a data segment is applied.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DataMode {
+    /// Copied into a memory at instantiation.
+    Active {
+        /// The memory.
+        memory: u32,
+        /// Where in the memory.
+        offset: ConstExpr,
+    },
+    /// Available to `memory.init`.
+    Passive,
+}
+
+/// A data segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSegment<'a> {
+    /// When it is applied.
+    pub mode: DataMode,
+    /// The bytes, borrowed from the encoded metadata.
+    pub bytes: &'a [u8],
+}
+
+/// How linear memories must be laid out for the code, chosen at compile time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemorySettings {
+    /// Bytes reserved for each 32-bit memory; with `bounds_checks` off this covers the
+    /// whole 32-bit index space.
+    pub reservation: u64,
+    /// Inaccessible bytes after the reservation, absorbing `address + offset` overshoot.
+    pub guard_size: u64,
+    /// Whether the code checks every access explicitly (for small address spaces).
+    pub bounds_checks: bool,
+}
+
+/// Everything about a module the runtime needs besides its code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModuleMetadata<'a> {
+    /// The module's name, from the name section.
+    pub name: Option<&'a str>,
+    /// Function types.
+    pub types: Vec<FuncType>,
+    /// Imports, in order.
+    #[serde(borrow)]
+    pub imports: Vec<Import<'a>>,
+    /// Type index of every function, imported first.
+    pub functions: Vec<u32>,
+    /// Every table, imported first.
+    pub tables: Vec<TableType>,
+    /// Every memory, imported first.
+    pub memories: Vec<MemoryType>,
+    /// Type of every global, imported first.
+    pub global_types: Vec<GlobalType>,
+    /// Globals the module defines.
+    pub globals: Vec<Global>,
+    /// Exports.
+    #[serde(borrow)]
+    pub exports: Vec<Export<'a>>,
+    /// The start function.
+    pub start: Option<u32>,
+    /// Element segments.
+    pub elements: Vec<ElementSegment>,
+    /// Data segments.
+    #[serde(borrow)]
+    pub data: Vec<DataSegment<'a>>,
+    /// Name of every function (empty where the module gives none), for backtraces.
+    #[serde(borrow)]
+    pub function_names: Vec<&'a str>,
+    /// Memory layout the code was compiled for.
+    pub memory_settings: MemorySettings,
+}
+
+/// Metadata bytes that do not decode.
+#[derive(Debug)]
+pub struct DecodeError(pub postcard::Error);
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "corrupt kiln module metadata: {}", self.0)
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl<'a> ModuleMetadata<'a> {
+    /// Encodes the metadata for the object file.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("serializing into a Vec cannot fail")
+    }
+
+    /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes`.
+    pub fn decode(bytes: &'a [u8]) -> Result<ModuleMetadata<'a>, DecodeError> {
+        postcard::from_bytes(bytes).map_err(DecodeError)
+    }
+
+    /// Number of imports of each kind.
+    pub fn imported_count(&self, kind: ExternKind) -> u32 {
+        let count = self.imports.iter().filter(|import| {
+            matches!(
+                (kind, import.ty),
+                (ExternKind::Func, ImportType::Func(_))
+                    | (ExternKind::Table, ImportType::Table(_))
+                    | (ExternKind::Memory, ImportType::Memory(_))
+                    | (ExternKind::Global, ImportType::Global(_))
+            )
+        });
+        count.count() as u32
+    }
+
+    /// The counts the context layout is made from.
+    pub fn vm_counts(&self) -> crate::vmctx::VMCounts {
+        let imported_memories = self.imported_count(ExternKind::Memory);
+        let imported_tables = self.imported_count(ExternKind::Table);
+        let imported_globals = self.imported_count(ExternKind::Global);
+        crate::vmctx::VMCounts {
+            types: self.types.len() as u32,
+            functions: self.functions.len() as u32,
+            imported_memories,
+            imported_tables,
+            imported_globals,
+            defined_memories: self.memories.len() as u32 - imported_memories,
+            defined_tables: self.tables.len() as u32 - imported_tables,
+            defined_globals: self.globals.len() as u32,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_and_borrows() {
+        let bytes = [1u8, 2, 3];
+        let metadata = ModuleMetadata {
+            name: Some("m"),
+            types: vec![FuncType { params: vec![ValType::I32], results: vec![] }],
+            imports: vec![Import { module: "env", name: "f", ty: ImportType::Func(0) }],
+            functions: vec![0, 0],
+            tables: vec![],
+            memories: vec![MemoryType { min_pages: 1, max_pages: None, memory64: false, shared: false }],
+            global_types: vec![],
+            globals: vec![],
+            exports: vec![Export { name: "g", kind: ExternKind::Func, index: 1 }],
+            start: None,
+            elements: vec![],
+            data: vec![DataSegment {
+                mode: DataMode::Active { memory: 0, offset: vec![ConstOp::I32Const(8)] },
+                bytes: &bytes,
+            }],
+            function_names: vec!["f", "g"],
+            memory_settings: MemorySettings { reservation: 1 << 32, guard_size: 1 << 31, bounds_checks: false },
+        };
+        let encoded = metadata.encode();
+        let decoded = ModuleMetadata::decode(&encoded).unwrap();
+        assert_eq!(decoded, metadata);
+        let segment = decoded.data[0].bytes.as_ptr() as usize;
+        let range = encoded.as_ptr() as usize..encoded.as_ptr() as usize + encoded.len();
+        assert!(range.contains(&segment), "data segment bytes must borrow from the encoding");
+        assert_eq!(decoded.vm_counts().defined_memories, 1);
+    }
+}

@@ -1,0 +1,41 @@
+//! Names in a kiln object file. Every name gets the module's symbol prefix (empty by
+//! default), so several modules can live in one binary.
+
+/// The module descriptor (`descriptor.rs`): the object's one global symbol. Written by the
+/// compiler, read by the runtime (the executable's `main`, the loader, embedders).
+pub const MODULE_DESCRIPTOR: &str = "kiln_module";
+/// Encoded metadata (local). Written by the compiler, read through the descriptor.
+pub const METADATA: &str = "kiln_metadata";
+/// Function table (local). Written by the compiler, read through the descriptor.
+pub const FUNCTIONS: &str = "kiln_functions";
+/// Trap table (local). Written by the compiler, read through the descriptor.
+pub const TRAPS: &str = "kiln_traps";
+/// Entry trampoline table (local). Written by the compiler, read through the descriptor.
+pub const ENTRY_TRAMPOLINES: &str = "kiln_entry_trampolines";
+/// Exit trampoline table (local). Written by the compiler, read through the descriptor.
+pub const EXIT_TRAMPOLINES: &str = "kiln_exit_trampolines";
+
+/// The full name of a symbol for a module compiled with `prefix`.
+pub fn prefixed(prefix: &str, name: &str) -> String {
+    format!("{prefix}{name}")
+}
+
+/// The local symbol of defined function `index`, named from the name section when it
+/// has a name, so debuggers and profilers show it.
+pub fn function_symbol(prefix: &str, index: u32, name: &str) -> String {
+    if name.is_empty() {
+        format!("{prefix}wasm_function_{index}")
+    } else {
+        format!("{prefix}{name}")
+    }
+}
+
+/// The local symbol of the entry trampoline of type `index`.
+pub fn entry_trampoline_symbol(prefix: &str, index: u32) -> String {
+    format!("{prefix}kiln_entry_trampoline_{index}")
+}
+
+/// The local symbol of the exit trampoline of type `index`.
+pub fn exit_trampoline_symbol(prefix: &str, index: u32) -> String {
+    format!("{prefix}kiln_exit_trampoline_{index}")
+}
