@@ -4,12 +4,16 @@
 //! ```text
 //!  <prefix>kiln_module ─► ModuleDescriptor
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
-//!                           ├─ functions ─────► [FunctionEntry; n_defined_functions]
+//!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
 //!                           │                      └─ traps: range of the trap table
-//!                           ├─ traps ─────────► [TrapEntry; n_traps], grouped by function
-//!                           ├─ entry_trampolines ─► [VMEntryTrampoline; n_types]
-//!                           └─ exit_trampolines ──► [wasm-call code; n_types]
+//!                           └─ traps ─────────► [TrapEntry; n_traps], grouped by code entry
 //! ```
+//!
+//! The code entries are, in order: the defined functions (by index, imported functions
+//! excluded), then one entry trampoline per type ([`crate::vmctx::VMEntryTrampoline`]: the
+//! host calls wasm through it), then one exit trampoline per type (wasm-call code that
+//! forwards to a host function through its `VMHostContext`). Together they cover every
+//! byte of code the object holds, so a faulting PC is found in exactly one entry.
 //!
 //! The compiler writes it as a relocated data object; the pointers are resolved by the
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up.
@@ -38,22 +42,19 @@ pub struct ModuleDescriptor {
     pub metadata: *const u8,
     /// Length of the encoded metadata.
     pub metadata_len: usize,
-    /// One entry per defined function, in index order.
-    pub functions: *const FunctionEntry,
+    /// `n_functions + 2 * n_types` code entries, in the order the module documentation
+    /// gives.
+    pub code: *const CodeEntry,
     /// The trap table.
     pub traps: *const TrapEntry,
     /// Number of trap-table entries.
     pub n_traps: usize,
-    /// Per type: a [`crate::vmctx::VMEntryTrampoline`] for calling wasm from the host.
-    pub entry_trampolines: *const *const u8,
-    /// Per type: wasm-call code that forwards to a host function (`VMHostContext`).
-    pub exit_trampolines: *const *const u8,
 }
 
-/// A defined function's code and its part of the trap table.
+/// A function's or trampoline's code and its part of the trap table.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
-pub struct FunctionEntry {
+pub struct CodeEntry {
     /// First byte of the function's code.
     pub code: *const u8,
     /// Length of the code in bytes.
@@ -68,41 +69,68 @@ pub struct FunctionEntry {
 
 /// Offset of [`ModuleDescriptor::metadata`].
 pub const DESCRIPTOR_METADATA: usize = offset_of!(ModuleDescriptor, metadata);
-/// Offset of [`ModuleDescriptor::functions`].
-pub const DESCRIPTOR_FUNCTIONS: usize = offset_of!(ModuleDescriptor, functions);
+/// Offset of [`ModuleDescriptor::metadata_len`].
+pub const DESCRIPTOR_METADATA_LEN: usize = offset_of!(ModuleDescriptor, metadata_len);
+/// Offset of [`ModuleDescriptor::code`].
+pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
 /// Offset of [`ModuleDescriptor::traps`].
 pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
-/// Offset of [`ModuleDescriptor::entry_trampolines`].
-pub const DESCRIPTOR_ENTRY_TRAMPOLINES: usize = offset_of!(ModuleDescriptor, entry_trampolines);
-/// Offset of [`ModuleDescriptor::exit_trampolines`].
-pub const DESCRIPTOR_EXIT_TRAMPOLINES: usize = offset_of!(ModuleDescriptor, exit_trampolines);
+/// Offset of [`ModuleDescriptor::n_traps`].
+pub const DESCRIPTOR_N_TRAPS: usize = offset_of!(ModuleDescriptor, n_traps);
 /// Size of a descriptor.
 pub const DESCRIPTOR_SIZE: usize = core::mem::size_of::<ModuleDescriptor>();
-/// Size of a function entry.
-pub const FUNCTION_ENTRY_SIZE: usize = core::mem::size_of::<FunctionEntry>();
-/// Size of a trap entry.
-pub const TRAP_ENTRY_SIZE: usize = core::mem::size_of::<TrapEntry>();
+/// Size of a code entry.
+pub const CODE_ENTRY_SIZE: usize = core::mem::size_of::<CodeEntry>();
+/// Offset of [`CodeEntry::code`].
+pub const CODE_ENTRY_CODE: usize = offset_of!(CodeEntry, code);
 
 impl ModuleDescriptor {
-    /// The fields a descriptor starts with, in the byte order of the target (little
-    /// endian on every supported target): magic, ABI version and counts.
-    pub fn header_bytes(n_functions: u32, n_types: u32) -> [u8; 24] {
-        let mut bytes = [0u8; 24];
+    /// The bytes of a descriptor as the compiler writes it (little endian, as on every
+    /// supported target), with the pointers left zero for relocations at
+    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`] and [`DESCRIPTOR_TRAPS`] to fill.
+    pub fn encode(n_functions: u32, n_types: u32, metadata_len: usize, n_traps: usize) -> [u8; DESCRIPTOR_SIZE] {
+        let mut bytes = [0u8; DESCRIPTOR_SIZE];
         bytes[..8].copy_from_slice(&DESCRIPTOR_MAGIC);
-        bytes[8..12].copy_from_slice(&crate::ABI_VERSION.to_le_bytes());
-        bytes[12..16].copy_from_slice(&n_functions.to_le_bytes());
-        bytes[16..20].copy_from_slice(&n_types.to_le_bytes());
+        bytes[offset_of!(ModuleDescriptor, abi_version)..][..4].copy_from_slice(&crate::ABI_VERSION.to_le_bytes());
+        bytes[offset_of!(ModuleDescriptor, n_functions)..][..4].copy_from_slice(&n_functions.to_le_bytes());
+        bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
+        bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
+        bytes[DESCRIPTOR_N_TRAPS..][..8].copy_from_slice(&(n_traps as u64).to_le_bytes());
         bytes
     }
 
-    /// The function entries.
+    /// Number of code entries.
+    pub fn n_code_entries(&self) -> usize {
+        self.n_functions as usize + 2 * self.n_types as usize
+    }
+
+    /// Every code entry: functions, then entry trampolines, then exit trampolines.
     ///
     /// # Safety
     /// `self` must be a descriptor written by the kiln compiler whose pointers were
     /// relocated (linked or loaded), with the current ABI version.
-    pub unsafe fn function_entries(&self) -> &[FunctionEntry] {
-        // SAFETY: the compiler writes `n_functions` entries at `functions` (caller's contract).
-        unsafe { slice_or_empty(self.functions, self.n_functions as usize) }
+    pub unsafe fn code_entries(&self) -> &[CodeEntry] {
+        // SAFETY: the compiler writes `n_code_entries()` entries at `code` (caller's contract).
+        unsafe { slice_or_empty(self.code, self.n_code_entries()) }
+    }
+
+    /// The entry trampoline of type `type_index`.
+    ///
+    /// # Safety
+    /// As for [`ModuleDescriptor::code_entries`]; `type_index < n_types`.
+    pub unsafe fn entry_trampoline(&self, type_index: u32) -> *const u8 {
+        // SAFETY: caller's contract.
+        unsafe { self.code_entries()[self.n_functions as usize + type_index as usize].code }
+    }
+
+    /// The exit trampoline of type `type_index`.
+    ///
+    /// # Safety
+    /// As for [`ModuleDescriptor::code_entries`]; `type_index < n_types`.
+    pub unsafe fn exit_trampoline(&self, type_index: u32) -> *const u8 {
+        let index = self.n_functions as usize + self.n_types as usize + type_index as usize;
+        // SAFETY: caller's contract.
+        unsafe { self.code_entries()[index].code }
     }
 
     /// The trap table.
@@ -122,23 +150,17 @@ impl ModuleDescriptor {
         // SAFETY: the compiler writes `metadata_len` bytes at `metadata` (caller's contract).
         unsafe { slice_or_empty(self.metadata, self.metadata_len) }
     }
+}
 
-    /// The entry trampoline of each type.
-    ///
-    /// # Safety
-    /// As for [`ModuleDescriptor::function_entries`].
-    pub unsafe fn entry_trampolines(&self) -> &[*const u8] {
-        // SAFETY: the compiler writes `n_types` pointers (caller's contract).
-        unsafe { slice_or_empty(self.entry_trampolines, self.n_types as usize) }
-    }
-
-    /// The exit trampoline of each type.
-    ///
-    /// # Safety
-    /// As for [`ModuleDescriptor::function_entries`].
-    pub unsafe fn exit_trampolines(&self) -> &[*const u8] {
-        // SAFETY: the compiler writes `n_types` pointers (caller's contract).
-        unsafe { slice_or_empty(self.exit_trampolines, self.n_types as usize) }
+impl CodeEntry {
+    /// The bytes of an entry as the compiler writes it, with the `code` pointer left zero
+    /// for a relocation at [`CODE_ENTRY_CODE`] to fill.
+    pub fn encode(code_len: u32, traps_start: u32, traps_len: u32) -> [u8; CODE_ENTRY_SIZE] {
+        let mut bytes = [0u8; CODE_ENTRY_SIZE];
+        bytes[offset_of!(CodeEntry, code_len)..][..4].copy_from_slice(&code_len.to_le_bytes());
+        bytes[offset_of!(CodeEntry, traps_start)..][..4].copy_from_slice(&traps_start.to_le_bytes());
+        bytes[offset_of!(CodeEntry, traps_len)..][..4].copy_from_slice(&traps_len.to_le_bytes());
+        bytes
     }
 }
 

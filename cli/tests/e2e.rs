@@ -1,0 +1,973 @@
+//! End-to-end tests of the `kiln` command: real programs in C, Rust and WAT
+//! (`tests/programs/`) are built for wasm32-wasip1 and natively, and every program's native
+//! run, `kiln build` executable and `kiln run` must agree on stdout, stderr and exit code.
+//! Trap programs must exit with 134, the spec's message and a backtrace naming their
+//! functions; bad input must exit with 1 and a one-line message, never a panic; `kiln
+//! compile` must write an ELF relocatable object with the wasm functions' names; `kiln
+//! inspect` and `kiln run --invoke` are checked on a small library module.
+//!
+//! The C programs need `clang`, `lld` (`wasm-ld`), `wasi-libc` and `libclang-rt-dev-wasm32`
+//! (Debian package names); the Rust programs need `rustup target add wasm32-wasip1`. A
+//! missing tool fails the test with a message saying what to install: `.ci/run` installs
+//! all of them. Each program is built once per test run (`OnceLock`), into
+//! `target/e2e-programs` (Rust) and `$CARGO_TARGET_TMPDIR/e2e` (everything else).
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::io::{Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+/// Exit code of a guest that trapped.
+const TRAP_EXIT_CODE: i32 = 134;
+/// Exit code of kiln's own errors (bad input, I/O).
+const KILN_ERROR_EXIT_CODE: i32 = 1;
+
+/// No single command of these tests may take longer; a hang fails the test instead of
+/// blocking the run.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
+
+const C_PROGRAMS: &[&str] = &["hello", "args", "stdin", "compute"];
+const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute"];
+
+const C_INSTALL_HINT: &str = "install clang, lld, wasi-libc and libclang-rt-dev-wasm32 \
+     (`apt-get install clang lld wasi-libc libclang-rt-dev-wasm32`, as .ci/run does)";
+const RUST_INSTALL_HINT: &str =
+    "install the wasm32-wasip1 target (`rustup target add wasm32-wasip1`, as .ci/run does)";
+
+// ---------------------------------------------------------------------------------------
+// C programs
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn c_hello() {
+    let program = c_program("hello");
+    check(program, &[], Some("Hello, world!\n"), 0);
+    // The second `kiln run` of the same module is served from the cache.
+    check(program, &[], Some("Hello, world!\n"), 0);
+}
+
+#[test]
+fn c_args_and_exit_codes() {
+    let program = c_program("args");
+    check(program, &[], Some("argc=1 environ=0\n"), 0);
+    check(
+        program,
+        &["3", "hello", "two words", "--flag", "-x", ""],
+        Some(concat!(
+            "argc=7 environ=0\n",
+            "argv[1]=\"3\"\n",
+            "argv[2]=\"hello\"\n",
+            "argv[3]=\"two words\"\n",
+            "argv[4]=\"--flag\"\n",
+            "argv[5]=\"-x\"\n",
+            "argv[6]=\"\"\n",
+        )),
+        3,
+    );
+    check(
+        program,
+        &["x42", "deep"],
+        Some(concat!(
+            "argc=3 environ=0\n",
+            "argv[1]=\"x42\"\n",
+            "argv[2]=\"deep\"\n",
+            "exiting early with 42\n",
+        )),
+        42,
+    );
+}
+
+#[test]
+fn c_stdin() {
+    let program = c_program("stdin");
+    let mut input = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for line in 0..2000 {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        writeln!(input, "line {line}: {state:x}").unwrap();
+        input.push((state >> 56) as u8);
+    }
+    check_with_stdin(program, &[], &input, None, 0);
+    check_with_stdin(
+        program,
+        &[],
+        b"",
+        Some("bytes=0 lines=0 fnv1a=cbf29ce484222325\n"),
+        0,
+    );
+}
+
+#[test]
+fn c_compute() {
+    let stdout = check(c_program("compute"), &[], None, 0);
+    assert!(stdout.contains("clocks: ok\n"), "{stdout}");
+    assert!(stdout.contains("random: ok\n"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Rust programs
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rust_hello() {
+    check(rust_program("hello"), &[], Some("Hello from Rust!\n"), 0);
+}
+
+#[test]
+fn rust_args_and_exit_codes() {
+    let program = rust_program("args");
+    check(program, &[], Some("args=0 environ=0\n"), 0);
+    check(
+        program,
+        &["7", "über", "--help", "a b"],
+        Some(concat!(
+            "args=4 environ=0\n",
+            "arg[1]=\"7\"\n",
+            "arg[2]=\"über\"\n",
+            "arg[3]=\"--help\"\n",
+            "arg[4]=\"a b\"\n",
+            "exiting with 7\n",
+        )),
+        7,
+    );
+    check(
+        program,
+        &["0"],
+        Some("args=1 environ=0\narg[1]=\"0\"\nexiting with 0\n"),
+        0,
+    );
+}
+
+#[test]
+fn rust_compute() {
+    let stdout = check(rust_program("compute"), &[], None, 0);
+    assert!(stdout.contains("clocks: ok\n"), "{stdout}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Traps
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn trap_integer_divide_by_zero() {
+    let stdout = check_trap(
+        "divide_by_zero",
+        "integer divide by zero",
+        &["divide", "average", "_start"],
+    );
+    assert_eq!(
+        stdout, "before the trap\n",
+        "stdout written before the trap"
+    );
+}
+
+#[test]
+fn trap_out_of_bounds_memory_access() {
+    check_trap(
+        "out_of_bounds",
+        "out of bounds memory access",
+        &["load_at", "lookup", "_start"],
+    );
+}
+
+#[test]
+fn trap_unreachable() {
+    check_trap(
+        "unreachable",
+        "unreachable",
+        &["fail", "validate", "_start"],
+    );
+}
+
+#[test]
+fn trap_call_stack_exhausted() {
+    // The backtrace may be cut short after many `recurse` frames, so only the innermost
+    // frame is required.
+    check_trap("stack_overflow", "call stack exhausted", &["recurse"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Other commands
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn run_invoke_prints_results() {
+    let add = wat_program("add");
+    for (args, expected) in [(["2", "3"], "5\n"), (["40", "-2"], "38\n")] {
+        let mut command_line = vec!["run", "--invoke", "add", path_str(&add)];
+        command_line.extend(args);
+        let output = run_kiln(&command_line, b"");
+        assert_eq!(
+            (output.code, output.stdout.as_str()),
+            (Some(0), expected),
+            "{}",
+            output.describe()
+        );
+    }
+}
+
+#[test]
+fn inspect_lists_imports_and_exports() {
+    let output = run_kiln(&["inspect", path_str(&wat_program("add"))], b"");
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    for expected in ["add", "memory"] {
+        assert!(
+            names_word(&output.stdout, expected),
+            "`kiln inspect` does not list {expected:?}\n{}",
+            output.describe()
+        );
+    }
+
+    let hello = c_program("hello");
+    let output = run_kiln(&["inspect", path_str(&hello.wasm)], b"");
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    for expected in ["_start", "memory", "wasi_snapshot_preview1", "fd_write"] {
+        assert!(
+            names_word(&output.stdout, expected),
+            "`kiln inspect` does not list {expected:?}\n{}",
+            output.describe()
+        );
+    }
+}
+
+#[test]
+fn compile_writes_elf_relocatable_with_function_symbols() {
+    let scratch = scratch_dir("compile");
+    let source = wat_program("divide_by_zero");
+    let host_machine = if cfg!(target_arch = "aarch64") {
+        EM_AARCH64
+    } else {
+        EM_X86_64
+    };
+    let cases: [(&str, &[&str], u16); 4] = [
+        ("default", &[], host_machine),
+        ("none", &["--opt-level", "none"], host_machine),
+        (
+            "speed_and_size",
+            &["--opt-level", "speed_and_size"],
+            host_machine,
+        ),
+        (
+            "aarch64",
+            &["--target", "aarch64-unknown-linux-gnu"],
+            EM_AARCH64,
+        ),
+    ];
+    for (name, options, machine) in cases {
+        let object_path = scratch.join(format!("divide_by_zero-{name}.o"));
+        let mut command_line = vec!["compile", path_str(&source), "-o", path_str(&object_path)];
+        command_line.extend(options);
+        let output = run_kiln(&command_line, b"");
+        assert_eq!(output.code, Some(0), "{}", output.describe());
+        let object = std::fs::read(&object_path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", object_path.display()));
+        check_elf_relocatable(&object, machine)
+            .unwrap_or_else(|error| panic!("{}: {error}", object_path.display()));
+        let symbols = elf_symbols(&object)
+            .unwrap_or_else(|error| panic!("{}: {error}", object_path.display()));
+        for function in ["divide", "average", "_start"] {
+            assert!(
+                symbols.iter().any(|symbol| symbol == function),
+                "{}: no symbol {function:?} among {symbols:?}",
+                object_path.display()
+            );
+        }
+    }
+
+    // A real program: the C hello world's functions are named from its name section.
+    let hello = c_program("hello");
+    let object_path = scratch.join("c-hello.o");
+    let output = run_kiln(
+        &[
+            "compile",
+            path_str(&hello.wasm),
+            "-o",
+            path_str(&object_path),
+        ],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let object = std::fs::read(&object_path).unwrap();
+    check_elf_relocatable(&object, host_machine).unwrap();
+    let symbols = elf_symbols(&object).unwrap();
+    for function in ["_start", "__original_main", "puts"] {
+        assert!(
+            symbols.iter().any(|symbol| symbol == function),
+            "c-hello.o: no symbol {function:?} among {symbols:?}"
+        );
+    }
+}
+
+#[test]
+fn built_executable_is_standalone() {
+    // The executable must not need the module it was built from, nor kiln.
+    let scratch = scratch_dir("standalone");
+    let wasm = scratch.join("hello.wasm");
+    std::fs::copy(&c_program("hello").wasm, &wasm).unwrap();
+    let executable = scratch.join("hello");
+    let output = run_kiln(
+        &["build", path_str(&wasm), "-o", path_str(&executable)],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    std::fs::remove_file(&wasm).unwrap();
+    let output = run(Command::new(&executable).env_clear().current_dir("/"), b"");
+    assert_eq!(
+        (output.code, output.stdout.as_str(), output.stderr.as_str()),
+        (Some(0), "Hello, world!\n", ""),
+        "{}",
+        output.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Kiln's own errors
+// ---------------------------------------------------------------------------------------
+
+/// The magic number of a wasm module and version 1.
+const WASM_HEADER: &[u8] = b"\0asm\x01\0\0\0";
+
+#[test]
+fn missing_input_file_is_a_kiln_error() {
+    let scratch = scratch_dir("missing");
+    let missing = scratch.join("does-not-exist.wasm");
+    let output_path = scratch.join("out");
+    for command in ["run", "compile", "build", "inspect"] {
+        let mut command_line = vec![command, path_str(&missing)];
+        if command == "compile" || command == "build" {
+            command_line.extend(["-o", path_str(&output_path)]);
+        }
+        check_kiln_error(&command_line, "does-not-exist.wasm", false);
+    }
+}
+
+#[test]
+fn invalid_wasm_is_a_kiln_error_with_offset() {
+    let scratch = scratch_dir("invalid");
+    // A type section that promises 7 bytes and holds 3.
+    let mut truncated = WASM_HEADER.to_vec();
+    truncated.extend([0x01, 0x07, 0x01, 0x60, 0x02]);
+    // A function declared to return an i32 whose body is empty: decodes, fails validation.
+    let mut ill_typed = WASM_HEADER.to_vec();
+    ill_typed.extend([0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f]); // type section: [] -> [i32]
+    ill_typed.extend([0x03, 0x02, 0x01, 0x00]); // function section: one function of type 0
+    ill_typed.extend([0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b]); // code section: no locals, end
+    let garbage = b"\x7fELF this is not a wasm module at all\n".to_vec();
+    let header_only_truncated = b"\0as".to_vec();
+
+    // A `.wasm` file is binary whatever its bytes look like: garbage is reported with an
+    // offset, not as a text parse error.
+    let output_path = scratch.join("out");
+    for (name, bytes) in [
+        ("truncated.wasm", truncated),
+        ("ill-typed.wasm", ill_typed),
+        ("garbage.wasm", garbage),
+        ("short.wasm", header_only_truncated),
+    ] {
+        let input = scratch.join(name);
+        std::fs::write(&input, bytes).unwrap();
+        for command in ["run", "compile", "build", "inspect"] {
+            // Listing imports and exports needs no validation of function bodies.
+            if command == "inspect" && name == "ill-typed.wasm" {
+                continue;
+            }
+            let mut command_line = vec![command, path_str(&input)];
+            if command == "compile" || command == "build" {
+                command_line.extend(["-o", path_str(&output_path)]);
+            }
+            check_kiln_error(&command_line, name, true);
+        }
+    }
+}
+
+#[test]
+fn invalid_wat_is_a_kiln_error() {
+    let scratch = scratch_dir("invalid-wat");
+    let input = scratch.join("typo.wat");
+    std::fs::write(&input, "(module (func (result i32) i32.cnst 1))\n").unwrap();
+    check_kiln_error(&["run", path_str(&input)], "typo.wat", false);
+    check_kiln_error(
+        &[
+            "compile",
+            path_str(&input),
+            "-o",
+            path_str(&scratch.join("typo.o")),
+        ],
+        "typo.wat",
+        false,
+    );
+}
+
+#[test]
+fn unwritable_output_is_a_kiln_error() {
+    let scratch = scratch_dir("unwritable");
+    let output_path = scratch.join("no-such-directory").join("add.o");
+    check_kiln_error(
+        &[
+            "compile",
+            path_str(&wat_program("add")),
+            "-o",
+            path_str(&output_path),
+        ],
+        "add.o",
+        false,
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Checks
+// ---------------------------------------------------------------------------------------
+
+/// Runs `program` natively, as a `kiln build` executable and under `kiln run` with `args`
+/// and no stdin, and checks that all three print `expected_stdout` (when given; otherwise
+/// whatever the native run prints) and the same stderr, and exit with `expected_code`.
+/// Returns the stdout.
+fn check(
+    program: &Program,
+    args: &[&str],
+    expected_stdout: Option<&str>,
+    expected_code: i32,
+) -> String {
+    check_with_stdin(program, args, b"", expected_stdout, expected_code)
+}
+
+/// [`check`] with `stdin` fed to each run.
+fn check_with_stdin(
+    program: &Program,
+    args: &[&str],
+    stdin: &[u8],
+    expected_stdout: Option<&str>,
+    expected_code: i32,
+) -> String {
+    // The native run and the executable get an empty environment, which is what a guest
+    // under `kiln run` sees unless given one.
+    let native = run(Command::new(&program.native).args(args).env_clear(), stdin);
+    assert_eq!(
+        native.code,
+        Some(expected_code),
+        "native {}: exit code\n{}",
+        program.id,
+        native.describe()
+    );
+    if let Some(expected_stdout) = expected_stdout {
+        assert_eq!(
+            native.stdout,
+            expected_stdout,
+            "native {}: stdout\n{}",
+            program.id,
+            native.describe()
+        );
+    }
+
+    let executable = program.executable();
+    let built = run(Command::new(executable).args(args).env_clear(), stdin);
+    let mut kiln_run_args = vec!["run", path_str(&program.wasm)];
+    kiln_run_args.extend(args);
+    let kiln_run = run_kiln(&kiln_run_args, stdin);
+
+    for (how, output) in [("kiln build", &built), ("kiln run", &kiln_run)] {
+        assert!(
+            !output.stderr.contains("panicked"),
+            "{how} {}: panic\n{}",
+            program.id,
+            output.describe()
+        );
+        assert_eq!(
+            (output.code, output.stdout.as_str(), output.stderr.as_str()),
+            (native.code, native.stdout.as_str(), native.stderr.as_str()),
+            "{how} {} differs from the native run (left: {how}, right: native)\n\
+             {how}: {}\nnative: {}",
+            program.id,
+            output.describe(),
+            native.describe()
+        );
+    }
+    native.stdout
+}
+
+/// Runs the trap program `tests/programs/wat/{name}.wat` under `kiln run` and as a `kiln
+/// build` executable, and checks that both exit with 134 and report `message` and a
+/// backtrace whose frames name `frames` in order, innermost first. Returns the stdout.
+fn check_trap(name: &str, message: &str, frames: &[&str]) -> String {
+    let source = wat_program(name);
+    let scratch = scratch_dir(&format!("trap-{name}"));
+    let executable = scratch.join(name);
+    let output = run_kiln(
+        &["build", path_str(&source), "-o", path_str(&executable)],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let built = run(Command::new(&executable).env_clear(), b"");
+    let kiln_run = run_kiln(&["run", path_str(&source)], b"");
+
+    for (how, output) in [("kiln build", &built), ("kiln run", &kiln_run)] {
+        let context = format!("{how} {name}\n{}", output.describe());
+        assert_eq!(output.code, Some(TRAP_EXIT_CODE), "exit code: {context}");
+        assert!(!output.stderr.contains("panicked"), "panic: {context}");
+        let expected_error = format!("error: wasm trap: {message}");
+        assert!(
+            output
+                .stderr
+                .lines()
+                .any(|line| line.trim_end() == expected_error),
+            "no line {expected_error:?}: {context}"
+        );
+        let backtrace: Vec<&str> = output
+            .stderr
+            .lines()
+            .skip_while(|line| !line.starts_with("wasm backtrace:"))
+            .skip(1)
+            .collect();
+        assert!(
+            backtrace
+                .first()
+                .is_some_and(|line| names_word(line, frames[0])),
+            "the innermost frame must name {:?}: {context}",
+            frames[0]
+        );
+        let mut remaining = backtrace.iter();
+        for frame in frames {
+            assert!(
+                remaining.any(|line| names_word(line, frame)),
+                "backtrace frames must name {frames:?} in this order, {frame:?} missing: \
+                 {context}"
+            );
+        }
+    }
+    assert_eq!(
+        built.stdout, kiln_run.stdout,
+        "stdout of the executable and of `kiln run` differ"
+    );
+    kiln_run.stdout
+}
+
+/// Runs kiln with `args` and checks that it fails as kiln's own error: exit code 1, one
+/// line on stderr naming `file_name` (and a byte offset when `with_offset`), no panic.
+fn check_kiln_error(args: &[&str], file_name: &str, with_offset: bool) {
+    let output = run_kiln(args, b"");
+    let context = output.describe();
+    assert_eq!(
+        output.code,
+        Some(KILN_ERROR_EXIT_CODE),
+        "exit code: {context}"
+    );
+    assert!(!output.stderr.contains("panicked"), "panic: {context}");
+    let message = output.stderr.trim_end();
+    assert!(
+        !message.is_empty() && !message.contains('\n'),
+        "the error must be one line: {context}"
+    );
+    assert!(
+        message.contains(file_name),
+        "the error must name {file_name:?}: {context}"
+    );
+    if with_offset {
+        assert!(
+            message.contains("offset"),
+            "the error must give the byte offset: {context}"
+        );
+    }
+}
+
+/// Whether `text` contains `word` delimited by characters that cannot be part of a wasm
+/// function name as printed (so `add` does not match `address`).
+fn names_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '.'))
+        .any(|token| token == word || token.strip_prefix('$') == Some(word))
+}
+
+// ---------------------------------------------------------------------------------------
+// ELF objects
+// ---------------------------------------------------------------------------------------
+
+const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+const ET_REL: u16 = 1;
+const SHT_SYMTAB: u32 = 2;
+
+fn read_u16(bytes: &[u8], offset: usize) -> Result<u16, String> {
+    let slice = bytes
+        .get(offset..offset + 2)
+        .ok_or_else(|| format!("truncated at {offset:#x}"))?;
+    Ok(u16::from_le_bytes(slice.try_into().unwrap()))
+}
+
+fn read_u32(bytes: &[u8], offset: usize) -> Result<u32, String> {
+    let slice = bytes
+        .get(offset..offset + 4)
+        .ok_or_else(|| format!("truncated at {offset:#x}"))?;
+    Ok(u32::from_le_bytes(slice.try_into().unwrap()))
+}
+
+/// A 64-bit offset or size, as a `usize`.
+fn read_offset(bytes: &[u8], offset: usize) -> Result<usize, String> {
+    let slice = bytes
+        .get(offset..offset + 8)
+        .ok_or_else(|| format!("truncated at {offset:#x}"))?;
+    usize::try_from(u64::from_le_bytes(slice.try_into().unwrap())).map_err(|e| e.to_string())
+}
+
+/// Checks the ELF header: 64-bit little-endian, relocatable, for `machine`.
+fn check_elf_relocatable(bytes: &[u8], machine: u16) -> Result<(), String> {
+    if bytes.get(..4) != Some(b"\x7fELF") {
+        return Err("not an ELF file".into());
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return Err(format!(
+            "not 64-bit little-endian (EI_CLASS {}, EI_DATA {})",
+            bytes[4], bytes[5]
+        ));
+    }
+    let (e_type, e_machine) = (read_u16(bytes, 16)?, read_u16(bytes, 18)?);
+    if e_type != ET_REL {
+        return Err(format!("e_type is {e_type}, not ET_REL ({ET_REL})"));
+    }
+    if e_machine != machine {
+        return Err(format!("e_machine is {e_machine}, expected {machine}"));
+    }
+    Ok(())
+}
+
+/// The names of all symbols in the symbol tables of a 64-bit little-endian ELF file.
+fn elf_symbols(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let section_headers = read_offset(bytes, 0x28)?;
+    let section_header_size = usize::from(read_u16(bytes, 0x3a)?);
+    let n_sections = usize::from(read_u16(bytes, 0x3c)?);
+    let section = |index: usize| section_headers + index * section_header_size;
+    let mut names = Vec::new();
+    for index in 0..n_sections {
+        let header = section(index);
+        if read_u32(bytes, header + 4)? != SHT_SYMTAB {
+            continue;
+        }
+        let (symbols, symbols_size) = (
+            read_offset(bytes, header + 24)?,
+            read_offset(bytes, header + 32)?,
+        );
+        let symbol_size = read_offset(bytes, header + 56)?.max(24);
+        let strings_header = section(read_u32(bytes, header + 40)? as usize);
+        let strings = read_offset(bytes, strings_header + 24)?;
+        for symbol in (symbols..symbols + symbols_size).step_by(symbol_size) {
+            let name_start = strings + read_u32(bytes, symbol)? as usize;
+            let name_length = bytes
+                .get(name_start..)
+                .and_then(|rest| rest.iter().position(|byte| *byte == 0))
+                .ok_or_else(|| format!("unterminated symbol name at {name_start:#x}"))?;
+            let name = &bytes[name_start..name_start + name_length];
+            if !name.is_empty() {
+                names.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
+    if names.is_empty() {
+        return Err("no symbols".into());
+    }
+    Ok(names)
+}
+
+// ---------------------------------------------------------------------------------------
+// Programs
+// ---------------------------------------------------------------------------------------
+
+/// A test program built for wasm32-wasip1 and natively.
+struct Program {
+    /// `c-hello`, `rust-args`, ...
+    id: String,
+    wasm: PathBuf,
+    native: PathBuf,
+    /// The `kiln build` executable, built on first use.
+    executable: OnceLock<Result<PathBuf, String>>,
+}
+
+impl Program {
+    fn new(id: String, wasm: PathBuf, native: PathBuf) -> Program {
+        Program {
+            id,
+            wasm,
+            native,
+            executable: OnceLock::new(),
+        }
+    }
+
+    /// The program built by `kiln build`, once.
+    fn executable(&self) -> &Path {
+        let built = self.executable.get_or_init(|| {
+            let executable = scratch_dir(&format!("executable-{}", self.id)).join(&self.id);
+            let output = run_kiln(
+                &["build", path_str(&self.wasm), "-o", path_str(&executable)],
+                b"",
+            );
+            if output.code == Some(0) && executable.is_file() {
+                Ok(executable)
+            } else {
+                Err(format!(
+                    "`kiln build` of {} failed\n{}",
+                    self.id,
+                    output.describe()
+                ))
+            }
+        });
+        built.as_deref().unwrap_or_else(|error| panic!("{error}"))
+    }
+}
+
+fn c_program(name: &str) -> &'static Program {
+    static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
+    let programs = PROGRAMS.get_or_init(build_c_programs);
+    let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
+    &programs[name]
+}
+
+fn rust_program(name: &str) -> &'static Program {
+    static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
+    let programs = PROGRAMS.get_or_init(build_rust_programs);
+    let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
+    &programs[name]
+}
+
+/// A WAT program from `tests/programs/wat/`, given to kiln as text.
+fn wat_program(name: &str) -> PathBuf {
+    let path = programs_dir().join("wat").join(format!("{name}.wat"));
+    assert!(path.is_file(), "{} is missing", path.display());
+    path
+}
+
+/// Builds every C program with `clang --target=wasm32-wasi -O2` and natively with
+/// `cc -O2`.
+///
+/// Compiling and linking are separate steps because clang, given `-O2` when it links,
+/// runs binaryen's `wasm-opt` if that is installed, which strips the name section: the
+/// module would then depend on what the machine has, and kiln's symbols and backtraces
+/// would lose the function names.
+fn build_c_programs() -> Result<BTreeMap<&'static str, Program>, String> {
+    let sources = programs_dir().join("c");
+    let out = scratch_dir("c-programs");
+    let mut programs = BTreeMap::new();
+    for name in C_PROGRAMS {
+        let source = sources.join(format!("{name}.c"));
+        let object = out.join(format!("{name}.wasm.o"));
+        let wasm = out.join(format!("{name}.wasm"));
+        let native = out.join(name);
+        build_step(
+            Command::new("clang")
+                .args(["--target=wasm32-wasi", "-O2", "-c"])
+                .arg(&source)
+                .arg("-o")
+                .arg(&object),
+            C_INSTALL_HINT,
+        )?;
+        build_step(
+            Command::new("clang")
+                .arg("--target=wasm32-wasi")
+                .arg(&object)
+                .arg("-o")
+                .arg(&wasm),
+            C_INSTALL_HINT,
+        )?;
+        build_step(
+            Command::new("cc")
+                .arg("-O2")
+                .arg(&source)
+                .arg("-o")
+                .arg(&native)
+                .arg("-lm"),
+            "install a C compiler (`apt-get install gcc`)",
+        )?;
+        programs.insert(*name, Program::new(format!("c-{name}"), wasm, native));
+    }
+    Ok(programs)
+}
+
+/// Builds the Rust programs with `cargo build --release`, for wasm32-wasip1 and natively,
+/// into `target/e2e-programs`.
+fn build_rust_programs() -> Result<BTreeMap<&'static str, Program>, String> {
+    let manifest = programs_dir().join("rust").join("Cargo.toml");
+    let target_dir = target_dir().join("e2e-programs");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|error| format!("running rustc: {error}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if !sysroot.join("lib/rustlib/wasm32-wasip1").is_dir() {
+        return Err(format!(
+            "the Rust standard library for wasm32-wasip1 is not in {}: {RUST_INSTALL_HINT}",
+            sysroot.display()
+        ));
+    }
+
+    for target in [Some("wasm32-wasip1"), None] {
+        let mut command = Command::new(&cargo);
+        command
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            // The native build must land in target/e2e-programs/release.
+            .env_remove("CARGO_BUILD_TARGET");
+        if let Some(target) = target {
+            command.args(["--target", target]);
+        }
+        build_step(&mut command, RUST_INSTALL_HINT)?;
+    }
+
+    let mut programs = BTreeMap::new();
+    for name in RUST_PROGRAMS {
+        let wasm = target_dir.join(format!("wasm32-wasip1/release/{name}.wasm"));
+        let native = target_dir.join(format!("release/{name}"));
+        programs.insert(*name, Program::new(format!("rust-{name}"), wasm, native));
+    }
+    Ok(programs)
+}
+
+/// Runs one build command; a failure says what to install.
+fn build_step(command: &mut Command, install_hint: &str) -> Result<(), String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = match command.stdin(Stdio::null()).output() {
+        Ok(output) => output,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("`{program}` is not installed: {install_hint}"));
+        }
+        Err(error) => return Err(format!("running `{program}`: {error}")),
+    };
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "building a test program failed ({}): {:?}\n{}{}\nif a tool, header or library is \
+         missing: {install_hint}",
+        output.status,
+        command,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Paths and processes
+// ---------------------------------------------------------------------------------------
+
+fn repository_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+fn programs_dir() -> PathBuf {
+    repository_root().join("tests").join("programs")
+}
+
+/// The workspace's `target/` directory.
+fn target_dir() -> &'static Path {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap()
+}
+
+/// A fresh directory for one test's files under `$CARGO_TARGET_TMPDIR/e2e`.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|error| panic!("creating {}: {error}", dir.display()));
+    dir
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// What a finished process did.
+struct Output {
+    command: String,
+    code: Option<i32>,
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn describe(&self) -> String {
+        let mut text = format!("$ {}\nstatus: {}\n", self.command, self.status);
+        for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let shown: String = stream.chars().take(4000).collect();
+            let cut = if shown.len() < stream.len() {
+                "\n[...]"
+            } else {
+                ""
+            };
+            write!(text, "--- {name} ---\n{shown}{cut}\n").unwrap();
+        }
+        text
+    }
+}
+
+fn run_kiln(args: &[&str], stdin: &[u8]) -> Output {
+    run(Command::new(KILN).args(args), stdin)
+}
+
+/// Runs `command` with `stdin`, capturing its output, and kills it after
+/// [`COMMAND_TIMEOUT`].
+fn run(command: &mut Command, stdin: &[u8]) -> Output {
+    let description = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(OsStr::to_string_lossy)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
+
+    let mut child_stdin = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    // A guest that stops reading early closes the pipe; that is not the test's concern.
+    let writer = std::thread::spawn(move || {
+        let _ = child_stdin.write_all(&stdin);
+    });
+    let mut child_stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = child_stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let mut child_stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = child_stderr.read_to_end(&mut bytes);
+        bytes
+    });
+
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for a child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`{description}` did not finish in {COMMAND_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    writer.join().unwrap();
+    let stdout = stdout_reader.join().unwrap();
+    let stderr = stderr_reader.join().unwrap();
+    Output {
+        command: description,
+        code: status.code(),
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}

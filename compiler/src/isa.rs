@@ -1,0 +1,70 @@
+//! Target selection: a target-lexicon triple and an optimisation level become a Cranelift
+//! ISA with kiln's settings (position-independent code, frame pointers for backtraces,
+//! no probestack because prologues check the stack limit, x86-64-v2 as the x86 baseline).
+
+use crate::error::{CompileError, Result};
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use target_lexicon::{Architecture, OperatingSystem, Triple};
+
+/// How hard Cranelift optimises.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum OptLevel {
+    /// No optimisation: fastest compile.
+    None,
+    /// Optimise for speed.
+    #[default]
+    Speed,
+    /// Optimise for speed and size.
+    SpeedAndSize,
+}
+
+impl OptLevel {
+    /// The name Cranelift's setting and kiln's CLI use.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptLevel::None => "none",
+            OptLevel::Speed => "speed",
+            OptLevel::SpeedAndSize => "speed_and_size",
+        }
+    }
+}
+
+/// The triples kiln can compile for.
+pub const SUPPORTED_TARGETS: [&str; 4] = [
+    "x86_64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-unknown-linux-musl",
+];
+
+fn set(builder: &mut dyn Configurable, name: &str, value: &str) -> Result<()> {
+    builder.set(name, value).map_err(|e| CompileError::Target(format!("setting {name}={value}: {e}")))
+}
+
+/// The Cranelift ISA for `triple` at `opt_level`.
+pub fn build_isa(triple: &Triple, opt_level: OptLevel) -> Result<OwnedTargetIsa> {
+    let supported_arch = matches!(triple.architecture, Architecture::X86_64 | Architecture::Aarch64(_));
+    if !supported_arch || triple.operating_system != OperatingSystem::Linux {
+        return Err(CompileError::Target(format!(
+            "{triple} is not supported; supported targets: {}",
+            SUPPORTED_TARGETS.join(", ")
+        )));
+    }
+    let mut flags = settings::builder();
+    set(&mut flags, "opt_level", opt_level.name())?;
+    set(&mut flags, "is_pic", "true")?;
+    set(&mut flags, "preserve_frame_pointers", "true")?;
+    set(&mut flags, "enable_probestack", "false")?;
+    set(&mut flags, "unwind_info", "false")?;
+    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+    let mut isa_builder = isa::lookup(triple.clone()).map_err(|e| CompileError::Target(format!("{triple}: {e}")))?;
+    if triple.architecture == Architecture::X86_64 {
+        for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+            set(&mut isa_builder, feature, "true")?;
+        }
+    }
+    isa_builder
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| CompileError::Target(format!("{triple}: {e}")))
+}

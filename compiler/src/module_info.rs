@@ -1,0 +1,337 @@
+//! The module pass: walks wasmparser's payloads once and gathers a plain description of
+//! the module ([`ModuleInfo`]): the metadata the runtime needs, plus the function bodies
+//! the translator compiles. No code is generated here.
+
+use crate::error::{unsupported, Result};
+use kiln_abi::metadata::{
+    ConstExpr, ConstOp, DataMode, DataSegment, ElementItems, ElementMode, ElementSegment, Export,
+    ExternKind, FuncType, Global, GlobalType, Import, ImportType, MemorySettings, MemoryType,
+    ModuleMetadata, TableType, ValType,
+};
+use wasmparser::{FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef};
+
+/// A section's name and size, for `kiln inspect`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionSize {
+    /// Section name (custom sections by their own name).
+    pub name: String,
+    /// Size of the section's contents in bytes.
+    pub size: usize,
+}
+
+/// Everything the module pass learns about a module.
+pub struct ModuleInfo<'a> {
+    /// What the runtime will need.
+    pub metadata: ModuleMetadata<'a>,
+    /// Bodies of the defined functions, in index order.
+    pub bodies: Vec<FunctionBody<'a>>,
+    /// Every section with its size.
+    pub sections: Vec<SectionSize>,
+}
+
+impl<'a> ModuleInfo<'a> {
+    /// Number of imported functions.
+    pub fn n_imported_funcs(&self) -> u32 {
+        self.metadata.imported_count(ExternKind::Func)
+    }
+
+    /// The type of function `func_index` (imports included).
+    pub fn func_type(&self, func_index: u32) -> &FuncType {
+        &self.metadata.types[self.metadata.functions[func_index as usize] as usize]
+    }
+
+    /// Display name of function `func_index`: its name-section name or empty.
+    pub fn func_name(&self, func_index: u32) -> &'a str {
+        self.metadata.function_names[func_index as usize]
+    }
+}
+
+/// Runs the module pass over bytes that were already validated.
+pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<'_>> {
+    let mut metadata = ModuleMetadata {
+        name: None,
+        types: Vec::new(),
+        imports: Vec::new(),
+        functions: Vec::new(),
+        tables: Vec::new(),
+        memories: Vec::new(),
+        global_types: Vec::new(),
+        globals: Vec::new(),
+        exports: Vec::new(),
+        start: None,
+        elements: Vec::new(),
+        data: Vec::new(),
+        function_names: Vec::new(),
+        memory_settings,
+    };
+    let mut bodies = Vec::new();
+    let mut sections = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let Some((id, range)) = payload.as_section() {
+            let name = match &payload {
+                Payload::CustomSection(reader) => reader.name().to_string(),
+                _ => section_name(id).to_string(),
+            };
+            sections.push(SectionSize { name, size: (range.end - range.start) as usize });
+        }
+        match payload {
+            Payload::TypeSection(reader) => {
+                for rec_group in reader {
+                    let rec_group = rec_group?;
+                    for sub_type in rec_group.into_types() {
+                        let func = match &sub_type.composite_type.inner {
+                            wasmparser::CompositeInnerType::Func(func) => func,
+                            _ => return Err(unsupported("non-function types (GC)", 0)),
+                        };
+                        metadata.types.push(FuncType {
+                            params: func.params().iter().map(|t| val_type(*t)).collect::<Result<_>>()?,
+                            results: func.results().iter().map(|t| val_type(*t)).collect::<Result<_>>()?,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports_with_offsets() {
+                    let (offset, import) = import?;
+                    let ty = match import.ty {
+                        TypeRef::Func(index) => {
+                            metadata.functions.push(index);
+                            ImportType::Func(index)
+                        }
+                        TypeRef::Table(table) => {
+                            let table = table_type(table, offset)?;
+                            metadata.tables.push(table);
+                            ImportType::Table(table)
+                        }
+                        TypeRef::Memory(memory) => {
+                            let memory = memory_type(memory);
+                            metadata.memories.push(memory);
+                            ImportType::Memory(memory)
+                        }
+                        TypeRef::Global(global) => {
+                            let global = global_type(global)?;
+                            metadata.global_types.push(global);
+                            ImportType::Global(global)
+                        }
+                        TypeRef::Tag(_) | TypeRef::FuncExact(_) => {
+                            return Err(unsupported("tag and exact-function imports", offset))
+                        }
+                    };
+                    metadata.imports.push(Import { module: import.module, name: import.name, ty });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for type_index in reader {
+                    metadata.functions.push(type_index?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader.into_iter_with_offsets() {
+                    let (offset, table) = table?;
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(unsupported("table initialiser expressions", offset));
+                    }
+                    metadata.tables.push(table_type(table.ty, offset)?);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    metadata.memories.push(memory_type(memory?));
+                }
+            }
+            Payload::TagSection(reader) => {
+                return Err(unsupported("exception handling (tag section)", reader.range().start));
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let global = global?;
+                    let ty = global_type(global.ty)?;
+                    metadata.global_types.push(ty);
+                    metadata.globals.push(Global { ty, init: const_expr(&global.init_expr)? });
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export?;
+                    let kind = match export.kind {
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => ExternKind::Func,
+                        wasmparser::ExternalKind::Table => ExternKind::Table,
+                        wasmparser::ExternalKind::Memory => ExternKind::Memory,
+                        wasmparser::ExternalKind::Global => ExternKind::Global,
+                        wasmparser::ExternalKind::Tag => return Err(unsupported("tag exports", 0)),
+                    };
+                    metadata.exports.push(Export { name: export.name, kind, index: export.index });
+                }
+            }
+            Payload::StartSection { func, .. } => metadata.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    metadata.elements.push(element_segment(element?)?);
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data?;
+                    let mode = match data.kind {
+                        wasmparser::DataKind::Passive => DataMode::Passive,
+                        wasmparser::DataKind::Active { memory_index, offset_expr } => DataMode::Active {
+                            memory: memory_index,
+                            offset: const_expr(&offset_expr)?,
+                        },
+                    };
+                    metadata.data.push(DataSegment { mode, bytes: data.data });
+                }
+            }
+            Payload::CodeSectionEntry(body) => bodies.push(body),
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    read_names(names, &mut metadata);
+                }
+            }
+            _ => {}
+        }
+    }
+    metadata.function_names.resize(metadata.functions.len(), "");
+    Ok(ModuleInfo { metadata, bodies, sections })
+}
+
+/// Reads module and function names; a malformed name section is ignored, as the spec
+/// requires of custom sections.
+fn read_names<'a>(reader: wasmparser::NameSectionReader<'a>, metadata: &mut ModuleMetadata<'a>) {
+    for name in reader {
+        match name {
+            Ok(Name::Module { name, .. }) => metadata.name = Some(name),
+            Ok(Name::Function(map)) => {
+                for naming in map {
+                    let Ok(naming) = naming else { return };
+                    let index = naming.index as usize;
+                    if index >= metadata.function_names.len() {
+                        if index > 1 << 24 {
+                            continue;
+                        }
+                        metadata.function_names.resize(index + 1, "");
+                    }
+                    metadata.function_names[index] = naming.name;
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+fn section_name(id: u8) -> &'static str {
+    match id {
+        1 => "type",
+        2 => "import",
+        3 => "function",
+        4 => "table",
+        5 => "memory",
+        6 => "global",
+        7 => "export",
+        8 => "start",
+        9 => "element",
+        10 => "code",
+        11 => "data",
+        12 => "datacount",
+        13 => "tag",
+        _ => "unknown",
+    }
+}
+
+/// Converts a wasmparser value type.
+pub fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
+    Ok(match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(ref_type) => ref_val_type(ref_type)?,
+    })
+}
+
+fn ref_val_type(ref_type: wasmparser::RefType) -> Result<ValType> {
+    if ref_type == wasmparser::RefType::FUNCREF {
+        Ok(ValType::FuncRef)
+    } else if ref_type == wasmparser::RefType::EXTERNREF {
+        Ok(ValType::ExternRef)
+    } else {
+        Err(unsupported(format!("reference type {ref_type}"), 0))
+    }
+}
+
+fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
+    if table.table64 || table.shared {
+        return Err(unsupported("64-bit or shared tables", offset));
+    }
+    Ok(TableType { element: ref_val_type(table.element_type)?, min: table.initial, max: table.maximum })
+}
+
+fn memory_type(memory: wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        min_pages: memory.initial,
+        max_pages: memory.maximum,
+        memory64: memory.memory64,
+        shared: memory.shared,
+    }
+}
+
+fn global_type(global: wasmparser::GlobalType) -> Result<GlobalType> {
+    Ok(GlobalType { ty: val_type(global.content_type)?, mutable: global.mutable })
+}
+
+fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
+    let mode = match element.kind {
+        wasmparser::ElementKind::Passive => ElementMode::Passive,
+        wasmparser::ElementKind::Declared => ElementMode::Declared,
+        wasmparser::ElementKind::Active { table_index, offset_expr } => ElementMode::Active {
+            table: table_index.unwrap_or(0),
+            offset: const_expr(&offset_expr)?,
+        },
+    };
+    let (element, items) = match element.items {
+        wasmparser::ElementItems::Functions(reader) => {
+            (ValType::FuncRef, ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?))
+        }
+        wasmparser::ElementItems::Expressions(ref_type, reader) => {
+            let mut exprs = Vec::new();
+            for expr in reader {
+                exprs.push(const_expr(&expr?)?);
+            }
+            (ref_val_type(ref_type)?, ElementItems::Expressions(exprs))
+        }
+    };
+    Ok(ElementSegment { mode, element, items })
+}
+
+/// Converts a constant expression into the runtime's operator list.
+pub fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr> {
+    let mut ops = Vec::new();
+    let mut reader = expr.get_operators_reader();
+    while !reader.eof() {
+        let offset = reader.original_position();
+        use wasmparser::Operator as O;
+        let op = match reader.read()? {
+            O::I32Const { value } => ConstOp::I32Const(value),
+            O::I64Const { value } => ConstOp::I64Const(value),
+            O::F32Const { value } => ConstOp::F32Const(value.bits()),
+            O::F64Const { value } => ConstOp::F64Const(value.bits()),
+            O::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+            O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+            O::RefNull { .. } => ConstOp::RefNull,
+            O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+            O::I32Add => ConstOp::I32Add,
+            O::I32Sub => ConstOp::I32Sub,
+            O::I32Mul => ConstOp::I32Mul,
+            O::I64Add => ConstOp::I64Add,
+            O::I64Sub => ConstOp::I64Sub,
+            O::I64Mul => ConstOp::I64Mul,
+            O::End => break,
+            other => return Err(unsupported(format!("constant operator {other:?}"), offset)),
+        };
+        ops.push(op);
+    }
+    Ok(ops)
+}

@@ -1,0 +1,88 @@
+//! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
+//! and `call_indirect` with its bounds, null and signature checks.
+
+use super::{env, FuncTranslator};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, types, InstBuilder, Value};
+use kiln_abi::vmctx;
+use kiln_abi::TrapCode;
+
+impl FuncTranslator<'_, '_> {
+    fn push_call_results(&mut self, call: ir::Inst) {
+        let results = self.builder.inst_results(call).to_vec();
+        self.stack.extend(results);
+    }
+
+    pub(super) fn translate_call(&mut self, func_index: u32) {
+        let ty = self.env.info.func_type(func_index);
+        let args = self.pop_n(ty.params.len());
+        let n_imported = self.env.n_imported_funcs();
+        let call = if func_index < n_imported {
+            let (code, callee_vmctx) = self.env.imported_callee(&mut self.builder, self.vmctx, func_index);
+            let signature = self.builder.import_signature(env::wasm_signature(ty));
+            let mut call_args = vec![callee_vmctx, self.vmctx];
+            call_args.extend(args);
+            self.builder.ins().call_indirect(signature, code, &call_args)
+        } else {
+            let callee = self.direct_callee(func_index);
+            let mut call_args = vec![self.vmctx, self.vmctx];
+            call_args.extend(args);
+            self.builder.ins().call(callee, &call_args)
+        };
+        self.push_call_results(call);
+    }
+
+    /// The function reference for a direct call to defined function `func_index`.
+    fn direct_callee(&mut self, func_index: u32) -> ir::FuncRef {
+        if let Some(callee) = self.direct_callees.get(&func_index) {
+            return *callee;
+        }
+        let defined = (func_index - self.env.n_imported_funcs()) as usize;
+        let name = self.builder.func.declare_imported_user_function(ir::UserExternalName {
+            namespace: 0,
+            index: self.env.func_ids[defined].as_u32(),
+        });
+        let signature = self.builder.import_signature(env::wasm_signature(self.env.info.func_type(func_index)));
+        let callee = self.builder.import_function(ir::ExtFuncData {
+            name: ir::ExternalName::user(name),
+            signature,
+            colocated: true,
+            patchable: false,
+        });
+        self.direct_callees.insert(func_index, callee);
+        callee
+    }
+
+    pub(super) fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        let index = self.pop();
+        let ty = &self.env.info.metadata.types[type_index as usize];
+        let args = self.pop_n(ty.params.len());
+        let func_ref = self.load_func_ref_for_call(table_index, index);
+        let actual = self.builder.ins().load(types::I32, env::readonly(), func_ref, vmctx::VMFUNCREF_TYPE_ID as i32);
+        let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        self.builder.ins().trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
+        let code = self.builder.ins().load(env::POINTER, env::readonly(), func_ref, vmctx::VMFUNCREF_WASM_CALL as i32);
+        let callee_vmctx =
+            self.builder.ins().load(env::POINTER, env::readonly(), func_ref, vmctx::VMFUNCREF_VMCTX as i32);
+        let signature = self.builder.import_signature(env::wasm_signature(ty));
+        let mut call_args = vec![callee_vmctx, self.vmctx];
+        call_args.extend(args);
+        let call = self.builder.ins().call_indirect(signature, code, &call_args);
+        self.push_call_results(call);
+    }
+
+    /// Loads table element `index` for `call_indirect`: traps with `undefined element` past
+    /// the end and `uninitialized element` on null.
+    fn load_func_ref_for_call(&mut self, table_index: u32, index: Value) -> Value {
+        let (base, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table_index);
+        let index = self.builder.ins().uextend(types::I64, index);
+        let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::UndefinedElement));
+        let byte_offset = self.builder.ins().imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
+        let address = self.builder.ins().iadd(base, byte_offset);
+        let func_ref = self.builder.ins().load(env::POINTER, env::trusted(), address, 0);
+        self.builder.ins().trapz(func_ref, crate::traps::ir_trap_code(TrapCode::IndirectCallToNull));
+        func_ref
+    }
+}

@@ -1,0 +1,278 @@
+//! Structured control flow: blocks, loops, ifs, branches and returns.
+//!
+//! Each open construct is a [`ControlFrame`]. Branches to a block or an `if` go to its
+//! `destination` (the code after `end`, with the results as block parameters); branches to
+//! a loop go to its header (with the loop's parameters). Code after an unconditional
+//! transfer is unreachable: its operators are skipped, but nested constructs still push
+//! "dead" frames so that `else` and `end` are matched correctly.
+
+use super::{block_args, env::ir_type, FuncTranslator};
+use crate::error::Result;
+use cranelift_codegen::ir::{Block, BlockCall, InstBuilder, JumpTableData, Type, Value};
+use kiln_abi::TrapCode;
+use std::collections::HashMap;
+use wasmparser::BlockType;
+
+/// What kind of construct a frame is.
+pub(crate) enum FrameKind {
+    /// `block` (and the function body).
+    Block,
+    /// `loop`, with the header block branches go to.
+    Loop { header: Block },
+    /// `if`, with the block its `else` arm starts in and the parameters both arms receive.
+    If { else_block: Block, else_seen: bool, params: Vec<Value> },
+}
+
+/// An open block, loop or if.
+pub(crate) struct ControlFrame {
+    /// What construct this is.
+    pub kind: FrameKind,
+    /// Where execution continues after `end`; takes the results as parameters.
+    pub destination: Block,
+    /// Number of parameters of the block type.
+    pub n_params: usize,
+    /// Number of results of the block type.
+    pub n_results: usize,
+    /// Height of the value stack below the parameters when the frame opened.
+    pub stack_height: usize,
+    /// Whether some branch or fallthrough reaches `destination`.
+    pub branched_to: bool,
+    /// Opened in unreachable code: nothing about it is translated.
+    pub dead: bool,
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Parameter and result types of a block type.
+    fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
+        Ok(match block_type {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(ty) => (vec![], vec![ir_type(crate::module_info::val_type(ty)?)]),
+            BlockType::FuncType(index) => {
+                let ty = &self.env.info.metadata.types[index as usize];
+                (ty.params.iter().map(|t| ir_type(*t)).collect(), ty.results.iter().map(|t| ir_type(*t)).collect())
+            }
+        })
+    }
+
+    fn create_block_with_params(&mut self, params: &[Type]) -> Block {
+        let block = self.builder.create_block();
+        for ty in params {
+            self.builder.append_block_param(block, *ty);
+        }
+        block
+    }
+
+    pub(super) fn push_dead_frame(&mut self) {
+        let destination = self.builder.create_block();
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            destination,
+            n_params: 0,
+            n_results: 0,
+            stack_height: self.stack.len(),
+            branched_to: false,
+            dead: true,
+        });
+    }
+
+    pub(super) fn translate_unreachable(&mut self) {
+        self.trap(TrapCode::Unreachable);
+        self.reachable = false;
+    }
+
+    pub(super) fn translate_block(&mut self, block_type: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(block_type)?;
+        let destination = self.create_block_with_params(&results);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            destination,
+            n_params: params.len(),
+            n_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            branched_to: false,
+            dead: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn translate_loop(&mut self, block_type: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(block_type)?;
+        let header = self.create_block_with_params(&params);
+        let destination = self.create_block_with_params(&results);
+        let args = self.pop_n(params.len());
+        self.jump(header, &args);
+        self.builder.switch_to_block(header);
+        let header_params = self.builder.block_params(header).to_vec();
+        let stack_height = self.stack.len();
+        self.stack.extend(header_params);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Loop { header },
+            destination,
+            n_params: params.len(),
+            n_results: results.len(),
+            stack_height,
+            branched_to: false,
+            dead: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn translate_if(&mut self, block_type: BlockType) -> Result<()> {
+        let (params, results) = self.block_signature(block_type)?;
+        let condition = self.pop();
+        let then_block = self.builder.create_block();
+        let else_block = self.builder.create_block();
+        let destination = self.create_block_with_params(&results);
+        self.builder.ins().brif(condition, then_block, &[], else_block, &[]);
+        self.builder.switch_to_block(then_block);
+        self.builder.seal_block(then_block);
+        // The parameters dominate both arms, so the else arm starts from the same values.
+        let if_params = self.peek_n(params.len()).to_vec();
+        self.control.push(ControlFrame {
+            kind: FrameKind::If { else_block, else_seen: false, params: if_params },
+            destination,
+            n_params: params.len(),
+            n_results: results.len(),
+            stack_height: self.stack.len() - params.len(),
+            branched_to: false,
+            dead: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn translate_else(&mut self) {
+        let reachable = self.reachable;
+        let frame = self.control.last_mut().expect("validated: else inside if");
+        if frame.dead {
+            return;
+        }
+        let FrameKind::If { else_block, else_seen, params } = &mut frame.kind else {
+            unreachable!("validated: else closes an if")
+        };
+        *else_seen = true;
+        let (else_block, params) = (*else_block, params.clone());
+        let destination = frame.destination;
+        let (n_results, stack_height) = (frame.n_results, frame.stack_height);
+        if reachable {
+            frame.branched_to = true;
+            let results = self.peek_n(n_results).to_vec();
+            self.jump(destination, &results);
+        }
+        self.stack.truncate(stack_height);
+        self.stack.extend(params);
+        self.builder.switch_to_block(else_block);
+        self.builder.seal_block(else_block);
+        self.reachable = true;
+    }
+
+    pub(super) fn translate_end(&mut self) {
+        let mut frame = self.control.pop().expect("validated: end closes a frame");
+        if frame.dead {
+            return;
+        }
+        if self.reachable {
+            let results = self.peek_n(frame.n_results).to_vec();
+            self.jump(frame.destination, &results);
+            frame.branched_to = true;
+        }
+        match frame.kind {
+            FrameKind::If { else_block, else_seen: false, params } => {
+                // An `if` without `else`: the missing arm passes its parameters through.
+                self.builder.switch_to_block(else_block);
+                self.builder.seal_block(else_block);
+                self.jump(frame.destination, &params);
+                frame.branched_to = true;
+            }
+            FrameKind::Loop { header } => self.builder.seal_block(header),
+            _ => {}
+        }
+        self.stack.truncate(frame.stack_height);
+        if frame.branched_to {
+            self.builder.switch_to_block(frame.destination);
+            self.builder.seal_block(frame.destination);
+            let results = self.builder.block_params(frame.destination).to_vec();
+            self.stack.extend(results);
+            self.reachable = true;
+        } else {
+            self.reachable = false;
+        }
+        if self.control.is_empty() && self.reachable {
+            let results = std::mem::take(&mut self.stack);
+            self.builder.ins().return_(&results);
+            self.reachable = false;
+        }
+    }
+
+    /// The block a branch of `relative_depth` goes to and how many values it carries;
+    /// marks the frame as branched to.
+    fn branch_target(&mut self, relative_depth: u32) -> (Block, usize) {
+        let index = self.control.len() - 1 - relative_depth as usize;
+        let frame = &mut self.control[index];
+        match frame.kind {
+            FrameKind::Loop { header } => (header, frame.n_params),
+            _ => {
+                frame.branched_to = true;
+                (frame.destination, frame.n_results)
+            }
+        }
+    }
+
+    pub(super) fn translate_br(&mut self, relative_depth: u32) {
+        let (target, arity) = self.branch_target(relative_depth);
+        let args = self.peek_n(arity).to_vec();
+        self.jump(target, &args);
+        self.reachable = false;
+    }
+
+    pub(super) fn translate_br_if(&mut self, relative_depth: u32) {
+        let condition = self.pop();
+        let (target, arity) = self.branch_target(relative_depth);
+        let args = block_args(self.peek_n(arity));
+        let next = self.builder.create_block();
+        self.builder.ins().brif(condition, target, &args, next, &[]);
+        self.builder.switch_to_block(next);
+        self.builder.seal_block(next);
+    }
+
+    pub(super) fn translate_br_table(&mut self, table: wasmparser::BrTable<'_>) -> Result<()> {
+        let index = self.pop();
+        let depths = table.targets().collect::<Result<Vec<u32>, _>>()?;
+        let default_depth = table.default();
+        let (_, arity) = self.branch_target(default_depth);
+        let args = self.peek_n(arity).to_vec();
+        // With arguments, each distinct target gets a small block that jumps with them.
+        let mut edge_blocks: HashMap<u32, Block> = HashMap::new();
+        let mut edges = Vec::new();
+        for depth in depths.iter().chain(std::iter::once(&default_depth)) {
+            let (target, _) = self.branch_target(*depth);
+            let block = if arity == 0 {
+                target
+            } else {
+                *edge_blocks.entry(*depth).or_insert_with(|| self.builder.create_block())
+            };
+            edges.push(block);
+        }
+        let pool = &mut self.builder.func.dfg.value_lists;
+        let calls: Vec<BlockCall> = edges.iter().map(|block| BlockCall::new(*block, [], pool)).collect();
+        let (default, table_calls) = calls.split_last().expect("the default edge is present");
+        let jump_table = self.builder.create_jump_table(JumpTableData::new(*default, table_calls));
+        self.builder.ins().br_table(index, jump_table);
+        let mut edge_blocks: Vec<(u32, Block)> = edge_blocks.into_iter().collect();
+        edge_blocks.sort_by_key(|(depth, _)| *depth);
+        for (depth, block) in edge_blocks {
+            let (target, _) = self.branch_target(depth);
+            self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            self.jump(target, &args);
+        }
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub(super) fn translate_return(&mut self) {
+        let arity = self.control[0].n_results;
+        let results = self.peek_n(arity).to_vec();
+        self.builder.ins().return_(&results);
+        self.reachable = false;
+    }
+}

@@ -1,0 +1,131 @@
+//! ==================== THIS FILE GUARDS THE SANDBOX ====================
+//!
+//! Linear-memory accesses: every load and store computes its native address here, and
+//! this is the only place that decides whether an access needs an explicit bounds check.
+//!
+//! A 32-bit memory lives in a reservation (`MemorySettings::reservation`, 4 GiB by
+//! default) followed by a guard region (`guard_size`); every byte past the accessible
+//! length is `PROT_NONE`, so an access beyond it faults and the fault becomes an
+//! `out of bounds memory access` trap. An access `base + index + offset` with a 32-bit
+//! index and `size` bytes stays inside reservation + guard whenever
+//! `2^32 + offset + size <= reservation + guard_size`; only then is the check omitted.
+//! Otherwise (large static offsets, `bounds_checks` mode, 64-bit memories) the code
+//! compares `index + offset + size` with the current length and traps before the access.
+
+use super::FuncTranslator;
+use crate::error::{unsupported, Result};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
+use kiln_abi::builtins::Builtin;
+use kiln_abi::TrapCode;
+use wasmparser::MemArg;
+
+/// Flags of a heap access: little endian, may trap with `out of bounds memory access`.
+fn heap_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_endianness(Endianness::Little)
+        .with_trap_code(Some(crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds)))
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Whether an access of `size` bytes at static `offset` to memory `memory` must be
+    /// checked explicitly.
+    fn needs_bounds_check(&self, memory: u32, offset: u64, size: u64) -> bool {
+        let settings = self.env.memory_settings;
+        let memory64 = self.env.info.metadata.memories[memory as usize].memory64;
+        if settings.bounds_checks || memory64 {
+            return true;
+        }
+        let covered = settings.reservation.saturating_add(settings.guard_size);
+        (1u64 << 32).saturating_add(offset).saturating_add(size) > covered
+    }
+
+    /// The native address of an access of `size` bytes described by `memarg`, with the
+    /// index popped from the stack. Emits the bounds check when one is needed.
+    fn heap_address(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
+        let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
+            return Err(unsupported("GC array accesses", self.offset));
+        };
+        if self.env.info.metadata.memories[memory as usize].memory64 {
+            return Err(unsupported("memory64", self.offset));
+        }
+        let index = self.pop();
+        let index = self.builder.ins().uextend(types::I64, index);
+        if self.needs_bounds_check(memory, memarg.offset, size) {
+            let length = self.env.memory_length(&mut self.builder, self.vmctx, memory);
+            // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
+            let end = self.builder.ins().iadd_imm_s(index, (memarg.offset + size) as i64);
+            let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+            self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds));
+        }
+        let base = match (memory, self.memory0_base) {
+            (0, Some(base)) => base,
+            _ => self.env.memory_base(&mut self.builder, self.vmctx, memory),
+        };
+        let address = self.builder.ins().iadd(base, index);
+        Ok(if memarg.offset == 0 { address } else { self.builder.ins().iadd_imm_s(address, memarg.offset as i64) })
+    }
+
+    /// A load of `memory_type` bytes, extended (signed or not) to `result_type`.
+    pub(super) fn translate_load(
+        &mut self,
+        memarg: &MemArg,
+        memory_type: Type,
+        result_type: Type,
+        signed: bool,
+    ) -> Result<()> {
+        let address = self.heap_address(memarg, u64::from(memory_type.bytes()))?;
+        let flags = heap_flags();
+        let ins = self.builder.ins();
+        let value = match (memory_type.bytes(), result_type.bytes(), signed) {
+            (a, b, _) if a == b => ins.load(result_type, flags, address, 0),
+            (1, _, true) => ins.sload8(result_type, flags, address, 0),
+            (1, _, false) => ins.uload8(result_type, flags, address, 0),
+            (2, _, true) => ins.sload16(result_type, flags, address, 0),
+            (2, _, false) => ins.uload16(result_type, flags, address, 0),
+            (4, _, true) => ins.sload32(flags, address, 0),
+            (4, _, false) => ins.uload32(flags, address, 0),
+            _ => unreachable!("no other wasm load widths"),
+        };
+        self.push(value);
+        Ok(())
+    }
+
+    /// A store of the popped value, truncated to `narrow` when given.
+    pub(super) fn translate_store(&mut self, memarg: &MemArg, narrow: Option<Type>) -> Result<()> {
+        let value = self.pop();
+        let value_type = self.builder.func.dfg.value_type(value);
+        let stored_type = narrow.unwrap_or(value_type);
+        let address = self.heap_address(memarg, u64::from(stored_type.bytes()))?;
+        let flags = heap_flags();
+        let ins = self.builder.ins();
+        match narrow.map(|t| t.bytes()) {
+            None => ins.store(flags, value, address, 0),
+            Some(1) => ins.istore8(flags, value, address, 0),
+            Some(2) => ins.istore16(flags, value, address, 0),
+            Some(4) => ins.istore32(flags, value, address, 0),
+            Some(_) => unreachable!("no other wasm store widths"),
+        };
+        Ok(())
+    }
+
+    pub(super) fn translate_memory_size(&mut self, memory: u32) {
+        let length = self.env.memory_length(&mut self.builder, self.vmctx, memory);
+        let pages = self.builder.ins().ushr_imm_s(length, kiln_abi::WASM_PAGE_SIZE.trailing_zeros() as i64);
+        let pages = self.builder.ins().ireduce(types::I32, pages);
+        self.push(pages);
+    }
+
+    pub(super) fn translate_memory_grow(&mut self, memory: u32) {
+        let delta = self.pop();
+        let delta = self.builder.ins().uextend(types::I64, delta);
+        let memory_index = self.builder.ins().iconst(types::I32, i64::from(memory));
+        let old = self
+            .env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryGrow, &[memory_index, delta])
+            .expect("memory.grow returns the old size");
+        let old = self.builder.ins().ireduce(types::I32, old);
+        self.push(old);
+    }
+}
+

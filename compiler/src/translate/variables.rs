@@ -1,0 +1,42 @@
+//! Locals, globals and the parametric operators (`select`).
+
+use super::{env, FuncTranslator};
+use cranelift_codegen::ir::InstBuilder;
+
+impl FuncTranslator<'_, '_> {
+    pub(super) fn translate_local_get(&mut self, index: u32) {
+        let value = self.builder.use_var(self.locals[index as usize]);
+        self.push(value);
+    }
+
+    pub(super) fn translate_local_set(&mut self, index: u32) {
+        let value = self.pop();
+        self.builder.def_var(self.locals[index as usize], value);
+    }
+
+    pub(super) fn translate_local_tee(&mut self, index: u32) {
+        let value = *self.stack.last().expect("validated: tee has an operand");
+        self.builder.def_var(self.locals[index as usize], value);
+    }
+
+    pub(super) fn translate_global_get(&mut self, index: u32) {
+        let ty = self.env.info.metadata.global_types[index as usize];
+        let address = self.env.global_address(&mut self.builder, self.vmctx, index);
+        let flags = if ty.mutable { env::trusted() } else { env::readonly() };
+        let value = self.builder.ins().load(env::ir_type(ty.ty), flags, address, 0);
+        self.push(value);
+    }
+
+    pub(super) fn translate_global_set(&mut self, index: u32) {
+        let value = self.pop();
+        let address = self.env.global_address(&mut self.builder, self.vmctx, index);
+        self.builder.ins().store(env::trusted(), value, address, 0);
+    }
+
+    pub(super) fn translate_select(&mut self) {
+        let condition = self.pop();
+        let (if_true, if_false) = self.pop2();
+        let value = self.builder.ins().select(condition, if_true, if_false);
+        self.push(value);
+    }
+}

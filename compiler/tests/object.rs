@@ -1,0 +1,72 @@
+//! The compiler's object output: symbols, descriptor, and clean errors on bad input.
+
+use kiln_compiler::{compile, CompileError, CompileOptions};
+use object::{Object, ObjectSymbol};
+
+fn compile_wat(wat: &str) -> Vec<u8> {
+    compile(&wat::parse_str(wat).unwrap(), &CompileOptions::default()).unwrap()
+}
+
+const FACTORIAL: &str = r#"
+(module $math
+  (memory 1)
+  (func $fac (export "fac") (param i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (i64.const 1))
+      (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1)))))))
+  (func $div (export "div") (param i32 i32) (result i32)
+    (i32.div_s (local.get 0) (local.get 1)))
+  (func $load (param i32) (result i32) (i32.load offset=8 (local.get 0))))
+"#;
+
+#[test]
+fn object_has_named_functions_and_one_global_descriptor() {
+    let bytes = compile_wat(FACTORIAL);
+    let file = object::File::parse(&*bytes).unwrap();
+    assert_eq!(file.kind(), object::ObjectKind::Relocatable);
+    let names: Vec<(String, bool)> = file
+        .symbols()
+        .filter_map(|s| Some((s.name().ok()?.to_string(), s.is_global())))
+        .collect();
+    for function in ["fac", "div", "load"] {
+        assert!(names.contains(&(function.to_string(), false)), "{function} missing from {names:?}");
+    }
+    let globals: Vec<&String> = names.iter().filter(|(_, global)| *global).map(|(n, _)| n).collect();
+    assert_eq!(globals, vec!["kiln_module"]);
+}
+
+#[test]
+fn symbol_prefix_applies_to_every_kiln_symbol() {
+    let options = CompileOptions { symbol_prefix: "plugin_".into(), ..CompileOptions::default() };
+    let bytes = compile(&wat::parse_str(FACTORIAL).unwrap(), &options).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    assert!(file.symbols().any(|s| s.name() == Ok("plugin_kiln_module") && s.is_global()));
+    assert!(file.symbols().any(|s| s.name() == Ok("plugin_fac")));
+}
+
+#[test]
+fn invalid_wasm_reports_its_offset() {
+    let mut bytes = wat::parse_str(FACTORIAL).unwrap();
+    bytes.truncate(bytes.len() - 3);
+    match compile(&bytes, &CompileOptions::default()) {
+        Err(CompileError::Invalid { offset, .. }) => assert!(offset > 8),
+        other => panic!("expected an invalid-wasm error, got {other:?}"),
+    }
+}
+
+#[test]
+fn arbitrary_bytes_never_panic() {
+    let seed_module = wat::parse_str(FACTORIAL).unwrap();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..300 {
+        let mut bytes = seed_module.clone();
+        for _ in 0..3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let at = (state as usize) % bytes.len();
+            bytes[at] = (state >> 32) as u8;
+        }
+        let _ = compile(&bytes, &CompileOptions::default());
+    }
+}

@@ -1,0 +1,205 @@
+//! The registry of loaded code: for every registered module, where its functions and
+//! trampolines lie in memory and which of their instructions may trap.
+//!
+//! The signal handler reads this registry, so lookups take no lock and allocate nothing:
+//! the registry is an append-only singly linked list of leaked nodes, published with a
+//! release store of the list head and read with acquire loads. Registration (rare: once
+//! per loaded module) serialises on a mutex.
+//!
+//! Modules are never unloaded. Their code stays mapped and their node stays in the list for
+//! the life of the process: a handle to a function (a `VMFuncRef` in some table, a frame
+//! on another thread's stack) can outlive every `Module` value, and proving that no such
+//! handle exists would need a tracing scheme kiln does not have. Loading the same module
+//! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
+
+use kiln_abi::trap::TrapEntry;
+use kiln_abi::TrapCode;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::Mutex;
+
+/// What a code entry holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CodeKind {
+    /// Defined function `index` (counting defined functions only).
+    Function(u32),
+    /// An entry trampoline (host to wasm).
+    EntryTrampoline,
+    /// An exit trampoline (wasm to host).
+    ExitTrampoline,
+}
+
+/// One contiguous piece of code: a function or a trampoline.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CodeRange {
+    /// Address of the first byte.
+    pub start: usize,
+    /// Length in bytes.
+    pub len: usize,
+    /// Its trap-table entries, sorted by offset.
+    pub traps: &'static [TrapEntry],
+    /// What it is.
+    pub kind: CodeKind,
+}
+
+/// Everything the registry knows about one module's code.
+#[derive(Debug)]
+pub(crate) struct CodeModule {
+    /// Lowest address of any range.
+    start: usize,
+    /// One past the highest address of any range.
+    end: usize,
+    /// The ranges, sorted by start address, not overlapping.
+    ranges: Box<[CodeRange]>,
+    /// The module's name (from its name section), for backtraces.
+    pub name: Option<&'static str>,
+    /// Number of imported functions: defined function `i` is function `n_imported + i`.
+    pub n_imported_functions: u32,
+    /// Name of every function (imported first; empty when unnamed).
+    pub function_names: &'static [&'static str],
+}
+
+/// Where a PC lies in registered code.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CodeLocation {
+    /// The module.
+    pub module: &'static CodeModule,
+    /// The range holding the PC.
+    pub range: CodeRange,
+    /// Offset of the PC from the start of the range.
+    pub offset: usize,
+}
+
+impl CodeLocation {
+    /// The trap code of the instruction at this location, if it is a trap site.
+    pub fn trap_code(&self) -> Option<TrapCode> {
+        let offset = u32::try_from(self.offset).ok()?;
+        let traps = self.range.traps;
+        let index = traps.binary_search_by_key(&offset, |entry| entry.code_offset).ok()?;
+        TrapCode::from_u8(traps[index].trap_code)
+    }
+}
+
+impl CodeModule {
+    /// Builds a module's entry from its ranges (in any order). Returns `None` when two
+    /// ranges overlap.
+    pub fn new(
+        mut ranges: Vec<CodeRange>,
+        name: Option<&'static str>,
+        n_imported_functions: u32,
+        function_names: &'static [&'static str],
+    ) -> Option<CodeModule> {
+        ranges.sort_by_key(|range| range.start);
+        for pair in ranges.windows(2) {
+            if pair[0].start.checked_add(pair[0].len)? > pair[1].start {
+                return None;
+            }
+        }
+        let start = ranges.first().map_or(0, |range| range.start);
+        let end = ranges.last().map_or(0, |range| range.start + range.len);
+        Some(CodeModule {
+            start,
+            end,
+            ranges: ranges.into_boxed_slice(),
+            name,
+            n_imported_functions,
+            function_names,
+        })
+    }
+
+    /// The range containing `pc`, without locking or allocating.
+    fn find(&'static self, pc: usize) -> Option<CodeLocation> {
+        if pc < self.start || pc >= self.end {
+            return None;
+        }
+        // The last range starting at or before `pc`.
+        let after = self.ranges.partition_point(|range| range.start <= pc);
+        let range = *self.ranges.get(after.checked_sub(1)?)?;
+        let offset = pc - range.start;
+        (offset < range.len).then_some(CodeLocation { module: self, range, offset })
+    }
+
+    /// The name of defined function `defined_index`, if the module gives one.
+    pub fn function_name(&self, func_index: u32) -> Option<&'static str> {
+        self.function_names
+            .get(func_index as usize)
+            .copied()
+            .filter(|name| !name.is_empty())
+    }
+}
+
+struct Node {
+    module: CodeModule,
+    next: *const Node,
+}
+
+/// Head of the list of registered modules (most recent first).
+static HEAD: AtomicPtr<Node> = AtomicPtr::new(ptr::null_mut());
+/// Serialises registrations.
+static REGISTER: Mutex<()> = Mutex::new(());
+
+/// Adds a module's code to the registry, for the life of the process.
+pub(crate) fn register(module: CodeModule) -> &'static CodeModule {
+    let _guard = REGISTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let node = Box::leak(Box::new(Node { module, next: HEAD.load(Ordering::Acquire) }));
+    // Release: a reader that sees the new head sees the node's contents.
+    HEAD.store(node, Ordering::Release);
+    &node.module
+}
+
+/// Finds the code containing `pc`. Lock-free and allocation-free: safe in a signal handler.
+pub(crate) fn lookup(pc: usize) -> Option<CodeLocation> {
+    let mut node = HEAD.load(Ordering::Acquire).cast_const();
+    while !node.is_null() {
+        // SAFETY: nodes are leaked (never freed) and fully initialised before being
+        // published with a release store that the acquire load above synchronises with.
+        let current: &'static Node = unsafe { &*node };
+        if let Some(location) = current.module.find(pc) {
+            return Some(location);
+        }
+        node = current.next;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static TRAPS: [TrapEntry; 2] = [
+        TrapEntry { code_offset: 2, trap_code: TrapCode::Unreachable as u8 },
+        TrapEntry { code_offset: 7, trap_code: TrapCode::IntegerDivisionByZero as u8 },
+    ];
+
+    fn range(start: usize, len: usize, traps: &'static [TrapEntry]) -> CodeRange {
+        CodeRange { start, len, traps, kind: CodeKind::Function(0) }
+    }
+
+    #[test]
+    fn lookup_finds_ranges_and_trap_sites() {
+        let base = 0x7fff_0000_0000usize;
+        let module = CodeModule::new(
+            vec![range(base + 32, 16, &[]), range(base, 16, &TRAPS)],
+            Some("m"),
+            0,
+            &[],
+        )
+        .unwrap();
+        register(module);
+        let check = |pc: usize, expected: Option<Option<TrapCode>>| {
+            assert_eq!(lookup(pc).map(|location| location.trap_code()), expected, "pc {pc:#x}");
+        };
+        check(base + 2, Some(Some(TrapCode::Unreachable)));
+        check(base + 7, Some(Some(TrapCode::IntegerDivisionByZero)));
+        check(base + 3, Some(None));
+        check(base + 16, None);
+        check(base + 40, Some(None));
+        check(base + 48, None);
+        check(base - 1, None);
+    }
+
+    #[test]
+    fn overlapping_ranges_are_refused() {
+        assert!(CodeModule::new(vec![range(0, 16, &[]), range(8, 16, &[])], None, 0, &[]).is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! The runtime's error values: [`Error`] for misuse and resource failures, [`Trap`] for a
+//! guest that stopped, and the outcomes of instantiating ([`InstantiateError`]) and calling
+//! ([`CallError`]). A trap is a value, not a bug; messages are lowercase.
+
+use kiln_abi::TrapCode;
+use std::fmt;
+
+/// A runtime error: a module that cannot be loaded, a limit, a type mismatch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl Error {
+    /// An error with this message.
+    pub(crate) fn new(message: impl Into<String>) -> Error {
+        Error(message.into())
+    }
+
+    /// The message.
+    pub fn message(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// One frame of a trap's backtrace, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameInfo {
+    /// The module's name, from its name section.
+    pub module: Option<String>,
+    /// The function's index in its module (imported functions counted).
+    pub func_index: u32,
+    /// The function's name, from the name section.
+    pub func_name: Option<String>,
+}
+
+/// A guest that trapped: why, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trap {
+    /// The reason.
+    pub code: TrapCode,
+    /// The wasm frames at the trap, innermost first (host frames and trampolines omitted).
+    pub backtrace: Vec<FrameInfo>,
+}
+
+impl fmt::Display for Trap {
+    /// The report `kiln run` prints after `error: `:
+    ///
+    /// ```text
+    /// wasm trap: integer divide by zero
+    /// wasm backtrace:
+    ///     0: divide (module, function 3)
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}\nwasm backtrace:", self.code.message())?;
+        for (index, frame) in self.backtrace.iter().enumerate() {
+            write!(f, "\n    {index}: ")?;
+            match &frame.func_name {
+                Some(name) => f.write_str(name)?,
+                None => write!(f, "wasm_function_{}", frame.func_index)?,
+            }
+            let module = frame.module.as_deref().unwrap_or("module");
+            write!(f, " ({module}, function {})", frame.func_index)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Trap {}
+
+/// Why a host function stopped the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// The guest asked to exit with this code (WASI `proc_exit`).
+    Exit(i32),
+    /// The host function failed.
+    Message(String),
+}
+
+/// Why a call did not return results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The guest trapped.
+    Trap(Trap),
+    /// A host function asked to exit with this code.
+    Exit(i32),
+    /// A host function failed with this message.
+    Host(String),
+    /// The arguments do not match the function's type.
+    BadArguments(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Trap(trap) => trap.fmt(f),
+            CallError::Exit(code) => write!(f, "exited with code {code}"),
+            CallError::Host(message) => write!(f, "host function error: {message}"),
+            CallError::BadArguments(message) => write!(f, "bad arguments: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// Why instantiation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstantiateError {
+    /// An import is missing or has the wrong type; the message says which.
+    Unlinkable(String),
+    /// A segment was out of bounds or the start function trapped.
+    Trap(Trap),
+    /// The start function called a host function that asked to exit.
+    Exit(i32),
+    /// The start function called a host function that failed, or a resource ran out.
+    Host(String),
+}
+
+impl fmt::Display for InstantiateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstantiateError::Unlinkable(message) => f.write_str(message),
+            InstantiateError::Trap(trap) => trap.fmt(f),
+            InstantiateError::Exit(code) => write!(f, "exited with code {code}"),
+            InstantiateError::Host(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for InstantiateError {}
+
+impl From<CallError> for InstantiateError {
+    fn from(error: CallError) -> InstantiateError {
+        match error {
+            CallError::Trap(trap) => InstantiateError::Trap(trap),
+            CallError::Exit(code) => InstantiateError::Exit(code),
+            CallError::Host(message) => InstantiateError::Host(message),
+            CallError::BadArguments(message) => InstantiateError::Host(message),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trap_report_format() {
+        let trap = Trap {
+            code: TrapCode::IntegerDivisionByZero,
+            backtrace: vec![
+                FrameInfo { module: None, func_index: 3, func_name: Some("divide".into()) },
+                FrameInfo { module: Some("m".into()), func_index: 0, func_name: None },
+            ],
+        };
+        assert_eq!(
+            trap.to_string(),
+            "wasm trap: integer divide by zero\nwasm backtrace:\n    0: divide (module, function 3)\n    1: wasm_function_0 (m, function 0)"
+        );
+    }
+}

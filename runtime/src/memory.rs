@@ -1,0 +1,261 @@
+//! Linear memory: one reservation of address space per memory, made accessible page by page
+//! as the memory grows. The base never moves, which is what lets compiled code cache it and
+//! skip bounds checks.
+//!
+//! ```text
+//!  base                                                 base + reservation
+//!   │                                                          │
+//!   ▼                                                          ▼
+//!   ┌──────────────────────┬───────────────────────────────────┬─────────────────────┐
+//!   │ accessible (RW)      │ reserved, PROT_NONE               │ guard, PROT_NONE    │
+//!   │ pages * 64 KiB       │ grows into this by mprotect       │ guard_size bytes    │
+//!   └──────────────────────┴───────────────────────────────────┴─────────────────────┘
+//!   ◄── current_length ───►
+//!   ◄──────────────────── reservation (4 GiB by default) ──────►◄─ 2 GiB by default ─►
+//! ```
+//!
+//! With the default settings a 32-bit index plus any static offset up to `guard_size`
+//! lands in this mapping, so an out-of-bounds access faults in PROT_NONE pages and becomes
+//! a `MemoryOutOfBounds` trap. In `bounds_checks` mode the code checks every access against
+//! `current_length`, and the reservation may be smaller than the index space; it must
+//! still be large enough for every page the memory will ever have, since it never moves.
+
+use crate::Error;
+use kiln_abi::metadata::{MemorySettings, MemoryType};
+use kiln_abi::WASM_PAGE_SIZE;
+
+/// The settings of memories made by [`crate::Memory::new`] and of modules compiled with
+/// the compiler's defaults: 4 GiB reservation, 2 GiB guard, no explicit bounds checks.
+pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings {
+    reservation: 4 << 30,
+    guard_size: 2 << 30,
+    bounds_checks: false,
+};
+
+/// Largest number of pages of a 32-bit memory.
+const MAX_PAGES_32: u64 = 1 << 16;
+/// Largest number of pages of a 64-bit memory.
+const MAX_PAGES_64: u64 = 1 << 48;
+
+/// A linear memory's mapping and size.
+#[derive(Debug)]
+pub(crate) struct LinearMemory {
+    /// Start of the mapping (and of the memory).
+    base: *mut u8,
+    /// Length of the whole mapping: reservation plus guard.
+    mapping_len: usize,
+    /// Bytes the memory may ever occupy (the reservation).
+    reservation: usize,
+    /// Accessible bytes.
+    len: usize,
+    /// The type it was created with; `min_pages` stays the declared minimum.
+    ty: MemoryType,
+    /// The layout it was created with.
+    settings: MemorySettings,
+}
+
+impl LinearMemory {
+    /// Reserves and maps a memory of type `ty` laid out per `settings`.
+    pub fn new(ty: MemoryType, settings: MemorySettings) -> Result<LinearMemory, Error> {
+        let absolute_max = if ty.memory64 { MAX_PAGES_64 } else { MAX_PAGES_32 };
+        if ty.min_pages > absolute_max || ty.max_pages.is_some_and(|max| max > absolute_max) {
+            return Err(Error::new("memory size must be at most 65536 pages (4 GiB)"));
+        }
+        if ty.max_pages.is_some_and(|max| max < ty.min_pages) {
+            return Err(Error::new("memory maximum is below its minimum"));
+        }
+        let page = crate::traps::page_size() as u64;
+        let min_bytes = ty.min_pages * WASM_PAGE_SIZE;
+        let mut reservation = settings.reservation;
+        if settings.bounds_checks {
+            // Explicit checks: any reservation works if it holds the minimum.
+            reservation = reservation.max(min_bytes);
+        }
+        let reservation = reservation.next_multiple_of(page);
+        let guard = settings.guard_size.next_multiple_of(page);
+        if min_bytes > reservation {
+            return Err(Error::new(format!(
+                "memory minimum of {} pages exceeds the reservation of {reservation} bytes",
+                ty.min_pages
+            )));
+        }
+        let mapping_len = reservation
+            .checked_add(guard)
+            .and_then(|len| usize::try_from(len).ok())
+            .ok_or_else(|| Error::new("memory reservation too large for this host"))?;
+        let reservation = reservation as usize;
+        let base = if mapping_len == 0 {
+            std::ptr::NonNull::<u64>::dangling().as_ptr().cast::<u8>()
+        } else {
+            // SAFETY: a fresh private anonymous mapping with no access; nothing aliases it.
+            let base = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    mapping_len,
+                    libc::PROT_NONE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if base == libc::MAP_FAILED {
+                return Err(Error::new(format!(
+                    "cannot reserve {mapping_len} bytes of address space for a memory: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+            base.cast::<u8>()
+        };
+        let mut memory =
+            LinearMemory { base, mapping_len, reservation, len: 0, ty, settings };
+        memory.make_accessible(min_bytes as usize)?;
+        Ok(memory)
+    }
+
+    /// Makes the first `len` bytes readable and writable.
+    fn make_accessible(&mut self, len: usize) -> Result<(), Error> {
+        if len > self.len {
+            // SAFETY: `[base + self.len, base + len)` lies within our reservation (callers
+            // check `len <= reservation`), and `self.len` is page-aligned.
+            let status = unsafe {
+                libc::mprotect(
+                    self.base.add(self.len).cast(),
+                    len - self.len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                )
+            };
+            if status != 0 {
+                return Err(Error::new(format!(
+                    "cannot grow memory: {}",
+                    std::io::Error::last_os_error()
+                )));
+            }
+        }
+        self.len = len;
+        Ok(())
+    }
+
+    /// The maximum number of pages this memory can reach.
+    pub fn max_pages(&self) -> u64 {
+        let absolute_max = if self.ty.memory64 { MAX_PAGES_64 } else { MAX_PAGES_32 };
+        let reservation_pages = self.reservation as u64 / WASM_PAGE_SIZE;
+        self.ty.max_pages.unwrap_or(absolute_max).min(absolute_max).min(reservation_pages)
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages, or `None` when the memory
+    /// cannot grow that much (the maximum, the reservation, or the host refused).
+    pub fn grow(&mut self, delta: u64) -> Option<u64> {
+        let old_pages = self.pages();
+        let new_pages = old_pages.checked_add(delta)?;
+        if new_pages > self.max_pages() {
+            return None;
+        }
+        let new_len = usize::try_from(new_pages * WASM_PAGE_SIZE).ok()?;
+        self.make_accessible(new_len).ok()?;
+        Some(old_pages)
+    }
+
+    /// Current size in pages.
+    pub fn pages(&self) -> u64 {
+        self.len as u64 / WASM_PAGE_SIZE
+    }
+
+    /// Start of the memory.
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// Accessible bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The memory's type with its current size as the minimum.
+    pub fn ty(&self) -> MemoryType {
+        MemoryType { min_pages: self.pages(), ..self.ty }
+    }
+
+    /// The layout it was created with.
+    pub fn settings(&self) -> MemorySettings {
+        self.settings
+    }
+}
+
+impl Drop for LinearMemory {
+    fn drop(&mut self) {
+        if self.mapping_len != 0 {
+            // SAFETY: we own the mapping; compiled code using it is gone with its store.
+            unsafe { libc::munmap(self.base.cast(), self.mapping_len) };
+        }
+    }
+}
+
+/// Whether code compiled for `module` settings may use a memory laid out per `memory`.
+pub(crate) fn settings_compatible(module: MemorySettings, memory: MemorySettings) -> bool {
+    module.bounds_checks
+        || (memory.reservation >= module.reservation && memory.guard_size >= module.guard_size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(min_pages: u64, max_pages: Option<u64>) -> MemoryType {
+        MemoryType { min_pages, max_pages, memory64: false, shared: false }
+    }
+
+    #[test]
+    fn grows_within_its_limits() {
+        let mut memory = LinearMemory::new(ty(1, Some(3)), DEFAULT_MEMORY_SETTINGS).unwrap();
+        assert_eq!(memory.pages(), 1);
+        assert_eq!(memory.grow(1), Some(1));
+        assert_eq!(memory.grow(2), None);
+        assert_eq!(memory.grow(1), Some(2));
+        assert_eq!(memory.grow(0), Some(3));
+        assert_eq!(memory.grow(u64::MAX), None);
+        assert_eq!(memory.len(), 3 * 65536);
+        // The new pages are writable and zeroed.
+        // SAFETY: the last byte of the accessible range.
+        unsafe {
+            let last = memory.base().add(memory.len() - 1);
+            assert_eq!(*last, 0);
+            *last = 7;
+        }
+    }
+
+    #[test]
+    fn unbounded_memory_stops_at_4_gib() {
+        let mut memory = LinearMemory::new(ty(0, None), DEFAULT_MEMORY_SETTINGS).unwrap();
+        assert_eq!(memory.max_pages(), 65536);
+        assert_eq!(memory.grow(65537), None);
+        assert_eq!(memory.grow(0), Some(0));
+    }
+
+    #[test]
+    fn small_reservations_limit_growth() {
+        let settings = MemorySettings { reservation: 2 * 65536, guard_size: 0, bounds_checks: true };
+        let mut memory = LinearMemory::new(ty(1, None), settings).unwrap();
+        assert_eq!(memory.grow(1), Some(1));
+        assert_eq!(memory.grow(1), None);
+        let base = memory.base();
+        assert_eq!(memory.base(), base, "the base never moves");
+    }
+
+    #[test]
+    fn invalid_types_are_refused() {
+        let check = |ty: MemoryType, expected: &str| {
+            let error = LinearMemory::new(ty, DEFAULT_MEMORY_SETTINGS).unwrap_err();
+            assert!(error.to_string().contains(expected), "{error}");
+        };
+        check(ty(65537, None), "at most 65536 pages");
+        check(ty(2, Some(1)), "maximum is below its minimum");
+    }
+
+    #[test]
+    fn settings_compatibility() {
+        let checked = MemorySettings { reservation: 1 << 20, guard_size: 0, bounds_checks: true };
+        assert!(settings_compatible(DEFAULT_MEMORY_SETTINGS, DEFAULT_MEMORY_SETTINGS));
+        assert!(settings_compatible(checked, DEFAULT_MEMORY_SETTINGS));
+        assert!(!settings_compatible(DEFAULT_MEMORY_SETTINGS, checked));
+    }
+}

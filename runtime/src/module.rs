@@ -1,0 +1,256 @@
+//! Compiled modules: a [`Module`] wraps a relocated `ModuleDescriptor` (linked into the
+//! executable or mapped by the loader), its decoded metadata and the canonical ids of its
+//! function types. Creating one checks the descriptor and registers the code with the trap
+//! handler's registry; the code then stays for the life of the process (see `code.rs`).
+//!
+//! Function types are interned process-wide: two structurally equal `FuncType`s get the
+//! same `u32` id in every module, which is what `call_indirect` compares. For each id the
+//! first registered module's entry and exit trampolines are remembered, so that host
+//! functions can get a `wasm_call` of their type and any wasm function can be called.
+
+use crate::code::{self, CodeKind, CodeModule, CodeRange};
+use crate::Error;
+use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
+use kiln_abi::metadata::{FuncType, ImportType, ModuleMetadata};
+use kiln_abi::ABI_VERSION;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+/// A compiled module, ready to instantiate. Cheap to clone.
+#[derive(Clone)]
+pub struct Module(pub(crate) Arc<ModuleInner>);
+
+pub(crate) struct ModuleInner {
+    /// The descriptor, relocated.
+    pub descriptor: &'static ModuleDescriptor,
+    /// Its decoded metadata (leaked: modules are never unloaded).
+    pub metadata: &'static ModuleMetadata<'static>,
+    /// Canonical id of every type, by type index.
+    pub type_ids: Box<[u32]>,
+    /// Number of imported functions.
+    pub n_imported_functions: u32,
+    /// The module's entry in the code registry.
+    pub code: &'static CodeModule,
+}
+
+// SAFETY: everything a module holds is immutable after creation: the descriptor and the
+// code it points to are never written, and the metadata is read-only.
+unsafe impl Send for ModuleInner {}
+// SAFETY: as above.
+unsafe impl Sync for ModuleInner {}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
+    }
+}
+
+/// Modules created so far, by descriptor address, so that a descriptor registers once.
+static MODULES: LazyLock<Mutex<HashMap<usize, Module>>> = LazyLock::new(Default::default);
+
+impl Module {
+    /// Wraps a compiled module's descriptor: checks its magic and ABI version, decodes its
+    /// metadata and registers its code for trap handling.
+    ///
+    /// # Safety
+    /// `descriptor` must be a kiln module descriptor whose pointers have been relocated
+    /// (by the system linker or [`crate::load_object`]), pointing to code that is mapped
+    /// executable and stays mapped for the life of the process.
+    pub unsafe fn from_descriptor(descriptor: &'static ModuleDescriptor) -> Result<Module, Error> {
+        let key = descriptor as *const ModuleDescriptor as usize;
+        let mut modules = MODULES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(module) = modules.get(&key) {
+            return Ok(module.clone());
+        }
+        if descriptor.magic != DESCRIPTOR_MAGIC {
+            return Err(Error::new("not a kiln module: bad descriptor magic"));
+        }
+        if descriptor.abi_version != ABI_VERSION {
+            return Err(Error::new(format!(
+                "object built for kiln ABI version {}, this runtime has version {ABI_VERSION}",
+                descriptor.abi_version
+            )));
+        }
+        // SAFETY: the magic and version match, and the caller guarantees relocation.
+        let bytes = unsafe { descriptor.metadata_bytes() };
+        let metadata = ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
+        let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
+        let n_imported_functions = validate(descriptor, metadata)?;
+
+        // SAFETY: as above; `validate` checked the counts and trap ranges.
+        let (entries, traps) = unsafe { (descriptor.code_entries(), descriptor.trap_entries()) };
+        let n_functions = descriptor.n_functions as usize;
+        let n_types = descriptor.n_types as usize;
+        let ranges = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, entry)| entry.code_len > 0)
+            .map(|(index, entry)| {
+                let kind = if index < n_functions {
+                    CodeKind::Function(index as u32)
+                } else if index < n_functions + n_types {
+                    CodeKind::EntryTrampoline
+                } else {
+                    CodeKind::ExitTrampoline
+                };
+                let start = entry.traps_start as usize;
+                CodeRange {
+                    start: entry.code as usize,
+                    len: entry.code_len as usize,
+                    traps: &traps[start..start + entry.traps_len as usize],
+                    kind,
+                }
+            })
+            .collect();
+        let code_module =
+            CodeModule::new(ranges, metadata.name, n_imported_functions, &metadata.function_names)
+                .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
+        let code = code::register(code_module);
+
+        let type_ids: Box<[u32]> = metadata.types.iter().map(intern_type).collect();
+        let mut trampolines = TRAMPOLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (type_index, &type_id) in type_ids.iter().enumerate() {
+            // SAFETY: `type_index < n_types` (validated).
+            let (entry, exit) = unsafe {
+                (
+                    descriptor.entry_trampoline(type_index as u32) as usize,
+                    descriptor.exit_trampoline(type_index as u32) as usize,
+                )
+            };
+            trampolines.entry(type_id).or_insert(Trampolines { entry, exit });
+        }
+        drop(trampolines);
+
+        let module = Module(Arc::new(ModuleInner {
+            descriptor,
+            metadata,
+            type_ids,
+            n_imported_functions,
+            code,
+        }));
+        if std::env::var_os("KILN_PERF_MAP").is_some_and(|value| value == "1") {
+            write_perf_map(&module);
+        }
+        modules.insert(key, module.clone());
+        Ok(module)
+    }
+
+    /// The module's metadata.
+    pub fn metadata(&self) -> &ModuleMetadata<'static> {
+        self.0.metadata
+    }
+
+    /// The module's name, from its name section.
+    pub fn name(&self) -> Option<&str> {
+        self.0.metadata.name
+    }
+
+    /// Entry trampoline of type `type_index`.
+    pub(crate) fn entry_trampoline(&self, type_index: u32) -> *const u8 {
+        // SAFETY: validated descriptor; callers pass type indices from the metadata.
+        unsafe { self.0.descriptor.entry_trampoline(type_index) }
+    }
+
+    /// Exit trampoline of type `type_index`.
+    pub(crate) fn exit_trampoline(&self, type_index: u32) -> *const u8 {
+        // SAFETY: validated descriptor; callers pass type indices from the metadata.
+        unsafe { self.0.descriptor.exit_trampoline(type_index) }
+    }
+
+    /// Code of defined function `defined_index`.
+    pub(crate) fn function_code(&self, defined_index: u32) -> *const u8 {
+        // SAFETY: validated descriptor; callers pass defined indices from the metadata.
+        unsafe { self.0.descriptor.code_entries()[defined_index as usize].code }
+    }
+}
+
+/// Checks that the descriptor and metadata agree; returns the number of imported functions.
+fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Result<u32, Error> {
+    let corrupt = |what: &str| Error::new(format!("corrupt kiln module: {what}"));
+    let n_imported = metadata
+        .imports
+        .iter()
+        .filter(|import| matches!(import.ty, ImportType::Func(_)))
+        .count();
+    if metadata.types.len() != descriptor.n_types as usize {
+        return Err(corrupt("type count differs between descriptor and metadata"));
+    }
+    if metadata.functions.len() != n_imported + descriptor.n_functions as usize {
+        return Err(corrupt("function count differs between descriptor and metadata"));
+    }
+    if metadata.functions.iter().any(|&ty| ty as usize >= metadata.types.len())
+        || metadata.imports.iter().any(|import| {
+            matches!(import.ty, ImportType::Func(ty) if ty as usize >= metadata.types.len())
+        })
+    {
+        return Err(corrupt("function type index out of range"));
+    }
+    if metadata.memories.len() < metadata.imported_count(kiln_abi::metadata::ExternKind::Memory) as usize
+        || metadata.tables.len() < metadata.imported_count(kiln_abi::metadata::ExternKind::Table) as usize
+    {
+        return Err(corrupt("fewer memories or tables than imports"));
+    }
+    // SAFETY: the caller checked magic and version; pointers are relocated.
+    let entries = unsafe { descriptor.code_entries() };
+    for entry in entries {
+        let end = entry.traps_start as usize + entry.traps_len as usize;
+        if end > descriptor.n_traps || (entry.code.is_null() && entry.code_len > 0) {
+            return Err(corrupt("code entry out of range"));
+        }
+    }
+    Ok(n_imported as u32)
+}
+
+/// Canonical type ids, by structure.
+static TYPES: LazyLock<Mutex<HashMap<FuncType, u32>>> = LazyLock::new(Default::default);
+
+/// The process-wide id of a function type.
+pub(crate) fn intern_type(ty: &FuncType) -> u32 {
+    let mut types = TYPES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let next = types.len() as u32;
+    *types.entry(ty.clone()).or_insert(next)
+}
+
+/// A type's trampolines from the first registered module that has the type.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Trampolines {
+    /// Entry trampoline (`VMEntryTrampoline`).
+    pub entry: usize,
+    /// Exit trampoline (wasm_call of host functions).
+    pub exit: usize,
+}
+
+static TRAMPOLINES: LazyLock<Mutex<HashMap<u32, Trampolines>>> = LazyLock::new(Default::default);
+
+/// The trampolines of canonical type `type_id`, if a registered module has that type.
+pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
+    let trampolines = TRAMPOLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    trampolines.get(&type_id).copied()
+}
+
+/// Appends the module's functions to `/tmp/perf-<pid>.map` for `perf`.
+fn write_perf_map(module: &Module) {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+        return;
+    };
+    // SAFETY: validated descriptor.
+    let entries = unsafe { module.0.descriptor.code_entries() };
+    let n_functions = module.0.descriptor.n_functions as usize;
+    let n_types = module.0.descriptor.n_types as usize;
+    let mut text = String::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let name = if index < n_functions {
+            let func_index = module.0.n_imported_functions + index as u32;
+            let name = module.0.code.function_name(func_index);
+            name.map_or_else(|| format!("wasm_function_{func_index}"), str::to_owned)
+        } else if index < n_functions + n_types {
+            format!("kiln_entry_trampoline_{}", index - n_functions)
+        } else {
+            format!("kiln_exit_trampoline_{}", index - n_functions - n_types)
+        };
+        text.push_str(&format!("{:x} {:x} {name}\n", entry.code as usize, entry.code_len));
+    }
+    let _ = file.write_all(text.as_bytes());
+}
