@@ -145,12 +145,6 @@ impl Module {
         self.0.metadata.name
     }
 
-    /// Entry trampoline of type `type_index`.
-    pub(crate) fn entry_trampoline(&self, type_index: u32) -> *const u8 {
-        // SAFETY: validated descriptor; callers pass type indices from the metadata.
-        unsafe { self.0.descriptor.entry_trampoline(type_index) }
-    }
-
     /// Exit trampoline of type `type_index`.
     pub(crate) fn exit_trampoline(&self, type_index: u32) -> *const u8 {
         // SAFETY: validated descriptor; callers pass type indices from the metadata.

@@ -132,7 +132,7 @@ pub(crate) struct FuncData {
 
 pub(crate) enum FuncKind {
     /// Defined by an instance.
-    Wasm { instance: u32, defined_index: u32 },
+    Wasm,
     /// Defined by the host.
     Host(OwnedPtr<crate::host::HostFuncData>),
 }

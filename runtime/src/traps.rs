@@ -170,11 +170,6 @@ unsafe extern "C" fn call_closure(closure: *mut u8) {
     f();
 }
 
-/// Whether this thread is currently inside a guarded call.
-pub(crate) fn in_guarded_call() -> bool {
-    STATE.with(|state| !state.guard.get().is_null())
-}
-
 /// The current stack pointer (approximately: the address of a local).
 #[inline(never)]
 fn current_sp() -> usize {

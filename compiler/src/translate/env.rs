@@ -36,9 +36,10 @@ pub struct ModuleEnv<'a> {
 /// The pointer type of every supported target.
 pub const POINTER: Type = types::I64;
 
-/// Flags for loads of `vmctx` fields that never change while an instance lives.
+/// Flags for loads of `vmctx` fields that never change while an instance lives: such
+/// loads are pure, so Cranelift may share, hoist or drop them.
 pub fn readonly() -> MemFlagsData {
-    MemFlagsData::trusted().with_readonly()
+    MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
 /// Flags for loads and stores of `vmctx` fields that may change.

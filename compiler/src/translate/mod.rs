@@ -9,6 +9,7 @@ mod control;
 pub mod env;
 mod memory;
 mod numeric;
+mod tables;
 mod variables;
 
 use crate::error::{unsupported, CompileError, Result};
@@ -245,6 +246,23 @@ impl FuncTranslator<'_, '_> {
             O::I64Store32 { memarg } => self.translate_store(&memarg, Some(types::I32))?,
             O::MemorySize { mem } => self.translate_memory_size(mem),
             O::MemoryGrow { mem } => self.translate_memory_grow(mem),
+            O::MemoryCopy { dst_mem, src_mem } => self.translate_memory_copy(dst_mem, src_mem),
+            O::MemoryFill { mem } => self.translate_memory_fill(mem),
+            O::MemoryInit { data_index, mem } => self.translate_memory_init(data_index, mem),
+            O::DataDrop { data_index } => self.translate_data_drop(data_index),
+
+            // References and tables.
+            O::RefNull { .. } => self.translate_ref_null(),
+            O::RefIsNull => self.translate_ref_is_null(),
+            O::RefFunc { function_index } => self.translate_ref_func(function_index),
+            O::TableGet { table } => self.translate_table_get(table),
+            O::TableSet { table } => self.translate_table_set(table),
+            O::TableSize { table } => self.translate_table_size(table),
+            O::TableGrow { table } => self.translate_table_grow(table),
+            O::TableFill { table } => self.translate_table_fill(table),
+            O::TableCopy { dst_table, src_table } => self.translate_table_copy(dst_table, src_table),
+            O::TableInit { elem_index, table } => self.translate_table_init(elem_index, table),
+            O::ElemDrop { elem_index } => self.translate_elem_drop(elem_index),
 
             // Constants.
             O::I32Const { value } => self.push_iconst(types::I32, value as i64),

@@ -1,0 +1,141 @@
+//! Reference types and tables: `ref.null`, `ref.is_null`, `ref.func`, `table.get/set/size`
+//! inline, and the growing and bulk table operations through builtins.
+
+use super::{env, FuncTranslator};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, InstBuilder, Value};
+use kiln_abi::builtins::Builtin;
+use kiln_abi::vmctx;
+use kiln_abi::TrapCode;
+
+impl FuncTranslator<'_, '_> {
+    pub(super) fn translate_ref_null(&mut self) {
+        self.push_iconst(env::POINTER, 0);
+    }
+
+    pub(super) fn translate_ref_is_null(&mut self) {
+        self.translate_eqz();
+    }
+
+    pub(super) fn translate_ref_func(&mut self, func_index: u32) {
+        let offset = self.env.offsets.func_ref(func_index);
+        let func_ref = self.builder.ins().iadd_imm_s(self.vmctx, i64::from(offset));
+        self.push(func_ref);
+    }
+
+    /// The address of element `index` of `table`, trapping when it is out of bounds.
+    fn table_element_address(&mut self, table: u32, index: Value) -> Value {
+        let (base, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table);
+        let index = self.builder.ins().uextend(types::I64, index);
+        let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::TableOutOfBounds));
+        let byte_offset = self.builder.ins().imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
+        self.builder.ins().iadd(base, byte_offset)
+    }
+
+    pub(super) fn translate_table_get(&mut self, table: u32) {
+        let index = self.pop();
+        let address = self.table_element_address(table, index);
+        let value = self.builder.ins().load(env::POINTER, env::trusted(), address, 0);
+        self.push(value);
+    }
+
+    pub(super) fn translate_table_set(&mut self, table: u32) {
+        let value = self.pop();
+        let index = self.pop();
+        let address = self.table_element_address(table, index);
+        self.builder.ins().store(env::trusted(), value, address, 0);
+    }
+
+    pub(super) fn translate_table_size(&mut self, table: u32) {
+        let (_, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table);
+        let size = self.builder.ins().ireduce(types::I32, length);
+        self.push(size);
+    }
+
+    fn i32_const(&mut self, value: u32) -> Value {
+        self.builder.ins().iconst(types::I32, i64::from(value))
+    }
+
+    fn to_i64(&mut self, value: Value) -> Value {
+        self.builder.ins().uextend(types::I64, value)
+    }
+
+    pub(super) fn translate_table_grow(&mut self, table: u32) {
+        let delta = self.pop();
+        let init = self.pop();
+        let table = self.i32_const(table);
+        let delta = self.to_i64(delta);
+        let old = self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableGrow, &[table, delta, init]);
+        let old = self.builder.ins().ireduce(types::I32, old.expect("table.grow returns the old size"));
+        self.push(old);
+    }
+
+    pub(super) fn translate_table_fill(&mut self, table: u32) {
+        let len = self.pop();
+        let value = self.pop();
+        let dst = self.pop();
+        let table = self.i32_const(table);
+        let (dst, len) = (self.to_i64(dst), self.to_i64(len));
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableFill, &[table, dst, value, len]);
+    }
+
+    pub(super) fn translate_table_copy(&mut self, dst_table: u32, src_table: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let (dst_table, src_table) = (self.i32_const(dst_table), self.i32_const(src_table));
+        let (dst, src, len) = (self.to_i64(dst), self.to_i64(src), self.to_i64(len));
+        let args = [dst_table, src_table, dst, src, len];
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableCopy, &args);
+    }
+
+    pub(super) fn translate_table_init(&mut self, element: u32, table: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let (table, element) = (self.i32_const(table), self.i32_const(element));
+        let dst = self.to_i64(dst);
+        let args = [table, element, dst, src, len];
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableInit, &args);
+    }
+
+    pub(super) fn translate_elem_drop(&mut self, element: u32) {
+        let element = self.i32_const(element);
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::ElemDrop, &[element]);
+    }
+
+    pub(super) fn translate_memory_copy(&mut self, dst_memory: u32, src_memory: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let (dst_memory, src_memory) = (self.i32_const(dst_memory), self.i32_const(src_memory));
+        let (dst, src, len) = (self.to_i64(dst), self.to_i64(src), self.to_i64(len));
+        let args = [dst_memory, src_memory, dst, src, len];
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &args);
+    }
+
+    pub(super) fn translate_memory_fill(&mut self, memory: u32) {
+        let len = self.pop();
+        let value = self.pop();
+        let dst = self.pop();
+        let memory = self.i32_const(memory);
+        let (dst, len) = (self.to_i64(dst), self.to_i64(len));
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryFill, &[memory, dst, value, len]);
+    }
+
+    pub(super) fn translate_memory_init(&mut self, data: u32, memory: u32) {
+        let len = self.pop();
+        let src = self.pop();
+        let dst = self.pop();
+        let (memory, data) = (self.i32_const(memory), self.i32_const(data));
+        let dst = self.to_i64(dst);
+        let args = [memory, data, dst, src, len];
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryInit, &args);
+    }
+
+    pub(super) fn translate_data_drop(&mut self, data: u32) {
+        let data = self.i32_const(data);
+        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[data]);
+    }
+}

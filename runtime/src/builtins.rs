@@ -1,0 +1,236 @@
+//! The builtins compiled code calls through `vmctx.builtins`: `memory.grow`, the bulk
+//! memory and table operations, and the segment drops, with WebAssembly 2.0 semantics.
+//!
+//! Each receives the calling instance's context and finds the runtime's instance through
+//! the header's `instance` pointer. Bounds are checked before anything is written, so an
+//! out-of-bounds operation has no effect and returns status 1, on which the caller traps.
+//! No panic may cross these `extern "C"` boundaries: the bodies use checked arithmetic and
+//! `get`, and run inside `catch_unwind` for what remains.
+
+use crate::externals::{grow_memory, grow_table};
+use crate::instance::InstanceData;
+use crate::store::StoreInner;
+use crate::table::range;
+use kiln_abi::builtins::VMBuiltins;
+use kiln_abi::vmctx::VMContextHeader;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The table every context points to.
+pub(crate) static BUILTINS: VMBuiltins = VMBuiltins {
+    memory_grow,
+    memory_copy,
+    memory_fill,
+    memory_init,
+    data_drop,
+    table_grow,
+    table_fill,
+    table_copy,
+    table_init,
+    elem_drop,
+};
+
+/// Runs a builtin's body with the caller's instance and store; `failure` if it panics.
+///
+/// # Safety
+/// `vmctx` must be an instance context made by this runtime, whose store is not borrowed.
+unsafe fn with_instance<T>(
+    vmctx: *mut u8,
+    failure: T,
+    body: impl FnOnce(&mut InstanceData, &mut StoreInner) -> T,
+) -> T {
+    // SAFETY: compiled code passes its own context, whose header we wrote.
+    let instance = unsafe { (*vmctx.cast::<VMContextHeader>()).instance.cast::<InstanceData>() };
+    // SAFETY: the instance and its store are live separate allocations; compiled code is
+    // suspended in this call and the host holds no borrow of either.
+    let (instance, store) = unsafe { (&mut *instance, &mut *(*instance).store) };
+    catch_unwind(AssertUnwindSafe(|| body(instance, store))).unwrap_or(failure)
+}
+
+/// Base and length of memory `index` of `instance`.
+fn memory_view(instance: &InstanceData, index: u32) -> Option<(*mut u8, usize)> {
+    if index as usize >= instance.memories.len() {
+        return None;
+    }
+    let definition = instance.memory_definition(index);
+    // SAFETY: the definition is live for the instance's lifetime.
+    unsafe { Some(((*definition).base, (*definition).current_length)) }
+}
+
+unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, u64::MAX, |instance, store| {
+            let Some(&index) = instance.memories.get(memory as usize) else { return u64::MAX };
+            grow_memory(store, index, delta).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+unsafe extern "C" fn memory_copy(
+    vmctx: *mut u8,
+    dst_memory: u32,
+    src_memory: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, _| {
+            let (Some((dst_base, dst_len)), Some((src_base, src_len))) =
+                (memory_view(instance, dst_memory), memory_view(instance, src_memory))
+            else {
+                return 1;
+            };
+            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len)) else {
+                return 1;
+            };
+            // SAFETY: both ranges are within accessible memory; `copy` allows overlap.
+            std::ptr::copy(src_base.add(src.start), dst_base.add(dst.start), dst.len());
+            0
+        })
+    }
+}
+
+unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u64, value: u32, len: u64) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, _| {
+            let Some((base, length)) = memory_view(instance, memory) else { return 1 };
+            let Some(dst) = range(dst, len, length) else { return 1 };
+            // SAFETY: the range is within accessible memory.
+            std::ptr::write_bytes(base.add(dst.start), value as u8, dst.len());
+            0
+        })
+    }
+}
+
+unsafe extern "C" fn memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, _| {
+            let Some((base, length)) = memory_view(instance, memory) else { return 1 };
+            let Some(segment) = instance.module.metadata().data.get(data as usize) else { return 1 };
+            let bytes = if instance.data_dropped[data as usize] { &[][..] } else { segment.bytes };
+            let (Some(dst), Some(src)) =
+                (range(dst, len.into(), length), range(src.into(), len.into(), bytes.len()))
+            else {
+                return 1;
+            };
+            // SAFETY: the destination is within accessible memory, the source within the
+            // segment, which lives in the module's (never unmapped) metadata.
+            std::ptr::copy_nonoverlapping(bytes[src].as_ptr(), base.add(dst.start), dst.len());
+            0
+        })
+    }
+}
+
+unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, (), |instance, _| {
+            if let Some(dropped) = instance.data_dropped.get_mut(data as usize) {
+                *dropped = true;
+            }
+        })
+    }
+}
+
+unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: usize) -> u64 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, u64::MAX, |instance, store| {
+            let Some(&index) = instance.tables.get(table as usize) else { return u64::MAX };
+            grow_table(store, index, delta, init).unwrap_or(u64::MAX)
+        })
+    }
+}
+
+unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: usize, len: u64) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, store| {
+            let Some(&index) = instance.tables.get(table as usize) else { return 1 };
+            let storage = &mut store.tables[index as usize].storage;
+            u32::from(!storage.fill(dst, value, len))
+        })
+    }
+}
+
+unsafe extern "C" fn table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, store| {
+            let (Some(&dst_index), Some(&src_index)) =
+                (instance.tables.get(dst_table as usize), instance.tables.get(src_table as usize))
+            else {
+                return 1;
+            };
+            let src_len = store.tables[src_index as usize].storage.elements().len();
+            let dst_len = store.tables[dst_index as usize].storage.elements().len();
+            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len)) else {
+                return 1;
+            };
+            if dst_index == src_index {
+                store.tables[dst_index as usize].storage.elements_mut().copy_within(src, dst.start);
+            } else {
+                let values = store.tables[src_index as usize].storage.elements()[src].to_vec();
+                store.tables[dst_index as usize].storage.elements_mut()[dst].copy_from_slice(&values);
+            }
+            0
+        })
+    }
+}
+
+unsafe extern "C" fn table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 1, |instance, store| {
+            let (Some(&index), Some(segment)) =
+                (instance.tables.get(table as usize), instance.elements.get(elem as usize))
+            else {
+                return 1;
+            };
+            let elements = store.tables[index as usize].storage.elements_mut();
+            let (Some(dst), Some(src)) =
+                (range(dst, len.into(), elements.len()), range(src.into(), len.into(), segment.len()))
+            else {
+                return 1;
+            };
+            elements[dst].copy_from_slice(&segment[src]);
+            0
+        })
+    }
+}
+
+unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, (), |instance, _| {
+            if let Some(segment) = instance.elements.get_mut(elem as usize) {
+                *segment = Vec::new();
+            }
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! Running a WASI command: what `kiln run` and a `kiln build` executable do with a module.
+
+use crate::error::{CallError, InstantiateError, Trap};
+use crate::linker::Linker;
+use crate::module::Module;
+use crate::store::{Extern, Store};
+use crate::wasi::{self, WasiCtx};
+
+/// Exit status after a trap (like an abort).
+pub const TRAP_EXIT_CODE: i32 = 134;
+
+/// Instantiates `module` with WASI and runs its `_start` export (if any). Returns the
+/// process exit code: the guest's `proc_exit` code, 0 when `_start` returns, 134 after a
+/// trap (reported on stderr with a backtrace), 1 when the module cannot be instantiated.
+pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
+    let mut store = Store::new();
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, &mut store, wasi);
+    let instance = match linker.instantiate(&mut store, module) {
+        Ok(instance) => instance,
+        Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
+        Err(InstantiateError::Exit(code)) => return code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 1;
+        }
+    };
+    let Some(Extern::Func(start)) = instance.get_export(&store, "_start") else {
+        return 0;
+    };
+    match start.call(&mut store, &[]) {
+        Ok(_) => 0,
+        Err(CallError::Exit(code)) => code,
+        Err(CallError::Trap(trap)) => report_trap(&trap),
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
+fn report_trap(trap: &Trap) -> i32 {
+    eprintln!("error: {trap}");
+    TRAP_EXIT_CODE
+}
