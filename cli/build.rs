@@ -14,8 +14,17 @@ fn main() {
     let target = env::var("TARGET").unwrap();
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap();
-    for watched in ["runtime/src", "runtime/Cargo.toml", "abi/src", "abi/Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    for watched in [
+        "runtime/src",
+        "runtime/Cargo.toml",
+        "abi/src",
+        "abi/Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo:rustc-env=KILN_HOST_TARGET={target}");
 
@@ -23,8 +32,24 @@ fn main() {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .current_dir(workspace)
-        .args(["rustc", "--quiet", "--locked", "-p", "kiln-runtime", "--lib", "--crate-type", "staticlib"])
-        .args(["--features", "exe-main", "--profile", "runtime", "--target", &target])
+        .args([
+            "rustc",
+            "--quiet",
+            "--locked",
+            "-p",
+            "kiln-runtime",
+            "--lib",
+            "--crate-type",
+            "staticlib",
+        ])
+        .args([
+            "--features",
+            "exe-main",
+            "--profile",
+            "runtime",
+            "--target",
+            &target,
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         // The outer build's flags are for kiln itself, not for the runtime archive.
@@ -34,8 +59,14 @@ fn main() {
         .env_remove("CARGO_BUILD_TARGET")
         .status()
         .expect("running cargo to build the kiln runtime archive");
-    assert!(status.success(), "building the kiln runtime archive for {target} failed");
-    let archive = target_dir.join(&target).join("runtime").join("libkiln_runtime.a");
+    assert!(
+        status.success(),
+        "building the kiln runtime archive for {target} failed"
+    );
+    let archive = target_dir
+        .join(&target)
+        .join("runtime")
+        .join("libkiln_runtime.a");
     std::fs::copy(&archive, out_dir.join("libkiln_runtime.a"))
         .unwrap_or_else(|e| panic!("copying {}: {e}", archive.display()));
 }

@@ -21,7 +21,9 @@ pub fn load(suite: &str) -> BTreeMap<String, String> {
 
 /// Where the list for `suite` lives.
 pub fn path(suite: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("expected-failures").join(format!("{suite}.txt"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("expected-failures")
+        .join(format!("{suite}.txt"))
 }
 
 /// How a suite's run compares with its list.
@@ -42,7 +44,10 @@ impl Verdict {
 
 /// Compares `failures` (case → message) with the list. A listed case that did not fail
 /// (it passed, or no longer exists) is stale.
-pub fn compare(expected: &BTreeMap<String, String>, failures: &BTreeMap<String, String>) -> Verdict {
+pub fn compare(
+    expected: &BTreeMap<String, String>,
+    failures: &BTreeMap<String, String>,
+) -> Verdict {
     let mut verdict = Verdict::default();
     for (case, message) in failures {
         if !expected.contains_key(case) {

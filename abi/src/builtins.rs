@@ -16,10 +16,17 @@ pub struct VMBuiltins {
     /// `memory.grow`: returns the old size in pages, or `u64::MAX` on failure.
     pub memory_grow: unsafe extern "C" fn(Vmctx, memory: u32, delta_pages: u64) -> u64,
     /// `memory.copy`.
-    pub memory_copy:
-        unsafe extern "C" fn(Vmctx, dst_memory: u32, src_memory: u32, dst: u64, src: u64, len: u64) -> u32,
+    pub memory_copy: unsafe extern "C" fn(
+        Vmctx,
+        dst_memory: u32,
+        src_memory: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> u32,
     /// `memory.fill`.
-    pub memory_fill: unsafe extern "C" fn(Vmctx, memory: u32, dst: u64, value: u32, len: u64) -> u32,
+    pub memory_fill:
+        unsafe extern "C" fn(Vmctx, memory: u32, dst: u64, value: u32, len: u64) -> u32,
     /// `memory.init`.
     pub memory_init:
         unsafe extern "C" fn(Vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32,
@@ -28,10 +35,17 @@ pub struct VMBuiltins {
     /// `table.grow`: returns the old size, or `u64::MAX` on failure.
     pub table_grow: unsafe extern "C" fn(Vmctx, table: u32, delta: u64, init: usize) -> u64,
     /// `table.fill`.
-    pub table_fill: unsafe extern "C" fn(Vmctx, table: u32, dst: u64, value: usize, len: u64) -> u32,
+    pub table_fill:
+        unsafe extern "C" fn(Vmctx, table: u32, dst: u64, value: usize, len: u64) -> u32,
     /// `table.copy`.
-    pub table_copy:
-        unsafe extern "C" fn(Vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32,
+    pub table_copy: unsafe extern "C" fn(
+        Vmctx,
+        dst_table: u32,
+        src_table: u32,
+        dst: u64,
+        src: u64,
+        len: u64,
+    ) -> u32,
     /// `table.init`.
     pub table_init:
         unsafe extern "C" fn(Vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32,

@@ -88,11 +88,18 @@ impl ModuleDescriptor {
     /// The bytes of a descriptor as the compiler writes it (little endian, as on every
     /// supported target), with the pointers left zero for relocations at
     /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`] and [`DESCRIPTOR_TRAPS`] to fill.
-    pub fn encode(n_functions: u32, n_types: u32, metadata_len: usize, n_traps: usize) -> [u8; DESCRIPTOR_SIZE] {
+    pub fn encode(
+        n_functions: u32,
+        n_types: u32,
+        metadata_len: usize,
+        n_traps: usize,
+    ) -> [u8; DESCRIPTOR_SIZE] {
         let mut bytes = [0u8; DESCRIPTOR_SIZE];
         bytes[..8].copy_from_slice(&DESCRIPTOR_MAGIC);
-        bytes[offset_of!(ModuleDescriptor, abi_version)..][..4].copy_from_slice(&crate::ABI_VERSION.to_le_bytes());
-        bytes[offset_of!(ModuleDescriptor, n_functions)..][..4].copy_from_slice(&n_functions.to_le_bytes());
+        bytes[offset_of!(ModuleDescriptor, abi_version)..][..4]
+            .copy_from_slice(&crate::ABI_VERSION.to_le_bytes());
+        bytes[offset_of!(ModuleDescriptor, n_functions)..][..4]
+            .copy_from_slice(&n_functions.to_le_bytes());
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_N_TRAPS..][..8].copy_from_slice(&(n_traps as u64).to_le_bytes());
@@ -158,7 +165,8 @@ impl CodeEntry {
     pub fn encode(code_len: u32, traps_start: u32, traps_len: u32) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
         bytes[offset_of!(CodeEntry, code_len)..][..4].copy_from_slice(&code_len.to_le_bytes());
-        bytes[offset_of!(CodeEntry, traps_start)..][..4].copy_from_slice(&traps_start.to_le_bytes());
+        bytes[offset_of!(CodeEntry, traps_start)..][..4]
+            .copy_from_slice(&traps_start.to_le_bytes());
         bytes[offset_of!(CodeEntry, traps_len)..][..4].copy_from_slice(&traps_len.to_le_bytes());
         bytes
     }

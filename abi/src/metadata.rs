@@ -349,29 +349,55 @@ mod tests {
         let bytes = [1u8, 2, 3];
         let metadata = ModuleMetadata {
             name: Some("m"),
-            types: vec![FuncType { params: vec![ValType::I32], results: vec![] }],
-            imports: vec![Import { module: "env", name: "f", ty: ImportType::Func(0) }],
+            types: vec![FuncType {
+                params: vec![ValType::I32],
+                results: vec![],
+            }],
+            imports: vec![Import {
+                module: "env",
+                name: "f",
+                ty: ImportType::Func(0),
+            }],
             functions: vec![0, 0],
             tables: vec![],
-            memories: vec![MemoryType { min_pages: 1, max_pages: None, memory64: false, shared: false }],
+            memories: vec![MemoryType {
+                min_pages: 1,
+                max_pages: None,
+                memory64: false,
+                shared: false,
+            }],
             global_types: vec![],
             globals: vec![],
-            exports: vec![Export { name: "g", kind: ExternKind::Func, index: 1 }],
+            exports: vec![Export {
+                name: "g",
+                kind: ExternKind::Func,
+                index: 1,
+            }],
             start: None,
             elements: vec![],
             data: vec![DataSegment {
-                mode: DataMode::Active { memory: 0, offset: vec![ConstOp::I32Const(8)] },
+                mode: DataMode::Active {
+                    memory: 0,
+                    offset: vec![ConstOp::I32Const(8)],
+                },
                 bytes: &bytes,
             }],
             function_names: vec!["f", "g"],
-            memory_settings: MemorySettings { reservation: 1 << 32, guard_size: 1 << 31, bounds_checks: false },
+            memory_settings: MemorySettings {
+                reservation: 1 << 32,
+                guard_size: 1 << 31,
+                bounds_checks: false,
+            },
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();
         assert_eq!(decoded, metadata);
         let segment = decoded.data[0].bytes.as_ptr() as usize;
         let range = encoded.as_ptr() as usize..encoded.as_ptr() as usize + encoded.len();
-        assert!(range.contains(&segment), "data segment bytes must borrow from the encoding");
+        assert!(
+            range.contains(&segment),
+            "data segment bytes must borrow from the encoding"
+        );
         assert_eq!(decoded.vm_counts().defined_memories, 1);
     }
 }

@@ -106,7 +106,8 @@ impl TrapEntry {
     /// The bytes of an entry as the compiler writes it.
     pub fn encode(&self) -> [u8; TrapEntry::SIZE] {
         let mut bytes = [0u8; TrapEntry::SIZE];
-        bytes[core::mem::offset_of!(TrapEntry, code_offset)..][..4].copy_from_slice(&self.code_offset.to_le_bytes());
+        bytes[core::mem::offset_of!(TrapEntry, code_offset)..][..4]
+            .copy_from_slice(&self.code_offset.to_le_bytes());
         bytes[core::mem::offset_of!(TrapEntry, trap_code)] = self.trap_code;
         bytes
     }

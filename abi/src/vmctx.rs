@@ -256,8 +256,7 @@ impl VMOffsets {
         let imported_tables = imported_memories + pointer * counts.imported_memories;
         let imported_globals = imported_tables + pointer * counts.imported_tables;
         let memories = imported_globals + pointer * counts.imported_globals;
-        let tables =
-            memories + size_of::<VMMemoryDefinition>() as u32 * counts.defined_memories;
+        let tables = memories + size_of::<VMMemoryDefinition>() as u32 * counts.defined_memories;
         let globals = align(
             tables + size_of::<VMTableDefinition>() as u32 * counts.defined_tables,
             16,

@@ -22,7 +22,11 @@ pub fn key(wasm: &[u8], options: &kiln_compiler::CompileOptions) -> String {
     hasher.update(kiln_abi::ABI_VERSION.to_le_bytes());
     hasher.update(format!("{:?}", options).as_bytes());
     hasher.update(wasm);
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A cached object, if present.

@@ -60,10 +60,14 @@ impl ScratchDir {
         let unique = format!(
             "kiln-build-{}-{}",
             std::process::id(),
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
         );
         let path = std::env::temp_dir().join(unique);
-        std::fs::create_dir_all(&path).with_context(|| format!("{}: cannot create", path.display()))?;
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("{}: cannot create", path.display()))?;
         Ok(ScratchDir(path))
     }
 }
@@ -83,7 +87,10 @@ fn linker(args: &BuildArgs, target: &str) -> String {
     if let Ok(cc) = std::env::var("CC") {
         return cc;
     }
-    let host_arch = crate::runtime_archive::HOST_TARGET.split('-').next().unwrap_or("");
+    let host_arch = crate::runtime_archive::HOST_TARGET
+        .split('-')
+        .next()
+        .unwrap_or("");
     let arch = target.split('-').next().unwrap_or("");
     match (arch == host_arch, arch, target.ends_with("musl")) {
         (true, _, true) => "musl-gcc".into(),
@@ -109,13 +116,24 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         .arg(&object_path)
         .arg(&archive)
         .arg("-Wl,--gc-sections")
+        // The runtime's (and Rust's standard library's) DWARF; wasm functions have none, and
+        // their symbols stay for perf and gdb.
+        .arg("-Wl,--strip-debug")
         .args(system_libraries(&target))
         .output()
         .with_context(|| format!("cannot run the linker `{linker}` (set --linker or CC)"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr.lines().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
-        bail!("{}: linking with `{linker}` failed ({}): {first}", args.input.display(), output.status);
+        let first = stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .to_string();
+        bail!(
+            "{}: linking with `{linker}` failed ({}): {first}",
+            args.input.display(),
+            output.status
+        );
     }
     Ok(())
 }

@@ -16,13 +16,23 @@ pub struct InspectArgs {
 }
 
 fn func_type(ty: &FuncType) -> String {
-    let list = |types: &[kiln_abi::metadata::ValType]| types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+    let list = |types: &[kiln_abi::metadata::ValType]| {
+        types
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("func ({}) -> ({})", list(&ty.params), list(&ty.results))
 }
 
 fn memory_type(ty: &MemoryType) -> String {
     let max = ty.max_pages.map_or("none".to_string(), |m| m.to_string());
-    format!("memory {} pages min, max {max}{}", ty.min_pages, if ty.memory64 { ", 64-bit" } else { "" })
+    format!(
+        "memory {} pages min, max {max}{}",
+        ty.min_pages,
+        if ty.memory64 { ", 64-bit" } else { "" }
+    )
 }
 
 fn table_type(ty: &TableType) -> String {
@@ -54,7 +64,11 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             ImportType::Func(index) => func_type(&metadata.types[index as usize]),
             ImportType::Table(ty) => table_type(&ty),
             ImportType::Memory(ty) => memory_type(&ty),
-            ImportType::Global(ty) => format!("global {}{}", if ty.mutable { "mut " } else { "" }, ty.ty.name()),
+            ImportType::Global(ty) => format!(
+                "global {}{}",
+                if ty.mutable { "mut " } else { "" },
+                ty.ty.name()
+            ),
         };
         writeln!(out, "  {}::{}: {what}", import.module, import.name)?;
     }
@@ -66,7 +80,11 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             ExternKind::Memory => memory_type(&metadata.memories[export.index as usize]),
             ExternKind::Global => {
                 let ty = metadata.global_types[export.index as usize];
-                format!("global {}{}", if ty.mutable { "mut " } else { "" }, ty.ty.name())
+                format!(
+                    "global {}{}",
+                    if ty.mutable { "mut " } else { "" },
+                    ty.ty.name()
+                )
             }
         };
         writeln!(out, "  {}: {what}", export.name)?;
@@ -81,7 +99,11 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     }
     writeln!(out, "globals: {}", metadata.global_types.len())?;
     let data_bytes: usize = metadata.data.iter().map(|d| d.bytes.len()).sum();
-    writeln!(out, "data segments: {} ({data_bytes} bytes)", metadata.data.len())?;
+    writeln!(
+        out,
+        "data segments: {} ({data_bytes} bytes)",
+        metadata.data.len()
+    )?;
     writeln!(out, "element segments: {}", metadata.elements.len())?;
     if let Some(start) = metadata.start {
         writeln!(out, "start function: {start}")?;

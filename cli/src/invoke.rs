@@ -37,7 +37,10 @@ const GUEST_THREAD_STACK: usize = 64 << 20;
 fn load(args: &RunArgs, wasm: &[u8]) -> Result<kiln_runtime::Module> {
     let options = args.codegen.compile_options()?;
     if options.target != kiln_compiler::Triple::host() {
-        bail!("kiln run executes on this machine; use kiln build for --target {}", options.target);
+        bail!(
+            "kiln run executes on this machine; use kiln build for --target {}",
+            options.target
+        );
     }
     let key = cache::key(wasm, &options);
     if !args.no_cache {
@@ -66,7 +69,11 @@ pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
     let module = load(&args, &wasm)?;
     let env = parse_env(&args.env)?;
-    let program = args.input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let program = args
+        .input
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let guest = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(GUEST_THREAD_STACK)
@@ -80,11 +87,18 @@ pub fn run(args: RunArgs) -> Result<u8> {
             }
         })
         .context("cannot start the guest thread")?;
-    let code = guest.join().map_err(|_| anyhow!("the guest thread panicked"))??;
+    let code = guest
+        .join()
+        .map_err(|_| anyhow!("the guest thread panicked"))??;
     Ok((code & 0xff) as u8)
 }
 
-fn invoke(module: &kiln_runtime::Module, ctx: wasi::WasiCtx, name: &str, args: &[String]) -> Result<i32> {
+fn invoke(
+    module: &kiln_runtime::Module,
+    ctx: wasi::WasiCtx,
+    name: &str,
+    args: &[String],
+) -> Result<i32> {
     let mut store = Store::new();
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, ctx);
@@ -102,9 +116,18 @@ fn invoke(module: &kiln_runtime::Module, ctx: wasi::WasiCtx, name: &str, args: &
     };
     let ty = func.ty(&store);
     if ty.params.len() != args.len() {
-        bail!("{name} takes {} arguments, {} given", ty.params.len(), args.len());
+        bail!(
+            "{name} takes {} arguments, {} given",
+            ty.params.len(),
+            args.len()
+        );
     }
-    let values = ty.params.iter().zip(args).map(|(ty, arg)| parse_value(*ty, arg)).collect::<Result<Vec<_>>>()?;
+    let values = ty
+        .params
+        .iter()
+        .zip(args)
+        .map(|(ty, arg)| parse_value(*ty, arg))
+        .collect::<Result<Vec<_>>>()?;
     match func.call(&mut store, &values) {
         Ok(results) => {
             for result in results {
@@ -135,8 +158,12 @@ fn parse_value(ty: ValType, text: &str) -> Result<Val> {
         }),
         ValType::F32 => Val::F32(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
         ValType::F64 => Val::F64(text.parse::<f64>().map_err(|_| bad())?.to_bits()),
-        ValType::V128 => Val::V128(u128::from_str_radix(text.trim_start_matches("0x"), 16).map_err(|_| bad())?),
-        ValType::FuncRef | ValType::ExternRef => bail!("reference arguments cannot be given on the command line"),
+        ValType::V128 => {
+            Val::V128(u128::from_str_radix(text.trim_start_matches("0x"), 16).map_err(|_| bad())?)
+        }
+        ValType::FuncRef | ValType::ExternRef => {
+            bail!("reference arguments cannot be given on the command line")
+        }
     })
 }
 

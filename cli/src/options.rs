@@ -14,6 +14,7 @@ pub enum OptLevelArg {
     #[default]
     Speed,
     /// Optimise for speed and size.
+    #[value(name = "speed_and_size")]
     SpeedAndSize,
 }
 

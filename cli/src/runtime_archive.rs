@@ -16,7 +16,8 @@ static HOST_ARCHIVE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libkiln_r
 pub fn runtime_archive(target: &str, scratch: &Path) -> Result<PathBuf> {
     if target == HOST_TARGET {
         let path = scratch.join("libkiln_runtime.a");
-        std::fs::write(&path, HOST_ARCHIVE).with_context(|| format!("{}: cannot write", path.display()))?;
+        std::fs::write(&path, HOST_ARCHIVE)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
         return Ok(path);
     }
     if let Some(dir) = std::env::var_os("KILN_RUNTIME_DIR") {
@@ -36,6 +37,14 @@ pub fn system_libraries(target: &str) -> &'static [&'static str] {
     if target.ends_with("musl") {
         &["-static", "-lc"]
     } else {
-        &["-lpthread", "-ldl", "-lm", "-lrt", "-lutil", "-lgcc_s", "-lc"]
+        &[
+            "-lpthread",
+            "-ldl",
+            "-lm",
+            "-lrt",
+            "-lutil",
+            "-lgcc_s",
+            "-lc",
+        ]
     }
 }

@@ -42,7 +42,16 @@ pub enum CompileError {
 
 impl From<wasmparser::BinaryReaderError> for CompileError {
     fn from(error: wasmparser::BinaryReaderError) -> Self {
-        CompileError::Invalid { message: error.message().to_string(), offset: error.offset() }
+        // Some wasmparser messages embed pretty-printed lists; keep every message on one line.
+        let message = error
+            .message()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        CompileError::Invalid {
+            message,
+            offset: error.offset(),
+        }
     }
 }
 
@@ -51,5 +60,8 @@ pub type Result<T, E = CompileError> = std::result::Result<T, E>;
 
 /// An `Unsupported` error for `feature` at `offset`.
 pub fn unsupported(feature: impl Into<String>, offset: u64) -> CompileError {
-    CompileError::Unsupported { feature: feature.into(), offset }
+    CompileError::Unsupported {
+        feature: feature.into(),
+        offset,
+    }
 }

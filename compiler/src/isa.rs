@@ -1,6 +1,7 @@
 //! Target selection: a target-lexicon triple and an optimisation level become a Cranelift
 //! ISA with kiln's settings (position-independent code, frame pointers for backtraces,
-//! no probestack because prologues check the stack limit, x86-64-v2 as the x86 baseline).
+//! no probestack because prologues check the stack limit, x86-64-v2 as the x86 baseline)
+//! plus any CPU features the caller opts into (`CompileOptions::target_features`).
 
 use crate::error::{CompileError, Result};
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
@@ -39,12 +40,33 @@ pub const SUPPORTED_TARGETS: [&str; 4] = [
 ];
 
 fn set(builder: &mut dyn Configurable, name: &str, value: &str) -> Result<()> {
-    builder.set(name, value).map_err(|e| CompileError::Target(format!("setting {name}={value}: {e}")))
+    builder
+        .set(name, value)
+        .map_err(|e| CompileError::Target(format!("setting {name}={value}: {e}")))
 }
 
-/// The Cranelift ISA for `triple` at `opt_level`.
-pub fn build_isa(triple: &Triple, opt_level: OptLevel) -> Result<OwnedTargetIsa> {
-    let supported_arch = matches!(triple.architecture, Architecture::X86_64 | Architecture::Aarch64(_));
+/// The Cranelift ISA flag that target feature `feature` enables, and the features it
+/// implies: Cranelift only uses AVX2 instructions when AVX is enabled too, and every CPU
+/// with AVX2 has AVX.
+fn feature_flags(feature: &str) -> Vec<String> {
+    let name = feature.strip_prefix("has_").unwrap_or(feature);
+    match name {
+        "avx2" => vec!["has_avx".to_string(), "has_avx2".to_string()],
+        _ => vec![format!("has_{name}")],
+    }
+}
+
+/// The Cranelift ISA for `triple` at `opt_level`, allowed to use the CPU features named in
+/// `target_features` (see `CompileOptions::target_features`).
+pub fn build_isa(
+    triple: &Triple,
+    opt_level: OptLevel,
+    target_features: &[String],
+) -> Result<OwnedTargetIsa> {
+    let supported_arch = matches!(
+        triple.architecture,
+        Architecture::X86_64 | Architecture::Aarch64(_)
+    );
     if !supported_arch || triple.operating_system != OperatingSystem::Linux {
         return Err(CompileError::Target(format!(
             "{triple} is not supported; supported targets: {}",
@@ -57,11 +79,33 @@ pub fn build_isa(triple: &Triple, opt_level: OptLevel) -> Result<OwnedTargetIsa>
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "enable_probestack", "false")?;
     set(&mut flags, "unwind_info", "false")?;
-    set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
-    let mut isa_builder = isa::lookup(triple.clone()).map_err(|e| CompileError::Target(format!("{triple}: {e}")))?;
+    set(
+        &mut flags,
+        "enable_verifier",
+        if cfg!(debug_assertions) {
+            "true"
+        } else {
+            "false"
+        },
+    )?;
+    let mut isa_builder =
+        isa::lookup(triple.clone()).map_err(|e| CompileError::Target(format!("{triple}: {e}")))?;
     if triple.architecture == Architecture::X86_64 {
-        for feature in ["has_sse3", "has_ssse3", "has_sse41", "has_sse42", "has_popcnt"] {
+        for feature in [
+            "has_sse3",
+            "has_ssse3",
+            "has_sse41",
+            "has_sse42",
+            "has_popcnt",
+        ] {
             set(&mut isa_builder, feature, "true")?;
+        }
+    }
+    for feature in target_features {
+        for flag in feature_flags(feature) {
+            isa_builder.enable(&flag).map_err(|e| {
+                CompileError::Target(format!("{triple}: cpu feature {feature} ({flag}): {e}"))
+            })?;
         }
     }
     isa_builder

@@ -11,8 +11,8 @@ mod error;
 mod isa;
 pub mod module_info;
 mod object;
-mod translate;
 mod trampolines;
+mod translate;
 mod traps;
 
 pub use error::CompileError;
@@ -34,8 +34,11 @@ use std::collections::HashSet;
 use translate::env::{wasm_signature, ModuleEnv};
 
 /// Default memory layout: a 4 GiB reservation plus a 2 GiB guard, no explicit checks.
-pub const DEFAULT_MEMORY_SETTINGS: MemorySettings =
-    MemorySettings { reservation: 1 << 32, guard_size: 1 << 31, bounds_checks: false };
+pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings {
+    reservation: 1 << 32,
+    guard_size: 1 << 31,
+    bounds_checks: false,
+};
 
 /// How to compile a module.
 #[derive(Clone, Debug)]
@@ -52,6 +55,14 @@ pub struct CompileOptions {
     pub features: WasmFeatures,
     /// Compile functions on all cores.
     pub parallel: bool,
+    /// CPU features the generated code may use beyond the target's baseline (x86_64:
+    /// x86-64-v2, i.e. SSE4.2 and POPCNT; aarch64: the base ISA). Names are Cranelift's ISA
+    /// flags with or without their `has_` prefix: on x86_64 `avx`, `avx2` (implies `avx`),
+    /// `fma`, `bmi1`, `bmi2`, `lzcnt`, `avx512f`, `avx512vl`, `avx512dq`, ...; on aarch64
+    /// `lse`, `pauth`, ... An unknown name is a `CompileError::Target`. Empty by default,
+    /// so the code runs on every CPU of the target; code compiled with a feature crashes
+    /// with an illegal instruction on a CPU that lacks it.
+    pub target_features: Vec<String>,
 }
 
 impl Default for CompileOptions {
@@ -63,6 +74,7 @@ impl Default for CompileOptions {
             memory: DEFAULT_MEMORY_SETTINGS,
             features: WasmFeatures::WASM2,
             parallel: true,
+            target_features: Vec::new(),
         }
     }
 }
@@ -107,22 +119,36 @@ fn function_symbols(info: &module_info::ModuleInfo<'_>, prefix: &str) -> Vec<Str
 pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     validate(wasm, options.features)?;
     let info = module_info::parse(wasm, options.memory)?;
-    let isa = isa::build_isa(&options.target, options.opt_level)?;
-    let builder = ObjectBuilder::new(isa.clone(), info.metadata.name.unwrap_or("wasm"), default_libcall_names())
-        .map_err(|e| CompileError::Target(e.to_string()))?;
+    let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
+    let builder = ObjectBuilder::new(
+        isa.clone(),
+        info.metadata.name.unwrap_or("wasm"),
+        default_libcall_names(),
+    )
+    .map_err(|e| CompileError::Target(e.to_string()))?;
     let mut module = ObjectModule::new(builder);
     let declare_error = |e: cranelift_module::ModuleError| CompileError::Emit(e.to_string());
 
     let n_imported = info.n_imported_funcs();
     let mut func_ids = Vec::new();
-    for (defined, symbol) in function_symbols(&info, &options.symbol_prefix).iter().enumerate() {
+    for (defined, symbol) in function_symbols(&info, &options.symbol_prefix)
+        .iter()
+        .enumerate()
+    {
         let signature = wasm_signature(info.func_type(n_imported + defined as u32));
-        func_ids.push(module.declare_function(symbol, Linkage::Local, &signature).map_err(declare_error)?);
+        func_ids.push(
+            module
+                .declare_function(symbol, Linkage::Local, &signature)
+                .map_err(declare_error)?,
+        );
     }
     let host_call_conv = isa.default_call_conv();
     let mut trampoline_ids = Vec::new();
     for (kind, symbol) in [
-        (0, symbols::entry_trampoline_symbol as fn(&str, u32) -> String),
+        (
+            0,
+            symbols::entry_trampoline_symbol as fn(&str, u32) -> String,
+        ),
         (1, symbols::exit_trampoline_symbol),
     ] {
         for (type_index, ty) in info.metadata.types.iter().enumerate() {
@@ -132,7 +158,9 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
                 trampolines::exit_trampoline(ty, isa.frontend_config(), Default::default())
             };
             let name = symbol(&options.symbol_prefix, type_index as u32);
-            let id = module.declare_function(&name, Linkage::Local, &func.signature).map_err(declare_error)?;
+            let id = module
+                .declare_function(&name, Linkage::Local, &func.signature)
+                .map_err(declare_error)?;
             trampoline_ids.push((id, func));
         }
     }
@@ -148,18 +176,36 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     let compile_function = |defined: usize| -> Result<object::CompiledCode> {
         let mut context = Context::new();
         let mut builder_context = FunctionBuilderContext::new();
-        translate::translate_function(&env, defined as u32, &info.bodies[defined], &mut context.func, &mut builder_context)?;
+        translate::translate_function(
+            &env,
+            defined as u32,
+            &info.bodies[defined],
+            &mut context.func,
+            &mut builder_context,
+        )?;
         let index = n_imported + defined as u32;
-        object::compile(&*isa, &mut context, func_ids[defined], index, info.func_name(index))
+        object::compile(
+            &*isa,
+            &mut context,
+            func_ids[defined],
+            index,
+            info.func_name(index),
+        )
     };
-    let compile_trampoline = |(id, func): &(FuncId, cranelift_codegen::ir::Function)| -> Result<object::CompiledCode> {
-        let mut context = Context::for_function(func.clone());
-        context.func.name = object::user_name(*id);
-        object::compile(&*isa, &mut context, *id, u32::MAX, "trampoline")
-    };
+    let compile_trampoline =
+        |(id, func): &(FuncId, cranelift_codegen::ir::Function)| -> Result<object::CompiledCode> {
+            let mut context = Context::for_function(func.clone());
+            context.func.name = object::user_name(*id);
+            object::compile(&*isa, &mut context, *id, u32::MAX, "trampoline")
+        };
     let (functions, trampolines): (Vec<_>, Vec<_>) = if options.parallel {
         rayon::join(
-            || (0..info.bodies.len()).into_par_iter().map(compile_function).collect(),
+            || {
+                (0..info.bodies.len())
+                    .into_par_iter()
+                    .map(compile_function)
+                    .collect()
+            },
             || trampoline_ids.par_iter().map(compile_trampoline).collect(),
         )
     } else {

@@ -73,7 +73,10 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 Payload::CustomSection(reader) => reader.name().to_string(),
                 _ => section_name(id).to_string(),
             };
-            sections.push(SectionSize { name, size: (range.end - range.start) as usize });
+            sections.push(SectionSize {
+                name,
+                size: (range.end - range.start) as usize,
+            });
         }
         match payload {
             Payload::TypeSection(reader) => {
@@ -85,8 +88,16 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                             _ => return Err(unsupported("non-function types (GC)", 0)),
                         };
                         metadata.types.push(FuncType {
-                            params: func.params().iter().map(|t| val_type(*t)).collect::<Result<_>>()?,
-                            results: func.results().iter().map(|t| val_type(*t)).collect::<Result<_>>()?,
+                            params: func
+                                .params()
+                                .iter()
+                                .map(|t| val_type(*t))
+                                .collect::<Result<_>>()?,
+                            results: func
+                                .results()
+                                .iter()
+                                .map(|t| val_type(*t))
+                                .collect::<Result<_>>()?,
                         });
                     }
                 }
@@ -118,7 +129,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                             return Err(unsupported("tag and exact-function imports", offset))
                         }
                     };
-                    metadata.imports.push(Import { module: import.module, name: import.name, ty });
+                    metadata.imports.push(Import {
+                        module: import.module,
+                        name: import.name,
+                        ty,
+                    });
                 }
             }
             Payload::FunctionSection(reader) => {
@@ -141,27 +156,39 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 }
             }
             Payload::TagSection(reader) => {
-                return Err(unsupported("exception handling (tag section)", reader.range().start));
+                return Err(unsupported(
+                    "exception handling (tag section)",
+                    reader.range().start,
+                ));
             }
             Payload::GlobalSection(reader) => {
                 for global in reader {
                     let global = global?;
                     let ty = global_type(global.ty)?;
                     metadata.global_types.push(ty);
-                    metadata.globals.push(Global { ty, init: const_expr(&global.init_expr)? });
+                    metadata.globals.push(Global {
+                        ty,
+                        init: const_expr(&global.init_expr)?,
+                    });
                 }
             }
             Payload::ExportSection(reader) => {
                 for export in reader {
                     let export = export?;
                     let kind = match export.kind {
-                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => ExternKind::Func,
+                        wasmparser::ExternalKind::Func | wasmparser::ExternalKind::FuncExact => {
+                            ExternKind::Func
+                        }
                         wasmparser::ExternalKind::Table => ExternKind::Table,
                         wasmparser::ExternalKind::Memory => ExternKind::Memory,
                         wasmparser::ExternalKind::Global => ExternKind::Global,
                         wasmparser::ExternalKind::Tag => return Err(unsupported("tag exports", 0)),
                     };
-                    metadata.exports.push(Export { name: export.name, kind, index: export.index });
+                    metadata.exports.push(Export {
+                        name: export.name,
+                        kind,
+                        index: export.index,
+                    });
                 }
             }
             Payload::StartSection { func, .. } => metadata.start = Some(func),
@@ -175,12 +202,18 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                     let data = data?;
                     let mode = match data.kind {
                         wasmparser::DataKind::Passive => DataMode::Passive,
-                        wasmparser::DataKind::Active { memory_index, offset_expr } => DataMode::Active {
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
                             memory: memory_index,
                             offset: const_expr(&offset_expr)?,
                         },
                     };
-                    metadata.data.push(DataSegment { mode, bytes: data.data });
+                    metadata.data.push(DataSegment {
+                        mode,
+                        bytes: data.data,
+                    });
                 }
             }
             Payload::CodeSectionEntry(body) => bodies.push(body),
@@ -193,7 +226,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         }
     }
     metadata.function_names.resize(metadata.functions.len(), "");
-    Ok(ModuleInfo { metadata, bodies, sections })
+    Ok(ModuleInfo {
+        metadata,
+        bodies,
+        sections,
+    })
 }
 
 /// Reads module and function names; a malformed name section is ignored, as the spec
@@ -266,7 +303,11 @@ fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
     if table.table64 || table.shared {
         return Err(unsupported("64-bit or shared tables", offset));
     }
-    Ok(TableType { element: ref_val_type(table.element_type)?, min: table.initial, max: table.maximum })
+    Ok(TableType {
+        element: ref_val_type(table.element_type)?,
+        min: table.initial,
+        max: table.maximum,
+    })
 }
 
 fn memory_type(memory: wasmparser::MemoryType) -> MemoryType {
@@ -279,22 +320,29 @@ fn memory_type(memory: wasmparser::MemoryType) -> MemoryType {
 }
 
 fn global_type(global: wasmparser::GlobalType) -> Result<GlobalType> {
-    Ok(GlobalType { ty: val_type(global.content_type)?, mutable: global.mutable })
+    Ok(GlobalType {
+        ty: val_type(global.content_type)?,
+        mutable: global.mutable,
+    })
 }
 
 fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
     let mode = match element.kind {
         wasmparser::ElementKind::Passive => ElementMode::Passive,
         wasmparser::ElementKind::Declared => ElementMode::Declared,
-        wasmparser::ElementKind::Active { table_index, offset_expr } => ElementMode::Active {
+        wasmparser::ElementKind::Active {
+            table_index,
+            offset_expr,
+        } => ElementMode::Active {
             table: table_index.unwrap_or(0),
             offset: const_expr(&offset_expr)?,
         },
     };
     let (element, items) = match element.items {
-        wasmparser::ElementItems::Functions(reader) => {
-            (ValType::FuncRef, ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?))
-        }
+        wasmparser::ElementItems::Functions(reader) => (
+            ValType::FuncRef,
+            ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
+        ),
         wasmparser::ElementItems::Expressions(ref_type, reader) => {
             let mut exprs = Vec::new();
             for expr in reader {
@@ -303,7 +351,11 @@ fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
             (ref_val_type(ref_type)?, ElementItems::Expressions(exprs))
         }
     };
-    Ok(ElementSegment { mode, element, items })
+    Ok(ElementSegment {
+        mode,
+        element,
+        items,
+    })
 }
 
 /// Converts a constant expression into the runtime's operator list.

@@ -29,18 +29,30 @@ pub struct CompiledCode {
 }
 
 /// Compiles `func` (already translated into `context.func`) to machine code.
-pub fn compile(isa: &dyn TargetIsa, context: &mut Context, func_id: FuncId, func_index: u32, name: &str) -> Result<CompiledCode> {
-    context.compile(isa, &mut ControlPlane::default()).map_err(|e| CompileError::Codegen {
-        func_index,
-        name: name.to_string(),
-        message: format!("{:?}", e.inner),
-    })?;
-    let compiled = context.compiled_code().expect("the function was just compiled");
+pub fn compile(
+    isa: &dyn TargetIsa,
+    context: &mut Context,
+    func_id: FuncId,
+    func_index: u32,
+    name: &str,
+) -> Result<CompiledCode> {
+    context
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen {
+            func_index,
+            name: name.to_string(),
+            message: format!("{:?}", e.inner),
+        })?;
+    let compiled = context
+        .compiled_code()
+        .expect("the function was just compiled");
     let relocs = compiled
         .buffer
         .relocs()
         .iter()
-        .map(|reloc: &FinalizedMachReloc| ModuleReloc::from_mach_reloc(reloc, &context.func, func_id))
+        .map(|reloc: &FinalizedMachReloc| {
+            ModuleReloc::from_mach_reloc(reloc, &context.func, func_id)
+        })
         .collect();
     let mut traps = Vec::new();
     for trap in compiled.buffer.traps() {
@@ -49,7 +61,10 @@ pub fn compile(isa: &dyn TargetIsa, context: &mut Context, func_id: FuncId, func
             name: name.to_string(),
             message: format!("unexpected trap code {}", trap.code),
         })?;
-        traps.push(TrapEntry { code_offset: trap.offset, trap_code: code as u8 });
+        traps.push(TrapEntry {
+            code_offset: trap.offset,
+            trap_code: code as u8,
+        });
     }
     traps.sort_by_key(|t| t.code_offset);
     Ok(CompiledCode {
@@ -74,7 +89,9 @@ fn define_data(
     function_addresses: &[(usize, FuncId)],
     data_addresses: &[(usize, DataId)],
 ) -> Result<DataId> {
-    let id = module.declare_data(name, linkage, false, false).map_err(emit_error)?;
+    let id = module
+        .declare_data(name, linkage, false, false)
+        .map_err(emit_error)?;
     let mut description = DataDescription::new();
     description.define(bytes.into_boxed_slice());
     description.set_align(16);
@@ -115,8 +132,13 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
         module
             .define_function_bytes(*func_id, code.alignment, &code.bytes, &code.relocs)
             .map_err(emit_error)?;
-        let code_len = u32::try_from(code.bytes.len()).map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        code_entries.extend_from_slice(&CodeEntry::encode(code_len, n_traps, code.traps.len() as u32));
+        let code_len = u32::try_from(code.bytes.len())
+            .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
+        code_entries.extend_from_slice(&CodeEntry::encode(
+            code_len,
+            n_traps,
+            code.traps.len() as u32,
+        ));
         code_relocs.push((i * CODE_ENTRY_SIZE + CODE_ENTRY_CODE, *func_id));
         for trap in &code.traps {
             trap_table.extend_from_slice(&trap.encode());
@@ -125,19 +147,49 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
     }
     let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
-    let metadata = define_data(&mut module, &prefixed(prefix, symbols::METADATA), Linkage::Local, contents.metadata, &[], &[])?;
+    let metadata = define_data(
+        &mut module,
+        &prefixed(prefix, symbols::METADATA),
+        Linkage::Local,
+        contents.metadata,
+        &[],
+        &[],
+    )?;
     trap_table.resize(trap_table.len().max(8), 0);
-    let traps = define_data(&mut module, &prefixed(prefix, symbols::TRAPS), Linkage::Local, trap_table, &[], &[])?;
+    let traps = define_data(
+        &mut module,
+        &prefixed(prefix, symbols::TRAPS),
+        Linkage::Local,
+        trap_table,
+        &[],
+        &[],
+    )?;
     code_entries.resize(code_entries.len().max(8), 0);
-    let code = define_data(&mut module, &prefixed(prefix, symbols::FUNCTIONS), Linkage::Local, code_entries, &code_relocs, &[])?;
-    let descriptor = ModuleDescriptor::encode(contents.n_functions, contents.n_types, metadata_len, n_traps as usize);
+    let code = define_data(
+        &mut module,
+        &prefixed(prefix, symbols::FUNCTIONS),
+        Linkage::Local,
+        code_entries,
+        &code_relocs,
+        &[],
+    )?;
+    let descriptor = ModuleDescriptor::encode(
+        contents.n_functions,
+        contents.n_types,
+        metadata_len,
+        n_traps as usize,
+    );
     define_data(
         &mut module,
         &prefixed(prefix, symbols::MODULE_DESCRIPTOR),
         Linkage::Export,
         descriptor.to_vec(),
         &[],
-        &[(DESCRIPTOR_METADATA, metadata), (DESCRIPTOR_CODE, code), (DESCRIPTOR_TRAPS, traps)],
+        &[
+            (DESCRIPTOR_METADATA, metadata),
+            (DESCRIPTOR_CODE, code),
+            (DESCRIPTOR_TRAPS, traps),
+        ],
     )?;
     module.finish().emit().map_err(emit_error)
 }

@@ -9,7 +9,9 @@
 //!   stack and calls the host's `array_call`, trapping with `HostUnwind` if the host asks.
 
 use crate::translate::env::{ir_type, wasm_signature, POINTER};
-use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind};
+use cranelift_codegen::ir::{
+    self, types, AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind,
+};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kiln_abi::metadata::FuncType;
@@ -21,7 +23,11 @@ fn trusted() -> ir::MemFlagsData {
 }
 
 /// The entry trampoline for functions of type `ty`.
-pub fn entry_trampoline(ty: &FuncType, config: TargetFrontendConfig, name: ir::UserFuncName) -> ir::Function {
+pub fn entry_trampoline(
+    ty: &FuncType,
+    config: TargetFrontendConfig,
+    name: ir::UserFuncName,
+) -> ir::Function {
     let mut signature = Signature::new(config.default_call_conv);
     signature.params.extend([AbiParam::new(POINTER); 4]);
     let mut func = ir::Function::with_name_signature(name, signature);
@@ -37,13 +43,21 @@ pub fn entry_trampoline(ty: &FuncType, config: TargetFrontendConfig, name: ir::U
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, param) in ty.params.iter().enumerate() {
         let offset = (i as u32 * VALRAW_SIZE) as i32;
-        args.push(builder.ins().load(ir_type(*param), trusted(), values, offset));
+        args.push(
+            builder
+                .ins()
+                .load(ir_type(*param), trusted(), values, offset),
+        );
     }
     let wasm_signature = builder.import_signature(wasm_signature(ty));
-    let call = builder.ins().call_indirect(wasm_signature, wasm_call, &args);
+    let call = builder
+        .ins()
+        .call_indirect(wasm_signature, wasm_call, &args);
     let results = builder.inst_results(call).to_vec();
     for (i, result) in results.into_iter().enumerate() {
-        builder.ins().store(trusted(), result, values, (i as u32 * VALRAW_SIZE) as i32);
+        builder
+            .ins()
+            .store(trusted(), result, values, (i as u32 * VALRAW_SIZE) as i32);
     }
     builder.ins().return_(&[]);
     builder.finalize(config);
@@ -51,7 +65,11 @@ pub fn entry_trampoline(ty: &FuncType, config: TargetFrontendConfig, name: ir::U
 }
 
 /// The exit trampoline for host functions of type `ty`.
-pub fn exit_trampoline(ty: &FuncType, config: TargetFrontendConfig, name: ir::UserFuncName) -> ir::Function {
+pub fn exit_trampoline(
+    ty: &FuncType,
+    config: TargetFrontendConfig,
+    name: ir::UserFuncName,
+) -> ir::Function {
     let mut func = ir::Function::with_name_signature(name, wasm_signature(ty));
     let mut context = FunctionBuilderContext::new();
     let mut builder = FunctionBuilder::new(&mut func, &mut context);
@@ -62,23 +80,42 @@ pub fn exit_trampoline(ty: &FuncType, config: TargetFrontendConfig, name: ir::Us
     let params = builder.block_params(block).to_vec();
     let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
     let len = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = builder.create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, len * VALRAW_SIZE, 4));
+    let slot = builder.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        len * VALRAW_SIZE,
+        4,
+    ));
     let values = builder.ins().stack_addr(POINTER, slot, 0);
     for (i, param) in params[2..].iter().enumerate() {
-        builder.ins().store(trusted(), *param, values, (i as u32 * VALRAW_SIZE) as i32);
+        builder
+            .ins()
+            .store(trusted(), *param, values, (i as u32 * VALRAW_SIZE) as i32);
     }
-    let array_call = builder.ins().load(POINTER, trusted(), callee_vmctx, VMHOST_ARRAY_CALL as i32);
+    let array_call = builder
+        .ins()
+        .load(POINTER, trusted(), callee_vmctx, VMHOST_ARRAY_CALL as i32);
     let mut host_signature = Signature::new(config.default_call_conv);
     host_signature.params.extend([AbiParam::new(POINTER); 4]);
     host_signature.returns.push(AbiParam::new(types::I32));
     let host_signature = builder.import_signature(host_signature);
     let len = builder.ins().iconst(POINTER, i64::from(len));
-    let call = builder.ins().call_indirect(host_signature, array_call, &[callee_vmctx, caller_vmctx, values, len]);
+    let call = builder.ins().call_indirect(
+        host_signature,
+        array_call,
+        &[callee_vmctx, caller_vmctx, values, len],
+    );
     let status = builder.inst_results(call)[0];
-    builder.ins().trapnz(status, crate::traps::ir_trap_code(TrapCode::HostUnwind));
+    builder
+        .ins()
+        .trapnz(status, crate::traps::ir_trap_code(TrapCode::HostUnwind));
     let mut results = Vec::new();
     for (i, result) in ty.results.iter().enumerate() {
-        results.push(builder.ins().load(ir_type(*result), trusted(), values, (i as u32 * VALRAW_SIZE) as i32));
+        results.push(builder.ins().load(
+            ir_type(*result),
+            trusted(),
+            values,
+            (i as u32 * VALRAW_SIZE) as i32,
+        ));
     }
     builder.ins().return_(&results);
     builder.finalize(config);

@@ -29,18 +29,30 @@ fn object_has_named_functions_and_one_global_descriptor() {
         .filter_map(|s| Some((s.name().ok()?.to_string(), s.is_global())))
         .collect();
     for function in ["fac", "div", "load"] {
-        assert!(names.contains(&(function.to_string(), false)), "{function} missing from {names:?}");
+        assert!(
+            names.contains(&(function.to_string(), false)),
+            "{function} missing from {names:?}"
+        );
     }
-    let globals: Vec<&String> = names.iter().filter(|(_, global)| *global).map(|(n, _)| n).collect();
+    let globals: Vec<&String> = names
+        .iter()
+        .filter(|(_, global)| *global)
+        .map(|(n, _)| n)
+        .collect();
     assert_eq!(globals, vec!["kiln_module"]);
 }
 
 #[test]
 fn symbol_prefix_applies_to_every_kiln_symbol() {
-    let options = CompileOptions { symbol_prefix: "plugin_".into(), ..CompileOptions::default() };
+    let options = CompileOptions {
+        symbol_prefix: "plugin_".into(),
+        ..CompileOptions::default()
+    };
     let bytes = compile(&wat::parse_str(FACTORIAL).unwrap(), &options).unwrap();
     let file = object::File::parse(&*bytes).unwrap();
-    assert!(file.symbols().any(|s| s.name() == Ok("plugin_kiln_module") && s.is_global()));
+    assert!(file
+        .symbols()
+        .any(|s| s.name() == Ok("plugin_kiln_module") && s.is_global()));
     assert!(file.symbols().any(|s| s.name() == Ok("plugin_fac")));
 }
 
@@ -69,4 +81,31 @@ fn arbitrary_bytes_never_panic() {
         }
         let _ = compile(&bytes, &CompileOptions::default());
     }
+}
+
+#[test]
+fn aarch64_objects_are_aarch64_elf() {
+    let options = CompileOptions {
+        target: "aarch64-unknown-linux-gnu".parse().unwrap(),
+        ..CompileOptions::default()
+    };
+    let bytes = compile(&wat::parse_str(FACTORIAL).unwrap(), &options).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    assert_eq!(file.architecture(), object::Architecture::Aarch64);
+    assert!(file.symbols().any(|s| s.name() == Ok("fac")));
+}
+
+#[test]
+fn unsupported_targets_are_refused_by_name() {
+    let options = CompileOptions {
+        target: "riscv64gc-unknown-linux-gnu".parse().unwrap(),
+        ..CompileOptions::default()
+    };
+    let error = compile(&wat::parse_str(FACTORIAL).unwrap(), &options).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("riscv64gc-unknown-linux-gnu is not supported"),
+        "{error}"
+    );
 }

@@ -39,7 +39,11 @@ unsafe fn with_instance<T>(
     body: impl FnOnce(&mut InstanceData, &mut StoreInner) -> T,
 ) -> T {
     // SAFETY: compiled code passes its own context, whose header we wrote.
-    let instance = unsafe { (*vmctx.cast::<VMContextHeader>()).instance.cast::<InstanceData>() };
+    let instance = unsafe {
+        (*vmctx.cast::<VMContextHeader>())
+            .instance
+            .cast::<InstanceData>()
+    };
     // SAFETY: the instance and its store are live separate allocations; compiled code is
     // suspended in this call and the host holds no borrow of either.
     let (instance, store) = unsafe { (&mut *instance, &mut *(*instance).store) };
@@ -60,7 +64,9 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, u64::MAX, |instance, store| {
-            let Some(&index) = instance.memories.get(memory as usize) else { return u64::MAX };
+            let Some(&index) = instance.memories.get(memory as usize) else {
+                return u64::MAX;
+            };
             grow_memory(store, index, delta).unwrap_or(u64::MAX)
         })
     }
@@ -77,12 +83,14 @@ unsafe extern "C" fn memory_copy(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
-            let (Some((dst_base, dst_len)), Some((src_base, src_len))) =
-                (memory_view(instance, dst_memory), memory_view(instance, src_memory))
-            else {
+            let (Some((dst_base, dst_len)), Some((src_base, src_len))) = (
+                memory_view(instance, dst_memory),
+                memory_view(instance, src_memory),
+            ) else {
                 return 1;
             };
-            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len)) else {
+            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len))
+            else {
                 return 1;
             };
             // SAFETY: both ranges are within accessible memory; `copy` allows overlap.
@@ -92,12 +100,22 @@ unsafe extern "C" fn memory_copy(
     }
 }
 
-unsafe extern "C" fn memory_fill(vmctx: *mut u8, memory: u32, dst: u64, value: u32, len: u64) -> u32 {
+unsafe extern "C" fn memory_fill(
+    vmctx: *mut u8,
+    memory: u32,
+    dst: u64,
+    value: u32,
+    len: u64,
+) -> u32 {
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
-            let Some((base, length)) = memory_view(instance, memory) else { return 1 };
-            let Some(dst) = range(dst, len, length) else { return 1 };
+            let Some((base, length)) = memory_view(instance, memory) else {
+                return 1;
+            };
+            let Some(dst) = range(dst, len, length) else {
+                return 1;
+            };
             // SAFETY: the range is within accessible memory.
             std::ptr::write_bytes(base.add(dst.start), value as u8, dst.len());
             0
@@ -116,12 +134,21 @@ unsafe extern "C" fn memory_init(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
-            let Some((base, length)) = memory_view(instance, memory) else { return 1 };
-            let Some(segment) = instance.module.metadata().data.get(data as usize) else { return 1 };
-            let bytes = if instance.data_dropped[data as usize] { &[][..] } else { segment.bytes };
-            let (Some(dst), Some(src)) =
-                (range(dst, len.into(), length), range(src.into(), len.into(), bytes.len()))
-            else {
+            let Some((base, length)) = memory_view(instance, memory) else {
+                return 1;
+            };
+            let Some(segment) = instance.module.metadata().data.get(data as usize) else {
+                return 1;
+            };
+            let bytes = if instance.data_dropped[data as usize] {
+                &[][..]
+            } else {
+                segment.bytes
+            };
+            let (Some(dst), Some(src)) = (
+                range(dst, len.into(), length),
+                range(src.into(), len.into(), bytes.len()),
+            ) else {
                 return 1;
             };
             // SAFETY: the destination is within accessible memory, the source within the
@@ -147,17 +174,27 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: us
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, u64::MAX, |instance, store| {
-            let Some(&index) = instance.tables.get(table as usize) else { return u64::MAX };
+            let Some(&index) = instance.tables.get(table as usize) else {
+                return u64::MAX;
+            };
             grow_table(store, index, delta, init).unwrap_or(u64::MAX)
         })
     }
 }
 
-unsafe extern "C" fn table_fill(vmctx: *mut u8, table: u32, dst: u64, value: usize, len: u64) -> u32 {
+unsafe extern "C" fn table_fill(
+    vmctx: *mut u8,
+    table: u32,
+    dst: u64,
+    value: usize,
+    len: u64,
+) -> u32 {
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, store| {
-            let Some(&index) = instance.tables.get(table as usize) else { return 1 };
+            let Some(&index) = instance.tables.get(table as usize) else {
+                return 1;
+            };
             let storage = &mut store.tables[index as usize].storage;
             u32::from(!storage.fill(dst, value, len))
         })
@@ -175,21 +212,27 @@ unsafe extern "C" fn table_copy(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, store| {
-            let (Some(&dst_index), Some(&src_index)) =
-                (instance.tables.get(dst_table as usize), instance.tables.get(src_table as usize))
-            else {
+            let (Some(&dst_index), Some(&src_index)) = (
+                instance.tables.get(dst_table as usize),
+                instance.tables.get(src_table as usize),
+            ) else {
                 return 1;
             };
             let src_len = store.tables[src_index as usize].storage.elements().len();
             let dst_len = store.tables[dst_index as usize].storage.elements().len();
-            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len)) else {
+            let (Some(dst), Some(src)) = (range(dst, len, dst_len), range(src, len, src_len))
+            else {
                 return 1;
             };
             if dst_index == src_index {
-                store.tables[dst_index as usize].storage.elements_mut().copy_within(src, dst.start);
+                store.tables[dst_index as usize]
+                    .storage
+                    .elements_mut()
+                    .copy_within(src, dst.start);
             } else {
                 let values = store.tables[src_index as usize].storage.elements()[src].to_vec();
-                store.tables[dst_index as usize].storage.elements_mut()[dst].copy_from_slice(&values);
+                store.tables[dst_index as usize].storage.elements_mut()[dst]
+                    .copy_from_slice(&values);
             }
             0
         })
@@ -207,15 +250,17 @@ unsafe extern "C" fn table_init(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, store| {
-            let (Some(&index), Some(segment)) =
-                (instance.tables.get(table as usize), instance.elements.get(elem as usize))
-            else {
+            let (Some(&index), Some(segment)) = (
+                instance.tables.get(table as usize),
+                instance.elements.get(elem as usize),
+            ) else {
                 return 1;
             };
             let elements = store.tables[index as usize].storage.elements_mut();
-            let (Some(dst), Some(src)) =
-                (range(dst, len.into(), elements.len()), range(src.into(), len.into(), segment.len()))
-            else {
+            let (Some(dst), Some(src)) = (
+                range(dst, len.into(), elements.len()),
+                range(src.into(), len.into(), segment.len()),
+            ) else {
                 return 1;
             };
             elements[dst].copy_from_slice(&segment[src]);

@@ -75,7 +75,9 @@ impl CodeLocation {
     pub fn trap_code(&self) -> Option<TrapCode> {
         let offset = u32::try_from(self.offset).ok()?;
         let traps = self.range.traps;
-        let index = traps.binary_search_by_key(&offset, |entry| entry.code_offset).ok()?;
+        let index = traps
+            .binary_search_by_key(&offset, |entry| entry.code_offset)
+            .ok()?;
         TrapCode::from_u8(traps[index].trap_code)
     }
 }
@@ -116,7 +118,11 @@ impl CodeModule {
         let after = self.ranges.partition_point(|range| range.start <= pc);
         let range = *self.ranges.get(after.checked_sub(1)?)?;
         let offset = pc - range.start;
-        (offset < range.len).then_some(CodeLocation { module: self, range, offset })
+        (offset < range.len).then_some(CodeLocation {
+            module: self,
+            range,
+            offset,
+        })
     }
 
     /// The name of defined function `defined_index`, if the module gives one.
@@ -140,8 +146,13 @@ static REGISTER: Mutex<()> = Mutex::new(());
 
 /// Adds a module's code to the registry, for the life of the process.
 pub(crate) fn register(module: CodeModule) -> &'static CodeModule {
-    let _guard = REGISTER.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let node = Box::leak(Box::new(Node { module, next: HEAD.load(Ordering::Acquire) }));
+    let _guard = REGISTER
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let node = Box::leak(Box::new(Node {
+        module,
+        next: HEAD.load(Ordering::Acquire),
+    }));
     // Release: a reader that sees the new head sees the node's contents.
     HEAD.store(node, Ordering::Release);
     &node.module
@@ -162,17 +173,61 @@ pub(crate) fn lookup(pc: usize) -> Option<CodeLocation> {
     None
 }
 
+/// Makes freshly written code visible to instruction fetch (aarch64 caches are not
+/// coherent for that).
+#[cfg(target_arch = "aarch64")]
+#[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
+pub(crate) fn flush_icache(start: usize, len: usize) {
+    let ctr: u64;
+    // SAFETY: reading CTR_EL0 is allowed at EL0 on Linux.
+    unsafe { core::arch::asm!("mrs {}, ctr_el0", out(reg) ctr) };
+    let dcache_line = 4usize << ((ctr >> 16) & 0xf);
+    let icache_line = 4usize << (ctr & 0xf);
+    let end = start + len;
+    let mut address = start & !(dcache_line - 1);
+    while address < end {
+        // SAFETY: cleaning the data cache of mapped addresses.
+        unsafe { core::arch::asm!("dc cvau, {}", in(reg) address) };
+        address += dcache_line;
+    }
+    // SAFETY: a barrier.
+    unsafe { core::arch::asm!("dsb ish") };
+    let mut address = start & !(icache_line - 1);
+    while address < end {
+        // SAFETY: invalidating the instruction cache of mapped addresses.
+        unsafe { core::arch::asm!("ic ivau, {}", in(reg) address) };
+        address += icache_line;
+    }
+    // SAFETY: barriers.
+    unsafe { core::arch::asm!("dsb ish", "isb") };
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+#[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
+pub(crate) fn flush_icache(_start: usize, _len: usize) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     static TRAPS: [TrapEntry; 2] = [
-        TrapEntry { code_offset: 2, trap_code: TrapCode::Unreachable as u8 },
-        TrapEntry { code_offset: 7, trap_code: TrapCode::IntegerDivisionByZero as u8 },
+        TrapEntry {
+            code_offset: 2,
+            trap_code: TrapCode::Unreachable as u8,
+        },
+        TrapEntry {
+            code_offset: 7,
+            trap_code: TrapCode::IntegerDivisionByZero as u8,
+        },
     ];
 
     fn range(start: usize, len: usize, traps: &'static [TrapEntry]) -> CodeRange {
-        CodeRange { start, len, traps, kind: CodeKind::Function(0) }
+        CodeRange {
+            start,
+            len,
+            traps,
+            kind: CodeKind::Function(0),
+        }
     }
 
     #[test]
@@ -187,7 +242,11 @@ mod tests {
         .unwrap();
         register(module);
         let check = |pc: usize, expected: Option<Option<TrapCode>>| {
-            assert_eq!(lookup(pc).map(|location| location.trap_code()), expected, "pc {pc:#x}");
+            assert_eq!(
+                lookup(pc).map(|location| location.trap_code()),
+                expected,
+                "pc {pc:#x}"
+            );
         };
         check(base + 2, Some(Some(TrapCode::Unreachable)));
         check(base + 7, Some(Some(TrapCode::IntegerDivisionByZero)));
@@ -200,6 +259,8 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_are_refused() {
-        assert!(CodeModule::new(vec![range(0, 16, &[]), range(8, 16, &[])], None, 0, &[]).is_none());
+        assert!(
+            CodeModule::new(vec![range(0, 16, &[]), range(8, 16, &[])], None, 0, &[]).is_none()
+        );
     }
 }

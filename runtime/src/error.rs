@@ -155,8 +155,16 @@ mod tests {
         let trap = Trap {
             code: TrapCode::IntegerDivisionByZero,
             backtrace: vec![
-                FrameInfo { module: None, func_index: 3, func_name: Some("divide".into()) },
-                FrameInfo { module: Some("m".into()), func_index: 0, func_name: None },
+                FrameInfo {
+                    module: None,
+                    func_index: 3,
+                    func_name: Some("divide".into()),
+                },
+                FrameInfo {
+                    module: Some("m".into()),
+                    func_index: 0,
+                    func_name: None,
+                },
             ],
         };
         assert_eq!(

@@ -3,19 +3,21 @@
 //! builtins compiled code calls, so there is one implementation of each.
 
 use crate::memory::{LinearMemory, DEFAULT_MEMORY_SETTINGS};
-use crate::store::{Global, GlobalData, Memory, MemoryData, OwnedPtr, Store, StoreInner, Table, TableData};
+use crate::store::{
+    Global, GlobalData, Memory, MemoryData, OwnedPtr, Store, StoreInner, Table, TableData,
+};
 use crate::table::TableStorage;
 use crate::values::Val;
 use crate::Error;
 use kiln_abi::metadata::{GlobalType, MemoryType, TableType, ValType};
-use kiln_abi::vmctx::{ValRaw, VMGlobal, VMMemoryDefinition, VMTableDefinition};
+use kiln_abi::vmctx::{VMGlobal, VMMemoryDefinition, VMTableDefinition, ValRaw};
 
 /// The value of global `index` of the store.
 pub(crate) fn read_global(store: &StoreInner, index: u32) -> Val {
     let data = &store.globals[index as usize];
     // SAFETY: the definition is live storage owned by the store.
     let raw = unsafe { ValRaw((*data.definition).0) };
-    store.from_raw(raw, data.ty.ty)
+    store.val_from_raw(raw, data.ty.ty)
 }
 
 impl Global {
@@ -23,9 +25,16 @@ impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, value: Val) -> Result<Global, Error> {
         let inner = &mut *store.inner;
         inner.check_value(&value, ty.ty).map_err(Error::new)?;
-        let owned = OwnedPtr::new(VMGlobal(inner.to_raw(value).0));
-        let global = Global { store: inner.id, index: inner.globals.len() as u32 };
-        inner.globals.push(GlobalData { ty, definition: owned.as_ptr(), _owned: Some(owned) });
+        let owned = OwnedPtr::new(VMGlobal(inner.raw_from_val(value).0));
+        let global = Global {
+            store: inner.id,
+            index: inner.globals.len() as u32,
+        };
+        inner.globals.push(GlobalData {
+            ty,
+            definition: owned.as_ptr(),
+            _owned: Some(owned),
+        });
         Ok(global)
     }
 
@@ -45,7 +54,7 @@ impl Global {
         }
         let (ty, definition) = (data.ty.ty, data.definition);
         inner.check_value(&value, ty).map_err(Error::new)?;
-        let raw = inner.to_raw(value);
+        let raw = inner.raw_from_val(value);
         // SAFETY: the definition is live storage owned by the store.
         unsafe { (*definition).0 = raw.0 };
         Ok(())
@@ -68,9 +77,16 @@ impl Memory {
             base: std::ptr::null_mut(),
             current_length: 0,
         });
-        let mut data = MemoryData { memory, definition: owned.as_ptr(), _owned_definition: Some(owned) };
+        let mut data = MemoryData {
+            memory,
+            definition: owned.as_ptr(),
+            _owned_definition: Some(owned),
+        };
         data.sync();
-        let handle = Memory { store: inner.id, index: inner.memories.len() as u32 };
+        let handle = Memory {
+            store: inner.id,
+            index: inner.memories.len() as u32,
+        };
         inner.memories.push(data);
         Ok(handle)
     }
@@ -122,7 +138,12 @@ pub(crate) fn grow_memory(store: &mut StoreInner, index: u32, delta: u64) -> Opt
 }
 
 /// Grows store table `index`, publishing the new base and length to compiled code.
-pub(crate) fn grow_table(store: &mut StoreInner, index: u32, delta: u64, init: usize) -> Option<u64> {
+pub(crate) fn grow_table(
+    store: &mut StoreInner,
+    index: u32,
+    delta: u64,
+    init: usize,
+) -> Option<u64> {
     let data = store.tables.get_mut(index as usize)?;
     let old = data.storage.grow(delta, init)?;
     data.sync();
@@ -142,9 +163,16 @@ impl Table {
             base: std::ptr::null_mut(),
             current_elements: 0,
         });
-        let mut data = TableData { storage, definition: owned.as_ptr(), _owned_definition: Some(owned) };
+        let mut data = TableData {
+            storage,
+            definition: owned.as_ptr(),
+            _owned_definition: Some(owned),
+        };
         data.sync();
-        let handle = Table { store: inner.id, index: inner.tables.len() as u32 };
+        let handle = Table {
+            store: inner.id,
+            index: inner.tables.len() as u32,
+        };
         inner.tables.push(data);
         Ok(handle)
     }
@@ -158,7 +186,11 @@ impl Table {
     pub fn get(&self, store: &Store, index: u64) -> Option<Val> {
         let data = self.data_ref(store);
         let bits = *data.storage.elements().get(usize::try_from(index).ok()?)?;
-        Some(store.inner.reference_from_bits(bits, data.storage.ty().element))
+        Some(
+            store
+                .inner
+                .reference_from_bits(bits, data.storage.ty().element),
+        )
     }
 
     /// Sets element `index`.
@@ -200,6 +232,9 @@ impl Table {
 fn check_reference_type(ty: ValType) -> Result<(), Error> {
     match ty {
         ValType::FuncRef | ValType::ExternRef => Ok(()),
-        other => Err(Error::new(format!("{} is not a reference type", other.name()))),
+        other => Err(Error::new(format!(
+            "{} is not a reference type",
+            other.name()
+        ))),
     }
 }

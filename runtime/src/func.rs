@@ -31,7 +31,10 @@ impl Func {
 
 /// What a call resolves to.
 enum Target {
-    Wasm { trampoline: VMEntryTrampoline, func_ref: VMFuncRef },
+    Wasm {
+        trampoline: VMEntryTrampoline,
+        func_ref: VMFuncRef,
+    },
     Host(*const HostFuncData),
 }
 
@@ -74,7 +77,11 @@ pub(crate) unsafe fn call_raw(
                 let trampoline: VMEntryTrampoline =
                     unsafe { std::mem::transmute::<usize, VMEntryTrampoline>(trampolines.entry) };
                 // SAFETY: the func ref lives in the instance's context.
-                Target::Wasm { trampoline, func_ref: unsafe { *data.func_ref } }
+                let func_ref = unsafe { *data.func_ref };
+                Target::Wasm {
+                    trampoline,
+                    func_ref,
+                }
             }
         };
         let mut values = Vec::new();
@@ -82,7 +89,7 @@ pub(crate) unsafe fn call_raw(
             let len = ty.params.len().max(ty.results.len()).max(1);
             values.resize(len, ValRaw::default());
             for (slot, arg) in values.iter_mut().zip(args) {
-                *slot = store.to_raw(*arg);
+                *slot = store.raw_from_val(*arg);
             }
         }
         (ty, target, values)
@@ -98,13 +105,21 @@ pub(crate) unsafe fn call_raw(
                 HostError::Message(message) => CallError::Host(message),
             })?;
             let types_match = results.len() == ty.results.len()
-                && results.iter().zip(&ty.results).all(|(value, &ty)| value.ty() == ty);
+                && results
+                    .iter()
+                    .zip(&ty.results)
+                    .all(|(value, &ty)| value.ty() == ty);
             if !types_match {
-                return Err(CallError::Host("host function returned values of the wrong types".into()));
+                return Err(CallError::Host(
+                    "host function returned values of the wrong types".into(),
+                ));
             }
             Ok(results)
         }
-        Target::Wasm { trampoline, func_ref } => {
+        Target::Wasm {
+            trampoline,
+            func_ref,
+        } => {
             let values_ptr = values.as_mut_ptr();
             // SAFETY: the limits live in the store; the closure only calls the trampoline,
             // owns nothing, and passes it a value array of max(params, results, 1) entries.
@@ -112,7 +127,12 @@ pub(crate) unsafe fn call_raw(
                 let limits = (*store_ptr).limits.get();
                 let max_wasm_stack = (*store_ptr).max_wasm_stack;
                 traps::call_guarded(limits, max_wasm_stack, &mut || {
-                    trampoline(func_ref.wasm_call, func_ref.vmctx, func_ref.vmctx, values_ptr)
+                    trampoline(
+                        func_ref.wasm_call,
+                        func_ref.vmctx,
+                        func_ref.vmctx,
+                        values_ptr,
+                    )
                 })
             };
             // SAFETY: compiled code has returned; nothing else borrows the store.
@@ -122,7 +142,7 @@ pub(crate) unsafe fn call_raw(
                     .results
                     .iter()
                     .zip(&values)
-                    .map(|(&ty, &raw)| store.from_raw(raw, ty))
+                    .map(|(&ty, &raw)| store.val_from_raw(raw, ty))
                     .collect()),
                 Err(caught) => Err(trap_to_error(store, caught)),
             }
@@ -153,7 +173,9 @@ pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
             // Return addresses point after the call; look up the call itself.
             let pc = if index == 0 { pc } else { pc - 1 };
             let location = code::lookup(pc)?;
-            let CodeKind::Function(defined_index) = location.range.kind else { return None };
+            let CodeKind::Function(defined_index) = location.range.kind else {
+                return None;
+            };
             let func_index = location.module.n_imported_functions + defined_index;
             Some(FrameInfo {
                 module: location.module.name.map(str::to_owned),
@@ -162,5 +184,8 @@ pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
             })
         })
         .collect();
-    Trap { code: caught.code, backtrace }
+    Trap {
+        code: caught.code,
+        backtrace,
+    }
 }

@@ -15,7 +15,9 @@ use crate::store::{Extern, Func, FuncData, FuncKind, OwnedPtr, Store, StoreInner
 use crate::values::Val;
 use crate::HostError;
 use kiln_abi::metadata::FuncType;
-use kiln_abi::vmctx::{VMContextHeader, VMFuncRef, VMHostContext, ValRaw, VMCTX_MAGIC, VMHOST_MAGIC};
+use kiln_abi::vmctx::{
+    VMContextHeader, VMFuncRef, VMHostContext, ValRaw, VMCTX_MAGIC, VMHOST_MAGIC,
+};
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -39,16 +41,42 @@ pub struct Caller<'a> {
     /// The calling instance, or null when the host called the function.
     instance: *mut InstanceData,
     _store: *mut StoreInner,
+    /// A memory standing in for the instance's (unit tests of host functions).
+    #[cfg(test)]
+    test_memory: Option<&'a mut [u8]>,
     _marker: PhantomData<&'a mut ()>,
 }
 
-impl Caller<'_> {
+impl<'a> Caller<'a> {
     pub(crate) fn new(store: *mut StoreInner, instance: *mut InstanceData) -> Caller<'static> {
-        Caller { instance, _store: store, _marker: PhantomData }
+        Caller {
+            instance,
+            _store: store,
+            #[cfg(test)]
+            test_memory: None,
+            _marker: PhantomData,
+        }
     }
 
+    /// A caller whose memory is `memory`, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn with_memory(memory: &'a mut [u8]) -> Caller<'a> {
+        Caller {
+            instance: std::ptr::null_mut(),
+            _store: std::ptr::null_mut(),
+            test_memory: Some(memory),
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl Caller<'_> {
     /// The calling instance's exported memory named `memory`, if any.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
+        #[cfg(test)]
+        if let Some(memory) = self.test_memory.as_deref_mut() {
+            return Some(memory);
+        }
         if self.instance.is_null() {
             return None;
         }
@@ -83,9 +111,14 @@ impl Func {
         let store_ptr = store.as_ptr();
         let inner = &mut *store.inner;
         let type_id = crate::module::intern_type(&ty);
-        let exit = crate::module::trampolines(type_id).map_or(std::ptr::null(), |t| t.exit as *const u8);
+        let exit =
+            crate::module::trampolines(type_id).map_or(std::ptr::null(), |t| t.exit as *const u8);
         let data = OwnedPtr::new(HostFuncData {
-            header: VMHostContext { magic: VMHOST_MAGIC, _pad: 0, array_call: host_array_call as *const u8 },
+            header: VMHostContext {
+                magic: VMHOST_MAGIC,
+                _pad: 0,
+                array_call: host_array_call as *const u8,
+            },
             func_ref: VMFuncRef {
                 wasm_call: exit,
                 array_call: host_array_call as *const u8,
@@ -103,8 +136,16 @@ impl Func {
             (*data_ptr).func_ref.vmctx = data_ptr.cast();
             &raw mut (*data_ptr).func_ref
         };
-        let func = Func { store: inner.id, index: inner.funcs.len() as u32 };
-        inner.funcs.push(FuncData { ty, type_id, func_ref, kind: FuncKind::Host(data) });
+        let func = Func {
+            store: inner.id,
+            index: inner.funcs.len() as u32,
+        };
+        inner.funcs.push(FuncData {
+            ty,
+            type_id,
+            func_ref,
+            kind: FuncKind::Host(data),
+        });
         inner.func_by_ref.insert(func_ref as usize, func);
         func
     }
@@ -139,27 +180,38 @@ pub(crate) unsafe extern "C" fn host_array_call(
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<(), HostError> {
         if len < data.ty.params.len().max(data.ty.results.len()) {
-            return Err(HostError::Message("host function called with too few values".into()));
+            return Err(HostError::Message(
+                "host function called with too few values".into(),
+            ));
         }
         // SAFETY: the trampoline passes `len` values.
         let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
         let args: Vec<Val> = {
             // SAFETY: the store outlives the call; nothing else borrows it now.
             let store = unsafe { &*store };
-            data.ty.params.iter().zip(values.iter()).map(|(&ty, &raw)| store.from_raw(raw, ty)).collect()
+            data.ty
+                .params
+                .iter()
+                .zip(values.iter())
+                .map(|(&ty, &raw)| store.val_from_raw(raw, ty))
+                .collect()
         };
         let mut caller = Caller::new(store, instance);
         let results = (data.closure)(&mut caller, &args)?;
-        drop(caller);
         let types_match = results.len() == data.ty.results.len()
-            && results.iter().zip(&data.ty.results).all(|(value, &ty)| value.ty() == ty);
+            && results
+                .iter()
+                .zip(&data.ty.results)
+                .all(|(value, &ty)| value.ty() == ty);
         if !types_match {
-            return Err(HostError::Message("host function returned values of the wrong types".into()));
+            return Err(HostError::Message(
+                "host function returned values of the wrong types".into(),
+            ));
         }
-        // SAFETY: as above; the caller has been dropped.
+        // SAFETY: as above; the closure has returned.
         let store = unsafe { &mut *store };
         for (slot, value) in values.iter_mut().zip(results) {
-            *slot = store.to_raw(value);
+            *slot = store.raw_from_val(value);
         }
         Ok(())
     }));

@@ -21,7 +21,9 @@ use crate::values::Val;
 use kiln_abi::metadata::{
     ConstOp, DataMode, ElementItems, ElementMode, ExternKind, FuncType, ImportType, ValType,
 };
-use kiln_abi::vmctx::{VMContextHeader, VMFuncRef, VMGlobal, VMMemoryDefinition, VMOffsets, VMCTX_MAGIC};
+use kiln_abi::vmctx::{
+    VMContextHeader, VMFuncRef, VMGlobal, VMMemoryDefinition, VMOffsets, VMCTX_MAGIC,
+};
 use kiln_abi::TrapCode;
 use std::alloc::Layout;
 
@@ -77,7 +79,12 @@ impl InstanceData {
 
     /// The calling instance's export named `name`.
     pub fn export(&self, name: &str) -> Option<Extern> {
-        let export = self.module.metadata().exports.iter().find(|export| export.name == name)?;
+        let export = self
+            .module
+            .metadata()
+            .exports
+            .iter()
+            .find(|export| export.name == name)?;
         self.extern_of(export.kind, export.index)
     }
 
@@ -88,13 +95,18 @@ impl InstanceData {
         let index = index as usize;
         Some(match kind {
             ExternKind::Func => Extern::Func(*self.funcs.get(index)?),
-            ExternKind::Table => Extern::Table(Table { store, index: *self.tables.get(index)? }),
-            ExternKind::Memory => {
-                Extern::Memory(Memory { store, index: *self.memories.get(index)? })
-            }
-            ExternKind::Global => {
-                Extern::Global(Global { store, index: *self.globals.get(index)? })
-            }
+            ExternKind::Table => Extern::Table(Table {
+                store,
+                index: *self.tables.get(index)?,
+            }),
+            ExternKind::Memory => Extern::Memory(Memory {
+                store,
+                index: *self.memories.get(index)?,
+            }),
+            ExternKind::Global => Extern::Global(Global {
+                store,
+                index: *self.globals.get(index)?,
+            }),
         })
     }
 }
@@ -123,7 +135,10 @@ impl Instance {
         exports
             .iter()
             .filter_map(|export| {
-                Some((export.name.to_owned(), data.extern_of(export.kind, export.index)?))
+                Some((
+                    export.name.to_owned(),
+                    data.extern_of(export.kind, export.index)?,
+                ))
             })
             .collect()
     }
@@ -142,7 +157,13 @@ impl Instance {
 
 /// Formats a function type like `(i32, i64) -> (f32)`.
 pub(crate) fn describe_func_type(ty: &FuncType) -> String {
-    let list = |types: &[ValType]| types.iter().map(|ty| ty.name()).collect::<Vec<_>>().join(", ");
+    let list = |types: &[ValType]| {
+        types
+            .iter()
+            .map(|ty| ty.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     format!("func ({}) -> ({})", list(&ty.params), list(&ty.results))
 }
 
@@ -240,9 +261,17 @@ fn check_import(
             let actual = store.globals[global.index as usize].ty;
             if actual != expected {
                 let describe = |ty: kiln_abi::metadata::GlobalType| {
-                    format!("global {}{}", if ty.mutable { "mut " } else { "" }, ty.ty.name())
+                    format!(
+                        "global {}{}",
+                        if ty.mutable { "mut " } else { "" },
+                        ty.ty.name()
+                    )
                 };
-                return Err(format!("expected {}, found {}", describe(expected), describe(actual)));
+                return Err(format!(
+                    "expected {}, found {}",
+                    describe(expected),
+                    describe(actual)
+                ));
             }
             Ok(global.index)
         }
@@ -253,13 +282,19 @@ fn check_import(
                 ImportType::Memory(_) => "memory",
                 ImportType::Global(_) => "global",
             };
-            Err(format!("expected a {expected}, found a {}", item.kind_name()))
+            Err(format!(
+                "expected a {expected}, found a {}",
+                item.kind_name()
+            ))
         }
     }
 }
 
 fn trap(code: TrapCode) -> InstantiateError {
-    InstantiateError::Trap(Trap { code, backtrace: Vec::new() })
+    InstantiateError::Trap(Trap {
+        code,
+        backtrace: Vec::new(),
+    })
 }
 
 /// Instantiates `module` in `store`.
@@ -329,11 +364,16 @@ pub(crate) unsafe fn instantiate(
     }
 
     // Functions: imports first (their `VMFuncRef` copied in), then this module's own.
-    let mut imported_funcs = imported.iter().filter(|(ty, _)| matches!(ty, ImportType::Func(_)));
+    let mut imported_funcs = imported
+        .iter()
+        .filter(|(ty, _)| matches!(ty, ImportType::Func(_)));
     for (func_index, &type_index) in metadata.functions.iter().enumerate() {
         let slot = instance.at::<VMFuncRef>(offsets.func_ref(func_index as u32));
         let func = if let Some(&(_, store_index)) = imported_funcs.next() {
-            let func = Func { store: store.id, index: store_index };
+            let func = Func {
+                store: store.id,
+                index: store_index,
+            };
             let source = &store.funcs[store_index as usize];
             // SAFETY: the source func ref is live (owned by this store); the slot is ours.
             unsafe {
@@ -360,7 +400,10 @@ pub(crate) unsafe fn instantiate(
                     _pad: 0,
                 });
             }
-            let func = Func { store: store.id, index: store.funcs.len() as u32 };
+            let func = Func {
+                store: store.id,
+                index: store.funcs.len() as u32,
+            };
             store.funcs.push(FuncData {
                 ty: metadata.types[type_index as usize].clone(),
                 type_id,
@@ -371,6 +414,21 @@ pub(crate) unsafe fn instantiate(
         };
         store.func_by_ref.insert(slot as usize, func);
         instance.funcs.push(func);
+    }
+
+    // Host functions made before any module of their type was registered get their
+    // `wasm_call` now, so that they can be called through tables.
+    for data in &store.funcs {
+        if let FuncKind::Host(_) = data.kind {
+            // SAFETY: host func refs live in their host data, owned by the store.
+            unsafe {
+                if (*data.func_ref).wasm_call.is_null() {
+                    if let Some(trampolines) = crate::module::trampolines(data.type_id) {
+                        (*data.func_ref).wasm_call = trampolines.exit as *const u8;
+                    }
+                }
+            }
+        }
     }
 
     // Imported memories, tables and globals: pointers to the exporter's definitions.
@@ -431,11 +489,15 @@ pub(crate) unsafe fn instantiate(
     for (defined_index, global) in metadata.globals.iter().enumerate() {
         let value = evaluate(store, instance, &global.init).map_err(InstantiateError::Host)?;
         let definition = instance.at::<VMGlobal>(offsets.global(defined_index as u32));
-        let raw = store.to_raw(value);
+        let raw = store.raw_from_val(value);
         // SAFETY: the slot lies within our context.
         unsafe { (*definition).0 = raw.0 };
         instance.globals.push(store.globals.len() as u32);
-        store.globals.push(GlobalData { ty: global.ty, definition, _owned: None });
+        store.globals.push(GlobalData {
+            ty: global.ty,
+            definition,
+            _owned: None,
+        });
     }
 
     // Element segments, evaluated once: their items are constant.
@@ -471,8 +533,9 @@ pub(crate) unsafe fn instantiate(
                 let items = std::mem::take(&mut instance.elements[segment_index]);
                 let table = &mut store.tables[table_index as usize];
                 let elements = table.storage.elements_mut();
-                let range = crate::table::range(as_index(offset), items.len() as u64, elements.len())
-                    .ok_or_else(|| trap(TrapCode::TableOutOfBounds))?;
+                let range =
+                    crate::table::range(as_index(offset), items.len() as u64, elements.len())
+                        .ok_or_else(|| trap(TrapCode::TableOutOfBounds))?;
                 elements[range].copy_from_slice(&items);
             }
             ElementMode::Declared => instance.elements[segment_index].clear(),
@@ -486,8 +549,9 @@ pub(crate) unsafe fn instantiate(
             // SAFETY: the definition is live and describes accessible memory.
             unsafe {
                 let length = (*definition).current_length;
-                let range = crate::table::range(as_index(offset), segment.bytes.len() as u64, length)
-                    .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;
+                let range =
+                    crate::table::range(as_index(offset), segment.bytes.len() as u64, length)
+                        .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;
                 std::ptr::copy_nonoverlapping(
                     segment.bytes.as_ptr(),
                     (*definition).base.add(range.start),
@@ -498,7 +562,10 @@ pub(crate) unsafe fn instantiate(
         }
     }
 
-    let handle = Instance { store: store.id, index: instance_index };
+    let handle = Instance {
+        store: store.id,
+        index: instance_index,
+    };
     if let Some(start) = metadata.start {
         let func = instance.funcs[start as usize];
         // SAFETY: `store` and `instance` are not used again; the call re-borrows the store.
@@ -532,9 +599,9 @@ pub(crate) fn evaluate(
             ConstOp::F64Const(v) => Val::F64(v),
             ConstOp::V128Const(v) => Val::V128(v),
             ConstOp::RefNull => Val::ExternRef(None),
-            ConstOp::RefFunc(index) => {
-                Val::FuncRef(Some(*instance.funcs.get(index as usize).ok_or_else(malformed)?))
-            }
+            ConstOp::RefFunc(index) => Val::FuncRef(Some(
+                *instance.funcs.get(index as usize).ok_or_else(malformed)?,
+            )),
             ConstOp::GlobalGet(index) => {
                 let store_index = *instance.globals.get(index as usize).ok_or_else(malformed)?;
                 crate::externals::read_global(store, store_index)
@@ -567,4 +634,3 @@ pub(crate) fn evaluate(
         _ => Err(malformed()),
     }
 }
-

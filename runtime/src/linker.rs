@@ -20,7 +20,8 @@ impl Linker {
 
     /// Defines (or redefines) `module::name`.
     pub fn define(&mut self, module: &str, name: &str, item: Extern) {
-        self.items.insert((module.to_owned(), name.to_owned()), item);
+        self.items
+            .insert((module.to_owned(), name.to_owned()), item);
     }
 
     /// Defines every export of `instance` under `module_name`.
@@ -32,11 +33,17 @@ impl Linker {
 
     /// The item defined as `module::name`.
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.items.get(&(module.to_owned(), name.to_owned())).copied()
+        self.items
+            .get(&(module.to_owned(), name.to_owned()))
+            .copied()
     }
 
     /// Resolves `module`'s imports and instantiates it.
-    pub fn instantiate(&self, store: &mut Store, module: &Module) -> Result<Instance, InstantiateError> {
+    pub fn instantiate(
+        &self,
+        store: &mut Store,
+        module: &Module,
+    ) -> Result<Instance, InstantiateError> {
         let imports = module
             .metadata()
             .imports

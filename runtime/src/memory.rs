@@ -57,9 +57,15 @@ pub(crate) struct LinearMemory {
 impl LinearMemory {
     /// Reserves and maps a memory of type `ty` laid out per `settings`.
     pub fn new(ty: MemoryType, settings: MemorySettings) -> Result<LinearMemory, Error> {
-        let absolute_max = if ty.memory64 { MAX_PAGES_64 } else { MAX_PAGES_32 };
+        let absolute_max = if ty.memory64 {
+            MAX_PAGES_64
+        } else {
+            MAX_PAGES_32
+        };
         if ty.min_pages > absolute_max || ty.max_pages.is_some_and(|max| max > absolute_max) {
-            return Err(Error::new("memory size must be at most 65536 pages (4 GiB)"));
+            return Err(Error::new(
+                "memory size must be at most 65536 pages (4 GiB)",
+            ));
         }
         if ty.max_pages.is_some_and(|max| max < ty.min_pages) {
             return Err(Error::new("memory maximum is below its minimum"));
@@ -106,8 +112,14 @@ impl LinearMemory {
             }
             base.cast::<u8>()
         };
-        let mut memory =
-            LinearMemory { base, mapping_len, reservation, len: 0, ty, settings };
+        let mut memory = LinearMemory {
+            base,
+            mapping_len,
+            reservation,
+            len: 0,
+            ty,
+            settings,
+        };
         memory.make_accessible(min_bytes as usize)?;
         Ok(memory)
     }
@@ -137,9 +149,17 @@ impl LinearMemory {
 
     /// The maximum number of pages this memory can reach.
     pub fn max_pages(&self) -> u64 {
-        let absolute_max = if self.ty.memory64 { MAX_PAGES_64 } else { MAX_PAGES_32 };
+        let absolute_max = if self.ty.memory64 {
+            MAX_PAGES_64
+        } else {
+            MAX_PAGES_32
+        };
         let reservation_pages = self.reservation as u64 / WASM_PAGE_SIZE;
-        self.ty.max_pages.unwrap_or(absolute_max).min(absolute_max).min(reservation_pages)
+        self.ty
+            .max_pages
+            .unwrap_or(absolute_max)
+            .min(absolute_max)
+            .min(reservation_pages)
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the memory
@@ -172,7 +192,10 @@ impl LinearMemory {
 
     /// The memory's type with its current size as the minimum.
     pub fn ty(&self) -> MemoryType {
-        MemoryType { min_pages: self.pages(), ..self.ty }
+        MemoryType {
+            min_pages: self.pages(),
+            ..self.ty
+        }
     }
 
     /// The layout it was created with.
@@ -201,7 +224,12 @@ mod tests {
     use super::*;
 
     fn ty(min_pages: u64, max_pages: Option<u64>) -> MemoryType {
-        MemoryType { min_pages, max_pages, memory64: false, shared: false }
+        MemoryType {
+            min_pages,
+            max_pages,
+            memory64: false,
+            shared: false,
+        }
     }
 
     #[test]
@@ -233,7 +261,11 @@ mod tests {
 
     #[test]
     fn small_reservations_limit_growth() {
-        let settings = MemorySettings { reservation: 2 * 65536, guard_size: 0, bounds_checks: true };
+        let settings = MemorySettings {
+            reservation: 2 * 65536,
+            guard_size: 0,
+            bounds_checks: true,
+        };
         let mut memory = LinearMemory::new(ty(1, None), settings).unwrap();
         assert_eq!(memory.grow(1), Some(1));
         assert_eq!(memory.grow(1), None);
@@ -253,8 +285,15 @@ mod tests {
 
     #[test]
     fn settings_compatibility() {
-        let checked = MemorySettings { reservation: 1 << 20, guard_size: 0, bounds_checks: true };
-        assert!(settings_compatible(DEFAULT_MEMORY_SETTINGS, DEFAULT_MEMORY_SETTINGS));
+        let checked = MemorySettings {
+            reservation: 1 << 20,
+            guard_size: 0,
+            bounds_checks: true,
+        };
+        assert!(settings_compatible(
+            DEFAULT_MEMORY_SETTINGS,
+            DEFAULT_MEMORY_SETTINGS
+        ));
         assert!(settings_compatible(checked, DEFAULT_MEMORY_SETTINGS));
         assert!(!settings_compatible(DEFAULT_MEMORY_SETTINGS, checked));
     }

@@ -41,7 +41,9 @@ unsafe impl Sync for ModuleInner {}
 
 impl std::fmt::Debug for Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Module").field("name", &self.name()).finish_non_exhaustive()
+        f.debug_struct("Module")
+            .field("name", &self.name())
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +60,9 @@ impl Module {
     /// executable and stays mapped for the life of the process.
     pub unsafe fn from_descriptor(descriptor: &'static ModuleDescriptor) -> Result<Module, Error> {
         let key = descriptor as *const ModuleDescriptor as usize;
-        let mut modules = MODULES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut modules = MODULES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(module) = modules.get(&key) {
             return Ok(module.clone());
         }
@@ -73,7 +77,8 @@ impl Module {
         }
         // SAFETY: the magic and version match, and the caller guarantees relocation.
         let bytes = unsafe { descriptor.metadata_bytes() };
-        let metadata = ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
+        let metadata =
+            ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
         let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 
@@ -102,13 +107,19 @@ impl Module {
                 }
             })
             .collect();
-        let code_module =
-            CodeModule::new(ranges, metadata.name, n_imported_functions, &metadata.function_names)
-                .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
+        let code_module = CodeModule::new(
+            ranges,
+            metadata.name,
+            n_imported_functions,
+            &metadata.function_names,
+        )
+        .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
         let code = code::register(code_module);
 
         let type_ids: Box<[u32]> = metadata.types.iter().map(intern_type).collect();
-        let mut trampolines = TRAMPOLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut trampolines = TRAMPOLINES
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (type_index, &type_id) in type_ids.iter().enumerate() {
             // SAFETY: `type_index < n_types` (validated).
             let (entry, exit) = unsafe {
@@ -117,7 +128,9 @@ impl Module {
                     descriptor.exit_trampoline(type_index as u32) as usize,
                 )
             };
-            trampolines.entry(type_id).or_insert(Trampolines { entry, exit });
+            trampolines
+                .entry(type_id)
+                .or_insert(Trampolines { entry, exit });
         }
         drop(trampolines);
 
@@ -167,10 +180,14 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
         .filter(|import| matches!(import.ty, ImportType::Func(_)))
         .count();
     if metadata.types.len() != descriptor.n_types as usize {
-        return Err(corrupt("type count differs between descriptor and metadata"));
+        return Err(corrupt(
+            "type count differs between descriptor and metadata",
+        ));
     }
     if metadata.functions.len() != n_imported + descriptor.n_functions as usize {
-        return Err(corrupt("function count differs between descriptor and metadata"));
+        return Err(corrupt(
+            "function count differs between descriptor and metadata",
+        ));
     }
     if metadata.functions.iter().any(|&ty| ty as usize >= metadata.types.len())
         || metadata.imports.iter().any(|import| {
@@ -179,8 +196,10 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     {
         return Err(corrupt("function type index out of range"));
     }
-    if metadata.memories.len() < metadata.imported_count(kiln_abi::metadata::ExternKind::Memory) as usize
-        || metadata.tables.len() < metadata.imported_count(kiln_abi::metadata::ExternKind::Table) as usize
+    if metadata.memories.len()
+        < metadata.imported_count(kiln_abi::metadata::ExternKind::Memory) as usize
+        || metadata.tables.len()
+            < metadata.imported_count(kiln_abi::metadata::ExternKind::Table) as usize
     {
         return Err(corrupt("fewer memories or tables than imports"));
     }
@@ -200,7 +219,9 @@ static TYPES: LazyLock<Mutex<HashMap<FuncType, u32>>> = LazyLock::new(Default::d
 
 /// The process-wide id of a function type.
 pub(crate) fn intern_type(ty: &FuncType) -> u32 {
-    let mut types = TYPES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut types = TYPES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let next = types.len() as u32;
     *types.entry(ty.clone()).or_insert(next)
 }
@@ -218,7 +239,9 @@ static TRAMPOLINES: LazyLock<Mutex<HashMap<u32, Trampolines>>> = LazyLock::new(D
 
 /// The trampolines of canonical type `type_id`, if a registered module has that type.
 pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
-    let trampolines = TRAMPOLINES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let trampolines = TRAMPOLINES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     trampolines.get(&type_id).copied()
 }
 
@@ -226,7 +249,11 @@ pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
 fn write_perf_map(module: &Module) {
     use std::io::Write;
     let path = format!("/tmp/perf-{}.map", std::process::id());
-    let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+    let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
         return;
     };
     // SAFETY: validated descriptor.
@@ -244,7 +271,10 @@ fn write_perf_map(module: &Module) {
         } else {
             format!("kiln_exit_trampoline_{}", index - n_functions - n_types)
         };
-        text.push_str(&format!("{:x} {:x} {name}\n", entry.code as usize, entry.code_len));
+        text.push_str(&format!(
+            "{:x} {:x} {name}\n",
+            entry.code as usize, entry.code_len
+        ));
     }
     let _ = file.write_all(text.as_bytes());
 }

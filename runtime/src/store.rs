@@ -41,7 +41,9 @@ impl Default for Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("id", &self.inner.id).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -186,7 +188,10 @@ pub(crate) struct GlobalData {
 impl StoreInner {
     /// Panics when `handle_store` is not this store: a host programming error.
     pub fn check(&self, handle_store: u64) {
-        assert_eq!(handle_store, self.id, "kiln: a handle was used with a store it does not belong to");
+        assert_eq!(
+            handle_store, self.id,
+            "kiln: a handle was used with a store it does not belong to"
+        );
     }
 }
 

@@ -60,7 +60,10 @@ impl TableStorage {
 
     /// The type with the current size as minimum.
     pub fn ty(&self) -> TableType {
-        TableType { min: self.elements.len() as u64, ..self.ty }
+        TableType {
+            min: self.elements.len() as u64,
+            ..self.ty
+        }
     }
 
     /// Sets `len` elements from `dst` to `value`; false (and no change) when out of bounds.
@@ -91,7 +94,11 @@ mod tests {
 
     #[test]
     fn grows_and_fills_within_bounds() {
-        let ty = TableType { element: ValType::FuncRef, min: 2, max: Some(4) };
+        let ty = TableType {
+            element: ValType::FuncRef,
+            min: 2,
+            max: Some(4),
+        };
         let mut table = TableStorage::new(ty, 0).unwrap();
         assert_eq!(table.grow(1, 9), Some(2));
         assert_eq!(table.elements(), &[0, 0, 9]);
@@ -106,7 +113,11 @@ mod tests {
 
     #[test]
     fn huge_tables_are_refused() {
-        let ty = TableType { element: ValType::ExternRef, min: 0, max: None };
+        let ty = TableType {
+            element: ValType::ExternRef,
+            min: 0,
+            max: None,
+        };
         let mut table = TableStorage::new(ty, 0).unwrap();
         assert_eq!(table.grow(u64::from(u32::MAX), 0), None);
         assert_eq!(table.grow(u64::MAX, 0), None);

@@ -59,8 +59,7 @@ pub(crate) struct JmpBuf([usize; 24]);
 extern "C" {
     /// Saves the callee-saved registers, stack pointer and return address into `buf`, calls
     /// `f(arg)` and returns 0; returns 1 when `kiln_resume_unwind(buf)` runs instead.
-    fn kiln_call_guarded(buf: *mut JmpBuf, f: unsafe extern "C" fn(*mut u8), arg: *mut u8)
-        -> u32;
+    fn kiln_call_guarded(buf: *mut JmpBuf, f: unsafe extern "C" fn(*mut u8), arg: *mut u8) -> u32;
     /// Restores the state saved in `buf`; entered only from a rewritten signal context.
     fn kiln_resume_unwind(buf: *mut JmpBuf) -> !;
 }
@@ -142,8 +141,7 @@ pub(crate) unsafe fn call_guarded(
     let mut f: &mut dyn FnMut() = f;
     // SAFETY: `buf` outlives the call; `call_closure` receives a pointer to `f` (a
     // `&mut dyn FnMut()`), which lives on this frame for the whole call.
-    let status =
-        unsafe { kiln_call_guarded(&mut buf, call_closure, (&raw mut f).cast::<u8>()) };
+    let status = unsafe { kiln_call_guarded(&mut buf, call_closure, (&raw mut f).cast::<u8>()) };
     STATE.with(|state| state.guard.set(previous));
     // SAFETY: as above.
     unsafe { (*limits).stack_limit = saved_limit };
@@ -312,11 +310,19 @@ fn ensure_alt_stack() {
             if libc::mprotect(stack, ALT_STACK_SIZE, libc::PROT_READ | libc::PROT_WRITE) != 0 {
                 panic!("kiln: cannot map an alternate signal stack");
             }
-            let new = libc::stack_t { ss_sp: stack, ss_flags: 0, ss_size: ALT_STACK_SIZE };
+            let new = libc::stack_t {
+                ss_sp: stack,
+                ss_flags: 0,
+                ss_size: ALT_STACK_SIZE,
+            };
             if libc::sigaltstack(&new, std::ptr::null_mut()) != 0 {
                 panic!("kiln: cannot install an alternate signal stack");
             }
-            slot.set(Some(AltStack { mapping, mapping_len, stack }));
+            slot.set(Some(AltStack {
+                mapping,
+                mapping_len,
+                stack,
+            }));
         }
     });
 }
@@ -325,7 +331,10 @@ fn ensure_alt_stack() {
 pub(crate) fn page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    usize::try_from(size).ok().filter(|size| *size > 0).unwrap_or(4096)
+    usize::try_from(size)
+        .ok()
+        .filter(|size| *size > 0)
+        .unwrap_or(4096)
 }
 
 /// PC, SP and frame pointer of an interrupted context.
@@ -348,7 +357,11 @@ unsafe fn context_registers(context: *mut libc::c_void) -> (usize, usize, usize)
         #[cfg(target_arch = "aarch64")]
         {
             let mcontext = &(*context).uc_mcontext;
-            (mcontext.pc as usize, mcontext.sp as usize, mcontext.regs[29] as usize)
+            (
+                mcontext.pc as usize,
+                mcontext.sp as usize,
+                mcontext.regs[29] as usize,
+            )
         }
     }
 }
@@ -422,7 +435,7 @@ unsafe fn walk_frames(frames: &[Cell<usize>], mut fp: usize, low: usize, high: u
     while count < frames.len()
         && fp >= low
         && fp.checked_add(16).is_some_and(|end| end <= high)
-        && fp % 8 == 0
+        && fp.is_multiple_of(8)
     {
         // SAFETY: `fp` and `fp + 8` lie within `[low, high)`, checked above.
         let (next_fp, return_address) =
@@ -459,7 +472,9 @@ unsafe fn host_crash(
     // SAFETY: write(2) is async-signal-safe; the buffer is valid.
     unsafe { libc::write(2, message.bytes.as_ptr().cast(), message.len) };
 
-    let Some(index) = SIGNALS.iter().position(|&s| s == signal) else { return };
+    let Some(index) = SIGNALS.iter().position(|&s| s == signal) else {
+        return;
+    };
     // SAFETY: `PREVIOUS` was written before this handler was installed.
     let previous = unsafe { (*PREVIOUS.0[index].get()).assume_init_ref() };
     let handler = previous.sa_sigaction;
@@ -494,7 +509,10 @@ struct MessageBuffer {
 
 impl MessageBuffer {
     fn new() -> MessageBuffer {
-        MessageBuffer { bytes: [0; 96], len: 0 }
+        MessageBuffer {
+            bytes: [0; 96],
+            len: 0,
+        }
     }
 
     fn push(&mut self, text: &[u8]) {

@@ -86,12 +86,16 @@ impl StoreInner {
     pub fn reference_from_bits(&self, bits: usize, ty: ValType) -> Val {
         match ty {
             ValType::FuncRef => Val::FuncRef(self.func_by_ref.get(&bits).copied()),
-            _ => Val::ExternRef(if bits == 0 { None } else { Some((bits - 1) as u64) }),
+            _ => Val::ExternRef(if bits == 0 {
+                None
+            } else {
+                Some((bits - 1) as u64)
+            }),
         }
     }
 
     /// A value in its raw 16-byte form.
-    pub fn to_raw(&mut self, value: Val) -> ValRaw {
+    pub fn raw_from_val(&mut self, value: Val) -> ValRaw {
         match value {
             Val::I32(v) => ValRaw::from_u64(u64::from(v as u32)),
             Val::I64(v) => ValRaw::from_u64(v as u64),
@@ -105,7 +109,7 @@ impl StoreInner {
     }
 
     /// A raw value of type `ty` back to a value.
-    pub fn from_raw(&self, raw: ValRaw, ty: ValType) -> Val {
+    pub fn val_from_raw(&self, raw: ValRaw, ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw.u32() as i32),
             ValType::I64 => Val::I64(raw.u64() as i64),
@@ -121,7 +125,11 @@ impl StoreInner {
     /// Checks that `value` has type `ty` and, for a function reference, belongs here.
     pub fn check_value(&self, value: &Val, ty: ValType) -> Result<(), String> {
         if value.ty() != ty {
-            return Err(format!("expected a value of type {}, got {:?}", ty.name(), value));
+            return Err(format!(
+                "expected a value of type {}, got {:?}",
+                ty.name(),
+                value
+            ));
         }
         if let Val::FuncRef(Some(func)) = value {
             if func.store != self.id {
@@ -153,10 +161,14 @@ mod tests {
             (Val::FuncRef(None), ValType::FuncRef),
         ];
         for (value, ty) in values {
-            let raw = inner.to_raw(value);
-            assert_eq!(inner.from_raw(raw, ty), value);
+            let raw = inner.raw_from_val(value);
+            assert_eq!(inner.val_from_raw(raw, ty), value);
         }
-        assert_eq!(inner.to_raw(Val::I32(-1)).u128(), 0xffff_ffff, "upper bytes are zero");
+        assert_eq!(
+            inner.raw_from_val(Val::I32(-1)).u128(),
+            0xffff_ffff,
+            "upper bytes are zero"
+        );
         assert_eq!(inner.reference_bits(Val::ExternRef(None)), 0);
     }
 }

@@ -18,11 +18,15 @@ impl FuncTranslator<'_, '_> {
         let args = self.pop_n(ty.params.len());
         let n_imported = self.env.n_imported_funcs();
         let call = if func_index < n_imported {
-            let (code, callee_vmctx) = self.env.imported_callee(&mut self.builder, self.vmctx, func_index);
+            let (code, callee_vmctx) =
+                self.env
+                    .imported_callee(&mut self.builder, self.vmctx, func_index);
             let signature = self.builder.import_signature(env::wasm_signature(ty));
             let mut call_args = vec![callee_vmctx, self.vmctx];
             call_args.extend(args);
-            self.builder.ins().call_indirect(signature, code, &call_args)
+            self.builder
+                .ins()
+                .call_indirect(signature, code, &call_args)
         } else {
             let callee = self.direct_callee(func_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
@@ -38,11 +42,16 @@ impl FuncTranslator<'_, '_> {
             return *callee;
         }
         let defined = (func_index - self.env.n_imported_funcs()) as usize;
-        let name = self.builder.func.declare_imported_user_function(ir::UserExternalName {
-            namespace: 0,
-            index: self.env.func_ids[defined].as_u32(),
-        });
-        let signature = self.builder.import_signature(env::wasm_signature(self.env.info.func_type(func_index)));
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(ir::UserExternalName {
+                namespace: 0,
+                index: self.env.func_ids[defined].as_u32(),
+            });
+        let signature = self
+            .builder
+            .import_signature(env::wasm_signature(self.env.info.func_type(func_index)));
         let callee = self.builder.import_function(ir::ExtFuncData {
             name: ir::ExternalName::user(name),
             signature,
@@ -58,31 +67,67 @@ impl FuncTranslator<'_, '_> {
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
         let func_ref = self.load_func_ref_for_call(table_index, index);
-        let actual = self.builder.ins().load(types::I32, env::readonly(), func_ref, vmctx::VMFUNCREF_TYPE_ID as i32);
+        let actual = self.builder.ins().load(
+            types::I32,
+            env::readonly(),
+            func_ref,
+            vmctx::VMFUNCREF_TYPE_ID as i32,
+        );
         let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.builder.ins().trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
-        let code = self.builder.ins().load(env::POINTER, env::readonly(), func_ref, vmctx::VMFUNCREF_WASM_CALL as i32);
-        let callee_vmctx =
-            self.builder.ins().load(env::POINTER, env::readonly(), func_ref, vmctx::VMFUNCREF_VMCTX as i32);
+        self.builder
+            .ins()
+            .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
+        let code = self.builder.ins().load(
+            env::POINTER,
+            env::readonly(),
+            func_ref,
+            vmctx::VMFUNCREF_WASM_CALL as i32,
+        );
+        let callee_vmctx = self.builder.ins().load(
+            env::POINTER,
+            env::readonly(),
+            func_ref,
+            vmctx::VMFUNCREF_VMCTX as i32,
+        );
         let signature = self.builder.import_signature(env::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
-        let call = self.builder.ins().call_indirect(signature, code, &call_args);
+        let call = self
+            .builder
+            .ins()
+            .call_indirect(signature, code, &call_args);
         self.push_call_results(call);
     }
 
     /// Loads table element `index` for `call_indirect`: traps with `undefined element` past
     /// the end and `uninitialized element` on null.
     fn load_func_ref_for_call(&mut self, table_index: u32, index: Value) -> Value {
-        let (base, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table_index);
+        let (base, length) =
+            self.env
+                .table_base_and_length(&mut self.builder, self.vmctx, table_index);
         let index = self.builder.ins().uextend(types::I64, index);
-        let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::UndefinedElement));
-        let byte_offset = self.builder.ins().imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
+        let out_of_bounds =
+            self.builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder.ins().trapnz(
+            out_of_bounds,
+            crate::traps::ir_trap_code(TrapCode::UndefinedElement),
+        );
+        let byte_offset = self
+            .builder
+            .ins()
+            .imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
         let address = self.builder.ins().iadd(base, byte_offset);
-        let func_ref = self.builder.ins().load(env::POINTER, env::trusted(), address, 0);
-        self.builder.ins().trapz(func_ref, crate::traps::ir_trap_code(TrapCode::IndirectCallToNull));
+        let func_ref = self
+            .builder
+            .ins()
+            .load(env::POINTER, env::trusted(), address, 0);
+        self.builder.ins().trapz(
+            func_ref,
+            crate::traps::ir_trap_code(TrapCode::IndirectCallToNull),
+        );
         func_ref
     }
 }

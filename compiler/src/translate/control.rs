@@ -20,7 +20,11 @@ pub(crate) enum FrameKind {
     /// `loop`, with the header block branches go to.
     Loop { header: Block },
     /// `if`, with the block its `else` arm starts in and the parameters both arms receive.
-    If { else_block: Block, else_seen: bool, params: Vec<Value> },
+    If {
+        else_block: Block,
+        else_seen: bool,
+        params: Vec<Value>,
+    },
 }
 
 /// An open block, loop or if.
@@ -49,7 +53,10 @@ impl FuncTranslator<'_, '_> {
             BlockType::Type(ty) => (vec![], vec![ir_type(crate::module_info::val_type(ty)?)]),
             BlockType::FuncType(index) => {
                 let ty = &self.env.info.metadata.types[index as usize];
-                (ty.params.iter().map(|t| ir_type(*t)).collect(), ty.results.iter().map(|t| ir_type(*t)).collect())
+                (
+                    ty.params.iter().map(|t| ir_type(*t)).collect(),
+                    ty.results.iter().map(|t| ir_type(*t)).collect(),
+                )
             }
         })
     }
@@ -123,13 +130,19 @@ impl FuncTranslator<'_, '_> {
         let then_block = self.builder.create_block();
         let else_block = self.builder.create_block();
         let destination = self.create_block_with_params(&results);
-        self.builder.ins().brif(condition, then_block, &[], else_block, &[]);
+        self.builder
+            .ins()
+            .brif(condition, then_block, &[], else_block, &[]);
         self.builder.switch_to_block(then_block);
         self.builder.seal_block(then_block);
         // The parameters dominate both arms, so the else arm starts from the same values.
         let if_params = self.peek_n(params.len()).to_vec();
         self.control.push(ControlFrame {
-            kind: FrameKind::If { else_block, else_seen: false, params: if_params },
+            kind: FrameKind::If {
+                else_block,
+                else_seen: false,
+                params: if_params,
+            },
             destination,
             n_params: params.len(),
             n_results: results.len(),
@@ -146,7 +159,12 @@ impl FuncTranslator<'_, '_> {
         if frame.dead {
             return;
         }
-        let FrameKind::If { else_block, else_seen, params } = &mut frame.kind else {
+        let FrameKind::If {
+            else_block,
+            else_seen,
+            params,
+        } = &mut frame.kind
+        else {
             unreachable!("validated: else closes an if")
         };
         *else_seen = true;
@@ -176,7 +194,11 @@ impl FuncTranslator<'_, '_> {
             frame.branched_to = true;
         }
         match frame.kind {
-            FrameKind::If { else_block, else_seen: false, params } => {
+            FrameKind::If {
+                else_block,
+                else_seen: false,
+                params,
+            } => {
                 // An `if` without `else`: the missing arm passes its parameters through.
                 self.builder.switch_to_block(else_block);
                 self.builder.seal_block(else_block);
@@ -248,14 +270,21 @@ impl FuncTranslator<'_, '_> {
             let block = if arity == 0 {
                 target
             } else {
-                *edge_blocks.entry(*depth).or_insert_with(|| self.builder.create_block())
+                *edge_blocks
+                    .entry(*depth)
+                    .or_insert_with(|| self.builder.create_block())
             };
             edges.push(block);
         }
         let pool = &mut self.builder.func.dfg.value_lists;
-        let calls: Vec<BlockCall> = edges.iter().map(|block| BlockCall::new(*block, [], pool)).collect();
+        let calls: Vec<BlockCall> = edges
+            .iter()
+            .map(|block| BlockCall::new(*block, [], pool))
+            .collect();
         let (default, table_calls) = calls.split_last().expect("the default edge is present");
-        let jump_table = self.builder.create_jump_table(JumpTableData::new(*default, table_calls));
+        let jump_table = self
+            .builder
+            .create_jump_table(JumpTableData::new(*default, table_calls));
         self.builder.ins().br_table(index, jump_table);
         let mut edge_blocks: Vec<(u32, Block)> = edge_blocks.into_iter().collect();
         edge_blocks.sort_by_key(|(depth, _)| *depth);

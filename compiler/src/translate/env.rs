@@ -62,10 +62,16 @@ pub fn ir_type(ty: ValType) -> Type {
 /// The wasm calling convention's signature for a function of type `ty`.
 pub fn wasm_signature(ty: &FuncType) -> Signature {
     let mut signature = Signature::new(WASM_CALL_CONV);
-    signature.params.push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
+    signature
+        .params
+        .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
     signature.params.push(AbiParam::new(POINTER));
-    signature.params.extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
-    signature.returns.extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
+    signature
+        .params
+        .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
+    signature
+        .returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
     signature
 }
 
@@ -87,8 +93,12 @@ impl ModuleEnv<'_> {
     pub fn builtin_signature(&self, builtin: Builtin) -> Signature {
         let (params, result) = builtin.signature();
         let mut signature = Signature::new(self.host_call_conv);
-        signature.params.extend(params.iter().map(|t| AbiParam::new(abi_type(*t))));
-        signature.returns.extend(result.map(|t| AbiParam::new(abi_type(t))));
+        signature
+            .params
+            .extend(params.iter().map(|t| AbiParam::new(abi_type(*t))));
+        signature
+            .returns
+            .extend(result.map(|t| AbiParam::new(abi_type(t))));
         signature
     }
 
@@ -98,13 +108,20 @@ impl ModuleEnv<'_> {
     }
 
     /// Address of memory `index`'s `VMMemoryDefinition`.
-    pub fn memory_definition(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+    pub fn memory_definition(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+    ) -> Value {
         if self.memory_is_imported(index) {
             let offset = self.offsets.imported_memory(index) as i32;
             builder.ins().load(POINTER, readonly(), vmctx, offset)
         } else {
             let defined = index - self.offsets.counts.imported_memories;
-            builder.ins().iadd_imm_s(vmctx, self.offsets.memory(defined) as i64)
+            builder
+                .ins()
+                .iadd_imm_s(vmctx, self.offsets.memory(defined) as i64)
         }
     }
 
@@ -112,7 +129,9 @@ impl ModuleEnv<'_> {
     pub fn memory_base(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
         if self.memory_is_imported(index) {
             let definition = self.memory_definition(builder, vmctx, index);
-            builder.ins().load(POINTER, readonly(), definition, vmctx::VMMEMORY_BASE as i32)
+            builder
+                .ins()
+                .load(POINTER, readonly(), definition, vmctx::VMMEMORY_BASE as i32)
         } else {
             let defined = index - self.offsets.counts.imported_memories;
             let offset = (self.offsets.memory(defined) + vmctx::VMMEMORY_BASE) as i32;
@@ -123,17 +142,29 @@ impl ModuleEnv<'_> {
     /// The current byte length of memory `index` (changes on grow).
     pub fn memory_length(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
         let definition = self.memory_definition(builder, vmctx, index);
-        builder.ins().load(POINTER, trusted(), definition, vmctx::VMMEMORY_LENGTH as i32)
+        builder.ins().load(
+            POINTER,
+            trusted(),
+            definition,
+            vmctx::VMMEMORY_LENGTH as i32,
+        )
     }
 
     /// Address of table `index`'s `VMTableDefinition`.
-    pub fn table_definition(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+    pub fn table_definition(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+    ) -> Value {
         if index < self.offsets.counts.imported_tables {
             let offset = self.offsets.imported_table(index) as i32;
             builder.ins().load(POINTER, readonly(), vmctx, offset)
         } else {
             let defined = index - self.offsets.counts.imported_tables;
-            builder.ins().iadd_imm_s(vmctx, self.offsets.table(defined) as i64)
+            builder
+                .ins()
+                .iadd_imm_s(vmctx, self.offsets.table(defined) as i64)
         }
     }
 
@@ -145,8 +176,13 @@ impl ModuleEnv<'_> {
         index: u32,
     ) -> (Value, Value) {
         let definition = self.table_definition(builder, vmctx, index);
-        let base = builder.ins().load(POINTER, trusted(), definition, vmctx::VMTABLE_BASE as i32);
-        let length = builder.ins().load(POINTER, trusted(), definition, vmctx::VMTABLE_LENGTH as i32);
+        let base = builder
+            .ins()
+            .load(POINTER, trusted(), definition, vmctx::VMTABLE_BASE as i32);
+        let length =
+            builder
+                .ins()
+                .load(POINTER, trusted(), definition, vmctx::VMTABLE_LENGTH as i32);
         (base, length)
     }
 
@@ -157,16 +193,32 @@ impl ModuleEnv<'_> {
             builder.ins().load(POINTER, readonly(), vmctx, offset)
         } else {
             let defined = index - self.offsets.counts.imported_globals;
-            builder.ins().iadd_imm_s(vmctx, self.offsets.global(defined) as i64)
+            builder
+                .ins()
+                .iadd_imm_s(vmctx, self.offsets.global(defined) as i64)
         }
     }
 
     /// `(wasm_call, callee_vmctx)` of imported function `index`.
-    pub fn imported_callee(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> (Value, Value) {
+    pub fn imported_callee(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+    ) -> (Value, Value) {
         let offset = self.offsets.func_ref(index) as i32;
-        let code = builder.ins().load(POINTER, readonly(), vmctx, offset + vmctx::VMFUNCREF_WASM_CALL as i32);
-        let callee_vmctx =
-            builder.ins().load(POINTER, readonly(), vmctx, offset + vmctx::VMFUNCREF_VMCTX as i32);
+        let code = builder.ins().load(
+            POINTER,
+            readonly(),
+            vmctx,
+            offset + vmctx::VMFUNCREF_WASM_CALL as i32,
+        );
+        let callee_vmctx = builder.ins().load(
+            POINTER,
+            readonly(),
+            vmctx,
+            offset + vmctx::VMFUNCREF_VMCTX as i32,
+        );
         (code, callee_vmctx)
     }
 
@@ -186,14 +238,20 @@ impl ModuleEnv<'_> {
         args: &[Value],
     ) -> Option<Value> {
         let signature = builder.import_signature(self.builtin_signature(builtin));
-        let table = builder.ins().load(POINTER, readonly(), vmctx, vmctx::VMCTX_BUILTINS as i32);
-        let code = builder.ins().load(POINTER, readonly(), table, builtin.offset() as i32);
+        let table = builder
+            .ins()
+            .load(POINTER, readonly(), vmctx, vmctx::VMCTX_BUILTINS as i32);
+        let code = builder
+            .ins()
+            .load(POINTER, readonly(), table, builtin.offset() as i32);
         let mut call_args = vec![vmctx];
         call_args.extend_from_slice(args);
         let call = builder.ins().call_indirect(signature, code, &call_args);
         let result = builder.inst_results(call).first().copied();
         if let (Some(trap), Some(status)) = (builtin.trap_code(), result) {
-            builder.ins().trapnz(status, crate::traps::ir_trap_code(trap));
+            builder
+                .ins()
+                .trapnz(status, crate::traps::ir_trap_code(trap));
             return None;
         }
         result
@@ -202,8 +260,16 @@ impl ModuleEnv<'_> {
     /// Declares the prologue stack-limit check: `vmctx.limits.stack_limit`.
     pub fn declare_stack_limit(&self, func: &mut ir::Function) {
         let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
-        let readonly = func.dfg.mem_flags.insert(readonly()).expect("few memory flags");
-        let trusted = func.dfg.mem_flags.insert(trusted()).expect("few memory flags");
+        let readonly = func
+            .dfg
+            .mem_flags
+            .insert(readonly())
+            .expect("few memory flags");
+        let trusted = func
+            .dfg
+            .mem_flags
+            .insert(trusted())
+            .expect("few memory flags");
         let limits = func.create_global_value(ir::GlobalValueData::Load {
             base: vmctx,
             offset: (vmctx::VMCTX_LIMITS as i32).into(),

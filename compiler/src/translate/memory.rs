@@ -21,10 +21,12 @@ use kiln_abi::TrapCode;
 use wasmparser::MemArg;
 
 /// Flags of a heap access: little endian, may trap with `out of bounds memory access`.
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
-        .with_trap_code(Some(crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds)))
+        .with_trap_code(Some(crate::traps::ir_trap_code(
+            TrapCode::MemoryOutOfBounds,
+        )))
 }
 
 impl FuncTranslator<'_, '_> {
@@ -42,7 +44,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The native address of an access of `size` bytes described by `memarg`, with the
     /// index popped from the stack. Emits the bounds check when one is needed.
-    fn heap_address(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
+    pub(super) fn heap_address(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(unsupported("GC array accesses", self.offset));
         };
@@ -52,18 +54,33 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let index = self.builder.ins().uextend(types::I64, index);
         if self.needs_bounds_check(memory, memarg.offset, size) {
-            let length = self.env.memory_length(&mut self.builder, self.vmctx, memory);
+            let length = self
+                .env
+                .memory_length(&mut self.builder, self.vmctx, memory);
             // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
-            let end = self.builder.ins().iadd_imm_s(index, (memarg.offset + size) as i64);
-            let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds));
+            let end = self
+                .builder
+                .ins()
+                .iadd_imm_s(index, (memarg.offset + size) as i64);
+            let out_of_bounds = self
+                .builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThan, end, length);
+            self.builder.ins().trapnz(
+                out_of_bounds,
+                crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
+            );
         }
         let base = match (memory, self.memory0_base) {
             (0, Some(base)) => base,
             _ => self.env.memory_base(&mut self.builder, self.vmctx, memory),
         };
         let address = self.builder.ins().iadd(base, index);
-        Ok(if memarg.offset == 0 { address } else { self.builder.ins().iadd_imm_s(address, memarg.offset as i64) })
+        Ok(if memarg.offset == 0 {
+            address
+        } else {
+            self.builder.ins().iadd_imm_s(address, memarg.offset as i64)
+        })
     }
 
     /// A load of `memory_type` bytes, extended (signed or not) to `result_type`.
@@ -110,8 +127,13 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_memory_size(&mut self, memory: u32) {
-        let length = self.env.memory_length(&mut self.builder, self.vmctx, memory);
-        let pages = self.builder.ins().ushr_imm_s(length, kiln_abi::WASM_PAGE_SIZE.trailing_zeros() as i64);
+        let length = self
+            .env
+            .memory_length(&mut self.builder, self.vmctx, memory);
+        let pages = self
+            .builder
+            .ins()
+            .ushr_imm_s(length, kiln_abi::WASM_PAGE_SIZE.trailing_zeros() as i64);
         let pages = self.builder.ins().ireduce(types::I32, pages);
         self.push(pages);
     }
@@ -122,10 +144,14 @@ impl FuncTranslator<'_, '_> {
         let memory_index = self.builder.ins().iconst(types::I32, i64::from(memory));
         let old = self
             .env
-            .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryGrow, &[memory_index, delta])
+            .call_builtin(
+                &mut self.builder,
+                self.vmctx,
+                Builtin::MemoryGrow,
+                &[memory_index, delta],
+            )
             .expect("memory.grow returns the old size");
         let old = self.builder.ins().ireduce(types::I32, old);
         self.push(old);
     }
 }
-

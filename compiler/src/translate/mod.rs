@@ -1,14 +1,16 @@
 //! Function translation: one pass over a function's operators, keeping a value stack of
 //! Cranelift values and a stack of control frames, with locals as cranelift-frontend
 //! variables. Dispatch is one `match` whose arms are one-liners into the category files:
-//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`. An operator kiln
-//! does not support is a named `Unsupported` error.
+//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`, and
+//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators. An operator
+//! kiln does not support is a named `Unsupported` error.
 
 mod calls;
 mod control;
 pub mod env;
 mod memory;
 mod numeric;
+mod simd;
 mod tables;
 mod variables;
 
@@ -58,7 +60,9 @@ pub fn translate_function(
             .map_err(|_| unsupported("local of this type", offset))?;
         let ty = ir_type(local_type);
         if locals.len() + count as usize > 50_000 {
-            return Err(CompileError::Limit(format!("function {func_index} has more than 50000 locals")));
+            return Err(CompileError::Limit(format!(
+                "function {func_index} has more than 50000 locals"
+            )));
         }
         let zero = zero_value(&mut builder, ty);
         for _ in 0..count {
@@ -114,7 +118,11 @@ fn zero_value(builder: &mut FunctionBuilder, ty: Type) -> Value {
         types::I8X16 => {
             let zero = builder.ins().iconst(types::I64, 0);
             let zero = builder.ins().scalar_to_vector(types::I64X2, zero);
-            builder.ins().bitcast(types::I8X16, ir::MemFlagsData::new().with_endianness(ir::Endianness::Little), zero)
+            builder.ins().bitcast(
+                types::I8X16,
+                ir::MemFlagsData::new().with_endianness(ir::Endianness::Little),
+                zero,
+            )
         }
         _ => builder.ins().iconst(ty, 0),
     }
@@ -151,7 +159,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
 
 impl FuncTranslator<'_, '_> {
     fn pop(&mut self) -> Value {
-        self.stack.pop().expect("validated wasm never pops an empty stack")
+        self.stack
+            .pop()
+            .expect("validated wasm never pops an empty stack")
     }
 
     fn pop2(&mut self) -> (Value, Value) {
@@ -210,7 +220,10 @@ impl FuncTranslator<'_, '_> {
             O::BrTable { targets } => self.translate_br_table(targets)?,
             O::Return => self.translate_return(),
             O::Call { function_index } => self.translate_call(function_index),
-            O::CallIndirect { type_index, table_index } => self.translate_call_indirect(type_index, table_index),
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(type_index, table_index),
 
             // Variables and parametric operators.
             O::Drop => {
@@ -229,20 +242,41 @@ impl FuncTranslator<'_, '_> {
             O::F32Load { memarg } => self.translate_load(&memarg, types::F32, types::F32, false)?,
             O::F64Load { memarg } => self.translate_load(&memarg, types::F64, types::F64, false)?,
             O::I32Load8S { memarg } => self.translate_load(&memarg, types::I8, types::I32, true)?,
-            O::I32Load8U { memarg } => self.translate_load(&memarg, types::I8, types::I32, false)?,
-            O::I32Load16S { memarg } => self.translate_load(&memarg, types::I16, types::I32, true)?,
-            O::I32Load16U { memarg } => self.translate_load(&memarg, types::I16, types::I32, false)?,
-            O::I64Load8S { memarg } => self.translate_load(&memarg, types::I8, types::I64, true)?,
-            O::I64Load8U { memarg } => self.translate_load(&memarg, types::I8, types::I64, false)?,
-            O::I64Load16S { memarg } => self.translate_load(&memarg, types::I16, types::I64, true)?,
-            O::I64Load16U { memarg } => self.translate_load(&memarg, types::I16, types::I64, false)?,
-            O::I64Load32S { memarg } => self.translate_load(&memarg, types::I32, types::I64, true)?,
-            O::I64Load32U { memarg } => self.translate_load(&memarg, types::I32, types::I64, false)?,
-            O::I32Store { memarg } | O::I64Store { memarg } | O::F32Store { memarg } | O::F64Store { memarg } => {
-                self.translate_store(&memarg, None)?
+            O::I32Load8U { memarg } => {
+                self.translate_load(&memarg, types::I8, types::I32, false)?
             }
-            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.translate_store(&memarg, Some(types::I8))?,
-            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.translate_store(&memarg, Some(types::I16))?,
+            O::I32Load16S { memarg } => {
+                self.translate_load(&memarg, types::I16, types::I32, true)?
+            }
+            O::I32Load16U { memarg } => {
+                self.translate_load(&memarg, types::I16, types::I32, false)?
+            }
+            O::I64Load8S { memarg } => self.translate_load(&memarg, types::I8, types::I64, true)?,
+            O::I64Load8U { memarg } => {
+                self.translate_load(&memarg, types::I8, types::I64, false)?
+            }
+            O::I64Load16S { memarg } => {
+                self.translate_load(&memarg, types::I16, types::I64, true)?
+            }
+            O::I64Load16U { memarg } => {
+                self.translate_load(&memarg, types::I16, types::I64, false)?
+            }
+            O::I64Load32S { memarg } => {
+                self.translate_load(&memarg, types::I32, types::I64, true)?
+            }
+            O::I64Load32U { memarg } => {
+                self.translate_load(&memarg, types::I32, types::I64, false)?
+            }
+            O::I32Store { memarg }
+            | O::I64Store { memarg }
+            | O::F32Store { memarg }
+            | O::F64Store { memarg } => self.translate_store(&memarg, None)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.translate_store(&memarg, Some(types::I8))?
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.translate_store(&memarg, Some(types::I16))?
+            }
             O::I64Store32 { memarg } => self.translate_store(&memarg, Some(types::I32))?,
             O::MemorySize { mem } => self.translate_memory_size(mem),
             O::MemoryGrow { mem } => self.translate_memory_grow(mem),
@@ -260,7 +294,10 @@ impl FuncTranslator<'_, '_> {
             O::TableSize { table } => self.translate_table_size(table),
             O::TableGrow { table } => self.translate_table_grow(table),
             O::TableFill { table } => self.translate_table_fill(table),
-            O::TableCopy { dst_table, src_table } => self.translate_table_copy(dst_table, src_table),
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => self.translate_table_copy(dst_table, src_table),
             O::TableInit { elem_index, table } => self.translate_table_init(elem_index, table),
             O::ElemDrop { elem_index } => self.translate_elem_drop(elem_index),
 
@@ -268,11 +305,17 @@ impl FuncTranslator<'_, '_> {
             O::I32Const { value } => self.push_iconst(types::I32, value as i64),
             O::I64Const { value } => self.push_iconst(types::I64, value),
             O::F32Const { value } => {
-                let v = self.builder.ins().f32const(ir::immediates::Ieee32::with_bits(value.bits()));
+                let v = self
+                    .builder
+                    .ins()
+                    .f32const(ir::immediates::Ieee32::with_bits(value.bits()));
                 self.push(v)
             }
             O::F64Const { value } => {
-                let v = self.builder.ins().f64const(ir::immediates::Ieee64::with_bits(value.bits()));
+                let v = self
+                    .builder
+                    .ins()
+                    .f64const(ir::immediates::Ieee64::with_bits(value.bits()));
                 self.push(v)
             }
 
@@ -337,18 +380,42 @@ impl FuncTranslator<'_, '_> {
             O::I32WrapI64 => self.unary(|b, x| b.ins().ireduce(types::I32, x)),
             O::I64ExtendI32S => self.unary(|b, x| b.ins().sextend(types::I64, x)),
             O::I64ExtendI32U => self.unary(|b, x| b.ins().uextend(types::I64, x)),
-            O::I32TruncF32S | O::I32TruncF64S => self.unary(|b, x| b.ins().fcvt_to_sint(types::I32, x)),
-            O::I32TruncF32U | O::I32TruncF64U => self.unary(|b, x| b.ins().fcvt_to_uint(types::I32, x)),
-            O::I64TruncF32S | O::I64TruncF64S => self.unary(|b, x| b.ins().fcvt_to_sint(types::I64, x)),
-            O::I64TruncF32U | O::I64TruncF64U => self.unary(|b, x| b.ins().fcvt_to_uint(types::I64, x)),
-            O::I32TruncSatF32S | O::I32TruncSatF64S => self.unary(|b, x| b.ins().fcvt_to_sint_sat(types::I32, x)),
-            O::I32TruncSatF32U | O::I32TruncSatF64U => self.unary(|b, x| b.ins().fcvt_to_uint_sat(types::I32, x)),
-            O::I64TruncSatF32S | O::I64TruncSatF64S => self.unary(|b, x| b.ins().fcvt_to_sint_sat(types::I64, x)),
-            O::I64TruncSatF32U | O::I64TruncSatF64U => self.unary(|b, x| b.ins().fcvt_to_uint_sat(types::I64, x)),
-            O::F32ConvertI32S | O::F32ConvertI64S => self.unary(|b, x| b.ins().fcvt_from_sint(types::F32, x)),
-            O::F32ConvertI32U | O::F32ConvertI64U => self.unary(|b, x| b.ins().fcvt_from_uint(types::F32, x)),
-            O::F64ConvertI32S | O::F64ConvertI64S => self.unary(|b, x| b.ins().fcvt_from_sint(types::F64, x)),
-            O::F64ConvertI32U | O::F64ConvertI64U => self.unary(|b, x| b.ins().fcvt_from_uint(types::F64, x)),
+            O::I32TruncF32S | O::I32TruncF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint(types::I32, x))
+            }
+            O::I32TruncF32U | O::I32TruncF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint(types::I32, x))
+            }
+            O::I64TruncF32S | O::I64TruncF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint(types::I64, x))
+            }
+            O::I64TruncF32U | O::I64TruncF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint(types::I64, x))
+            }
+            O::I32TruncSatF32S | O::I32TruncSatF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint_sat(types::I32, x))
+            }
+            O::I32TruncSatF32U | O::I32TruncSatF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint_sat(types::I32, x))
+            }
+            O::I64TruncSatF32S | O::I64TruncSatF64S => {
+                self.unary(|b, x| b.ins().fcvt_to_sint_sat(types::I64, x))
+            }
+            O::I64TruncSatF32U | O::I64TruncSatF64U => {
+                self.unary(|b, x| b.ins().fcvt_to_uint_sat(types::I64, x))
+            }
+            O::F32ConvertI32S | O::F32ConvertI64S => {
+                self.unary(|b, x| b.ins().fcvt_from_sint(types::F32, x))
+            }
+            O::F32ConvertI32U | O::F32ConvertI64U => {
+                self.unary(|b, x| b.ins().fcvt_from_uint(types::F32, x))
+            }
+            O::F64ConvertI32S | O::F64ConvertI64S => {
+                self.unary(|b, x| b.ins().fcvt_from_sint(types::F64, x))
+            }
+            O::F64ConvertI32U | O::F64ConvertI64U => {
+                self.unary(|b, x| b.ins().fcvt_from_uint(types::F64, x))
+            }
             O::F32DemoteF64 => self.unary(|b, x| b.ins().fdemote(types::F32, x)),
             O::F64PromoteF32 => self.unary(|b, x| b.ins().fpromote(types::F64, x)),
             O::I32ReinterpretF32 => self.translate_reinterpret(types::I32),
@@ -360,6 +427,9 @@ impl FuncTranslator<'_, '_> {
             O::I64Extend8S => self.translate_sign_extend(types::I8, types::I64),
             O::I64Extend16S => self.translate_sign_extend(types::I16, types::I64),
             O::I64Extend32S => self.translate_sign_extend(types::I32, types::I64),
+
+            // SIMD (`v128`): a nested match in simd.rs.
+            op if simd::is_simd_operator(&op) => self.translate_simd(op)?,
 
             other => return Err(unsupported(format!("operator {other:?}"), self.offset)),
         }

@@ -25,18 +25,32 @@ impl FuncTranslator<'_, '_> {
 
     /// The address of element `index` of `table`, trapping when it is out of bounds.
     fn table_element_address(&mut self, table: u32, index: Value) -> Value {
-        let (base, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table);
+        let (base, length) = self
+            .env
+            .table_base_and_length(&mut self.builder, self.vmctx, table);
         let index = self.builder.ins().uextend(types::I64, index);
-        let out_of_bounds = self.builder.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder.ins().trapnz(out_of_bounds, crate::traps::ir_trap_code(TrapCode::TableOutOfBounds));
-        let byte_offset = self.builder.ins().imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
+        let out_of_bounds =
+            self.builder
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder.ins().trapnz(
+            out_of_bounds,
+            crate::traps::ir_trap_code(TrapCode::TableOutOfBounds),
+        );
+        let byte_offset = self
+            .builder
+            .ins()
+            .imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
         self.builder.ins().iadd(base, byte_offset)
     }
 
     pub(super) fn translate_table_get(&mut self, table: u32) {
         let index = self.pop();
         let address = self.table_element_address(table, index);
-        let value = self.builder.ins().load(env::POINTER, env::trusted(), address, 0);
+        let value = self
+            .builder
+            .ins()
+            .load(env::POINTER, env::trusted(), address, 0);
         self.push(value);
     }
 
@@ -48,7 +62,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_table_size(&mut self, table: u32) {
-        let (_, length) = self.env.table_base_and_length(&mut self.builder, self.vmctx, table);
+        let (_, length) = self
+            .env
+            .table_base_and_length(&mut self.builder, self.vmctx, table);
         let size = self.builder.ins().ireduce(types::I32, length);
         self.push(size);
     }
@@ -57,7 +73,7 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().iconst(types::I32, i64::from(value))
     }
 
-    fn to_i64(&mut self, value: Value) -> Value {
+    fn extend_to_i64(&mut self, value: Value) -> Value {
         self.builder.ins().uextend(types::I64, value)
     }
 
@@ -65,9 +81,17 @@ impl FuncTranslator<'_, '_> {
         let delta = self.pop();
         let init = self.pop();
         let table = self.i32_const(table);
-        let delta = self.to_i64(delta);
-        let old = self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableGrow, &[table, delta, init]);
-        let old = self.builder.ins().ireduce(types::I32, old.expect("table.grow returns the old size"));
+        let delta = self.extend_to_i64(delta);
+        let old = self.env.call_builtin(
+            &mut self.builder,
+            self.vmctx,
+            Builtin::TableGrow,
+            &[table, delta, init],
+        );
+        let old = self
+            .builder
+            .ins()
+            .ireduce(types::I32, old.expect("table.grow returns the old size"));
         self.push(old);
     }
 
@@ -76,8 +100,13 @@ impl FuncTranslator<'_, '_> {
         let value = self.pop();
         let dst = self.pop();
         let table = self.i32_const(table);
-        let (dst, len) = (self.to_i64(dst), self.to_i64(len));
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableFill, &[table, dst, value, len]);
+        let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
+        self.env.call_builtin(
+            &mut self.builder,
+            self.vmctx,
+            Builtin::TableFill,
+            &[table, dst, value, len],
+        );
     }
 
     pub(super) fn translate_table_copy(&mut self, dst_table: u32, src_table: u32) {
@@ -85,9 +114,10 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (dst_table, src_table) = (self.i32_const(dst_table), self.i32_const(src_table));
-        let (dst, src, len) = (self.to_i64(dst), self.to_i64(src), self.to_i64(len));
+        let (dst, src, len) = (self.extend_to_i64(dst), self.extend_to_i64(src), self.extend_to_i64(len));
         let args = [dst_table, src_table, dst, src, len];
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableCopy, &args);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::TableCopy, &args);
     }
 
     pub(super) fn translate_table_init(&mut self, element: u32, table: u32) {
@@ -95,14 +125,16 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (table, element) = (self.i32_const(table), self.i32_const(element));
-        let dst = self.to_i64(dst);
+        let dst = self.extend_to_i64(dst);
         let args = [table, element, dst, src, len];
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::TableInit, &args);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::TableInit, &args);
     }
 
     pub(super) fn translate_elem_drop(&mut self, element: u32) {
         let element = self.i32_const(element);
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::ElemDrop, &[element]);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::ElemDrop, &[element]);
     }
 
     pub(super) fn translate_memory_copy(&mut self, dst_memory: u32, src_memory: u32) {
@@ -110,9 +142,10 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (dst_memory, src_memory) = (self.i32_const(dst_memory), self.i32_const(src_memory));
-        let (dst, src, len) = (self.to_i64(dst), self.to_i64(src), self.to_i64(len));
+        let (dst, src, len) = (self.extend_to_i64(dst), self.extend_to_i64(src), self.extend_to_i64(len));
         let args = [dst_memory, src_memory, dst, src, len];
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &args);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &args);
     }
 
     pub(super) fn translate_memory_fill(&mut self, memory: u32) {
@@ -120,8 +153,13 @@ impl FuncTranslator<'_, '_> {
         let value = self.pop();
         let dst = self.pop();
         let memory = self.i32_const(memory);
-        let (dst, len) = (self.to_i64(dst), self.to_i64(len));
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryFill, &[memory, dst, value, len]);
+        let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
+        self.env.call_builtin(
+            &mut self.builder,
+            self.vmctx,
+            Builtin::MemoryFill,
+            &[memory, dst, value, len],
+        );
     }
 
     pub(super) fn translate_memory_init(&mut self, data: u32, memory: u32) {
@@ -129,13 +167,15 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (memory, data) = (self.i32_const(memory), self.i32_const(data));
-        let dst = self.to_i64(dst);
+        let dst = self.extend_to_i64(dst);
         let args = [memory, data, dst, src, len];
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryInit, &args);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryInit, &args);
     }
 
     pub(super) fn translate_data_drop(&mut self, data: u32) {
         let data = self.i32_const(data);
-        self.env.call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[data]);
+        self.env
+            .call_builtin(&mut self.builder, self.vmctx, Builtin::DataDrop, &[data]);
     }
 }

@@ -21,15 +21,26 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn translate_global_get(&mut self, index: u32) {
         let ty = self.env.info.metadata.global_types[index as usize];
-        let address = self.env.global_address(&mut self.builder, self.vmctx, index);
-        let flags = if ty.mutable { env::trusted() } else { env::readonly() };
-        let value = self.builder.ins().load(env::ir_type(ty.ty), flags, address, 0);
+        let address = self
+            .env
+            .global_address(&mut self.builder, self.vmctx, index);
+        let flags = if ty.mutable {
+            env::trusted()
+        } else {
+            env::readonly()
+        };
+        let value = self
+            .builder
+            .ins()
+            .load(env::ir_type(ty.ty), flags, address, 0);
         self.push(value);
     }
 
     pub(super) fn translate_global_set(&mut self, index: u32) {
         let value = self.pop();
-        let address = self.env.global_address(&mut self.builder, self.vmctx, index);
+        let address = self
+            .env
+            .global_address(&mut self.builder, self.vmctx, index);
         self.builder.ins().store(env::trusted(), value, address, 0);
     }
 

@@ -20,9 +20,18 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
         );
         assert_ne!(mapping, libc::MAP_FAILED);
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), mapping.cast::<u8>(), bytes.len());
-        assert_eq!(libc::mprotect(mapping, page, libc::PROT_READ | libc::PROT_EXEC), 0);
+        assert_eq!(
+            libc::mprotect(mapping, page, libc::PROT_READ | libc::PROT_EXEC),
+            0
+        );
+        code::flush_icache(mapping as usize, bytes.len());
         let start = mapping as usize;
-        let range = CodeRange { start, len: bytes.len(), traps, kind: CodeKind::Function(0) };
+        let range = CodeRange {
+            start,
+            len: bytes.len(),
+            traps,
+            kind: CodeKind::Function(0),
+        };
         code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
         start
     }
@@ -45,14 +54,16 @@ mod machine_code {
     pub const UD2_OFFSET: u32 = 8;
     /// `stp x29, x30, [sp, #-16]!; mov x29, sp; ldrb w0, [x0]; ldp x29, x30, [sp], #16; ret`
     pub const LOAD: &[u8] = &[
-        0xfd, 0x7b, 0xbf, 0xa9, 0xfd, 0x03, 0x00, 0x91, 0x00, 0x00, 0x40, 0x39, 0xfd, 0x7b,
-        0xc1, 0xa8, 0xc0, 0x03, 0x5f, 0xd6,
+        0xfd, 0x7b, 0xbf, 0xa9, 0xfd, 0x03, 0x00, 0x91, 0x00, 0x00, 0x40, 0x39, 0xfd, 0x7b, 0xc1,
+        0xa8, 0xc0, 0x03, 0x5f, 0xd6,
     ];
     pub const LOAD_OFFSET: u32 = 8;
 }
 
-static UD2_TRAPS: [TrapEntry; 1] =
-    [TrapEntry { code_offset: machine_code::UD2_OFFSET, trap_code: TrapCode::Unreachable as u8 }];
+static UD2_TRAPS: [TrapEntry; 1] = [TrapEntry {
+    code_offset: machine_code::UD2_OFFSET,
+    trap_code: TrapCode::Unreachable as u8,
+}];
 static LOAD_TRAPS: [TrapEntry; 1] = [TrapEntry {
     code_offset: machine_code::LOAD_OFFSET,
     trap_code: TrapCode::MemoryOutOfBounds as u8,
@@ -76,7 +87,10 @@ fn ud2_becomes_a_trap_repeatedly_and_on_other_threads() {
     for _ in 0..2 {
         let trap = call(function, 0).unwrap_err();
         assert_eq!(trap.code, TrapCode::Unreachable);
-        assert_eq!(trap.frames, vec![function + machine_code::UD2_OFFSET as usize]);
+        assert_eq!(
+            trap.frames,
+            vec![function + machine_code::UD2_OFFSET as usize]
+        );
         let symbolized = crate::func::symbolize(trap);
         assert_eq!(symbolized.backtrace[0].func_index, 2);
         assert_eq!(symbolized.backtrace[0].func_name.as_deref(), Some("f"));
@@ -94,7 +108,12 @@ fn guard_page_access_becomes_a_trap() {
     use crate::memory::{LinearMemory, DEFAULT_MEMORY_SETTINGS};
     use kiln_abi::metadata::MemoryType;
     let function = load_function(machine_code::LOAD, &LOAD_TRAPS);
-    let ty = MemoryType { min_pages: 1, max_pages: None, memory64: false, shared: false };
+    let ty = MemoryType {
+        min_pages: 1,
+        max_pages: None,
+        memory64: false,
+        shared: false,
+    };
     let mut memory = LinearMemory::new(ty, DEFAULT_MEMORY_SETTINGS).unwrap();
     let base = memory.base() as usize;
     assert!(call(function, base + 65535).is_ok());
@@ -121,7 +140,10 @@ fn nested_guarded_calls_restore_the_outer_guard() {
     };
     assert!(outer.is_ok());
     assert_eq!(inner_result, Some(Err(TrapCode::Unreachable)));
-    assert_eq!(limits.stack_limit, 0, "the limit is restored after the call");
+    assert_eq!(
+        limits.stack_limit, 0,
+        "the limit is restored after the call"
+    );
 }
 
 #[test]
@@ -131,10 +153,16 @@ fn stack_limit_is_below_the_stack_pointer() {
     let limits_ptr: *mut VMLimits = &mut limits;
     // SAFETY: the closure owns nothing; it reads the limit through the raw pointer.
     unsafe {
-        call_guarded(limits_ptr, 64 * 1024, &mut || seen = (*limits_ptr).stack_limit).unwrap();
+        call_guarded(limits_ptr, 64 * 1024, &mut || {
+            seen = (*limits_ptr).stack_limit
+        })
+        .unwrap();
     }
     let sp = current_sp();
-    assert!(seen < sp && seen + 64 * 1024 + 4096 >= sp, "limit {seen:#x}, sp {sp:#x}");
+    assert!(
+        seen < sp && seen + 64 * 1024 + 4096 >= sp,
+        "limit {seen:#x}, sp {sp:#x}"
+    );
 }
 
 /// Run by `host_faults_are_not_traps` in a child process: a fault in Rust code inside a
@@ -144,7 +172,9 @@ fn crash_in_host_code() {
     // SAFETY: deliberately faulting, to test the host-crash path.
     let _ = unsafe {
         call_guarded(&mut limits, 1 << 20, &mut || {
-            std::hint::black_box(std::ptr::read_volatile(std::hint::black_box(8 as *const u8)));
+            std::hint::black_box(std::ptr::read_volatile(std::hint::black_box(
+                8 as *const u8,
+            )));
         })
     };
     std::process::exit(0);
@@ -157,13 +187,26 @@ fn host_faults_are_not_traps() {
         crash_in_host_code();
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["traps::tests::host_faults_are_not_traps", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "traps::tests::host_faults_are_not_traps",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("KILN_TRAPS_CRASH_CHILD", "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.signal(), Some(libc::SIGSEGV), "status {:?}, stderr {stderr}", output.status);
-    assert!(stderr.contains("kiln: host crash: signal 11 at pc 0x"), "{stderr}");
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGSEGV),
+        "status {:?}, stderr {stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("kiln: host crash: signal 11 at pc 0x"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -10,22 +10,56 @@ use crate::HostError;
 use kiln_abi::metadata::ValType::I32;
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition { name: "args_sizes_get", params: &[I32, I32], results: &[I32], run: args_sizes_get },
-    Definition { name: "args_get", params: &[I32, I32], results: &[I32], run: args_get },
-    Definition { name: "environ_sizes_get", params: &[I32, I32], results: &[I32], run: environ_sizes_get },
-    Definition { name: "environ_get", params: &[I32, I32], results: &[I32], run: environ_get },
+    Definition {
+        name: "args_sizes_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: args_sizes_get,
+    },
+    Definition {
+        name: "args_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: args_get,
+    },
+    Definition {
+        name: "environ_sizes_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: environ_sizes_get,
+    },
+    Definition {
+        name: "environ_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: environ_get,
+    },
 ];
 
 fn args_list(state: &WasiState) -> Vec<Vec<u8>> {
-    state.ctx.args.iter().map(|arg| arg.as_bytes().to_vec()).collect()
+    state
+        .ctx
+        .args
+        .iter()
+        .map(|arg| arg.as_bytes().to_vec())
+        .collect()
 }
 
 fn environ_list(state: &WasiState) -> Vec<Vec<u8>> {
-    state.ctx.env.iter().map(|(key, value)| format!("{key}={value}").into_bytes()).collect()
+    state
+        .ctx
+        .env
+        .iter()
+        .map(|(key, value)| format!("{key}={value}").into_bytes())
+        .collect()
 }
 
 /// Writes the count and total buffer size of `list` to `count_pointer` and `size_pointer`.
-fn sizes_get(list: &[Vec<u8>], caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn sizes_get(
+    list: &[Vec<u8>],
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (count_pointer, size_pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     let mut memory = memory(caller)?;
     let size: usize = list.iter().map(|item| item.len() + 1).sum();
@@ -39,7 +73,11 @@ fn sizes_get(list: &[Vec<u8>], caller: &mut Caller<'_>, args: &[Val]) -> Result<
 }
 
 /// Writes `list` as pointers at `array_pointer` into strings at `buffer_pointer`.
-fn list_get(list: &[Vec<u8>], caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn list_get(
+    list: &[Vec<u8>],
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (array_pointer, buffer_pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     let mut memory = memory(caller)?;
     let size: usize = list.iter().map(|item| item.len() + 1).sum();
@@ -58,18 +96,34 @@ fn list_get(list: &[Vec<u8>], caller: &mut Caller<'_>, args: &[Val]) -> Result<V
     })())
 }
 
-fn args_sizes_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn args_sizes_get(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     sizes_get(&args_list(state), caller, args)
 }
 
-fn args_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn args_get(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     list_get(&args_list(state), caller, args)
 }
 
-fn environ_sizes_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn environ_sizes_get(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     sizes_get(&environ_list(state), caller, args)
 }
 
-fn environ_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn environ_get(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     list_get(&environ_list(state), caller, args)
 }

@@ -8,8 +8,18 @@ use crate::HostError;
 use kiln_abi::metadata::ValType::{I32, I64};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition { name: "clock_time_get", params: &[I32, I64, I32], results: &[I32], run: clock_time_get },
-    Definition { name: "clock_res_get", params: &[I32, I32], results: &[I32], run: clock_res_get },
+    Definition {
+        name: "clock_time_get",
+        params: &[I32, I64, I32],
+        results: &[I32],
+        run: clock_time_get,
+    },
+    Definition {
+        name: "clock_res_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: clock_res_get,
+    },
 ];
 
 /// The host clock for a WASI clock id.
@@ -24,16 +34,25 @@ fn host_clock(id: u32) -> Result<libc::clockid_t, u16> {
 }
 
 fn nanoseconds(time: libc::timespec) -> u64 {
-    (time.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(time.tv_nsec as u64)
+    (time.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(time.tv_nsec as u64)
 }
 
-fn clock_time_get(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn clock_time_get(
+    _: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 2));
     let mut memory = memory(caller)?;
     errno_result((|| {
         memory.check(pointer, 8)?;
         let clock = host_clock(id)?;
-        let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut time = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `time` is a valid timespec to write.
         if unsafe { libc::clock_gettime(clock, &mut time) } != 0 {
             return Err(errno::INVAL);
@@ -42,13 +61,20 @@ fn clock_time_get(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Resul
     })())
 }
 
-fn clock_res_get(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn clock_res_get(
+    _: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     let mut memory = memory(caller)?;
     errno_result((|| {
         memory.check(pointer, 8)?;
         let clock = host_clock(id)?;
-        let mut resolution = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut resolution = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `resolution` is a valid timespec to write.
         if unsafe { libc::clock_getres(clock, &mut resolution) } != 0 {
             return Err(errno::INVAL);

@@ -10,13 +10,48 @@ use crate::HostError;
 use kiln_abi::metadata::ValType::{I32, I64};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition { name: "fd_write", params: &[I32, I32, I32, I32], results: &[I32], run: fd_write },
-    Definition { name: "fd_read", params: &[I32, I32, I32, I32], results: &[I32], run: fd_read },
-    Definition { name: "fd_close", params: &[I32], results: &[I32], run: fd_close },
-    Definition { name: "fd_seek", params: &[I32, I64, I32, I32], results: &[I32], run: fd_seek },
-    Definition { name: "fd_tell", params: &[I32, I32], results: &[I32], run: fd_tell },
-    Definition { name: "fd_fdstat_get", params: &[I32, I32], results: &[I32], run: fd_fdstat_get },
-    Definition { name: "fd_prestat_get", params: &[I32, I32], results: &[I32], run: fd_prestat_get },
+    Definition {
+        name: "fd_write",
+        params: &[I32, I32, I32, I32],
+        results: &[I32],
+        run: fd_write,
+    },
+    Definition {
+        name: "fd_read",
+        params: &[I32, I32, I32, I32],
+        results: &[I32],
+        run: fd_read,
+    },
+    Definition {
+        name: "fd_close",
+        params: &[I32],
+        results: &[I32],
+        run: fd_close,
+    },
+    Definition {
+        name: "fd_seek",
+        params: &[I32, I64, I32, I32],
+        results: &[I32],
+        run: fd_seek,
+    },
+    Definition {
+        name: "fd_tell",
+        params: &[I32, I32],
+        results: &[I32],
+        run: fd_tell,
+    },
+    Definition {
+        name: "fd_fdstat_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: fd_fdstat_get,
+    },
+    Definition {
+        name: "fd_prestat_get",
+        params: &[I32, I32],
+        results: &[I32],
+        run: fd_prestat_get,
+    },
     Definition {
         name: "fd_prestat_dir_name",
         params: &[I32, I32, I32],
@@ -54,9 +89,17 @@ fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), u16> {
     Ok(())
 }
 
-fn fd_write(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
-    let (fd, iovs, iovs_len, nwritten) =
-        (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2), arg_u32(args, 3));
+fn fd_write(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
+    let (fd, iovs, iovs_len, nwritten) = (
+        arg_u32(args, 0),
+        arg_u32(args, 1),
+        arg_u32(args, 2),
+        arg_u32(args, 3),
+    );
     let mut memory = memory(caller)?;
     errno_result((|| {
         let iovecs = memory.iovecs(iovs, iovs_len)?;
@@ -73,9 +116,17 @@ fn fd_write(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<
     })())
 }
 
-fn fd_read(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
-    let (fd, iovs, iovs_len, nread) =
-        (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2), arg_u32(args, 3));
+fn fd_read(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
+    let (fd, iovs, iovs_len, nread) = (
+        arg_u32(args, 0),
+        arg_u32(args, 1),
+        arg_u32(args, 2),
+        arg_u32(args, 3),
+    );
     let mut memory = memory(caller)?;
     errno_result((|| {
         let iovecs = memory.iovecs(iovs, iovs_len)?;
@@ -118,23 +169,43 @@ fn fd_close(state: &WasiState, _: &mut Caller<'_>, args: &[Val]) -> Result<Vec<V
     })
 }
 
-fn fd_seek(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn fd_seek(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (fd, new_offset) = (arg_u32(args, 0), arg_u32(args, 3));
     let memory = memory(caller)?;
     errno_result(memory.check(new_offset, 8).and_then(|()| {
-        Err(if is_open(state, fd) { errno::SPIPE } else { errno::BADF })
+        Err(if is_open(state, fd) {
+            errno::SPIPE
+        } else {
+            errno::BADF
+        })
     }))
 }
 
-fn fd_tell(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn fd_tell(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (fd, offset) = (arg_u32(args, 0), arg_u32(args, 1));
     let memory = memory(caller)?;
     errno_result(memory.check(offset, 8).and_then(|()| {
-        Err(if is_open(state, fd) { errno::SPIPE } else { errno::BADF })
+        Err(if is_open(state, fd) {
+            errno::SPIPE
+        } else {
+            errno::BADF
+        })
     }))
 }
 
-fn fd_fdstat_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn fd_fdstat_get(
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     let mut memory = memory(caller)?;
     errno_result((|| {
@@ -142,7 +213,12 @@ fn fd_fdstat_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Re
         if !is_open(state, fd) {
             return Err(errno::BADF);
         }
-        let rights = RIGHT_POLL_FD_READWRITE | if fd == 0 { RIGHT_FD_READ } else { RIGHT_FD_WRITE };
+        let rights = RIGHT_POLL_FD_READWRITE
+            | if fd == 0 {
+                RIGHT_FD_READ
+            } else {
+                RIGHT_FD_WRITE
+            };
         // fdstat: filetype u8 @0, flags u16 @2, rights_base u64 @8, rights_inheriting @16.
         let mut fdstat = [0u8; 24];
         fdstat[0] = FILETYPE_CHARACTER_DEVICE;
@@ -151,13 +227,21 @@ fn fd_fdstat_get(state: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Re
     })())
 }
 
-fn fd_prestat_get(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn fd_prestat_get(
+    _: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let pointer = arg_u32(args, 1);
     let memory = memory(caller)?;
     errno_result(memory.check(pointer, 8).and(Err(errno::BADF)))
 }
 
-fn fd_prestat_dir_name(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
+fn fd_prestat_dir_name(
+    _: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
     let (pointer, len) = (arg_u32(args, 1), arg_u32(args, 2));
     let memory = memory(caller)?;
     errno_result(memory.check(pointer, len).and(Err(errno::BADF)))

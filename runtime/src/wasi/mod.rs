@@ -85,12 +85,15 @@ pub(crate) mod errno {
     pub const SPIPE: u16 = 70;
 }
 
+/// The implementation of a WASI function.
+pub(crate) type WasiFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError>;
+
 /// A WASI function: its name, signature and implementation.
 pub(crate) struct Definition {
     pub name: &'static str,
     pub params: &'static [ValType],
     pub results: &'static [ValType],
-    pub run: fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError>,
+    pub run: WasiFn,
 }
 
 use ValType::{I32, I64};
@@ -113,7 +116,10 @@ const UNIMPLEMENTED: &[(&str, &[ValType])] = &[
     ("fd_sync", &[I32]),
     ("path_create_directory", &[I32, I32, I32]),
     ("path_filestat_get", &[I32, I32, I32, I32, I32]),
-    ("path_filestat_set_times", &[I32, I32, I32, I32, I64, I64, I32]),
+    (
+        "path_filestat_set_times",
+        &[I32, I32, I32, I32, I64, I64, I32],
+    ),
     ("path_link", &[I32, I32, I32, I32, I32, I32, I32]),
     ("path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32]),
     ("path_readlink", &[I32, I32, I32, I32, I32, I32]),
@@ -145,17 +151,26 @@ pub const MODULE_NAMES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
 /// Defines every preview 1 function in `linker` under both module names, as host
 /// functions of `store` sharing `ctx`.
 pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) {
-    let state = Rc::new(WasiState { ctx, stdio_open: Cell::new([true; 3]) });
+    let state = Rc::new(WasiState {
+        ctx,
+        stdio_open: Cell::new([true; 3]),
+    });
     let mut funcs: Vec<(&'static str, Func)> = Vec::new();
     for definition in implemented() {
-        let ty = FuncType { params: definition.params.to_vec(), results: definition.results.to_vec() };
+        let ty = FuncType {
+            params: definition.params.to_vec(),
+            results: definition.results.to_vec(),
+        };
         let state = state.clone();
         let run = definition.run;
         let func = Func::new_host(store, ty, move |caller, args| run(&state, caller, args));
         funcs.push((definition.name, func));
     }
     for &(name, params) in UNIMPLEMENTED {
-        let ty = FuncType { params: params.to_vec(), results: vec![I32] };
+        let ty = FuncType {
+            params: params.to_vec(),
+            results: vec![I32],
+        };
         let func = Func::new_host(store, ty, |_, _| Ok(vec![Val::I32(errno::NOSYS.into())]));
         funcs.push((name, func));
     }
@@ -185,10 +200,9 @@ pub(crate) fn errno_result(result: Result<(), u16>) -> Result<Vec<Val>, HostErro
 
 /// The caller's memory, or an error stopping a guest that exports none.
 pub(crate) fn memory<'a>(caller: &'a mut Caller<'_>) -> Result<GuestMemory<'a>, HostError> {
-    caller
-        .memory()
-        .map(GuestMemory)
-        .ok_or_else(|| HostError::Message("wasi: the calling module does not export `memory`".into()))
+    caller.memory().map(GuestMemory).ok_or_else(|| {
+        HostError::Message("wasi: the calling module does not export `memory`".into())
+    })
 }
 
 /// A guest's memory with bounds-checked access; every failure is `EFAULT`.

@@ -9,8 +9,18 @@ use crate::HostError;
 use kiln_abi::metadata::ValType::I32;
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition { name: "proc_exit", params: &[I32], results: &[], run: proc_exit },
-    Definition { name: "sched_yield", params: &[], results: &[I32], run: sched_yield },
+    Definition {
+        name: "proc_exit",
+        params: &[I32],
+        results: &[],
+        run: proc_exit,
+    },
+    Definition {
+        name: "sched_yield",
+        params: &[],
+        results: &[I32],
+        run: sched_yield,
+    },
 ];
 
 fn proc_exit(_: &WasiState, _: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {

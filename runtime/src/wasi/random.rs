@@ -6,8 +6,12 @@ use crate::values::Val;
 use crate::HostError;
 use kiln_abi::metadata::ValType::I32;
 
-pub(super) const DEFINITIONS: &[Definition] =
-    &[Definition { name: "random_get", params: &[I32, I32], results: &[I32], run: random_get }];
+pub(super) const DEFINITIONS: &[Definition] = &[Definition {
+    name: "random_get",
+    params: &[I32, I32],
+    results: &[I32],
+    run: random_get,
+}];
 
 fn random_get(_: &WasiState, caller: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
     let (pointer, len) = (arg_u32(args, 0), arg_u32(args, 1));

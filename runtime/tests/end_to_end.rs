@@ -1,0 +1,463 @@
+//! End to end: small `.wat` modules compiled by kiln-compiler, loaded with the loader and
+//! run through the public API (linking, host functions, traps with backtraces, stack
+//! overflow, memories, tables, globals).
+
+use kiln_runtime::{
+    load_object, CallError, Extern, Func, FuncType, Global, GlobalType, Instance, InstantiateError,
+    Linker, Memory, MemoryType, Module, Store, Table, TableType, TrapCode, Val, ValType,
+};
+
+fn module(wat: &str) -> Module {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    let object =
+        kiln_compiler::compile(&wasm, &kiln_compiler::CompileOptions::default()).expect("compiles");
+    load_object(&object, "").expect("loads")
+}
+
+fn instantiate(store: &mut Store, wat: &str) -> Instance {
+    Linker::new()
+        .instantiate(store, &module(wat))
+        .expect("instantiates")
+}
+
+fn func(store: &Store, instance: Instance, name: &str) -> Func {
+    match instance.get_export(store, name) {
+        Some(Extern::Func(func)) => func,
+        other => panic!("export {name}: {other:?}"),
+    }
+}
+
+fn call(
+    store: &mut Store,
+    instance: Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, CallError> {
+    func(store, instance, name).call(store, args)
+}
+
+fn trap_code(result: Result<Vec<Val>, CallError>) -> TrapCode {
+    match result {
+        Err(CallError::Trap(trap)) => trap.code,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn arithmetic_and_division_traps() {
+    let mut store = Store::new();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+            (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+            (func (export "div") (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+            (func (export "pair") (param i64) (result i64 f64)
+                (local.get 0) (f64.const 1.5)))"#,
+    );
+    assert_eq!(
+        call(&mut store, instance, "add", &[Val::I32(2), Val::I32(40)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+    assert_eq!(
+        call(&mut store, instance, "pair", &[Val::I64(-7)]).unwrap(),
+        vec![Val::I64(-7), Val::F64(1.5f64.to_bits())]
+    );
+    for _ in 0..3 {
+        let result = call(&mut store, instance, "div", &[Val::I32(1), Val::I32(0)]);
+        assert_eq!(trap_code(result), TrapCode::IntegerDivisionByZero);
+    }
+    let result = call(
+        &mut store,
+        instance,
+        "div",
+        &[Val::I32(i32::MIN), Val::I32(-1)],
+    );
+    assert_eq!(trap_code(result), TrapCode::IntegerOverflow);
+    assert_eq!(
+        call(&mut store, instance, "div", &[Val::I32(9), Val::I32(3)]).unwrap(),
+        vec![Val::I32(3)]
+    );
+    let bad = call(&mut store, instance, "add", &[Val::I32(1)]);
+    assert!(matches!(bad, Err(CallError::BadArguments(_))), "{bad:?}");
+}
+
+#[test]
+fn traps_carry_a_backtrace() {
+    let mut store = Store::new();
+    let instance = instantiate(
+        &mut store,
+        r#"(module $m
+            (func $inner (unreachable))
+            (func $middle (call $inner))
+            (func (export "outer") (call $middle)))"#,
+    );
+    let Err(CallError::Trap(trap)) = call(&mut store, instance, "outer", &[]) else {
+        panic!()
+    };
+    assert_eq!(trap.code, TrapCode::Unreachable);
+    let frames: Vec<(u32, Option<&str>)> = trap
+        .backtrace
+        .iter()
+        .map(|frame| (frame.func_index, frame.func_name.as_deref()))
+        .collect();
+    assert_eq!(
+        frames,
+        vec![(0, Some("inner")), (1, Some("middle")), (2, None)]
+    );
+    assert_eq!(trap.backtrace[0].module.as_deref(), Some("m"));
+    let report = trap.to_string();
+    assert!(
+        report.starts_with("wasm trap: unreachable\nwasm backtrace:\n    0: inner (m, function 0)"),
+        "{report}"
+    );
+}
+
+#[test]
+fn deep_recursion_is_a_stack_overflow() {
+    let mut store = Store::new();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+            (func $f (export "f") (param i32) (result i32)
+                (i32.add (call $f (i32.add (local.get 0) (i32.const 1))) (i32.const 1))))"#,
+    );
+    for _ in 0..2 {
+        let result = call(&mut store, instance, "f", &[Val::I32(0)]);
+        assert_eq!(trap_code(result), TrapCode::StackOverflow);
+    }
+    // The thread is still usable, and so is another one.
+    std::thread::spawn(|| {
+        let mut store = Store::new();
+        store.set_max_wasm_stack(256 * 1024);
+        let instance = instantiate(&mut store, r#"(module (func $f (export "f") (call $f)))"#);
+        assert_eq!(
+            trap_code(call(&mut store, instance, "f", &[])),
+            TrapCode::StackOverflow
+        );
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn memory_grows_and_faults_out_of_bounds() {
+    let mut store = Store::new();
+    let instance = instantiate(
+        &mut store,
+        r#"(module
+            (memory (export "memory") 1 3)
+            (data (i32.const 8) "hello")
+            (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+            (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+            (func (export "size") (result i32) (memory.size))
+            (func (export "fill") (param i32 i32 i32) (memory.fill (local.get 0) (local.get 1) (local.get 2))))"#,
+    );
+    assert_eq!(
+        call(&mut store, instance, "load", &[Val::I32(8)]).unwrap(),
+        vec![Val::I32(b'h'.into())]
+    );
+    assert_eq!(
+        trap_code(call(&mut store, instance, "load", &[Val::I32(65536)])),
+        TrapCode::MemoryOutOfBounds
+    );
+    assert_eq!(
+        trap_code(call(
+            &mut store,
+            instance,
+            "store",
+            &[Val::I32(65534), Val::I32(1)]
+        )),
+        TrapCode::MemoryOutOfBounds
+    );
+    assert_eq!(
+        trap_code(call(&mut store, instance, "load", &[Val::I32(-1)])),
+        TrapCode::MemoryOutOfBounds
+    );
+    assert_eq!(
+        call(&mut store, instance, "grow", &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(1)]
+    );
+    assert_eq!(
+        call(&mut store, instance, "size", &[]).unwrap(),
+        vec![Val::I32(2)]
+    );
+    assert_eq!(
+        call(&mut store, instance, "load", &[Val::I32(65536)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+    assert_eq!(
+        call(&mut store, instance, "grow", &[Val::I32(2)]).unwrap(),
+        vec![Val::I32(-1)]
+    );
+    assert_eq!(
+        trap_code(call(
+            &mut store,
+            instance,
+            "fill",
+            &[Val::I32(131000), Val::I32(1), Val::I32(1000)]
+        )),
+        TrapCode::MemoryOutOfBounds
+    );
+    call(
+        &mut store,
+        instance,
+        "fill",
+        &[Val::I32(0), Val::I32(7), Val::I32(4)],
+    )
+    .unwrap();
+    let Some(Extern::Memory(memory)) = instance.get_export(&store, "memory") else {
+        panic!()
+    };
+    assert_eq!(&memory.data(&store)[..5], &[7, 7, 7, 7, 0]);
+    assert_eq!(memory.size_pages(&store), 2);
+    memory.data_mut(&mut store)[100] = 42;
+    assert_eq!(
+        call(&mut store, instance, "load", &[Val::I32(100)]).unwrap(),
+        vec![Val::I32(42)]
+    );
+}
+
+#[test]
+fn host_functions_globals_tables_and_imports() {
+    let mut store = Store::new();
+    let double = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I32],
+            results: vec![ValType::I32],
+        },
+        |caller, args| {
+            let Val::I32(x) = args[0] else { unreachable!() };
+            // Called from wasm, the caller's exported memory is visible; from the host, none.
+            if let Some(memory) = caller.memory() {
+                memory[0] = 99;
+            }
+            Ok(vec![Val::I32(x * 2)])
+        },
+    );
+    let fail = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![],
+            results: vec![],
+        },
+        |_, _| Err(kiln_runtime::HostError::Message("nope".into())),
+    );
+    let exit = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![],
+            results: vec![],
+        },
+        |_, _| Err(kiln_runtime::HostError::Exit(7)),
+    );
+    let global = Global::new(
+        &mut store,
+        GlobalType {
+            ty: ValType::I32,
+            mutable: true,
+        },
+        Val::I32(5),
+    )
+    .unwrap();
+    let memory = Memory::new(
+        &mut store,
+        MemoryType {
+            min_pages: 1,
+            max_pages: None,
+            memory64: false,
+            shared: false,
+        },
+    )
+    .unwrap();
+    let table = Table::new(
+        &mut store,
+        TableType {
+            element: ValType::FuncRef,
+            min: 2,
+            max: None,
+        },
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let mut linker = Linker::new();
+    linker.define("env", "double", Extern::Func(double));
+    linker.define("env", "fail", Extern::Func(fail));
+    linker.define("env", "exit", Extern::Func(exit));
+    linker.define("env", "g", Extern::Global(global));
+    linker.define("env", "memory", Extern::Memory(memory));
+    linker.define("env", "table", Extern::Table(table));
+    let module = module(
+        r#"(module
+            (import "env" "double" (func $double (param i32) (result i32)))
+            (import "env" "fail" (func $fail))
+            (import "env" "exit" (func $exit))
+            (import "env" "g" (global $g (mut i32)))
+            (import "env" "memory" (memory 1))
+            (import "env" "table" (table 2 funcref))
+            (export "memory" (memory 0))
+            (type $t (func (param i32) (result i32)))
+            (elem (i32.const 0) $double $quad)
+            (func $quad (param i32) (result i32) (call $double (call $double (local.get 0))))
+            (func (export "indirect") (param i32 i32) (result i32)
+                (call_indirect (type $t) (local.get 1) (local.get 0)))
+            (func (export "bump") (result i32)
+                (global.set $g (i32.add (global.get $g) (i32.const 1))) (global.get $g))
+            (func (export "fail") (call $fail))
+            (func (export "exit") (call $exit)))"#,
+    );
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let indirect = func(&store, instance, "indirect");
+    assert_eq!(
+        indirect
+            .call(&mut store, &[Val::I32(0), Val::I32(5)])
+            .unwrap(),
+        vec![Val::I32(10)]
+    );
+    assert_eq!(
+        indirect
+            .call(&mut store, &[Val::I32(1), Val::I32(5)])
+            .unwrap(),
+        vec![Val::I32(20)]
+    );
+    assert_eq!(memory.data(&store)[0], 99);
+    assert_eq!(
+        trap_code(indirect.call(&mut store, &[Val::I32(2), Val::I32(5)])),
+        TrapCode::UndefinedElement
+    );
+    table.grow(&mut store, 1, Val::FuncRef(None)).unwrap();
+    assert_eq!(
+        trap_code(indirect.call(&mut store, &[Val::I32(2), Val::I32(5)])),
+        TrapCode::IndirectCallToNull
+    );
+    assert_eq!(table.get(&store, 0), Some(Val::FuncRef(Some(double))));
+    assert_eq!(
+        call(&mut store, instance, "bump", &[]).unwrap(),
+        vec![Val::I32(6)]
+    );
+    assert_eq!(global.get(&store), Val::I32(6));
+    assert_eq!(
+        call(&mut store, instance, "fail", &[]),
+        Err(CallError::Host("nope".into()))
+    );
+    assert_eq!(
+        call(&mut store, instance, "exit", &[]),
+        Err(CallError::Exit(7))
+    );
+    // The host can call the host function and the wasm function in the table.
+    assert_eq!(
+        double.call(&mut store, &[Val::I32(4)]).unwrap(),
+        vec![Val::I32(8)]
+    );
+    let Some(Val::FuncRef(Some(quad))) = table.get(&store, 1) else {
+        panic!()
+    };
+    assert_eq!(
+        quad.call(&mut store, &[Val::I32(1)]).unwrap(),
+        vec![Val::I32(4)]
+    );
+}
+
+#[test]
+fn link_errors_and_segment_traps() {
+    let mut store = Store::new();
+    let importer = module(r#"(module (import "env" "f" (func (param i32))))"#);
+    let error = Linker::new()
+        .instantiate(&mut store, &importer)
+        .unwrap_err();
+    assert!(error.to_string().contains("unknown import"), "{error}");
+    let wrong = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![],
+            results: vec![],
+        },
+        |_, _| Ok(vec![]),
+    );
+    let error = Instance::new(&mut store, &importer, &[Extern::Func(wrong)]).unwrap_err();
+    assert!(
+        matches!(&error, InstantiateError::Unlinkable(message) if message.contains("incompatible import type")),
+        "{error}"
+    );
+
+    let table = Table::new(
+        &mut store,
+        TableType {
+            element: ValType::FuncRef,
+            min: 2,
+            max: None,
+        },
+        Val::FuncRef(None),
+    )
+    .unwrap();
+    let module = module(
+        r#"(module
+            (import "env" "table" (table 2 funcref))
+            (func $f)
+            (elem (i32.const 0) $f)
+            (elem (i32.const 1) $f $f))"#,
+    );
+    let error = Instance::new(&mut store, &module, &[Extern::Table(table)]).unwrap_err();
+    assert!(
+        matches!(&error, InstantiateError::Trap(trap) if trap.code == TrapCode::TableOutOfBounds),
+        "{error:?}"
+    );
+    assert!(
+        matches!(table.get(&store, 0), Some(Val::FuncRef(Some(_)))),
+        "earlier segments stay applied"
+    );
+    assert_eq!(table.get(&store, 1), Some(Val::FuncRef(None)));
+}
+
+#[test]
+fn start_function_runs_and_its_trap_fails_instantiation() {
+    let mut store = Store::new();
+    let instance = instantiate(
+        &mut store,
+        r#"(module (global (export "g") (mut i32) (i32.const 1))
+            (func $start (global.set 0 (i32.const 2))) (start $start))"#,
+    );
+    let Some(Extern::Global(global)) = instance.get_export(&store, "g") else {
+        panic!()
+    };
+    assert_eq!(global.get(&store), Val::I32(2));
+    let failing = module(r#"(module (func $start (unreachable)) (start $start))"#);
+    let error = Linker::new().instantiate(&mut store, &failing).unwrap_err();
+    assert!(
+        matches!(&error, InstantiateError::Trap(trap) if trap.code == TrapCode::Unreachable),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn wasi_commands_exit_with_their_code() {
+    use kiln_runtime::wasi::WasiCtx;
+    let hello = module(
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "")
+            (func (export "_start")
+                ;; An empty write (stdout stays clean), then exit with argc + 40.
+                (i32.store (i32.const 0) (i32.const 16))
+                (i32.store (i32.const 4) (i32.const 0))
+                (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+                (drop (call $args_sizes_get (i32.const 32) (i32.const 36)))
+                (call $proc_exit (i32.add (i32.load (i32.const 32)) (i32.const 40)))
+                (unreachable)))"#,
+    );
+    let args = vec!["prog".to_string(), "a".to_string()];
+    assert_eq!(
+        kiln_runtime::run_command(&hello, WasiCtx::new().args(args)),
+        42
+    );
+    let returns = module(r#"(module (func (export "_start")))"#);
+    assert_eq!(kiln_runtime::run_command(&returns, WasiCtx::new()), 0);
+    let traps = module(r#"(module (func (export "_start") (unreachable)))"#);
+    assert_eq!(kiln_runtime::run_command(&traps, WasiCtx::new()), 134);
+    let unlinkable = module(r#"(module (import "env" "missing" (func)))"#);
+    assert_eq!(kiln_runtime::run_command(&unlinkable, WasiCtx::new()), 1);
+}
