@@ -114,7 +114,11 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (dst_table, src_table) = (self.i32_const(dst_table), self.i32_const(src_table));
-        let (dst, src, len) = (self.extend_to_i64(dst), self.extend_to_i64(src), self.extend_to_i64(len));
+        let (dst, src, len) = (
+            self.extend_to_i64(dst),
+            self.extend_to_i64(src),
+            self.extend_to_i64(len),
+        );
         let args = [dst_table, src_table, dst, src, len];
         self.env
             .call_builtin(&mut self.builder, self.vmctx, Builtin::TableCopy, &args);
@@ -142,7 +146,11 @@ impl FuncTranslator<'_, '_> {
         let src = self.pop();
         let dst = self.pop();
         let (dst_memory, src_memory) = (self.i32_const(dst_memory), self.i32_const(src_memory));
-        let (dst, src, len) = (self.extend_to_i64(dst), self.extend_to_i64(src), self.extend_to_i64(len));
+        let (dst, src, len) = (
+            self.extend_to_i64(dst),
+            self.extend_to_i64(src),
+            self.extend_to_i64(len),
+        );
         let args = [dst_memory, src_memory, dst, src, len];
         self.env
             .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &args);
