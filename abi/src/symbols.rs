@@ -15,6 +15,19 @@ pub const ENTRY_TRAMPOLINES: &str = "kiln_entry_trampolines";
 /// Exit trampoline table (local). Written by the compiler, read through the descriptor.
 pub const EXIT_TRAMPOLINES: &str = "kiln_exit_trampolines";
 
+/// The ABI-version marker for `version` (see [`abi_version_symbol`]).
+pub const ABI_VERSION_PREFIX: &str = "kiln_abi_version_";
+
+/// The link-time ABI-version marker `kiln_abi_version_<version>`: a global data symbol the
+/// runtime defines for its own [`crate::ABI_VERSION`] (`runtime/src/module.rs`), and that
+/// the bindings and C headers kiln-build generates for an object reference for the version
+/// the object was compiled with. An object built by a kiln with another ABI version then
+/// fails to link, with an undefined-symbol error naming the version it needs, instead of
+/// running against a runtime that reads it differently.
+pub fn abi_version_symbol(version: u32) -> String {
+    format!("{ABI_VERSION_PREFIX}{version}")
+}
+
 /// The full name of a symbol for a module compiled with `prefix`.
 pub fn prefixed(prefix: &str, name: &str) -> String {
     format!("{prefix}{name}")

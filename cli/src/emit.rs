@@ -3,11 +3,19 @@
 
 use crate::input::{compile_file, read_module};
 use crate::options::CodegenArgs;
-use crate::runtime_archive::{runtime_archive, system_libraries};
+use crate::runtime_archive::{default_linker, link_command, runtime_files};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+/// What `kiln compile` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// A relocatable object.
+    Object,
+    /// A static library of the module and the runtime with its C interface, for C/C++ hosts.
+    Staticlib,
+}
 
 /// Arguments of `kiln compile`.
 #[derive(Args)]
@@ -22,6 +30,13 @@ pub struct CompileArgs {
     /// Prefix for every symbol of the module, to link several modules into one binary.
     #[arg(long, default_value = "")]
     pub symbol_prefix: String,
+    /// `object`, or `staticlib`: the module and the runtime with its C interface.
+    #[arg(long, value_enum, default_value_t = Emit::Object)]
+    pub emit: Emit,
+    /// With `--emit staticlib`: the C header to write; its name (without `.h`) names the
+    /// module's C functions.
+    #[arg(long, required_if_eq("emit", "staticlib"))]
+    pub header: Option<PathBuf>,
 }
 
 /// Arguments of `kiln build`.
@@ -34,9 +49,15 @@ pub struct BuildArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub codegen: CodegenArgs,
-    /// The C compiler driver that links (default: $CC, then `cc`).
+    /// The program that links (default: `cc`/`$CC` for the host architecture, the
+    /// `<arch>-linux-gnu-gcc` cross driver for another, `ld.lld` for musl targets).
     #[arg(long)]
     pub linker: Option<String>,
+    /// Print how the executable's bytes split into generated code, module data and runtime.
+    #[arg(long)]
+    pub size_report: bool,
+    #[command(flatten)]
+    pub grants: crate::grants::GrantArgs,
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -48,6 +69,24 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
     let mut options = args.codegen.compile_options()?;
     options.symbol_prefix = args.symbol_prefix.clone();
+    if args.emit == Emit::Staticlib {
+        let header = args
+            .header
+            .as_deref()
+            .context("--emit staticlib needs --header NAME.h")?;
+        let scratch = ScratchDir::new()?;
+        let triple = options.target.to_string();
+        let embedded =
+            crate::runtime_archive::embedded_file(&triple, crate::staticlib::C_API_RUNTIME);
+        let runtime = crate::staticlib::c_api_runtime(&triple, embedded, &scratch.0)?;
+        return crate::staticlib::emit_staticlib(
+            &args.input,
+            &options,
+            &runtime,
+            &args.output,
+            header,
+        );
+    }
     let object = compile_file(&args.input, &wasm, &options)?;
     write(&args.output, &object)
 }
@@ -78,27 +117,6 @@ impl Drop for ScratchDir {
     }
 }
 
-/// The linker for `target`: `--linker`, then `$CC`, then a cross compiler for foreign
-/// architectures, then `cc`.
-fn linker(args: &BuildArgs, target: &str) -> String {
-    if let Some(linker) = &args.linker {
-        return linker.clone();
-    }
-    if let Ok(cc) = std::env::var("CC") {
-        return cc;
-    }
-    let host_arch = crate::runtime_archive::HOST_TARGET
-        .split('-')
-        .next()
-        .unwrap_or("");
-    let arch = target.split('-').next().unwrap_or("");
-    match (arch == host_arch, arch, target.ends_with("musl")) {
-        (true, _, true) => "musl-gcc".into(),
-        (false, "aarch64", _) => "aarch64-linux-gnu-gcc".into(),
-        _ => "cc".into(),
-    }
-}
-
 /// Runs `kiln build`.
 pub fn build(args: &BuildArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
@@ -108,20 +126,22 @@ pub fn build(args: &BuildArgs) -> Result<()> {
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
-    let archive = runtime_archive(&target, &scratch.0)?;
-    let linker = linker(args, &target);
-    let output = Command::new(&linker)
-        .arg("-o")
-        .arg(&args.output)
-        .arg(&object_path)
-        .arg(&archive)
-        .arg("-Wl,--gc-sections")
-        // The runtime's (and Rust's standard library's) DWARF; wasm functions have none, and
-        // their symbols stay for perf and gdb.
-        .arg("-Wl,--strip-debug")
-        .args(system_libraries(&target))
+    let runtime = runtime_files(&target, &scratch.0)?;
+    let grants_path = scratch.0.join("wasi-grants.o");
+    write(
+        &grants_path,
+        &crate::grants::object(&args.grants.grants()?, &target)?,
+    )?;
+    let linker = args
+        .linker
+        .clone()
+        .unwrap_or_else(|| default_linker(&target));
+    let output = link_command(&target, &linker, &object_path, &runtime, &args.output)
+        .arg(&grants_path)
         .output()
-        .with_context(|| format!("cannot run the linker `{linker}` (set --linker or CC)"))?;
+        .with_context(|| {
+            format!("cannot run the linker `{linker}` for {target} (install it or pass --linker)")
+        })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let first = stderr
@@ -135,5 +155,40 @@ pub fn build(args: &BuildArgs) -> Result<()> {
             output.status
         );
     }
+    if args.size_report {
+        print!("{}", size_report(&object, &args.output)?);
+    }
     Ok(())
+}
+
+/// Where an executable's bytes come from: the module's generated code, the module's data
+/// (metadata, data segments, trap and code tables), and everything else (the runtime, the
+/// Rust standard library, the C library, headers and symbols).
+fn size_report(object: &[u8], executable: &Path) -> Result<String> {
+    use object::{Object, ObjectSection, SectionKind};
+    let file = object::File::parse(object).context("reading the compiled object")?;
+    let (mut code, mut data) = (0u64, 0u64);
+    for section in file.sections() {
+        match section.kind() {
+            SectionKind::Text => code += section.size(),
+            SectionKind::Data
+            | SectionKind::ReadOnlyData
+            | SectionKind::ReadOnlyDataWithRel
+            | SectionKind::ReadOnlyString
+            | SectionKind::UninitializedData => data += section.size(),
+            _ => {}
+        }
+    }
+    let total = std::fs::metadata(executable)
+        .with_context(|| format!("{}: cannot read", executable.display()))?
+        .len();
+    let rest = total.saturating_sub(code + data);
+    let percent = |part: u64| part as f64 * 100.0 / total.max(1) as f64;
+    Ok(format!(
+        "{}: {total} bytes\n  generated code   {code:>10} bytes {:>5.1}%\n  module data      {data:>10} bytes {:>5.1}%\n  runtime and libc {rest:>10} bytes {:>5.1}%\n",
+        executable.display(),
+        percent(code),
+        percent(data),
+        percent(rest)
+    ))
 }

@@ -19,6 +19,14 @@ pub struct RunArgs {
     /// Give the guest an environment variable (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
+    /// Give the guest every environment variable of kiln's own environment (`--env`
+    /// overrides them).
+    #[arg(long)]
+    pub inherit_env: bool,
+    /// Preopen the host directory HOST for the guest, as GUEST (default: HOST itself);
+    /// repeatable. The guest reaches no file outside these directories.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
     #[command(flatten)]
     pub codegen: CodegenArgs,
     /// Compile even if a cached object exists.
@@ -55,6 +63,25 @@ fn load(args: &RunArgs, wasm: &[u8]) -> Result<kiln_runtime::Module> {
     kiln_runtime::load_object(&object, "").map_err(|e| anyhow!("{}: {e}", args.input.display()))
 }
 
+/// Builds the guest's WASI context from the command line's grants.
+fn wasi_ctx(
+    args: &RunArgs,
+    guest_args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> Result<wasi::WasiCtx> {
+    let mut ctx = wasi::WasiCtx::new().args(guest_args).env(env);
+    if args.inherit_env {
+        ctx = ctx.inherit_env();
+    }
+    for dir in &args.dirs {
+        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+        ctx = ctx
+            .preopen_dir(host, guest)
+            .with_context(|| format!("--dir {dir}: cannot open {host}"))?;
+    }
+    Ok(ctx)
+}
+
 fn parse_env(vars: &[String]) -> Result<Vec<(String, String)>> {
     vars.iter()
         .map(|var| match var.split_once('=') {
@@ -69,18 +96,17 @@ pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
     let module = load(&args, &wasm)?;
     let env = parse_env(&args.env)?;
-    let program = args
+    let mut guest_args = vec![args
         .input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .unwrap_or_default()];
+    guest_args.extend(args.args.iter().cloned());
+    let ctx = wasi_ctx(&args, guest_args, env)?;
     let guest = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(GUEST_THREAD_STACK)
         .spawn(move || -> Result<i32> {
-            let mut guest_args = vec![program];
-            guest_args.extend(args.args.iter().cloned());
-            let ctx = wasi::WasiCtx::new().args(guest_args).env(env);
             match &args.invoke {
                 None => Ok(kiln_runtime::run_command(&module, ctx)),
                 Some(name) => invoke(&module, ctx, name, &args.args),

@@ -1,50 +1,148 @@
-//! Finding the runtime archive that executables are linked against.
+//! Linking executables: the runtime archives embedded in kiln (see build.rs), and how an
+//! object becomes an executable for each target.
 //!
-//! The archive for the target kiln was built for is embedded in kiln (see build.rs). For
-//! any other target, kiln looks in `$KILN_RUNTIME_DIR/<triple>/libkiln_runtime.a`.
+//! - `*-linux-gnu`: the C compiler driver for the target's architecture (`--linker`, else
+//!   `$CC` for the host architecture, else `cc` or `aarch64-linux-gnu-gcc` /
+//!   `x86_64-linux-gnu-gcc`) links the object, the runtime archive and glibc dynamically.
+//! - `*-linux-musl`: `ld.lld` (or `--linker`) links a fully static executable from the
+//!   object, the runtime archive and Rust's self-contained musl (crt objects, `libc.a`,
+//!   `libunwind.a`), all embedded in kiln: no C toolchain for the target is needed.
+//!
+//! A runtime missing from this kiln can be supplied as `$KILN_RUNTIME_DIR/<triple>/` holding
+//! the same files (`libkiln_runtime.a`, and for musl the crt objects and libraries).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A supported target and the files kiln carries for it.
+pub struct EmbeddedTarget {
+    /// The target triple.
+    pub triple: &'static str,
+    /// Why the runtime is missing, or empty when `files` holds it.
+    pub missing: &'static str,
+    /// File name and contents of each file.
+    pub files: &'static [(&'static str, &'static [u8])],
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded_targets.rs"));
 
 /// The target kiln itself was built for.
 pub const HOST_TARGET: &str = env!("KILN_HOST_TARGET");
 
-static HOST_ARCHIVE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libkiln_runtime.a"));
-
-/// Writes or finds the runtime archive for `target`; `scratch` is a directory the caller
-/// removes afterwards.
-pub fn runtime_archive(target: &str, scratch: &Path) -> Result<PathBuf> {
-    if target == HOST_TARGET {
-        let path = scratch.join("libkiln_runtime.a");
-        std::fs::write(&path, HOST_ARCHIVE)
-            .with_context(|| format!("{}: cannot write", path.display()))?;
-        return Ok(path);
-    }
-    if let Some(dir) = std::env::var_os("KILN_RUNTIME_DIR") {
-        let path = PathBuf::from(dir).join(target).join("libkiln_runtime.a");
-        if path.exists() {
-            return Ok(path);
-        }
-    }
-    bail!(
-        "no kiln runtime for target {target}: this kiln embeds the runtime for {HOST_TARGET} only; \
-         put one in $KILN_RUNTIME_DIR/{target}/libkiln_runtime.a"
-    )
+fn architecture(triple: &str) -> &str {
+    triple.split('-').next().unwrap_or("")
 }
 
-/// The system libraries a Rust static library needs on `target`.
-pub fn system_libraries(target: &str) -> &'static [&'static str] {
-    if target.ends_with("musl") {
-        &["-static", "-lc"]
-    } else {
-        &[
-            "-lpthread",
-            "-ldl",
-            "-lm",
-            "-lrt",
-            "-lutil",
-            "-lgcc_s",
-            "-lc",
-        ]
+/// Whether `triple` links statically against musl.
+fn is_musl(triple: &str) -> bool {
+    triple.ends_with("-musl")
+}
+
+/// The linker kiln uses for `triple` unless told otherwise.
+pub fn default_linker(triple: &str) -> String {
+    if is_musl(triple) {
+        return "ld.lld".into();
     }
+    if architecture(triple) == architecture(HOST_TARGET) {
+        return std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    }
+    format!("{}-linux-gnu-gcc", architecture(triple))
+}
+
+/// Whether `program` can be found on `PATH` (or is a path that exists).
+pub fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return Path::new(program).exists();
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// The embedded file `name` for `triple`, if kiln carries it.
+pub fn embedded_file(triple: &str, name: &str) -> Option<&'static [u8]> {
+    let target = EMBEDDED.iter().find(|t| t.triple == triple)?;
+    target
+        .files
+        .iter()
+        .find(|(file, _)| *file == name)
+        .map(|(_, bytes)| *bytes)
+}
+
+/// The directory holding the runtime files for `triple`: written from kiln's embedded copy
+/// into `scratch`, or `$KILN_RUNTIME_DIR/<triple>`.
+pub fn runtime_files(triple: &str, scratch: &Path) -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("KILN_RUNTIME_DIR") {
+        let dir = PathBuf::from(dir).join(triple);
+        if dir.join("libkiln_runtime.a").exists() {
+            return Ok(dir);
+        }
+    }
+    let Some(target) = EMBEDDED.iter().find(|t| t.triple == triple) else {
+        let names: Vec<&str> = EMBEDDED.iter().map(|t| t.triple).collect();
+        bail!(
+            "unsupported target {triple}; supported targets: {}",
+            names.join(", ")
+        );
+    };
+    if target.files.is_empty() {
+        bail!(
+            "no kiln runtime for {triple}: {}; or put one in $KILN_RUNTIME_DIR/{triple}/",
+            target.missing
+        );
+    }
+    for (name, bytes) in target.files {
+        let path = scratch.join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(scratch.to_path_buf())
+}
+
+/// The linker command that makes `output` from `object` for `triple`.
+pub fn link_command(
+    triple: &str,
+    linker: &str,
+    object: &Path,
+    runtime: &Path,
+    output: &Path,
+) -> Command {
+    let mut command = Command::new(linker);
+    if is_musl(triple) {
+        let file = |name: &str| runtime.join(name);
+        command
+            .args(["-static", "--gc-sections", "--strip-debug", "-o"])
+            .arg(output)
+            .args([file("crt1.o"), file("crti.o"), file("crtbegin.o")])
+            .arg(object)
+            .arg("--start-group")
+            .args([
+                file("libkiln_runtime.a"),
+                file("libunwind.a"),
+                file("libc.a"),
+            ])
+            .arg("--end-group")
+            .args([file("crtend.o"), file("crtn.o")]);
+    } else {
+        command
+            .arg("-o")
+            .arg(output)
+            .arg(object)
+            .arg(runtime.join("libkiln_runtime.a"))
+            .arg("-Wl,--gc-sections")
+            // The runtime's (and Rust's standard library's) DWARF; wasm functions have
+            // none, and their symbols stay for perf and gdb.
+            .arg("-Wl,--strip-debug")
+            .args([
+                "-lpthread",
+                "-ldl",
+                "-lm",
+                "-lrt",
+                "-lutil",
+                "-lgcc_s",
+                "-lc",
+            ]);
+    }
+    command
 }

@@ -1,14 +1,40 @@
 //! The C `main` of a `kiln build` executable (feature `exe-main`, enabled only for the
 //! runtime archive): the compiled module is linked in as the `kiln_module` symbol, and
-//! `main` runs it as a WASI command with the process's arguments, no environment
-//! variables and inherited stdio.
+//! `main` runs it as a WASI command with the process's arguments, inherited stdio and
+//! the WASI grants baked in by `kiln build` (`kiln_wasi_grants`, see `wasi/grants.rs`).
+//! Nothing at run time widens those grants.
 
 use kiln_abi::descriptor::ModuleDescriptor;
 use std::ffi::{c_char, c_int, CStr};
 
+// The default grants, none: a weak definition that the object `kiln build` links beside
+// the module overrides. Layout: a u64 length followed by that many bytes.
+std::arch::global_asm!(
+    ".pushsection .rodata.kiln_wasi_grants,\"a\"",
+    ".weak kiln_wasi_grants",
+    ".p2align 3",
+    "kiln_wasi_grants:",
+    ".quad 0",
+    ".popsection",
+);
+
 extern "C" {
     /// The module descriptor the compiler emitted, resolved by the system linker.
     static kiln_module: ModuleDescriptor;
+    /// The length of the encoded grants; the records follow it.
+    static kiln_wasi_grants: u64;
+}
+
+/// The grants baked into this executable.
+fn baked_grants() -> Option<crate::wasi::Grants> {
+    // SAFETY: `kiln_wasi_grants` is defined (weakly here, or by `kiln build`'s object)
+    // as a u64 length followed by that many bytes in the same read-only section.
+    let records = unsafe {
+        let start = &raw const kiln_wasi_grants;
+        let len = usize::try_from(start.read()).ok()?;
+        std::slice::from_raw_parts(start.add(1).cast::<u8>(), len)
+    };
+    crate::wasi::Grants::decode(records)
 }
 
 /// The executable's entry point.
@@ -40,5 +66,16 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
             return 1;
         }
     };
-    crate::run_command(&module, crate::wasi::WasiCtx::new().args(args))
+    let Some(grants) = baked_grants() else {
+        eprintln!("error: the executable's WASI grants are malformed");
+        return 1;
+    };
+    let ctx = match grants.ctx(args) {
+        Ok(ctx) => ctx,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 1;
+        }
+    };
+    crate::run_command(&module, ctx)
 }

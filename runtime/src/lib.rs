@@ -13,9 +13,11 @@
 //! `store.rs` (ownership and handles), `values.rs`, `externals.rs` (host access to
 //! memories, tables, globals), `func.rs` (calls from the host), `host.rs` (host
 //! functions), `builtins.rs` (libcalls), `linker.rs`, `wasi/`, `command.rs` (`kiln run`),
-//! `loader.rs`, `exe_main.rs`.
+//! `loader.rs`, `exe_main.rs`, `c_api.rs` (feature `c-api`: the C interface).
 
 mod builtins;
+#[cfg(feature = "c-api")]
+pub mod c_api;
 mod code;
 mod command;
 mod error;
@@ -41,7 +43,7 @@ pub use command::run_command;
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use host::Caller;
 pub use kiln_abi::metadata::{FuncType, GlobalType, MemoryType, TableType, ValType};
-pub use kiln_abi::TrapCode;
+pub use kiln_abi::{descriptor::ModuleDescriptor, TrapCode, ABI_VERSION};
 pub use linker::Linker;
 #[cfg(feature = "loader")]
 pub use loader::load_object;

@@ -16,6 +16,21 @@ use kiln_abi::ABI_VERSION;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
+/// The link-time ABI-version marker (`kiln_abi::symbols::abi_version_symbol`): the bindings
+/// and C headers that kiln-build generates for an object reference
+/// `kiln_abi_version_<N>` for the ABI version `N` the object was compiled with, so linking
+/// it with a runtime of another version fails with an undefined symbol that names `N`;
+/// [`Module::from_descriptor`] then checks the version again at load time.
+#[used]
+#[export_name = "kiln_abi_version_1"]
+pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
+
+// The marker's name above must spell the current version.
+const _: () = assert!(
+    ABI_VERSION == 1,
+    "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
+);
+
 /// A compiled module, ready to instantiate. Cheap to clone.
 #[derive(Clone)]
 pub struct Module(pub(crate) Arc<ModuleInner>);

@@ -28,6 +28,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 
 /// Owns instances and everything they are made of. Single-threaded: not `Send`.
+///
+/// What makes it `!Send` is the host closures it may hold ([`Func::new_host`] does not
+/// require `Send`) and its raw pointers, all into allocations the store owns. Nothing else
+/// in a store is tied to the thread that created it: the trap state and the wasm stack
+/// limit are per thread and set up for each call (`traps.rs`). So a store whose every
+/// host function is `Send` may move to another thread; the bindings kiln-build generates
+/// for modules without WASI imports rely on this.
 pub struct Store {
     pub(crate) inner: Box<StoreInner>,
     _not_send: PhantomData<*mut ()>,

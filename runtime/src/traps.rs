@@ -184,10 +184,41 @@ fn compute_stack_limit(max_wasm_stack: usize) -> usize {
         }
         state.stack_low.get()
     });
+    let stack_low = plausible_stack_low(stack_low, sp, max_wasm_stack);
     let floor = stack_low.saturating_add(HOST_STACK_MARGIN);
     let limit = sp.saturating_sub(max_wasm_stack).max(floor);
     // With less stack than the margin, every wasm call overflows immediately.
     limit.min(sp)
+}
+
+/// Corrects what `pthread_getattr_np` says about the main thread, whose stack grows on
+/// demand up to `RLIMIT_STACK`: musl reports only the part mapped so far (so the bottom is
+/// just below the stack pointer), and under qemu-user glibc may report a bottom above it.
+/// Other threads' stacks are fixed, and what the C library reports is used as is.
+fn plausible_stack_low(reported: usize, sp: usize, max_wasm_stack: usize) -> usize {
+    let roomy = reported < sp && sp - reported >= max_wasm_stack + HOST_STACK_MARGIN;
+    // SAFETY: `getpid` and `gettid` have no preconditions.
+    let main_thread = unsafe { libc::getpid() == libc::gettid() };
+    if roomy || !main_thread {
+        return if reported < sp { reported } else { 1 };
+    }
+    let mut limit = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: `getrlimit` writes the limit into `limit` when it returns 0.
+    let stack_size = if unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) } == 0 {
+        // SAFETY: initialised by the successful call above.
+        let current = unsafe { limit.assume_init() }.rlim_cur;
+        if current == libc::RLIM_INFINITY {
+            64 << 20
+        } else {
+            current as usize
+        }
+    } else {
+        8 << 20
+    };
+    // The main thread has used little of its stack above this point (its own start-up).
+    const USED_ABOVE: usize = 256 * 1024;
+    sp.saturating_sub(stack_size.saturating_sub(USED_ABOVE))
+        .max(1)
 }
 
 /// The lowest address of the current thread's stack.

@@ -1,248 +1,468 @@
-//! WASI file descriptors. Only stdio exists so far: fd 0 reads the process's stdin, fds 1
-//! and 2 write its stdout and stderr (unbuffered, every byte written before returning).
-//! There are no preopened directories, so `fd_prestat_get` reports `EBADF` for every fd,
-//! which tells a guest's libc that the preopen list is empty.
+//! WASI descriptor I/O: `fd_read`, `fd_write`, `fd_pread`, `fd_pwrite`, `fd_seek`,
+//! `fd_tell`, `fd_close`, `fd_renumber`, `fd_fdstat_get`, `fd_fdstat_set_flags`,
+//! `fd_fdstat_set_rights`, `fd_prestat_get`, `fd_prestat_dir_name`.
+//!
+//! Reads and writes go straight to the host fd (no buffering): a write returns once the
+//! host accepted the bytes; a short read means end of file or no more data for now. Stdio
+//! that is connected to nothing reads as end of file and swallows writes. Errors of the
+//! host (`EPIPE` for a closed pipe, `EAGAIN` for a non-blocking fd) reach the guest as
+//! errnos; `SIGPIPE` is ignored (see `add_to_linker`).
 
-use super::{arg_u32, errno, errno_result, memory, Definition, WasiState};
-use crate::host::Caller;
+use super::table::{fdflags, filetype, rights, Descriptor, StdioStream};
+use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
 use crate::values::Val;
-use crate::HostError;
-use kiln_abi::metadata::ValType::{I32, I64};
+use std::os::fd::{AsRawFd, RawFd};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition {
-        name: "fd_write",
-        params: &[I32, I32, I32, I32],
-        results: &[I32],
-        run: fd_write,
-    },
-    Definition {
-        name: "fd_read",
-        params: &[I32, I32, I32, I32],
-        results: &[I32],
-        run: fd_read,
-    },
-    Definition {
-        name: "fd_close",
-        params: &[I32],
-        results: &[I32],
-        run: fd_close,
-    },
-    Definition {
-        name: "fd_seek",
-        params: &[I32, I64, I32, I32],
-        results: &[I32],
-        run: fd_seek,
-    },
-    Definition {
-        name: "fd_tell",
-        params: &[I32, I32],
-        results: &[I32],
-        run: fd_tell,
-    },
-    Definition {
-        name: "fd_fdstat_get",
-        params: &[I32, I32],
-        results: &[I32],
-        run: fd_fdstat_get,
-    },
-    Definition {
-        name: "fd_prestat_get",
-        params: &[I32, I32],
-        results: &[I32],
-        run: fd_prestat_get,
-    },
-    Definition {
-        name: "fd_prestat_dir_name",
-        params: &[I32, I32, I32],
-        results: &[I32],
-        run: fd_prestat_dir_name,
-    },
+    errno_fn!(fd_read(I32, I32, I32, I32)),
+    errno_fn!(fd_write(I32, I32, I32, I32)),
+    errno_fn!(fd_pread(I32, I32, I32, I64, I32)),
+    errno_fn!(fd_pwrite(I32, I32, I32, I64, I32)),
+    errno_fn!(fd_seek(I32, I64, I32, I32)),
+    errno_fn!(fd_tell(I32, I32)),
+    errno_fn!(fd_close(I32)),
+    errno_fn!(fd_renumber(I32, I32)),
+    errno_fn!(fd_fdstat_get(I32, I32)),
+    errno_fn!(fd_fdstat_set_flags(I32, I32)),
+    errno_fn!(fd_fdstat_set_rights(I32, I64, I64)),
+    errno_fn!(fd_prestat_get(I32, I32)),
+    errno_fn!(fd_prestat_dir_name(I32, I32, I32)),
 ];
 
-/// `filetype::character_device`.
-const FILETYPE_CHARACTER_DEVICE: u8 = 2;
-/// Rights bits (witx `rights`).
-const RIGHT_FD_READ: u64 = 1 << 1;
-const RIGHT_FD_WRITE: u64 = 1 << 6;
-const RIGHT_POLL_FD_READWRITE: u64 = 1 << 27;
-
-/// Whether `fd` is an open stdio descriptor.
-fn is_open(state: &WasiState, fd: u32) -> bool {
-    fd < 3 && state.stdio_open.get()[fd as usize]
-}
-
-/// Writes all of `bytes` to host fd `fd`.
-fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), u16> {
-    while !bytes.is_empty() {
-        // SAFETY: writing from a valid buffer of `bytes.len()` bytes.
-        let written = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if written < 0 {
-            match std::io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EPIPE) => return Err(errno::PIPE),
-                _ => return Err(errno::IO),
-            }
+/// Retries `call` while it fails with `EINTR`; maps other failures to an errno.
+pub(super) fn retry(mut call: impl FnMut() -> isize) -> Result<usize, Errno> {
+    loop {
+        let result = call();
+        if result >= 0 {
+            return Ok(result as usize);
         }
-        bytes = &bytes[written as usize..];
+        let errno = std::io::Error::last_os_error();
+        if errno.raw_os_error() != Some(libc::EINTR) {
+            return Err(errno.into());
+        }
     }
-    Ok(())
 }
 
-fn fd_write(
-    state: &WasiState,
-    caller: &mut Caller<'_>,
-    args: &[Val],
-) -> Result<Vec<Val>, HostError> {
-    let (fd, iovs, iovs_len, nwritten) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
-    let mut memory = memory(caller)?;
-    errno_result((|| {
-        let iovecs = memory.iovecs(iovs, iovs_len)?;
-        memory.check(nwritten, 4)?;
-        if fd == 0 || !is_open(state, fd) {
-            return Err(errno::BADF);
-        }
-        let mut total: u32 = 0;
-        for (buf, len) in iovecs {
-            write_all(fd as i32, memory.slice(buf, len)?)?;
-            total = total.wrapping_add(len);
-        }
-        memory.write_u32(nwritten, total)
-    })())
+/// Where a read or write of a descriptor goes.
+enum Target {
+    Host(RawFd),
+    /// Stdio connected to nothing.
+    Null,
 }
 
-fn fd_read(
-    state: &WasiState,
-    caller: &mut Caller<'_>,
-    args: &[Val],
-) -> Result<Vec<Val>, HostError> {
+/// The target of `fd_read` (`write == false`) or `fd_write` on `descriptor`.
+fn io_target(descriptor: &Descriptor, write: bool) -> Result<Target, Errno> {
+    match descriptor {
+        Descriptor::Stdio { stream, host_fd } => {
+            if (*stream == StdioStream::In) == write {
+                return Err(Errno::BADF);
+            }
+            Ok(host_fd.map_or(Target::Null, Target::Host))
+        }
+        Descriptor::File(file) => Ok(Target::Host(file.as_raw_fd())),
+        Descriptor::Dir { .. } => Err(if write { Errno::BADF } else { Errno::ISDIR }),
+    }
+}
+
+/// Reads into the iovecs at `iovs` from `read(buffer)`; stops at the first short read.
+fn read_iovecs(
+    memory: &mut GuestMemory<'_>,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+    mut read: impl FnMut(&mut [u8], u64) -> Result<usize, Errno>,
+) -> Result<(), Errno> {
+    let iovecs = memory.iovecs(iovs, iovs_len)?;
+    memory.check(nread, 4)?;
+    let mut total: u64 = 0;
+    for (buf, len) in iovecs {
+        let target = memory.slice_mut(buf, len)?;
+        let count = match read(target, total) {
+            Ok(count) => count,
+            // Data already read is reported; the error comes back on the next call.
+            Err(_) if total > 0 => break,
+            Err(errno) => return Err(errno),
+        };
+        total += count as u64;
+        if count < len as usize {
+            break;
+        }
+    }
+    memory.write_u32(nread, total as u32)
+}
+
+/// Writes the iovecs at `iovs` with `write(bytes)`, which may write fewer bytes than
+/// given; stops at the first short write.
+fn write_iovecs(
+    memory: &mut GuestMemory<'_>,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+    mut write: impl FnMut(&[u8], u64) -> Result<usize, Errno>,
+) -> Result<(), Errno> {
+    let iovecs = memory.iovecs(iovs, iovs_len)?;
+    memory.check(nwritten, 4)?;
+    let mut total: u64 = 0;
+    for (buf, len) in iovecs {
+        let bytes = memory.slice(buf, len)?;
+        let count = match write(bytes, total) {
+            Ok(count) => count,
+            Err(_) if total > 0 => break,
+            Err(errno) => return Err(errno),
+        };
+        total += count as u64;
+        if count < len as usize {
+            break;
+        }
+    }
+    memory.write_u32(nwritten, total as u32)
+}
+
+/// Writes all of `bytes` to a stdio host fd (a blocking stream: a partial write is
+/// continued), or as much as a non-blocking one takes.
+fn write_stdio(fd: RawFd, bytes: &[u8]) -> Result<usize, Errno> {
+    let mut written = 0;
+    while written < bytes.len() {
+        let rest = &bytes[written..];
+        // SAFETY: writing from a valid buffer of `rest.len()` bytes.
+        match retry(|| unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) }) {
+            Ok(0) => break,
+            Ok(count) => written += count,
+            Err(_) if written > 0 => break,
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(written)
+}
+
+fn fd_read(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
     let (fd, iovs, iovs_len, nread) = (
         arg_u32(args, 0),
         arg_u32(args, 1),
         arg_u32(args, 2),
         arg_u32(args, 3),
     );
-    let mut memory = memory(caller)?;
-    errno_result((|| {
-        let iovecs = memory.iovecs(iovs, iovs_len)?;
-        memory.check(nread, 4)?;
-        if fd != 0 || !is_open(state, fd) {
-            return Err(errno::BADF);
-        }
-        let mut total: u32 = 0;
-        for (buf, len) in iovecs {
-            let target = memory.slice_mut(buf, len)?;
-            let read = loop {
-                // SAFETY: reading into a valid buffer of `target.len()` bytes.
-                let read = unsafe { libc::read(0, target.as_mut_ptr().cast(), target.len()) };
-                if read >= 0 {
-                    break read as u32;
-                }
-                if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                    return Err(errno::IO);
-                }
-            };
-            total = total.wrapping_add(read);
-            if read < len {
-                break;
-            }
-        }
-        memory.write_u32(nread, total)
-    })())
-}
-
-fn fd_close(state: &WasiState, _: &mut Caller<'_>, args: &[Val]) -> Result<Vec<Val>, HostError> {
-    let fd = arg_u32(args, 0);
-    errno_result(if is_open(state, fd) {
-        // The host's stdio stays open; the guest just loses access to it.
-        let mut open = state.stdio_open.get();
-        open[fd as usize] = false;
-        state.stdio_open.set(open);
-        Ok(())
-    } else {
-        Err(errno::BADF)
+    let table = state.table.borrow();
+    let target = io_target(table.get(fd)?, false)?;
+    read_iovecs(memory, iovs, iovs_len, nread, |buffer, _| match target {
+        Target::Null => Ok(0),
+        Target::Host(fd) => retry(|| {
+            // SAFETY: reading into a valid buffer of `buffer.len()` bytes.
+            unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) }
+        }),
     })
 }
 
-fn fd_seek(
-    state: &WasiState,
-    caller: &mut Caller<'_>,
-    args: &[Val],
-) -> Result<Vec<Val>, HostError> {
-    let (fd, new_offset) = (arg_u32(args, 0), arg_u32(args, 3));
-    let memory = memory(caller)?;
-    errno_result(memory.check(new_offset, 8).and_then(|()| {
-        Err(if is_open(state, fd) {
-            errno::SPIPE
-        } else {
-            errno::BADF
-        })
-    }))
+fn fd_write(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    let (fd, iovs, iovs_len, nwritten) = (
+        arg_u32(args, 0),
+        arg_u32(args, 1),
+        arg_u32(args, 2),
+        arg_u32(args, 3),
+    );
+    let table = state.table.borrow();
+    let descriptor = table.get(fd)?;
+    let stdio = matches!(descriptor, Descriptor::Stdio { .. });
+    let target = io_target(descriptor, true)?;
+    write_iovecs(memory, iovs, iovs_len, nwritten, |bytes, _| match target {
+        Target::Null => Ok(bytes.len()),
+        Target::Host(fd) if stdio => write_stdio(fd, bytes),
+        Target::Host(fd) => retry(|| {
+            // SAFETY: writing from a valid buffer of `bytes.len()` bytes.
+            unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) }
+        }),
+    })
 }
 
-fn fd_tell(
+/// The file of a positioned read or write: `ESPIPE` for stdio, `EBADF` (or `EISDIR`)
+/// for a directory.
+fn positioned_file(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
+    match state.table.borrow().get(fd)? {
+        Descriptor::File(file) => Ok(file.as_raw_fd()),
+        Descriptor::Stdio { .. } => Err(Errno::SPIPE),
+        Descriptor::Dir { .. } => Err(Errno::BADF),
+    }
+}
+
+/// A file offset as the host's `off_t`.
+fn offset(value: u64) -> Result<libc::off_t, Errno> {
+    libc::off_t::try_from(value).map_err(|_| Errno::INVAL)
+}
+
+fn fd_pread(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    let (fd, iovs, iovs_len, position, nread) = (
+        arg_u32(args, 0),
+        arg_u32(args, 1),
+        arg_u32(args, 2),
+        arg_u64(args, 3),
+        arg_u32(args, 4),
+    );
+    memory.iovecs(iovs, iovs_len)?;
+    memory.check(nread, 4)?;
+    let host_fd = positioned_file(state, fd)?;
+    offset(position)?;
+    read_iovecs(memory, iovs, iovs_len, nread, |buffer, done| {
+        let at = offset(position.checked_add(done).ok_or(Errno::INVAL)?)?;
+        // SAFETY: reading into a valid buffer of `buffer.len()` bytes.
+        retry(|| unsafe { libc::pread(host_fd, buffer.as_mut_ptr().cast(), buffer.len(), at) })
+    })
+}
+
+fn fd_pwrite(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    let (fd, iovs, iovs_len, position, nwritten) = (
+        arg_u32(args, 0),
+        arg_u32(args, 1),
+        arg_u32(args, 2),
+        arg_u64(args, 3),
+        arg_u32(args, 4),
+    );
+    memory.iovecs(iovs, iovs_len)?;
+    memory.check(nwritten, 4)?;
+    let host_fd = positioned_file(state, fd)?;
+    offset(position)?;
+    write_iovecs(memory, iovs, iovs_len, nwritten, |bytes, done| {
+        let at = offset(position.checked_add(done).ok_or(Errno::INVAL)?)?;
+        // SAFETY: writing from a valid buffer of `bytes.len()` bytes.
+        retry(|| unsafe { libc::pwrite(host_fd, bytes.as_ptr().cast(), bytes.len(), at) })
+    })
+}
+
+/// `whence` of preview 1: set, cur, end.
+pub(super) const WHENCE_PREVIEW1: [libc::c_int; 3] =
+    [libc::SEEK_SET, libc::SEEK_CUR, libc::SEEK_END];
+
+/// `fd_seek` with a table of host whence values indexed by the guest's.
+pub(super) fn seek(
     state: &WasiState,
-    caller: &mut Caller<'_>,
+    memory: &mut GuestMemory<'_>,
     args: &[Val],
-) -> Result<Vec<Val>, HostError> {
-    let (fd, offset) = (arg_u32(args, 0), arg_u32(args, 1));
-    let memory = memory(caller)?;
-    errno_result(memory.check(offset, 8).and_then(|()| {
-        Err(if is_open(state, fd) {
-            errno::SPIPE
-        } else {
-            errno::BADF
-        })
-    }))
+    whence_table: &[libc::c_int; 3],
+) -> Result<(), Errno> {
+    let (fd, delta, whence, new_offset) = (
+        arg_u32(args, 0),
+        arg_u64(args, 1) as i64,
+        arg_u32(args, 2),
+        arg_u32(args, 3),
+    );
+    memory.check(new_offset, 8)?;
+    let host_fd = positioned_file(state, fd)?;
+    let whence = *whence_table.get(whence as usize).ok_or(Errno::INVAL)?;
+    // SAFETY: lseek on an fd this table owns.
+    let position = unsafe { libc::lseek(host_fd, delta, whence) };
+    if position < 0 {
+        return Err(Errno::last());
+    }
+    memory.write_u64(new_offset, position as u64)
+}
+
+fn fd_seek(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    seek(state, memory, args, &WHENCE_PREVIEW1)
+}
+
+fn fd_tell(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
+    memory.check(pointer, 8)?;
+    let host_fd = positioned_file(state, fd)?;
+    // SAFETY: lseek on an fd this table owns.
+    let position = unsafe { libc::lseek(host_fd, 0, libc::SEEK_CUR) };
+    if position < 0 {
+        return Err(Errno::last());
+    }
+    memory.write_u64(pointer, position as u64)
+}
+
+fn fd_close(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    // Dropping the descriptor closes a file or directory; the host's stdio stays open
+    // and the guest just loses access to it.
+    state.table.borrow_mut().remove(arg_u32(args, 0)).map(drop)
+}
+
+fn fd_renumber(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+    let (from, to) = (arg_u32(args, 0), arg_u32(args, 1));
+    state.table.borrow_mut().renumber(from, to)
+}
+
+/// The host's `st_mode` and status flags of `fd`.
+fn host_mode_and_flags(fd: RawFd) -> Result<(u32, libc::c_int), Errno> {
+    // SAFETY: fstat writes a `stat` for an open fd.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `stat` is valid to write.
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: F_GETFL takes no argument.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(Errno::last());
+    }
+    Ok((stat.st_mode, flags))
 }
 
 fn fd_fdstat_get(
     state: &WasiState,
-    caller: &mut Caller<'_>,
+    memory: &mut GuestMemory<'_>,
     args: &[Val],
-) -> Result<Vec<Val>, HostError> {
+) -> Result<(), Errno> {
     let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
-    let mut memory = memory(caller)?;
-    errno_result((|| {
-        memory.check(pointer, 24)?;
-        if !is_open(state, fd) {
-            return Err(errno::BADF);
-        }
-        let rights = RIGHT_POLL_FD_READWRITE
-            | if fd == 0 {
-                RIGHT_FD_READ
-            } else {
-                RIGHT_FD_WRITE
+    memory.check(pointer, 24)?;
+    let table = state.table.borrow();
+    let (file_type, flags, base, inheriting) = match table.get(fd)? {
+        Descriptor::Stdio { stream, host_fd } => {
+            let base = match stream {
+                StdioStream::In => rights::FD_READ,
+                _ => rights::FD_WRITE,
+            } | rights::POLL_FD_READWRITE;
+            let (file_type, flags) = match host_fd {
+                Some(host_fd) => {
+                    let (mode, flags) = host_mode_and_flags(*host_fd)?;
+                    (filetype::from_mode(mode), status_to_fdflags(flags))
+                }
+                None => (filetype::CHARACTER_DEVICE, 0),
             };
-        // fdstat: filetype u8 @0, flags u16 @2, rights_base u64 @8, rights_inheriting @16.
-        let mut fdstat = [0u8; 24];
-        fdstat[0] = FILETYPE_CHARACTER_DEVICE;
-        fdstat[8..16].copy_from_slice(&rights.to_le_bytes());
-        memory.write_bytes(pointer, &fdstat)
-    })())
+            (file_type, flags, base, base)
+        }
+        Descriptor::Dir {
+            preopen: Some(_), ..
+        } => (
+            filetype::DIRECTORY,
+            0,
+            rights::PREOPEN_BASE,
+            rights::PREOPEN_INHERITING,
+        ),
+        descriptor => {
+            let (mode, flags) = host_mode_and_flags(descriptor.raw_fd().ok_or(Errno::BADF)?)?;
+            let file_type = filetype::from_mode(mode);
+            let mut base = rights::ALL;
+            if file_type == filetype::DIRECTORY {
+                // As in Wasmtime: sizes cannot be set through a directory.
+                base &= !(rights::FD_SEEK
+                    | rights::FD_FILESTAT_SET_SIZE
+                    | rights::PATH_FILESTAT_SET_SIZE);
+            }
+            let access = flags & libc::O_ACCMODE;
+            if access == libc::O_WRONLY {
+                base &= !(rights::FD_READ | rights::FD_READDIR);
+            }
+            if access == libc::O_RDONLY {
+                base &= !rights::FD_WRITE;
+            }
+            (file_type, status_to_fdflags(flags), base, base)
+        }
+    };
+    // fdstat: filetype u8 @0, flags u16 @2, rights_base u64 @8, rights_inheriting @16.
+    let mut fdstat = [0u8; 24];
+    fdstat[0] = file_type;
+    fdstat[2..4].copy_from_slice(&flags.to_le_bytes());
+    fdstat[8..16].copy_from_slice(&base.to_le_bytes());
+    fdstat[16..24].copy_from_slice(&inheriting.to_le_bytes());
+    memory.write_bytes(pointer, &fdstat)
+}
+
+/// The `fdflags` of host status flags.
+fn status_to_fdflags(flags: libc::c_int) -> u16 {
+    let mut fdflags = 0;
+    if flags & libc::O_APPEND != 0 {
+        fdflags |= fdflags::APPEND;
+    }
+    if flags & libc::O_NONBLOCK != 0 {
+        fdflags |= fdflags::NONBLOCK;
+    }
+    if flags & libc::O_SYNC == libc::O_SYNC {
+        fdflags |= fdflags::SYNC;
+    } else if flags & libc::O_DSYNC != 0 {
+        fdflags |= fdflags::DSYNC;
+    }
+    fdflags
+}
+
+fn fd_fdstat_set_flags(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    args: &[Val],
+) -> Result<(), Errno> {
+    let (fd, flags) = (arg_u32(args, 0), arg_u32(args, 1));
+    let table = state.table.borrow();
+    let host_fd = match table.get(fd)? {
+        Descriptor::File(file) => file.as_raw_fd(),
+        Descriptor::Stdio {
+            host_fd: Some(host_fd),
+            ..
+        } => *host_fd,
+        _ => return Err(Errno::BADF),
+    };
+    if flags > u32::from(fdflags::ALL) {
+        return Err(Errno::INVAL);
+    }
+    let flags = flags as u16;
+    // As in Wasmtime, only APPEND and NONBLOCK can change after opening.
+    if flags & (fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC) != 0 {
+        return Err(Errno::INVAL);
+    }
+    // SAFETY: F_GETFL takes no argument.
+    let mut status = unsafe { libc::fcntl(host_fd, libc::F_GETFL) };
+    if status < 0 {
+        return Err(Errno::last());
+    }
+    status &= !(libc::O_APPEND | libc::O_NONBLOCK);
+    if flags & fdflags::APPEND != 0 {
+        status |= libc::O_APPEND;
+    }
+    if flags & fdflags::NONBLOCK != 0 {
+        status |= libc::O_NONBLOCK;
+    }
+    // SAFETY: F_SETFL takes an int of status flags.
+    if unsafe { libc::fcntl(host_fd, libc::F_SETFL, status) } < 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
+fn fd_fdstat_set_rights(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    args: &[Val],
+) -> Result<(), Errno> {
+    // Rights are not a security boundary (the preopens are); like Wasmtime, kiln does
+    // not let them be narrowed after the fact.
+    state.table.borrow().get(arg_u32(args, 0))?;
+    Err(Errno::NOTSUP)
+}
+
+/// The guest path of preopened directory `fd`.
+fn preopen_name(state: &WasiState, fd: u32) -> Result<String, Errno> {
+    match state.table.borrow().get(fd)? {
+        Descriptor::Dir {
+            preopen: Some(name),
+            ..
+        } => Ok(name.clone()),
+        _ => Err(Errno::BADF),
+    }
 }
 
 fn fd_prestat_get(
-    _: &WasiState,
-    caller: &mut Caller<'_>,
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
     args: &[Val],
-) -> Result<Vec<Val>, HostError> {
-    let pointer = arg_u32(args, 1);
-    let memory = memory(caller)?;
-    errno_result(memory.check(pointer, 8).and(Err(errno::BADF)))
+) -> Result<(), Errno> {
+    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
+    memory.check(pointer, 8)?;
+    let name = preopen_name(state, fd)?;
+    // prestat: tag u8 @0 (0: dir), pr_name_len u32 @4.
+    let mut prestat = [0u8; 8];
+    prestat[4..].copy_from_slice(&(name.len() as u32).to_le_bytes());
+    memory.write_bytes(pointer, &prestat)
 }
 
 fn fd_prestat_dir_name(
-    _: &WasiState,
-    caller: &mut Caller<'_>,
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
     args: &[Val],
-) -> Result<Vec<Val>, HostError> {
-    let (pointer, len) = (arg_u32(args, 1), arg_u32(args, 2));
-    let memory = memory(caller)?;
-    errno_result(memory.check(pointer, len).and(Err(errno::BADF)))
+) -> Result<(), Errno> {
+    let (fd, pointer, len) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
+    memory.check(pointer, len)?;
+    let name = preopen_name(state, fd)?;
+    if name.len() > len as usize {
+        return Err(Errno::NAMETOOLONG);
+    }
+    memory.write_bytes(pointer, name.as_bytes())
 }

@@ -1,54 +1,117 @@
-//! WASI preview 1 (`wasi_snapshot_preview1`, also defined as `wasi_unstable`) as host
-//! functions.
-//!
-//! Implemented for real, one file per family:
-//! - `fd.rs`: `fd_write` (fd 1 and 2: the process's stdout and stderr, full writes),
-//!   `fd_read` (fd 0), `fd_close`, `fd_seek` and `fd_tell` (`ESPIPE` on stdio),
-//!   `fd_fdstat_get` (stdio: character devices), `fd_prestat_get` and
-//!   `fd_prestat_dir_name` (`EBADF`: there are no preopened directories yet);
-//! - `proc.rs`: `proc_exit` (unwinds the guest with the exit code), `sched_yield`;
-//! - `args.rs`: `args_sizes_get`, `args_get`, `environ_sizes_get`, `environ_get`;
+//! WASI preview 1 (`wasi_snapshot_preview1`, and the older `wasi_unstable`) as host
+//! functions: all 46 functions of the witx, one file per family:
+//! - `args.rs`: `args_*`, `environ_*`;
 //! - `clock.rs`: `clock_time_get`, `clock_res_get`;
-//! - `random.rs`: `random_get`.
+//! - `fd.rs`: reading, writing, seeking, closing and describing descriptors (`fd_read`,
+//!   `fd_write`, `fd_pread`, `fd_pwrite`, `fd_seek`, `fd_tell`, `fd_close`, `fd_renumber`,
+//!   `fd_fdstat_*`, `fd_prestat_*`);
+//! - `file.rs`: file metadata and directory listing (`fd_filestat_*`, `fd_advise`,
+//!   `fd_allocate`, `fd_sync`, `fd_datasync`, `fd_readdir`);
+//! - `path.rs`: everything that resolves a path (`path_*`), always beneath a preopened
+//!   directory, through `cap-std`;
+//! - `poll.rs`: `poll_oneoff` (clocks and descriptor readiness);
+//! - `sock.rs`: `sock_*` (no sockets can be granted yet: `ENOTSOCK`/`EBADF`);
+//! - `proc.rs`: `proc_exit`, `proc_raise`, `sched_yield`; `random.rs`: `random_get`.
 //!
-//! Defined with their exact signatures but returning `ENOSYS` (52) until a later issue
-//! implements them: `fd_advise`, `fd_allocate`, `fd_datasync`, `fd_fdstat_set_flags`,
-//! `fd_fdstat_set_rights`, `fd_filestat_get`, `fd_filestat_set_size`,
-//! `fd_filestat_set_times`, `fd_pread`, `fd_pwrite`, `fd_readdir`, `fd_renumber`,
-//! `fd_sync`, `path_create_directory`, `path_filestat_get`, `path_filestat_set_times`,
-//! `path_link`, `path_open`, `path_readlink`, `path_remove_directory`, `path_rename`,
-//! `path_symlink`, `path_unlink_file`, `poll_oneoff`, `proc_raise`, `sock_accept`,
-//! `sock_recv`, `sock_send`, `sock_shutdown`.
+//! `grants.rs` encodes what `kiln build` bakes into an executable. `table.rs` holds the descriptor table, `errno.rs` the witx errno values and the mapping
+//! from host errors, `unstable.rs` the layouts in which `wasi_unstable` differs.
+//!
+//! Sandbox: the guest reaches only what its [`WasiCtx`] grants: the preopened directories
+//! (each a `cap_std::fs::Dir`; every path is resolved beneath it by `cap-std`, with
+//! `openat2(RESOLVE_BENEATH)` where the kernel has it and a checked component-wise walk
+//! elsewhere, so `..`, absolute paths and symlinks cannot leave it), the environment it
+//! was given, and stdio.
 //!
 //! Every guest pointer and length is checked against the caller's exported `memory`
 //! before anything is read or written: out of bounds is `EFAULT` (21), never a host fault.
-//! Errno values are the witx ones.
+//! Errno values, rights and flags are the witx ones.
 
 mod args;
 mod clock;
+mod errno;
 mod fd;
+mod file;
+mod grants;
+mod path;
+mod poll;
 mod proc;
 mod random;
+mod sock;
+mod table;
+mod unstable;
 
 use crate::host::Caller;
 use crate::linker::Linker;
 use crate::store::{Extern, Func, Store};
 use crate::values::Val;
 use crate::HostError;
-use kiln_abi::metadata::{FuncType, ValType};
-use std::cell::Cell;
+use kiln_abi::metadata::FuncType;
+use std::cell::RefCell;
+use std::path::Path;
 use std::rc::Rc;
 
-/// What a WASI guest sees of the world: its arguments and environment (stdio is the
-/// process's own).
-#[derive(Clone, Debug, Default)]
+pub(crate) use errno::Errno;
+pub use grants::{Grants, GRANTS_SYMBOL};
+use table::FdTable;
+
+/// What a guest's stdio descriptors (0, 1, 2) are connected to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Stdio {
+    /// The process's own stdin, stdout and stderr (the default).
+    #[default]
+    Inherit,
+    /// Nothing: reads see end of file, writes are discarded.
+    Null,
+}
+
+/// A host directory granted to the guest under a guest path.
+struct Preopen {
+    dir: cap_std::fs::Dir,
+    guest_path: String,
+}
+
+/// What a WASI guest may see of the world: its arguments, its environment, the host
+/// directories it was granted and its stdio. Nothing else is reachable.
+///
+/// ```no_run
+/// # fn main() -> std::io::Result<()> {
+/// use kiln_runtime::wasi::WasiCtx;
+/// let ctx = WasiCtx::new()
+///     .args(vec!["app".into(), "input.txt".into()])
+///     .env(vec![("LANG".into(), "C".into())])
+///     .preopen_dir("/srv/data", "/data")?;
+/// # Ok(()) }
+/// ```
+#[derive(Default)]
 pub struct WasiCtx {
     args: Vec<String>,
     env: Vec<(String, String)>,
+    inherit_env: bool,
+    preopens: Vec<Preopen>,
+    stdio: Stdio,
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args)
+            .field("env", &self.env)
+            .field("inherit_env", &self.inherit_env)
+            .field(
+                "preopens",
+                &self
+                    .preopens
+                    .iter()
+                    .map(|preopen| &preopen.guest_path)
+                    .collect::<Vec<_>>(),
+            )
+            .field("stdio", &self.stdio)
+            .finish()
+    }
 }
 
 impl WasiCtx {
-    /// No arguments, no environment variables.
+    /// No arguments, no environment variables, no directories, inherited stdio.
     pub fn new() -> WasiCtx {
         WasiCtx::default()
     }
@@ -59,124 +122,197 @@ impl WasiCtx {
         self
     }
 
-    /// Sets the environment variables.
+    /// Sets the environment variables given explicitly (they override inherited ones of
+    /// the same name).
     pub fn env(mut self, vars: Vec<(String, String)>) -> WasiCtx {
         self.env = vars;
         self
+    }
+
+    /// Also gives the guest every environment variable of this process (those that are
+    /// valid UTF-8).
+    pub fn inherit_env(mut self) -> WasiCtx {
+        self.inherit_env = true;
+        self
+    }
+
+    /// Connects stdio (fds 0, 1, 2) to the process's own, or to nothing.
+    pub fn stdio(mut self, stdio: Stdio) -> WasiCtx {
+        self.stdio = stdio;
+        self
+    }
+
+    /// Grants the host directory `host_path` to the guest as the preopened directory
+    /// `guest_path` (for example `/`, `.` or `/data`). Preopens get descriptors 3, 4, ...
+    /// in the order they are added.
+    pub fn preopen_dir(
+        mut self,
+        host_path: impl AsRef<Path>,
+        guest_path: &str,
+    ) -> std::io::Result<WasiCtx> {
+        let dir =
+            cap_std::fs::Dir::open_ambient_dir(host_path.as_ref(), cap_std::ambient_authority())?;
+        self.preopens.push(Preopen {
+            dir,
+            guest_path: guest_path.to_string(),
+        });
+        Ok(self)
+    }
+
+    /// The environment the guest sees: inherited variables (when asked for) overridden
+    /// by explicit ones.
+    fn environment(&self) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = Vec::new();
+        if self.inherit_env {
+            vars.extend(std::env::vars_os().filter_map(|(key, value)| {
+                Some((key.into_string().ok()?, value.into_string().ok()?))
+            }));
+        }
+        for (key, value) in &self.env {
+            vars.retain(|(existing, _)| existing != key);
+            vars.push((key.clone(), value.clone()));
+        }
+        vars
     }
 }
 
 /// The state the WASI functions of one store share.
 pub(crate) struct WasiState {
-    pub ctx: WasiCtx,
-    /// Whether fds 0, 1 and 2 are still open (the guest may close them).
-    pub stdio_open: Cell<[bool; 3]>,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub table: RefCell<FdTable>,
 }
 
-/// Errno values (witx `errno`, u16).
-pub(crate) mod errno {
-    pub const SUCCESS: u16 = 0;
-    pub const BADF: u16 = 8;
-    pub const FAULT: u16 = 21;
-    pub const INVAL: u16 = 28;
-    pub const IO: u16 = 29;
-    pub const NOSYS: u16 = 52;
-    pub const PIPE: u16 = 64;
-    pub const SPIPE: u16 = 70;
+impl WasiState {
+    pub fn new(ctx: WasiCtx) -> WasiState {
+        let env = ctx.environment();
+        let table = FdTable::new(
+            ctx.stdio,
+            ctx.preopens
+                .into_iter()
+                .map(|preopen| (preopen.dir, preopen.guest_path)),
+        );
+        WasiState {
+            args: ctx.args,
+            env,
+            table: RefCell::new(table),
+        }
+    }
 }
 
-/// The implementation of a WASI function.
-pub(crate) type WasiFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError>;
+/// The implementation of a WASI function that needs the caller itself (`proc_exit`).
+pub(crate) type RawFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError>;
+
+/// The implementation of a WASI function that returns an errno: it gets the guest's
+/// memory and the arguments.
+pub(crate) type ErrnoFn = fn(&WasiState, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+
+/// How a WASI function runs.
+#[derive(Clone, Copy)]
+pub(crate) enum Run {
+    Raw(RawFn),
+    Errno(ErrnoFn),
+}
 
 /// A WASI function: its name, signature and implementation.
 pub(crate) struct Definition {
     pub name: &'static str,
-    pub params: &'static [ValType],
-    pub results: &'static [ValType],
-    pub run: WasiFn,
+    pub params: &'static [kiln_abi::metadata::ValType],
+    pub results: &'static [kiln_abi::metadata::ValType],
+    pub run: Run,
 }
 
-use ValType::{I32, I64};
+/// Defines an errno-returning WASI function.
+macro_rules! errno_fn {
+    ($name:ident($($param:ident),*)) => {
+        $crate::wasi::Definition {
+            name: stringify!($name),
+            params: &[$(kiln_abi::metadata::ValType::$param),*],
+            results: &[kiln_abi::metadata::ValType::I32],
+            run: $crate::wasi::Run::Errno($name),
+        }
+    };
+}
+pub(crate) use errno_fn;
 
-/// The preview 1 functions not implemented yet, with their parameters; all return an
-/// errno (`ENOSYS`).
-const UNIMPLEMENTED: &[(&str, &[ValType])] = &[
-    ("fd_advise", &[I32, I64, I64, I32]),
-    ("fd_allocate", &[I32, I64, I64]),
-    ("fd_datasync", &[I32]),
-    ("fd_fdstat_set_flags", &[I32, I32]),
-    ("fd_fdstat_set_rights", &[I32, I64, I64]),
-    ("fd_filestat_get", &[I32, I32]),
-    ("fd_filestat_set_size", &[I32, I64]),
-    ("fd_filestat_set_times", &[I32, I64, I64, I32]),
-    ("fd_pread", &[I32, I32, I32, I64, I32]),
-    ("fd_pwrite", &[I32, I32, I32, I64, I32]),
-    ("fd_readdir", &[I32, I32, I32, I64, I32]),
-    ("fd_renumber", &[I32, I32]),
-    ("fd_sync", &[I32]),
-    ("path_create_directory", &[I32, I32, I32]),
-    ("path_filestat_get", &[I32, I32, I32, I32, I32]),
-    (
-        "path_filestat_set_times",
-        &[I32, I32, I32, I32, I64, I64, I32],
-    ),
-    ("path_link", &[I32, I32, I32, I32, I32, I32, I32]),
-    ("path_open", &[I32, I32, I32, I32, I32, I64, I64, I32, I32]),
-    ("path_readlink", &[I32, I32, I32, I32, I32, I32]),
-    ("path_remove_directory", &[I32, I32, I32]),
-    ("path_rename", &[I32, I32, I32, I32, I32, I32]),
-    ("path_symlink", &[I32, I32, I32, I32, I32]),
-    ("path_unlink_file", &[I32, I32, I32]),
-    ("poll_oneoff", &[I32, I32, I32, I32]),
-    ("proc_raise", &[I32]),
-    ("sock_accept", &[I32, I32, I32]),
-    ("sock_recv", &[I32, I32, I32, I32, I32, I32]),
-    ("sock_send", &[I32, I32, I32, I32, I32]),
-    ("sock_shutdown", &[I32, I32]),
-];
-
-/// Every implemented function.
-fn implemented() -> impl Iterator<Item = &'static Definition> {
+/// Every preview 1 function as `wasi_snapshot_preview1` defines it.
+pub(crate) fn preview1() -> impl Iterator<Item = &'static Definition> {
     fd::DEFINITIONS
         .iter()
+        .chain(file::DEFINITIONS)
+        .chain(path::DEFINITIONS)
+        .chain(poll::DEFINITIONS)
+        .chain(sock::DEFINITIONS)
         .chain(proc::DEFINITIONS)
         .chain(args::DEFINITIONS)
         .chain(clock::DEFINITIONS)
         .chain(random::DEFINITIONS)
 }
 
+/// The functions of `wasi_unstable`: preview 1's, except those whose layouts differ.
+pub(crate) fn unstable() -> impl Iterator<Item = &'static Definition> {
+    preview1()
+        .filter(|definition| {
+            !unstable::DEFINITIONS
+                .iter()
+                .any(|other| other.name == definition.name)
+        })
+        .chain(unstable::DEFINITIONS)
+}
+
 /// The module names WASI preview 1 is imported under.
 pub const MODULE_NAMES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
 
-/// Defines every preview 1 function in `linker` under both module names, as host
-/// functions of `store` sharing `ctx`.
-pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) {
-    let state = Rc::new(WasiState {
-        ctx,
-        stdio_open: Cell::new([true; 3]),
+/// Makes writes to a closed pipe fail with `EPIPE` (which the guest gets as an errno)
+/// instead of killing the process with `SIGPIPE`. Process-wide, done once.
+fn ignore_sigpipe() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: setting a signal's disposition to "ignore" installs no handler code.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     });
-    let mut funcs: Vec<(&'static str, Func)> = Vec::new();
-    for definition in implemented() {
-        let ty = FuncType {
-            params: definition.params.to_vec(),
-            results: definition.results.to_vec(),
-        };
-        let state = state.clone();
-        let run = definition.run;
-        let func = Func::new_host(store, ty, move |caller, args| run(&state, caller, args));
-        funcs.push((definition.name, func));
+}
+
+/// Defines every preview 1 function in `linker` under both module names, as host
+/// functions of `store` sharing `ctx`. Also makes the process ignore `SIGPIPE`.
+pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) {
+    ignore_sigpipe();
+    let state = Rc::new(WasiState::new(ctx));
+    for (module, definitions) in [
+        (MODULE_NAMES[0], preview1().collect::<Vec<_>>()),
+        (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
+    ] {
+        for definition in definitions {
+            let ty = FuncType {
+                params: definition.params.to_vec(),
+                results: definition.results.to_vec(),
+            };
+            let state = state.clone();
+            let run = definition.run;
+            let func = Func::new_host(store, ty, move |caller, args| {
+                call(run, &state, caller, args)
+            });
+            linker.define(module, definition.name, Extern::Func(func));
+        }
     }
-    for &(name, params) in UNIMPLEMENTED {
-        let ty = FuncType {
-            params: params.to_vec(),
-            results: vec![I32],
-        };
-        let func = Func::new_host(store, ty, |_, _| Ok(vec![Val::I32(errno::NOSYS.into())]));
-        funcs.push((name, func));
-    }
-    for module in MODULE_NAMES {
-        for &(name, func) in &funcs {
-            linker.define(module, name, Extern::Func(func));
+}
+
+/// Runs one WASI function for `caller`.
+pub(crate) fn call(
+    run: Run,
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
+    match run {
+        Run::Raw(run) => run(state, caller, args),
+        Run::Errno(run) => {
+            let mut memory = memory(caller)?;
+            let errno = match run(state, &mut memory, args) {
+                Ok(()) => 0,
+                Err(errno) => errno.0,
+            };
+            Ok(vec![Val::I32(errno.into())])
         }
     }
 }
@@ -189,13 +325,13 @@ pub(crate) fn arg_u32(args: &[Val], index: usize) -> u32 {
     }
 }
 
-/// The result of a function returning an errno.
-pub(crate) fn errno_result(result: Result<(), u16>) -> Result<Vec<Val>, HostError> {
-    let errno = match result {
-        Ok(()) => errno::SUCCESS,
-        Err(errno) => errno,
-    };
-    Ok(vec![Val::I32(errno.into())])
+/// Argument `index` as an unsigned 64-bit value.
+pub(crate) fn arg_u64(args: &[Val], index: usize) -> u64 {
+    match args.get(index) {
+        Some(Val::I64(value)) => *value as u64,
+        Some(Val::I32(value)) => *value as u32 as u64,
+        _ => 0,
+    }
 }
 
 /// The caller's memory, or an error stopping a guest that exports none.
@@ -210,56 +346,71 @@ pub(crate) struct GuestMemory<'a>(pub &'a mut [u8]);
 
 impl GuestMemory<'_> {
     /// The range `[pointer, pointer + len)`.
-    fn range(&self, pointer: u32, len: u32) -> Result<std::ops::Range<usize>, u16> {
+    fn range(&self, pointer: u32, len: u32) -> Result<std::ops::Range<usize>, Errno> {
         let start = pointer as usize;
-        let end = start.checked_add(len as usize).ok_or(errno::FAULT)?;
+        let end = start.checked_add(len as usize).ok_or(Errno::FAULT)?;
         if end > self.0.len() {
-            return Err(errno::FAULT);
+            return Err(Errno::FAULT);
         }
         Ok(start..end)
     }
 
     /// Checks that `len` bytes at `pointer` are in bounds.
-    pub fn check(&self, pointer: u32, len: u32) -> Result<(), u16> {
+    pub fn check(&self, pointer: u32, len: u32) -> Result<(), Errno> {
         self.range(pointer, len).map(drop)
     }
 
     /// Checks that `count` items of `size` bytes at `pointer` are in bounds.
-    pub fn check_array(&self, pointer: u32, count: u32, size: u32) -> Result<(), u16> {
-        let len = count.checked_mul(size).ok_or(errno::FAULT)?;
+    pub fn check_array(&self, pointer: u32, count: u32, size: u32) -> Result<(), Errno> {
+        let len = count.checked_mul(size).ok_or(Errno::FAULT)?;
         self.check(pointer, len)
     }
 
-    pub fn slice(&self, pointer: u32, len: u32) -> Result<&[u8], u16> {
+    pub fn slice(&self, pointer: u32, len: u32) -> Result<&[u8], Errno> {
         Ok(&self.0[self.range(pointer, len)?])
     }
 
-    pub fn slice_mut(&mut self, pointer: u32, len: u32) -> Result<&mut [u8], u16> {
+    pub fn slice_mut(&mut self, pointer: u32, len: u32) -> Result<&mut [u8], Errno> {
         let range = self.range(pointer, len)?;
         Ok(&mut self.0[range])
     }
 
-    pub fn read_u32(&self, pointer: u32) -> Result<u32, u16> {
+    /// A guest string (UTF-8, `EILSEQ` otherwise).
+    pub fn string(&self, pointer: u32, len: u32) -> Result<&str, Errno> {
+        std::str::from_utf8(self.slice(pointer, len)?).map_err(|_| Errno::ILSEQ)
+    }
+
+    pub fn read_u16(&self, pointer: u32) -> Result<u16, Errno> {
+        let bytes = self.slice(pointer, 2)?;
+        Ok(u16::from_le_bytes(bytes.try_into().expect("2 bytes")))
+    }
+
+    pub fn read_u32(&self, pointer: u32) -> Result<u32, Errno> {
         let bytes = self.slice(pointer, 4)?;
         Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
     }
 
-    pub fn write_bytes(&mut self, pointer: u32, bytes: &[u8]) -> Result<(), u16> {
-        let len = u32::try_from(bytes.len()).map_err(|_| errno::FAULT)?;
+    pub fn read_u64(&self, pointer: u32) -> Result<u64, Errno> {
+        let bytes = self.slice(pointer, 8)?;
+        Ok(u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+    }
+
+    pub fn write_bytes(&mut self, pointer: u32, bytes: &[u8]) -> Result<(), Errno> {
+        let len = u32::try_from(bytes.len()).map_err(|_| Errno::FAULT)?;
         self.slice_mut(pointer, len)?.copy_from_slice(bytes);
         Ok(())
     }
 
-    pub fn write_u32(&mut self, pointer: u32, value: u32) -> Result<(), u16> {
+    pub fn write_u32(&mut self, pointer: u32, value: u32) -> Result<(), Errno> {
         self.write_bytes(pointer, &value.to_le_bytes())
     }
 
-    pub fn write_u64(&mut self, pointer: u32, value: u64) -> Result<(), u16> {
+    pub fn write_u64(&mut self, pointer: u32, value: u64) -> Result<(), Errno> {
         self.write_bytes(pointer, &value.to_le_bytes())
     }
 
     /// The `(buf, buf_len)` pairs of an iovec array, all checked to be in bounds.
-    pub fn iovecs(&self, pointer: u32, count: u32) -> Result<Vec<(u32, u32)>, u16> {
+    pub fn iovecs(&self, pointer: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
         self.check_array(pointer, count, 8)?;
         (0..count)
             .map(|index| {

@@ -1,0 +1,79 @@
+//! The WASI grants of `kiln build` (`--dir`, `--env`, `--inherit-env`): parsed from the
+//! command line and baked into the executable as a small ELF object that defines
+//! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
+//! module. The executable's `main` reads it; nothing at run time widens it.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL};
+use object::write::{Object, StandardSection, Symbol, SymbolSection};
+use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
+
+/// What a built executable's guest may reach.
+#[derive(Args, Debug, Default)]
+pub struct GrantArgs {
+    /// Preopen the host directory HOST (relative paths: to the executable's working
+    /// directory when it runs) as GUEST (default: HOST itself); repeatable.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    pub dirs: Vec<String>,
+    /// Give the guest an environment variable (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Give the guest the environment the executable is started with (`--env`
+    /// overrides it).
+    #[arg(long)]
+    pub inherit_env: bool,
+}
+
+impl GrantArgs {
+    pub fn grants(&self) -> Result<Grants> {
+        let env = self
+            .env
+            .iter()
+            .map(|var| match var.split_once('=') {
+                Some((name, value)) => Ok((name.to_string(), value.to_string())),
+                None => bail!("--env {var}: expected NAME=VALUE"),
+            })
+            .collect::<Result<_>>()?;
+        let dirs = self
+            .dirs
+            .iter()
+            .map(|dir| {
+                let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+                if host.contains('\0') || guest.contains('\0') {
+                    bail!("--dir {dir}: paths cannot contain NUL");
+                }
+                Ok((host.to_string(), guest.to_string()))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Grants {
+            env,
+            inherit_env: self.inherit_env,
+            dirs,
+        })
+    }
+}
+
+/// A relocatable object for `triple` defining the grants symbol.
+pub fn object(grants: &Grants, triple: &str) -> Result<Vec<u8>> {
+    let architecture = match triple.split('-').next() {
+        Some("x86_64") => Architecture::X86_64,
+        Some("aarch64") => Architecture::Aarch64,
+        _ => bail!("kiln build: no WASI grants object for {triple}"),
+    };
+    let mut object = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    let section = object.section_id(StandardSection::ReadOnlyData);
+    let bytes = grants.encode();
+    let offset = object.append_section_data(section, &bytes, 8);
+    object.add_symbol(Symbol {
+        name: GRANTS_SYMBOL.as_bytes().to_vec(),
+        value: offset,
+        size: bytes.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(section),
+        flags: SymbolFlags::None,
+    });
+    Ok(object.write()?)
+}

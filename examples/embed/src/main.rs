@@ -1,0 +1,158 @@
+//! A host program that embeds two WebAssembly modules compiled ahead of time by kiln
+//! (build.rs): `filter`, written in Rust, and `greet`, written in C against WASI. It calls
+//! their exports with typed arguments, provides their host imports, reads and writes their
+//! memories, catches traps as errors and keeps going, and runs two instances of `filter`
+//! on two threads at once.
+
+use kiln_runtime::wasi::WasiCtx;
+use kiln_runtime::{CallError, Caller, HostError, Trap};
+use std::error::Error;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+// The generated bindings: a module `filter` and a module `greet`.
+include!(concat!(env!("OUT_DIR"), "/kiln/filter.rs"));
+include!(concat!(env!("OUT_DIR"), "/kiln/greet.rs"));
+
+/// The host functions `filter` imports (`env::threshold`, `env::log_value`).
+struct FilterHost {
+    threshold: u8,
+    /// Sum of everything the filter reported, shared with `main`.
+    logged: Arc<AtomicI64>,
+}
+
+impl filter::Imports for FilterHost {
+    fn threshold(&mut self, _caller: &mut Caller<'_>) -> Result<i32, HostError> {
+        Ok(i32::from(self.threshold))
+    }
+
+    fn log_value(
+        &mut self,
+        _caller: &mut Caller<'_>,
+        label: i32,
+        value: i64,
+    ) -> Result<(), HostError> {
+        println!("[host] log_value(label {label}, value {value})");
+        self.logged.fetch_add(value, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The host function `greet` imports (`host::score`).
+struct Scorer;
+
+impl greet::Imports for Scorer {
+    fn score(
+        &mut self,
+        _caller: &mut Caller<'_>,
+        length: i32,
+        vowels: i32,
+    ) -> Result<i32, HostError> {
+        Ok(length * 10 + vowels)
+    }
+}
+
+/// The trap in `result`, which must be one.
+fn expect_trap<T: std::fmt::Debug>(result: Result<T, CallError>) -> Trap {
+    match result {
+        Err(CallError::Trap(trap)) => trap,
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
+
+/// `address` as an index into a memory.
+fn index(address: i32) -> usize {
+    address as u32 as usize
+}
+
+fn main() -> Result<(), Box<dyn Error>> {
+    // --- filter: a Rust guest with host imports ---
+    let logged = Arc::new(AtomicI64::new(0));
+    let host = FilterHost {
+        threshold: b'a',
+        logged: Arc::clone(&logged),
+    };
+    let mut filter = filter::Instance::new(host)?;
+    println!("filter.add(2, 3) = {}", filter.add(2, 3)?);
+    println!("filter.scale(1.5, 4.0) = {}", filter.scale(1.5, 4.0)?);
+
+    // Write into the guest's buffer, filter it in place, read the result back.
+    let input = b"Hello, WebAssembly!";
+    let buffer = index(filter.buffer()?);
+    filter.memory_mut()[buffer..buffer + input.len()].copy_from_slice(input);
+    let kept = filter.filter(input.len() as i32)? as usize;
+    let output = String::from_utf8_lossy(&filter.memory()[buffer..buffer + kept]).into_owned();
+    println!(
+        "filter.filter({:?}) kept {kept} bytes: {output:?}",
+        String::from_utf8_lossy(input)
+    );
+    println!(
+        "host saw a logged total of {}",
+        logged.load(Ordering::Relaxed)
+    );
+
+    // An exported global: the address of a static in the guest's memory.
+    let version_at = index(filter.FILTER_VERSION());
+    let version = u32::from_le_bytes(filter.memory()[version_at..version_at + 4].try_into()?);
+    println!("FILTER_VERSION = {version}");
+
+    // A trap is an error value with the trap code and a wasm backtrace; the instance stays usable.
+    let trap = expect_trap(filter.divide(1, 0));
+    let frames: Vec<&str> = trap
+        .backtrace
+        .iter()
+        .filter_map(|frame| frame.func_name.as_deref())
+        .collect();
+    println!("filter.divide(1, 0) trapped: {}", trap.code.message());
+    println!(
+        "  backtrace includes divide: {}",
+        frames.iter().any(|name| name.contains("divide"))
+    );
+    println!(
+        "after the trap, filter.divide(84, 2) = {}",
+        filter.divide(84, 2)?
+    );
+
+    // --- two instances on two threads at once ---
+    // `filter::Instance` is `Send`: this one moves to a thread and computes there, while a
+    // second instance on another thread traps a thousand times.
+    let worker = std::thread::spawn(move || filter.triangle(20_000_000));
+    let trapper = std::thread::spawn(|| -> Result<usize, CallError> {
+        let host = FilterHost {
+            threshold: 0,
+            logged: Arc::new(AtomicI64::new(0)),
+        };
+        let mut other = filter::Instance::new(host).expect("instantiating filter");
+        let mut traps = 0;
+        for i in 0..1000 {
+            expect_trap(other.divide(i, 0));
+            traps += 1;
+            assert_eq!(other.add(i, 1)?, i + 1);
+        }
+        Ok(traps)
+    });
+    println!(
+        "thread 1: filter.triangle(20000000) = {}",
+        worker.join().expect("thread 1")?
+    );
+    println!(
+        "thread 2: caught {} traps, instance still working",
+        trapper.join().expect("thread 2")?
+    );
+
+    // --- greet: a C guest using WASI (environment, stdout) and a host import ---
+    let wasi = WasiCtx::new()
+        .args(vec!["greet".into()])
+        .env(vec![("GREETING".into(), "bonjour".into())]);
+    let mut greet = greet::Instance::new(Scorer, wasi)?;
+    let name = b"Ada Lovelace";
+    let at = index(greet.name_buffer()?);
+    greet.memory_mut()[at..at + name.len()].copy_from_slice(name);
+    println!("greet.greet returned {}", greet.greet(name.len() as i32)?);
+    let trap = expect_trap(greet.peek(0));
+    println!("greet.peek(0) trapped: {}", trap.code.message());
+    greet.memory_mut()[at..at + 3].copy_from_slice(b"Bob");
+    println!("greet.greet returned {}", greet.greet(3)?);
+    println!("done");
+    Ok(())
+}

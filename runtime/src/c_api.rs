@@ -1,0 +1,572 @@
+//! The C interface (feature `c-api`), for C and C++ hosts of modules precompiled by kiln.
+//! It is generic: an instance is made from a module's descriptor, and exports are called by
+//! name with arrays of [`KilnVal`]. The header kiln-build generates for a module
+//! (`kiln_build::c_header`) declares these functions and wraps them in typed inline
+//! functions per import and export.
+//!
+//! Ownership: `kiln_instance_new` returns an instance the host frees with
+//! `kiln_instance_delete`; every function that can fail returns a `kiln_error *` (null on
+//! success) that the host frees with `kiln_error_delete`. No panic crosses this boundary:
+//! each function runs inside `catch_unwind` and reports a panic as an error.
+
+use crate::error::CallError;
+use crate::store::{Extern, Func, Global, Instance, Memory, Store};
+use crate::wasi::WasiCtx;
+use crate::{FuncType, HostError, Linker, Module, Val, ValType};
+use kiln_abi::descriptor::ModuleDescriptor;
+use kiln_abi::metadata::ImportType;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The import modules `wasi::add_to_linker` defines.
+const WASI_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
+
+/// A wasm number as C sees it (`kiln_val`): i32, i64, f32 or f64 by the function's type.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union KilnVal {
+    pub i32: i32,
+    pub i64: i64,
+    pub f32: f32,
+    pub f64: f64,
+}
+
+/// A host function (`kiln_host_fn`): reads `args`, writes `results` (both sized by the
+/// import's type) and returns 0, or non-zero to stop the guest with an error.
+pub type KilnHostFn =
+    unsafe extern "C" fn(env: *mut c_void, args: *const KilnVal, results: *mut KilnVal) -> i32;
+
+/// One import the host provides (`kiln_import`).
+#[repr(C)]
+pub struct KilnImport {
+    pub module: *const c_char,
+    pub name: *const c_char,
+    pub func: KilnHostFn,
+    pub env: *mut c_void,
+}
+
+/// What a WASI guest may see (`kiln_wasi_config`); every pointer may be null when its count
+/// is 0. Environment entries are `KEY=VALUE`.
+#[repr(C)]
+pub struct KilnWasiConfig {
+    pub args: *const *const c_char,
+    pub n_args: usize,
+    pub env: *const *const c_char,
+    pub n_env: usize,
+    pub preopen_host_paths: *const *const c_char,
+    pub preopen_guest_paths: *const *const c_char,
+    pub n_preopens: usize,
+}
+
+/// An instance in a store of its own (`kiln_instance`).
+pub struct KilnInstance {
+    store: Store,
+    instance: Instance,
+}
+
+/// Why a call failed (`kiln_error`).
+pub struct KilnError {
+    /// The trap code (`TrapCode as u8`), or -1 when the guest did not trap.
+    trap_code: i32,
+    /// The guest's `proc_exit` code, or -1.
+    exit_code: i32,
+    message: CString,
+    frames: Vec<CString>,
+}
+
+fn c_string(text: String) -> CString {
+    CString::new(text.replace('\0', "\\0")).expect("NULs replaced")
+}
+
+fn error(message: impl Into<String>) -> *mut KilnError {
+    Box::into_raw(Box::new(KilnError {
+        trap_code: -1,
+        exit_code: -1,
+        message: c_string(message.into()),
+        frames: Vec::new(),
+    }))
+}
+
+fn call_error(call_error: CallError) -> *mut KilnError {
+    let message = call_error.to_string();
+    let mut result = KilnError {
+        trap_code: -1,
+        exit_code: -1,
+        message: c_string(message),
+        frames: Vec::new(),
+    };
+    match call_error {
+        CallError::Trap(trap) => {
+            result.trap_code = i32::from(trap.code as u8);
+            result.frames = trap
+                .backtrace
+                .iter()
+                .map(|frame| {
+                    c_string(
+                        frame
+                            .func_name
+                            .clone()
+                            .unwrap_or_else(|| format!("wasm_function_{}", frame.func_index)),
+                    )
+                })
+                .collect();
+        }
+        CallError::Exit(code) => result.exit_code = code,
+        CallError::Host(_) | CallError::BadArguments(_) => {}
+    }
+    Box::into_raw(Box::new(result))
+}
+
+/// Runs `f`, turning a panic into an error.
+fn guard(f: impl FnOnce() -> *mut KilnError) -> *mut KilnError {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| error("kiln: panic in the runtime"))
+}
+
+/// A C string argument.
+///
+/// # Safety
+/// `s` must be null or a NUL-terminated string.
+unsafe fn str_arg<'a>(s: *const c_char) -> Result<&'a str, *mut KilnError> {
+    if s.is_null() {
+        return Err(error("kiln: null string argument"));
+    }
+    // SAFETY: caller's contract.
+    unsafe { CStr::from_ptr(s) }
+        .to_str()
+        .map_err(|_| error("kiln: string argument is not UTF-8"))
+}
+
+/// A C array argument.
+///
+/// # Safety
+/// `ptr` must point to `len` values, or `len` must be 0.
+unsafe fn slice_arg<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
+    if len == 0 || ptr.is_null() {
+        &[]
+    } else {
+        // SAFETY: caller's contract.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
+/// The WASI context `config` describes.
+///
+/// # Safety
+/// `config` must be null or valid as `kiln_wasi_config` documents.
+unsafe fn wasi_ctx(config: *const KilnWasiConfig) -> Result<WasiCtx, *mut KilnError> {
+    let mut ctx = WasiCtx::new();
+    if config.is_null() {
+        return Ok(ctx);
+    }
+    // SAFETY: caller's contract.
+    let config = unsafe { &*config };
+    let strings = |ptr: *const *const c_char, len: usize| -> Result<Vec<String>, *mut KilnError> {
+        // SAFETY: caller's contract: `len` string pointers.
+        unsafe { slice_arg(ptr, len) }
+            .iter()
+            // SAFETY: as above, each a NUL-terminated string.
+            .map(|&s| unsafe { str_arg(s) }.map(str::to_owned))
+            .collect()
+    };
+    ctx = ctx.args(strings(config.args, config.n_args)?);
+    let env = strings(config.env, config.n_env)?
+        .into_iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((key, value)) => (key.to_owned(), value.to_owned()),
+            None => (entry, String::new()),
+        })
+        .collect();
+    ctx = ctx.env(env);
+    let hosts = strings(config.preopen_host_paths, config.n_preopens)?;
+    let guests = strings(config.preopen_guest_paths, config.n_preopens)?;
+    for (host, guest) in hosts.iter().zip(&guests) {
+        ctx = ctx
+            .preopen_dir(host, guest)
+            .map_err(|e| error(format!("kiln: cannot preopen {host}: {e}")))?;
+    }
+    Ok(ctx)
+}
+
+fn kiln_val_to_val(value: KilnVal, ty: ValType) -> Result<Val, *mut KilnError> {
+    // SAFETY: the union's field is chosen by the function's type, as the caller promised.
+    unsafe {
+        Ok(match ty {
+            ValType::I32 => Val::I32(value.i32),
+            ValType::I64 => Val::I64(value.i64),
+            ValType::F32 => Val::F32(value.f32.to_bits()),
+            ValType::F64 => Val::F64(value.f64.to_bits()),
+            other => return Err(error(format!("kiln: the C API has no {}", other.name()))),
+        })
+    }
+}
+
+fn val_to_kiln_val(value: Val) -> KilnVal {
+    match value {
+        Val::I32(v) => KilnVal { i32: v },
+        Val::I64(v) => KilnVal { i64: v },
+        Val::F32(bits) => KilnVal {
+            f32: f32::from_bits(bits),
+        },
+        Val::F64(bits) => KilnVal {
+            f64: f64::from_bits(bits),
+        },
+        _ => KilnVal { i64: 0 },
+    }
+}
+
+/// Makes an instance of the module `descriptor` describes. `abi_marker` must be the
+/// address of the runtime's `kiln_abi_version_<N>` marker as the header names it, which
+/// makes a header for another ABI version fail to link. `imports` provide the module's
+/// non-WASI function imports (their `env` must outlive the instance); `wasi` (null: no
+/// arguments, environment or directories) configures WASI for modules that import it.
+/// Returns null and sets `*error` on failure.
+///
+/// # Safety
+/// `descriptor` must be a kiln module descriptor linked into this program; the other
+/// pointers must be valid as documented.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_new(
+    descriptor: *const ModuleDescriptor,
+    abi_marker: *const u32,
+    imports: *const KilnImport,
+    n_imports: usize,
+    wasi: *const KilnWasiConfig,
+    error_out: *mut *mut KilnError,
+) -> *mut KilnInstance {
+    let mut instance = std::ptr::null_mut();
+    let failure = guard(|| {
+        // SAFETY: the caller passes the marker's address.
+        if abi_marker.is_null() || unsafe { *abi_marker } != kiln_abi::ABI_VERSION {
+            return error("kiln: the header was generated for another kiln ABI version");
+        }
+        // SAFETY: the caller passes a linked descriptor, which lives as long as the program.
+        let module = match unsafe { Module::from_descriptor(&*descriptor) } {
+            Ok(module) => module,
+            Err(e) => return error(e.to_string()),
+        };
+        let mut store = Store::new();
+        let mut linker = Linker::new();
+        let imports_wasi = module
+            .metadata()
+            .imports
+            .iter()
+            .any(|import| WASI_MODULES.contains(&import.module));
+        if imports_wasi {
+            // SAFETY: caller's contract.
+            match unsafe { wasi_ctx(wasi) } {
+                Ok(ctx) => crate::wasi::add_to_linker(&mut linker, &mut store, ctx),
+                Err(e) => return e,
+            }
+        }
+        // SAFETY: caller's contract: `n_imports` imports.
+        for import in unsafe { slice_arg(imports, n_imports) } {
+            // SAFETY: caller's contract.
+            let (module_name, name) =
+                match unsafe { (str_arg(import.module), str_arg(import.name)) } {
+                    (Ok(module_name), Ok(name)) => (module_name, name),
+                    (Err(e), _) | (_, Err(e)) => return e,
+                };
+            let Some(ty) = module.metadata().imports.iter().find_map(|wanted| {
+                let ImportType::Func(type_index) = wanted.ty else {
+                    return None;
+                };
+                (wanted.module == module_name && wanted.name == name)
+                    .then(|| module.metadata().types[type_index as usize].clone())
+            }) else {
+                continue;
+            };
+            let (func, env) = (import.func, import.env as usize);
+            let host = Func::new_host(&mut store, ty.clone(), move |_caller, args| {
+                host_call(func, env as *mut c_void, &ty, args)
+            });
+            linker.define(module_name, name, Extern::Func(host));
+        }
+        match linker.instantiate(&mut store, &module) {
+            Ok(handle) => {
+                let mut new = KilnInstance {
+                    store,
+                    instance: handle,
+                };
+                // A WASI reactor is initialised before anything else is called.
+                if let Some(Extern::Func(initialize)) =
+                    new.instance.get_export(&new.store, "_initialize")
+                {
+                    if let Err(e) = initialize.call(&mut new.store, &[]) {
+                        return call_error(e);
+                    }
+                }
+                instance = Box::into_raw(Box::new(new));
+                std::ptr::null_mut()
+            }
+            Err(e) => error(e.to_string()),
+        }
+    });
+    if !error_out.is_null() {
+        // SAFETY: the caller passes a writable pointer (or null).
+        unsafe { *error_out = failure };
+    } else if !failure.is_null() {
+        // SAFETY: made by `Box::into_raw` above and not handed out.
+        drop(unsafe { Box::from_raw(failure) });
+    }
+    instance
+}
+
+/// Calls the C host function `func` with `args` of type `ty`.
+fn host_call(
+    func: KilnHostFn,
+    env: *mut c_void,
+    ty: &FuncType,
+    args: &[Val],
+) -> Result<Vec<Val>, HostError> {
+    let c_args: Vec<KilnVal> = args.iter().map(|&arg| val_to_kiln_val(arg)).collect();
+    let mut results = vec![KilnVal { i64: 0 }; ty.results.len()];
+    // SAFETY: the host promised `func` reads `params.len()` arguments and writes
+    // `results.len()` results.
+    let status = unsafe { func(env, c_args.as_ptr(), results.as_mut_ptr()) };
+    if status != 0 {
+        return Err(HostError::Message(format!(
+            "host function returned status {status}"
+        )));
+    }
+    ty.results
+        .iter()
+        .zip(results)
+        .map(|(&ty, value)| {
+            kiln_val_to_val(value, ty)
+                .map_err(|_| HostError::Message("unsupported result type".into()))
+        })
+        .collect()
+}
+
+/// Frees an instance (null is ignored).
+///
+/// # Safety
+/// `instance` must come from `kiln_instance_new` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_delete(instance: *mut KilnInstance) {
+    if !instance.is_null() {
+        // SAFETY: caller's contract.
+        drop(unsafe { Box::from_raw(instance) });
+    }
+}
+
+/// The export `name` of `instance`.
+///
+/// # Safety
+/// `instance` must be live; `name` a NUL-terminated string.
+unsafe fn export(
+    instance: *mut KilnInstance,
+    name: *const c_char,
+) -> Result<Extern, *mut KilnError> {
+    if instance.is_null() {
+        return Err(error("kiln: null instance"));
+    }
+    // SAFETY: caller's contract.
+    let (instance, name) = unsafe { (&*instance, str_arg(name)?) };
+    instance
+        .instance
+        .get_export(&instance.store, name)
+        .ok_or_else(|| error(format!("kiln: no export `{name}`")))
+}
+
+/// Calls the exported function `name` with `n_args` arguments, writing `n_results`
+/// results. Returns null, or the error (a trap with its code and backtrace, an exit, a
+/// failed host function).
+///
+/// # Safety
+/// `instance` must be live; `args` and `results` must hold `n_args` and `n_results` values.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_call(
+    instance: *mut KilnInstance,
+    name: *const c_char,
+    args: *const KilnVal,
+    n_args: usize,
+    results: *mut KilnVal,
+    n_results: usize,
+) -> *mut KilnError {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let func: Func = match unsafe { export(instance, name) } {
+            Ok(Extern::Func(func)) => func,
+            Ok(_) => return error("kiln: the export is not a function"),
+            Err(e) => return e,
+        };
+        // SAFETY: `export` checked that `instance` is not null; the caller owns it.
+        let instance = unsafe { &mut *instance };
+        let ty = func.ty(&instance.store);
+        if ty.params.len() != n_args || ty.results.len() != n_results {
+            return error("kiln: wrong number of arguments or results");
+        }
+        // SAFETY: caller's contract.
+        let c_args = unsafe { slice_arg(args, n_args) };
+        let mut values = Vec::new();
+        for (&arg, &ty) in c_args.iter().zip(&ty.params) {
+            match kiln_val_to_val(arg, ty) {
+                Ok(value) => values.push(value),
+                Err(e) => return e,
+            }
+        }
+        match func.call(&mut instance.store, &values) {
+            Ok(values) => {
+                for (index, value) in values.into_iter().enumerate() {
+                    // SAFETY: `results` holds `n_results` values (caller's contract).
+                    unsafe { *results.add(index) = val_to_kiln_val(value) };
+                }
+                std::ptr::null_mut()
+            }
+            Err(e) => call_error(e),
+        }
+    })
+}
+
+/// The bytes of the exported memory `name`: returns its base and writes its length to
+/// `*len`, or returns null. Valid until the next call into the instance.
+///
+/// # Safety
+/// `instance` must be live, `name` a NUL-terminated string, `len` writable.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_memory_data(
+    instance: *mut KilnInstance,
+    name: *const c_char,
+    len: *mut usize,
+) -> *mut u8 {
+    // SAFETY: caller's contract.
+    let memory: Memory = match unsafe { export(instance, name) } {
+        Ok(Extern::Memory(memory)) => memory,
+        Ok(_) => return std::ptr::null_mut(),
+        Err(e) => {
+            // SAFETY: made by `Box::into_raw` and not handed out.
+            drop(unsafe { Box::from_raw(e) });
+            return std::ptr::null_mut();
+        }
+    };
+    // SAFETY: checked live above; the caller owns the instance.
+    let instance = unsafe { &mut *instance };
+    let data = memory.data_mut(&mut instance.store);
+    // SAFETY: caller's contract.
+    unsafe { *len = data.len() };
+    data.as_mut_ptr()
+}
+
+/// Reads the exported global `name` into `*value`.
+///
+/// # Safety
+/// `instance` must be live, `name` a NUL-terminated string, `value` writable.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_global_get(
+    instance: *mut KilnInstance,
+    name: *const c_char,
+    value: *mut KilnVal,
+) -> *mut KilnError {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let global: Global = match unsafe { export(instance, name) } {
+            Ok(Extern::Global(global)) => global,
+            Ok(_) => return error("kiln: the export is not a global"),
+            Err(e) => return e,
+        };
+        // SAFETY: checked live above; `value` is writable (caller's contract).
+        unsafe { *value = val_to_kiln_val(global.get(&(*instance).store)) };
+        std::ptr::null_mut()
+    })
+}
+
+/// Sets the exported mutable global `name` to `value`.
+///
+/// # Safety
+/// `instance` must be live, `name` a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_global_set(
+    instance: *mut KilnInstance,
+    name: *const c_char,
+    value: KilnVal,
+) -> *mut KilnError {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let global: Global = match unsafe { export(instance, name) } {
+            Ok(Extern::Global(global)) => global,
+            Ok(_) => return error("kiln: the export is not a global"),
+            Err(e) => return e,
+        };
+        // SAFETY: checked live above; the caller owns the instance.
+        let store = unsafe { &mut (*instance).store };
+        let value = match kiln_val_to_val(value, global.ty(store).ty) {
+            Ok(value) => value,
+            Err(e) => return e,
+        };
+        match global.set(store, value) {
+            Ok(()) => std::ptr::null_mut(),
+            Err(e) => error(e.to_string()),
+        }
+    })
+}
+
+/// The error's report (for a trap: its message and wasm backtrace, as `kiln run` prints).
+///
+/// # Safety
+/// `error` must come from this API and not be freed.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_message(error: *const KilnError) -> *const c_char {
+    // SAFETY: caller's contract.
+    unsafe { (*error).message.as_ptr() }
+}
+
+/// The trap code (kiln's `TrapCode` numbering), or -1 when the error is not a trap.
+///
+/// # Safety
+/// As for `kiln_error_message`.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_trap_code(error: *const KilnError) -> i32 {
+    // SAFETY: caller's contract.
+    unsafe { (*error).trap_code }
+}
+
+/// The guest's exit code when it called `proc_exit`, or -1.
+///
+/// # Safety
+/// As for `kiln_error_message`.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_exit_code(error: *const KilnError) -> i32 {
+    // SAFETY: caller's contract.
+    unsafe { (*error).exit_code }
+}
+
+/// Number of wasm frames in a trap's backtrace (innermost first).
+///
+/// # Safety
+/// As for `kiln_error_message`.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_backtrace_len(error: *const KilnError) -> usize {
+    // SAFETY: caller's contract.
+    let error = unsafe { &*error };
+    error.frames.len()
+}
+
+/// The function name of backtrace frame `index`, or null past the end.
+///
+/// # Safety
+/// As for `kiln_error_message`.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_backtrace_name(
+    error: *const KilnError,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: caller's contract.
+    let error = unsafe { &*error };
+    error
+        .frames
+        .get(index)
+        .map_or(std::ptr::null(), |name| name.as_ptr())
+}
+
+/// Frees an error (null is ignored).
+///
+/// # Safety
+/// `error` must come from this API and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_error_delete(error: *mut KilnError) {
+    if !error.is_null() {
+        // SAFETY: caller's contract.
+        drop(unsafe { Box::from_raw(error) });
+    }
+}

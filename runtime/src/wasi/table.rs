@@ -1,0 +1,239 @@
+//! The guest's descriptor table: what each WASI fd stands for, and the rights and file
+//! types fdstat reports.
+//!
+//! ```text
+//!   fd 0, 1, 2   stdio (the process's own, or nothing)
+//!   fd 3, 4, ... preopened directories, in the order they were granted
+//!   then         what path_open returns: the lowest free number
+//! ```
+//!
+//! A file is a `std::fs::File` opened beneath a preopen by `cap-std`; a directory is a
+//! `cap_std::fs::Dir`, the only handle through which paths are resolved.
+
+use super::{Errno, Stdio};
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, RawFd};
+
+/// Which stdio stream a descriptor is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StdioStream {
+    In,
+    Out,
+    Err,
+}
+
+/// What a guest descriptor stands for.
+pub(crate) enum Descriptor {
+    /// Stdio: a host fd (0, 1, 2) when inherited, none when connected to nothing.
+    Stdio {
+        stream: StdioStream,
+        host_fd: Option<RawFd>,
+    },
+    File(std::fs::File),
+    Dir {
+        dir: cap_std::fs::Dir,
+        /// The guest path of a preopened directory.
+        preopen: Option<String>,
+    },
+}
+
+impl Descriptor {
+    /// The host fd, if any.
+    pub fn raw_fd(&self) -> Option<RawFd> {
+        match self {
+            Descriptor::Stdio { host_fd, .. } => *host_fd,
+            Descriptor::File(file) => Some(file.as_raw_fd()),
+            Descriptor::Dir { dir, .. } => Some(dir.as_raw_fd()),
+        }
+    }
+}
+
+/// The descriptor table.
+pub(crate) struct FdTable {
+    entries: BTreeMap<u32, Descriptor>,
+}
+
+/// The most descriptors a guest may hold at once.
+const MAX_DESCRIPTORS: usize = 1 << 16;
+
+impl FdTable {
+    pub fn new(
+        stdio: Stdio,
+        preopens: impl Iterator<Item = (cap_std::fs::Dir, String)>,
+    ) -> FdTable {
+        let mut entries = BTreeMap::new();
+        for (fd, stream) in [StdioStream::In, StdioStream::Out, StdioStream::Err]
+            .into_iter()
+            .enumerate()
+        {
+            let host_fd = (stdio == Stdio::Inherit).then_some(fd as RawFd);
+            entries.insert(fd as u32, Descriptor::Stdio { stream, host_fd });
+        }
+        for (fd, (dir, guest_path)) in (3..).zip(preopens) {
+            entries.insert(
+                fd,
+                Descriptor::Dir {
+                    dir,
+                    preopen: Some(guest_path),
+                },
+            );
+        }
+        FdTable { entries }
+    }
+
+    pub fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
+        self.entries.get(&fd).ok_or(Errno::BADF)
+    }
+
+    /// A regular file (or other non-directory opened by path); `EBADF` otherwise.
+    pub fn file(&self, fd: u32) -> Result<&std::fs::File, Errno> {
+        match self.get(fd)? {
+            Descriptor::File(file) => Ok(file),
+            _ => Err(Errno::BADF),
+        }
+    }
+
+    /// A directory to resolve paths in: `ENOTDIR` for a file, `EBADF` for stdio.
+    pub fn dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
+        match self.get(fd)? {
+            Descriptor::Dir { dir, .. } => Ok(dir),
+            Descriptor::File(_) => Err(Errno::NOTDIR),
+            Descriptor::Stdio { .. } => Err(Errno::BADF),
+        }
+    }
+
+    /// Adds `descriptor` under the lowest free number.
+    pub fn push(&mut self, descriptor: Descriptor) -> Result<u32, Errno> {
+        if self.entries.len() >= MAX_DESCRIPTORS {
+            return Err(Errno::MFILE);
+        }
+        let fd = (0..)
+            .zip(self.entries.keys())
+            .find(|(expected, &fd)| *expected != fd)
+            .map_or(self.entries.len() as u32, |(expected, _)| expected);
+        self.entries.insert(fd, descriptor);
+        Ok(fd)
+    }
+
+    pub fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
+        self.entries.remove(&fd).ok_or(Errno::BADF)
+    }
+
+    /// Moves `from` to `to`, closing what `to` was; both must be open.
+    pub fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
+        if !self.entries.contains_key(&from) || !self.entries.contains_key(&to) {
+            return Err(Errno::BADF);
+        }
+        if from != to {
+            let descriptor = self.entries.remove(&from).expect("checked");
+            self.entries.insert(to, descriptor);
+        }
+        Ok(())
+    }
+}
+
+/// `filetype` values.
+pub(crate) mod filetype {
+    pub const UNKNOWN: u8 = 0;
+    pub const BLOCK_DEVICE: u8 = 1;
+    pub const CHARACTER_DEVICE: u8 = 2;
+    pub const DIRECTORY: u8 = 3;
+    pub const REGULAR_FILE: u8 = 4;
+    pub const SOCKET_STREAM: u8 = 6;
+    pub const SYMBOLIC_LINK: u8 = 7;
+
+    /// The WASI file type of a host `st_mode`.
+    pub fn from_mode(mode: u32) -> u8 {
+        match mode & libc::S_IFMT {
+            libc::S_IFBLK => BLOCK_DEVICE,
+            libc::S_IFCHR => CHARACTER_DEVICE,
+            libc::S_IFDIR => DIRECTORY,
+            libc::S_IFREG => REGULAR_FILE,
+            libc::S_IFSOCK => SOCKET_STREAM,
+            libc::S_IFLNK => SYMBOLIC_LINK,
+            _ => UNKNOWN,
+        }
+    }
+}
+
+/// `rights` bits: the whole witx set, including those kiln never reports alone.
+#[allow(dead_code)]
+pub(crate) mod rights {
+    pub const FD_DATASYNC: u64 = 1 << 0;
+    pub const FD_READ: u64 = 1 << 1;
+    pub const FD_SEEK: u64 = 1 << 2;
+    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
+    pub const FD_SYNC: u64 = 1 << 4;
+    pub const FD_TELL: u64 = 1 << 5;
+    pub const FD_WRITE: u64 = 1 << 6;
+    pub const FD_ADVISE: u64 = 1 << 7;
+    pub const FD_ALLOCATE: u64 = 1 << 8;
+    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+    pub const PATH_CREATE_FILE: u64 = 1 << 10;
+    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
+    pub const PATH_LINK_TARGET: u64 = 1 << 12;
+    pub const PATH_OPEN: u64 = 1 << 13;
+    pub const FD_READDIR: u64 = 1 << 14;
+    pub const PATH_READLINK: u64 = 1 << 15;
+    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
+    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
+    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
+    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
+    pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+    pub const PATH_SYMLINK: u64 = 1 << 24;
+    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
+    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
+    pub const POLL_FD_READWRITE: u64 = 1 << 27;
+    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
+    pub const SOCK_ACCEPT: u64 = 1 << 29;
+    /// Every defined right.
+    pub const ALL: u64 = (1 << 30) - 1;
+
+    /// What a preopened directory reports as its own rights (Wasmtime's set, which
+    /// guest libcs expect).
+    pub const PREOPEN_BASE: u64 = PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_OPEN
+        | FD_READDIR
+        | PATH_READLINK
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE
+        | PATH_FILESTAT_GET
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES;
+
+    /// What files opened beneath a preopened directory may get.
+    pub const PREOPEN_INHERITING: u64 = PREOPEN_BASE
+        | FD_DATASYNC
+        | FD_READ
+        | FD_SEEK
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_TELL
+        | FD_WRITE
+        | FD_ADVISE
+        | FD_ALLOCATE
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+}
+
+/// `fdflags` bits.
+pub(crate) mod fdflags {
+    pub const APPEND: u16 = 1 << 0;
+    pub const DSYNC: u16 = 1 << 1;
+    pub const NONBLOCK: u16 = 1 << 2;
+    pub const RSYNC: u16 = 1 << 3;
+    pub const SYNC: u16 = 1 << 4;
+    pub const ALL: u16 = (1 << 5) - 1;
+}
