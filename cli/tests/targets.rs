@@ -210,3 +210,56 @@ fn staticlib_and_header_link_into_a_c_program() {
     assert!(stdout.contains("calc_add(2, 3) = 5"), "{stdout}");
     assert!(stdout.contains("trapped: code 8"), "{stdout}");
 }
+
+/// The project's C test programs give the same stdout and exit code on aarch64 (under
+/// qemu, gnu and musl) as natively on x86_64.
+#[test]
+fn c_programs_on_aarch64_match_native() {
+    let dir = scratch("aarch64-programs");
+    let sources = repository_root().join("tests").join("programs").join("c");
+    for (program, args) in [
+        ("hello", vec![]),
+        ("compute", vec![]),
+        ("args", vec!["7", "two words"]),
+    ] {
+        let source = sources.join(format!("{program}.c"));
+        let native = dir.join(format!("{program}-native"));
+        let compiled = run(Command::new("cc")
+            .arg("-O2")
+            .arg(&source)
+            .arg("-o")
+            .arg(&native)
+            .arg("-lm"));
+        assert_success(&compiled, &format!("cc {program}.c"));
+        let wasm = dir.join(format!("{program}.wasm"));
+        let compiled = run(Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2"])
+            .arg(&source)
+            .arg("-o")
+            .arg(&wasm));
+        assert_success(
+            &compiled,
+            &format!("clang --target=wasm32-wasi {program}.c"),
+        );
+        let expected = run(Command::new(&native).args(&args).env_clear());
+        for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
+            let exe = dir.join(format!("{program}-{target}"));
+            build(target, &wasm, &exe, &[]);
+            let mut command = Command::new("qemu-aarch64");
+            if target.ends_with("gnu") {
+                command.args(["-L", "/usr/aarch64-linux-gnu"]);
+            }
+            let output = run(command.arg(&exe).args(&args).env_clear());
+            assert_eq!(
+                output.status.code(),
+                expected.status.code(),
+                "{program} on {target}: exit code"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&expected.stdout),
+                "{program} on {target}: stdout"
+            );
+        }
+    }
+}
