@@ -1,4 +1,5 @@
 //! Running a WASI command: what `kiln run` and a `kiln build` executable do with a module.
+//! Besides WASI, commands may import the sightglass `bench` module (`bench.rs`).
 
 use crate::error::{CallError, InstantiateError, Trap};
 use crate::linker::Linker;
@@ -16,6 +17,7 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
     let mut store = Store::new();
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, wasi);
+    crate::bench::add_to_linker(&mut linker, &mut store);
     let instance = match linker.instantiate(&mut store, module) {
         Ok(instance) => instance,
         Err(InstantiateError::Trap(trap)) => return report_trap(&trap),

@@ -15,6 +15,7 @@
 //! functions), `builtins.rs` (libcalls), `linker.rs`, `wasi/`, `command.rs` (`kiln run`),
 //! `loader.rs`, `exe_main.rs`, `c_api.rs` (feature `c-api`: the C interface).
 
+pub mod bench;
 mod builtins;
 #[cfg(feature = "c-api")]
 pub mod c_api;
