@@ -20,7 +20,10 @@ pub const BENCH_TIMES_VAR: &str = "KILN_BENCH_TIMES";
 /// Defines `bench.start` and `bench.end` in `linker`.
 pub fn add_to_linker(linker: &mut Linker, store: &mut Store) {
     let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
-    let ty = FuncType { params: vec![], results: vec![] };
+    let ty = FuncType {
+        params: vec![],
+        results: vec![],
+    };
     let start_state = Rc::clone(&started);
     let start = Func::new_host(store, ty.clone(), move |_, _| {
         start_state.set(Some(Instant::now()));
@@ -31,7 +34,11 @@ pub fn add_to_linker(linker: &mut Linker, store: &mut Store) {
         if let (Some(start), Some(path)) = (started.take(), std::env::var_os(BENCH_TIMES_VAR)) {
             let nanos = end.duration_since(start).as_nanos();
             // A harness that cannot record the time must not change the guest's behaviour.
-            if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            if let Ok(mut file) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
                 let _ = writeln!(file, "{nanos}");
             }
         }
@@ -52,8 +59,12 @@ mod tests {
         let mut store = Store::new();
         let mut linker = Linker::new();
         add_to_linker(&mut linker, &mut store);
-        let Some(Extern::Func(start)) = linker.get("bench", "start") else { panic!("bench.start") };
-        let Some(Extern::Func(end)) = linker.get("bench", "end") else { panic!("bench.end") };
+        let Some(Extern::Func(start)) = linker.get("bench", "start") else {
+            panic!("bench.start")
+        };
+        let Some(Extern::Func(end)) = linker.get("bench", "end") else {
+            panic!("bench.end")
+        };
         // No other test reads or writes this variable.
         std::env::set_var(BENCH_TIMES_VAR, &path);
         start.call(&mut store, &[]).unwrap();
