@@ -36,6 +36,9 @@ pub struct SuiteConfig {
     pub features: WasmFeatures,
     /// Compiler options (features are overwritten by `features`).
     pub compile: CompileOptions,
+    /// Make every named module (`(module $name ...)`) importable under its name, as
+    /// Wasmtime's wast runner does; the spec's scripts use `register` instead.
+    pub register_named_modules: bool,
 }
 
 struct Runner {
@@ -45,6 +48,8 @@ struct Runner {
     current: Option<Instance>,
     named: HashMap<String, Instance>,
     definitions: HashMap<String, kiln_runtime::Module>,
+    /// The most recent `module definition`, for `module instance` without a name.
+    last_definition: Option<kiln_runtime::Module>,
 }
 
 type Outcome = Result<(), String>;
@@ -103,6 +108,7 @@ impl Runner {
             current: None,
             named: HashMap::new(),
             definitions: HashMap::new(),
+            last_definition: None,
         }
     }
 
@@ -131,6 +137,9 @@ impl Runner {
             .map_err(|e| format!("instantiate: {e}"))?;
         self.current = Some(instance);
         if let Some(name) = name {
+            if self.config.register_named_modules {
+                self.linker.define_instance(&self.store, &name, instance);
+            }
             self.named.insert(name, instance);
         }
         Ok(())
@@ -197,19 +206,25 @@ impl Runner {
                     .map_err(|e| format!("encoding the module: {e}"))?;
                 let module = self.compile(&bytes)?;
                 if let Some(name) = name {
-                    self.definitions.insert(name, module);
+                    self.definitions.insert(name, module.clone());
                 }
+                self.last_definition = Some(module);
                 Ok(())
             }
             WastDirective::ModuleInstance {
                 instance, module, ..
             } => {
-                let module = module.ok_or("module instance without a definition")?;
-                let definition = self
-                    .definitions
-                    .get(module.name())
-                    .cloned()
-                    .ok_or_else(|| format!("no definition {}", module.name()))?;
+                let definition = match module {
+                    Some(module) => self
+                        .definitions
+                        .get(module.name())
+                        .cloned()
+                        .ok_or_else(|| format!("no definition {}", module.name()))?,
+                    None => self
+                        .last_definition
+                        .clone()
+                        .ok_or("module instance without a definition")?,
+                };
                 let new = self
                     .instantiate(&definition)
                     .map_err(|e| format!("instantiate: {e}"))?;

@@ -79,6 +79,8 @@ pub fn build_isa(
     set(&mut flags, "preserve_frame_pointers", "true")?;
     set(&mut flags, "enable_probestack", "false")?;
     set(&mut flags, "unwind_info", "false")?;
+    // Functions with more results than return registers return the rest through memory.
+    set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     set(
         &mut flags,
         "enable_verifier",
