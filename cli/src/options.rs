@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use kiln_compiler::{CompileOptions, OptLevel, Triple};
+use kiln_compiler::{CompileOptions, MemorySettings, OptLevel, Triple};
 use std::str::FromStr;
 
 /// Cranelift optimisation level.
@@ -27,6 +27,19 @@ pub struct CodegenArgs {
     /// Optimisation level.
     #[arg(long, value_enum, default_value_t = OptLevelArg::Speed)]
     pub opt_level: OptLevelArg,
+    /// CPU features the code may use beyond the target's baseline, comma-separated
+    /// (x86_64: avx, avx2, fma, bmi1, bmi2, lzcnt, avx512f, ...; aarch64: lse, ...).
+    #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
+    pub target_features: Vec<String>,
+    /// Check every memory access explicitly instead of relying on a 4 GiB reservation and
+    /// guard pages: for devices with little virtual address space. Memories then reserve
+    /// only what they use and move when they grow.
+    #[arg(long)]
+    pub bounds_checks: bool,
+    /// Bytes of inaccessible guard region after each memory's reservation (default 2 GiB,
+    /// or 0 with --bounds-checks). Accesses whose static offset fits in it need no check.
+    #[arg(long, value_name = "BYTES")]
+    pub guard_size: Option<u64>,
 }
 
 impl CodegenArgs {
@@ -47,7 +60,26 @@ impl CodegenArgs {
                 OptLevelArg::Speed => OptLevel::Speed,
                 OptLevelArg::SpeedAndSize => OptLevel::SpeedAndSize,
             },
+            memory: self.memory_settings(),
+            target_features: self.target_features.clone(),
             ..CompileOptions::default()
         })
+    }
+
+    /// The linear-memory layout the options ask for.
+    fn memory_settings(&self) -> MemorySettings {
+        let defaults = kiln_compiler::DEFAULT_MEMORY_SETTINGS;
+        if self.bounds_checks {
+            MemorySettings {
+                reservation: 0,
+                guard_size: self.guard_size.unwrap_or(0),
+                bounds_checks: true,
+            }
+        } else {
+            MemorySettings {
+                guard_size: self.guard_size.unwrap_or(defaults.guard_size),
+                ..defaults
+            }
+        }
     }
 }

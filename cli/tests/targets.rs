@@ -263,3 +263,46 @@ fn c_programs_on_aarch64_match_native() {
         }
     }
 }
+
+/// Code compiled with explicit bounds checks (for small address spaces) behaves like the
+/// default: the same output for a real program, the same trap for an out-of-bounds access.
+#[test]
+fn bounds_checked_code_behaves_like_guard_page_code() {
+    let dir = scratch("bounds-checks");
+    let source = repository_root()
+        .join("tests")
+        .join("programs")
+        .join("c")
+        .join("compute.c");
+    let wasm = dir.join("compute.wasm");
+    let compiled = run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&wasm));
+    assert_success(&compiled, "clang --target=wasm32-wasi compute.c");
+    let host = "x86_64-unknown-linux-gnu";
+    let (plain, checked) = (dir.join("compute"), dir.join("compute-checked"));
+    build(host, &wasm, &plain, &[]);
+    build(host, &wasm, &checked, &["--bounds-checks"]);
+    let (expected, output) = (
+        run(&mut Command::new(&plain)),
+        run(&mut Command::new(&checked)),
+    );
+    assert_success(&output, "compute built with --bounds-checks");
+    assert_eq!(output.stdout, expected.stdout);
+    let trap = repository_root()
+        .join("tests")
+        .join("programs")
+        .join("wat")
+        .join("out_of_bounds.wat");
+    let trapping = dir.join("out_of_bounds-checked");
+    build(host, &trap, &trapping, &["--bounds-checks"]);
+    let output = run(&mut Command::new(&trapping));
+    assert_eq!(output.status.code(), Some(134));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: wasm trap: out of bounds memory access"),
+        "{stderr}"
+    );
+}

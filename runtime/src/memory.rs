@@ -154,12 +154,12 @@ impl LinearMemory {
         } else {
             MAX_PAGES_32
         };
-        let reservation_pages = self.reservation as u64 / WASM_PAGE_SIZE;
-        self.ty
-            .max_pages
-            .unwrap_or(absolute_max)
-            .min(absolute_max)
-            .min(reservation_pages)
+        let max = self.ty.max_pages.unwrap_or(absolute_max).min(absolute_max);
+        if self.settings.bounds_checks {
+            // Code that checks every access reloads the base: the memory may move.
+            return max;
+        }
+        max.min(self.reservation as u64 / WASM_PAGE_SIZE)
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` when the memory
@@ -171,8 +171,43 @@ impl LinearMemory {
             return None;
         }
         let new_len = usize::try_from(new_pages * WASM_PAGE_SIZE).ok()?;
+        if new_len > self.reservation {
+            self.relocate(new_len).ok()?;
+        }
         self.make_accessible(new_len).ok()?;
         Some(old_pages)
+    }
+
+    /// Moves the memory to a new reservation of at least `min_len` bytes (twice the old
+    /// one, so repeated growth copies each byte a bounded number of times). Only memories
+    /// of code with explicit bounds checks move: that code reloads the base at every access.
+    fn relocate(&mut self, min_len: usize) -> Result<(), Error> {
+        debug_assert!(self.settings.bounds_checks);
+        let page = crate::traps::page_size();
+        let max_len = (self.max_pages() * WASM_PAGE_SIZE) as usize;
+        let reservation = min_len
+            .max(self.reservation.saturating_mul(2))
+            .min(max_len.max(min_len));
+        let reservation = reservation.next_multiple_of(page);
+        let guard = (self.settings.guard_size as usize).next_multiple_of(page);
+        let mut moved = LinearMemory::new(
+            MemoryType {
+                min_pages: 0,
+                ..self.ty
+            },
+            MemorySettings {
+                reservation: reservation as u64,
+                ..self.settings
+            },
+        )?;
+        debug_assert_eq!(moved.mapping_len, reservation + guard);
+        moved.make_accessible(self.len)?;
+        // SAFETY: both ranges are `self.len` accessible bytes of distinct mappings we own.
+        unsafe { std::ptr::copy_nonoverlapping(self.base, moved.base, self.len) };
+        moved.ty = self.ty;
+        // The old mapping is unmapped when `moved`, now holding it, is dropped.
+        std::mem::swap(self, &mut moved);
+        Ok(())
     }
 
     /// Current size in pages.
@@ -216,7 +251,9 @@ impl Drop for LinearMemory {
 /// Whether code compiled for `module` settings may use a memory laid out per `memory`.
 pub(crate) fn settings_compatible(module: MemorySettings, memory: MemorySettings) -> bool {
     module.bounds_checks
-        || (memory.reservation >= module.reservation && memory.guard_size >= module.guard_size)
+        || (!memory.bounds_checks
+            && memory.reservation >= module.reservation
+            && memory.guard_size >= module.guard_size)
 }
 
 #[cfg(test)]
@@ -230,6 +267,29 @@ mod tests {
             memory64: false,
             shared: false,
         }
+    }
+
+    #[test]
+    fn memories_with_bounds_checks_move_to_grow_and_keep_their_bytes() {
+        let settings = MemorySettings {
+            reservation: 0,
+            guard_size: 0,
+            bounds_checks: true,
+        };
+        let mut memory = LinearMemory::new(ty(1, None), settings).unwrap();
+        // SAFETY: the memory has one accessible page.
+        unsafe { memory.base().add(65535).write(7) };
+        for pages in 1..40 {
+            assert_eq!(memory.grow(1), Some(pages));
+        }
+        assert_eq!(memory.len(), 40 * 65536);
+        // SAFETY: the memory has 40 accessible pages.
+        unsafe {
+            assert_eq!(memory.base().add(65535).read(), 7);
+            assert_eq!(memory.base().add(40 * 65536 - 1).read(), 0);
+        }
+        assert!(!settings_compatible(DEFAULT_MEMORY_SETTINGS, settings));
+        assert!(settings_compatible(settings, DEFAULT_MEMORY_SETTINGS));
     }
 
     #[test]
@@ -260,11 +320,11 @@ mod tests {
     }
 
     #[test]
-    fn small_reservations_limit_growth() {
+    fn small_reservations_limit_growth_of_memories_that_never_move() {
         let settings = MemorySettings {
             reservation: 2 * 65536,
             guard_size: 0,
-            bounds_checks: true,
+            bounds_checks: false,
         };
         let mut memory = LinearMemory::new(ty(1, None), settings).unwrap();
         assert_eq!(memory.grow(1), Some(1));

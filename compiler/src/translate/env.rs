@@ -125,17 +125,24 @@ impl ModuleEnv<'_> {
         }
     }
 
-    /// The base address of memory `index`. Memories never move, so the load is readonly.
+    /// The base address of memory `index`. Memories of code without explicit bounds checks
+    /// never move, so their base loads are readonly (shared, hoisted); with explicit
+    /// checks a memory may move when it grows, so its base is reloaded after any call.
     pub fn memory_base(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        let flags = if self.memory_settings.bounds_checks {
+            trusted()
+        } else {
+            readonly()
+        };
         if self.memory_is_imported(index) {
             let definition = self.memory_definition(builder, vmctx, index);
             builder
                 .ins()
-                .load(POINTER, readonly(), definition, vmctx::VMMEMORY_BASE as i32)
+                .load(POINTER, flags, definition, vmctx::VMMEMORY_BASE as i32)
         } else {
             let defined = index - self.offsets.counts.imported_memories;
             let offset = (self.offsets.memory(defined) + vmctx::VMMEMORY_BASE) as i32;
-            builder.ins().load(POINTER, readonly(), vmctx, offset)
+            builder.ins().load(POINTER, flags, vmctx, offset)
         }
     }
 

@@ -76,7 +76,9 @@ pub fn translate_function(
     for result in &ty.results {
         builder.append_block_param(exit, ir_type(*result));
     }
-    let memory0_base = if env.info.metadata.memories.is_empty() {
+    // Only a memory that never moves can have its base loaded once for the whole function.
+    let memory0_base = if env.info.metadata.memories.is_empty() || env.memory_settings.bounds_checks
+    {
         None
     } else {
         Some(env.memory_base(&mut builder, vmctx, 0))
