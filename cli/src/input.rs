@@ -28,11 +28,41 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
+/// Modules with at least this many functions show a progress bar while they compile
+/// (when stderr is a terminal).
+const PROGRESS_THRESHOLD: usize = 500;
+
 /// Compiles the module at `path`, naming the file in any error.
 pub fn compile_file(
     path: &Path,
     wasm: &[u8],
     options: &kiln_compiler::CompileOptions,
 ) -> Result<Vec<u8>> {
-    kiln_compiler::compile(wasm, options).with_context(|| path.display().to_string())
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    let mut options = options.clone();
+    let bar = ProgressBar::hidden();
+    if std::io::stderr().is_terminal() {
+        let shown = std::sync::Once::new();
+        let progress_bar = bar.clone();
+        let report = move |done: usize, total: usize| {
+            if total < PROGRESS_THRESHOLD {
+                return;
+            }
+            shown.call_once(|| {
+                progress_bar.set_length(total as u64);
+                if let Ok(style) =
+                    ProgressStyle::with_template("compiling {bar:40} {pos}/{len} functions")
+                {
+                    progress_bar.set_style(style);
+                }
+                progress_bar.set_draw_target(ProgressDrawTarget::stderr());
+            });
+            progress_bar.set_position(done as u64);
+        };
+        options.progress = Some(kiln_compiler::Progress(std::sync::Arc::new(report)));
+    }
+    let result = kiln_compiler::compile(wasm, &options);
+    bar.finish_and_clear();
+    result.with_context(|| path.display().to_string())
 }

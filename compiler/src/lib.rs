@@ -31,6 +31,7 @@ use kiln_abi::symbols;
 use kiln_abi::vmctx::VMOffsets;
 use rayon::prelude::*;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use translate::env::{wasm_signature, ModuleEnv};
 
 /// Default memory layout: a 4 GiB reservation plus a 2 GiB guard, no explicit checks.
@@ -63,6 +64,19 @@ pub struct CompileOptions {
     /// so the code runs on every CPU of the target; code compiled with a feature crashes
     /// with an illegal instruction on a CPU that lacks it.
     pub target_features: Vec<String>,
+    /// Called from the compiling threads after each function, with the number of functions
+    /// compiled so far and the total (for progress bars on long compiles).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback: `(functions compiled, total)`.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
 }
 
 impl Default for CompileOptions {
@@ -75,6 +89,7 @@ impl Default for CompileOptions {
             features: WasmFeatures::WASM2,
             parallel: true,
             target_features: Vec::new(),
+            progress: None,
         }
     }
 }
@@ -173,6 +188,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         memory_settings: options.memory,
         frontend_config: isa.frontend_config(),
     };
+    let done = AtomicUsize::new(0);
     let compile_function = |defined: usize| -> Result<object::CompiledCode> {
         let mut context = Context::new();
         let mut builder_context = FunctionBuilderContext::new();
@@ -184,13 +200,17 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             &mut builder_context,
         )?;
         let index = n_imported + defined as u32;
-        object::compile(
+        let compiled = object::compile(
             &*isa,
             &mut context,
             func_ids[defined],
             index,
             info.func_name(index),
-        )
+        );
+        if let Some(Progress(report)) = &options.progress {
+            report(done.fetch_add(1, Ordering::Relaxed) + 1, info.bodies.len());
+        }
+        compiled
     };
     let compile_trampoline =
         |(id, func): &(FuncId, cranelift_codegen::ir::Function)| -> Result<object::CompiledCode> {
