@@ -285,10 +285,35 @@ impl Runner {
             WastDirective::AssertSuspension { .. } => {
                 Err("stack switching is not supported".into())
             }
-            WastDirective::Thread(_) | WastDirective::Wait { .. } => {
-                Err("threads are not supported".into())
+            WastDirective::Thread(thread) => self.run_thread(thread),
+            // Threads run to completion where they are declared (see `run_thread`).
+            WastDirective::Wait { .. } => Ok(()),
+        }
+    }
+
+    /// Runs a `thread` block where it is declared, to completion, in this store but with
+    /// its own module namespace (holding only the shared module). Running the thread
+    /// before the code after it is one valid interleaving for scripts whose threads do not
+    /// wait for each other, which is all kiln runs (no shared-memory atomics).
+    fn run_thread(&mut self, thread: wast::WastThread<'_>) -> Outcome {
+        let shared = match thread.shared_module {
+            Some(id) => Some((id.name().to_string(), self.instance(Some(id))?)),
+            None => None,
+        };
+        let saved_current = self.current.take();
+        let saved_named = std::mem::take(&mut self.named);
+        if let Some((name, instance)) = shared {
+            self.named.insert(name, instance);
+        }
+        let mut outcome = Ok(());
+        for directive in thread.directives {
+            if let Err(message) = self.directive(directive) {
+                outcome = outcome.and(Err(format!("in thread {}: {message}", thread.name.name())));
             }
         }
+        self.current = saved_current;
+        self.named = saved_named;
+        outcome
     }
 
     /// `assert_invalid` / `assert_malformed`: the text may not encode, or kiln must refuse it.
