@@ -306,3 +306,64 @@ fn bounds_checked_code_behaves_like_guard_page_code() {
         "{stderr}"
     );
 }
+
+/// The project's Rust test programs, built for wasm32-wasip1, give the same stdout and exit
+/// code on aarch64 (under qemu) as natively on x86_64.
+#[test]
+fn rust_programs_on_aarch64_match_native() {
+    let manifest = repository_root()
+        .join("tests")
+        .join("programs")
+        .join("rust")
+        .join("Cargo.toml");
+    let target_dir = repository_root()
+        .join("target")
+        .join("e2e-programs-aarch64");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    for target in [None, Some("wasm32-wasip1")] {
+        let mut command = Command::new(&cargo);
+        command
+            .args(["build", "--release", "--locked", "--manifest-path"])
+            .arg(&manifest);
+        command
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env_remove("CARGO_BUILD_TARGET");
+        if let Some(target) = target {
+            command.args(["--target", target]);
+        }
+        assert_success(&run(&mut command), "building the Rust test programs");
+    }
+    let dir = scratch("aarch64-rust");
+    for (program, args) in [
+        ("hello", vec![]),
+        ("compute", vec![]),
+        ("args", vec!["3", "x y"]),
+    ] {
+        let native = target_dir.join("release").join(program);
+        let wasm = target_dir
+            .join("wasm32-wasip1")
+            .join("release")
+            .join(format!("{program}.wasm"));
+        let expected = run(Command::new(&native).args(&args).env_clear());
+        for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
+            let exe = dir.join(format!("{program}-{target}"));
+            build(target, &wasm, &exe, &[]);
+            let mut command = Command::new("qemu-aarch64");
+            if target.ends_with("gnu") {
+                command.args(["-L", "/usr/aarch64-linux-gnu"]);
+            }
+            let output = run(command.arg(&exe).args(&args).env_clear());
+            assert_eq!(
+                output.status.code(),
+                expected.status.code(),
+                "{program} on {target}: exit code"
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&expected.stdout),
+                "{program} on {target}: stdout"
+            );
+        }
+    }
+}
