@@ -15,6 +15,7 @@ static const char *errno_name(int error) {
     case EBADF: return "EBADF";
     case EEXIST: return "EEXIST";
     case EINVAL: return "EINVAL";
+    case EIO: return "EIO";
     case EISDIR: return "EISDIR";
     case ELOOP: return "ELOOP";
     case ENAMETOOLONG: return "ENAMETOOLONG";
