@@ -103,23 +103,7 @@ impl FuncTranslator<'_, '_> {
     /// Loads table element `index` for `call_indirect`: traps with `undefined element` past
     /// the end and `uninitialized element` on null.
     fn load_func_ref_for_call(&mut self, table_index: u32, index: Value) -> Value {
-        let (base, length) =
-            self.env
-                .table_base_and_length(&mut self.builder, self.vmctx, table_index);
-        let index = self.builder.ins().uextend(types::I64, index);
-        let out_of_bounds =
-            self.builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder.ins().trapnz(
-            out_of_bounds,
-            crate::traps::ir_trap_code(TrapCode::UndefinedElement),
-        );
-        let byte_offset = self
-            .builder
-            .ins()
-            .imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
-        let address = self.builder.ins().iadd(base, byte_offset);
+        let address = self.table_element_address(table_index, index, TrapCode::UndefinedElement);
         let func_ref = self
             .builder
             .ins()

@@ -23,20 +23,26 @@ impl FuncTranslator<'_, '_> {
         self.push(func_ref);
     }
 
-    /// The address of element `index` of `table`, trapping when it is out of bounds.
-    fn table_element_address(&mut self, table: u32, index: Value) -> Value {
+    /// The address of element `index` of `table`, trapping with `out_of_bounds` (`out of
+    /// bounds table access` for table instructions, `undefined element` for
+    /// `call_indirect`) when it is past the end.
+    pub(super) fn table_element_address(
+        &mut self,
+        table: u32,
+        index: Value,
+        out_of_bounds: TrapCode,
+    ) -> Value {
         let (base, length) = self
             .env
             .table_base_and_length(&mut self.builder, self.vmctx, table);
         let index = self.builder.ins().uextend(types::I64, index);
-        let out_of_bounds =
-            self.builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
-        self.builder.ins().trapnz(
-            out_of_bounds,
-            crate::traps::ir_trap_code(TrapCode::TableOutOfBounds),
-        );
+        let beyond = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, index, length);
+        self.builder
+            .ins()
+            .trapnz(beyond, crate::traps::ir_trap_code(out_of_bounds));
         let byte_offset = self
             .builder
             .ins()
@@ -46,7 +52,7 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn translate_table_get(&mut self, table: u32) {
         let index = self.pop();
-        let address = self.table_element_address(table, index);
+        let address = self.table_element_address(table, index, TrapCode::TableOutOfBounds);
         let value = self
             .builder
             .ins()
@@ -57,7 +63,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_table_set(&mut self, table: u32) {
         let value = self.pop();
         let index = self.pop();
-        let address = self.table_element_address(table, index);
+        let address = self.table_element_address(table, index, TrapCode::TableOutOfBounds);
         self.builder.ins().store(env::trusted(), value, address, 0);
     }
 
