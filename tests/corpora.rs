@@ -37,11 +37,12 @@
 //! a listed case that passes fails the run. Without `../shared` the test says it was
 //! skipped and why, and claims no pass.
 
-use kiln_tests::expected;
+use kiln_tests::{expected, process};
 use rayon::prelude::*;
+use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How long one program may run (wasm3's own runner allows 120 s too).
@@ -80,7 +81,7 @@ enum Expect {
     /// The SHA-1 of stdout, in hex.
     Sha1(String),
     /// A glob (`*`, `?`, `[...]`) over the whole of stdout.
-    Pattern(String),
+    Pattern(glob::Pattern),
     /// Files holding stdout and stderr; `None` when the corpus has none.
     Files {
         stdout: Option<PathBuf>,
@@ -157,7 +158,10 @@ fn wasm3_cases(corpus: &Path) -> Result<Vec<Case>, String> {
             let wasm = field("wasm").ok_or_else(|| format!("{name}: no `wasm`"))?;
             let expect = match (field("expect_sha1"), field("expect_pattern")) {
                 (Some(sha1), _) => Expect::Sha1(sha1.to_ascii_lowercase()),
-                (None, Some(pattern)) => Expect::Pattern(pattern.to_string()),
+                (None, Some(pattern)) => Expect::Pattern(
+                    fnmatch_pattern(pattern)
+                        .map_err(|e| format!("{name}: pattern {pattern:?}: {e}"))?,
+                ),
                 (None, None) => return Err(format!("{name}: no expectation")),
             };
             let args = entry
@@ -268,59 +272,9 @@ fn sightglass_cases(corpus: &Path) -> Result<Vec<Case>, String> {
     Ok(cases)
 }
 
-/// Runs `command` to completion or until the timeout; returns (exit code, stdout, stderr).
-fn run(mut command: Command, stdin: Option<&Path>) -> Result<(i32, Vec<u8>, Vec<u8>), String> {
-    let stdin = match stdin {
-        Some(path) => {
-            Stdio::from(std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?)
-        }
-        None => Stdio::null(),
-    };
-    let mut child = command
-        .stdin(stdin)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut bytes).ok();
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut bytes).ok();
-        bytes
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("timed out after {}s", TIMEOUT.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let code = match status.code() {
-        Some(code) => code,
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            return Err(format!("killed by signal {:?}", status.signal()));
-        }
-    };
-    Ok((code, out.join().unwrap(), err.join().unwrap()))
-}
-
 /// The `--dir` flags of `case`, the same for `kiln run` and `kiln build`.
 fn grant_flags(case: &Case) -> Vec<String> {
-    case.dirs
-        .iter()
-        .flat_map(|(host, guest)| ["--dir".to_string(), format!("{}::{guest}", host.display())])
-        .collect()
+    process::grant_flags(&[], &case.dirs)
 }
 
 /// Checks what a run printed against what `case` expects.
@@ -351,13 +305,11 @@ fn verify(case: &Case, code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<String> {
             }
         }
         Expect::Pattern(pattern) => {
-            let chars: Vec<char> = text(stdout).chars().collect();
-            let pattern: Vec<char> = pattern.chars().collect();
-            if !glob(&pattern, &chars) {
+            if !pattern.matches(&text(stdout)) {
                 problems.push(format!(
                     "stdout {} does not match {:?}",
                     excerpt(stdout),
-                    pattern.iter().collect::<String>()
+                    pattern.as_str()
                 ));
             }
         }
@@ -415,7 +367,7 @@ fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), Str
                 .arg(&exe)
                 .args(grant_flags(case))
                 .env("KILN_CACHE_DIR", &cache);
-            let (code, _, stderr) = run(build, None)?;
+            let (code, _, stderr) = process::run(build, None, TIMEOUT)?;
             if code != 0 {
                 let stderr = String::from_utf8_lossy(&stderr);
                 return Err(format!("kiln build failed ({code}): {}", stderr.trim()));
@@ -438,7 +390,7 @@ fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), Str
         }
         command.env("KILN_BENCH_TIMES", &times);
     }
-    let (code, stdout, stderr) = run(command, case.stdin.as_deref())?;
+    let (code, stdout, stderr) = process::run(command, case.stdin.as_deref(), TIMEOUT)?;
     let mut problems = verify(case, code, &stdout, &stderr);
     if let Some(expected) = case.bench_regions {
         let regions = std::fs::read_to_string(&times)
@@ -460,134 +412,26 @@ fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), Str
     }
 }
 
-/// Python's `fnmatch` (without case folding): `*` any run of characters, newlines included,
-/// `?` one character, `[seq]` / `[!seq]` one character in / not in the set (ranges `a-z`).
-fn glob(pattern: &[char], text: &[char]) -> bool {
-    // Iterative matching with one backtrack point, the last `*` seen.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        let step = match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-                continue;
-            }
-            Some('?') => Some(1),
-            Some('[') => match class(&pattern[p..], text[t]) {
-                Some((true, width)) => Some(width),
-                Some((false, _)) => None,
-                None => (text[t] == '[').then_some(1),
-            },
-            Some(&c) => (c == text[t]).then_some(1),
-            None => None,
-        };
-        match (step, star) {
-            (Some(width), _) => {
-                p += width;
-                t += 1;
-            }
-            (None, Some((star_p, star_t))) => {
-                p = star_p + 1;
-                t = star_t + 1;
-                star = Some((star_p, star_t + 1));
-            }
-            (None, None) => return false,
-        }
+/// `pattern`, a Python `fnmatch` glob (wasm3's runner matches with it, without case
+/// folding), as a `glob::Pattern`: `*` any run of characters, newlines and `/` included (the
+/// default options of `matches` give `/` no special meaning), `?` one character, `[seq]` /
+/// `[!seq]` one character in / not in the set. Where the two part (`fnmatch` takes an
+/// unclosed `[` literally and `**` as `*`; `glob` rejects both, or makes `**` between `/`s
+/// a recursive wildcard), the pattern is an error, never a silent mismatch.
+fn fnmatch_pattern(pattern: &str) -> Result<glob::Pattern, String> {
+    if pattern.contains("**") {
+        return Err("`**` means more than `*` to glob::Pattern".into());
     }
-    pattern[p..].iter().all(|&c| c == '*')
+    glob::Pattern::new(pattern).map_err(|e| e.to_string())
 }
 
-/// Matches `c` against the class that `pattern` starts with (`[...]`): `Some((matched,
-/// width of the class))`, or `None` when the `[` is not closed (then it is literal).
-fn class(pattern: &[char], c: char) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negated = pattern.get(i) == Some(&'!');
-    if negated {
-        i += 1;
-    }
-    let start = i;
-    let mut matched = false;
-    while let Some(&first) = pattern.get(i) {
-        if first == ']' && i > start {
-            return Some((matched != negated, i + 1));
-        }
-        if pattern.get(i + 1) == Some(&'-') && pattern.get(i + 2).is_some_and(|&end| end != ']') {
-            matched |= (first..=pattern[i + 2]).contains(&c);
-            i += 3;
-        } else {
-            matched |= first == c;
-            i += 1;
-        }
-    }
-    None
-}
-
-/// SHA-1 (FIPS 180-4) of `bytes`, in lowercase hex: wasm3's expectations are SHA-1 digests.
+/// The SHA-1 of `bytes`, in lowercase hex: wasm3's expectations are SHA-1 digests.
 fn sha1_hex(bytes: &[u8]) -> String {
-    let mut h: [u32; 5] = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0];
-    let mut message = bytes.to_vec();
-    message.push(0x80);
-    while message.len() % 64 != 56 {
-        message.push(0);
-    }
-    message.extend_from_slice(&((bytes.len() as u64) * 8).to_be_bytes());
-    for block in message.chunks(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, &word) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..20 => ((b & c) | (!b & d), 0x5A827999),
-                20..40 => (b ^ c ^ d, 0x6ED9EBA1),
-                40..60 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                _ => (b ^ c ^ d, 0xCA62C1D6),
-            };
-            let temp = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(word);
-            (e, d, c, b, a) = (d, c, b.rotate_left(30), a, temp);
-        }
-        for (state, value) in h.iter_mut().zip([a, b, c, d, e]) {
-            *state = state.wrapping_add(value);
-        }
-    }
-    h.iter().map(|word| format!("{word:08x}")).collect()
-}
-
-/// The `kiln` binary: `$KILN`, else the one built beside this test.
-fn kiln_binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("KILN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // target/<profile>/deps/corpora-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let kiln = profile_dir.join("kiln");
-    if kiln.exists() {
-        Ok(kiln)
-    } else {
-        Err(format!(
-            "{} does not exist: build it (cargo build -p kiln, with the same profile) or set $KILN",
-            kiln.display()
-        ))
-    }
+    format!("{:x}", Sha1::digest(bytes))
 }
 
 /// Checks the helpers against known answers before trusting them with the corpora.
 fn self_check() -> Result<(), String> {
-    let chars = |s: &str| s.chars().collect::<Vec<_>>();
     let sha1_cases = [
         ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
         ("abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
@@ -609,11 +453,20 @@ fn self_check() -> Result<(), String> {
         ("a*b*c", "a--b--b--", false),
         ("[!x]y[a-c]", "zyb", true),
         ("[!x]y[a-c]", "xyb", false),
-        ("[", "[", true),
+        ("a*; cat; /x/0.txt;*", "a\n; cat; /x/0.txt;\n", true),
+        ("a?c", "a/c", true),
     ];
     for (pattern, text, matches) in glob_cases {
-        if glob(&chars(pattern), &chars(text)) != matches {
+        let compiled = fnmatch_pattern(pattern).map_err(|e| format!("glob {pattern:?}: {e}"))?;
+        if compiled.matches(text) != matches {
             return Err(format!("glob({pattern:?}, {text:?}) is not {matches}"));
+        }
+    }
+    for pattern in ["[", "a**b", "**", "x/**/y"] {
+        if fnmatch_pattern(pattern).is_ok() {
+            return Err(format!(
+                "glob {pattern:?} is accepted, though fnmatch reads it otherwise"
+            ));
         }
     }
     Ok(())
@@ -679,7 +532,7 @@ fn main() {
         );
         return;
     }
-    let kiln = match kiln_binary() {
+    let kiln = match process::kiln_binary() {
         Ok(kiln) => kiln,
         Err(error) => {
             eprintln!("corpora: {error}");

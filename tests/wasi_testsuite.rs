@@ -20,12 +20,12 @@
 //! `<lang>/<name>@<mode>  # reason`; a listed case that passes fails the run. Without the
 //! corpus the test says it was skipped and why, and claims no pass.
 
-use kiln_tests::expected;
+use kiln_tests::{expected, process};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long one program may run.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -186,61 +186,21 @@ fn workdir(scratch: &Path, case: &Case, mode: &str) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// Runs `command` to completion or until the timeout; returns (exit code, stdout, stderr).
-fn run(mut command: Command) -> Result<(i32, String, String), String> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
-    let (mut stdout, mut stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut bytes).ok();
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut bytes).ok();
-        bytes
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            break status;
-        }
-        if started.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("timed out after {}s", TIMEOUT.as_secs()));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let code = match status.code() {
-        Some(code) => code,
-        None => {
-            use std::os::unix::process::ExitStatusExt;
-            return Err(format!("killed by signal {:?}", status.signal()));
-        }
-    };
-    let stdout = String::from_utf8_lossy(&out.join().unwrap()).into_owned();
-    let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
-    Ok((code, stdout, stderr))
+/// Runs `command` with empty stdin to completion or until the timeout; returns (exit code,
+/// stdout, stderr), the output as text.
+fn run(command: Command) -> Result<(i32, String, String), String> {
+    let (code, stdout, stderr) = process::run(command, None, TIMEOUT)?;
+    let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
+    Ok((code, text(stdout), text(stderr)))
 }
 
 /// The grant flags of `case`, the same for `kiln run` and `kiln build`.
 fn grant_flags(case: &Case) -> Vec<String> {
-    let mut flags = Vec::new();
-    for (name, value) in &case.env {
-        flags.push("--env".into());
-        flags.push(format!("{name}={value}"));
-    }
-    if let Some(root) = &case.root {
-        flags.push("--dir".into());
-        flags.push(format!("{root}::/"));
-    }
-    flags
+    let root = case
+        .root
+        .iter()
+        .map(|root| (PathBuf::from(root), "/".into()));
+    process::grant_flags(&case.env, &root.collect::<Vec<_>>())
 }
 
 /// Runs `case` in `mode` and checks it against its specification.
@@ -301,28 +261,6 @@ fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), Str
     }
 }
 
-/// The `kiln` binary: `$KILN`, else the one built beside this test.
-fn kiln_binary() -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("KILN") {
-        return Ok(PathBuf::from(path));
-    }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // target/<profile>/deps/wasi_testsuite-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("cannot find the target directory")?;
-    let kiln = profile_dir.join("kiln");
-    if kiln.exists() {
-        Ok(kiln)
-    } else {
-        Err(format!(
-            "{} does not exist: build it (cargo build -p kiln, with the same profile) or set $KILN",
-            kiln.display()
-        ))
-    }
-}
-
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let corpus = workspace.join("../shared/corpora/wasi-testsuite");
@@ -334,7 +272,7 @@ fn main() {
         );
         return;
     }
-    let kiln = match kiln_binary() {
+    let kiln = match process::kiln_binary() {
         Ok(kiln) => kiln,
         Err(error) => {
             eprintln!("wasi-testsuite: {error}");

@@ -12,33 +12,30 @@
 //! all of them. Each program is built once per test run (`OnceLock`), into
 //! `target/e2e-programs` (Rust) and `$CARGO_TARGET_TMPDIR/e2e` (everything else).
 
-use std::collections::BTreeMap;
-use std::ffi::OsStr;
-use std::fmt::Write as _;
-use std::io::{Read, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+mod support;
 
-const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::process::Command;
+use std::sync::OnceLock;
+use support::{
+    build_c_programs, build_rust_programs, path_str, run, run_kiln, scratch_dir, target_dir,
+    wat_program, Program,
+};
 
 /// Exit code of a guest that trapped.
 const TRAP_EXIT_CODE: i32 = 134;
 /// Exit code of kiln's own errors (bad input, I/O).
 const KILN_ERROR_EXIT_CODE: i32 = 1;
 
-/// No single command of these tests may take longer; a hang fails the test instead of
-/// blocking the run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
-
-const C_PROGRAMS: &[&str] = &["hello", "args", "stdin", "compute"];
+/// (name, also built natively): every C program is.
+const C_PROGRAMS: &[(&str, bool)] = &[
+    ("hello", true),
+    ("args", true),
+    ("stdin", true),
+    ("compute", true),
+];
 const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute"];
-
-const C_INSTALL_HINT: &str = "install clang, lld, wasi-libc and libclang-rt-dev-wasm32 \
-     (`apt-get install clang lld wasi-libc libclang-rt-dev-wasm32`, as .ci/run does)";
-const RUST_INSTALL_HINT: &str =
-    "install the wasm32-wasip1 target (`rustup target add wasm32-wasip1`, as .ci/run does)";
 
 // ---------------------------------------------------------------------------------------
 // C programs
@@ -467,7 +464,7 @@ fn check_with_stdin(
         );
     }
 
-    let executable = program.executable();
+    let executable = program.executable(&[]);
     let built = run(Command::new(executable).args(args).env_clear(), stdin);
     let mut kiln_run_args = vec!["run", path_str(&program.wasm)];
     kiln_run_args.extend(args);
@@ -677,297 +674,24 @@ fn elf_symbols(bytes: &[u8]) -> Result<Vec<String>, String> {
 // Programs
 // ---------------------------------------------------------------------------------------
 
-/// A test program built for wasm32-wasip1 and natively.
-struct Program {
-    /// `c-hello`, `rust-args`, ...
-    id: String,
-    wasm: PathBuf,
-    native: PathBuf,
-    /// The `kiln build` executable, built on first use.
-    executable: OnceLock<Result<PathBuf, String>>,
-}
-
-impl Program {
-    fn new(id: String, wasm: PathBuf, native: PathBuf) -> Program {
-        Program {
-            id,
-            wasm,
-            native,
-            executable: OnceLock::new(),
-        }
-    }
-
-    /// The program built by `kiln build`, once.
-    fn executable(&self) -> &Path {
-        let built = self.executable.get_or_init(|| {
-            let executable = scratch_dir(&format!("executable-{}", self.id)).join(&self.id);
-            let output = run_kiln(
-                &["build", path_str(&self.wasm), "-o", path_str(&executable)],
-                b"",
-            );
-            if output.code == Some(0) && executable.is_file() {
-                Ok(executable)
-            } else {
-                Err(format!(
-                    "`kiln build` of {} failed\n{}",
-                    self.id,
-                    output.describe()
-                ))
-            }
-        });
-        built.as_deref().unwrap_or_else(|error| panic!("{error}"))
-    }
-}
-
 fn c_program(name: &str) -> &'static Program {
     static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
-    let programs = PROGRAMS.get_or_init(build_c_programs);
+    let programs = PROGRAMS.get_or_init(|| build_c_programs(C_PROGRAMS));
     let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
     &programs[name]
 }
 
+/// The Rust programs, built into `target/e2e-programs`.
 fn rust_program(name: &str) -> &'static Program {
     static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
-    let programs = PROGRAMS.get_or_init(build_rust_programs);
+    let programs = PROGRAMS.get_or_init(|| {
+        let target_dir = target_dir().join("e2e-programs");
+        build_rust_programs(&target_dir, RUST_PROGRAMS)?;
+        Ok(RUST_PROGRAMS
+            .iter()
+            .map(|&name| (name, Program::rust(&target_dir, name)))
+            .collect())
+    });
     let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
     &programs[name]
-}
-
-/// A WAT program from `tests/programs/wat/`, given to kiln as text.
-fn wat_program(name: &str) -> PathBuf {
-    let path = programs_dir().join("wat").join(format!("{name}.wat"));
-    assert!(path.is_file(), "{} is missing", path.display());
-    path
-}
-
-/// Builds every C program with `clang --target=wasm32-wasi -O2` and natively with
-/// `cc -O2`.
-///
-/// Compiling and linking are separate steps because clang, given `-O2` when it links,
-/// runs binaryen's `wasm-opt` if that is installed, which strips the name section: the
-/// module would then depend on what the machine has, and kiln's symbols and backtraces
-/// would lose the function names.
-fn build_c_programs() -> Result<BTreeMap<&'static str, Program>, String> {
-    let sources = programs_dir().join("c");
-    let out = scratch_dir("c-programs");
-    let mut programs = BTreeMap::new();
-    for name in C_PROGRAMS {
-        let source = sources.join(format!("{name}.c"));
-        let object = out.join(format!("{name}.wasm.o"));
-        let wasm = out.join(format!("{name}.wasm"));
-        let native = out.join(name);
-        build_step(
-            Command::new("clang")
-                .args(["--target=wasm32-wasi", "-O2", "-c"])
-                .arg(&source)
-                .arg("-o")
-                .arg(&object),
-            C_INSTALL_HINT,
-        )?;
-        build_step(
-            Command::new("clang")
-                .arg("--target=wasm32-wasi")
-                .arg(&object)
-                .arg("-o")
-                .arg(&wasm),
-            C_INSTALL_HINT,
-        )?;
-        build_step(
-            Command::new("cc")
-                .arg("-O2")
-                .arg(&source)
-                .arg("-o")
-                .arg(&native)
-                .arg("-lm"),
-            "install a C compiler (`apt-get install gcc`)",
-        )?;
-        programs.insert(*name, Program::new(format!("c-{name}"), wasm, native));
-    }
-    Ok(programs)
-}
-
-/// Builds the Rust programs with `cargo build --release`, for wasm32-wasip1 and natively,
-/// into `target/e2e-programs`.
-fn build_rust_programs() -> Result<BTreeMap<&'static str, Program>, String> {
-    let manifest = programs_dir().join("rust").join("Cargo.toml");
-    let target_dir = target_dir().join("e2e-programs");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|error| format!("running rustc: {error}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib/wasm32-wasip1").is_dir() {
-        return Err(format!(
-            "the Rust standard library for wasm32-wasip1 is not in {}: {RUST_INSTALL_HINT}",
-            sysroot.display()
-        ));
-    }
-
-    for target in [Some("wasm32-wasip1"), None] {
-        let mut command = Command::new(&cargo);
-        command
-            .args(["build", "--release", "--locked", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            // The native build must land in target/e2e-programs/release.
-            .env_remove("CARGO_BUILD_TARGET");
-        if let Some(target) = target {
-            command.args(["--target", target]);
-        }
-        build_step(&mut command, RUST_INSTALL_HINT)?;
-    }
-
-    let mut programs = BTreeMap::new();
-    for name in RUST_PROGRAMS {
-        let wasm = target_dir.join(format!("wasm32-wasip1/release/{name}.wasm"));
-        let native = target_dir.join(format!("release/{name}"));
-        programs.insert(*name, Program::new(format!("rust-{name}"), wasm, native));
-    }
-    Ok(programs)
-}
-
-/// Runs one build command; a failure says what to install.
-fn build_step(command: &mut Command, install_hint: &str) -> Result<(), String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let output = match command.stdin(Stdio::null()).output() {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("`{program}` is not installed: {install_hint}"));
-        }
-        Err(error) => return Err(format!("running `{program}`: {error}")),
-    };
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "building a test program failed ({}): {:?}\n{}{}\nif a tool, header or library is \
-         missing: {install_hint}",
-        output.status,
-        command,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    ))
-}
-
-// ---------------------------------------------------------------------------------------
-// Paths and processes
-// ---------------------------------------------------------------------------------------
-
-fn repository_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn programs_dir() -> PathBuf {
-    repository_root().join("tests").join("programs")
-}
-
-/// The workspace's `target/` directory.
-fn target_dir() -> &'static Path {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap()
-}
-
-/// A fresh directory for one test's files under `$CARGO_TARGET_TMPDIR/e2e`.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("e2e")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|error| panic!("creating {}: {error}", dir.display()));
-    dir
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
-
-/// What a finished process did.
-struct Output {
-    command: String,
-    code: Option<i32>,
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    fn describe(&self) -> String {
-        let mut text = format!("$ {}\nstatus: {}\n", self.command, self.status);
-        for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let shown: String = stream.chars().take(4000).collect();
-            let cut = if shown.len() < stream.len() {
-                "\n[...]"
-            } else {
-                ""
-            };
-            write!(text, "--- {name} ---\n{shown}{cut}\n").unwrap();
-        }
-        text
-    }
-}
-
-fn run_kiln(args: &[&str], stdin: &[u8]) -> Output {
-    run(Command::new(KILN).args(args), stdin)
-}
-
-/// Runs `command` with `stdin`, capturing its output, and kills it after
-/// [`COMMAND_TIMEOUT`].
-fn run(command: &mut Command, stdin: &[u8]) -> Output {
-    let description = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
-
-    let mut child_stdin = child.stdin.take().unwrap();
-    let stdin = stdin.to_vec();
-    // A guest that stops reading early closes the pipe; that is not the test's concern.
-    let writer = std::thread::spawn(move || {
-        let _ = child_stdin.write_all(&stdin);
-    });
-    let mut child_stdout = child.stdout.take().unwrap();
-    let stdout_reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = child_stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let mut child_stderr = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = child_stderr.read_to_end(&mut bytes);
-        bytes
-    });
-
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for a child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`{description}` did not finish in {COMMAND_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    writer.join().unwrap();
-    let stdout = stdout_reader.join().unwrap();
-    let stderr = stderr_reader.join().unwrap();
-    Output {
-        command: description,
-        code: status.code(),
-        status,
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
 }

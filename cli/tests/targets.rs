@@ -2,39 +2,21 @@
 //! empty root), aarch64 executables under qemu, size reports, and `--emit staticlib` for C
 //! hosts.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+use support::{
+    assert_success, build_c_native, build_rust_programs, programs_dir, repository_root,
+    scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
+};
 
-const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+/// The aarch64 targets, whose executables run under qemu.
+const AARCH64_TARGETS: [&str; 2] = ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"];
 
-fn repository_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("targets")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
+/// Runs `command` with no input (see [`support::run`]).
 fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("running {command:?}: {e}"));
-    output
-}
-
-fn assert_success(output: &Output, what: &str) {
-    assert!(
-        output.status.success(),
-        "{what} failed ({}):\n{}{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    support::run(command, b"")
 }
 
 fn build(target: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
@@ -48,6 +30,23 @@ fn build(target: &str, input: &Path, output: &Path, extra: &[&str]) -> Output {
     built
 }
 
+/// Compiles and links the C program `source` into `wasm` with `clang --target=wasm32-wasi
+/// -O2` in one step, as these tests always have: when binaryen's `wasm-opt` is installed
+/// clang runs it, so these modules are optimised by it (unlike [`support::build_c_wasm`]'s,
+/// which keep their names).
+fn clang_wasm(source: &Path, wasm: &Path) {
+    let compiled = run(Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2"])
+        .arg(source)
+        .arg("-o")
+        .arg(wasm));
+    let name = source.file_name().unwrap_or_default().to_string_lossy();
+    assert_success(
+        &compiled,
+        &format!("clang --target=wasm32-wasi {name} ({C_INSTALL_HINT})"),
+    );
+}
+
 fn hello() -> PathBuf {
     repository_root().join("examples").join("hello.wat")
 }
@@ -56,7 +55,7 @@ fn hello() -> PathBuf {
 fn targets_lists_every_supported_triple() {
     let output = run(Command::new(KILN).arg("targets"));
     assert_success(&output, "kiln targets");
-    let text = String::from_utf8_lossy(&output.stdout);
+    let text = &output.stdout;
     for triple in [
         "x86_64-unknown-linux-gnu",
         "x86_64-unknown-linux-musl",
@@ -74,7 +73,7 @@ fn targets_lists_every_supported_triple() {
 /// A static musl executable runs alone in an empty directory used as its root.
 #[test]
 fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
-    let dir = scratch("musl");
+    let dir = scratch_dir("musl");
     let root = dir.join("root");
     std::fs::create_dir_all(&root).unwrap();
     let exe = root.join("hello");
@@ -84,7 +83,7 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
         &exe,
         &["--size-report"],
     );
-    let report = String::from_utf8_lossy(&built.stdout);
+    let report = &built.stdout;
     assert!(
         report.contains("generated code") && report.contains("runtime and libc"),
         "{report}"
@@ -101,52 +100,73 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     );
     let output = run(Command::new("chroot").arg(&root).arg("/hello"));
     assert_success(&output, "the musl executable in an empty root");
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "hello from kiln\n");
+    assert_eq!(output.stdout, "hello from kiln\n");
 }
 
-fn qemu(target: &str, exe: &Path) -> Output {
+/// `qemu-aarch64 EXE` for an executable built for `target`.
+fn qemu(target: &str, exe: &Path) -> Command {
     let mut command = Command::new("qemu-aarch64");
     if target.ends_with("gnu") {
         command.args(["-L", "/usr/aarch64-linux-gnu"]);
     }
-    run(command.arg(exe))
+    command.arg(exe);
+    command
+}
+
+/// Builds `wasm` for each aarch64 target and checks that under qemu, with `args` and an
+/// empty environment, it exits and prints as `expected` (the native run) did.
+fn check_aarch64_matches_native(
+    dir: &Path,
+    program: &str,
+    wasm: &Path,
+    args: &[&str],
+    expected: &Output,
+) {
+    for target in AARCH64_TARGETS {
+        let exe = dir.join(format!("{program}-{target}"));
+        build(target, wasm, &exe, &[]);
+        let output = run(qemu(target, &exe).args(args).env_clear());
+        assert_eq!(
+            output.code, expected.code,
+            "{program} on {target}: exit code"
+        );
+        assert_eq!(
+            output.stdout, expected.stdout,
+            "{program} on {target}: stdout"
+        );
+    }
 }
 
 #[test]
 fn aarch64_executables_run_under_qemu() {
-    let dir = scratch("aarch64");
-    for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
+    let dir = scratch_dir("aarch64");
+    for target in AARCH64_TARGETS {
         let exe = dir.join(format!("hello-{target}"));
         build(target, &hello(), &exe, &[]);
-        let output = qemu(target, &exe);
+        let output = run(&mut qemu(target, &exe));
         assert_success(&output, &format!("hello for {target} under qemu"));
-        assert_eq!(String::from_utf8_lossy(&output.stdout), "hello from kiln\n");
+        assert_eq!(output.stdout, "hello from kiln\n");
     }
 }
 
 #[test]
 fn aarch64_traps_are_reported_like_x86_64() {
-    let dir = scratch("aarch64-traps");
-    let programs = repository_root().join("tests").join("programs").join("wat");
+    let dir = scratch_dir("aarch64-traps");
     for (program, message) in [
         ("divide_by_zero", "integer divide by zero"),
         ("out_of_bounds", "out of bounds memory access"),
         ("stack_overflow", "call stack exhausted"),
     ] {
         let native = dir.join(format!("{program}-x86_64"));
-        build(
-            "x86_64-unknown-linux-gnu",
-            &programs.join(format!("{program}.wat")),
-            &native,
-            &[],
-        );
+        let source = wat_program(program);
+        build("x86_64-unknown-linux-gnu", &source, &native, &[]);
         let native_output = run(&mut Command::new(&native));
-        for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
+        for target in AARCH64_TARGETS {
             let exe = dir.join(format!("{program}-{target}"));
-            build(target, &programs.join(format!("{program}.wat")), &exe, &[]);
-            let output = qemu(target, &exe);
-            assert_eq!(output.status.code(), Some(134), "{program} on {target}");
-            let stderr = String::from_utf8_lossy(&output.stderr);
+            build(target, &source, &exe, &[]);
+            let output = run(&mut qemu(target, &exe));
+            assert_eq!(output.code, Some(134), "{program} on {target}");
+            let stderr = &output.stderr;
             assert!(
                 stderr.contains(&format!("error: wasm trap: {message}")),
                 "{program} on {target}: {stderr}"
@@ -161,11 +181,10 @@ fn aarch64_traps_are_reported_like_x86_64() {
                     .map(|l| l.split('(').next().unwrap_or("").to_string())
                     .collect::<Vec<_>>()
             };
-            let native_stderr = String::from_utf8_lossy(&native_output.stderr);
             if program != "stack_overflow" {
                 assert_eq!(
-                    frames(&stderr),
-                    frames(&native_stderr),
+                    frames(stderr),
+                    frames(&native_output.stderr),
                     "{program} on {target}: backtrace differs"
                 );
             }
@@ -175,7 +194,7 @@ fn aarch64_traps_are_reported_like_x86_64() {
 
 #[test]
 fn staticlib_and_header_link_into_a_c_program() {
-    let dir = scratch("staticlib");
+    let dir = scratch_dir("staticlib");
     let example = repository_root().join("examples").join("c-host");
     let library = dir.join("libcalc.a");
     let header = dir.join("calc.h");
@@ -206,7 +225,7 @@ fn staticlib_and_header_link_into_a_c_program() {
     assert_success(&linked, "linking the C host");
     let output = run(&mut Command::new(&exe));
     assert_success(&output, "the C host");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = &output.stdout;
     assert!(stdout.contains("calc_add(2, 3) = 5"), "{stdout}");
     assert!(stdout.contains("trapped: code 8"), "{stdout}");
 }
@@ -215,8 +234,8 @@ fn staticlib_and_header_link_into_a_c_program() {
 /// qemu, gnu and musl) as natively on x86_64.
 #[test]
 fn c_programs_on_aarch64_match_native() {
-    let dir = scratch("aarch64-programs");
-    let sources = repository_root().join("tests").join("programs").join("c");
+    let dir = scratch_dir("aarch64-programs");
+    let sources = programs_dir().join("c");
     for (program, args) in [
         ("hello", vec![]),
         ("compute", vec![]),
@@ -224,43 +243,11 @@ fn c_programs_on_aarch64_match_native() {
     ] {
         let source = sources.join(format!("{program}.c"));
         let native = dir.join(format!("{program}-native"));
-        let compiled = run(Command::new("cc")
-            .arg("-O2")
-            .arg(&source)
-            .arg("-o")
-            .arg(&native)
-            .arg("-lm"));
-        assert_success(&compiled, &format!("cc {program}.c"));
+        build_c_native(&source, &native).unwrap_or_else(|error| panic!("{error}"));
         let wasm = dir.join(format!("{program}.wasm"));
-        let compiled = run(Command::new("clang")
-            .args(["--target=wasm32-wasi", "-O2"])
-            .arg(&source)
-            .arg("-o")
-            .arg(&wasm));
-        assert_success(
-            &compiled,
-            &format!("clang --target=wasm32-wasi {program}.c"),
-        );
+        clang_wasm(&source, &wasm);
         let expected = run(Command::new(&native).args(&args).env_clear());
-        for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
-            let exe = dir.join(format!("{program}-{target}"));
-            build(target, &wasm, &exe, &[]);
-            let mut command = Command::new("qemu-aarch64");
-            if target.ends_with("gnu") {
-                command.args(["-L", "/usr/aarch64-linux-gnu"]);
-            }
-            let output = run(command.arg(&exe).args(&args).env_clear());
-            assert_eq!(
-                output.status.code(),
-                expected.status.code(),
-                "{program} on {target}: exit code"
-            );
-            assert_eq!(
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&expected.stdout),
-                "{program} on {target}: stdout"
-            );
-        }
+        check_aarch64_matches_native(&dir, program, &wasm, &args, &expected);
     }
 }
 
@@ -268,19 +255,10 @@ fn c_programs_on_aarch64_match_native() {
 /// default: the same output for a real program, the same trap for an out-of-bounds access.
 #[test]
 fn bounds_checked_code_behaves_like_guard_page_code() {
-    let dir = scratch("bounds-checks");
-    let source = repository_root()
-        .join("tests")
-        .join("programs")
-        .join("c")
-        .join("compute.c");
+    let dir = scratch_dir("bounds-checks");
+    let source = programs_dir().join("c").join("compute.c");
     let wasm = dir.join("compute.wasm");
-    let compiled = run(Command::new("clang")
-        .args(["--target=wasm32-wasi", "-O2"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&wasm));
-    assert_success(&compiled, "clang --target=wasm32-wasi compute.c");
+    clang_wasm(&source, &wasm);
     let host = "x86_64-unknown-linux-gnu";
     let (plain, checked) = (dir.join("compute"), dir.join("compute-checked"));
     build(host, &wasm, &plain, &[]);
@@ -291,16 +269,12 @@ fn bounds_checked_code_behaves_like_guard_page_code() {
     );
     assert_success(&output, "compute built with --bounds-checks");
     assert_eq!(output.stdout, expected.stdout);
-    let trap = repository_root()
-        .join("tests")
-        .join("programs")
-        .join("wat")
-        .join("out_of_bounds.wat");
+    let trap = wat_program("out_of_bounds");
     let trapping = dir.join("out_of_bounds-checked");
     build(host, &trap, &trapping, &["--bounds-checks"]);
     let output = run(&mut Command::new(&trapping));
-    assert_eq!(output.status.code(), Some(134));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.code, Some(134));
+    let stderr = &output.stderr;
     assert!(
         stderr.contains("error: wasm trap: out of bounds memory access"),
         "{stderr}"
@@ -311,59 +285,17 @@ fn bounds_checked_code_behaves_like_guard_page_code() {
 /// code on aarch64 (under qemu) as natively on x86_64.
 #[test]
 fn rust_programs_on_aarch64_match_native() {
-    let manifest = repository_root()
-        .join("tests")
-        .join("programs")
-        .join("rust")
-        .join("Cargo.toml");
+    const PROGRAMS: [(&str, &[&str]); 3] =
+        [("hello", &[]), ("compute", &[]), ("args", &["3", "x y"])];
     let target_dir = repository_root()
         .join("target")
         .join("e2e-programs-aarch64");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    for target in [None, Some("wasm32-wasip1")] {
-        let mut command = Command::new(&cargo);
-        command
-            .args(["build", "--release", "--locked", "--manifest-path"])
-            .arg(&manifest);
-        command
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .env_remove("CARGO_BUILD_TARGET");
-        if let Some(target) = target {
-            command.args(["--target", target]);
-        }
-        assert_success(&run(&mut command), "building the Rust test programs");
-    }
-    let dir = scratch("aarch64-rust");
-    for (program, args) in [
-        ("hello", vec![]),
-        ("compute", vec![]),
-        ("args", vec!["3", "x y"]),
-    ] {
-        let native = target_dir.join("release").join(program);
-        let wasm = target_dir
-            .join("wasm32-wasip1")
-            .join("release")
-            .join(format!("{program}.wasm"));
-        let expected = run(Command::new(&native).args(&args).env_clear());
-        for target in ["aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"] {
-            let exe = dir.join(format!("{program}-{target}"));
-            build(target, &wasm, &exe, &[]);
-            let mut command = Command::new("qemu-aarch64");
-            if target.ends_with("gnu") {
-                command.args(["-L", "/usr/aarch64-linux-gnu"]);
-            }
-            let output = run(command.arg(&exe).args(&args).env_clear());
-            assert_eq!(
-                output.status.code(),
-                expected.status.code(),
-                "{program} on {target}: exit code"
-            );
-            assert_eq!(
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&expected.stdout),
-                "{program} on {target}: stdout"
-            );
-        }
+    build_rust_programs(&target_dir, &PROGRAMS.map(|(program, _)| program))
+        .unwrap_or_else(|error| panic!("building the Rust test programs: {error}"));
+    let dir = scratch_dir("aarch64-rust");
+    for (program, args) in PROGRAMS {
+        let built = Program::rust(&target_dir, program);
+        let expected = run(Command::new(&built.native).args(args).env_clear());
+        check_aarch64_matches_native(&dir, program, &built.wasm, args, &expected);
     }
 }

@@ -1,0 +1,106 @@
+//! The cold-start benchmark: spawn-to-exit of a hello-world (`benches/programs/c/hello.c`)
+//! as a kiln executable, under Wasmtime (JIT and precompiled) and natively. Wasmtime is
+//! the `wasmtime` CLI (`wasmtime run`, `wasmtime compile` + `wasmtime run
+//! --allow-precompiled`) when one is on PATH, else this harness's own `kiln-bench exec`,
+//! which embeds the same Wasmtime with the default configuration the CLI uses.
+
+use crate::engines::Toolchain;
+use crate::process::{self, run_tool};
+use crate::programs::BuiltPrograms;
+use crate::stats::{spread, Spread};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+pub struct ColdStart {
+    /// `(engine label, wall spread in seconds, median peak RSS in KiB)`.
+    pub rows: Vec<(String, Spread, u64)>,
+    pub runs: usize,
+    pub wasmtime_cli: bool,
+}
+
+pub fn run(
+    toolchain: &Toolchain,
+    built: &BuiltPrograms,
+    runs: usize,
+    out: &Path,
+) -> Result<ColdStart> {
+    let dir = out.join("cold-start");
+    std::fs::create_dir_all(&dir)?;
+    let kiln_program = dir.join("hello-kiln");
+    run_tool(
+        Command::new(&toolchain.kiln)
+            .arg("build")
+            .arg(&built.hello_wasm)
+            .arg("-o")
+            .arg(&kiln_program),
+    )
+    .context("kiln build of hello")?;
+    let wasmtime_cli = Command::new("wasmtime")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+
+    let mut engines: Vec<(String, Command)> =
+        vec![("kiln".to_string(), Command::new(&kiln_program))];
+    if wasmtime_cli {
+        let cwasm = dir.join("hello.cwasm");
+        run_tool(
+            Command::new("wasmtime")
+                .arg("compile")
+                .arg(&built.hello_wasm)
+                .arg("-o")
+                .arg(&cwasm),
+        )?;
+        let mut jit = Command::new("wasmtime");
+        jit.arg("run").arg(&built.hello_wasm);
+        let mut precompiled = Command::new("wasmtime");
+        precompiled.args(["run", "--allow-precompiled"]).arg(&cwasm);
+        engines.push(("wasmtime run (JIT)".to_string(), jit));
+        engines.push(("wasmtime run (precompiled)".to_string(), precompiled));
+    } else {
+        let cwasm = dir.join("hello.cwasm");
+        crate::wasmtime_host::precompile(&built.hello_wasm, &cwasm)?;
+        engines.push((
+            "wasmtime-jit (kiln-bench exec)".to_string(),
+            toolchain.wasmtime_command(&built.hello_wasm, false, &[]),
+        ));
+        engines.push((
+            "wasmtime-precompiled (kiln-bench exec)".to_string(),
+            toolchain.wasmtime_command(&cwasm, true, &[]),
+        ));
+    }
+    engines.push(("native".to_string(), Command::new(&built.hello_native)));
+
+    let mut walls = vec![Vec::new(); engines.len()];
+    let mut rss = vec![Vec::new(); engines.len()];
+    for _ in 0..runs {
+        for (index, (label, template)) in engines.iter().enumerate() {
+            let mut command = Command::new(template.get_program());
+            command.args(template.get_args());
+            let output = process::measure(command, None, &dir.join("scratch"))?;
+            anyhow::ensure!(
+                output.status == 0 && output.stdout == b"hello, world\n",
+                "cold start {label}: status {}, stdout {:?}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout)
+            );
+            walls[index].push(output.wall.as_secs_f64());
+            rss[index].push(output.peak_rss_kib as f64);
+        }
+    }
+    let rows = engines
+        .iter()
+        .enumerate()
+        .map(|(index, (label, _))| {
+            let wall = spread(&walls[index]).expect("runs > 0");
+            let rss = spread(&rss[index]).expect("runs > 0").median as u64;
+            (label.clone(), wall, rss)
+        })
+        .collect();
+    Ok(ColdStart {
+        rows,
+        runs,
+        wasmtime_cli,
+    })
+}

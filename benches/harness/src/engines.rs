@@ -1,0 +1,407 @@
+//! The engines and the run loop. Each workload is prepared once per engine (kiln build,
+//! Wasmtime serialize, wasm2c + clang), then run `runs` times; within one round every
+//! engine runs once, in turn, so ratios to Wasmtime can be taken pair by pair in the same
+//! round. Every run's output is checked; a wrong or failed run stops that engine on that
+//! workload and is reported as a failure.
+
+use crate::process::{self, run_tool, RunOutput};
+use crate::stats::Sample;
+use crate::workloads::Workload;
+use crate::{stub, wasm2c, wasmtime_host};
+use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
+pub enum Engine {
+    Kiln,
+    WasmtimeJit,
+    WasmtimePrecompiled,
+    Wasm2c,
+    Native,
+}
+
+impl Engine {
+    pub const ALL: &'static [Engine] = &[
+        Engine::Kiln,
+        Engine::WasmtimeJit,
+        Engine::WasmtimePrecompiled,
+        Engine::Wasm2c,
+        Engine::Native,
+    ];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Engine::Kiln => "kiln",
+            Engine::WasmtimeJit => "wasmtime-jit",
+            Engine::WasmtimePrecompiled => "wasmtime-precompiled",
+            Engine::Wasm2c => "wasm2c",
+            Engine::Native => "native",
+        }
+    }
+
+    /// The baseline every ratio is taken against.
+    pub const BASELINE: Engine = Engine::WasmtimeJit;
+}
+
+/// The tools found on this machine.
+pub struct Toolchain {
+    pub kiln: PathBuf,
+    pub kiln_version: String,
+    /// kiln executables provide `bench.start` / `bench.end` (else the harness stubs them).
+    pub kiln_bench_imports: bool,
+    /// kiln executables write the region times to `$KILN_BENCH_TIMES`.
+    pub kiln_region: bool,
+    pub wasm2c: Result<(), String>,
+    /// This binary, for `kiln-bench exec`.
+    pub harness: PathBuf,
+}
+
+impl Toolchain {
+    pub fn detect(kiln: PathBuf, out: &Path) -> Result<Toolchain> {
+        let kiln = kiln.canonicalize()?;
+        let version = Command::new(&kiln)
+            .arg("--version")
+            .output()
+            .context("running kiln --version")?;
+        let kiln_version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+        // Probe: does a kiln executable of the sightglass `noop` benchmark run, and does it
+        // report its region?
+        let noop_dir = crate::workloads::shared_corpora(&crate::repo_root())
+            .join("sightglass/benchmarks/noop");
+        let probe_dir = out.join("probe");
+        std::fs::create_dir_all(&probe_dir)?;
+        let probe = probe_dir.join("noop");
+        let mut kiln_bench_imports = false;
+        let mut kiln_region = false;
+        if run_tool(
+            Command::new(&kiln)
+                .arg("build")
+                .arg(noop_dir.join("benchmark.wasm"))
+                .arg("-o")
+                .arg(&probe),
+        )
+        .is_ok()
+        {
+            let mut command = Command::new(&probe);
+            command.current_dir(&noop_dir);
+            let output = process::measure(command, None, &probe_dir.join("run"))?;
+            kiln_bench_imports = output.status == 0;
+            kiln_region = output.region.is_some();
+        }
+        Ok(Toolchain {
+            kiln,
+            kiln_version,
+            kiln_bench_imports,
+            kiln_region,
+            wasm2c: wasm2c::available(),
+            harness: std::env::current_exe()?,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} ({}; bench imports: {}, region timing: {}), wasmtime 48.0.8, wasm2c: {}",
+            self.kiln.display(),
+            self.kiln_version,
+            if self.kiln_bench_imports {
+                "provided"
+            } else {
+                "stubbed by the harness"
+            },
+            if self.kiln_region {
+                "yes"
+            } else {
+                "no (whole-process time only)"
+            },
+            match &self.wasm2c {
+                Ok(()) => "available".to_string(),
+                Err(reason) => format!("skipped: {reason}"),
+            }
+        )
+    }
+
+    /// `kiln-bench exec` for a module (the Wasmtime engines).
+    pub fn wasmtime_command(&self, module: &Path, precompiled: bool, preopens: &[&str]) -> Command {
+        let mut command = Command::new(&self.harness);
+        command.arg("exec");
+        if precompiled {
+            command.arg("--precompiled");
+        }
+        for guest in preopens {
+            command.arg("--dir").arg(format!(".::{guest}"));
+        }
+        command.arg(module).arg("--");
+        command
+    }
+}
+
+/// One engine made ready for one workload.
+struct Prepared {
+    /// The command (without the workload's arguments) to run.
+    program: Command,
+    /// kiln only: the module to time `kiln compile` on, per round.
+    kiln_compile_input: Option<PathBuf>,
+    /// A compile time measured once at preparation (precompiled Wasmtime, wasm2c).
+    compile_once: Option<Duration>,
+    artifact_bytes: Option<u64>,
+}
+
+/// What happened to one engine on one workload.
+#[derive(Default)]
+pub struct Outcome {
+    pub samples: Vec<Sample>,
+    pub artifact_bytes: Option<u64>,
+    pub skipped: Option<String>,
+    pub failure: Option<String>,
+    /// The output was checked against an expected file or digest (not exit status only).
+    pub checked: bool,
+    /// The engine's run time is the whole process only (no region timing).
+    pub whole_process_only: bool,
+}
+
+pub struct Results {
+    pub outcomes: BTreeMap<(usize, Engine), Outcome>,
+}
+
+impl Results {
+    pub fn get(&self, workload: usize, engine: Engine) -> Option<&Outcome> {
+        self.outcomes.get(&(workload, engine))
+    }
+
+    /// `(passed, skipped)` engine × workload pairs.
+    pub fn counts(&self) -> (usize, usize) {
+        let passed = self
+            .outcomes
+            .values()
+            .filter(|outcome| outcome.failure.is_none() && outcome.skipped.is_none())
+            .count();
+        let skipped = self
+            .outcomes
+            .values()
+            .filter(|outcome| outcome.skipped.is_some())
+            .count();
+        (passed, skipped)
+    }
+
+    pub fn failures(&self, workloads: &[Workload]) -> Vec<String> {
+        self.outcomes
+            .iter()
+            .filter_map(|((workload, engine), outcome)| {
+                let id = workloads[*workload].id();
+                outcome
+                    .failure
+                    .as_ref()
+                    .map(|failure| format!("{id} on {}: {failure}", engine.id()))
+            })
+            .collect()
+    }
+}
+
+pub fn run_all(
+    toolchain: &Toolchain,
+    engines: &[Engine],
+    workloads: &[Workload],
+    runs: usize,
+    out: &Path,
+) -> Result<Results> {
+    let mut outcomes = BTreeMap::new();
+    let scratch = out.join("scratch");
+    for (index, workload) in workloads.iter().enumerate() {
+        let started = Instant::now();
+        let artifacts = out.join("artifacts").join(workload.id().replace('/', "__"));
+        std::fs::create_dir_all(&artifacts)?;
+        let mut prepared: Vec<(Engine, Prepared)> = Vec::new();
+        for &engine in engines {
+            let mut outcome = Outcome {
+                whole_process_only: engine == Engine::Kiln && !toolchain.kiln_region,
+                ..Outcome::default()
+            };
+            match prepare(toolchain, engine, workload, &artifacts) {
+                Ok(Ok(ready)) => {
+                    outcome.artifact_bytes = ready.artifact_bytes;
+                    prepared.push((engine, ready));
+                }
+                Ok(Err(reason)) => outcome.skipped = Some(reason),
+                Err(error) => outcome.failure = Some(format!("preparing: {error:#}")),
+            }
+            outcomes.insert((index, engine), outcome);
+        }
+        for _round in 0..runs {
+            for (engine, ready) in &mut prepared {
+                let outcome = outcomes.get_mut(&(index, *engine)).expect("inserted above");
+                if outcome.failure.is_some() {
+                    continue;
+                }
+                match run_once(toolchain, ready, workload, &scratch) {
+                    Ok((sample, checked)) => {
+                        outcome.checked = checked;
+                        outcome.samples.push(sample);
+                    }
+                    Err(error) => outcome.failure = Some(format!("{error:#}")),
+                }
+            }
+        }
+        let summary: Vec<String> = engines
+            .iter()
+            .map(|engine| {
+                let outcome = &outcomes[&(index, *engine)];
+                let state = if outcome.failure.is_some() {
+                    "FAIL"
+                } else if outcome.skipped.is_some() {
+                    "skip"
+                } else {
+                    "ok"
+                };
+                format!("{} {state}", engine.id())
+            })
+            .collect();
+        eprintln!(
+            "[{}/{}] {} ({:.1} s): {}",
+            index + 1,
+            workloads.len(),
+            workload.id(),
+            started.elapsed().as_secs_f64(),
+            summary.join(", ")
+        );
+    }
+    Ok(Results { outcomes })
+}
+
+/// `Ok(Err(reason))`: this engine does not apply to this workload (skipped).
+fn prepare(
+    toolchain: &Toolchain,
+    engine: Engine,
+    workload: &Workload,
+    artifacts: &Path,
+) -> Result<Result<Prepared, String>> {
+    let file_size = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.len()).ok();
+    Ok(Ok(match engine {
+        Engine::Kiln => {
+            let mut input = workload.wasm.clone();
+            if !toolchain.kiln_bench_imports {
+                let stubbed = artifacts.join("kiln-input.wasm");
+                if stub::stub_bench_imports(&workload.wasm, &stubbed)? {
+                    input = stubbed;
+                }
+            }
+            let executable = artifacts.join("kiln-program");
+            let mut build = Command::new(&toolchain.kiln);
+            build.arg("build").arg(&input).arg("-o").arg(&executable);
+            for guest in &workload.preopens {
+                build.arg("--dir").arg(format!(".::{guest}"));
+            }
+            run_tool(&mut build).context("kiln build")?;
+            Prepared {
+                program: Command::new(&executable),
+                kiln_compile_input: Some(input),
+                compile_once: None,
+                artifact_bytes: file_size(&executable),
+            }
+        }
+        Engine::WasmtimeJit => Prepared {
+            program: toolchain.wasmtime_command(&workload.wasm, false, &workload.preopens),
+            kiln_compile_input: None,
+            compile_once: None,
+            artifact_bytes: file_size(&workload.wasm),
+        },
+        Engine::WasmtimePrecompiled => {
+            let cwasm = artifacts.join("module.cwasm");
+            let elapsed = wasmtime_host::precompile(&workload.wasm, &cwasm)?;
+            Prepared {
+                program: toolchain.wasmtime_command(&cwasm, true, &workload.preopens),
+                kiln_compile_input: None,
+                compile_once: Some(elapsed),
+                artifact_bytes: file_size(&cwasm),
+            }
+        }
+        Engine::Wasm2c => {
+            if let Err(reason) = &toolchain.wasm2c {
+                return Ok(Err(reason.clone()));
+            }
+            if let Some(reason) = wasm2c::unsupported(&workload.wasm)? {
+                return Ok(Err(reason));
+            }
+            match wasm2c::build(&workload.wasm, &artifacts.join("wasm2c")) {
+                Ok((program, elapsed)) => Prepared {
+                    program: Command::new(&program),
+                    kiln_compile_input: None,
+                    compile_once: Some(elapsed),
+                    artifact_bytes: file_size(&program),
+                },
+                Err(error) => return Ok(Err(format!("wasm2c build failed: {error:#}"))),
+            }
+        }
+        Engine::Native => {
+            let Some(native) = &workload.native else {
+                return Ok(Err(
+                    "no native build (not the project's own source)".to_string()
+                ));
+            };
+            Prepared {
+                program: Command::new(native),
+                kiln_compile_input: None,
+                compile_once: None,
+                artifact_bytes: file_size(native),
+            }
+        }
+    }))
+}
+
+/// One measured run; returns the sample and whether the output check was a real one.
+fn run_once(
+    toolchain: &Toolchain,
+    ready: &Prepared,
+    workload: &Workload,
+    scratch: &Path,
+) -> Result<(Sample, bool)> {
+    let mut compile = ready.compile_once;
+    if let Some(input) = &ready.kiln_compile_input {
+        let object = scratch.join("kiln-compile.o");
+        std::fs::create_dir_all(scratch)?;
+        compile = Some(
+            run_tool(
+                Command::new(&toolchain.kiln)
+                    .arg("compile")
+                    .arg(input)
+                    .arg("-o")
+                    .arg(&object),
+            )
+            .context("kiln compile")?,
+        );
+    }
+    let mut command = Command::new(ready.program.get_program());
+    command
+        .args(ready.program.get_args())
+        .args(&workload.args)
+        .current_dir(&workload.cwd);
+    let output: RunOutput = process::measure(command, workload.stdin.as_deref(), scratch)?;
+    if output.status == 137 && output.wall.as_secs() >= 1 {
+        anyhow::bail!(
+            "killed after {:.0} s (the --timeout)",
+            output.wall.as_secs_f64()
+        );
+    }
+    if output.status != 0 {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        anyhow::bail!(
+            "exit status {}: {}",
+            output.status,
+            stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    workload
+        .check(&output.stdout, &output.stderr)
+        .map_err(anyhow::Error::msg)?;
+    Ok((
+        Sample {
+            compile: compile.or(output.compile),
+            region: output.region,
+            wall: output.wall,
+            peak_rss_kib: output.peak_rss_kib,
+        },
+        !matches!(workload.check, crate::workloads::Check::ExitOnly),
+    ))
+}

@@ -1,0 +1,134 @@
+//! kiln's own benchmark programs (`benches/programs/`): each Rust and C source built twice
+//! at the same optimisation level, natively and for wasm32-wasip1 / wasm32-wasi, so the
+//! native engine has a peer. Their expected stdout sits in `benches/programs/expected/`.
+
+use crate::process::run_tool;
+use crate::workloads::{Check, Suite, Workload};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const RUST_PROGRAMS: &[&str] = &["hashloop", "sort", "matmul"];
+const C_PROGRAMS: &[&str] = &["crc32", "qsort", "matmul"];
+/// The same flags for both builds; no FMA contraction, so native and wasm round alike.
+const C_FLAGS: &[&str] = &["-O2", "-ffp-contract=off"];
+
+pub struct Program {
+    /// `rust-sort`, `c-crc32`, ...
+    pub name: String,
+    pub wasm: PathBuf,
+    pub native: PathBuf,
+    pub expected: PathBuf,
+}
+
+pub struct BuiltPrograms {
+    pub programs: Vec<Program>,
+    /// The cold-start program (`c/hello.c`).
+    pub hello_wasm: PathBuf,
+    pub hello_native: PathBuf,
+    programs_dir: PathBuf,
+}
+
+impl BuiltPrograms {
+    pub fn workloads(&self) -> Vec<Workload> {
+        self.programs
+            .iter()
+            .map(|program| Workload {
+                suite: Suite::Own,
+                name: program.name.clone(),
+                wasm: program.wasm.clone(),
+                cwd: self.programs_dir.clone(),
+                preopens: Vec::new(),
+                args: Vec::new(),
+                stdin: None,
+                check: match std::fs::read_to_string(&program.expected) {
+                    Ok(stdout) => Check::Exact {
+                        stdout,
+                        stderr: Some(String::new()),
+                    },
+                    Err(_) => Check::ExitOnly,
+                },
+                native: Some(program.native.clone()),
+            })
+            .collect()
+    }
+}
+
+/// Builds every program (cargo and clang skip nothing: the builds take seconds).
+pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
+    let source = root.join("benches/programs");
+    std::fs::create_dir_all(out)?;
+    let mut programs = Vec::new();
+
+    let manifest = source.join("rust/Cargo.toml");
+    let target_dir = out.join("rust-target");
+    for target in [None, Some("wasm32-wasip1")] {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args(["build", "--release", "--quiet", "--manifest-path"])
+            .arg(&manifest);
+        cargo.arg("--target-dir").arg(&target_dir);
+        if let Some(target) = target {
+            cargo.args(["--target", target]);
+        }
+        run_tool(&mut cargo).with_context(|| {
+            format!(
+                "building the Rust programs for {}",
+                target.unwrap_or("the host")
+            )
+        })?;
+    }
+    for name in RUST_PROGRAMS {
+        programs.push(Program {
+            name: format!("rust-{name}"),
+            wasm: target_dir.join(format!("wasm32-wasip1/release/{name}.wasm")),
+            native: target_dir.join(format!("release/{name}")),
+            expected: source.join(format!("expected/rust-{name}.stdout")),
+        });
+    }
+
+    let c_dir = source.join("c");
+    let c_out = out.join("c");
+    std::fs::create_dir_all(&c_out)?;
+    for name in C_PROGRAMS.iter().chain(["hello"].iter()) {
+        let input = c_dir.join(format!("{name}.c"));
+        let wasm = c_out.join(format!("{name}.wasm"));
+        let native = c_out.join(name);
+        run_tool(
+            Command::new("clang")
+                .args(C_FLAGS)
+                .arg("--target=wasm32-wasi")
+                .arg(&input)
+                .arg("-o")
+                .arg(&wasm),
+        )
+        .with_context(|| {
+            format!(
+                "building {} for wasm32-wasi (clang, lld, wasi-libc)",
+                input.display()
+            )
+        })?;
+        run_tool(
+            Command::new("clang")
+                .args(C_FLAGS)
+                .arg(&input)
+                .arg("-o")
+                .arg(&native),
+        )
+        .with_context(|| format!("building {} natively", input.display()))?;
+        if *name != "hello" {
+            programs.push(Program {
+                name: format!("c-{name}"),
+                wasm,
+                native,
+                expected: source.join(format!("expected/c-{name}.stdout")),
+            });
+        }
+    }
+    Ok(BuiltPrograms {
+        programs,
+        hello_wasm: c_out.join("hello.wasm"),
+        hello_native: c_out.join("hello"),
+        programs_dir: out.to_path_buf(),
+    })
+}

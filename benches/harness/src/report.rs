@@ -1,0 +1,371 @@
+//! The report: `report.md` (machine, engines, geometric means per suite, cold start, one
+//! table per suite, skips and failures), `results.json` (every sample), and the charts
+//! `run-time.svg` (measured region) and `process-time.svg` (spawn to exit).
+
+use crate::chart;
+use crate::coldstart::ColdStart;
+use crate::engines::{Engine, Results, Toolchain};
+use crate::stats::{geometric_mean, paired_ratios, spread, values, Metric, Spread};
+use crate::workloads::{Suite, Workload};
+use anyhow::Result;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub struct Inputs<'a> {
+    pub toolchain: &'a Toolchain,
+    pub engines: &'a [Engine],
+    pub workloads: &'a [Workload],
+    pub results: &'a Results,
+    pub cold: Option<&'a ColdStart>,
+    pub runs: usize,
+    pub quick: bool,
+    pub elapsed: Duration,
+    pub out: &'a Path,
+}
+
+/// The median of the paired ratios of `engine` to the baseline on one workload.
+fn ratio(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<f64> {
+    let outcome = inputs.results.get(workload, engine)?;
+    let baseline = inputs.results.get(workload, Engine::BASELINE)?;
+    if outcome.failure.is_some() || baseline.failure.is_some() {
+        return None;
+    }
+    if metric == Metric::Region && outcome.whole_process_only {
+        return None;
+    }
+    spread(&paired_ratios(&outcome.samples, &baseline.samples, metric)).map(|spread| spread.median)
+}
+
+fn figure(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<Spread> {
+    let outcome = inputs.results.get(workload, engine)?;
+    if outcome.failure.is_some() {
+        return None;
+    }
+    spread(&values(&outcome.samples, metric))
+}
+
+fn milliseconds(spread: Option<Spread>, with_range: bool) -> String {
+    match spread {
+        None => "–".to_string(),
+        Some(spread) if with_range && spread.max > spread.min => {
+            format!(
+                "{:.1} ({:.1}–{:.1})",
+                spread.median * 1e3,
+                spread.min * 1e3,
+                spread.max * 1e3
+            )
+        }
+        Some(spread) => format!("{:.1}", spread.median * 1e3),
+    }
+}
+
+fn times(ratio: Option<f64>) -> String {
+    ratio.map_or("–".to_string(), |ratio| format!("{ratio:.2}×"))
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|output| {
+            String::from_utf8_lossy(&output.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
+        .unwrap_or_else(|| "not found".to_string())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix("model name")
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory_kib: u64 = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    format!(
+        "{model}, {cores} cores, {:.0} GiB; Linux {}; {}; {}",
+        memory_kib as f64 / 1048576.0,
+        command_line("uname", &["-r"]),
+        command_line("rustc", &["--version"]),
+        command_line("clang", &["--version"]),
+    )
+}
+
+pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
+    let mut md = String::new();
+    let toolchain = inputs.toolchain;
+    writeln!(md, "# kiln benchmark report\n")?;
+    if inputs.quick {
+        writeln!(md, "**Quick mode** (`--quick`): one run per engine on two small workloads; it checks that every engine runs and answers right. Its figures are not measurements.\n")?;
+    }
+    writeln!(md, "- Machine: {}", machine())?;
+    writeln!(
+        md,
+        "- kiln: `{}` ({})",
+        toolchain.kiln.display(),
+        toolchain.kiln_version
+    )?;
+    writeln!(
+        md,
+        "- Wasmtime 48.0.8 (Cranelift 0.135), embedded, default `Config`; wasm2c: {}",
+        match &toolchain.wasm2c {
+            Ok(()) => command_line("wasm2c", &["--version"]),
+            Err(reason) => format!("skipped ({reason})"),
+        }
+    )?;
+    writeln!(md, "- {} run(s) per benchmark and engine, engines in turn within each round; the whole report took {:.0} s", inputs.runs, inputs.elapsed.as_secs_f64())?;
+    writeln!(md, "- Ratios are to Wasmtime JIT, taken pair by pair (run *i* against run *i*, same round), median of the pairs; lower is faster. Times in ms: median (min–max).")?;
+    writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile: `kiln compile` (a process, per run), Wasmtime `Module::new` (in-process, per run), Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
+    if !toolchain.kiln_region {
+        writeln!(md, "- **kiln has no region timing yet**: its executables {} the `bench` imports, so kiln is compared by process time only; its run-time column is empty. The harness reads `start`/`end` nanosecond lines from the file named by `$KILN_BENCH_TIMES` as soon as kiln writes them.", if toolchain.kiln_bench_imports { "accept but do not time" } else { "reject (`unknown import: bench::start`); the harness replaces" })?;
+    }
+    writeln!(md)?;
+
+    // Geometric means.
+    writeln!(md, "## Geometric means of the ratios to Wasmtime JIT\n")?;
+    writeln!(
+        md,
+        "| suite | engine | run time | process time | compile | benchmarks |"
+    )?;
+    writeln!(md, "|---|---|---:|---:|---:|---:|")?;
+    let suites = [Suite::Own, Suite::Sightglass, Suite::Wasm3];
+    let mut geomeans = Vec::new();
+    for suite in suites {
+        let members: Vec<usize> = (0..inputs.workloads.len())
+            .filter(|&index| inputs.workloads[index].suite == suite)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        for &engine in inputs.engines {
+            let mean = |metric| {
+                let ratios: Vec<f64> = members
+                    .iter()
+                    .filter_map(|&index| ratio(inputs, index, engine, metric))
+                    .collect();
+                (geometric_mean(&ratios), ratios.len())
+            };
+            let (region, _) = mean(Metric::Region);
+            let (wall, count) = mean(Metric::Wall);
+            let (compile, _) = mean(Metric::Compile);
+            if count == 0 {
+                continue;
+            }
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {count} |",
+                suite.id(),
+                engine.id(),
+                times(region),
+                times(wall),
+                times(compile)
+            )?;
+            geomeans.push(serde_json::json!({"suite": suite.id(), "engine": engine.id(), "run_time": region, "process_time": wall, "compile": compile, "benchmarks": count}));
+        }
+    }
+    writeln!(md)?;
+    writeln!(
+        md,
+        "Charts: [run time](run-time.svg), [process time](process-time.svg).\n"
+    )?;
+
+    if let Some(cold) = inputs.cold {
+        writeln!(
+            md,
+            "## Cold start: hello world, spawn to exit ({} runs)\n",
+            cold.runs
+        )?;
+        if !cold.wasmtime_cli {
+            writeln!(md, "No `wasmtime` CLI on PATH: Wasmtime is `kiln-bench exec` (the same Wasmtime embedded with its default configuration, WASI linked), standing in for `wasmtime run`.\n")?;
+        }
+        writeln!(md, "| engine | median ms | min–max ms | peak RSS KiB |")?;
+        writeln!(md, "|---|---:|---:|---:|")?;
+        for (label, wall, rss) in &cold.rows {
+            writeln!(
+                md,
+                "| {label} | {:.2} | {:.2}–{:.2} | {rss} |",
+                wall.median * 1e3,
+                wall.min * 1e3,
+                wall.max * 1e3
+            )?;
+        }
+        writeln!(md)?;
+    }
+
+    let mut problems = Vec::new();
+    let mut samples_json = Vec::new();
+    for suite in suites {
+        let members: Vec<usize> = (0..inputs.workloads.len())
+            .filter(|&index| inputs.workloads[index].suite == suite)
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        writeln!(md, "## {}\n", suite.id())?;
+        writeln!(md, "| benchmark | engine | compile ms | run time ms | ×wasmtime | process ms | ×wasmtime | peak RSS MiB | artifact KiB |")?;
+        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        for &index in &members {
+            let workload = &inputs.workloads[index];
+            for &engine in inputs.engines {
+                let Some(outcome) = inputs.results.get(index, engine) else {
+                    continue;
+                };
+                if let Some(reason) = &outcome.skipped {
+                    problems.push(format!(
+                        "- skipped: {} on {}: {reason}",
+                        workload.id(),
+                        engine.id()
+                    ));
+                    continue;
+                }
+                if let Some(failure) = &outcome.failure {
+                    problems.push(format!(
+                        "- **FAILED**: {} on {}: {failure}",
+                        workload.id(),
+                        engine.id()
+                    ));
+                    writeln!(
+                        md,
+                        "| {} | {} | failed | | | | | | |",
+                        workload.name,
+                        engine.id()
+                    )?;
+                    continue;
+                }
+                if !outcome.checked && engine == Engine::BASELINE {
+                    problems.push(format!(
+                        "- unchecked: {} has no expected output; exit status only",
+                        workload.id()
+                    ));
+                }
+                let rss = spread(
+                    &outcome
+                        .samples
+                        .iter()
+                        .map(|sample| sample.peak_rss_kib as f64)
+                        .collect::<Vec<_>>(),
+                );
+                writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    workload.name,
+                    engine.id(),
+                    milliseconds(figure(inputs, index, engine, Metric::Compile), false),
+                    if outcome.whole_process_only {
+                        "–".to_string()
+                    } else {
+                        milliseconds(figure(inputs, index, engine, Metric::Region), true)
+                    },
+                    if engine == Engine::BASELINE {
+                        String::new()
+                    } else {
+                        times(ratio(inputs, index, engine, Metric::Region))
+                    },
+                    milliseconds(figure(inputs, index, engine, Metric::Wall), true),
+                    if engine == Engine::BASELINE {
+                        String::new()
+                    } else {
+                        times(ratio(inputs, index, engine, Metric::Wall))
+                    },
+                    rss.map_or("–".to_string(), |rss| format!(
+                        "{:.1}",
+                        rss.median / 1024.0
+                    )),
+                    outcome
+                        .artifact_bytes
+                        .map_or("–".to_string(), |bytes| format!(
+                            "{:.0}",
+                            bytes as f64 / 1024.0
+                        )),
+                )?;
+                samples_json.push(serde_json::json!({
+                    "workload": workload.id(),
+                    "engine": engine.id(),
+                    "artifact_bytes": outcome.artifact_bytes,
+                    "samples": outcome.samples.iter().map(|sample| serde_json::json!({
+                        "compile_s": sample.compile.map(|value| value.as_secs_f64()),
+                        "region_s": sample.region.map(|value| value.as_secs_f64()),
+                        "process_s": sample.wall.as_secs_f64(),
+                        "peak_rss_kib": sample.peak_rss_kib,
+                    })).collect::<Vec<_>>(),
+                }));
+            }
+        }
+        writeln!(md)?;
+    }
+    if !problems.is_empty() {
+        writeln!(md, "## Skipped, unchecked and failed\n")?;
+        for problem in &problems {
+            writeln!(md, "{problem}")?;
+        }
+        writeln!(md)?;
+    }
+
+    // Charts: every engine but the baseline, every workload with at least one ratio.
+    for (metric, file, title) in [
+        (
+            Metric::Region,
+            "run-time.svg",
+            "Run time (measured region) relative to Wasmtime JIT",
+        ),
+        (
+            Metric::Wall,
+            "process-time.svg",
+            "Process time (spawn to exit) relative to Wasmtime JIT",
+        ),
+    ] {
+        let charted: Vec<Engine> = inputs
+            .engines
+            .iter()
+            .copied()
+            .filter(|&engine| engine != Engine::BASELINE)
+            .collect();
+        let rows: Vec<usize> = (0..inputs.workloads.len())
+            .filter(|&index| {
+                charted
+                    .iter()
+                    .any(|&engine| ratio(inputs, index, engine, metric).is_some())
+            })
+            .collect();
+        let labels: Vec<String> = rows
+            .iter()
+            .map(|&index| inputs.workloads[index].id())
+            .collect();
+        let series: Vec<(String, Vec<Option<f64>>)> = charted
+            .iter()
+            .map(|&engine| {
+                (
+                    engine.id().to_string(),
+                    rows.iter()
+                        .map(|&index| ratio(inputs, index, engine, metric))
+                        .collect(),
+                )
+            })
+            .collect();
+        chart::ratio_bars(&inputs.out.join(file), title, &labels, &series)?;
+    }
+
+    let json = serde_json::json!({"geometric_means": geomeans, "results": samples_json});
+    std::fs::write(
+        inputs.out.join("results.json"),
+        serde_json::to_string_pretty(&json)?,
+    )?;
+    let path = inputs.out.join("report.md");
+    std::fs::write(&path, md)?;
+    Ok(path)
+}
