@@ -13,28 +13,28 @@
 //! which is what wasmtime, the reference implementation, prints, and nothing outside the
 //! preopen may change.
 //!
+//! `tests/programs/c/stdio.c` checks stdio through pipes natively, under `kiln run` and as
+//! a `kiln build` executable: poll on an empty pipe times out, a non-blocking read fails
+//! with EAGAIN, poll wakes for data and for EOF, 8 MiB go through stdin and stdout intact,
+//! and writes to a pipe with no reader fail with EPIPE instead of killing the process.
+//!
 //! Needs what `cli/tests/e2e.rs` needs (clang, lld, wasi-libc, libclang-rt-dev-wasm32, the
 //! wasm32-wasip1 Rust target; `.ci/run` installs them); a missing tool fails the test and
-//! says what to install. The build and process helpers are a trimmed copy of e2e.rs's.
+//! says what to install.
+
+mod support;
 
 use std::collections::BTreeMap;
-use std::ffi::OsStr;
-use std::fmt::Write as _;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-const KILN: &str = env!("CARGO_BIN_EXE_kiln");
-
-/// No single command may take longer; a hang fails the test instead of blocking the run.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(180);
-
-const C_INSTALL_HINT: &str = "install clang, lld, wasi-libc and libclang-rt-dev-wasm32 \
-     (`apt-get install clang lld wasi-libc libclang-rt-dev-wasm32`, as .ci/run does)";
-const RUST_INSTALL_HINT: &str =
-    "install the wasm32-wasip1 target (`rustup target add wasm32-wasip1`, as .ci/run does)";
+use support::{
+    build_c_programs, build_rust_programs, command_line, path_str, programs_dir, read_all, run,
+    run_kiln, scratch_dir, target_dir, wait_with_deadline, Output, Program, COMMAND_TIMEOUT, KILN,
+};
 
 // ---------------------------------------------------------------------------------------
 // Files, directories, links, timestamps, poll, clocks, random: native against kiln
@@ -105,9 +105,9 @@ fn c_sandbox_cannot_be_left() {
         let output = match executable {
             None => {
                 let grant = format!("{}::.", path_str(&root.join("sandbox")));
-                run_kiln(&["run", "--dir", &grant, path_str(&program.wasm)])
+                run_kiln(&["run", "--dir", &grant, path_str(&program.wasm)], b"")
             }
-            Some(executable) => run(Command::new(executable).env_clear().current_dir(&root)),
+            Some(executable) => run(Command::new(executable).env_clear().current_dir(&root), b""),
         };
         let context = format!("{how} sandbox\n{}", output.describe());
         assert_eq!(output.code, Some(0), "exit code: {context}");
@@ -202,6 +202,256 @@ fn tree(root: &Path) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------
+// stdio through pipes: poll, non-blocking reads, EOF, large reads and writes, EPIPE
+// ---------------------------------------------------------------------------------------
+
+/// `tests/programs/c/stdio.c poll` with stdin a pipe the test holds: poll times out on the
+/// empty pipe, a non-blocking read fails with EAGAIN, poll wakes for a line and for the
+/// writer closing, and read then returns 0.
+#[test]
+fn c_stdio_poll_empty_pipe_data_and_eof() {
+    let runs = stdio_runs(&["poll"]).map(|(how, mut command)| (how, poll_dialogue(&mut command)));
+    let (_, native) = &runs[0];
+    assert_eq!(
+        native.stdout,
+        concat!(
+            "empty pipe, 100 ms: poll=0 errno=OK ready=no, waited at least 100 ms: yes\n",
+            "empty pipe, 0 ms: poll=0 errno=OK ready=no, waited at least 0 ms: yes\n",
+            "set O_NONBLOCK: 0, now non-blocking: yes\n",
+            "non-blocking read of the empty pipe: -1 EAGAIN\n",
+            "ready for data\n",
+            "data written: poll=1 errno=OK ready=yes\n",
+            "read: 23 [hello through the pipe]\n",
+            "read again: -1 EAGAIN\n",
+            "ready for eof\n",
+            "writer closed: poll=1 errno=OK ready=yes\n",
+            "read at eof: 0 OK\n",
+        ),
+        "native run\n{}",
+        native.describe()
+    );
+    check_same_as_native(&runs, 0);
+}
+
+/// 8 MiB (and a few odd-sized writes before it) to stdout through a pipe: every byte
+/// arrives, in order.
+#[test]
+fn c_stdio_large_write_to_a_pipe() {
+    const SIZE: usize = 8 << 20;
+    let size = SIZE.to_string();
+    for (how, mut command) in stdio_runs(&["write", &size]) {
+        let (output, stdout) = run_with_stdin(&mut command, Vec::new());
+        let context = format!("{how}\n{}", output.describe());
+        assert_eq!(output.code, Some(0), "exit code: {context}");
+        assert_eq!(output.stderr, format!("wrote {SIZE} bytes\n"), "{context}");
+        assert_eq!(stdout.len(), SIZE, "bytes read from the pipe: {context}");
+        // The pattern of stdio.c: byte `offset` is `offset ^ offset >> 8 ^ offset >> 16`.
+        let wrong = (0..SIZE)
+            .find(|&offset| stdout[offset] != (offset ^ (offset >> 8) ^ (offset >> 16)) as u8);
+        assert_eq!(wrong, None, "first wrong byte: {context}");
+    }
+}
+
+/// 8 MiB and 3 bytes from stdin through a pipe, read with 1 MiB reads to EOF.
+#[test]
+fn c_stdio_large_read_from_a_pipe() {
+    let mut input = Vec::with_capacity((8 << 20) + 3);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    while input.len() < input.capacity() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        input.push((state >> 32) as u8);
+    }
+    let runs = stdio_runs(&["read"]).map(|(how, mut command)| {
+        let (output, _) = run_with_stdin(&mut command, input.clone());
+        (how, output)
+    });
+    let (_, native) = &runs[0];
+    assert!(
+        native.stdout.starts_with("read 8388611 bytes, fnv1a="),
+        "native run\n{}",
+        native.describe()
+    );
+    check_same_as_native(&runs, 0);
+}
+
+/// Writes to a pipe whose reading end is closed fail with EPIPE; the guest is not killed
+/// by SIGPIPE (the test starts every run with SIGPIPE at its default action, as
+/// `std::process::Command` does) and exits with its own code.
+#[test]
+fn c_stdio_broken_pipe_is_epipe() {
+    let runs = stdio_runs(&["epipe"]).map(|(how, mut command)| (how, broken_pipe(&mut command)));
+    let (_, native) = &runs[0];
+    assert_eq!(
+        native.stderr,
+        concat!(
+            "small write to a closed pipe: -1 EPIPE\n",
+            "large write to a closed pipe: -1 EPIPE\n",
+            "again write to a closed pipe: -1 EPIPE\n",
+            "still running\n",
+        ),
+        "native run\n{}",
+        native.describe()
+    );
+    check_same_as_native(&runs, 3);
+}
+
+/// `stdio.c` with `args` natively, under `kiln run` and as a `kiln build` executable, in
+/// that order; each command still needs its stdio set.
+fn stdio_runs(args: &[&str]) -> [(&'static str, Command); 3] {
+    let program = c_program("stdio");
+    let mut native = Command::new(&program.native);
+    native.args(args).env_clear();
+    let mut kiln_run = Command::new(KILN);
+    kiln_run.args(["run", path_str(&program.wasm)]).args(args);
+    let mut built = Command::new(program.executable(&[]));
+    built.args(args).env_clear();
+    [
+        ("native", native),
+        ("kiln run", kiln_run),
+        ("kiln build", built),
+    ]
+}
+
+/// Every run exited with `expected_code` and printed what the first (native) one did.
+fn check_same_as_native(runs: &[(&str, Output)], expected_code: i32) {
+    let (_, native) = &runs[0];
+    for (how, output) in runs {
+        let context = format!(
+            "{how} (left) differs from the native run (right)\n{how}: {}\nnative: {}",
+            output.describe(),
+            native.describe()
+        );
+        assert_eq!(output.code, Some(expected_code), "exit code: {context}");
+        assert_lines_eq(&output.stdout, &native.stdout, &context);
+        assert_eq!(output.stderr, native.stderr, "stderr: {context}");
+    }
+}
+
+/// Runs `stdio poll`: waits for `ready for data`, writes a line to its stdin, waits for
+/// `ready for eof`, closes its stdin, and collects the rest.
+fn poll_dialogue(command: &mut Command) -> Output {
+    let description = command_line(command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
+    let mut stdin = child.stdin.take();
+    let mut stdout = child.stdout.take().unwrap();
+    // Chunks of stdout as they come, so that the test can wait for a line with a deadline.
+    let (sender, chunks) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n @ 1..) = stdout.read(&mut buffer) {
+            if sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || read_all(stderr));
+
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let mut seen = Vec::new();
+    let mut wait_for = |marker: &str, seen: &mut Vec<u8>| {
+        while !seen.ends_with(marker.as_bytes()) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match chunks.recv_timeout(left) {
+                Ok(chunk) => seen.extend(chunk),
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "`{description}` never printed {marker:?}; it printed\n{}",
+                        String::from_utf8_lossy(seen)
+                    );
+                }
+            }
+        }
+    };
+    wait_for("ready for data\n", &mut seen);
+    stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"hello through the pipe\n")
+        .unwrap();
+    wait_for("ready for eof\n", &mut seen);
+    drop(stdin.take());
+    let status = wait_with_deadline(&mut child, deadline, &description);
+    seen.extend(chunks.iter().flatten());
+    Output {
+        command: description,
+        code: status.code(),
+        status,
+        stdout: String::from_utf8_lossy(&seen).into_owned(),
+        stderr: stderr_reader.join().unwrap(),
+    }
+}
+
+/// Runs `command` with `input` written to its stdin (then closed) and returns what it did
+/// with its stdout as bytes (the `Output`'s stdout is those bytes as text).
+fn run_with_stdin(command: &mut Command, input: Vec<u8>) -> (Output, Vec<u8>) {
+    let description = command_line(command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
+    let mut stdin = child.stdin.take().unwrap();
+    // A program that stops reading early makes this fail with EPIPE; its output says so.
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let mut stdout = child.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stdout.read_to_end(&mut bytes);
+        bytes
+    });
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || read_all(stderr));
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = wait_with_deadline(&mut child, deadline, &description);
+    let _ = writer.join().unwrap();
+    let stdout = stdout_reader.join().unwrap();
+    let output = Output {
+        command: description,
+        code: status.code(),
+        status,
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: stderr_reader.join().unwrap(),
+    };
+    (output, stdout)
+}
+
+/// Runs `command` with the reading end of its stdout closed before its stdin reaches EOF.
+fn broken_pipe(command: &mut Command) -> Output {
+    let description = command_line(command);
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
+    // The child holds the only writing end of stdout; dropping ours of the reading end
+    // leaves the pipe with no reader. Then EOF on stdin lets the program write.
+    drop(child.stdout.take());
+    drop(child.stdin.take());
+    let stderr = child.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || read_all(stderr));
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let status = wait_with_deadline(&mut child, deadline, &description);
+    Output {
+        command: description,
+        code: status.code(),
+        status,
+        stdout: String::new(),
+        stderr: stderr_reader.join().unwrap(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Checks
 // ---------------------------------------------------------------------------------------
 
@@ -220,7 +470,7 @@ struct Run {
 fn check_against_native(program: &Program, args: &[&str], expected_code: i32) -> Run {
     let scratch = |how: &str| scratch_dir(&format!("{}-{}-{how}", program.id, args.join("-")));
     let in_dir = |how: &'static str, command: &mut Command, dir: PathBuf| {
-        let output = run(command);
+        let output = run(command, b"");
         let files = files_in(&dir);
         Run { how, output, files }
     };
@@ -332,280 +582,28 @@ fn files_in(dir: &Path) -> Vec<String> {
 // Programs
 // ---------------------------------------------------------------------------------------
 
-/// A test program built for wasm32-wasip1 and, unless it is wasm only, natively.
-struct Program {
-    /// `c-files`, `rust-files`, ...
-    id: String,
-    wasm: PathBuf,
-    native: PathBuf,
-    /// The `kiln build` executable (with the grants it was built with), built on first use.
-    executable: OnceLock<Result<(Vec<String>, PathBuf), String>>,
-}
-
-impl Program {
-    fn new(id: String, wasm: PathBuf, native: PathBuf) -> Program {
-        Program {
-            id,
-            wasm,
-            native,
-            executable: OnceLock::new(),
-        }
-    }
-
-    /// The program built by `kiln build` with `grants` (`--dir` options), once: every
-    /// caller must ask for the same grants.
-    fn executable(&self, grants: &[&str]) -> &Path {
-        let built = self.executable.get_or_init(|| {
-            let executable = scratch_dir(&format!("executable-{}", self.id)).join(&self.id);
-            let mut args = vec!["build", path_str(&self.wasm), "-o", path_str(&executable)];
-            args.extend(grants);
-            let output = run_kiln(&args);
-            if output.code == Some(0) && executable.is_file() {
-                Ok((grants.iter().map(|s| s.to_string()).collect(), executable))
-            } else {
-                Err(format!(
-                    "`kiln build` of {} failed\n{}",
-                    self.id,
-                    output.describe()
-                ))
-            }
-        });
-        let (built_grants, executable) = built.as_ref().unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(
-            built_grants, grants,
-            "{} was built with other grants",
-            self.id
-        );
-        executable
-    }
-}
-
+/// The C programs; `sandbox` is wasm only.
 fn c_program(name: &str) -> &'static Program {
+    const C_PROGRAMS: &[(&str, bool)] = &[("files", true), ("sandbox", false), ("stdio", true)];
     static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
-    let programs = PROGRAMS.get_or_init(build_c_programs);
+    let programs = PROGRAMS.get_or_init(|| build_c_programs(C_PROGRAMS));
     let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
     &programs[name]
 }
 
+/// The Rust programs, built into `target/e2e-programs` (shared with e2e.rs; cargo's lock
+/// orders the two).
 fn rust_program(name: &str) -> &'static Program {
+    const RUST_PROGRAMS: &[&str] = &["files"];
     static PROGRAMS: OnceLock<Result<BTreeMap<&'static str, Program>, String>> = OnceLock::new();
-    let programs = PROGRAMS.get_or_init(build_rust_programs);
+    let programs = PROGRAMS.get_or_init(|| {
+        let target_dir = target_dir().join("e2e-programs");
+        build_rust_programs(&target_dir, RUST_PROGRAMS)?;
+        Ok(RUST_PROGRAMS
+            .iter()
+            .map(|&name| (name, Program::rust(&target_dir, name)))
+            .collect())
+    });
     let programs = programs.as_ref().unwrap_or_else(|error| panic!("{error}"));
     &programs[name]
-}
-
-/// Builds the C programs with `clang --target=wasm32-wasi -O2`, compiling and linking in
-/// two steps (see e2e.rs: so binaryen's `wasm-opt` cannot strip the name section), and
-/// those that are not wasm only natively with `cc -O2`.
-fn build_c_programs() -> Result<BTreeMap<&'static str, Program>, String> {
-    // (name, also built natively)
-    const C_PROGRAMS: [(&str, bool); 2] = [("files", true), ("sandbox", false)];
-    let sources = programs_dir().join("c");
-    let out = scratch_dir("c-programs");
-    let mut programs = BTreeMap::new();
-    for (name, native) in C_PROGRAMS {
-        let source = sources.join(format!("{name}.c"));
-        let object = out.join(format!("{name}.wasm.o"));
-        let wasm = out.join(format!("{name}.wasm"));
-        let native_path = out.join(name);
-        build_step(
-            Command::new("clang")
-                .args(["--target=wasm32-wasi", "-O2", "-c"])
-                .arg(&source)
-                .arg("-o")
-                .arg(&object),
-            C_INSTALL_HINT,
-        )?;
-        build_step(
-            Command::new("clang")
-                .arg("--target=wasm32-wasi")
-                .arg(&object)
-                .arg("-o")
-                .arg(&wasm),
-            C_INSTALL_HINT,
-        )?;
-        if native {
-            build_step(
-                Command::new("cc")
-                    .arg("-O2")
-                    .arg(&source)
-                    .arg("-o")
-                    .arg(&native_path),
-                "install a C compiler (`apt-get install gcc`)",
-            )?;
-        }
-        programs.insert(name, Program::new(format!("c-{name}"), wasm, native_path));
-    }
-    Ok(programs)
-}
-
-/// Builds the Rust programs with `cargo build --release`, for wasm32-wasip1 and natively,
-/// into `target/e2e-programs` (shared with e2e.rs; cargo's lock orders the two).
-fn build_rust_programs() -> Result<BTreeMap<&'static str, Program>, String> {
-    let manifest = programs_dir().join("rust").join("Cargo.toml");
-    let target_dir = target_dir().join("e2e-programs");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|error| format!("running rustc: {error}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib/wasm32-wasip1").is_dir() {
-        return Err(format!(
-            "the Rust standard library for wasm32-wasip1 is not in {}: {RUST_INSTALL_HINT}",
-            sysroot.display()
-        ));
-    }
-
-    for target in [Some("wasm32-wasip1"), None] {
-        let mut command = Command::new(&cargo);
-        command
-            .args(["build", "--release", "--locked", "--bin", "files"])
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            // The native build must land in target/e2e-programs/release.
-            .env_remove("CARGO_BUILD_TARGET");
-        if let Some(target) = target {
-            command.args(["--target", target]);
-        }
-        build_step(&mut command, RUST_INSTALL_HINT)?;
-    }
-
-    let wasm = target_dir.join("wasm32-wasip1/release/files.wasm");
-    let native = target_dir.join("release/files");
-    Ok(BTreeMap::from([(
-        "files",
-        Program::new("rust-files".into(), wasm, native),
-    )]))
-}
-
-/// Runs one build command; a failure says what to install.
-fn build_step(command: &mut Command, install_hint: &str) -> Result<(), String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let output = match command.stdin(Stdio::null()).output() {
-        Ok(output) => output,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("`{program}` is not installed: {install_hint}"));
-        }
-        Err(error) => return Err(format!("running `{program}`: {error}")),
-    };
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "building a test program failed ({}): {:?}\n{}{}\nif a tool, header or library is \
-         missing: {install_hint}",
-        output.status,
-        command,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    ))
-}
-
-// ---------------------------------------------------------------------------------------
-// Paths and processes
-// ---------------------------------------------------------------------------------------
-
-fn programs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("tests")
-        .join("programs")
-}
-
-/// The workspace's `target/` directory.
-fn target_dir() -> &'static Path {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap()
-}
-
-/// A fresh, empty directory under `$CARGO_TARGET_TMPDIR/wasi-programs`.
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("wasi-programs")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)
-        .unwrap_or_else(|error| panic!("creating {}: {error}", dir.display()));
-    dir
-}
-
-fn path_str(path: &Path) -> &str {
-    path.to_str().expect("test paths are UTF-8")
-}
-
-/// What a finished process did.
-struct Output {
-    command: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    fn describe(&self) -> String {
-        let mut text = format!("$ {}\nexit code: {:?}\n", self.command, self.code);
-        for (name, stream) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
-            let shown: String = stream.chars().take(6000).collect();
-            let cut = if shown.len() < stream.len() {
-                "\n[...]"
-            } else {
-                ""
-            };
-            write!(text, "--- {name} ---\n{shown}{cut}\n").unwrap();
-        }
-        text
-    }
-}
-
-fn run_kiln(args: &[&str]) -> Output {
-    run(Command::new(KILN).args(args))
-}
-
-/// Runs `command` with no stdin, capturing its output, and kills it after
-/// [`COMMAND_TIMEOUT`].
-fn run(command: &mut Command) -> Output {
-    let description = std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(OsStr::to_string_lossy)
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|error| panic!("starting `{description}`: {error}"));
-    fn read_all(mut stream: impl Read) -> String {
-        let mut bytes = Vec::new();
-        let _ = stream.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-    let stdout = child.stdout.take().unwrap();
-    let stdout_reader = std::thread::spawn(move || read_all(stdout));
-    let stderr = child.stderr.take().unwrap();
-    let stderr_reader = std::thread::spawn(move || read_all(stderr));
-
-    let deadline = Instant::now() + COMMAND_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for a child") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`{description}` did not finish in {COMMAND_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    Output {
-        command: description,
-        code: status.code(),
-        stdout: stdout_reader.join().unwrap(),
-        stderr: stderr_reader.join().unwrap(),
-    }
 }

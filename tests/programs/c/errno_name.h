@@ -12,6 +12,7 @@ static const char *errno_name(int error) {
     switch (error) {
     case 0: return "OK";
     case EACCES: return "EACCES";
+    case EAGAIN: return "EAGAIN";
     case EBADF: return "EBADF";
     case EEXIST: return "EEXIST";
     case EINVAL: return "EINVAL";
@@ -23,6 +24,7 @@ static const char *errno_name(int error) {
     case ENOTDIR: return "ENOTDIR";
     case ENOTEMPTY: return "ENOTEMPTY";
     case EPERM: return "EPERM";
+    case EPIPE: return "EPIPE";
     case ESPIPE: return "ESPIPE";
     case EXDEV: return "EXDEV";
 #ifdef ENOTCAPABLE
