@@ -19,7 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{assert_success, build_step, path_str, programs_dir, run, scratch_dir, Output, KILN};
+use support::{
+    assert_lines_eq, assert_success, build_step, files_in, path_str, programs_dir, run,
+    scratch_dir, Output, KILN,
+};
 
 /// `kiln build` of the Go module takes about 3 s on a quiet machine; a generous bound
 /// still catches a compile time that grows with the module's size faster than it should.
@@ -108,43 +111,6 @@ fn check(wasm: &Path, language: &str, name: &str, expected_files: &[&str]) -> Du
         assert_eq!(files_in(&dir), expected_files, "files left: {context}");
     }
     compile_time
-}
-
-/// `actual == expected`, reporting the first line that differs.
-fn assert_lines_eq(actual: &str, expected: &str, context: &str) {
-    if actual == expected {
-        return;
-    }
-    let mut expected_lines = expected.lines();
-    for (index, line) in actual.lines().enumerate() {
-        let wanted = expected_lines.next();
-        assert_eq!(
-            Some(line),
-            wanted,
-            "line {} differs (left: actual, right: expected)\n{context}",
-            index + 1
-        );
-    }
-    panic!("the output is cut short or differs in its last newline\n{context}");
-}
-
-/// `name size` of every entry of `dir` (directories as `name/`), sorted.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|error| panic!("listing {}: {error}", dir.display()))
-        .map(|entry| {
-            let entry = entry.unwrap();
-            let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if metadata.is_dir() {
-                format!("{name}/")
-            } else {
-                format!("{name} {}", metadata.len())
-            }
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 // ---------------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use support::{
-    build_c_programs, build_rust_programs, command_line, path_str, programs_dir, read_all, run,
-    run_kiln, scratch_dir, target_dir, wait_with_deadline, Output, Program, COMMAND_TIMEOUT, KILN,
+    assert_lines_eq, build_c_programs, build_rust_programs, command_line, files_in, path_str,
+    programs_dir, read_all, run, run_kiln, scratch_dir, target_dir, wait_with_deadline, Output,
+    Program, COMMAND_TIMEOUT, KILN,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -539,43 +540,6 @@ fn check_against_native(program: &Program, args: &[&str], expected_code: i32) ->
         assert_eq!(run.files, native.files, "files left behind: {context}");
     }
     native
-}
-
-/// `actual == expected`, reporting the first line that differs.
-fn assert_lines_eq(actual: &str, expected: &str, context: &str) {
-    if actual == expected {
-        return;
-    }
-    let mut expected_lines = expected.lines();
-    for (index, line) in actual.lines().enumerate() {
-        let wanted = expected_lines.next();
-        assert_eq!(
-            Some(line),
-            wanted,
-            "line {} differs (left: actual, right: expected)\n{context}",
-            index + 1
-        );
-    }
-    panic!("the output is cut short or differs in its last newline\n{context}");
-}
-
-/// `name size` of every entry of `dir` (directories as `name/`), sorted.
-fn files_in(dir: &Path) -> Vec<String> {
-    let mut files: Vec<String> = std::fs::read_dir(dir)
-        .unwrap_or_else(|error| panic!("listing {}: {error}", dir.display()))
-        .map(|entry| {
-            let entry = entry.unwrap();
-            let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if metadata.is_dir() {
-                format!("{name}/")
-            } else {
-                format!("{name} {}", metadata.len())
-            }
-        })
-        .collect();
-    files.sort();
-    files
 }
 
 // ---------------------------------------------------------------------------------------

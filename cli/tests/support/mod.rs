@@ -361,3 +361,40 @@ pub fn build_step(command: &mut Command, install_hint: &str) -> Result<(), Strin
         String::from_utf8_lossy(&output.stderr),
     ))
 }
+
+/// `actual == expected`, reporting the first line that differs.
+pub fn assert_lines_eq(actual: &str, expected: &str, context: &str) {
+    if actual == expected {
+        return;
+    }
+    let mut expected_lines = expected.lines();
+    for (index, line) in actual.lines().enumerate() {
+        let wanted = expected_lines.next();
+        assert_eq!(
+            Some(line),
+            wanted,
+            "line {} differs (left: actual, right: expected)\n{context}",
+            index + 1
+        );
+    }
+    panic!("the output is cut short or differs in its last newline\n{context}");
+}
+
+/// `name size` of every entry of `dir` (directories as `name/`), sorted.
+pub fn files_in(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("listing {}: {error}", dir.display()))
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let metadata = std::fs::symlink_metadata(entry.path()).unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if metadata.is_dir() {
+                format!("{name}/")
+            } else {
+                format!("{name} {}", metadata.len())
+            }
+        })
+        .collect();
+    files.sort();
+    files
+}
