@@ -114,15 +114,14 @@ impl FuncTranslator<'_, '_> {
         let value_type = self.builder.func.dfg.value_type(value);
         let stored_type = narrow.unwrap_or(value_type);
         let address = self.heap_address(memarg, u64::from(stored_type.bytes()))?;
-        let flags = heap_flags();
-        let ins = self.builder.ins();
-        match narrow.map(|t| t.bytes()) {
-            None => ins.store(flags, value, address, 0),
-            Some(1) => ins.istore8(flags, value, address, 0),
-            Some(2) => ins.istore16(flags, value, address, 0),
-            Some(4) => ins.istore32(flags, value, address, 0),
-            Some(_) => unreachable!("no other wasm store widths"),
+        // A narrow store is a full-width store of the truncated value rather than
+        // `istore8/16/32`: the optimiser folds a truncated constant, and a constant store
+        // becomes one `mov $imm, mem` instead of a register load plus a store.
+        let value = match narrow {
+            Some(narrow) => self.builder.ins().ireduce(narrow, value),
+            None => value,
         };
+        self.builder.ins().store(heap_flags(), value, address, 0);
         Ok(())
     }
 
