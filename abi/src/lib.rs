@@ -18,7 +18,7 @@ pub use trap::TrapCode;
 /// Version of the contract in this crate. Bumped on any change to a layout, a trap code, a
 /// builtin signature, the metadata format or a symbol name. A runtime refuses (with both
 /// version numbers in the message) to load an object whose version differs.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

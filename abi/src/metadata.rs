@@ -283,6 +283,11 @@ pub struct ModuleMetadata<'a> {
     pub function_names: Vec<&'a str>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
+    /// CPU features the code uses beyond the target's baseline, as Cranelift's ISA flag
+    /// names without `has_` (x86_64: `sse41`, `avx2`, `avx512dq`, ...; aarch64: `lse`,
+    /// ...). The runtime refuses to load the code on a CPU that lacks one.
+    #[serde(borrow)]
+    pub cpu_features: Vec<&'a str>,
 }
 
 /// Metadata bytes that do not decode.
@@ -388,6 +393,7 @@ mod tests {
                 guard_size: 1 << 31,
                 bounds_checks: false,
             },
+            cpu_features: vec!["sse41", "avx2"],
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();

@@ -28,7 +28,9 @@ pub struct CodegenArgs {
     #[arg(long, value_enum, default_value_t = OptLevelArg::Speed)]
     pub opt_level: OptLevelArg,
     /// CPU features the code may use beyond the target's baseline, comma-separated
-    /// (x86_64: avx, avx2, fma, bmi1, bmi2, lzcnt, avx512f, ...; aarch64: lse, ...).
+    /// (x86_64: avx, avx2, fma, bmi1, bmi2, lzcnt, avx512f, ...; aarch64: lse, ...), or
+    /// `native` for every feature of this machine's CPU. The output refuses to run on a
+    /// CPU that lacks one.
     #[arg(long, value_delimiter = ',', value_name = "FEATURES")]
     pub target_features: Vec<String>,
     /// Check every memory access explicitly instead of relying on a 4 GiB reservation and
@@ -53,15 +55,19 @@ impl CodegenArgs {
 
     /// The compiler options these arguments stand for.
     pub fn compile_options(&self) -> Result<CompileOptions> {
+        let target = self.triple()?;
+        // `native` is spelled out here, so cache keys and reports name the real features.
+        let target_features =
+            kiln_compiler::expand_native_features(&target, &self.target_features)?;
         Ok(CompileOptions {
-            target: self.triple()?,
+            target,
             opt_level: match self.opt_level {
                 OptLevelArg::None => OptLevel::None,
                 OptLevelArg::Speed => OptLevel::Speed,
                 OptLevelArg::SpeedAndSize => OptLevel::SpeedAndSize,
             },
             memory: self.memory_settings(),
-            target_features: self.target_features.clone(),
+            target_features,
             ..CompileOptions::default()
         })
     }

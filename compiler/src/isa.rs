@@ -56,6 +56,41 @@ fn feature_flags(feature: &str) -> Vec<String> {
     }
 }
 
+/// The target feature that stands for every feature of the compiling machine's CPU.
+pub const NATIVE: &str = "native";
+
+fn is_host_architecture(triple: &Triple) -> bool {
+    triple.architecture == Triple::host().architecture
+}
+
+/// The CPU features `isa` generates code for (its enabled `has_*` flags, without the
+/// prefix), as the runtime checks them before running the code.
+pub fn enabled_cpu_features(isa: &dyn isa::TargetIsa) -> Vec<&'static str> {
+    isa.isa_flags()
+        .iter()
+        .filter(|value| value.as_bool() == Some(true))
+        .filter_map(|value| value.name.strip_prefix("has_"))
+        .collect()
+}
+
+/// `target_features` with `native` replaced by the explicit features of this machine's
+/// CPU, so that what the code needs is spelled out (for cache keys and reports).
+pub fn expand_native_features(triple: &Triple, target_features: &[String]) -> Result<Vec<String>> {
+    if !target_features.iter().any(|feature| feature == NATIVE) {
+        return Ok(target_features.to_vec());
+    }
+    let isa = build_isa(triple, OptLevel::None, &[NATIVE.to_string()])?;
+    let mut expanded: Vec<String> = target_features
+        .iter()
+        .filter(|feature| *feature != NATIVE)
+        .cloned()
+        .collect();
+    expanded.extend(enabled_cpu_features(&*isa).into_iter().map(str::to_string));
+    expanded.sort();
+    expanded.dedup();
+    Ok(expanded)
+}
+
 /// The Cranelift ISA for `triple` at `opt_level`, allowed to use the CPU features named in
 /// `target_features` (see `CompileOptions::target_features`).
 pub fn build_isa(
@@ -104,6 +139,18 @@ pub fn build_isa(
         }
     }
     for feature in target_features {
+        if feature == NATIVE {
+            if !is_host_architecture(triple) {
+                return Err(CompileError::Target(format!(
+                    "{triple}: cpu feature `native` needs the target's architecture to be the \
+                     host's ({})",
+                    Triple::host().architecture
+                )));
+            }
+            cranelift_native::infer_native_flags(&mut isa_builder)
+                .map_err(|e| CompileError::Target(format!("{triple}: native cpu features: {e}")))?;
+            continue;
+        }
         for flag in feature_flags(feature) {
             isa_builder.enable(&flag).map_err(|e| {
                 CompileError::Target(format!("{triple}: cpu feature {feature} ({flag}): {e}"))

@@ -16,7 +16,7 @@ mod translate;
 mod traps;
 
 pub use error::CompileError;
-pub use isa::{OptLevel, SUPPORTED_TARGETS};
+pub use isa::{expand_native_features, OptLevel, SUPPORTED_TARGETS};
 pub use kiln_abi::metadata::MemorySettings;
 pub use target_lexicon::Triple;
 pub use wasmparser::WasmFeatures;
@@ -60,9 +60,11 @@ pub struct CompileOptions {
     /// x86-64-v2, i.e. SSE4.2 and POPCNT; aarch64: the base ISA). Names are Cranelift's ISA
     /// flags with or without their `has_` prefix: on x86_64 `avx`, `avx2` (implies `avx`),
     /// `fma`, `bmi1`, `bmi2`, `lzcnt`, `avx512f`, `avx512vl`, `avx512dq`, ...; on aarch64
-    /// `lse`, `pauth`, ... An unknown name is a `CompileError::Target`. Empty by default,
-    /// so the code runs on every CPU of the target; code compiled with a feature crashes
-    /// with an illegal instruction on a CPU that lacks it.
+    /// `lse`, `pauth`, ... `native` stands for every feature of the compiling machine's CPU
+    /// (the target's architecture must be the host's). An unknown name is a
+    /// `CompileError::Target`. Empty by default, so the code runs on every CPU of the
+    /// target; the features used are recorded in the object, and the runtime refuses to
+    /// load it on a CPU that lacks one.
     pub target_features: Vec<String>,
     /// Called from the compiling threads after each function, with the number of functions
     /// compiled so far and the total (for progress bars on long compiles).
@@ -133,8 +135,9 @@ fn function_symbols(info: &module_info::ModuleInfo<'_>, prefix: &str) -> Vec<Str
 /// Compiles a module to a relocatable object file for `options.target`.
 pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     validate(wasm, options.features)?;
-    let info = module_info::parse(wasm, options.memory)?;
+    let mut info = module_info::parse(wasm, options.memory)?;
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
+    info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     let builder = ObjectBuilder::new(
         isa.clone(),
         info.metadata.name.unwrap_or("wasm"),

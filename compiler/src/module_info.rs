@@ -63,6 +63,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         data: Vec::new(),
         function_names: Vec::new(),
         memory_settings,
+        cpu_features: Vec::new(),
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

@@ -14,11 +14,22 @@ pub const TRAP_EXIT_CODE: i32 = 134;
 /// process exit code: the guest's `proc_exit` code, 0 when `_start` returns, 134 after a
 /// trap (reported on stderr with a backtrace), 1 when the module cannot be instantiated.
 pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
-    let mut store = Store::new();
+    run_in(&mut Store::new(), module, wasi)
+}
+
+/// Runs `module` as [`run_command`] does, then exits the process with its code. The store
+/// is not torn down first: the kernel reclaims its memory reservations at exit, at once.
+pub fn exit_with_command(module: &Module, wasi: WasiCtx) -> ! {
+    let mut store = std::mem::ManuallyDrop::new(Store::new());
+    let code = run_in(&mut store, module, wasi);
+    std::process::exit(code)
+}
+
+fn run_in(store: &mut Store, module: &Module, wasi: WasiCtx) -> i32 {
     let mut linker = Linker::new();
-    wasi::add_to_linker(&mut linker, &mut store, wasi);
-    crate::bench::add_to_linker(&mut linker, &mut store);
-    let instance = match linker.instantiate(&mut store, module) {
+    wasi::add_imports_to_linker(&mut linker, store, wasi, module);
+    crate::bench::add_to_linker(&mut linker, store);
+    let instance = match linker.instantiate(store, module) {
         Ok(instance) => instance,
         Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
         Err(InstantiateError::Exit(code)) => return code,
@@ -27,10 +38,10 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
             return 1;
         }
     };
-    let Some(Extern::Func(start)) = instance.get_export(&store, "_start") else {
+    let Some(Extern::Func(start)) = instance.get_export(store, "_start") else {
         return 0;
     };
-    match start.call(&mut store, &[]) {
+    match start.call(store, &[]) {
         Ok(_) => 0,
         Err(CallError::Exit(code)) => code,
         Err(CallError::Trap(trap)) => report_trap(&trap),

@@ -21,6 +21,7 @@ mod builtins;
 pub mod c_api;
 mod code;
 mod command;
+mod cpu;
 mod error;
 mod externals;
 mod func;
@@ -40,7 +41,7 @@ pub mod wasi;
 #[cfg(feature = "exe-main")]
 mod exe_main;
 
-pub use command::run_command;
+pub use command::{exit_with_command, run_command};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use host::Caller;
 pub use kiln_abi::metadata::{FuncType, GlobalType, MemoryType, TableType, ValType};

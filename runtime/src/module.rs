@@ -22,12 +22,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_1"]
+#[export_name = "kiln_abi_version_2"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 1,
+    ABI_VERSION == 2,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -94,6 +94,14 @@ impl Module {
         let bytes = unsafe { descriptor.metadata_bytes() };
         let metadata =
             ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
+        let missing = crate::cpu::missing_features(&metadata.cpu_features);
+        if !missing.is_empty() {
+            return Err(Error::new(format!(
+                "the code was compiled for CPU features this machine lacks: {} (compile \
+                 without --target-features, or with the features of the machine it runs on)",
+                missing.join(", ")
+            )));
+        }
         let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 

@@ -180,28 +180,34 @@ fn compute_stack_limit(max_wasm_stack: usize) -> usize {
     let sp = current_sp();
     let stack_low = STATE.with(|state| {
         if state.stack_low.get() == 0 {
-            state.stack_low.set(thread_stack_low().unwrap_or(1));
+            state.stack_low.set(stack_low(sp));
         }
         state.stack_low.get()
     });
-    let stack_low = plausible_stack_low(stack_low, sp, max_wasm_stack);
     let floor = stack_low.saturating_add(HOST_STACK_MARGIN);
     let limit = sp.saturating_sub(max_wasm_stack).max(floor);
     // With less stack than the margin, every wasm call overflows immediately.
     limit.min(sp)
 }
 
-/// Corrects what `pthread_getattr_np` says about the main thread, whose stack grows on
-/// demand up to `RLIMIT_STACK`: musl reports only the part mapped so far (so the bottom is
-/// just below the stack pointer), and under qemu-user glibc may report a bottom above it.
-/// Other threads' stacks are fixed, and what the C library reports is used as is.
-fn plausible_stack_low(reported: usize, sp: usize, max_wasm_stack: usize) -> usize {
-    let roomy = reported < sp && sp - reported >= max_wasm_stack + HOST_STACK_MARGIN;
+/// The lowest usable address of the current thread's stack (1 when unknown), as seen from
+/// a frame whose stack pointer is `sp`.
+fn stack_low(sp: usize) -> usize {
     // SAFETY: `getpid` and `gettid` have no preconditions.
     let main_thread = unsafe { libc::getpid() == libc::gettid() };
-    if roomy || !main_thread {
-        return if reported < sp { reported } else { 1 };
+    if main_thread {
+        main_thread_stack_low(sp)
+    } else {
+        thread_stack_low().filter(|&low| low < sp).unwrap_or(1)
     }
+}
+
+/// The main thread's stack grows on demand up to `RLIMIT_STACK` below its top, so its
+/// bottom follows from the limit. `pthread_getattr_np` is not asked: glibc answers by
+/// reading `/proc/self/maps` (a tenth of a hello-world's start-up), musl reports only the
+/// part mapped so far, and under qemu-user glibc may report a bottom above the stack
+/// pointer.
+fn main_thread_stack_low(sp: usize) -> usize {
     let mut limit = MaybeUninit::<libc::rlimit>::uninit();
     // SAFETY: `getrlimit` writes the limit into `limit` when it returns 0.
     let stack_size = if unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) } == 0 {
@@ -215,13 +221,14 @@ fn plausible_stack_low(reported: usize, sp: usize, max_wasm_stack: usize) -> usi
     } else {
         8 << 20
     };
-    // The main thread has used little of its stack above this point (its own start-up).
-    const USED_ABOVE: usize = 256 * 1024;
-    sp.saturating_sub(stack_size.saturating_sub(USED_ABOVE))
+    // Above `sp` lie the arguments and environment (Linux caps them at a quarter of the
+    // limit) and the start-up frames.
+    let used_above = stack_size / 4 + 256 * 1024;
+    sp.saturating_sub(stack_size.saturating_sub(used_above))
         .max(1)
 }
 
-/// The lowest address of the current thread's stack.
+/// The lowest address of the current (non-main) thread's stack.
 fn thread_stack_low() -> Option<usize> {
     let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
     // SAFETY: `attr` is initialised by `pthread_getattr_np` before use and destroyed after.

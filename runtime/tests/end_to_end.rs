@@ -461,3 +461,45 @@ fn wasi_commands_exit_with_their_code() {
     let unlinkable = module(r#"(module (import "env" "missing" (func)))"#);
     assert_eq!(kiln_runtime::run_command(&unlinkable, WasiCtx::new()), 1);
 }
+
+// The forged name below is an x86_64 feature.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn code_for_cpu_features_this_machine_lacks_is_refused() {
+    let wasm = wat::parse_str(
+        r#"(module (func (export "f") (param i64 i64) (result i64)
+            (i64.mul (local.get 0) (local.get 1))))"#,
+    )
+    .unwrap();
+    let options = kiln_compiler::CompileOptions {
+        target_features: vec!["native".to_string()],
+        ..Default::default()
+    };
+    let object = kiln_compiler::compile(&wasm, &options).expect("compiles for this CPU");
+    // Code for this machine's own features loads and runs.
+    let module = load_object(&object, "").expect("loads on the machine that compiled it");
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, instance, "f", &[Val::I64(6), Val::I64(7)]).unwrap(),
+        vec![Val::I64(42)]
+    );
+
+    // The same object, claiming a feature no CPU has (the recorded name `popcnt` renamed in
+    // place: same length, so the metadata still decodes), is refused with the name.
+    let needle = b"popcnt";
+    let at = object
+        .windows(needle.len())
+        .position(|window| window == needle)
+        .expect("the object records the features it uses");
+    let mut forged = object.clone();
+    forged[at..at + needle.len()].copy_from_slice(b"zzzcnt");
+    let error = match load_object(&forged, "") {
+        Ok(_) => panic!("code needing an unknown CPU feature loaded"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        error.contains("CPU features this machine lacks: zzzcnt"),
+        "{error}"
+    );
+}

@@ -12,6 +12,9 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
+/// The target of the static kiln row.
+const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
+
 pub struct ColdStart {
     /// `(engine label, wall spread in seconds, median peak RSS in KiB)`.
     pub rows: Vec<(String, Spread, u64)>,
@@ -43,6 +46,22 @@ pub fn run(
 
     let mut engines: Vec<(String, Command)> =
         vec![("kiln".to_string(), Command::new(&kiln_program))];
+    // The edge configuration: a static musl executable, when kiln has that runtime.
+    let kiln_static = dir.join("hello-kiln-static");
+    if run_tool(
+        Command::new(&toolchain.kiln)
+            .args(["build", "--target", STATIC_TARGET])
+            .arg(&built.hello_wasm)
+            .arg("-o")
+            .arg(&kiln_static),
+    )
+    .is_ok()
+    {
+        engines.push((
+            format!("kiln (static, {STATIC_TARGET})"),
+            Command::new(&kiln_static),
+        ));
+    }
     if wasmtime_cli {
         let cwasm = dir.join("hello.cwasm");
         run_tool(
@@ -71,6 +90,12 @@ pub fn run(
         ));
     }
     engines.push(("native".to_string(), Command::new(&built.hello_native)));
+    if let Some(hello_static) = &built.hello_native_static {
+        engines.push((
+            "native (static, musl-gcc)".to_string(),
+            Command::new(hello_static),
+        ));
+    }
 
     let mut walls = vec![Vec::new(); engines.len()];
     let mut rss = vec![Vec::new(); engines.len()];

@@ -14,6 +14,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// How the harness asks kiln to generate code: for this machine's CPU, as Wasmtime (JIT
+/// and `Module::serialize`) does by default; kiln's own default is the portable baseline.
+pub const KILN_CODEGEN_ARGS: [&str; 2] = ["--target-features", "native"];
+
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
 pub enum Engine {
     Kiln,
@@ -289,7 +293,12 @@ fn prepare(
             }
             let executable = artifacts.join("kiln-program");
             let mut build = Command::new(&toolchain.kiln);
-            build.arg("build").arg(&input).arg("-o").arg(&executable);
+            build
+                .arg("build")
+                .args(KILN_CODEGEN_ARGS)
+                .arg(&input)
+                .arg("-o")
+                .arg(&executable);
             for guest in &workload.preopens {
                 build.arg("--dir").arg(format!(".::{guest}"));
             }
@@ -365,6 +374,7 @@ fn run_once(
             run_tool(
                 Command::new(&toolchain.kiln)
                     .arg("compile")
+                    .args(KILN_CODEGEN_ARGS)
                     .arg(input)
                     .arg("-o")
                     .arg(&object),

@@ -26,6 +26,9 @@ pub struct BuiltPrograms {
     /// The cold-start program (`c/hello.c`).
     pub hello_wasm: PathBuf,
     pub hello_native: PathBuf,
+    /// The hello-world linked statically against musl (`musl-gcc -static`), when
+    /// `musl-gcc` (Debian's musl-tools) is present.
+    pub hello_native_static: Option<PathBuf>,
     programs_dir: PathBuf,
 }
 
@@ -125,10 +128,21 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
             });
         }
     }
+    let hello_native_static = c_out.join("hello-static");
+    let hello_native_static = run_tool(
+        Command::new("musl-gcc")
+            .args(["-O2", "-static"])
+            .arg(c_dir.join("hello.c"))
+            .arg("-o")
+            .arg(&hello_native_static),
+    )
+    .is_ok()
+    .then_some(hello_native_static);
     Ok(BuiltPrograms {
         programs,
         hello_wasm: c_out.join("hello.wasm"),
         hello_native: c_out.join("hello"),
+        hello_native_static,
         programs_dir: out.to_path_buf(),
     })
 }

@@ -276,6 +276,31 @@ fn ignore_sigpipe() {
 /// Defines every preview 1 function in `linker` under both module names, as host
 /// functions of `store` sharing `ctx`. Also makes the process ignore `SIGPIPE`.
 pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) {
+    add_to_linker_filtered(linker, store, ctx, |_, _| true);
+}
+
+/// Like [`add_to_linker`], for the functions `module` imports only: a command's start-up
+/// then builds a handful of host functions instead of all of both WASI modules.
+pub fn add_imports_to_linker(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: WasiCtx,
+    module: &crate::Module,
+) {
+    let imports = &module.metadata().imports;
+    add_to_linker_filtered(linker, store, ctx, |module, name| {
+        imports
+            .iter()
+            .any(|import| import.module == module && import.name == name)
+    });
+}
+
+fn add_to_linker_filtered(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: WasiCtx,
+    wanted: impl Fn(&str, &str) -> bool,
+) {
     ignore_sigpipe();
     let state = Rc::new(WasiState::new(ctx));
     for (module, definitions) in [
@@ -283,6 +308,9 @@ pub fn add_to_linker(linker: &mut Linker, store: &mut Store, ctx: WasiCtx) {
         (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
     ] {
         for definition in definitions {
+            if !wanted(module, definition.name) {
+                continue;
+            }
             let ty = FuncType {
                 params: definition.params.to_vec(),
                 results: definition.results.to_vec(),

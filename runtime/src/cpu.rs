@@ -1,0 +1,89 @@
+//! Whether this CPU has the features a module's code was compiled for
+//! (`ModuleMetadata::cpu_features`, Cranelift's ISA flag names without `has_`). Code that
+//! uses an instruction the CPU lacks would die with an illegal instruction; the runtime
+//! refuses to load it instead and names what is missing.
+
+/// The features in `required` this CPU lacks (unknown names count as lacking). The
+/// target's baseline (x86_64: x86-64-v2) is assumed, not asked: asking means `cpuid`, which
+/// traps to the hypervisor in a virtual machine and costs a hello-world a tenth of its
+/// start-up.
+pub(crate) fn missing_features<'a>(required: &[&'a str]) -> Vec<&'a str> {
+    required
+        .iter()
+        .copied()
+        .filter(|feature| !BASELINE.contains(feature) && !has_feature(feature))
+        .collect()
+}
+
+/// What every CPU kiln compiles for has (kiln-compiler's `isa.rs` enables these).
+#[cfg(target_arch = "x86_64")]
+const BASELINE: [&str; 5] = ["sse3", "ssse3", "sse41", "sse42", "popcnt"];
+#[cfg(not(target_arch = "x86_64"))]
+const BASELINE: [&str; 0] = [];
+
+#[cfg(target_arch = "x86_64")]
+fn has_feature(feature: &str) -> bool {
+    use std::arch::is_x86_feature_detected as detected;
+    match feature {
+        "sse3" => detected!("sse3"),
+        "ssse3" => detected!("ssse3"),
+        "sse41" => detected!("sse4.1"),
+        "sse42" => detected!("sse4.2"),
+        "popcnt" => detected!("popcnt"),
+        "avx" => detected!("avx"),
+        "avx2" => detected!("avx2"),
+        "fma" => detected!("fma"),
+        "bmi1" => detected!("bmi1"),
+        "bmi2" => detected!("bmi2"),
+        "lzcnt" => detected!("lzcnt"),
+        "cmpxchg16b" => detected!("cmpxchg16b"),
+        "avx512f" => detected!("avx512f"),
+        "avx512vl" => detected!("avx512vl"),
+        "avx512dq" => detected!("avx512dq"),
+        "avx512bitalg" => detected!("avx512bitalg"),
+        "avx512vbmi" => detected!("avx512vbmi"),
+        "avx512vnni" => detected!("avx512vnni"),
+        "avx_vnni" => detected!("avxvnni"),
+        _ => false,
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+fn has_feature(feature: &str) -> bool {
+    use std::arch::is_aarch64_feature_detected as detected;
+    match feature {
+        "lse" => detected!("lse"),
+        "pauth" => detected!("paca"),
+        "fp16" => detected!("fp16"),
+        "dotprod" => detected!("dotprod"),
+        "i8mm" => detected!("i8mm"),
+        _ => false,
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn has_feature(_feature: &str) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_features_are_missing() {
+        assert_eq!(missing_features(&["no_such_feature"]), ["no_such_feature"]);
+    }
+
+    #[test]
+    fn nothing_required_nothing_missing() {
+        assert!(missing_features(&[]).is_empty());
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_baseline_is_present() {
+        // kiln's x86_64 baseline (x86-64-v2) is what every machine it is tested on has.
+        assert!(missing_features(&["sse3", "ssse3", "sse41", "sse42", "popcnt"]).is_empty());
+    }
+}
