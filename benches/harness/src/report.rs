@@ -68,7 +68,12 @@ fn write_slow_rows(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
             if short { " †" } else { "" },
             region.map_or("–".to_string(), |region| format!("{:.1}", region * 1e6)),
             times(Some(kiln)),
-            times(ratio(inputs, index, Engine::WasmtimePrecompiled, Metric::Region)),
+            times(ratio(
+                inputs,
+                index,
+                Engine::WasmtimePrecompiled,
+                Metric::Region
+            )),
         )?;
     }
     writeln!(md)?;
