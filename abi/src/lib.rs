@@ -20,5 +20,10 @@ pub use trap::TrapCode;
 /// version numbers in the message) to load an object whose version differs.
 pub const ABI_VERSION: u32 = 2;
 
+/// The x86_64 CPU features all kiln code may use (x86-64-v2), as Cranelift's ISA flag
+/// names without `has_`: the compiler always enables them, and the runtime assumes them
+/// rather than asking the CPU (see `ModuleMetadata::cpu_features`).
+pub const X86_64_BASELINE_FEATURES: [&str; 5] = ["sse3", "ssse3", "sse41", "sse42", "popcnt"];
+
 /// Size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

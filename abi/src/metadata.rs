@@ -283,9 +283,10 @@ pub struct ModuleMetadata<'a> {
     pub function_names: Vec<&'a str>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
-    /// CPU features the code uses beyond the target's baseline, as Cranelift's ISA flag
-    /// names without `has_` (x86_64: `sse41`, `avx2`, `avx512dq`, ...; aarch64: `lse`,
-    /// ...). The runtime refuses to load the code on a CPU that lacks one.
+    /// CPU features the code may use, the target's baseline included, as Cranelift's ISA
+    /// flag names without `has_` (x86_64: `sse41`, `avx2`, `avx512dq`, ...; aarch64: `lse`,
+    /// ...). The runtime refuses to load the code on a CPU that lacks one beyond the
+    /// baseline (`X86_64_BASELINE_FEATURES`), which it assumes.
     #[serde(borrow)]
     pub cpu_features: Vec<&'a str>,
 }

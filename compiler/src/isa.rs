@@ -128,14 +128,8 @@ pub fn build_isa(
     let mut isa_builder =
         isa::lookup(triple.clone()).map_err(|e| CompileError::Target(format!("{triple}: {e}")))?;
     if triple.architecture == Architecture::X86_64 {
-        for feature in [
-            "has_sse3",
-            "has_ssse3",
-            "has_sse41",
-            "has_sse42",
-            "has_popcnt",
-        ] {
-            set(&mut isa_builder, feature, "true")?;
+        for feature in kiln_abi::X86_64_BASELINE_FEATURES {
+            set(&mut isa_builder, &format!("has_{feature}"), "true")?;
         }
     }
     for feature in target_features {

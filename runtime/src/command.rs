@@ -18,9 +18,10 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
 }
 
 /// Runs `module` as [`run_command`] does, then exits the process with its code. The store
-/// is not torn down first: the kernel reclaims its memory reservations at exit, at once.
+/// is not torn down first (`exit` runs no destructors of this frame): the kernel reclaims
+/// its memory reservations at exit, at once.
 pub fn exit_with_command(module: &Module, wasi: WasiCtx) -> ! {
-    let mut store = std::mem::ManuallyDrop::new(Store::new());
+    let mut store = Store::new();
     let code = run_in(&mut store, module, wasi);
     std::process::exit(code)
 }

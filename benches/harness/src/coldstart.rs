@@ -12,9 +12,6 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
-/// The target of the static kiln row.
-const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
-
 pub struct ColdStart {
     /// `(engine label, wall spread in seconds, median peak RSS in KiB)`.
     pub rows: Vec<(String, Spread, u64)>,
@@ -48,9 +45,10 @@ pub fn run(
         vec![("kiln".to_string(), Command::new(&kiln_program))];
     // The edge configuration: a static musl executable, when kiln has that runtime.
     let kiln_static = dir.join("hello-kiln-static");
+    let static_target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
     if run_tool(
         Command::new(&toolchain.kiln)
-            .args(["build", "--target", STATIC_TARGET])
+            .args(["build", "--target", &static_target])
             .arg(&built.hello_wasm)
             .arg("-o")
             .arg(&kiln_static),
@@ -58,7 +56,7 @@ pub fn run(
     .is_ok()
     {
         engines.push((
-            format!("kiln (static, {STATIC_TARGET})"),
+            format!("kiln (static, {static_target})"),
             Command::new(&kiln_static),
         ));
     }

@@ -43,7 +43,7 @@ fn write_slow_rows(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
                 .map(|ratio| (index, ratio))
         })
         .collect();
-    if slow.is_empty() || !inputs.engines.contains(&Engine::Kiln) {
+    if slow.is_empty() {
         return Ok(());
     }
     writeln!(
