@@ -47,6 +47,8 @@ pub struct Trap {
     pub code: TrapCode,
     /// The wasm frames at the trap, innermost first (host frames and trampolines omitted).
     pub backtrace: Vec<FrameInfo>,
+    /// Whether outer frames were left out of `backtrace` (it keeps the innermost 64).
+    pub backtrace_truncated: bool,
 }
 
 impl fmt::Display for Trap {
@@ -67,6 +69,9 @@ impl fmt::Display for Trap {
             }
             let module = frame.module.as_deref().unwrap_or("module");
             write!(f, " ({module}, function {})", frame.func_index)?;
+        }
+        if self.backtrace_truncated {
+            write!(f, "\n    ... outer frames not shown")?;
         }
         Ok(())
     }
@@ -166,10 +171,28 @@ mod tests {
                     func_name: None,
                 },
             ],
+            backtrace_truncated: false,
         };
         assert_eq!(
             trap.to_string(),
             "wasm trap: integer divide by zero\nwasm backtrace:\n    0: divide (module, function 3)\n    1: wasm_function_0 (m, function 0)"
+        );
+    }
+
+    #[test]
+    fn a_truncated_backtrace_says_so() {
+        let trap = Trap {
+            code: TrapCode::StackOverflow,
+            backtrace: vec![FrameInfo {
+                module: None,
+                func_index: 0,
+                func_name: Some("recurse".into()),
+            }],
+            backtrace_truncated: true,
+        };
+        assert_eq!(
+            trap.to_string(),
+            "wasm trap: call stack exhausted\nwasm backtrace:\n    0: recurse (module, function 0)\n    ... outer frames not shown"
         );
     }
 }

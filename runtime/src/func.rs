@@ -187,5 +187,6 @@ pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
     Trap {
         code: caught.code,
         backtrace,
+        backtrace_truncated: caught.truncated,
     }
 }

@@ -294,6 +294,7 @@ fn trap(code: TrapCode) -> InstantiateError {
     InstantiateError::Trap(Trap {
         code,
         backtrace: Vec::new(),
+        backtrace_truncated: false,
     })
 }
 

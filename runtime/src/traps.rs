@@ -77,6 +77,8 @@ struct ThreadState {
     trap_code: Cell<u8>,
     /// Number of valid entries in `frames`.
     n_frames: Cell<usize>,
+    /// Whether the last trap had more wasm frames than `frames` holds.
+    frames_truncated: Cell<bool>,
     /// The last trap's PC followed by return addresses into compiled code.
     frames: [Cell<usize>; MAX_FRAMES],
 }
@@ -89,6 +91,7 @@ impl ThreadState {
             stack_low: Cell::new(0),
             trap_code: Cell::new(0),
             n_frames: Cell::new(0),
+            frames_truncated: Cell::new(false),
             frames: [const { Cell::new(0) }; MAX_FRAMES],
         }
     }
@@ -107,6 +110,8 @@ pub(crate) struct CaughtTrap {
     pub code: TrapCode,
     /// The trapping PC, then return addresses into compiled code, innermost first.
     pub frames: Vec<usize>,
+    /// Whether outer wasm frames were left out ([`MAX_FRAMES`] were recorded).
+    pub truncated: bool,
 }
 
 /// Runs `f`, which calls compiled code, so that a trap in that code (on this thread)
@@ -154,6 +159,7 @@ pub(crate) unsafe fn call_guarded(
         CaughtTrap {
             code: TrapCode::from_u8(state.trap_code.get()).unwrap_or(TrapCode::Unreachable),
             frames: state.frames[..n_frames].iter().map(Cell::get).collect(),
+            truncated: state.frames_truncated.get(),
         }
     }))
 }
@@ -451,8 +457,10 @@ unsafe extern "C" fn handle_signal(
                 state.frames[0].set(pc);
                 // SAFETY: the walk only reads frames between the trapping SP and the guarded
                 // call's SP, which are this thread's live stack.
-                let n_frames = unsafe { walk_frames(&state.frames[1..], fp, sp, stack_top) };
+                let (n_frames, truncated) =
+                    unsafe { walk_frames(&state.frames[1..], fp, sp, stack_top) };
                 state.n_frames.set(1 + n_frames);
+                state.frames_truncated.set(truncated);
             });
             // SAFETY: valid context and live buffer.
             unsafe { redirect_to_resume(context, guard) };
@@ -464,22 +472,27 @@ unsafe extern "C" fn handle_signal(
 }
 
 /// Records the return addresses into compiled code by walking the frame-pointer chain
-/// from `fp`; returns how many it wrote into `frames`.
+/// from `fp`; returns how many it wrote into `frames`, and whether more wasm frames
+/// followed when `frames` was full.
 ///
 /// # Safety
 /// `[low, high)` must be readable stack memory of this thread.
-unsafe fn walk_frames(frames: &[Cell<usize>], mut fp: usize, low: usize, high: usize) -> usize {
+unsafe fn walk_frames(
+    frames: &[Cell<usize>],
+    mut fp: usize,
+    low: usize,
+    high: usize,
+) -> (usize, bool) {
     let mut count = 0;
-    while count < frames.len()
-        && fp >= low
-        && fp.checked_add(16).is_some_and(|end| end <= high)
-        && fp.is_multiple_of(8)
-    {
+    while fp >= low && fp.checked_add(16).is_some_and(|end| end <= high) && fp.is_multiple_of(8) {
         // SAFETY: `fp` and `fp + 8` lie within `[low, high)`, checked above.
         let (next_fp, return_address) =
             unsafe { (*(fp as *const usize), *(fp as *const usize).add(1)) };
         if return_address == 0 || crate::code::lookup(return_address - 1).is_none() {
             break;
+        }
+        if count == frames.len() {
+            return (count, true);
         }
         frames[count].set(return_address);
         count += 1;
@@ -488,7 +501,7 @@ unsafe fn walk_frames(frames: &[Cell<usize>], mut fp: usize, low: usize, high: u
         }
         fp = next_fp;
     }
-    count
+    (count, false)
 }
 
 /// Reports a fault outside compiled code and lets the previous disposition handle it.
