@@ -1,5 +1,5 @@
-//! The WASI grants of `kiln build` (`--dir`, `--env`, `--inherit-env`): parsed from the
-//! command line and baked into the executable as a small ELF object that defines
+//! The WASI grants (`--dir`, `--env`, `--inherit-env`) of `kiln run`, and of `kiln
+//! build`, which bakes them into the executable as a small ELF object that defines
 //! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
 //! module. The executable's `main` reads it; nothing at run time widens it.
 
@@ -12,15 +12,16 @@ use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, Sy
 /// What a built executable's guest may reach.
 #[derive(Args, Debug, Default)]
 pub struct GrantArgs {
-    /// Preopen the host directory HOST (relative paths: to the executable's working
-    /// directory when it runs) as GUEST (default: HOST itself); repeatable.
+    /// Preopen the host directory HOST (relative paths: to the working directory the
+    /// guest runs in) as GUEST (default: HOST itself); repeatable. The guest reaches no
+    /// file outside these directories.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     pub dirs: Vec<String>,
     /// Give the guest an environment variable (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
-    /// Give the guest the environment the executable is started with (`--env`
-    /// overrides it).
+    /// Give the guest the environment that `kiln run`, or the built executable, is
+    /// started with (`--env` overrides it).
     #[arg(long)]
     pub inherit_env: bool,
 }

@@ -2,6 +2,7 @@
 //! WASI command (`_start`) or by invoking one export with arguments from the command line.
 
 use crate::cache;
+use crate::grants::GrantArgs;
 use crate::input::{compile_file, read_module};
 use crate::options::CodegenArgs;
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,17 +17,8 @@ pub struct RunArgs {
     /// results one per line.
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
-    /// Give the guest an environment variable (repeatable).
-    #[arg(long = "env", value_name = "NAME=VALUE")]
-    pub env: Vec<String>,
-    /// Give the guest every environment variable of kiln's own environment (`--env`
-    /// overrides them).
-    #[arg(long)]
-    pub inherit_env: bool,
-    /// Preopen the host directory HOST for the guest, as GUEST (default: HOST itself);
-    /// repeatable. The guest reaches no file outside these directories.
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
-    pub dirs: Vec<String>,
+    #[command(flatten)]
+    pub grants: GrantArgs,
     #[command(flatten)]
     pub codegen: CodegenArgs,
     /// Compile even if a cached object exists.
@@ -63,46 +55,18 @@ fn load(args: &RunArgs, wasm: &[u8]) -> Result<kiln_runtime::Module> {
     kiln_runtime::load_object(&object, "").map_err(|e| anyhow!("{}: {e}", args.input.display()))
 }
 
-/// Builds the guest's WASI context from the command line's grants.
-fn wasi_ctx(
-    args: &RunArgs,
-    guest_args: Vec<String>,
-    env: Vec<(String, String)>,
-) -> Result<wasi::WasiCtx> {
-    let mut ctx = wasi::WasiCtx::new().args(guest_args).env(env);
-    if args.inherit_env {
-        ctx = ctx.inherit_env();
-    }
-    for dir in &args.dirs {
-        let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
-        ctx = ctx
-            .preopen_dir(host, guest)
-            .with_context(|| format!("--dir {dir}: cannot open {host}"))?;
-    }
-    Ok(ctx)
-}
-
-fn parse_env(vars: &[String]) -> Result<Vec<(String, String)>> {
-    vars.iter()
-        .map(|var| match var.split_once('=') {
-            Some((name, value)) => Ok((name.to_string(), value.to_string())),
-            None => bail!("--env {var}: expected NAME=VALUE"),
-        })
-        .collect()
-}
-
 /// Runs `kiln run`; returns the process exit code.
 pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
     let module = load(&args, &wasm)?;
-    let env = parse_env(&args.env)?;
+    let grants = args.grants.grants()?;
     let mut guest_args = vec![args
         .input
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()];
     guest_args.extend(args.args.iter().cloned());
-    let ctx = wasi_ctx(&args, guest_args, env)?;
+    let ctx = grants.ctx(guest_args)?;
     let guest = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(GUEST_THREAD_STACK)
