@@ -29,6 +29,10 @@ pub struct Inputs<'a> {
 const SLOW_RATIO: f64 = 1.15;
 /// Regions shorter than this measure first execution from cold caches more than code.
 const SHORT_REGION_S: f64 = 50e-6;
+/// Wasmtime JIT's slowest run over its fastest at or above which a workload's work itself
+/// varies from run to run (libsodium's `*_easy2` size theirs by random numbers that mix
+/// in the clock), so a ratio of a few runs says nothing about the engines.
+const VARYING_WORK_SPREAD: f64 = 2.0;
 
 /// Lists the benchmarks where kiln's run time is above [`SLOW_RATIO`] × Wasmtime JIT, with
 /// the region's length and Wasmtime precompiled's own ratio beside it: a region of a few
@@ -50,22 +54,30 @@ fn write_slow_rows(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
         md,
         "### kiln run time above {SLOW_RATIO}× Wasmtime JIT\n\n\
          † region under {} µs: one pass over cold code, where a JIT's freshly written code \
-         is already in cache; Wasmtime's own precompiled mode pays the same.\n",
-        SHORT_REGION_S * 1e6
+         is already in cache; Wasmtime's own precompiled mode pays the same.\n\n\
+         ‡ the work varies from run to run: Wasmtime JIT's own runs differ by {}× or more \
+         (max/min), so the ratio of a few runs is noise.\n",
+        SHORT_REGION_S * 1e6,
+        VARYING_WORK_SPREAD
     )?;
     writeln!(
         md,
-        "| benchmark | region µs (kiln) | kiln ×JIT | Wasmtime precompiled ×JIT |"
+        "| benchmark | region µs (kiln) | kiln ×JIT | Wasmtime precompiled ×JIT | JIT max/min |"
     )?;
-    writeln!(md, "|---|---:|---:|---:|")?;
+    writeln!(md, "|---|---:|---:|---:|---:|")?;
     for (index, kiln) in slow {
         let region = figure(inputs, index, Engine::Kiln, Metric::Region).map(|s| s.median);
         let short = region.is_some_and(|region| region < SHORT_REGION_S);
+        let jit_spread = figure(inputs, index, Engine::BASELINE, Metric::Region)
+            .filter(|spread| spread.min > 0.0)
+            .map(|spread| spread.max / spread.min);
+        let varying = jit_spread.is_some_and(|spread| spread >= VARYING_WORK_SPREAD);
         writeln!(
             md,
-            "| {}{} | {} | {} | {} |",
+            "| {}{}{} | {} | {} | {} | {} |",
             inputs.workloads[index].name,
             if short { " †" } else { "" },
+            if varying { " ‡" } else { "" },
             region.map_or("–".to_string(), |region| format!("{:.1}", region * 1e6)),
             times(Some(kiln)),
             times(ratio(
@@ -74,6 +86,7 @@ fn write_slow_rows(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
                 Engine::WasmtimePrecompiled,
                 Metric::Region
             )),
+            jit_spread.map_or("–".to_string(), |spread| format!("{spread:.1}")),
         )?;
     }
     writeln!(md)?;
