@@ -340,46 +340,18 @@ fn verify(case: &Case, code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<String> {
 
 /// Runs `case` in `mode` and checks it.
 fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), String> {
-    let cache = scratch.join("cache");
-    let mut command = match mode {
-        "run" => {
-            let mut command = Command::new(kiln);
-            command
-                .arg("run")
-                .args(grant_flags(case))
-                .arg(&case.wasm)
-                .args(&case.args);
-            command
-        }
-        _ => {
-            let folder = scratch.join("build");
-            std::fs::create_dir_all(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-            let exe = folder.join(case.name.replace('/', "__"));
-            // Never run an executable left over from an earlier run.
-            if exe.exists() {
-                std::fs::remove_file(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
-            }
-            let mut build = Command::new(kiln);
-            build
-                .arg("build")
-                .arg(&case.wasm)
-                .arg("-o")
-                .arg(&exe)
-                .args(grant_flags(case))
-                .env("KILN_CACHE_DIR", &cache);
-            let (code, _, stderr) = process::run(build, None, TIMEOUT)?;
-            if code != 0 {
-                let stderr = String::from_utf8_lossy(&stderr);
-                return Err(format!("kiln build failed ({code}): {}", stderr.trim()));
-            }
-            let mut command = Command::new(&exe);
-            command.args(&case.args);
-            command
-        }
-    };
-    command
-        .current_dir(&case.workdir)
-        .env("KILN_CACHE_DIR", &cache);
+    let exe = scratch.join("build").join(case.name.replace('/', "__"));
+    let mut command = process::kiln_command(
+        kiln,
+        mode,
+        &case.wasm,
+        &grant_flags(case),
+        &case.args,
+        &exe,
+        &scratch.join("cache"),
+        TIMEOUT,
+    )?;
+    command.current_dir(&case.workdir);
     let times = scratch
         .join("bench-times")
         .join(case.id(mode).replace('/', "__"));

@@ -1,6 +1,6 @@
 //! How the corpus harnesses (`corpora.rs`, `wasi_testsuite.rs`) run programs through kiln
 //! the way a user would: where the `kiln` binary is, the grant flags that `kiln run` and
-//! `kiln build` share, and running a child to completion or a timeout with its stdout and
+//! `kiln build` share, the command of each mode, and running a child to completion or a timeout with its stdout and
 //! stderr drained on threads (so that a chatty program cannot fill a pipe and hang).
 
 use std::path::{Path, PathBuf};
@@ -40,6 +40,55 @@ pub fn grant_flags(env: &[(String, String)], dirs: &[(PathBuf, String)]) -> Vec<
         .iter()
         .flat_map(|(host, guest)| ["--dir".to_string(), format!("{}::{guest}", host.display())]);
     env.chain(dirs).collect()
+}
+
+/// The command that runs the module `wasm` with the guest arguments `args` in `mode`:
+/// `"run"` is `kiln run GRANTS WASM ARGS`; any other mode builds first, `kiln build WASM -o
+/// EXE GRANTS` (an `exe` left from an earlier run is removed; a failed build is an error
+/// with its stderr), and runs `EXE ARGS`. kiln's compile cache is `cache` in both.
+#[allow(clippy::too_many_arguments)]
+pub fn kiln_command(
+    kiln: &Path,
+    mode: &str,
+    wasm: &Path,
+    grants: &[String],
+    args: &[String],
+    exe: &Path,
+    cache: &Path,
+    timeout: Duration,
+) -> Result<Command, String> {
+    if mode == "run" {
+        let mut command = Command::new(kiln);
+        command
+            .arg("run")
+            .args(grants)
+            .arg(wasm)
+            .args(args)
+            .env("KILN_CACHE_DIR", cache);
+        return Ok(command);
+    }
+    if let Some(folder) = exe.parent() {
+        std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    }
+    if exe.exists() {
+        std::fs::remove_file(exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+    }
+    let mut build = Command::new(kiln);
+    build
+        .arg("build")
+        .arg(wasm)
+        .arg("-o")
+        .arg(exe)
+        .args(grants)
+        .env("KILN_CACHE_DIR", cache);
+    let (code, _, stderr) = run(build, None, timeout)?;
+    if code != 0 {
+        let stderr = String::from_utf8_lossy(&stderr);
+        return Err(format!("kiln build failed ({code}): {}", stderr.trim()));
+    }
+    let mut command = Command::new(exe);
+    command.args(args).env("KILN_CACHE_DIR", cache);
+    Ok(command)
 }
 
 /// Runs `command` with stdin from the file `stdin` (else empty) to completion or until

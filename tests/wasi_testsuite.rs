@@ -206,38 +206,17 @@ fn grant_flags(case: &Case) -> Vec<String> {
 /// Runs `case` in `mode` and checks it against its specification.
 fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), String> {
     let dir = workdir(scratch, case, mode)?;
-    let mut command = match mode {
-        "run" => {
-            let mut command = Command::new(kiln);
-            command
-                .arg("run")
-                .args(grant_flags(case))
-                .arg(&case.wasm)
-                .args(&case.args);
-            command
-        }
-        _ => {
-            let exe = dir.join(format!("{}.exe", case.name));
-            let mut build = Command::new(kiln);
-            build
-                .arg("build")
-                .arg(&case.wasm)
-                .arg("-o")
-                .arg(&exe)
-                .args(grant_flags(case))
-                .env("KILN_CACHE_DIR", scratch.join("cache"));
-            let (code, _, stderr) = run(build)?;
-            if code != 0 {
-                return Err(format!("kiln build failed ({code}): {}", stderr.trim()));
-            }
-            let mut command = Command::new(&exe);
-            command.args(&case.args);
-            command
-        }
-    };
-    command
-        .current_dir(&dir)
-        .env("KILN_CACHE_DIR", scratch.join("cache"));
+    let mut command = process::kiln_command(
+        kiln,
+        mode,
+        &case.wasm,
+        &grant_flags(case),
+        &case.args,
+        &dir.join(format!("{}.exe", case.name)),
+        &scratch.join("cache"),
+        TIMEOUT,
+    )?;
+    command.current_dir(&dir);
     let (code, stdout, stderr) = run(command)?;
     let mut problems = Vec::new();
     if code != case.exit_code {
