@@ -42,7 +42,6 @@ use rayon::prelude::*;
 use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How long one program may run (wasm3's own runner allows 120 s too).
