@@ -6,7 +6,8 @@
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
 //!                           │                      └─ traps: range of the trap table
-//!                           └─ traps ─────────► [TrapEntry; n_traps], grouped by code entry
+//!                           ├─ traps ─────────► [TrapEntry; n_traps], grouped by code entry
+//!                           └─ memory_image ──► the first memory's initial bytes (or null)
 //! ```
 //!
 //! The code entries are, in order: the defined functions (by index, imported functions
@@ -49,7 +50,18 @@ pub struct ModuleDescriptor {
     pub traps: *const TrapEntry,
     /// Number of trap-table entries.
     pub n_traps: usize,
+    /// The active data segments of the module's own first memory, applied in order to
+    /// zeroed pages: `memory_image_len` bytes (a multiple of 64 KiB, aligned to 64 KiB)
+    /// for the memory at [`crate::metadata::ModuleMetadata::memory_image_offset`]; null
+    /// when the module has none (its segments are then copied one by one).
+    pub memory_image: *const u8,
+    /// Length of the memory image.
+    pub memory_image_len: usize,
 }
+
+/// Alignment and length granule of [`ModuleDescriptor::memory_image`]: the largest page
+/// size kiln supports, so the image can be mapped from the file on every target.
+pub const MEMORY_IMAGE_ALIGN: usize = 64 * 1024;
 
 /// A function's or trampoline's code and its part of the trap table.
 #[repr(C)]
@@ -77,6 +89,10 @@ pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
 pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
 /// Offset of [`ModuleDescriptor::n_traps`].
 pub const DESCRIPTOR_N_TRAPS: usize = offset_of!(ModuleDescriptor, n_traps);
+/// Offset of [`ModuleDescriptor::memory_image`].
+pub const DESCRIPTOR_MEMORY_IMAGE: usize = offset_of!(ModuleDescriptor, memory_image);
+/// Offset of [`ModuleDescriptor::memory_image_len`].
+pub const DESCRIPTOR_MEMORY_IMAGE_LEN: usize = offset_of!(ModuleDescriptor, memory_image_len);
 /// Size of a descriptor.
 pub const DESCRIPTOR_SIZE: usize = core::mem::size_of::<ModuleDescriptor>();
 /// Size of a code entry.
@@ -87,12 +103,14 @@ pub const CODE_ENTRY_CODE: usize = offset_of!(CodeEntry, code);
 impl ModuleDescriptor {
     /// The bytes of a descriptor as the compiler writes it (little endian, as on every
     /// supported target), with the pointers left zero for relocations at
-    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`] and [`DESCRIPTOR_TRAPS`] to fill.
+    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TRAPS`] and (with an
+    /// image) [`DESCRIPTOR_MEMORY_IMAGE`] to fill.
     pub fn encode(
         n_functions: u32,
         n_types: u32,
         metadata_len: usize,
         n_traps: usize,
+        memory_image_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
         let mut bytes = [0u8; DESCRIPTOR_SIZE];
         bytes[..8].copy_from_slice(&DESCRIPTOR_MAGIC);
@@ -103,6 +121,8 @@ impl ModuleDescriptor {
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_N_TRAPS..][..8].copy_from_slice(&(n_traps as u64).to_le_bytes());
+        bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
+            .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
         bytes
     }
 
@@ -156,6 +176,15 @@ impl ModuleDescriptor {
     pub unsafe fn metadata_bytes(&self) -> &[u8] {
         // SAFETY: the compiler writes `metadata_len` bytes at `metadata` (caller's contract).
         unsafe { slice_or_empty(self.metadata, self.metadata_len) }
+    }
+
+    /// The memory image (empty when there is none).
+    ///
+    /// # Safety
+    /// As for [`ModuleDescriptor::function_entries`].
+    pub unsafe fn memory_image(&self) -> &[u8] {
+        // SAFETY: the compiler writes `memory_image_len` bytes at `memory_image`.
+        unsafe { slice_or_empty(self.memory_image, self.memory_image_len) }
     }
 }
 

@@ -289,6 +289,9 @@ pub struct ModuleMetadata<'a> {
     /// baseline (`X86_64_BASELINE_FEATURES`), which it assumes.
     #[serde(borrow)]
     pub cpu_features: Vec<&'a str>,
+    /// Where the descriptor's memory image goes in the module's first memory (which it
+    /// defines); `Some` means the image replaces that memory's active data segments.
+    pub memory_image_offset: Option<u64>,
 }
 
 /// Metadata bytes that do not decode.
@@ -395,6 +398,7 @@ mod tests {
                 bounds_checks: false,
             },
             cpu_features: vec!["sse41", "avx2"],
+            memory_image_offset: Some(65536),
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();

@@ -199,6 +199,101 @@ fn trap_call_stack_exhausted() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Memory images
+// ---------------------------------------------------------------------------------------
+
+/// A module whose 70 KB of data makes a memory image (mapped from the executable file by
+/// a built executable, copied by `kiln run`): `_start` changes the first byte (a private
+/// copy-on-write page), writes the whole data to stdout, then waits for stdin to close, so
+/// that the test can look at the built executable's mappings meanwhile.
+#[test]
+fn data_in_a_memory_image_is_the_modules_and_private() {
+    let line = "the bytes of a memory image, one line of many\n";
+    let data = line.repeat(70_000 / line.len());
+    let wat = format!(
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write"
+               (func $fd_write (param i32 i32 i32 i32) (result i32)))
+             (import "wasi_snapshot_preview1" "fd_read"
+               (func $fd_read (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 3)
+             ;; iovec {{ base = 0, len = 1 }} at 32, for reading stdin
+             (data (i32.const 32) "\00\00\00\00\01\00\00\00")
+             ;; iovec {{ base = 65536, len }} at 16
+             (data (i32.const 16) "\00\00\01\00{len}")
+             (data (i32.const 65536) "{data}")
+             (func (export "_start")
+               (i32.store8 (i32.const 65536) (i32.const 84)) ;; 'T'
+               (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+               (drop (call $fd_read (i32.const 0) (i32.const 32) (i32.const 1) (i32.const 8)))))"#,
+        len = (data.len() as u32)
+            .to_le_bytes()
+            .iter()
+            .map(|byte| format!("\\{byte:02x}"))
+            .collect::<String>(),
+        data = data.replace('\n', "\\0a"),
+    );
+    let scratch = scratch_dir("memory-image");
+    let source = scratch.join("image.wat");
+    std::fs::write(&source, wat).unwrap();
+    let expected = format!("T{}", &data[1..]);
+
+    let kiln_run = run_kiln(&["run", path_str(&source)], b"");
+    assert_eq!(kiln_run.code, Some(0), "{}", kiln_run.describe());
+    assert!(kiln_run.stdout == expected, "kiln run: stdout differs");
+    for target in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"] {
+        let executable = scratch.join(format!("image-{target}"));
+        let built = run_kiln(
+            &[
+                "build",
+                "--target",
+                target,
+                path_str(&source),
+                "-o",
+                path_str(&executable),
+            ],
+            b"",
+        );
+        assert_eq!(built.code, Some(0), "{}", built.describe());
+        let mut child = Command::new(&executable)
+            .env_clear()
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = vec![0u8; expected.len()];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+        // Still running: its memory's first pages are the executable's, mapped privately.
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", child.id())).unwrap();
+        drop(child.stdin.take());
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{target}: {status}");
+        assert!(stdout == expected.as_bytes(), "{target}: stdout differs");
+        // The image: the pages the data covers, all three of the memory (the executable's
+        // own .data is mapped the same way, but is far smaller).
+        let name = executable
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let image_mapping = maps.lines().any(|line| {
+            let mut fields = line.split(' ');
+            let (Some(range), Some(perms)) = (fields.next(), fields.next()) else {
+                return false;
+            };
+            let (from, to) = range.split_once('-').unwrap();
+            let length =
+                u64::from_str_radix(to, 16).unwrap() - u64::from_str_radix(from, 16).unwrap();
+            perms == "rw-p" && line.ends_with(&*name) && length == 3 * 65536
+        });
+        assert!(
+            image_mapping,
+            "{target}: no 192 KiB private writable mapping of the executable:\n{maps}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Other commands
 // ---------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 
 mod error;
 mod isa;
+mod memory_image;
 pub mod module_info;
 mod object;
 mod trampolines;
@@ -244,12 +245,17 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     for ((id, _), compiled) in trampoline_ids.iter().zip(trampolines) {
         code.push((*id, compiled?));
     }
+    let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {
+        info.metadata.memory_image_offset = Some(offset);
+        image
+    });
     let contents = object::ObjectContents {
         prefix: &options.symbol_prefix,
         n_functions: info.bodies.len() as u32,
         n_types: info.metadata.types.len() as u32,
         metadata: info.metadata.encode(),
         code,
+        memory_image,
     };
     debug_assert_eq!(info.metadata.imported_count(ExternKind::Func), n_imported);
     object::finish(module, contents)

@@ -64,6 +64,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         function_names: Vec::new(),
         memory_settings,
         cpu_features: Vec::new(),
+        memory_image_offset: None,
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

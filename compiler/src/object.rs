@@ -14,6 +14,7 @@ use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleR
 use cranelift_object::ObjectModule;
 use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
 use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
+use kiln_abi::descriptor::{DESCRIPTOR_MEMORY_IMAGE, MEMORY_IMAGE_ALIGN};
 use kiln_abi::trap::TrapEntry;
 
 /// One function's machine code, ready to be defined in the object.
@@ -164,6 +165,7 @@ fn define_data(
     name: &str,
     linkage: Linkage,
     bytes: Vec<u8>,
+    align: u64,
     function_addresses: &[(usize, FuncId)],
     data_addresses: &[(usize, DataId)],
 ) -> Result<DataId> {
@@ -172,7 +174,7 @@ fn define_data(
         .map_err(emit_error)?;
     let mut description = DataDescription::new();
     description.define(bytes.into_boxed_slice());
-    description.set_align(16);
+    description.set_align(align);
     for (offset, func_id) in function_addresses {
         let func_ref = module.declare_func_in_data(*func_id, &mut description);
         description.write_function_addr(*offset as u32, func_ref);
@@ -197,6 +199,8 @@ pub struct ObjectContents<'a> {
     pub metadata: Vec<u8>,
     /// Every code entry in descriptor order with its id and compiled code.
     pub code: Vec<(FuncId, CompiledCode)>,
+    /// The first memory's initial contents (see `memory_image.rs`), if the module has one.
+    pub memory_image: Option<Vec<u8>>,
 }
 
 /// Defines all code and data in `module` and returns the object file's bytes.
@@ -230,6 +234,7 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
         &prefixed(prefix, symbols::METADATA),
         Linkage::Local,
         contents.metadata,
+        16,
         &[],
         &[],
     )?;
@@ -239,6 +244,7 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
         &prefixed(prefix, symbols::TRAPS),
         Linkage::Local,
         trap_table,
+        16,
         &[],
         &[],
     )?;
@@ -248,26 +254,46 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
         &prefixed(prefix, symbols::FUNCTIONS),
         Linkage::Local,
         code_entries,
+        16,
         &code_relocs,
         &[],
     )?;
+    let memory_image_len = contents.memory_image.as_ref().map_or(0, Vec::len);
+    let memory_image = contents
+        .memory_image
+        .map(|image| {
+            define_data(
+                &mut module,
+                &prefixed(prefix, symbols::MEMORY_IMAGE),
+                Linkage::Local,
+                image,
+                MEMORY_IMAGE_ALIGN as u64,
+                &[],
+                &[],
+            )
+        })
+        .transpose()?;
     let descriptor = ModuleDescriptor::encode(
         contents.n_functions,
         contents.n_types,
         metadata_len,
         n_traps as usize,
+        memory_image_len,
     );
+    let mut descriptor_addresses = vec![
+        (DESCRIPTOR_METADATA, metadata),
+        (DESCRIPTOR_CODE, code),
+        (DESCRIPTOR_TRAPS, traps),
+    ];
+    descriptor_addresses.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
     define_data(
         &mut module,
         &prefixed(prefix, symbols::MODULE_DESCRIPTOR),
         Linkage::Export,
         descriptor.to_vec(),
+        16,
         &[],
-        &[
-            (DESCRIPTOR_METADATA, metadata),
-            (DESCRIPTOR_CODE, code),
-            (DESCRIPTOR_TRAPS, traps),
-        ],
+        &descriptor_addresses,
     )?;
     let mut product = module.finish();
     // cranelift-object puts a function's symbol at the start of its bytes: move it past the

@@ -543,8 +543,26 @@ pub(crate) unsafe fn instantiate(
             ElementMode::Passive => {}
         }
     }
+    // The first memory's image, when the module has one, replaces its active segments.
+    // SAFETY: the descriptor's image is the module's read-only data.
+    let image = unsafe { module.0.descriptor.memory_image() };
+    let image_applied = match metadata.memory_image_offset {
+        Some(offset) if !image.is_empty() => {
+            let definition = instance.memory_definition(0);
+            // SAFETY: the compiler makes an image only for a memory the module defines,
+            // within its initial size, so these are fresh zeroed accessible pages of it.
+            unsafe { crate::memory_image::apply((*definition).base.add(offset as usize), image) }
+                .map_err(|error| InstantiateError::Host(error.to_string()))?;
+            true
+        }
+        _ => false,
+    };
     for (segment_index, segment) in metadata.data.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &segment.mode {
+            if image_applied && *memory == 0 {
+                instance.data_dropped[segment_index] = true;
+                continue;
+            }
             let offset = evaluate(store, instance, offset).map_err(InstantiateError::Host)?;
             let definition = instance.memory_definition(*memory);
             // SAFETY: the definition is live and describes accessible memory.

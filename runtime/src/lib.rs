@@ -31,6 +31,7 @@ mod linker;
 #[cfg(feature = "loader")]
 mod loader;
 mod memory;
+mod memory_image;
 mod module;
 mod store;
 mod table;

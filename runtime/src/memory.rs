@@ -20,8 +20,8 @@
 //! `current_length`, and the reservation may be smaller than the index space; it must
 //! still be large enough for every page the memory will ever have, since it never moves.
 //!
-//! A dropped memory's mapping is kept, emptied (its pages discarded, so they read as zero
-//! again, and made inaccessible), for the next memory with a mapping of the same length,
+//! A dropped memory's mapping is kept, emptied (its pages replaced by fresh inaccessible
+//! anonymous ones, which read as zero once accessible), for the next memory with a mapping of the same length,
 //! up to [`MAX_FREE_RESERVATIONS`] of them. Instantiating then skips reserving 6 GiB of
 //! address space, and under emulators that never free the bookkeeping of unmapped
 //! ranges (qemu-user 7.2 keeps about 37 MB per unmapped 6 GiB reservation), a program
@@ -60,13 +60,20 @@ unsafe fn keep_reservation(base: *mut u8, accessible: usize, mapping_len: usize)
     }
     if accessible > 0 {
         // SAFETY: `[base, base + accessible)` is part of the caller's mapping, unused.
-        // MADV_DONTNEED on a private anonymous mapping frees the pages: they read as zero
-        // when next made accessible.
+        // Fresh anonymous pages replace whatever was there (zeroed pages, and pages mapped
+        // from a file by `memory_image`, which MADV_DONTNEED would revert to the file's
+        // bytes rather than to zero).
         let emptied = unsafe {
-            libc::madvise(base.cast(), accessible, libc::MADV_DONTNEED) == 0
-                && libc::mprotect(base.cast(), accessible, libc::PROT_NONE) == 0
+            libc::mmap(
+                base.cast(),
+                accessible,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
         };
-        if !emptied {
+        if emptied == libc::MAP_FAILED {
             return false;
         }
     }

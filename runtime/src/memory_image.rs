@@ -1,0 +1,198 @@
+//! Applying a module's memory image (see kiln-compiler's `memory_image.rs`): the first
+//! memory's initial pages, mapped copy-on-write from the executable file when the image
+//! lies in it (a built executable), else copied (modules loaded by `kiln run`, modules in a
+//! shared library, or no `/proc` to reopen the executable from).
+
+use crate::Error;
+use std::ffi::{c_int, c_void};
+
+/// Puts `image` at `destination`, the start of accessible, zeroed pages of a memory that
+/// nothing uses yet.
+///
+/// # Safety
+/// `[destination, destination + image.len())` must be such pages, owned by the caller.
+pub(crate) unsafe fn apply(destination: *mut u8, image: &[u8]) -> Result<(), Error> {
+    // SAFETY: caller's contract.
+    if unsafe { map_from_executable(destination, image) }? {
+        return Ok(());
+    }
+    // SAFETY: caller's contract; the image is the module's read-only data.
+    unsafe { std::ptr::copy_nonoverlapping(image.as_ptr(), destination, image.len()) };
+    Ok(())
+}
+
+/// Maps the file pages that hold `image` over `destination`, private and writable; `false`
+/// when the image is not in the executable's file pages at a page-aligned offset.
+///
+/// # Safety
+/// As for [`apply`].
+unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool, Error> {
+    let page = crate::traps::page_size();
+    let aligned = |value: usize| value.is_multiple_of(page);
+    if image.is_empty()
+        || !aligned(destination as usize)
+        || !aligned(image.as_ptr() as usize)
+        || !aligned(image.len())
+    {
+        return Ok(false);
+    }
+    let Some(offset) = executable_file_offset(image.as_ptr() as usize, image.len()) else {
+        return Ok(false);
+    };
+    if !aligned(offset as usize) {
+        return Ok(false);
+    }
+    // The file the kernel executed, even if its path has been replaced since.
+    // SAFETY: a NUL-terminated path.
+    let fd = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Ok(false);
+    }
+    // SAFETY: the destination pages are the caller's (see `apply`); the mapping replaces
+    // them with private copies-on-write of the file's pages, which hold the same bytes as
+    // `image` (the running executable cannot be written: ETXTBSY).
+    let mapped = unsafe {
+        libc::mmap(
+            destination.cast(),
+            image.len(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            fd,
+            offset as libc::off_t,
+        )
+    };
+    // SAFETY: `fd` is ours.
+    unsafe { libc::close(fd) };
+    if mapped != libc::MAP_FAILED {
+        return Ok(true);
+    }
+    // A failed MAP_FIXED may have unmapped the destination: make it zeroed pages again.
+    // SAFETY: as above.
+    let restored = unsafe {
+        libc::mmap(
+            destination.cast(),
+            image.len(),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if restored == libc::MAP_FAILED {
+        return Err(Error::new(format!(
+            "cannot map a memory's initial pages: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(false)
+}
+
+/// The offset in the executable's file of the `len` bytes at `address`, when they lie in
+/// one of its loaded segments' file bytes.
+fn executable_file_offset(address: usize, len: usize) -> Option<u64> {
+    struct Search {
+        address: usize,
+        len: usize,
+        offset: Option<u64>,
+    }
+
+    /// Looks for the address in the program headers of the main program, which glibc and
+    /// musl both report first (glibc names it "", static musl "/proc/self/exe"); stops
+    /// after it.
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut c_void,
+    ) -> c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info and our `Search`.
+        let (info, search) = unsafe { (&*info, &mut *data.cast::<Search>()) };
+        if info.dlpi_phdr.is_null() {
+            return 1;
+        }
+        // SAFETY: `dlpi_phnum` headers at `dlpi_phdr`.
+        let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+        for header in headers
+            .iter()
+            .filter(|header| header.p_type == libc::PT_LOAD)
+        {
+            let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
+            let file_end = start.saturating_add(header.p_filesz as usize);
+            if start <= search.address && search.address.saturating_add(search.len) <= file_end {
+                search.offset = Some(header.p_offset + (search.address - start) as u64);
+                break;
+            }
+        }
+        1
+    }
+
+    let mut search = Search {
+        address,
+        len,
+        offset: None,
+    };
+    // SAFETY: `visit` matches the callback type and only reads what it is given.
+    unsafe { libc::dl_iterate_phdr(Some(visit), (&raw mut search).cast()) };
+    search.offset
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 64 KiB of known bytes, page-aligned in this test binary's read-only data.
+    #[repr(C, align(65536))]
+    struct Aligned([u8; 65536]);
+    static IMAGE: Aligned = {
+        let mut bytes = [0u8; 65536];
+        let mut i = 0;
+        while i < bytes.len() {
+            bytes[i] = (i % 251) as u8;
+            i += 1;
+        }
+        Aligned(bytes)
+    };
+
+    #[test]
+    fn the_executable_file_holds_its_own_read_only_data() {
+        let image = &IMAGE.0;
+        let offset = executable_file_offset(image.as_ptr() as usize, image.len())
+            .expect("the test binary's rodata is in its file");
+        let file = std::fs::read("/proc/self/exe").unwrap();
+        assert_eq!(&file[offset as usize..offset as usize + image.len()], image);
+        let on_stack = 0u8;
+        assert_eq!(
+            executable_file_offset(&raw const on_stack as usize, 1),
+            None
+        );
+    }
+
+    #[test]
+    fn an_image_is_mapped_writable_and_private() {
+        let image = &IMAGE.0;
+        let len = 2 * image.len();
+        // SAFETY: a fresh private anonymous mapping.
+        let pages = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(pages, libc::MAP_FAILED);
+        let destination = pages.cast::<u8>();
+        // SAFETY: the first half of our mapping.
+        let mapped = unsafe { map_from_executable(destination, image) }.unwrap();
+        assert!(mapped, "mapped from the file, not copied");
+        // SAFETY: our mapping.
+        let memory = unsafe { std::slice::from_raw_parts_mut(destination, len) };
+        assert_eq!(&memory[..image.len()], image);
+        assert!(memory[image.len()..].iter().all(|&b| b == 0));
+        memory[0] = 0xff;
+        assert_eq!(IMAGE.0[0], 0, "writes stay private");
+        // SAFETY: our mapping, no longer used.
+        unsafe { libc::munmap(pages, len) };
+    }
+}
