@@ -21,11 +21,11 @@
 //! still be large enough for every page the memory will ever have, since it never moves.
 //!
 //! A dropped memory's mapping is kept, emptied (its pages replaced by fresh inaccessible
-//! anonymous ones, which read as zero once accessible), for the next memory with a mapping of the same length,
-//! up to [`MAX_FREE_RESERVATIONS`] of them. Instantiating then skips reserving 6 GiB of
-//! address space, and under emulators that never free the bookkeeping of unmapped
-//! ranges (qemu-user 7.2 keeps about 37 MB per unmapped 6 GiB reservation), a program
-//! that makes and drops memories one after another stays small.
+//! anonymous ones, which read as zero once accessible), for the next memory with a mapping
+//! of the same length, up to [`MAX_FREE_RESERVATIONS`] of them. Instantiating then skips
+//! reserving 6 GiB of address space, and under emulators that never free the bookkeeping
+//! of unmapped ranges (qemu-user 7.2 keeps about 37 MB per unmapped 6 GiB reservation), a
+//! program that makes and drops memories one after another stays small.
 
 use crate::Error;
 use kiln_abi::metadata::{MemorySettings, MemoryType};
@@ -36,8 +36,8 @@ use std::sync::Mutex;
 /// layout, none of it backed by memory).
 const MAX_FREE_RESERVATIONS: usize = 1024;
 
-/// Mappings of dropped memories: (base address, mapping length), all `PROT_NONE` with
-/// their pages discarded.
+/// Mappings of dropped memories: (base address, mapping length), all `PROT_NONE` and
+/// anonymous.
 static FREE_RESERVATIONS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
 /// A kept mapping of `mapping_len` bytes, if there is one.
@@ -47,8 +47,8 @@ fn reuse_reservation(mapping_len: usize) -> Option<*mut u8> {
     Some(free.swap_remove(index).0 as *mut u8)
 }
 
-/// Keeps the mapping at `base` for reuse, after discarding its first `accessible` bytes
-/// and making them inaccessible; `false` (the caller unmaps it) when the pool is full or
+/// Keeps the mapping at `base` for reuse, after replacing its first `accessible` bytes by
+/// fresh inaccessible anonymous pages; `false` (the caller unmaps it) when the pool is full or
 /// the host refused.
 ///
 /// # Safety
