@@ -241,13 +241,15 @@ fn data_in_a_memory_image_is_the_modules_and_private() {
     let kiln_run = run_kiln(&["run", path_str(&source)], b"");
     assert_eq!(kiln_run.code, Some(0), "{}", kiln_run.describe());
     assert!(kiln_run.stdout == expected, "kiln run: stdout differs");
-    for target in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"] {
+    let arch = std::env::consts::ARCH;
+    let glibc = format!("{arch}-unknown-linux-gnu");
+    for target in [glibc.clone(), format!("{arch}-unknown-linux-musl")] {
         let executable = scratch.join(format!("image-{target}"));
         let built = run_kiln(
             &[
                 "build",
                 "--target",
-                target,
+                &target,
                 path_str(&source),
                 "-o",
                 path_str(&executable),
@@ -291,6 +293,27 @@ fn data_in_a_memory_image_is_the_modules_and_private() {
             "{target}: no 192 KiB private writable mapping of the executable:\n{maps}"
         );
     }
+    // Started through the dynamic loader, /proc/self/exe is the loader, not the program:
+    // the image must be copied then, not mapped from the wrong file.
+    let loader = if cfg!(target_arch = "x86_64") {
+        "/lib64/ld-linux-x86-64.so.2"
+    } else {
+        "/lib/ld-linux-aarch64.so.1"
+    };
+    let through_loader = run(
+        Command::new(loader).arg(scratch.join(format!("image-{glibc}"))),
+        b"",
+    );
+    assert_eq!(
+        through_loader.code,
+        Some(0),
+        "{}",
+        through_loader.describe()
+    );
+    assert!(
+        through_loader.stdout == expected,
+        "through {loader}: stdout differs"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

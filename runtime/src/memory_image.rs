@@ -36,7 +36,9 @@ unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool
     {
         return Ok(false);
     }
-    let Some(offset) = executable_file_offset(image.as_ptr() as usize, image.len()) else {
+    let Some(FileBytes { offset, headers }) =
+        executable_file_offset(image.as_ptr() as usize, image.len())
+    else {
         return Ok(false);
     };
     if !aligned(offset as usize) {
@@ -46,6 +48,11 @@ unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool
     // SAFETY: a NUL-terminated path.
     let fd = unsafe { libc::open(c"/proc/self/exe".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
+        return Ok(false);
+    }
+    if !is_main_program(fd, headers) {
+        // SAFETY: `fd` is ours.
+        unsafe { libc::close(fd) };
         return Ok(false);
     }
     // SAFETY: the destination pages are the caller's (see `apply`); the mapping replaces
@@ -87,13 +94,21 @@ unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool
     Ok(false)
 }
 
-/// The offset in the executable's file of the `len` bytes at `address`, when they lie in
+/// Where bytes of the main program lie in its file.
+struct FileBytes {
+    /// Offset in the file.
+    offset: u64,
+    /// The main program's program headers, as loaded.
+    headers: &'static [libc::Elf64_Phdr],
+}
+
+/// Where in the main program's file the `len` bytes at `address` are, when they lie in
 /// one of its loaded segments' file bytes.
-fn executable_file_offset(address: usize, len: usize) -> Option<u64> {
+fn executable_file_offset(address: usize, len: usize) -> Option<FileBytes> {
     struct Search {
         address: usize,
         len: usize,
-        offset: Option<u64>,
+        found: Option<FileBytes>,
     }
 
     /// Looks for the address in the program headers of the main program, which glibc and
@@ -109,8 +124,10 @@ fn executable_file_offset(address: usize, len: usize) -> Option<u64> {
         if info.dlpi_phdr.is_null() {
             return 1;
         }
-        // SAFETY: `dlpi_phnum` headers at `dlpi_phdr`.
-        let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+        // SAFETY: `dlpi_phnum` headers at `dlpi_phdr`, in the main program's mapping,
+        // which lasts as long as the process.
+        let headers: &'static [libc::Elf64_Phdr] =
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
         for header in headers
             .iter()
             .filter(|header| header.p_type == libc::PT_LOAD)
@@ -118,7 +135,10 @@ fn executable_file_offset(address: usize, len: usize) -> Option<u64> {
             let start = (info.dlpi_addr as usize).wrapping_add(header.p_vaddr as usize);
             let file_end = start.saturating_add(header.p_filesz as usize);
             if start <= search.address && search.address.saturating_add(search.len) <= file_end {
-                search.offset = Some(header.p_offset + (search.address - start) as u64);
+                search.found = Some(FileBytes {
+                    offset: header.p_offset + (search.address - start) as u64,
+                    headers,
+                });
                 break;
             }
         }
@@ -128,11 +148,46 @@ fn executable_file_offset(address: usize, len: usize) -> Option<u64> {
     let mut search = Search {
         address,
         len,
-        offset: None,
+        found: None,
     };
     // SAFETY: `visit` matches the callback type and only reads what it is given.
     unsafe { libc::dl_iterate_phdr(Some(visit), (&raw mut search).cast()) };
-    search.offset
+    search.found
+}
+
+/// Whether the open file `fd` is the main program, whose loaded program headers are
+/// `headers`: `/proc/self/exe` is not when the program was started through the dynamic
+/// loader (`ld-linux-x86-64.so.2 ./program`), and its pages must not be mapped then.
+fn is_main_program(fd: c_int, headers: &[libc::Elf64_Phdr]) -> bool {
+    let read_at = |buffer: &mut [u8], offset: u64| {
+        // SAFETY: reading into a buffer of `buffer.len()` bytes.
+        let read = unsafe {
+            libc::pread(
+                fd,
+                buffer.as_mut_ptr().cast(),
+                buffer.len(),
+                offset as libc::off_t,
+            )
+        };
+        read == buffer.len() as isize
+    };
+    let mut elf_header = [0u8; 64];
+    if !read_at(&mut elf_header, 0) || elf_header[..4] != *b"\x7fELF" {
+        return false;
+    }
+    // Elf64_Ehdr: e_phoff at 32 (u64), e_phentsize at 54 and e_phnum at 56 (u16).
+    let phoff = u64::from_le_bytes(elf_header[32..40].try_into().unwrap());
+    let phentsize = u16::from_le_bytes([elf_header[54], elf_header[55]]);
+    let phnum = u16::from_le_bytes([elf_header[56], elf_header[57]]);
+    let entry_size = std::mem::size_of::<libc::Elf64_Phdr>();
+    if usize::from(phentsize) != entry_size || usize::from(phnum) != headers.len() {
+        return false;
+    }
+    let mut in_file = vec![0u8; std::mem::size_of_val(headers)];
+    // SAFETY: the loaded headers are plain data of that many bytes.
+    let loaded =
+        unsafe { std::slice::from_raw_parts(headers.as_ptr().cast::<u8>(), in_file.len()) };
+    read_at(&mut in_file, phoff) && in_file == loaded
 }
 
 #[cfg(test)]
@@ -155,15 +210,26 @@ mod tests {
     #[test]
     fn the_executable_file_holds_its_own_read_only_data() {
         let image = &IMAGE.0;
-        let offset = executable_file_offset(image.as_ptr() as usize, image.len())
+        let found = executable_file_offset(image.as_ptr() as usize, image.len())
             .expect("the test binary's rodata is in its file");
+        let offset = found.offset;
         let file = std::fs::read("/proc/self/exe").unwrap();
         assert_eq!(&file[offset as usize..offset as usize + image.len()], image);
         let on_stack = 0u8;
-        assert_eq!(
-            executable_file_offset(&raw const on_stack as usize, 1),
-            None
-        );
+        assert!(executable_file_offset(&raw const on_stack as usize, 1).is_none());
+
+        let open = |path: &std::ffi::CStr| {
+            // SAFETY: a NUL-terminated path.
+            let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+            assert!(fd >= 0, "{path:?}");
+            fd
+        };
+        for (path, main) in [(c"/proc/self/exe", true), (c"/bin/sh", false)] {
+            let fd = open(path);
+            assert_eq!(is_main_program(fd, found.headers), main, "{path:?}");
+            // SAFETY: ours.
+            unsafe { libc::close(fd) };
+        }
     }
 
     #[test]
