@@ -1,7 +1,8 @@
 //! Applying a module's memory image (see kiln-compiler's `memory_image.rs`): the first
 //! memory's initial pages, mapped copy-on-write from the executable file when the image
 //! lies in it (a built executable), else copied (modules loaded by `kiln run`, modules in a
-//! shared library, or no `/proc` to reopen the executable from).
+//! shared library, no `/proc` to reopen the executable from, or a program started through
+//! the dynamic loader, whose `/proc/self/exe` is the loader).
 
 use crate::Error;
 use std::ffi::{c_int, c_void};
