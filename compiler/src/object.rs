@@ -53,7 +53,7 @@ pub fn compile(
     let compiled = context
         .compiled_code()
         .expect("the function was just compiled");
-    let relocs = compiled
+    let mut relocs: Vec<ModuleReloc> = compiled
         .buffer
         .relocs()
         .iter()
@@ -81,7 +81,6 @@ pub fn compile(
         .unwrap_or(0);
     let mut bytes = vec![PADDING_BYTE; entry as usize];
     bytes.extend_from_slice(compiled.code_buffer());
-    let mut relocs: Vec<ModuleReloc> = relocs;
     for reloc in &mut relocs {
         reloc.offset += entry;
     }

@@ -549,9 +549,15 @@ pub(crate) unsafe fn instantiate(
     let image_applied = match metadata.memory_image_offset {
         Some(offset) if !image.is_empty() => {
             let definition = instance.memory_definition(0);
-            // SAFETY: the compiler makes an image only for a memory the module defines,
-            // within its initial size, so these are fresh zeroed accessible pages of it.
-            unsafe { crate::memory_image::apply((*definition).base.add(offset as usize), image) }
+            // SAFETY: the definition is live.
+            let length = unsafe { (*definition).current_length };
+            // The compiler makes an image only within the memory's initial size; a
+            // corrupt object must not write past it.
+            let range = crate::table::range(offset, image.len() as u64, length)
+                .ok_or_else(|| InstantiateError::Host("memory image out of bounds".into()))?;
+            // SAFETY: the compiler makes an image only for a memory the module defines, so
+            // these are fresh zeroed accessible pages of it, in bounds (checked above).
+            unsafe { crate::memory_image::apply((*definition).base.add(range.start), image) }
                 .map_err(|error| InstantiateError::Host(error.to_string()))?;
             true
         }
