@@ -7,6 +7,7 @@
 //! std::fs::write("module.o", object).unwrap();
 //! ```
 
+mod code_layout;
 mod error;
 mod isa;
 mod memory_image;
@@ -249,8 +250,24 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         info.metadata.memory_image_offset = Some(offset);
         image
     });
+    // Entry points, as indices of `code`: the start function, then the exported functions.
+    let layout_roots = info
+        .metadata
+        .start
+        .into_iter()
+        .chain(
+            info.metadata
+                .exports
+                .iter()
+                .filter(|export| export.kind == ExternKind::Func)
+                .map(|export| export.index),
+        )
+        .filter_map(|index| index.checked_sub(n_imported))
+        .map(|defined| defined as usize)
+        .collect();
     let contents = object::ObjectContents {
         prefix: &options.symbol_prefix,
+        layout_roots,
         n_functions: info.bodies.len() as u32,
         n_types: info.metadata.types.len() as u32,
         metadata: info.metadata.encode(),

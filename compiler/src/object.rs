@@ -5,17 +5,20 @@
 //! number of modules can be linked into one binary, and functions keep their name-section
 //! names for debuggers and profilers.
 
+use crate::code_layout;
 use crate::error::{CompileError, Result};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::{Context, FinalizedMachReloc};
 use cranelift_control::ControlPlane;
+use cranelift_module::ModuleRelocTarget;
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
 use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
 use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
 use kiln_abi::descriptor::{DESCRIPTOR_MEMORY_IMAGE, MEMORY_IMAGE_ALIGN};
 use kiln_abi::trap::TrapEntry;
+use std::collections::HashMap;
 
 /// One function's machine code, ready to be defined in the object.
 pub struct CompiledCode {
@@ -198,6 +201,8 @@ pub struct ObjectContents<'a> {
     pub metadata: Vec<u8>,
     /// Every code entry in descriptor order with its id and compiled code.
     pub code: Vec<(FuncId, CompiledCode)>,
+    /// The entries `code_layout::order` places first.
+    pub layout_roots: Vec<usize>,
     /// The first memory's initial contents (see `memory_image.rs`), if the module has one.
     pub memory_image: Option<Vec<u8>>,
 }
@@ -209,10 +214,33 @@ pub fn finish(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<
     let mut code_entries = Vec::new();
     let mut code_relocs = Vec::new();
     let mut n_traps = 0u32;
-    for (i, (func_id, code)) in contents.code.iter().enumerate() {
+    // Placed in call-graph order; `.text` follows the order of definition.
+    let entry_of: HashMap<FuncId, usize> = contents
+        .code
+        .iter()
+        .enumerate()
+        .map(|(i, (func_id, _))| (*func_id, i))
+        .collect();
+    let direct_callees = |i: usize| {
+        contents.code[i]
+            .1
+            .relocs
+            .iter()
+            .filter_map(|reloc| match reloc.name {
+                ModuleRelocTarget::User { namespace: 0, .. } => {
+                    entry_of.get(&FuncId::from_name(&reloc.name)).copied()
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for i in code_layout::order(contents.code.len(), &contents.layout_roots, direct_callees) {
+        let (func_id, code) = &contents.code[i];
         module
             .define_function_bytes(*func_id, code.alignment, &code.bytes, &code.relocs)
             .map_err(emit_error)?;
+    }
+    for (i, (func_id, code)) in contents.code.iter().enumerate() {
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
         code_entries.extend_from_slice(&CodeEntry::encode(

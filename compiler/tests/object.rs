@@ -109,3 +109,26 @@ fn unsupported_targets_are_refused_by_name() {
         "{error}"
     );
 }
+
+#[test]
+fn functions_are_placed_callers_first_from_the_entry_points() {
+    // Index order would be helper, unused, leaf, main; `main` (the export) comes first,
+    // then what it calls in call order, depth first; `unused` last.
+    let bytes = compile_wat(
+        r#"(module
+          (func $helper (call $leaf))
+          (func $unused)
+          (func $leaf)
+          (func $main (export "main") (call $helper) (call $leaf)))"#,
+    );
+    let file = object::File::parse(&*bytes).unwrap();
+    let mut functions: Vec<(u64, String)> = file
+        .symbols()
+        .filter(|symbol| symbol.kind() == object::SymbolKind::Text)
+        .filter_map(|symbol| Some((symbol.address(), symbol.name().ok()?.to_string())))
+        .filter(|(_, name)| ["main", "helper", "leaf", "unused"].contains(&name.as_str()))
+        .collect();
+    functions.sort();
+    let names: Vec<&str> = functions.iter().map(|(_, name)| name.as_str()).collect();
+    assert_eq!(names, ["main", "helper", "leaf", "unused"]);
+}
