@@ -408,7 +408,10 @@ fn run_once(
     Ok((
         Sample {
             compile: compile.or(output.compile),
-            region: output.region,
+            region: output.region.or_else(|| {
+                let parse = workload.region_from_stdout?;
+                parse(&String::from_utf8_lossy(&output.stdout))
+            }),
             wall: output.wall,
             peak_rss_kib: output.peak_rss_kib,
         },

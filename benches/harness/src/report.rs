@@ -119,13 +119,25 @@ fn milliseconds(spread: Option<Spread>, with_range: bool) -> String {
         None => "–".to_string(),
         Some(spread) if with_range && spread.max > spread.min => {
             format!(
-                "{:.1} ({:.1}–{:.1})",
-                spread.median * 1e3,
-                spread.min * 1e3,
-                spread.max * 1e3
+                "{} ({}–{})",
+                short_ms(spread.median),
+                short_ms(spread.min),
+                short_ms(spread.max)
             )
         }
-        Some(spread) => format!("{:.1}", spread.median * 1e3),
+        Some(spread) => short_ms(spread.median),
+    }
+}
+
+/// Seconds as milliseconds: one decimal from 1 ms up, two significant digits below (a
+/// microsecond region or CoreMark's time per iteration would otherwise read `0.0`).
+fn short_ms(seconds: f64) -> String {
+    let ms = seconds * 1e3;
+    if ms >= 1.0 || ms <= 0.0 {
+        format!("{ms:.1}")
+    } else {
+        let decimals = (1 - ms.log10().floor() as i32).max(1) as usize;
+        format!("{ms:.decimals$}")
     }
 }
 
@@ -198,7 +210,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     )?;
     writeln!(md, "- {} run(s) per benchmark and engine, engines in turn within each round; the whole report took {:.0} s", inputs.runs, inputs.elapsed.as_secs_f64())?;
     writeln!(md, "- Ratios are to Wasmtime JIT, taken pair by pair (run *i* against run *i*, same round), median of the pairs; lower is faster. Times in ms: median (min–max).")?;
-    writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile: `kiln compile` (a process, per run), Wasmtime `Module::new` (in-process, per run), Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
+    writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`), and for CoreMark, which runs for a fixed time, its own time per iteration (`Total time` ÷ `Iterations`, the inverse of its score); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile: `kiln compile` (a process, per run), Wasmtime `Module::new` (in-process, per run), Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
     if !toolchain.kiln_region {
         writeln!(md, "- **kiln has no region timing yet**: its executables {} the `bench` imports, so kiln is compared by process time only; its run-time column is empty. The harness reads `start`/`end` nanosecond lines from the file named by `$KILN_BENCH_TIMES` as soon as kiln writes them.", if toolchain.kiln_bench_imports { "accept but do not time" } else { "reject (`unknown import: bench::start`); the harness replaces" })?;
     }
@@ -449,4 +461,18 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     let path = inputs.out.join("report.md");
     std::fs::write(&path, md)?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_ms;
+
+    #[test]
+    fn milliseconds_keep_two_significant_digits_below_one() {
+        assert_eq!(short_ms(0.2174), "217.4");
+        assert_eq!(short_ms(0.0012), "1.2");
+        assert_eq!(short_ms(0.000035), "0.035");
+        assert_eq!(short_ms(0.0000022), "0.0022");
+        assert_eq!(short_ms(0.0), "0.0");
+    }
 }

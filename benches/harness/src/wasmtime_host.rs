@@ -1,6 +1,7 @@
 //! The Wasmtime engines, embedded: `kiln-bench exec MODULE` compiles (`Module::new`, JIT)
 //! or deserializes (`--precompiled`, a file from `Module::serialize`) a module with the
-//! default `Config`, links WASI preview1 (and `wasi_unstable`) from `wasmtime-wasi` and the
+//! default `Config`, links WASI preview1 (and `wasi_unstable`) from `wasmtime-wasi` (its
+//! `clock_time_get` replaced by one that also reads the CPU-time clocks) and the
 //! sightglass `bench.start` / `bench.end` as host functions recording `Instant`s, runs
 //! `_start`, and writes the compile time (`compile NS`) and the region length (`NS`) to
 //! `$KILN_BENCH_TIMES`.
@@ -70,6 +71,7 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
         .map_err(anyhow::Error::from)?;
     wasmtime_wasi::p0::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)
         .map_err(anyhow::Error::from)?;
+    add_cpu_time_clocks(&mut linker)?;
     linker
         .func_wrap("bench", "start", |mut caller: Caller<'_, Host>| {
             let host = caller.data_mut();
@@ -111,6 +113,56 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
     let host = store.data();
     write_times(compile, host.start, host.end);
     Ok(code)
+}
+
+/// Replaces WASI's `clock_time_get`, in both preview1 and `wasi_unstable`, by one that
+/// also answers the CPU-time clocks. `wasmtime-wasi` answers those with `EBADF`, and
+/// CoreMark, which times itself with `clock()` (the process CPU-time clock), then
+/// calibrates forever. kiln's runtime and the wasm2c shim read the same four host clocks.
+fn add_cpu_time_clocks(linker: &mut Linker<Host>) -> Result<()> {
+    const ERRNO_SUCCESS: i32 = 0;
+    const ERRNO_FAULT: i32 = 21;
+    const ERRNO_INVAL: i32 = 28;
+    linker.allow_shadowing(true);
+    for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
+        linker
+            .func_wrap(
+                module,
+                "clock_time_get",
+                |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
+                    let id = match clock {
+                        0 => libc::CLOCK_REALTIME,
+                        1 => libc::CLOCK_MONOTONIC,
+                        2 => libc::CLOCK_PROCESS_CPUTIME_ID,
+                        3 => libc::CLOCK_THREAD_CPUTIME_ID,
+                        _ => return ERRNO_INVAL,
+                    };
+                    let mut now = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    };
+                    // SAFETY: `now` is a valid, writable timespec.
+                    if unsafe { libc::clock_gettime(id, &mut now) } != 0 {
+                        return ERRNO_INVAL;
+                    }
+                    let nanos = (now.tv_sec as u64) * 1_000_000_000 + now.tv_nsec as u64;
+                    let Some(memory) = caller
+                        .get_export("memory")
+                        .and_then(|export| export.into_memory())
+                    else {
+                        return ERRNO_FAULT;
+                    };
+                    match memory.write(&mut caller, time_out as u32 as usize, &nanos.to_le_bytes())
+                    {
+                        Ok(()) => ERRNO_SUCCESS,
+                        Err(_) => ERRNO_FAULT,
+                    }
+                },
+            )
+            .map_err(anyhow::Error::from)?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 fn write_times(compile: Duration, start: Option<Duration>, end: Option<Duration>) {

@@ -5,6 +5,7 @@
 use crate::programs::BuiltPrograms;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The `--quick` set: one of kiln's own programs (so the native engine runs too) and one
 /// small sightglass benchmark (its bench imports, its preopen and its expected output).
@@ -57,6 +58,9 @@ pub struct Workload {
     pub check: Check,
     /// The same program built natively (kiln's own programs only).
     pub native: Option<PathBuf>,
+    /// For a program that times itself and has no `bench` imports: reads its measured
+    /// region from its stdout.
+    pub region_from_stdout: Option<fn(&str) -> Option<Duration>>,
 }
 
 impl Workload {
@@ -178,6 +182,7 @@ fn sightglass(dir: &Path) -> Result<Vec<Workload>> {
             stdin: None,
             check: expected.unwrap_or(Check::ExitOnly),
             native: None,
+            region_from_stdout: None,
         });
     }
     Ok(workloads)
@@ -224,11 +229,28 @@ fn wasm3(dir: &Path) -> Result<Vec<Workload>> {
             preopens: vec!["/", "./"],
             args,
             stdin: command["stdin"].as_str().map(|stdin| dir.join(stdin)),
+            // CoreMark runs for a fixed time (about 10 s after calibrating), so its
+            // process time says nothing; its score does.
+            region_from_stdout: (name == "CoreMark").then_some(coremark_iteration as _),
             check,
             native: None,
         });
     }
     Ok(workloads)
+}
+
+/// CoreMark's measured region, per iteration: its `Total time (secs)` over its
+/// `Iterations` (the inverse of its score), each engine having chosen its own count.
+fn coremark_iteration(stdout: &str) -> Option<Duration> {
+    let field = |label: &str| {
+        stdout.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == label).then(|| value.trim().parse::<f64>().ok())?
+        })
+    };
+    let seconds = field("Total time (secs)")?;
+    let iterations = field("Iterations")?;
+    (seconds > 0.0 && iterations >= 1.0).then(|| Duration::from_secs_f64(seconds / iterations))
 }
 
 /// `"smallpt (explicit light sampling)"` → `smallpt-explicit-light-sampling`.
@@ -242,4 +264,26 @@ fn slug(name: &str) -> String {
         }
     }
     slug.trim_end_matches('-').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::coremark_iteration;
+    use std::time::Duration;
+
+    #[test]
+    fn coremark_region_is_its_time_per_iteration() {
+        let stdout = "CoreMark Size    : 666\nTotal ticks      : 1162260927\n\
+                      Total time (secs): 14.0\nIterations/Sec   : 28571.4\n\
+                      Iterations       : 400000\n";
+        assert_eq!(
+            coremark_iteration(stdout),
+            Some(Duration::from_nanos(35_000))
+        );
+        assert_eq!(coremark_iteration("Total time (secs): 14.0\n"), None);
+        assert_eq!(
+            coremark_iteration("Total time (secs): 0\nIterations : 10\n"),
+            None
+        );
+    }
 }

@@ -139,8 +139,12 @@ u32 WASI(environ_get)(wasi_t *w, u32 environ_out, u32 buffer_out) {
 
 u32 WASI(clock_time_get)(wasi_t *w, u32 clock, u64 precision, u32 time_out) {
     (void)w, (void)precision;
+    static const clockid_t ids[] = {
+        CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID,
+    };
     struct timespec now;
-    if (clock_gettime(clock == 0 ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now) != 0) return ERRNO_INVAL;
+    if (clock >= sizeof ids / sizeof ids[0] || clock_gettime(ids[clock], &now) != 0)
+        return ERRNO_INVAL;
     store_u64(time_out, (u64)now.tv_sec * 1000000000ULL + (u64)now.tv_nsec);
     return ERRNO_SUCCESS;
 }
