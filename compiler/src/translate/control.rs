@@ -8,7 +8,7 @@
 
 use super::{block_args, env::ir_type, FuncTranslator};
 use crate::error::Result;
-use cranelift_codegen::ir::{Block, BlockCall, InstBuilder, JumpTableData, Type, Value};
+use cranelift_codegen::ir::{Block, BlockCall, Inst, InstBuilder, JumpTableData, Type, Value};
 use kiln_abi::TrapCode;
 use std::collections::HashMap;
 use wasmparser::BlockType;
@@ -19,12 +19,24 @@ pub(crate) enum FrameKind {
     Block,
     /// `loop`, with the header block branches go to.
     Loop { header: Block },
-    /// `if`, with the block its `else` arm starts in and the parameters both arms receive.
+    /// `if`, with where its `else` arm starts and the parameters both arms receive.
     If {
-        else_block: Block,
-        else_seen: bool,
+        else_arm: ElseArm,
         params: Vec<Value>,
     },
+}
+
+/// Where the false edge of an `if` goes.
+pub(crate) enum ElseArm {
+    /// Straight to the frame's `destination`, passing the parameters on as results (the
+    /// `if`'s parameter and result types are the same). No block is made for an `else`
+    /// that may never come, so an `if` without one is a single conditional branch, not a
+    /// branch to an empty block that jumps on; an `else` retargets this branch.
+    Pending(Inst),
+    /// A block of its own, made up front because the types differ (so an `else` follows).
+    Block(Block),
+    /// The `else` arm has started.
+    Seen,
 }
 
 /// An open block, loop or if.
@@ -128,19 +140,30 @@ impl FuncTranslator<'_, '_> {
         let (params, results) = self.block_signature(block_type)?;
         let condition = self.pop();
         let then_block = self.builder.create_block();
-        let else_block = self.builder.create_block();
         let destination = self.create_block_with_params(&results);
-        self.builder
-            .ins()
-            .brif(condition, then_block, &[], else_block, &[]);
-        self.builder.switch_to_block(then_block);
-        self.builder.seal_block(then_block);
         // The parameters dominate both arms, so the else arm starts from the same values.
         let if_params = self.peek_n(params.len()).to_vec();
+        let else_arm = if params == results {
+            let branch = self.builder.ins().brif(
+                condition,
+                then_block,
+                &[],
+                destination,
+                &block_args(&if_params),
+            );
+            ElseArm::Pending(branch)
+        } else {
+            let else_block = self.builder.create_block();
+            self.builder
+                .ins()
+                .brif(condition, then_block, &[], else_block, &[]);
+            ElseArm::Block(else_block)
+        };
+        self.builder.switch_to_block(then_block);
+        self.builder.seal_block(then_block);
         self.control.push(ControlFrame {
             kind: FrameKind::If {
-                else_block,
-                else_seen: false,
+                else_arm,
                 params: if_params,
             },
             destination,
@@ -159,16 +182,11 @@ impl FuncTranslator<'_, '_> {
         if frame.dead {
             return;
         }
-        let FrameKind::If {
-            else_block,
-            else_seen,
-            params,
-        } = &mut frame.kind
-        else {
+        let FrameKind::If { else_arm, params } = &mut frame.kind else {
             unreachable!("validated: else closes an if")
         };
-        *else_seen = true;
-        let (else_block, params) = (*else_block, params.clone());
+        let else_arm = std::mem::replace(else_arm, ElseArm::Seen);
+        let params = params.clone();
         let destination = frame.destination;
         let (n_results, stack_height) = (frame.n_results, frame.stack_height);
         if reachable {
@@ -177,7 +195,26 @@ impl FuncTranslator<'_, '_> {
             self.jump(destination, &results);
         }
         self.stack.truncate(stack_height);
-        self.stack.extend(params);
+        let else_block = match else_arm {
+            ElseArm::Pending(branch) => {
+                // The false edge still carries the parameters: the new block takes them.
+                let types: Vec<Type> = params
+                    .iter()
+                    .map(|value| self.builder.func.dfg.value_type(*value))
+                    .collect();
+                let else_block = self.create_block_with_params(&types);
+                self.builder
+                    .change_jump_destination(branch, destination, else_block);
+                self.stack
+                    .extend_from_slice(self.builder.block_params(else_block));
+                else_block
+            }
+            ElseArm::Block(else_block) => {
+                self.stack.extend(params);
+                else_block
+            }
+            ElseArm::Seen => unreachable!("validated: one else per if"),
+        };
         self.builder.switch_to_block(else_block);
         self.builder.seal_block(else_block);
         self.reachable = true;
@@ -194,12 +231,16 @@ impl FuncTranslator<'_, '_> {
             frame.branched_to = true;
         }
         match frame.kind {
+            // An `if` without `else`: the missing arm passes its parameters through, on
+            // the false edge itself or from the else block.
             FrameKind::If {
-                else_block,
-                else_seen: false,
+                else_arm: ElseArm::Pending(_),
+                ..
+            } => frame.branched_to = true,
+            FrameKind::If {
+                else_arm: ElseArm::Block(else_block),
                 params,
             } => {
-                // An `if` without `else`: the missing arm passes its parameters through.
                 self.builder.switch_to_block(else_block);
                 self.builder.seal_block(else_block);
                 self.jump(frame.destination, &params);

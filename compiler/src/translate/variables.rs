@@ -21,9 +21,9 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn translate_global_get(&mut self, index: u32) {
         let ty = self.env.info.metadata.global_types[index as usize];
-        let address = self
+        let (base, offset) = self
             .env
-            .global_address(&mut self.builder, self.vmctx, index);
+            .global_location(&mut self.builder, self.vmctx, index);
         let flags = if ty.mutable {
             env::trusted()
         } else {
@@ -32,16 +32,18 @@ impl FuncTranslator<'_, '_> {
         let value = self
             .builder
             .ins()
-            .load(env::ir_type(ty.ty), flags, address, 0);
+            .load(env::ir_type(ty.ty), flags, base, offset);
         self.push(value);
     }
 
     pub(super) fn translate_global_set(&mut self, index: u32) {
         let value = self.pop();
-        let address = self
+        let (base, offset) = self
             .env
-            .global_address(&mut self.builder, self.vmctx, index);
-        self.builder.ins().store(env::trusted(), value, address, 0);
+            .global_location(&mut self.builder, self.vmctx, index);
+        self.builder
+            .ins()
+            .store(env::trusted(), value, base, offset);
     }
 
     pub(super) fn translate_select(&mut self) {

@@ -1,0 +1,11 @@
+;; A loop with an `if` without `else`: the whole loop is six instructions, with no jump
+;; through an empty else arm; and a global is updated in place at its `vmctx` offset.
+(module
+  (global $calls (mut i32) (i32.const 0))
+  (func $count_even (export "count_even") (param i32) (result i32) (local i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (loop $next
+      (if (i32.eqz (i32.and (local.get 0) (i32.const 1)))
+        (then (local.set 1 (i32.add (local.get 1) (i32.const 1)))))
+      (br_if $next (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1)))
