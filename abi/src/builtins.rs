@@ -15,7 +15,8 @@ type Vmctx = *mut u8;
 pub struct VMBuiltins {
     /// `memory.grow`: returns the old size in pages, or `u64::MAX` on failure.
     pub memory_grow: unsafe extern "C" fn(Vmctx, memory: u32, delta_pages: u64) -> u64,
-    /// `memory.copy`.
+    /// `memory.copy` between two different memories (within one memory, compiled code
+    /// checks the ranges itself and calls the C library's `memmove`).
     pub memory_copy: unsafe extern "C" fn(
         Vmctx,
         dst_memory: u32,
@@ -24,7 +25,9 @@ pub struct VMBuiltins {
         src: u64,
         len: u64,
     ) -> u32,
-    /// `memory.fill`.
+    /// `memory.fill`: no longer called by newly compiled code, which checks the range itself
+    /// and calls the C library's `memset`; kept because objects of this ABI version
+    /// compiled before that still call it.
     pub memory_fill:
         unsafe extern "C" fn(Vmctx, memory: u32, dst: u64, value: u32, len: u64) -> u32,
     /// `memory.init`.

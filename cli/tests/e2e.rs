@@ -316,6 +316,54 @@ fn data_in_a_memory_image_is_the_modules_and_private() {
     );
 }
 
+#[test]
+fn bulk_memory_beside_functions_named_like_libc() {
+    // memory.copy and memory.fill call the C library's memmove and memset; the module's own
+    // functions of those names must not capture the calls, through kiln run's loader or
+    // through the system linker.
+    let source = wat_program("bulk_memory");
+    let invoked = run_kiln(&["run", "--invoke", "check", path_str(&source)], b"");
+    assert_eq!(
+        (invoked.code, invoked.stdout.as_str()),
+        (Some(0), "93\n"),
+        "{}",
+        invoked.describe()
+    );
+    let executable = scratch_dir("bulk-memory").join("bulk_memory");
+    let output = run_kiln(
+        &["build", path_str(&source), "-o", path_str(&executable)],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let built = run(Command::new(&executable).env_clear(), b"");
+    assert_eq!(
+        built.code,
+        Some(0),
+        "`_start` checks 93: {}",
+        built.describe()
+    );
+    for (export, innermost) in [
+        ("copy_out_of_bounds", "memmove"),
+        ("fill_out_of_bounds", "memset"),
+    ] {
+        let output = run_kiln(&["run", "--invoke", export, path_str(&source)], b"");
+        let context = format!("{export}\n{}", output.describe());
+        assert_eq!(output.code, Some(TRAP_EXIT_CODE), "{context}");
+        let mut lines = output.stderr.lines();
+        assert!(
+            lines.any(|line| line.trim_end() == "wasm trap: out of bounds memory access"),
+            "{context}"
+        );
+        let frame = lines
+            .skip_while(|line| !line.starts_with("wasm backtrace:"))
+            .nth(1);
+        assert!(
+            frame.is_some_and(|line| names_word(line, innermost)),
+            "innermost frame {innermost}: {context}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Other commands
 // ---------------------------------------------------------------------------------------

@@ -119,6 +119,12 @@ fn function_symbols(info: &module_info::ModuleInfo<'_>, prefix: &str) -> Vec<Str
     for name in [symbols::METADATA, symbols::FUNCTIONS, symbols::TRAPS] {
         taken.insert(symbols::prefixed(prefix, name));
     }
+    // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
+    // `memset` (wasi-libc has one) must not become the symbol those calls bind to.
+    let libcall_name = default_libcall_names();
+    for libcall in cranelift_codegen::ir::LibCall::all_libcalls() {
+        taken.insert(libcall_name(*libcall));
+    }
     (0..info.bodies.len() as u32)
         .map(|defined| {
             let index = n_imported + defined;

@@ -42,6 +42,37 @@ impl FuncTranslator<'_, '_> {
         (1u64 << 32).saturating_add(offset).saturating_add(size) > covered
     }
 
+    /// The base address of memory `memory`: loaded once per function for a first memory
+    /// that never moves, else where it is used.
+    fn memory_base(&mut self, memory: u32) -> Value {
+        match (memory, self.memory0_base) {
+            (0, Some(base)) => base,
+            _ => self.env.memory_base(&mut self.builder, self.vmctx, memory),
+        }
+    }
+
+    /// The native address of the `len` bytes at `start` (both zero-extended 32-bit
+    /// values) in memory `memory`, trapping with `out of bounds memory access` unless all
+    /// of them lie within its current length. The check of `memory.copy` and
+    /// `memory.fill`, which must trap before writing anything.
+    pub(super) fn bulk_memory_address(&mut self, memory: u32, start: Value, len: Value) -> Value {
+        let length = self
+            .env
+            .memory_length(&mut self.builder, self.vmctx, memory);
+        // Two 32-bit values cannot overflow 64 bits.
+        let end = self.builder.ins().iadd(start, len);
+        let out_of_bounds = self
+            .builder
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.builder.ins().trapnz(
+            out_of_bounds,
+            crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
+        );
+        let base = self.memory_base(memory);
+        self.builder.ins().iadd(base, start)
+    }
+
     /// The native address of an access of `size` bytes described by `memarg`, with the
     /// index popped from the stack. Emits the bounds check when one is needed.
     pub(super) fn heap_address(&mut self, memarg: &MemArg, size: u64) -> Result<Value> {
@@ -71,10 +102,7 @@ impl FuncTranslator<'_, '_> {
                 crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
             );
         }
-        let base = match (memory, self.memory0_base) {
-            (0, Some(base)) => base,
-            _ => self.env.memory_base(&mut self.builder, self.vmctx, memory),
-        };
+        let base = self.memory_base(memory);
         let address = self.builder.ins().iadd(base, index);
         Ok(if memarg.offset == 0 {
             address

