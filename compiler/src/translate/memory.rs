@@ -56,11 +56,19 @@ impl FuncTranslator<'_, '_> {
     /// of them lie within its current length. The check of `memory.copy` and
     /// `memory.fill`, which must trap before writing anything.
     pub(super) fn bulk_memory_address(&mut self, memory: u32, start: Value, len: Value) -> Value {
+        // Two 32-bit values cannot overflow 64 bits.
+        let end = self.builder.ins().iadd(start, len);
+        self.trap_past_length(memory, end);
+        let base = self.memory_base(memory);
+        self.builder.ins().iadd(base, start)
+    }
+
+    /// Traps with `out of bounds memory access` if `end` (an exclusive byte offset) is past
+    /// memory `memory`'s current length.
+    fn trap_past_length(&mut self, memory: u32, end: Value) {
         let length = self
             .env
             .memory_length(&mut self.builder, self.vmctx, memory);
-        // Two 32-bit values cannot overflow 64 bits.
-        let end = self.builder.ins().iadd(start, len);
         let out_of_bounds = self
             .builder
             .ins()
@@ -69,8 +77,6 @@ impl FuncTranslator<'_, '_> {
             out_of_bounds,
             crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
         );
-        let base = self.memory_base(memory);
-        self.builder.ins().iadd(base, start)
     }
 
     /// The native address of an access of `size` bytes described by `memarg`, with the
@@ -85,22 +91,12 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let index = self.builder.ins().uextend(types::I64, index);
         if self.needs_bounds_check(memory, memarg.offset, size) {
-            let length = self
-                .env
-                .memory_length(&mut self.builder, self.vmctx, memory);
             // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
             let end = self
                 .builder
                 .ins()
                 .iadd_imm_s(index, (memarg.offset + size) as i64);
-            let out_of_bounds = self
-                .builder
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThan, end, length);
-            self.builder.ins().trapnz(
-                out_of_bounds,
-                crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
-            );
+            self.trap_past_length(memory, end);
         }
         let base = self.memory_base(memory);
         let address = self.builder.ins().iadd(base, index);
