@@ -37,6 +37,9 @@ fn baked_grants() -> Option<crate::wasi::Grants> {
     crate::wasi::Grants::decode(records)
 }
 
+/// How much of the module's code an executable reads into the caches at start.
+const WARM_CODE_BYTES: usize = 512 * 1024;
+
 /// The executable's entry point.
 ///
 /// # Safety
@@ -66,6 +69,9 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
             return 1;
         }
     };
+    // The executable runs this one module: bring its code into the CPU caches before it
+    // runs (see `CodeModule::warm`). Bounded, so a large module costs at most ~25 µs.
+    module.0.code.warm(WARM_CODE_BYTES);
     let Some(grants) = baked_grants() else {
         eprintln!("error: the executable's WASI grants are malformed");
         return 1;
