@@ -1,4 +1,4 @@
-//! The WASI grants (`--dir`, `--env`, `--inherit-env`) of `kiln run`, and of `kiln
+//! The WASI grants (`--dir`, `--env`, `--inherit-env`, `--deterministic`) of `kiln run`, and of `kiln
 //! build`, which bakes them into the executable as a small ELF object that defines
 //! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
 //! module. The executable's `main` reads it; nothing at run time widens it.
@@ -24,6 +24,12 @@ pub struct GrantArgs {
     /// started with (`--env` overrides it).
     #[arg(long)]
     pub inherit_env: bool,
+    /// Deterministic time and randomness, for benchmarks, tests and reproducible runs:
+    /// the guest's clocks read virtual time (0 at start, +1 µs per read; waits jump ahead
+    /// instead of sleeping) and random_get returns a fixed, predictable stream. Never for
+    /// a guest that needs secrets.
+    #[arg(long)]
+    pub deterministic: bool,
 }
 
 impl GrantArgs {
@@ -51,6 +57,7 @@ impl GrantArgs {
             env,
             inherit_env: self.inherit_env,
             dirs,
+            deterministic: self.deterministic,
         })
     }
 }

@@ -364,6 +364,51 @@ fn bulk_memory_beside_functions_named_like_libc() {
     }
 }
 
+#[test]
+fn deterministic_time_and_randomness() {
+    // Virtual time: 1 µs per read, a 1 s wait jumps ahead; SplitMix64 from state 0.
+    let expected = "00000000000003e8\n00000000000007d0\n000000003b9ad5b8\n\
+                    e220a8397b1dcdaf\n6e789e6aa1b965f4\n";
+    let source = wat_program("time_and_randomness");
+    let run_deterministic = run_kiln(&["run", "--deterministic", path_str(&source)], b"");
+    assert_eq!(
+        (run_deterministic.code, run_deterministic.stdout.as_str()),
+        (Some(0), expected),
+        "{}",
+        run_deterministic.describe()
+    );
+    let executable = scratch_dir("deterministic").join("time_and_randomness");
+    let output = run_kiln(
+        &[
+            "build",
+            "--deterministic",
+            path_str(&source),
+            "-o",
+            path_str(&executable),
+        ],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    for _ in 0..2 {
+        let built = run(Command::new(&executable).env_clear(), b"");
+        assert_eq!(
+            (built.code, built.stdout.as_str()),
+            (Some(0), expected),
+            "{}",
+            built.describe()
+        );
+    }
+    // Without the flag the guest sees the host's clocks and entropy.
+    let host = run_kiln(&["run", path_str(&source)], b"");
+    assert_eq!(host.code, Some(0), "{}", host.describe());
+    let lines: Vec<&str> = host.stdout.lines().collect();
+    let expected_lines: Vec<&str> = expected.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", host.describe());
+    for (index, (line, deterministic)) in lines.iter().zip(&expected_lines).enumerate() {
+        assert_ne!(line, deterministic, "line {index}: {}", host.describe());
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Other commands
 // ---------------------------------------------------------------------------------------

@@ -1,8 +1,11 @@
 //! WASI clocks: `clock_time_get` and `clock_res_get` for the realtime, monotonic,
-//! process-CPU and thread-CPU clocks, from the host's `clock_gettime`/`clock_getres`.
+//! process-CPU and thread-CPU clocks, from the host's `clock_gettime`/`clock_getres`, or
+//! from deterministic virtual time (see [`Clocks::Virtual`]).
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
 use crate::values::Val;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
     errno_fn!(clock_time_get(I32, I64, I32)),
@@ -39,17 +42,96 @@ pub(super) fn now(clock: libc::clockid_t) -> Result<u64, Errno> {
     Ok(nanoseconds(time))
 }
 
-fn clock_time_get(_: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+/// What the guest's four clocks read.
+pub(crate) enum Clocks {
+    /// The host's clocks.
+    Host,
+    /// Virtual time, the same for all four clocks: nanoseconds, starting at 0, advanced
+    /// by [`VIRTUAL_TICK`] before each read and by the length of each wait (which does not
+    /// sleep). Given the same inputs, a guest sees the same times on every run.
+    Virtual(Cell<u64>),
+}
+
+/// How far virtual time advances at each read; also the virtual clocks' resolution.
+pub(crate) const VIRTUAL_TICK: u64 = 1_000;
+
+/// A point in time on [`Clocks`], to measure waits from.
+pub(crate) enum Started {
+    Host(Instant),
+    Virtual(u64),
+}
+
+impl Clocks {
+    /// The time of clock `id` in nanoseconds.
+    pub fn now(&self, id: u32) -> Result<u64, Errno> {
+        let clock = host_clock(id)?;
+        match self {
+            Clocks::Host => now(clock),
+            Clocks::Virtual(time) => {
+                time.set(time.get().wrapping_add(VIRTUAL_TICK));
+                Ok(time.get())
+            }
+        }
+    }
+
+    /// Whether time is virtual.
+    pub fn is_virtual(&self) -> bool {
+        matches!(self, Clocks::Virtual(_))
+    }
+
+    /// Now, to measure how long waits take.
+    pub fn start(&self) -> Started {
+        match self {
+            Clocks::Host => Started::Host(Instant::now()),
+            Clocks::Virtual(time) => Started::Virtual(time.get()),
+        }
+    }
+
+    /// How much time has passed since `started`.
+    pub fn elapsed(&self, started: &Started) -> Duration {
+        match (self, started) {
+            (Clocks::Virtual(time), Started::Virtual(start)) => {
+                Duration::from_nanos(time.get().wrapping_sub(*start))
+            }
+            (_, Started::Host(start)) => start.elapsed(),
+            (Clocks::Host, Started::Virtual(_)) => Duration::ZERO,
+        }
+    }
+
+    /// Lets `duration` pass: the host sleeps; virtual time jumps ahead.
+    pub fn wait(&self, duration: Duration) {
+        match self {
+            Clocks::Host => std::thread::sleep(duration),
+            Clocks::Virtual(time) => {
+                let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+                time.set(time.get().saturating_add(nanos));
+            }
+        }
+    }
+}
+
+fn clock_time_get(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    args: &[Val],
+) -> Result<(), Errno> {
     let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 2));
     memory.check(pointer, 8)?;
-    let time = now(host_clock(id)?)?;
+    let time = state.clocks.now(id)?;
     memory.write_u64(pointer, time)
 }
 
-fn clock_res_get(_: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+fn clock_res_get(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    args: &[Val],
+) -> Result<(), Errno> {
     let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 8)?;
     let clock = host_clock(id)?;
+    if state.clocks.is_virtual() {
+        return memory.write_u64(pointer, VIRTUAL_TICK);
+    }
     let mut resolution = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

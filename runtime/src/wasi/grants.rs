@@ -1,5 +1,5 @@
 //! What `kiln build` bakes into an executable: the WASI grants given on its command
-//! line (`--dir`, `--env`, `--inherit-env`), encoded as bytes behind the symbol
+//! line (`--dir`, `--env`, `--inherit-env`, `--deterministic`), encoded as bytes behind the symbol
 //! [`GRANTS_SYMBOL`], which the executable's `main` reads (see `exe_main.rs`).
 //!
 //! ```text
@@ -8,6 +8,7 @@
 //!     kind 1  env          NAME=VALUE
 //!     kind 2  dir          HOST \0 GUEST
 //!     kind 3  inherit-env  (empty)
+//!     kind 4  deterministic (empty): virtual clocks and a fixed random stream
 //! ```
 //!
 //! The runtime archive defines the symbol weakly with length 0 (no grants); the object
@@ -28,11 +29,14 @@ pub struct Grants {
     pub inherit_env: bool,
     /// `(host path, guest path)` pairs.
     pub dirs: Vec<(String, String)>,
+    /// Virtual clocks and a fixed random stream ([`WasiCtx::deterministic`]).
+    pub deterministic: bool,
 }
 
 const KIND_ENV: u8 = 1;
 const KIND_DIR: u8 = 2;
 const KIND_INHERIT_ENV: u8 = 3;
+const KIND_DETERMINISTIC: u8 = 4;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -51,6 +55,9 @@ impl Grants {
         }
         if self.inherit_env {
             record(KIND_INHERIT_ENV, &[]);
+        }
+        if self.deterministic {
+            record(KIND_DETERMINISTIC, &[]);
         }
         let mut bytes = (records.len() as u64).to_le_bytes().to_vec();
         bytes.extend_from_slice(&records);
@@ -74,6 +81,7 @@ impl Grants {
                     grants.dirs.push((host.into(), guest.into()));
                 }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
+                KIND_DETERMINISTIC => grants.deterministic = true,
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -86,6 +94,9 @@ impl Grants {
         let mut ctx = WasiCtx::new().args(args).env(self.env.clone());
         if self.inherit_env {
             ctx = ctx.inherit_env();
+        }
+        if self.deterministic {
+            ctx = ctx.deterministic();
         }
         for (host, guest) in &self.dirs {
             ctx = ctx.preopen_dir(host, guest).map_err(|error| {
@@ -106,6 +117,7 @@ mod tests {
             env: vec![("A".into(), "x=y\nz".into())],
             inherit_env: true,
             dirs: vec![("fs".into(), "/".into())],
+            deterministic: true,
         };
         let bytes = grants.encode();
         assert_eq!(

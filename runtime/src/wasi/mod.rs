@@ -46,7 +46,7 @@ use crate::store::{Extern, Func, Store};
 use crate::values::Val;
 use crate::HostError;
 use kiln_abi::metadata::FuncType;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 
@@ -89,6 +89,7 @@ pub struct WasiCtx {
     inherit_env: bool,
     preopens: Vec<Preopen>,
     stdio: Stdio,
+    deterministic: bool,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -106,6 +107,7 @@ impl std::fmt::Debug for WasiCtx {
                     .collect::<Vec<_>>(),
             )
             .field("stdio", &self.stdio)
+            .field("deterministic", &self.deterministic)
             .finish()
     }
 }
@@ -139,6 +141,18 @@ impl WasiCtx {
     /// Connects stdio (fds 0, 1, 2) to the process's own, or to nothing.
     pub fn stdio(mut self, stdio: Stdio) -> WasiCtx {
         self.stdio = stdio;
+        self
+    }
+
+    /// Makes the guest's view of time and randomness deterministic, for benchmarks,
+    /// tests and reproducible runs: the four clocks read one virtual time that starts at
+    /// 0 and advances 1 µs at each read and by the length of each `poll_oneoff` wait
+    /// (which then does not sleep); `random_get` returns a fixed stream (SplitMix64 from
+    /// state 0, each call taking the little-endian bytes of successive outputs and
+    /// dropping the rest of the last). Two runs with the same arguments, environment,
+    /// files and input then see the same values. Never for a guest that needs secrets.
+    pub fn deterministic(mut self) -> WasiCtx {
+        self.deterministic = true;
         self
     }
 
@@ -181,6 +195,8 @@ pub(crate) struct WasiState {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub table: RefCell<FdTable>,
+    pub clocks: clock::Clocks,
+    pub random: random::Random,
 }
 
 impl WasiState {
@@ -192,10 +208,20 @@ impl WasiState {
                 .into_iter()
                 .map(|preopen| (preopen.dir, preopen.guest_path)),
         );
+        let (clocks, random) = if ctx.deterministic {
+            (
+                clock::Clocks::Virtual(Cell::new(0)),
+                random::Random::Stream(Cell::new(0)),
+            )
+        } else {
+            (clock::Clocks::Host, random::Random::Host)
+        };
         WasiState {
             args: ctx.args,
             env,
             table: RefCell::new(table),
+            clocks,
+            random,
         }
     }
 }

@@ -5,12 +5,12 @@
 //! The subscription layout differs in `wasi_unstable`, whose clock subscription has an
 //! extra `identifier` field; [`SubscriptionLayout`] carries the offsets.
 
-use super::clock::{host_clock, now};
+use super::clock::host_clock;
 use super::table::Descriptor;
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
 use crate::values::Val;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(poll_oneoff(I32, I32, I32, I32))];
 
@@ -102,7 +102,8 @@ pub(super) fn poll(
     memory.check_array(subscriptions, count, layout.size)?;
     memory.check_array(events, count, 32)?;
     memory.check(nevents, 4)?;
-    let started = Instant::now();
+    let clocks = &state.clocks;
+    let started = clocks.start();
     let mut ready: Vec<Event> = Vec::new();
     let mut pending: Vec<Pending> = Vec::new();
     // Clock subscriptions: userdata and how long after `started` they expire.
@@ -118,13 +119,11 @@ pub(super) fn poll(
                     let id = memory.read_u32(at + layout.clock_id)?;
                     let timeout = memory.read_u64(at + layout.clock_timeout)?;
                     let flags = memory.read_u16(at + layout.clock_flags)?;
-                    let wait = host_clock(id).and_then(|clock| {
-                        if flags & ABSTIME != 0 {
-                            Ok(timeout.saturating_sub(now(clock)?))
-                        } else {
-                            Ok(timeout)
-                        }
-                    });
+                    let wait = if flags & ABSTIME != 0 {
+                        clocks.now(id).map(|now| timeout.saturating_sub(now))
+                    } else {
+                        host_clock(id).map(|_| timeout)
+                    };
                     match wait {
                         Ok(wait) => timers.push((userdata, Duration::from_nanos(wait))),
                         Err(error) => ready.push(Event {
@@ -189,7 +188,7 @@ pub(super) fn poll(
     };
     if pending.is_empty() {
         if let Some(wait) = wait {
-            std::thread::sleep(wait);
+            clocks.wait(wait);
         }
     } else {
         let mut pollfds: Vec<libc::pollfd> = pending
@@ -207,8 +206,10 @@ pub(super) fn poll(
         loop {
             let timeout = match wait {
                 None => -1,
+                // Virtual time does not pass while the host waits: only look.
+                Some(_) if clocks.is_virtual() => 0,
                 Some(wait) => {
-                    let left = wait.saturating_sub(started.elapsed());
+                    let left = wait.saturating_sub(clocks.elapsed(&started));
                     left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int
                 }
             };
@@ -247,7 +248,11 @@ pub(super) fn poll(
         }
     }
     if ready.is_empty() {
-        let elapsed = started.elapsed();
+        if let (true, Some(earliest)) = (clocks.is_virtual() && !pending.is_empty(), earliest) {
+            // No descriptor was ready: virtual time jumps to the earliest timer.
+            clocks.wait(earliest.saturating_sub(clocks.elapsed(&started)));
+        }
+        let elapsed = clocks.elapsed(&started);
         for (userdata, wait) in timers {
             if wait <= elapsed || Some(wait) == earliest {
                 ready.push(Event {

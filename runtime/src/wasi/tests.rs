@@ -211,6 +211,66 @@ fn clocks_and_randomness() {
     assert_ne!(&memory[16..32], &[0; 16]);
 }
 
+/// Reads clock `id` through `clock_time_get`.
+fn read_clock(state: &WasiState, memory: &mut [u8], id: u32) -> u64 {
+    let args = [Val::I32(id as i32), Val::I64(0), Val::I32(0)];
+    assert_eq!(check(state, memory, "clock_time_get", &args), 0);
+    u64::from_le_bytes(memory[..8].try_into().unwrap())
+}
+
+/// Polls one clock subscription (preview 1 layout) of `timeout` ns, absolute or not.
+fn poll_clock(state: &WasiState, memory: &mut [u8], timeout: u64, absolute: bool) {
+    memory[..64].fill(0);
+    memory[0..8].copy_from_slice(&5u64.to_le_bytes());
+    memory[16..20].copy_from_slice(&1u32.to_le_bytes());
+    memory[24..32].copy_from_slice(&timeout.to_le_bytes());
+    memory[40..42].copy_from_slice(&u16::from(absolute).to_le_bytes());
+    assert_eq!(
+        check(state, memory, "poll_oneoff", &i32s(&[0, 64, 1, 120])),
+        0
+    );
+    assert_eq!(&memory[120..124], &[1, 0, 0, 0], "one event");
+    assert_eq!(&memory[64..72], &5u64.to_le_bytes(), "the timer's userdata");
+}
+
+#[test]
+fn deterministic_clocks_are_virtual_and_randomness_is_a_fixed_stream() {
+    let state = WasiState::new(ctx(&[], &[]).deterministic());
+    let mut memory = vec![0u8; 128];
+    // Every read advances the one virtual time by 1 µs, whichever clock it reads.
+    assert_eq!(read_clock(&state, &mut memory, 1), 1_000);
+    assert_eq!(read_clock(&state, &mut memory, 0), 2_000);
+    assert_eq!(read_clock(&state, &mut memory, 3), 3_000);
+    let bad = [Val::I32(9), Val::I64(0), Val::I32(0)];
+    assert_eq!(
+        check(&state, &mut memory, "clock_time_get", &bad),
+        Errno::INVAL.0 as i32
+    );
+    assert_eq!(
+        check(&state, &mut memory, "clock_res_get", &i32s(&[2, 8])),
+        0
+    );
+    assert_eq!(&memory[8..16], &1_000u64.to_le_bytes());
+    // A 5 s timer does not sleep: time jumps by 5 s.
+    poll_clock(&state, &mut memory, 5_000_000_000, false);
+    assert_eq!(read_clock(&state, &mut memory, 1), 5_000_004_000);
+    // An absolute deadline: its own read (+1 µs), then a jump to the deadline.
+    poll_clock(&state, &mut memory, 10_000_000_000, true);
+    assert_eq!(read_clock(&state, &mut memory, 1), 10_000_001_000);
+    // SplitMix64 from state 0; 12 bytes take two outputs and drop the second's rest.
+    assert_eq!(
+        check(&state, &mut memory, "random_get", &i32s(&[16, 12])),
+        0
+    );
+    assert_eq!(&memory[16..24], &0xe220_a839_7b1d_cdafu64.to_le_bytes());
+    assert_eq!(
+        &memory[24..28],
+        &0x6e78_9e6a_a1b9_65f4u64.to_le_bytes()[..4]
+    );
+    assert_eq!(check(&state, &mut memory, "random_get", &i32s(&[32, 8])), 0);
+    assert_eq!(&memory[32..40], &0x06c4_5d18_8009_454fu64.to_le_bytes());
+}
+
 #[test]
 fn proc_exit_unwinds_with_the_code() {
     let state = state(&[], &[]);
