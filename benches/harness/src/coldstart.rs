@@ -80,11 +80,11 @@ pub fn run(
         crate::wasmtime_host::precompile(&built.hello_wasm, &cwasm)?;
         engines.push((
             "wasmtime-jit (kiln-bench exec)".to_string(),
-            toolchain.wasmtime_command(&built.hello_wasm, false, &[]),
+            toolchain.wasmtime_command(&built.hello_wasm, false, false, &[]),
         ));
         engines.push((
             "wasmtime-precompiled (kiln-bench exec)".to_string(),
-            toolchain.wasmtime_command(&cwasm, true, &[]),
+            toolchain.wasmtime_command(&cwasm, true, false, &[]),
         ));
     }
     engines.push(("native".to_string(), Command::new(&built.hello_native)));

@@ -58,6 +58,9 @@ pub struct Toolchain {
     pub kiln_bench_imports: bool,
     /// kiln executables write the region times to `$KILN_BENCH_TIMES`.
     pub kiln_region: bool,
+    /// `kiln build` takes `--deterministic` (else no engine runs deterministically, so that
+    /// all do the same work).
+    pub kiln_deterministic: bool,
     pub wasm2c: Result<(), String>,
     /// This binary, for `kiln-bench exec`.
     pub harness: PathBuf,
@@ -95,11 +98,17 @@ impl Toolchain {
             kiln_bench_imports = output.status == 0;
             kiln_region = output.region.is_some();
         }
+        let help = Command::new(&kiln)
+            .args(["build", "--help"])
+            .output()
+            .context("running kiln build --help")?;
+        let kiln_deterministic = String::from_utf8_lossy(&help.stdout).contains("--deterministic");
         Ok(Toolchain {
             kiln,
             kiln_version,
             kiln_bench_imports,
             kiln_region,
+            kiln_deterministic,
             wasm2c: wasm2c::available(),
             harness: std::env::current_exe()?,
         })
@@ -127,12 +136,26 @@ impl Toolchain {
         )
     }
 
+    /// Whether `workload` runs with deterministic clocks and randomness, on every engine.
+    pub fn deterministic(&self, workload: &Workload) -> bool {
+        workload.deterministic && self.kiln_deterministic
+    }
+
     /// `kiln-bench exec` for a module (the Wasmtime engines).
-    pub fn wasmtime_command(&self, module: &Path, precompiled: bool, preopens: &[&str]) -> Command {
+    pub fn wasmtime_command(
+        &self,
+        module: &Path,
+        precompiled: bool,
+        deterministic: bool,
+        preopens: &[&str],
+    ) -> Command {
         let mut command = Command::new(&self.harness);
         command.arg("exec");
         if precompiled {
             command.arg("--precompiled");
+        }
+        if deterministic {
+            command.arg("--deterministic");
         }
         for guest in preopens {
             command.arg("--dir").arg(format!(".::{guest}"));
@@ -302,6 +325,9 @@ fn prepare(
             for guest in &workload.preopens {
                 build.arg("--dir").arg(format!(".::{guest}"));
             }
+            if toolchain.deterministic(workload) {
+                build.arg("--deterministic");
+            }
             run_tool(&mut build).context("kiln build")?;
             Prepared {
                 program: Command::new(&executable),
@@ -311,7 +337,12 @@ fn prepare(
             }
         }
         Engine::WasmtimeJit => Prepared {
-            program: toolchain.wasmtime_command(&workload.wasm, false, &workload.preopens),
+            program: toolchain.wasmtime_command(
+                &workload.wasm,
+                false,
+                toolchain.deterministic(workload),
+                &workload.preopens,
+            ),
             kiln_compile_input: None,
             compile_once: None,
             artifact_bytes: file_size(&workload.wasm),
@@ -320,7 +351,12 @@ fn prepare(
             let cwasm = artifacts.join("module.cwasm");
             let elapsed = wasmtime_host::precompile(&workload.wasm, &cwasm)?;
             Prepared {
-                program: toolchain.wasmtime_command(&cwasm, true, &workload.preopens),
+                program: toolchain.wasmtime_command(
+                    &cwasm,
+                    true,
+                    toolchain.deterministic(workload),
+                    &workload.preopens,
+                ),
                 kiln_compile_input: None,
                 compile_once: Some(elapsed),
                 artifact_bytes: file_size(&cwasm),
@@ -332,6 +368,11 @@ fn prepare(
             }
             if let Some(reason) = wasm2c::unsupported(&workload.wasm)? {
                 return Ok(Err(reason));
+            }
+            if toolchain.deterministic(workload) {
+                return Ok(Err(
+                    "the wasm2c WASI shim has no deterministic clocks and randomness".into(),
+                ));
             }
             match wasm2c::build(&workload.wasm, &artifacts.join("wasm2c")) {
                 Ok((program, elapsed)) => Prepared {

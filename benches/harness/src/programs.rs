@@ -52,6 +52,7 @@ impl BuiltPrograms {
                     Err(_) => Check::ExitOnly,
                 },
                 native: Some(program.native.clone()),
+                deterministic: false,
                 region_from_stdout: None,
             })
             .collect()

@@ -211,6 +211,11 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     writeln!(md, "- {} run(s) per benchmark and engine, engines in turn within each round; the whole report took {:.0} s", inputs.runs, inputs.elapsed.as_secs_f64())?;
     writeln!(md, "- Ratios are to Wasmtime JIT, taken pair by pair (run *i* against run *i*, same round), median of the pairs; lower is faster. Times in ms: median (min–max).")?;
     writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`), and for CoreMark, which runs for a fixed time, its own time per iteration (`Total time` ÷ `Iterations`, the inverse of its score); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile: `kiln compile` (a process, per run), Wasmtime `Module::new` (in-process, per run), Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
+    if toolchain.kiln_deterministic {
+        writeln!(md, "- The libsodium workloads, whose work depends on random numbers, run with deterministic clocks and randomness on every engine (`kiln build --deterministic`; the embedded Wasmtime's `clock_time_get`, `clock_res_get` and `random_get` replaced by the same virtual clock and SplitMix64 stream), so every engine does the same work.")?;
+    } else {
+        writeln!(md, "- This kiln has no `--deterministic`: the libsodium workloads draw real random numbers on every engine, and those whose work depends on them (`*_easy2`, `sodium_utils`) vary from run to run.")?;
+    }
     if !toolchain.kiln_region {
         writeln!(md, "- **kiln has no region timing yet**: its executables {} the `bench` imports, so kiln is compared by process time only; its run-time column is empty. The harness reads `start`/`end` nanosecond lines from the file named by `$KILN_BENCH_TIMES` as soon as kiln writes them.", if toolchain.kiln_bench_imports { "accept but do not time" } else { "reject (`unknown import: bench::start`); the harness replaces" })?;
     }

@@ -4,7 +4,9 @@
 //! `clock_time_get` replaced by one that also reads the CPU-time clocks) and the
 //! sightglass `bench.start` / `bench.end` as host functions recording `Instant`s, runs
 //! `_start`, and writes the compile time (`compile NS`) and the region length (`NS`) to
-//! `$KILN_BENCH_TIMES`.
+//! `$KILN_BENCH_TIMES`. With `--deterministic`, `clock_time_get`, `clock_res_get` and
+//! `random_get` are replaced by kiln's `--deterministic` ones (virtual time, SplitMix64),
+//! so a workload that draws random numbers does the same work under both engines.
 
 use crate::process::TIMES_ENV;
 use anyhow::{Context, Result};
@@ -19,6 +21,9 @@ pub struct ExecOptions {
     /// MODULE is a serialized module (`.cwasm`) to deserialize, not a `.wasm` to compile
     #[arg(long)]
     precompiled: bool,
+    /// Deterministic clocks and randomness, as `kiln build --deterministic` gives
+    #[arg(long)]
+    deterministic: bool,
     /// Preopen HOST as GUEST (repeatable)
     #[arg(long, value_name = "HOST::GUEST")]
     dir: Vec<String>,
@@ -33,6 +38,10 @@ struct Host {
     epoch: Instant,
     start: Option<Duration>,
     end: Option<Duration>,
+    /// `--deterministic`: virtual time in nanoseconds.
+    virtual_time: u64,
+    /// `--deterministic`: the SplitMix64 state of `random_get`.
+    random_state: u64,
 }
 
 /// Runs the module; the result is the process exit code (the guest's, or 134 on a trap).
@@ -72,6 +81,9 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
     wasmtime_wasi::p0::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)
         .map_err(anyhow::Error::from)?;
     add_cpu_time_clocks(&mut linker)?;
+    if options.deterministic {
+        add_deterministic_wasi(&mut linker)?;
+    }
     linker
         .func_wrap("bench", "start", |mut caller: Caller<'_, Host>| {
             let host = caller.data_mut();
@@ -92,6 +104,8 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
             epoch,
             start: None,
             end: None,
+            virtual_time: 0,
+            random_state: 0,
         },
     );
     let instance = linker
@@ -115,14 +129,15 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
     Ok(code)
 }
 
+const ERRNO_SUCCESS: i32 = 0;
+const ERRNO_FAULT: i32 = 21;
+const ERRNO_INVAL: i32 = 28;
+
 /// Replaces WASI's `clock_time_get`, in both preview1 and `wasi_unstable`, by one that
 /// also answers the CPU-time clocks. `wasmtime-wasi` answers those with `EBADF`, and
 /// CoreMark, which times itself with `clock()` (the process CPU-time clock), then
 /// calibrates forever. kiln's runtime and the wasm2c shim read the same four host clocks.
 fn add_cpu_time_clocks(linker: &mut Linker<Host>) -> Result<()> {
-    const ERRNO_SUCCESS: i32 = 0;
-    const ERRNO_FAULT: i32 = 21;
-    const ERRNO_INVAL: i32 = 28;
     linker.allow_shadowing(true);
     for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
         linker
@@ -146,23 +161,99 @@ fn add_cpu_time_clocks(linker: &mut Linker<Host>) -> Result<()> {
                         return ERRNO_INVAL;
                     }
                     let nanos = (now.tv_sec as u64) * 1_000_000_000 + now.tv_nsec as u64;
-                    let Some(memory) = caller
-                        .get_export("memory")
-                        .and_then(|export| export.into_memory())
-                    else {
-                        return ERRNO_FAULT;
-                    };
-                    match memory.write(&mut caller, time_out as u32 as usize, &nanos.to_le_bytes())
-                    {
-                        Ok(()) => ERRNO_SUCCESS,
-                        Err(_) => ERRNO_FAULT,
-                    }
+                    write_guest(&mut caller, time_out, &nanos.to_le_bytes())
                 },
             )
             .map_err(anyhow::Error::from)?;
     }
     linker.allow_shadowing(false);
     Ok(())
+}
+
+/// How far virtual time advances at each read (kiln's `VIRTUAL_TICK`).
+const VIRTUAL_TICK: u64 = 1_000;
+
+/// Replaces `clock_time_get`, `clock_res_get` and `random_get`, in both preview1 and
+/// `wasi_unstable`, by the deterministic ones of kiln's runtime (`WasiCtx::deterministic`):
+/// one virtual time for the four clocks, 0 at start and 1 µs more at each read, resolution
+/// 1 µs; random bytes from SplitMix64 at state 0, each call taking the little-endian bytes
+/// of successive outputs and dropping the rest of the last. `poll_oneoff` stays
+/// wasmtime-wasi's (a wait sleeps and does not advance virtual time): none of the
+/// workloads run this way waits.
+fn add_deterministic_wasi(linker: &mut Linker<Host>) -> Result<()> {
+    linker.allow_shadowing(true);
+    for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
+        linker
+            .func_wrap(
+                module,
+                "clock_time_get",
+                |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
+                    if !(0..4).contains(&clock) {
+                        return ERRNO_INVAL;
+                    }
+                    let host = caller.data_mut();
+                    host.virtual_time = host.virtual_time.wrapping_add(VIRTUAL_TICK);
+                    let time = host.virtual_time;
+                    write_guest(&mut caller, time_out, &time.to_le_bytes())
+                },
+            )
+            .map_err(anyhow::Error::from)?;
+        linker
+            .func_wrap(
+                module,
+                "clock_res_get",
+                |mut caller: Caller<'_, Host>, clock: i32, resolution_out: i32| {
+                    if !(0..4).contains(&clock) {
+                        return ERRNO_INVAL;
+                    }
+                    write_guest(&mut caller, resolution_out, &VIRTUAL_TICK.to_le_bytes())
+                },
+            )
+            .map_err(anyhow::Error::from)?;
+        linker
+            .func_wrap(
+                module,
+                "random_get",
+                |mut caller: Caller<'_, Host>, buffer: i32, length: i32| {
+                    let mut state = caller.data().random_state;
+                    let mut bytes = vec![0u8; length as u32 as usize];
+                    for chunk in bytes.chunks_mut(8) {
+                        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes()[..chunk.len()]);
+                    }
+                    let errno = write_guest(&mut caller, buffer, &bytes);
+                    if errno == ERRNO_SUCCESS {
+                        caller.data_mut().random_state = state;
+                    }
+                    errno
+                },
+            )
+            .map_err(anyhow::Error::from)?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The next output of the SplitMix64 generator whose state is `state`.
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Writes `bytes` at `address` of the caller's exported memory; the WASI errno.
+fn write_guest(caller: &mut Caller<'_, Host>, address: i32, bytes: &[u8]) -> i32 {
+    let Some(memory) = caller
+        .get_export("memory")
+        .and_then(|export| export.into_memory())
+    else {
+        return ERRNO_FAULT;
+    };
+    match memory.write(caller, address as u32 as usize, bytes) {
+        Ok(()) => ERRNO_SUCCESS,
+        Err(_) => ERRNO_FAULT,
+    }
 }
 
 fn write_times(compile: Duration, start: Option<Duration>, end: Option<Duration>) {
@@ -185,4 +276,24 @@ pub fn precompile(wasm: &Path, output: &Path) -> Result<Duration> {
     let elapsed = started.elapsed();
     std::fs::write(output, bytes).with_context(|| format!("writing {}", output.display()))?;
     Ok(elapsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::splitmix64;
+
+    #[test]
+    fn the_random_stream_is_kilns() {
+        // kiln's runtime tests pin the same outputs (`runtime/src/wasi/tests.rs`).
+        let mut state = 0;
+        let outputs: Vec<u64> = (0..3).map(|_| splitmix64(&mut state)).collect();
+        assert_eq!(
+            outputs,
+            [
+                0xe220_a839_7b1d_cdaf,
+                0x6e78_9e6a_a1b9_65f4,
+                0x06c4_5d18_8009_454f
+            ]
+        );
+    }
 }

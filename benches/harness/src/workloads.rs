@@ -61,6 +61,10 @@ pub struct Workload {
     /// For a program that times itself and has no `bench` imports: reads its measured
     /// region from its stdout.
     pub region_from_stdout: Option<fn(&str) -> Option<Duration>>,
+    /// Its work depends on random numbers: every engine gives it deterministic clocks and
+    /// randomness (`kiln build --deterministic`, `kiln-bench exec --deterministic`), so
+    /// that all of them do the same work.
+    pub deterministic: bool,
 }
 
 impl Workload {
@@ -172,6 +176,7 @@ fn sightglass(dir: &Path) -> Result<Vec<Workload>> {
         } else {
             stem.clone()
         };
+        let deterministic = name.starts_with("libsodium-");
         workloads.push(Workload {
             suite: Suite::Sightglass,
             name,
@@ -183,6 +188,10 @@ fn sightglass(dir: &Path) -> Result<Vec<Workload>> {
             check: expected.unwrap_or(Check::ExitOnly),
             native: None,
             region_from_stdout: None,
+            // libsodium's tests draw keys, nonces and some message lengths (`*_easy2`:
+            // up to 10,000 bytes, the work varying 50x from run to run) from its own
+            // generator, seeded from `random_get` and the clock.
+            deterministic,
         });
     }
     Ok(workloads)
@@ -234,6 +243,7 @@ fn wasm3(dir: &Path) -> Result<Vec<Workload>> {
             region_from_stdout: (name == "CoreMark").then_some(coremark_iteration as _),
             check,
             native: None,
+            deterministic: false,
         });
     }
     Ok(workloads)
