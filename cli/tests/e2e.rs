@@ -365,6 +365,36 @@ fn bulk_memory_beside_functions_named_like_libc() {
 }
 
 #[test]
+fn overlapping_memory_copies_on_every_libc() {
+    // memory.copy calls the C library's memmove; static musl executables get kiln's own
+    // (`runtime/src/musl_memmove.rs`). `_start` traps at the first wrong byte.
+    let source = wat_program("memory_copy_overlaps");
+    let kiln_run = run_kiln(&["run", path_str(&source)], b"");
+    assert_eq!(kiln_run.code, Some(0), "kiln run: {}", kiln_run.describe());
+    let arch = std::env::consts::ARCH;
+    for target in [
+        format!("{arch}-unknown-linux-gnu"),
+        format!("{arch}-unknown-linux-musl"),
+    ] {
+        let executable = scratch_dir("memory-copy-overlaps").join(&target);
+        let built = run_kiln(
+            &[
+                "build",
+                "--target",
+                &target,
+                path_str(&source),
+                "-o",
+                path_str(&executable),
+            ],
+            b"",
+        );
+        assert_eq!(built.code, Some(0), "{}", built.describe());
+        let output = run(Command::new(&executable).env_clear(), b"");
+        assert_eq!(output.code, Some(0), "{target}: {}", output.describe());
+    }
+}
+
+#[test]
 fn deterministic_time_and_randomness() {
     // Virtual time: 1 µs per read, a 1 s wait jumps ahead; SplitMix64 from state 0.
     let expected = "00000000000003e8\n00000000000007d0\n000000003b9ad5b8\n\

@@ -41,6 +41,8 @@ pub mod wasi;
 
 #[cfg(feature = "exe-main")]
 mod exe_main;
+#[cfg(all(feature = "exe-main", target_arch = "x86_64", target_env = "musl"))]
+mod musl_memmove;
 
 pub use command::{exit_with_command, run_command};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};

@@ -180,7 +180,7 @@ pub(super) fn timespecs(atim: u64, mtim: u64, flags: u32) -> Result<[libc::times
             (false, false) => libc::UTIME_OMIT,
             (true, false) => {
                 return Ok(libc::timespec {
-                    tv_sec: (time / 1_000_000_000) as libc::time_t,
+                    tv_sec: (time / 1_000_000_000) as _,
                     tv_nsec: (time % 1_000_000_000) as _,
                 })
             }

@@ -1,0 +1,68 @@
+;; memory.copy between overlapping ranges, in both directions, at the lengths and
+;; distances where a memmove changes strategy (16- and 64-byte blocks, the bytes left
+;; over). Each case fills 400 bytes at 1024 with a pattern, copies, and compares the
+;; result with a byte-at-a-time reference copy made in wasm at 4096; `_start` traps with
+;; `unreachable` at the first difference.
+(module
+  (memory 1)
+  (func $fill (param $at i32) (local $i i32)
+    (loop $next
+      (i32.store8 (i32.add (local.get $at) (local.get $i))
+        (i32.add (i32.mul (local.get $i) (i32.const 7)) (i32.const 3)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 400)))))
+  ;; The reference: a byte loop in the safe direction.
+  (func $reference (param $dst i32) (param $src i32) (param $len i32) (local $i i32)
+    (if (i32.gt_u (local.get $dst) (local.get $src))
+      (then
+        (local.set $i (local.get $len))
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $i)))
+            (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+            (i32.store8 (i32.add (local.get $dst) (local.get $i))
+              (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+            (br $next))))
+      (else
+        (block $done
+          (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+            (i32.store8 (i32.add (local.get $dst) (local.get $i))
+              (i32.load8_u (i32.add (local.get $src) (local.get $i))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next))))))
+  ;; Copies `len` bytes `distance` bytes up (or down when negative) from offset 100.
+  (func $case (param $distance i32) (param $len i32) (local $i i32)
+    (call $fill (i32.const 1024))
+    (call $fill (i32.const 4096))
+    (memory.copy
+      (i32.add (i32.const 1124) (local.get $distance))
+      (i32.const 1124)
+      (local.get $len))
+    (call $reference
+      (i32.add (i32.const 4196) (local.get $distance))
+      (i32.const 4196)
+      (local.get $len))
+    (loop $next
+      (if (i32.ne (i32.load8_u (i32.add (i32.const 1024) (local.get $i)))
+                  (i32.load8_u (i32.add (i32.const 4096) (local.get $i))))
+        (then unreachable))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 400)))))
+  ;; Every distance in ±{1, 5, 16, 17, 64, 100} with every length in
+  ;; {0, 1, 15, 16, 17, 63, 64, 65, 129, 200}.
+  (func (export "_start") (local $d i32) (local $l i32) (local $distance i32)
+    (loop $distances
+      (local.set $distance
+        (i32.load8_u (i32.add (i32.const 0) (local.get $d))))
+      (local.set $l (i32.const 0))
+      (loop $lengths
+        (call $case (local.get $distance) (i32.load8_u (i32.add (i32.const 16) (local.get $l))))
+        (call $case (i32.sub (i32.const 0) (local.get $distance))
+          (i32.load8_u (i32.add (i32.const 16) (local.get $l))))
+        (local.set $l (i32.add (local.get $l) (i32.const 1)))
+        (br_if $lengths (i32.lt_u (local.get $l) (i32.const 10))))
+      (local.set $d (i32.add (local.get $d) (i32.const 1)))
+      (br_if $distances (i32.lt_u (local.get $d) (i32.const 6)))))
+  (data (i32.const 0) "\01\05\10\11\40\64")
+  (data (i32.const 16) "\00\01\0f\10\11\3f\40\41\81\c8"))
