@@ -1,6 +1,6 @@
 ;; memory.copy between overlapping ranges, in both directions, at the lengths and
-;; distances where a memmove changes strategy (16- and 64-byte blocks, the bytes left
-;; over). Each case fills 400 bytes at 1024 with a pattern, copies, and compares the
+;; distances where a memmove changes strategy (the overlapping moves of small
+;; lengths, 16- and 64-byte blocks, the bytes left over). Each case fills 400 bytes at 1024 with a pattern, copies, and compares the
 ;; result with a byte-at-a-time reference copy made in wasm at 4096; `_start` traps with
 ;; `unreachable` at the first difference.
 (module
@@ -50,7 +50,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br_if $next (i32.lt_u (local.get $i) (i32.const 400)))))
   ;; Every distance in ±{1, 5, 16, 17, 64, 100} with every length in
-  ;; {0, 1, 15, 16, 17, 63, 64, 65, 129, 200}.
+  ;; {0, 1, 2, 3, 5, 8, 15, 16, 17, 33, 63, 64, 65, 129, 200}.
   (func (export "_start") (local $d i32) (local $l i32) (local $distance i32)
     (loop $distances
       (local.set $distance
@@ -61,8 +61,8 @@
         (call $case (i32.sub (i32.const 0) (local.get $distance))
           (i32.load8_u (i32.add (i32.const 16) (local.get $l))))
         (local.set $l (i32.add (local.get $l) (i32.const 1)))
-        (br_if $lengths (i32.lt_u (local.get $l) (i32.const 10))))
+        (br_if $lengths (i32.lt_u (local.get $l) (i32.const 15))))
       (local.set $d (i32.add (local.get $d) (i32.const 1)))
       (br_if $distances (i32.lt_u (local.get $d) (i32.const 6)))))
   (data (i32.const 0) "\01\05\10\11\40\64")
-  (data (i32.const 16) "\00\01\0f\10\11\3f\40\41\81\c8"))
+  (data (i32.const 16) "\00\01\02\03\05\08\0f\10\11\21\3f\40\41\81\c8"))
