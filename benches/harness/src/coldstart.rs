@@ -45,7 +45,7 @@ pub fn run(
         vec![("kiln".to_string(), Command::new(&kiln_program))];
     // The edge configuration: a static musl executable, when kiln has that runtime.
     let kiln_static = dir.join("hello-kiln-static");
-    let static_target = format!("{}-unknown-linux-musl", std::env::consts::ARCH);
+    let static_target = crate::engines::static_target();
     if run_tool(
         Command::new(&toolchain.kiln)
             .args(["build", "--target", &static_target])

@@ -21,6 +21,8 @@ pub const KILN_CODEGEN_ARGS: [&str; 2] = ["--target-features", "native"];
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Hash)]
 pub enum Engine {
     Kiln,
+    /// kiln's edge configuration: a static executable for `<arch>-unknown-linux-musl`.
+    KilnStatic,
     WasmtimeJit,
     WasmtimePrecompiled,
     Wasm2c,
@@ -30,6 +32,7 @@ pub enum Engine {
 impl Engine {
     pub const ALL: &'static [Engine] = &[
         Engine::Kiln,
+        Engine::KilnStatic,
         Engine::WasmtimeJit,
         Engine::WasmtimePrecompiled,
         Engine::Wasm2c,
@@ -39,6 +42,7 @@ impl Engine {
     pub fn id(self) -> &'static str {
         match self {
             Engine::Kiln => "kiln",
+            Engine::KilnStatic => "kiln-static",
             Engine::WasmtimeJit => "wasmtime-jit",
             Engine::WasmtimePrecompiled => "wasmtime-precompiled",
             Engine::Wasm2c => "wasm2c",
@@ -58,6 +62,8 @@ pub struct Toolchain {
     pub kiln_bench_imports: bool,
     /// kiln executables write the region times to `$KILN_BENCH_TIMES`.
     pub kiln_region: bool,
+    /// kiln can build static musl executables for this machine (`Err`: why not).
+    pub kiln_static: Result<(), String>,
     /// `kiln build` takes `--deterministic` (else no engine runs deterministically, so that
     /// all do the same work).
     pub kiln_deterministic: bool,
@@ -98,6 +104,15 @@ impl Toolchain {
             kiln_bench_imports = output.status == 0;
             kiln_region = output.region.is_some();
         }
+        let kiln_static = run_tool(
+            Command::new(&kiln)
+                .args(["build", "--target", &static_target()])
+                .arg(noop_dir.join("benchmark.wasm"))
+                .arg("-o")
+                .arg(probe_dir.join("noop-static")),
+        )
+        .map(drop)
+        .map_err(|error| format!("kiln cannot build for {}: {error:#}", static_target()));
         let help = Command::new(&kiln)
             .args(["build", "--help"])
             .output()
@@ -108,6 +123,7 @@ impl Toolchain {
             kiln_version,
             kiln_bench_imports,
             kiln_region,
+            kiln_static,
             kiln_deterministic,
             wasm2c: wasm2c::available(),
             harness: std::env::current_exe()?,
@@ -116,7 +132,7 @@ impl Toolchain {
 
     pub fn describe(&self) -> String {
         format!(
-            "{} ({}; bench imports: {}, region timing: {}), wasmtime 48.0.8, wasm2c: {}",
+            "{} ({}; bench imports: {}, region timing: {}, static: {}), wasmtime 48.0.8, wasm2c: {}",
             self.kiln.display(),
             self.kiln_version,
             if self.kiln_bench_imports {
@@ -128,6 +144,10 @@ impl Toolchain {
                 "yes"
             } else {
                 "no (whole-process time only)"
+            },
+            match &self.kiln_static {
+                Ok(()) => static_target(),
+                Err(reason) => format!("skipped ({reason})"),
             },
             match &self.wasm2c {
                 Ok(()) => "available".to_string(),
@@ -243,7 +263,8 @@ pub fn run_all(
         let mut prepared: Vec<(Engine, Prepared)> = Vec::new();
         for &engine in engines {
             let mut outcome = Outcome {
-                whole_process_only: engine == Engine::Kiln && !toolchain.kiln_region,
+                whole_process_only: matches!(engine, Engine::Kiln | Engine::KilnStatic)
+                    && !toolchain.kiln_region,
                 ..Outcome::default()
             };
             match prepare(toolchain, engine, workload, &artifacts) {
@@ -297,6 +318,11 @@ pub fn run_all(
     Ok(Results { outcomes })
 }
 
+/// The static musl target of this machine's architecture.
+pub fn static_target() -> String {
+    format!("{}-unknown-linux-musl", std::env::consts::ARCH)
+}
+
 /// `Ok(Err(reason))`: this engine does not apply to this workload (skipped).
 fn prepare(
     toolchain: &Toolchain,
@@ -306,35 +332,12 @@ fn prepare(
 ) -> Result<Result<Prepared, String>> {
     let file_size = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.len()).ok();
     Ok(Ok(match engine {
-        Engine::Kiln => {
-            let mut input = workload.wasm.clone();
-            if !toolchain.kiln_bench_imports {
-                let stubbed = artifacts.join("kiln-input.wasm");
-                if stub::stub_bench_imports(&workload.wasm, &stubbed)? {
-                    input = stubbed;
-                }
+        Engine::Kiln => prepare_kiln(toolchain, workload, artifacts, None)?,
+        Engine::KilnStatic => {
+            if let Err(reason) = &toolchain.kiln_static {
+                return Ok(Err(reason.clone()));
             }
-            let executable = artifacts.join("kiln-program");
-            let mut build = Command::new(&toolchain.kiln);
-            build
-                .arg("build")
-                .args(KILN_CODEGEN_ARGS)
-                .arg(&input)
-                .arg("-o")
-                .arg(&executable);
-            for guest in &workload.preopens {
-                build.arg("--dir").arg(format!(".::{guest}"));
-            }
-            if toolchain.deterministic(workload) {
-                build.arg("--deterministic");
-            }
-            run_tool(&mut build).context("kiln build")?;
-            Prepared {
-                program: Command::new(&executable),
-                kiln_compile_input: Some(input),
-                compile_once: None,
-                artifact_bytes: file_size(&executable),
-            }
+            prepare_kiln(toolchain, workload, artifacts, Some(&static_target()))?
         }
         Engine::WasmtimeJit => Prepared {
             program: toolchain.wasmtime_command(
@@ -458,4 +461,45 @@ fn run_once(
         },
         !matches!(workload.check, crate::workloads::Check::ExitOnly),
     ))
+}
+
+/// `kiln build` of `workload` (for `target`, else the host), ready to run.
+fn prepare_kiln(
+    toolchain: &Toolchain,
+    workload: &Workload,
+    artifacts: &Path,
+    target: Option<&str>,
+) -> Result<Prepared> {
+    let mut input = workload.wasm.clone();
+    if !toolchain.kiln_bench_imports {
+        let stubbed = artifacts.join("kiln-input.wasm");
+        if stub::stub_bench_imports(&workload.wasm, &stubbed)? {
+            input = stubbed;
+        }
+    }
+    let executable = artifacts.join(match target {
+        None => "kiln-program",
+        Some(_) => "kiln-static-program",
+    });
+    let mut build = Command::new(&toolchain.kiln);
+    build.arg("build").args(KILN_CODEGEN_ARGS);
+    if let Some(target) = target {
+        build.arg("--target").arg(target);
+    }
+    build.arg(&input).arg("-o").arg(&executable);
+    for guest in &workload.preopens {
+        build.arg("--dir").arg(format!(".::{guest}"));
+    }
+    if toolchain.deterministic(workload) {
+        build.arg("--deterministic");
+    }
+    run_tool(&mut build).context("kiln build")?;
+    let artifact_bytes = std::fs::metadata(&executable).map(|m| m.len()).ok();
+    Ok(Prepared {
+        program: Command::new(&executable),
+        // The static build compiles the same code: its compile time is kiln's.
+        kiln_compile_input: target.is_none().then_some(input),
+        compile_once: None,
+        artifact_bytes,
+    })
 }
