@@ -241,22 +241,10 @@ fn data_in_a_memory_image_is_the_modules_and_private() {
     let kiln_run = run_kiln(&["run", path_str(&source)], b"");
     assert_eq!(kiln_run.code, Some(0), "{}", kiln_run.describe());
     assert!(kiln_run.stdout == expected, "kiln run: stdout differs");
-    let arch = std::env::consts::ARCH;
-    let glibc = format!("{arch}-unknown-linux-gnu");
-    for target in [glibc.clone(), format!("{arch}-unknown-linux-musl")] {
+    let glibc = host_targets()[0].clone();
+    for target in host_targets() {
         let executable = scratch.join(format!("image-{target}"));
-        let built = run_kiln(
-            &[
-                "build",
-                "--target",
-                &target,
-                path_str(&source),
-                "-o",
-                path_str(&executable),
-            ],
-            b"",
-        );
-        assert_eq!(built.code, Some(0), "{}", built.describe());
+        build_for_target(&source, &target, &executable);
         let mut child = Command::new(&executable)
             .env_clear()
             .stdin(std::process::Stdio::piped())
@@ -371,24 +359,9 @@ fn overlapping_memory_copies_on_every_libc() {
     let source = wat_program("memory_copy_overlaps");
     let kiln_run = run_kiln(&["run", path_str(&source)], b"");
     assert_eq!(kiln_run.code, Some(0), "kiln run: {}", kiln_run.describe());
-    let arch = std::env::consts::ARCH;
-    for target in [
-        format!("{arch}-unknown-linux-gnu"),
-        format!("{arch}-unknown-linux-musl"),
-    ] {
+    for target in host_targets() {
         let executable = scratch_dir("memory-copy-overlaps").join(&target);
-        let built = run_kiln(
-            &[
-                "build",
-                "--target",
-                &target,
-                path_str(&source),
-                "-o",
-                path_str(&executable),
-            ],
-            b"",
-        );
-        assert_eq!(built.code, Some(0), "{}", built.describe());
+        build_for_target(&source, &target, &executable);
         let output = run(Command::new(&executable).env_clear(), b"");
         assert_eq!(output.code, Some(0), "{target}: {}", output.describe());
     }
@@ -736,6 +709,31 @@ fn check_with_stdin(
         );
     }
     native.stdout
+}
+
+/// This machine's architecture with glibc, then with static musl.
+fn host_targets() -> [String; 2] {
+    let arch = std::env::consts::ARCH;
+    [
+        format!("{arch}-unknown-linux-gnu"),
+        format!("{arch}-unknown-linux-musl"),
+    ]
+}
+
+/// `kiln build --target target source -o executable`, which must succeed.
+fn build_for_target(source: &std::path::Path, target: &str, executable: &std::path::Path) {
+    let built = run_kiln(
+        &[
+            "build",
+            "--target",
+            target,
+            path_str(source),
+            "-o",
+            path_str(executable),
+        ],
+        b"",
+    );
+    assert_eq!(built.code, Some(0), "{target}: {}", built.describe());
 }
 
 /// Runs the trap program `tests/programs/wat/{name}.wat` under `kiln run` and as a `kiln

@@ -80,10 +80,7 @@ pub fn exec(options: &ExecOptions) -> Result<i32> {
         .map_err(anyhow::Error::from)?;
     wasmtime_wasi::p0::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)
         .map_err(anyhow::Error::from)?;
-    add_cpu_time_clocks(&mut linker)?;
-    if options.deterministic {
-        add_deterministic_wasi(&mut linker)?;
-    }
+    shadow_wasi(&mut linker, options.deterministic)?;
     linker
         .func_wrap("bench", "start", |mut caller: Caller<'_, Host>| {
             let host = caller.data_mut();
@@ -133,103 +130,108 @@ const ERRNO_SUCCESS: i32 = 0;
 const ERRNO_FAULT: i32 = 21;
 const ERRNO_INVAL: i32 = 28;
 
-/// Replaces WASI's `clock_time_get`, in both preview1 and `wasi_unstable`, by one that
-/// also answers the CPU-time clocks. `wasmtime-wasi` answers those with `EBADF`, and
-/// CoreMark, which times itself with `clock()` (the process CPU-time clock), then
-/// calibrates forever. kiln's runtime and the wasm2c shim read the same four host clocks.
-fn add_cpu_time_clocks(linker: &mut Linker<Host>) -> Result<()> {
+/// How far virtual time advances at each read (kiln's `VIRTUAL_TICK`).
+const VIRTUAL_TICK: u64 = 1_000;
+
+/// Replaces WASI functions, in both preview1 and `wasi_unstable`:
+/// - by default `clock_time_get`, by one that also answers the CPU-time clocks.
+///   `wasmtime-wasi` answers those with `EBADF`, and CoreMark, which times itself with
+///   `clock()` (the process CPU-time clock), then calibrates forever. kiln's runtime and
+///   the wasm2c shim read the same four host clocks.
+/// - `deterministic`: `clock_time_get`, `clock_res_get` and `random_get`, by the
+///   deterministic ones of kiln's runtime (`WasiCtx::deterministic`): one virtual time for
+///   the four clocks, 0 at start and 1 µs more at each read, resolution 1 µs; random bytes
+///   from SplitMix64 at state 0, each call taking the little-endian bytes of successive
+///   outputs and dropping the rest of the last. `poll_oneoff` stays wasmtime-wasi's (a wait
+///   sleeps and does not advance virtual time): none of the workloads run this way waits.
+fn shadow_wasi(linker: &mut Linker<Host>, deterministic: bool) -> Result<()> {
     linker.allow_shadowing(true);
     for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
-        linker
-            .func_wrap(
-                module,
-                "clock_time_get",
-                |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
-                    let id = match clock {
-                        0 => libc::CLOCK_REALTIME,
-                        1 => libc::CLOCK_MONOTONIC,
-                        2 => libc::CLOCK_PROCESS_CPUTIME_ID,
-                        3 => libc::CLOCK_THREAD_CPUTIME_ID,
-                        _ => return ERRNO_INVAL,
-                    };
-                    let mut now = libc::timespec {
-                        tv_sec: 0,
-                        tv_nsec: 0,
-                    };
-                    // SAFETY: `now` is a valid, writable timespec.
-                    if unsafe { libc::clock_gettime(id, &mut now) } != 0 {
-                        return ERRNO_INVAL;
-                    }
-                    let nanos = (now.tv_sec as u64) * 1_000_000_000 + now.tv_nsec as u64;
-                    write_guest(&mut caller, time_out, &nanos.to_le_bytes())
-                },
-            )
-            .map_err(anyhow::Error::from)?;
+        if deterministic {
+            add_deterministic(linker, module)?;
+        } else {
+            add_cpu_time_clocks(linker, module)?;
+        }
     }
     linker.allow_shadowing(false);
     Ok(())
 }
 
-/// How far virtual time advances at each read (kiln's `VIRTUAL_TICK`).
-const VIRTUAL_TICK: u64 = 1_000;
+fn add_cpu_time_clocks(linker: &mut Linker<Host>, module: &str) -> Result<()> {
+    linker
+        .func_wrap(
+            module,
+            "clock_time_get",
+            |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
+                let id = match clock {
+                    0 => libc::CLOCK_REALTIME,
+                    1 => libc::CLOCK_MONOTONIC,
+                    2 => libc::CLOCK_PROCESS_CPUTIME_ID,
+                    3 => libc::CLOCK_THREAD_CPUTIME_ID,
+                    _ => return ERRNO_INVAL,
+                };
+                let mut now = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: 0,
+                };
+                // SAFETY: `now` is a valid, writable timespec.
+                if unsafe { libc::clock_gettime(id, &mut now) } != 0 {
+                    return ERRNO_INVAL;
+                }
+                let nanos = (now.tv_sec as u64) * 1_000_000_000 + now.tv_nsec as u64;
+                write_guest(&mut caller, time_out, &nanos.to_le_bytes())
+            },
+        )
+        .map_err(anyhow::Error::from)?;
+    Ok(())
+}
 
-/// Replaces `clock_time_get`, `clock_res_get` and `random_get`, in both preview1 and
-/// `wasi_unstable`, by the deterministic ones of kiln's runtime (`WasiCtx::deterministic`):
-/// one virtual time for the four clocks, 0 at start and 1 µs more at each read, resolution
-/// 1 µs; random bytes from SplitMix64 at state 0, each call taking the little-endian bytes
-/// of successive outputs and dropping the rest of the last. `poll_oneoff` stays
-/// wasmtime-wasi's (a wait sleeps and does not advance virtual time): none of the
-/// workloads run this way waits.
-fn add_deterministic_wasi(linker: &mut Linker<Host>) -> Result<()> {
-    linker.allow_shadowing(true);
-    for module in ["wasi_snapshot_preview1", "wasi_unstable"] {
-        linker
-            .func_wrap(
-                module,
-                "clock_time_get",
-                |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
-                    if !(0..4).contains(&clock) {
-                        return ERRNO_INVAL;
-                    }
-                    let host = caller.data_mut();
-                    host.virtual_time = host.virtual_time.wrapping_add(VIRTUAL_TICK);
-                    let time = host.virtual_time;
-                    write_guest(&mut caller, time_out, &time.to_le_bytes())
-                },
-            )
-            .map_err(anyhow::Error::from)?;
-        linker
-            .func_wrap(
-                module,
-                "clock_res_get",
-                |mut caller: Caller<'_, Host>, clock: i32, resolution_out: i32| {
-                    if !(0..4).contains(&clock) {
-                        return ERRNO_INVAL;
-                    }
-                    write_guest(&mut caller, resolution_out, &VIRTUAL_TICK.to_le_bytes())
-                },
-            )
-            .map_err(anyhow::Error::from)?;
-        linker
-            .func_wrap(
-                module,
-                "random_get",
-                |mut caller: Caller<'_, Host>, buffer: i32, length: i32| {
-                    let mut state = caller.data().random_state;
-                    let mut bytes = vec![0u8; length as u32 as usize];
-                    for chunk in bytes.chunks_mut(8) {
-                        chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes()[..chunk.len()]);
-                    }
-                    let errno = write_guest(&mut caller, buffer, &bytes);
-                    if errno == ERRNO_SUCCESS {
-                        caller.data_mut().random_state = state;
-                    }
-                    errno
-                },
-            )
-            .map_err(anyhow::Error::from)?;
-    }
-    linker.allow_shadowing(false);
+fn add_deterministic(linker: &mut Linker<Host>, module: &str) -> Result<()> {
+    linker
+        .func_wrap(
+            module,
+            "clock_time_get",
+            |mut caller: Caller<'_, Host>, clock: i32, _precision: i64, time_out: i32| {
+                if !(0..4).contains(&clock) {
+                    return ERRNO_INVAL;
+                }
+                let host = caller.data_mut();
+                host.virtual_time = host.virtual_time.wrapping_add(VIRTUAL_TICK);
+                let time = host.virtual_time;
+                write_guest(&mut caller, time_out, &time.to_le_bytes())
+            },
+        )
+        .map_err(anyhow::Error::from)?;
+    linker
+        .func_wrap(
+            module,
+            "clock_res_get",
+            |mut caller: Caller<'_, Host>, clock: i32, resolution_out: i32| {
+                if !(0..4).contains(&clock) {
+                    return ERRNO_INVAL;
+                }
+                write_guest(&mut caller, resolution_out, &VIRTUAL_TICK.to_le_bytes())
+            },
+        )
+        .map_err(anyhow::Error::from)?;
+    linker
+        .func_wrap(
+            module,
+            "random_get",
+            |mut caller: Caller<'_, Host>, buffer: i32, length: i32| {
+                let mut state = caller.data().random_state;
+                let mut bytes = vec![0u8; length as u32 as usize];
+                for chunk in bytes.chunks_mut(8) {
+                    chunk.copy_from_slice(&splitmix64(&mut state).to_le_bytes()[..chunk.len()]);
+                }
+                let errno = write_guest(&mut caller, buffer, &bytes);
+                if errno == ERRNO_SUCCESS {
+                    caller.data_mut().random_state = state;
+                }
+                errno
+            },
+        )
+        .map_err(anyhow::Error::from)?;
     Ok(())
 }
 
