@@ -7,7 +7,9 @@ use anyhow::{bail, Result};
 use clap::Args;
 use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL};
 use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
+use object::{
+    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+};
 
 /// What a built executable's guest may reach.
 #[derive(Args, Debug, Default)]
@@ -70,6 +72,8 @@ pub fn object(grants: &Grants, triple: &str) -> Result<Vec<u8>> {
         _ => bail!("kiln build: no WASI grants object for {triple}"),
     };
     let mut object = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    // Without this note, GNU ld gives the executable an executable stack.
+    object.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Linker);
     let section = object.section_id(StandardSection::ReadOnlyData);
     let bytes = grants.encode();
     let offset = object.append_section_data(section, &bytes, 8);

@@ -103,6 +103,36 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     assert_eq!(output.stdout, "hello from kiln\n");
 }
 
+/// Whether the ELF executable at `path` asks for an executable stack: a `PT_GNU_STACK`
+/// with the execute flag, or none at all (which the kernel takes as executable).
+fn stack_is_executable(path: &Path) -> bool {
+    use object::read::elf::{FileHeader, ProgramHeader};
+    let bytes = std::fs::read(path).unwrap();
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(&*bytes).unwrap();
+    let endian = header.endian().unwrap();
+    let headers = header.program_headers(endian, &*bytes).unwrap();
+    headers
+        .iter()
+        .find(|h| h.p_type(endian) == object::elf::PT_GNU_STACK)
+        .is_none_or(|h| h.p_flags(endian).contains(object::elf::PF_X))
+}
+
+/// Executables for every target keep the stack non-executable: every object kiln links in
+/// (the compiled module, the WASI grants) says its code never runs on the stack, as C and
+/// Rust objects do.
+#[test]
+fn executables_have_non_executable_stacks() {
+    let dir = scratch_dir("stack");
+    for target in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"]
+        .into_iter()
+        .chain(AARCH64_TARGETS)
+    {
+        let exe = dir.join(format!("hello-{target}"));
+        build(target, &hello(), &exe, &[]);
+        assert!(!stack_is_executable(&exe), "{target}: executable stack");
+    }
+}
+
 /// `qemu-aarch64 EXE` for an executable built for `target`.
 fn qemu(target: &str, exe: &Path) -> Command {
     let mut command = Command::new("qemu-aarch64");
@@ -216,6 +246,10 @@ fn staticlib_and_header_link_into_a_c_program() {
             "-lc",
         ]));
     assert_success(&linked, "linking the C host");
+    assert!(
+        !stack_is_executable(&exe),
+        "the C host has an executable stack"
+    );
     let output = run(&mut Command::new(&exe));
     assert_success(&output, "the C host");
     let stdout = &output.stdout;
