@@ -368,6 +368,42 @@ fn overlapping_memory_copies_on_every_libc() {
 }
 
 #[test]
+fn a_read_returns_what_a_pipe_holds_without_waiting_for_more() {
+    // The guest reads with iovecs of 4 and 100 bytes while the pipe holds 4 bytes and
+    // stays open: one readv returns those 4 (reading iovec by iovec would wait for more).
+    let source = wat_program("read_what_is_there");
+    let executable = scratch_dir("read-what-is-there").join("read_what_is_there");
+    build_for_target(&source, &host_targets()[0], &executable);
+    let mut kiln_run = Command::new(support::KILN);
+    kiln_run.args(["run", path_str(&source)]);
+    for command in [&mut kiln_run, &mut Command::new(&executable)] {
+        let description = support::command_line(command);
+        let mut child = command
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"abcd").unwrap();
+        // stdin stays open until the guest has answered (or the deadline kills it).
+        let status = support::wait_with_deadline(
+            &mut child,
+            std::time::Instant::now() + support::COMMAND_TIMEOUT,
+            &description,
+        );
+        drop(stdin);
+        let stdout = support::read_all(child.stdout.take().unwrap());
+        let stderr = support::read_all(child.stderr.take().unwrap());
+        assert_eq!(
+            (status.code(), stdout.as_str()),
+            (Some(0), "abcd4\n"),
+            "{description}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn deterministic_time_and_randomness() {
     // Virtual time: 1 µs per read, a 1 s wait jumps ahead; SplitMix64 from state 0.
     let expected = "00000000000003e8\n00000000000007d0\n000000003b9ad5b8\n\

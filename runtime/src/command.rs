@@ -6,6 +6,7 @@ use crate::linker::Linker;
 use crate::module::Module;
 use crate::store::{Extern, Store};
 use crate::wasi::{self, WasiCtx};
+use std::io::Write;
 
 /// Exit status after a trap (like an abort).
 pub const TRAP_EXIT_CODE: i32 = 134;
@@ -17,13 +18,18 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
     run_in(&mut Store::new(), module, wasi)
 }
 
-/// Runs `module` as [`run_command`] does, then exits the process with its code. The store
-/// is not torn down first (`exit` runs no destructors of this frame): the kernel reclaims
-/// its memory reservations at exit, at once.
+/// Runs `module` as [`run_command`] does, then exits the process with its code at once:
+/// Rust's buffered stdout is flushed, and nothing else runs: not the store's teardown, not
+/// thread-local destructors (the trap handler's alternate stack, unmapped one syscall at a
+/// time), not `atexit` handlers. The kernel reclaims all of it at exit in one go; WASI's
+/// writes are never buffered in the process.
 pub fn exit_with_command(module: &Module, wasi: WasiCtx) -> ! {
     let mut store = Store::new();
     let code = run_in(&mut store, module, wasi);
-    std::process::exit(code)
+    // Nothing can be reported if this fails: stdout is where it would go.
+    let _ = std::io::stdout().flush();
+    // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).
+    unsafe { libc::_exit(code) }
 }
 
 fn run_in(store: &mut Store, module: &Module, wasi: WasiCtx) -> i32 {

@@ -64,75 +64,46 @@ fn io_target(descriptor: &Descriptor, write: bool) -> Result<Target, Errno> {
     }
 }
 
-/// Reads into the iovecs at `iovs` from `read(buffer)`; stops at the first short read.
-fn read_iovecs(
-    memory: &mut GuestMemory<'_>,
-    iovs: u32,
-    iovs_len: u32,
-    nread: u32,
-    mut read: impl FnMut(&mut [u8], u64) -> Result<usize, Errno>,
-) -> Result<(), Errno> {
-    let iovecs = memory.iovecs(iovs, iovs_len)?;
-    memory.check(nread, 4)?;
-    let mut total: u64 = 0;
-    for (buf, len) in iovecs {
-        let target = memory.slice_mut(buf, len)?;
-        let count = match read(target, total) {
-            Ok(count) => count,
-            // Data already read is reported; the error comes back on the next call.
-            Err(_) if total > 0 => break,
-            Err(errno) => return Err(errno),
-        };
-        total += count as u64;
-        if count < len as usize {
-            break;
-        }
-    }
-    memory.write_u32(nread, total as u32)
+/// `readv`, `writev`, `preadv` or `pwritev` of `iovecs`, retried on `EINTR`.
+fn vectored(
+    iovecs: &[libc::iovec],
+    call: impl Fn(*const libc::iovec, libc::c_int) -> isize,
+) -> Result<usize, Errno> {
+    // At most `UIO_MAXIOV` (see `GuestMemory::host_iovecs`): the count fits.
+    retry(|| call(iovecs.as_ptr(), iovecs.len() as libc::c_int))
 }
 
-/// Writes the iovecs at `iovs` with `write(bytes)`, which may write fewer bytes than
-/// given; stops at the first short write.
-fn write_iovecs(
-    memory: &mut GuestMemory<'_>,
-    iovs: u32,
-    iovs_len: u32,
-    nwritten: u32,
-    mut write: impl FnMut(&[u8], u64) -> Result<usize, Errno>,
-) -> Result<(), Errno> {
-    let iovecs = memory.iovecs(iovs, iovs_len)?;
-    memory.check(nwritten, 4)?;
-    let mut total: u64 = 0;
-    for (buf, len) in iovecs {
-        let bytes = memory.slice(buf, len)?;
-        let count = match write(bytes, total) {
-            Ok(count) => count,
-            Err(_) if total > 0 => break,
-            Err(errno) => return Err(errno),
-        };
-        total += count as u64;
-        if count < len as usize {
-            break;
-        }
-    }
-    memory.write_u32(nwritten, total as u32)
-}
-
-/// Writes all of `bytes` to a stdio host fd (a blocking stream: a partial write is
-/// continued), or as much as a non-blocking one takes.
-fn write_stdio(fd: RawFd, bytes: &[u8]) -> Result<usize, Errno> {
+/// Writes `iovecs` to the host `fd` with `writev`. A blocking stdio stream (`all`) is
+/// written to the end: after a partial write the rest follows, until the host takes no
+/// more or fails (the bytes already written are still reported).
+fn write_host(fd: RawFd, mut iovecs: Vec<libc::iovec>, all: bool) -> Result<usize, Errno> {
     let mut written = 0;
-    while written < bytes.len() {
-        let rest = &bytes[written..];
-        // SAFETY: writing from a valid buffer of `rest.len()` bytes.
-        match retry(|| unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) }) {
-            Ok(0) => break,
-            Ok(count) => written += count,
-            Err(_) if written > 0 => break,
+    let mut first = 0;
+    loop {
+        // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
+        let count = match vectored(&iovecs[first..], |iov, n| unsafe {
+            libc::writev(fd, iov, n)
+        }) {
+            Ok(count) => count,
+            Err(_) if written > 0 => return Ok(written),
             Err(errno) => return Err(errno),
+        };
+        written += count;
+        let mut left = count;
+        while let Some(iovec) = iovecs.get_mut(first) {
+            if left < iovec.iov_len {
+                // SAFETY: `left` bytes into a buffer longer than that.
+                iovec.iov_base = unsafe { iovec.iov_base.cast::<u8>().add(left) }.cast();
+                iovec.iov_len -= left;
+                break;
+            }
+            left -= iovec.iov_len;
+            first += 1;
+        }
+        if !all || count == 0 || first == iovecs.len() {
+            return Ok(written);
         }
     }
-    Ok(written)
 }
 
 fn fd_read(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
@@ -144,13 +115,14 @@ fn fd_read(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Res
     );
     let table = state.table.borrow();
     let target = io_target(table.get(fd)?, false)?;
-    read_iovecs(memory, iovs, iovs_len, nread, |buffer, _| match target {
-        Target::Null => Ok(0),
-        Target::Host(fd) => retry(|| {
-            // SAFETY: reading into a valid buffer of `buffer.len()` bytes.
-            unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) }
-        }),
-    })
+    let iovecs = memory.host_iovecs(iovs, iovs_len)?;
+    memory.check(nread, 4)?;
+    let count = match target {
+        Target::Null => 0,
+        // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
+        Target::Host(fd) => vectored(&iovecs, |iov, n| unsafe { libc::readv(fd, iov, n) })?,
+    };
+    memory.write_u32(nread, count as u32)
 }
 
 fn fd_write(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
@@ -164,14 +136,13 @@ fn fd_write(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Re
     let descriptor = table.get(fd)?;
     let stdio = matches!(descriptor, Descriptor::Stdio { .. });
     let target = io_target(descriptor, true)?;
-    write_iovecs(memory, iovs, iovs_len, nwritten, |bytes, _| match target {
-        Target::Null => Ok(bytes.len()),
-        Target::Host(fd) if stdio => write_stdio(fd, bytes),
-        Target::Host(fd) => retry(|| {
-            // SAFETY: writing from a valid buffer of `bytes.len()` bytes.
-            unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) }
-        }),
-    })
+    let iovecs = memory.host_iovecs(iovs, iovs_len)?;
+    memory.check(nwritten, 4)?;
+    let count = match target {
+        Target::Null => iovecs.iter().map(|iovec| iovec.iov_len).sum(),
+        Target::Host(fd) => write_host(fd, iovecs, stdio)?,
+    };
+    memory.write_u32(nwritten, count as u32)
 }
 
 /// The file of a positioned read or write: `ESPIPE` for stdio, `EBADF` (or `EISDIR`)
@@ -197,15 +168,15 @@ fn fd_pread(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Re
         arg_u64(args, 3),
         arg_u32(args, 4),
     );
-    memory.iovecs(iovs, iovs_len)?;
+    let iovecs = memory.host_iovecs(iovs, iovs_len)?;
     memory.check(nread, 4)?;
     let host_fd = positioned_file(state, fd)?;
-    offset(position)?;
-    read_iovecs(memory, iovs, iovs_len, nread, |buffer, done| {
-        let at = offset(position.checked_add(done).ok_or(Errno::INVAL)?)?;
-        // SAFETY: reading into a valid buffer of `buffer.len()` bytes.
-        retry(|| unsafe { libc::pread(host_fd, buffer.as_mut_ptr().cast(), buffer.len(), at) })
-    })
+    let at = offset(position)?;
+    // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
+    let count = vectored(&iovecs, |iov, n| unsafe {
+        libc::preadv(host_fd, iov, n, at)
+    })?;
+    memory.write_u32(nread, count as u32)
 }
 
 fn fd_pwrite(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
@@ -216,15 +187,15 @@ fn fd_pwrite(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> R
         arg_u64(args, 3),
         arg_u32(args, 4),
     );
-    memory.iovecs(iovs, iovs_len)?;
+    let iovecs = memory.host_iovecs(iovs, iovs_len)?;
     memory.check(nwritten, 4)?;
     let host_fd = positioned_file(state, fd)?;
-    offset(position)?;
-    write_iovecs(memory, iovs, iovs_len, nwritten, |bytes, done| {
-        let at = offset(position.checked_add(done).ok_or(Errno::INVAL)?)?;
-        // SAFETY: writing from a valid buffer of `bytes.len()` bytes.
-        retry(|| unsafe { libc::pwrite(host_fd, bytes.as_ptr().cast(), bytes.len(), at) })
-    })
+    let at = offset(position)?;
+    // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
+    let count = vectored(&iovecs, |iov, n| unsafe {
+        libc::pwritev(host_fd, iov, n, at)
+    })?;
+    memory.write_u32(nwritten, count as u32)
 }
 
 /// `whence` of preview 1: set, cur, end.

@@ -475,6 +475,25 @@ impl GuestMemory<'_> {
             })
             .collect()
     }
+
+    /// The guest's iovec array at `pointer` as host iovecs into this memory, for one
+    /// `readv`/`writev`: empty buffers left out, at most `UIO_MAXIOV` of them (the host
+    /// then transfers a prefix, which the guest sees as a short read or write). The buffers
+    /// may overlap: only the kernel goes through these pointers, while `self` is borrowed.
+    pub fn host_iovecs(&mut self, pointer: u32, count: u32) -> Result<Vec<libc::iovec>, Errno> {
+        let iovecs = self.iovecs(pointer, count)?;
+        let base = self.0.as_mut_ptr();
+        Ok(iovecs
+            .into_iter()
+            .filter(|&(_, len)| len > 0)
+            .take(libc::UIO_MAXIOV as usize)
+            .map(|(buf, len)| libc::iovec {
+                // SAFETY: `iovecs` checked that `buf + len` is within the memory.
+                iov_base: unsafe { base.add(buf as usize) }.cast(),
+                iov_len: len as usize,
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]

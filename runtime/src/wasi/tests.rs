@@ -395,6 +395,88 @@ fn paths_open_beneath_the_preopen() {
     assert_eq!(&memory[32..38], b"inside");
 }
 
+/// Writes `entries` (pointer, length) as an iovec array at `at`.
+fn put_iovecs(memory: &mut [u8], at: usize, entries: &[(u32, u32)]) {
+    for (index, (buf, len)) in entries.iter().enumerate() {
+        let entry = at + index * 8;
+        memory[entry..entry + 4].copy_from_slice(&buf.to_le_bytes());
+        memory[entry + 4..entry + 8].copy_from_slice(&len.to_le_bytes());
+    }
+}
+
+fn read_u32(memory: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(memory[at..at + 4].try_into().unwrap())
+}
+
+#[test]
+fn reads_and_writes_gather_and_scatter_iovecs() {
+    let scratch = Scratch::new("vectored");
+    let state = scratch.state();
+    let mut memory = vec![0u8; 512];
+    let path = b"out";
+    memory[256..259].copy_from_slice(path);
+    let rights = rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK;
+    let create = [
+        Val::I32(3),
+        Val::I32(0),
+        Val::I32(256),
+        Val::I32(3),
+        Val::I32(1), // O_CREAT
+        Val::I64(rights as i64),
+        Val::I64(0),
+        Val::I32(0),
+        Val::I32(0),
+    ];
+    assert_eq!(check(&state, &mut memory, "path_open", &create), 0);
+    let fd = read_u32(&memory, 0);
+    // fd_write gathers "hello", nothing, "hello" again (the same bytes) and " kiln".
+    memory[300..310].copy_from_slice(b"hello kiln");
+    put_iovecs(&mut memory, 16, &[(300, 5), (0, 0), (300, 5), (305, 5)]);
+    assert_eq!(
+        check(&state, &mut memory, "fd_write", &i32s(&[fd, 16, 4, 8])),
+        0
+    );
+    assert_eq!(read_u32(&memory, 8), 15);
+    // fd_pwrite gathers "KI" and "LN" at offset 11.
+    memory[320..324].copy_from_slice(b"KILN");
+    put_iovecs(&mut memory, 16, &[(320, 2), (322, 2)]);
+    let pwrite = [
+        Val::I32(fd as i32),
+        Val::I32(16),
+        Val::I32(2),
+        Val::I64(11),
+        Val::I32(8),
+    ];
+    assert_eq!(check(&state, &mut memory, "fd_pwrite", &pwrite), 0);
+    assert_eq!(read_u32(&memory, 8), 4);
+    let written = std::fs::read(scratch.0.join("root/out")).unwrap();
+    assert_eq!(written, b"hellohello KILN");
+    // fd_pread scatters from offset 5 into 3, 0 and 20 bytes: a short read at the end.
+    put_iovecs(&mut memory, 16, &[(400, 3), (0, 0), (410, 20)]);
+    let pread = [
+        Val::I32(fd as i32),
+        Val::I32(16),
+        Val::I32(3),
+        Val::I64(5),
+        Val::I32(8),
+    ];
+    assert_eq!(check(&state, &mut memory, "fd_pread", &pread), 0);
+    assert_eq!(read_u32(&memory, 8), 10);
+    assert_eq!(&memory[400..403], b"hel");
+    assert_eq!(&memory[410..417], b"lo KILN");
+    // fd_read from the start (after a seek) into two overlapping iovecs: "helloh", then
+    // "ello" over its last three bytes.
+    let seek = [Val::I32(fd as i32), Val::I64(0), Val::I32(0), Val::I32(8)];
+    assert_eq!(check(&state, &mut memory, "fd_seek", &seek), 0);
+    put_iovecs(&mut memory, 16, &[(440, 6), (443, 4)]);
+    assert_eq!(
+        check(&state, &mut memory, "fd_read", &i32s(&[fd, 16, 2, 8])),
+        0
+    );
+    assert_eq!(read_u32(&memory, 8), 10);
+    assert_eq!(&memory[440..447], b"helello");
+}
+
 #[test]
 fn escape_by_dot_dot_is_refused() {
     let scratch = Scratch::new("dotdot");
