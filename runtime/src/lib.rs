@@ -41,7 +41,10 @@ pub mod wasi;
 
 #[cfg(feature = "exe-main")]
 mod exe_main;
-#[cfg(all(feature = "exe-main", target_arch = "x86_64", target_env = "musl"))]
+#[cfg(all(
+    target_arch = "x86_64",
+    any(test, all(feature = "exe-main", target_env = "musl"))
+))]
 mod musl_memmove;
 
 pub use command::{exit_with_command, run_command};
