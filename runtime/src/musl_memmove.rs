@@ -18,13 +18,14 @@
 //! costs two), and store the first and last bytes last, as glibc's `memmove` does; without
 //! AVX2 they move 64 bytes at a time with SSE, then 16, then single bytes. The loops are
 //! inline assembly and volatile accesses, so that the compiler cannot turn them back into
-//! a call to `memmove`, this function. Whether the processor has AVX2 is asked once, at
-//! the first such copy (`cpuid` is slow in virtual machines: about 3.5 µs a leaf).
+//! a call to `memmove`, this function. Whether the processor has AVX2 is asked once, after
+//! the first 4 MiB of such copies (`cpuid` is slow in virtual machines: about 3.5 µs a
+//! leaf).
 
 use core::arch::asm;
 use core::arch::x86_64::{__cpuid, __cpuid_count, __m128i, _mm_loadu_si128, _mm_storeu_si128};
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// C's `memmove`: copies `n` bytes from `src` to `dst`, which may overlap.
 ///
@@ -46,7 +47,7 @@ pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut
         return unsafe { libc::memcpy(dst.cast(), src.cast(), n).cast() };
     }
     // `dst` lies above `src` within `n` bytes: copy from the end.
-    if has_avx2() {
+    if use_avx2(n) {
         // SAFETY: the caller's guarantee, `n > 64`, and the processor has AVX2.
         unsafe { move_back_avx2(dst, src, n) };
     } else {
@@ -110,16 +111,29 @@ unsafe fn move_back_sse(dst: *mut u8, src: *const u8, n: usize) {
     }
 }
 
-/// Whether the processor has AVX2 and the kernel saves its registers: asked once.
-fn has_avx2() -> bool {
+/// Bytes of overlapping backward copies made with SSE before the processor is asked
+/// whether it has AVX2. Asking takes three `cpuid`s, which a virtual machine traps: about
+/// 10 µs, the time SSE takes to move some 600 KB. A program that makes few such copies
+/// (libsodium's `crypto_secretbox_easy` makes one per message) never pays for it; one
+/// that makes many pays it after 4 MiB, well under a tenth of what those cost.
+const BACKWARD_BYTES_BEFORE_ASKING: usize = 4 << 20;
+
+/// Whether to copy `n` bytes backward with AVX2: the processor has it and the kernel saves
+/// its registers (asked once, after [`BACKWARD_BYTES_BEFORE_ASKING`]).
+fn use_avx2(n: usize) -> bool {
     const UNKNOWN: u8 = 0;
     const NO: u8 = 1;
     const YES: u8 = 2;
     static AVX2: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static BACKWARD_BYTES: AtomicUsize = AtomicUsize::new(0);
     match AVX2.load(Ordering::Relaxed) {
         YES => true,
         NO => false,
         _ => {
+            let done = BACKWARD_BYTES.fetch_add(n, Ordering::Relaxed);
+            if done.saturating_add(n) < BACKWARD_BYTES_BEFORE_ASKING {
+                return false;
+            }
             let avx2 = detect_avx2();
             AVX2.store(if avx2 { YES } else { NO }, Ordering::Relaxed);
             avx2
@@ -317,7 +331,7 @@ mod tests {
 
     #[test]
     fn backward_moves_with_avx2() {
-        if !has_avx2() {
+        if !detect_avx2() {
             eprintln!("no AVX2 on this processor: move_back_avx2 not tested");
             return;
         }
