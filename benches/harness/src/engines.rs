@@ -5,7 +5,7 @@
 //! workload and is reported as a failure.
 
 use crate::process::{self, run_tool, RunOutput};
-use crate::stats::Sample;
+use crate::stats::{paired_ratios, spread, Metric, Sample, SLOW_RATIO};
 use crate::workloads::Workload;
 use crate::{stub, wasm2c, wasmtime_host};
 use anyhow::{Context, Result};
@@ -207,6 +207,35 @@ pub struct Outcome {
     pub checked: bool,
     /// The engine's run time is the whole process only (no region timing).
     pub whole_process_only: bool,
+    /// Rounds run beyond the requested ones to confirm a slow-looking ratio (see
+    /// [`CONFIRMATION_ROUNDS`]); the samples include them.
+    pub extra_rounds: usize,
+}
+
+/// Rounds of every engine added to a workload when, after the requested rounds, kiln's
+/// run time (either configuration) is above [`SLOW_RATIO`] × Wasmtime JIT: on a shared
+/// machine a burst of other work can slow two of three runs, and more rounds tell such a
+/// burst from a real difference (which stays: the median is over all rounds).
+pub const CONFIRMATION_ROUNDS: usize = 5;
+
+/// Whether kiln's median run time ratio to Wasmtime JIT on `workload`, paired round by
+/// round, is above [`SLOW_RATIO`] in either configuration.
+fn looks_slow(outcomes: &BTreeMap<(usize, Engine), Outcome>, workload: usize) -> bool {
+    let Some(baseline) = outcomes.get(&(workload, Engine::BASELINE)) else {
+        return false;
+    };
+    [Engine::Kiln, Engine::KilnStatic]
+        .iter()
+        .filter_map(|engine| outcomes.get(&(workload, *engine)))
+        .filter(|outcome| outcome.failure.is_none() && !outcome.whole_process_only)
+        .any(|outcome| {
+            spread(&paired_ratios(
+                &outcome.samples,
+                &baseline.samples,
+                Metric::Region,
+            ))
+            .is_some_and(|ratio| ratio.median > SLOW_RATIO)
+        })
 }
 
 pub struct Results {
@@ -277,18 +306,30 @@ pub fn run_all(
             }
             outcomes.insert((index, engine), outcome);
         }
-        for _round in 0..runs {
-            for (engine, ready) in &mut prepared {
-                let outcome = outcomes.get_mut(&(index, *engine)).expect("inserted above");
-                if outcome.failure.is_some() {
-                    continue;
-                }
-                match run_once(toolchain, ready, workload, &scratch) {
-                    Ok((sample, checked)) => {
-                        outcome.checked = checked;
-                        outcome.samples.push(sample);
+        let mut rounds = |count: usize, outcomes: &mut BTreeMap<(usize, Engine), Outcome>| {
+            for _round in 0..count {
+                for (engine, ready) in &mut prepared {
+                    let outcome = outcomes.get_mut(&(index, *engine)).expect("inserted above");
+                    if outcome.failure.is_some() {
+                        continue;
                     }
-                    Err(error) => outcome.failure = Some(format!("{error:#}")),
+                    match run_once(toolchain, ready, workload, &scratch) {
+                        Ok((sample, checked)) => {
+                            outcome.checked = checked;
+                            outcome.samples.push(sample);
+                        }
+                        Err(error) => outcome.failure = Some(format!("{error:#}")),
+                    }
+                }
+            }
+        };
+        rounds(runs, &mut outcomes);
+        // One round (`--quick`) measures nothing worth confirming.
+        if runs > 1 && looks_slow(&outcomes, index) {
+            rounds(CONFIRMATION_ROUNDS, &mut outcomes);
+            for engine in engines {
+                if let Some(outcome) = outcomes.get_mut(&(index, *engine)) {
+                    outcome.extra_rounds = CONFIRMATION_ROUNDS;
                 }
             }
         }
@@ -502,4 +543,63 @@ fn prepare_kiln(
         compile_once: None,
         artifact_bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(region_ms: &[u64]) -> Outcome {
+        Outcome {
+            samples: region_ms
+                .iter()
+                .map(|&ms| Sample {
+                    compile: None,
+                    region: Some(Duration::from_millis(ms)),
+                    wall: Duration::from_millis(ms + 1),
+                    peak_rss_kib: 0,
+                })
+                .collect(),
+            ..Outcome::default()
+        }
+    }
+
+    fn outcomes(engines: Vec<(Engine, Outcome)>) -> BTreeMap<(usize, Engine), Outcome> {
+        engines
+            .into_iter()
+            .map(|(engine, outcome)| ((0, engine), outcome))
+            .collect()
+    }
+
+    #[test]
+    fn kiln_above_the_bound_in_most_rounds_looks_slow() {
+        let slow = outcomes(vec![
+            (Engine::WasmtimeJit, outcome(&[100, 100, 100])),
+            (Engine::Kiln, outcome(&[100, 120, 130])),
+        ]);
+        assert!(looks_slow(&slow, 0));
+        let static_slow = outcomes(vec![
+            (Engine::WasmtimeJit, outcome(&[100, 100, 100])),
+            (Engine::Kiln, outcome(&[100, 100, 100])),
+            (Engine::KilnStatic, outcome(&[120, 120, 100])),
+        ]);
+        assert!(looks_slow(&static_slow, 0));
+    }
+
+    #[test]
+    fn one_slow_round_or_other_engines_do_not_look_slow() {
+        let one_round = outcomes(vec![
+            (Engine::WasmtimeJit, outcome(&[100, 100, 100])),
+            (Engine::Kiln, outcome(&[100, 150, 110])),
+            (Engine::Wasm2c, outcome(&[200, 200, 200])),
+        ]);
+        assert!(!looks_slow(&one_round, 0));
+        let mut whole_process = outcome(&[200, 200, 200]);
+        whole_process.whole_process_only = true;
+        let unmeasured = outcomes(vec![
+            (Engine::WasmtimeJit, outcome(&[100, 100, 100])),
+            (Engine::Kiln, whole_process),
+        ]);
+        assert!(!looks_slow(&unmeasured, 0));
+    }
 }

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+/// A run time ratio to Wasmtime JIT above this is reported as slow (the bound).
+pub const SLOW_RATIO: f64 = 1.15;
+
 /// One measured run.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
