@@ -212,6 +212,20 @@ pub struct Outcome {
     pub extra_rounds: usize,
 }
 
+impl Outcome {
+    /// The median of this engine's ratios to `baseline` on `metric`, paired round by round;
+    /// none when either failed, or for the run time of an engine timed by whole process.
+    pub fn median_ratio(&self, baseline: &Outcome, metric: Metric) -> Option<f64> {
+        if self.failure.is_some() || baseline.failure.is_some() {
+            return None;
+        }
+        if metric == Metric::Region && self.whole_process_only {
+            return None;
+        }
+        spread(&paired_ratios(&self.samples, &baseline.samples, metric)).map(|s| s.median)
+    }
+}
+
 /// Rounds of every engine added to a workload when, after the requested rounds, kiln's
 /// run time (either configuration) is above [`SLOW_RATIO`] × Wasmtime JIT: on a shared
 /// machine a burst of other work can slow two of three runs, and more rounds tell such a
@@ -227,14 +241,10 @@ fn looks_slow(outcomes: &BTreeMap<(usize, Engine), Outcome>, workload: usize) ->
     [Engine::Kiln, Engine::KilnStatic]
         .iter()
         .filter_map(|engine| outcomes.get(&(workload, *engine)))
-        .filter(|outcome| outcome.failure.is_none() && !outcome.whole_process_only)
         .any(|outcome| {
-            spread(&paired_ratios(
-                &outcome.samples,
-                &baseline.samples,
-                Metric::Region,
-            ))
-            .is_some_and(|ratio| ratio.median > SLOW_RATIO)
+            outcome
+                .median_ratio(baseline, Metric::Region)
+                .is_some_and(|ratio| ratio > SLOW_RATIO)
         })
 }
 

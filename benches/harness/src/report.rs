@@ -5,7 +5,7 @@
 use crate::chart;
 use crate::coldstart::ColdStart;
 use crate::engines::{Engine, Results, Toolchain, CONFIRMATION_ROUNDS};
-use crate::stats::{geometric_mean, paired_ratios, spread, values, Metric, Spread, SLOW_RATIO};
+use crate::stats::{geometric_mean, spread, values, Metric, Spread, SLOW_RATIO};
 use crate::workloads::{Suite, Workload};
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -120,14 +120,7 @@ fn write_remeasured(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
 /// The median of the paired ratios of `engine` to the baseline on one workload.
 fn ratio(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<f64> {
     let outcome = inputs.results.get(workload, engine)?;
-    let baseline = inputs.results.get(workload, Engine::BASELINE)?;
-    if outcome.failure.is_some() || baseline.failure.is_some() {
-        return None;
-    }
-    if metric == Metric::Region && outcome.whole_process_only {
-        return None;
-    }
-    spread(&paired_ratios(&outcome.samples, &baseline.samples, metric)).map(|spread| spread.median)
+    outcome.median_ratio(inputs.results.get(workload, Engine::BASELINE)?, metric)
 }
 
 fn figure(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<Spread> {
