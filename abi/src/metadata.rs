@@ -51,6 +51,26 @@ pub struct FuncType {
     pub results: Vec<ValType>,
 }
 
+impl core::fmt::Display for FuncType {
+    /// The form messages use: `func (i32, i64) -> (f32)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let list = |f: &mut core::fmt::Formatter<'_>, types: &[ValType]| {
+            for (index, ty) in types.iter().enumerate() {
+                if index > 0 {
+                    f.write_str(", ")?;
+                }
+                f.write_str(ty.name())?;
+            }
+            Ok(())
+        };
+        f.write_str("func (")?;
+        list(f, &self.params)?;
+        f.write_str(") -> (")?;
+        list(f, &self.results)?;
+        f.write_str(")")
+    }
+}
+
 /// A table type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableType {
@@ -82,6 +102,14 @@ pub struct GlobalType {
     pub ty: ValType,
     /// Whether `global.set` may change it.
     pub mutable: bool,
+}
+
+impl core::fmt::Display for GlobalType {
+    /// The form messages use: `global mut i32`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mutable = if self.mutable { "mut " } else { "" };
+        write!(f, "global {mutable}{}", self.ty.name())
+    }
 }
 
 /// One operator of a constant expression, which the runtime evaluates on a small stack.
@@ -248,6 +276,16 @@ pub struct MemorySettings {
     pub bounds_checks: bool,
 }
 
+impl MemorySettings {
+    /// The default layout of the compiler and of memories the host creates: a 4 GiB
+    /// reservation (the whole 32-bit index space) plus a 2 GiB guard, no explicit checks.
+    pub const DEFAULT: MemorySettings = MemorySettings {
+        reservation: 1 << 32,
+        guard_size: 1 << 31,
+        bounds_checks: false,
+    };
+}
+
 /// Everything about a module the runtime needs besides its code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModuleMetadata<'a> {
@@ -410,5 +448,19 @@ mod tests {
             "data segment bytes must borrow from the encoding"
         );
         assert_eq!(decoded.vm_counts().defined_memories, 1);
+    }
+
+    #[test]
+    fn function_types_print_as_in_messages() {
+        let ty = FuncType {
+            params: vec![ValType::I32, ValType::I64],
+            results: vec![ValType::F32],
+        };
+        assert_eq!(ty.to_string(), "func (i32, i64) -> (f32)");
+        let empty = FuncType {
+            params: vec![],
+            results: vec![],
+        };
+        assert_eq!(empty.to_string(), "func () -> ()");
     }
 }

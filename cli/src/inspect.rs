@@ -4,7 +4,7 @@
 use crate::input::read_module;
 use anyhow::{Context, Result};
 use clap::Args;
-use kiln_abi::metadata::{ExternKind, FuncType, ImportType, MemoryType, TableType};
+use kiln_abi::metadata::{ExternKind, ImportType, MemoryType, TableType};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -13,17 +13,6 @@ use std::path::PathBuf;
 pub struct InspectArgs {
     /// The module (.wasm or .wat).
     pub input: PathBuf,
-}
-
-fn func_type(ty: &FuncType) -> String {
-    let list = |types: &[kiln_abi::metadata::ValType]| {
-        types
-            .iter()
-            .map(|t| t.name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!("func ({}) -> ({})", list(&ty.params), list(&ty.results))
 }
 
 fn memory_type(ty: &MemoryType) -> String {
@@ -61,31 +50,20 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
     writeln!(out, "imports: {}", metadata.imports.len())?;
     for import in &metadata.imports {
         let what = match import.ty {
-            ImportType::Func(index) => func_type(&metadata.types[index as usize]),
+            ImportType::Func(index) => metadata.types[index as usize].to_string(),
             ImportType::Table(ty) => table_type(&ty),
             ImportType::Memory(ty) => memory_type(&ty),
-            ImportType::Global(ty) => format!(
-                "global {}{}",
-                if ty.mutable { "mut " } else { "" },
-                ty.ty.name()
-            ),
+            ImportType::Global(ty) => ty.to_string(),
         };
         writeln!(out, "  {}::{}: {what}", import.module, import.name)?;
     }
     writeln!(out, "exports: {}", metadata.exports.len())?;
     for export in &metadata.exports {
         let what = match export.kind {
-            ExternKind::Func => func_type(info.func_type(export.index)),
+            ExternKind::Func => info.func_type(export.index).to_string(),
             ExternKind::Table => table_type(&metadata.tables[export.index as usize]),
             ExternKind::Memory => memory_type(&metadata.memories[export.index as usize]),
-            ExternKind::Global => {
-                let ty = metadata.global_types[export.index as usize];
-                format!(
-                    "global {}{}",
-                    if ty.mutable { "mut " } else { "" },
-                    ty.ty.name()
-                )
-            }
+            ExternKind::Global => metadata.global_types[export.index as usize].to_string(),
         };
         writeln!(out, "  {}: {what}", export.name)?;
     }

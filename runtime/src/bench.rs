@@ -6,8 +6,8 @@
 //! length in nanoseconds. This is kiln's own instrumentation for benchmark harnesses; the
 //! guest learns nothing from it and gains no capability.
 
-use crate::linker::Linker;
-use crate::store::{Extern, Func, Store};
+use crate::Linker;
+use crate::{Extern, Func, Store};
 use kiln_abi::metadata::FuncType;
 use std::cell::Cell;
 use std::io::Write;

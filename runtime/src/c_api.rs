@@ -10,8 +10,8 @@
 //! each function runs inside `catch_unwind` and reports a panic as an error.
 
 use crate::error::CallError;
-use crate::store::{Extern, Func, Global, Instance, Memory, Store};
 use crate::wasi::WasiCtx;
+use crate::{Extern, Func, Global, Instance, Memory, Store};
 use crate::{FuncType, HostError, Linker, Module, Val, ValType};
 use kiln_abi::descriptor::ModuleDescriptor;
 use kiln_abi::metadata::ImportType;

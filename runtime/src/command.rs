@@ -2,10 +2,10 @@
 //! Besides WASI, commands may import the sightglass `bench` module (`bench.rs`).
 
 use crate::error::{CallError, InstantiateError, Trap};
-use crate::linker::Linker;
-use crate::module::Module;
-use crate::store::{Extern, Store};
 use crate::wasi::{self, WasiCtx};
+use crate::Linker;
+use crate::Module;
+use crate::{Extern, Store};
 use std::io::Write;
 
 /// Exit status after a trap (like an abort).

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
     };
     // The executable runs this one module: bring its code into the CPU caches before it
     // runs (see `CodeModule::warm`). Bounded, so a large module costs at most ~25 µs.
-    module.0.code.warm(WARM_CODE_BYTES);
+    module.warm_code(WARM_CODE_BYTES);
     let Some(grants) = baked_grants() else {
         eprintln!("error: the executable's WASI grants are malformed");
         return 1;

@@ -6,37 +6,25 @@
 //! [`Instance`]s of it live in a [`Store`] with their memories, tables and globals; a
 //! [`Linker`] resolves imports, including host functions ([`Func::new_host`]) and WASI
 //! ([`wasi`]). Traps come back as [`Trap`] values through one mechanism: signal handlers
-//! and a guarded call (`traps.rs`).
+//! and a guarded call (`vm/traps/`).
 //!
-//! Files by mechanism: `memory.rs` (linear memory), `table.rs`, `traps.rs` (signals,
-//! unwinding), `code.rs` (PC lookup), `module.rs`, `instance.rs` (instantiation),
-//! `store.rs` (ownership and handles), `values.rs`, `externals.rs` (host access to
-//! memories, tables, globals), `func.rs` (calls from the host), `host.rs` (host
-//! functions), `builtins.rs` (libcalls), `linker.rs`, `wasi/`, `command.rs` (`kiln run`),
-//! `loader.rs`, `exe_main.rs`, `c_api.rs` (feature `c-api`: the C interface).
+//! Layers, each depending only on those before it:
+//! - `error.rs`: the error and trap values both layers return;
+//! - `vm/`: the VM layer (store state, instantiation, builtins, memory, tables, mappings,
+//!   the code registry, traps and signals, the loader), over raw values;
+//! - `api/`: the safe public API (store, func, memory, table, global, instance, linker,
+//!   values);
+//! - `wasi/` (preview 1 as host functions), `bench.rs` (the sightglass `bench` imports),
+//!   `command.rs` (running a WASI command: `kiln run`, executables), `exe_main.rs` (the C
+//!   `main` of executables), `c_api.rs` (feature `c-api`: the C interface).
 
+mod api;
 pub mod bench;
-mod builtins;
 #[cfg(feature = "c-api")]
 pub mod c_api;
-mod code;
 mod command;
-mod cpu;
 mod error;
-mod externals;
-mod func;
-mod host;
-mod instance;
-mod linker;
-#[cfg(feature = "loader")]
-mod loader;
-mod memory;
-mod memory_image;
-mod module;
-mod store;
-mod table;
-mod traps;
-mod values;
+mod vm;
 pub mod wasi;
 
 #[cfg(feature = "exe-main")]
@@ -47,15 +35,14 @@ mod exe_main;
 ))]
 mod musl_memmove;
 
+pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Val};
 pub use command::{exit_with_command, run_command};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
-pub use host::Caller;
-pub use kiln_abi::metadata::{FuncType, GlobalType, MemoryType, TableType, ValType};
+pub use kiln_abi::metadata::{
+    FuncType, GlobalType, MemorySettings, MemoryType, TableType, ValType,
+};
 pub use kiln_abi::{descriptor::ModuleDescriptor, TrapCode, ABI_VERSION};
-pub use linker::Linker;
 #[cfg(feature = "loader")]
-pub use loader::load_object;
-pub use memory::DEFAULT_MEMORY_SETTINGS;
-pub use module::Module;
-pub use store::{Extern, Func, Global, Instance, Memory, Store, Table, DEFAULT_MAX_WASM_STACK};
-pub use values::Val;
+pub use vm::loader::load_object;
+pub use vm::module::Module;
+pub use vm::store::DEFAULT_MAX_WASM_STACK;

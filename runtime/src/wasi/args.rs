@@ -4,7 +4,7 @@
 //! bounds-checked before the first byte is written.
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 
 pub(super) const DEFINITIONS: &[Definition] = &[
     errno_fn!(args_sizes_get(I32, I32)),

@@ -3,7 +3,7 @@
 //! from deterministic virtual time (see [`Clocks::Virtual`]).
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 

@@ -10,7 +10,7 @@
 
 use super::table::{fdflags, filetype, rights, Descriptor, StdioStream};
 use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use std::os::fd::{AsRawFd, RawFd};
 
 pub(super) const DEFINITIONS: &[Definition] = &[

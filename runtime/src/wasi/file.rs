@@ -5,7 +5,7 @@
 use super::fd::retry;
 use super::table::{filetype, Descriptor};
 use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use cap_std::fs::MetadataExt;
 use std::os::fd::{AsRawFd, RawFd};
 

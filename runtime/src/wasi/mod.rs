@@ -40,11 +40,11 @@ mod sock;
 mod table;
 mod unstable;
 
-use crate::host::Caller;
-use crate::linker::Linker;
-use crate::store::{Extern, Func, Store};
-use crate::values::Val;
+use crate::Caller;
 use crate::HostError;
+use crate::Linker;
+use crate::Val;
+use crate::{Extern, Func, Store};
 use kiln_abi::metadata::FuncType;
 use std::cell::{Cell, RefCell};
 use std::path::Path;

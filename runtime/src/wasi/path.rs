@@ -16,7 +16,7 @@
 use super::file::{fstflags, Filestat};
 use super::table::{fdflags, rights, Descriptor};
 use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
     SystemTimeSpec,

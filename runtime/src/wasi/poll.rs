@@ -8,7 +8,7 @@
 use super::clock::host_clock;
 use super::table::Descriptor;
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 

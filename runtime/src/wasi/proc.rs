@@ -4,9 +4,9 @@
 //! yields the host thread.
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, Run, WasiState};
-use crate::host::Caller;
-use crate::values::Val;
+use crate::Caller;
 use crate::HostError;
+use crate::Val;
 use kiln_abi::metadata::ValType::I32;
 
 pub(super) const DEFINITIONS: &[Definition] = &[

@@ -2,7 +2,7 @@
 //! from a fixed pseudo-random stream (see [`Random::Stream`]).
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 use std::cell::Cell;
 
 pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(random_get(I32, I32))];

@@ -5,7 +5,7 @@
 //! have been checked (`EFAULT`).
 
 use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::values::Val;
+use crate::Val;
 
 pub(super) const DEFINITIONS: &[Definition] = &[
     errno_fn!(sock_accept(I32, I32, I32)),

@@ -2,7 +2,7 @@
 //! (one test per escape kind), and a sweep of bad inputs through every function.
 
 use super::*;
-use crate::values::Val;
+use crate::Val;
 
 fn ctx(args: &[&str], env: &[(&str, &str)]) -> WasiCtx {
     WasiCtx::new()

@@ -12,7 +12,7 @@ use super::file::fd_filestat;
 use super::path::path_filestat;
 use super::poll::{poll, SubscriptionLayout};
 use super::{arg_u32, Definition, Errno, GuestMemory, Run, WasiState};
-use crate::values::Val;
+use crate::Val;
 use kiln_abi::metadata::ValType::{I32, I64};
 
 pub(super) const DEFINITIONS: &[Definition] = &[

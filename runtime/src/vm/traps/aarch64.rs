@@ -1,6 +1,6 @@
 //! The guarded-call primitive for aarch64 (AAPCS64), in assembly: `kiln_call_guarded`
 //! saves the callee-saved registers (x19-x28, fp, lr, sp, d8-d15) into a
-//! [`super::JmpBuf`], then calls `f(arg)`; `kiln_resume_unwind` restores them and returns
+//! `JmpBuf` (`state.rs`), then calls `f(arg)`; `kiln_resume_unwind` restores them and returns
 //! 1 from that `kiln_call_guarded`. No C compiler and no `setjmp`.
 //!
 //! ```text

@@ -27,6 +27,7 @@
 //! of unmapped ranges (qemu-user 7.2 keeps about 37 MB per unmapped 6 GiB reservation), a
 //! program that makes and drops memories one after another stays small.
 
+use super::mmap::{page_size, Mmap};
 use crate::Error;
 use kiln_abi::metadata::{MemorySettings, MemoryType};
 use kiln_abi::WASM_PAGE_SIZE;
@@ -37,57 +38,30 @@ use std::sync::Mutex;
 const MAX_FREE_RESERVATIONS: usize = 1024;
 
 /// Mappings of dropped memories: (base address, mapping length), all `PROT_NONE` and
-/// anonymous.
+/// anonymous, owned by this list.
 static FREE_RESERVATIONS: Mutex<Vec<(usize, usize)>> = Mutex::new(Vec::new());
 
 /// A kept mapping of `mapping_len` bytes, if there is one.
-fn reuse_reservation(mapping_len: usize) -> Option<*mut u8> {
+fn reuse_reservation(mapping_len: usize) -> Option<Mmap> {
     let mut free = FREE_RESERVATIONS.lock().unwrap_or_else(|e| e.into_inner());
     let index = free.iter().rposition(|&(_, len)| len == mapping_len)?;
-    Some(free.swap_remove(index).0 as *mut u8)
+    let (base, len) = free.swap_remove(index);
+    // SAFETY: the list owned this mapping, which nothing uses, and has just let it go.
+    Some(unsafe { Mmap::from_raw(base as *mut u8, len) })
 }
 
-/// Keeps the mapping at `base` for reuse, after replacing its first `accessible` bytes by
-/// fresh inaccessible anonymous pages; `false` (the caller unmaps it) when the pool is full or
-/// the host refused.
-///
-/// # Safety
-/// The caller owns the mapping `[base, base + mapping_len)` and nothing uses it any more.
-unsafe fn keep_reservation(base: *mut u8, accessible: usize, mapping_len: usize) -> bool {
+/// Keeps `mapping` for reuse, after replacing its first `accessible` bytes by fresh
+/// inaccessible anonymous pages; gives it back (for the caller to unmap) when the pool is
+/// full or the host refused.
+fn keep_reservation(mut mapping: Mmap, accessible: usize) -> Result<(), Mmap> {
     let mut free = FREE_RESERVATIONS.lock().unwrap_or_else(|e| e.into_inner());
-    if free.len() >= MAX_FREE_RESERVATIONS {
-        return false;
+    if free.len() >= MAX_FREE_RESERVATIONS || mapping.discard(0, accessible).is_err() {
+        return Err(mapping);
     }
-    if accessible > 0 {
-        // SAFETY: `[base, base + accessible)` is part of the caller's mapping, unused.
-        // Fresh anonymous pages replace whatever was there (zeroed pages, and pages mapped
-        // from a file by `memory_image`, which MADV_DONTNEED would revert to the file's
-        // bytes rather than to zero).
-        let emptied = unsafe {
-            libc::mmap(
-                base.cast(),
-                accessible,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if emptied == libc::MAP_FAILED {
-            return false;
-        }
-    }
-    free.push((base as usize, mapping_len));
-    true
+    let (base, len) = mapping.into_raw();
+    free.push((base as usize, len));
+    Ok(())
 }
-
-/// The settings of memories made by [`crate::Memory::new`] and of modules compiled with
-/// the compiler's defaults: 4 GiB reservation, 2 GiB guard, no explicit bounds checks.
-pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings {
-    reservation: 4 << 30,
-    guard_size: 2 << 30,
-    bounds_checks: false,
-};
 
 /// Largest number of pages of a 32-bit memory.
 const MAX_PAGES_32: u64 = 1 << 16;
@@ -97,10 +71,9 @@ const MAX_PAGES_64: u64 = 1 << 48;
 /// A linear memory's mapping and size.
 #[derive(Debug)]
 pub(crate) struct LinearMemory {
-    /// Start of the mapping (and of the memory).
-    base: *mut u8,
-    /// Length of the whole mapping: reservation plus guard.
-    mapping_len: usize,
+    /// The whole mapping, reservation plus guard; it starts with the memory. `None` only
+    /// while the memory is being dropped.
+    mapping: Option<Mmap>,
     /// Bytes the memory may ever occupy (the reservation).
     reservation: usize,
     /// Accessible bytes.
@@ -127,7 +100,7 @@ impl LinearMemory {
         if ty.max_pages.is_some_and(|max| max < ty.min_pages) {
             return Err(Error::new("memory maximum is below its minimum"));
         }
-        let page = crate::traps::page_size() as u64;
+        let page = page_size() as u64;
         let min_bytes = ty.min_pages * WASM_PAGE_SIZE;
         let mut reservation = settings.reservation;
         if settings.bounds_checks {
@@ -147,33 +120,16 @@ impl LinearMemory {
             .and_then(|len| usize::try_from(len).ok())
             .ok_or_else(|| Error::new("memory reservation too large for this host"))?;
         let reservation = reservation as usize;
-        let base = if mapping_len == 0 {
-            std::ptr::NonNull::<u64>::dangling().as_ptr().cast::<u8>()
-        } else if let Some(base) = reuse_reservation(mapping_len) {
-            base
-        } else {
-            // SAFETY: a fresh private anonymous mapping with no access; nothing aliases it.
-            let base = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    mapping_len,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if base == libc::MAP_FAILED {
-                return Err(Error::new(format!(
-                    "cannot reserve {mapping_len} bytes of address space for a memory: {}",
-                    std::io::Error::last_os_error()
-                )));
-            }
-            base.cast::<u8>()
+        let mapping = match reuse_reservation(mapping_len) {
+            Some(mapping) if mapping_len > 0 => mapping,
+            _ => Mmap::reserve(mapping_len).map_err(|error| {
+                Error::new(format!(
+                    "cannot reserve {mapping_len} bytes of address space for a memory: {error}"
+                ))
+            })?,
         };
         let mut memory = LinearMemory {
-            base,
-            mapping_len,
+            mapping: Some(mapping),
             reservation,
             len: 0,
             ty,
@@ -186,24 +142,21 @@ impl LinearMemory {
     /// Makes the first `len` bytes readable and writable.
     fn make_accessible(&mut self, len: usize) -> Result<(), Error> {
         if len > self.len {
-            // SAFETY: `[base + self.len, base + len)` lies within our reservation (callers
-            // check `len <= reservation`), and `self.len` is page-aligned.
-            let status = unsafe {
-                libc::mprotect(
-                    self.base.add(self.len).cast(),
-                    len - self.len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                )
-            };
-            if status != 0 {
-                return Err(Error::new(format!(
-                    "cannot grow memory: {}",
-                    std::io::Error::last_os_error()
-                )));
-            }
+            // Callers check `len <= reservation`; `self.len` is page-aligned.
+            let accessible = self.len;
+            self.mapping_mut()
+                .make_accessible(accessible, len - accessible)
+                .map_err(|error| Error::new(format!("cannot grow memory: {error}")))?;
         }
         self.len = len;
         Ok(())
+    }
+
+    /// The memory's mapping, which starts with its bytes.
+    pub fn mapping_mut(&mut self) -> &mut Mmap {
+        self.mapping
+            .as_mut()
+            .expect("a live memory has its mapping")
     }
 
     /// The maximum number of pages this memory can reach.
@@ -242,7 +195,7 @@ impl LinearMemory {
     /// of code with explicit bounds checks move: that code reloads the base at every access.
     fn relocate(&mut self, min_len: usize) -> Result<(), Error> {
         debug_assert!(self.settings.bounds_checks);
-        let page = crate::traps::page_size();
+        let page = page_size();
         let max_len = (self.max_pages() * WASM_PAGE_SIZE) as usize;
         let reservation = min_len
             .max(self.reservation.saturating_mul(2))
@@ -259,10 +212,10 @@ impl LinearMemory {
                 ..self.settings
             },
         )?;
-        debug_assert_eq!(moved.mapping_len, reservation + guard);
+        debug_assert_eq!(moved.mapping_len(), reservation + guard);
         moved.make_accessible(self.len)?;
         // SAFETY: both ranges are `self.len` accessible bytes of distinct mappings we own.
-        unsafe { std::ptr::copy_nonoverlapping(self.base, moved.base, self.len) };
+        unsafe { std::ptr::copy_nonoverlapping(self.base(), moved.base(), self.len) };
         moved.ty = self.ty;
         // The old mapping is unmapped when `moved`, now holding it, is dropped.
         std::mem::swap(self, &mut moved);
@@ -276,7 +229,14 @@ impl LinearMemory {
 
     /// Start of the memory.
     pub fn base(&self) -> *mut u8 {
-        self.base
+        self.mapping
+            .as_ref()
+            .map_or(std::ptr::null_mut(), Mmap::as_ptr)
+    }
+
+    /// Length of the whole mapping: reservation plus guard.
+    fn mapping_len(&self) -> usize {
+        self.mapping.as_ref().map_or(0, Mmap::len)
     }
 
     /// Accessible bytes.
@@ -300,12 +260,11 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
-        if self.mapping_len != 0 {
-            // SAFETY: we own the mapping; compiled code using it is gone with its store.
-            let kept = unsafe { keep_reservation(self.base, self.len, self.mapping_len) };
-            if !kept {
-                // SAFETY: as above.
-                unsafe { libc::munmap(self.base.cast(), self.mapping_len) };
+        // Compiled code using the memory is gone with its store: keep the mapping for the
+        // next memory of its length, or unmap it (dropping it) when it cannot be kept.
+        if let Some(mapping) = self.mapping.take() {
+            if mapping.len() != 0 {
+                let _ = keep_reservation(mapping, self.len);
             }
         }
     }
@@ -351,13 +310,13 @@ mod tests {
             assert_eq!(memory.base().add(65535).read(), 7);
             assert_eq!(memory.base().add(40 * 65536 - 1).read(), 0);
         }
-        assert!(!settings_compatible(DEFAULT_MEMORY_SETTINGS, settings));
-        assert!(settings_compatible(settings, DEFAULT_MEMORY_SETTINGS));
+        assert!(!settings_compatible(MemorySettings::DEFAULT, settings));
+        assert!(settings_compatible(settings, MemorySettings::DEFAULT));
     }
 
     #[test]
     fn grows_within_its_limits() {
-        let mut memory = LinearMemory::new(ty(1, Some(3)), DEFAULT_MEMORY_SETTINGS).unwrap();
+        let mut memory = LinearMemory::new(ty(1, Some(3)), MemorySettings::DEFAULT).unwrap();
         assert_eq!(memory.pages(), 1);
         assert_eq!(memory.grow(1), Some(1));
         assert_eq!(memory.grow(2), None);
@@ -376,7 +335,7 @@ mod tests {
 
     #[test]
     fn unbounded_memory_stops_at_4_gib() {
-        let mut memory = LinearMemory::new(ty(0, None), DEFAULT_MEMORY_SETTINGS).unwrap();
+        let mut memory = LinearMemory::new(ty(0, None), MemorySettings::DEFAULT).unwrap();
         assert_eq!(memory.max_pages(), 65536);
         assert_eq!(memory.grow(65537), None);
         assert_eq!(memory.grow(0), Some(0));
@@ -437,7 +396,7 @@ mod tests {
     #[test]
     fn invalid_types_are_refused() {
         let check = |ty: MemoryType, expected: &str| {
-            let error = LinearMemory::new(ty, DEFAULT_MEMORY_SETTINGS).unwrap_err();
+            let error = LinearMemory::new(ty, MemorySettings::DEFAULT).unwrap_err();
             assert!(error.to_string().contains(expected), "{error}");
         };
         check(ty(65537, None), "at most 65536 pages");
@@ -452,10 +411,10 @@ mod tests {
             bounds_checks: true,
         };
         assert!(settings_compatible(
-            DEFAULT_MEMORY_SETTINGS,
-            DEFAULT_MEMORY_SETTINGS
+            MemorySettings::DEFAULT,
+            MemorySettings::DEFAULT
         ));
-        assert!(settings_compatible(checked, DEFAULT_MEMORY_SETTINGS));
-        assert!(!settings_compatible(DEFAULT_MEMORY_SETTINGS, checked));
+        assert!(settings_compatible(checked, MemorySettings::DEFAULT));
+        assert!(!settings_compatible(MemorySettings::DEFAULT, checked));
     }
 }

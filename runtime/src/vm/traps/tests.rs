@@ -1,40 +1,29 @@
 //! Tests of the guarded call and the signal handler with hand-assembled machine code.
 
 use super::*;
-use crate::code::{self, CodeKind, CodeModule, CodeRange};
+use crate::vm::code::{self, CodeKind, CodeModule, CodeRange};
+use crate::vm::mmap::{page_size, Mmap, Protection};
 use kiln_abi::trap::TrapEntry;
 
 /// Maps `bytes` as executable code (leaked, like all registered code) and registers it as
 /// one function with `traps`.
 fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
     let page = page_size();
-    // SAFETY: a fresh mapping, written then made executable; never unmapped.
-    unsafe {
-        let mapping = libc::mmap(
-            std::ptr::null_mut(),
-            page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        );
-        assert_ne!(mapping, libc::MAP_FAILED);
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), mapping.cast::<u8>(), bytes.len());
-        assert_eq!(
-            libc::mprotect(mapping, page, libc::PROT_READ | libc::PROT_EXEC),
-            0
-        );
-        code::flush_icache(mapping as usize, bytes.len());
-        let start = mapping as usize;
-        let range = CodeRange {
-            start,
-            len: bytes.len(),
-            traps,
-            kind: CodeKind::Function(0),
-        };
-        code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
-        start
-    }
+    let mut mapping = Mmap::accessible(page).unwrap();
+    // SAFETY: the page is ours and read-write.
+    unsafe { mapping.slice_mut(0, bytes.len()) }.copy_from_slice(bytes);
+    mapping.protect(0, page, Protection::ReadExecute).unwrap();
+    code::flush_icache(mapping.as_ptr() as usize, bytes.len());
+    // Registered code stays mapped for the life of the process.
+    let (start, _) = mapping.into_raw();
+    let range = CodeRange {
+        start: start as usize,
+        len: bytes.len(),
+        traps,
+        kind: CodeKind::Function(0),
+    };
+    code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
+    start as usize
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -91,7 +80,7 @@ fn ud2_becomes_a_trap_repeatedly_and_on_other_threads() {
             trap.frames,
             vec![function + machine_code::UD2_OFFSET as usize]
         );
-        let symbolized = crate::func::symbolize(trap);
+        let symbolized = crate::vm::call::symbolize(trap);
         assert_eq!(symbolized.backtrace[0].func_index, 2);
         assert_eq!(symbolized.backtrace[0].func_name.as_deref(), Some("f"));
     }
@@ -105,8 +94,8 @@ fn ud2_becomes_a_trap_repeatedly_and_on_other_threads() {
 
 #[test]
 fn guard_page_access_becomes_a_trap() {
-    use crate::memory::{LinearMemory, DEFAULT_MEMORY_SETTINGS};
-    use kiln_abi::metadata::MemoryType;
+    use crate::vm::memory::LinearMemory;
+    use kiln_abi::metadata::{MemorySettings, MemoryType};
     let function = load_function(machine_code::LOAD, &LOAD_TRAPS);
     let ty = MemoryType {
         min_pages: 1,
@@ -114,7 +103,7 @@ fn guard_page_access_becomes_a_trap() {
         memory64: false,
         shared: false,
     };
-    let mut memory = LinearMemory::new(ty, DEFAULT_MEMORY_SETTINGS).unwrap();
+    let mut memory = LinearMemory::new(ty, MemorySettings::DEFAULT).unwrap();
     let base = memory.base() as usize;
     assert!(call(function, base + 65535).is_ok());
     let trap = call(function, base + 65536).unwrap_err();
@@ -158,7 +147,7 @@ fn stack_limit_is_below_the_stack_pointer() {
         })
         .unwrap();
     }
-    let sp = current_sp();
+    let sp = stack::current_sp();
     assert!(
         seen < sp && seen + 64 * 1024 + 4096 >= sp,
         "limit {seen:#x}, sp {sp:#x}"
@@ -188,7 +177,7 @@ fn host_faults_are_not_traps() {
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
-            "traps::tests::host_faults_are_not_traps",
+            "vm::traps::tests::host_faults_are_not_traps",
             "--exact",
             "--nocapture",
             "--test-threads=1",
@@ -207,15 +196,4 @@ fn host_faults_are_not_traps() {
         stderr.contains("kiln: host crash: signal 11 at pc 0x"),
         "{stderr}"
     );
-}
-
-#[test]
-fn message_buffer_formats_numbers() {
-    let mut message = MessageBuffer::new();
-    message.push_decimal(0);
-    message.push(b" ");
-    message.push_decimal(1234);
-    message.push(b" ");
-    message.push_hex(0xdead_beef);
-    assert_eq!(&message.bytes[..message.len], b"0 1234 00000000deadbeef");
 }

@@ -7,10 +7,9 @@
 //! No panic may cross these `extern "C"` boundaries: the bodies use checked arithmetic and
 //! `get`, and run inside `catch_unwind` for what remains.
 
-use crate::externals::{grow_memory, grow_table};
-use crate::instance::InstanceData;
-use crate::store::StoreInner;
-use crate::table::range;
+use super::instance::InstanceData;
+use super::store::VMStore;
+use super::table::range;
 use kiln_abi::builtins::VMBuiltins;
 use kiln_abi::vmctx::VMContextHeader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -36,7 +35,7 @@ pub(crate) static BUILTINS: VMBuiltins = VMBuiltins {
 unsafe fn with_instance<T>(
     vmctx: *mut u8,
     failure: T,
-    body: impl FnOnce(&mut InstanceData, &mut StoreInner) -> T,
+    body: impl FnOnce(&mut InstanceData, &mut VMStore) -> T,
 ) -> T {
     // SAFETY: compiled code passes its own context, whose header we wrote.
     let instance = unsafe {
@@ -50,16 +49,6 @@ unsafe fn with_instance<T>(
     catch_unwind(AssertUnwindSafe(|| body(instance, store))).unwrap_or(failure)
 }
 
-/// Base and length of memory `index` of `instance`.
-fn memory_view(instance: &InstanceData, index: u32) -> Option<(*mut u8, usize)> {
-    if index as usize >= instance.memories.len() {
-        return None;
-    }
-    let definition = instance.memory_definition(index);
-    // SAFETY: the definition is live for the instance's lifetime.
-    unsafe { Some(((*definition).base, (*definition).current_length)) }
-}
-
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its context.
     unsafe {
@@ -67,7 +56,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64
             let Some(&index) = instance.memories.get(memory as usize) else {
                 return u64::MAX;
             };
-            grow_memory(store, index, delta).unwrap_or(u64::MAX)
+            store.grow_memory(index, delta).unwrap_or(u64::MAX)
         })
     }
 }
@@ -84,8 +73,8 @@ unsafe extern "C" fn memory_copy(
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
             let (Some((dst_base, dst_len)), Some((src_base, src_len))) = (
-                memory_view(instance, dst_memory),
-                memory_view(instance, src_memory),
+                instance.memory_view(dst_memory),
+                instance.memory_view(src_memory),
             ) else {
                 return 1;
             };
@@ -110,7 +99,7 @@ unsafe extern "C" fn memory_fill(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
-            let Some((base, length)) = memory_view(instance, memory) else {
+            let Some((base, length)) = instance.memory_view(memory) else {
                 return 1;
             };
             let Some(dst) = range(dst, len, length) else {
@@ -134,7 +123,7 @@ unsafe extern "C" fn memory_init(
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 1, |instance, _| {
-            let Some((base, length)) = memory_view(instance, memory) else {
+            let Some((base, length)) = instance.memory_view(memory) else {
                 return 1;
             };
             let Some(segment) = instance.module.metadata().data.get(data as usize) else {
@@ -177,7 +166,7 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: us
             let Some(&index) = instance.tables.get(table as usize) else {
                 return u64::MAX;
             };
-            grow_table(store, index, delta, init).unwrap_or(u64::MAX)
+            store.grow_table(index, delta, init).unwrap_or(u64::MAX)
         })
     }
 }

@@ -1,9 +1,10 @@
 //! The linker: a namespace of items by (module, name) that resolves a module's imports in
 //! order and instantiates it.
 
+use super::instance::{Extern, Instance};
+use super::store::Store;
 use crate::error::InstantiateError;
-use crate::module::Module;
-use crate::store::{Extern, Instance, Store};
+use crate::vm::module::Module;
 use std::collections::HashMap;
 
 /// Items by (module, name), for resolving imports.

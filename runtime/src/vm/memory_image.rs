@@ -4,34 +4,32 @@
 //! shared library, no `/proc` to reopen the executable from, or a program started through
 //! the dynamic loader, whose `/proc/self/exe` is the loader).
 
+use super::mmap::{page_size, Mmap};
 use crate::Error;
 use std::ffi::{c_int, c_void};
 
-/// Puts `image` at `destination`, the start of accessible, zeroed pages of a memory that
-/// nothing uses yet.
+/// Puts `image` at offset `start` of `mapping`, whose pages there are accessible, zeroed
+/// and unused yet (a memory being instantiated).
 ///
 /// # Safety
-/// `[destination, destination + image.len())` must be such pages, owned by the caller.
-pub(crate) unsafe fn apply(destination: *mut u8, image: &[u8]) -> Result<(), Error> {
-    // SAFETY: caller's contract.
-    if unsafe { map_from_executable(destination, image) }? {
+/// `[start, start + image.len())` must be such pages of `mapping`.
+pub(crate) unsafe fn apply(mapping: &mut Mmap, start: usize, image: &[u8]) -> Result<(), Error> {
+    if map_from_executable(mapping, start, image)? {
         return Ok(());
     }
     // SAFETY: caller's contract; the image is the module's read-only data.
-    unsafe { std::ptr::copy_nonoverlapping(image.as_ptr(), destination, image.len()) };
+    unsafe { mapping.slice_mut(start, image.len()) }.copy_from_slice(image);
     Ok(())
 }
 
-/// Maps the file pages that hold `image` over `destination`, private and writable; `false`
-/// when the image is not in the executable's file pages at a page-aligned offset.
-///
-/// # Safety
-/// As for [`apply`].
-unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool, Error> {
-    let page = crate::traps::page_size();
+/// Maps the file pages that hold `image` over `[start, start + image.len())` of
+/// `mapping`, private and writable; `false` when the image is not in the executable's file
+/// pages at a page-aligned offset, or the host refused (the pages are zeroed then).
+fn map_from_executable(mapping: &mut Mmap, start: usize, image: &[u8]) -> Result<bool, Error> {
+    let page = page_size();
     let aligned = |value: usize| value.is_multiple_of(page);
     if image.is_empty()
-        || !aligned(destination as usize)
+        || !aligned(start)
         || !aligned(image.as_ptr() as usize)
         || !aligned(image.len())
     {
@@ -51,48 +49,18 @@ unsafe fn map_from_executable(destination: *mut u8, image: &[u8]) -> Result<bool
     if fd < 0 {
         return Ok(false);
     }
-    if !is_main_program(fd, headers) {
-        // SAFETY: `fd` is ours.
-        unsafe { libc::close(fd) };
-        return Ok(false);
-    }
-    // SAFETY: the destination pages are the caller's (see `apply`); the mapping replaces
-    // them with private copies-on-write of the file's pages, which hold the same bytes as
-    // `image` (the running executable cannot be written: ETXTBSY).
-    let mapped = unsafe {
-        libc::mmap(
-            destination.cast(),
-            image.len(),
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_FIXED,
-            fd,
-            offset as libc::off_t,
-        )
+    // The file's pages hold the same bytes as `image` (the running executable cannot be
+    // written: ETXTBSY).
+    let mapped = if is_main_program(fd, headers) {
+        mapping
+            .map_file(start, image.len(), fd, offset)
+            .map_err(|error| Error::new(format!("cannot map a memory's initial pages: {error}")))
+    } else {
+        Ok(false)
     };
     // SAFETY: `fd` is ours.
     unsafe { libc::close(fd) };
-    if mapped != libc::MAP_FAILED {
-        return Ok(true);
-    }
-    // A failed MAP_FIXED may have unmapped the destination: make it zeroed pages again.
-    // SAFETY: as above.
-    let restored = unsafe {
-        libc::mmap(
-            destination.cast(),
-            image.len(),
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if restored == libc::MAP_FAILED {
-        return Err(Error::new(format!(
-            "cannot map a memory's initial pages: {}",
-            std::io::Error::last_os_error()
-        )));
-    }
-    Ok(false)
+    mapped
 }
 
 /// Where bytes of the main program lie in its file.
@@ -237,29 +205,14 @@ mod tests {
     fn an_image_is_mapped_writable_and_private() {
         let image = &IMAGE.0;
         let len = 2 * image.len();
-        // SAFETY: a fresh private anonymous mapping.
-        let pages = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(pages, libc::MAP_FAILED);
-        let destination = pages.cast::<u8>();
-        // SAFETY: the first half of our mapping.
-        let mapped = unsafe { map_from_executable(destination, image) }.unwrap();
+        let mut mapping = Mmap::accessible(len).unwrap();
+        let mapped = map_from_executable(&mut mapping, 0, image).unwrap();
         assert!(mapped, "mapped from the file, not copied");
-        // SAFETY: our mapping.
-        let memory = unsafe { std::slice::from_raw_parts_mut(destination, len) };
+        // SAFETY: our mapping, all accessible.
+        let memory = unsafe { mapping.slice_mut(0, len) };
         assert_eq!(&memory[..image.len()], image);
         assert!(memory[image.len()..].iter().all(|&b| b == 0));
         memory[0] = 0xff;
         assert_eq!(IMAGE.0[0], 0, "writes stay private");
-        // SAFETY: our mapping, no longer used.
-        unsafe { libc::munmap(pages, len) };
     }
 }

@@ -8,7 +8,7 @@
 //! first registered module's entry and exit trampolines are remembered, so that host
 //! functions can get a `wasm_call` of their type and any wasm function can be called.
 
-use crate::code::{self, CodeKind, CodeModule, CodeRange};
+use super::code::{self, CodeKind, CodeModule, CodeRange};
 use crate::Error;
 use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
 use kiln_abi::metadata::{FuncType, ImportType, ModuleMetadata};
@@ -71,7 +71,7 @@ impl Module {
     ///
     /// # Safety
     /// `descriptor` must be a kiln module descriptor whose pointers have been relocated
-    /// (by the system linker or [`crate::load_object`]), pointing to code that is mapped
+    /// (by the system linker or `load_object` (feature `loader`)), pointing to code that is mapped
     /// executable and stays mapped for the life of the process.
     pub unsafe fn from_descriptor(descriptor: &'static ModuleDescriptor) -> Result<Module, Error> {
         let key = descriptor as *const ModuleDescriptor as usize;
@@ -94,7 +94,7 @@ impl Module {
         let bytes = unsafe { descriptor.metadata_bytes() };
         let metadata =
             ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
-        let missing = crate::cpu::missing_features(&metadata.cpu_features);
+        let missing = super::cpu::missing_features(&metadata.cpu_features);
         if !missing.is_empty() {
             return Err(Error::new(format!(
                 "the code was compiled for CPU features this machine lacks: {} (compile \
@@ -179,6 +179,13 @@ impl Module {
     /// The module's name, from its name section.
     pub fn name(&self) -> Option<&str> {
         self.0.metadata.name
+    }
+
+    /// Reads the first `max_bytes` of the module's code into the CPU caches, in layout
+    /// order (see `CodeModule::warm`).
+    #[cfg(feature = "exe-main")]
+    pub(crate) fn warm_code(&self, max_bytes: usize) {
+        self.0.code.warm(max_bytes);
     }
 
     /// Exit trampoline of type `type_index`.

@@ -1,0 +1,88 @@
+//! The store: owner of everything instances are made of (instances, functions, memories,
+//! tables, globals) and of the limits compiled code reads. Public handles ([`Func`],
+//! [`Memory`], ...) are indices into a store, tagged with the store's id so that using a
+//! handle with the wrong store is caught. The state itself is the VM's (`vm/store.rs`).
+//!
+//! [`Func`]: crate::Func
+//! [`Memory`]: crate::Memory
+
+use crate::vm::host::HostFuncData;
+use crate::vm::instance::InstanceData;
+use crate::vm::store::{OwnedPtr, VMStore};
+use std::marker::PhantomData;
+
+/// Owns instances and everything they are made of. Single-threaded: not `Send`.
+///
+/// What makes it `!Send` is the host closures it may hold ([`crate::Func::new_host`] does
+/// not require `Send`) and its raw pointers, all into allocations the store owns. Nothing
+/// else in a store is tied to the thread that created it: the trap state and the wasm
+/// stack limit are per thread and set up for each call (`vm/traps/`). So a store whose
+/// every host function is `Send` may move to another thread; the bindings kiln-build
+/// generates for modules without WASI imports rely on this.
+pub struct Store {
+    /// Every function, memory, table and global, as compiled code and builtins see them.
+    pub(crate) inner: Box<VMStore>,
+    /// Every instance, by index; each points back to `inner`.
+    pub(crate) instances: Vec<OwnedPtr<InstanceData>>,
+    /// The contexts of the host functions in `inner`; each points back to it.
+    pub(crate) host_funcs: Vec<OwnedPtr<HostFuncData>>,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.inner.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store {
+            inner: Box::new(VMStore::new()),
+            instances: Vec::new(),
+            host_funcs: Vec::new(),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Sets how much stack wasm may use below the point where the host calls it (the
+    /// outermost call on a thread). Capped by what the thread's stack holds. Default 1 MiB.
+    pub fn set_max_wasm_stack(&mut self, bytes: usize) {
+        self.inner.max_wasm_stack = bytes;
+    }
+
+    /// The store's state as a raw pointer, for calls into compiled code.
+    pub(crate) fn as_ptr(&mut self) -> *mut VMStore {
+        &mut *self.inner
+    }
+
+    /// Panics when `handle_store` is not this store: a host programming error.
+    pub(crate) fn check(&self, handle_store: u64) {
+        assert_eq!(
+            handle_store, self.inner.id,
+            "kiln: a handle was used with a store it does not belong to"
+        );
+    }
+}
+
+/// Declares a handle type: an index into a store, tagged with the store's id.
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $name {
+            pub(crate) store: u64,
+            pub(crate) index: u32,
+        }
+    };
+}
+pub(crate) use handle;

@@ -1,0 +1,143 @@
+//! Calls into a store's functions on raw values. A wasm function is entered through its
+//! type's entry trampoline inside a guarded call (`traps/`), so that a trap comes back as
+//! a [`Trap`] with a symbolised backtrace; a host function runs through its `array_call`,
+//! as an exit trampoline would call it.
+
+use super::code::{self, CodeKind};
+use super::module::trampolines;
+use super::store::{FuncKind, VMStore};
+use super::traps::{call_guarded, CaughtTrap};
+use crate::error::{CallError, FrameInfo, Trap};
+use crate::HostError;
+use kiln_abi::vmctx::{VMArrayCallFn, VMEntryTrampoline, ValRaw};
+use kiln_abi::TrapCode;
+
+/// Calls function `func` of the store `store_ptr` points to. `values` holds the arguments
+/// and receives the results from index 0; it must hold max(params, results, 1) values.
+///
+/// # Safety
+/// `store_ptr` must be live, and no reference into it may be held across this call
+/// (compiled code, builtins and host functions re-borrow it).
+pub(crate) unsafe fn call(
+    store_ptr: *mut VMStore,
+    func: u32,
+    values: &mut [ValRaw],
+) -> Result<(), CallError> {
+    let (func_ref, trampoline) = {
+        // SAFETY: caller's contract; this borrow ends before any code runs.
+        let store = unsafe { &mut *store_ptr };
+        let data = &store.funcs[func as usize];
+        let needed = data.ty.params.len().max(data.ty.results.len()).max(1);
+        if values.len() < needed {
+            return Err(CallError::BadArguments(format!(
+                "a call of {} needs room for {needed} values",
+                data.ty
+            )));
+        }
+        // SAFETY: the func ref lives in the instance's context or the host function's.
+        let func_ref = unsafe { *data.func_ref };
+        match data.kind {
+            FuncKind::Host => {
+                // SAFETY: a host function's `array_call` is a `VMArrayCallFn` (`host.rs`),
+                // and its `vmctx` the context it expects; there is no calling instance.
+                let status = unsafe {
+                    let array_call =
+                        std::mem::transmute::<*const u8, VMArrayCallFn>(func_ref.array_call);
+                    array_call(
+                        func_ref.vmctx,
+                        std::ptr::null_mut(),
+                        values.as_mut_ptr(),
+                        values.len(),
+                    )
+                };
+                if status == 0 {
+                    return Ok(());
+                }
+                // SAFETY: the host function has returned; nothing else borrows the store.
+                let store = unsafe { &mut *store_ptr };
+                return Err(store.pending_host_error.take().map_or_else(
+                    || CallError::Host("host function failed".into()),
+                    host_error,
+                ));
+            }
+            FuncKind::Wasm => {
+                // The function's module registered trampolines for its type (or an earlier
+                // module with the same canonical type did).
+                let Some(trampolines) = trampolines(data.type_id) else {
+                    return Err(CallError::Host(format!(
+                        "no entry trampoline for {}",
+                        data.ty
+                    )));
+                };
+                // SAFETY: entry trampolines have the `VMEntryTrampoline` signature.
+                let trampoline =
+                    unsafe { std::mem::transmute::<usize, VMEntryTrampoline>(trampolines.entry) };
+                (func_ref, trampoline)
+            }
+        }
+    };
+    let values_ptr = values.as_mut_ptr();
+    // SAFETY: the limits live in the store; the closure only calls the trampoline, owns
+    // nothing, and passes it a value array of at least max(params, results, 1) entries.
+    let outcome = unsafe {
+        let limits = (*store_ptr).limits.get();
+        let max_wasm_stack = (*store_ptr).max_wasm_stack;
+        call_guarded(limits, max_wasm_stack, &mut || {
+            trampoline(
+                func_ref.wasm_call,
+                func_ref.vmctx,
+                func_ref.vmctx,
+                values_ptr,
+            )
+        })
+    };
+    // SAFETY: compiled code has returned; nothing else borrows the store.
+    let store = unsafe { &mut *store_ptr };
+    outcome.map_err(|caught| trap_to_error(store, caught))
+}
+
+fn host_error(error: HostError) -> CallError {
+    match error {
+        HostError::Exit(code) => CallError::Exit(code),
+        HostError::Message(message) => CallError::Host(message),
+    }
+}
+
+/// The error a caught trap stands for: a host function's reason for `HostUnwind`, the
+/// trap itself otherwise.
+fn trap_to_error(store: &mut VMStore, caught: CaughtTrap) -> CallError {
+    if caught.code == TrapCode::HostUnwind {
+        if let Some(error) = store.pending_host_error.take() {
+            return host_error(error);
+        }
+    }
+    CallError::Trap(symbolize(caught))
+}
+
+/// Turns the PCs of a caught trap into frames (trampolines and unknown code omitted).
+pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
+    let backtrace = caught
+        .frames
+        .iter()
+        .enumerate()
+        .filter_map(|(index, &pc)| {
+            // Return addresses point after the call; look up the call itself.
+            let pc = if index == 0 { pc } else { pc - 1 };
+            let location = code::lookup(pc)?;
+            let CodeKind::Function(defined_index) = location.range.kind else {
+                return None;
+            };
+            let func_index = location.module.n_imported_functions + defined_index;
+            Some(FrameInfo {
+                module: location.module.name.map(str::to_owned),
+                func_index,
+                func_name: location.module.function_name(func_index).map(str::to_owned),
+            })
+        })
+        .collect();
+    Trap {
+        code: caught.code,
+        backtrace,
+        backtrace_truncated: caught.truncated,
+    }
+}

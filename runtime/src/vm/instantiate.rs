@@ -1,0 +1,520 @@
+//! Instantiation, one function per phase: check the imports, lay out the context
+//! (`vmctx`), link functions and imported entities, create the module's memories, tables
+//! and globals, apply segments and run the start function, with WebAssembly 2.0 semantics.
+//!
+//! Order of effects (spec 2.0, "instantiate"): imports are checked first (nothing is
+//! created on failure); then globals are initialised, then every active element segment
+//! is applied in order, then every active data segment, then the start function runs. A
+//! segment out of bounds traps the instantiation; segments applied before it stay applied
+//! (visible through imported tables and memories). Active and declared element segments
+//! and active data segments are dropped afterwards, as if by `elem.drop`/`data.drop`.
+
+use super::builtins::BUILTINS;
+use super::const_expr::evaluate;
+use super::instance::{vmctx_layout, InstanceData};
+use super::memory::{settings_compatible, LinearMemory};
+use super::module::Module;
+use super::store::{
+    FuncData, FuncKind, GlobalData, MemoryData, OwnedPtr, Storage, TableData, VMStore,
+};
+use super::table::{range, TableStorage};
+use crate::error::{InstantiateError, Trap};
+use kiln_abi::metadata::{DataMode, ElementItems, ElementMode, ExternKind, ImportType, TableType};
+use kiln_abi::vmctx::{VMContextHeader, VMFuncRef, VMOffsets, ValRaw, VMCTX_MAGIC};
+use kiln_abi::TrapCode;
+
+/// Instantiates `module` in `store` with `imports` (the kind and store index of each, in
+/// the module's import order). The new instance goes to the end of `instances`, the
+/// store's instances (even when instantiation then fails: its functions may already be in
+/// imported tables); returns its index there.
+///
+/// # Safety
+/// `store` must be live and not borrowed elsewhere for the duration of the call.
+pub(crate) unsafe fn instantiate(
+    store_ptr: *mut VMStore,
+    instances: &mut Vec<OwnedPtr<InstanceData>>,
+    module: &Module,
+    imports: &[(ExternKind, u32)],
+) -> Result<u32, InstantiateError> {
+    // SAFETY: caller's contract. This borrow ends before the start function runs.
+    let store = unsafe { &mut *store_ptr };
+    check_imports(store, module, imports)?;
+    let instance = allocate_context(store, store_ptr, module);
+    let index = instances.len() as u32;
+    instances.push(instance);
+    let instance = instances[index as usize].as_ptr();
+    // SAFETY: the instance was just allocated at a stable address, owned by `instances`;
+    // nothing else refers to it yet.
+    let instance = unsafe { &mut *instance };
+    link_functions(store, instance, imports);
+    link_imported_entities(store, instance, imports);
+    create_memories(store, instance)?;
+    create_tables(store, instance)?;
+    initialize_globals(store, instance)?;
+    evaluate_elements(store, instance)?;
+    // From here on effects are visible even if instantiation fails.
+    apply_elements(store, instance)?;
+    apply_data(store, instance)?;
+    if let Some(start) = module.metadata().start {
+        let func = instance.funcs[start as usize];
+        // SAFETY: `store` and `instance` are not used again; the call re-borrows the store.
+        unsafe { super::call::call(store_ptr, func, &mut [ValRaw::default()]) }?;
+    }
+    Ok(index)
+}
+
+fn unlinkable(message: String) -> InstantiateError {
+    InstantiateError::Unlinkable(message)
+}
+
+fn trap(code: TrapCode) -> InstantiateError {
+    InstantiateError::Trap(Trap {
+        code,
+        backtrace: Vec::new(),
+        backtrace_truncated: false,
+    })
+}
+
+/// Checks every import against the module's import types; nothing is created on failure.
+fn check_imports(
+    store: &VMStore,
+    module: &Module,
+    imports: &[(ExternKind, u32)],
+) -> Result<(), InstantiateError> {
+    let metadata = module.metadata();
+    if imports.len() != metadata.imports.len() {
+        return Err(unlinkable(format!(
+            "the module has {} imports, {} were given",
+            metadata.imports.len(),
+            imports.len()
+        )));
+    }
+    for (import, &item) in metadata.imports.iter().zip(imports) {
+        check_import(store, module, import.ty, item).map_err(|reason| {
+            unlinkable(format!(
+                "incompatible import type for `{}::{}`: {reason}",
+                import.module, import.name
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(max) => actual_max.is_some_and(|actual_max| actual_max <= max),
+        }
+}
+
+fn describe_limits(min: u64, max: Option<u64>) -> String {
+    match max {
+        Some(max) => format!("{min}..{max}"),
+        None => format!("{min}.."),
+    }
+}
+
+fn describe_table(ty: TableType) -> String {
+    format!(
+        "table {} {}",
+        describe_limits(ty.min, ty.max),
+        ty.element.name()
+    )
+}
+
+/// The name of an entity kind, for messages.
+fn kind_name(kind: ExternKind) -> &'static str {
+    match kind {
+        ExternKind::Func => "function",
+        ExternKind::Table => "table",
+        ExternKind::Memory => "memory",
+        ExternKind::Global => "global",
+    }
+}
+
+/// Checks one import.
+fn check_import(
+    store: &VMStore,
+    module: &Module,
+    import_ty: ImportType,
+    (kind, index): (ExternKind, u32),
+) -> Result<(), String> {
+    let metadata = module.metadata();
+    let index = index as usize;
+    match (import_ty, kind) {
+        (ImportType::Func(type_index), ExternKind::Func) => {
+            let expected = &metadata.types[type_index as usize];
+            let actual = &store.funcs[index].ty;
+            if expected != actual {
+                return Err(format!("expected {expected}, found {actual}"));
+            }
+        }
+        (ImportType::Table(expected), ExternKind::Table) => {
+            let actual = store.tables[index].storage.ty();
+            if actual.element != expected.element
+                || !limits_match(actual.min, actual.max, expected.min, expected.max)
+            {
+                return Err(format!(
+                    "expected {}, found {}",
+                    describe_table(expected),
+                    describe_table(actual)
+                ));
+            }
+        }
+        (ImportType::Memory(expected), ExternKind::Memory) => {
+            let memory = &store.memories[index].memory;
+            let actual = memory.ty();
+            if actual.memory64 != expected.memory64
+                || actual.shared != expected.shared
+                || !limits_match(
+                    actual.min_pages,
+                    actual.max_pages,
+                    expected.min_pages,
+                    expected.max_pages,
+                )
+            {
+                return Err(format!(
+                    "expected memory {}, found memory {}",
+                    describe_limits(expected.min_pages, expected.max_pages),
+                    describe_limits(actual.min_pages, actual.max_pages)
+                ));
+            }
+            let settings = memory.settings();
+            let wanted = metadata.memory_settings;
+            if !settings_compatible(wanted, settings) {
+                return Err(format!(
+                    "the memory was created with a {} byte reservation and a {} byte guard, but the module was compiled for a {} byte reservation and a {} byte guard",
+                    settings.reservation, settings.guard_size, wanted.reservation, wanted.guard_size
+                ));
+            }
+        }
+        (ImportType::Global(expected), ExternKind::Global) => {
+            let actual = store.globals[index].ty;
+            if actual != expected {
+                return Err(format!("expected {expected}, found {actual}"));
+            }
+        }
+        (expected, kind) => {
+            let expected = match expected {
+                ImportType::Func(_) => ExternKind::Func,
+                ImportType::Table(_) => ExternKind::Table,
+                ImportType::Memory(_) => ExternKind::Memory,
+                ImportType::Global(_) => ExternKind::Global,
+            };
+            return Err(format!(
+                "expected a {}, found a {}",
+                kind_name(expected),
+                kind_name(kind)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Allocates the instance and its zeroed context, and writes the context's header and
+/// type ids.
+fn allocate_context(
+    store: &mut VMStore,
+    store_ptr: *mut VMStore,
+    module: &Module,
+) -> OwnedPtr<InstanceData> {
+    let metadata = module.metadata();
+    let offsets = VMOffsets::new(metadata.vm_counts());
+    let layout = vmctx_layout(&offsets);
+    // SAFETY: the layout has a non-zero size.
+    let vmctx = unsafe { std::alloc::alloc_zeroed(layout) };
+    if vmctx.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    let data = OwnedPtr::new(InstanceData {
+        module: module.clone(),
+        offsets,
+        vmctx,
+        store: store_ptr,
+        funcs: Vec::new(),
+        memories: Vec::new(),
+        tables: Vec::new(),
+        globals: Vec::new(),
+        elements: Vec::new(),
+        data_dropped: vec![false; metadata.data.len()],
+    });
+    let instance = data.as_ptr();
+    // SAFETY: `vmctx` is a zeroed allocation of `offsets.size` bytes, aligned to 16; the
+    // type-id slots lie within it.
+    unsafe {
+        let header = vmctx.cast::<VMContextHeader>();
+        (*header).magic = VMCTX_MAGIC;
+        (*header).limits = store.limits.get();
+        (*header).builtins = &BUILTINS;
+        (*header).instance = instance.cast();
+        for (index, &type_id) in module.0.type_ids.iter().enumerate() {
+            *(*instance).at::<u32>(offsets.type_id(index as u32)) = type_id;
+        }
+    }
+    data
+}
+
+/// Fills the context's `VMFuncRef`s: imports first (copied from the exporter's), then the
+/// module's own functions, which become functions of the store.
+fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(ExternKind, u32)]) {
+    let module = instance.module.clone();
+    let metadata = module.metadata();
+    let offsets = instance.offsets;
+    let mut imported_funcs = imports
+        .iter()
+        .filter(|(kind, _)| *kind == ExternKind::Func)
+        .map(|&(_, index)| index);
+    for (func_index, &type_index) in metadata.functions.iter().enumerate() {
+        let slot = instance.at::<VMFuncRef>(offsets.func_ref(func_index as u32));
+        let func = if let Some(store_index) = imported_funcs.next() {
+            let source = &store.funcs[store_index as usize];
+            // SAFETY: the source func ref is live (owned by this store); the slot is ours.
+            unsafe {
+                let mut copy = *source.func_ref;
+                if source.kind == FuncKind::Host {
+                    copy.wasm_call = module.exit_trampoline(type_index);
+                    if (*source.func_ref).wasm_call.is_null() {
+                        (*source.func_ref).wasm_call = copy.wasm_call;
+                    }
+                }
+                slot.write(copy);
+            }
+            store.func_by_ref.insert(slot as usize, store_index);
+            store_index
+        } else {
+            let defined_index = func_index as u32 - module.0.n_imported_functions;
+            let type_id = module.0.type_ids[type_index as usize];
+            // SAFETY: the slot lies within our context.
+            unsafe {
+                slot.write(VMFuncRef {
+                    wasm_call: module.function_code(defined_index),
+                    array_call: std::ptr::null(),
+                    vmctx: instance.vmctx,
+                    type_id,
+                    _pad: 0,
+                });
+            }
+            store.push_func(FuncData {
+                ty: metadata.types[type_index as usize].clone(),
+                type_id,
+                func_ref: slot,
+                kind: FuncKind::Wasm,
+            })
+        };
+        instance.funcs.push(func);
+    }
+    // Host functions made before any module of their type was registered get their
+    // `wasm_call` now, so that they can be called through tables.
+    store.fill_exit_trampolines();
+}
+
+/// Points the context's imported memory, table and global slots at the exporters'
+/// definitions.
+fn link_imported_entities(
+    store: &VMStore,
+    instance: &mut InstanceData,
+    imports: &[(ExternKind, u32)],
+) {
+    let offsets = instance.offsets;
+    for &(kind, index) in imports {
+        let (slot, definition, indices) = match kind {
+            ExternKind::Func => continue,
+            ExternKind::Memory => (
+                offsets.imported_memory(instance.memories.len() as u32),
+                store.memories[index as usize]
+                    .definition
+                    .as_ptr()
+                    .cast::<u8>(),
+                &mut instance.memories,
+            ),
+            ExternKind::Table => (
+                offsets.imported_table(instance.tables.len() as u32),
+                store.tables[index as usize].definition.as_ptr().cast(),
+                &mut instance.tables,
+            ),
+            ExternKind::Global => (
+                offsets.imported_global(instance.globals.len() as u32),
+                store.globals[index as usize].definition.as_ptr().cast(),
+                &mut instance.globals,
+            ),
+        };
+        indices.push(index);
+        // SAFETY: the slot lies within our context; the definition is owned by the store
+        // at a stable address.
+        unsafe { *instance.at::<*mut u8>(slot) = definition };
+    }
+}
+
+/// Creates the memories the module defines.
+fn create_memories(
+    store: &mut VMStore,
+    instance: &mut InstanceData,
+) -> Result<(), InstantiateError> {
+    let metadata = instance.module.metadata();
+    let n_imported = instance.memories.len();
+    for (defined_index, ty) in metadata.memories[n_imported..].iter().enumerate() {
+        let memory = LinearMemory::new(*ty, metadata.memory_settings)
+            .map_err(|error| InstantiateError::Host(error.to_string()))?;
+        let definition = instance.at(instance.offsets.memory(defined_index as u32));
+        let index = store.push_memory(MemoryData::new(memory, Storage::InContext(definition)));
+        instance.memories.push(index);
+    }
+    Ok(())
+}
+
+/// Creates the tables the module defines, every element null.
+fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), InstantiateError> {
+    let metadata = instance.module.metadata();
+    let n_imported = instance.tables.len();
+    for (defined_index, ty) in metadata.tables[n_imported..].iter().enumerate() {
+        let storage = TableStorage::new(*ty, 0).ok_or_else(|| {
+            InstantiateError::Host(format!("table of {} elements is too large", ty.min))
+        })?;
+        let definition = instance.at(instance.offsets.table(defined_index as u32));
+        let index = store.push_table(TableData::new(storage, Storage::InContext(definition)));
+        instance.tables.push(index);
+    }
+    Ok(())
+}
+
+/// Creates the globals the module defines, with their initial values.
+fn initialize_globals(
+    store: &mut VMStore,
+    instance: &mut InstanceData,
+) -> Result<(), InstantiateError> {
+    let metadata = instance.module.metadata();
+    for (defined_index, global) in metadata.globals.iter().enumerate() {
+        let value = evaluate(store, instance, &global.init).map_err(InstantiateError::Host)?;
+        let definition = instance.at(instance.offsets.global(defined_index as u32));
+        let mut data = GlobalData {
+            ty: global.ty,
+            definition: Storage::InContext(definition),
+        };
+        data.set(value);
+        let index = store.push_global(data);
+        instance.globals.push(index);
+    }
+    Ok(())
+}
+
+/// Evaluates every element segment's items once, as table elements: they are constant.
+fn evaluate_elements(
+    store: &mut VMStore,
+    instance: &mut InstanceData,
+) -> Result<(), InstantiateError> {
+    let metadata = instance.module.metadata();
+    for segment in &metadata.elements {
+        let items = match &segment.items {
+            ElementItems::Functions(indices) => indices
+                .iter()
+                .map(|&index| {
+                    let func = *instance.funcs.get(index as usize).ok_or_else(|| {
+                        InstantiateError::Host(format!("element refers to function {index}"))
+                    })?;
+                    Ok(store.func_ref_address(func))
+                })
+                .collect::<Result<Vec<_>, InstantiateError>>()?,
+            ElementItems::Expressions(expressions) => expressions
+                .iter()
+                .map(|expression| Ok(evaluate(store, instance, expression)?.u64() as usize))
+                .collect::<Result<Vec<_>, String>>()
+                .map_err(InstantiateError::Host)?,
+        };
+        instance.elements.push(items);
+    }
+    Ok(())
+}
+
+/// Copies active element segments into their tables, in order, and drops them and the
+/// declared ones.
+fn apply_elements(
+    store: &mut VMStore,
+    instance: &mut InstanceData,
+) -> Result<(), InstantiateError> {
+    let metadata = instance.module.metadata();
+    for (segment_index, segment) in metadata.elements.iter().enumerate() {
+        match &segment.mode {
+            ElementMode::Active { table, offset } => {
+                let offset = evaluate(store, instance, offset).map_err(InstantiateError::Host)?;
+                let table_index = instance.tables[*table as usize];
+                let items = std::mem::take(&mut instance.elements[segment_index]);
+                let elements = store.tables[table_index as usize].storage.elements_mut();
+                let range = range(offset.u64(), items.len() as u64, elements.len())
+                    .ok_or_else(|| trap(TrapCode::TableOutOfBounds))?;
+                elements[range].copy_from_slice(&items);
+            }
+            ElementMode::Declared => instance.elements[segment_index].clear(),
+            ElementMode::Passive => {}
+        }
+    }
+    Ok(())
+}
+
+/// Applies the first memory's image, when the module has one (it replaces that memory's
+/// active segments), then every other active data segment in order, and drops them.
+fn apply_data(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), InstantiateError> {
+    let module = instance.module.clone();
+    let metadata = module.metadata();
+    let image_applied = apply_memory_image(store, instance)?;
+    for (segment_index, segment) in metadata.data.iter().enumerate() {
+        let DataMode::Active { memory, offset } = &segment.mode else {
+            continue;
+        };
+        if !(image_applied && *memory == 0) {
+            let offset = evaluate(store, instance, offset).map_err(InstantiateError::Host)?;
+            let (base, length) = instance
+                .memory_view(*memory)
+                .ok_or_else(|| InstantiateError::Host(format!("no memory {memory}")))?;
+            let range = range(offset.u64(), segment.bytes.len() as u64, length)
+                .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;
+            // SAFETY: the range lies within the memory's accessible bytes (checked above),
+            // which do not overlap the module's read-only segment bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    segment.bytes.as_ptr(),
+                    base.add(range.start),
+                    segment.bytes.len(),
+                );
+            }
+        }
+        instance.data_dropped[segment_index] = true;
+    }
+    Ok(())
+}
+
+/// Maps or copies the module's memory image into its first memory; whether it had one.
+fn apply_memory_image(
+    store: &mut VMStore,
+    instance: &InstanceData,
+) -> Result<bool, InstantiateError> {
+    let module = &instance.module;
+    // SAFETY: the descriptor's image is the module's read-only data.
+    let image = unsafe { module.0.descriptor.memory_image() };
+    let Some(offset) = module.metadata().memory_image_offset else {
+        return Ok(false);
+    };
+    if image.is_empty() {
+        return Ok(false);
+    }
+    // The compiler makes an image only for a memory the module defines, so its first
+    // memory is one this instantiation just created.
+    let defines_first_memory = module.metadata().imported_count(ExternKind::Memory) == 0;
+    let memory = match instance.memories.first() {
+        Some(&index) if defines_first_memory => &mut store.memories[index as usize].memory,
+        _ => {
+            return Err(InstantiateError::Host(
+                "memory image without a memory".into(),
+            ))
+        }
+    };
+    // The compiler makes an image only within the memory's initial size; a corrupt object
+    // must not write past it.
+    let range = range(offset, image.len() as u64, memory.len())
+        .ok_or_else(|| InstantiateError::Host("memory image out of bounds".into()))?;
+    // SAFETY: fresh zeroed accessible pages of a memory nothing uses yet, in bounds
+    // (checked above).
+    unsafe { super::memory_image::apply(memory.mapping_mut(), range.start, image) }
+        .map_err(|error| InstantiateError::Host(error.to_string()))?;
+    Ok(true)
+}

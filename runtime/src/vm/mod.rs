@@ -1,0 +1,37 @@
+//! The VM layer: what compiled code runs on, below the safe API. Nothing here depends on
+//! `api/`; the API (and WASI, the command runner, the C interface above it) reaches the VM
+//! only through the items this module exports to the crate.
+//!
+//! - `store.rs`: the store's state (`VMStore`), every entity by index; `instance.rs`: an
+//!   instance's context and entities; `instantiate.rs`: instantiation, one function per
+//!   phase; `const_expr.rs`: constant expressions.
+//! - `call.rs`: calls into functions on raw values and the symbolisation of traps;
+//!   `host.rs`: host functions behind `VMHostContext`; `builtins.rs`: the libcalls compiled
+//!   code makes through `vmctx.builtins`.
+//! - `mmap.rs`: the one owner of mappings; `memory.rs`: linear memory (reservation, guard,
+//!   grow, reuse); `memory_image.rs`: a memory's initial pages mapped from the executable;
+//!   `table.rs`: table storage.
+//! - `module.rs`: a compiled module's registration (descriptor checks, type interning,
+//!   trampolines); `code.rs`: the lock-free PC → module/function/trap registry; `cpu.rs`:
+//!   CPU features the code needs.
+//! - `traps/`: the guarded call (`mod.rs`), signal handlers and alternate stacks
+//!   (`signals.rs`), the wasm stack limit (`stack.rs`), the assembly per architecture.
+//! - `loader/` (feature `loader`): maps a relocatable object into the process.
+
+pub(crate) mod builtins;
+pub(crate) mod call;
+pub(crate) mod code;
+pub(crate) mod const_expr;
+pub(crate) mod cpu;
+pub(crate) mod host;
+pub(crate) mod instance;
+pub(crate) mod instantiate;
+#[cfg(feature = "loader")]
+pub(crate) mod loader;
+pub(crate) mod memory;
+pub(crate) mod memory_image;
+pub(crate) mod mmap;
+pub(crate) mod module;
+pub(crate) mod store;
+pub(crate) mod table;
+pub(crate) mod traps;

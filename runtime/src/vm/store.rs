@@ -1,0 +1,288 @@
+//! The VM side of a store: the one heap allocation (`VMStore`) that holds every function,
+//! memory, table and global, by index, and the limits compiled code reads. (The instances'
+//! contexts and the host functions' contexts, which point back here, are owned beside it by
+//! the API's `Store`, so this file depends on neither.)
+//!
+//! It lives at a stable address: instances and host functions point back to it
+//! (`InstanceData::store`, `HostFuncData`) so that builtins and host functions called by
+//! compiled code can find it. While compiled code runs, the host holds only raw pointers
+//! to it; builtins and host functions borrow it for the duration of their call.
+//!
+//! Structures compiled code points into live in their own allocations, never inside a
+//! `Vec` that may reallocate: contexts, host function contexts, and the
+//! `VMMemoryDefinition`, `VMTableDefinition` and `VMGlobal` of entities created outside an
+//! instance ([`Storage::Owned`]).
+
+use super::memory::LinearMemory;
+use super::module::trampolines;
+use super::table::TableStorage;
+use crate::HostError;
+use kiln_abi::metadata::{FuncType, GlobalType, ValType};
+use kiln_abi::vmctx::{
+    VMFuncRef, VMGlobal, VMLimits, VMMemoryDefinition, VMTableDefinition, ValRaw,
+};
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Default of the wasm stack limit (`Store::set_max_wasm_stack`): 1 MiB.
+pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A heap value owned through a raw pointer, so that pointers into it stay valid no matter
+/// how its owner is borrowed or moved.
+pub(crate) struct OwnedPtr<T>(NonNull<T>);
+
+impl<T> OwnedPtr<T> {
+    pub fn new(value: T) -> OwnedPtr<T> {
+        OwnedPtr(NonNull::from(Box::leak(Box::new(value))))
+    }
+
+    pub fn as_ptr(&self) -> *mut T {
+        self.0.as_ptr()
+    }
+}
+
+impl<T> Drop for OwnedPtr<T> {
+    fn drop(&mut self) {
+        // SAFETY: made by `Box::leak` in `new` and freed only here.
+        drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+    }
+}
+
+/// Where a definition that compiled code reads lives: inside an instance's context (which
+/// owns it), or in an allocation of its own, for entities the host created.
+pub(crate) enum Storage<T> {
+    InContext(*mut T),
+    Owned(OwnedPtr<T>),
+}
+
+impl<T> Storage<T> {
+    pub fn as_ptr(&self) -> *mut T {
+        match self {
+            Storage::InContext(pointer) => *pointer,
+            Storage::Owned(owned) => owned.as_ptr(),
+        }
+    }
+}
+
+/// The store's state. See the module documentation for the aliasing discipline.
+pub(crate) struct VMStore {
+    /// Tags the store's handles.
+    pub id: u64,
+    /// Read by every function prologue through `vmctx.limits`.
+    pub limits: UnsafeCell<VMLimits>,
+    /// How much stack wasm may use below the outermost call into it.
+    pub max_wasm_stack: usize,
+    pub funcs: Vec<FuncData>,
+    pub memories: Vec<MemoryData>,
+    pub tables: Vec<TableData>,
+    pub globals: Vec<GlobalData>,
+    /// Every `VMFuncRef` address that compiled code may hand back (a function's own, and
+    /// the copies in importing contexts), to the index of the function it stands for.
+    pub func_by_ref: HashMap<usize, u32>,
+    /// Why the last host function that returned an error did so; taken when the
+    /// resulting `HostUnwind` trap reaches the call that entered wasm.
+    pub pending_host_error: Option<HostError>,
+}
+
+/// A function in a store.
+pub(crate) struct FuncData {
+    pub ty: FuncType,
+    pub type_id: u32,
+    /// The function's own `VMFuncRef` (in its instance's context, or in its host data).
+    pub func_ref: *mut VMFuncRef,
+    pub kind: FuncKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FuncKind {
+    /// Defined by an instance.
+    Wasm,
+    /// Defined by the host: its `VMFuncRef`'s `array_call` runs it with its `vmctx`.
+    Host,
+}
+
+/// A memory in a store.
+pub(crate) struct MemoryData {
+    pub memory: LinearMemory,
+    /// Where compiled code sees its base and length.
+    pub definition: Storage<VMMemoryDefinition>,
+}
+
+impl MemoryData {
+    pub fn new(memory: LinearMemory, definition: Storage<VMMemoryDefinition>) -> MemoryData {
+        let mut data = MemoryData { memory, definition };
+        data.sync();
+        data
+    }
+
+    /// Publishes the memory's current base and length to compiled code.
+    pub fn sync(&mut self) {
+        // SAFETY: the definition is live storage owned by this store or its instance.
+        unsafe {
+            let definition = self.definition.as_ptr();
+            (*definition).base = self.memory.base();
+            (*definition).current_length = self.memory.len();
+        }
+    }
+}
+
+/// A table in a store.
+pub(crate) struct TableData {
+    pub storage: TableStorage,
+    /// Where compiled code sees its base and length.
+    pub definition: Storage<VMTableDefinition>,
+}
+
+impl TableData {
+    pub fn new(storage: TableStorage, definition: Storage<VMTableDefinition>) -> TableData {
+        let mut data = TableData {
+            storage,
+            definition,
+        };
+        data.sync();
+        data
+    }
+
+    /// Publishes the table's current base and length to compiled code.
+    pub fn sync(&mut self) {
+        // SAFETY: the definition is live storage owned by this store or its instance.
+        unsafe {
+            let definition = self.definition.as_ptr();
+            (*definition).base = self.storage.base();
+            (*definition).current_elements = self.storage.elements().len();
+        }
+    }
+}
+
+/// A global in a store.
+pub(crate) struct GlobalData {
+    pub ty: GlobalType,
+    /// The value's storage.
+    pub definition: Storage<VMGlobal>,
+}
+
+impl GlobalData {
+    /// The value's raw bits.
+    pub fn get(&self) -> ValRaw {
+        // SAFETY: the definition is live storage owned by this store or its instance.
+        ValRaw(unsafe { (*self.definition.as_ptr()).0 })
+    }
+
+    /// Sets the value's raw bits.
+    pub fn set(&mut self, value: ValRaw) {
+        // SAFETY: as in `get`.
+        unsafe { (*self.definition.as_ptr()).0 = value.0 };
+    }
+}
+
+impl VMStore {
+    pub fn new() -> VMStore {
+        VMStore {
+            id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+            limits: UnsafeCell::new(VMLimits::default()),
+            max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            funcs: Vec::new(),
+            memories: Vec::new(),
+            tables: Vec::new(),
+            globals: Vec::new(),
+            func_by_ref: HashMap::new(),
+            pending_host_error: None,
+        }
+    }
+
+    /// Adds a memory; returns its index.
+    pub fn push_memory(&mut self, data: MemoryData) -> u32 {
+        self.memories.push(data);
+        self.memories.len() as u32 - 1
+    }
+
+    /// Adds a table; returns its index.
+    pub fn push_table(&mut self, data: TableData) -> u32 {
+        self.tables.push(data);
+        self.tables.len() as u32 - 1
+    }
+
+    /// Adds a global; returns its index.
+    pub fn push_global(&mut self, data: GlobalData) -> u32 {
+        self.globals.push(data);
+        self.globals.len() as u32 - 1
+    }
+
+    /// Adds a function whose own `VMFuncRef` is `func_ref`; returns its index.
+    pub fn push_func(&mut self, data: FuncData) -> u32 {
+        let index = self.funcs.len() as u32;
+        self.func_by_ref.insert(data.func_ref as usize, index);
+        self.funcs.push(data);
+        index
+    }
+
+    /// The address compiled code uses for function `index`: its `VMFuncRef`. A host
+    /// function made before any module of its type was registered gets its `wasm_call`
+    /// (an exit trampoline of its type) here, once one is.
+    pub fn func_ref_address(&mut self, index: u32) -> usize {
+        let data = &self.funcs[index as usize];
+        if data.kind == FuncKind::Host {
+            fill_exit_trampoline(data);
+        }
+        data.func_ref as usize
+    }
+
+    /// Gives every host function that lacks one its `wasm_call`, if a module of its type
+    /// is registered by now, so that it can be called through tables.
+    pub fn fill_exit_trampolines(&mut self) {
+        for data in &self.funcs {
+            if data.kind == FuncKind::Host {
+                fill_exit_trampoline(data);
+            }
+        }
+    }
+
+    /// The function a `VMFuncRef` address (a table element or `funcref` value) stands for.
+    pub fn func_of_ref(&self, address: usize) -> Option<u32> {
+        self.func_by_ref.get(&address).copied()
+    }
+
+    /// Grows memory `index`, publishing the new length to compiled code.
+    pub fn grow_memory(&mut self, index: u32, delta: u64) -> Option<u64> {
+        let data = self.memories.get_mut(index as usize)?;
+        let old = data.memory.grow(delta)?;
+        data.sync();
+        Some(old)
+    }
+
+    /// Grows table `index`, publishing the new base and length to compiled code.
+    pub fn grow_table(&mut self, index: u32, delta: u64, init: usize) -> Option<u64> {
+        let data = self.tables.get_mut(index as usize)?;
+        let old = data.storage.grow(delta, init)?;
+        data.sync();
+        Some(old)
+    }
+
+    /// The raw value of global `index`, normalised for its type (an `i32` has zero upper
+    /// bits whatever compiled code stored above them).
+    pub fn global_value(&self, index: u32) -> ValRaw {
+        let data = &self.globals[index as usize];
+        let raw = data.get();
+        match data.ty.ty {
+            ValType::I32 | ValType::F32 => ValRaw::from_u64(u64::from(raw.u32())),
+            _ => raw,
+        }
+    }
+}
+
+/// Sets a host function's `wasm_call` to an exit trampoline of its type when it has none
+/// yet and a registered module has one.
+fn fill_exit_trampoline(data: &FuncData) {
+    // SAFETY: a host function's ref lives in its host data, owned by the store.
+    unsafe {
+        if (*data.func_ref).wasm_call.is_null() {
+            if let Some(trampolines) = trampolines(data.type_id) {
+                (*data.func_ref).wasm_call = trampolines.exit as *const u8;
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The wasm stack limit: how deep compiled code may go below the outermost call into it
+//! on a thread. Compiled code compares its stack pointer against `VMLimits::stack_limit`
+//! in every function prologue and traps with `StackOverflow` below it; the limit leaves
+//! [`HOST_STACK_MARGIN`] for the host functions and builtins that wasm calls near it.
+
+use super::state::STATE;
+use std::mem::MaybeUninit;
+
+/// Stack kept free below the wasm stack limit for host functions and builtins that wasm
+/// calls when it is close to the limit.
+const HOST_STACK_MARGIN: usize = 128 * 1024;
+
+/// The current stack pointer (approximately: the address of a local).
+#[inline(never)]
+pub(super) fn current_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&raw const marker) as usize
+}
+
+/// The wasm stack limit for a guarded call starting here.
+pub(super) fn compute_stack_limit(max_wasm_stack: usize) -> usize {
+    let sp = current_sp();
+    let stack_low = STATE.with(|state| {
+        if state.stack_low.get() == 0 {
+            state.stack_low.set(stack_low(sp));
+        }
+        state.stack_low.get()
+    });
+    let floor = stack_low.saturating_add(HOST_STACK_MARGIN);
+    let limit = sp.saturating_sub(max_wasm_stack).max(floor);
+    // With less stack than the margin, every wasm call overflows immediately.
+    limit.min(sp)
+}
+
+/// The lowest usable address of the current thread's stack (1 when unknown), as seen from
+/// a frame whose stack pointer is `sp`.
+fn stack_low(sp: usize) -> usize {
+    // SAFETY: `getpid` and `gettid` have no preconditions.
+    let main_thread = unsafe { libc::getpid() == libc::gettid() };
+    if main_thread {
+        main_thread_stack_low(sp)
+    } else {
+        thread_stack_low().filter(|&low| low < sp).unwrap_or(1)
+    }
+}
+
+/// The main thread's stack grows on demand up to `RLIMIT_STACK` below its top, so its
+/// bottom follows from the limit. `pthread_getattr_np` is not asked: glibc answers by
+/// reading `/proc/self/maps` (a tenth of a hello-world's start-up), musl reports only the
+/// part mapped so far, and under qemu-user glibc may report a bottom above the stack
+/// pointer.
+fn main_thread_stack_low(sp: usize) -> usize {
+    let mut limit = MaybeUninit::<libc::rlimit>::uninit();
+    // SAFETY: `getrlimit` writes the limit into `limit` when it returns 0.
+    let stack_size = if unsafe { libc::getrlimit(libc::RLIMIT_STACK, limit.as_mut_ptr()) } == 0 {
+        // SAFETY: initialised by the successful call above.
+        let current = unsafe { limit.assume_init() }.rlim_cur;
+        if current == libc::RLIM_INFINITY {
+            64 << 20
+        } else {
+            current as usize
+        }
+    } else {
+        8 << 20
+    };
+    // Above `sp` lie the arguments and environment (Linux caps them at a quarter of the
+    // limit) and the start-up frames.
+    let used_above = stack_size / 4 + 256 * 1024;
+    sp.saturating_sub(stack_size.saturating_sub(used_above))
+        .max(1)
+}
+
+/// The lowest address of the current (non-main) thread's stack.
+fn thread_stack_low() -> Option<usize> {
+    let mut attr = MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: `attr` is initialised by `pthread_getattr_np` before use and destroyed after.
+    unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return None;
+        }
+        let mut address = std::ptr::null_mut();
+        let mut size = 0;
+        let status = libc::pthread_attr_getstack(attr.as_ptr(), &mut address, &mut size);
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        (status == 0).then_some(address as usize)
+    }
+}
