@@ -7,6 +7,7 @@
 //! std::fs::write("module.o", object).unwrap();
 //! ```
 
+mod abi;
 mod code_layout;
 mod error;
 mod isa;
@@ -23,6 +24,7 @@ pub use kiln_abi::metadata::MemorySettings;
 pub use target_lexicon::Triple;
 pub use wasmparser::WasmFeatures;
 
+use abi::{wasm_signature, ModuleEnv};
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
@@ -30,11 +32,9 @@ use cranelift_object::{ObjectBuilder, ObjectModule};
 use error::Result;
 use kiln_abi::metadata::ExternKind;
 use kiln_abi::symbols;
-use kiln_abi::vmctx::VMOffsets;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use translate::env::{wasm_signature, ModuleEnv};
 
 /// Default memory layout: a 4 GiB reservation plus a 2 GiB guard, no explicit checks.
 pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings {
@@ -168,7 +168,6 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
                 .map_err(declare_error)?,
         );
     }
-    let host_call_conv = isa.default_call_conv();
     let mut trampoline_ids = Vec::new();
     for (kind, symbol) in [
         (
@@ -191,14 +190,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         }
     }
 
-    let env = ModuleEnv {
-        info: &info,
-        offsets: VMOffsets::new(info.metadata.vm_counts()),
-        func_ids: func_ids.clone(),
-        host_call_conv,
-        memory_settings: options.memory,
-        frontend_config: isa.frontend_config(),
-    };
+    let env = ModuleEnv::new(&info, func_ids.clone(), &*isa, options.memory);
     let done = AtomicUsize::new(0);
     let compile_function = |defined: usize| -> Result<object::CompiledCode> {
         let mut context = Context::new();
