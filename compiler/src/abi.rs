@@ -1,8 +1,10 @@
 //! The compiler's side of the contract with the runtime, and the only compiler file that
-//! reads the VM layout of `kiln_abi::vmctx`: where things live relative to `vmctx`, inside
-//! a `VMFuncRef`, a table and a `ValRaw` array; how builtins and other functions are
-//! called; and which Cranelift types wasm values get. The translator (`translate/`) and
-//! the trampolines ask this file and compute no offset themselves.
+//! reads offsets into runtime structures (all taken from `kiln_abi`): where things live
+//! relative to `vmctx`, inside a `VMFuncRef`, a table and a `ValRaw` array, and where the
+//! object's tables are pointed to from the module descriptor; how builtins and other
+//! functions are called; and which Cranelift types wasm values get. The translator
+//! (`translate/`), the trampolines and `object.rs` ask this file and compute no offset
+//! themselves.
 //!
 //! (Named `abi`, not `vm_abi`: inside the compiler it is always `crate::abi`, and the
 //! contract crate always `kiln_abi`, so the two never meet under one name.)
@@ -14,8 +16,11 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
-use cranelift_module::FuncId;
+use cranelift_module::{DataId, FuncId};
 use kiln_abi::builtins::{AbiType, Builtin};
+use kiln_abi::descriptor::{CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
+use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE};
+use kiln_abi::descriptor::{DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
 use kiln_abi::metadata::{FuncType, MemorySettings, ValType};
 use kiln_abi::vmctx::{self, VMOffsets};
 use kiln_abi::vmctx::{VALRAW_SIZE, VMHOST_ARRAY_CALL};
@@ -407,4 +412,26 @@ pub fn load_host_array_call(builder: &mut FunctionBuilder, host_vmctx: Value) ->
         host_vmctx,
         VMHOST_ARRAY_CALL as i32,
     )
+}
+
+/// Byte offset of code entry `i`'s `code` pointer in the object's code-entry table.
+pub fn code_entry_code_offset(i: usize) -> usize {
+    i * CODE_ENTRY_SIZE + CODE_ENTRY_CODE
+}
+
+/// The module descriptor's pointer fields, each with the data object it points to (the
+/// memory image's only when there is one).
+pub fn descriptor_pointers(
+    metadata: DataId,
+    code: DataId,
+    traps: DataId,
+    memory_image: Option<DataId>,
+) -> Vec<(usize, DataId)> {
+    let mut pointers = vec![
+        (DESCRIPTOR_METADATA, metadata),
+        (DESCRIPTOR_CODE, code),
+        (DESCRIPTOR_TRAPS, traps),
+    ];
+    pointers.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
+    pointers
 }

@@ -5,14 +5,13 @@
 //! number of modules can be linked into one binary, and functions keep their name-section
 //! names for debuggers and profilers.
 
+use crate::abi;
 use crate::error::{CompileError, Result};
 use crate::pipeline::CompiledCode;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
-use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
-use kiln_abi::descriptor::{DESCRIPTOR_MEMORY_IMAGE, MEMORY_IMAGE_ALIGN};
+use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, MEMORY_IMAGE_ALIGN};
 use std::sync::Arc;
 
 /// A module that writes an object file named `name` for `isa`.
@@ -96,7 +95,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
             n_traps,
             code.traps.len() as u32,
         ));
-        code_relocs.push((i * CODE_ENTRY_SIZE + CODE_ENTRY_CODE, *func_id));
+        code_relocs.push((abi::code_entry_code_offset(i), *func_id));
         for trap in &code.traps {
             trap_table.extend_from_slice(&trap.encode());
         }
@@ -155,12 +154,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         n_traps as usize,
         memory_image_len,
     );
-    let mut descriptor_addresses = vec![
-        (DESCRIPTOR_METADATA, metadata),
-        (DESCRIPTOR_CODE, code),
-        (DESCRIPTOR_TRAPS, traps),
-    ];
-    descriptor_addresses.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
+    let descriptor_addresses = abi::descriptor_pointers(metadata, code, traps, memory_image);
     define_data(
         &mut module,
         &prefixed(prefix, symbols::MODULE_DESCRIPTOR),
