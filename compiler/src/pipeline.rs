@@ -62,7 +62,7 @@ pub struct CompiledCode {
     pub bytes: Vec<u8>,
     /// Offset of the function's first instruction in `bytes`.
     pub entry: u32,
-    /// Required alignment of `bytes`.
+    /// Required alignment of `bytes`: the code's own, raised to a cache line by placement.
     pub alignment: u64,
     /// Relocations, relative to the start of `bytes`.
     pub relocs: Vec<ModuleReloc>,
