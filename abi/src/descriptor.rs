@@ -163,7 +163,7 @@ impl ModuleDescriptor {
     /// The trap table.
     ///
     /// # Safety
-    /// As for [`ModuleDescriptor::function_entries`].
+    /// As for [`ModuleDescriptor::code_entries`].
     pub unsafe fn trap_entries(&self) -> &[TrapEntry] {
         // SAFETY: the compiler writes `n_traps` entries at `traps` (caller's contract).
         unsafe { slice_or_empty(self.traps, self.n_traps) }
@@ -172,7 +172,7 @@ impl ModuleDescriptor {
     /// The encoded metadata.
     ///
     /// # Safety
-    /// As for [`ModuleDescriptor::function_entries`].
+    /// As for [`ModuleDescriptor::code_entries`].
     pub unsafe fn metadata_bytes(&self) -> &[u8] {
         // SAFETY: the compiler writes `metadata_len` bytes at `metadata` (caller's contract).
         unsafe { slice_or_empty(self.metadata, self.metadata_len) }
@@ -181,7 +181,7 @@ impl ModuleDescriptor {
     /// The memory image (empty when there is none).
     ///
     /// # Safety
-    /// As for [`ModuleDescriptor::function_entries`].
+    /// As for [`ModuleDescriptor::code_entries`].
     pub unsafe fn memory_image(&self) -> &[u8] {
         // SAFETY: the compiler writes `memory_image_len` bytes at `memory_image`.
         unsafe { slice_or_empty(self.memory_image, self.memory_image_len) }

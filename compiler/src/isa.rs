@@ -116,7 +116,7 @@ pub fn build_isa(
     set(&mut flags, "unwind_info", "false")?;
     // Functions with more results than return registers return the rest through memory.
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    // Block offsets and edges of the final code, to find loops (see object::loop_entry).
+    // Block offsets and edges of the final code, to find loops (see `placement::loop_header`).
     if triple.architecture == Architecture::X86_64 && opt_level == OptLevel::Speed {
         set(&mut flags, "machine_code_cfg_info", "true")?;
     }

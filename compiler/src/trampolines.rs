@@ -8,19 +8,12 @@
 //!   `wasm_call` of a host function: it spills the arguments to a `ValRaw` array on its
 //!   stack and calls the host's `array_call`, trapping with `HostUnwind` if the host asks.
 
-use crate::translate::env::{ir_type, wasm_signature, POINTER};
-use cranelift_codegen::ir::{
-    self, types, AbiParam, InstBuilder, Signature, StackSlotData, StackSlotKind,
-};
+use crate::abi::{self, ir_type, wasm_signature, POINTER};
+use cranelift_codegen::ir::{self, types, AbiParam, InstBuilder, Signature};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use kiln_abi::metadata::FuncType;
-use kiln_abi::vmctx::{VALRAW_SIZE, VMHOST_ARRAY_CALL};
 use kiln_abi::TrapCode;
-
-fn trusted() -> ir::MemFlagsData {
-    ir::MemFlagsData::trusted().with_endianness(ir::Endianness::Little)
-}
 
 /// The entry trampoline for functions of type `ty`.
 pub fn entry_trampoline(
@@ -42,12 +35,7 @@ pub fn entry_trampoline(
     };
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, param) in ty.params.iter().enumerate() {
-        let offset = (i as u32 * VALRAW_SIZE) as i32;
-        args.push(
-            builder
-                .ins()
-                .load(ir_type(*param), trusted(), values, offset),
-        );
+        args.push(abi::load_valraw(&mut builder, ir_type(*param), values, i));
     }
     let wasm_signature = builder.import_signature(wasm_signature(ty));
     let call = builder
@@ -55,9 +43,7 @@ pub fn entry_trampoline(
         .call_indirect(wasm_signature, wasm_call, &args);
     let results = builder.inst_results(call).to_vec();
     for (i, result) in results.into_iter().enumerate() {
-        builder
-            .ins()
-            .store(trusted(), result, values, (i as u32 * VALRAW_SIZE) as i32);
+        abi::store_valraw(&mut builder, result, values, i);
     }
     builder.ins().return_(&[]);
     builder.finalize(config);
@@ -80,20 +66,11 @@ pub fn exit_trampoline(
     let params = builder.block_params(block).to_vec();
     let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
     let len = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = builder.create_sized_stack_slot(StackSlotData::new(
-        StackSlotKind::ExplicitSlot,
-        len * VALRAW_SIZE,
-        4,
-    ));
-    let values = builder.ins().stack_addr(POINTER, slot, 0);
+    let values = abi::stack_valraw_array(&mut builder, len);
     for (i, param) in params[2..].iter().enumerate() {
-        builder
-            .ins()
-            .store(trusted(), *param, values, (i as u32 * VALRAW_SIZE) as i32);
+        abi::store_valraw(&mut builder, *param, values, i);
     }
-    let array_call = builder
-        .ins()
-        .load(POINTER, trusted(), callee_vmctx, VMHOST_ARRAY_CALL as i32);
+    let array_call = abi::load_host_array_call(&mut builder, callee_vmctx);
     let mut host_signature = Signature::new(config.default_call_conv);
     host_signature.params.extend([AbiParam::new(POINTER); 4]);
     host_signature.returns.push(AbiParam::new(types::I32));
@@ -110,12 +87,7 @@ pub fn exit_trampoline(
         .trapnz(status, crate::traps::ir_trap_code(TrapCode::HostUnwind));
     let mut results = Vec::new();
     for (i, result) in ty.results.iter().enumerate() {
-        results.push(builder.ins().load(
-            ir_type(*result),
-            trusted(),
-            values,
-            (i as u32 * VALRAW_SIZE) as i32,
-        ));
+        results.push(abi::load_valraw(&mut builder, ir_type(*result), values, i));
     }
     builder.ins().return_(&results);
     builder.finalize(config);

@@ -1,10 +1,10 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
 //! and `call_indirect` with its bounds, null and signature checks.
 
-use super::{env, FuncTranslator};
+use super::FuncTranslator;
+use crate::abi;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, types, InstBuilder, Value};
-use kiln_abi::vmctx;
+use cranelift_codegen::ir::{self, InstBuilder, Value};
 use kiln_abi::TrapCode;
 
 impl FuncTranslator<'_, '_> {
@@ -21,7 +21,7 @@ impl FuncTranslator<'_, '_> {
             let (code, callee_vmctx) =
                 self.env
                     .imported_callee(&mut self.builder, self.vmctx, func_index);
-            let signature = self.builder.import_signature(env::wasm_signature(ty));
+            let signature = self.builder.import_signature(abi::wasm_signature(ty));
             let mut call_args = vec![callee_vmctx, self.vmctx];
             call_args.extend(args);
             self.builder
@@ -51,7 +51,7 @@ impl FuncTranslator<'_, '_> {
             });
         let signature = self
             .builder
-            .import_signature(env::wasm_signature(self.env.info.func_type(func_index)));
+            .import_signature(abi::wasm_signature(self.env.info.func_type(func_index)));
         let callee = self.builder.import_function(ir::ExtFuncData {
             name: ir::ExternalName::user(name),
             signature,
@@ -67,30 +67,14 @@ impl FuncTranslator<'_, '_> {
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
         let func_ref = self.load_func_ref_for_call(table_index, index);
-        let actual = self.builder.ins().load(
-            types::I32,
-            env::readonly(),
-            func_ref,
-            vmctx::VMFUNCREF_TYPE_ID as i32,
-        );
+        let actual = abi::func_ref_type_id(&mut self.builder, func_ref);
         let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
         self.builder
             .ins()
             .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
-        let code = self.builder.ins().load(
-            env::POINTER,
-            env::readonly(),
-            func_ref,
-            vmctx::VMFUNCREF_WASM_CALL as i32,
-        );
-        let callee_vmctx = self.builder.ins().load(
-            env::POINTER,
-            env::readonly(),
-            func_ref,
-            vmctx::VMFUNCREF_VMCTX as i32,
-        );
-        let signature = self.builder.import_signature(env::wasm_signature(ty));
+        let (code, callee_vmctx) = abi::func_ref_callee(&mut self.builder, func_ref);
+        let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
         let call = self
@@ -107,7 +91,7 @@ impl FuncTranslator<'_, '_> {
         let func_ref = self
             .builder
             .ins()
-            .load(env::POINTER, env::trusted(), address, 0);
+            .load(abi::POINTER, abi::trusted(), address, 0);
         self.builder.ins().trapz(
             func_ref,
             crate::traps::ir_trap_code(TrapCode::IndirectCallToNull),

@@ -6,7 +6,8 @@
 //! transfer is unreachable: its operators are skipped, but nested constructs still push
 //! "dead" frames so that `else` and `end` are matched correctly.
 
-use super::{block_args, env::ir_type, FuncTranslator};
+use super::{block_args, FuncTranslator};
+use crate::abi::ir_type;
 use crate::error::Result;
 use cranelift_codegen::ir::{Block, BlockCall, Inst, InstBuilder, JumpTableData, Type, Value};
 use kiln_abi::TrapCode;

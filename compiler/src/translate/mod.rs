@@ -7,19 +7,18 @@
 
 mod calls;
 mod control;
-pub mod env;
 mod memory;
 mod numeric;
 mod simd;
 mod tables;
 mod variables;
 
+use crate::abi::{ir_type, wasm_signature, ModuleEnv};
 use crate::error::{unsupported, CompileError, Result};
 use control::{ControlFrame, FrameKind};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, types, Block, BlockArg, InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use env::{ir_type, wasm_signature, ModuleEnv};
 use kiln_abi::TrapCode;
 use std::collections::HashMap;
 use wasmparser::{FunctionBody, Operator};

@@ -1,7 +1,7 @@
 //! 128-bit SIMD: every `v128` operator of WebAssembly 2.0 (the `simd` proposal as merged,
 //! not `relaxed-simd`). Wasm has one `v128` type but Cranelift types vectors by lane, so
 //! kiln carries every `v128` on the value stack, in locals and across blocks as `I8X16`
-//! (see `env::ir_type`); each operator bitcasts its operands to the lane type it needs and
+//! (see `abi::ir_type`); each operator bitcasts its operands to the lane type it needs and
 //! its result back to `I8X16`. Those bitcasts are free: they only rename the register.
 //! Almost every operator is one Cranelift instruction with the wasm semantics (saturating
 //! conversions, NaN-propagating `fmin`/`fmax`, shift counts taken modulo the lane width,

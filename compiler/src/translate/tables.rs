@@ -3,16 +3,16 @@
 //! operations (`memory.copy` and `memory.fill` within one memory inline, checked by
 //! `memory.rs`, then libc's `memmove` / `memset`).
 
-use super::{env, FuncTranslator};
+use super::FuncTranslator;
+use crate::abi;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 use kiln_abi::builtins::Builtin;
-use kiln_abi::vmctx;
 use kiln_abi::TrapCode;
 
 impl FuncTranslator<'_, '_> {
     pub(super) fn translate_ref_null(&mut self) {
-        self.push_iconst(env::POINTER, 0);
+        self.push_iconst(abi::POINTER, 0);
     }
 
     pub(super) fn translate_ref_is_null(&mut self) {
@@ -20,8 +20,9 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_ref_func(&mut self, func_index: u32) {
-        let offset = self.env.offsets.func_ref(func_index);
-        let func_ref = self.builder.ins().iadd_imm_s(self.vmctx, i64::from(offset));
+        let func_ref = self
+            .env
+            .func_ref_address(&mut self.builder, self.vmctx, func_index);
         self.push(func_ref);
     }
 
@@ -45,11 +46,7 @@ impl FuncTranslator<'_, '_> {
         self.builder
             .ins()
             .trapnz(beyond, crate::traps::ir_trap_code(out_of_bounds));
-        let byte_offset = self
-            .builder
-            .ins()
-            .imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
-        self.builder.ins().iadd(base, byte_offset)
+        abi::table_element_address(&mut self.builder, base, index)
     }
 
     pub(super) fn translate_table_get(&mut self, table: u32) {
@@ -58,7 +55,7 @@ impl FuncTranslator<'_, '_> {
         let value = self
             .builder
             .ins()
-            .load(env::POINTER, env::trusted(), address, 0);
+            .load(abi::POINTER, abi::trusted(), address, 0);
         self.push(value);
     }
 
@@ -66,7 +63,7 @@ impl FuncTranslator<'_, '_> {
         let value = self.pop();
         let index = self.pop();
         let address = self.table_element_address(table, index, TrapCode::TableOutOfBounds);
-        self.builder.ins().store(env::trusted(), value, address, 0);
+        self.builder.ins().store(abi::trusted(), value, address, 0);
     }
 
     pub(super) fn translate_table_size(&mut self, table: u32) {

@@ -1,6 +1,7 @@
 //! Locals, globals and the parametric operators (`select`).
 
-use super::{env, FuncTranslator};
+use super::FuncTranslator;
+use crate::abi;
 use cranelift_codegen::ir::InstBuilder;
 
 impl FuncTranslator<'_, '_> {
@@ -25,14 +26,14 @@ impl FuncTranslator<'_, '_> {
             .env
             .global_location(&mut self.builder, self.vmctx, index);
         let flags = if ty.mutable {
-            env::trusted()
+            abi::trusted()
         } else {
-            env::readonly()
+            abi::readonly()
         };
         let value = self
             .builder
             .ins()
-            .load(env::ir_type(ty.ty), flags, base, offset);
+            .load(abi::ir_type(ty.ty), flags, base, offset);
         self.push(value);
     }
 
@@ -43,7 +44,7 @@ impl FuncTranslator<'_, '_> {
             .global_location(&mut self.builder, self.vmctx, index);
         self.builder
             .ins()
-            .store(env::trusted(), value, base, offset);
+            .store(abi::trusted(), value, base, offset);
     }
 
     pub(super) fn translate_select(&mut self) {

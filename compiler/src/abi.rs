@@ -1,17 +1,29 @@
-//! The one translator file that reads the ABI: where things live relative to `vmctx`,
-//! how builtins and other functions are called, and which Cranelift types wasm values
-//! get. Every other translator file asks this one.
+//! The compiler's side of the contract with the runtime, and the only compiler file that
+//! reads offsets into runtime structures (all taken from `kiln_abi`): where things live
+//! relative to `vmctx`, inside a `VMFuncRef`, a table and a `ValRaw` array, and where the
+//! object's tables are pointed to from the module descriptor; how builtins and other
+//! functions are called; and which Cranelift types wasm values get. The translator
+//! (`translate/`), the trampolines and `object.rs` ask this file and compute no offset
+//! themselves.
+//!
+//! (Named `abi`, not `vm_abi`: inside the compiler it is always `crate::abi`, and the
+//! contract crate always `kiln_abi`, so the two never meet under one name.)
 
 use crate::module_info::ModuleInfo;
 use cranelift_codegen::ir::{
-    self, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, Type, Value,
+    self, types, AbiParam, ArgumentPurpose, InstBuilder, MemFlagsData, Signature, StackSlotData,
+    StackSlotKind, Type, Value,
 };
-use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
-use cranelift_module::FuncId;
+use cranelift_module::{DataId, FuncId};
 use kiln_abi::builtins::{AbiType, Builtin};
+use kiln_abi::descriptor::{CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
+use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE};
+use kiln_abi::descriptor::{DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
 use kiln_abi::metadata::{FuncType, MemorySettings, ValType};
 use kiln_abi::vmctx::{self, VMOffsets};
+use kiln_abi::vmctx::{VALRAW_SIZE, VMHOST_ARRAY_CALL};
 
 /// The calling convention of every wasm function (see ARCHITECTURE.md).
 pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
@@ -21,8 +33,8 @@ pub const WASM_CALL_CONV: CallConv = CallConv::Tail;
 pub struct ModuleEnv<'a> {
     /// The module being compiled.
     pub info: &'a ModuleInfo<'a>,
-    /// Layout of the module's `vmctx`.
-    pub offsets: VMOffsets,
+    /// Layout of the module's `vmctx`: read in this file only.
+    offsets: VMOffsets,
     /// Cranelift ids of the defined functions, by defined index.
     pub func_ids: Vec<FuncId>,
     /// The host's calling convention (for builtins and host calls).
@@ -83,7 +95,25 @@ fn abi_type(ty: AbiType) -> Type {
     }
 }
 
-impl ModuleEnv<'_> {
+impl<'a> ModuleEnv<'a> {
+    /// The environment for compiling `info` for `isa` with `memory_settings`, its defined
+    /// functions declared as `func_ids`.
+    pub fn new(
+        info: &'a ModuleInfo<'a>,
+        func_ids: Vec<FuncId>,
+        isa: &dyn TargetIsa,
+        memory_settings: MemorySettings,
+    ) -> Self {
+        ModuleEnv {
+            info,
+            offsets: VMOffsets::new(info.metadata.vm_counts()),
+            func_ids,
+            host_call_conv: isa.default_call_conv(),
+            memory_settings,
+            frontend_config: isa.frontend_config(),
+        }
+    }
+
     /// Number of imported functions.
     pub fn n_imported_funcs(&self) -> u32 {
         self.offsets.counts.functions - self.func_ids.len() as u32
@@ -213,27 +243,26 @@ impl ModuleEnv<'_> {
         }
     }
 
-    /// `(wasm_call, callee_vmctx)` of imported function `index`.
+    /// `(wasm_call, callee_vmctx)` of imported function `index`, from its `VMFuncRef` in
+    /// `vmctx.func_refs`.
     pub fn imported_callee(
         &self,
         builder: &mut FunctionBuilder,
         vmctx: Value,
         index: u32,
     ) -> (Value, Value) {
-        let offset = self.offsets.func_ref(index) as i32;
-        let code = builder.ins().load(
-            POINTER,
-            readonly(),
-            vmctx,
-            offset + vmctx::VMFUNCREF_WASM_CALL as i32,
-        );
-        let callee_vmctx = builder.ins().load(
-            POINTER,
-            readonly(),
-            vmctx,
-            offset + vmctx::VMFUNCREF_VMCTX as i32,
-        );
-        (code, callee_vmctx)
+        load_callee(builder, vmctx, self.offsets.func_ref(index) as i32)
+    }
+
+    /// The address of function `index`'s `VMFuncRef` in `vmctx.func_refs` (`ref.func`).
+    pub fn func_ref_address(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        index: u32,
+    ) -> Value {
+        let offset = self.offsets.func_ref(index);
+        builder.ins().iadd_imm_s(vmctx, i64::from(offset))
     }
 
     /// The canonical signature id this instance uses for type `type_index`.
@@ -298,4 +327,111 @@ impl ModuleEnv<'_> {
         });
         func.stack_limit = Some(stack_limit);
     }
+}
+
+/// `(wasm_call, callee_vmctx)` of the `VMFuncRef` at `base + offset`.
+fn load_callee(builder: &mut FunctionBuilder, base: Value, offset: i32) -> (Value, Value) {
+    let code = builder.ins().load(
+        POINTER,
+        readonly(),
+        base,
+        offset + vmctx::VMFUNCREF_WASM_CALL as i32,
+    );
+    let callee_vmctx = builder.ins().load(
+        POINTER,
+        readonly(),
+        base,
+        offset + vmctx::VMFUNCREF_VMCTX as i32,
+    );
+    (code, callee_vmctx)
+}
+
+/// `(wasm_call, callee_vmctx)` of the `VMFuncRef` at `func_ref` (`call_indirect`).
+pub fn func_ref_callee(builder: &mut FunctionBuilder, func_ref: Value) -> (Value, Value) {
+    load_callee(builder, func_ref, 0)
+}
+
+/// The canonical signature id of the `VMFuncRef` at `func_ref`.
+pub fn func_ref_type_id(builder: &mut FunctionBuilder, func_ref: Value) -> Value {
+    builder.ins().load(
+        types::I32,
+        readonly(),
+        func_ref,
+        vmctx::VMFUNCREF_TYPE_ID as i32,
+    )
+}
+
+/// The address of element `index` (a 64-bit value, already checked against the length)
+/// of the table whose elements start at `base`.
+pub fn table_element_address(builder: &mut FunctionBuilder, base: Value, index: Value) -> Value {
+    let byte_offset = builder
+        .ins()
+        .imul_imm_s(index, i64::from(vmctx::TABLE_ELEMENT_SIZE));
+    builder.ins().iadd(base, byte_offset)
+}
+
+/// Flags of the trampolines' accesses: a `ValRaw` is little endian on every target.
+fn valraw_flags() -> MemFlagsData {
+    MemFlagsData::trusted().with_endianness(ir::Endianness::Little)
+}
+
+/// Byte offset of slot `i` of a `ValRaw` array.
+fn valraw_slot_offset(i: usize) -> i32 {
+    (i as u32 * VALRAW_SIZE) as i32
+}
+
+/// Loads slot `i` of the `ValRaw` array at `values` as a `ty`.
+pub fn load_valraw(builder: &mut FunctionBuilder, ty: Type, values: Value, i: usize) -> Value {
+    builder
+        .ins()
+        .load(ty, valraw_flags(), values, valraw_slot_offset(i))
+}
+
+/// Stores `value` into slot `i` of the `ValRaw` array at `values`.
+pub fn store_valraw(builder: &mut FunctionBuilder, value: Value, values: Value, i: usize) {
+    builder
+        .ins()
+        .store(valraw_flags(), value, values, valraw_slot_offset(i));
+}
+
+/// The address of a new `ValRaw` array of `len` slots in the function's stack frame.
+pub fn stack_valraw_array(builder: &mut FunctionBuilder, len: u32) -> Value {
+    let slot = builder.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        len * VALRAW_SIZE,
+        4,
+    ));
+    builder.ins().stack_addr(POINTER, slot, 0)
+}
+
+/// The host's `array_call` entry point from the `VMHostContext` at `host_vmctx`.
+pub fn load_host_array_call(builder: &mut FunctionBuilder, host_vmctx: Value) -> Value {
+    builder.ins().load(
+        POINTER,
+        valraw_flags(),
+        host_vmctx,
+        VMHOST_ARRAY_CALL as i32,
+    )
+}
+
+/// Byte offset of code entry `i`'s `code` pointer in the object's code-entry table.
+pub fn code_entry_code_offset(i: usize) -> usize {
+    i * CODE_ENTRY_SIZE + CODE_ENTRY_CODE
+}
+
+/// The module descriptor's pointer fields, each with the data object it points to (the
+/// memory image's only when there is one).
+pub fn descriptor_pointers(
+    metadata: DataId,
+    code: DataId,
+    traps: DataId,
+    memory_image: Option<DataId>,
+) -> Vec<(usize, DataId)> {
+    let mut pointers = vec![
+        (DESCRIPTOR_METADATA, metadata),
+        (DESCRIPTOR_CODE, code),
+        (DESCRIPTOR_TRAPS, traps),
+    ];
+    pointers.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
+    pointers
 }

@@ -1,0 +1,275 @@
+//! The compile pipeline, in the order it runs (see ARCHITECTURE.md's bird's-eye view):
+//! validate the whole module, read it into a `ModuleInfo`, declare every function's
+//! symbol, translate and compile the functions and trampolines (in parallel, one task
+//! each), place the code (`placement.rs`), and write the object (`object.rs`).
+
+use crate::abi::{wasm_signature, ModuleEnv};
+use crate::error::{CompileError, Result};
+use crate::module_info::{self, ModuleInfo};
+use crate::{isa, memory_image, object, placement, trampolines, translate};
+use crate::{CompileOptions, Progress};
+use cranelift_codegen::ir;
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::Context;
+use cranelift_control::ControlPlane;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
+use cranelift_object::ObjectModule;
+use kiln_abi::metadata::ExternKind;
+use kiln_abi::symbols;
+use kiln_abi::trap::TrapEntry;
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Compiles a module to a relocatable object file for `options.target`.
+pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
+    crate::validate(wasm, options.features)?;
+    let mut info = module_info::parse(wasm, options.memory)?;
+    let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
+    info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
+    let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
+    let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
+    let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
+    let env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+    let mut code = compile_code(&env, &*isa, &trampolines, options)?;
+    let text_order = placement::place(&info, &mut code);
+    let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {
+        info.metadata.memory_image_offset = Some(offset);
+        image
+    });
+    debug_assert_eq!(
+        info.metadata.imported_count(ExternKind::Func),
+        info.n_imported_funcs()
+    );
+    object::write(
+        module,
+        object::ObjectContents {
+            prefix: &options.symbol_prefix,
+            n_functions: info.bodies.len() as u32,
+            n_types: info.metadata.types.len() as u32,
+            metadata: info.metadata.encode(),
+            code,
+            text_order,
+            memory_image,
+        },
+    )
+}
+
+/// One function's machine code, from Cranelift to the object.
+pub struct CompiledCode {
+    /// Padding (never executed, see `placement.rs`), then the machine code from `entry` on.
+    pub bytes: Vec<u8>,
+    /// Offset of the function's first instruction in `bytes`.
+    pub entry: u32,
+    /// Required alignment of `bytes`: the code's own, raised to a cache line by placement.
+    pub alignment: u64,
+    /// Relocations, relative to the start of `bytes`.
+    pub relocs: Vec<ModuleReloc>,
+    /// Trap sites, relative to the entry, sorted by offset.
+    pub traps: Vec<TrapEntry>,
+    /// Offsets of the machine code's blocks, when Cranelift records them (for placement).
+    pub block_starts: Vec<u32>,
+    /// Branches between those blocks, `(from, to)` (for placement).
+    pub block_edges: Vec<(u32, u32)>,
+}
+
+/// Declares the defined functions in `module`, in index order, and returns their ids.
+fn declare_functions(
+    module: &mut ObjectModule,
+    info: &ModuleInfo<'_>,
+    prefix: &str,
+) -> Result<Vec<FuncId>> {
+    let n_imported = info.n_imported_funcs();
+    let mut func_ids = Vec::new();
+    for (defined, symbol) in function_symbols(info, prefix).iter().enumerate() {
+        let signature = wasm_signature(info.func_type(n_imported + defined as u32));
+        func_ids.push(
+            module
+                .declare_function(symbol, Linkage::Local, &signature)
+                .map_err(object::emit_error)?,
+        );
+    }
+    Ok(func_ids)
+}
+
+/// Symbols of the defined functions: name-section names where unique, otherwise
+/// `wasm_function_<index>`.
+fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
+    let n_imported = info.n_imported_funcs();
+    let mut taken: HashSet<String> = HashSet::new();
+    taken.insert(symbols::prefixed(prefix, symbols::MODULE_DESCRIPTOR));
+    for name in [symbols::METADATA, symbols::FUNCTIONS, symbols::TRAPS] {
+        taken.insert(symbols::prefixed(prefix, name));
+    }
+    // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
+    // `memset` (wasi-libc has one) must not become the symbol those calls bind to.
+    let libcall_name = default_libcall_names();
+    for libcall in ir::LibCall::all_libcalls() {
+        taken.insert(libcall_name(*libcall));
+    }
+    (0..info.bodies.len() as u32)
+        .map(|defined| {
+            let index = n_imported + defined;
+            let symbol = symbols::function_symbol(prefix, index, info.func_name(index));
+            if taken.insert(symbol.clone()) {
+                symbol
+            } else {
+                let symbol = symbols::function_symbol(prefix, index, "");
+                taken.insert(symbol.clone());
+                format!("{symbol}.{}", info.func_name(index))
+            }
+        })
+        .collect()
+}
+
+/// Builds and declares the trampolines of every type: the entry trampolines in type order,
+/// then the exit trampolines.
+fn declare_trampolines(
+    module: &mut ObjectModule,
+    info: &ModuleInfo<'_>,
+    isa: &dyn TargetIsa,
+    prefix: &str,
+) -> Result<Vec<(FuncId, ir::Function)>> {
+    let mut trampolines = Vec::new();
+    for (kind, symbol) in [
+        (
+            0,
+            symbols::entry_trampoline_symbol as fn(&str, u32) -> String,
+        ),
+        (1, symbols::exit_trampoline_symbol),
+    ] {
+        for (type_index, ty) in info.metadata.types.iter().enumerate() {
+            let func = if kind == 0 {
+                trampolines::entry_trampoline(ty, isa.frontend_config(), Default::default())
+            } else {
+                trampolines::exit_trampoline(ty, isa.frontend_config(), Default::default())
+            };
+            let name = symbol(prefix, type_index as u32);
+            let id = module
+                .declare_function(&name, Linkage::Local, &func.signature)
+                .map_err(object::emit_error)?;
+            trampolines.push((id, func));
+        }
+    }
+    Ok(trampolines)
+}
+
+/// Translates and compiles every defined function and trampoline, on all cores when
+/// `options.parallel`; returns every code entry in descriptor order (functions, then
+/// trampolines).
+fn compile_code(
+    env: &ModuleEnv<'_>,
+    isa: &dyn TargetIsa,
+    trampolines: &[(FuncId, ir::Function)],
+    options: &CompileOptions,
+) -> Result<Vec<(FuncId, CompiledCode)>> {
+    let info = env.info;
+    let n_functions = info.bodies.len();
+    let done = AtomicUsize::new(0);
+    let compile_function = |defined: usize| -> Result<CompiledCode> {
+        let mut context = Context::new();
+        let mut builder_context = FunctionBuilderContext::new();
+        translate::translate_function(
+            env,
+            defined as u32,
+            &info.bodies[defined],
+            &mut context.func,
+            &mut builder_context,
+        )?;
+        let index = env.n_imported_funcs() + defined as u32;
+        let compiled = codegen(
+            isa,
+            &mut context,
+            env.func_ids[defined],
+            index,
+            info.func_name(index),
+        );
+        if let Some(Progress(report)) = &options.progress {
+            report(done.fetch_add(1, Ordering::Relaxed) + 1, n_functions);
+        }
+        compiled
+    };
+    let compile_trampoline = |(id, func): &(FuncId, ir::Function)| -> Result<CompiledCode> {
+        let mut context = Context::for_function(func.clone());
+        context.func.name = user_name(*id);
+        codegen(isa, &mut context, *id, u32::MAX, "trampoline")
+    };
+    let (functions, trampoline_code): (Vec<_>, Vec<_>) = if options.parallel {
+        rayon::join(
+            || {
+                (0..n_functions)
+                    .into_par_iter()
+                    .map(compile_function)
+                    .collect()
+            },
+            || trampolines.par_iter().map(compile_trampoline).collect(),
+        )
+    } else {
+        (
+            (0..n_functions).map(compile_function).collect(),
+            trampolines.iter().map(compile_trampoline).collect(),
+        )
+    };
+    let mut code = Vec::new();
+    for (id, compiled) in env.func_ids.iter().zip(functions) {
+        code.push((*id, compiled?));
+    }
+    for ((id, _), compiled) in trampolines.iter().zip(trampoline_code) {
+        code.push((*id, compiled?));
+    }
+    Ok(code)
+}
+
+/// Compiles `func` (already translated into `context.func`) to machine code.
+fn codegen(
+    isa: &dyn TargetIsa,
+    context: &mut Context,
+    func_id: FuncId,
+    func_index: u32,
+    name: &str,
+) -> Result<CompiledCode> {
+    context
+        .compile(isa, &mut ControlPlane::default())
+        .map_err(|e| CompileError::Codegen {
+            func_index,
+            name: name.to_string(),
+            message: format!("{:?}", e.inner),
+        })?;
+    let compiled = context
+        .compiled_code()
+        .expect("the function was just compiled");
+    let relocs = compiled
+        .buffer
+        .relocs()
+        .iter()
+        .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &context.func, func_id))
+        .collect();
+    let mut traps = Vec::new();
+    for trap in compiled.buffer.traps() {
+        let code = crate::traps::abi_trap_code(trap.code).ok_or_else(|| CompileError::Codegen {
+            func_index,
+            name: name.to_string(),
+            message: format!("unexpected trap code {}", trap.code),
+        })?;
+        traps.push(TrapEntry {
+            code_offset: trap.offset,
+            trap_code: code as u8,
+        });
+    }
+    traps.sort_by_key(|t| t.code_offset);
+    Ok(CompiledCode {
+        bytes: compiled.code_buffer().to_vec(),
+        entry: 0,
+        alignment: u64::from(compiled.buffer.alignment),
+        relocs,
+        traps,
+        block_starts: compiled.bb_starts.clone(),
+        block_edges: compiled.bb_edges.clone(),
+    })
+}
+
+/// A function's user name for Cranelift, by its id.
+fn user_name(func_id: FuncId) -> ir::UserFuncName {
+    ir::UserFuncName::user(0, func_id.as_u32())
+}
