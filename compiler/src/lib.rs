@@ -28,12 +28,9 @@ pub use wasmparser::WasmFeatures;
 
 use error::Result;
 
-/// Default memory layout: a 4 GiB reservation plus a 2 GiB guard, no explicit checks.
-pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings {
-    reservation: 1 << 32,
-    guard_size: 1 << 31,
-    bounds_checks: false,
-};
+/// Default memory layout (`MemorySettings::DEFAULT`, shared with the runtime): a 4 GiB
+/// reservation plus a 2 GiB guard, no explicit checks.
+pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings::DEFAULT;
 
 /// How to compile a module.
 #[derive(Clone, Debug)]
