@@ -4,56 +4,69 @@
 //! Builtins that can fail return a status (0 = success); the compiled caller traps with
 //! the code given by [`Builtin::trap_code`] when it is not 0, so every trap happens at an
 //! instruction of compiled code and goes through one mechanism.
+//!
+//! The list is written once, in [`foreach_builtin!`]: the table's layout
+//! ([`VMBuiltins`]), the names ([`Builtin`]), the signatures the compiler declares and the
+//! trap codes all come from it, and the runtime fills its table with the same macro, so a
+//! builtin whose Rust function disagrees with its entry does not compile.
 
 use crate::TrapCode;
 
-type Vmctx = *mut u8;
+/// Calls `$callback!` with every builtin, in table order, as
+/// `field(Variant) (param: Type, ...) -> Result, trap Code;` where the first parameter
+/// (the caller's vmctx) is implicit, types are [`AbiType`] names, a missing `-> Result`
+/// means no result, and `trap None` a builtin that cannot fail.
+#[macro_export]
+macro_rules! foreach_builtin {
+    ($callback:ident) => {
+        $callback! {
+            /// `memory.grow`: returns the old size in pages, or `u64::MAX` on failure.
+            memory_grow(MemoryGrow)(memory: I32, delta_pages: I64) -> I64, trap None;
+            /// `memory.copy` between two different memories (within one memory, compiled
+            /// code checks the ranges itself and calls the C library's `memmove`).
+            memory_copy(MemoryCopy)(
+                dst_memory: I32, src_memory: I32, dst: I64, src: I64, len: I64
+            ) -> I32, trap MemoryOutOfBounds;
+            /// `memory.fill`: no longer called by newly compiled code, which checks the range
+            /// itself and calls the C library's `memset`; kept because objects of this ABI
+            /// version compiled before that still call it.
+            memory_fill(MemoryFill)(memory: I32, dst: I64, value: I32, len: I64) -> I32,
+                trap MemoryOutOfBounds;
+            /// `memory.init`.
+            memory_init(MemoryInit)(memory: I32, data: I32, dst: I64, src: I32, len: I32) -> I32,
+                trap MemoryOutOfBounds;
+            /// `data.drop`.
+            data_drop(DataDrop)(data: I32), trap None;
+            /// `table.grow`: returns the old size, or `u64::MAX` on failure.
+            table_grow(TableGrow)(table: I32, delta: I64, init: Pointer) -> I64, trap None;
+            /// `table.fill`.
+            table_fill(TableFill)(table: I32, dst: I64, value: Pointer, len: I64) -> I32,
+                trap TableOutOfBounds;
+            /// `table.copy`.
+            table_copy(TableCopy)(dst_table: I32, src_table: I32, dst: I64, src: I64, len: I64)
+                -> I32, trap TableOutOfBounds;
+            /// `table.init`.
+            table_init(TableInit)(table: I32, elem: I32, dst: I64, src: I32, len: I32) -> I32,
+                trap TableOutOfBounds;
+            /// `elem.drop`.
+            elem_drop(ElemDrop)(elem: I32), trap None;
+        }
+    };
+}
 
-/// The builtin table. Field order is the ABI: field `i` is at `i * size_of::<usize>()` and
-/// corresponds to `Builtin::ALL[i]`.
-#[repr(C)]
-pub struct VMBuiltins {
-    /// `memory.grow`: returns the old size in pages, or `u64::MAX` on failure.
-    pub memory_grow: unsafe extern "C" fn(Vmctx, memory: u32, delta_pages: u64) -> u64,
-    /// `memory.copy` between two different memories (within one memory, compiled code
-    /// checks the ranges itself and calls the C library's `memmove`).
-    pub memory_copy: unsafe extern "C" fn(
-        Vmctx,
-        dst_memory: u32,
-        src_memory: u32,
-        dst: u64,
-        src: u64,
-        len: u64,
-    ) -> u32,
-    /// `memory.fill`: no longer called by newly compiled code, which checks the range itself
-    /// and calls the C library's `memset`; kept because objects of this ABI version
-    /// compiled before that still call it.
-    pub memory_fill:
-        unsafe extern "C" fn(Vmctx, memory: u32, dst: u64, value: u32, len: u64) -> u32,
-    /// `memory.init`.
-    pub memory_init:
-        unsafe extern "C" fn(Vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32,
-    /// `data.drop`.
-    pub data_drop: unsafe extern "C" fn(Vmctx, data: u32),
-    /// `table.grow`: returns the old size, or `u64::MAX` on failure.
-    pub table_grow: unsafe extern "C" fn(Vmctx, table: u32, delta: u64, init: usize) -> u64,
-    /// `table.fill`.
-    pub table_fill:
-        unsafe extern "C" fn(Vmctx, table: u32, dst: u64, value: usize, len: u64) -> u32,
-    /// `table.copy`.
-    pub table_copy: unsafe extern "C" fn(
-        Vmctx,
-        dst_table: u32,
-        src_table: u32,
-        dst: u64,
-        src: u64,
-        len: u64,
-    ) -> u32,
-    /// `table.init`.
-    pub table_init:
-        unsafe extern "C" fn(Vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32,
-    /// `elem.drop`.
-    pub elem_drop: unsafe extern "C" fn(Vmctx, elem: u32),
+/// The Rust type of a builtin parameter or result of [`AbiType`] `$ty`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! builtin_rust_type {
+    (Pointer) => {
+        usize
+    };
+    (I32) => {
+        u32
+    };
+    (I64) => {
+        u64
+    };
 }
 
 /// A parameter or result type of a builtin, as the compiler must declare it.
@@ -67,84 +80,121 @@ pub enum AbiType {
     I64,
 }
 
-/// Names the builtins, in table order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Builtin {
-    /// See [`VMBuiltins::memory_grow`].
-    MemoryGrow,
-    /// See [`VMBuiltins::memory_copy`].
-    MemoryCopy,
-    /// See [`VMBuiltins::memory_fill`].
-    MemoryFill,
-    /// See [`VMBuiltins::memory_init`].
-    MemoryInit,
-    /// See [`VMBuiltins::data_drop`].
-    DataDrop,
-    /// See [`VMBuiltins::table_grow`].
-    TableGrow,
-    /// See [`VMBuiltins::table_fill`].
-    TableFill,
-    /// See [`VMBuiltins::table_copy`].
-    TableCopy,
-    /// See [`VMBuiltins::table_init`].
-    TableInit,
-    /// See [`VMBuiltins::elem_drop`].
-    ElemDrop,
+macro_rules! declare_builtins {
+    ($(
+        $(#[$doc:meta])*
+        $field:ident($variant:ident)($($param:ident: $ty:ident),* $(,)?)
+            $(-> $result:ident)?, trap $trap:ident;
+    )*) => {
+        /// The builtin table. Field order is the ABI: field `i` is at
+        /// `i * size_of::<usize>()` and corresponds to `Builtin::ALL[i]`.
+        #[repr(C)]
+        pub struct VMBuiltins {
+            $(
+                $(#[$doc])*
+                pub $field: unsafe extern "C" fn(
+                    vmctx: *mut u8,
+                    $($param: $crate::builtin_rust_type!($ty)),*
+                ) $(-> $crate::builtin_rust_type!($result))?,
+            )*
+        }
+
+        /// Names the builtins, in table order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Builtin {
+            $(
+                $(#[$doc])*
+                $variant,
+            )*
+        }
+
+        impl Builtin {
+            /// Every builtin in table order.
+            pub const ALL: &'static [Builtin] = &[$(Builtin::$variant),*];
+
+            /// Parameters (the caller's vmctx first) and result, as declared in
+            /// [`VMBuiltins`].
+            pub fn signature(self) -> (&'static [AbiType], Option<AbiType>) {
+                match self {
+                    $(Builtin::$variant => (
+                        &[AbiType::Pointer, $(AbiType::$ty),*],
+                        None$(.or(Some(AbiType::$result)))?,
+                    ),)*
+                }
+            }
+
+            /// The trap a non-zero status from this builtin stands for, if it can fail.
+            pub fn trap_code(self) -> Option<TrapCode> {
+                match self {
+                    $(Builtin::$variant => declare_builtins!(@trap $trap),)*
+                }
+            }
+
+            /// The name of the table's field, for messages.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Builtin::$variant => stringify!($field),)*
+                }
+            }
+        }
+    };
+    (@trap None) => {
+        None
+    };
+    (@trap $code:ident) => {
+        Some(TrapCode::$code)
+    };
 }
 
-impl Builtin {
-    /// Every builtin in table order.
-    pub const ALL: [Builtin; 10] = [
-        Builtin::MemoryGrow,
-        Builtin::MemoryCopy,
-        Builtin::MemoryFill,
-        Builtin::MemoryInit,
-        Builtin::DataDrop,
-        Builtin::TableGrow,
-        Builtin::TableFill,
-        Builtin::TableCopy,
-        Builtin::TableInit,
-        Builtin::ElemDrop,
-    ];
+foreach_builtin!(declare_builtins);
 
+impl Builtin {
     /// Offset of this builtin's pointer in [`VMBuiltins`].
     pub fn offset(self) -> u32 {
         self as u32 * core::mem::size_of::<usize>() as u32
-    }
-
-    /// Parameters (the caller's vmctx first) and result, as declared in [`VMBuiltins`].
-    pub fn signature(self) -> (&'static [AbiType], Option<AbiType>) {
-        use AbiType::*;
-        match self {
-            Builtin::MemoryGrow => (&[Pointer, I32, I64], Some(I64)),
-            Builtin::MemoryCopy => (&[Pointer, I32, I32, I64, I64, I64], Some(I32)),
-            Builtin::MemoryFill => (&[Pointer, I32, I64, I32, I64], Some(I32)),
-            Builtin::MemoryInit => (&[Pointer, I32, I32, I64, I32, I32], Some(I32)),
-            Builtin::DataDrop => (&[Pointer, I32], None),
-            Builtin::TableGrow => (&[Pointer, I32, I64, Pointer], Some(I64)),
-            Builtin::TableFill => (&[Pointer, I32, I64, Pointer, I64], Some(I32)),
-            Builtin::TableCopy => (&[Pointer, I32, I32, I64, I64, I64], Some(I32)),
-            Builtin::TableInit => (&[Pointer, I32, I32, I64, I32, I32], Some(I32)),
-            Builtin::ElemDrop => (&[Pointer, I32], None),
-        }
-    }
-
-    /// The trap a non-zero status from this builtin stands for, if it can fail.
-    pub fn trap_code(self) -> Option<TrapCode> {
-        match self {
-            Builtin::MemoryCopy | Builtin::MemoryFill | Builtin::MemoryInit => {
-                Some(TrapCode::MemoryOutOfBounds)
-            }
-            Builtin::TableFill | Builtin::TableCopy | Builtin::TableInit => {
-                Some(TrapCode::TableOutOfBounds)
-            }
-            Builtin::MemoryGrow | Builtin::DataDrop | Builtin::TableGrow | Builtin::ElemDrop => {
-                None
-            }
-        }
     }
 }
 
 const _: () = assert!(
     core::mem::size_of::<VMBuiltins>() == Builtin::ALL.len() * core::mem::size_of::<usize>()
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_gives_offsets_signatures_and_traps() {
+        assert_eq!(Builtin::ALL.len(), 10);
+        for (index, builtin) in Builtin::ALL.iter().enumerate() {
+            assert_eq!(builtin.offset() as usize, index * 8);
+        }
+        assert_eq!(
+            Builtin::MemoryGrow.signature(),
+            (
+                &[AbiType::Pointer, AbiType::I32, AbiType::I64][..],
+                Some(AbiType::I64)
+            )
+        );
+        assert_eq!(
+            Builtin::TableFill.signature(),
+            (
+                &[
+                    AbiType::Pointer,
+                    AbiType::I32,
+                    AbiType::I64,
+                    AbiType::Pointer,
+                    AbiType::I64
+                ][..],
+                Some(AbiType::I32)
+            )
+        );
+        assert_eq!(Builtin::ElemDrop.signature().1, None);
+        assert_eq!(
+            Builtin::MemoryInit.trap_code(),
+            Some(TrapCode::MemoryOutOfBounds)
+        );
+        assert_eq!(Builtin::TableGrow.trap_code(), None);
+        assert_eq!(Builtin::TableCopy.name(), "table_copy");
+    }
+}

@@ -14,19 +14,19 @@ use kiln_abi::builtins::VMBuiltins;
 use kiln_abi::vmctx::VMContextHeader;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The table every context points to.
-pub(crate) static BUILTINS: VMBuiltins = VMBuiltins {
-    memory_grow,
-    memory_copy,
-    memory_fill,
-    memory_init,
-    data_drop,
-    table_grow,
-    table_fill,
-    table_copy,
-    table_init,
-    elem_drop,
-};
+/// Fills the table with the functions of this file named after its fields: the list is
+/// kiln-abi's `foreach_builtin!`, and each function must have its field's exact type.
+macro_rules! builtin_table {
+    ($(
+        $(#[$doc:meta])*
+        $field:ident($variant:ident)($($param:ident: $ty:ident),* $(,)?)
+            $(-> $result:ident)?, trap $trap:ident;
+    )*) => {
+        /// The table every context points to.
+        pub(crate) static BUILTINS: VMBuiltins = VMBuiltins { $($field),* };
+    };
+}
+kiln_abi::foreach_builtin!(builtin_table);
 
 /// Runs a builtin's body with the caller's instance and store; `failure` if it panics.
 ///

@@ -27,6 +27,8 @@ pub(crate) fn page_size() -> usize {
 
 /// What the pages of a range may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Read-only and executable pages are the loader's.
+#[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
 pub(crate) enum Protection {
     None,
     Read,
