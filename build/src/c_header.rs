@@ -26,54 +26,8 @@ use crate::interface::{describe, Interface};
 use kiln_abi::metadata::{FuncType, ValType};
 use std::fmt::Write;
 
-/// The generic C API, as `runtime/src/c_api.rs` defines it.
-const C_API: &str = r#"/* The generic kiln C API (kiln-runtime with feature `c-api`), shared by every module. */
-#ifndef KILN_C_API_H
-#define KILN_C_API_H
-/* A wasm number: the field is chosen by the function's type. */
-typedef union kiln_val { int32_t i32; int64_t i64; float f32; double f64; } kiln_val;
-typedef struct kiln_instance kiln_instance;
-typedef struct kiln_error kiln_error;
-typedef struct kiln_module_descriptor kiln_module_descriptor;
-/* A host function: reads args, writes results, returns 0 (non-zero stops the guest). */
-typedef int32_t (*kiln_host_fn)(void *env, const kiln_val *args, kiln_val *results);
-typedef struct kiln_import {
-    const char *module;
-    const char *name;
-    kiln_host_fn func;
-    void *env;
-} kiln_import;
-/* What a WASI guest may see; environment entries are "KEY=VALUE". */
-typedef struct kiln_wasi_config {
-    const char *const *args;
-    size_t n_args;
-    const char *const *env;
-    size_t n_env;
-    const char *const *preopen_host_paths;
-    const char *const *preopen_guest_paths;
-    size_t n_preopens;
-} kiln_wasi_config;
-kiln_instance *kiln_instance_new(const kiln_module_descriptor *descriptor,
-                                 const uint32_t *abi_marker, const kiln_import *imports,
-                                 size_t n_imports, const kiln_wasi_config *wasi,
-                                 kiln_error **error);
-void kiln_instance_delete(kiln_instance *instance);
-kiln_error *kiln_call(kiln_instance *instance, const char *name, const kiln_val *args,
-                      size_t n_args, kiln_val *results, size_t n_results);
-uint8_t *kiln_memory_data(kiln_instance *instance, const char *name, size_t *length);
-kiln_error *kiln_global_get(kiln_instance *instance, const char *name, kiln_val *value);
-kiln_error *kiln_global_set(kiln_instance *instance, const char *name, kiln_val value);
-/* The report: for a trap, its message and wasm backtrace. */
-const char *kiln_error_message(const kiln_error *error);
-/* The trap code (kiln's TrapCode numbering), or -1 when the error is not a trap. */
-int32_t kiln_error_trap_code(const kiln_error *error);
-/* The guest's proc_exit code, or -1. */
-int32_t kiln_error_exit_code(const kiln_error *error);
-size_t kiln_error_backtrace_len(const kiln_error *error);
-const char *kiln_error_backtrace_name(const kiln_error *error, size_t index);
-void kiln_error_delete(kiln_error *error);
-#endif
-"#;
+/// The generic C API, as `runtime/src/c_api.rs` defines it: the runtime's own header.
+const C_API: &str = include_str!("../../runtime/include/kiln.h");
 
 /// The C type and `kiln_val` field of a value type, if the C API carries it.
 fn c_type(ty: ValType) -> Option<(&'static str, &'static str)> {
