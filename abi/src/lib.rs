@@ -8,6 +8,7 @@
 
 pub mod builtins;
 pub mod descriptor;
+pub mod link;
 pub mod metadata;
 pub mod symbols;
 pub mod trap;

@@ -137,15 +137,7 @@ pub fn link_command(
             // libgcc's unwinder linked in, not libgcc_s.so: one shared library less to
             // load at start-up (a tenth of a glibc hello-world's time).
             .arg("-static-libgcc")
-            .args([
-                "-lpthread",
-                "-ldl",
-                "-lm",
-                "-lrt",
-                "-lutil",
-                "-lgcc_eh",
-                "-lc",
-            ]);
+            .args(kiln_abi::link::glibc_link_flags("gcc_eh"));
     }
     command
 }

@@ -236,15 +236,7 @@ fn staticlib_and_header_link_into_a_c_program() {
         .arg("-I")
         .arg(&dir)
         .arg(&library)
-        .args([
-            "-lpthread",
-            "-ldl",
-            "-lm",
-            "-lrt",
-            "-lutil",
-            "-lgcc_s",
-            "-lc",
-        ]));
+        .args(kiln_abi::link::glibc_link_flags("gcc_s")));
     assert_success(&linked, "linking the C host");
     assert!(
         !stack_is_executable(&exe),
