@@ -67,15 +67,7 @@ fn link_c_host(dir: &Path) -> Result<PathBuf, String> {
         .arg(dir)
         .arg(workspace_dir().join("examples/c-host/main.c"))
         .arg(dir.join("libcalc.a"))
-        .args([
-            "-lpthread",
-            "-ldl",
-            "-lm",
-            "-lrt",
-            "-lutil",
-            "-lgcc_s",
-            "-lc",
-        ])
+        .args(kiln_abi::link::glibc_link_flags("gcc_s"))
         .arg("-o")
         .arg(&executable)
         .output()
