@@ -12,16 +12,12 @@ pub const FUNCTIONS: &str = "kiln_functions";
 pub const TRAPS: &str = "kiln_traps";
 /// The first memory's initial contents (a local data symbol).
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
-/// Entry trampoline table (local). Written by the compiler, read through the descriptor.
-pub const ENTRY_TRAMPOLINES: &str = "kiln_entry_trampolines";
-/// Exit trampoline table (local). Written by the compiler, read through the descriptor.
-pub const EXIT_TRAMPOLINES: &str = "kiln_exit_trampolines";
 
 /// The ABI-version marker for `version` (see [`abi_version_symbol`]).
 pub const ABI_VERSION_PREFIX: &str = "kiln_abi_version_";
 
 /// The link-time ABI-version marker `kiln_abi_version_<version>`: a global data symbol the
-/// runtime defines for its own [`crate::ABI_VERSION`] (`runtime/src/module.rs`), and that
+/// runtime defines for its own [`crate::ABI_VERSION`] (`runtime/src/vm/module.rs`), and that
 /// the bindings and C headers kiln-build generates for an object reference for the version
 /// the object was compiled with. An object built by a kiln with another ABI version then
 /// fails to link, with an undefined-symbol error naming the version it needs, instead of
