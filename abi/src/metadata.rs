@@ -284,6 +284,41 @@ impl MemorySettings {
         guard_size: 1 << 31,
         bounds_checks: false,
     };
+
+    /// The most address space one memory may take, reservation plus guard: 2^47 bytes
+    /// (128 TiB), the user address space of x86_64 and of 48-bit aarch64.
+    pub const MAX_MAPPING: u64 = 1 << 47;
+
+    /// The layout with its reservation and guard rounded up to whole wasm pages (64 KiB, a
+    /// multiple of every page size kiln runs on), the one value the compiler records and
+    /// the runtime maps; an error when they do not fit in [`Self::MAX_MAPPING`] together.
+    /// The compiler decides which accesses need no check from these sizes, so they must
+    /// never wrap or saturate.
+    pub fn checked(self) -> Result<MemorySettings, String> {
+        let round = |bytes: u64| bytes.checked_next_multiple_of(crate::WASM_PAGE_SIZE);
+        let too_large = || {
+            format!(
+                "a reservation of {} bytes plus a guard of {} bytes exceeds the {} bytes a \
+                 memory may take",
+                self.reservation,
+                self.guard_size,
+                Self::MAX_MAPPING
+            )
+        };
+        let (Some(reservation), Some(guard_size)) =
+            (round(self.reservation), round(self.guard_size))
+        else {
+            return Err(too_large());
+        };
+        match reservation.checked_add(guard_size) {
+            Some(total) if total <= Self::MAX_MAPPING => Ok(MemorySettings {
+                reservation,
+                guard_size,
+                bounds_checks: self.bounds_checks,
+            }),
+            _ => Err(too_large()),
+        }
+    }
 }
 
 /// Everything about a module the runtime needs besides its code.
@@ -462,5 +497,32 @@ mod tests {
             results: vec![],
         };
         assert_eq!(empty.to_string(), "func () -> ()");
+    }
+
+    #[test]
+    fn layouts_round_to_wasm_pages_and_must_fit() {
+        let settings = |reservation, guard_size| MemorySettings {
+            reservation,
+            guard_size,
+            bounds_checks: false,
+        };
+        assert_eq!(
+            MemorySettings::DEFAULT.checked(),
+            Ok(MemorySettings::DEFAULT)
+        );
+        assert_eq!(settings(1, 65537).checked(), Ok(settings(65536, 131072)));
+        assert_eq!(settings(0, 0).checked(), Ok(settings(0, 0)));
+        let max = MemorySettings::MAX_MAPPING;
+        assert!(settings(max - 65536, 65536).checked().is_ok());
+        for (reservation, guard) in [
+            (1 << 32, u64::MAX - 4095),
+            (1 << 32, u64::MAX),
+            (u64::MAX, 0),
+            (1 << 32, 1 << 63),
+            (max, 1),
+        ] {
+            let error = settings(reservation, guard).checked().unwrap_err();
+            assert!(error.contains("exceeds"), "{error}");
+        }
     }
 }

@@ -66,16 +66,17 @@ impl CodegenArgs {
                 OptLevelArg::Speed => OptLevel::Speed,
                 OptLevelArg::SpeedAndSize => OptLevel::SpeedAndSize,
             },
-            memory: self.memory_settings(),
+            memory: self.memory_settings()?,
             target_features,
             ..CompileOptions::default()
         })
     }
 
-    /// The linear-memory layout the options ask for.
-    fn memory_settings(&self) -> MemorySettings {
+    /// The linear-memory layout the options ask for, checked: a guard that does not fit in
+    /// the address space with the reservation is an error naming the flag.
+    fn memory_settings(&self) -> Result<MemorySettings> {
         let defaults = kiln_compiler::DEFAULT_MEMORY_SETTINGS;
-        if self.bounds_checks {
+        let settings = if self.bounds_checks {
             MemorySettings {
                 reservation: 0,
                 guard_size: self.guard_size.unwrap_or(0),
@@ -86,6 +87,10 @@ impl CodegenArgs {
                 guard_size: self.guard_size.unwrap_or(defaults.guard_size),
                 ..defaults
             }
-        }
+        };
+        settings.checked().map_err(|reason| match self.guard_size {
+            Some(guard_size) => anyhow!("--guard-size {guard_size}: {reason}"),
+            None => anyhow!("memory layout: {reason}"),
+        })
     }
 }

@@ -642,6 +642,50 @@ fn invalid_wasm_is_a_kiln_error_with_offset() {
     }
 }
 
+/// A guard region that does not fit the address space is refused, by the flag's name:
+/// within 4095 of 2^64, a saturating add in the compiler dropped the bounds checks while the
+/// runtime's rounding wrapped the guard to nothing, so the guest could read host memory.
+#[test]
+fn guard_sizes_that_do_not_fit_are_refused() {
+    let scratch = scratch_dir("guard-size");
+    let input = scratch.join("far.wat");
+    std::fs::write(
+        &input,
+        "(module (memory 1) (func (export \"_start\") \
+         (drop (i32.load offset=0xfffffff0 (i32.const -1)))))\n",
+    )
+    .unwrap();
+    let output_path = scratch.join("far");
+    for guard in [
+        "18446744073709547521",
+        "18446744073709551615",
+        "9223372036854775808",
+    ] {
+        for command in ["run", "compile", "build"] {
+            let mut args = vec![command, "--guard-size", guard, path_str(&input)];
+            if command != "run" {
+                args.extend(["-o", path_str(&output_path)]);
+            }
+            let output = run_kiln(&args, b"");
+            let context = output.describe();
+            assert_eq!(output.code, Some(KILN_ERROR_EXIT_CODE), "{context}");
+            assert!(output.stderr.contains("--guard-size"), "{context}");
+            assert!(!output.stderr.contains("panicked"), "{context}");
+        }
+    }
+    // A large guard that fits still works, and the access past it still traps.
+    let output = run_kiln(
+        &["run", "--guard-size", "8589934592", path_str(&input)],
+        b"",
+    );
+    assert_eq!(output.code, Some(134), "{}", output.describe());
+    assert!(
+        output.stderr.contains("out of bounds memory access"),
+        "{}",
+        output.describe()
+    );
+}
+
 #[test]
 fn invalid_wat_is_a_kiln_error() {
     let scratch = scratch_dir("invalid-wat");

@@ -25,6 +25,9 @@ pub enum CompileError {
     /// The target triple or a codegen setting cannot be used.
     #[error("target {0}")]
     Target(String),
+    /// A compile option cannot be used (the memory layout, for example).
+    #[error("invalid option: {0}")]
+    InvalidOption(String),
     /// Cranelift rejected a function; a compiler bug.
     #[error("code generation failed in function {func_index} ({name}): {message}")]
     Codegen {

@@ -25,13 +25,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Compiles a module to a relocatable object file for `options.target`.
 pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     crate::validate(wasm, options.features)?;
-    let mut info = module_info::parse(wasm, options.memory)?;
+    // The layout, rounded as the runtime maps it: bounds checks are left out by its sizes.
+    let memory = options
+        .memory
+        .checked()
+        .map_err(CompileError::InvalidOption)?;
+    let mut info = module_info::parse(wasm, memory)?;
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
-    let env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+    let env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     let mut code = compile_code(&env, &*isa, &trampolines, options)?;
     let text_order = placement::place(&info, &mut code);
     let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {

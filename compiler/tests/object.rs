@@ -132,3 +132,20 @@ fn functions_are_placed_callers_first_from_the_entry_points() {
     let names: Vec<&str> = functions.iter().map(|(_, name)| name.as_str()).collect();
     assert_eq!(names, ["main", "helper", "leaf", "unused"]);
 }
+
+/// A memory layout whose guard does not fit the address space is refused: rounding and
+/// adding it must never wrap or saturate into "no bounds check needed".
+#[test]
+fn memory_layouts_that_do_not_fit_are_refused() {
+    let wasm = wat::parse_str(FACTORIAL).unwrap();
+    for guard_size in [u64::MAX - 4095, u64::MAX, 1 << 63] {
+        let mut options = CompileOptions::default();
+        options.memory.guard_size = guard_size;
+        match compile(&wasm, &options) {
+            Err(CompileError::InvalidOption(message)) => {
+                assert!(message.contains("exceeds"), "{message}")
+            }
+            other => panic!("guard {guard_size}: {:?}", other.map(|bytes| bytes.len())),
+        }
+    }
+}

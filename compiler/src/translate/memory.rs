@@ -38,8 +38,16 @@ impl FuncTranslator<'_, '_> {
         if settings.bounds_checks || memory64 {
             return true;
         }
-        let covered = settings.reservation.saturating_add(settings.guard_size);
-        (1u64 << 32).saturating_add(offset).saturating_add(size) > covered
+        // The settings are checked (`MemorySettings::checked`): nothing here may saturate
+        // into "covered"; an overflow means the access needs its check.
+        let covered = settings.reservation.checked_add(settings.guard_size);
+        let reach = (1u64 << 32)
+            .checked_add(offset)
+            .and_then(|end| end.checked_add(size));
+        match (reach, covered) {
+            (Some(reach), Some(covered)) => reach > covered,
+            _ => true,
+        }
     }
 
     /// The base address of memory `memory`: loaded once per function for a first memory

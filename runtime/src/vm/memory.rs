@@ -100,15 +100,24 @@ impl LinearMemory {
         if ty.max_pages.is_some_and(|max| max < ty.min_pages) {
             return Err(Error::new("memory maximum is below its minimum"));
         }
+        // Whole wasm pages, reservation plus guard within `MemorySettings::MAX_MAPPING`: the
+        // sizes the compiler left bounds checks out by (a corrupt object's are refused).
+        let settings = settings.checked().map_err(Error::new)?;
         let page = page_size() as u64;
-        let min_bytes = ty.min_pages * WASM_PAGE_SIZE;
+        let too_large = || Error::new("memory reservation too large for this host");
+        let min_bytes = ty
+            .min_pages
+            .checked_mul(WASM_PAGE_SIZE)
+            .ok_or_else(too_large)?;
         let mut reservation = settings.reservation;
         if settings.bounds_checks {
             // Explicit checks: any reservation works if it holds the minimum.
             reservation = reservation.max(min_bytes);
         }
-        let reservation = reservation.next_multiple_of(page);
-        let guard = settings.guard_size.next_multiple_of(page);
+        // Whole wasm pages are whole host pages wherever the host's pages are at most
+        // 64 KiB; rounding keeps larger pages correct too.
+        let round = |bytes: u64| bytes.checked_next_multiple_of(page).ok_or_else(too_large);
+        let (reservation, guard) = (round(reservation)?, round(settings.guard_size)?);
         if min_bytes > reservation {
             return Err(Error::new(format!(
                 "memory minimum of {} pages exceeds the reservation of {reservation} bytes",
@@ -118,7 +127,7 @@ impl LinearMemory {
         let mapping_len = reservation
             .checked_add(guard)
             .and_then(|len| usize::try_from(len).ok())
-            .ok_or_else(|| Error::new("memory reservation too large for this host"))?;
+            .ok_or_else(too_large)?;
         let reservation = reservation as usize;
         let mapping = match reuse_reservation(mapping_len) {
             Some(mapping) if mapping_len > 0 => mapping,
@@ -182,7 +191,7 @@ impl LinearMemory {
         if new_pages > self.max_pages() {
             return None;
         }
-        let new_len = usize::try_from(new_pages * WASM_PAGE_SIZE).ok()?;
+        let new_len = usize::try_from(new_pages.checked_mul(WASM_PAGE_SIZE)?).ok()?;
         if new_len > self.reservation {
             self.relocate(new_len).ok()?;
         }
@@ -196,12 +205,19 @@ impl LinearMemory {
     fn relocate(&mut self, min_len: usize) -> Result<(), Error> {
         debug_assert!(self.settings.bounds_checks);
         let page = page_size();
-        let max_len = (self.max_pages() * WASM_PAGE_SIZE) as usize;
+        let max_len =
+            usize::try_from(self.max_pages().saturating_mul(WASM_PAGE_SIZE)).unwrap_or(usize::MAX);
         let reservation = min_len
             .max(self.reservation.saturating_mul(2))
             .min(max_len.max(min_len));
-        let reservation = reservation.next_multiple_of(page);
-        let guard = (self.settings.guard_size as usize).next_multiple_of(page);
+        let too_large = || Error::new("memory reservation too large for this host");
+        let reservation = reservation
+            .checked_next_multiple_of(page)
+            .ok_or_else(too_large)?;
+        let guard = usize::try_from(self.settings.guard_size)
+            .ok()
+            .and_then(|guard| guard.checked_next_multiple_of(page))
+            .ok_or_else(too_large)?;
         let mut moved = LinearMemory::new(
             MemoryType {
                 min_pages: 0,
@@ -391,6 +407,26 @@ mod tests {
             })
             .expect("the reservation is mapped");
         assert!(line.contains(" ---p "), "beyond the length: {line}");
+    }
+
+    #[test]
+    fn layouts_that_do_not_fit_are_refused_not_wrapped() {
+        // Within 4095 of 2^64, rounding the guard up to a page wrapped it to nothing.
+        for guard_size in [u64::MAX - 4095, u64::MAX, 1 << 63] {
+            let settings = MemorySettings {
+                guard_size,
+                ..MemorySettings::DEFAULT
+            };
+            let error = LinearMemory::new(ty(1, None), settings).unwrap_err();
+            assert!(error.to_string().contains("exceeds"), "{error}");
+        }
+        let huge = MemoryType {
+            min_pages: 1 << 48,
+            max_pages: None,
+            memory64: true,
+            shared: false,
+        };
+        assert!(LinearMemory::new(huge, MemorySettings::DEFAULT).is_err());
     }
 
     #[test]
