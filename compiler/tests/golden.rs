@@ -1,14 +1,34 @@
-//! Golden code-quality tests: every `golden/<name>.wat` is compiled for x86_64 and the
-//! disassembly of its wasm functions (not the trampolines) is compared with
-//! `golden/<name>.x86_64.txt`, once for the baseline (x86-64-v2: SSE4.2) and once with
-//! AVX2. Offsets are relative to each function's start, so the files change only when the
-//! generated code does. `BLESS=1 cargo test -p kiln-compiler --test golden` rewrites the
-//! expected files; review their diff like code.
+//! Golden code-quality tests, one file per case with its expectation inline: every
+//! `golden/<name>.wat` is compiled and the disassembly of its wasm functions (not the
+//! trampolines) is compared with the `;;` comment lines that end the same file, once for
+//! the baseline (x86-64-v2: SSE4.2) and once with AVX2. Offsets are relative to each
+//! function's start, so the expectation changes only when the generated code does.
+//!
+//! A case starts with directives, one per line, as in Wasmtime's `tests/disas/*.wat`:
+//!
+//! ```text
+//! ;;! target = "x86_64"
+//! ;;! test = "compile"
+//! ;;! opt_level = "speed"
+//! ;; What the case shows, in a sentence or two.
+//! (module ...)
+//!
+//! ;; == x86_64 (baseline: SSE4.2) ==
+//! ;; f:
+//! ;;      0: pushq %rbp
+//! ```
+//!
+//! `target` (only `x86_64`, the disassembler's) and `test` (only `compile`: compile, then
+//! disassemble) are required; `opt_level` (`none`, `speed`, `speed_and_size`) defaults to
+//! `speed`. The expectation is the run of `;;` lines at the end of the file, after the
+//! module. To add a case, write the directives and the module and run
+//! `BLESS=1 cargo test -p kiln-compiler --test golden`, which rewrites every file's
+//! expectation in place; review the diff like code.
 
 use capstone::arch::x86::{ArchMode, ArchSyntax};
 use capstone::arch::{BuildsCapstone, BuildsCapstoneSyntax};
 use capstone::Capstone;
-use kiln_compiler::{compile, CompileOptions};
+use kiln_compiler::{compile, CompileOptions, OptLevel};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +43,100 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("golden")
+}
+
+/// A case file split into its parts.
+struct Case {
+    /// How to compile it, from the `;;!` directives.
+    opt_level: OptLevel,
+    /// The file up to its expectation: directives, comments, the module.
+    source: String,
+    /// The expected output, without the `;;` prefixes.
+    expected: String,
+}
+
+/// Splits `text` (the file `path`) into directives, source and expectation.
+fn parse_case(path: &Path, text: &str) -> Case {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut end = lines.len();
+    while end > 0 && lines[end - 1].trim().is_empty() {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > 0 && lines[start - 1].starts_with(";;") && !lines[start - 1].starts_with(";;!") {
+        start -= 1;
+    }
+    let expected: String = lines[start..end]
+        .iter()
+        .map(|line| {
+            let line = &line[2..];
+            let line = line.strip_prefix(' ').unwrap_or(line);
+            format!("{line}\n")
+        })
+        .collect();
+    let mut source_end = start;
+    while source_end > 0 && lines[source_end - 1].trim().is_empty() {
+        source_end -= 1;
+    }
+    let source: String = lines[..source_end]
+        .iter()
+        .map(|line| format!("{line}\n"))
+        .collect();
+
+    let (mut target, mut test, mut opt_level) = (None, None, OptLevel::Speed);
+    for (number, line) in lines.iter().enumerate() {
+        let Some(directive) = line.strip_prefix(";;!") else {
+            continue;
+        };
+        let at = format!("{}:{}", path.display(), number + 1);
+        let (key, value) = directive
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{at}: a directive is `;;! key = \"value\"`"));
+        let value = value.trim().trim_matches('"');
+        match key.trim() {
+            "target" => target = Some(value.to_string()),
+            "test" => test = Some(value.to_string()),
+            "opt_level" => {
+                opt_level = match value {
+                    "none" => OptLevel::None,
+                    "speed" => OptLevel::Speed,
+                    "speed_and_size" => OptLevel::SpeedAndSize,
+                    other => panic!("{at}: unknown opt_level {other:?}"),
+                }
+            }
+            other => panic!("{at}: unknown directive {other:?}"),
+        }
+    }
+    let path = path.display();
+    match target.as_deref() {
+        Some("x86_64") => {}
+        Some(other) => panic!("{path}: unsupported target {other:?} (only x86_64)"),
+        None => panic!("{path}: no `;;! target = \"x86_64\"` directive"),
+    }
+    match test.as_deref() {
+        Some("compile") => {}
+        Some(other) => panic!("{path}: unknown test {other:?} (only compile)"),
+        None => panic!("{path}: no `;;! test = \"compile\"` directive"),
+    }
+    Case {
+        opt_level,
+        source,
+        expected,
+    }
+}
+
+/// The file with `actual` as its expectation.
+fn blessed(case: &Case, actual: &str) -> String {
+    let mut out = case.source.clone();
+    out.push('\n');
+    for line in actual.lines() {
+        if line.is_empty() {
+            out.push_str(";;\n");
+        } else {
+            writeln!(out, ";; {line}").unwrap();
+        }
+    }
+    out
 }
 
 /// The disassembly of every wasm function of the object, in address order.
@@ -98,8 +212,11 @@ fn disassemble(code: &[u8]) -> String {
     out
 }
 
-/// A line diff (longest common subsequence) with `-` for expected and `+` for actual.
+/// A line diff (longest common subsequence) with `-` for expected and `+` for actual,
+/// showing three unchanged lines around each change, and every heading and function name
+/// (the lines that do not start with a space) so that each change can be placed.
 fn diff(expected: &str, actual: &str) -> String {
+    const CONTEXT: usize = 3;
     let a: Vec<&str> = expected.lines().collect();
     let b: Vec<&str> = actual.lines().collect();
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
@@ -112,35 +229,52 @@ fn diff(expected: &str, actual: &str) -> String {
             };
         }
     }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
+    // Each line of the diff as (marker, text).
+    let (mut i, mut j, mut lines) = (0, 0, Vec::new());
     while i < a.len() || j < b.len() {
         if i < a.len() && j < b.len() && a[i] == b[j] {
-            writeln!(out, "  {}", a[i]).unwrap();
+            lines.push((' ', a[i]));
             (i, j) = (i + 1, j + 1);
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            writeln!(out, "+ {}", b[j]).unwrap();
-            j += 1;
-        } else {
-            writeln!(out, "- {}", a[i]).unwrap();
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            lines.push(('-', a[i]));
             i += 1;
+        } else {
+            lines.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let changed: Vec<usize> = (0..lines.len()).filter(|&k| lines[k].0 != ' ').collect();
+    let near_change = |k: usize| changed.iter().any(|&c| c.abs_diff(k) <= CONTEXT);
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (marker, text)) in lines.iter().enumerate() {
+        if near_change(k) || !text.starts_with(' ') {
+            writeln!(out, "{marker} {text}").unwrap();
+            skipped = false;
+        } else if !skipped {
+            out.push_str("  ...\n");
+            skipped = true;
         }
     }
     out
 }
 
-/// The expected-file text for one input.
-fn golden_output(wat_path: &Path) -> String {
-    let wasm = wat::parse_file(wat_path).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
+/// The rendered output for one case: each configuration's heading and disassembly.
+fn golden_output(path: &Path, case: &Case) -> String {
+    let wasm = wat::parse_str(&case.source).unwrap_or_else(|mut e| {
+        e.set_path(path);
+        panic!("{e}")
+    });
     let mut out = String::new();
     for (heading, features) in CONFIGURATIONS {
         let options = CompileOptions {
             target: "x86_64-unknown-linux-gnu".parse().unwrap(),
+            opt_level: case.opt_level,
             target_features: features.iter().map(|f| f.to_string()).collect(),
             parallel: false,
             ..CompileOptions::default()
         };
-        let object =
-            compile(&wasm, &options).unwrap_or_else(|e| panic!("{}: {e}", wat_path.display()));
+        let object = compile(&wasm, &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         writeln!(out, "== {heading} ==").unwrap();
         out.push_str(&disassemble_functions(&object));
     }
@@ -162,29 +296,32 @@ fn golden_disassembly() {
         golden_dir().display()
     );
     let mut mismatches = Vec::new();
-    for input in &inputs {
-        let expected_path = input.with_extension("x86_64.txt");
-        let actual = golden_output(input);
+    for path in &inputs {
+        let text = std::fs::read_to_string(path).unwrap();
+        let case = parse_case(path, &text);
+        let actual = golden_output(path, &case);
         if bless {
-            std::fs::write(&expected_path, &actual).unwrap();
+            let blessed = blessed(&case, &actual);
+            if blessed != text {
+                std::fs::write(path, blessed).unwrap();
+            }
             continue;
         }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != actual {
-            let name = expected_path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+        if case.expected != actual {
+            // The file, as a path from the workspace, and the line its expectation starts on.
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let name = path.strip_prefix(workspace).unwrap_or(path);
+            let line = case.source.lines().count() + 2;
             mismatches.push(format!(
-                "--- {name} (expected)\n+++ actual\n{}",
-                diff(&expected, &actual)
+                "--- {}:{line} (expected)\n+++ actual\n{}",
+                name.display(),
+                diff(&case.expected, &actual)
             ));
         }
     }
     assert!(
         mismatches.is_empty(),
-        "generated code differs from the golden files (rerun with BLESS=1 to accept):\n{}",
+        "generated code differs from the expectations (rerun with BLESS=1 to accept):\n{}",
         mismatches.join("\n")
     );
 }

@@ -1,3 +1,6 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! opt_level = "speed"
 ;; A loop with an `if` without `else`: the whole loop is six instructions, with no jump
 ;; through an empty else arm; and a global is updated in place at its `vmctx` offset.
 (module
@@ -9,3 +12,34 @@
         (then (local.set 1 (i32.add (local.get 1) (i32.const 1)))))
       (br_if $next (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
     (local.get 1)))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; count_even:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: addl $1, 0x50(%rdi)
+;;      8: xorl %eax, %eax
+;;      a: testl $1, %edx
+;;     10: jne 0x1c
+;;     16: addl $1, %eax
+;;     1c: subl $1, %edx
+;;     1f: testl %edx, %edx
+;;     21: jne 0xa
+;;     27: movq %rbp, %rsp
+;;     2a: popq %rbp
+;;     2b: retq
+;; == x86_64 + avx2 ==
+;; count_even:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: addl $1, 0x50(%rdi)
+;;      8: xorl %eax, %eax
+;;      a: testl $1, %edx
+;;     10: jne 0x1c
+;;     16: addl $1, %eax
+;;     1c: subl $1, %edx
+;;     1f: testl %edx, %edx
+;;     21: jne 0xa
+;;     27: movq %rbp, %rsp
+;;     2a: popq %rbp
+;;     2b: retq

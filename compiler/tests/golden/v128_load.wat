@@ -1,3 +1,6 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! opt_level = "speed"
 ;; SIMD memory accesses: addresses come from memory.rs (no bounds check needed with the
 ;; default 4 GiB reservation + 2 GiB guard), and extending loads fold into `pmovsx*`.
 (module
@@ -8,3 +11,62 @@
     (v128.load32_zero (local.get 0)))
   (func $v128_store_lane (export "v128_store_lane") (param i32 v128)
     (v128.store16_lane 3 (local.get 0) (local.get 1))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; v128_load8x8_s:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: pmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;; v128_load32_zero:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: movl (%rsi, %rdi), %esi
+;;     10: movd %esi, %xmm0
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;; v128_store_lane:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: pextrw $3, %xmm0, (%rsi, %rdi)
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;; == x86_64 + avx2 ==
+;; v128_load8x8_s:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;; v128_load32_zero:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: movl (%rsi, %rdi), %esi
+;;     10: vmovd %esi, %xmm0
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;; v128_store_lane:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 0x88(%rdi), %rsi
+;;      b: movl %edx, %edi
+;;      d: vpextrw $3, %xmm0, (%rsi, %rdi)
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
