@@ -20,7 +20,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use support::{
     build_c_programs, build_rust_programs, path_str, run, run_kiln, scratch_dir, target_dir,
-    wat_program, Program,
+    wat_program, Program, KILN,
 };
 
 /// Exit code of a guest that trapped.
@@ -196,6 +196,84 @@ fn trap_call_stack_exhausted() {
         &["recurse"],
         Backtrace::Truncated,
     );
+}
+
+/// A small stack (`ulimit -s 512`, as on devices and in some containers) leaves wasm less
+/// room, but room: the wasm stack limit comes from where the stack really ends. Before, it
+/// came from a guess of how much was used above it, which left none, and even a module
+/// that only printed reported "call stack exhausted". Deep recursion still ends in that
+/// trap, not in a crash, for executables of both libcs and for `kiln run`.
+#[test]
+fn small_stacks_run_wasm_and_recursion_still_traps() {
+    let scratch = scratch_dir("small-stack");
+    let source = scratch.join("print.wat");
+    std::fs::write(
+        &source,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write"
+               (func $fd_write (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 16) "\00\01\00\00\03\00\00\00")
+             (data (i32.const 256) "ok\0a")
+             (func $deep (param i32) (result i32)
+               (if (result i32) (i32.eqz (local.get 0))
+                 (then (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+                 (else (call $deep (i32.sub (local.get 0) (i32.const 1))))))
+             (func (export "_start") (drop (call $deep (i32.const 1000)))))"#,
+    )
+    .unwrap();
+    let overflow = wat_program("stack_overflow");
+    for (name, module) in [
+        ("print", source.as_path()),
+        ("overflow", overflow.as_path()),
+    ] {
+        let mut runs: Vec<(String, Vec<String>)> = vec![(
+            format!("kiln run {name}"),
+            vec![KILN.into(), "run".into(), path_str(module).into()],
+        )];
+        for target in ["x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"] {
+            let executable = scratch.join(format!("{name}-{target}"));
+            let output = run_kiln(
+                &[
+                    "build",
+                    "--target",
+                    target,
+                    path_str(module),
+                    "-o",
+                    path_str(&executable),
+                ],
+                b"",
+            );
+            if output.code != Some(0) && output.stderr.contains("rustup target add") {
+                eprintln!("skipped {target}: {}", output.stderr.trim());
+                continue;
+            }
+            assert_eq!(output.code, Some(0), "{}", output.describe());
+            runs.push((
+                format!("{name} built for {target}"),
+                vec![path_str(&executable).into()],
+            ));
+        }
+        for (what, command) in runs {
+            let script = format!("ulimit -s 512 && exec {}", command.join(" "));
+            let output = run(Command::new("sh").args(["-c", &script]), b"");
+            if name == "print" {
+                assert_eq!(
+                    (output.code, output.stdout.as_str()),
+                    (Some(0), "ok\n"),
+                    "{what}: {}",
+                    output.describe()
+                );
+            } else {
+                assert_eq!(output.code, Some(134), "{what}: {}", output.describe());
+                assert!(
+                    output.stderr.contains("call stack exhausted"),
+                    "{what}: {}",
+                    output.describe()
+                );
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -45,10 +45,13 @@ fn stack_low(sp: usize) -> usize {
 }
 
 /// The main thread's stack grows on demand up to `RLIMIT_STACK` below its top, so its
-/// bottom follows from the limit. `pthread_getattr_np` is not asked: glibc answers by
-/// reading `/proc/self/maps` (a tenth of a hello-world's start-up), musl reports only the
-/// part mapped so far, and under qemu-user glibc may report a bottom above the stack
-/// pointer.
+/// bottom follows from its top and the limit. The top is found from the program's file
+/// name (`AT_EXECFN`), a string the kernel copies to the top of the stack above the
+/// arguments and environment, rounded up to a page. `pthread_getattr_np` is not asked:
+/// glibc answers by reading `/proc/self/maps` (a tenth of a hello-world's start-up), musl
+/// reports only the part mapped so far, and under qemu-user glibc may report a bottom above
+/// the stack pointer. Without `AT_EXECFN`, or when it does not lie just above `sp`, the
+/// used part above `sp` is estimated instead.
 fn main_thread_stack_low(sp: usize) -> usize {
     let mut limit = MaybeUninit::<libc::rlimit>::uninit();
     // SAFETY: `getrlimit` writes the limit into `limit` when it returns 0.
@@ -58,16 +61,25 @@ fn main_thread_stack_low(sp: usize) -> usize {
         if current == libc::RLIM_INFINITY {
             64 << 20
         } else {
-            current as usize
+            usize::try_from(current).unwrap_or(usize::MAX)
         }
     } else {
         8 << 20
     };
-    // Above `sp` lie the arguments and environment (Linux caps them at a quarter of the
-    // limit) and the start-up frames.
-    let used_above = stack_size / 4 + 256 * 1024;
-    sp.saturating_sub(stack_size.saturating_sub(used_above))
-        .max(1)
+    // SAFETY: `getauxval` has no preconditions; it returns 0 for an absent entry.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
+    let top = execfn.checked_next_multiple_of(super::super::mmap::page_size());
+    match top {
+        // The stack cannot be larger than its limit, so a top further above is not ours.
+        Some(top) if top > sp && top - sp < stack_size => top - stack_size,
+        _ => {
+            // Above `sp` lie the arguments and environment (Linux caps them at a quarter
+            // of the limit) and the start-up frames.
+            let used_above = stack_size / 4 + 256 * 1024;
+            sp.saturating_sub(stack_size.saturating_sub(used_above))
+        }
+    }
+    .max(1)
 }
 
 /// The lowest address of the current (non-main) thread's stack.
