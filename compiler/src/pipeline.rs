@@ -6,7 +6,7 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{isa, memory_image, object, placement, trampolines, translate};
+use crate::{isa, memory_image, names, object, placement, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::TargetIsa;
@@ -15,10 +15,11 @@ use cranelift_control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
-use kiln_abi::metadata::ExternKind;
+use kiln_abi::metadata::{ExternKind, ModuleMetadata};
 use kiln_abi::symbols;
 use kiln_abi::trap::TrapEntry;
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -48,12 +49,25 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             prefix: &options.symbol_prefix,
             n_functions: info.bodies.len() as u32,
             n_types: info.metadata.types.len() as u32,
-            metadata: info.metadata.encode(),
+            metadata: encode_metadata(&info.metadata),
             code,
             text_order,
             memory_image,
         },
     )
+}
+
+/// The metadata's bytes, with the function names demangled for backtraces and perf maps
+/// (`names.rs`); the function symbols keep the raw names.
+fn encode_metadata(metadata: &ModuleMetadata<'_>) -> Vec<u8> {
+    let demangled: Vec<Cow<'_, str>> = metadata
+        .function_names
+        .iter()
+        .map(|name| names::demangle(name))
+        .collect();
+    let mut metadata = metadata.clone();
+    metadata.function_names = demangled.iter().map(|name| name.as_ref()).collect();
+    metadata.encode()
 }
 
 /// One function's machine code, from Cranelift to the object.
