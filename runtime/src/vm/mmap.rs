@@ -29,8 +29,12 @@ pub(crate) fn page_size() -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Protection {
     None,
+    /// Only the loader (feature `loader`) and tests map read-only or executable pages; a
+    /// runtime built without them (an executable's) has no use for these two.
+    #[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
     Read,
     ReadWrite,
+    #[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
     ReadExecute,
 }
 
