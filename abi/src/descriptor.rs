@@ -5,8 +5,11 @@
 //!  <prefix>kiln_module ─► ModuleDescriptor
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
-//!                           │                      └─ traps: range of the trap table
+//!                           │                      ├─ traps: range of the trap table
+//!                           │                      └─ calls: range of the call-site table
 //!                           ├─ traps ─────────► [TrapEntry; n_traps], grouped by code entry
+//!                           ├─ call_sites ────► [CallSiteEntry; n_call_sites], grouped by
+//!                           │                     code entry
 //!                           └─ memory_image ──► the first memory's initial bytes (or null)
 //! ```
 //!
@@ -19,7 +22,7 @@
 //! The compiler writes it as a relocated data object; the pointers are resolved by the
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up.
 
-use crate::trap::TrapEntry;
+use crate::trap::{CallSiteEntry, TrapEntry};
 use core::mem::offset_of;
 
 /// Value of [`ModuleDescriptor::magic`].
@@ -50,6 +53,10 @@ pub struct ModuleDescriptor {
     pub traps: *const TrapEntry,
     /// Number of trap-table entries.
     pub n_traps: usize,
+    /// The call-site table.
+    pub call_sites: *const CallSiteEntry,
+    /// Number of call-site-table entries.
+    pub n_call_sites: usize,
     /// The active data segments of the module's own first memory, applied in order to
     /// zeroed pages: `memory_image_len` bytes (a multiple of 64 KiB, aligned to 64 KiB)
     /// for the memory at [`crate::metadata::ModuleMetadata::memory_image_offset`]; null
@@ -63,7 +70,7 @@ pub struct ModuleDescriptor {
 /// size kiln supports, so the image can be mapped from the file on every target.
 pub const MEMORY_IMAGE_ALIGN: usize = 64 * 1024;
 
-/// A function's or trampoline's code and its part of the trap table.
+/// A function's or trampoline's code and its parts of the trap and call-site tables.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct CodeEntry {
@@ -75,6 +82,10 @@ pub struct CodeEntry {
     pub traps_start: u32,
     /// Number of the function's trap-table entries (sorted by offset).
     pub traps_len: u32,
+    /// Index of the function's first entry in the call-site table.
+    pub calls_start: u32,
+    /// Number of the function's call-site entries (sorted by return offset).
+    pub calls_len: u32,
     /// Padding, zero.
     pub _pad: u32,
 }
@@ -89,6 +100,10 @@ pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
 pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
 /// Offset of [`ModuleDescriptor::n_traps`].
 pub const DESCRIPTOR_N_TRAPS: usize = offset_of!(ModuleDescriptor, n_traps);
+/// Offset of [`ModuleDescriptor::call_sites`].
+pub const DESCRIPTOR_CALL_SITES: usize = offset_of!(ModuleDescriptor, call_sites);
+/// Offset of [`ModuleDescriptor::n_call_sites`].
+pub const DESCRIPTOR_N_CALL_SITES: usize = offset_of!(ModuleDescriptor, n_call_sites);
 /// Offset of [`ModuleDescriptor::memory_image`].
 pub const DESCRIPTOR_MEMORY_IMAGE: usize = offset_of!(ModuleDescriptor, memory_image);
 /// Offset of [`ModuleDescriptor::memory_image_len`].
@@ -103,13 +118,14 @@ pub const CODE_ENTRY_CODE: usize = offset_of!(CodeEntry, code);
 impl ModuleDescriptor {
     /// The bytes of a descriptor as the compiler writes it (little endian, as on every
     /// supported target), with the pointers left zero for relocations at
-    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TRAPS`] and (with an
-    /// image) [`DESCRIPTOR_MEMORY_IMAGE`] to fill.
+    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TRAPS`],
+    /// [`DESCRIPTOR_CALL_SITES`] and (with an image) [`DESCRIPTOR_MEMORY_IMAGE`] to fill.
     pub fn encode(
         n_functions: u32,
         n_types: u32,
         metadata_len: usize,
         n_traps: usize,
+        n_call_sites: usize,
         memory_image_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
         let mut bytes = [0u8; DESCRIPTOR_SIZE];
@@ -121,6 +137,7 @@ impl ModuleDescriptor {
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_N_TRAPS..][..8].copy_from_slice(&(n_traps as u64).to_le_bytes());
+        bytes[DESCRIPTOR_N_CALL_SITES..][..8].copy_from_slice(&(n_call_sites as u64).to_le_bytes());
         bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
             .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
         bytes
@@ -169,6 +186,16 @@ impl ModuleDescriptor {
         unsafe { slice_or_empty(self.traps, self.n_traps) }
     }
 
+    /// The call-site table.
+    ///
+    /// # Safety
+    /// As for [`ModuleDescriptor::code_entries`].
+    pub unsafe fn call_site_entries(&self) -> &[CallSiteEntry] {
+        // SAFETY: the compiler writes `n_call_sites` entries at `call_sites` (caller's
+        // contract).
+        unsafe { slice_or_empty(self.call_sites, self.n_call_sites) }
+    }
+
     /// The encoded metadata.
     ///
     /// # Safety
@@ -190,13 +217,22 @@ impl ModuleDescriptor {
 
 impl CodeEntry {
     /// The bytes of an entry as the compiler writes it, with the `code` pointer left zero
-    /// for a relocation at [`CODE_ENTRY_CODE`] to fill.
-    pub fn encode(code_len: u32, traps_start: u32, traps_len: u32) -> [u8; CODE_ENTRY_SIZE] {
+    /// for a relocation at [`CODE_ENTRY_CODE`] to fill. `traps` and `calls` are the entry's
+    /// ranges of the trap and call-site tables.
+    pub fn encode(
+        code_len: u32,
+        traps: core::ops::Range<u32>,
+        calls: core::ops::Range<u32>,
+    ) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
-        bytes[offset_of!(CodeEntry, code_len)..][..4].copy_from_slice(&code_len.to_le_bytes());
-        bytes[offset_of!(CodeEntry, traps_start)..][..4]
-            .copy_from_slice(&traps_start.to_le_bytes());
-        bytes[offset_of!(CodeEntry, traps_len)..][..4].copy_from_slice(&traps_len.to_le_bytes());
+        let mut put = |offset: usize, value: u32| {
+            bytes[offset..][..4].copy_from_slice(&value.to_le_bytes());
+        };
+        put(offset_of!(CodeEntry, code_len), code_len);
+        put(offset_of!(CodeEntry, traps_start), traps.start);
+        put(offset_of!(CodeEntry, traps_len), traps.end - traps.start);
+        put(offset_of!(CodeEntry, calls_start), calls.start);
+        put(offset_of!(CodeEntry, calls_len), calls.end - calls.start);
         bytes
     }
 }

@@ -10,6 +10,8 @@ pub const METADATA: &str = "kiln_metadata";
 pub const FUNCTIONS: &str = "kiln_functions";
 /// Trap table (local). Written by the compiler, read through the descriptor.
 pub const TRAPS: &str = "kiln_traps";
+/// Call-site table (local). Written by the compiler, read through the descriptor.
+pub const CALL_SITES: &str = "kiln_call_sites";
 /// The first memory's initial contents (a local data symbol).
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
 

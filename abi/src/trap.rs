@@ -1,5 +1,6 @@
 //! Trap codes: why a guest stopped. Compiled code records one per trapping instruction in
-//! the trap table; the runtime reports it with the spec's wording.
+//! the trap table; the runtime reports it with the spec's wording. The trap table and the
+//! call-site table also map code back to wasm byte offsets, for backtraces.
 
 /// The reason a trap happened. The numeric values are part of the ABI: they are stored in
 /// the trap table of every kiln object.
@@ -88,13 +89,21 @@ impl core::fmt::Display for TrapCode {
     }
 }
 
+/// [`TrapEntry::wasm_offset`] or [`CallSiteEntry::wasm_offset`] of code that has no wasm
+/// instruction (trampolines).
+pub const NO_WASM_OFFSET: u32 = u32::MAX;
+
 /// One trap-table entry: an instruction that may trap, by its offset from the start of its
-/// function, and why it would.
+/// function, why it would, and the wasm instruction it was compiled from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct TrapEntry {
     /// Offset of the trapping instruction from the start of its function's code.
     pub code_offset: u32,
+    /// Byte offset, from the start of the module's binary, of the wasm instruction the
+    /// trapping instruction belongs to (the function's own offset for the stack-limit
+    /// check of its prologue); [`NO_WASM_OFFSET`] in trampolines.
+    pub wasm_offset: u32,
     /// The [`TrapCode`] as a byte.
     pub trap_code: u8,
 }
@@ -108,8 +117,49 @@ impl TrapEntry {
         let mut bytes = [0u8; TrapEntry::SIZE];
         bytes[core::mem::offset_of!(TrapEntry, code_offset)..][..4]
             .copy_from_slice(&self.code_offset.to_le_bytes());
+        bytes[core::mem::offset_of!(TrapEntry, wasm_offset)..][..4]
+            .copy_from_slice(&self.wasm_offset.to_le_bytes());
         bytes[core::mem::offset_of!(TrapEntry, trap_code)] = self.trap_code;
         bytes
+    }
+
+    /// The wasm offset, unless the entry has none.
+    pub fn wasm_offset(&self) -> Option<u32> {
+        (self.wasm_offset != NO_WASM_OFFSET).then_some(self.wasm_offset)
+    }
+}
+
+/// One call-site entry: a call instruction, by the offset of its return address from the
+/// start of its function, and the wasm instruction it was compiled from. A backtrace's
+/// outer frames are return addresses, so this is how they get their wasm offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct CallSiteEntry {
+    /// Offset of the call's return address from the start of its function's code.
+    pub return_offset: u32,
+    /// Byte offset, from the start of the module's binary, of the wasm instruction the call
+    /// belongs to (`call`, `call_indirect`, or one that calls a builtin or a libcall);
+    /// [`NO_WASM_OFFSET`] in trampolines.
+    pub wasm_offset: u32,
+}
+
+impl CallSiteEntry {
+    /// Size of an entry in the call-site table.
+    pub const SIZE: usize = core::mem::size_of::<CallSiteEntry>();
+
+    /// The bytes of an entry as the compiler writes it.
+    pub fn encode(&self) -> [u8; CallSiteEntry::SIZE] {
+        let mut bytes = [0u8; CallSiteEntry::SIZE];
+        bytes[core::mem::offset_of!(CallSiteEntry, return_offset)..][..4]
+            .copy_from_slice(&self.return_offset.to_le_bytes());
+        bytes[core::mem::offset_of!(CallSiteEntry, wasm_offset)..][..4]
+            .copy_from_slice(&self.wasm_offset.to_le_bytes());
+        bytes
+    }
+
+    /// The wasm offset, unless the entry has none.
+    pub fn wasm_offset(&self) -> Option<u32> {
+        (self.wasm_offset != NO_WASM_OFFSET).then_some(self.wasm_offset)
     }
 }
 
@@ -124,5 +174,23 @@ mod tests {
         }
         assert_eq!(TrapCode::from_u8(0), None);
         assert_eq!(TrapCode::from_u8(200), None);
+    }
+
+    #[test]
+    fn entries_encode_at_their_fields_offsets() {
+        let trap = TrapEntry {
+            code_offset: 0x0102_0304,
+            wasm_offset: 0x0506_0708,
+            trap_code: 9,
+        };
+        assert_eq!(TrapEntry::SIZE, 12);
+        assert_eq!(trap.encode(), [4, 3, 2, 1, 8, 7, 6, 5, 9, 0, 0, 0]);
+        assert_eq!(trap.wasm_offset(), Some(0x0506_0708));
+        let call = CallSiteEntry {
+            return_offset: 0x10,
+            wasm_offset: NO_WASM_OFFSET,
+        };
+        assert_eq!(call.encode(), [0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(call.wasm_offset(), None);
     }
 }

@@ -188,6 +188,18 @@ fn trap_unreachable() {
 }
 
 #[test]
+fn trap_reports_demangle_rust_and_cpp_names() {
+    // The name section holds a C++ name, a Rust legacy name (with its hash) and a Rust v0
+    // name, as a C++ or Rust guest's would; the report shows them demangled.
+    check_trap(
+        "mangled_names",
+        "unreachable",
+        &["divide(int, int)", "calc::average", "calc::run"],
+        Backtrace::Whole,
+    );
+}
+
+#[test]
 fn trap_call_stack_exhausted() {
     // Thousands of `recurse` frames: the report keeps the innermost and says it stops.
     check_trap(
@@ -937,19 +949,26 @@ fn check_trap(name: &str, message: &str, frames: &[&str], expected: Backtrace) -
         assert!(
             backtrace
                 .first()
-                .is_some_and(|line| names_word(line, frames[0])),
+                .is_some_and(|line| frame_name(line) == Some(frames[0])),
             "the innermost frame must name {:?}: {context}",
             frames[0]
         );
         let mut remaining = backtrace.iter();
         for frame in frames {
             assert!(
-                remaining.any(|line| names_word(line, frame)),
+                remaining.any(|line| frame_name(line) == Some(frame)),
                 "backtrace frames must name {frames:?} in this order, {frame:?} missing: \
                  {context}"
             );
         }
         let truncated = backtrace.last() == Some(&"    ... outer frames not shown");
+        let n_frames = backtrace.len() - usize::from(truncated);
+        assert!(
+            backtrace[..n_frames]
+                .iter()
+                .all(|line| frame_offset(line).is_some()),
+            "every frame must show its wasm offset: {context}"
+        );
         assert_eq!(
             truncated,
             expected == Backtrace::Truncated,
@@ -993,6 +1012,18 @@ fn check_kiln_error(args: &[&str], file_name: &str, with_offset: bool) {
 
 /// Whether `text` contains `word` delimited by characters that cannot be part of a wasm
 /// function name as printed (so `add` does not match `address`).
+/// The function name of a backtrace line `    N: NAME (MODULE, function I, offset 0xO)`.
+fn frame_name(line: &str) -> Option<&str> {
+    let (_, rest) = line.trim_start().split_once(": ")?;
+    Some(rest.rsplit_once(" (")?.0)
+}
+
+/// The wasm offset of a backtrace line, if it shows one.
+fn frame_offset(line: &str) -> Option<u32> {
+    let (_, offset) = line.strip_suffix(')')?.rsplit_once(", offset 0x")?;
+    u32::from_str_radix(offset, 16).ok()
+}
+
 fn names_word(text: &str, word: &str) -> bool {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '.'))
         .any(|token| token == word || token.strip_prefix('$') == Some(word))

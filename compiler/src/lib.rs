@@ -12,6 +12,7 @@ mod error;
 mod isa;
 mod memory_image;
 pub mod module_info;
+mod names;
 mod object;
 mod pipeline;
 mod placement;

@@ -1,5 +1,6 @@
 //! Object emission: compiled functions, trampolines, the metadata, the trap table, the
-//! code-entry table and the module descriptor, written with cranelift-object.
+//! call-site table, the code-entry table and the module descriptor, written with
+//! cranelift-object.
 //!
 //! Everything is a local symbol except the descriptor (`<prefix>kiln_module`), so any
 //! number of modules can be linked into one binary, and functions keep their name-section
@@ -77,9 +78,11 @@ pub struct ObjectContents<'a> {
 pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<Vec<u8>> {
     use kiln_abi::symbols::{self, prefixed};
     let mut trap_table = Vec::new();
+    let mut call_site_table = Vec::new();
     let mut code_entries = Vec::new();
     let mut code_relocs = Vec::new();
     let mut n_traps = 0u32;
+    let mut n_call_sites = 0u32;
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
         let (func_id, code) = &contents.code[i];
@@ -90,16 +93,17 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     for (i, (func_id, code)) in contents.code.iter().enumerate() {
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        code_entries.extend_from_slice(&CodeEntry::encode(
-            code_len,
-            n_traps,
-            code.traps.len() as u32,
-        ));
+        let traps = n_traps..n_traps + code.traps.len() as u32;
+        let calls = n_call_sites..n_call_sites + code.call_sites.len() as u32;
+        code_entries.extend_from_slice(&CodeEntry::encode(code_len, traps.clone(), calls.clone()));
         code_relocs.push((abi::code_entry_code_offset(i), *func_id));
         for trap in &code.traps {
             trap_table.extend_from_slice(&trap.encode());
         }
-        n_traps += code.traps.len() as u32;
+        for call_site in &code.call_sites {
+            call_site_table.extend_from_slice(&call_site.encode());
+        }
+        (n_traps, n_call_sites) = (traps.end, calls.end);
     }
     let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
@@ -118,6 +122,16 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &prefixed(prefix, symbols::TRAPS),
         Linkage::Local,
         trap_table,
+        16,
+        &[],
+        &[],
+    )?;
+    call_site_table.resize(call_site_table.len().max(8), 0);
+    let call_sites = define_data(
+        &mut module,
+        &prefixed(prefix, symbols::CALL_SITES),
+        Linkage::Local,
+        call_site_table,
         16,
         &[],
         &[],
@@ -152,9 +166,11 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         contents.n_types,
         metadata_len,
         n_traps as usize,
+        n_call_sites as usize,
         memory_image_len,
     );
-    let descriptor_addresses = abi::descriptor_pointers(metadata, code, traps, memory_image);
+    let descriptor_addresses =
+        abi::descriptor_pointers(metadata, code, traps, call_sites, memory_image);
     define_data(
         &mut module,
         &prefixed(prefix, symbols::MODULE_DESCRIPTOR),

@@ -6,19 +6,21 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{isa, memory_image, object, placement, trampolines, translate};
+use crate::{isa, memory_image, names, object, placement, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
+use cranelift_codegen::{Final, MachSrcLoc};
 use cranelift_control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
-use kiln_abi::metadata::ExternKind;
+use kiln_abi::metadata::{ExternKind, ModuleMetadata};
 use kiln_abi::symbols;
-use kiln_abi::trap::TrapEntry;
+use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_WASM_OFFSET};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -53,12 +55,25 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             prefix: &options.symbol_prefix,
             n_functions: info.bodies.len() as u32,
             n_types: info.metadata.types.len() as u32,
-            metadata: info.metadata.encode(),
+            metadata: encode_metadata(&info.metadata),
             code,
             text_order,
             memory_image,
         },
     )
+}
+
+/// The metadata's bytes, with the function names demangled for backtraces and perf maps
+/// (`names.rs`); the function symbols keep the raw names.
+fn encode_metadata(metadata: &ModuleMetadata<'_>) -> Vec<u8> {
+    let demangled: Vec<Cow<'_, str>> = metadata
+        .function_names
+        .iter()
+        .map(|name| names::demangle(name))
+        .collect();
+    let mut metadata = metadata.clone();
+    metadata.function_names = demangled.iter().map(|name| name.as_ref()).collect();
+    metadata.encode()
 }
 
 /// One function's machine code, from Cranelift to the object.
@@ -73,6 +88,8 @@ pub struct CompiledCode {
     pub relocs: Vec<ModuleReloc>,
     /// Trap sites, relative to the entry, sorted by offset.
     pub traps: Vec<TrapEntry>,
+    /// Call sites (return addresses), relative to the entry, sorted by offset.
+    pub call_sites: Vec<CallSiteEntry>,
     /// Offsets of the machine code's blocks, when Cranelift records them (for placement).
     pub block_starts: Vec<u32>,
     /// Branches between those blocks, `(from, to)` (for placement).
@@ -104,7 +121,12 @@ fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
     let n_imported = info.n_imported_funcs();
     let mut taken: HashSet<String> = HashSet::new();
     taken.insert(symbols::prefixed(prefix, symbols::MODULE_DESCRIPTOR));
-    for name in [symbols::METADATA, symbols::FUNCTIONS, symbols::TRAPS] {
+    for name in [
+        symbols::METADATA,
+        symbols::FUNCTIONS,
+        symbols::TRAPS,
+        symbols::CALL_SITES,
+    ] {
         taken.insert(symbols::prefixed(prefix, name));
     }
     // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
@@ -250,6 +272,10 @@ fn codegen(
         .iter()
         .map(|reloc| ModuleReloc::from_mach_reloc(reloc, &context.func, func_id))
         .collect();
+    let wasm_offset = wasm_offsets(
+        compiled.buffer.get_srclocs_sorted(),
+        context.func.params.base_srcloc(),
+    );
     let mut traps = Vec::new();
     for trap in compiled.buffer.traps() {
         let code = crate::traps::abi_trap_code(trap.code).ok_or_else(|| CompileError::Codegen {
@@ -259,19 +285,58 @@ fn codegen(
         })?;
         traps.push(TrapEntry {
             code_offset: trap.offset,
+            wasm_offset: wasm_offset(trap.offset),
             trap_code: code as u8,
         });
     }
     traps.sort_by_key(|t| t.code_offset);
+    // A return address follows its call: the call's last byte has the call's location.
+    let mut call_sites: Vec<CallSiteEntry> = compiled
+        .buffer
+        .call_sites()
+        .map(|call_site| CallSiteEntry {
+            return_offset: call_site.ret_addr,
+            wasm_offset: wasm_offset(call_site.ret_addr.saturating_sub(1)),
+        })
+        .collect();
+    call_sites.sort_by_key(|c| c.return_offset);
     Ok(CompiledCode {
         bytes: compiled.code_buffer().to_vec(),
         entry: 0,
         alignment: u64::from(compiled.buffer.alignment),
         relocs,
         traps,
+        call_sites,
         block_starts: compiled.bb_starts.clone(),
         block_edges: compiled.bb_edges.clone(),
     })
+}
+
+/// The wasm offset of the instruction at a code offset, from Cranelift's source locations
+/// (the translator sets each operator's module offset, `translate/mod.rs`); code without
+/// one, the prologue's stack-limit check, gets the function's offset (`function_start`,
+/// the first location set), and a trampoline, which has none at all, [`NO_WASM_OFFSET`].
+fn wasm_offsets<'a>(
+    srclocs: &'a [MachSrcLoc<Final>],
+    function_start: ir::SourceLoc,
+) -> impl Fn(u32) -> u32 + 'a {
+    let bits = |loc: ir::SourceLoc| {
+        if loc.is_default() {
+            NO_WASM_OFFSET
+        } else {
+            loc.bits()
+        }
+    };
+    let fallback = bits(function_start);
+    move |code_offset| {
+        // The last range starting at or before the offset, if it covers it.
+        let after = srclocs.partition_point(|range| range.start <= code_offset);
+        after
+            .checked_sub(1)
+            .map(|index| &srclocs[index])
+            .filter(|range| code_offset < range.end && !range.loc.is_default())
+            .map_or(fallback, |range| bits(range.loc))
+    }
 }
 
 /// A function's user name for Cranelift, by its id.

@@ -87,7 +87,7 @@ calc_sum(\"kiln\") = 430 (memory of 65536 bytes, 1 log calls)
 calc_divide(1, 0) trapped: code 8, innermost frame divide
 wasm trap: integer divide by zero
 wasm backtrace:
-    0: divide (calc, function 3)
+    0: divide (calc, function 3, offset 0x96)
 after the trap, calc_divide(84, 2) = 42
 calls = 4
 calls after setting 100 and one more call = 101

@@ -36,8 +36,12 @@ pub struct FrameInfo {
     pub module: Option<String>,
     /// The function's index in its module (imported functions counted).
     pub func_index: u32,
-    /// The function's name, from the name section.
+    /// The function's name, from the name section (demangled by the compiler).
     pub func_name: Option<String>,
+    /// Byte offset in the module's binary of the wasm instruction the frame is at: the
+    /// trapping instruction in the innermost frame, the call in the others (`None` where
+    /// the object records none).
+    pub wasm_offset: Option<u32>,
 }
 
 /// A guest that trapped: why, and where.
@@ -57,8 +61,13 @@ impl fmt::Display for Trap {
     /// ```text
     /// wasm trap: integer divide by zero
     /// wasm backtrace:
-    ///     0: divide (module, function 3)
+    ///     0: divide (module, function 3, offset 0x5d)
+    ///     1: compute (module, function 2, offset 0x4f)
     /// ```
+    ///
+    /// A frame shows the function's name (`wasm_function_<index>` without one), its
+    /// module's (`module` without one), its index, and the module offset of the
+    /// instruction it is at, like Wasmtime's and `wasm-objdump`'s.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "wasm trap: {}\nwasm backtrace:", self.code.message())?;
         for (index, frame) in self.backtrace.iter().enumerate() {
@@ -68,7 +77,11 @@ impl fmt::Display for Trap {
                 None => write!(f, "wasm_function_{}", frame.func_index)?,
             }
             let module = frame.module.as_deref().unwrap_or("module");
-            write!(f, " ({module}, function {})", frame.func_index)?;
+            write!(f, " ({module}, function {}", frame.func_index)?;
+            if let Some(offset) = frame.wasm_offset {
+                write!(f, ", offset {offset:#x}")?;
+            }
+            f.write_str(")")?;
         }
         if self.backtrace_truncated {
             write!(f, "\n    ... outer frames not shown")?;
@@ -164,18 +177,26 @@ mod tests {
                     module: None,
                     func_index: 3,
                     func_name: Some("divide".into()),
+                    wasm_offset: Some(0x5d),
                 },
                 FrameInfo {
                     module: Some("m".into()),
                     func_index: 0,
                     func_name: None,
+                    wasm_offset: Some(0x1a2),
+                },
+                FrameInfo {
+                    module: Some("m".into()),
+                    func_index: 1,
+                    func_name: Some("outer".into()),
+                    wasm_offset: None,
                 },
             ],
             backtrace_truncated: false,
         };
         assert_eq!(
             trap.to_string(),
-            "wasm trap: integer divide by zero\nwasm backtrace:\n    0: divide (module, function 3)\n    1: wasm_function_0 (m, function 0)"
+            "wasm trap: integer divide by zero\nwasm backtrace:\n    0: divide (module, function 3, offset 0x5d)\n    1: wasm_function_0 (m, function 0, offset 0x1a2)\n    2: outer (m, function 1)"
         );
     }
 
@@ -187,12 +208,13 @@ mod tests {
                 module: None,
                 func_index: 0,
                 func_name: Some("recurse".into()),
+                wasm_offset: Some(0x21),
             }],
             backtrace_truncated: true,
         };
         assert_eq!(
             trap.to_string(),
-            "wasm trap: call stack exhausted\nwasm backtrace:\n    0: recurse (module, function 0)\n    ... outer frames not shown"
+            "wasm trap: call stack exhausted\nwasm backtrace:\n    0: recurse (module, function 0, offset 0x21)\n    ... outer frames not shown"
         );
     }
 }

@@ -107,8 +107,128 @@ fn traps_carry_a_backtrace() {
     assert_eq!(trap.backtrace[0].module.as_deref(), Some("m"));
     let report = trap.to_string();
     assert!(
-        report.starts_with("wasm trap: unreachable\nwasm backtrace:\n    0: inner (m, function 0)"),
+        report.starts_with(
+            "wasm trap: unreachable\nwasm backtrace:\n    0: inner (m, function 0, offset 0x"
+        ),
         "{report}"
+    );
+}
+
+/// The module offset of every operator of defined function `defined_index` of `wasm` for
+/// which `wanted` holds, in order.
+fn operator_offsets(
+    wasm: &[u8],
+    defined_index: usize,
+    wanted: impl Fn(&wasmparser::Operator<'_>) -> bool,
+) -> Vec<u32> {
+    let body = wasmparser::Parser::new(0)
+        .parse_all(wasm)
+        .filter_map(|payload| match payload.expect("valid wasm") {
+            wasmparser::Payload::CodeSectionEntry(body) => Some(body),
+            _ => None,
+        })
+        .nth(defined_index)
+        .expect("the function exists");
+    let mut reader = body.get_operators_reader().expect("valid body");
+    let mut offsets = Vec::new();
+    while !reader.eof() {
+        let (operator, offset) = reader.read_with_offset().expect("valid operator");
+        if wanted(&operator) {
+            offsets.push(offset as u32);
+        }
+    }
+    offsets
+}
+
+/// A trap two calls deep in `wat`: its backtrace and the offsets it must show, those of
+/// the `i32.div_u` in function 0 and of the `call`s in functions 1 and 2.
+fn trap_two_calls_deep(wat: &str) -> (kiln_runtime::Trap, [u32; 3]) {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    let object =
+        kiln_compiler::compile(&wasm, &kiln_compiler::CompileOptions::default()).expect("compiles");
+    let module = load_object(&object, "").expect("loads");
+    let mut store = Store::new();
+    let instance = Linker::new()
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let Err(CallError::Trap(trap)) = call(&mut store, instance, "run", &[Val::I32(0)]) else {
+        panic!("expected a trap")
+    };
+    let division = |op: &wasmparser::Operator<'_>| matches!(op, wasmparser::Operator::I32DivU);
+    let call = |op: &wasmparser::Operator<'_>| matches!(op, wasmparser::Operator::Call { .. });
+    let only = |offsets: Vec<u32>| match offsets[..] {
+        [offset] => offset,
+        ref other => panic!("expected one such operator, found {other:?}"),
+    };
+    let expected = [
+        only(operator_offsets(&wasm, 0, division)),
+        only(operator_offsets(&wasm, 1, call)),
+        only(operator_offsets(&wasm, 2, call)),
+    ];
+    (trap, expected)
+}
+
+#[test]
+fn every_frame_shows_the_offset_of_its_trap_or_call() {
+    let (trap, [division, inner_call, outer_call]) = trap_two_calls_deep(
+        r#"(module $calc
+            (func $divide (param i32 i32) (result i32)
+                (i32.div_u (local.get 0) (local.get 1)))
+            (func $average (param i32) (result i32)
+                (i32.add (call $divide (i32.const 100) (local.get 0)) (i32.const 1)))
+            (func $run (export "run") (param i32) (result i32)
+                (i32.mul (call $average (local.get 0)) (i32.const 2))))"#,
+    );
+    assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+    let frames: Vec<(u32, Option<&str>, Option<u32>)> = trap
+        .backtrace
+        .iter()
+        .map(|frame| {
+            (
+                frame.func_index,
+                frame.func_name.as_deref(),
+                frame.wasm_offset,
+            )
+        })
+        .collect();
+    assert_eq!(
+        frames,
+        vec![
+            (0, Some("divide"), Some(division)),
+            (1, Some("average"), Some(inner_call)),
+            (2, Some("run"), Some(outer_call)),
+        ]
+    );
+    assert_eq!(
+        trap.to_string(),
+        format!(
+            "wasm trap: integer divide by zero\nwasm backtrace:\n    \
+             0: divide (calc, function 0, offset {division:#x})\n    \
+             1: average (calc, function 1, offset {inner_call:#x})\n    \
+             2: run (calc, function 2, offset {outer_call:#x})"
+        )
+    );
+}
+
+#[test]
+fn a_stripped_module_shows_function_indices_and_offsets() {
+    // No `$` names: `wat` writes no name section.
+    let (trap, [division, inner_call, outer_call]) = trap_two_calls_deep(
+        r#"(module
+            (func (param i32 i32) (result i32) (i32.div_u (local.get 0) (local.get 1)))
+            (func (param i32) (result i32)
+                (i32.add (call 0 (i32.const 100) (local.get 0)) (i32.const 1)))
+            (func (export "run") (param i32) (result i32)
+                (i32.mul (call 1 (local.get 0)) (i32.const 2))))"#,
+    );
+    assert_eq!(
+        trap.to_string(),
+        format!(
+            "wasm trap: integer divide by zero\nwasm backtrace:\n    \
+             0: wasm_function_0 (module, function 0, offset {division:#x})\n    \
+             1: wasm_function_1 (module, function 1, offset {inner_call:#x})\n    \
+             2: wasm_function_2 (module, function 2, offset {outer_call:#x})"
+        )
     );
 }
 

@@ -37,7 +37,13 @@ pub fn translate_function(
     func.name = ir::UserFuncName::user(0, env.func_ids[defined_index as usize].as_u32());
     env.declare_stack_limit(func);
 
+    // Every instruction carries the module offset of the wasm it comes from (for backtraces:
+    // `pipeline.rs` turns these into the trap and call-site tables); the function's own
+    // offset is the base location, which code without one (the prologue) falls back to.
+    let function_start = source_location(body.range().start);
+    func.params.ensure_base_srcloc(function_start);
     let mut builder = FunctionBuilder::new(func, builder_context);
+    builder.set_srcloc(function_start);
     let entry = builder.create_block();
     builder.append_block_params_for_function_params(entry);
     builder.switch_to_block(entry);
@@ -105,11 +111,19 @@ pub fn translate_function(
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         translator.offset = reader.original_position();
+        translator
+            .builder
+            .set_srcloc(source_location(translator.offset));
         let op = reader.read()?;
         translator.translate_operator(op)?;
     }
     translator.builder.finalize(env.frontend_config);
     Ok(())
+}
+
+/// A module offset as a Cranelift source location (modules are smaller than 4 GiB).
+fn source_location(offset: u64) -> ir::SourceLoc {
+    ir::SourceLoc::new(offset as u32)
 }
 
 fn zero_value(builder: &mut FunctionBuilder, ty: Type) -> Value {

@@ -114,24 +114,34 @@ fn trap_to_error(store: &mut VMStore, caught: CaughtTrap) -> CallError {
     CallError::Trap(symbolize(caught))
 }
 
-/// Turns the PCs of a caught trap into frames (trampolines and unknown code omitted).
+/// Turns the PCs of a caught trap into frames (trampolines and unknown code omitted). The
+/// innermost PC is the trapping instruction, whose trap-table entry gives its wasm offset;
+/// every other PC is a return address, whose call-site entry gives the call's.
 pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
     let backtrace = caught
         .frames
         .iter()
         .enumerate()
         .filter_map(|(index, &pc)| {
-            // Return addresses point after the call; look up the call itself.
-            let pc = if index == 0 { pc } else { pc - 1 };
-            let location = code::lookup(pc)?;
+            let trapping = index == 0;
+            // A return address may be the first byte after its function (a call as the
+            // last instruction): find the function by the call's last byte.
+            let location = code::lookup(if trapping { pc } else { pc - 1 })?;
             let CodeKind::Function(defined_index) = location.range.kind else {
                 return None;
+            };
+            let wasm_offset = if trapping {
+                location.trap_entry().and_then(|entry| entry.wasm_offset())
+            } else {
+                let call_site = location.range.call_site(location.offset + 1);
+                call_site.and_then(|entry| entry.wasm_offset())
             };
             let func_index = location.module.n_imported_functions + defined_index;
             Some(FrameInfo {
                 module: location.module.name.map(str::to_owned),
                 func_index,
                 func_name: location.module.function_name(func_index).map(str::to_owned),
+                wasm_offset,
             })
         })
         .collect();

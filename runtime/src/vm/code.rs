@@ -1,5 +1,6 @@
 //! The registry of loaded code: for every registered module, where its functions and
-//! trampolines lie in memory and which of their instructions may trap.
+//! trampolines lie in memory, which of their instructions may trap, and which wasm
+//! instructions their trap sites and calls come from.
 //!
 //! The signal handler reads this registry, so lookups take no lock and allocate nothing:
 //! the registry is an append-only singly linked list of leaked nodes, published with a
@@ -12,7 +13,7 @@
 //! handle exists would need a tracing scheme kiln does not have. Loading the same module
 //! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
 
-use kiln_abi::trap::TrapEntry;
+use kiln_abi::trap::{CallSiteEntry, TrapEntry};
 use kiln_abi::TrapCode;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -38,6 +39,8 @@ pub(crate) struct CodeRange {
     pub len: usize,
     /// Its trap-table entries, sorted by offset.
     pub traps: &'static [TrapEntry],
+    /// Its call-site entries, sorted by return offset.
+    pub calls: &'static [CallSiteEntry],
     /// What it is.
     pub kind: CodeKind,
 }
@@ -73,12 +76,30 @@ pub(crate) struct CodeLocation {
 impl CodeLocation {
     /// The trap code of the instruction at this location, if it is a trap site.
     pub fn trap_code(&self) -> Option<TrapCode> {
+        TrapCode::from_u8(self.trap_entry()?.trap_code)
+    }
+
+    /// The trap-table entry of the instruction at this location, if it is a trap site.
+    pub fn trap_entry(&self) -> Option<&'static TrapEntry> {
         let offset = u32::try_from(self.offset).ok()?;
         let traps = self.range.traps;
         let index = traps
             .binary_search_by_key(&offset, |entry| entry.code_offset)
             .ok()?;
-        TrapCode::from_u8(traps[index].trap_code)
+        Some(&traps[index])
+    }
+}
+
+impl CodeRange {
+    /// The call-site entry of the call whose return address is `return_offset` bytes into
+    /// the range, if there is one.
+    pub fn call_site(&self, return_offset: usize) -> Option<&'static CallSiteEntry> {
+        let offset = u32::try_from(return_offset).ok()?;
+        let calls = self.calls;
+        let index = calls
+            .binary_search_by_key(&offset, |entry| entry.return_offset)
+            .ok()?;
+        Some(&calls[index])
     }
 }
 
@@ -248,19 +269,27 @@ mod tests {
     static TRAPS: [TrapEntry; 2] = [
         TrapEntry {
             code_offset: 2,
+            wasm_offset: 0x40,
             trap_code: TrapCode::Unreachable as u8,
         },
         TrapEntry {
             code_offset: 7,
+            wasm_offset: 0x45,
             trap_code: TrapCode::IntegerDivisionByZero as u8,
         },
     ];
+
+    static CALLS: [CallSiteEntry; 1] = [CallSiteEntry {
+        return_offset: 12,
+        wasm_offset: 0x48,
+    }];
 
     fn range(start: usize, len: usize, traps: &'static [TrapEntry]) -> CodeRange {
         CodeRange {
             start,
             len,
             traps,
+            calls: &[],
             kind: CodeKind::Function(0),
         }
     }
@@ -324,6 +353,34 @@ mod tests {
         check(base + 40, Some(None));
         check(base + 48, None);
         check(base - 1, None);
+    }
+
+    #[test]
+    fn trap_sites_and_return_addresses_have_wasm_offsets() {
+        let base = 0x7ffe_0000_0000usize;
+        let module = CodeModule::new(
+            vec![CodeRange {
+                calls: &CALLS,
+                ..range(base, 16, &TRAPS)
+            }],
+            None,
+            0,
+            &[],
+        )
+        .unwrap();
+        register(module);
+        let location = lookup(base + 7).unwrap();
+        assert_eq!(
+            location.trap_entry().and_then(|t| t.wasm_offset()),
+            Some(0x45)
+        );
+        assert!(location.range.call_site(7).is_none());
+        let location = lookup(base + 11).unwrap();
+        assert!(location.trap_entry().is_none());
+        assert_eq!(
+            location.range.call_site(12).and_then(|c| c.wasm_offset()),
+            Some(0x48)
+        );
     }
 
     #[test]

@@ -36,12 +36,14 @@ pub(crate) fn page_size() -> usize {
 
 /// What the pages of a range may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-// Read-only and executable pages are the loader's.
-#[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
 pub(crate) enum Protection {
     None,
+    /// Only the loader (feature `loader`) and tests map read-only or executable pages; a
+    /// runtime built without them (an executable's) has no use for these two.
+    #[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
     Read,
     ReadWrite,
+    #[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
     ReadExecute,
 }
 

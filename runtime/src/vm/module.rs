@@ -22,12 +22,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_3"]
+#[export_name = "kiln_abi_version_4"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 3,
+    ABI_VERSION == 4,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -105,8 +105,14 @@ impl Module {
         let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 
-        // SAFETY: as above; `validate` checked the counts and trap ranges.
-        let (entries, traps) = unsafe { (descriptor.code_entries(), descriptor.trap_entries()) };
+        // SAFETY: as above; `validate` checked the counts and the trap and call-site ranges.
+        let (entries, traps, calls) = unsafe {
+            (
+                descriptor.code_entries(),
+                descriptor.trap_entries(),
+                descriptor.call_site_entries(),
+            )
+        };
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
         let ranges = entries
@@ -121,11 +127,13 @@ impl Module {
                 } else {
                     CodeKind::ExitTrampoline
                 };
-                let start = entry.traps_start as usize;
+                let traps_start = entry.traps_start as usize;
+                let calls_start = entry.calls_start as usize;
                 CodeRange {
                     start: entry.code as usize,
                     len: entry.code_len as usize,
-                    traps: &traps[start..start + entry.traps_len as usize],
+                    traps: &traps[traps_start..traps_start + entry.traps_len as usize],
+                    calls: &calls[calls_start..calls_start + entry.calls_len as usize],
                     kind,
                 }
             })
@@ -236,8 +244,12 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     // SAFETY: the caller checked magic and version; pointers are relocated.
     let entries = unsafe { descriptor.code_entries() };
     for entry in entries {
-        let end = entry.traps_start as usize + entry.traps_len as usize;
-        if end > descriptor.n_traps || (entry.code.is_null() && entry.code_len > 0) {
+        let traps_end = entry.traps_start as usize + entry.traps_len as usize;
+        let calls_end = entry.calls_start as usize + entry.calls_len as usize;
+        if traps_end > descriptor.n_traps
+            || calls_end > descriptor.n_call_sites
+            || (entry.code.is_null() && entry.code_len > 0)
+        {
             return Err(corrupt("code entry out of range"));
         }
     }

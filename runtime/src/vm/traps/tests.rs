@@ -20,6 +20,7 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
         start: start as usize,
         len: bytes.len(),
         traps,
+        calls: &[],
         kind: CodeKind::Function(0),
     };
     code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
@@ -51,10 +52,12 @@ mod machine_code {
 
 static UD2_TRAPS: [TrapEntry; 1] = [TrapEntry {
     code_offset: machine_code::UD2_OFFSET,
+    wasm_offset: 0x2a,
     trap_code: TrapCode::Unreachable as u8,
 }];
 static LOAD_TRAPS: [TrapEntry; 1] = [TrapEntry {
     code_offset: machine_code::LOAD_OFFSET,
+    wasm_offset: 0x2b,
     trap_code: TrapCode::MemoryOutOfBounds as u8,
 }];
 
@@ -83,6 +86,7 @@ fn ud2_becomes_a_trap_repeatedly_and_on_other_threads() {
         let symbolized = crate::vm::call::symbolize(trap);
         assert_eq!(symbolized.backtrace[0].func_index, 2);
         assert_eq!(symbolized.backtrace[0].func_name.as_deref(), Some("f"));
+        assert_eq!(symbolized.backtrace[0].wasm_offset, Some(0x2a));
     }
     std::thread::spawn(move || {
         let trap = call(function, 0).unwrap_err();
