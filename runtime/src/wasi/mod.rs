@@ -236,10 +236,16 @@ impl WasiState {
 pub(crate) type RawFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<(), HostError>;
 
 /// The type-erased implementation of a WASI function that returns an errno: decodes the
-/// arguments and runs the typed function on the guest's memory. The outer error stops the
-/// guest (arguments that do not decode); the inner one is the errno it gets.
+/// arguments and runs the typed function on the guest's memory. The outer error is
+/// arguments that do not decode (which stops the guest); the inner one is the errno the
+/// guest gets.
 pub(crate) type ErrnoFn =
-    fn(&WasiState, &mut GuestMemory<'_>, &[Val]) -> Result<Result<(), Errno>, HostError>;
+    fn(&WasiState, &mut GuestMemory<'_>, &[Val]) -> Result<Result<(), Errno>, Mismatch>;
+
+/// Arguments that do not match a WASI function's parameters. Nothing more, so that each
+/// function's result fits in a register; [`call`] makes it an error.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mismatch;
 
 /// How a WASI function runs.
 #[derive(Clone, Copy)]
@@ -325,7 +331,7 @@ pub(crate) trait ErrnoFunction<Params> {
         state: &WasiState,
         memory: &mut GuestMemory<'_>,
         args: &[Val],
-    ) -> Result<Result<(), Errno>, HostError>;
+    ) -> Result<Result<(), Errno>, Mismatch>;
 }
 
 /// A function `fn(&WasiState, &mut Caller<'_>, P1, P2, ...) -> Result<(), HostError>`
@@ -343,8 +349,11 @@ pub(crate) trait RawFunction<Params> {
 }
 
 /// Implements [`ErrnoFunction`] and [`RawFunction`] for functions of the given parameters.
+/// Every way the arguments can fail to decode leads to the one `mismatch` call, which keeps
+/// each function's decoding a few compares (the arity 0 case has an irrefutable `()`).
 macro_rules! impl_functions {
     ($($param:ident $arg:ident),*) => {
+        #[allow(irrefutable_let_patterns)]
         impl<Function, $($param: WasmParam),*> ErrnoFunction<($($param,)*)> for Function
         where
             Function: Fn(&WasiState, &mut GuestMemory<'_>, $($param),*) -> Result<(), Errno>,
@@ -355,17 +364,17 @@ macro_rules! impl_functions {
                 state: &WasiState,
                 memory: &mut GuestMemory<'_>,
                 args: &[Val],
-            ) -> Result<Result<(), Errno>, HostError> {
-                let [$($arg),*] = args else {
-                    return Err(mismatch(args, Self::PARAMS));
-                };
-                $(let Some($arg) = $param::decode($arg) else {
-                    return Err(mismatch(args, Self::PARAMS));
-                };)*
-                Ok(self(state, memory, $($arg),*))
+            ) -> Result<Result<(), Errno>, Mismatch> {
+                if let [$($arg),*] = args {
+                    if let ($(Some($arg),)*) = ($($param::decode($arg),)*) {
+                        return Ok(self(state, memory, $($arg),*));
+                    }
+                }
+                Err(Mismatch)
             }
         }
 
+        #[allow(irrefutable_let_patterns)]
         impl<Function, $($param: WasmParam),*> RawFunction<($($param,)*)> for Function
         where
             Function: Fn(&WasiState, &mut Caller<'_>, $($param),*) -> Result<(), HostError>,
@@ -377,13 +386,12 @@ macro_rules! impl_functions {
                 caller: &mut Caller<'_>,
                 args: &[Val],
             ) -> Result<(), HostError> {
-                let [$($arg),*] = args else {
-                    return Err(mismatch(args, Self::PARAMS));
-                };
-                $(let Some($arg) = $param::decode($arg) else {
-                    return Err(mismatch(args, Self::PARAMS));
-                };)*
-                self(state, caller, $($arg),*)
+                if let [$($arg),*] = args {
+                    if let ($(Some($arg),)*) = ($($param::decode($arg),)*) {
+                        return self(state, caller, $($arg),*);
+                    }
+                }
+                Err(mismatch())
             }
         }
     };
@@ -403,12 +411,13 @@ impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6, P7 a7, P8 a8, P9 a9, P
 
 /// The error for arguments that do not match a WASI function's parameters. The runtime
 /// checks a guest's import against the function's type, so only a host calling the
-/// function by hand with wrong values gets here.
+/// function by hand with wrong values gets here. A fixed message: this is linked into
+/// every executable, and listing the types would cost more code than all the decoding
+/// (the caller knows which function it called).
 #[cold]
-fn mismatch(args: &[Val], params: &[ValType]) -> HostError {
-    HostError::Message(format!(
-        "wasi: arguments {args:?} do not match the parameters {params:?}"
-    ))
+#[inline(never)]
+fn mismatch() -> HostError {
+    HostError::Message("wasi: the arguments do not match the function's parameter types".into())
 }
 
 /// The wasm parameter types of `function` (for [`errno_fn!`], in constants).
@@ -547,7 +556,8 @@ fn add_to_linker_filtered(
     }
 }
 
-/// Runs one WASI function for `caller`.
+/// Runs one WASI function for `caller`. Not inlined: one copy serves every host function.
+#[inline(never)]
 pub(crate) fn call(
     run: Run,
     state: &WasiState,
@@ -558,9 +568,10 @@ pub(crate) fn call(
         Run::Raw(run) => run(state, caller, args).map(|()| Vec::new()),
         Run::Errno(run) => {
             let mut memory = memory(caller)?;
-            let errno = match run(state, &mut memory, args)? {
-                Ok(()) => 0,
-                Err(errno) => errno.0,
+            let errno = match run(state, &mut memory, args) {
+                Ok(Ok(())) => 0,
+                Ok(Err(errno)) => errno.0,
+                Err(Mismatch) => return Err(mismatch()),
             };
             Ok(vec![Val::I32(errno.into())])
         }
