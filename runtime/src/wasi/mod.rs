@@ -491,8 +491,8 @@ pub(crate) fn unstable() -> impl Iterator<Item = &'static Definition> {
         .chain(unstable::DEFINITIONS)
 }
 
-/// The module names WASI preview 1 is imported under.
-pub const MODULE_NAMES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
+/// The module names WASI preview 1 is imported under (defined once, in `kiln-abi`).
+pub use kiln_abi::WASI_MODULE_NAMES as MODULE_NAMES;
 
 /// Makes writes to a closed pipe fail with `EPIPE` (which the guest gets as an errno)
 /// instead of killing the process with `SIGPIPE`. Process-wide, done once.
