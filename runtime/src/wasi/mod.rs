@@ -349,8 +349,9 @@ pub(crate) trait RawFunction<Params> {
 }
 
 /// Implements [`ErrnoFunction`] and [`RawFunction`] for functions of the given parameters.
-/// Every way the arguments can fail to decode leads to the one `mismatch` call, which keeps
-/// each function's decoding a few compares (the arity 0 case has an irrefutable `()`).
+/// Every way the arguments can fail to decode (wrong count, wrong type) leads to one error
+/// return, so each function's decoding is a few compares (at arity 0 the `()` pattern is
+/// irrefutable).
 macro_rules! impl_functions {
     ($($param:ident $arg:ident),*) => {
         #[allow(irrefutable_let_patterns)]
