@@ -26,5 +26,11 @@ pub const ABI_VERSION: u32 = 4;
 /// rather than asking the CPU (see `ModuleMetadata::cpu_features`).
 pub const X86_64_BASELINE_FEATURES: [&str; 5] = ["sse3", "ssse3", "sse41", "sse42", "popcnt"];
 
+/// The import modules of WASI preview 1: `wasi_snapshot_preview1` and the older
+/// `wasi_unstable`. The runtime defines every WASI function under both
+/// (`kiln_runtime::wasi::MODULE_NAMES`); kiln-build reads them to tell a module that
+/// imports WASI from one that imports host functions of its own.
+pub const WASI_MODULE_NAMES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
+
 /// Size of a WebAssembly page in bytes.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -5,9 +5,6 @@
 use kiln_abi::metadata::{ExternKind, FuncType, GlobalType, ImportType, ModuleMetadata};
 use std::collections::HashSet;
 
-/// Import modules served by the runtime's WASI implementation.
-pub(crate) const WASI_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
-
 /// The export a WASI reactor is initialised with, before any other export is called.
 pub(crate) const REACTOR_INITIALIZE: &str = "_initialize";
 
@@ -211,7 +208,7 @@ pub(crate) fn interface(metadata: &ModuleMetadata<'_>, name: &str) -> Result<Int
                 import.module, import.name
             ));
         };
-        if WASI_MODULES.contains(&import.module) {
+        if kiln_abi::WASI_MODULE_NAMES.contains(&import.module) {
             wasi = true;
             continue;
         }

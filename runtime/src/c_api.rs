@@ -18,9 +18,6 @@ use kiln_abi::metadata::ImportType;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The import modules `wasi::add_to_linker` defines.
-const WASI_MODULES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
-
 /// A wasm number as C sees it (`kiln_val`): i32, i64, f32 or f64 by the function's type.
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -250,7 +247,7 @@ pub unsafe extern "C" fn kiln_instance_new(
             .metadata()
             .imports
             .iter()
-            .any(|import| WASI_MODULES.contains(&import.module));
+            .any(|import| crate::wasi::MODULE_NAMES.contains(&import.module));
         if imports_wasi {
             // SAFETY: caller's contract.
             match unsafe { wasi_ctx(wasi) } {

@@ -3,14 +3,13 @@
 //! array of guest pointers and a buffer the pointers point into. Everything is
 //! bounds-checked before the first byte is written.
 
-use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(args_sizes_get(I32, I32)),
-    errno_fn!(args_get(I32, I32)),
-    errno_fn!(environ_sizes_get(I32, I32)),
-    errno_fn!(environ_get(I32, I32)),
+    errno_fn!(args_sizes_get),
+    errno_fn!(args_get),
+    errno_fn!(environ_sizes_get),
+    errno_fn!(environ_get),
 ];
 
 fn args_list(state: &WasiState) -> Vec<Vec<u8>> {
@@ -30,8 +29,12 @@ fn environ_list(state: &WasiState) -> Vec<Vec<u8>> {
 }
 
 /// Writes the count and total buffer size of `list` to `count_pointer` and `size_pointer`.
-fn sizes_get(list: &[Vec<u8>], memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (count_pointer, size_pointer) = (arg_u32(args, 0), arg_u32(args, 1));
+fn sizes_get(
+    list: &[Vec<u8>],
+    memory: &mut GuestMemory<'_>,
+    count_pointer: u32,
+    size_pointer: u32,
+) -> Result<(), Errno> {
     let size: usize = list.iter().map(|item| item.len() + 1).sum();
     memory.check(count_pointer, 4)?;
     memory.check(size_pointer, 4)?;
@@ -41,8 +44,12 @@ fn sizes_get(list: &[Vec<u8>], memory: &mut GuestMemory<'_>, args: &[Val]) -> Re
 }
 
 /// Writes `list` as pointers at `array_pointer` into strings at `buffer_pointer`.
-fn list_get(list: &[Vec<u8>], memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (array_pointer, buffer_pointer) = (arg_u32(args, 0), arg_u32(args, 1));
+fn list_get(
+    list: &[Vec<u8>],
+    memory: &mut GuestMemory<'_>,
+    array_pointer: u32,
+    buffer_pointer: u32,
+) -> Result<(), Errno> {
     let size: usize = list.iter().map(|item| item.len() + 1).sum();
     let size = u32::try_from(size).map_err(|_| Errno::FAULT)?;
     memory.check_array(array_pointer, list.len() as u32, 4)?;
@@ -60,23 +67,35 @@ fn list_get(list: &[Vec<u8>], memory: &mut GuestMemory<'_>, args: &[Val]) -> Res
 fn args_sizes_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    count_pointer: u32,
+    size_pointer: u32,
 ) -> Result<(), Errno> {
-    sizes_get(&args_list(state), memory, args)
+    sizes_get(&args_list(state), memory, count_pointer, size_pointer)
 }
 
-fn args_get(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    list_get(&args_list(state), memory, args)
+fn args_get(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    array_pointer: u32,
+    buffer_pointer: u32,
+) -> Result<(), Errno> {
+    list_get(&args_list(state), memory, array_pointer, buffer_pointer)
 }
 
 fn environ_sizes_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    count_pointer: u32,
+    size_pointer: u32,
 ) -> Result<(), Errno> {
-    sizes_get(&environ_list(state), memory, args)
+    sizes_get(&environ_list(state), memory, count_pointer, size_pointer)
 }
 
-fn environ_get(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    list_get(&environ_list(state), memory, args)
+fn environ_get(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    array_pointer: u32,
+    buffer_pointer: u32,
+) -> Result<(), Errno> {
+    list_get(&environ_list(state), memory, array_pointer, buffer_pointer)
 }

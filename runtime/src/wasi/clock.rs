@@ -2,15 +2,12 @@
 //! process-CPU and thread-CPU clocks, from the host's `clock_gettime`/`clock_getres`, or
 //! from deterministic virtual time (see [`Clocks::Virtual`]).
 
-use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(clock_time_get(I32, I64, I32)),
-    errno_fn!(clock_res_get(I32, I32)),
-];
+pub(super) const DEFINITIONS: &[Definition] =
+    &[errno_fn!(clock_time_get), errno_fn!(clock_res_get)];
 
 /// The host clock for a WASI clock id.
 pub(super) fn host_clock(id: u32) -> Result<libc::clockid_t, Errno> {
@@ -113,9 +110,10 @@ impl Clocks {
 fn clock_time_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    id: u32,
+    _precision: u64,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 2));
     memory.check(pointer, 8)?;
     let time = state.clocks.now(id)?;
     memory.write_u64(pointer, time)
@@ -124,9 +122,9 @@ fn clock_time_get(
 fn clock_res_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    id: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (id, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 8)?;
     let clock = host_clock(id)?;
     if state.clocks.is_virtual() {

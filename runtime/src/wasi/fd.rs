@@ -9,24 +9,23 @@
 //! errnos; `SIGPIPE` is ignored (see `add_to_linker`).
 
 use super::table::{fdflags, filetype, rights, Descriptor, StdioStream};
-use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::os::fd::{AsRawFd, RawFd};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(fd_read(I32, I32, I32, I32)),
-    errno_fn!(fd_write(I32, I32, I32, I32)),
-    errno_fn!(fd_pread(I32, I32, I32, I64, I32)),
-    errno_fn!(fd_pwrite(I32, I32, I32, I64, I32)),
-    errno_fn!(fd_seek(I32, I64, I32, I32)),
-    errno_fn!(fd_tell(I32, I32)),
-    errno_fn!(fd_close(I32)),
-    errno_fn!(fd_renumber(I32, I32)),
-    errno_fn!(fd_fdstat_get(I32, I32)),
-    errno_fn!(fd_fdstat_set_flags(I32, I32)),
-    errno_fn!(fd_fdstat_set_rights(I32, I64, I64)),
-    errno_fn!(fd_prestat_get(I32, I32)),
-    errno_fn!(fd_prestat_dir_name(I32, I32, I32)),
+    errno_fn!(fd_read),
+    errno_fn!(fd_write),
+    errno_fn!(fd_pread),
+    errno_fn!(fd_pwrite),
+    errno_fn!(fd_seek),
+    errno_fn!(fd_tell),
+    errno_fn!(fd_close),
+    errno_fn!(fd_renumber),
+    errno_fn!(fd_fdstat_get),
+    errno_fn!(fd_fdstat_set_flags),
+    errno_fn!(fd_fdstat_set_rights),
+    errno_fn!(fd_prestat_get),
+    errno_fn!(fd_prestat_dir_name),
 ];
 
 /// Retries `call` while it fails with `EINTR`; maps other failures to an errno.
@@ -106,13 +105,14 @@ fn write_host(fd: RawFd, mut iovecs: Vec<libc::iovec>, all: bool) -> Result<usiz
     }
 }
 
-fn fd_read(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, nread) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
+fn fd_read(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Result<(), Errno> {
     let table = state.table.borrow();
     let target = io_target(table.get(fd)?, false)?;
     let iovecs = memory.host_iovecs(iovs, iovs_len)?;
@@ -125,13 +125,14 @@ fn fd_read(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Res
     memory.write_u32(nread, count as u32)
 }
 
-fn fd_write(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, nwritten) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
+fn fd_write(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Result<(), Errno> {
     let table = state.table.borrow();
     let descriptor = table.get(fd)?;
     let stdio = matches!(descriptor, Descriptor::Stdio { .. });
@@ -160,14 +161,15 @@ fn offset(value: u64) -> Result<libc::off_t, Errno> {
     libc::off_t::try_from(value).map_err(|_| Errno::INVAL)
 }
 
-fn fd_pread(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, position, nread) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u64(args, 3),
-        arg_u32(args, 4),
-    );
+fn fd_pread(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    position: u64,
+    nread: u32,
+) -> Result<(), Errno> {
     let iovecs = memory.host_iovecs(iovs, iovs_len)?;
     memory.check(nread, 4)?;
     let host_fd = positioned_file(state, fd)?;
@@ -179,14 +181,15 @@ fn fd_pread(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Re
     memory.write_u32(nread, count as u32)
 }
 
-fn fd_pwrite(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, position, nwritten) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u64(args, 3),
-        arg_u32(args, 4),
-    );
+fn fd_pwrite(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    position: u64,
+    nwritten: u32,
+) -> Result<(), Errno> {
     let iovecs = memory.host_iovecs(iovs, iovs_len)?;
     memory.check(nwritten, 4)?;
     let host_fd = positioned_file(state, fd)?;
@@ -206,15 +209,12 @@ pub(super) const WHENCE_PREVIEW1: [libc::c_int; 3] =
 pub(super) fn seek(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    delta: i64,
+    whence: u32,
+    new_offset: u32,
     whence_table: &[libc::c_int; 3],
 ) -> Result<(), Errno> {
-    let (fd, delta, whence, new_offset) = (
-        arg_u32(args, 0),
-        arg_u64(args, 1) as i64,
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
     memory.check(new_offset, 8)?;
     let host_fd = positioned_file(state, fd)?;
     let whence = *whence_table.get(whence as usize).ok_or(Errno::INVAL)?;
@@ -226,12 +226,31 @@ pub(super) fn seek(
     memory.write_u64(new_offset, position as u64)
 }
 
-fn fd_seek(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    seek(state, memory, args, &WHENCE_PREVIEW1)
+fn fd_seek(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    delta: i64,
+    whence: u32,
+    new_offset: u32,
+) -> Result<(), Errno> {
+    seek(
+        state,
+        memory,
+        fd,
+        delta,
+        whence,
+        new_offset,
+        &WHENCE_PREVIEW1,
+    )
 }
 
-fn fd_tell(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
+fn fd_tell(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    pointer: u32,
+) -> Result<(), Errno> {
     memory.check(pointer, 8)?;
     let host_fd = positioned_file(state, fd)?;
     // SAFETY: lseek on an fd this table owns.
@@ -242,14 +261,18 @@ fn fd_tell(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Res
     memory.write_u64(pointer, position as u64)
 }
 
-fn fd_close(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+fn fd_close(state: &WasiState, _: &mut GuestMemory<'_>, fd: u32) -> Result<(), Errno> {
     // Dropping the descriptor closes a file or directory; the host's stdio stays open
     // and the guest just loses access to it.
-    state.table.borrow_mut().remove(arg_u32(args, 0)).map(drop)
+    state.table.borrow_mut().remove(fd).map(drop)
 }
 
-fn fd_renumber(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (from, to) = (arg_u32(args, 0), arg_u32(args, 1));
+fn fd_renumber(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    from: u32,
+    to: u32,
+) -> Result<(), Errno> {
     state.table.borrow_mut().renumber(from, to)
 }
 
@@ -272,9 +295,9 @@ fn host_mode_and_flags(fd: RawFd) -> Result<(u32, libc::c_int), Errno> {
 fn fd_fdstat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 24)?;
     let table = state.table.borrow();
     let (file_type, flags, base, inheriting) = match table.get(fd)? {
@@ -349,9 +372,9 @@ fn status_to_fdflags(flags: libc::c_int) -> u16 {
 fn fd_fdstat_set_flags(
     state: &WasiState,
     _: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    flags: u32,
 ) -> Result<(), Errno> {
-    let (fd, flags) = (arg_u32(args, 0), arg_u32(args, 1));
     let table = state.table.borrow();
     let host_fd = match table.get(fd)? {
         Descriptor::File(file) => file.as_raw_fd(),
@@ -391,11 +414,13 @@ fn fd_fdstat_set_flags(
 fn fd_fdstat_set_rights(
     state: &WasiState,
     _: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    _base: u64,
+    _inheriting: u64,
 ) -> Result<(), Errno> {
     // Rights are not a security boundary (the preopens are); like Wasmtime, kiln does
     // not let them be narrowed after the fact.
-    state.table.borrow().get(arg_u32(args, 0))?;
+    state.table.borrow().get(fd)?;
     Err(Errno::NOTSUP)
 }
 
@@ -413,9 +438,9 @@ fn preopen_name(state: &WasiState, fd: u32) -> Result<String, Errno> {
 fn fd_prestat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 8)?;
     let name = preopen_name(state, fd)?;
     // prestat: tag u8 @0 (0: dir), pr_name_len u32 @4.
@@ -427,9 +452,10 @@ fn fd_prestat_get(
 fn fd_prestat_dir_name(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    pointer: u32,
+    len: u32,
 ) -> Result<(), Errno> {
-    let (fd, pointer, len) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
     memory.check(pointer, len)?;
     let name = preopen_name(state, fd)?;
     if name.len() > len as usize {

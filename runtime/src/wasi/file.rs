@@ -4,20 +4,19 @@
 
 use super::fd::retry;
 use super::table::{filetype, Descriptor};
-use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use cap_std::fs::MetadataExt;
 use std::os::fd::{AsRawFd, RawFd};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(fd_filestat_get(I32, I32)),
-    errno_fn!(fd_filestat_set_size(I32, I64)),
-    errno_fn!(fd_filestat_set_times(I32, I64, I64, I32)),
-    errno_fn!(fd_advise(I32, I64, I64, I32)),
-    errno_fn!(fd_allocate(I32, I64, I64)),
-    errno_fn!(fd_sync(I32)),
-    errno_fn!(fd_datasync(I32)),
-    errno_fn!(fd_readdir(I32, I32, I32, I64, I32)),
+    errno_fn!(fd_filestat_get),
+    errno_fn!(fd_filestat_set_size),
+    errno_fn!(fd_filestat_set_times),
+    errno_fn!(fd_advise),
+    errno_fn!(fd_allocate),
+    errno_fn!(fd_sync),
+    errno_fn!(fd_datasync),
+    errno_fn!(fd_readdir),
 ];
 
 /// A file's metadata as WASI describes it.
@@ -125,9 +124,9 @@ pub(super) fn fd_filestat(state: &WasiState, fd: u32) -> Result<Filestat, Errno>
 fn fd_filestat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 64)?;
     let filestat = fd_filestat(state, fd)?;
     memory.write_bytes(pointer, &filestat.preview1())
@@ -149,9 +148,9 @@ fn file_or_dir_fd(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
 fn fd_filestat_set_size(
     state: &WasiState,
     _: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    size: u64,
 ) -> Result<(), Errno> {
-    let (fd, size) = (arg_u32(args, 0), arg_u64(args, 1));
     let host_fd = file_fd(state, fd)?;
     let size = libc::off_t::try_from(size).map_err(|_| Errno::INVAL)?;
     // SAFETY: ftruncate on an fd this table owns.
@@ -199,27 +198,25 @@ pub(super) fn timespecs(atim: u64, mtim: u64, flags: u32) -> Result<[libc::times
 fn fd_filestat_set_times(
     state: &WasiState,
     _: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
 ) -> Result<(), Errno> {
-    let (fd, atim, mtim, flags) = (
-        arg_u32(args, 0),
-        arg_u64(args, 1),
-        arg_u64(args, 2),
-        arg_u32(args, 3),
-    );
     let host_fd = file_or_dir_fd(state, fd)?;
     let times = timespecs(atim, mtim, flags)?;
     // SAFETY: futimens on an fd this table owns, with two valid timespecs.
     retry(|| unsafe { libc::futimens(host_fd, times.as_ptr()) } as isize).map(drop)
 }
 
-fn fd_advise(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, offset, len, advice) = (
-        arg_u32(args, 0),
-        arg_u64(args, 1),
-        arg_u64(args, 2),
-        arg_u32(args, 3),
-    );
+fn fd_advise(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u64,
+    len: u64,
+    advice: u32,
+) -> Result<(), Errno> {
     let host_fd = file_fd(state, fd)?;
     let advice = match advice {
         0 => libc::POSIX_FADV_NORMAL,
@@ -239,8 +236,13 @@ fn fd_advise(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result
     }
 }
 
-fn fd_allocate(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, offset, len) = (arg_u32(args, 0), arg_u64(args, 1), arg_u64(args, 2));
+fn fd_allocate(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u64,
+    len: u64,
+) -> Result<(), Errno> {
     let host_fd = file_fd(state, fd)?;
     let offset = libc::off_t::try_from(offset).map_err(|_| Errno::INVAL)?;
     let len = libc::off_t::try_from(len).map_err(|_| Errno::INVAL)?;
@@ -254,14 +256,14 @@ fn fd_allocate(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Resu
     }
 }
 
-fn fd_sync(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let host_fd = file_or_dir_fd(state, arg_u32(args, 0))?;
+fn fd_sync(state: &WasiState, _: &mut GuestMemory<'_>, fd: u32) -> Result<(), Errno> {
+    let host_fd = file_or_dir_fd(state, fd)?;
     // SAFETY: fsync on an fd this table owns.
     retry(|| unsafe { libc::fsync(host_fd) } as isize).map(drop)
 }
 
-fn fd_datasync(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let host_fd = file_or_dir_fd(state, arg_u32(args, 0))?;
+fn fd_datasync(state: &WasiState, _: &mut GuestMemory<'_>, fd: u32) -> Result<(), Errno> {
+    let host_fd = file_or_dir_fd(state, fd)?;
     // SAFETY: fdatasync on an fd this table owns.
     retry(|| unsafe { libc::fdatasync(host_fd) } as isize).map(drop)
 }
@@ -306,14 +308,15 @@ fn entries(dir: &cap_std::fs::Dir) -> Result<Vec<Entry>, Errno> {
     Ok(entries)
 }
 
-fn fd_readdir(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, buf, buf_len, cookie, bufused) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u64(args, 3),
-        arg_u32(args, 4),
-    );
+fn fd_readdir(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> Result<(), Errno> {
     memory.check(buf, buf_len)?;
     memory.check(bufused, 4)?;
     let entries = match state.table.borrow().get(fd)? {

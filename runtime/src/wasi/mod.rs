@@ -22,6 +22,11 @@
 //! elsewhere, so `..`, absolute paths and symlinks cannot leave it), the environment it
 //! was given, and stdio.
 //!
+//! Each WASI function is a plain Rust function with typed parameters (`fd: u32`,
+//! `offset: u64`, ...) after the state and the guest memory; its family's `DEFINITIONS`
+//! table names it once (`errno_fn!(fd_pread)`), and its wasm signature and the decoding of
+//! its arguments both derive from those types (see [`ErrnoFunction`]).
+//!
 //! Every guest pointer and length is checked against the caller's exported `memory`
 //! before anything is read or written: out of bounds is `EFAULT` (21), never a host fault.
 //! Errno values, rights and flags are the witx ones.
@@ -45,7 +50,7 @@ use crate::HostError;
 use crate::Linker;
 use crate::Val;
 use crate::{Extern, Func, Store};
-use kiln_abi::metadata::FuncType;
+use kiln_abi::metadata::{FuncType, ValType};
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
@@ -226,40 +231,241 @@ impl WasiState {
     }
 }
 
-/// The implementation of a WASI function that needs the caller itself (`proc_exit`).
-pub(crate) type RawFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError>;
+/// The type-erased implementation of a WASI function that needs the caller itself
+/// (`proc_exit`): decodes the arguments and runs the typed function.
+pub(crate) type RawFn = fn(&WasiState, &mut Caller<'_>, &[Val]) -> Result<(), HostError>;
 
-/// The implementation of a WASI function that returns an errno: it gets the guest's
-/// memory and the arguments.
-pub(crate) type ErrnoFn = fn(&WasiState, &mut GuestMemory<'_>, &[Val]) -> Result<(), Errno>;
+/// The type-erased implementation of a WASI function that returns an errno: decodes the
+/// arguments and runs the typed function on the guest's memory. The outer error is
+/// arguments that do not decode (which stops the guest); the inner one is the errno the
+/// guest gets.
+pub(crate) type ErrnoFn =
+    fn(&WasiState, &mut GuestMemory<'_>, &[Val]) -> Result<Result<(), Errno>, Mismatch>;
+
+/// Arguments that do not match a WASI function's parameters. Nothing more, so that each
+/// function's result fits in a register; [`call`] makes it an error.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Mismatch;
 
 /// How a WASI function runs.
 #[derive(Clone, Copy)]
 pub(crate) enum Run {
+    /// Gets the caller; returns nothing.
     Raw(RawFn),
+    /// Gets the guest's memory; returns an errno (an `i32`).
     Errno(ErrnoFn),
 }
 
-/// A WASI function: its name, signature and implementation.
+/// A WASI function: its name, signature and implementation. Written only by [`errno_fn!`]
+/// and [`raw_fn!`], which derive the signature from the Rust function's parameter types.
 pub(crate) struct Definition {
     pub name: &'static str,
-    pub params: &'static [kiln_abi::metadata::ValType],
-    pub results: &'static [kiln_abi::metadata::ValType],
+    pub params: &'static [ValType],
+    pub results: &'static [ValType],
     pub run: Run,
 }
 
-/// Defines an errno-returning WASI function.
+// Typed host functions, in the manner of Wasmtime's `Func::wrap`: a WASI function is a
+// plain Rust function whose parameters after the state and the memory (or the caller) are
+// the wasm parameters, each of a type implementing `WasmParam`. `ErrnoFunction` and
+// `RawFunction` are implemented for every such function of 0 to 10 parameters; they give
+// the wasm parameter types (`PARAMS`) and decode a `&[Val]` into the Rust arguments, so
+// the signature is written once and the decoding cannot disagree with it.
+
+/// A Rust type that stands for a wasm parameter: its wasm type and how a value decodes.
+pub(crate) trait WasmParam: Sized {
+    /// The wasm type of the parameter.
+    const TYPE: ValType;
+    /// The value as this type; `None` if it is not of type [`Self::TYPE`].
+    fn decode(value: &Val) -> Option<Self>;
+}
+
+impl WasmParam for u32 {
+    const TYPE: ValType = ValType::I32;
+    fn decode(value: &Val) -> Option<u32> {
+        match *value {
+            Val::I32(value) => Some(value as u32),
+            _ => None,
+        }
+    }
+}
+
+impl WasmParam for i32 {
+    const TYPE: ValType = ValType::I32;
+    fn decode(value: &Val) -> Option<i32> {
+        match *value {
+            Val::I32(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl WasmParam for u64 {
+    const TYPE: ValType = ValType::I64;
+    fn decode(value: &Val) -> Option<u64> {
+        match *value {
+            Val::I64(value) => Some(value as u64),
+            _ => None,
+        }
+    }
+}
+
+impl WasmParam for i64 {
+    const TYPE: ValType = ValType::I64;
+    fn decode(value: &Val) -> Option<i64> {
+        match *value {
+            Val::I64(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A function `fn(&WasiState, &mut GuestMemory<'_>, P1, P2, ...) -> Result<(), Errno>`
+/// whose wasm parameters are `Params = (P1, P2, ...)`; its wasm result is the errno.
+pub(crate) trait ErrnoFunction<Params> {
+    /// The wasm parameter types.
+    const PARAMS: &'static [ValType];
+    /// Decodes `args` and calls the function (see [`ErrnoFn`]).
+    fn call(
+        &self,
+        state: &WasiState,
+        memory: &mut GuestMemory<'_>,
+        args: &[Val],
+    ) -> Result<Result<(), Errno>, Mismatch>;
+}
+
+/// A function `fn(&WasiState, &mut Caller<'_>, P1, P2, ...) -> Result<(), HostError>`
+/// whose wasm parameters are `Params = (P1, P2, ...)`; it has no wasm results.
+pub(crate) trait RawFunction<Params> {
+    /// The wasm parameter types.
+    const PARAMS: &'static [ValType];
+    /// Decodes `args` and calls the function.
+    fn call(
+        &self,
+        state: &WasiState,
+        caller: &mut Caller<'_>,
+        args: &[Val],
+    ) -> Result<(), HostError>;
+}
+
+/// Implements [`ErrnoFunction`] and [`RawFunction`] for functions of the given parameters.
+/// Every way the arguments can fail to decode (wrong count, wrong type) leads to one error
+/// return, so each function's decoding is a few compares (at arity 0 the `()` pattern is
+/// irrefutable).
+macro_rules! impl_functions {
+    ($($param:ident $arg:ident),*) => {
+        #[allow(irrefutable_let_patterns)]
+        impl<Function, $($param: WasmParam),*> ErrnoFunction<($($param,)*)> for Function
+        where
+            Function: Fn(&WasiState, &mut GuestMemory<'_>, $($param),*) -> Result<(), Errno>,
+        {
+            const PARAMS: &'static [ValType] = &[$($param::TYPE),*];
+            fn call(
+                &self,
+                state: &WasiState,
+                memory: &mut GuestMemory<'_>,
+                args: &[Val],
+            ) -> Result<Result<(), Errno>, Mismatch> {
+                if let [$($arg),*] = args {
+                    if let ($(Some($arg),)*) = ($($param::decode($arg),)*) {
+                        return Ok(self(state, memory, $($arg),*));
+                    }
+                }
+                Err(Mismatch)
+            }
+        }
+
+        #[allow(irrefutable_let_patterns)]
+        impl<Function, $($param: WasmParam),*> RawFunction<($($param,)*)> for Function
+        where
+            Function: Fn(&WasiState, &mut Caller<'_>, $($param),*) -> Result<(), HostError>,
+        {
+            const PARAMS: &'static [ValType] = &[$($param::TYPE),*];
+            fn call(
+                &self,
+                state: &WasiState,
+                caller: &mut Caller<'_>,
+                args: &[Val],
+            ) -> Result<(), HostError> {
+                if let [$($arg),*] = args {
+                    if let ($(Some($arg),)*) = ($($param::decode($arg),)*) {
+                        return self(state, caller, $($arg),*);
+                    }
+                }
+                Err(mismatch())
+            }
+        }
+    };
+}
+
+impl_functions!();
+impl_functions!(P1 a1);
+impl_functions!(P1 a1, P2 a2);
+impl_functions!(P1 a1, P2 a2, P3 a3);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6, P7 a7);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6, P7 a7, P8 a8);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6, P7 a7, P8 a8, P9 a9);
+impl_functions!(P1 a1, P2 a2, P3 a3, P4 a4, P5 a5, P6 a6, P7 a7, P8 a8, P9 a9, P10 a10);
+
+/// The error for arguments that do not match a WASI function's parameters. The runtime
+/// checks a guest's import against the function's type, so only a host calling the
+/// function by hand with wrong values gets here. A fixed message: this is linked into
+/// every executable, and listing the types would cost more code than all the decoding
+/// (the caller knows which function it called).
+#[cold]
+#[inline(never)]
+fn mismatch() -> HostError {
+    HostError::Message("wasi: the arguments do not match the function's parameter types".into())
+}
+
+/// The wasm parameter types of `function` (for [`errno_fn!`], in constants).
+pub(crate) const fn errno_params<Params, Function: ErrnoFunction<Params>>(
+    _: &Function,
+) -> &'static [ValType] {
+    Function::PARAMS
+}
+
+/// The wasm parameter types of `function` (for [`raw_fn!`], in constants).
+pub(crate) const fn raw_params<Params, Function: RawFunction<Params>>(
+    _: &Function,
+) -> &'static [ValType] {
+    Function::PARAMS
+}
+
+/// The [`Definition`] of the errno-returning WASI function `$function` (a Rust function
+/// of the same name, see [`ErrnoFunction`]).
 macro_rules! errno_fn {
-    ($name:ident($($param:ident),*)) => {
+    ($function:ident) => {
         $crate::wasi::Definition {
-            name: stringify!($name),
-            params: &[$(kiln_abi::metadata::ValType::$param),*],
+            name: stringify!($function),
+            params: $crate::wasi::errno_params(&$function),
             results: &[kiln_abi::metadata::ValType::I32],
-            run: $crate::wasi::Run::Errno($name),
+            run: $crate::wasi::Run::Errno(|state, memory, args| {
+                $crate::wasi::ErrnoFunction::call(&$function, state, memory, args)
+            }),
         }
     };
 }
 pub(crate) use errno_fn;
+
+/// The [`Definition`] of the WASI function `$function` that needs the caller itself (a
+/// Rust function of the same name, see [`RawFunction`]).
+macro_rules! raw_fn {
+    ($function:ident) => {
+        $crate::wasi::Definition {
+            name: stringify!($function),
+            params: $crate::wasi::raw_params(&$function),
+            results: &[],
+            run: $crate::wasi::Run::Raw(|state, caller, args| {
+                $crate::wasi::RawFunction::call(&$function, state, caller, args)
+            }),
+        }
+    };
+}
+pub(crate) use raw_fn;
 
 /// Every preview 1 function as `wasi_snapshot_preview1` defines it.
 pub(crate) fn preview1() -> impl Iterator<Item = &'static Definition> {
@@ -286,8 +492,8 @@ pub(crate) fn unstable() -> impl Iterator<Item = &'static Definition> {
         .chain(unstable::DEFINITIONS)
 }
 
-/// The module names WASI preview 1 is imported under.
-pub const MODULE_NAMES: [&str; 2] = ["wasi_snapshot_preview1", "wasi_unstable"];
+/// The module names WASI preview 1 is imported under (defined once, in `kiln-abi`).
+pub use kiln_abi::WASI_MODULE_NAMES as MODULE_NAMES;
 
 /// Makes writes to a closed pipe fail with `EPIPE` (which the guest gets as an errno)
 /// instead of killing the process with `SIGPIPE`. Process-wide, done once.
@@ -351,7 +557,8 @@ fn add_to_linker_filtered(
     }
 }
 
-/// Runs one WASI function for `caller`.
+/// Runs one WASI function for `caller`. Not inlined: one copy serves every host function.
+#[inline(never)]
 pub(crate) fn call(
     run: Run,
     state: &WasiState,
@@ -359,32 +566,16 @@ pub(crate) fn call(
     args: &[Val],
 ) -> Result<Vec<Val>, HostError> {
     match run {
-        Run::Raw(run) => run(state, caller, args),
+        Run::Raw(run) => run(state, caller, args).map(|()| Vec::new()),
         Run::Errno(run) => {
             let mut memory = memory(caller)?;
             let errno = match run(state, &mut memory, args) {
-                Ok(()) => 0,
-                Err(errno) => errno.0,
+                Ok(Ok(())) => 0,
+                Ok(Err(errno)) => errno.0,
+                Err(Mismatch) => return Err(mismatch()),
             };
             Ok(vec![Val::I32(errno.into())])
         }
-    }
-}
-
-/// Argument `index` as an unsigned 32-bit value (a guest pointer, length or fd).
-pub(crate) fn arg_u32(args: &[Val], index: usize) -> u32 {
-    match args.get(index) {
-        Some(Val::I32(value)) => *value as u32,
-        _ => 0,
-    }
-}
-
-/// Argument `index` as an unsigned 64-bit value.
-pub(crate) fn arg_u64(args: &[Val], index: usize) -> u64 {
-    match args.get(index) {
-        Some(Val::I64(value)) => *value as u64,
-        Some(Val::I32(value)) => *value as u32 as u64,
-        _ => 0,
     }
 }
 

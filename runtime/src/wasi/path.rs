@@ -13,10 +13,12 @@
 //! capabilities, so neither end can be outside what was granted. No path reaches the
 //! host's filesystem any other way.
 
+// A WASI function takes the witx parameters one by one, after the state and the memory.
+#![allow(clippy::too_many_arguments)]
+
 use super::file::{fstflags, Filestat};
 use super::table::{fdflags, rights, Descriptor};
-use super::{arg_u32, arg_u64, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use cap_fs_ext::{
     DirExt, FollowSymlinks, OpenOptionsFollowExt, OpenOptionsMaybeDirExt, OpenOptionsSyncExt,
     SystemTimeSpec,
@@ -25,16 +27,16 @@ use cap_std::fs::OpenOptionsExt;
 use std::os::unix::ffi::OsStrExt;
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(path_open(I32, I32, I32, I32, I32, I64, I64, I32, I32)),
-    errno_fn!(path_create_directory(I32, I32, I32)),
-    errno_fn!(path_remove_directory(I32, I32, I32)),
-    errno_fn!(path_unlink_file(I32, I32, I32)),
-    errno_fn!(path_rename(I32, I32, I32, I32, I32, I32)),
-    errno_fn!(path_link(I32, I32, I32, I32, I32, I32, I32)),
-    errno_fn!(path_symlink(I32, I32, I32, I32, I32)),
-    errno_fn!(path_readlink(I32, I32, I32, I32, I32, I32)),
-    errno_fn!(path_filestat_get(I32, I32, I32, I32, I32)),
-    errno_fn!(path_filestat_set_times(I32, I32, I32, I32, I64, I64, I32)),
+    errno_fn!(path_open),
+    errno_fn!(path_create_directory),
+    errno_fn!(path_remove_directory),
+    errno_fn!(path_unlink_file),
+    errno_fn!(path_rename),
+    errno_fn!(path_link),
+    errno_fn!(path_symlink),
+    errno_fn!(path_readlink),
+    errno_fn!(path_filestat_get),
+    errno_fn!(path_filestat_set_times),
 ];
 
 /// `lookupflags::symlink_follow`.
@@ -72,15 +74,19 @@ fn with_dir<T>(
     Ok(f(dir, path)?)
 }
 
-fn path_open(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (dirfd, lookupflags, path, path_len, open_flags) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-        arg_u32(args, 4),
-    );
-    let (base, flags, opened) = (arg_u64(args, 5), arg_u32(args, 7), arg_u32(args, 8));
+fn path_open(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    dirfd: u32,
+    lookupflags: u32,
+    path: u32,
+    path_len: u32,
+    open_flags: u32,
+    base: u64,
+    _inheriting: u64,
+    flags: u32,
+    opened: u32,
+) -> Result<(), Errno> {
     memory.check(opened, 4)?;
     let follow = follow(lookupflags)?;
     if open_flags > oflags::ALL || flags > u32::from(fdflags::ALL) {
@@ -149,9 +155,10 @@ fn path_open(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> R
 fn path_create_directory(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    path: u32,
+    len: u32,
 ) -> Result<(), Errno> {
-    let (fd, path, len) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
     with_dir(state, memory, fd, path, len, |dir, path| {
         dir.create_dir(path)
     })
@@ -160,9 +167,10 @@ fn path_create_directory(
 fn path_remove_directory(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    path: u32,
+    len: u32,
 ) -> Result<(), Errno> {
-    let (fd, path, len) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
     with_dir(state, memory, fd, path, len, |dir, path| {
         dir.remove_dir(path)
     })
@@ -171,23 +179,25 @@ fn path_remove_directory(
 fn path_unlink_file(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    path: u32,
+    len: u32,
 ) -> Result<(), Errno> {
-    let (fd, path, len) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
     with_dir(state, memory, fd, path, len, |dir, path| {
         dir.remove_file_or_symlink(path)
     })
 }
 
-fn path_rename(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, old_path, old_len, new_fd, new_path, new_len) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-        arg_u32(args, 4),
-        arg_u32(args, 5),
-    );
+fn path_rename(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<(), Errno> {
     let old_path = memory.string(old_path, old_len)?;
     let new_path = memory.string(new_path, new_len)?;
     let table = state.table.borrow();
@@ -195,16 +205,17 @@ fn path_rename(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) ->
     Ok(old_dir.rename(old_path, new_dir, new_path)?)
 }
 
-fn path_link(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, lookupflags, old_path, old_len, new_fd, new_path, new_len) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-        arg_u32(args, 4),
-        arg_u32(args, 5),
-        arg_u32(args, 6),
-    );
+fn path_link(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    lookupflags: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> Result<(), Errno> {
     let old_path = memory.string(old_path, old_len)?;
     let new_path = memory.string(new_path, new_len)?;
     // Following a symlink for the source is not supported (as in Wasmtime): the link
@@ -220,15 +231,12 @@ fn path_link(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> R
 fn path_symlink(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    old_path: u32,
+    old_len: u32,
+    fd: u32,
+    new_path: u32,
+    new_len: u32,
 ) -> Result<(), Errno> {
-    let (old_path, old_len, fd, new_path, new_len) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-        arg_u32(args, 4),
-    );
     let target = memory.string(old_path, old_len)?;
     with_dir(state, memory, fd, new_path, new_len, |dir, link| {
         // The target is stored as given; it is checked when something resolves through
@@ -240,16 +248,13 @@ fn path_symlink(
 fn path_readlink(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    path: u32,
+    len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
 ) -> Result<(), Errno> {
-    let (fd, path, len, buf, buf_len, bufused) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-        arg_u32(args, 4),
-        arg_u32(args, 5),
-    );
     memory.check(buf, buf_len)?;
     memory.check(bufused, 4)?;
     let target = with_dir(state, memory, fd, path, len, |dir, path| {
@@ -262,18 +267,15 @@ fn path_readlink(
     memory.write_u32(bufused, bytes.len() as u32)
 }
 
-/// The metadata of a path.
+/// The metadata of the path at `(path, len)` beneath directory `fd`.
 pub(super) fn path_filestat(
     state: &WasiState,
     memory: &GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    lookupflags: u32,
+    path: u32,
+    len: u32,
 ) -> Result<Filestat, Errno> {
-    let (fd, lookupflags, path, len) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
     let follow = follow(lookupflags)?;
     let metadata = with_dir(state, memory, fd, path, len, |dir, path| {
         if follow {
@@ -288,11 +290,14 @@ pub(super) fn path_filestat(
 fn path_filestat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    lookupflags: u32,
+    path: u32,
+    len: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let pointer = arg_u32(args, 4);
     memory.check(pointer, 64)?;
-    let filestat = path_filestat(state, memory, args)?;
+    let filestat = path_filestat(state, memory, fd, lookupflags, path, len)?;
     memory.write_bytes(pointer, &filestat.preview1())
 }
 
@@ -313,15 +318,14 @@ fn time_spec(time: u64, flags: u16, set: u16, now: u16) -> Result<Option<SystemT
 fn path_filestat_set_times(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    lookupflags: u32,
+    path: u32,
+    len: u32,
+    atim: u64,
+    mtim: u64,
+    flags: u32,
 ) -> Result<(), Errno> {
-    let (fd, lookupflags, path, len) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
-    let (atim, mtim, flags) = (arg_u64(args, 4), arg_u64(args, 5), arg_u32(args, 6));
     let follow = follow(lookupflags)?;
     if flags > 0xf {
         return Err(Errno::INVAL);

@@ -7,12 +7,11 @@
 
 use super::clock::host_clock;
 use super::table::Descriptor;
-use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(poll_oneoff(I32, I32, I32, I32))];
+pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(poll_oneoff)];
 
 /// Where the fields of a subscription are.
 pub(super) struct SubscriptionLayout {
@@ -69,8 +68,23 @@ struct Pending {
     fd: libc::c_int,
 }
 
-fn poll_oneoff(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    poll(state, memory, args, &PREVIEW1)
+fn poll_oneoff(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    subscriptions: u32,
+    events: u32,
+    count: u32,
+    nevents: u32,
+) -> Result<(), Errno> {
+    poll(
+        state,
+        memory,
+        subscriptions,
+        events,
+        count,
+        nevents,
+        &PREVIEW1,
+    )
 }
 
 /// The number of bytes ready to read from host fd `fd` (0 when unknown).
@@ -84,18 +98,16 @@ fn readable_bytes(fd: libc::c_int) -> u64 {
     }
 }
 
+/// `poll_oneoff` with the subscription layout `layout`.
 pub(super) fn poll(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    subscriptions: u32,
+    events: u32,
+    count: u32,
+    nevents: u32,
     layout: &SubscriptionLayout,
 ) -> Result<(), Errno> {
-    let (subscriptions, events, count, nevents) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 3),
-    );
     if count == 0 {
         return Err(Errno::INVAL);
     }

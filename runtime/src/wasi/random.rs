@@ -1,11 +1,10 @@
 //! WASI randomness: `random_get` fills guest memory from the host's `getrandom(2)`, or
 //! from a fixed pseudo-random stream (see [`Random::Stream`]).
 
-use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::cell::Cell;
 
-pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(random_get(I32, I32))];
+pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(random_get)];
 
 /// Where `random_get`'s bytes come from.
 pub(crate) enum Random {
@@ -28,8 +27,12 @@ impl Random {
     }
 }
 
-fn random_get(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (pointer, len) = (arg_u32(args, 0), arg_u32(args, 1));
+fn random_get(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    pointer: u32,
+    len: u32,
+) -> Result<(), Errno> {
     let mut buffer = memory.slice_mut(pointer, len)?;
     if let Random::Stream(generator) = &state.random {
         for chunk in buffer.chunks_mut(8) {

@@ -4,14 +4,16 @@
 //! socket: an open descriptor gives `ENOTSOCK`, any other `EBADF`, after the pointers
 //! have been checked (`EFAULT`).
 
-use super::{arg_u32, errno_fn, Definition, Errno, GuestMemory, WasiState};
-use crate::Val;
+// A WASI function takes the witx parameters one by one, after the state and the memory.
+#![allow(clippy::too_many_arguments)]
+
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(sock_accept(I32, I32, I32)),
-    errno_fn!(sock_recv(I32, I32, I32, I32, I32, I32)),
-    errno_fn!(sock_send(I32, I32, I32, I32, I32)),
-    errno_fn!(sock_shutdown(I32, I32)),
+    errno_fn!(sock_accept),
+    errno_fn!(sock_recv),
+    errno_fn!(sock_send),
+    errno_fn!(sock_shutdown),
 ];
 
 /// `ENOTSOCK` for an open descriptor, `EBADF` otherwise.
@@ -20,8 +22,13 @@ fn not_a_socket(state: &WasiState, fd: u32) -> Result<(), Errno> {
     Err(Errno::NOTSOCK)
 }
 
-fn sock_accept(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, flags, result) = (arg_u32(args, 0), arg_u32(args, 1), arg_u32(args, 2));
+fn sock_accept(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    result: u32,
+) -> Result<(), Errno> {
     memory.check(result, 4)?;
     // `fdflags`: only NONBLOCK is meaningful for an accepted socket.
     if flags & !(1 << 2) != 0 {
@@ -30,33 +37,42 @@ fn sock_accept(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) ->
     not_a_socket(state, fd)
 }
 
-fn sock_recv(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, ro_datalen, ro_flags) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 4),
-        arg_u32(args, 5),
-    );
+fn sock_recv(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    _ri_flags: u32,
+    ro_datalen: u32,
+    ro_flags: u32,
+) -> Result<(), Errno> {
     memory.iovecs(iovs, iovs_len)?;
     memory.check(ro_datalen, 4)?;
     memory.check(ro_flags, 2)?;
     not_a_socket(state, fd)
 }
 
-fn sock_send(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    let (fd, iovs, iovs_len, so_datalen) = (
-        arg_u32(args, 0),
-        arg_u32(args, 1),
-        arg_u32(args, 2),
-        arg_u32(args, 4),
-    );
+fn sock_send(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    _si_flags: u32,
+    so_datalen: u32,
+) -> Result<(), Errno> {
     memory.iovecs(iovs, iovs_len)?;
     memory.check(so_datalen, 4)?;
     not_a_socket(state, fd)
 }
 
-fn sock_shutdown(state: &WasiState, _: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
+fn sock_shutdown(
+    state: &WasiState,
+    _: &mut GuestMemory<'_>,
+    fd: u32,
+    _how: u32,
+) -> Result<(), Errno> {
     // As on the host, "not a socket" comes before any check of `how`.
-    not_a_socket(state, arg_u32(args, 0))
+    not_a_socket(state, fd)
 }

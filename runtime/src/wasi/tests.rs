@@ -733,3 +733,131 @@ fn bad_inputs_give_errnos() {
     outside.sort();
     assert_eq!(outside, ["root", "secret"]);
 }
+
+/// Every preview 1 function's core wasm signature, from `wasi_snapshot_preview1.witx`
+/// lowered to core wasm: handles, pointers, lengths, flags and enums are `i32`, 64-bit
+/// integers (`filesize`, `timestamp`, `rights`, `dircookie`, `filedelta`) are `i64`, and
+/// every function but `proc_exit` returns the `errno`. Written here, not derived from
+/// the definitions, so that a wrong Rust parameter type fails the test below.
+const WITX_SIGNATURES: &[(&str, &[ValType], &[ValType])] = {
+    use ValType::{I32, I64};
+    &[
+        ("args_get", &[I32, I32], &[I32]),
+        ("args_sizes_get", &[I32, I32], &[I32]),
+        ("environ_get", &[I32, I32], &[I32]),
+        ("environ_sizes_get", &[I32, I32], &[I32]),
+        ("clock_res_get", &[I32, I32], &[I32]),
+        ("clock_time_get", &[I32, I64, I32], &[I32]),
+        ("fd_advise", &[I32, I64, I64, I32], &[I32]),
+        ("fd_allocate", &[I32, I64, I64], &[I32]),
+        ("fd_close", &[I32], &[I32]),
+        ("fd_datasync", &[I32], &[I32]),
+        ("fd_fdstat_get", &[I32, I32], &[I32]),
+        ("fd_fdstat_set_flags", &[I32, I32], &[I32]),
+        ("fd_fdstat_set_rights", &[I32, I64, I64], &[I32]),
+        ("fd_filestat_get", &[I32, I32], &[I32]),
+        ("fd_filestat_set_size", &[I32, I64], &[I32]),
+        ("fd_filestat_set_times", &[I32, I64, I64, I32], &[I32]),
+        ("fd_pread", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_prestat_get", &[I32, I32], &[I32]),
+        ("fd_prestat_dir_name", &[I32, I32, I32], &[I32]),
+        ("fd_pwrite", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_read", &[I32, I32, I32, I32], &[I32]),
+        ("fd_readdir", &[I32, I32, I32, I64, I32], &[I32]),
+        ("fd_renumber", &[I32, I32], &[I32]),
+        ("fd_seek", &[I32, I64, I32, I32], &[I32]),
+        ("fd_sync", &[I32], &[I32]),
+        ("fd_tell", &[I32, I32], &[I32]),
+        ("fd_write", &[I32, I32, I32, I32], &[I32]),
+        ("path_create_directory", &[I32, I32, I32], &[I32]),
+        ("path_filestat_get", &[I32, I32, I32, I32, I32], &[I32]),
+        (
+            "path_filestat_set_times",
+            &[I32, I32, I32, I32, I64, I64, I32],
+            &[I32],
+        ),
+        ("path_link", &[I32, I32, I32, I32, I32, I32, I32], &[I32]),
+        (
+            "path_open",
+            &[I32, I32, I32, I32, I32, I64, I64, I32, I32],
+            &[I32],
+        ),
+        ("path_readlink", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("path_remove_directory", &[I32, I32, I32], &[I32]),
+        ("path_rename", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("path_symlink", &[I32, I32, I32, I32, I32], &[I32]),
+        ("path_unlink_file", &[I32, I32, I32], &[I32]),
+        ("poll_oneoff", &[I32, I32, I32, I32], &[I32]),
+        ("proc_exit", &[I32], &[]),
+        ("proc_raise", &[I32], &[I32]),
+        ("sched_yield", &[], &[I32]),
+        ("random_get", &[I32, I32], &[I32]),
+        ("sock_accept", &[I32, I32, I32], &[I32]),
+        ("sock_recv", &[I32, I32, I32, I32, I32, I32], &[I32]),
+        ("sock_send", &[I32, I32, I32, I32, I32], &[I32]),
+        ("sock_shutdown", &[I32, I32], &[I32]),
+    ]
+};
+
+/// The signature derived from each Rust function's parameter types is the witx one, in
+/// both modules (`wasi_unstable`'s functions have the same signatures), and it is what the
+/// linker defines.
+#[test]
+fn signatures_are_the_witx_ones() {
+    assert_eq!(WITX_SIGNATURES.len(), 46);
+    let mut store = Store::new();
+    let mut linker = Linker::new();
+    add_to_linker(&mut linker, &mut store, WasiCtx::new().stdio(Stdio::Null));
+    for (module, definitions) in [
+        (MODULE_NAMES[0], preview1().collect::<Vec<_>>()),
+        (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
+    ] {
+        assert_eq!(definitions.len(), WITX_SIGNATURES.len(), "{module}");
+        for &(name, params, results) in WITX_SIGNATURES {
+            let definition = definitions
+                .iter()
+                .find(|definition| definition.name == name)
+                .unwrap_or_else(|| panic!("{module}::{name} is not defined"));
+            assert_eq!(
+                (definition.params, definition.results),
+                (params, results),
+                "{module}::{name}"
+            );
+            let Some(Extern::Func(func)) = linker.get(module, name) else {
+                panic!("{module}::{name} is not in the linker")
+            };
+            let expected = FuncType {
+                params: params.to_vec(),
+                results: results.to_vec(),
+            };
+            assert_eq!(func.ty(&store), expected, "{module}::{name}");
+        }
+    }
+}
+
+/// Arguments that do not match a function's parameters (only a host calling it by hand
+/// can pass them: a guest's import is checked against the type) stop the call with an
+/// error naming both, instead of being read as 0.
+#[test]
+fn mismatched_arguments_are_an_error() {
+    let state = state(&[], &[]);
+    let mut memory = vec![0u8; 64];
+    let mut caller = Caller::with_memory(&mut memory);
+    let wrong = [
+        Val::I32(0),
+        Val::I32(0),
+        Val::I32(0),
+        Val::I32(0),
+        Val::I32(0),
+    ];
+    let result = call(find(preview1(), "fd_pread"), &state, &mut caller, &wrong);
+    let Err(HostError::Message(message)) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(
+        message,
+        "wasi: the arguments do not match the function's parameter types"
+    );
+    let too_few = call(find(preview1(), "proc_exit"), &state, &mut caller, &[]);
+    assert!(matches!(too_few, Err(HostError::Message(_))), "{too_few:?}");
+}

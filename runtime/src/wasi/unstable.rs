@@ -11,35 +11,13 @@
 use super::file::fd_filestat;
 use super::path::path_filestat;
 use super::poll::{poll, SubscriptionLayout};
-use super::{arg_u32, Definition, Errno, GuestMemory, Run, WasiState};
-use crate::Val;
-use kiln_abi::metadata::ValType::{I32, I64};
+use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
 pub(super) const DEFINITIONS: &[Definition] = &[
-    Definition {
-        name: "fd_seek",
-        params: &[I32, I64, I32, I32],
-        results: &[I32],
-        run: Run::Errno(fd_seek),
-    },
-    Definition {
-        name: "fd_filestat_get",
-        params: &[I32, I32],
-        results: &[I32],
-        run: Run::Errno(fd_filestat_get),
-    },
-    Definition {
-        name: "path_filestat_get",
-        params: &[I32, I32, I32, I32, I32],
-        results: &[I32],
-        run: Run::Errno(path_filestat_get),
-    },
-    Definition {
-        name: "poll_oneoff",
-        params: &[I32, I32, I32, I32],
-        results: &[I32],
-        run: Run::Errno(poll_oneoff),
-    },
+    errno_fn!(fd_seek),
+    errno_fn!(fd_filestat_get),
+    errno_fn!(path_filestat_get),
+    errno_fn!(poll_oneoff),
 ];
 
 /// Snapshot 0's `whence`: cur, end, set.
@@ -54,16 +32,31 @@ const SUBSCRIPTION_UNSTABLE: SubscriptionLayout = SubscriptionLayout {
     clock_flags: 48,
 };
 
-fn fd_seek(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    super::fd::seek(state, memory, args, &WHENCE_UNSTABLE)
+fn fd_seek(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    fd: u32,
+    delta: i64,
+    whence: u32,
+    new_offset: u32,
+) -> Result<(), Errno> {
+    super::fd::seek(
+        state,
+        memory,
+        fd,
+        delta,
+        whence,
+        new_offset,
+        &WHENCE_UNSTABLE,
+    )
 }
 
 fn fd_filestat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let (fd, pointer) = (arg_u32(args, 0), arg_u32(args, 1));
     memory.check(pointer, 56)?;
     let filestat = fd_filestat(state, fd)?;
     memory.write_bytes(pointer, &filestat.unstable())
@@ -72,14 +65,25 @@ fn fd_filestat_get(
 fn path_filestat_get(
     state: &WasiState,
     memory: &mut GuestMemory<'_>,
-    args: &[Val],
+    fd: u32,
+    lookupflags: u32,
+    path: u32,
+    len: u32,
+    pointer: u32,
 ) -> Result<(), Errno> {
-    let pointer = arg_u32(args, 4);
     memory.check(pointer, 56)?;
-    let filestat = path_filestat(state, memory, args)?;
+    let filestat = path_filestat(state, memory, fd, lookupflags, path, len)?;
     memory.write_bytes(pointer, &filestat.unstable())
 }
 
-fn poll_oneoff(state: &WasiState, memory: &mut GuestMemory<'_>, args: &[Val]) -> Result<(), Errno> {
-    poll(state, memory, args, &SUBSCRIPTION_UNSTABLE)
+fn poll_oneoff(
+    state: &WasiState,
+    memory: &mut GuestMemory<'_>,
+    subscriptions: u32,
+    events: u32,
+    count: u32,
+    nevents: u32,
+) -> Result<(), Errno> {
+    let layout = &SUBSCRIPTION_UNSTABLE;
+    poll(state, memory, subscriptions, events, count, nevents, layout)
 }
