@@ -288,6 +288,53 @@ fn small_stacks_run_wasm_and_recursion_still_traps() {
     }
 }
 
+/// Exit codes WASI allows (0..126) pass through; a larger one is an error naming it, exit
+/// status 1, as Wasmtime does: passed on as `code & 0xff`, 134 looked like a trap, 139 like
+/// a crash and 256 like success.
+#[test]
+fn exit_codes_outside_wasi_range_are_errors() {
+    let scratch = scratch_dir("exit-codes");
+    for code in [0u32, 1, 125, 126, 134, 139, 255, 256, u32::MAX] {
+        let source = scratch.join(format!("exit-{code}.wat"));
+        std::fs::write(
+            &source,
+            format!(
+                r#"(module
+                     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                     (memory (export "memory") 1)
+                     (func (export "_start") (call $exit (i32.const {code}))))"#,
+                code = code as i32
+            ),
+        )
+        .unwrap();
+        let executable = scratch.join(format!("exit-{code}"));
+        let built = run_kiln(
+            &["build", path_str(&source), "-o", path_str(&executable)],
+            b"",
+        );
+        assert_eq!(built.code, Some(0), "{}", built.describe());
+        for output in [
+            run_kiln(&["run", path_str(&source)], b""),
+            run(&mut Command::new(&executable), b""),
+        ] {
+            let context = output.describe();
+            if code < 126 {
+                assert_eq!(output.code, Some(code as i32), "{context}");
+                assert_eq!(output.stderr, "", "{context}");
+            } else {
+                assert_eq!(output.code, Some(1), "{context}");
+                assert!(
+                    output
+                        .stderr
+                        .contains(&format!("invalid exit status {code}")),
+                    "{context}"
+                );
+                assert!(!output.stderr.contains("wasm trap"), "{context}");
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Memory images
 // ---------------------------------------------------------------------------------------

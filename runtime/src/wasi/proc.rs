@@ -1,5 +1,7 @@
 //! WASI process functions: `proc_exit` stops the guest (through the host-unwind path: the
-//! exit code travels as `HostError::Exit` to whoever entered wasm), `proc_raise` (signals
+//! exit code travels as `HostError::Exit` to whoever entered wasm; a code of 126 or more,
+//! which WASI does not allow and a shell reads as a signal or a failure to run, is an
+//! error naming it instead, as in Wasmtime), `proc_raise` (signals
 //! are not delivered to guests: `ENOSYS`, leaving the process intact), `sched_yield`
 //! yields the host thread.
 
@@ -13,7 +15,16 @@ pub(super) const DEFINITIONS: &[Definition] = &[
     errno_fn!(sched_yield),
 ];
 
+/// Exit codes WASI allows: 0..126 (witx: "a value of 126 or greater ... behaves as if it
+/// were implemented by an `unreachable`").
+const MAX_EXIT_CODE: u32 = 125;
+
 fn proc_exit(_: &WasiState, _: &mut Caller<'_>, code: u32) -> Result<(), HostError> {
+    if code > MAX_EXIT_CODE {
+        return Err(HostError::Message(format!(
+            "exit with invalid exit status {code}: WASI allows 0 to {MAX_EXIT_CODE}"
+        )));
+    }
     Err(HostError::Exit(code as i32))
 }
 

@@ -276,13 +276,24 @@ fn proc_exit_unwinds_with_the_code() {
     let state = state(&[], &[]);
     let mut memory = vec![];
     let mut caller = Caller::with_memory(&mut memory);
-    let result = call(
-        find(preview1(), "proc_exit"),
-        &state,
-        &mut caller,
-        &i32s(&[3]),
-    );
-    assert_eq!(result, Err(HostError::Exit(3)));
+    let mut exit = |code: u32| {
+        call(
+            find(preview1(), "proc_exit"),
+            &state,
+            &mut caller,
+            &i32s(&[code]),
+        )
+    };
+    assert_eq!(exit(3), Err(HostError::Exit(3)));
+    assert_eq!(exit(125), Err(HostError::Exit(125)));
+    for code in [126, 134, 256, u32::MAX] {
+        match exit(code) {
+            Err(HostError::Message(message)) => {
+                assert!(message.contains(&code.to_string()), "{message}");
+            }
+            other => panic!("exit({code}): {other:?}"),
+        }
+    }
 }
 
 #[test]
