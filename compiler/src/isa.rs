@@ -4,7 +4,7 @@
 //! plus any CPU features the caller opts into (`CompileOptions::target_features`).
 
 use crate::error::{CompileError, Result};
-use cranelift_codegen::isa::{self, OwnedTargetIsa};
+use cranelift_codegen::isa::{self, OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, OperatingSystem, Triple};
 
@@ -98,6 +98,30 @@ pub fn build_isa(
     opt_level: OptLevel,
     target_features: &[String],
 ) -> Result<OwnedTargetIsa> {
+    build_isa_with(triple, opt_level, target_features, true)
+}
+
+/// The same ISA without the machine-code CFG information that loop alignment reads: for
+/// functions with so many blocks that recording it would cost time quadratic in their
+/// number (see `pipeline::MAX_BLOCKS_FOR_LOOP_ALIGNMENT`). `None` when `isa` records none.
+pub fn without_cfg_info(
+    isa: &dyn TargetIsa,
+    triple: &Triple,
+    opt_level: OptLevel,
+    target_features: &[String],
+) -> Result<Option<OwnedTargetIsa>> {
+    if !isa.flags().machine_code_cfg_info() {
+        return Ok(None);
+    }
+    build_isa_with(triple, opt_level, target_features, false).map(Some)
+}
+
+fn build_isa_with(
+    triple: &Triple,
+    opt_level: OptLevel,
+    target_features: &[String],
+    cfg_info: bool,
+) -> Result<OwnedTargetIsa> {
     let supported_arch = matches!(
         triple.architecture,
         Architecture::X86_64 | Architecture::Aarch64(_)
@@ -117,7 +141,7 @@ pub fn build_isa(
     // Functions with more results than return registers return the rest through memory.
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
     // Block offsets and edges of the final code, to find loops (see `placement::loop_header`).
-    if triple.architecture == Architecture::X86_64 && opt_level == OptLevel::Speed {
+    if cfg_info && triple.architecture == Architecture::X86_64 && opt_level == OptLevel::Speed {
         set(&mut flags, "machine_code_cfg_info", "true")?;
     }
     set(

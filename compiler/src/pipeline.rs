@@ -34,12 +34,22 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         .map_err(CompileError::InvalidOption)?;
     let mut info = module_info::parse(wasm, memory)?;
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
+    let plain_isa = isa::without_cfg_info(
+        &*isa,
+        &options.target,
+        options.opt_level,
+        &options.target_features,
+    )?;
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
     let env = ModuleEnv::new(&info, func_ids, &*isa, memory);
-    let mut code = compile_code(&env, &*isa, &trampolines, options)?;
+    let isas = Isas {
+        main: &*isa,
+        plain: plain_isa.as_deref(),
+    };
+    let mut code = compile_code(&env, isas, &trampolines, options)?;
     let text_order = placement::place(&info, &mut code);
     let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {
         info.metadata.memory_image_offset = Some(offset);
@@ -182,15 +192,53 @@ fn declare_trampolines(
     Ok(trampolines)
 }
 
+/// Functions whose blocks and jump-table entries (each entry may become an edge block of
+/// the machine code) number more than this are compiled without the machine-code CFG
+/// information that loop alignment needs (`placement.rs`): Cranelift records it in time
+/// quadratic in the number of machine blocks (removing each empty edge block rescans the
+/// earlier ones), so a `br_table` of a million targets took minutes. Such functions are
+/// not the hot loops alignment is for; they only lose the padding.
+const MAX_BLOCKS_FOR_LOOP_ALIGNMENT: usize = 4096;
+
+/// The ISA functions compile for, and the same without CFG information (when the main one
+/// records it) for very large functions.
+#[derive(Clone, Copy)]
+struct Isas<'a> {
+    main: &'a dyn TargetIsa,
+    plain: Option<&'a dyn TargetIsa>,
+}
+
+impl<'a> Isas<'a> {
+    /// The ISA to compile `func` for.
+    fn for_function(self, func: &ir::Function) -> &'a dyn TargetIsa {
+        let Some(plain) = self.plain else {
+            return self.main;
+        };
+        let jump_table_entries: usize = func
+            .dfg
+            .jump_tables
+            .values()
+            .map(|table| table.all_branches().len())
+            .sum();
+        let blocks = func.layout.blocks().count();
+        if blocks.saturating_add(jump_table_entries) > MAX_BLOCKS_FOR_LOOP_ALIGNMENT {
+            plain
+        } else {
+            self.main
+        }
+    }
+}
+
 /// Translates and compiles every defined function and trampoline, on all cores when
 /// `options.parallel`; returns every code entry in descriptor order (functions, then
 /// trampolines).
 fn compile_code(
     env: &ModuleEnv<'_>,
-    isa: &dyn TargetIsa,
+    isas: Isas<'_>,
     trampolines: &[(FuncId, ir::Function)],
     options: &CompileOptions,
 ) -> Result<Vec<(FuncId, CompiledCode)>> {
+    let isa = isas.main;
     let info = env.info;
     let n_functions = info.bodies.len();
     let done = AtomicUsize::new(0);
@@ -206,7 +254,7 @@ fn compile_code(
         )?;
         let index = env.n_imported_funcs() + defined as u32;
         let compiled = codegen(
-            isa,
+            isas.for_function(&context.func),
             &mut context,
             env.func_ids[defined],
             index,
