@@ -178,8 +178,13 @@ fn references(source: &Source) -> Vec<Vec<String>> {
                     Some(child) if source.children.contains(child) => source.module.clone(),
                     _ => continue,
                 };
-                let skip = usize::from(!source.children.contains(&path[0]));
-                absolute.extend(path[skip..].iter().cloned());
+                let mut rest = &path[usize::from(!source.children.contains(&path[0]))..];
+                // `super::super::…` climbs once more per `super`.
+                while rest.first().is_some_and(|segment| segment == "super") {
+                    absolute.pop();
+                    rest = &rest[1..];
+                }
+                absolute.extend(rest.iter().cloned());
                 found.push(absolute);
             }
         }
@@ -344,4 +349,22 @@ fn the_checker_sees_imports_and_cycles() {
     let wasi = &edges["wasi"];
     assert!(wasi.contains("api"), "{wasi:?}");
     assert!(!wasi.contains("wasi"));
+
+    // Paths resolve relative to the file, `super::super` climbing twice.
+    let source = parse(
+        Path::new("vm/traps/stack.rs"),
+        "use super::super::mmap::page_size;\nuse super::{state::STATE, x};\nfn f() { crate::Val }",
+    );
+    let found = references(&source);
+    for expected in [
+        &["vm", "mmap", "page_size"][..],
+        &["vm", "traps", "state", "STATE"],
+        &["vm", "traps", "x"],
+        &["Val"],
+    ] {
+        assert!(
+            found.iter().any(|path| path == expected),
+            "{expected:?} in {found:?}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 //! [`HOST_STACK_MARGIN`] for the host functions and builtins that wasm calls near it.
 
 use super::state::STATE;
+use crate::vm::mmap::page_size;
 use std::mem::MaybeUninit;
 
 /// Stack kept free below the wasm stack limit for host functions and builtins that wasm
@@ -68,7 +69,7 @@ fn main_thread_stack_low(sp: usize) -> usize {
     };
     // SAFETY: `getauxval` has no preconditions; it returns 0 for an absent entry.
     let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
-    let top = execfn.checked_next_multiple_of(super::super::mmap::page_size());
+    let top = execfn.checked_next_multiple_of(page_size());
     match top {
         // The stack cannot be larger than its limit, so a top further above is not ours.
         Some(top) if top > sp && top - sp < stack_size => top - stack_size,
