@@ -66,9 +66,9 @@ impl Func {
         ty: FuncType,
         f: impl Fn(&mut Caller<'_>, &[Val]) -> Result<Vec<Val>, HostError> + 'static,
     ) -> Func {
+        let signature = ty.clone();
         let body = move |store: *mut VMStore,
                          instance: *mut InstanceData,
-                         signature: &FuncType,
                          values: &mut [ValRaw]|
               -> Result<(), HostError> {
             let args: Vec<Val> = {

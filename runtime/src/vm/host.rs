@@ -23,10 +23,10 @@ use kiln_abi::vmctx::{
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// A host function's body: it gets its store, the calling instance (null when the host
-/// calls it), its own type and a value array holding the arguments, which it overwrites
-/// with the results. The array holds at least max(params, results) values.
+/// calls it) and a value array holding the arguments, which it overwrites with the results.
+/// The array holds at least max(params, results) values.
 pub(crate) type HostBody =
-    dyn Fn(*mut VMStore, *mut InstanceData, &FuncType, &mut [ValRaw]) -> Result<(), HostError>;
+    dyn Fn(*mut VMStore, *mut InstanceData, &mut [ValRaw]) -> Result<(), HostError>;
 
 /// A host function's context; its address is the `vmctx` of its `VMFuncRef`.
 #[repr(C)]
@@ -97,7 +97,7 @@ fn run_host_body(
         ));
     }
     catch_unwind(AssertUnwindSafe(|| {
-        (data.body)(data.store, instance, &data.ty, values)
+        (data.body)(data.store, instance, values)
     }))
     .unwrap_or_else(|panic| {
         let message = panic
