@@ -3,7 +3,7 @@
 
 use crate::input::{compile_file, read_module};
 use crate::options::CodegenArgs;
-use crate::runtime_archive::{default_linker, link_command, runtime_files};
+use crate::runtime_archive::{default_linker, link_command, missing_packages, runtime_files};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -136,11 +136,22 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         .linker
         .clone()
         .unwrap_or_else(|| default_linker(&target));
+    let install = |packages: Option<&str>| {
+        packages.map_or_else(String::new, |packages| {
+            format!("; install Debian's {packages} (apt-get install {packages})")
+        })
+    };
     let output = link_command(&target, &linker, &object_path, &runtime, &args.output)
         .arg(&grants_path)
         .output()
-        .with_context(|| {
-            format!("cannot run the linker `{linker}` for {target} (install it or pass --linker)")
+        .with_context(|| match missing_packages(&target, &linker, None) {
+            Some(packages) => format!(
+                "cannot run the linker `{linker}` for {target}: install Debian's {packages} \
+                 (apt-get install {packages}) or pass --linker"
+            ),
+            None => format!(
+                "cannot run the linker `{linker}` for {target} (install it or pass --linker)"
+            ),
         })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -150,9 +161,10 @@ pub fn build(args: &BuildArgs) -> Result<()> {
             .unwrap_or("")
             .to_string();
         bail!(
-            "{}: linking with `{linker}` failed ({}): {first}",
+            "{}: linking with `{linker}` failed ({}): {first}{}",
             args.input.display(),
-            output.status
+            output.status,
+            install(missing_packages(&target, &linker, Some(&stderr)))
         );
     }
     if args.size_report {

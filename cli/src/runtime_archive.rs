@@ -50,6 +50,41 @@ pub fn default_linker(triple: &str) -> String {
     format!("{}-linux-gnu-gcc", architecture(triple))
 }
 
+/// The Debian packages that provide what linking for `triple` with `linker` needs, when
+/// the linker could not run (`stderr` is `None`) or its complaint (`stderr`) says a C
+/// library or start file is missing; `None` when kiln cannot tell.
+pub fn missing_packages(triple: &str, linker: &str, stderr: Option<&str>) -> Option<&'static str> {
+    let default = linker == default_linker(triple);
+    let arch = architecture(triple);
+    let host = arch == architecture(HOST_TARGET);
+    if is_musl(triple) {
+        // Everything but the linker is embedded in kiln.
+        return (stderr.is_none() && default).then_some("lld");
+    }
+    let missing_libc = stderr.is_some_and(|stderr| {
+        stderr.contains("cannot find")
+            && [
+                "crt1.o",
+                "crti.o",
+                "-lc",
+                "libc.so",
+                "-lpthread",
+                "-lm",
+                "-ldl",
+            ]
+            .iter()
+            .any(|file| stderr.contains(file))
+    });
+    match (arch, host, stderr.is_none() && default, missing_libc) {
+        (_, true, true, _) | (_, true, _, true) => Some("gcc libc6-dev"),
+        ("aarch64", false, true, _) => Some("gcc-aarch64-linux-gnu libc6-dev-arm64-cross"),
+        ("aarch64", false, _, true) => Some("libc6-dev-arm64-cross"),
+        ("x86_64", false, true, _) => Some("gcc-x86-64-linux-gnu libc6-dev-amd64-cross"),
+        ("x86_64", false, _, true) => Some("libc6-dev-amd64-cross"),
+        _ => None,
+    }
+}
+
 /// Whether `program` can be found on `PATH` (or is a path that exists).
 pub fn on_path(program: &str) -> bool {
     if program.contains('/') {
@@ -140,4 +175,46 @@ pub fn link_command(
             .args(kiln_abi::link::glibc_link_flags("gcc_eh"));
     }
     command
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_toolchains_are_named_by_debian_package() {
+        let scrt = Some("/usr/bin/ld: cannot find Scrt1.o: No such file or directory");
+        let host = format!("{}-unknown-linux-gnu", architecture(HOST_TARGET));
+        let other = if architecture(HOST_TARGET) == "x86_64" {
+            ("aarch64-unknown-linux-gnu", "libc6-dev-arm64-cross")
+        } else {
+            ("x86_64-unknown-linux-gnu", "libc6-dev-amd64-cross")
+        };
+        assert_eq!(
+            missing_packages(other.0, "my-ld", scrt),
+            Some(other.1),
+            "a cross C library"
+        );
+        let cross_linker = default_linker(other.0);
+        assert!(missing_packages(other.0, &cross_linker, None)
+            .is_some_and(|packages| packages.contains(other.1) && packages.contains("gcc-")));
+        assert_eq!(
+            missing_packages(&host, &default_linker(&host), None),
+            Some("gcc libc6-dev")
+        );
+        assert_eq!(missing_packages(&host, "cc", scrt), Some("gcc libc6-dev"));
+        assert_eq!(
+            missing_packages("x86_64-unknown-linux-musl", "ld.lld", None),
+            Some("lld")
+        );
+        // A linker the user chose that cannot run, or an unrelated failure: no guess.
+        assert_eq!(
+            missing_packages("x86_64-unknown-linux-musl", "my-ld", None),
+            None
+        );
+        assert_eq!(
+            missing_packages(&host, "cc", Some("undefined reference to `foo'")),
+            None
+        );
+    }
 }

@@ -318,3 +318,62 @@ fn rust_programs_on_aarch64_match_native() {
         check_aarch64_matches_native(&dir, program, &built.wasm, args, &expected);
     }
 }
+
+/// When a target's linker or C library is missing, `kiln build` says which Debian package
+/// to install (here a linker that is not on `PATH`, and one that reports a missing start
+/// file as ld does without `libc6-dev-arm64-cross`), exit 1, one line.
+#[test]
+fn missing_toolchains_name_their_packages() {
+    let scratch = scratch_dir("missing-toolchain");
+    let module = wat_program("add");
+    let fake = scratch.join("fake-ld");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho '/usr/bin/ld: cannot find Scrt1.o: No such file or directory' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let output_path = scratch.join("out");
+    let cases: [(&str, Option<&Path>, &str); 2] = [
+        ("x86_64-unknown-linux-musl", None, "apt-get install lld"),
+        (
+            "aarch64-unknown-linux-gnu",
+            Some(&fake),
+            "apt-get install libc6-dev-arm64-cross",
+        ),
+    ];
+    for (target, linker, hint) in cases {
+        let mut command = Command::new(KILN);
+        command
+            .args(["build", "--target", target])
+            .arg(&module)
+            .arg("-o")
+            .arg(&output_path);
+        match linker {
+            Some(linker) => {
+                command.arg("--linker").arg(linker);
+            }
+            // No linker on PATH at all.
+            None => {
+                command.env("PATH", scratch.join("empty"));
+            }
+        }
+        let output = run(&mut command);
+        if output.stderr.contains("no kiln runtime for") {
+            eprintln!("skipped {target}: {}", output.stderr.trim());
+            continue;
+        }
+        assert_eq!(output.code, Some(1), "{target}: {}", output.describe());
+        assert!(
+            output.stderr.contains(hint),
+            "{target}: {}",
+            output.describe()
+        );
+        assert_eq!(
+            output.stderr.trim_end().lines().count(),
+            1,
+            "{}",
+            output.describe()
+        );
+    }
+}
