@@ -4,7 +4,7 @@
 //! plus any CPU features the caller opts into (`CompileOptions::target_features`).
 
 use crate::error::{CompileError, Result};
-use cranelift_codegen::isa::{self, OwnedTargetIsa, TargetIsa};
+use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
 use target_lexicon::{Architecture, OperatingSystem, Triple};
 
@@ -101,19 +101,15 @@ pub fn build_isa(
     build_isa_with(triple, opt_level, target_features, true)
 }
 
-/// The same ISA without the machine-code CFG information that loop alignment reads: for
-/// functions with so many blocks that recording it would cost time quadratic in their
-/// number (see `pipeline::MAX_BLOCKS_FOR_LOOP_ALIGNMENT`). `None` when `isa` records none.
-pub fn without_cfg_info(
-    isa: &dyn TargetIsa,
+/// The ISA [`build_isa`] makes, without the machine-code CFG information that loop
+/// alignment reads: for functions with so many blocks that recording it would cost time
+/// quadratic in their number (see `pipeline::MAX_BLOCKS_FOR_LOOP_ALIGNMENT`).
+pub fn build_isa_without_cfg_info(
     triple: &Triple,
     opt_level: OptLevel,
     target_features: &[String],
-) -> Result<Option<OwnedTargetIsa>> {
-    if !isa.flags().machine_code_cfg_info() {
-        return Ok(None);
-    }
-    build_isa_with(triple, opt_level, target_features, false).map(Some)
+) -> Result<OwnedTargetIsa> {
+    build_isa_with(triple, opt_level, target_features, false)
 }
 
 fn build_isa_with(

@@ -9,7 +9,7 @@ use crate::module_info::{self, ModuleInfo};
 use crate::{isa, memory_image, names, object, placement, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
-use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::Context;
 use cranelift_codegen::{Final, MachSrcLoc};
 use cranelift_control::ControlPlane;
@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// Compiles a module to a relocatable object file for `options.target`.
 pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
@@ -34,12 +35,6 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         .map_err(CompileError::InvalidOption)?;
     let mut info = module_info::parse(wasm, memory)?;
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
-    let plain_isa = isa::without_cfg_info(
-        &*isa,
-        &options.target,
-        options.opt_level,
-        &options.target_features,
-    )?;
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
@@ -47,9 +42,10 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     let env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     let isas = Isas {
         main: &*isa,
-        plain: plain_isa.as_deref(),
+        options,
+        plain: OnceLock::new(),
     };
-    let mut code = compile_code(&env, isas, &trampolines, options)?;
+    let mut code = compile_code(&env, &isas, &trampolines, options)?;
     let text_order = placement::place(&info, &mut code);
     let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {
         info.metadata.memory_image_offset = Some(offset);
@@ -200,20 +196,21 @@ fn declare_trampolines(
 /// not the hot loops alignment is for; they only lose the padding.
 const MAX_BLOCKS_FOR_LOOP_ALIGNMENT: usize = 4096;
 
-/// The ISA functions compile for, and the same without CFG information (when the main one
-/// records it) for very large functions.
-#[derive(Clone, Copy)]
+/// The ISA functions compile for, and, when it records CFG information, the same without
+/// it for very large functions: built the first time such a function comes, so that other
+/// modules do not pay for it.
 struct Isas<'a> {
     main: &'a dyn TargetIsa,
-    plain: Option<&'a dyn TargetIsa>,
+    options: &'a CompileOptions,
+    plain: OnceLock<OwnedTargetIsa>,
 }
 
-impl<'a> Isas<'a> {
+impl Isas<'_> {
     /// The ISA to compile `func` for.
-    fn for_function(self, func: &ir::Function) -> &'a dyn TargetIsa {
-        let Some(plain) = self.plain else {
-            return self.main;
-        };
+    fn for_function(&self, func: &ir::Function) -> Result<&dyn TargetIsa> {
+        if !self.main.flags().machine_code_cfg_info() {
+            return Ok(self.main);
+        }
         let jump_table_entries: usize = func
             .dfg
             .jump_tables
@@ -221,11 +218,23 @@ impl<'a> Isas<'a> {
             .map(|table| table.all_branches().len())
             .sum();
         let blocks = func.layout.blocks().count();
-        if blocks.saturating_add(jump_table_entries) > MAX_BLOCKS_FOR_LOOP_ALIGNMENT {
-            plain
-        } else {
-            self.main
+        if blocks.saturating_add(jump_table_entries) <= MAX_BLOCKS_FOR_LOOP_ALIGNMENT {
+            return Ok(self.main);
         }
+        let plain = match self.plain.get() {
+            Some(plain) => plain,
+            None => {
+                // Two threads may both build it; the first one stored is kept.
+                let options = self.options;
+                let built = isa::build_isa_without_cfg_info(
+                    &options.target,
+                    options.opt_level,
+                    &options.target_features,
+                )?;
+                self.plain.get_or_init(|| built)
+            }
+        };
+        Ok(&**plain)
     }
 }
 
@@ -234,7 +243,7 @@ impl<'a> Isas<'a> {
 /// trampolines).
 fn compile_code(
     env: &ModuleEnv<'_>,
-    isas: Isas<'_>,
+    isas: &Isas<'_>,
     trampolines: &[(FuncId, ir::Function)],
     options: &CompileOptions,
 ) -> Result<Vec<(FuncId, CompiledCode)>> {
@@ -254,7 +263,7 @@ fn compile_code(
         )?;
         let index = env.n_imported_funcs() + defined as u32;
         let compiled = codegen(
-            isas.for_function(&context.func),
+            isas.for_function(&context.func)?,
             &mut context,
             env.func_ids[defined],
             index,

@@ -29,7 +29,6 @@ impl Func {
 
     /// Calls the function with `args`; returns its results.
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, CallError> {
-        store.check(self.store);
         let ty = self.ty(store);
         if args.len() != ty.params.len() {
             return Err(CallError::BadArguments(format!(
