@@ -69,7 +69,8 @@ pub fn run_script(name: &str, text: &str, config: &SuiteConfig) -> ScriptResult 
     };
     let script = match wast::parser::parse::<wast::Wast>(&buffer) {
         Ok(script) => script,
-        Err(e) => {
+        Err(mut e) => {
+            e.set_text(text);
             result.parse_error = Some(format!("{name}: {e}"));
             return result;
         }
