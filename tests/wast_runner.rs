@@ -499,7 +499,7 @@ fn define_spectest(store: &mut Store, linker: &mut Linker) {
     let table = Table::new(
         store,
         TableType {
-            element: ValType::FuncRef,
+            element: ValType::FUNCREF,
             min: 10,
             max: Some(20),
         },

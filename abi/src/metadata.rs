@@ -21,23 +21,160 @@ pub enum ValType {
     F64,
     /// 128-bit vector.
     V128,
-    /// Nullable function reference.
-    FuncRef,
-    /// Nullable external reference.
-    ExternRef,
+    /// A reference (one pointer-sized word at run time, 0 for null).
+    Ref(RefType),
 }
 
 impl ValType {
-    /// The name the text format uses.
-    pub fn name(self) -> &'static str {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
         match self {
-            ValType::I32 => "i32",
-            ValType::I64 => "i64",
-            ValType::F32 => "f32",
-            ValType::F64 => "f64",
-            ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
+            ValType::Ref(ty) => Some(ty),
+            _ => None,
+        }
+    }
+
+    /// Whether a value of this type is also one of type `other` (Wasm 3.0's subtyping
+    /// without GC). Both types must use the same index space for concrete references.
+    pub fn is_subtype_of(self, other: ValType) -> bool {
+        match (self, other) {
+            (ValType::Ref(a), ValType::Ref(b)) => a.is_subtype_of(b),
+            (a, b) => a == b,
+        }
+    }
+
+    /// Whether a local of this type needs no initial value (every type but non-nullable
+    /// references).
+    pub fn is_defaultable(self) -> bool {
+        self.as_ref().is_none_or(|ty| ty.nullable)
+    }
+}
+
+impl core::fmt::Display for ValType {
+    /// The text format's name: `i32`, `funcref`, `(ref null 3)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ValType::I32 => f.write_str("i32"),
+            ValType::I64 => f.write_str("i64"),
+            ValType::F32 => f.write_str("f32"),
+            ValType::F64 => f.write_str("f64"),
+            ValType::V128 => f.write_str("v128"),
+            ValType::Ref(ty) => ty.fmt(f),
+        }
+    }
+}
+
+/// A reference type: a heap type and whether null is a value of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RefType {
+    /// Whether null belongs to the type.
+    pub nullable: bool,
+    /// What the reference points to.
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`.
+    pub const FUNCREF: RefType = RefType::nullable(HeapType::Func);
+    /// `externref`.
+    pub const EXTERNREF: RefType = RefType::nullable(HeapType::Extern);
+    /// `exnref`.
+    pub const EXNREF: RefType = RefType::nullable(HeapType::Exn);
+
+    /// `(ref null heap)`.
+    pub const fn nullable(heap: HeapType) -> RefType {
+        RefType {
+            nullable: true,
+            heap,
+        }
+    }
+
+    /// Whether every value of this type is one of `other`: null only into nullable types;
+    /// a concrete function type below `func`; each hierarchy's bottom below all of it.
+    pub fn is_subtype_of(self, other: RefType) -> bool {
+        if self.nullable && !other.nullable {
+            return false;
+        }
+        if self.heap == other.heap {
+            return true;
+        }
+        match (self.heap, other.heap) {
+            (HeapType::Concrete(_), HeapType::Func) => true,
+            (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_)) => true,
+            (HeapType::NoExtern, HeapType::Extern) => true,
+            (HeapType::NoExn, HeapType::Exn) => true,
+            _ => false,
+        }
+    }
+
+    /// The top type of this type's hierarchy (`func`, `extern` or `exn`).
+    pub fn top(self) -> HeapType {
+        match self.heap {
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+        }
+    }
+}
+
+impl core::fmt::Display for RefType {
+    /// `funcref`, `externref` and `exnref` by their short names, others as `(ref null 3)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let short = match self.heap {
+            HeapType::Func => "funcref",
+            HeapType::Extern => "externref",
+            HeapType::Exn => "exnref",
+            HeapType::NoFunc => "nullfuncref",
+            HeapType::NoExtern => "nullexternref",
+            HeapType::NoExn => "nullexnref",
+            HeapType::Concrete(_) => "",
+        };
+        if self.nullable && !short.is_empty() {
+            return f.write_str(short);
+        }
+        let null = if self.nullable { "null " } else { "" };
+        write!(f, "(ref {null}{})", self.heap)
+    }
+}
+
+/// What a reference points to. Wasm 3.0 without GC: the function, extern and exception
+/// hierarchies, each with its bottom type, and function types by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HeapType {
+    /// Any function.
+    Func,
+    /// No function (the bottom of the function hierarchy: only null).
+    NoFunc,
+    /// Any host reference.
+    Extern,
+    /// No host reference.
+    NoExtern,
+    /// Any exception.
+    Exn,
+    /// No exception.
+    NoExn,
+    /// A function of one type. In module metadata the index is the module's type index; in
+    /// the runtime's API and its canonical types, the process-wide type id.
+    Concrete(u32),
+}
+
+impl core::fmt::Display for HeapType {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HeapType::Func => f.write_str("func"),
+            HeapType::NoFunc => f.write_str("nofunc"),
+            HeapType::Extern => f.write_str("extern"),
+            HeapType::NoExtern => f.write_str("noextern"),
+            HeapType::Exn => f.write_str("exn"),
+            HeapType::NoExn => f.write_str("noexn"),
+            HeapType::Concrete(index) => write!(f, "{index}"),
         }
     }
 }
@@ -59,7 +196,7 @@ impl core::fmt::Display for FuncType {
                 if index > 0 {
                     f.write_str(", ")?;
                 }
-                f.write_str(ty.name())?;
+                write!(f, "{ty}")?;
             }
             Ok(())
         };
@@ -108,7 +245,7 @@ impl core::fmt::Display for GlobalType {
     /// The form messages use: `global mut i32`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mutable = if self.mutable { "mut " } else { "" };
-        write!(f, "global {mutable}{}", self.ty.name())
+        write!(f, "global {mutable}{}", self.ty)
     }
 }
 

@@ -136,7 +136,7 @@ fn invoke(
 
 /// Parses a command-line argument as a value of type `ty`.
 fn parse_value(ty: ValType, text: &str) -> Result<Val> {
-    let bad = || anyhow!("argument {text:?} is not a valid {}", ty.name());
+    let bad = || anyhow!("argument {text:?} is not a valid {ty}");
     Ok(match ty {
         ValType::I32 => Val::I32(match text.parse::<i32>() {
             Ok(v) => v,
@@ -151,7 +151,7 @@ fn parse_value(ty: ValType, text: &str) -> Result<Val> {
         ValType::V128 => {
             Val::V128(u128::from_str_radix(text.trim_start_matches("0x"), 16).map_err(|_| bad())?)
         }
-        ValType::FuncRef | ValType::ExternRef => {
+        ValType::Ref(_) => {
             bail!("reference arguments cannot be given on the command line")
         }
     })

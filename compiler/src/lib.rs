@@ -33,6 +33,14 @@ use error::Result;
 /// reservation plus a 2 GiB guard, no explicit checks.
 pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings::DEFAULT;
 
+/// The features kiln accepts by default: Wasm 3.0 as wasmparser defines it, without the
+/// threads proposal (shared memories and atomics are not part of Wasm 3.0), plus the legacy
+/// exception instructions (`try`, `catch`, `delegate`, `rethrow`) that clang still emits.
+/// GC types and instructions validate and are then refused with "unsupported: GC".
+pub const DEFAULT_FEATURES: WasmFeatures = WasmFeatures::WASM3
+    .difference(WasmFeatures::THREADS)
+    .union(WasmFeatures::LEGACY_EXCEPTIONS);
+
 /// How to compile a module.
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
@@ -80,7 +88,7 @@ impl Default for CompileOptions {
             opt_level: OptLevel::Speed,
             symbol_prefix: String::new(),
             memory: DEFAULT_MEMORY_SETTINGS,
-            features: WasmFeatures::WASM2,
+            features: DEFAULT_FEATURES,
             parallel: true,
             target_features: Vec::new(),
             progress: None,

@@ -5,8 +5,8 @@
 use crate::error::{unsupported, Result};
 use kiln_abi::metadata::{
     ConstExpr, ConstOp, DataMode, DataSegment, ElementItems, ElementMode, ElementSegment, Export,
-    ExternKind, FuncType, Global, GlobalType, Import, ImportType, MemorySettings, MemoryType,
-    ModuleMetadata, TableType, ValType,
+    ExternKind, FuncType, Global, GlobalType, HeapType, Import, ImportType, MemorySettings,
+    MemoryType, ModuleMetadata, RefType, TableType, ValType,
 };
 use wasmparser::{FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef};
 
@@ -82,26 +82,9 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         }
         match payload {
             Payload::TypeSection(reader) => {
-                for rec_group in reader {
-                    let rec_group = rec_group?;
-                    for sub_type in rec_group.into_types() {
-                        let func = match &sub_type.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(func) => func,
-                            _ => return Err(unsupported("non-function types (GC)", 0)),
-                        };
-                        metadata.types.push(FuncType {
-                            params: func
-                                .params()
-                                .iter()
-                                .map(|t| val_type(*t))
-                                .collect::<Result<_>>()?,
-                            results: func
-                                .results()
-                                .iter()
-                                .map(|t| val_type(*t))
-                                .collect::<Result<_>>()?,
-                        });
-                    }
+                for rec_group in reader.into_iter_with_offsets() {
+                    let (offset, rec_group) = rec_group?;
+                    metadata.types.push(func_type(rec_group, offset)?);
                 }
             }
             Payload::ImportSection(reader) => {
@@ -123,7 +106,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                             ImportType::Memory(memory)
                         }
                         TypeRef::Global(global) => {
-                            let global = global_type(global)?;
+                            let global = global_type(global, offset)?;
                             metadata.global_types.push(global);
                             ImportType::Global(global)
                         }
@@ -164,9 +147,9 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 ));
             }
             Payload::GlobalSection(reader) => {
-                for global in reader {
-                    let global = global?;
-                    let ty = global_type(global.ty)?;
+                for global in reader.into_iter_with_offsets() {
+                    let (offset, global) = global?;
+                    let ty = global_type(global.ty, offset as u64)?;
                     metadata.global_types.push(ty);
                     metadata.globals.push(Global {
                         ty,
@@ -195,8 +178,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             }
             Payload::StartSection { func, .. } => metadata.start = Some(func),
             Payload::ElementSection(reader) => {
-                for element in reader {
-                    metadata.elements.push(element_segment(element?)?);
+                for element in reader.into_iter_with_offsets() {
+                    let (offset, element) = element?;
+                    metadata
+                        .elements
+                        .push(element_segment(element, offset as u64)?);
                 }
             }
             Payload::DataSection(reader) => {
@@ -279,26 +265,78 @@ fn section_name(id: u8) -> &'static str {
     }
 }
 
-/// Converts a wasmparser value type.
-pub fn val_type(ty: wasmparser::ValType) -> Result<ValType> {
+/// The function type of a rec group of the type section at `offset`. Without GC, each group
+/// is one final function type with no declared supertype.
+fn func_type(rec_group: wasmparser::RecGroup, offset: u64) -> Result<FuncType> {
+    if rec_group.is_explicit_rec_group() {
+        return Err(unsupported_gc("explicit rec groups", offset));
+    }
+    let sub_type = rec_group
+        .into_types()
+        .next()
+        .ok_or_else(|| unsupported_gc("empty rec groups", offset))?;
+    if !sub_type.is_final || !sub_type.supertype_idxs.is_empty() {
+        return Err(unsupported_gc("declared subtypes", offset));
+    }
+    let wasmparser::CompositeInnerType::Func(func) = &sub_type.composite_type.inner else {
+        return Err(unsupported_gc("struct and array types", offset));
+    };
+    if sub_type.composite_type.shared || sub_type.composite_type.descriptor_idx.is_some() {
+        return Err(unsupported("shared types and type descriptors", offset));
+    }
+    let types = |list: &[wasmparser::ValType]| -> Result<Vec<ValType>> {
+        list.iter().map(|t| val_type(*t, offset)).collect()
+    };
+    Ok(FuncType {
+        params: types(func.params())?,
+        results: types(func.results())?,
+    })
+}
+
+/// `unsupported: GC (what)` at `offset`.
+pub fn unsupported_gc(what: &str, offset: u64) -> crate::CompileError {
+    unsupported(format!("GC ({what})"), offset)
+}
+
+/// Converts a wasmparser value type met at `offset`.
+pub fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType> {
     Ok(match ty {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(ref_type) => ref_val_type(ref_type)?,
+        wasmparser::ValType::Ref(ref_type) => ValType::Ref(ref_type_of(ref_type, offset)?),
     })
 }
 
-fn ref_val_type(ref_type: wasmparser::RefType) -> Result<ValType> {
-    if ref_type == wasmparser::RefType::FUNCREF {
-        Ok(ValType::FuncRef)
-    } else if ref_type == wasmparser::RefType::EXTERNREF {
-        Ok(ValType::ExternRef)
-    } else {
-        Err(unsupported(format!("reference type {ref_type}"), 0))
-    }
+/// Converts a wasmparser reference type met at `offset`: the function, extern and
+/// exception hierarchies; GC's heap types are refused.
+pub fn ref_type_of(ref_type: wasmparser::RefType, offset: u64) -> Result<RefType> {
+    use wasmparser::AbstractHeapType as A;
+    let heap = match ref_type.heap_type() {
+        wasmparser::HeapType::Abstract { shared: true, .. } => {
+            return Err(unsupported("shared references", offset))
+        }
+        wasmparser::HeapType::Abstract { ty, .. } => match ty {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Exn | A::NoExn => return Err(unsupported("exception handling (exnref)", offset)),
+            A::Cont | A::NoCont => return Err(unsupported("stack switching", offset)),
+            other => return Err(unsupported_gc(&format!("{other:?} references"), offset)),
+        },
+        wasmparser::HeapType::Concrete(index) => match index.as_module_index() {
+            Some(index) => HeapType::Concrete(index),
+            None => return Err(unsupported_gc("rec-group type references", offset)),
+        },
+        wasmparser::HeapType::Exact(_) => return Err(unsupported("exact references", offset)),
+    };
+    Ok(RefType {
+        nullable: ref_type.is_nullable(),
+        heap,
+    })
 }
 
 fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
@@ -306,7 +344,7 @@ fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
         return Err(unsupported("64-bit or shared tables", offset));
     }
     Ok(TableType {
-        element: ref_val_type(table.element_type)?,
+        element: ValType::Ref(ref_type_of(table.element_type, offset)?),
         min: table.initial,
         max: table.maximum,
     })
@@ -321,14 +359,14 @@ fn memory_type(memory: wasmparser::MemoryType) -> MemoryType {
     }
 }
 
-fn global_type(global: wasmparser::GlobalType) -> Result<GlobalType> {
+fn global_type(global: wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {
     Ok(GlobalType {
-        ty: val_type(global.content_type)?,
+        ty: val_type(global.content_type, offset)?,
         mutable: global.mutable,
     })
 }
 
-fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
+fn element_segment(element: wasmparser::Element<'_>, offset: u64) -> Result<ElementSegment> {
     let mode = match element.kind {
         wasmparser::ElementKind::Passive => ElementMode::Passive,
         wasmparser::ElementKind::Declared => ElementMode::Declared,
@@ -342,7 +380,7 @@ fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
     };
     let (element, items) = match element.items {
         wasmparser::ElementItems::Functions(reader) => (
-            ValType::FuncRef,
+            ValType::FUNCREF,
             ElementItems::Functions(reader.into_iter().collect::<Result<_, _>>()?),
         ),
         wasmparser::ElementItems::Expressions(ref_type, reader) => {
@@ -350,7 +388,10 @@ fn element_segment(element: wasmparser::Element<'_>) -> Result<ElementSegment> {
             for expr in reader {
                 exprs.push(const_expr(&expr?)?);
             }
-            (ref_val_type(ref_type)?, ElementItems::Expressions(exprs))
+            (
+                ValType::Ref(ref_type_of(ref_type, offset)?),
+                ElementItems::Expressions(exprs),
+            )
         }
     };
     Ok(ElementSegment {

@@ -15,38 +15,62 @@
 //!   exported global. It is `Send` when the module imports no WASI.
 
 use crate::interface::{describe, Interface};
-use kiln_abi::metadata::{FuncType, ValType};
+use kiln_abi::metadata::{FuncType, HeapType, ValType};
 use std::fmt::Write;
+
+/// A value type's representative for the bindings: references by their hierarchy (every
+/// function reference is an `Option<rt::Func>`, whatever its function type).
+fn binding_type(ty: ValType) -> ValType {
+    match ty {
+        ValType::Ref(ty) if ty.top() == HeapType::Func => ValType::FUNCREF,
+        // exnref is refused by the compiler until exception handling lands.
+        ValType::Ref(_) => ValType::EXTERNREF,
+        other => other,
+    }
+}
+
+/// The name of a value type in the bindings' helper functions (`from_val_funcref`).
+fn type_ident(ty: ValType) -> &'static str {
+    match binding_type(ty) {
+        ValType::I32 => "i32",
+        ValType::I64 => "i64",
+        ValType::F32 => "f32",
+        ValType::F64 => "f64",
+        ValType::V128 => "v128",
+        ValType::Ref(_) if ty.as_ref().is_some_and(|r| r.top() == HeapType::Func) => "funcref",
+        ValType::Ref(_) => "externref",
+    }
+}
 
 /// The Rust type of a wasm value type.
 fn rust_type(ty: ValType) -> &'static str {
-    match ty {
+    match binding_type(ty) {
         ValType::I32 => "i32",
         ValType::I64 => "i64",
         ValType::F32 => "f32",
         ValType::F64 => "f64",
         ValType::V128 => "u128",
-        ValType::FuncRef => "Option<rt::Func>",
-        ValType::ExternRef => "Option<u64>",
+        ValType::Ref(ty) if ty.top() == HeapType::Func => "Option<rt::Func>",
+        ValType::Ref(_) => "Option<u64>",
     }
 }
 
 /// The expression that makes a `rt::Val` of type `ty` from the Rust value `expr`.
 fn to_val(ty: ValType, expr: &str) -> String {
-    match ty {
+    match binding_type(ty) {
         ValType::I32 => format!("rt::Val::I32({expr})"),
         ValType::I64 => format!("rt::Val::I64({expr})"),
         ValType::F32 => format!("rt::Val::F32({expr}.to_bits())"),
         ValType::F64 => format!("rt::Val::F64({expr}.to_bits())"),
         ValType::V128 => format!("rt::Val::V128({expr})"),
-        ValType::FuncRef => format!("rt::Val::FuncRef({expr})"),
-        ValType::ExternRef => format!("rt::Val::ExternRef({expr})"),
+        ValType::Ref(ty) if ty.top() == HeapType::Func => format!("rt::Val::FuncRef({expr})"),
+        ValType::Ref(_) => format!("rt::Val::ExternRef({expr})"),
     }
 }
 
 /// The expression that reads the Rust value of type `ty` from the `&rt::Val` `expr`.
 fn from_val(ty: ValType, expr: &str) -> String {
-    format!("from_val_{}({expr})", ty.name())
+    format!("from_val_{}({expr})", type_ident(ty))
 }
 
 /// The Rust type of a list of results: `()`, `T` or a tuple.
@@ -160,8 +184,8 @@ pub(crate) fn generate(
         ValType::F32,
         ValType::F64,
         ValType::V128,
-        ValType::FuncRef,
-        ValType::ExternRef,
+        ValType::FUNCREF,
+        ValType::EXTERNREF,
     ] {
         let (pattern, value) = match ty {
             ValType::I32 => ("I32(value)", "*value"),
@@ -169,13 +193,13 @@ pub(crate) fn generate(
             ValType::F32 => ("F32(bits)", "f32::from_bits(*bits)"),
             ValType::F64 => ("F64(bits)", "f64::from_bits(*bits)"),
             ValType::V128 => ("V128(value)", "*value"),
-            ValType::FuncRef => ("FuncRef(value)", "*value"),
-            ValType::ExternRef => ("ExternRef(value)", "*value"),
+            ValType::Ref(ty) if ty.top() == HeapType::Func => ("FuncRef(value)", "*value"),
+            ValType::Ref(_) => ("ExternRef(value)", "*value"),
         };
         writeln!(
             w,
             "    fn from_val_{n}(value: &rt::Val) -> {t} {{\n        match value {{\n            rt::Val::{pattern} => {value},\n            other => unreachable!(\"kiln: expected a {n}, got {{other:?}}\"),\n        }}\n    }}\n",
-            n = ty.name(),
+            n = type_ident(ty),
             t = rust_type(ty),
         )
         .unwrap();
@@ -517,7 +541,7 @@ pub(crate) fn generate(
         }}",
             export = global.name.escape_default(),
             mutability = if global.ty.mutable { "mutable " } else { "" },
-            wasm_type = ty.name(),
+            wasm_type = ty,
             ident = global.ident,
             rust_type = rust_type(ty),
             read = from_val(

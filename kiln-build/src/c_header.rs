@@ -36,7 +36,7 @@ fn c_type(ty: ValType) -> Option<(&'static str, &'static str)> {
         ValType::I64 => Some(("int64_t", "i64")),
         ValType::F32 => Some(("float", "f32")),
         ValType::F64 => Some(("double", "f64")),
-        ValType::V128 | ValType::FuncRef | ValType::ExternRef => None,
+        ValType::V128 | ValType::Ref(_) => None,
     }
 }
 

@@ -276,7 +276,7 @@ pub(crate) fn describe(ty: &FuncType) -> String {
     let list = |types: &[kiln_abi::metadata::ValType]| {
         types
             .iter()
-            .map(|ty| ty.name())
+            .map(|ty| ty.to_string())
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -192,7 +192,7 @@ fn kiln_val_to_val(value: KilnVal, ty: ValType) -> Result<Val, *mut KilnError> {
             ValType::I64 => Val::I64(value.i64),
             ValType::F32 => Val::F32(value.f32.to_bits()),
             ValType::F64 => Val::F64(value.f64.to_bits()),
-            other => return Err(error(format!("kiln: the C API has no {}", other.name()))),
+            other => return Err(error(format!("kiln: the C API has no {other}"))),
         })
     }
 }

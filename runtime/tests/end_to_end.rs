@@ -394,7 +394,7 @@ fn host_functions_globals_tables_and_imports() {
     let table = Table::new(
         &mut store,
         TableType {
-            element: ValType::FuncRef,
+            element: ValType::FUNCREF,
             min: 2,
             max: None,
         },
@@ -504,7 +504,7 @@ fn link_errors_and_segment_traps() {
     let table = Table::new(
         &mut store,
         TableType {
-            element: ValType::FuncRef,
+            element: ValType::FUNCREF,
             min: 2,
             max: None,
         },

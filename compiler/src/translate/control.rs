@@ -63,7 +63,10 @@ impl FuncTranslator<'_, '_> {
     fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
         Ok(match block_type {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(ty) => (vec![], vec![ir_type(crate::module_info::val_type(ty)?)]),
+            BlockType::Type(ty) => (
+                vec![],
+                vec![ir_type(crate::module_info::val_type(ty, self.offset)?)],
+            ),
             BlockType::FuncType(index) => {
                 let ty = &self.env.info.metadata.types[index as usize];
                 (

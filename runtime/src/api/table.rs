@@ -90,10 +90,7 @@ impl Table {
 
 fn check_reference_type(ty: ValType) -> Result<(), Error> {
     match ty {
-        ValType::FuncRef | ValType::ExternRef => Ok(()),
-        other => Err(Error::new(format!(
-            "{} is not a reference type",
-            other.name()
-        ))),
+        ValType::Ref(_) => Ok(()),
+        other => Err(Error::new(format!("{other} is not a reference type"))),
     }
 }

@@ -9,7 +9,7 @@
 
 use super::func::Func;
 use crate::vm::store::VMStore;
-use kiln_abi::metadata::ValType;
+use kiln_abi::metadata::{HeapType, ValType};
 use kiln_abi::vmctx::ValRaw;
 
 /// A WebAssembly value.
@@ -36,12 +36,12 @@ impl Val {
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
+            Val::FuncRef(_) => ValType::FUNCREF,
+            Val::ExternRef(_) => ValType::EXTERNREF,
         }
     }
 
-    /// The null reference (or zero) of a type.
+    /// The null reference (or zero) of a type (null even where the type is not nullable).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -49,8 +49,8 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
+            ValType::Ref(ty) if ty.top() == HeapType::Func => Val::FuncRef(None),
+            ValType::Ref(_) => Val::ExternRef(None),
         }
     }
 }
@@ -67,10 +67,12 @@ pub(crate) fn reference_bits(store: &mut VMStore, value: Val) -> usize {
 /// A table element or reference back to a value of type `ty`.
 pub(crate) fn reference_from_bits(store: &VMStore, bits: usize, ty: ValType) -> Val {
     match ty {
-        ValType::FuncRef => Val::FuncRef(store.func_of_ref(bits).map(|index| Func {
-            store: store.id,
-            index,
-        })),
+        ValType::Ref(ty) if ty.top() == HeapType::Func => {
+            Val::FuncRef(store.func_of_ref(bits).map(|index| Func {
+                store: store.id,
+                index,
+            }))
+        }
         _ => Val::ExternRef(if bits == 0 {
             None
         } else {
@@ -101,23 +103,35 @@ pub(crate) fn val_from_raw(store: &VMStore, raw: ValRaw, ty: ValType) -> Val {
         ValType::F32 => Val::F32(raw.u32()),
         ValType::F64 => Val::F64(raw.u64()),
         ValType::V128 => Val::V128(raw.u128()),
-        ValType::FuncRef | ValType::ExternRef => reference_from_bits(store, raw.u64() as usize, ty),
+        ValType::Ref(_) => reference_from_bits(store, raw.u64() as usize, ty),
     }
 }
 
-/// Checks that `value` has type `ty` and, for a function reference, belongs to `store`.
+/// Checks that `value` has type `ty` (a concrete type in `ty` is a type id) and, for a
+/// function reference, belongs to `store`.
 pub(crate) fn check_value(store: &VMStore, value: &Val, ty: ValType) -> Result<(), String> {
-    if value.ty() != ty {
-        return Err(format!(
-            "expected a value of type {}, got {:?}",
-            ty.name(),
-            value
-        ));
-    }
     if let Val::FuncRef(Some(func)) = value {
         if func.store != store.id {
             return Err("function reference from another store".into());
         }
+    }
+    let matches = match (value, ty) {
+        (Val::FuncRef(func), ValType::Ref(ty)) if ty.top() == HeapType::Func => match func {
+            None => ty.nullable,
+            Some(func) => match ty.heap {
+                HeapType::Func => true,
+                HeapType::Concrete(type_id) => store.funcs[func.index as usize].type_id == type_id,
+                _ => false,
+            },
+        },
+        (Val::ExternRef(value), ValType::Ref(ty)) if ty.top() == HeapType::Extern => match value {
+            None => ty.nullable,
+            Some(_) => ty.heap == HeapType::Extern,
+        },
+        (value, ty) => value.ty() == ty,
+    };
+    if !matches {
+        return Err(format!("expected a value of type {ty}, got {value:?}"));
     }
     Ok(())
 }
@@ -137,10 +151,10 @@ mod tests {
             (Val::F32(0x7fc0_0001), ValType::F32),
             (Val::F64(0x7ff8_0000_0000_0001), ValType::F64),
             (Val::V128(u128::MAX - 5), ValType::V128),
-            (Val::ExternRef(None), ValType::ExternRef),
-            (Val::ExternRef(Some(0)), ValType::ExternRef),
-            (Val::ExternRef(Some(42)), ValType::ExternRef),
-            (Val::FuncRef(None), ValType::FuncRef),
+            (Val::ExternRef(None), ValType::EXTERNREF),
+            (Val::ExternRef(Some(0)), ValType::EXTERNREF),
+            (Val::ExternRef(Some(42)), ValType::EXTERNREF),
+            (Val::FuncRef(None), ValType::FUNCREF),
         ];
         for (value, ty) in values {
             let raw = raw_from_val(inner, value);

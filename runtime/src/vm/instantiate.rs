@@ -19,7 +19,9 @@ use super::store::{
 };
 use super::table::{range, TableStorage};
 use crate::error::{InstantiateError, Trap};
-use kiln_abi::metadata::{DataMode, ElementItems, ElementMode, ExternKind, ImportType, TableType};
+use kiln_abi::metadata::{
+    DataMode, ElementItems, ElementMode, ExternKind, GlobalType, ImportType, TableType,
+};
 use kiln_abi::vmctx::{VMContextHeader, VMFuncRef, VMOffsets, ValRaw, VMCTX_MAGIC};
 use kiln_abi::TrapCode;
 
@@ -116,11 +118,7 @@ fn describe_limits(min: u64, max: Option<u64>) -> String {
 }
 
 fn describe_table(ty: TableType) -> String {
-    format!(
-        "table {} {}",
-        describe_limits(ty.min, ty.max),
-        ty.element.name()
-    )
+    format!("table {} {}", describe_limits(ty.min, ty.max), ty.element)
 }
 
 /// The name of an entity kind, for messages.
@@ -144,13 +142,18 @@ fn check_import(
     let index = index as usize;
     match (import_ty, kind) {
         (ImportType::Func(type_index), ExternKind::Func) => {
-            let expected = &metadata.types[type_index as usize];
-            let actual = &store.funcs[index].ty;
-            if expected != actual {
-                return Err(format!("expected {expected}, found {actual}"));
+            // Function types are final without GC: a match is the same canonical type.
+            let actual = &store.funcs[index];
+            if actual.type_id != module.0.type_ids[type_index as usize] {
+                let expected = module.canonical_func_type(type_index);
+                return Err(format!("expected {expected}, found {}", actual.ty));
             }
         }
         (ImportType::Table(expected), ExternKind::Table) => {
+            let expected = TableType {
+                element: module.canonical_val_type(expected.element),
+                ..expected
+            };
             let actual = store.tables[index].storage.ty();
             if actual.element != expected.element
                 || !limits_match(actual.min, actual.max, expected.min, expected.max)
@@ -190,8 +193,19 @@ fn check_import(
             }
         }
         (ImportType::Global(expected), ExternKind::Global) => {
+            let expected = GlobalType {
+                ty: module.canonical_val_type(expected.ty),
+                ..expected
+            };
             let actual = store.globals[index].ty;
-            if actual != expected {
+            // An immutable global may be of a subtype; a mutable one is read and written.
+            let matches = actual.mutable == expected.mutable
+                && if expected.mutable {
+                    actual.ty == expected.ty
+                } else {
+                    actual.ty.is_subtype_of(expected.ty)
+                };
+            if !matches {
                 return Err(format!("expected {expected}, found {actual}"));
             }
         }
@@ -296,7 +310,7 @@ fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(
                 });
             }
             store.push_func(FuncData {
-                ty: metadata.types[type_index as usize].clone(),
+                ty: module.canonical_func_type(type_index),
                 type_id,
                 func_ref: slot,
                 kind: FuncKind::Wasm,
@@ -368,7 +382,11 @@ fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(),
     let metadata = instance.module.metadata();
     let n_imported = instance.tables.len();
     for (defined_index, ty) in metadata.tables[n_imported..].iter().enumerate() {
-        let storage = TableStorage::new(*ty, 0).ok_or_else(|| {
+        let ty = TableType {
+            element: instance.module.canonical_val_type(ty.element),
+            ..*ty
+        };
+        let storage = TableStorage::new(ty, 0).ok_or_else(|| {
             InstantiateError::Host(format!("table of {} elements is too large", ty.min))
         })?;
         let definition = instance.at(instance.offsets.table(defined_index as u32));
@@ -388,7 +406,10 @@ fn initialize_globals(
         let value = evaluate(store, instance, &global.init).map_err(InstantiateError::Host)?;
         let definition = instance.at(instance.offsets.global(defined_index as u32));
         let mut data = GlobalData {
-            ty: global.ty,
+            ty: GlobalType {
+                ty: instance.module.canonical_val_type(global.ty.ty),
+                ..global.ty
+            },
             definition: Storage::InContext(definition),
         };
         data.set(value);

@@ -11,7 +11,7 @@
 use super::code::{self, CodeKind, CodeModule, CodeRange};
 use crate::Error;
 use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
-use kiln_abi::metadata::{FuncType, ImportType, ModuleMetadata};
+use kiln_abi::metadata::{FuncType, HeapType, ImportType, ModuleMetadata, RefType, ValType};
 use kiln_abi::ABI_VERSION;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -147,7 +147,7 @@ impl Module {
         .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
         let code = code::register(code_module);
 
-        let type_ids: Box<[u32]> = metadata.types.iter().map(intern_type).collect();
+        let type_ids = intern_module_types(&metadata.types)?;
         let mut trampolines = TRAMPOLINES
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -197,6 +197,24 @@ impl Module {
     }
 
     /// Exit trampoline of type `type_index`.
+    /// Value type `ty` of this module's metadata in canonical form: its concrete reference
+    /// (a type index of this module) becomes the type's id. An index out of range (a
+    /// corrupt module) becomes an id no type has.
+    pub(crate) fn canonical_val_type(&self, ty: ValType) -> ValType {
+        map_val_type(ty, |index| {
+            self.0
+                .type_ids
+                .get(index as usize)
+                .copied()
+                .unwrap_or(SELF_REFERENCE)
+        })
+    }
+
+    /// Type `type_index` of this module, in canonical form.
+    pub(crate) fn canonical_func_type(&self, type_index: u32) -> FuncType {
+        canonical_type(self.0.type_ids[type_index as usize])
+    }
+
     pub(crate) fn exit_trampoline(&self, type_index: u32) -> *const u8 {
         // SAFETY: validated descriptor; callers pass type indices from the metadata.
         unsafe { self.0.descriptor.exit_trampoline(type_index) }
@@ -256,16 +274,108 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     Ok(n_imported as u32)
 }
 
-/// Canonical type ids, by structure.
-static TYPES: LazyLock<Mutex<HashMap<FuncType, u32>>> = LazyLock::new(Default::default);
+/// The process-wide registry of function types: canonical ids by structure, and each id's
+/// canonical type. In a canonical type every `HeapType::Concrete` holds a type id, not a
+/// module's type index, so structurally equal types of different modules (whose indices
+/// differ) get one id.
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+}
 
-/// The process-wide id of a function type.
-pub(crate) fn intern_type(ty: &FuncType) -> u32 {
-    let mut types = TYPES
+static TYPES: LazyLock<Mutex<TypeRegistry>> = LazyLock::new(Default::default);
+
+/// Stands for "the type itself" in a registry key while the type's id is not known yet
+/// (Wasm 3.0 lets a type refer to itself). No id reaches it: ids are dense from 0.
+const SELF_REFERENCE: u32 = u32::MAX;
+
+fn registry() -> std::sync::MutexGuard<'static, TypeRegistry> {
+    TYPES
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let next = types.len() as u32;
-    *types.entry(ty.clone()).or_insert(next)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl TypeRegistry {
+    /// The id of canonical type `key`, whose references to itself are `SELF_REFERENCE`.
+    fn intern(&mut self, key: FuncType) -> u32 {
+        if let Some(&id) = self.ids.get(&key) {
+            return id;
+        }
+        let id = self.types.len() as u32;
+        let canonical = map_concrete(
+            &key,
+            |index| {
+                if index == SELF_REFERENCE {
+                    id
+                } else {
+                    index
+                }
+            },
+        );
+        self.types.push(canonical);
+        self.ids.insert(key, id);
+        id
+    }
+}
+
+/// `ty` with every `HeapType::Concrete(index)` replaced by `Concrete(f(index))`.
+pub(crate) fn map_concrete(ty: &FuncType, f: impl Fn(u32) -> u32) -> FuncType {
+    let map = |types: &[ValType]| types.iter().map(|t| map_val_type(*t, &f)).collect();
+    FuncType {
+        params: map(&ty.params),
+        results: map(&ty.results),
+    }
+}
+
+/// `ty` with a `HeapType::Concrete(index)` replaced by `Concrete(f(index))`.
+pub(crate) fn map_val_type(ty: ValType, f: impl Fn(u32) -> u32) -> ValType {
+    match ty {
+        ValType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(index),
+        }) => ValType::Ref(RefType {
+            nullable,
+            heap: HeapType::Concrete(f(index)),
+        }),
+        other => other,
+    }
+}
+
+/// The process-wide id of a canonical function type (one whose concrete references are
+/// type ids already: a host function's type).
+pub(crate) fn intern_type(ty: &FuncType) -> u32 {
+    registry().intern(ty.clone())
+}
+
+/// The ids of a module's types, in order. A type may refer to earlier types and to
+/// itself (each type is its own recursion group: kiln refuses GC's explicit groups).
+fn intern_module_types(types: &[FuncType]) -> Result<Box<[u32]>, Error> {
+    let mut registry = registry();
+    let mut ids = Vec::with_capacity(types.len());
+    for (index, ty) in types.iter().enumerate() {
+        let bad = std::cell::Cell::new(false);
+        let key = map_concrete(ty, |referenced| match referenced as usize {
+            r if r < index => ids[r],
+            r if r == index => SELF_REFERENCE,
+            _ => {
+                bad.set(true);
+                SELF_REFERENCE
+            }
+        });
+        if bad.get() {
+            return Err(Error::new(
+                "corrupt kiln module: a type refers to a later type",
+            ));
+        }
+        ids.push(registry.intern(key));
+    }
+    Ok(ids.into_boxed_slice())
+}
+
+/// The canonical type of id `type_id` (from [`intern_type`] or a module's type ids).
+pub(crate) fn canonical_type(type_id: u32) -> FuncType {
+    registry().types[type_id as usize].clone()
 }
 
 /// A type's trampolines from the first registered module that has the type.

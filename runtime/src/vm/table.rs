@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn grows_and_fills_within_bounds() {
         let ty = TableType {
-            element: ValType::FuncRef,
+            element: ValType::FUNCREF,
             min: 2,
             max: Some(4),
         };
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn huge_tables_are_refused() {
         let ty = TableType {
-            element: ValType::ExternRef,
+            element: ValType::EXTERNREF,
             min: 0,
             max: None,
         };
