@@ -105,13 +105,13 @@ impl RefType {
         if self.heap == other.heap {
             return true;
         }
-        match (self.heap, other.heap) {
-            (HeapType::Concrete(_), HeapType::Func) => true,
-            (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_)) => true,
-            (HeapType::NoExtern, HeapType::Extern) => true,
-            (HeapType::NoExn, HeapType::Exn) => true,
-            _ => false,
-        }
+        matches!(
+            (self.heap, other.heap),
+            (HeapType::Concrete(_), HeapType::Func)
+                | (HeapType::NoFunc, HeapType::Func | HeapType::Concrete(_))
+                | (HeapType::NoExtern, HeapType::Extern)
+                | (HeapType::NoExn, HeapType::Exn)
+        )
     }
 
     /// The top type of this type's hierarchy (`func`, `extern` or `exn`).

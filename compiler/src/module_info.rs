@@ -149,7 +149,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             Payload::GlobalSection(reader) => {
                 for global in reader.into_iter_with_offsets() {
                     let (offset, global) = global?;
-                    let ty = global_type(global.ty, offset as u64)?;
+                    let ty = global_type(global.ty, offset)?;
                     metadata.global_types.push(ty);
                     metadata.globals.push(Global {
                         ty,
@@ -180,9 +180,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             Payload::ElementSection(reader) => {
                 for element in reader.into_iter_with_offsets() {
                     let (offset, element) = element?;
-                    metadata
-                        .elements
-                        .push(element_segment(element, offset as u64)?);
+                    metadata.elements.push(element_segment(element, offset)?);
                 }
             }
             Payload::DataSection(reader) => {

@@ -61,7 +61,7 @@ pub fn translate_function(
     for _ in 0..locals_reader.get_count() {
         let offset = locals_reader.original_position();
         let (count, local_type) = locals_reader.read()?;
-        let local_type = crate::module_info::val_type(local_type, offset as u64)?;
+        let local_type = crate::module_info::val_type(local_type, offset)?;
         let ty = ir_type(local_type);
         if locals.len() + count as usize > 50_000 {
             return Err(CompileError::Limit(format!(
