@@ -779,6 +779,43 @@ fn invalid_wasm_is_a_kiln_error_with_offset() {
     }
 }
 
+/// GC (the one Wasm 3.0 proposal kiln leaves out) is refused with "unsupported: GC" and
+/// the offset of what uses it: a struct type in the type section, a GC instruction in a
+/// body, a GC reference type in a local.
+#[test]
+fn gc_is_refused_with_its_offset() {
+    let scratch = scratch_dir("gc");
+    let output_path = scratch.join("out");
+    for (name, text, offset) in [
+        ("struct.wat", "(module (type (struct (field i32))))", "0xb"),
+        (
+            "i31.wat",
+            "(module (func (export \"f\") (result i32) (i31.get_s (ref.i31 (i32.const 1)))))",
+            "0x21",
+        ),
+        (
+            "anyref.wat",
+            "(module (func (export \"f\") (local anyref)))",
+            "0x1e",
+        ),
+    ] {
+        let input = scratch.join(name);
+        std::fs::write(&input, text).unwrap();
+        for command in ["run", "compile", "build"] {
+            let mut args = vec![command, path_str(&input)];
+            if command != "run" {
+                args.extend(["-o", path_str(&output_path)]);
+            }
+            let output = run_kiln(&args, b"");
+            let context = output.describe();
+            assert_eq!(output.code, Some(KILN_ERROR_EXIT_CODE), "{context}");
+            assert!(output.stderr.contains("unsupported: GC"), "{context}");
+            assert!(output.stderr.contains(offset), "{context}");
+            assert!(!output.stderr.contains("panicked"), "{context}");
+        }
+    }
+}
+
 /// A guard region that does not fit the address space is refused, by the flag's name:
 /// within 4095 of 2^64, a saturating add in the compiler dropped the bounds checks while the
 /// runtime's rounding wrapped the guard to nothing, so the guest could read host memory.

@@ -12,7 +12,7 @@ pub enum CompileError {
         offset: u64,
     },
     /// The module is valid but uses something kiln does not support yet.
-    #[error("unsupported at offset {offset:#x}: {feature}")]
+    #[error("unsupported: {feature}, at offset {offset:#x}")]
     Unsupported {
         /// The feature or operator.
         feature: String,

@@ -323,7 +323,10 @@ pub fn ref_type_of(ref_type: wasmparser::RefType, offset: u64) -> Result<RefType
             A::NoExtern => HeapType::NoExtern,
             A::Exn | A::NoExn => return Err(unsupported("exception handling (exnref)", offset)),
             A::Cont | A::NoCont => return Err(unsupported("stack switching", offset)),
-            other => return Err(unsupported_gc(&format!("{other:?} references"), offset)),
+            other => {
+                let name = format!("{other:?}").to_lowercase();
+                return Err(unsupported_gc(&format!("{name} references"), offset));
+            }
         },
         wasmparser::HeapType::Concrete(index) => match index.as_module_index() {
             Some(index) => HeapType::Concrete(index),

@@ -445,10 +445,56 @@ impl FuncTranslator<'_, '_> {
             // SIMD (`v128`): a nested match in simd.rs.
             op if simd::is_simd_operator(&op) => self.translate_simd(op)?,
 
+            other if is_gc_operator(&other) => {
+                let name = format!("{other:?}");
+                let name = name.split([' ', '{']).next().unwrap_or_default();
+                return Err(crate::module_info::unsupported_gc(name, self.offset));
+            }
             other => return Err(unsupported(format!("operator {other:?}"), self.offset)),
         }
         Ok(())
     }
+}
+
+/// Whether `op` belongs to the GC proposal (the 0xFB-prefixed operators and `ref.eq`),
+/// which kiln refuses as "unsupported: GC".
+fn is_gc_operator(op: &Operator<'_>) -> bool {
+    use Operator as O;
+    matches!(
+        op,
+        O::RefEq
+            | O::StructNew { .. }
+            | O::StructNewDefault { .. }
+            | O::StructGet { .. }
+            | O::StructGetS { .. }
+            | O::StructGetU { .. }
+            | O::StructSet { .. }
+            | O::ArrayNew { .. }
+            | O::ArrayNewDefault { .. }
+            | O::ArrayNewFixed { .. }
+            | O::ArrayNewData { .. }
+            | O::ArrayNewElem { .. }
+            | O::ArrayGet { .. }
+            | O::ArrayGetS { .. }
+            | O::ArrayGetU { .. }
+            | O::ArraySet { .. }
+            | O::ArrayLen
+            | O::ArrayFill { .. }
+            | O::ArrayCopy { .. }
+            | O::ArrayInitData { .. }
+            | O::ArrayInitElem { .. }
+            | O::RefTestNonNull { .. }
+            | O::RefTestNullable { .. }
+            | O::RefCastNonNull { .. }
+            | O::RefCastNullable { .. }
+            | O::BrOnCast { .. }
+            | O::BrOnCastFail { .. }
+            | O::AnyConvertExtern
+            | O::ExternConvertAny
+            | O::RefI31
+            | O::I31GetS
+            | O::I31GetU
+    )
 }
 
 /// Helpers shared by the category files.
