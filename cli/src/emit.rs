@@ -45,10 +45,22 @@ pub struct BuildArgs {
     /// The module (.wasm or .wat).
     pub input: PathBuf,
     /// Where to write the executable.
-    #[arg(short, long)]
-    pub output: PathBuf,
+    #[arg(short, long, required_unless_present_any = ["oci", "oci_archive"])]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub codegen: CodegenArgs,
+    /// Write an OCI image layout into DIR instead of (or besides, with -o) an executable:
+    /// one layer holding the static musl executable as the entrypoint, one image per
+    /// --target (repeatable; default the host's musl target), joined in a multi-platform
+    /// index; reproducible (SOURCE_DATE_EPOCH is the files' time). See ARCHITECTURE.md.
+    #[arg(long, value_name = "DIR")]
+    pub oci: Option<PathBuf>,
+    /// Write the OCI image layout as a tar archive (skopeo's `oci-archive:`).
+    #[arg(long, value_name = "FILE.tar")]
+    pub oci_archive: Option<PathBuf>,
+    /// The name (`org.opencontainers.image.ref.name`) of the image in the layout.
+    #[arg(long, value_name = "TAG", default_value = "latest")]
+    pub oci_tag: String,
     /// The program that links (default: `cc`/`$CC` for the host architecture, the
     /// `<arch>-linux-gnu-gcc` cross driver for another, `ld.lld` for musl targets).
     #[arg(long)]
@@ -92,10 +104,10 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
 }
 
 /// A directory that is removed when dropped.
-struct ScratchDir(PathBuf);
+pub(crate) struct ScratchDir(pub PathBuf);
 
 impl ScratchDir {
-    fn new() -> Result<ScratchDir> {
+    pub(crate) fn new() -> Result<ScratchDir> {
         let unique = format!(
             "kiln-build-{}-{}",
             std::process::id(),
@@ -120,9 +132,29 @@ impl Drop for ScratchDir {
 /// Runs `kiln build`.
 pub fn build(args: &BuildArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
+    if args.oci.is_some() || args.oci_archive.is_some() {
+        if args.output.is_some() {
+            bail!("-o and --oci/--oci-archive: build the executable and the image separately");
+        }
+        return crate::oci::build_image(args, &wasm);
+    }
+    let output = args
+        .output
+        .as_deref()
+        .context("kiln build needs -o FILE (or --oci DIR)")?;
     let options = args.codegen.compile_options()?;
+    build_executable(args, &wasm, &options, output)
+}
+
+/// Compiles `wasm` with `options` and links it into the executable `output`.
+pub(crate) fn build_executable(
+    args: &BuildArgs,
+    wasm: &[u8],
+    options: &kiln_compiler::CompileOptions,
+    output: &Path,
+) -> Result<()> {
     let target = options.target.to_string();
-    let object = compile_file(&args.input, &wasm, &options)?;
+    let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
@@ -141,7 +173,7 @@ pub fn build(args: &BuildArgs) -> Result<()> {
             format!("; install Debian's {packages} (apt-get install {packages})")
         })
     };
-    let output = link_command(&target, &linker, &object_path, &runtime, &args.output)
+    let linked = link_command(&target, &linker, &object_path, &runtime, output)
         .arg(&grants_path)
         .output()
         .with_context(|| match missing_packages(&target, &linker, None) {
@@ -153,8 +185,8 @@ pub fn build(args: &BuildArgs) -> Result<()> {
                 "cannot run the linker `{linker}` for {target} (install it or pass --linker)"
             ),
         })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
+    if !linked.status.success() {
+        let stderr = String::from_utf8_lossy(&linked.stderr);
         let first = stderr
             .lines()
             .find(|l| !l.trim().is_empty())
@@ -163,12 +195,12 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         bail!(
             "{}: linking with `{linker}` failed ({}): {first}{}",
             args.input.display(),
-            output.status,
+            linked.status,
             install(missing_packages(&target, &linker, Some(&stderr)))
         );
     }
     if args.size_report {
-        print!("{}", size_report(&object, &args.output)?);
+        print!("{}", size_report(&object, output)?);
     }
     Ok(())
 }

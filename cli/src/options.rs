@@ -21,9 +21,10 @@ pub enum OptLevelArg {
 /// Options that decide what code is generated.
 #[derive(Args, Clone, Debug)]
 pub struct CodegenArgs {
-    /// Target triple (default: the host), e.g. aarch64-unknown-linux-gnu.
-    #[arg(long)]
-    pub target: Option<String>,
+    /// Target triple (default: the host), e.g. aarch64-unknown-linux-gnu. `kiln build
+    /// --oci` takes it several times, one image per target.
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: Vec<String>,
     /// Optimisation level.
     #[arg(long, value_enum, default_value_t = OptLevelArg::Speed)]
     pub opt_level: OptLevelArg,
@@ -47,15 +48,31 @@ pub struct CodegenArgs {
 impl CodegenArgs {
     /// The triple to compile for.
     pub fn triple(&self) -> Result<Triple> {
-        match &self.target {
-            None => Ok(Triple::host()),
-            Some(name) => Triple::from_str(name).map_err(|e| anyhow!("unknown target {name}: {e}")),
+        match self.targets()?.as_slice() {
+            [] => Ok(Triple::host()),
+            [one] => Ok(one.clone()),
+            many => Err(anyhow!(
+                "--target is given {} times: only `kiln build --oci` builds for several targets",
+                many.len()
+            )),
         }
+    }
+
+    /// Every `--target` given, parsed.
+    pub fn targets(&self) -> Result<Vec<Triple>> {
+        self.target
+            .iter()
+            .map(|name| Triple::from_str(name).map_err(|e| anyhow!("unknown target {name}: {e}")))
+            .collect()
     }
 
     /// The compiler options these arguments stand for.
     pub fn compile_options(&self) -> Result<CompileOptions> {
-        let target = self.triple()?;
+        self.compile_options_for(self.triple()?)
+    }
+
+    /// The compiler options these arguments stand for, for `target`.
+    pub fn compile_options_for(&self, target: Triple) -> Result<CompileOptions> {
         // `native` is spelled out here, so cache keys and reports name the real features.
         let target_features =
             kiln_compiler::expand_native_features(&target, &self.target_features)?;
