@@ -67,7 +67,7 @@ pub struct Toolchain {
     /// `kiln build` takes `--deterministic` (else no engine runs deterministically, so that
     /// all do the same work).
     pub kiln_deterministic: bool,
-    pub wasm2c: Result<(), String>,
+    pub wasm2c: Result<wasm2c::Wasm2c, String>,
     /// This binary, for `kiln-bench exec`.
     pub harness: PathBuf,
 }
@@ -150,7 +150,7 @@ impl Toolchain {
                 Err(reason) => format!("skipped ({reason})"),
             },
             match &self.wasm2c {
-                Ok(()) => "available".to_string(),
+                Ok(wasm2c) => wasm2c.describe(),
                 Err(reason) => format!("skipped: {reason}"),
             }
         )
@@ -417,9 +417,10 @@ fn prepare(
             }
         }
         Engine::Wasm2c => {
-            if let Err(reason) = &toolchain.wasm2c {
-                return Ok(Err(reason.clone()));
-            }
+            let wasm2c = match &toolchain.wasm2c {
+                Ok(wasm2c) => wasm2c,
+                Err(reason) => return Ok(Err(reason.clone())),
+            };
             if let Some(reason) = wasm2c::unsupported(&workload.wasm)? {
                 return Ok(Err(reason));
             }
@@ -428,7 +429,7 @@ fn prepare(
                     "the wasm2c WASI shim has no deterministic clocks and randomness".into(),
                 ));
             }
-            match wasm2c::build(&workload.wasm, &artifacts.join("wasm2c")) {
+            match wasm2c::build(wasm2c, &workload.wasm, &artifacts.join("wasm2c")) {
                 Ok((program, elapsed)) => Prepared {
                     program: Command::new(&program),
                     kiln_compile_input: None,

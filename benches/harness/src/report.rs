@@ -221,7 +221,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
         md,
         "- Wasmtime 48.0.8 (Cranelift 0.135), embedded, default `Config`; wasm2c: {}",
         match &toolchain.wasm2c {
-            Ok(()) => command_line("wasm2c", &["--version"]),
+            Ok(wasm2c) => wasm2c.describe(),
             Err(reason) => format!("skipped ({reason})"),
         }
     )?;
@@ -294,8 +294,13 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             "## Cold start: hello world, spawn to exit ({} runs)\n",
             cold.runs
         )?;
-        if !cold.wasmtime_cli {
-            writeln!(md, "No `wasmtime` CLI on PATH: Wasmtime is `kiln-bench exec` (the same Wasmtime embedded with its default configuration, WASI linked), standing in for `wasmtime run`.\n")?;
+        match &cold.wasmtime_cli {
+            Some((binary, version)) => writeln!(
+                md,
+                "`wasmtime run` is `{}` ({version}).\n",
+                binary.display()
+            )?,
+            None => writeln!(md, "No `wasmtime` CLI found: Wasmtime is `kiln-bench exec` (the same Wasmtime embedded with its default configuration, WASI linked), standing in for `wasmtime run`.\n")?,
         }
         // How many times faster than Wasmtime running a precompiled module.
         let precompiled = cold

