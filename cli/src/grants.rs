@@ -32,6 +32,8 @@ pub struct GrantArgs {
     /// a guest that needs secrets.
     #[arg(long)]
     pub deterministic: bool,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitArgs,
 }
 
 impl GrantArgs {
@@ -60,6 +62,7 @@ impl GrantArgs {
             inherit_env: self.inherit_env,
             dirs,
             deterministic: self.deterministic,
+            limits: self.limits.limits()?,
         })
     }
 }

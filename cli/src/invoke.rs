@@ -72,8 +72,12 @@ pub fn run(args: RunArgs) -> Result<u8> {
         .stack_size(GUEST_THREAD_STACK)
         .spawn(move || -> Result<i32> {
             match &args.invoke {
-                None => Ok(kiln_runtime::run_command(&module, ctx)),
-                Some(name) => invoke(&module, ctx, name, &args.args),
+                None => Ok(kiln_runtime::run_command_limited(
+                    &module,
+                    ctx,
+                    &grants.limits,
+                )),
+                Some(name) => invoke(&module, ctx, &grants.limits, name, &args.args),
             }
         })
         .context("cannot start the guest thread")?;
@@ -86,10 +90,12 @@ pub fn run(args: RunArgs) -> Result<u8> {
 fn invoke(
     module: &kiln_runtime::Module,
     ctx: wasi::WasiCtx,
+    limits: &kiln_runtime::RunLimits,
     name: &str,
     args: &[String],
 ) -> Result<i32> {
     let mut store = Store::new();
+    limits.apply(&mut store);
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, ctx);
     let instance = match linker.instantiate(&mut store, module) {

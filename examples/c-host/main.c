@@ -64,6 +64,14 @@ int main(void) {
     printf("calls after setting 100 and one more call = %" PRId32 "\n", calls);
 
     calc_free(calc);
+
+    /* Limits: an instance whose store caps each memory at 32 KiB cannot be made, since
+     * calc's memory starts with one 64 KiB page. */
+    kiln_limits limits = {.max_memory_bytes = 32 << 10};
+    calc_instance *small = calc_new_limited(&imports, &limits, &error);
+    if (small != NULL) return fail("expected the memory cap to refuse calc", NULL);
+    printf("under a 32 KiB memory cap: %s\n", kiln_error_message(error));
+    kiln_error_delete(error);
     printf("done\n");
     return 0;
 }

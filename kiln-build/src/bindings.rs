@@ -101,7 +101,14 @@ fn params_list(ty: &FuncType) -> String {
 fn val_types(types: &[ValType]) -> String {
     let items: Vec<String> = types
         .iter()
-        .map(|ty| format!("rt::ValType::{ty:?}"))
+        .map(|ty| match ty {
+            // Host imports refer to no function type of the module (interface.rs).
+            ValType::Ref(r) => format!(
+                "rt::ValType::Ref(rt::RefType {{ nullable: {}, heap: rt::HeapType::{:?} }})",
+                r.nullable, r.heap
+            ),
+            other => format!("rt::ValType::{other:?}"),
+        })
         .collect();
     format!("vec![{}]", items.join(", "))
 }
@@ -324,15 +331,34 @@ pub(crate) fn generate(
     )
     .unwrap();
     writeln!(w, "        /// (and `_initialize` for a WASI reactor).").unwrap();
+    let new_args: Vec<&str> = new_params
+        .iter()
+        .map(|param| param.split(':').next().unwrap_or_default())
+        .collect();
     writeln!(
         w,
-        "        pub fn new({}) -> Result<Instance, rt::InstantiateError> {{",
-        new_params.join(", ")
+        "        pub fn new({}) -> Result<Instance, rt::InstantiateError> {{
+            Self::with_limits(rt::RunLimits::default(){})
+        }}
+
+        /// Instantiates the module as [`Instance::new`] does, its store under `limits`
+        /// (caps on memories and tables, the wasm stack).
+        pub fn with_limits({}) -> Result<Instance, rt::InstantiateError> {{",
+        new_params.join(", "),
+        new_args
+            .iter()
+            .map(|a| format!(", {a}"))
+            .collect::<String>(),
+        std::iter::once("limits: rt::RunLimits".to_string())
+            .chain(new_params.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(", ")
     )
     .unwrap();
     w.push_str(
         "            let module = module().map_err(|error| rt::InstantiateError::Host(error.to_string()))?;
             let mut store = rt::Store::new();
+            limits.apply(&mut store);
             let mut linker = rt::Linker::new();
 ",
     );

@@ -10,6 +10,7 @@
 //! calc_instance *calc_new(const calc_imports *imports,      /* when it imports functions */
 //!                         const kiln_wasi_config *wasi,     /* when it imports WASI */
 //!                         kiln_error **error);
+//! calc_instance *calc_new_limited(..., const kiln_limits *limits, kiln_error **error);
 //! void calc_free(calc_instance *instance);
 //! kiln_error *calc_add(calc_instance *instance, int32_t arg0, int32_t arg1, int32_t *result0);
 //! uint8_t *calc_memory(calc_instance *instance, size_t *length);
@@ -196,17 +197,18 @@ pub(crate) fn generate(
     if interface.wasi {
         params.push("const kiln_wasi_config *wasi".to_string());
     }
-    params.push("kiln_error **error".to_string());
+    let mut limited_params = params.clone();
+    limited_params.push("const kiln_limits *limits".to_string());
+    limited_params.push("kiln_error **error".to_string());
     writeln!(
         w,
-        "/* Instantiates `{name}` (running its start function, and _initialize for a WASI
-   reactor); `imports` must outlive the instance. Returns NULL and sets *error on failure. */"
+        "/* Instantiates `{name}` as {name}_new does, its store under `limits` (NULL: none). */"
     )
     .unwrap();
     writeln!(
         w,
-        "static inline {name}_instance *{name}_new({}) {{",
-        params.join(", ")
+        "static inline {name}_instance *{name}_new_limited({}) {{",
+        limited_params.join(", ")
     )
     .unwrap();
     let n_imports = interface.host_imports.len();
@@ -226,9 +228,33 @@ pub(crate) fn generate(
     }
     writeln!(
         w,
-        "    return ({name}_instance *)kiln_instance_new(&{descriptor}, &{marker}, {}, {n_imports}, {}, error);\n}}\n",
+        "    return ({name}_instance *)kiln_instance_new_limited(&{descriptor}, &{marker}, {}, {n_imports}, {}, limits, error);\n}}\n",
         if has_imports { "list" } else { "NULL" },
         if interface.wasi { "wasi" } else { "NULL" },
+    )
+    .unwrap();
+    let args: Vec<String> = params
+        .iter()
+        .map(|param| {
+            param
+                .rsplit(['*', ' '])
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    params.push("kiln_error **error".to_string());
+    writeln!(
+        w,
+        "/* Instantiates `{name}` (running its start function, and _initialize for a WASI
+   reactor); `imports` must outlive the instance. Returns NULL and sets *error on failure. */"
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "static inline {name}_instance *{name}_new({}) {{\n    return {name}_new_limited({}NULL, error);\n}}\n",
+        params.join(", "),
+        args.iter().map(|a| format!("{a}, ")).collect::<String>(),
     )
     .unwrap();
     writeln!(

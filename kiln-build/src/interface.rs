@@ -212,6 +212,20 @@ pub(crate) fn interface(metadata: &ModuleMetadata<'_>, name: &str) -> Result<Int
             wasi = true;
             continue;
         }
+        let ty = &metadata.types[type_index as usize];
+        let concrete = ty.params.iter().chain(&ty.results).any(|t| {
+            matches!(
+                t.as_ref().map(|r| r.heap),
+                Some(kiln_abi::metadata::HeapType::Concrete(_))
+            )
+        });
+        if concrete {
+            return Err(format!(
+                "imports `{}::{}` of type {ty}, which takes or returns a reference to a \
+                 function type of the module: the generated bindings cannot implement it",
+                import.module, import.name
+            ));
+        }
         let ident = import_names.claim(&[
             identifier(import.name),
             identifier(&format!("{}_{}", import.module, import.name)),

@@ -91,6 +91,7 @@ wasm backtrace:
 after the trap, calc_divide(84, 2) = 42
 calls = 4
 calls after setting 100 and one more call = 101
+under a 32 KiB memory cap: memory 0 starts with 1 pages (65536 bytes), over the limit of 32768 bytes
 done
 ";
 

@@ -61,6 +61,7 @@ filter.divide(1, 0) trapped: unreachable
 after the trap, filter.divide(84, 2) = 42
 thread 1: filter.triangle(20000000) = 200000010000000
 thread 2: caught 1000 traps, instance still working
+filter under a 64 KiB memory cap: memory 0 starts with 17 pages (1114112 bytes), over the limit of 65536 bytes
 [guest] bonjour, Ada Lovelace! (6 vowels, score 126)
 greet.greet returned 126
 greet.peek(0) trapped: out of bounds memory access

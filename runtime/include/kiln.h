@@ -37,6 +37,20 @@ kiln_instance *kiln_instance_new(const kiln_module_descriptor *descriptor,
                                  const uint32_t *abi_marker, const kiln_import *imports,
                                  size_t n_imports, const kiln_wasi_config *wasi,
                                  kiln_error **error);
+/* Limits for an instance's store; 0 in a field means none (max_stack_bytes: 1 MiB).
+ * Past max_memory_bytes / max_table_elements memory.grow and table.grow return -1, and an
+ * instance whose memory or table starts larger is not created. */
+typedef struct kiln_limits {
+    uint64_t max_memory_bytes;
+    uint64_t max_table_elements;
+    uint64_t max_stack_bytes;
+} kiln_limits;
+/* kiln_instance_new with limits (null: none). */
+kiln_instance *kiln_instance_new_limited(const kiln_module_descriptor *descriptor,
+                                         const uint32_t *abi_marker,
+                                         const kiln_import *imports, size_t n_imports,
+                                         const kiln_wasi_config *wasi,
+                                         const kiln_limits *limits, kiln_error **error);
 void kiln_instance_delete(kiln_instance *instance);
 kiln_error *kiln_call(kiln_instance *instance, const char *name, const kiln_val *args,
                       size_t n_args, kiln_val *results, size_t n_results);

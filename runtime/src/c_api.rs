@@ -55,6 +55,29 @@ pub struct KilnWasiConfig {
     pub n_preopens: usize,
 }
 
+/// Limits for an instance's store (`kiln_limits`); 0 in a field means no limit there (for
+/// `max_stack_bytes`: the default, 1 MiB).
+#[repr(C)]
+pub struct KilnLimits {
+    pub max_memory_bytes: u64,
+    pub max_table_elements: u64,
+    pub max_stack_bytes: u64,
+}
+
+impl KilnLimits {
+    fn run_limits(&self) -> crate::RunLimits {
+        let some = |value: u64| (value != 0).then_some(value);
+        crate::RunLimits {
+            resources: crate::ResourceLimits {
+                max_memory_bytes: some(self.max_memory_bytes),
+                max_table_elements: some(self.max_table_elements),
+            },
+            max_wasm_stack: some(self.max_stack_bytes)
+                .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX)),
+        }
+    }
+}
+
 /// An instance in a store of its own (`kiln_instance`).
 pub struct KilnInstance {
     store: Store,
@@ -230,6 +253,35 @@ pub unsafe extern "C" fn kiln_instance_new(
     wasi: *const KilnWasiConfig,
     error_out: *mut *mut KilnError,
 ) -> *mut KilnInstance {
+    // SAFETY: the caller's contract is `kiln_instance_new_limited`'s, with no limits.
+    unsafe {
+        kiln_instance_new_limited(
+            descriptor,
+            abi_marker,
+            imports,
+            n_imports,
+            wasi,
+            std::ptr::null(),
+            error_out,
+        )
+    }
+}
+
+/// As `kiln_instance_new`, the instance's store under `limits` (null: none).
+///
+/// # Safety
+///
+/// As for `kiln_instance_new`; `limits` is null or points to a `kiln_limits`.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_new_limited(
+    descriptor: *const ModuleDescriptor,
+    abi_marker: *const u32,
+    imports: *const KilnImport,
+    n_imports: usize,
+    wasi: *const KilnWasiConfig,
+    limits: *const KilnLimits,
+    error_out: *mut *mut KilnError,
+) -> *mut KilnInstance {
     let mut instance = std::ptr::null_mut();
     let failure = guard(|| {
         // SAFETY: the caller passes the marker's address.
@@ -242,6 +294,10 @@ pub unsafe extern "C" fn kiln_instance_new(
             Err(e) => return error(e.to_string()),
         };
         let mut store = Store::new();
+        // SAFETY: the caller passes null or a valid `kiln_limits`.
+        if let Some(limits) = unsafe { limits.as_ref() } {
+            limits.run_limits().apply(&mut store);
+        }
         let mut linker = Linker::new();
         let imports_wasi = module
             .metadata()

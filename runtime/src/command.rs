@@ -2,6 +2,7 @@
 //! Besides WASI, commands may import the sightglass `bench` module (`bench.rs`).
 
 use crate::error::{CallError, InstantiateError, Trap};
+use crate::limits::RunLimits;
 use crate::wasi::{self, WasiCtx};
 use crate::Linker;
 use crate::Module;
@@ -15,7 +16,14 @@ pub const TRAP_EXIT_CODE: i32 = 134;
 /// process exit code: the guest's `proc_exit` code, 0 when `_start` returns, 134 after a
 /// trap (reported on stderr with a backtrace), 1 when the module cannot be instantiated.
 pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
-    run_in(&mut Store::new(), module, wasi)
+    run_command_limited(module, wasi, &RunLimits::default())
+}
+
+/// [`run_command`] under `limits`.
+pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> i32 {
+    let mut store = Store::new();
+    limits.apply(&mut store);
+    run_in(&mut store, module, wasi)
 }
 
 /// Runs `module` as [`run_command`] does, then exits the process with its code at once:
@@ -23,8 +31,9 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
 /// thread-local destructors (the trap handler's alternate stack, unmapped one syscall at a
 /// time), not `atexit` handlers. The kernel reclaims all of it at exit in one go; WASI's
 /// writes are never buffered in the process.
-pub fn exit_with_command(module: &Module, wasi: WasiCtx) -> ! {
+pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> ! {
     let mut store = Store::new();
+    limits.apply(&mut store);
     let code = run_in(&mut store, module, wasi);
     // Nothing can be reported if this fails: stdout is where it would go.
     let _ = std::io::stdout().flush();

@@ -83,5 +83,5 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
             return 1;
         }
     };
-    crate::exit_with_command(&module, ctx)
+    crate::exit_with_command(&module, ctx, &grants.limits)
 }

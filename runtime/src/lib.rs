@@ -24,6 +24,7 @@ pub mod bench;
 pub mod c_api;
 mod command;
 mod error;
+mod limits;
 mod vm;
 pub mod wasi;
 
@@ -36,13 +37,14 @@ mod exe_main;
 mod musl_memmove;
 
 pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Val};
-pub use command::{exit_with_command, run_command};
+pub use command::{exit_with_command, run_command, run_command_limited};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use kiln_abi::metadata::{
-    FuncType, GlobalType, MemorySettings, MemoryType, TableType, ValType,
+    FuncType, GlobalType, HeapType, MemorySettings, MemoryType, RefType, TableType, ValType,
 };
 pub use kiln_abi::{descriptor::ModuleDescriptor, TrapCode, ABI_VERSION};
+pub use limits::RunLimits;
 #[cfg(feature = "loader")]
 pub use vm::loader::load_object;
 pub use vm::module::Module;
-pub use vm::store::DEFAULT_MAX_WASM_STACK;
+pub use vm::store::{ResourceLimits, DEFAULT_MAX_WASM_STACK};

@@ -5,7 +5,7 @@
 //! on two threads at once.
 
 use kiln_runtime::wasi::WasiCtx;
-use kiln_runtime::{CallError, Caller, HostError, Trap};
+use kiln_runtime::{CallError, Caller, HostError, ResourceLimits, RunLimits, Trap};
 use std::error::Error;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -139,6 +139,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         "thread 2: caught {} traps, instance still working",
         trapper.join().expect("thread 2")?
     );
+
+    // --- limits: an instance whose store caps each memory at 64 KiB ---
+    // The Rust guest's memory starts larger, so instantiation fails with what was over.
+    let limits = RunLimits {
+        resources: ResourceLimits {
+            max_memory_bytes: Some(64 << 10),
+            max_table_elements: None,
+        },
+        max_wasm_stack: None,
+    };
+    let host = FilterHost {
+        threshold: 0,
+        logged: Arc::new(AtomicI64::new(0)),
+    };
+    match filter::Instance::with_limits(limits, host) {
+        Ok(_) => println!("filter under a 64 KiB memory cap: instantiated"),
+        Err(error) => println!("filter under a 64 KiB memory cap: {error}"),
+    }
 
     // --- greet: a C guest using WASI (environment, stdout) and a host import ---
     let wasi = WasiCtx::new()

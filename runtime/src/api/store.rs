@@ -8,7 +8,7 @@
 
 use crate::vm::host::HostFuncData;
 use crate::vm::instance::InstanceData;
-use crate::vm::store::{OwnedPtr, VMStore};
+use crate::vm::store::{OwnedPtr, ResourceLimits, VMStore};
 use std::marker::PhantomData;
 
 /// Owns instances and everything they are made of. Single-threaded: not `Send`.
@@ -58,6 +58,18 @@ impl Store {
     /// outermost call on a thread). Capped by what the thread's stack holds. Default 1 MiB.
     pub fn set_max_wasm_stack(&mut self, bytes: usize) {
         self.inner.max_wasm_stack = bytes;
+    }
+
+    /// Caps what the store's guests may allocate: beyond them `memory.grow` and
+    /// `table.grow` return -1 and instantiation fails. Applies to every memory and table of
+    /// the store, including those created by the host. No caps by default.
+    pub fn set_resource_limits(&mut self, limits: ResourceLimits) {
+        self.inner.resource_limits = limits;
+    }
+
+    /// The caps set by [`Store::set_resource_limits`].
+    pub fn resource_limits(&self) -> ResourceLimits {
+        self.inner.resource_limits
     }
 
     /// The store's state as a raw pointer, for calls into compiled code.

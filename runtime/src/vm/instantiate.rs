@@ -368,6 +368,17 @@ fn create_memories(
     let metadata = instance.module.metadata();
     let n_imported = instance.memories.len();
     for (defined_index, ty) in metadata.memories[n_imported..].iter().enumerate() {
+        if let Some(max) = store.resource_limits.max_memory_bytes {
+            let bytes = ty.min_pages.checked_mul(kiln_abi::WASM_PAGE_SIZE);
+            if bytes.is_none_or(|bytes| bytes > max) {
+                return Err(InstantiateError::Host(format!(
+                    "memory {} starts with {} pages ({} bytes), over the limit of {max} bytes",
+                    n_imported + defined_index,
+                    ty.min_pages,
+                    bytes.map_or_else(|| "too many".to_string(), |b| b.to_string())
+                )));
+            }
+        }
         let memory = LinearMemory::new(*ty, metadata.memory_settings)
             .map_err(|error| InstantiateError::Host(error.to_string()))?;
         let definition = instance.at(instance.offsets.memory(defined_index as u32));
@@ -386,6 +397,15 @@ fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(),
             element: instance.module.canonical_val_type(ty.element),
             ..*ty
         };
+        if let Some(max) = store.resource_limits.max_table_elements {
+            if ty.min > max {
+                return Err(InstantiateError::Host(format!(
+                    "table {} starts with {} elements, over the limit of {max} elements",
+                    n_imported + defined_index,
+                    ty.min
+                )));
+            }
+        }
         let storage = TableStorage::new(ty, 0).ok_or_else(|| {
             InstantiateError::Host(format!("table of {} elements is too large", ty.min))
         })?;

@@ -31,6 +31,18 @@ pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Caps on what the guests of a store may allocate (`Store::set_resource_limits`; the
+/// `--max-memory` and `--max-table-elements` flags). Beyond them `memory.grow` and
+/// `table.grow` return -1, as the spec allows any grow to fail, and an instance whose
+/// memory or table starts larger fails to instantiate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResourceLimits {
+    /// The most bytes any one memory may have.
+    pub max_memory_bytes: Option<u64>,
+    /// The most elements any one table may have.
+    pub max_table_elements: Option<u64>,
+}
+
 /// A heap value owned through a raw pointer, so that pointers into it stay valid no matter
 /// how its owner is borrowed or moved.
 pub(crate) struct OwnedPtr<T>(NonNull<T>);
@@ -76,6 +88,8 @@ pub(crate) struct VMStore {
     pub limits: UnsafeCell<VMLimits>,
     /// How much stack wasm may use below the outermost call into it.
     pub max_wasm_stack: usize,
+    /// What guests may allocate.
+    pub resource_limits: ResourceLimits,
     pub funcs: Vec<FuncData>,
     pub memories: Vec<MemoryData>,
     pub tables: Vec<TableData>,
@@ -185,6 +199,7 @@ impl VMStore {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
             limits: UnsafeCell::new(VMLimits::default()),
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
+            resource_limits: ResourceLimits::default(),
             funcs: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -249,6 +264,12 @@ impl VMStore {
     /// Grows memory `index`, publishing the new length to compiled code.
     pub fn grow_memory(&mut self, index: u32, delta: u64) -> Option<u64> {
         let data = self.memories.get_mut(index as usize)?;
+        if let Some(max) = self.resource_limits.max_memory_bytes {
+            let pages = data.memory.pages().checked_add(delta)?;
+            if pages.checked_mul(kiln_abi::WASM_PAGE_SIZE)? > max {
+                return None;
+            }
+        }
         let old = data.memory.grow(delta)?;
         data.sync();
         Some(old)
@@ -257,6 +278,12 @@ impl VMStore {
     /// Grows table `index`, publishing the new base and length to compiled code.
     pub fn grow_table(&mut self, index: u32, delta: u64, init: usize) -> Option<u64> {
         let data = self.tables.get_mut(index as usize)?;
+        if let Some(max) = self.resource_limits.max_table_elements {
+            let elements = (data.storage.elements().len() as u64).checked_add(delta)?;
+            if elements > max {
+                return None;
+            }
+        }
         let old = data.storage.grow(delta, init)?;
         data.sync();
         Some(old)

@@ -9,7 +9,12 @@
 //!     kind 2  dir          HOST \0 GUEST
 //!     kind 3  inherit-env  (empty)
 //!     kind 4  deterministic (empty): virtual clocks and a fixed random stream
+//!     kind 5  max-memory   bytes, decimal
+//!     kind 6  max-table-elements  elements, decimal
+//!     kind 7  max-stack    bytes, decimal
 //! ```
+//!
+//! Besides the grants, the records carry the limits (`RunLimits`) the guest runs under.
 //!
 //! The runtime archive defines the symbol weakly with length 0 (no grants); the object
 //! `kiln build` links beside the module defines it strongly. At run time an executable
@@ -17,6 +22,7 @@
 //! more than was baked in.
 
 use super::WasiCtx;
+use crate::limits::RunLimits;
 
 /// The symbol of the encoded grants.
 pub const GRANTS_SYMBOL: &str = "kiln_wasi_grants";
@@ -31,12 +37,17 @@ pub struct Grants {
     pub dirs: Vec<(String, String)>,
     /// Virtual clocks and a fixed random stream ([`WasiCtx::deterministic`]).
     pub deterministic: bool,
+    /// The limits the guest runs under.
+    pub limits: RunLimits,
 }
 
 const KIND_ENV: u8 = 1;
 const KIND_DIR: u8 = 2;
 const KIND_INHERIT_ENV: u8 = 3;
 const KIND_DETERMINISTIC: u8 = 4;
+const KIND_MAX_MEMORY: u8 = 5;
+const KIND_MAX_TABLE_ELEMENTS: u8 = 6;
+const KIND_MAX_STACK: u8 = 7;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -58,6 +69,16 @@ impl Grants {
         }
         if self.deterministic {
             record(KIND_DETERMINISTIC, &[]);
+        }
+        let limits = &self.limits;
+        for (kind, value) in [
+            (KIND_MAX_MEMORY, limits.resources.max_memory_bytes),
+            (KIND_MAX_TABLE_ELEMENTS, limits.resources.max_table_elements),
+            (KIND_MAX_STACK, limits.max_wasm_stack.map(|b| b as u64)),
+        ] {
+            if let Some(value) = value {
+                record(kind, value.to_string().as_bytes());
+            }
         }
         let mut bytes = (records.len() as u64).to_le_bytes().to_vec();
         bytes.extend_from_slice(&records);
@@ -82,6 +103,13 @@ impl Grants {
                 }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
                 KIND_DETERMINISTIC => grants.deterministic = true,
+                KIND_MAX_MEMORY => {
+                    grants.limits.resources.max_memory_bytes = Some(text.parse().ok()?)
+                }
+                KIND_MAX_TABLE_ELEMENTS => {
+                    grants.limits.resources.max_table_elements = Some(text.parse().ok()?)
+                }
+                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text.parse().ok()?),
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -118,6 +146,13 @@ mod tests {
             inherit_env: true,
             dirs: vec![("fs".into(), "/".into())],
             deterministic: true,
+            limits: RunLimits {
+                resources: crate::ResourceLimits {
+                    max_memory_bytes: Some(64 << 20),
+                    max_table_elements: Some(1000),
+                },
+                max_wasm_stack: Some(256 << 10),
+            },
         };
         let bytes = grants.encode();
         assert_eq!(
@@ -128,5 +163,6 @@ mod tests {
         assert_eq!(Grants::decode(&[]), Some(Grants::default()));
         assert_eq!(Grants::decode(&[9, 0, 0, 0, 0]), None);
         assert_eq!(Grants::decode(&[1, 9, 0, 0, 0]), None);
+        assert_eq!(Grants::decode(&[5, 2, 0, 0, 0, b'x', b'1']), None);
     }
 }
