@@ -101,7 +101,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                             ImportType::Table(table)
                         }
                         TypeRef::Memory(memory) => {
-                            let memory = memory_type(memory);
+                            let memory = memory_type(memory, offset)?;
                             metadata.memories.push(memory);
                             ImportType::Memory(memory)
                         }
@@ -136,8 +136,9 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 }
             }
             Payload::MemorySection(reader) => {
-                for memory in reader {
-                    metadata.memories.push(memory_type(memory?));
+                for memory in reader.into_iter_with_offsets() {
+                    let (offset, memory) = memory?;
+                    metadata.memories.push(memory_type(memory, offset)?);
                 }
             }
             Payload::TagSection(reader) => {
@@ -351,13 +352,18 @@ fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
     })
 }
 
-fn memory_type(memory: wasmparser::MemoryType) -> MemoryType {
-    MemoryType {
+/// A memory's type. 64-bit memories are refused here, where they are declared: every
+/// memory instruction, not only loads and stores, translates addresses as 32-bit values.
+fn memory_type(memory: wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
+    if memory.memory64 {
+        return Err(unsupported("memory64", offset));
+    }
+    Ok(MemoryType {
         min_pages: memory.initial,
         max_pages: memory.maximum,
         memory64: memory.memory64,
         shared: memory.shared,
-    }
+    })
 }
 
 fn global_type(global: wasmparser::GlobalType, offset: u64) -> Result<GlobalType> {

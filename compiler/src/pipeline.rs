@@ -313,13 +313,30 @@ fn codegen(
     func_index: u32,
     name: &str,
 ) -> Result<CompiledCode> {
-    context
-        .compile(isa, &mut ControlPlane::default())
-        .map_err(|e| CompileError::Codegen {
-            func_index,
-            name: name.to_string(),
-            message: format!("{:?}", e.inner),
-        })?;
+    let codegen_error = |message: String| CompileError::Codegen {
+        func_index,
+        name: name.to_string(),
+        message,
+    };
+    // A Cranelift assertion that fails is a compiler bug too: reported as an error that
+    // names the function, never a crash of the process that compiles.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        context
+            .compile(isa, &mut ControlPlane::default())
+            .map(|_| ())
+            .map_err(|e| format!("{:?}", e.inner))
+    }));
+    match outcome {
+        Ok(result) => result.map_err(codegen_error)?,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            return Err(codegen_error(format!("internal compiler error: {message}")));
+        }
+    }
     let compiled = context
         .compiled_code()
         .expect("the function was just compiled");

@@ -149,3 +149,30 @@ fn memory_layouts_that_do_not_fit_are_refused() {
         }
     }
 }
+
+/// A 64-bit memory is refused where it is declared, with that offset, on both targets;
+/// never translated as a 32-bit one (a module whose only memory instructions are
+/// `memory.fill` and `memory.grow` once reached Cranelift's aarch64 lowering with an
+/// i64 zero-extended to i64, and its assertion took the process down).
+#[test]
+fn memory64_is_refused_at_its_declaration() {
+    let wat = r#"(module
+      (memory i64 1)
+      (func (export "f") (param i64 i64)
+        (memory.fill (local.get 0) (i32.const 0) (local.get 1))
+        (drop (memory.grow (i64.const 1)))))"#;
+    let bytes = wat::parse_str(wat).unwrap();
+    for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+        let options = CompileOptions {
+            target: target.parse().unwrap(),
+            ..CompileOptions::default()
+        };
+        match compile(&bytes, &options) {
+            Err(CompileError::Unsupported { feature, offset }) => {
+                assert_eq!(feature, "memory64", "{target}");
+                assert!(offset > 8, "{target}: offset {offset}");
+            }
+            other => panic!("{target}: expected memory64 to be refused, got {other:?}"),
+        }
+    }
+}
