@@ -2,13 +2,15 @@
 //! Cranelift values and a stack of control frames, with locals as cranelift-frontend
 //! variables. Dispatch is one `match` whose arms are one-liners into the category files:
 //! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`, and
-//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators. An operator
-//! kiln does not support is a named `Unsupported` error.
+//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators (the relaxed
+//! ones lowered in `relaxed_simd.rs`). An operator kiln does not support is a named
+//! `Unsupported` error.
 
 mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod relaxed_simd;
 mod simd;
 mod tables;
 mod variables;
@@ -20,6 +22,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, types, Block, BlockArg, InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_abi::TrapCode;
+pub(crate) use relaxed_simd::RelaxedLowering;
 use std::collections::HashMap;
 use wasmparser::{FunctionBody, Operator};
 
