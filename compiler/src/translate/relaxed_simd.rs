@@ -12,8 +12,8 @@
 //!   `cvttpd2dq` for the signed truncations, `blendvps` / `blendvpd` / `pblendvb` for lane
 //!   selects with 8-, 32- and 64-bit lanes, `minps` / `maxps` (and `pd`) for min and max,
 //!   `pmulhrsw` for q15 multiplication, `pmaddubsw` (the i7 operand read as unsigned) for
-//!   the dot products, and `vfmadd` / `vfnmadd` for multiply-add when the `fma` feature is
-//!   enabled, a multiply then an add otherwise. aarch64: its native instructions already
+//!   the dot products, and `vfmadd` / `vfnmadd` for multiply-add when the `fma` and `avx`
+//!   features are enabled, a multiply then an add otherwise. aarch64: its native instructions already
 //!   give the deterministic results (`tbl`, `fcvtzs`/`fcvtzu`, `bsl`, `fmin`/`fmax`,
 //!   `sqrdmulh`) except multiply-add, which is fused (`fmla` / `fmls`).
 //! - `Deterministic`: the spec's deterministic profile, the first allowed result of every
@@ -42,7 +42,8 @@ pub struct RelaxedLowering {
     pub deterministic: bool,
     /// The target is x86_64 (which has the `x86_*` Cranelift instructions).
     x86: bool,
-    /// The target has a fused multiply-add (aarch64 always; x86_64 with the `fma` feature).
+    /// The target has a fused multiply-add (aarch64 always; x86_64 with the `fma` and
+    /// `avx` features, which Cranelift needs both of to emit `vfmadd`).
     fma: bool,
 }
 
@@ -50,7 +51,8 @@ impl RelaxedLowering {
     /// The lowering for `isa` under `policy`.
     pub fn new(isa: &dyn TargetIsa, policy: RelaxedSimd) -> Self {
         let x86 = isa.triple().architecture == Architecture::X86_64;
-        let fma = !x86 || crate::isa::enabled_cpu_features(isa).contains(&"fma");
+        let features = crate::isa::enabled_cpu_features(isa);
+        let fma = !x86 || (features.contains(&"fma") && features.contains(&"avx"));
         RelaxedLowering {
             deterministic: policy == RelaxedSimd::Deterministic,
             x86,
