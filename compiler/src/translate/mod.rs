@@ -109,6 +109,7 @@ pub fn translate_function(
         offset: 0,
         memory0_base,
         direct_callees: HashMap::new(),
+        branch_hints: function_branch_hints(env, func_index, body),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -121,6 +122,26 @@ pub fn translate_function(
     }
     translator.builder.finalize(env.frontend_config);
     Ok(())
+}
+
+/// The branch hints of function `func_index`, keyed by module offset (the section gives
+/// offsets from the start of the body, which is where `body`'s range starts).
+fn function_branch_hints(
+    env: &ModuleEnv<'_>,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> HashMap<u64, bool> {
+    let start = body.range().start;
+    env.info
+        .branch_hints
+        .get(&func_index)
+        .map(|hints| {
+            hints
+                .iter()
+                .map(|(offset, taken)| (start + u64::from(*offset), *taken))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A module offset as a Cranelift source location (modules are smaller than 4 GiB).
@@ -172,6 +193,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub memory0_base: Option<Value>,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
+    /// Branch hints of this function's `if` and `br_if` instructions, by module offset:
+    /// whether each is likely taken.
+    pub branch_hints: HashMap<u64, bool>,
 }
 
 impl FuncTranslator<'_, '_> {
