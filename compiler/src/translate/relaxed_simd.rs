@@ -13,9 +13,10 @@
 //!   selects with 8-, 32- and 64-bit lanes, `minps` / `maxps` (and `pd`) for min and max,
 //!   `pmulhrsw` for q15 multiplication, `pmaddubsw` (the i7 operand read as unsigned) for
 //!   the dot products, and `vfmadd` / `vfnmadd` for multiply-add when the `fma` and `avx`
-//!   features are enabled, a multiply then an add otherwise. aarch64: its native instructions already
-//!   give the deterministic results (`tbl`, `fcvtzs`/`fcvtzu`, `bsl`, `fmin`/`fmax`,
-//!   `sqrdmulh`) except multiply-add, which is fused (`fmla` / `fmls`).
+//!   features are enabled, a multiply then an add otherwise. aarch64: its native
+//!   instructions already give the deterministic results (`tbl`, `fcvtzs`/`fcvtzu`, `bsl`,
+//!   `fmin`/`fmax`, `sqrdmulh`, `mul` and `sqadd` for the dot products) except
+//!   multiply-add, which is fused (`fmla` / `fmls`).
 //! - `Deterministic`: the spec's deterministic profile, the first allowed result of every
 //!   operator, which is the non-relaxed equivalent (`swizzle`, `trunc_sat`, `bitselect`,
 //!   `min`/`max`, `q15mulr_sat_s`, signed products added with signed saturation) and, for
@@ -39,7 +40,7 @@ use target_lexicon::Architecture;
 #[derive(Clone, Copy, Debug)]
 pub struct RelaxedLowering {
     /// The deterministic profile rather than the target's fast forms.
-    pub deterministic: bool,
+    deterministic: bool,
     /// The target is x86_64 (which has the `x86_*` Cranelift instructions).
     x86: bool,
     /// The target has a fused multiply-add (aarch64 always; x86_64 with the `fma` and
