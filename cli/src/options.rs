@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Result};
 use clap::{Args, ValueEnum};
-use kiln_compiler::{CompileOptions, MemorySettings, OptLevel, Triple};
+use kiln_compiler::{CompileOptions, MemorySettings, OptLevel, RelaxedSimd, Triple};
 use std::str::FromStr;
 
 /// Cranelift optimisation level.
@@ -16,6 +16,16 @@ pub enum OptLevelArg {
     /// Optimise for speed and size.
     #[value(name = "speed_and_size")]
     SpeedAndSize,
+}
+
+/// How relaxed SIMD operators are lowered (`kiln_compiler::RelaxedSimd`).
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum RelaxedSimdArg {
+    /// The target's native forms: edge cases may differ between x86_64 and aarch64.
+    #[default]
+    Fast,
+    /// The spec's deterministic profile: the same results on every target.
+    Deterministic,
 }
 
 /// Options that decide what code is generated.
@@ -43,6 +53,12 @@ pub struct CodegenArgs {
     /// or 0 with --bounds-checks). Accesses whose static offset fits in it need no check.
     #[arg(long, value_name = "BYTES")]
     pub guard_size: Option<u64>,
+    /// How relaxed SIMD operators (Wasm 3.0) are compiled: `fast`, each as the target
+    /// does it natively (results of edge cases such as out-of-range lanes, NaNs or the
+    /// rounding of multiply-add may differ between x86_64 and aarch64), or `deterministic`,
+    /// the spec's deterministic profile, with the same results on every target.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = RelaxedSimdArg::Fast)]
+    pub relaxed_simd: RelaxedSimdArg,
 }
 
 impl CodegenArgs {
@@ -85,6 +101,10 @@ impl CodegenArgs {
             },
             memory: self.memory_settings()?,
             target_features,
+            relaxed_simd: match self.relaxed_simd {
+                RelaxedSimdArg::Fast => RelaxedSimd::Fast,
+                RelaxedSimdArg::Deterministic => RelaxedSimd::Deterministic,
+            },
             ..CompileOptions::default()
         })
     }

@@ -377,3 +377,63 @@ fn missing_toolchains_name_their_packages() {
         );
     }
 }
+
+/// What `tests/programs/wat/relaxed_simd.wat` prints in the spec's deterministic profile,
+/// worked out from the spec's definitions (the first allowed result of every relaxed
+/// operator: swizzle zeroes indices past 15, truncations saturate with NaN as 0, lane
+/// selects go bit by bit, min/max are wasm's, q15 saturates, the dot products multiply
+/// signed by signed and add pairs with signed saturation, multiply-add rounds twice).
+const RELAXED_SIMD_DETERMINISTIC: &str = "\
+swizz    110000130000001f1500000000000010
+trf32s   ffffffff800000007fffffff00000000
+trf32u   0000000100000000ffffffff00000000
+trf64s   00000000000000007fffffff00000000
+trf64u   00000000000000000000000000000000
+f32madd  4000000040e000004000100000000000
+f32nmadd 00000000c0a00000c000100000000000
+f64madd  40000000020000000000000000000000
+f64nmadd be500000000000000000000000000000
+lsel8    23232211211211222323221121121122
+lsel16   22232223222211112211112211112222
+lsel32   22221111111122221111111122222222
+lsel64   11111111111111112222222222222222
+f32min   8000000080000000ffffffffffffffff
+f32max   0000000000000000ffffffffffffffff
+f64min   8000000000000000ffffffffffffffff
+f64max   ffffffffffffffff0000000000000000
+q15mulr  000000007fff7ffee000200080017fff
+dot16    00008100ffc300190005ff027fff7f00
+dot32    ffff8104ffffffdfffffff090000fe01
+";
+
+/// `--relaxed-simd=deterministic` gives bit-identical results on x86_64 and on aarch64
+/// (under qemu), the deterministic profile's, for inputs where the two targets' native
+/// forms differ; and the default (`fast`) forms do differ on them, so the inputs reach
+/// the edge cases.
+#[test]
+fn relaxed_simd_deterministic_is_the_same_on_x86_64_and_aarch64() {
+    let dir = scratch_dir("relaxed-simd");
+    let source = wat_program("relaxed_simd");
+    let mut outputs = Vec::new();
+    for mode in ["fast", "deterministic"] {
+        for target in ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] {
+            let exe = dir.join(format!("relaxed_simd-{mode}-{target}"));
+            build(target, &source, &exe, &["--relaxed-simd", mode]);
+            let output = if target.starts_with("x86_64") {
+                run(&mut Command::new(&exe))
+            } else {
+                run(&mut qemu(target, &exe))
+            };
+            assert_success(&output, &format!("relaxed_simd ({mode}) on {target}"));
+            outputs.push(output.stdout);
+        }
+    }
+    let (fast_x86_64, fast_aarch64) = (&outputs[0], &outputs[1]);
+    let (deterministic_x86_64, deterministic_aarch64) = (&outputs[2], &outputs[3]);
+    assert_eq!(deterministic_x86_64, RELAXED_SIMD_DETERMINISTIC, "x86_64");
+    assert_eq!(deterministic_aarch64, RELAXED_SIMD_DETERMINISTIC, "aarch64");
+    assert_ne!(
+        fast_x86_64, fast_aarch64,
+        "the native forms agree on every input: the program no longer reaches the edge cases"
+    );
+}

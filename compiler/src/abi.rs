@@ -43,6 +43,8 @@ pub struct ModuleEnv<'a> {
     pub memory_settings: MemorySettings,
     /// The target's frontend configuration.
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
+    /// How relaxed SIMD operators are lowered (`CompileOptions::relaxed_simd`).
+    pub relaxed_simd: crate::translate::RelaxedLowering,
 }
 
 /// The pointer type of every supported target.
@@ -111,6 +113,7 @@ impl<'a> ModuleEnv<'a> {
             host_call_conv: isa.default_call_conv(),
             memory_settings,
             frontend_config: isa.frontend_config(),
+            relaxed_simd: crate::translate::RelaxedLowering::new(isa, Default::default()),
         }
     }
 

@@ -66,9 +66,37 @@ pub struct CompileOptions {
     /// target; the features used are recorded in the object, and the runtime refuses to
     /// load it on a CPU that lacks one.
     pub target_features: Vec<String>,
+    /// How the relaxed SIMD operators are lowered: the target's fast forms (the default)
+    /// or the spec's deterministic profile, which gives the same results on every target.
+    pub relaxed_simd: RelaxedSimd,
     /// Called from the compiling threads after each function, with the number of functions
     /// compiled so far and the total (for progress bars on long compiles).
     pub progress: Option<Progress>,
+}
+
+/// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
+/// SIMD", and `translate/relaxed_simd.rs` for every operator).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RelaxedSimd {
+    /// Each operator as the target does it natively, within the results the spec allows:
+    /// edge cases (out-of-range indices and conversions, NaNs, signed zeros, rounding of
+    /// multiply-add) may give different results on x86_64 and aarch64, and on x86_64 with
+    /// and without the `fma` feature.
+    #[default]
+    Fast,
+    /// The spec's deterministic profile: every operator gives its first allowed result
+    /// (the non-relaxed equivalent; multiply-add unfused), the same on every target.
+    Deterministic,
+}
+
+impl RelaxedSimd {
+    /// The name the CLI uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            RelaxedSimd::Fast => "fast",
+            RelaxedSimd::Deterministic => "deterministic",
+        }
+    }
 }
 
 /// A progress callback: `(functions compiled, total)`.
@@ -91,6 +119,7 @@ impl Default for CompileOptions {
             features: DEFAULT_FEATURES,
             parallel: true,
             target_features: Vec::new(),
+            relaxed_simd: RelaxedSimd::Fast,
             progress: None,
         }
     }

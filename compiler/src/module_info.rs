@@ -8,6 +8,7 @@ use kiln_abi::metadata::{
     ExternKind, FuncType, Global, GlobalType, HeapType, Import, ImportType, MemorySettings,
     MemoryType, ModuleMetadata, RefType, TableType, ValType,
 };
+use std::collections::HashMap;
 use wasmparser::{FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef};
 
 /// A section's name and size, for `kiln inspect`.
@@ -27,6 +28,10 @@ pub struct ModuleInfo<'a> {
     pub bodies: Vec<FunctionBody<'a>>,
     /// Every section with its size.
     pub sections: Vec<SectionSize>,
+    /// The `metadata.code.branch_hint` section: by function index, the hinted `if` and
+    /// `br_if` instructions (their offsets from the start of the function's body) and
+    /// whether each is likely taken.
+    pub branch_hints: HashMap<u32, HashMap<u32, bool>>,
 }
 
 impl<'a> ModuleInfo<'a> {
@@ -68,6 +73,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();
+    let mut branch_hints = HashMap::new();
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         if let Some((id, range)) = payload.as_section() {
@@ -204,11 +210,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 }
             }
             Payload::CodeSectionEntry(body) => bodies.push(body),
-            Payload::CustomSection(reader) => {
-                if let KnownCustom::Name(names) = reader.as_known() {
-                    read_names(names, &mut metadata);
-                }
-            }
+            Payload::CustomSection(reader) => match reader.as_known() {
+                KnownCustom::Name(names) => read_names(names, &mut metadata),
+                KnownCustom::BranchHints(hints) => branch_hints = read_branch_hints(hints),
+                _ => {}
+            },
             _ => {}
         }
     }
@@ -217,7 +223,29 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         metadata,
         bodies,
         sections,
+        branch_hints,
     })
+}
+
+/// Reads the branch hints; they only steer code placement, so a malformed section is
+/// ignored as a whole, as the spec requires of custom sections.
+fn read_branch_hints(
+    reader: wasmparser::BranchHintSectionReader<'_>,
+) -> HashMap<u32, HashMap<u32, bool>> {
+    let read = || -> wasmparser::Result<HashMap<u32, HashMap<u32, bool>>> {
+        let mut hints = HashMap::new();
+        for function in reader {
+            let function = function?;
+            let mut by_offset = HashMap::new();
+            for hint in function.hints {
+                let hint = hint?;
+                by_offset.insert(hint.func_offset, hint.taken);
+            }
+            hints.insert(function.func, by_offset);
+        }
+        Ok(hints)
+    };
+    read().unwrap_or_default()
 }
 
 /// Reads module and function names; a malformed name section is ignored, as the spec

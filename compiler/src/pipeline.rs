@@ -39,7 +39,8 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
-    let env = ModuleEnv::new(&info, func_ids, &*isa, memory);
+    let mut env = ModuleEnv::new(&info, func_ids, &*isa, memory);
+    env.relaxed_simd = translate::RelaxedLowering::new(&*isa, options.relaxed_simd);
     let isas = Isas {
         main: &*isa,
         options,

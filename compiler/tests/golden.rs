@@ -1,8 +1,9 @@
 //! Golden code-quality tests, one file per case with its expectation inline: every
 //! `golden/<name>.wat` is compiled and the disassembly of its wasm functions (not the
-//! trampolines) is compared with the `;;` comment lines that end the same file, once for
-//! the baseline (x86-64-v2: SSE4.2) and once with AVX2. Offsets are relative to each
-//! function's start, so the expectation changes only when the generated code does.
+//! trampolines) is compared with the `;;` comment lines that end the same file. For
+//! x86_64, once for the baseline (x86-64-v2: SSE4.2) and once with AVX2 (or the features
+//! `x86_64_features` names); for aarch64, once for the base ISA. Offsets are relative to
+//! each function's start, so the expectation changes only when the generated code does.
 //!
 //! A case starts with directives, one per line, as in Wasmtime's `tests/disas/*.wat`:
 //!
@@ -18,26 +19,55 @@
 //! ;;      0: pushq %rbp
 //! ```
 //!
-//! `target` (only `x86_64`, the disassembler's) and `test` (only `compile`: compile, then
+//! `target` (`x86_64` or `aarch64`) and `test` (only `compile`: compile, then
 //! disassemble) are required; `opt_level` (`none`, `speed`, `speed_and_size`) defaults to
-//! `speed`. The expectation is the run of `;;` lines at the end of the file, after the
+//! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`;
+//! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
+//! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
 //! `BLESS=1 cargo test -p kiln-compiler --test golden`, which rewrites every file's
 //! expectation in place; review the diff like code.
 
 use capstone::arch::x86::{ArchMode, ArchSyntax};
-use capstone::arch::{BuildsCapstone, BuildsCapstoneSyntax};
+use capstone::arch::{arm64, BuildsCapstone, BuildsCapstoneSyntax};
 use capstone::Capstone;
-use kiln_compiler::{compile, CompileOptions, OptLevel};
+use kiln_compiler::{compile, CompileOptions, OptLevel, RelaxedSimd};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
-/// The configurations each input is compiled in: a heading and the CPU features.
-const CONFIGURATIONS: [(&str, &[&str]); 2] = [
-    ("x86_64 (baseline: SSE4.2)", &[]),
-    ("x86_64 + avx2", &["avx2"]),
-];
+/// A target the cases can ask for.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    X86_64,
+    Aarch64,
+}
+
+impl Target {
+    fn triple(self) -> &'static str {
+        match self {
+            Target::X86_64 => "x86_64-unknown-linux-gnu",
+            Target::Aarch64 => "aarch64-unknown-linux-gnu",
+        }
+    }
+}
+
+/// The configurations a case is compiled in: a heading and the CPU features.
+fn configurations(case: &Case) -> Vec<(String, Vec<String>)> {
+    match case.target {
+        Target::X86_64 => {
+            let features = case
+                .x86_64_features
+                .clone()
+                .unwrap_or_else(|| vec!["avx2".to_string()]);
+            vec![
+                ("x86_64 (baseline: SSE4.2)".to_string(), vec![]),
+                (format!("x86_64 + {}", features.join(" + ")), features),
+            ]
+        }
+        Target::Aarch64 => vec![("aarch64".to_string(), vec![])],
+    }
+}
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -49,6 +79,10 @@ fn golden_dir() -> PathBuf {
 struct Case {
     /// How to compile it, from the `;;!` directives.
     opt_level: OptLevel,
+    target: Target,
+    relaxed_simd: RelaxedSimd,
+    /// The features of the second x86_64 configuration, when not AVX2.
+    x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
     source: String,
     /// The expected output, without the `;;` prefixes.
@@ -84,6 +118,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
         .collect();
 
     let (mut target, mut test, mut opt_level) = (None, None, OptLevel::Speed);
+    let (mut relaxed_simd, mut x86_64_features) = (RelaxedSimd::Fast, None);
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -104,15 +139,26 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: unknown opt_level {other:?}"),
                 }
             }
+            "relaxed_simd" => {
+                relaxed_simd = match value {
+                    "fast" => RelaxedSimd::Fast,
+                    "deterministic" => RelaxedSimd::Deterministic,
+                    other => panic!("{at}: unknown relaxed_simd {other:?}"),
+                }
+            }
+            "x86_64_features" => {
+                x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
+            }
             other => panic!("{at}: unknown directive {other:?}"),
         }
     }
     let path = path.display();
-    match target.as_deref() {
-        Some("x86_64") => {}
-        Some(other) => panic!("{path}: unsupported target {other:?} (only x86_64)"),
-        None => panic!("{path}: no `;;! target = \"x86_64\"` directive"),
-    }
+    let target = match target.as_deref() {
+        Some("x86_64") => Target::X86_64,
+        Some("aarch64") => Target::Aarch64,
+        Some(other) => panic!("{path}: unsupported target {other:?} (x86_64 or aarch64)"),
+        None => panic!("{path}: no `;;! target = \"...\"` directive"),
+    };
     match test.as_deref() {
         Some("compile") => {}
         Some(other) => panic!("{path}: unknown test {other:?} (only compile)"),
@@ -120,6 +166,9 @@ fn parse_case(path: &Path, text: &str) -> Case {
     }
     Case {
         opt_level,
+        target,
+        relaxed_simd,
+        x86_64_features,
         source,
         expected,
     }
@@ -140,7 +189,7 @@ fn blessed(case: &Case, actual: &str) -> String {
 }
 
 /// The disassembly of every wasm function of the object, in address order.
-fn disassemble_functions(object_bytes: &[u8]) -> String {
+fn disassemble_functions(object_bytes: &[u8], target: Target) -> String {
     let file = object::File::parse(object_bytes).expect("kiln emits valid ELF");
     let mut functions: Vec<_> = file
         .symbols()
@@ -157,21 +206,43 @@ fn disassemble_functions(object_bytes: &[u8]) -> String {
         let start = (symbol.address() - section.address()) as usize;
         let code = &data[start..start + symbol.size() as usize];
         writeln!(out, "{}:", symbol.name().unwrap()).unwrap();
-        out.push_str(&disassemble(code));
+        out.push_str(&disassemble(code, target));
     }
     out
 }
 
+/// The branch target of an x86_64 (`jne 0x20`) or aarch64 (`b.ne #0x20`, `cbz w0, #0x20`,
+/// `tbnz w0, #3, #0x20`) branch: its last operand as an address.
+fn branch_target(mnemonic: &str, operands: &str) -> Option<u64> {
+    let is_branch = mnemonic.starts_with('j')
+        || mnemonic == "b"
+        || mnemonic.starts_with("b.")
+        || ["cbz", "cbnz", "tbz", "tbnz"].contains(&mnemonic);
+    if !is_branch {
+        return None;
+    }
+    let last = operands.rsplit(", ").next()?;
+    let hex = last.trim_start_matches('#').strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// One line per instruction, `offset: mnemonic operands`. Code ends at the first
-/// unconditional transfer (`ret`, `jmp`, `ud2`) that no earlier branch jumps past; what
-/// follows is the constant pool, shown as bytes.
-fn disassemble(code: &[u8]) -> String {
-    let capstone = Capstone::new()
-        .x86()
-        .mode(ArchMode::Mode64)
-        .syntax(ArchSyntax::Att)
-        .build()
-        .expect("capstone supports x86_64");
+/// unconditional transfer (`ret`, `jmp`, `ud2`; aarch64 `ret`, `b`, `udf`) that no earlier
+/// branch jumps past; what follows is the constant pool, shown as bytes.
+fn disassemble(code: &[u8], target: Target) -> String {
+    let capstone = match target {
+        Target::X86_64 => Capstone::new()
+            .x86()
+            .mode(ArchMode::Mode64)
+            .syntax(ArchSyntax::Att)
+            .build()
+            .expect("capstone supports x86_64"),
+        Target::Aarch64 => Capstone::new()
+            .arm64()
+            .mode(arm64::ArchMode::Arm)
+            .build()
+            .expect("capstone supports aarch64"),
+    };
     let mut out = String::new();
     let mut offset = 0usize;
     let mut furthest_target = 0u64;
@@ -191,16 +262,13 @@ fn disassemble(code: &[u8]) -> String {
         )
         .unwrap();
         offset += instruction.len();
-        if mnemonic.starts_with('j') {
-            if let Some(target) = operands
-                .strip_prefix("0x")
-                .and_then(|t| u64::from_str_radix(t, 16).ok())
-            {
-                furthest_target = furthest_target.max(target);
-            }
+        if let Some(target) = branch_target(mnemonic, operands) {
+            furthest_target = furthest_target.max(target);
         }
-        if matches!(mnemonic, "ret" | "retq" | "jmp" | "jmpq" | "ud2")
-            && furthest_target < offset as u64
+        if matches!(
+            mnemonic,
+            "ret" | "retq" | "jmp" | "jmpq" | "ud2" | "b" | "udf"
+        ) && furthest_target < offset as u64
         {
             break;
         }
@@ -266,17 +334,18 @@ fn golden_output(path: &Path, case: &Case) -> String {
         panic!("{e}")
     });
     let mut out = String::new();
-    for (heading, features) in CONFIGURATIONS {
+    for (heading, target_features) in configurations(case) {
         let options = CompileOptions {
-            target: "x86_64-unknown-linux-gnu".parse().unwrap(),
+            target: case.target.triple().parse().unwrap(),
             opt_level: case.opt_level,
-            target_features: features.iter().map(|f| f.to_string()).collect(),
+            target_features,
+            relaxed_simd: case.relaxed_simd,
             parallel: false,
             ..CompileOptions::default()
         };
         let object = compile(&wasm, &options).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         writeln!(out, "== {heading} ==").unwrap();
-        out.push_str(&disassemble_functions(&object));
+        out.push_str(&disassemble_functions(&object, case.target));
     }
     out
 }

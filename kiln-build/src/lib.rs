@@ -30,7 +30,7 @@ mod bindings;
 mod c_header;
 mod interface;
 
-pub use kiln_compiler::OptLevel;
+pub use kiln_compiler::{OptLevel, RelaxedSimd};
 
 use kiln_abi::metadata::ModuleMetadata;
 use std::path::{Path, PathBuf};
@@ -97,6 +97,7 @@ pub struct Module {
     name: Option<String>,
     target: Option<String>,
     opt_level: OptLevel,
+    relaxed_simd: RelaxedSimd,
     out_dir: Option<PathBuf>,
     cargo_metadata: bool,
     c_header: bool,
@@ -110,6 +111,7 @@ impl Module {
             name: None,
             target: None,
             opt_level: OptLevel::Speed,
+            relaxed_simd: RelaxedSimd::Fast,
             out_dir: None,
             cargo_metadata: true,
             c_header: false,
@@ -134,6 +136,14 @@ impl Module {
     /// Cranelift's optimisation level. Default: [`OptLevel::Speed`].
     pub fn opt_level(mut self, opt_level: OptLevel) -> Module {
         self.opt_level = opt_level;
+        self
+    }
+
+    /// How relaxed SIMD operators are compiled: the target's native forms
+    /// ([`RelaxedSimd::Fast`], the default) or the spec's deterministic profile, the same
+    /// results on every target ([`RelaxedSimd::Deterministic`]).
+    pub fn relaxed_simd(mut self, relaxed_simd: RelaxedSimd) -> Module {
+        self.relaxed_simd = relaxed_simd;
         self
     }
 
@@ -207,6 +217,7 @@ impl Module {
                 .or_else(|| std::env::var("TARGET").ok())
                 .as_deref(),
             self.opt_level,
+            self.relaxed_simd,
         )?;
         let library = format!("kiln_{name}");
         let archive = out_dir.join(format!("lib{library}.a"));
@@ -285,6 +296,7 @@ pub fn compile_module(
     name: &str,
     target: Option<&str>,
     opt_level: OptLevel,
+    relaxed_simd: RelaxedSimd,
 ) -> Result<CompiledModule, Error> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
     let compile_error = |message: String| Error::Compile {
@@ -296,6 +308,7 @@ pub fn compile_module(
         .into_owned();
     let mut options = kiln_compiler::CompileOptions {
         opt_level,
+        relaxed_simd,
         symbol_prefix: symbol_prefix(name),
         ..Default::default()
     };

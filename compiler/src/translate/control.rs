@@ -5,6 +5,12 @@
 //! a loop go to its header (with the loop's parameters). Code after an unconditional
 //! transfer is unreachable: its operators are skipped, but nested constructs still push
 //! "dead" frames so that `else` and `end` are matched correctly.
+//!
+//! Branch hints (`metadata.code.branch_hint`) mark the unlikely successor of a hinted `if`
+//! or `br_if` as a Cranelift cold block, which the backend places after all other code:
+//! the likely path falls through and stays dense in the cache. An `if` hinted not taken
+//! gets a cold `then` arm, one hinted taken a cold `else` arm; a `br_if` hinted taken
+//! makes the code after it cold.
 
 use super::{block_args, FuncTranslator};
 use crate::abi::ir_type;
@@ -24,6 +30,8 @@ pub(crate) enum FrameKind {
     If {
         else_arm: ElseArm,
         params: Vec<Value>,
+        /// A branch hint says the condition is likely true: the else arm is cold.
+        cold_else: bool,
     },
 }
 
@@ -141,9 +149,13 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_if(&mut self, block_type: BlockType) -> Result<()> {
+        let hint = self.branch_hint();
         let (params, results) = self.block_signature(block_type)?;
         let condition = self.pop();
         let then_block = self.builder.create_block();
+        if hint == Some(false) {
+            self.builder.set_cold_block(then_block);
+        }
         let destination = self.create_block_with_params(&results);
         // The parameters dominate both arms, so the else arm starts from the same values.
         let if_params = self.peek_n(params.len()).to_vec();
@@ -158,6 +170,9 @@ impl FuncTranslator<'_, '_> {
             ElseArm::Pending(branch)
         } else {
             let else_block = self.builder.create_block();
+            if hint == Some(true) {
+                self.builder.set_cold_block(else_block);
+            }
             self.builder
                 .ins()
                 .brif(condition, then_block, &[], else_block, &[]);
@@ -169,6 +184,7 @@ impl FuncTranslator<'_, '_> {
             kind: FrameKind::If {
                 else_arm,
                 params: if_params,
+                cold_else: hint == Some(true),
             },
             destination,
             n_params: params.len(),
@@ -186,10 +202,16 @@ impl FuncTranslator<'_, '_> {
         if frame.dead {
             return;
         }
-        let FrameKind::If { else_arm, params } = &mut frame.kind else {
+        let FrameKind::If {
+            else_arm,
+            params,
+            cold_else,
+        } = &mut frame.kind
+        else {
             unreachable!("validated: else closes an if")
         };
         let else_arm = std::mem::replace(else_arm, ElseArm::Seen);
+        let cold_else = *cold_else;
         let params = params.clone();
         let destination = frame.destination;
         let (n_results, stack_height) = (frame.n_results, frame.stack_height);
@@ -207,6 +229,9 @@ impl FuncTranslator<'_, '_> {
                     .map(|value| self.builder.func.dfg.value_type(*value))
                     .collect();
                 let else_block = self.create_block_with_params(&types);
+                if cold_else {
+                    self.builder.set_cold_block(else_block);
+                }
                 self.builder
                     .change_jump_destination(branch, destination, else_block);
                 self.stack
@@ -244,6 +269,7 @@ impl FuncTranslator<'_, '_> {
             FrameKind::If {
                 else_arm: ElseArm::Block(else_block),
                 params,
+                ..
             } => {
                 self.builder.switch_to_block(else_block);
                 self.builder.seal_block(else_block);
@@ -292,13 +318,26 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_br_if(&mut self, relative_depth: u32) {
+        let hint = self.branch_hint();
         let condition = self.pop();
         let (target, arity) = self.branch_target(relative_depth);
         let args = block_args(self.peek_n(arity));
         let next = self.builder.create_block();
+        // Hinted taken, the code after the branch is cold. (Hinted not taken, nothing is:
+        // the code after it already follows it, and the target, a block's end or a loop's
+        // header, is reached by other paths too.)
+        if hint == Some(true) {
+            self.builder.set_cold_block(next);
+        }
         self.builder.ins().brif(condition, target, &args, next, &[]);
         self.builder.switch_to_block(next);
         self.builder.seal_block(next);
+    }
+
+    /// The branch hint of the instruction being translated (`metadata.code.branch_hint`):
+    /// whether an `if` or `br_if` is likely taken, if the module says.
+    fn branch_hint(&self) -> Option<bool> {
+        self.branch_hints.get(&self.offset).copied()
     }
 
     pub(super) fn translate_br_table(&mut self, table: wasmparser::BrTable<'_>) -> Result<()> {

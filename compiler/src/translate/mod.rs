@@ -2,13 +2,15 @@
 //! Cranelift values and a stack of control frames, with locals as cranelift-frontend
 //! variables. Dispatch is one `match` whose arms are one-liners into the category files:
 //! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`, and
-//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators. An operator
-//! kiln does not support is a named `Unsupported` error.
+//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators (the relaxed
+//! ones lowered in `relaxed_simd.rs`). An operator kiln does not support is a named
+//! `Unsupported` error.
 
 mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod relaxed_simd;
 mod simd;
 mod tables;
 mod variables;
@@ -20,6 +22,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, types, Block, BlockArg, InstBuilder, Type, Value};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use kiln_abi::TrapCode;
+pub(crate) use relaxed_simd::RelaxedLowering;
 use std::collections::HashMap;
 use wasmparser::{FunctionBody, Operator};
 
@@ -106,6 +109,7 @@ pub fn translate_function(
         offset: 0,
         memory0_base,
         direct_callees: HashMap::new(),
+        branch_hints: function_branch_hints(env, func_index, body),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -118,6 +122,26 @@ pub fn translate_function(
     }
     translator.builder.finalize(env.frontend_config);
     Ok(())
+}
+
+/// The branch hints of function `func_index`, keyed by module offset (the section gives
+/// offsets from the start of the body, which is where `body`'s range starts).
+fn function_branch_hints(
+    env: &ModuleEnv<'_>,
+    func_index: u32,
+    body: &FunctionBody<'_>,
+) -> HashMap<u64, bool> {
+    let start = body.range().start;
+    env.info
+        .branch_hints
+        .get(&func_index)
+        .map(|hints| {
+            hints
+                .iter()
+                .map(|(offset, taken)| (start + u64::from(*offset), *taken))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A module offset as a Cranelift source location (modules are smaller than 4 GiB).
@@ -169,6 +193,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub memory0_base: Option<Value>,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
+    /// Branch hints of this function's `if` and `br_if` instructions, by module offset:
+    /// whether each is likely taken.
+    pub branch_hints: HashMap<u64, bool>,
 }
 
 impl FuncTranslator<'_, '_> {

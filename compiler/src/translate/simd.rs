@@ -1,5 +1,5 @@
-//! 128-bit SIMD: every `v128` operator of WebAssembly 2.0 (the `simd` proposal as merged,
-//! not `relaxed-simd`). Wasm has one `v128` type but Cranelift types vectors by lane, so
+//! 128-bit SIMD: every `v128` operator of WebAssembly 2.0 (the `simd` proposal as merged)
+//! and the dispatch of Wasm 3.0's relaxed ones, which `relaxed_simd.rs` lowers. Wasm has one `v128` type but Cranelift types vectors by lane, so
 //! kiln carries every `v128` on the value stack, in locals and across blocks as `I8X16`
 //! (see `abi::ir_type`); each operator bitcasts its operands to the lane type it needs and
 //! its result back to `I8X16`. Those bitcasts are free: they only rename the register.
@@ -32,7 +32,7 @@ wasmparser::for_each_visit_simd_operator!(define_is_simd_operator);
 
 /// Flags of a bitcast between vector types: lanes are numbered in little-endian order,
 /// as wasm numbers them, whatever the target.
-fn lane_flags() -> MemFlagsData {
+pub(super) fn lane_flags() -> MemFlagsData {
     MemFlagsData::new().with_endianness(Endianness::Little)
 }
 
@@ -309,7 +309,29 @@ impl FuncTranslator<'_, '_> {
             O::F32x4DemoteF64x2Zero => self.simd_unary(F64X2, |b, x| b.ins().fvdemote(x)),
             O::F64x2PromoteLowF32x4 => self.simd_unary(F32X4, |b, x| b.ins().fvpromote_low(x)),
 
-            // `relaxed-simd` is not part of Wasm 2.0, and anything else never reaches here.
+            // Relaxed SIMD (Wasm 3.0), lowered as `relaxed_simd.rs` explains.
+            O::I8x16RelaxedSwizzle => self.translate_relaxed_swizzle(),
+            O::I32x4RelaxedTruncF32x4S => self.translate_relaxed_trunc_f32x4_s(),
+            O::I32x4RelaxedTruncF32x4U => self.simd_convert(F32X4, I32X4, false),
+            O::I32x4RelaxedTruncF64x2SZero => self.translate_relaxed_trunc_f64x2_s_zero(),
+            O::I32x4RelaxedTruncF64x2UZero => self.simd_unary(F64X2, trunc_sat_f64x2_u_zero),
+            O::F32x4RelaxedMadd => self.translate_relaxed_madd(F32X4, false),
+            O::F32x4RelaxedNmadd => self.translate_relaxed_madd(F32X4, true),
+            O::F64x2RelaxedMadd => self.translate_relaxed_madd(F64X2, false),
+            O::F64x2RelaxedNmadd => self.translate_relaxed_madd(F64X2, true),
+            O::I8x16RelaxedLaneselect => self.translate_relaxed_laneselect(I8X16),
+            O::I16x8RelaxedLaneselect => self.translate_relaxed_laneselect(I16X8),
+            O::I32x4RelaxedLaneselect => self.translate_relaxed_laneselect(I32X4),
+            O::I64x2RelaxedLaneselect => self.translate_relaxed_laneselect(I64X2),
+            O::F32x4RelaxedMin => self.translate_relaxed_min_max(F32X4, false),
+            O::F32x4RelaxedMax => self.translate_relaxed_min_max(F32X4, true),
+            O::F64x2RelaxedMin => self.translate_relaxed_min_max(F64X2, false),
+            O::F64x2RelaxedMax => self.translate_relaxed_min_max(F64X2, true),
+            O::I16x8RelaxedQ15mulrS => self.translate_relaxed_q15mulr_s(),
+            O::I16x8RelaxedDotI8x16I7x16S => self.translate_relaxed_dot_i8x16_i7x16_s(),
+            O::I32x4RelaxedDotI8x16I7x16AddS => self.translate_relaxed_dot_i8x16_i7x16_add_s(),
+
+            // `is_simd_operator` lets only the operators above reach here.
             other => return Err(unsupported(format!("operator {other:?}"), self.offset)),
         }
         Ok(())
@@ -319,13 +341,13 @@ impl FuncTranslator<'_, '_> {
 /// Stack shapes: every `v128` operand arrives as `I8X16` and every result leaves as one.
 impl FuncTranslator<'_, '_> {
     /// Pops a `v128` and views it as `ty`.
-    fn pop_vector(&mut self, ty: Type) -> Value {
+    pub(super) fn pop_vector(&mut self, ty: Type) -> Value {
         let value = self.pop();
         self.cast_vector(value, ty)
     }
 
     /// Pushes a vector result as the canonical `I8X16`.
-    fn push_vector(&mut self, value: Value) {
+    pub(super) fn push_vector(&mut self, value: Value) {
         let value = self.cast_vector(value, I8X16);
         self.push(value);
     }
@@ -339,13 +361,17 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn simd_unary(&mut self, ty: Type, f: impl FnOnce(&mut FunctionBuilder, Value) -> Value) {
+    pub(super) fn simd_unary(
+        &mut self,
+        ty: Type,
+        f: impl FnOnce(&mut FunctionBuilder, Value) -> Value,
+    ) {
         let x = self.pop_vector(ty);
         let value = f(&mut self.builder, x);
         self.push_vector(value);
     }
 
-    fn simd_binary(
+    pub(super) fn simd_binary(
         &mut self,
         ty: Type,
         f: impl FnOnce(&mut FunctionBuilder, Value, Value) -> Value,
@@ -557,7 +583,7 @@ fn dot_i16x8_s(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
 
 /// `extadd_pairwise_s`: adjacent lanes sign-extended and added (x64: `pmaddubsw` /
 /// `pmaddwd` against a vector of ones).
-fn extadd_pairwise_s(b: &mut FunctionBuilder, x: Value) -> Value {
+pub(super) fn extadd_pairwise_s(b: &mut FunctionBuilder, x: Value) -> Value {
     let low = b.ins().swiden_low(x);
     let high = b.ins().swiden_high(x);
     b.ins().iadd_pairwise(low, high)
@@ -600,7 +626,7 @@ fn extmul_high_u(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
 
 /// `pmin(a, b) = b < a ? b : a`, lane by lane. The operand order is the one the x64
 /// backend matches into a single `minps`/`minpd`, which has exactly these semantics.
-fn pmin(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
+pub(super) fn pmin(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
     let ty = b.func.dfg.value_type(x);
     let less = b.ins().fcmp(FloatCC::LessThan, y, x);
     let mask = b.ins().bitcast(ty, lane_flags(), less);
@@ -608,7 +634,7 @@ fn pmin(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
 }
 
 /// `pmax(a, b) = a < b ? b : a`, lane by lane (x64: `maxps`/`maxpd`).
-fn pmax(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
+pub(super) fn pmax(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
     let ty = b.func.dfg.value_type(x);
     let less = b.ins().fcmp(FloatCC::LessThan, x, y);
     let mask = b.ins().bitcast(ty, lane_flags(), less);
@@ -616,7 +642,7 @@ fn pmax(b: &mut FunctionBuilder, x: Value, y: Value) -> Value {
 }
 
 /// An all-zeros `I64X2`, the high half of the `_zero` conversions.
-fn zero_i64x2(b: &mut FunctionBuilder) -> Value {
+pub(super) fn zero_i64x2(b: &mut FunctionBuilder) -> Value {
     let zero = b
         .func
         .dfg
@@ -628,7 +654,7 @@ fn zero_i64x2(b: &mut FunctionBuilder) -> Value {
 /// `i32x4.trunc_sat_f64x2_s_zero`: saturate to 64-bit lanes, then narrow (saturating, so
 /// the already-saturated values pass unchanged) into the low half next to zeros. The x64
 /// backend matches the pair into `cvttpd2dq` with NaN and overflow fix-ups.
-fn trunc_sat_f64x2_s_zero(b: &mut FunctionBuilder, x: Value) -> Value {
+pub(super) fn trunc_sat_f64x2_s_zero(b: &mut FunctionBuilder, x: Value) -> Value {
     let wide = b.ins().fcvt_to_sint_sat(I64X2, x);
     let zero = zero_i64x2(b);
     b.ins().snarrow(wide, zero)

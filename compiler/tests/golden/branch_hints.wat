@@ -1,0 +1,207 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;; Branch hints (`metadata.code.branch_hint`) make the unlikely successor a cold block,
+;; placed after the rest of the function. In `hinted_if` the `then` arm (hinted not taken:
+;; a call on a rare path) moves behind the `ret`, and the likely path runs straight
+;; through; `unhinted_if`, the same function without the hint, jumps over the arm on the
+;; likely path. In `hinted_br_if` the `br_if` is hinted taken: the code after it (the same
+;; rare call) moves to the end, against `unhinted_br_if`.
+(module
+  (import "env" "report" (func $report (param i32)))
+  (func $hinted_if (export "hinted_if") (param i32) (result i32)
+    (@metadata.code.branch_hint "\00")
+    (if (i32.lt_s (local.get 0) (i32.const 0))
+      (then (call $report (local.get 0)) (local.set 0 (i32.const 0))))
+    (i32.mul (local.get 0) (i32.const 3)))
+  (func $unhinted_if (export "unhinted_if") (param i32) (result i32)
+    (if (i32.lt_s (local.get 0) (i32.const 0))
+      (then (call $report (local.get 0)) (local.set 0 (i32.const 0))))
+    (i32.mul (local.get 0) (i32.const 3)))
+  (func $hinted_br_if (export "hinted_br_if") (param i32) (result i32)
+    (block $done
+      (@metadata.code.branch_hint "\01")
+      (br_if $done (i32.ge_s (local.get 0) (i32.const 0)))
+      (call $report (local.get 0))
+      (local.set 0 (i32.const 0)))
+    (i32.mul (local.get 0) (i32.const 3)))
+  (func $unhinted_br_if (export "unhinted_br_if") (param i32) (result i32)
+    (block $done
+      (br_if $done (i32.ge_s (local.get 0) (i32.const 0)))
+      (call $report (local.get 0))
+      (local.set 0 (i32.const 0)))
+    (i32.mul (local.get 0) (i32.const 3))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; hinted_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x40
+;;     18: testl %edx, %edx
+;;     1a: jl 0x28
+;;     20: imull $3, %edx, %eax
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: retq
+;;     28: movq 0x28(%rdi), %r11
+;;     2c: movq %rdi, %rax
+;;     2f: movq 0x38(%rax), %rdi
+;;     33: movq %rax, %rsi
+;;     36: callq *%r11
+;;     39: xorl %edx, %edx
+;;     3b: jmp 0x20
+;;     40: ud2
+;; unhinted_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x3b
+;;     18: testl %edx, %edx
+;;     1a: jge 0x33
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rsi
+;;     2e: callq *%r11
+;;     31: xorl %edx, %edx
+;;     33: imull $3, %edx, %eax
+;;     36: movq %rbp, %rsp
+;;     39: popq %rbp
+;;     3a: retq
+;;     3b: ud2
+;; hinted_br_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x40
+;;     18: testl %edx, %edx
+;;     1a: jl 0x28
+;;     20: imull $3, %edx, %eax
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: retq
+;;     28: movq 0x28(%rdi), %r11
+;;     2c: movq %rdi, %rax
+;;     2f: movq 0x38(%rax), %rdi
+;;     33: movq %rax, %rsi
+;;     36: callq *%r11
+;;     39: xorl %edx, %edx
+;;     3b: jmp 0x20
+;;     40: ud2
+;; unhinted_br_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x3b
+;;     18: testl %edx, %edx
+;;     1a: jge 0x33
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rsi
+;;     2e: callq *%r11
+;;     31: xorl %edx, %edx
+;;     33: imull $3, %edx, %eax
+;;     36: movq %rbp, %rsp
+;;     39: popq %rbp
+;;     3a: retq
+;;     3b: ud2
+;; == x86_64 + avx2 ==
+;; hinted_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x40
+;;     18: testl %edx, %edx
+;;     1a: jl 0x28
+;;     20: imull $3, %edx, %eax
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: retq
+;;     28: movq 0x28(%rdi), %r11
+;;     2c: movq %rdi, %rax
+;;     2f: movq 0x38(%rax), %rdi
+;;     33: movq %rax, %rsi
+;;     36: callq *%r11
+;;     39: xorl %edx, %edx
+;;     3b: jmp 0x20
+;;     40: ud2
+;; unhinted_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x3b
+;;     18: testl %edx, %edx
+;;     1a: jge 0x33
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rsi
+;;     2e: callq *%r11
+;;     31: xorl %edx, %edx
+;;     33: imull $3, %edx, %eax
+;;     36: movq %rbp, %rsp
+;;     39: popq %rbp
+;;     3a: retq
+;;     3b: ud2
+;; hinted_br_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x40
+;;     18: testl %edx, %edx
+;;     1a: jl 0x28
+;;     20: imull $3, %edx, %eax
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: retq
+;;     28: movq 0x28(%rdi), %r11
+;;     2c: movq %rdi, %rax
+;;     2f: movq 0x38(%rax), %rdi
+;;     33: movq %rax, %rsi
+;;     36: callq *%r11
+;;     39: xorl %edx, %edx
+;;     3b: jmp 0x20
+;;     40: ud2
+;; unhinted_br_if:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x3b
+;;     18: testl %edx, %edx
+;;     1a: jge 0x33
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rsi
+;;     2e: callq *%r11
+;;     31: xorl %edx, %edx
+;;     33: imull $3, %edx, %eax
+;;     36: movq %rbp, %rsp
+;;     39: popq %rbp
+;;     3a: retq
+;;     3b: ud2
