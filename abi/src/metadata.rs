@@ -502,6 +502,10 @@ pub struct ModuleMetadata<'a> {
     /// Where the descriptor's memory image goes in the module's first memory (which it
     /// defines); `Some` means the image replaces that memory's active data segments.
     pub memory_image_offset: Option<u64>,
+    /// The initial element of each defined table, in order: `None` for null, else the
+    /// table's initialiser expression (Wasm 3.0 `(table n (ref $t) (ref.func $f))`),
+    /// evaluated once at instantiation.
+    pub table_inits: Vec<Option<ConstExpr>>,
 }
 
 /// Metadata bytes that do not decode.
@@ -609,6 +613,7 @@ mod tests {
             },
             cpu_features: vec!["sse41", "avx2"],
             memory_image_offset: Some(65536),
+            table_inits: vec![None, Some(vec![ConstOp::RefFunc(1)])],
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();

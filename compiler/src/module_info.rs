@@ -65,6 +65,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         memory_settings,
         cpu_features: Vec::new(),
         memory_image_offset: None,
+        table_inits: Vec::new(),
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();
@@ -129,10 +130,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             Payload::TableSection(reader) => {
                 for table in reader.into_iter_with_offsets() {
                     let (offset, table) = table?;
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(unsupported("table initialiser expressions", offset));
-                    }
                     metadata.tables.push(table_type(table.ty, offset)?);
+                    metadata.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => Some(const_expr(&expr)?),
+                    });
                 }
             }
             Payload::MemorySection(reader) => {

@@ -365,6 +365,9 @@ fn codegen(
     }
     traps.sort_by_key(|t| t.code_offset);
     // A return address follows its call: the call's last byte has the call's location.
+    // Cranelift records a tail call's jump as a call site too, but nothing returns there:
+    // its frame is gone (a backtrace never holds that address), so it gets no entry.
+    let tail_calls = tail_call_offsets(&context.func);
     let mut call_sites: Vec<CallSiteEntry> = compiled
         .buffer
         .call_sites()
@@ -372,6 +375,7 @@ fn codegen(
             return_offset: call_site.ret_addr,
             wasm_offset: wasm_offset(call_site.ret_addr.saturating_sub(1)),
         })
+        .filter(|entry| !tail_calls.contains(&entry.wasm_offset))
         .collect();
     call_sites.sort_by_key(|c| c.return_offset);
     Ok(CompiledCode {
@@ -384,6 +388,25 @@ fn codegen(
         block_starts: compiled.bb_starts.clone(),
         block_edges: compiled.bb_edges.clone(),
     })
+}
+
+/// The wasm offsets of `func`'s tail calls (`return_call`, `return_call_indirect`): the
+/// operator that emits one emits no other call, so a call site at such an offset is the
+/// tail call's jump.
+fn tail_call_offsets(func: &ir::Function) -> std::collections::HashSet<u32> {
+    func.layout
+        .blocks()
+        .flat_map(|block| func.layout.block_insts(block))
+        .filter(|inst| {
+            matches!(
+                func.dfg.insts[*inst].opcode(),
+                ir::Opcode::ReturnCall | ir::Opcode::ReturnCallIndirect
+            )
+        })
+        .map(|inst| func.srcloc(inst))
+        .filter(|loc| !loc.is_default())
+        .map(|loc| loc.bits())
+        .collect()
 }
 
 /// The wasm offset of the instruction at a code offset, from Cranelift's source locations

@@ -238,6 +238,15 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(type_index, table_index),
+            O::CallRef { type_index } => self.translate_call_ref(type_index),
+            O::ReturnCall { function_index } => self.translate_return_call(function_index),
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_return_call_indirect(type_index, table_index),
+            O::ReturnCallRef { type_index } => self.translate_return_call_ref(type_index),
+            O::BrOnNull { relative_depth } => self.translate_br_on_null(relative_depth),
+            O::BrOnNonNull { relative_depth } => self.translate_br_on_non_null(relative_depth),
 
             // Variables and parametric operators.
             O::Drop => {
@@ -303,6 +312,7 @@ impl FuncTranslator<'_, '_> {
             O::RefNull { .. } => self.translate_ref_null(),
             O::RefIsNull => self.translate_ref_is_null(),
             O::RefFunc { function_index } => self.translate_ref_func(function_index),
+            O::RefAsNonNull => self.translate_ref_as_non_null(),
             O::TableGet { table } => self.translate_table_get(table),
             O::TableSet { table } => self.translate_table_set(table),
             O::TableSize { table } => self.translate_table_size(table),

@@ -388,11 +388,18 @@ fn create_memories(
     Ok(())
 }
 
-/// Creates the tables the module defines, every element null.
+/// Creates the tables the module defines, every element null or, with an initialiser
+/// expression, that expression's value (evaluated once per table: it is constant).
 fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), InstantiateError> {
     let metadata = instance.module.metadata();
     let n_imported = instance.tables.len();
     for (defined_index, ty) in metadata.tables[n_imported..].iter().enumerate() {
+        let init = match metadata.table_inits.get(defined_index) {
+            Some(Some(expression)) => evaluate(store, instance, expression)
+                .map_err(InstantiateError::Host)?
+                .u64() as usize,
+            _ => 0,
+        };
         let ty = TableType {
             element: instance.module.canonical_val_type(ty.element),
             ..*ty
@@ -406,7 +413,7 @@ fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(),
                 )));
             }
         }
-        let storage = TableStorage::new(ty, 0).ok_or_else(|| {
+        let storage = TableStorage::new(ty, init).ok_or_else(|| {
             InstantiateError::Host(format!("table of {} elements is too large", ty.min))
         })?;
         let definition = instance.at(instance.offsets.table(defined_index as u32));
