@@ -440,3 +440,55 @@ fn wasm_offsets<'a>(
 fn user_name(func_id: FuncId) -> ir::UserFuncName {
     ir::UserFuncName::user(0, func_id.as_u32())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every defined function of `wat` compiled for the host, in index order.
+    fn compiled_functions(wat: &str) -> Vec<CompiledCode> {
+        let wasm = wat::parse_str(wat).unwrap();
+        let options = CompileOptions {
+            parallel: false,
+            ..CompileOptions::default()
+        };
+        let info = module_info::parse(&wasm, options.memory).unwrap();
+        let isa = isa::build_isa(&options.target, options.opt_level, &[]).unwrap();
+        let mut module = object::new_module(isa.clone(), "test").unwrap();
+        let func_ids = declare_functions(&mut module, &info, "").unwrap();
+        let env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+        let isas = Isas {
+            main: &*isa,
+            options: &options,
+            plain: OnceLock::new(),
+        };
+        compile_code(&env, &isas, &[], &options)
+            .unwrap()
+            .into_iter()
+            .map(|(_, code)| code)
+            .collect()
+    }
+
+    #[test]
+    fn tail_calls_leave_no_call_site() {
+        let functions = compiled_functions(
+            r#"(module
+                 (type $t (func (param i32) (result i32)))
+                 (import "env" "imported" (func $imported (type $t)))
+                 (table 1 funcref)
+                 (func $callee (type $t) (local.get 0))
+                 (func $calls (type $t)
+                   (i32.add (call $callee (local.get 0)) (call $imported (local.get 0))))
+                 (func $tail_direct (type $t) (return_call $callee (local.get 0)))
+                 (func $tail_import (type $t) (return_call $imported (local.get 0)))
+                 (func $tail_indirect (type $t)
+                   (return_call_indirect (type $t) (local.get 0) (i32.const 0)))
+                 (func $tail_ref (type $t)
+                   (return_call_ref $t (local.get 0) (ref.func $callee)))
+                 (elem declare func $callee))"#,
+        );
+        let call_sites: Vec<usize> = functions.iter().map(|f| f.call_sites.len()).collect();
+        // callee, calls, and the four functions whose only call is a tail call.
+        assert_eq!(call_sites, [0, 2, 0, 0, 0, 0]);
+    }
+}
