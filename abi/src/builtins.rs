@@ -50,6 +50,10 @@ macro_rules! foreach_builtin {
                 trap TableOutOfBounds;
             /// `elem.drop`.
             elem_drop(ElemDrop)(elem: I32), trap None;
+            /// `call_indirect`'s type check when the expected type is not final and the
+            /// ids differ: 0 when type `actual` declares `expected` among its supertypes.
+            func_type_check(FuncTypeCheck)(actual: I32, expected: I32) -> I32,
+                trap BadSignature;
         }
     };
 }

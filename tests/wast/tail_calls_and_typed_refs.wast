@@ -3,7 +3,8 @@
 ;; tail calls into another instance (its own vmctx) and into host functions, in constant
 ;; stack over a million bounces with stack arguments; call_ref and return_call_ref of
 ;; another instance's functions; table initialiser expressions that name imported
-;; functions and globals; br_on_null / br_on_non_null with values below the reference.
+;; functions and globals; br_on_null / br_on_non_null with values below the reference;
+;; call_indirect and return_call_indirect matching declared subtypes across instances.
 
 (module $other
   (type $bounce (func (param i64 i64 i64 i64 i64 i64 i64 i64 i64) (result i64)))
@@ -118,3 +119,39 @@
 (assert_return (invoke "br_on_null" (i32.const 4)) (i32.const -1))
 (assert_return (invoke "br_on_non_null" (i32.const 1)) (i32.const 107))
 (assert_return (invoke "br_on_non_null" (i32.const 4)) (i32.const -1))
+
+;; call_indirect and return_call_indirect through a table of another instance whose
+;; functions have declared subtypes: a subtype of the expected type matches, a sibling or a
+;; supertype does not.
+(module $subtypes
+  (type $base (sub (func (result i32))))
+  (type $derived (sub $base (func (result i32))))
+  ;; The same structure and supertype as $derived, but final: another type.
+  (type $sibling (sub final $base (func (result i32))))
+  (func $base (type $base) (i32.const 1))
+  (func $derived (type $derived) (i32.const 2))
+  (func $sibling (type $sibling) (i32.const 3))
+  (table (export "table") 3 funcref)
+  (elem (i32.const 0) func $base $derived $sibling))
+(register "subtypes" $subtypes)
+
+(module
+  (type $base (sub (func (result i32))))
+  (type $derived (sub $base (func (result i32))))
+  (import "subtypes" "table" (table $table 3 funcref))
+  (func (export "as_base") (param i32) (result i32)
+    (call_indirect $table (type $base) (local.get 0)))
+  (func (export "as_derived") (param i32) (result i32)
+    (call_indirect $table (type $derived) (local.get 0)))
+  (func $tail_as_base (param i32) (result i32)
+    (return_call_indirect $table (type $base) (local.get 0)))
+  (func (export "tail_as_base") (param i32) (result i32)
+    (call $tail_as_base (local.get 0))))
+
+(assert_return (invoke "as_base" (i32.const 0)) (i32.const 1))
+(assert_return (invoke "as_base" (i32.const 1)) (i32.const 2))
+(assert_return (invoke "as_base" (i32.const 2)) (i32.const 3))
+(assert_return (invoke "as_derived" (i32.const 1)) (i32.const 2))
+(assert_trap (invoke "as_derived" (i32.const 0)) "indirect call type mismatch")
+(assert_trap (invoke "as_derived" (i32.const 2)) "indirect call type mismatch")
+(assert_return (invoke "tail_as_base" (i32.const 2)) (i32.const 3))

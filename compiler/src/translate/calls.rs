@@ -9,6 +9,7 @@ use super::FuncTranslator;
 use crate::abi;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, Value};
+use kiln_abi::builtins::Builtin;
 use kiln_abi::metadata::FuncType;
 use kiln_abi::TrapCode;
 
@@ -94,9 +95,29 @@ impl FuncTranslator<'_, '_> {
         let actual = abi::func_ref_type_id(&mut self.builder, func_ref);
         let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
         let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.builder
-            .ins()
-            .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
+        if self.env.info.type_is_final(type_index) {
+            self.builder
+                .ins()
+                .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
+        } else {
+            // A function of a declared subtype matches too: when the ids differ, the
+            // runtime walks the actual type's supertypes (trapping if none is expected).
+            let check = self.builder.create_block();
+            let matched = self.builder.create_block();
+            self.builder.set_cold_block(check);
+            self.builder.ins().brif(mismatch, check, &[], matched, &[]);
+            self.builder.switch_to_block(check);
+            self.builder.seal_block(check);
+            self.env.call_builtin(
+                &mut self.builder,
+                self.vmctx,
+                Builtin::FuncTypeCheck,
+                &[actual, expected],
+            );
+            self.builder.ins().jump(matched, &[]);
+            self.builder.switch_to_block(matched);
+            self.builder.seal_block(matched);
+        }
         abi::func_ref_callee(&mut self.builder, func_ref)
     }
 
@@ -155,6 +176,7 @@ impl FuncTranslator<'_, '_> {
             let callee = self.direct_callee(func_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
             call_args.extend(args);
+            self.mark_tail_call();
             self.builder.ins().return_call(callee, &call_args);
             self.reachable = false;
         }
@@ -186,9 +208,17 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
+        self.mark_tail_call();
         self.builder
             .ins()
             .return_call_indirect(signature, code, &call_args);
         self.reachable = false;
+    }
+
+    /// Gives the tail call about to be emitted its mark (see [`super::TAIL_CALL_LOCATION`]);
+    /// the next operator sets its own location again.
+    fn mark_tail_call(&mut self) {
+        self.builder
+            .set_srcloc(ir::SourceLoc::new(super::TAIL_CALL_LOCATION));
     }
 }

@@ -120,6 +120,12 @@ pub fn translate_function(
     Ok(())
 }
 
+/// The source location of a tail call's own instruction (`return_call`,
+/// `return_call_indirect`) instead of its operator's offset: its jump is recorded by
+/// Cranelift as a call site, which `pipeline.rs` leaves out of the call-site table by this
+/// mark. The instruction cannot trap, and no module reaches this offset (4 GiB - 2).
+pub const TAIL_CALL_LOCATION: u32 = u32::MAX - 1;
+
 /// A module offset as a Cranelift source location (modules are smaller than 4 GiB).
 fn source_location(offset: u64) -> ir::SourceLoc {
     ir::SourceLoc::new(offset as u32)

@@ -142,9 +142,10 @@ fn check_import(
     let index = index as usize;
     match (import_ty, kind) {
         (ImportType::Func(type_index), ExternKind::Func) => {
-            // Function types are final without GC: a match is the same canonical type.
+            // The same canonical type, or one that declares the expected type among its
+            // supertypes (Wasm 3.0 `sub`).
             let actual = &store.funcs[index];
-            if actual.type_id != module.0.type_ids[type_index as usize] {
+            if !super::module::is_subtype(actual.type_id, module.0.type_ids[type_index as usize]) {
                 let expected = module.canonical_func_type(type_index);
                 return Err(format!("expected {expected}, found {}", actual.ty));
             }
