@@ -122,7 +122,7 @@
 
 ;; call_indirect and return_call_indirect through a table of another instance whose
 ;; functions have declared subtypes: a subtype of the expected type matches, a sibling or a
-;; supertype does not.
+;; supertype does not; an immutable global of a subtype imports at the supertype.
 (module $subtypes
   (type $base (sub (func (result i32))))
   (type $derived (sub $base (func (result i32))))
@@ -132,13 +132,17 @@
   (func $derived (type $derived) (i32.const 2))
   (func $sibling (type $sibling) (i32.const 3))
   (table (export "table") 3 funcref)
-  (elem (i32.const 0) func $base $derived $sibling))
+  (elem (i32.const 0) func $base $derived $sibling)
+  (global (export "derived") (ref $derived) (ref.func $derived)))
 (register "subtypes" $subtypes)
 
 (module
   (type $base (sub (func (result i32))))
   (type $derived (sub $base (func (result i32))))
   (import "subtypes" "table" (table $table 3 funcref))
+  ;; An immutable global may be imported at a supertype of its own.
+  (import "subtypes" "derived" (global $derived_as_base (ref $base)))
+  (func (export "global_as_base") (result i32) (call_ref $base (global.get $derived_as_base)))
   (func (export "as_base") (param i32) (result i32)
     (call_indirect $table (type $base) (local.get 0)))
   (func (export "as_derived") (param i32) (result i32)
@@ -155,3 +159,4 @@
 (assert_trap (invoke "as_derived" (i32.const 0)) "indirect call type mismatch")
 (assert_trap (invoke "as_derived" (i32.const 2)) "indirect call type mismatch")
 (assert_return (invoke "tail_as_base" (i32.const 2)) (i32.const 3))
+(assert_return (invoke "global_as_base") (i32.const 2))

@@ -204,7 +204,7 @@ fn check_import(
                 && if expected.mutable {
                     actual.ty == expected.ty
                 } else {
-                    actual.ty.is_subtype_of(expected.ty)
+                    super::module::is_val_subtype(actual.ty, expected.ty)
                 };
             if !matches {
                 return Err(format!("expected {expected}, found {actual}"));

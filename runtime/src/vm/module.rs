@@ -374,6 +374,25 @@ pub(crate) fn is_subtype(sub: u32, sup: u32) -> bool {
     sub == sup || registry().is_subtype(sub, sup)
 }
 
+/// Whether a value of canonical type `sub` is one of canonical type `sup`: reference types
+/// to function types by their declared supertypes, everything else as
+/// [`ValType::is_subtype_of`] says.
+pub(crate) fn is_val_subtype(sub: ValType, sup: ValType) -> bool {
+    match (sub, sup) {
+        (
+            ValType::Ref(RefType {
+                nullable: sub_nullable,
+                heap: HeapType::Concrete(sub_id),
+            }),
+            ValType::Ref(RefType {
+                nullable: sup_nullable,
+                heap: HeapType::Concrete(sup_id),
+            }),
+        ) => (!sub_nullable || sup_nullable) && is_subtype(sub_id, sup_id),
+        _ => sub.is_subtype_of(sup),
+    }
+}
+
 /// The ids of a module's types, in order. A type may refer to earlier types and to
 /// itself, and declare an earlier type as its supertype (each type is its own recursion
 /// group: kiln refuses GC's groups of several types).
