@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_list_gives_offsets_signatures_and_traps() {
-        assert_eq!(Builtin::ALL.len(), 10);
+        assert_eq!(Builtin::ALL.len(), 11);
         for (index, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, index * 8);
         }
@@ -200,5 +200,9 @@ mod tests {
         );
         assert_eq!(Builtin::TableGrow.trap_code(), None);
         assert_eq!(Builtin::TableCopy.name(), "table_copy");
+        assert_eq!(
+            Builtin::FuncTypeCheck.trap_code(),
+            Some(TrapCode::BadSignature)
+        );
     }
 }
