@@ -1,7 +1,7 @@
-//! Reference types and tables: `ref.null`, `ref.is_null`, `ref.as_non_null`, `ref.func`, `table.get/set/size`
-//! inline, and the growing and bulk table operations through builtins; and the bulk memory
-//! operations (`memory.copy` and `memory.fill` within one memory inline, checked by
-//! `memory.rs`, then libc's `memmove` / `memset`).
+//! Reference types and tables: `ref.null`, `ref.is_null`, `ref.as_non_null`, `ref.func`,
+//! `table.get/set/size` inline, and the growing and bulk table operations through builtins;
+//! and the bulk memory operations (`memory.copy` and `memory.fill` within one memory inline,
+//! checked by `memory.rs`, then libc's `memmove` / `memset`).
 
 use super::FuncTranslator;
 use crate::abi;
