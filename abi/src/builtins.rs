@@ -50,6 +50,10 @@ macro_rules! foreach_builtin {
                 trap TableOutOfBounds;
             /// `elem.drop`.
             elem_drop(ElemDrop)(elem: I32), trap None;
+            /// `call_indirect`'s type check when the expected type is not final and the
+            /// ids differ: 0 when type `actual` declares `expected` among its supertypes.
+            func_type_check(FuncTypeCheck)(actual: I32, expected: I32) -> I32,
+                trap BadSignature;
         }
     };
 }
@@ -165,7 +169,7 @@ mod tests {
 
     #[test]
     fn the_list_gives_offsets_signatures_and_traps() {
-        assert_eq!(Builtin::ALL.len(), 10);
+        assert_eq!(Builtin::ALL.len(), 11);
         for (index, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, index * 8);
         }
@@ -196,5 +200,9 @@ mod tests {
         );
         assert_eq!(Builtin::TableGrow.trap_code(), None);
         assert_eq!(Builtin::TableCopy.name(), "table_copy");
+        assert_eq!(
+            Builtin::FuncTypeCheck.trap_code(),
+            Some(TrapCode::BadSignature)
+        );
     }
 }

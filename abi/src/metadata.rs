@@ -208,6 +208,26 @@ impl core::fmt::Display for FuncType {
     }
 }
 
+/// Where a function type stands in declared subtyping (Wasm 3.0's `sub`): a type declared
+/// without `sub` is final and has no supertype. A function may stand where a function of
+/// one of its type's declared supertypes is expected (`call_indirect`, imports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Subtyping {
+    /// Whether no type may declare this one as its supertype.
+    pub is_final: bool,
+    /// The declared supertype: a type index in module metadata, a type id in the
+    /// runtime's canonical types.
+    pub supertype: Option<u32>,
+}
+
+impl Subtyping {
+    /// A type declared without `sub`.
+    pub const FINAL: Subtyping = Subtyping {
+        is_final: true,
+        supertype: None,
+    };
+}
+
 /// A table type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableType {
@@ -502,6 +522,12 @@ pub struct ModuleMetadata<'a> {
     /// Where the descriptor's memory image goes in the module's first memory (which it
     /// defines); `Some` means the image replaces that memory's active data segments.
     pub memory_image_offset: Option<u64>,
+    /// The initial element of each defined table, in order: `None` for null, else the
+    /// table's initialiser expression (Wasm 3.0 `(table n (ref $t) (ref.func $f))`),
+    /// evaluated once at instantiation.
+    pub table_inits: Vec<Option<ConstExpr>>,
+    /// Each type's place in declared subtyping, by type index (as long as `types`).
+    pub subtyping: Vec<Subtyping>,
 }
 
 /// Metadata bytes that do not decode.
@@ -609,6 +635,11 @@ mod tests {
             },
             cpu_features: vec!["sse41", "avx2"],
             memory_image_offset: Some(65536),
+            table_inits: vec![None, Some(vec![ConstOp::RefFunc(1)])],
+            subtyping: vec![Subtyping {
+                is_final: false,
+                supertype: Some(0),
+            }],
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();

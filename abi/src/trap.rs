@@ -36,11 +36,13 @@ pub enum TrapCode {
     HostUnwind = 13,
     /// The guest ran out of its time budget.
     Interrupt = 14,
+    /// `call_ref` or `return_call_ref` on a null function reference.
+    NullFunctionReference = 15,
 }
 
 impl TrapCode {
     /// Every trap code, for tables and tests.
-    pub const ALL: [TrapCode; 14] = [
+    pub const ALL: [TrapCode; 15] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -55,6 +57,7 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::HostUnwind,
         TrapCode::Interrupt,
+        TrapCode::NullFunctionReference,
     ];
 
     /// The code stored in a trap table, back to the enum.
@@ -79,6 +82,7 @@ impl TrapCode {
             TrapCode::NullReference => "null reference",
             TrapCode::HostUnwind => "host function error",
             TrapCode::Interrupt => "interrupt",
+            TrapCode::NullFunctionReference => "null function reference",
         }
     }
 }

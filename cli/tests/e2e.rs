@@ -188,6 +188,31 @@ fn trap_unreachable() {
 }
 
 #[test]
+fn trap_behind_tail_calls_has_no_replaced_frames() {
+    // `check` and `relay` were replaced by their tail calls: the backtrace skips them.
+    check_trap(
+        "tail_call_trap",
+        "unreachable",
+        &["fail", "validate", "_start"],
+        Backtrace::Whole,
+    );
+    let output = run_kiln(&["run", path_str(&wat_program("tail_call_trap"))], b"");
+    let frames: Vec<_> = output
+        .stderr
+        .lines()
+        .skip_while(|line| !line.starts_with("wasm backtrace:"))
+        .skip(1)
+        .map(frame_name)
+        .collect();
+    assert_eq!(
+        frames,
+        [Some("fail"), Some("validate"), Some("_start")],
+        "{}",
+        output.describe()
+    );
+}
+
+#[test]
 fn trap_reports_demangle_rust_and_cpp_names() {
     // The name section holds a C++ name, a Rust legacy name (with its hash) and a Rust v0
     // name, as a C++ or Rust guest's would; the report shows them demangled.
@@ -501,6 +526,33 @@ fn overlapping_memory_copies_on_every_libc() {
         build_for_target(&source, &target, &executable);
         let output = run(Command::new(&executable).env_clear(), b"");
         assert_eq!(output.code, Some(0), "{target}: {}", output.describe());
+    }
+}
+
+#[test]
+fn endless_tail_calls_run_in_constant_stack() {
+    // 10^8 tail calls (return_call and return_call_indirect, with stack arguments): as
+    // plain calls they would need gigabytes of stack. Under `kiln run` and as glibc and
+    // static musl executables.
+    let expected = "12152849835431886976\n";
+    let source = wat_program("tail_calls");
+    let kiln_run = run_kiln(&["run", path_str(&source)], b"");
+    assert_eq!(
+        (kiln_run.code, kiln_run.stdout.as_str()),
+        (Some(0), expected),
+        "kiln run: {}",
+        kiln_run.describe()
+    );
+    for target in host_targets() {
+        let executable = scratch_dir("tail-calls").join(&target);
+        build_for_target(&source, &target, &executable);
+        let output = run(Command::new(&executable).env_clear(), b"");
+        assert_eq!(
+            (output.code, output.stdout.as_str()),
+            (Some(0), expected),
+            "{target}: {}",
+            output.describe()
+        );
     }
 }
 

@@ -186,6 +186,7 @@ fn aarch64_traps_are_reported_like_x86_64() {
         ("divide_by_zero", "integer divide by zero"),
         ("out_of_bounds", "out of bounds memory access"),
         ("stack_overflow", "call stack exhausted"),
+        ("tail_call_trap", "unreachable"),
     ] {
         let native = dir.join(format!("{program}-x86_64"));
         let source = wat_program(program);
@@ -213,6 +214,23 @@ fn aarch64_traps_are_reported_like_x86_64() {
             );
         }
     }
+}
+
+#[test]
+fn aarch64_tail_calls_run_in_constant_stack() {
+    // 10^8 tail calls with stack arguments (tests/programs/wat/tail_calls.wat), under qemu
+    // as natively on x86_64.
+    let dir = scratch_dir("aarch64-tail-calls");
+    let source = wat_program("tail_calls");
+    let native = dir.join("tail_calls-x86_64");
+    build("x86_64-unknown-linux-gnu", &source, &native, &[]);
+    let expected = run(&mut Command::new(&native));
+    assert_eq!(
+        (expected.code, expected.stdout.as_str()),
+        (Some(0), "12152849835431886976\n"),
+        "native run"
+    );
+    check_aarch64_matches_native(&dir, "tail_calls", &source, &[], &expected);
 }
 
 #[test]

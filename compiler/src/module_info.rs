@@ -6,7 +6,7 @@ use crate::error::{unsupported, Result};
 use kiln_abi::metadata::{
     ConstExpr, ConstOp, DataMode, DataSegment, ElementItems, ElementMode, ElementSegment, Export,
     ExternKind, FuncType, Global, GlobalType, HeapType, Import, ImportType, MemorySettings,
-    MemoryType, ModuleMetadata, RefType, TableType, ValType,
+    MemoryType, ModuleMetadata, RefType, Subtyping, TableType, ValType,
 };
 use std::collections::HashMap;
 use wasmparser::{FunctionBody, KnownCustom, Name, Parser, Payload, TypeRef};
@@ -45,6 +45,15 @@ impl<'a> ModuleInfo<'a> {
         &self.metadata.types[self.metadata.functions[func_index as usize] as usize]
     }
 
+    /// Whether type `type_index` is final: then only functions of exactly that type match
+    /// it, and `call_indirect` compares type ids alone.
+    pub fn type_is_final(&self, type_index: u32) -> bool {
+        self.metadata
+            .subtyping
+            .get(type_index as usize)
+            .is_none_or(|subtyping| subtyping.is_final)
+    }
+
     /// Display name of function `func_index`: its name-section name or empty.
     pub fn func_name(&self, func_index: u32) -> &'a str {
         self.metadata.function_names[func_index as usize]
@@ -70,6 +79,8 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         memory_settings,
         cpu_features: Vec::new(),
         memory_image_offset: None,
+        table_inits: Vec::new(),
+        subtyping: Vec::new(),
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();
@@ -90,7 +101,9 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             Payload::TypeSection(reader) => {
                 for rec_group in reader.into_iter_with_offsets() {
                     let (offset, rec_group) = rec_group?;
-                    metadata.types.push(func_type(rec_group, offset)?);
+                    let (ty, subtyping) = func_type(rec_group, offset)?;
+                    metadata.types.push(ty);
+                    metadata.subtyping.push(subtyping);
                 }
             }
             Payload::ImportSection(reader) => {
@@ -135,10 +148,11 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             Payload::TableSection(reader) => {
                 for table in reader.into_iter_with_offsets() {
                     let (offset, table) = table?;
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(unsupported("table initialiser expressions", offset));
-                    }
                     metadata.tables.push(table_type(table.ty, offset)?);
+                    metadata.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(expr) => Some(const_expr(&expr)?),
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -292,19 +306,24 @@ fn section_name(id: u8) -> &'static str {
     }
 }
 
-/// The function type of a rec group of the type section at `offset`. Without GC, each group
-/// is one final function type with no declared supertype.
-fn func_type(rec_group: wasmparser::RecGroup, offset: u64) -> Result<FuncType> {
-    if rec_group.is_explicit_rec_group() {
-        return Err(unsupported_gc("explicit rec groups", offset));
-    }
-    let sub_type = rec_group
-        .into_types()
-        .next()
-        .ok_or_else(|| unsupported_gc("empty rec groups", offset))?;
-    if !sub_type.is_final || !sub_type.supertype_idxs.is_empty() {
-        return Err(unsupported_gc("declared subtypes", offset));
-    }
+/// The function type of a rec group of the type section at `offset`, and its place in
+/// declared subtyping. Without GC's struct and array types, each group is one function
+/// type (written with or without `rec`: a group of one is the same type either way),
+/// possibly declared with `sub` and a supertype.
+fn func_type(rec_group: wasmparser::RecGroup, offset: u64) -> Result<(FuncType, Subtyping)> {
+    let mut types = rec_group.into_types();
+    let (Some(sub_type), None) = (types.next(), types.next()) else {
+        return Err(unsupported_gc("rec groups of several types", offset));
+    };
+    let supertype = match sub_type.supertype_idxs.as_slice() {
+        [] => None,
+        [index] => Some(
+            index
+                .as_module_index()
+                .ok_or_else(|| unsupported_gc("rec-group type references", offset))?,
+        ),
+        _ => return Err(unsupported_gc("several supertypes", offset)),
+    };
     let wasmparser::CompositeInnerType::Func(func) = &sub_type.composite_type.inner else {
         return Err(unsupported_gc("struct and array types", offset));
     };
@@ -314,10 +333,15 @@ fn func_type(rec_group: wasmparser::RecGroup, offset: u64) -> Result<FuncType> {
     let types = |list: &[wasmparser::ValType]| -> Result<Vec<ValType>> {
         list.iter().map(|t| val_type(*t, offset)).collect()
     };
-    Ok(FuncType {
+    let ty = FuncType {
         params: types(func.params())?,
         results: types(func.results())?,
-    })
+    };
+    let subtyping = Subtyping {
+        is_final: sub_type.is_final,
+        supertype,
+    };
+    Ok((ty, subtyping))
 }
 
 /// `unsupported: GC (what)` at `offset`.

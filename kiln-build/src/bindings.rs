@@ -596,3 +596,65 @@ pub(crate) fn generate(
     writeln!(w, "    }}\n}}").unwrap();
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{compile_module, generate_c_header, interface, OptLevel};
+
+    /// `wat` compiled as module `name`, through a file as a build script gives it.
+    fn compiled(name: &str, wat: &str) -> crate::CompiledModule {
+        let dir = std::env::temp_dir().join(format!("kiln-build-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.wat"));
+        std::fs::write(&path, wat).unwrap();
+        compile_module(&path, name, None, OptLevel::Speed).unwrap()
+    }
+
+    #[test]
+    fn typed_function_references_in_exports_are_function_references() {
+        let module = compiled(
+            "typed",
+            r#"(module
+                 (type $t (func (result i32)))
+                 (func $seven (type $t) (i32.const 7))
+                 (elem declare func $seven)
+                 (func (export "pick") (param (ref null $t)) (result (ref $t))
+                   (ref.func $seven))
+                 (func (export "call") (param (ref $t)) (result i32)
+                   (call_ref $t (local.get 0))))"#,
+        );
+        let metadata = module.metadata();
+        let interface = interface::interface(&metadata, "typed").unwrap();
+        let rust = super::generate(&interface, &module.prefix, 5, "typed.wat");
+        assert!(
+            rust.contains("pub fn pick(&mut self, arg0: Option<rt::Func>) -> Result<Option<rt::Func>, rt::CallError>"),
+            "{rust}"
+        );
+        assert!(
+            rust.contains(
+                "pub fn call(&mut self, arg0: Option<rt::Func>) -> Result<i32, rt::CallError>"
+            ),
+            "{rust}"
+        );
+        let header = generate_c_header(&module, "typed", "typed.wat").unwrap();
+        assert!(
+            header.contains("/* export pick: ((ref null 0)) -> ((ref 0)) has no C wrapper"),
+            "{header}"
+        );
+    }
+
+    #[test]
+    fn host_imports_of_typed_function_references_are_refused_by_name() {
+        let module = compiled(
+            "imports_typed",
+            r#"(module
+                 (type $t (func))
+                 (import "env" "take" (func (param (ref $t)))))"#,
+        );
+        let metadata = module.metadata();
+        let error = interface::interface(&metadata, "imports_typed")
+            .err()
+            .unwrap();
+        assert!(error.starts_with("imports `env::take` of type"), "{error}");
+    }
+}

@@ -1,10 +1,16 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
-//! and `call_indirect` with its bounds, null and signature checks.
+//! `call_indirect` with its bounds, null and signature checks, and `call_ref` with its null
+//! check. Each has a tail-call form (`return_call`, `return_call_indirect`,
+//! `return_call_ref`), lowered to Cranelift's `return_call` / `return_call_indirect`: the
+//! caller's frame is gone before the callee runs (every wasm function uses the `tail`
+//! convention), so an endless chain of tail calls runs in constant stack.
 
 use super::FuncTranslator;
 use crate::abi;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, InstBuilder, Value};
+use kiln_abi::builtins::Builtin;
+use kiln_abi::metadata::FuncType;
 use kiln_abi::TrapCode;
 
 impl FuncTranslator<'_, '_> {
@@ -66,14 +72,7 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
-        let func_ref = self.load_func_ref_for_call(table_index, index);
-        let actual = abi::func_ref_type_id(&mut self.builder, func_ref);
-        let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
-        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.builder
-            .ins()
-            .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
-        let (code, callee_vmctx) = abi::func_ref_callee(&mut self.builder, func_ref);
+        let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
@@ -82,6 +81,44 @@ impl FuncTranslator<'_, '_> {
             .ins()
             .call_indirect(signature, code, &call_args);
         self.push_call_results(call);
+    }
+
+    /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`, after the
+    /// bounds, null and signature checks.
+    fn indirect_callee(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+        index: Value,
+    ) -> (Value, Value) {
+        let func_ref = self.load_func_ref_for_call(table_index, index);
+        let actual = abi::func_ref_type_id(&mut self.builder, func_ref);
+        let expected = self.env.type_id(&mut self.builder, self.vmctx, type_index);
+        let mismatch = self.builder.ins().icmp(IntCC::NotEqual, actual, expected);
+        if self.env.info.type_is_final(type_index) {
+            self.builder
+                .ins()
+                .trapnz(mismatch, crate::traps::ir_trap_code(TrapCode::BadSignature));
+        } else {
+            // A function of a declared subtype matches too: when the ids differ, the
+            // runtime walks the actual type's supertypes (trapping if none is expected).
+            let check = self.builder.create_block();
+            let matched = self.builder.create_block();
+            self.builder.set_cold_block(check);
+            self.builder.ins().brif(mismatch, check, &[], matched, &[]);
+            self.builder.switch_to_block(check);
+            self.builder.seal_block(check);
+            self.env.call_builtin(
+                &mut self.builder,
+                self.vmctx,
+                Builtin::FuncTypeCheck,
+                &[actual, expected],
+            );
+            self.builder.ins().jump(matched, &[]);
+            self.builder.switch_to_block(matched);
+            self.builder.seal_block(matched);
+        }
+        abi::func_ref_callee(&mut self.builder, func_ref)
     }
 
     /// Loads table element `index` for `call_indirect`: traps with `undefined element` past
@@ -97,5 +134,91 @@ impl FuncTranslator<'_, '_> {
             crate::traps::ir_trap_code(TrapCode::IndirectCallToNull),
         );
         func_ref
+    }
+
+    /// `(wasm_call, callee_vmctx)` of the function reference on top of the stack
+    /// (`call_ref`): traps with `null function reference` on null. Validation has checked
+    /// its type, so no signature check is needed.
+    fn ref_callee(&mut self) -> (Value, Value) {
+        let func_ref = self.pop();
+        self.builder.ins().trapz(
+            func_ref,
+            crate::traps::ir_trap_code(TrapCode::NullFunctionReference),
+        );
+        abi::func_ref_callee(&mut self.builder, func_ref)
+    }
+
+    pub(super) fn translate_call_ref(&mut self, type_index: u32) {
+        let (code, callee_vmctx) = self.ref_callee();
+        let ty = &self.env.info.metadata.types[type_index as usize];
+        let args = self.pop_n(ty.params.len());
+        let signature = self.builder.import_signature(abi::wasm_signature(ty));
+        let mut call_args = vec![callee_vmctx, self.vmctx];
+        call_args.extend(args);
+        let call = self
+            .builder
+            .ins()
+            .call_indirect(signature, code, &call_args);
+        self.push_call_results(call);
+    }
+
+    /// `return_call`: a direct jump to a defined function, through the `VMFuncRef` to an
+    /// import.
+    pub(super) fn translate_return_call(&mut self, func_index: u32) {
+        let ty = self.env.info.func_type(func_index);
+        let args = self.pop_n(ty.params.len());
+        if func_index < self.env.n_imported_funcs() {
+            let (code, callee_vmctx) =
+                self.env
+                    .imported_callee(&mut self.builder, self.vmctx, func_index);
+            self.return_call_indirect(ty, code, callee_vmctx, args);
+        } else {
+            let callee = self.direct_callee(func_index);
+            let mut call_args = vec![self.vmctx, self.vmctx];
+            call_args.extend(args);
+            self.mark_tail_call();
+            self.builder.ins().return_call(callee, &call_args);
+            self.reachable = false;
+        }
+    }
+
+    pub(super) fn translate_return_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        let index = self.pop();
+        let ty = &self.env.info.metadata.types[type_index as usize];
+        let args = self.pop_n(ty.params.len());
+        let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
+        self.return_call_indirect(ty, code, callee_vmctx, args);
+    }
+
+    pub(super) fn translate_return_call_ref(&mut self, type_index: u32) {
+        let (code, callee_vmctx) = self.ref_callee();
+        let ty = &self.env.info.metadata.types[type_index as usize];
+        let args = self.pop_n(ty.params.len());
+        self.return_call_indirect(ty, code, callee_vmctx, args);
+    }
+
+    /// Tail-calls `code` of type `ty`; what follows is unreachable.
+    fn return_call_indirect(
+        &mut self,
+        ty: &FuncType,
+        code: Value,
+        callee_vmctx: Value,
+        args: Vec<Value>,
+    ) {
+        let signature = self.builder.import_signature(abi::wasm_signature(ty));
+        let mut call_args = vec![callee_vmctx, self.vmctx];
+        call_args.extend(args);
+        self.mark_tail_call();
+        self.builder
+            .ins()
+            .return_call_indirect(signature, code, &call_args);
+        self.reachable = false;
+    }
+
+    /// Gives the tail call about to be emitted its mark (see [`super::TAIL_CALL_LOCATION`]);
+    /// the next operator sets its own location again.
+    fn mark_tail_call(&mut self) {
+        self.builder
+            .set_srcloc(ir::SourceLoc::new(super::TAIL_CALL_LOCATION));
     }
 }

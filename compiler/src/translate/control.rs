@@ -1,4 +1,5 @@
-//! Structured control flow: blocks, loops, ifs, branches and returns.
+//! Structured control flow: blocks, loops, ifs, branches (`br_on_null` and
+//! `br_on_non_null` among them) and returns.
 //!
 //! Each open construct is a [`ControlFrame`]. Branches to a block or an `if` go to its
 //! `destination` (the code after `end`, with the results as block parameters); branches to
@@ -338,6 +339,31 @@ impl FuncTranslator<'_, '_> {
     /// whether an `if` or `br_if` is likely taken, if the module says.
     fn branch_hint(&self) -> Option<bool> {
         self.branch_hints.get(&self.offset).copied()
+    }
+
+    /// `br_on_null`: branches with the values below the reference when it is null, and
+    /// goes on with the reference, non-null now, otherwise.
+    pub(super) fn translate_br_on_null(&mut self, relative_depth: u32) {
+        let reference = self.pop();
+        let (target, arity) = self.branch_target(relative_depth);
+        let args = block_args(self.peek_n(arity));
+        let next = self.builder.create_block();
+        self.builder.ins().brif(reference, next, &[], target, &args);
+        self.builder.switch_to_block(next);
+        self.builder.seal_block(next);
+        self.push(reference);
+    }
+
+    /// `br_on_non_null`: branches with the values and the reference (the label's last
+    /// value) when it is not null, and goes on without it otherwise.
+    pub(super) fn translate_br_on_non_null(&mut self, relative_depth: u32) {
+        let (target, arity) = self.branch_target(relative_depth);
+        let args = block_args(self.peek_n(arity));
+        let reference = self.pop();
+        let next = self.builder.create_block();
+        self.builder.ins().brif(reference, target, &args, next, &[]);
+        self.builder.switch_to_block(next);
+        self.builder.seal_block(next);
     }
 
     pub(super) fn translate_br_table(&mut self, table: wasmparser::BrTable<'_>) -> Result<()> {

@@ -144,6 +144,12 @@ fn function_branch_hints(
         .unwrap_or_default()
 }
 
+/// The source location of a tail call's own instruction (`return_call`,
+/// `return_call_indirect`) instead of its operator's offset: its jump is recorded by
+/// Cranelift as a call site, which `pipeline.rs` leaves out of the call-site table by this
+/// mark. The instruction cannot trap, and no module reaches this offset (4 GiB - 2).
+pub const TAIL_CALL_LOCATION: u32 = u32::MAX - 1;
+
 /// A module offset as a Cranelift source location (modules are smaller than 4 GiB).
 fn source_location(offset: u64) -> ir::SourceLoc {
     ir::SourceLoc::new(offset as u32)
@@ -265,6 +271,15 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(type_index, table_index),
+            O::CallRef { type_index } => self.translate_call_ref(type_index),
+            O::ReturnCall { function_index } => self.translate_return_call(function_index),
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_return_call_indirect(type_index, table_index),
+            O::ReturnCallRef { type_index } => self.translate_return_call_ref(type_index),
+            O::BrOnNull { relative_depth } => self.translate_br_on_null(relative_depth),
+            O::BrOnNonNull { relative_depth } => self.translate_br_on_non_null(relative_depth),
 
             // Variables and parametric operators.
             O::Drop => {
@@ -330,6 +345,7 @@ impl FuncTranslator<'_, '_> {
             O::RefNull { .. } => self.translate_ref_null(),
             O::RefIsNull => self.translate_ref_is_null(),
             O::RefFunc { function_index } => self.translate_ref_func(function_index),
+            O::RefAsNonNull => self.translate_ref_as_non_null(),
             O::TableGet { table } => self.translate_table_get(table),
             O::TableSet { table } => self.translate_table_set(table),
             O::TableSize { table } => self.translate_table_size(table),

@@ -1,7 +1,7 @@
-//! Reference types and tables: `ref.null`, `ref.is_null`, `ref.func`, `table.get/set/size`
-//! inline, and the growing and bulk table operations through builtins; and the bulk memory
-//! operations (`memory.copy` and `memory.fill` within one memory inline, checked by
-//! `memory.rs`, then libc's `memmove` / `memset`).
+//! Reference types and tables: `ref.null`, `ref.is_null`, `ref.as_non_null`, `ref.func`,
+//! `table.get/set/size` inline, and the growing and bulk table operations through builtins;
+//! and the bulk memory operations (`memory.copy` and `memory.fill` within one memory inline,
+//! checked by `memory.rs`, then libc's `memmove` / `memset`).
 
 use super::FuncTranslator;
 use crate::abi;
@@ -17,6 +17,15 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn translate_ref_is_null(&mut self) {
         self.translate_eqz();
+    }
+
+    /// `ref.as_non_null`: traps with `null reference` on null.
+    pub(super) fn translate_ref_as_non_null(&mut self) {
+        let reference = *self.stack.last().expect("validated wasm");
+        self.builder.ins().trapz(
+            reference,
+            crate::traps::ir_trap_code(TrapCode::NullReference),
+        );
     }
 
     pub(super) fn translate_ref_func(&mut self, func_index: u32) {

@@ -120,7 +120,9 @@ pub(crate) fn check_value(store: &VMStore, value: &Val, ty: ValType) -> Result<(
             None => ty.nullable,
             Some(func) => match ty.heap {
                 HeapType::Func => true,
-                HeapType::Concrete(type_id) => store.funcs[func.index as usize].type_id == type_id,
+                HeapType::Concrete(type_id) => {
+                    crate::vm::module::is_subtype(store.funcs[func.index as usize].type_id, type_id)
+                }
                 _ => false,
             },
         },

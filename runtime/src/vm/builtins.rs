@@ -258,6 +258,13 @@ unsafe extern "C" fn table_init(
     }
 }
 
+/// `call_indirect`'s type check for a type that is not final, when the ids differ: 0 if
+/// `actual` declares `expected` among its supertypes, else 1 (`indirect call type
+/// mismatch`).
+unsafe extern "C" fn func_type_check(_vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
+    u32::from(!super::module::is_subtype(actual, expected))
+}
+
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     // SAFETY: called by compiled code with its context.
     unsafe {

@@ -142,9 +142,10 @@ fn check_import(
     let index = index as usize;
     match (import_ty, kind) {
         (ImportType::Func(type_index), ExternKind::Func) => {
-            // Function types are final without GC: a match is the same canonical type.
+            // The same canonical type, or one that declares the expected type among its
+            // supertypes (Wasm 3.0 `sub`).
             let actual = &store.funcs[index];
-            if actual.type_id != module.0.type_ids[type_index as usize] {
+            if !super::module::is_subtype(actual.type_id, module.0.type_ids[type_index as usize]) {
                 let expected = module.canonical_func_type(type_index);
                 return Err(format!("expected {expected}, found {}", actual.ty));
             }
@@ -203,7 +204,7 @@ fn check_import(
                 && if expected.mutable {
                     actual.ty == expected.ty
                 } else {
-                    actual.ty.is_subtype_of(expected.ty)
+                    super::module::is_val_subtype(actual.ty, expected.ty)
                 };
             if !matches {
                 return Err(format!("expected {expected}, found {actual}"));
@@ -388,11 +389,18 @@ fn create_memories(
     Ok(())
 }
 
-/// Creates the tables the module defines, every element null.
+/// Creates the tables the module defines, every element null or, with an initialiser
+/// expression, that expression's value (evaluated once per table: it is constant).
 fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), InstantiateError> {
     let metadata = instance.module.metadata();
     let n_imported = instance.tables.len();
     for (defined_index, ty) in metadata.tables[n_imported..].iter().enumerate() {
+        let init = match metadata.table_inits.get(defined_index) {
+            Some(Some(expression)) => evaluate(store, instance, expression)
+                .map_err(InstantiateError::Host)?
+                .u64() as usize,
+            _ => 0,
+        };
         let ty = TableType {
             element: instance.module.canonical_val_type(ty.element),
             ..*ty
@@ -406,7 +414,7 @@ fn create_tables(store: &mut VMStore, instance: &mut InstanceData) -> Result<(),
                 )));
             }
         }
-        let storage = TableStorage::new(ty, 0).ok_or_else(|| {
+        let storage = TableStorage::new(ty, init).ok_or_else(|| {
             InstantiateError::Host(format!("table of {} elements is too large", ty.min))
         })?;
         let definition = instance.at(instance.offsets.table(defined_index as u32));

@@ -11,7 +11,9 @@
 use super::code::{self, CodeKind, CodeModule, CodeRange};
 use crate::Error;
 use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
-use kiln_abi::metadata::{FuncType, HeapType, ImportType, ModuleMetadata, RefType, ValType};
+use kiln_abi::metadata::{
+    FuncType, HeapType, ImportType, ModuleMetadata, RefType, Subtyping, ValType,
+};
 use kiln_abi::ABI_VERSION;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -22,12 +24,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_4"]
+#[export_name = "kiln_abi_version_5"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 4,
+    ABI_VERSION == 5,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -147,7 +149,7 @@ impl Module {
         .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
         let code = code::register(code_module);
 
-        let type_ids = intern_module_types(&metadata.types)?;
+        let type_ids = intern_module_types(&metadata.types, &metadata.subtyping)?;
         let mut trampolines = TRAMPOLINES
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -235,7 +237,9 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
         .iter()
         .filter(|import| matches!(import.ty, ImportType::Func(_)))
         .count();
-    if metadata.types.len() != descriptor.n_types as usize {
+    if metadata.types.len() != descriptor.n_types as usize
+        || metadata.subtyping.len() != metadata.types.len()
+    {
         return Err(corrupt(
             "type count differs between descriptor and metadata",
         ));
@@ -275,13 +279,15 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
 }
 
 /// The process-wide registry of function types: canonical ids by structure, and each id's
-/// canonical type. In a canonical type every `HeapType::Concrete` holds a type id, not a
-/// module's type index, so structurally equal types of different modules (whose indices
-/// differ) get one id.
+/// canonical type and declared supertype. In a canonical type every `HeapType::Concrete`
+/// holds a type id, not a module's type index, so structurally equal types of different
+/// modules (whose indices differ) get one id; the key includes finality and the
+/// supertype's id, which are part of a type's identity (Wasm 3.0 `sub`).
 #[derive(Default)]
 struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
+    ids: HashMap<(FuncType, Subtyping), u32>,
     types: Vec<FuncType>,
+    supertypes: Vec<Option<u32>>,
 }
 
 static TYPES: LazyLock<Mutex<TypeRegistry>> = LazyLock::new(Default::default);
@@ -297,9 +303,10 @@ fn registry() -> std::sync::MutexGuard<'static, TypeRegistry> {
 }
 
 impl TypeRegistry {
-    /// The id of canonical type `key`, whose references to itself are `SELF_REFERENCE`.
-    fn intern(&mut self, key: FuncType) -> u32 {
-        if let Some(&id) = self.ids.get(&key) {
+    /// The id of canonical type `key`, whose references to itself are `SELF_REFERENCE`,
+    /// declared with `subtyping` (its supertype an id already).
+    fn intern(&mut self, key: FuncType, subtyping: Subtyping) -> u32 {
+        if let Some(&id) = self.ids.get(&(key.clone(), subtyping)) {
             return id;
         }
         let id = self.types.len() as u32;
@@ -314,8 +321,21 @@ impl TypeRegistry {
             },
         );
         self.types.push(canonical);
-        self.ids.insert(key, id);
+        self.supertypes.push(subtyping.supertype);
+        self.ids.insert((key, subtyping), id);
         id
+    }
+
+    /// Whether type `sub` is type `sup` or declares it among its supertypes.
+    fn is_subtype(&self, sub: u32, sup: u32) -> bool {
+        let mut current = Some(sub);
+        while let Some(id) = current {
+            if id == sup {
+                return true;
+            }
+            current = self.supertypes.get(id as usize).copied().flatten();
+        }
+        false
     }
 }
 
@@ -345,14 +365,41 @@ pub(crate) fn map_val_type(ty: ValType, f: impl Fn(u32) -> u32) -> ValType {
 /// The process-wide id of a canonical function type (one whose concrete references are
 /// type ids already: a host function's type).
 pub(crate) fn intern_type(ty: &FuncType) -> u32 {
-    registry().intern(ty.clone())
+    registry().intern(ty.clone(), Subtyping::FINAL)
+}
+
+/// Whether a function of type `sub` may stand where one of type `sup` is expected: the
+/// same type, or one that declares `sup` among its supertypes (both type ids).
+pub(crate) fn is_subtype(sub: u32, sup: u32) -> bool {
+    sub == sup || registry().is_subtype(sub, sup)
+}
+
+/// Whether a value of canonical type `sub` is one of canonical type `sup`: reference types
+/// to function types by their declared supertypes, everything else as
+/// [`ValType::is_subtype_of`] says.
+pub(crate) fn is_val_subtype(sub: ValType, sup: ValType) -> bool {
+    match (sub, sup) {
+        (
+            ValType::Ref(RefType {
+                nullable: sub_nullable,
+                heap: HeapType::Concrete(sub_id),
+            }),
+            ValType::Ref(RefType {
+                nullable: sup_nullable,
+                heap: HeapType::Concrete(sup_id),
+            }),
+        ) => (!sub_nullable || sup_nullable) && is_subtype(sub_id, sup_id),
+        _ => sub.is_subtype_of(sup),
+    }
 }
 
 /// The ids of a module's types, in order. A type may refer to earlier types and to
-/// itself (each type is its own recursion group: kiln refuses GC's explicit groups).
-fn intern_module_types(types: &[FuncType]) -> Result<Box<[u32]>, Error> {
+/// itself, and declare an earlier type as its supertype (each type is its own recursion
+/// group: kiln refuses GC's groups of several types).
+fn intern_module_types(types: &[FuncType], subtyping: &[Subtyping]) -> Result<Box<[u32]>, Error> {
     let mut registry = registry();
-    let mut ids = Vec::with_capacity(types.len());
+    let mut ids: Vec<u32> = Vec::with_capacity(types.len());
+    let corrupt = |what: &str| Error::new(format!("corrupt kiln module: {what}"));
     for (index, ty) in types.iter().enumerate() {
         let bad = std::cell::Cell::new(false);
         let key = map_concrete(ty, |referenced| match referenced as usize {
@@ -364,11 +411,23 @@ fn intern_module_types(types: &[FuncType]) -> Result<Box<[u32]>, Error> {
             }
         });
         if bad.get() {
-            return Err(Error::new(
-                "corrupt kiln module: a type refers to a later type",
-            ));
+            return Err(corrupt("a type refers to a later type"));
         }
-        ids.push(registry.intern(key));
+        let declared = subtyping.get(index).copied().unwrap_or(Subtyping::FINAL);
+        let supertype = match declared.supertype {
+            None => None,
+            Some(supertype) => Some(
+                *ids.get(supertype as usize)
+                    .ok_or_else(|| corrupt("a type's supertype is not an earlier type"))?,
+            ),
+        };
+        ids.push(registry.intern(
+            key,
+            Subtyping {
+                is_final: declared.is_final,
+                supertype,
+            },
+        ));
     }
     Ok(ids.into_boxed_slice())
 }

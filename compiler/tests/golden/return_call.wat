@@ -1,0 +1,54 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! opt_level = "speed"
+;; return_call is a jump: the frame is torn down (`popq %rbp`) and a `jmp` goes to the
+;; callee (its relocation unapplied here, so it shows as a jump to the next instruction);
+;; no `call`, so a chain of tail calls runs in constant stack.
+(module
+  (func $count_down (export "count_down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 7))
+      (else (return_call $count_down (i32.sub (local.get 0) (i32.const 1)))))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; count_down:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x39
+;;     18: testl %edx, %edx
+;;     1a: je 0x2f
+;;     20: subl $1, %edx
+;;     23: movq %rdi, %rsi
+;;     26: movq %rbp, %rsp
+;;     29: popq %rbp
+;;     2a: jmp 0x2f
+;;     2f: movl $7, %eax
+;;     34: movq %rbp, %rsp
+;;     37: popq %rbp
+;;     38: retq
+;;     39: ud2
+;; == x86_64 + avx2 ==
+;; count_down:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x39
+;;     18: testl %edx, %edx
+;;     1a: je 0x2f
+;;     20: subl $1, %edx
+;;     23: movq %rdi, %rsi
+;;     26: movq %rbp, %rsp
+;;     29: popq %rbp
+;;     2a: jmp 0x2f
+;;     2f: movl $7, %eax
+;;     34: movq %rbp, %rsp
+;;     37: popq %rbp
+;;     38: retq
+;;     39: ud2
