@@ -142,6 +142,26 @@ impl FuncTranslator<'_, '_> {
     /// Traps with `out of bounds memory access` unless the `size` bytes at `index +
     /// offset` (a 64-bit index) lie within 64-bit memory `memory`. See the file's comment.
     fn check_memory64_access(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
+        // A check made earlier in this block for the same index and at least this reach
+        // still holds: memories never shrink, and in the default layout never move.
+        let access = offset.saturating_add(size);
+        let block = self.builder.current_block();
+        if let Some(&(checked_block, checked)) = self.memory64_checked.get(&(memory, index)) {
+            if Some(checked_block) == block && access <= checked {
+                return;
+            }
+        }
+        self.emit_memory64_check(memory, index, offset, size);
+        if let (Some(block), Some(access)) =
+            (self.builder.current_block(), offset.checked_add(size))
+        {
+            self.memory64_checked
+                .insert((memory, index), (block, access));
+        }
+    }
+
+    /// The check of `check_memory64_access`, emitted.
+    fn emit_memory64_check(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
         let settings = self.env.memory_settings;
         let mapped = settings.reservation.checked_add(settings.guard_size);
         let fast_limit = match (settings.bounds_checks, mapped, offset.checked_add(size)) {
