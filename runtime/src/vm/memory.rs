@@ -23,7 +23,7 @@
 //! A 64-bit memory's code checks every access whose end may lie past `reservation +
 //! guard_size` (see the compiler's `translate/memory.rs`), so in the default layout its
 //! reservation may be larger than the settings' one: it is the larger of that, its
-//! minimum, and its declared maximum up to [`MAX_MEMORY64_RESERVATION`] (1 TiB), so a
+//! minimum, and its declared maximum up to [`MAX_MEMORY64_RESERVATION`] (16 GiB), so a
 //! memory64 with a maximum past 4 GiB can grow there. When the host refuses that much
 //! address space, the memory gets the smallest reservation that holds its minimum, and
 //! growth stops there. Without a declared maximum it reserves like a 32-bit memory.
@@ -76,8 +76,10 @@ const MAX_PAGES_32: u64 = 1 << 16;
 /// Largest number of pages of a 64-bit memory.
 const MAX_PAGES_64: u64 = 1 << 48;
 /// The most address space a 64-bit memory reserves for its declared maximum in the default
-/// layout (beyond the settings' reservation): 1 TiB.
-pub(crate) const MAX_MEMORY64_RESERVATION: u64 = 1 << 40;
+/// layout (beyond the settings' reservation): 16 GiB. More would be free on a native host,
+/// but qemu-user keeps bookkeeping per reserved page (about 100 MB for 16 GiB), and the
+/// spec testsuite declares a memory64 with a maximum of 2^48 pages.
+pub(crate) const MAX_MEMORY64_RESERVATION: u64 = 16 << 30;
 
 /// A linear memory's mapping and size.
 #[derive(Debug)]
@@ -134,8 +136,7 @@ impl LinearMemory {
             // Room to grow up to the declared maximum, as far as a reservation may go.
             let max_bytes = ty
                 .max_pages
-                .and_then(|max| max.checked_mul(WASM_PAGE_SIZE))
-                .unwrap_or(0)
+                .map_or(0, |max| max.saturating_mul(WASM_PAGE_SIZE))
                 .min(MAX_MEMORY64_RESERVATION);
             reservation = reservation.max(max_bytes);
         }
@@ -460,6 +461,25 @@ mod tests {
             shared: false,
         };
         assert!(LinearMemory::new(huge, MemorySettings::DEFAULT).is_err());
+    }
+
+    #[test]
+    fn memory64_reserves_up_to_its_maximum() {
+        let ty64 = |min_pages, max_pages| MemoryType {
+            min_pages,
+            max_pages,
+            memory64: true,
+            shared: false,
+        };
+        let past_4_gib = LinearMemory::new(ty64(1, Some(0x10010)), MemorySettings::DEFAULT);
+        assert_eq!(past_4_gib.unwrap().max_pages(), 0x10010);
+        // Without a maximum, or past the cap: what the layout or the cap allows.
+        let unbounded = LinearMemory::new(ty64(1, None), MemorySettings::DEFAULT).unwrap();
+        assert_eq!(unbounded.max_pages(), 65536);
+        let huge = LinearMemory::new(ty64(0, Some(1 << 48)), MemorySettings::DEFAULT).unwrap();
+        assert_eq!(huge.max_pages(), MAX_MEMORY64_RESERVATION / WASM_PAGE_SIZE);
+        let error = LinearMemory::new(ty64(0, Some((1 << 48) + 1)), MemorySettings::DEFAULT);
+        assert!(error.unwrap_err().to_string().contains("2^48 pages"));
     }
 
     #[test]
