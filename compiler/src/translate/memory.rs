@@ -143,7 +143,8 @@ impl FuncTranslator<'_, '_> {
     /// offset` (a 64-bit index) lie within 64-bit memory `memory`. See the file's comment.
     fn check_memory64_access(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
         // A check made earlier in this block for the same index and at least this reach
-        // still holds: memories never shrink, and in the default layout never move.
+        // still holds: memories never shrink, and neither check depends on where the
+        // memory is (with `bounds_checks`, where it may move, the base is reloaded).
         let access = offset.saturating_add(size);
         let block = self.builder.current_block();
         if let Some(&(checked_block, checked)) = self.memory64_checked.get(&(memory, index)) {
@@ -201,7 +202,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.ins().uadd_overflow_trap(index, access, trap)
             }
             None => {
-                // Past 2^64 for any index: the first sum may not overflow, the second will.
+                // `offset + size` is past 2^64: one of the two sums overflows and traps.
                 let offset = self.builder.ins().iconst(types::I64, offset as i64);
                 let start = self.builder.ins().uadd_overflow_trap(index, offset, trap);
                 let size = self.builder.ins().iconst(types::I64, size as i64);
