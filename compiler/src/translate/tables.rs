@@ -75,7 +75,7 @@ impl FuncTranslator<'_, '_> {
         let (_, length) = self
             .env
             .table_base_and_length(&mut self.builder, self.vmctx, table);
-        let size = self.to_table_index_type(table, length);
+        let size = self.as_table_index_type(table, length);
         self.push(size);
     }
 
@@ -85,7 +85,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// `value`, an i64 size or index of table `table`, as that table's index type.
-    fn to_table_index_type(&mut self, table: u32, value: Value) -> Value {
+    fn as_table_index_type(&mut self, table: u32, value: Value) -> Value {
         if self.is_table64(table) {
             value
         } else {
@@ -109,7 +109,7 @@ impl FuncTranslator<'_, '_> {
             &[table_index, delta, init],
         );
         // `u64::MAX` on failure: -1 in either index type.
-        let old = self.to_table_index_type(table, old.expect("table.grow returns the old size"));
+        let old = self.as_table_index_type(table, old.expect("table.grow returns the old size"));
         self.push(old);
     }
 
