@@ -140,8 +140,8 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
     for name in WAT_PROGRAMS {
         let input = source.join(format!("wat/{name}.wat"));
         let wasm = wat_out.join(format!("{name}.wasm"));
-        let bytes = wat::parse_file(&input)
-            .with_context(|| format!("assembling {}", input.display()))?;
+        let bytes =
+            wat::parse_file(&input).with_context(|| format!("assembling {}", input.display()))?;
         std::fs::write(&wasm, bytes).with_context(|| format!("writing {}", wasm.display()))?;
         programs.push(Program {
             name: format!("wat-{name}"),
