@@ -502,11 +502,24 @@ fn define_spectest(store: &mut Store, linker: &mut Linker) {
             element: ValType::FUNCREF,
             min: 10,
             max: Some(20),
+            table64: false,
         },
         Val::FuncRef(None),
     )
     .expect("spectest table");
     linker.define("spectest", "table", Extern::Table(table));
+    let table64 = Table::new(
+        store,
+        TableType {
+            element: ValType::FUNCREF,
+            min: 10,
+            max: Some(20),
+            table64: true,
+        },
+        Val::FuncRef(None),
+    )
+    .expect("spectest table64");
+    linker.define("spectest", "table64", Extern::Table(table64));
     let memory = Memory::new(
         store,
         MemoryType {

@@ -237,6 +237,8 @@ pub struct TableType {
     pub min: u64,
     /// Maximum number of elements.
     pub max: Option<u64>,
+    /// Indexed by i64 (table64).
+    pub table64: bool,
 }
 
 /// A memory type.

@@ -26,7 +26,12 @@ fn memory_type(ty: &MemoryType) -> String {
 
 fn table_type(ty: &TableType) -> String {
     let max = ty.max.map_or("none".to_string(), |m| m.to_string());
-    format!("table of {} {} min, max {max}", ty.element, ty.min)
+    format!(
+        "table of {} {} min, max {max}{}",
+        ty.element,
+        ty.min,
+        if ty.table64 { ", 64-bit" } else { "" }
+    )
 }
 
 /// Runs `kiln inspect`.

@@ -514,6 +514,64 @@ fn bulk_memory_beside_functions_named_like_libc() {
     }
 }
 
+/// Programs over 64-bit and several memories (`tests/programs/wat/memory64.wat`,
+/// `multi_memory.wat`): `check`'s result under `kiln run`, in both memory layouts, and
+/// `_start` (which traps unless `check` is right) as built glibc and static musl
+/// executables; the out-of-bounds exports trap.
+#[test]
+fn memory64_and_multi_memory_programs() {
+    for (name, expected, traps) in [
+        (
+            "memory64",
+            "905932800\n",
+            &["out_of_bounds", "past_4_gib"][..],
+        ),
+        ("multi_memory", "544\n", &["out_of_bounds"][..]),
+    ] {
+        let source = wat_program(name);
+        for layout in [&[][..], &["--bounds-checks"][..]] {
+            let mut args = vec!["run"];
+            args.extend_from_slice(layout);
+            let invoked = run_kiln(
+                &[&args[..], &["--invoke", "check", path_str(&source)]].concat(),
+                b"",
+            );
+            assert_eq!(
+                (invoked.code, invoked.stdout.as_str()),
+                (Some(0), expected),
+                "{name} {layout:?}: {}",
+                invoked.describe()
+            );
+            for export in traps {
+                let output = run_kiln(
+                    &[&args[..], &["--invoke", export, path_str(&source)]].concat(),
+                    b"",
+                );
+                let context = format!("{name} {export} {layout:?}: {}", output.describe());
+                assert_eq!(output.code, Some(TRAP_EXIT_CODE), "{context}");
+                assert!(
+                    output
+                        .stderr
+                        .lines()
+                        .any(|line| line.trim_end() == "wasm trap: out of bounds memory access"),
+                    "{context}"
+                );
+            }
+        }
+        for target in host_targets() {
+            let executable = scratch_dir(&format!("{name}-program")).join(&target);
+            build_for_target(&source, &target, &executable);
+            let output = run(Command::new(&executable).env_clear(), b"");
+            assert_eq!(
+                output.code,
+                Some(0),
+                "{name} {target}: {}",
+                output.describe()
+            );
+        }
+    }
+}
+
 #[test]
 fn overlapping_memory_copies_on_every_libc() {
     // memory.copy calls the C library's memmove; static musl executables get kiln's own

@@ -179,6 +179,27 @@ fn aarch64_executables_run_under_qemu() {
     }
 }
 
+/// The memory64 and multi-memory programs (`tests/programs/wat/memory64.wat`,
+/// `multi_memory.wat`, whose `_start` traps unless their checks hold) run on aarch64 under
+/// qemu, in the default layout and with `--bounds-checks`.
+#[test]
+fn aarch64_memory64_and_multi_memory_programs_run_under_qemu() {
+    let dir = scratch_dir("aarch64-memory64");
+    for program in ["memory64", "multi_memory"] {
+        for (layout, extra) in [("default", &[][..]), ("checked", &["--bounds-checks"][..])] {
+            for target in AARCH64_TARGETS {
+                let exe = dir.join(format!("{program}-{layout}-{target}"));
+                build(target, &wat_program(program), &exe, extra);
+                let output = run(&mut qemu(target, &exe));
+                assert_success(
+                    &output,
+                    &format!("{program} ({layout}) for {target} under qemu"),
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn aarch64_traps_are_reported_like_x86_64() {
     let dir = scratch_dir("aarch64-traps");

@@ -394,22 +394,19 @@ pub fn ref_type_of(ref_type: wasmparser::RefType, offset: u64) -> Result<RefType
 }
 
 fn table_type(table: wasmparser::TableType, offset: u64) -> Result<TableType> {
-    if table.table64 || table.shared {
-        return Err(unsupported("64-bit or shared tables", offset));
+    if table.shared {
+        return Err(unsupported("shared tables", offset));
     }
     Ok(TableType {
         element: ValType::Ref(ref_type_of(table.element_type, offset)?),
         min: table.initial,
         max: table.maximum,
+        table64: table.table64,
     })
 }
 
-/// A memory's type. 64-bit memories are refused here, where they are declared: every
-/// memory instruction, not only loads and stores, translates addresses as 32-bit values.
-fn memory_type(memory: wasmparser::MemoryType, offset: u64) -> Result<MemoryType> {
-    if memory.memory64 {
-        return Err(unsupported("memory64", offset));
-    }
+/// A memory's type, 32- or 64-bit.
+fn memory_type(memory: wasmparser::MemoryType, _offset: u64) -> Result<MemoryType> {
     Ok(MemoryType {
         min_pages: memory.initial,
         max_pages: memory.maximum,

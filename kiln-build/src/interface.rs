@@ -24,7 +24,9 @@ pub(crate) struct ExportFunc {
     pub ty: FuncType,
 }
 
-/// An exported memory.
+/// An exported memory, 32- or 64-bit alike: the accessors hand out its bytes as a slice
+/// (Rust) or a pointer and a `size_t` length (C), which hold a memory past 4 GiB on every
+/// target kiln compiles for (all 64-bit).
 pub(crate) struct ExportMemory {
     pub name: String,
     pub ident: String,

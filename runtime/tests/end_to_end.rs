@@ -338,6 +338,116 @@ fn memory_grows_and_faults_out_of_bounds() {
     );
 }
 
+/// Whether this host lets a process reserve `bytes` of address space (`mmap` of
+/// `PROT_NONE` pages), which a memory past 4 GiB needs.
+fn host_can_reserve(bytes: usize) -> Result<(), std::io::Error> {
+    // SAFETY: a fresh private anonymous mapping, unmapped at once; no pointer escapes.
+    unsafe {
+        let address = libc::mmap(
+            std::ptr::null_mut(),
+            bytes,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if address == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        libc::munmap(address, bytes);
+    }
+    Ok(())
+}
+
+/// A 64-bit memory grows past 4 GiB and its bytes above 4 GiB are stored and loaded, in
+/// the default layout (reserved up to its declared maximum, accesses past the mapping
+/// checked in a cold block) and with explicit bounds checks (moved to a larger
+/// reservation). Skipped, saying why, only where the host refuses the address space.
+#[test]
+fn memory64_grows_past_4_gib() {
+    const WAT: &str = r#"(module
+        (memory (export "memory") i64 1 0x10010)
+        (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+        (func (export "size") (result i64) (memory.size))
+        (func (export "store") (param i64 i64) (i64.store (local.get 0) (local.get 1)))
+        (func (export "load") (param i64) (result i64) (i64.load (local.get 0)))
+        (func (export "load_high_offset") (param i64) (result i64)
+            (i64.load offset=0x1_0000_0000 (local.get 0))))"#;
+    // Reservation plus guard of the default layout for this memory's maximum.
+    let needed = 0x10010usize * 65536 + (2 << 30);
+    if let Err(error) = host_can_reserve(needed) {
+        println!("skipped: the host refuses {needed} bytes of address space: {error}");
+        return;
+    }
+    let above_4_gib = 0x1_0000_0008_i64;
+    for bounds_checks in [false, true] {
+        let options = kiln_compiler::CompileOptions {
+            memory: kiln_compiler::MemorySettings {
+                bounds_checks,
+                ..kiln_compiler::MemorySettings::DEFAULT
+            },
+            ..kiln_compiler::CompileOptions::default()
+        };
+        let wasm = wat::parse_str(WAT).expect("valid wat");
+        let object = kiln_compiler::compile(&wasm, &options).expect("compiles");
+        let module = load_object(&object, "").expect("loads");
+        let mut store = Store::new();
+        let instance = Linker::new()
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
+        let mut call = |name: &str, args: &[Val]| call(&mut store, instance, name, args);
+        assert_eq!(
+            trap_code(call("load", &[Val::I64(above_4_gib)])),
+            TrapCode::MemoryOutOfBounds,
+            "bounds checks {bounds_checks}"
+        );
+        assert_eq!(
+            call("grow", &[Val::I64(0x10000)]).unwrap(),
+            vec![Val::I64(1)],
+            "bounds checks {bounds_checks}"
+        );
+        assert_eq!(call("size", &[]).unwrap(), vec![Val::I64(0x10001)]);
+        call(
+            "store",
+            &[Val::I64(above_4_gib), Val::I64(0x1234_5678_9abc)],
+        )
+        .unwrap();
+        call("store", &[Val::I64(8), Val::I64(7)]).unwrap();
+        assert_eq!(
+            call("load", &[Val::I64(above_4_gib)]).unwrap(),
+            vec![Val::I64(0x1234_5678_9abc)]
+        );
+        assert_eq!(
+            call("load_high_offset", &[Val::I64(8)]).unwrap(),
+            vec![Val::I64(0x1234_5678_9abc)]
+        );
+        assert_eq!(call("load", &[Val::I64(8)]).unwrap(), vec![Val::I64(7)]);
+        // The last byte of the memory, the first past it, past the mapping, at 2^64 - 1.
+        let end = 0x10001_i64 * 65536;
+        assert_eq!(
+            call("load", &[Val::I64(end - 8)]).unwrap(),
+            vec![Val::I64(0)]
+        );
+        for index in [end - 7, end, 6 << 30, 7 << 30, -8, -1] {
+            assert_eq!(
+                trap_code(call("load", &[Val::I64(index)])),
+                TrapCode::MemoryOutOfBounds,
+                "load at {index:#x}, bounds checks {bounds_checks}"
+            );
+        }
+        assert_eq!(
+            trap_code(call("load_high_offset", &[Val::I64(-8)])),
+            TrapCode::MemoryOutOfBounds
+        );
+        assert_eq!(call("grow", &[Val::I64(0x10)]).unwrap(), vec![Val::I64(-1)]);
+        let Some(Extern::Memory(memory)) = instance.get_export(&store, "memory") else {
+            panic!("the memory is exported")
+        };
+        assert_eq!(memory.data(&store).len(), 0x10001 * 65536);
+        assert_eq!(memory.data(&store)[above_4_gib as usize], 0xbc);
+    }
+}
+
 #[test]
 fn host_functions_globals_tables_and_imports() {
     let mut store = Store::new();
@@ -397,6 +507,7 @@ fn host_functions_globals_tables_and_imports() {
             element: ValType::FUNCREF,
             min: 2,
             max: None,
+            table64: false,
         },
         Val::FuncRef(None),
     )
@@ -507,6 +618,7 @@ fn link_errors_and_segment_traps() {
             element: ValType::FUNCREF,
             min: 2,
             max: None,
+            table64: false,
         },
         Val::FuncRef(None),
     )

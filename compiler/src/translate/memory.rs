@@ -9,8 +9,21 @@
 //! `out of bounds memory access` trap. An access `base + index + offset` with a 32-bit
 //! index and `size` bytes stays inside reservation + guard whenever
 //! `2^32 + offset + size <= reservation + guard_size`; only then is the check omitted.
-//! Otherwise (large static offsets, `bounds_checks` mode, 64-bit memories) the code
-//! compares `index + offset + size` with the current length and traps before the access.
+//! Otherwise (large static offsets, `bounds_checks` mode) the code compares
+//! `index + offset + size` with the current length and traps before the access.
+//!
+//! A 64-bit memory's index can reach past any reservation, so every access is checked:
+//! - in the default layout, the memory never moves and everything up to
+//!   `reservation + guard_size` past its base is mapped (inaccessible past the length), so
+//!   an index at most `reservation + guard_size - offset - size` (a constant of the
+//!   compiled code) needs nothing more: one compare with a constant and a branch not
+//!   taken. A larger index (only valid in a memory reserved past `reservation`, one with a
+//!   declared maximum beyond it) goes to a cold block that checks the length as below;
+//! - with `bounds_checks`, `index + offset + size` is computed with an overflow trap
+//!   (`uadd_overflow_trap`) and compared with the current length.
+//!
+//! Bulk operations (`memory.fill`, `memory.copy` within one memory) check `start + len`
+//! against the length, the sum trapping on overflow for 64-bit memories.
 
 use super::FuncTranslator;
 use crate::error::{unsupported, Result};
@@ -30,12 +43,11 @@ pub(super) fn heap_flags() -> MemFlagsData {
 }
 
 impl FuncTranslator<'_, '_> {
-    /// Whether an access of `size` bytes at static `offset` to memory `memory` must be
-    /// checked explicitly.
-    fn needs_bounds_check(&self, memory: u32, offset: u64, size: u64) -> bool {
+    /// Whether an access of `size` bytes at static `offset` to a 32-bit memory must be
+    /// checked explicitly (64-bit memories: `check_memory64_access`).
+    fn needs_bounds_check(&self, offset: u64, size: u64) -> bool {
         let settings = self.env.memory_settings;
-        let memory64 = self.env.info.metadata.memories[memory as usize].memory64;
-        if settings.bounds_checks || memory64 {
+        if settings.bounds_checks {
             return true;
         }
         // The settings are checked (`MemorySettings::checked`): nothing here may saturate
@@ -59,13 +71,26 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// The native address of the `len` bytes at `start` (both zero-extended 32-bit
-    /// values) in memory `memory`, trapping with `out of bounds memory access` unless all
-    /// of them lie within its current length. The check of `memory.copy` and
+    /// Whether memory `memory` is indexed by i64.
+    pub(super) fn is_memory64(&self, memory: u32) -> bool {
+        self.env.info.metadata.memories[memory as usize].memory64
+    }
+
+    /// The native address of the `len` bytes at `start` (64-bit values: zero-extended for
+    /// a 32-bit memory) in memory `memory`, trapping with `out of bounds memory access`
+    /// unless all of them lie within its current length. The check of `memory.copy` and
     /// `memory.fill`, which must trap before writing anything.
     pub(super) fn bulk_memory_address(&mut self, memory: u32, start: Value, len: Value) -> Value {
-        // Two 32-bit values cannot overflow 64 bits.
-        let end = self.builder.ins().iadd(start, len);
+        let end = if self.is_memory64(memory) {
+            self.builder.ins().uadd_overflow_trap(
+                start,
+                len,
+                crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds),
+            )
+        } else {
+            // Two zero-extended 32-bit values cannot overflow 64 bits.
+            self.builder.ins().iadd(start, len)
+        };
         self.trap_past_length(memory, end);
         let base = self.memory_base(memory);
         self.builder.ins().iadd(base, start)
@@ -93,12 +118,11 @@ impl FuncTranslator<'_, '_> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(unsupported("GC array accesses", self.offset));
         };
-        if self.env.info.metadata.memories[memory as usize].memory64 {
-            return Err(unsupported("memory64", self.offset));
-        }
         let index = self.pop();
-        let index = self.builder.ins().uextend(types::I64, index);
-        if self.needs_bounds_check(memory, memarg.offset, size) {
+        let index = self.extend_to_i64(index);
+        if self.is_memory64(memory) {
+            self.check_memory64_access(memory, index, memarg.offset, size);
+        } else if self.needs_bounds_check(memarg.offset, size) {
             // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
             let end = self
                 .builder
@@ -113,6 +137,89 @@ impl FuncTranslator<'_, '_> {
         } else {
             self.builder.ins().iadd_imm_s(address, memarg.offset as i64)
         })
+    }
+
+    /// Traps with `out of bounds memory access` unless the `size` bytes at `index +
+    /// offset` (a 64-bit index) lie within 64-bit memory `memory`. See the file's comment.
+    fn check_memory64_access(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
+        // A check made earlier in this block for the same index and at least this reach
+        // still holds: memories never shrink, and neither check depends on where the
+        // memory is (with `bounds_checks`, where it may move, the base is reloaded).
+        let access = offset.saturating_add(size);
+        let block = self.builder.current_block();
+        if let Some(&(checked_block, checked)) = self.memory64_checked.get(&(memory, index)) {
+            if Some(checked_block) == block && access <= checked {
+                return;
+            }
+        }
+        self.emit_memory64_check(memory, index, offset, size);
+        if let (Some(block), Some(access)) =
+            (self.builder.current_block(), offset.checked_add(size))
+        {
+            self.memory64_checked
+                .insert((memory, index), (block, access));
+        }
+    }
+
+    /// The check of `check_memory64_access`, emitted.
+    fn emit_memory64_check(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
+        let settings = self.env.memory_settings;
+        let mapped = settings.reservation.checked_add(settings.guard_size);
+        let fast_limit = match (settings.bounds_checks, mapped, offset.checked_add(size)) {
+            (false, Some(mapped), Some(access)) => mapped.checked_sub(access),
+            _ => None,
+        };
+        // The settings are checked (`MemorySettings::checked`): the mapping is below 2^63.
+        let Some(fast_limit) = fast_limit.and_then(|limit| i64::try_from(limit).ok()) else {
+            self.trap_past_length_64(memory, index, offset, size);
+            return;
+        };
+        let beyond_mapping = self.builder.create_block();
+        let checked = self.builder.create_block();
+        let outside = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedGreaterThan, index, fast_limit);
+        self.builder
+            .ins()
+            .brif(outside, beyond_mapping, &[], checked, &[]);
+        self.builder.set_cold_block(beyond_mapping);
+        self.builder.switch_to_block(beyond_mapping);
+        self.builder.seal_block(beyond_mapping);
+        self.trap_past_length_64(memory, index, offset, size);
+        self.builder.ins().jump(checked, &[]);
+        self.builder.switch_to_block(checked);
+        self.builder.seal_block(checked);
+    }
+
+    /// Traps with `out of bounds memory access` unless `index + offset + size` (a 64-bit
+    /// index, the sums trapping on overflow) is within memory `memory`'s current length.
+    fn trap_past_length_64(&mut self, memory: u32, index: Value, offset: u64, size: u64) {
+        let trap = crate::traps::ir_trap_code(TrapCode::MemoryOutOfBounds);
+        let end = match offset.checked_add(size) {
+            Some(access) => {
+                let access = self.builder.ins().iconst(types::I64, access as i64);
+                self.builder.ins().uadd_overflow_trap(index, access, trap)
+            }
+            None => {
+                // `offset + size` is past 2^64: one of the two sums overflows and traps.
+                let offset = self.builder.ins().iconst(types::I64, offset as i64);
+                let start = self.builder.ins().uadd_overflow_trap(index, offset, trap);
+                let size = self.builder.ins().iconst(types::I64, size as i64);
+                self.builder.ins().uadd_overflow_trap(start, size, trap)
+            }
+        };
+        self.trap_past_length(memory, end);
+    }
+
+    /// `value` as an i64: zero-extended when it is an i32 (an index, length or size of a
+    /// 32-bit memory or table), as it is otherwise.
+    pub(super) fn extend_to_i64(&mut self, value: Value) -> Value {
+        if self.builder.func.dfg.value_type(value) == types::I32 {
+            self.builder.ins().uextend(types::I64, value)
+        } else {
+            value
+        }
     }
 
     /// A load of `memory_type` bytes, extended (signed or not) to `result_type`.
@@ -165,13 +272,19 @@ impl FuncTranslator<'_, '_> {
             .builder
             .ins()
             .ushr_imm_s(length, kiln_abi::WASM_PAGE_SIZE.trailing_zeros() as i64);
-        let pages = self.builder.ins().ireduce(types::I32, pages);
+        let pages = if self.is_memory64(memory) {
+            pages
+        } else {
+            self.builder.ins().ireduce(types::I32, pages)
+        };
         self.push(pages);
     }
 
+    /// `memory.grow`: the old size in pages, or -1 (`u64::MAX` from the builtin, truncated
+    /// for a 32-bit memory) when it cannot grow.
     pub(super) fn translate_memory_grow(&mut self, memory: u32) {
         let delta = self.pop();
-        let delta = self.builder.ins().uextend(types::I64, delta);
+        let delta = self.extend_to_i64(delta);
         let memory_index = self.builder.ins().iconst(types::I32, i64::from(memory));
         let old = self
             .env
@@ -182,7 +295,11 @@ impl FuncTranslator<'_, '_> {
                 &[memory_index, delta],
             )
             .expect("memory.grow returns the old size");
-        let old = self.builder.ins().ireduce(types::I32, old);
+        let old = if self.is_memory64(memory) {
+            old
+        } else {
+            self.builder.ins().ireduce(types::I32, old)
+        };
         self.push(old);
     }
 }

@@ -108,6 +108,7 @@ pub fn translate_function(
         locals,
         offset: 0,
         memory0_base,
+        memory64_checked: HashMap::new(),
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
     };
@@ -197,6 +198,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub offset: u64,
     /// Base of memory 0, loaded once in the entry block.
     pub memory0_base: Option<Value>,
+    /// 64-bit memory accesses already checked in the current block: (memory, index) to
+    /// the block and the largest `offset + size` checked (see `memory.rs`).
+    pub memory64_checked: HashMap<(u32, Value), (ir::Block, u64)>,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
     /// Branch hints of this function's `if` and `br_if` instructions, by module offset:

@@ -2,6 +2,11 @@
 //! `table.get/set/size` inline, and the growing and bulk table operations through builtins;
 //! and the bulk memory operations (`memory.copy` and `memory.fill` within one memory inline,
 //! checked by `memory.rs`, then libc's `memmove` / `memset`).
+//!
+//! Indices, lengths and sizes are i64 for 64-bit tables and memories (table64, memory64)
+//! and i32 otherwise; the builtins take them all as zero-extended 64-bit values, and
+//! `memory.copy` / `table.copy` between a 32- and a 64-bit one get a length of the
+//! narrower type, as validation guarantees.
 
 use super::FuncTranslator;
 use crate::abi;
@@ -47,7 +52,7 @@ impl FuncTranslator<'_, '_> {
         let (base, length) = self
             .env
             .table_base_and_length(&mut self.builder, self.vmctx, table);
-        let index = self.builder.ins().uextend(types::I64, index);
+        let index = self.extend_to_i64(index);
         let beyond = self
             .builder
             .ins()
@@ -79,33 +84,41 @@ impl FuncTranslator<'_, '_> {
         let (_, length) = self
             .env
             .table_base_and_length(&mut self.builder, self.vmctx, table);
-        let size = self.builder.ins().ireduce(types::I32, length);
+        let size = self.as_table_index_type(table, length);
         self.push(size);
+    }
+
+    /// Whether table `table` is indexed by i64.
+    fn is_table64(&self, table: u32) -> bool {
+        self.env.info.metadata.tables[table as usize].table64
+    }
+
+    /// `value`, an i64 size or index of table `table`, as that table's index type.
+    fn as_table_index_type(&mut self, table: u32, value: Value) -> Value {
+        if self.is_table64(table) {
+            value
+        } else {
+            self.builder.ins().ireduce(types::I32, value)
+        }
     }
 
     fn i32_const(&mut self, value: u32) -> Value {
         self.builder.ins().iconst(types::I32, i64::from(value))
     }
 
-    fn extend_to_i64(&mut self, value: Value) -> Value {
-        self.builder.ins().uextend(types::I64, value)
-    }
-
     pub(super) fn translate_table_grow(&mut self, table: u32) {
         let delta = self.pop();
         let init = self.pop();
-        let table = self.i32_const(table);
+        let table_index = self.i32_const(table);
         let delta = self.extend_to_i64(delta);
         let old = self.env.call_builtin(
             &mut self.builder,
             self.vmctx,
             Builtin::TableGrow,
-            &[table, delta, init],
+            &[table_index, delta, init],
         );
-        let old = self
-            .builder
-            .ins()
-            .ireduce(types::I32, old.expect("table.grow returns the old size"));
+        // `u64::MAX` on failure: -1 in either index type.
+        let old = self.as_table_index_type(table, old.expect("table.grow returns the old size"));
         self.push(old);
     }
 

@@ -20,7 +20,7 @@ use super::store::{
 use super::table::{range, TableStorage};
 use crate::error::{InstantiateError, Trap};
 use kiln_abi::metadata::{
-    DataMode, ElementItems, ElementMode, ExternKind, GlobalType, ImportType, TableType,
+    DataMode, ElementItems, ElementMode, ExternKind, GlobalType, ImportType, MemoryType, TableType,
 };
 use kiln_abi::vmctx::{VMContextHeader, VMFuncRef, VMOffsets, ValRaw, VMCTX_MAGIC};
 use kiln_abi::TrapCode;
@@ -118,7 +118,12 @@ fn describe_limits(min: u64, max: Option<u64>) -> String {
 }
 
 fn describe_table(ty: TableType) -> String {
-    format!("table {} {}", describe_limits(ty.min, ty.max), ty.element)
+    let index = if ty.table64 { "i64 " } else { "" };
+    format!(
+        "table {index}{} {}",
+        describe_limits(ty.min, ty.max),
+        ty.element
+    )
 }
 
 /// The name of an entity kind, for messages.
@@ -157,6 +162,7 @@ fn check_import(
             };
             let actual = store.tables[index].storage.ty();
             if actual.element != expected.element
+                || actual.table64 != expected.table64
                 || !limits_match(actual.min, actual.max, expected.min, expected.max)
             {
                 return Err(format!(
@@ -178,9 +184,12 @@ fn check_import(
                     expected.max_pages,
                 )
             {
+                let index = |ty: MemoryType| if ty.memory64 { "i64 " } else { "" };
                 return Err(format!(
-                    "expected memory {}, found memory {}",
+                    "expected memory {}{}, found memory {}{}",
+                    index(expected),
                     describe_limits(expected.min_pages, expected.max_pages),
+                    index(actual),
                     describe_limits(actual.min_pages, actual.max_pages)
                 ));
             }

@@ -20,6 +20,14 @@
 //! `current_length`, and the reservation may be smaller than the index space; it must
 //! still be large enough for every page the memory will ever have, since it never moves.
 //!
+//! A 64-bit memory's code checks every access whose end may lie past `reservation +
+//! guard_size` (see the compiler's `translate/memory.rs`), so in the default layout its
+//! reservation may be larger than the settings' one: it is the larger of that, its
+//! minimum, and its declared maximum up to [`MAX_MEMORY64_RESERVATION`] (16 GiB), so a
+//! memory64 with a maximum past 4 GiB can grow there. When the host refuses that much
+//! address space, the memory gets the smallest reservation that holds its minimum, and
+//! growth stops there. Without a declared maximum it reserves like a 32-bit memory.
+//!
 //! A dropped memory's mapping is kept, emptied (its pages replaced by fresh inaccessible
 //! anonymous ones, which read as zero once accessible), for the next memory with a mapping
 //! of the same length, up to [`MAX_FREE_RESERVATIONS`] of them. Instantiating then skips
@@ -67,6 +75,11 @@ fn keep_reservation(mut mapping: Mmap, accessible: usize) -> Result<(), Mmap> {
 const MAX_PAGES_32: u64 = 1 << 16;
 /// Largest number of pages of a 64-bit memory.
 const MAX_PAGES_64: u64 = 1 << 48;
+/// The most address space a 64-bit memory reserves for its declared maximum in the default
+/// layout (beyond the settings' reservation): 16 GiB. More would be free on a native host,
+/// but qemu-user keeps bookkeeping per reserved page (about 100 MB for 16 GiB), and the
+/// spec testsuite declares a memory64 with a maximum of 2^48 pages.
+pub(crate) const MAX_MEMORY64_RESERVATION: u64 = 16 << 30;
 
 /// A linear memory's mapping and size.
 #[derive(Debug)]
@@ -93,9 +106,11 @@ impl LinearMemory {
             MAX_PAGES_32
         };
         if ty.min_pages > absolute_max || ty.max_pages.is_some_and(|max| max > absolute_max) {
-            return Err(Error::new(
-                "memory size must be at most 65536 pages (4 GiB)",
-            ));
+            return Err(Error::new(if ty.memory64 {
+                "memory size must be at most 2^48 pages (2^64 bytes)"
+            } else {
+                "memory size must be at most 65536 pages (4 GiB)"
+            }));
         }
         if ty.max_pages.is_some_and(|max| max < ty.min_pages) {
             return Err(Error::new("memory maximum is below its minimum"));
@@ -110,33 +125,52 @@ impl LinearMemory {
             .checked_mul(WASM_PAGE_SIZE)
             .ok_or_else(too_large)?;
         let mut reservation = settings.reservation;
-        if settings.bounds_checks {
+        // The reservation to fall back to when the host refuses a larger one.
+        let mut smallest = reservation;
+        if settings.bounds_checks || ty.memory64 {
             // Explicit checks: any reservation works if it holds the minimum.
             reservation = reservation.max(min_bytes);
+            smallest = reservation;
+        }
+        if ty.memory64 && !settings.bounds_checks {
+            // Room to grow up to the declared maximum, as far as a reservation may go.
+            let max_bytes = ty
+                .max_pages
+                .map_or(0, |max| max.saturating_mul(WASM_PAGE_SIZE))
+                .min(MAX_MEMORY64_RESERVATION);
+            reservation = reservation.max(max_bytes);
         }
         // Whole wasm pages are whole host pages wherever the host's pages are at most
         // 64 KiB; rounding keeps larger pages correct too.
         let round = |bytes: u64| bytes.checked_next_multiple_of(page).ok_or_else(too_large);
-        let (reservation, guard) = (round(reservation)?, round(settings.guard_size)?);
+        let (reservation, smallest) = (round(reservation)?, round(smallest)?);
+        let guard = round(settings.guard_size)?;
         if min_bytes > reservation {
             return Err(Error::new(format!(
                 "memory minimum of {} pages exceeds the reservation of {reservation} bytes",
                 ty.min_pages
             )));
         }
-        let mapping_len = reservation
-            .checked_add(guard)
-            .and_then(|len| usize::try_from(len).ok())
-            .ok_or_else(too_large)?;
-        let reservation = reservation as usize;
-        let mapping = match reuse_reservation(mapping_len) {
-            Some(mapping) if mapping_len > 0 => mapping,
+        let mapping_len = |reservation: u64| {
+            reservation
+                .checked_add(guard)
+                .and_then(|len| usize::try_from(len).ok())
+                .ok_or_else(too_large)
+        };
+        let reserve = |mapping_len: usize| match reuse_reservation(mapping_len) {
+            Some(mapping) if mapping_len > 0 => Ok(mapping),
             _ => Mmap::reserve(mapping_len).map_err(|error| {
                 Error::new(format!(
                     "cannot reserve {mapping_len} bytes of address space for a memory: {error}"
                 ))
-            })?,
+            }),
         };
+        let (mapping, reservation) = match reserve(mapping_len(reservation)?) {
+            Ok(mapping) => (mapping, reservation),
+            Err(_) if smallest < reservation => (reserve(mapping_len(smallest)?)?, smallest),
+            Err(error) => return Err(error),
+        };
+        let reservation = usize::try_from(reservation).map_err(|_| too_large())?;
         let mut memory = LinearMemory {
             mapping: Some(mapping),
             reservation,
@@ -427,6 +461,25 @@ mod tests {
             shared: false,
         };
         assert!(LinearMemory::new(huge, MemorySettings::DEFAULT).is_err());
+    }
+
+    #[test]
+    fn memory64_reserves_up_to_its_maximum() {
+        let ty64 = |min_pages, max_pages| MemoryType {
+            min_pages,
+            max_pages,
+            memory64: true,
+            shared: false,
+        };
+        let past_4_gib = LinearMemory::new(ty64(1, Some(0x10010)), MemorySettings::DEFAULT);
+        assert_eq!(past_4_gib.unwrap().max_pages(), 0x10010);
+        // Without a maximum, or past the cap: what the layout or the cap allows.
+        let unbounded = LinearMemory::new(ty64(1, None), MemorySettings::DEFAULT).unwrap();
+        assert_eq!(unbounded.max_pages(), 65536);
+        let huge = LinearMemory::new(ty64(0, Some(1 << 48)), MemorySettings::DEFAULT).unwrap();
+        assert_eq!(huge.max_pages(), MAX_MEMORY64_RESERVATION / WASM_PAGE_SIZE);
+        let error = LinearMemory::new(ty64(0, Some((1 << 48) + 1)), MemorySettings::DEFAULT);
+        assert!(error.unwrap_err().to_string().contains("2^48 pages"));
     }
 
     #[test]

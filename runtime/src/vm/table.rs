@@ -35,7 +35,12 @@ impl TableStorage {
     pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
         let old = self.elements.len() as u64;
         let new = old.checked_add(delta)?;
-        if new > self.ty.max.unwrap_or(u64::from(u32::MAX)) || new > MAX_ELEMENTS {
+        let absolute_max = if self.ty.table64 {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        if new > self.ty.max.unwrap_or(absolute_max) || new > MAX_ELEMENTS {
             return None;
         }
         self.elements.try_reserve(delta as usize).ok()?;
@@ -98,6 +103,7 @@ mod tests {
             element: ValType::FUNCREF,
             min: 2,
             max: Some(4),
+            table64: false,
         };
         let mut table = TableStorage::new(ty, 0).unwrap();
         assert_eq!(table.grow(1, 9), Some(2));
@@ -117,9 +123,11 @@ mod tests {
             element: ValType::EXTERNREF,
             min: 0,
             max: None,
+            table64: true,
         };
         let mut table = TableStorage::new(ty, 0).unwrap();
         assert_eq!(table.grow(u64::from(u32::MAX), 0), None);
+        assert_eq!(table.grow(1 << 40, 0), None);
         assert_eq!(table.grow(u64::MAX, 0), None);
     }
 }
