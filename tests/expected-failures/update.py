@@ -6,8 +6,10 @@
 
 For every suite the log has a `<suite>: N passed, M failed` line for, the suite's list
 becomes exactly the failures printed under it (`  failed <case>: <message>`): a case
-already listed keeps its reason, a new one gets `gc` when the compiler refused GC and
-its message otherwise. Suites run with a FILTER are left alone (their runs are partial).
+already listed keeps its reason, a new one gets `gc` when the compiler refused GC,
+`<feature>: not yet supported` when it refused another feature, and its message
+otherwise. Run it only on logs of whole suites (no FILTER argument): a filtered run
+would drop the cases of every other script.
 Review the diff: a new failure is a regression until shown otherwise.
 """
 
@@ -23,6 +25,9 @@ FAILED_LINE = re.compile(r"^  failed (\S+?:\d+): (.*)$")
 def reason_for(message: str) -> str:
     if "unsupported: GC" in message:
         return "gc"
+    match = re.search(r"unsupported: (.*?)(?:, at offset|$)", message)
+    if match:
+        return f"{match.group(1)}: not yet supported"
     return " ".join(message.split())[:160]
 
 

@@ -25,6 +25,11 @@ pub(crate) enum FrameKind {
         else_arm: ElseArm,
         params: Vec<Value>,
     },
+    /// `try_table`: a block whose calls and throws go to its handler scope
+    /// (`exceptions.rs`), whose catch clauses are compiled at `end`.
+    TryTable { catches: Vec<wasmparser::Catch> },
+    /// A legacy `try` (`exceptions.rs`).
+    Try(super::exceptions::LegacyTry),
 }
 
 /// Where the false edge of an `if` goes.
@@ -60,7 +65,7 @@ pub(crate) struct ControlFrame {
 
 impl FuncTranslator<'_, '_> {
     /// Parameter and result types of a block type.
-    fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
+    pub(super) fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
         Ok(match block_type {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(ty) => (
@@ -251,7 +256,9 @@ impl FuncTranslator<'_, '_> {
                 frame.branched_to = true;
             }
             FrameKind::Loop { header } => self.builder.seal_block(header),
-            _ => {}
+            FrameKind::TryTable { catches } => self.end_try_table(&catches),
+            FrameKind::Try(state) => self.end_legacy_try(state),
+            FrameKind::Block | FrameKind::If { .. } => {}
         }
         self.stack.truncate(frame.stack_height);
         if frame.branched_to {
@@ -272,7 +279,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The block a branch of `relative_depth` goes to and how many values it carries;
     /// marks the frame as branched to.
-    fn branch_target(&mut self, relative_depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> (Block, usize) {
         let index = self.control.len() - 1 - relative_depth as usize;
         let frame = &mut self.control[index];
         match frame.kind {

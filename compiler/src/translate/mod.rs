@@ -1,12 +1,13 @@
 //! Function translation: one pass over a function's operators, keeping a value stack of
 //! Cranelift values and a stack of control frames, with locals as cranelift-frontend
 //! variables. Dispatch is one `match` whose arms are one-liners into the category files:
-//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`, and
-//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators. An operator
+//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`,
+//! `exceptions.rs` (tags, `throw`, `try_table` and the legacy `try`), and `simd.rs`, which has its own nested match for the 0xFD-prefixed operators. An operator
 //! kiln does not support is a named `Unsupported` error.
 
 mod calls;
 mod control;
+mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -106,6 +107,7 @@ pub fn translate_function(
         offset: 0,
         memory0_base,
         direct_callees: HashMap::new(),
+        handlers: Vec::new(),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -169,6 +171,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub memory0_base: Option<Value>,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
+    /// The exception handler scopes covering the current position, innermost last.
+    pub handlers: Vec<exceptions::HandlerScope>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -205,8 +209,18 @@ impl FuncTranslator<'_, '_> {
         use Operator as O;
         if !self.reachable {
             return match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. }
+                | O::Loop { .. }
+                | O::If { .. }
+                | O::TryTable { .. }
+                | O::Try { .. } => {
                     self.push_dead_frame();
+                    Ok(())
+                }
+                O::Catch { tag_index } => self.translate_catch(Some(tag_index)),
+                O::CatchAll => self.translate_catch(None),
+                O::Delegate { relative_depth } => {
+                    self.translate_delegate(relative_depth);
                     Ok(())
                 }
                 O::Else => {
@@ -238,6 +252,16 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(type_index, table_index),
+
+            // Exceptions.
+            O::TryTable { try_table } => self.translate_try_table(try_table)?,
+            O::Throw { tag_index } => self.translate_throw(tag_index),
+            O::ThrowRef => self.translate_throw_ref(),
+            O::Try { blockty } => self.translate_try(blockty)?,
+            O::Catch { tag_index } => self.translate_catch(Some(tag_index))?,
+            O::CatchAll => self.translate_catch(None)?,
+            O::Delegate { relative_depth } => self.translate_delegate(relative_depth),
+            O::Rethrow { relative_depth } => self.translate_rethrow(relative_depth),
 
             // Variables and parametric operators.
             O::Drop => {

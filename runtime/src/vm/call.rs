@@ -104,14 +104,21 @@ fn host_error(error: HostError) -> CallError {
 }
 
 /// The error a caught trap stands for: a host function's reason for `HostUnwind`, the
-/// trap itself otherwise.
+/// trap itself otherwise (naming the tag of an uncaught exception).
 fn trap_to_error(store: &mut VMStore, caught: CaughtTrap) -> CallError {
     if caught.code == TrapCode::HostUnwind {
         if let Some(error) = store.pending_host_error.take() {
             return host_error(error);
         }
     }
-    CallError::Trap(symbolize(caught))
+    let mut trap = symbolize(caught);
+    if trap.code == TrapCode::UncaughtException {
+        trap.exception_tag = store
+            .pending_exception
+            .take()
+            .map(|tag| store.tags[tag as usize].name.clone());
+    }
+    CallError::Trap(trap)
 }
 
 /// Turns the PCs of a caught trap into frames (trampolines and unknown code omitted). The
@@ -149,5 +156,6 @@ pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
         code: caught.code,
         backtrace,
         backtrace_truncated: caught.truncated,
+        exception_tag: None,
     }
 }
