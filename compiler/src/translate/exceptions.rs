@@ -60,6 +60,9 @@ impl FuncTranslator<'_, '_> {
     fn open_handler_scope(&mut self) {
         let dispatch = self.builder.create_block();
         self.builder.append_block_param(dispatch, POINTER);
+        // Exception paths go after the function's other code, so that a covered call's
+        // normal return falls through.
+        self.builder.set_cold_block(dispatch);
         self.handlers.push(HandlerScope {
             frame_index: self.control.len() - 1,
             dispatch,
@@ -248,6 +251,8 @@ impl FuncTranslator<'_, '_> {
     /// Branches to `matched` if `exception`'s tag is this instance's tag `tag`, else to
     /// `next`.
     fn branch_on_tag(&mut self, exception: Value, tag: u32, matched: ir::Block, next: ir::Block) {
+        self.builder.set_cold_block(matched);
+        self.builder.set_cold_block(next);
         let thrown = abi::exception_tag(&mut self.builder, exception);
         let expected = self.env.tag_address(&mut self.builder, self.vmctx, tag);
         let same = self.builder.ins().icmp(IntCC::Equal, thrown, expected);
