@@ -12,9 +12,13 @@
 //!   payload register (`rax` / `x0`), with `kiln_resume_exception`. The code there decides
 //!   which catch clause applies (`compiler/src/translate/exceptions.rs`) and may throw on;
 //! - a return address outside wasm functions (an entry trampoline: the host called wasm
-//!   there): the exception is uncaught. The builtin records its tag in the store and
-//!   returns 1, and the thrower traps with `UncaughtException` at the throw, so the trap
-//!   carries the usual backtrace.
+//!   there): the exception is uncaught. The builtin records it in the store and returns 1,
+//!   and the thrower traps with `UncaughtException`.
+//!
+//! The first time an exception is thrown the builtin also records the return addresses of
+//! all wasm frames on the stack (`VMStore::throw_origin`): an exception that a handler
+//! examines and throws on (its tags did not match) reaches the host from that handler's
+//! frame, but its report shows where it was first thrown.
 //!
 //! The frames skipped by a resume are wasm frames and this builtin's, which owns nothing:
 //! no Rust frame with state is ever skipped, and no host frame is ever unwound. A call
@@ -23,7 +27,8 @@
 
 use super::code::{self, CodeKind};
 use super::instance::InstanceData;
-use kiln_abi::vmctx::VMContextHeader;
+use super::store::{VMStore, MAX_THROW_FRAMES};
+use kiln_abi::vmctx::{VMContextHeader, VMExceptionHeader};
 
 extern "C" {
     /// The `throw_ref` builtin's entry point (the builtin table holds it): called by
@@ -124,6 +129,42 @@ unsafe fn find_handler(mut fp: usize, mut pc: usize) -> Option<(usize, usize, us
     }
 }
 
+/// Records in `store` the return addresses of the wasm frames from `(fp, pc)` outwards, as
+/// where `exception` was thrown, if it is thrown for the first time (marked in its
+/// header's padding, which compiled code never reads).
+///
+/// # Safety
+/// As for [`find_handler`]; `exception` is a live exception object of `store`.
+unsafe fn record_throw_origin(store: &mut VMStore, exception: usize, mut fp: usize, mut pc: usize) {
+    let header = exception as *mut VMExceptionHeader;
+    // SAFETY: a live exception object (caller's contract).
+    unsafe {
+        if (*header)._pad != 0 {
+            return;
+        }
+        (*header)._pad = 1;
+    }
+    let (origin, frames, truncated) = &mut store.throw_origin;
+    *origin = exception;
+    frames.clear();
+    *truncated = false;
+    while let Some(location) = pc.checked_sub(1).and_then(code::lookup) {
+        if !matches!(location.range.kind, CodeKind::Function(_)) {
+            break;
+        }
+        if frames.len() == MAX_THROW_FRAMES {
+            *truncated = true;
+            break;
+        }
+        frames.push(pc);
+        // SAFETY: a wasm function's frame record (caller's contract).
+        unsafe {
+            pc = *((fp + 8) as *const usize);
+            fp = *(fp as *const usize);
+        }
+    }
+}
+
 /// The body of `kiln_throw_ref`: unwinds to the handler, or returns 1 with the exception's
 /// tag recorded in the store.
 ///
@@ -136,20 +177,25 @@ unsafe extern "C" fn throw_ref_unwind(
     fp: usize,
     pc: usize,
 ) -> u32 {
-    // SAFETY: the thrower is compiled wasm code (caller's contract).
-    if let Some((pc, sp, fp)) = unsafe { find_handler(fp, pc) } {
-        // SAFETY: the landing pad of a `try_call` expects exactly this state; the frames
-        // between here and there are wasm frames and this one, which owns nothing.
-        unsafe { kiln_resume_exception(pc, sp, fp, exception) }
-    }
     // SAFETY: compiled code passes its own context, whose header we wrote; its instance
-    // and store are live and not borrowed while wasm runs.
-    unsafe {
+    // and store are live and not borrowed while wasm runs (this borrow ends before the
+    // resume below).
+    let store = unsafe {
         let instance = (*vmctx.cast::<VMContextHeader>())
             .instance
             .cast::<InstanceData>();
-        let store = &mut *(*instance).store;
-        store.pending_exception = Some(store.exception_tag(exception));
+        &mut *(*instance).store
+    };
+    // SAFETY: the thrower is compiled wasm code, the exception one of its store's
+    // (caller's contract).
+    unsafe { record_throw_origin(store, exception, fp, pc) };
+    // SAFETY: as above.
+    if let Some((pc, sp, fp)) = unsafe { find_handler(fp, pc) } {
+        // SAFETY: the landing pad of a `try_call` expects exactly this state; the frames
+        // between here and there are wasm frames and this one, which owns nothing (the
+        // store's buffer belongs to the store).
+        unsafe { kiln_resume_exception(pc, sp, fp, exception) }
     }
+    store.pending_exception = Some(exception);
     1
 }

@@ -27,6 +27,9 @@ use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// The most frames recorded of where an exception was thrown (as for traps).
+pub const MAX_THROW_FRAMES: usize = 64;
+
 /// Default of the wasm stack limit (`Store::set_max_wasm_stack`): 1 MiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
 
@@ -99,9 +102,14 @@ pub(crate) struct VMStore {
     /// Every exception object thrown in the store (what `exnref`s point to): owned here
     /// and freed with the store, as nothing tracks which ones wasm still holds.
     pub exceptions: Vec<Box<[ValRaw]>>,
-    /// The tag (store index) of the last exception that reached the host; taken when its
+    /// The last exception (its address) that reached the host; taken when its
     /// `UncaughtException` trap reaches the call that entered wasm.
-    pub pending_exception: Option<u32>,
+    pub pending_exception: Option<usize>,
+    /// Where the last exception thrown for the first time was thrown: its address and the
+    /// return addresses of the wasm frames then on the stack, innermost first (at most
+    /// [`MAX_THROW_FRAMES`]), and whether more followed. An uncaught exception reports
+    /// this backtrace, not the one of the handler that threw it on last.
+    pub throw_origin: (usize, Vec<usize>, bool),
     /// Every `VMFuncRef` address that compiled code may hand back (a function's own, and
     /// the copies in importing contexts), to the index of the function it stands for.
     pub func_by_ref: HashMap<usize, u32>,
@@ -226,6 +234,7 @@ impl VMStore {
             tags: Vec::new(),
             exceptions: Vec::new(),
             pending_exception: None,
+            throw_origin: (0, Vec::new(), false),
             func_by_ref: HashMap::new(),
             pending_host_error: None,
         }
