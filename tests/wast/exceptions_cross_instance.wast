@@ -41,13 +41,15 @@
         (call_indirect (type $sig) (local.get 0) (i32.const 0)))))
 
   (func (export "catch-own-payload") (result f64)
-    (local i64)
+    (local $fraction f64)
     (block $h (result i64 f64)
       (try_table (catch $own $h)
         (call $throw-own))
       (unreachable))
-    (f64.add (f64.convert_i64_s))
-  )
+    (local.set $fraction)
+    (f64.convert_i64_s)
+    (local.get $fraction)
+    (f64.add))
 
   ;; The inner handler does not match; the outer one, two frames up, does.
   (func $inner (param i32) (result i32)
@@ -74,9 +76,11 @@
         (throw_ref))))
 
   (func (export "uncaught") (param i32)
-    (block $h
+    (block $h (result i32)
       (try_table (catch $local $h)
-        (call $throw-shared (local.get 0)))))
+        (call $throw-shared (local.get 0)))
+      (return))
+    (drop))
 )
 
 (assert_return (invoke "catch-shared" (i32.const 7)) (i32.const 7))
