@@ -186,6 +186,10 @@ fn aarch64_traps_are_reported_like_x86_64() {
         ("divide_by_zero", "integer divide by zero"),
         ("out_of_bounds", "out of bounds memory access"),
         ("stack_overflow", "call stack exhausted"),
+        (
+            "uncaught_exception",
+            "uncaught exception: tag invalid_input",
+        ),
     ] {
         let native = dir.join(format!("{program}-x86_64"));
         let source = wat_program(program);
