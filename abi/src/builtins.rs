@@ -54,6 +54,14 @@ macro_rules! foreach_builtin {
             /// ids differ: 0 when type `actual` declares `expected` among its supertypes.
             func_type_check(FuncTypeCheck)(actual: I32, expected: I32) -> I32,
                 trap BadSignature;
+            /// `throw`'s first half: a new exception object of tag `tag` (the caller's tag
+            /// index), owned by the store, whose payload the caller then writes.
+            exception_new(ExceptionNew)(tag: I32) -> Pointer, trap None;
+            /// `throw_ref` (and `throw` and `rethrow`, after `exception_new`): unwinds to the
+            /// innermost handler of a wasm frame that covers the call and resumes there
+            /// with the exception (never returning); returns 1 when no wasm frame before
+            /// the host has one, and the caller traps. The exception must not be null.
+            throw_ref(ThrowRef)(exception: Pointer) -> I32, trap UncaughtException;
         }
     };
 }
@@ -169,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_list_gives_offsets_signatures_and_traps() {
-        assert_eq!(Builtin::ALL.len(), 11);
+        assert_eq!(Builtin::ALL.len(), 13);
         for (index, builtin) in Builtin::ALL.iter().enumerate() {
             assert_eq!(builtin.offset() as usize, index * 8);
         }

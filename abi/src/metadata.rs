@@ -318,6 +318,8 @@ pub enum ExternKind {
     Memory,
     /// A global.
     Global,
+    /// A tag (exception handling).
+    Tag,
 }
 
 /// The type of an import.
@@ -331,6 +333,8 @@ pub enum ImportType {
     Memory(MemoryType),
     /// A global.
     Global(GlobalType),
+    /// A tag of this function type index (its parameters are the exception's payload).
+    Tag(u32),
 }
 
 /// An import.
@@ -500,6 +504,11 @@ pub struct ModuleMetadata<'a> {
     pub global_types: Vec<GlobalType>,
     /// Globals the module defines.
     pub globals: Vec<Global>,
+    /// Function type index of every tag, imported first.
+    pub tags: Vec<u32>,
+    /// Name of every tag (empty where the module gives none), for uncaught exceptions.
+    #[serde(borrow)]
+    pub tag_names: Vec<&'a str>,
     /// Exports.
     #[serde(borrow)]
     pub exports: Vec<Export<'a>>,
@@ -564,6 +573,7 @@ impl<'a> ModuleMetadata<'a> {
                     | (ExternKind::Table, ImportType::Table(_))
                     | (ExternKind::Memory, ImportType::Memory(_))
                     | (ExternKind::Global, ImportType::Global(_))
+                    | (ExternKind::Tag, ImportType::Tag(_))
             )
         });
         count.count() as u32
@@ -580,6 +590,7 @@ impl<'a> ModuleMetadata<'a> {
             imported_memories,
             imported_tables,
             imported_globals,
+            tags: self.tags.len() as u32,
             defined_memories: self.memories.len() as u32 - imported_memories,
             defined_tables: self.tables.len() as u32 - imported_tables,
             defined_globals: self.globals.len() as u32,
@@ -615,6 +626,8 @@ mod tests {
             }],
             global_types: vec![],
             globals: vec![],
+            tags: vec![0],
+            tag_names: vec!["e"],
             exports: vec![Export {
                 name: "g",
                 kind: ExternKind::Func,

@@ -38,11 +38,15 @@ pub enum TrapCode {
     Interrupt = 14,
     /// `call_ref` or `return_call_ref` on a null function reference.
     NullFunctionReference = 15,
+    /// An exception thrown by `throw`, `throw_ref` or `rethrow` found no handler before it
+    /// reached the host (the outermost wasm call or a host function); the runtime keeps
+    /// the exception on the side to name its tag.
+    UncaughtException = 16,
 }
 
 impl TrapCode {
     /// Every trap code, for tables and tests.
-    pub const ALL: [TrapCode; 15] = [
+    pub const ALL: [TrapCode; 16] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -58,6 +62,7 @@ impl TrapCode {
         TrapCode::HostUnwind,
         TrapCode::Interrupt,
         TrapCode::NullFunctionReference,
+        TrapCode::UncaughtException,
     ];
 
     /// The code stored in a trap table, back to the enum.
@@ -83,6 +88,7 @@ impl TrapCode {
             TrapCode::HostUnwind => "host function error",
             TrapCode::Interrupt => "interrupt",
             TrapCode::NullFunctionReference => "null function reference",
+            TrapCode::UncaughtException => "uncaught exception",
         }
     }
 }
@@ -136,6 +142,11 @@ impl TrapEntry {
 /// One call-site entry: a call instruction, by the offset of its return address from the
 /// start of its function, and the wasm instruction it was compiled from. A backtrace's
 /// outer frames are return addresses, so this is how they get their wasm offsets.
+///
+/// A call inside a `try_table` (or a legacy `try`) also records its landing pad: where an
+/// exception thrown out of the callee resumes in this frame, with the stack pointer at
+/// `frame_pointer - frame_offset` and the exception in the first payload register (see
+/// ARCHITECTURE.md, "Exceptions").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(C)]
 pub struct CallSiteEntry {
@@ -145,7 +156,16 @@ pub struct CallSiteEntry {
     /// belongs to (`call`, `call_indirect`, or one that calls a builtin or a libcall);
     /// [`NO_WASM_OFFSET`] in trampolines.
     pub wasm_offset: u32,
+    /// Offset of the landing pad from the start of the function's code, or [`NO_HANDLER`]
+    /// for a call no handler covers.
+    pub handler_offset: u32,
+    /// Bytes from the frame pointer down to the stack pointer at the call (the handler's
+    /// stack pointer); 0 without a handler.
+    pub frame_offset: u32,
 }
+
+/// [`CallSiteEntry::handler_offset`] of a call no handler covers.
+pub const NO_HANDLER: u32 = u32::MAX;
 
 impl CallSiteEntry {
     /// Size of an entry in the call-site table.
@@ -158,7 +178,16 @@ impl CallSiteEntry {
             .copy_from_slice(&self.return_offset.to_le_bytes());
         bytes[core::mem::offset_of!(CallSiteEntry, wasm_offset)..][..4]
             .copy_from_slice(&self.wasm_offset.to_le_bytes());
+        bytes[core::mem::offset_of!(CallSiteEntry, handler_offset)..][..4]
+            .copy_from_slice(&self.handler_offset.to_le_bytes());
+        bytes[core::mem::offset_of!(CallSiteEntry, frame_offset)..][..4]
+            .copy_from_slice(&self.frame_offset.to_le_bytes());
         bytes
+    }
+
+    /// The landing pad's offset in the function, if a handler covers the call.
+    pub fn handler(&self) -> Option<u32> {
+        (self.handler_offset != NO_HANDLER).then_some(self.handler_offset)
     }
 
     /// The wasm offset, unless the entry has none.
@@ -193,8 +222,21 @@ mod tests {
         let call = CallSiteEntry {
             return_offset: 0x10,
             wasm_offset: NO_WASM_OFFSET,
+            handler_offset: NO_HANDLER,
+            frame_offset: 0,
         };
-        assert_eq!(call.encode(), [0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            call.encode(),
+            [0x10, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]
+        );
         assert_eq!(call.wasm_offset(), None);
+        assert_eq!(call.handler(), None);
+        let covered = CallSiteEntry {
+            handler_offset: 0x40,
+            frame_offset: 0x20,
+            ..call
+        };
+        assert_eq!(covered.handler(), Some(0x40));
+        assert_eq!(covered.encode()[8..], [0x40, 0, 0, 0, 0x20, 0, 0, 0]);
     }
 }

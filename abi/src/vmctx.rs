@@ -19,6 +19,7 @@
 //!           │ imported_memories: [*mut VMMemoryDefinition; n]
 //!           │ imported_tables: [*mut VMTableDefinition; n]
 //!           │ imported_globals: [*mut VMGlobal; n]
+//!           │ tags: [*const VMTag; n_tags]        every tag, imported first
 //!           │ memories: [VMMemoryDefinition; n_defined]
 //!           │ tables: [VMTableDefinition; n_defined]
 //!           ├──────────────────────────────┤ (16-aligned)
@@ -165,6 +166,47 @@ pub struct VMTableDefinition {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct VMGlobal(pub [u8; 16]);
 
+/// A tag instance. Compiled code only compares tag pointers: a tag's identity is its
+/// address, shared by every instance that imports it.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTag {
+    /// The tag's index in its store, for the runtime.
+    pub store_index: u32,
+    /// Padding, zero.
+    pub _pad: u32,
+}
+
+/// The head of an exception object (what an `exnref` points to). The runtime allocates it
+/// (the `exception_new` builtin) and the store owns it; the tag's payload values follow
+/// the head as one [`ValRaw`] each.
+///
+/// ```text
+///  exnref ─► ┌───────────────────────────┐ 0
+///            │ tag: *const VMTag         │
+///            │ n_values: u32, _pad: u32  │ 8
+///            ├───────────────────────────┤ 16
+///            │ values: [ValRaw; n_values]│
+///            └───────────────────────────┘
+/// ```
+#[repr(C, align(16))]
+#[derive(Debug)]
+pub struct VMExceptionHeader {
+    /// The tag the exception was thrown with.
+    pub tag: *const VMTag,
+    /// Number of payload values.
+    pub n_values: u32,
+    /// Padding, zero.
+    pub _pad: u32,
+}
+
+/// Offset of [`VMExceptionHeader::tag`].
+pub const VMEXCEPTION_TAG: u32 = offset_of!(VMExceptionHeader, tag) as u32;
+/// Offset of payload value `index` of an exception object.
+pub fn vmexception_value(index: u32) -> u32 {
+    size_of::<VMExceptionHeader>() as u32 + VALRAW_SIZE * index
+}
+
 /// Offset of [`VMContextHeader::magic`].
 pub const VMCTX_MAGIC_OFFSET: u32 = offset_of!(VMContextHeader, magic) as u32;
 /// Offset of [`VMContextHeader::limits`].
@@ -209,6 +251,8 @@ pub struct VMCounts {
     pub imported_tables: u32,
     /// Imported globals.
     pub imported_globals: u32,
+    /// Tags, imported and defined.
+    pub tags: u32,
     /// Memories the module defines.
     pub defined_memories: u32,
     /// Tables the module defines.
@@ -232,6 +276,8 @@ pub struct VMOffsets {
     pub imported_tables: u32,
     /// Start of `imported_globals`.
     pub imported_globals: u32,
+    /// Start of `tags`.
+    pub tags: u32,
     /// Start of `memories`.
     pub memories: u32,
     /// Start of `tables`.
@@ -255,7 +301,8 @@ impl VMOffsets {
         let imported_memories = func_refs + size_of::<VMFuncRef>() as u32 * counts.functions;
         let imported_tables = imported_memories + pointer * counts.imported_memories;
         let imported_globals = imported_tables + pointer * counts.imported_tables;
-        let memories = imported_globals + pointer * counts.imported_globals;
+        let tags = imported_globals + pointer * counts.imported_globals;
+        let memories = tags + pointer * counts.tags;
         let tables = memories + size_of::<VMMemoryDefinition>() as u32 * counts.defined_memories;
         let globals = align(
             tables + size_of::<VMTableDefinition>() as u32 * counts.defined_tables,
@@ -269,6 +316,7 @@ impl VMOffsets {
             imported_memories,
             imported_tables,
             imported_globals,
+            tags,
             memories,
             tables,
             globals,
@@ -296,6 +344,10 @@ impl VMOffsets {
     pub fn imported_global(&self, index: u32) -> u32 {
         self.imported_globals + size_of::<usize>() as u32 * index
     }
+    /// Offset of the pointer to tag `index` (imported tags first).
+    pub fn tag(&self, index: u32) -> u32 {
+        self.tags + size_of::<usize>() as u32 * index
+    }
     /// Offset of defined memory `index` (counting defined memories only).
     pub fn memory(&self, index: u32) -> u32 {
         self.memories + size_of::<VMMemoryDefinition>() as u32 * index
@@ -322,6 +374,7 @@ mod tests {
             imported_memories: 1,
             imported_tables: 1,
             imported_globals: 2,
+            tags: 2,
             defined_memories: 1,
             defined_tables: 2,
             defined_globals: 3,
@@ -334,5 +387,9 @@ mod tests {
         assert!(offsets.size >= offsets.global(3));
         assert_eq!(size_of::<VMFuncRef>(), 32);
         assert_eq!(size_of::<ValRaw>(), 16);
+        assert_eq!(offsets.tag(1) - offsets.tag(0), 8);
+        assert!(offsets.memories >= offsets.tag(2));
+        assert_eq!(vmexception_value(0), 16);
+        assert_eq!(vmexception_value(2), 48);
     }
 }

@@ -59,6 +59,7 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             ImportType::Table(ty) => table_type(&ty),
             ImportType::Memory(ty) => memory_type(&ty),
             ImportType::Global(ty) => ty.to_string(),
+            ImportType::Tag(index) => format!("tag {}", metadata.types[index as usize]),
         };
         writeln!(out, "  {}::{}: {what}", import.module, import.name)?;
     }
@@ -69,6 +70,10 @@ pub fn inspect(args: &InspectArgs) -> Result<()> {
             ExternKind::Table => table_type(&metadata.tables[export.index as usize]),
             ExternKind::Memory => memory_type(&metadata.memories[export.index as usize]),
             ExternKind::Global => metadata.global_types[export.index as usize].to_string(),
+            ExternKind::Tag => format!(
+                "tag {}",
+                metadata.types[metadata.tags[export.index as usize] as usize]
+            ),
         };
         writeln!(out, "  {}: {what}", export.name)?;
     }

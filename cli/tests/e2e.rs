@@ -213,6 +213,20 @@ fn trap_behind_tail_calls_has_no_replaced_frames() {
 }
 
 #[test]
+fn uncaught_exception_exits_134_naming_its_tag() {
+    let stdout = check_trap(
+        "uncaught_exception",
+        "uncaught exception: tag invalid_input",
+        &["fail", "validate", "_start"],
+        Backtrace::Whole,
+    );
+    assert_eq!(
+        stdout, "caught 7\n",
+        "the exception caught before the uncaught one"
+    );
+}
+
+#[test]
 fn trap_reports_demangle_rust_and_cpp_names() {
     // The name section holds a C++ name, a Rust legacy name (with its hash) and a Rust v0
     // name, as a C++ or Rust guest's would; the report shows them demangled.

@@ -208,6 +208,10 @@ fn aarch64_traps_are_reported_like_x86_64() {
         ("out_of_bounds", "out of bounds memory access"),
         ("stack_overflow", "call stack exhausted"),
         ("tail_call_trap", "unreachable"),
+        (
+            "uncaught_exception",
+            "uncaught exception: tag invalid_input",
+        ),
     ] {
         let native = dir.join(format!("{program}-x86_64"));
         let source = wat_program(program);

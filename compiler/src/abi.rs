@@ -274,6 +274,34 @@ impl<'a> ModuleEnv<'a> {
         builder.ins().load(types::I32, readonly(), vmctx, offset)
     }
 
+    /// The address of tag `index` (its identity: the same for every instance that shares
+    /// the tag), from `vmctx.tags`.
+    pub fn tag_address(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
+        let offset = self.offsets.tag(index) as i32;
+        builder.ins().load(POINTER, readonly(), vmctx, offset)
+    }
+
+    /// Calls a builtin through `vmctx.builtins` without looking at its result: the call
+    /// instruction, for builtins whose failure the caller handles itself.
+    pub fn call_builtin_raw(
+        &self,
+        builder: &mut FunctionBuilder,
+        vmctx: Value,
+        builtin: Builtin,
+        args: &[Value],
+    ) -> ir::Inst {
+        let signature = builder.import_signature(self.builtin_signature(builtin));
+        let table = builder
+            .ins()
+            .load(POINTER, readonly(), vmctx, vmctx::VMCTX_BUILTINS as i32);
+        let code = builder
+            .ins()
+            .load(POINTER, readonly(), table, builtin.offset() as i32);
+        let mut call_args = vec![vmctx];
+        call_args.extend_from_slice(args);
+        builder.ins().call_indirect(signature, code, &call_args)
+    }
+
     /// Calls a builtin through `vmctx.builtins` and returns its results; traps with the
     /// builtin's trap code when it reports failure.
     pub fn call_builtin(
@@ -330,6 +358,37 @@ impl<'a> ModuleEnv<'a> {
         });
         func.stack_limit = Some(stack_limit);
     }
+}
+
+/// The tag (its address) of the exception object `exception` points to.
+pub fn exception_tag(builder: &mut FunctionBuilder, exception: Value) -> Value {
+    builder
+        .ins()
+        .load(POINTER, trusted(), exception, vmctx::VMEXCEPTION_TAG as i32)
+}
+
+/// Loads payload value `index` of type `ty` from the exception object at `exception`.
+pub fn load_exception_value(
+    builder: &mut FunctionBuilder,
+    ty: Type,
+    exception: Value,
+    index: u32,
+) -> Value {
+    let offset = vmctx::vmexception_value(index) as i32;
+    builder.ins().load(ty, valraw_flags(), exception, offset)
+}
+
+/// Stores payload value `index` into the exception object at `exception`.
+pub fn store_exception_value(
+    builder: &mut FunctionBuilder,
+    value: Value,
+    exception: Value,
+    index: u32,
+) {
+    let offset = vmctx::vmexception_value(index) as i32;
+    builder
+        .ins()
+        .store(valraw_flags(), value, exception, offset);
 }
 
 /// `(wasm_call, callee_vmctx)` of the `VMFuncRef` at `base + offset`.

@@ -71,6 +71,8 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         memories: Vec::new(),
         global_types: Vec::new(),
         globals: Vec::new(),
+        tags: Vec::new(),
+        tag_names: Vec::new(),
         exports: Vec::new(),
         start: None,
         elements: Vec::new(),
@@ -129,8 +131,12 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                             metadata.global_types.push(global);
                             ImportType::Global(global)
                         }
-                        TypeRef::Tag(_) | TypeRef::FuncExact(_) => {
-                            return Err(unsupported("tag and exact-function imports", offset))
+                        TypeRef::Tag(tag) => {
+                            metadata.tags.push(tag.func_type_idx);
+                            ImportType::Tag(tag.func_type_idx)
+                        }
+                        TypeRef::FuncExact(_) => {
+                            return Err(unsupported("exact-function imports", offset))
                         }
                     };
                     metadata.imports.push(Import {
@@ -162,10 +168,9 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                 }
             }
             Payload::TagSection(reader) => {
-                return Err(unsupported(
-                    "exception handling (tag section)",
-                    reader.range().start,
-                ));
+                for tag in reader {
+                    metadata.tags.push(tag?.func_type_idx);
+                }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader.into_iter_with_offsets() {
@@ -188,7 +193,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                         wasmparser::ExternalKind::Table => ExternKind::Table,
                         wasmparser::ExternalKind::Memory => ExternKind::Memory,
                         wasmparser::ExternalKind::Global => ExternKind::Global,
-                        wasmparser::ExternalKind::Tag => return Err(unsupported("tag exports", 0)),
+                        wasmparser::ExternalKind::Tag => ExternKind::Tag,
                     };
                     metadata.exports.push(Export {
                         name: export.name,
@@ -233,6 +238,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         }
     }
     metadata.function_names.resize(metadata.functions.len(), "");
+    metadata.tag_names.resize(metadata.tags.len(), "");
     Ok(ModuleInfo {
         metadata,
         bodies,
@@ -268,6 +274,19 @@ fn read_names<'a>(reader: wasmparser::NameSectionReader<'a>, metadata: &mut Modu
     for name in reader {
         match name {
             Ok(Name::Module { name, .. }) => metadata.name = Some(name),
+            Ok(Name::Tag(map)) => {
+                for naming in map {
+                    let Ok(naming) = naming else { return };
+                    let index = naming.index as usize;
+                    if index > 1 << 24 {
+                        continue;
+                    }
+                    if index >= metadata.tag_names.len() {
+                        metadata.tag_names.resize(index + 1, "");
+                    }
+                    metadata.tag_names[index] = naming.name;
+                }
+            }
             Ok(Name::Function(map)) => {
                 for naming in map {
                     let Ok(naming) = naming else { return };
@@ -374,7 +393,8 @@ pub fn ref_type_of(ref_type: wasmparser::RefType, offset: u64) -> Result<RefType
             A::NoFunc => HeapType::NoFunc,
             A::Extern => HeapType::Extern,
             A::NoExtern => HeapType::NoExtern,
-            A::Exn | A::NoExn => return Err(unsupported("exception handling (exnref)", offset)),
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
             A::Cont | A::NoCont => return Err(unsupported("stack switching", offset)),
             other => {
                 let name = format!("{other:?}").to_lowercase();

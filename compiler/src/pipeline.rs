@@ -11,14 +11,14 @@ use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::Context;
-use cranelift_codegen::{Final, MachSrcLoc};
+use cranelift_codegen::{Final, FinalizedMachExceptionHandler, MachSrcLoc};
 use cranelift_control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
 use kiln_abi::metadata::{ExternKind, ModuleMetadata};
 use kiln_abi::symbols;
-use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_WASM_OFFSET};
+use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_HANDLER, NO_WASM_OFFSET};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -372,9 +372,21 @@ fn codegen(
     let mut call_sites: Vec<CallSiteEntry> = compiled
         .buffer
         .call_sites()
-        .map(|call_site| CallSiteEntry {
-            return_offset: call_site.ret_addr,
-            wasm_offset: wasm_offset(call_site.ret_addr.saturating_sub(1)),
+        .map(|call_site| {
+            // kiln's try_calls have one `default` handler (translate/exceptions.rs).
+            let handler = call_site
+                .exception_handlers
+                .iter()
+                .find_map(|handler| match handler {
+                    FinalizedMachExceptionHandler::Default(offset) => Some(*offset),
+                    _ => None,
+                });
+            CallSiteEntry {
+                return_offset: call_site.ret_addr,
+                wasm_offset: wasm_offset(call_site.ret_addr.saturating_sub(1)),
+                handler_offset: handler.unwrap_or(NO_HANDLER),
+                frame_offset: handler.and(call_site.frame_offset).unwrap_or(0),
+            }
         })
         .filter(|entry| entry.wasm_offset != translate::TAIL_CALL_LOCATION)
         .collect();

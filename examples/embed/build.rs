@@ -1,6 +1,7 @@
 //! Builds the two guest modules from source and precompiles them with kiln-build:
 //! - `filter`: the Rust crate in guests/filter, built for wasm32-wasip1 by a nested cargo;
-//! - `greet`: guests/greet.c, a WASI reactor built with clang and wasi-libc.
+//! - `greet`: guests/greet.c, a WASI reactor built with clang and wasi-libc;
+//! - `raise`: guests/raise.wat, a module whose exception reaches the host.
 //!
 //! Needs `rustup target add wasm32-wasip1` and clang, lld and wasi-libc (Debian:
 //! `apt-get install clang lld wasi-libc`).
@@ -74,7 +75,7 @@ fn main() {
     let filter = build_rust_guest(&manifest_dir, &out_dir);
     let greet = build_c_guest(&manifest_dir, &out_dir);
 
-    // The two calls that embed the modules: each compiles for this crate's target, links
+    // The calls that embed the modules: each compiles for this crate's target, links
     // the object into the crate and writes `$OUT_DIR/kiln/<name>.rs`.
     kiln_build::Module::new(filter)
         .name("filter")
@@ -82,6 +83,10 @@ fn main() {
         .unwrap();
     kiln_build::Module::new(greet)
         .name("greet")
+        .compile()
+        .unwrap();
+    kiln_build::Module::new(manifest_dir.join("guests/raise.wat"))
+        .name("raise")
         .compile()
         .unwrap();
 }

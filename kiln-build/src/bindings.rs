@@ -521,7 +521,9 @@ pub(crate) fn generate(
             w,
             "
         /// Calls the export `{export}`: `{signature}`. A trap comes back as
-        /// `Err(CallError::Trap(trap))` with its code and wasm backtrace.
+        /// `Err(CallError::Trap(trap))` with its code and wasm backtrace; an exception
+        /// the module does not catch as one with code `UncaughtException` and
+        /// `exception_tag` naming its tag.
         pub fn {ident}(&mut self{params}) -> Result<{results_type}, rt::CallError> {{
             let results = self.func_{ident}.call(&mut self.store, &[{args}])?;
             Ok({result})

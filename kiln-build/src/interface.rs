@@ -273,6 +273,9 @@ pub(crate) fn interface(metadata: &ModuleMetadata<'_>, name: &str) -> Result<Int
                 });
             }
             ExternKind::Table => skipped_tables.push(export.name.to_owned()),
+            // A tag has no binding: the host sees one only as what an uncaught exception
+            // names (`TrapCode::UncaughtException`).
+            ExternKind::Tag => {}
         }
     }
     Ok(Interface {

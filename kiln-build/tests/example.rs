@@ -67,6 +67,9 @@ greet.greet returned 126
 greet.peek(0) trapped: out of bounds memory access
 [guest] bonjour, Bob! (1 vowels, score 31)
 greet.greet returned 31
+raise.check(7) = 7
+raise.check(500): uncaught exception, tag too_large
+raise.clamp(500) = 100
 done
 ";
 

@@ -53,6 +53,9 @@ pub struct Trap {
     pub backtrace: Vec<FrameInfo>,
     /// Whether outer frames were left out of `backtrace` (it keeps the innermost 64).
     pub backtrace_truncated: bool,
+    /// For [`TrapCode::UncaughtException`]: the name of the exception's tag (the name the
+    /// module gives it, else its export name, else `#<index>`).
+    pub exception_tag: Option<String>,
 }
 
 impl fmt::Display for Trap {
@@ -69,7 +72,11 @@ impl fmt::Display for Trap {
     /// module's (`module` without one), its index, and the module offset of the
     /// instruction it is at, like Wasmtime's and `wasm-objdump`'s.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}\nwasm backtrace:", self.code.message())?;
+        write!(f, "wasm trap: {}", self.code.message())?;
+        if let Some(tag) = &self.exception_tag {
+            write!(f, ": tag {tag}")?;
+        }
+        f.write_str("\nwasm backtrace:")?;
         for (index, frame) in self.backtrace.iter().enumerate() {
             write!(f, "\n    {index}: ")?;
             match &frame.func_name {
@@ -193,10 +200,30 @@ mod tests {
                 },
             ],
             backtrace_truncated: false,
+            exception_tag: None,
         };
         assert_eq!(
             trap.to_string(),
             "wasm trap: integer divide by zero\nwasm backtrace:\n    0: divide (module, function 3, offset 0x5d)\n    1: wasm_function_0 (m, function 0, offset 0x1a2)\n    2: outer (m, function 1)"
+        );
+    }
+
+    #[test]
+    fn an_uncaught_exception_names_its_tag() {
+        let trap = Trap {
+            code: TrapCode::UncaughtException,
+            backtrace: vec![FrameInfo {
+                module: None,
+                func_index: 1,
+                func_name: Some("fail".into()),
+                wasm_offset: Some(0x30),
+            }],
+            backtrace_truncated: false,
+            exception_tag: Some("oops".into()),
+        };
+        assert_eq!(
+            trap.to_string(),
+            "wasm trap: uncaught exception: tag oops\nwasm backtrace:\n    0: fail (module, function 1, offset 0x30)"
         );
     }
 
@@ -211,6 +238,7 @@ mod tests {
                 wasm_offset: Some(0x21),
             }],
             backtrace_truncated: true,
+            exception_tag: None,
         };
         assert_eq!(
             trap.to_string(),

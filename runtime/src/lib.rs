@@ -36,7 +36,7 @@ mod exe_main;
 ))]
 mod musl_memmove;
 
-pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Val};
+pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Tag, Val};
 pub use command::{exit_with_command, run_command, run_command_limited};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use kiln_abi::metadata::{

@@ -4,7 +4,7 @@
 
 use kiln_runtime::{
     load_object, CallError, Extern, Func, FuncType, Global, GlobalType, Instance, InstantiateError,
-    Linker, Memory, MemoryType, Module, Store, Table, TableType, TrapCode, Val, ValType,
+    Linker, Memory, MemoryType, Module, Store, Table, TableType, Tag, TrapCode, Val, ValType,
 };
 
 fn module(wat: &str) -> Module {
@@ -734,4 +734,63 @@ fn code_for_cpu_features_this_machine_lacks_is_refused() {
         error.contains("CPU features this machine lacks: zzzcnt"),
         "{error}"
     );
+}
+
+#[test]
+fn an_uncaught_exception_is_a_typed_error_naming_its_tag() {
+    let mut store = Store::new();
+    // A tag the host makes and the module imports, and one the module defines and exports.
+    let host_tag = Tag::new(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I32],
+            results: vec![],
+        },
+        "host_error",
+    );
+    let mut linker = Linker::new();
+    linker.define("host", "error", Extern::Tag(host_tag));
+    let instance = linker
+        .instantiate(
+            &mut store,
+            &module(
+                r#"(module
+                    (import "host" "error" (tag $host (param i32)))
+                    (tag $mine (export "mine"))
+                    (func $deep (param i32)
+                      (if (local.get 0) (then (throw $host (local.get 0))))
+                      (throw $mine))
+                    (func (export "fail") (param i32)
+                      (call $deep (local.get 0)))
+                    (func (export "caught") (param i32) (result i32)
+                      (block $h (result i32)
+                        (try_table (result i32) (catch $host $h)
+                          (call $deep (local.get 0))
+                          (i32.const 0)))))"#,
+            ),
+        )
+        .expect("instantiates");
+    for (argument, tag) in [(0, "mine"), (5, "host_error")] {
+        let error = call(&mut store, instance, "fail", &[Val::I32(argument)]).unwrap_err();
+        let CallError::Trap(trap) = error else {
+            panic!("expected a trap, got {error:?}");
+        };
+        assert_eq!(trap.code, TrapCode::UncaughtException);
+        assert_eq!(trap.exception_tag.as_deref(), Some(tag));
+        let frames: Vec<u32> = trap.backtrace.iter().map(|f| f.func_index).collect();
+        assert_eq!(frames, [0, 1], "thrown in $deep (0), called by fail (1)");
+        assert!(trap
+            .to_string()
+            .contains(&format!("uncaught exception: tag {tag}")));
+    }
+    // The store keeps working, and the module catches the host's tag itself.
+    assert_eq!(
+        call(&mut store, instance, "caught", &[Val::I32(9)]).unwrap(),
+        [Val::I32(9)]
+    );
+    let Some(Extern::Tag(mine)) = instance.get_export(&store, "mine") else {
+        panic!("the tag export");
+    };
+    assert_eq!(mine.name(&store), "mine");
+    assert_eq!(host_tag.name(&store), "host_error");
 }

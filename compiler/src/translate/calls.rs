@@ -3,7 +3,10 @@
 //! check. Each has a tail-call form (`return_call`, `return_call_indirect`,
 //! `return_call_ref`), lowered to Cranelift's `return_call` / `return_call_indirect`: the
 //! caller's frame is gone before the callee runs (every wasm function uses the `tail`
-//! convention), so an endless chain of tail calls runs in constant stack.
+//! convention), so an endless chain of tail calls runs in constant stack. Each call
+//! that is not a tail call is emitted by `exceptions.rs` (`emit_call`, `emit_call_indirect`),
+//! which makes it a `try_call` when a handler scope covers it; a tail call leaves the
+//! caller's handlers.
 
 use super::FuncTranslator;
 use crate::abi;
@@ -14,32 +17,25 @@ use kiln_abi::metadata::FuncType;
 use kiln_abi::TrapCode;
 
 impl FuncTranslator<'_, '_> {
-    fn push_call_results(&mut self, call: ir::Inst) {
-        let results = self.builder.inst_results(call).to_vec();
-        self.stack.extend(results);
-    }
-
     pub(super) fn translate_call(&mut self, func_index: u32) {
         let ty = self.env.info.func_type(func_index);
         let args = self.pop_n(ty.params.len());
         let n_imported = self.env.n_imported_funcs();
-        let call = if func_index < n_imported {
+        let results = if func_index < n_imported {
             let (code, callee_vmctx) =
                 self.env
                     .imported_callee(&mut self.builder, self.vmctx, func_index);
             let signature = self.builder.import_signature(abi::wasm_signature(ty));
             let mut call_args = vec![callee_vmctx, self.vmctx];
             call_args.extend(args);
-            self.builder
-                .ins()
-                .call_indirect(signature, code, &call_args)
+            self.emit_call_indirect(signature, code, &call_args)
         } else {
             let callee = self.direct_callee(func_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
             call_args.extend(args);
-            self.builder.ins().call(callee, &call_args)
+            self.emit_call(callee, &call_args)
         };
-        self.push_call_results(call);
+        self.stack.extend(results);
     }
 
     /// The function reference for a direct call to defined function `func_index`.
@@ -76,11 +72,8 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
-        let call = self
-            .builder
-            .ins()
-            .call_indirect(signature, code, &call_args);
-        self.push_call_results(call);
+        let results = self.emit_call_indirect(signature, code, &call_args);
+        self.stack.extend(results);
     }
 
     /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`, after the
@@ -155,11 +148,8 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
-        let call = self
-            .builder
-            .ins()
-            .call_indirect(signature, code, &call_args);
-        self.push_call_results(call);
+        let results = self.emit_call_indirect(signature, code, &call_args);
+        self.stack.extend(results);
     }
 
     /// `return_call`: a direct jump to a defined function, through the `VMFuncRef` to an

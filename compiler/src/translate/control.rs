@@ -34,6 +34,11 @@ pub(crate) enum FrameKind {
         /// A branch hint says the condition is likely true: the else arm is cold.
         cold_else: bool,
     },
+    /// `try_table`: a block whose calls and throws go to its handler scope
+    /// (`exceptions.rs`), whose catch clauses are compiled at `end`.
+    TryTable { catches: Vec<wasmparser::Catch> },
+    /// A legacy `try` (`exceptions.rs`).
+    Try(super::exceptions::LegacyTry),
 }
 
 /// Where the false edge of an `if` goes.
@@ -69,7 +74,7 @@ pub(crate) struct ControlFrame {
 
 impl FuncTranslator<'_, '_> {
     /// Parameter and result types of a block type.
-    fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
+    pub(super) fn block_signature(&self, block_type: BlockType) -> Result<(Vec<Type>, Vec<Type>)> {
         Ok(match block_type {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(ty) => (
@@ -278,7 +283,9 @@ impl FuncTranslator<'_, '_> {
                 frame.branched_to = true;
             }
             FrameKind::Loop { header } => self.builder.seal_block(header),
-            _ => {}
+            FrameKind::TryTable { catches } => self.end_try_table(&catches),
+            FrameKind::Try(state) => self.end_legacy_try(state),
+            FrameKind::Block | FrameKind::If { .. } => {}
         }
         self.stack.truncate(frame.stack_height);
         if frame.branched_to {
@@ -299,7 +306,7 @@ impl FuncTranslator<'_, '_> {
 
     /// The block a branch of `relative_depth` goes to and how many values it carries;
     /// marks the frame as branched to.
-    fn branch_target(&mut self, relative_depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, relative_depth: u32) -> (Block, usize) {
         let index = self.control.len() - 1 - relative_depth as usize;
         let frame = &mut self.control[index];
         match frame.kind {

@@ -1,13 +1,14 @@
 //! Function translation: one pass over a function's operators, keeping a value stack of
 //! Cranelift values and a stack of control frames, with locals as cranelift-frontend
 //! variables. Dispatch is one `match` whose arms are one-liners into the category files:
-//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`, and
-//! `simd.rs`, which has its own nested match for the 0xFD-prefixed operators (the relaxed
-//! ones lowered in `relaxed_simd.rs`). An operator kiln does not support is a named
-//! `Unsupported` error.
+//! `control.rs`, `variables.rs`, `numeric.rs`, `memory.rs`, `calls.rs`, `tables.rs`,
+//! `exceptions.rs` (tags, `throw`, `try_table` and the legacy `try`), and `simd.rs`, which
+//! has its own nested match for the 0xFD-prefixed operators (the relaxed ones lowered in
+//! `relaxed_simd.rs`). An operator kiln does not support is a named `Unsupported` error.
 
 mod calls;
 mod control;
+mod exceptions;
 mod memory;
 mod numeric;
 mod relaxed_simd;
@@ -111,6 +112,7 @@ pub fn translate_function(
         memory64_checked: HashMap::new(),
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
+        handlers: Vec::new(),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -206,6 +208,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// Branch hints of this function's `if` and `br_if` instructions, by module offset:
     /// whether each is likely taken.
     pub branch_hints: HashMap<u64, bool>,
+    /// The exception handler scopes covering the current position, innermost last.
+    pub handlers: Vec<exceptions::HandlerScope>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -242,8 +246,18 @@ impl FuncTranslator<'_, '_> {
         use Operator as O;
         if !self.reachable {
             return match op {
-                O::Block { .. } | O::Loop { .. } | O::If { .. } => {
+                O::Block { .. }
+                | O::Loop { .. }
+                | O::If { .. }
+                | O::TryTable { .. }
+                | O::Try { .. } => {
                     self.push_dead_frame();
+                    Ok(())
+                }
+                O::Catch { tag_index } => self.translate_catch(Some(tag_index)),
+                O::CatchAll => self.translate_catch(None),
+                O::Delegate { relative_depth } => {
+                    self.translate_delegate(relative_depth);
                     Ok(())
                 }
                 O::Else => {
@@ -284,6 +298,16 @@ impl FuncTranslator<'_, '_> {
             O::ReturnCallRef { type_index } => self.translate_return_call_ref(type_index),
             O::BrOnNull { relative_depth } => self.translate_br_on_null(relative_depth),
             O::BrOnNonNull { relative_depth } => self.translate_br_on_non_null(relative_depth),
+
+            // Exceptions.
+            O::TryTable { try_table } => self.translate_try_table(try_table)?,
+            O::Throw { tag_index } => self.translate_throw(tag_index),
+            O::ThrowRef => self.translate_throw_ref(),
+            O::Try { blockty } => self.translate_try(blockty)?,
+            O::Catch { tag_index } => self.translate_catch(Some(tag_index))?,
+            O::CatchAll => self.translate_catch(None)?,
+            O::Delegate { relative_depth } => self.translate_delegate(relative_depth),
+            O::Rethrow { relative_depth } => self.translate_rethrow(relative_depth),
 
             // Variables and parametric operators.
             O::Drop => {

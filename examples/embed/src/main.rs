@@ -1,11 +1,12 @@
-//! A host program that embeds two WebAssembly modules compiled ahead of time by kiln
-//! (build.rs): `filter`, written in Rust, and `greet`, written in C against WASI. It calls
-//! their exports with typed arguments, provides their host imports, reads and writes their
-//! memories, catches traps as errors and keeps going, and runs two instances of `filter`
+//! A host program that embeds three WebAssembly modules compiled ahead of time by kiln
+//! (build.rs): `filter`, written in Rust, `greet`, written in C against WASI, and `raise`,
+//! in the text format, which throws exceptions. It calls their exports with typed
+//! arguments, provides their host imports, reads and writes their memories, catches traps
+//! and uncaught exceptions as errors and keeps going, and runs two instances of `filter`
 //! on two threads at once.
 
 use kiln_runtime::wasi::WasiCtx;
-use kiln_runtime::{CallError, Caller, HostError, ResourceLimits, RunLimits, Trap};
+use kiln_runtime::{CallError, Caller, HostError, ResourceLimits, RunLimits, Trap, TrapCode};
 use std::error::Error;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 // The generated bindings: a module `filter` and a module `greet`.
 include!(concat!(env!("OUT_DIR"), "/kiln/filter.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/greet.rs"));
+include!(concat!(env!("OUT_DIR"), "/kiln/raise.rs"));
 
 /// The host functions `filter` imports (`env::threshold`, `env::log_value`).
 struct FilterHost {
@@ -171,6 +173,18 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("greet.peek(0) trapped: {}", trap.code.message());
     greet.memory_mut()[at..at + 3].copy_from_slice(b"Bob");
     println!("greet.greet returned {}", greet.greet(3)?);
+
+    // --- raise: an exception the guest does not catch is a typed error for the host ---
+    let mut raise = raise::Instance::new()?;
+    println!("raise.check(7) = {}", raise.check(7)?);
+    let trap = expect_trap(raise.check(500));
+    assert_eq!(trap.code, TrapCode::UncaughtException);
+    println!(
+        "raise.check(500): {}, tag {}",
+        trap.code.message(),
+        trap.exception_tag.as_deref().unwrap_or("?")
+    );
+    println!("raise.clamp(500) = {}", raise.clamp(500)?);
     println!("done");
     Ok(())
 }

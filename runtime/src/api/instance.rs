@@ -6,6 +6,7 @@ use super::global::Global;
 use super::memory::Memory;
 use super::store::{handle, Store};
 use super::table::Table;
+use super::tag::Tag;
 use crate::error::InstantiateError;
 use crate::vm::instance::InstanceData;
 use crate::vm::module::Module;
@@ -23,6 +24,7 @@ pub enum Extern {
     Table(Table),
     Memory(Memory),
     Global(Global),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -33,6 +35,7 @@ impl Extern {
             ExternKind::Table => Extern::Table(Table { store, index }),
             ExternKind::Memory => Extern::Memory(Memory { store, index }),
             ExternKind::Global => Extern::Global(Global { store, index }),
+            ExternKind::Tag => Extern::Tag(Tag { store, index }),
         }
     }
 
@@ -43,6 +46,7 @@ impl Extern {
             Extern::Table(Table { store, index }) => (ExternKind::Table, store, index),
             Extern::Memory(Memory { store, index }) => (ExternKind::Memory, store, index),
             Extern::Global(Global { store, index }) => (ExternKind::Global, store, index),
+            Extern::Tag(Tag { store, index }) => (ExternKind::Tag, store, index),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The builtins compiled code calls through `vmctx.builtins`: `memory.grow`, the bulk
-//! memory and table operations, and the segment drops, with WebAssembly 2.0 semantics.
+//! memory and table operations, the segment drops, and the exception builtins (allocation
+//! here, `throw_ref` in `exceptions.rs`).
 //!
 //! Each receives the calling instance's context and finds the runtime's instance through
 //! the header's `instance` pointer. Bounds are checked before anything is written, so an
@@ -7,6 +8,7 @@
 //! No panic may cross these `extern "C"` boundaries: the bodies use checked arithmetic and
 //! `get`, and run inside `catch_unwind` for what remains.
 
+use super::exceptions::kiln_throw_ref as throw_ref;
 use super::instance::InstanceData;
 use super::store::VMStore;
 use super::table::range;
@@ -271,6 +273,18 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
         with_instance(vmctx, (), |instance, _| {
             if let Some(segment) = instance.elements.get_mut(elem as usize) {
                 *segment = Vec::new();
+            }
+        })
+    }
+}
+
+unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> usize {
+    // SAFETY: called by compiled code with its context.
+    unsafe {
+        with_instance(vmctx, 0, |instance, store| {
+            match instance.tags.get(tag as usize) {
+                Some(&tag) => store.new_exception(tag),
+                None => 0,
             }
         })
     }

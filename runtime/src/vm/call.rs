@@ -104,26 +104,56 @@ fn host_error(error: HostError) -> CallError {
 }
 
 /// The error a caught trap stands for: a host function's reason for `HostUnwind`, the
-/// trap itself otherwise.
+/// trap itself otherwise (naming the tag of an uncaught exception).
 fn trap_to_error(store: &mut VMStore, caught: CaughtTrap) -> CallError {
     if caught.code == TrapCode::HostUnwind {
         if let Some(error) = store.pending_host_error.take() {
             return host_error(error);
         }
     }
-    CallError::Trap(symbolize(caught))
+    let code = caught.code;
+    let mut trap = symbolize(caught);
+    if code == TrapCode::UncaughtException {
+        if let Some(exception) = store.pending_exception.take() {
+            // SAFETY: the store made this exception object and still owns it.
+            let tag = unsafe { store.exception_tag(exception) };
+            trap.exception_tag = Some(store.tags[tag as usize].name.clone());
+            // Report where it was first thrown (see `exceptions.rs`).
+            let (origin, frames, truncated) = &store.throw_origin;
+            if *origin == exception && !frames.is_empty() {
+                let thrown = symbolize_return_addresses(code, frames, *truncated);
+                trap.backtrace = thrown.backtrace;
+                trap.backtrace_truncated = thrown.backtrace_truncated;
+            }
+        }
+    }
+    CallError::Trap(trap)
 }
 
 /// Turns the PCs of a caught trap into frames (trampolines and unknown code omitted). The
 /// innermost PC is the trapping instruction, whose trap-table entry gives its wasm offset;
 /// every other PC is a return address, whose call-site entry gives the call's.
 pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
-    let backtrace = caught
-        .frames
+    symbolize_frames(caught.code, &caught.frames, caught.truncated, true)
+}
+
+/// Like [`symbolize`], for PCs that are all return addresses (where an exception was
+/// thrown: the innermost is the return address of the call to the throw builtin).
+fn symbolize_return_addresses(code: TrapCode, frames: &[usize], truncated: bool) -> Trap {
+    symbolize_frames(code, frames, truncated, false)
+}
+
+fn symbolize_frames(
+    code: TrapCode,
+    frames: &[usize],
+    truncated: bool,
+    innermost_traps: bool,
+) -> Trap {
+    let backtrace = frames
         .iter()
         .enumerate()
         .filter_map(|(index, &pc)| {
-            let trapping = index == 0;
+            let trapping = innermost_traps && index == 0;
             // A return address may be the first byte after its function (a call as the
             // last instruction): find the function by the call's last byte.
             let location = code::lookup(if trapping { pc } else { pc - 1 })?;
@@ -146,8 +176,9 @@ pub(crate) fn symbolize(caught: CaughtTrap) -> Trap {
         })
         .collect();
     Trap {
-        code: caught.code,
+        code,
         backtrace,
-        backtrace_truncated: caught.truncated,
+        backtrace_truncated: truncated,
+        exception_tag: None,
     }
 }

@@ -282,6 +282,8 @@ mod tests {
     static CALLS: [CallSiteEntry; 1] = [CallSiteEntry {
         return_offset: 12,
         wasm_offset: 0x48,
+        handler_offset: kiln_abi::trap::NO_HANDLER,
+        frame_offset: 0,
     }];
 
     fn range(start: usize, len: usize, traps: &'static [TrapEntry]) -> CodeRange {

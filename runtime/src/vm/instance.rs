@@ -23,6 +23,8 @@ pub(crate) struct InstanceData {
     pub tables: Vec<u32>,
     /// Store indices of every global, imported first.
     pub globals: Vec<u32>,
+    /// Store indices of every tag, imported first.
+    pub tags: Vec<u32>,
     /// Each element segment's references as table elements; emptied by `elem.drop`.
     pub elements: Vec<Vec<usize>>,
     /// Whether each data segment was dropped.
@@ -87,6 +89,7 @@ impl InstanceData {
             ExternKind::Table => &self.tables,
             ExternKind::Memory => &self.memories,
             ExternKind::Global => &self.globals,
+            ExternKind::Tag => &self.tags,
         };
         Some((kind, *indices.get(index as usize)?))
     }

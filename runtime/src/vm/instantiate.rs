@@ -50,6 +50,7 @@ pub(crate) unsafe fn instantiate(
     let instance = unsafe { &mut *instance };
     link_functions(store, instance, imports);
     link_imported_entities(store, instance, imports);
+    create_tags(store, instance);
     create_memories(store, instance)?;
     create_tables(store, instance)?;
     initialize_globals(store, instance)?;
@@ -74,6 +75,7 @@ fn trap(code: TrapCode) -> InstantiateError {
         code,
         backtrace: Vec::new(),
         backtrace_truncated: false,
+        exception_tag: None,
     })
 }
 
@@ -133,6 +135,7 @@ fn kind_name(kind: ExternKind) -> &'static str {
         ExternKind::Table => "table",
         ExternKind::Memory => "memory",
         ExternKind::Global => "global",
+        ExternKind::Tag => "tag",
     }
 }
 
@@ -219,12 +222,21 @@ fn check_import(
                 return Err(format!("expected {expected}, found {actual}"));
             }
         }
+        (ImportType::Tag(type_index), ExternKind::Tag) => {
+            // Tags match exactly: same payload types (function types are final without GC).
+            let expected = module.canonical_func_type(type_index);
+            let actual = &store.tags[index].ty;
+            if *actual != expected {
+                return Err(format!("expected tag {expected}, found tag {actual}"));
+            }
+        }
         (expected, kind) => {
             let expected = match expected {
                 ImportType::Func(_) => ExternKind::Func,
                 ImportType::Table(_) => ExternKind::Table,
                 ImportType::Memory(_) => ExternKind::Memory,
                 ImportType::Global(_) => ExternKind::Global,
+                ImportType::Tag(_) => ExternKind::Tag,
             };
             return Err(format!(
                 "expected a {}, found a {}",
@@ -260,6 +272,7 @@ fn allocate_context(
         memories: Vec::new(),
         tables: Vec::new(),
         globals: Vec::new(),
+        tags: Vec::new(),
         elements: Vec::new(),
         data_dropped: vec![false; metadata.data.len()],
     });
@@ -344,6 +357,11 @@ fn link_imported_entities(
     for &(kind, index) in imports {
         let (slot, definition, indices) = match kind {
             ExternKind::Func => continue,
+            ExternKind::Tag => (
+                offsets.tag(instance.tags.len() as u32),
+                store.tags[index as usize].vmtag.as_ptr().cast(),
+                &mut instance.tags,
+            ),
             ExternKind::Memory => (
                 offsets.imported_memory(instance.memories.len() as u32),
                 store.memories[index as usize]
@@ -367,6 +385,34 @@ fn link_imported_entities(
         // SAFETY: the slot lies within our context; the definition is owned by the store
         // at a stable address.
         unsafe { *instance.at::<*mut u8>(slot) = definition };
+    }
+}
+
+/// Creates the tags the module defines: new identities, one per instance.
+fn create_tags(store: &mut VMStore, instance: &mut InstanceData) {
+    let module = instance.module.clone();
+    let metadata = module.metadata();
+    let n_imported = instance.tags.len();
+    for (tag_index, &type_index) in metadata.tags.iter().enumerate().skip(n_imported) {
+        let exported = || {
+            metadata
+                .exports
+                .iter()
+                .find(|export| export.kind == ExternKind::Tag && export.index as usize == tag_index)
+                .map(|export| export.name)
+        };
+        let name = match metadata.tag_names.get(tag_index) {
+            Some(name) if !name.is_empty() => name.to_string(),
+            _ => exported().map_or_else(|| format!("#{tag_index}"), str::to_string),
+        };
+        let index = store.push_tag(module.canonical_func_type(type_index), name);
+        // SAFETY: the slot lies within our context; the tag is owned by the store at a
+        // stable address.
+        unsafe {
+            *instance.at::<*const u8>(instance.offsets.tag(tag_index as u32)) =
+                store.tags[index as usize].vmtag.as_ptr().cast();
+        }
+        instance.tags.push(index);
     }
 }
 

@@ -7,7 +7,8 @@
 //!   phase; `const_expr.rs`: constant expressions.
 //! - `call.rs`: calls into functions on raw values and the symbolisation of traps;
 //!   `host.rs`: host functions behind `VMHostContext`; `builtins.rs`: the libcalls compiled
-//!   code makes through `vmctx.builtins`.
+//!   code makes through `vmctx.builtins`; `exceptions.rs`: the `throw_ref` builtin, which
+//!   unwinds wasm frames to an exception's landing pad.
 //! - `mmap.rs`: the one owner of mappings; `memory.rs`: linear memory (reservation, guard,
 //!   grow, reuse); `memory_image.rs`: a memory's initial pages mapped from the executable;
 //!   `table.rs`: table storage.
@@ -23,6 +24,7 @@ pub(crate) mod call;
 pub(crate) mod code;
 pub(crate) mod const_expr;
 pub(crate) mod cpu;
+pub(crate) mod exceptions;
 pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod instantiate;

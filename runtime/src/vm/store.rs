@@ -19,12 +19,16 @@ use super::table::TableStorage;
 use crate::HostError;
 use kiln_abi::metadata::{FuncType, GlobalType, ValType};
 use kiln_abi::vmctx::{
-    VMFuncRef, VMGlobal, VMLimits, VMMemoryDefinition, VMTableDefinition, ValRaw,
+    VMExceptionHeader, VMFuncRef, VMGlobal, VMLimits, VMMemoryDefinition, VMTableDefinition, VMTag,
+    ValRaw,
 };
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The most frames recorded of where an exception was thrown (as for traps).
+pub const MAX_THROW_FRAMES: usize = 64;
 
 /// Default of the wasm stack limit (`Store::set_max_wasm_stack`): 1 MiB.
 pub const DEFAULT_MAX_WASM_STACK: usize = 1 << 20;
@@ -94,12 +98,35 @@ pub(crate) struct VMStore {
     pub memories: Vec<MemoryData>,
     pub tables: Vec<TableData>,
     pub globals: Vec<GlobalData>,
+    pub tags: Vec<TagData>,
+    /// Every exception object thrown in the store (what `exnref`s point to): owned here
+    /// and freed with the store, as nothing tracks which ones wasm still holds.
+    pub exceptions: Vec<Box<[ValRaw]>>,
+    /// The last exception (its address) that reached the host; taken when its
+    /// `UncaughtException` trap reaches the call that entered wasm.
+    pub pending_exception: Option<usize>,
+    /// Where the last exception thrown for the first time was thrown: its address and the
+    /// return addresses of the wasm frames then on the stack, innermost first (at most
+    /// [`MAX_THROW_FRAMES`]), and whether more followed. An uncaught exception reports
+    /// this backtrace, not the one of the handler that threw it on last.
+    pub throw_origin: (usize, Vec<usize>, bool),
     /// Every `VMFuncRef` address that compiled code may hand back (a function's own, and
     /// the copies in importing contexts), to the index of the function it stands for.
     pub func_by_ref: HashMap<usize, u32>,
     /// Why the last host function that returned an error did so; taken when the
     /// resulting `HostUnwind` trap reaches the call that entered wasm.
     pub pending_host_error: Option<HostError>,
+}
+
+/// A tag in a store: its identity is the address of its `VMTag`.
+pub(crate) struct TagData {
+    /// The payload's types, as a function type's parameters.
+    pub ty: FuncType,
+    /// What instances' `vmctx.tags` point to.
+    pub vmtag: OwnedPtr<VMTag>,
+    /// How an uncaught exception names it: the module's name for it, or its export name,
+    /// or its index.
+    pub name: String,
 }
 
 /// A function in a store.
@@ -204,6 +231,10 @@ impl VMStore {
             memories: Vec::new(),
             tables: Vec::new(),
             globals: Vec::new(),
+            tags: Vec::new(),
+            exceptions: Vec::new(),
+            pending_exception: None,
+            throw_origin: (0, Vec::new(), false),
             func_by_ref: HashMap::new(),
             pending_host_error: None,
         }
@@ -225,6 +256,48 @@ impl VMStore {
     pub fn push_global(&mut self, data: GlobalData) -> u32 {
         self.globals.push(data);
         self.globals.len() as u32 - 1
+    }
+
+    /// Adds a tag of type `ty` named `name`; returns its index.
+    pub fn push_tag(&mut self, ty: FuncType, name: String) -> u32 {
+        let index = self.tags.len() as u32;
+        let vmtag = OwnedPtr::new(VMTag {
+            store_index: index,
+            _pad: 0,
+        });
+        self.tags.push(TagData { ty, vmtag, name });
+        index
+    }
+
+    /// A new exception object of tag `tag` (store index) with room for its payload, owned
+    /// by the store; returns its address (an `exnref`).
+    pub fn new_exception(&mut self, tag: u32) -> usize {
+        let data = &self.tags[tag as usize];
+        let n_values = data.ty.params.len();
+        // One `ValRaw` (16 bytes, 16-aligned) holds the header, the payload follows.
+        let mut object = vec![ValRaw::default(); 1 + n_values].into_boxed_slice();
+        let header = object.as_mut_ptr().cast::<VMExceptionHeader>();
+        // SAFETY: the first slot is 16 bytes, aligned to 16, as the header needs.
+        unsafe {
+            header.write(VMExceptionHeader {
+                tag: data.vmtag.as_ptr(),
+                n_values: n_values as u32,
+                _pad: 0,
+            });
+        }
+        let address = object.as_ptr() as usize;
+        self.exceptions.push(object);
+        address
+    }
+
+    /// The store index of the tag of the exception object at `address`.
+    ///
+    /// # Safety
+    /// `address` must be an exception object of this store (made by `new_exception`).
+    pub unsafe fn exception_tag(&self, address: usize) -> u32 {
+        // SAFETY: the caller's contract: a live exception object whose tag is a `VMTag`
+        // of this store.
+        unsafe { (*(*(address as *const VMExceptionHeader)).tag).store_index }
     }
 
     /// Adds a function whose own `VMFuncRef` is `func_ref`; returns its index.

@@ -1,0 +1,199 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! opt_level = "speed"
+;; What a `try_table` costs when nothing throws. Its body runs no extra instruction: the
+;; call becomes a `try_call` whose normal return falls through to the epilogue (no jump,
+;; no test); the landing pad (tag test, payload load, rethrow) is cold code after the
+;; `ret`. What it does cost is Cranelift's contract for `try_call` in the `tail`
+;; convention, the same as Wasmtime's: the unwinder restores no register, so no register
+;; survives a covered call. Values live across it (here `vmctx`) sit in stack slots, and
+;; the function saves and restores the callee-saved registers in its prologue and
+;; epilogue (compare `without_handler`). `callee` may throw, so both calls are real calls.
+(module
+  (tag $oops (param i32))
+  (global $g (mut i32) (i32.const 0))
+  (func $callee (param i32) (result i32)
+    (if (i32.eqz (local.get 0)) (then (throw $oops (i32.const 7))))
+    (global.set $g (local.get 0))
+    (local.get 0))
+  (func $without_handler (export "without_handler") (param i32) (result i32)
+    (call $callee (local.get 0)))
+  (func $with_handler (export "with_handler") (param i32) (result i32)
+    (block $caught (result i32)
+      (try_table (result i32) (catch $oops $caught)
+        (call $callee (local.get 0))))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; without_handler:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x25
+;;     18: movq %rdi, %rsi
+;;     1b: callq 0x20
+;;     20: movq %rbp, %rsp
+;;     23: popq %rbp
+;;     24: retq
+;;     25: ud2
+;; callee:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x20, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x6c
+;;     18: subq $0x10, %rsp
+;;     1c: movq %r12, (%rsp)
+;;     20: movq %r14, 8(%rsp)
+;;     25: testl %edx, %edx
+;;     27: je 0x48
+;;     2d: movl %edx, 0x90(%rdi)
+;;     33: movq %rdx, %rax
+;;     36: movq (%rsp), %r12
+;;     3a: movq 8(%rsp), %r14
+;;     3f: addq $0x10, %rsp
+;;     43: movq %rbp, %rsp
+;;     46: popq %rbp
+;;     47: retq
+;;     48: movq 0x10(%rdi), %r14
+;;     4c: movq %rdi, %r12
+;;     4f: movq 0x50(%r14), %rcx
+;;     53: xorl %esi, %esi
+;;     55: callq *%rcx
+;;     57: movl $7, 0x10(%rax)
+;;     5e: movq 0x58(%r14), %rcx
+;;     62: movq %rax, %rsi
+;;     65: movq %r12, %rdi
+;;     68: callq *%rcx
+;;     6a: ud2
+;;     6c: ud2
+;; with_handler:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x50, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x92
+;;     18: subq $0x40, %rsp
+;;     1c: movq %rbx, 0x10(%rsp)
+;;     21: movq %r12, 0x18(%rsp)
+;;     26: movq %r13, 0x20(%rsp)
+;;     2b: movq %r14, 0x28(%rsp)
+;;     30: movq %r15, 0x30(%rsp)
+;;     35: movq %rdi, (%rsp)
+;;     39: movq (%rsp), %rsi
+;;     3d: callq 0x42
+;;     42: movq 0x10(%rsp), %rbx
+;;     47: movq 0x18(%rsp), %r12
+;;     4c: movq 0x20(%rsp), %r13
+;;     51: movq 0x28(%rsp), %r14
+;;     56: movq 0x30(%rsp), %r15
+;;     5b: addq $0x40, %rsp
+;;     5f: movq %rbp, %rsp
+;;     62: popq %rbp
+;;     63: retq
+;;     64: movq %rax, %rsi
+;;     67: movq (%rsi), %rax
+;;     6a: movq (%rsp), %rdi
+;;     6e: movq 0x88(%rdi), %rcx
+;;     75: cmpq %rcx, %rax
+;;     78: je 0x8a
+;;     7e: movq 0x10(%rdi), %rax
+;;     82: movq 0x58(%rax), %rax
+;;     86: callq *%rax
+;;     88: ud2
+;;     8a: movl 0x10(%rsi), %eax
+;;     8d: jmp 0x42
+;;     92: ud2
+;; == x86_64 + avx2 ==
+;; without_handler:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x25
+;;     18: movq %rdi, %rsi
+;;     1b: callq 0x20
+;;     20: movq %rbp, %rsp
+;;     23: popq %rbp
+;;     24: retq
+;;     25: ud2
+;; callee:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x20, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x6c
+;;     18: subq $0x10, %rsp
+;;     1c: movq %r12, (%rsp)
+;;     20: movq %r14, 8(%rsp)
+;;     25: testl %edx, %edx
+;;     27: je 0x48
+;;     2d: movl %edx, 0x90(%rdi)
+;;     33: movq %rdx, %rax
+;;     36: movq (%rsp), %r12
+;;     3a: movq 8(%rsp), %r14
+;;     3f: addq $0x10, %rsp
+;;     43: movq %rbp, %rsp
+;;     46: popq %rbp
+;;     47: retq
+;;     48: movq 0x10(%rdi), %r14
+;;     4c: movq %rdi, %r12
+;;     4f: movq 0x50(%r14), %rcx
+;;     53: xorl %esi, %esi
+;;     55: callq *%rcx
+;;     57: movl $7, 0x10(%rax)
+;;     5e: movq 0x58(%r14), %rcx
+;;     62: movq %rax, %rsi
+;;     65: movq %r12, %rdi
+;;     68: callq *%rcx
+;;     6a: ud2
+;;     6c: ud2
+;; with_handler:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x50, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x92
+;;     18: subq $0x40, %rsp
+;;     1c: movq %rbx, 0x10(%rsp)
+;;     21: movq %r12, 0x18(%rsp)
+;;     26: movq %r13, 0x20(%rsp)
+;;     2b: movq %r14, 0x28(%rsp)
+;;     30: movq %r15, 0x30(%rsp)
+;;     35: movq %rdi, (%rsp)
+;;     39: movq (%rsp), %rsi
+;;     3d: callq 0x42
+;;     42: movq 0x10(%rsp), %rbx
+;;     47: movq 0x18(%rsp), %r12
+;;     4c: movq 0x20(%rsp), %r13
+;;     51: movq 0x28(%rsp), %r14
+;;     56: movq 0x30(%rsp), %r15
+;;     5b: addq $0x40, %rsp
+;;     5f: movq %rbp, %rsp
+;;     62: popq %rbp
+;;     63: retq
+;;     64: movq %rax, %rsi
+;;     67: movq (%rsi), %rax
+;;     6a: movq (%rsp), %rdi
+;;     6e: movq 0x88(%rdi), %rcx
+;;     75: cmpq %rcx, %rax
+;;     78: je 0x8a
+;;     7e: movq 0x10(%rdi), %rax
+;;     82: movq 0x58(%rax), %rax
+;;     86: callq *%rax
+;;     88: ud2
+;;     8a: movl 0x10(%rsi), %eax
+;;     8d: jmp 0x42
+;;     92: ud2
