@@ -609,7 +609,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.wat"));
         std::fs::write(&path, wat).unwrap();
-        compile_module(&path, name, None, OptLevel::Speed).unwrap()
+        compile_module(&path, name, None, OptLevel::Speed, crate::RelaxedSimd::Fast).unwrap()
     }
 
     #[test]
