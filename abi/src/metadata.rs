@@ -502,6 +502,10 @@ pub struct ModuleMetadata<'a> {
     /// Where the descriptor's memory image goes in the module's first memory (which it
     /// defines); `Some` means the image replaces that memory's active data segments.
     pub memory_image_offset: Option<u64>,
+    /// Whether the code meters fuel (`VMLimits::fuel`).
+    pub fuel: bool,
+    /// Whether the code checks for interruption (`VMLimits::epoch`).
+    pub interruptible: bool,
 }
 
 /// Metadata bytes that do not decode.

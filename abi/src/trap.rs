@@ -34,13 +34,18 @@ pub enum TrapCode {
     /// A host function asked to unwind the guest (an error or `proc_exit`); the runtime
     /// keeps the reason on the side.
     HostUnwind = 13,
-    /// The guest ran out of its time budget.
+    /// An interruption check found the store's epoch bumped: by an interrupt handle, or
+    /// by the timer of a time limit (the runtime then reports `TimeLimit`).
     Interrupt = 14,
+    /// A fuel check found the fuel spent.
+    OutOfFuel = 15,
+    /// `Interrupt` when the store's time limit caused it; never in a trap table.
+    TimeLimit = 16,
 }
 
 impl TrapCode {
     /// Every trap code, for tables and tests.
-    pub const ALL: [TrapCode; 14] = [
+    pub const ALL: [TrapCode; 16] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -55,6 +60,8 @@ impl TrapCode {
         TrapCode::NullReference,
         TrapCode::HostUnwind,
         TrapCode::Interrupt,
+        TrapCode::OutOfFuel,
+        TrapCode::TimeLimit,
     ];
 
     /// The code stored in a trap table, back to the enum.
@@ -78,7 +85,9 @@ impl TrapCode {
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::NullReference => "null reference",
             TrapCode::HostUnwind => "host function error",
-            TrapCode::Interrupt => "interrupt",
+            TrapCode::Interrupt => "interrupted",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::TimeLimit => "interrupted: time limit",
         }
     }
 }

@@ -43,6 +43,15 @@ pub struct CodegenArgs {
     /// or 0 with --bounds-checks). Accesses whose static offset fits in it need no check.
     #[arg(long, value_name = "BYTES")]
     pub guard_size: Option<u64>,
+    /// Compile fuel metering in, for embedders that set the fuel themselves (`kiln run`
+    /// and `kiln build` do with `--fuel N`).
+    #[arg(long)]
+    pub fuel_metering: bool,
+    /// Compile interruption checks in (one load and compare at every function entry and
+    /// loop header), for embedders that interrupt or set time limits themselves (`kiln
+    /// run` and `kiln build` do with `--timeout`).
+    #[arg(long)]
+    pub interruptible: bool,
 }
 
 impl CodegenArgs {
@@ -85,6 +94,8 @@ impl CodegenArgs {
             },
             memory: self.memory_settings()?,
             target_features,
+            fuel: self.fuel_metering,
+            interruptible: self.interruptible,
             ..CompileOptions::default()
         })
     }

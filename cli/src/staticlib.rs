@@ -64,7 +64,16 @@ pub fn emit_staticlib(
 ) -> Result<()> {
     let name = module_name(header)?;
     let target = options.target.to_string();
-    let module = kiln_build::compile_module(input, &name, Some(&target), options.opt_level)?;
+    let module = kiln_build::compile_module(
+        input,
+        &name,
+        Some(&target),
+        options.opt_level,
+        kiln_build::Checks {
+            fuel: options.fuel,
+            interruptible: options.interruptible,
+        },
+    )?;
     kiln_build::write_static_library(output, &name, &module.object, &[runtime])?;
     let source = input.file_name().map_or_else(
         || input.display().to_string(),

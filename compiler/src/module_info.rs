@@ -65,6 +65,8 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         memory_settings,
         cpu_features: Vec::new(),
         memory_image_offset: None,
+        fuel: false,
+        interruptible: false,
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

@@ -17,6 +17,7 @@ impl FuncTranslator<'_, '_> {
         let ty = self.env.info.func_type(func_index);
         let args = self.pop_n(ty.params.len());
         let n_imported = self.env.n_imported_funcs();
+        self.save_fuel();
         let call = if func_index < n_imported {
             let (code, callee_vmctx) =
                 self.env
@@ -33,6 +34,7 @@ impl FuncTranslator<'_, '_> {
             call_args.extend(args);
             self.builder.ins().call(callee, &call_args)
         };
+        self.reload_fuel();
         self.push_call_results(call);
     }
 
@@ -77,10 +79,12 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
+        self.save_fuel();
         let call = self
             .builder
             .ins()
             .call_indirect(signature, code, &call_args);
+        self.reload_fuel();
         self.push_call_results(call);
     }
 

@@ -7,6 +7,7 @@
 
 mod calls;
 mod control;
+mod limits;
 mod memory;
 mod numeric;
 mod simd;
@@ -106,7 +107,9 @@ pub fn translate_function(
         offset: 0,
         memory0_base,
         direct_callees: HashMap::new(),
+        limit_checks: None,
     };
+    translator.begin_limit_checks();
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         translator.offset = reader.original_position();
@@ -169,6 +172,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub memory0_base: Option<Value>,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
+    /// Fuel metering and interruption checks, when the module is compiled with them.
+    limit_checks: Option<limits::LimitChecks>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -220,6 +225,7 @@ impl FuncTranslator<'_, '_> {
                 _ => Ok(()),
             };
         }
+        self.meter(&op);
         match op {
             // Control.
             O::Nop => {}

@@ -26,6 +26,7 @@ pub(crate) mod cpu;
 pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod instantiate;
+pub(crate) mod interrupt;
 #[cfg(feature = "loader")]
 pub(crate) mod loader;
 pub(crate) mod memory;
