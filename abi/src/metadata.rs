@@ -539,6 +539,10 @@ pub struct ModuleMetadata<'a> {
     pub table_inits: Vec<Option<ConstExpr>>,
     /// Each type's place in declared subtyping, by type index (as long as `types`).
     pub subtyping: Vec<Subtyping>,
+    /// Whether the code meters fuel (`VMLimits::fuel`).
+    pub fuel: bool,
+    /// Whether the code checks for interruption (`VMLimits::epoch`).
+    pub interruptible: bool,
 }
 
 /// Metadata bytes that do not decode.
@@ -650,6 +654,8 @@ mod tests {
             },
             cpu_features: vec!["sse41", "avx2"],
             memory_image_offset: Some(65536),
+            fuel: true,
+            interruptible: false,
             table_inits: vec![None, Some(vec![ConstOp::RefFunc(1)])],
             subtyping: vec![Subtyping {
                 is_final: false,

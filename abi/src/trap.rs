@@ -34,7 +34,8 @@ pub enum TrapCode {
     /// A host function asked to unwind the guest (an error or `proc_exit`); the runtime
     /// keeps the reason on the side.
     HostUnwind = 13,
-    /// The guest ran out of its time budget.
+    /// An interruption check found the store's epoch bumped: by an interrupt handle, or
+    /// by the timer of a time limit (the runtime then reports `TimeLimit`).
     Interrupt = 14,
     /// `call_ref` or `return_call_ref` on a null function reference.
     NullFunctionReference = 15,
@@ -42,11 +43,15 @@ pub enum TrapCode {
     /// reached the host (the outermost wasm call or a host function); the runtime keeps
     /// the exception on the side to name its tag.
     UncaughtException = 16,
+    /// A fuel check found the fuel spent.
+    OutOfFuel = 17,
+    /// `Interrupt` when the store's time limit caused it; never in a trap table.
+    TimeLimit = 18,
 }
 
 impl TrapCode {
     /// Every trap code, for tables and tests.
-    pub const ALL: [TrapCode; 16] = [
+    pub const ALL: [TrapCode; 18] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -63,6 +68,8 @@ impl TrapCode {
         TrapCode::Interrupt,
         TrapCode::NullFunctionReference,
         TrapCode::UncaughtException,
+        TrapCode::OutOfFuel,
+        TrapCode::TimeLimit,
     ];
 
     /// The code stored in a trap table, back to the enum.
@@ -86,9 +93,11 @@ impl TrapCode {
             TrapCode::UndefinedElement => "undefined element",
             TrapCode::NullReference => "null reference",
             TrapCode::HostUnwind => "host function error",
-            TrapCode::Interrupt => "interrupt",
             TrapCode::NullFunctionReference => "null function reference",
             TrapCode::UncaughtException => "uncaught exception",
+            TrapCode::Interrupt => "interrupted",
+            TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::TimeLimit => "interrupted: time limit",
         }
     }
 }

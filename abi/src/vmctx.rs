@@ -51,12 +51,36 @@ pub struct VMContextHeader {
 
 /// Limits shared by every instance of a store; compiled code reads them.
 #[repr(C)]
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct VMLimits {
     /// The lowest stack address a wasm function may use; prologues compare the stack
     /// pointer against it and trap with `StackOverflow` below it.
     pub stack_limit: usize,
+    /// Fuel left (`i64::MAX` until the host sets some), read and written by code compiled
+    /// with fuel metering
+    /// (`ModuleMetadata::fuel`): it subtracts each operator's cost and traps with
+    /// `OutOfFuel` at a function entry or loop header that finds it negative.
+    pub fuel: i64,
+    /// The store's epoch counter, never null: code compiled with interruption checks
+    /// (`ModuleMetadata::interruptible`) loads it at every function entry and loop header
+    /// and traps with `Interrupt` when it is not zero. Another thread (a timer, an
+    /// interrupt handle) makes it non-zero; it is an `AtomicU64` on the runtime's side.
+    pub epoch: *const u64,
 }
+
+impl Default for VMLimits {
+    fn default() -> VMLimits {
+        VMLimits {
+            stack_limit: 0,
+            // Unmetered: code compiled with fuel metering runs as if it had no limit.
+            fuel: i64::MAX,
+            epoch: &NEVER_INTERRUPTED,
+        }
+    }
+}
+
+/// What `VMLimits::epoch` points to until a store installs its own counter.
+static NEVER_INTERRUPTED: u64 = 0;
 
 /// A function reference: what `ref.func`, tables and imports hold. 32 bytes.
 #[repr(C)]
@@ -217,6 +241,10 @@ pub const VMCTX_BUILTINS: u32 = offset_of!(VMContextHeader, builtins) as u32;
 pub const VMCTX_INSTANCE: u32 = offset_of!(VMContextHeader, instance) as u32;
 /// Offset of [`VMLimits::stack_limit`].
 pub const VMLIMITS_STACK_LIMIT: u32 = offset_of!(VMLimits, stack_limit) as u32;
+/// Offset of [`VMLimits::fuel`].
+pub const VMLIMITS_FUEL: u32 = offset_of!(VMLimits, fuel) as u32;
+/// Offset of [`VMLimits::epoch`].
+pub const VMLIMITS_EPOCH: u32 = offset_of!(VMLimits, epoch) as u32;
 /// Offset of [`VMFuncRef::wasm_call`].
 pub const VMFUNCREF_WASM_CALL: u32 = offset_of!(VMFuncRef, wasm_call) as u32;
 /// Offset of [`VMFuncRef::array_call`].

@@ -154,16 +154,15 @@ pub(crate) fn build_executable(
     output: &Path,
 ) -> Result<()> {
     let target = options.target.to_string();
+    let grants = args.grants.grants()?;
+    let options = &crate::limits::instrumented(options, &grants.limits);
     let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
     let runtime = runtime_files(&target, &scratch.0)?;
     let grants_path = scratch.0.join("wasi-grants.o");
-    write(
-        &grants_path,
-        &crate::grants::object(&args.grants.grants()?, &target)?,
-    )?;
+    write(&grants_path, &crate::grants::object(&grants, &target)?)?;
     let linker = args
         .linker
         .clone()

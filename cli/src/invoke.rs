@@ -34,8 +34,12 @@ pub struct RunArgs {
 /// Stack of the thread the guest runs on; wasm itself may use up to the store's limit.
 const GUEST_THREAD_STACK: usize = 64 << 20;
 
-fn load(args: &RunArgs, wasm: &[u8]) -> Result<kiln_runtime::Module> {
-    let options = args.codegen.compile_options()?;
+fn load(
+    args: &RunArgs,
+    wasm: &[u8],
+    limits: &kiln_runtime::RunLimits,
+) -> Result<kiln_runtime::Module> {
+    let options = crate::limits::instrumented(&args.codegen.compile_options()?, limits);
     if options.target != kiln_compiler::Triple::host() {
         bail!(
             "kiln run executes on this machine; use kiln build for --target {}",
@@ -58,8 +62,8 @@ fn load(args: &RunArgs, wasm: &[u8]) -> Result<kiln_runtime::Module> {
 /// Runs `kiln run`; returns the process exit code.
 pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
-    let module = load(&args, &wasm)?;
     let grants = args.grants.grants()?;
+    let module = load(&args, &wasm, &grants.limits)?;
     let mut guest_args = vec![args
         .input
         .file_name()
@@ -95,7 +99,9 @@ fn invoke(
     args: &[String],
 ) -> Result<i32> {
     let mut store = Store::new();
-    limits.apply(&mut store);
+    limits
+        .apply(&mut store)
+        .context("cannot start the time limit")?;
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &mut store, ctx);
     let instance = match linker.instantiate(&mut store, module) {

@@ -1,11 +1,14 @@
 //! The limit flags of `kiln run` and `kiln build` (baked into the executable with the
-//! grants): `--max-memory`, `--max-table-elements`, `--max-stack`. Values are parsed here
+//! grants): `--max-memory`, `--max-table-elements`, `--max-stack`, `--fuel`, `--timeout`.
+//! The last two also compile their checks into the code. Values are parsed here
 //! rather than by clap (which also takes values that start with `-`), so that a malformed
 //! one is a kiln error (exit 1) naming its flag.
 
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_compiler::CompileOptions;
 use kiln_runtime::{ResourceLimits, RunLimits};
+use std::time::Duration;
 
 /// Limits for the guest.
 #[derive(Args, Debug, Default)]
@@ -23,6 +26,16 @@ pub struct LimitArgs {
     /// recursion traps with "call stack exhausted". Capped by the thread's own stack.
     #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
     pub max_stack: Option<String>,
+    /// Units of fuel the guest may spend (every operator but nop, drop, block, loop, end,
+    /// else, return and unreachable costs one; the same count on every target): past
+    /// them it traps with "all fuel consumed". Compiles fuel metering in.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub fuel: Option<String>,
+    /// Wall-clock time the guest may run, start function and blocking WASI calls
+    /// included (units: ns, us, ms, s, m, h; e.g. 500ms, 2s): past it the guest traps with
+    /// "interrupted: time limit". Compiles interruption checks in.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub timeout: Option<String>,
 }
 
 impl LimitArgs {
@@ -51,7 +64,57 @@ impl LimitArgs {
                     usize::try_from(bytes).or_else(|_| bail!("--max-stack {bytes}: too large"))
                 })
                 .transpose()?,
+            fuel: self
+                .fuel
+                .as_deref()
+                .map(|text| parse_count("--fuel", text))
+                .transpose()?,
+            timeout: self
+                .timeout
+                .as_deref()
+                .map(|text| parse_duration("--timeout", text))
+                .transpose()?,
         })
+    }
+}
+
+/// `options` with the checks `limits` need compiled in: fuel metering for a fuel limit,
+/// interruption checks for a time limit.
+pub fn instrumented(options: &CompileOptions, limits: &RunLimits) -> CompileOptions {
+    CompileOptions {
+        fuel: options.fuel || limits.fuel.is_some(),
+        interruptible: options.interruptible || limits.timeout.is_some(),
+        ..options.clone()
+    }
+}
+
+/// A duration: decimal digits and a unit (ns, us, ms, s, m, h).
+fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
+    const UNITS: [(&str, u64); 6] = [
+        ("ns", 1),
+        ("us", 1_000),
+        ("ms", 1_000_000),
+        ("s", 1_000_000_000),
+        ("m", 60_000_000_000),
+        ("h", 3_600_000_000_000),
+    ];
+    let trimmed = text.trim();
+    let digits_end = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(digits_end);
+    let nanos_per_unit = UNITS
+        .iter()
+        .find(|(name, _)| *name == unit.trim())
+        .map(|u| u.1);
+    match (digits.parse::<u64>(), nanos_per_unit) {
+        (Ok(value), Some(per_unit)) => match value.checked_mul(per_unit) {
+            Some(nanos) => Ok(Duration::from_nanos(nanos)),
+            None => bail!("{flag} {text:?}: longer than 584 years"),
+        },
+        _ => {
+            bail!("{flag} {text:?}: expected a number and a unit (ns, us, ms, s, m, h), e.g. 500ms")
+        }
     }
 }
 
@@ -103,6 +166,43 @@ fn parse_bytes(flag: &str, text: &str) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(
+            parse_duration("--t", "500ms").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(parse_duration("--t", "2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(
+            parse_duration("--t", "3m").unwrap(),
+            Duration::from_secs(180)
+        );
+        assert_eq!(
+            parse_duration("--t", "1h").unwrap(),
+            Duration::from_secs(3600)
+        );
+        assert_eq!(
+            parse_duration("--t", "7us").unwrap(),
+            Duration::from_micros(7)
+        );
+        for bad in [
+            "",
+            "5",
+            "ms",
+            "-1s",
+            "1.5s",
+            "2 days",
+            "99999999999999999999s",
+        ] {
+            let error = parse_duration("--timeout", bad).unwrap_err().to_string();
+            assert!(error.starts_with("--timeout"), "{bad:?}: {error}");
+        }
+        assert!(parse_duration("--t", "9999999999h")
+            .unwrap_err()
+            .to_string()
+            .contains("584 years"));
+    }
 
     #[test]
     fn sizes_take_binary_and_decimal_units() {

@@ -59,6 +59,15 @@ pub struct CodegenArgs {
     /// the spec's deterministic profile, with the same results on every target.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = RelaxedSimdArg::Fast)]
     pub relaxed_simd: RelaxedSimdArg,
+    /// Compile fuel metering in, for embedders that set the fuel themselves (`kiln run`
+    /// and `kiln build` do with `--fuel N`).
+    #[arg(long)]
+    pub fuel_metering: bool,
+    /// Compile interruption checks in (one load and compare at every function entry and
+    /// loop header), for embedders that interrupt or set time limits themselves (`kiln
+    /// run` and `kiln build` do with `--timeout`).
+    #[arg(long)]
+    pub interruptible: bool,
 }
 
 impl CodegenArgs {
@@ -105,6 +114,8 @@ impl CodegenArgs {
                 RelaxedSimdArg::Fast => RelaxedSimd::Fast,
                 RelaxedSimdArg::Deterministic => RelaxedSimd::Deterministic,
             },
+            fuel: self.fuel_metering,
+            interruptible: self.interruptible,
             ..CompileOptions::default()
         })
     }

@@ -70,6 +70,10 @@ pub fn emit_staticlib(
         Some(&target),
         options.opt_level,
         options.relaxed_simd,
+        kiln_build::Checks {
+            fuel: options.fuel,
+            interruptible: options.interruptible,
+        },
     )?;
     kiln_build::write_static_library(output, &name, &module.object, &[runtime])?;
     let source = input.file_name().map_or_else(

@@ -1,10 +1,12 @@
-//! The limit flags (`--max-memory`, `--max-table-elements`, `--max-stack`) of `kiln run`
-//! and, baked in, of `kiln build` executables (glibc and static musl): what the guest
-//! sees at the limits, and malformed values refused by name with exit 1.
+//! The limit flags (`--max-memory`, `--max-table-elements`, `--max-stack`, `--fuel`,
+//! `--timeout`) of `kiln run` and, baked in, of `kiln build` executables (glibc and static
+//! musl; for fuel also aarch64 under qemu): what the guest sees at the limits, and
+//! malformed values refused by name with exit 1.
 
 mod support;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use support::{assert_success, path_str, run_kiln, scratch_dir, wat_program, Output, KILN};
 
 /// Runs `program` with `flags` through `kiln run` and as executables built with the same
@@ -102,6 +104,11 @@ fn malformed_limits_are_refused_by_name() {
         ("--max-memory", "99999999TiB"),
         ("--max-table-elements", "1k"),
         ("--max-stack", "lots"),
+        ("--fuel", "1e6"),
+        ("--fuel", "-5"),
+        ("--timeout", "5"),
+        ("--timeout", "1.5s"),
+        ("--timeout", "9999999999h"),
     ] {
         for command in ["run", "build"] {
             let mut args = vec![command, flag, value, path_str(&input)];
@@ -120,4 +127,112 @@ fn malformed_limits_are_refused_by_name() {
         !executable.exists(),
         "nothing is built from a malformed limit"
     );
+}
+
+/// Asserts that `output` is a trap report with `message` and a wasm backtrace.
+fn assert_trap(output: &Output, message: &str) {
+    let context = output.describe();
+    assert_eq!(output.code, Some(134), "{context}");
+    assert!(
+        output.stderr.contains(&format!("wasm trap: {message}")),
+        "{context}"
+    );
+    assert!(output.stderr.contains("wasm backtrace:"), "{context}");
+}
+
+#[test]
+fn fuel_counts_the_same_everywhere_and_stops_the_guest() {
+    // 6994 units reach the last loop-header check; one fewer runs out there.
+    for output in run_everywhere("count_loop", &["--fuel", "6994"], &[]) {
+        assert_success(&output, "enough fuel");
+        assert_eq!(output.stdout, "done\n", "{}", output.describe());
+    }
+    for output in run_everywhere("count_loop", &["--fuel", "6993"], &[]) {
+        assert_trap(&output, "all fuel consumed");
+        assert!(output.stderr.contains("count"), "{}", output.describe());
+        assert_eq!(output.stdout, "", "{}", output.describe());
+    }
+    // The same count on aarch64.
+    let scratch = scratch_dir("fuel-aarch64");
+    for (fuel, finishes) in [("6994", true), ("6993", false)] {
+        let executable = scratch.join(format!("count-{fuel}"));
+        let built = run_kiln(
+            &[
+                "build",
+                "--target",
+                "aarch64-unknown-linux-musl",
+                "--fuel",
+                fuel,
+                path_str(&wat_program("count_loop")),
+                "-o",
+                path_str(&executable),
+            ],
+            b"",
+        );
+        assert_success(
+            &built,
+            "kiln build --target aarch64-unknown-linux-musl --fuel",
+        );
+        let output = support::run(Command::new("qemu-aarch64").arg(&executable), b"");
+        if finishes {
+            assert_success(&output, "enough fuel on aarch64");
+            assert_eq!(output.stdout, "done\n", "{}", output.describe());
+        } else {
+            assert_trap(&output, "all fuel consumed");
+        }
+    }
+    // A guest that never stops runs out of any amount.
+    for output in run_everywhere("spin", &["--fuel", "1000000"], &[]) {
+        assert_trap(&output, "all fuel consumed");
+    }
+}
+
+#[test]
+fn a_time_limit_interrupts_loops_and_start_functions() {
+    for args in [&[][..], &["in-start"][..]] {
+        for output in run_everywhere("spin", &["--timeout", "200ms"], args) {
+            assert_trap(&output, "interrupted: time limit");
+            assert!(output.stderr.contains("spin"), "{}", output.describe());
+        }
+    }
+    // A limit that does not run out changes nothing.
+    for output in run_everywhere("count_loop", &["--timeout", "1h"], &[]) {
+        assert_success(&output, "a long time limit");
+        assert_eq!(output.stdout, "done\n", "{}", output.describe());
+    }
+}
+
+#[test]
+fn a_time_limit_cuts_blocking_wasi_calls_short() {
+    // poll_oneoff asked for 60 s: the guest traps when the limit runs out instead.
+    for output in run_everywhere("sleep", &["--timeout", "300ms"], &[]) {
+        assert_trap(&output, "interrupted: time limit");
+        assert!(output.stderr.contains("main"), "{}", output.describe());
+        assert_eq!(output.stdout, "", "{}", output.describe());
+    }
+    // A read from a pipe that nobody writes to or closes.
+    let input = wat_program("sleep");
+    let started = Instant::now();
+    let mut child = Command::new(KILN)
+        .args(["run", "--timeout", "300ms", path_str(&input), "read"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting kiln run");
+    let stdin = child.stdin.take();
+    let status = support::wait_with_deadline(
+        &mut child,
+        started + Duration::from_secs(60),
+        "kiln run --timeout 300ms sleep.wat read",
+    );
+    drop(stdin);
+    let stderr = support::read_all(child.stderr.take().unwrap());
+    let stdout = support::read_all(child.stdout.take().unwrap());
+    assert_eq!(status.code(), Some(134), "{stderr}");
+    assert!(
+        stderr.contains("wasm trap: interrupted: time limit"),
+        "{stderr}"
+    );
+    assert_eq!(stdout, "");
 }

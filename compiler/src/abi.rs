@@ -391,6 +391,44 @@ pub fn store_exception_value(
         .store(valraw_flags(), value, exception, offset);
 }
 
+/// `vmctx.limits`: the store's `VMLimits`, the same for the whole call.
+pub fn limits_pointer(builder: &mut FunctionBuilder, vmctx: Value) -> Value {
+    builder
+        .ins()
+        .load(POINTER, readonly(), vmctx, vmctx::VMCTX_LIMITS as i32)
+}
+
+/// The fuel left, `limits.fuel`.
+pub fn load_fuel(builder: &mut FunctionBuilder, limits: Value) -> Value {
+    builder
+        .ins()
+        .load(types::I64, trusted(), limits, vmctx::VMLIMITS_FUEL as i32)
+}
+
+/// Writes the fuel left back to `limits.fuel`.
+pub fn store_fuel(builder: &mut FunctionBuilder, limits: Value, fuel: Value) {
+    builder
+        .ins()
+        .store(trusted(), fuel, limits, vmctx::VMLIMITS_FUEL as i32);
+}
+
+/// `limits.epoch`, the address of the store's epoch counter (fixed for the store).
+pub fn epoch_pointer(builder: &mut FunctionBuilder, limits: Value) -> Value {
+    builder
+        .ins()
+        .load(POINTER, readonly(), limits, vmctx::VMLIMITS_EPOCH as i32)
+}
+
+/// The epoch counter itself: another thread may change it at any time, so every check
+/// loads it again, as an atomic load, which Cranelift never merges with an earlier load of
+/// the same address (a plain one in a loop without stores would be, and the loop would
+/// never see the change). A `mov` on x86_64, an `ldar` on aarch64.
+pub fn load_epoch(builder: &mut FunctionBuilder, epoch_pointer: Value) -> Value {
+    builder
+        .ins()
+        .atomic_load(types::I64, trusted(), epoch_pointer)
+}
+
 /// `(wasm_call, callee_vmctx)` of the `VMFuncRef` at `base + offset`.
 fn load_callee(builder: &mut FunctionBuilder, base: Value, offset: i32) -> (Value, Value) {
     let code = builder.ins().load(

@@ -72,6 +72,15 @@ pub struct CompileOptions {
     /// Called from the compiling threads after each function, with the number of functions
     /// compiled so far and the total (for progress bars on long compiles).
     pub progress: Option<Progress>,
+    /// Meter fuel: every operator but `nop`, `drop`, `block`, `loop`, `end`, `else`,
+    /// `return` and `unreachable` costs one unit, and code traps with "all fuel consumed"
+    /// at a function entry or loop header once the store's fuel is spent. The count is the
+    /// same on every target. Off by default: code compiled without it pays nothing.
+    pub fuel: bool,
+    /// Check for interruption at every function entry and loop header (one load and a
+    /// compare of the store's epoch counter), so a time limit or an interrupt handle can
+    /// stop the guest. Off by default.
+    pub interruptible: bool,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -121,6 +130,8 @@ impl Default for CompileOptions {
             target_features: Vec::new(),
             relaxed_simd: RelaxedSimd::Fast,
             progress: None,
+            fuel: false,
+            interruptible: false,
         }
     }
 }

@@ -83,6 +83,8 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         memory_image_offset: None,
         table_inits: Vec::new(),
         subtyping: Vec::new(),
+        fuel: false,
+        interruptible: false,
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

@@ -36,6 +36,8 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     let mut info = module_info::parse(wasm, memory)?;
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
+    info.metadata.fuel = options.fuel;
+    info.metadata.interruptible = options.interruptible;
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;

@@ -1,7 +1,8 @@
-//! Builds the two guest modules from source and precompiles them with kiln-build:
+//! Builds the guest modules from source and precompiles them with kiln-build:
 //! - `filter`: the Rust crate in guests/filter, built for wasm32-wasip1 by a nested cargo;
 //! - `greet`: guests/greet.c, a WASI reactor built with clang and wasi-libc;
 //! - `raise`: guests/raise.wat, a module whose exception reaches the host.
+//! - `meter`: guests/meter.wat, with fuel metering and interruption checks compiled in.
 //!
 //! Needs `rustup target add wasm32-wasip1` and clang, lld and wasi-libc (Debian:
 //! `apt-get install clang lld wasi-libc`).
@@ -87,6 +88,12 @@ fn main() {
         .unwrap();
     kiln_build::Module::new(manifest_dir.join("guests/raise.wat"))
         .name("raise")
+        .compile()
+        .unwrap();
+    kiln_build::Module::new(manifest_dir.join("guests/meter.wat"))
+        .name("meter")
+        .fuel(true)
+        .interruptible(true)
         .compile()
         .unwrap();
 }

@@ -358,7 +358,7 @@ pub(crate) fn generate(
     w.push_str(
         "            let module = module().map_err(|error| rt::InstantiateError::Host(error.to_string()))?;
             let mut store = rt::Store::new();
-            limits.apply(&mut store);
+            limits.apply(&mut store).map_err(|error| rt::InstantiateError::Host(format!(\"cannot start the time limit: {error}\")))?;
             let mut linker = rt::Linker::new();
 ",
     );
@@ -494,6 +494,23 @@ pub(crate) fn generate(
         pub fn instance(&self) -> rt::Instance {
             self.instance
         }
+
+        /// The fuel left, when the instance runs with a fuel limit (`RunLimits::fuel`; the
+        /// module must be built with `kiln_build::Module::fuel(true)`).
+        pub fn fuel(&self) -> Option<u64> {
+            self.store.fuel()
+        }
+
+        /// Refuels the instance (from then on it meters fuel).
+        pub fn set_fuel(&mut self, fuel: u64) {
+            self.store.set_fuel(fuel)
+        }
+
+        /// A handle that interrupts the instance's guest from any thread: it traps with
+        /// \"interrupted\" (module built with `kiln_build::Module::interruptible(true)`).
+        pub fn interrupt_handle(&self) -> rt::InterruptHandle {
+            self.store.interrupt_handle()
+        }
 ",
     );
 
@@ -609,7 +626,15 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(format!("{name}.wat"));
         std::fs::write(&path, wat).unwrap();
-        compile_module(&path, name, None, OptLevel::Speed, crate::RelaxedSimd::Fast).unwrap()
+        compile_module(
+            &path,
+            name,
+            None,
+            OptLevel::Speed,
+            crate::RelaxedSimd::Fast,
+            crate::Checks::default(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -101,6 +101,18 @@ pub struct Module {
     out_dir: Option<PathBuf>,
     cargo_metadata: bool,
     c_header: bool,
+    checks: Checks,
+}
+
+/// The limit checks compiled into a module's code, which the host's limits need: a store
+/// that meters fuel or has a time limit refuses code compiled without them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Checks {
+    /// Fuel metering (`Store::set_fuel`, `RunLimits::fuel`).
+    pub fuel: bool,
+    /// Interruption checks (`Store::set_time_limit`, `Store::interrupt_handle`,
+    /// `RunLimits::timeout`).
+    pub interruptible: bool,
 }
 
 impl Module {
@@ -115,6 +127,7 @@ impl Module {
             out_dir: None,
             cargo_metadata: true,
             c_header: false,
+            checks: Checks::default(),
         }
     }
 
@@ -130,6 +143,21 @@ impl Module {
     /// gives build scripts), else the host.
     pub fn target(mut self, triple: &str) -> Module {
         self.target = Some(triple.to_owned());
+        self
+    }
+
+    /// Compiles fuel metering in, so that the host can give instances fuel
+    /// (`Instance::with_limits` with `RunLimits::fuel`, or the store's `set_fuel`). Default:
+    /// off, and code pays nothing for it.
+    pub fn fuel(mut self, on: bool) -> Module {
+        self.checks.fuel = on;
+        self
+    }
+
+    /// Compiles interruption checks in, so that the host can set time limits
+    /// (`RunLimits::timeout`) and interrupt guests from other threads. Default: off.
+    pub fn interruptible(mut self, on: bool) -> Module {
+        self.checks.interruptible = on;
         self
     }
 
@@ -218,6 +246,7 @@ impl Module {
                 .as_deref(),
             self.opt_level,
             self.relaxed_simd,
+            self.checks,
         )?;
         let library = format!("kiln_{name}");
         let archive = out_dir.join(format!("lib{library}.a"));
@@ -297,6 +326,7 @@ pub fn compile_module(
     target: Option<&str>,
     opt_level: OptLevel,
     relaxed_simd: RelaxedSimd,
+    checks: Checks,
 ) -> Result<CompiledModule, Error> {
     let bytes = std::fs::read(path).map_err(io_error(path))?;
     let compile_error = |message: String| Error::Compile {
@@ -310,6 +340,8 @@ pub fn compile_module(
         opt_level,
         relaxed_simd,
         symbol_prefix: symbol_prefix(name),
+        fuel: checks.fuel,
+        interruptible: checks.interruptible,
         ..Default::default()
     };
     if let Some(target) = target {

@@ -62,6 +62,9 @@ after the trap, filter.divide(84, 2) = 42
 thread 1: filter.triangle(20000000) = 200000010000000
 thread 2: caught 1000 traps, instance still working
 filter under a 64 KiB memory cap: memory 0 starts with 17 pages (1114112 bytes), over the limit of 65536 bytes
+meter.count(100) with 1000 units of fuel: Some(300) left
+meter.count(100000) trapped: all fuel consumed
+meter.spin() from another thread: interrupted
 [guest] bonjour, Ada Lovelace! (6 vowels, score 126)
 greet.greet returned 126
 greet.peek(0) trapped: out of bounds memory access

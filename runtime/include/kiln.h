@@ -44,6 +44,11 @@ typedef struct kiln_limits {
     uint64_t max_memory_bytes;
     uint64_t max_table_elements;
     uint64_t max_stack_bytes;
+    /* Units of fuel (module compiled with fuel metering); past them: "all fuel consumed". */
+    uint64_t fuel;
+    /* Wall-clock limit in nanoseconds from instantiation (module compiled with
+     * interruption checks); past it: "interrupted: time limit". */
+    uint64_t timeout_ns;
 } kiln_limits;
 /* kiln_instance_new with limits (null: none). */
 kiln_instance *kiln_instance_new_limited(const kiln_module_descriptor *descriptor,
@@ -52,6 +57,16 @@ kiln_instance *kiln_instance_new_limited(const kiln_module_descriptor *descripto
                                          const kiln_wasi_config *wasi,
                                          const kiln_limits *limits, kiln_error **error);
 void kiln_instance_delete(kiln_instance *instance);
+/* The fuel left in *fuel: 0, or -1 when the instance's store does not meter fuel. */
+int32_t kiln_instance_fuel(const kiln_instance *instance, uint64_t *fuel);
+/* Refuels the instance's store. */
+void kiln_instance_set_fuel(kiln_instance *instance, uint64_t fuel);
+/* Interrupts the guest from any thread: it traps with "interrupted" at its next function
+ * entry or loop header. The handle outlives the instance; free it with _delete. */
+typedef struct kiln_interrupt_handle kiln_interrupt_handle;
+kiln_interrupt_handle *kiln_instance_interrupt_handle(const kiln_instance *instance);
+void kiln_interrupt(const kiln_interrupt_handle *handle);
+void kiln_interrupt_handle_delete(kiln_interrupt_handle *handle);
 kiln_error *kiln_call(kiln_instance *instance, const char *name, const kiln_val *args,
                       size_t n_args, kiln_val *results, size_t n_results);
 uint8_t *kiln_memory_data(kiln_instance *instance, const char *name, size_t *length);

@@ -11,7 +11,7 @@
 
 use crate::error::CallError;
 use crate::wasi::WasiCtx;
-use crate::{Extern, Func, Global, Instance, Memory, Store};
+use crate::{Extern, Func, Global, Instance, InterruptHandle, Memory, Store};
 use crate::{FuncType, HostError, Linker, Module, Val, ValType};
 use kiln_abi::descriptor::ModuleDescriptor;
 use kiln_abi::metadata::ImportType;
@@ -56,12 +56,15 @@ pub struct KilnWasiConfig {
 }
 
 /// Limits for an instance's store (`kiln_limits`); 0 in a field means no limit there (for
-/// `max_stack_bytes`: the default, 1 MiB).
+/// `max_stack_bytes`: the default, 1 MiB). `fuel` needs a module compiled with fuel
+/// metering, `timeout_ns` one compiled with interruption checks.
 #[repr(C)]
 pub struct KilnLimits {
     pub max_memory_bytes: u64,
     pub max_table_elements: u64,
     pub max_stack_bytes: u64,
+    pub fuel: u64,
+    pub timeout_ns: u64,
 }
 
 impl KilnLimits {
@@ -74,6 +77,8 @@ impl KilnLimits {
             },
             max_wasm_stack: some(self.max_stack_bytes)
                 .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX)),
+            fuel: some(self.fuel),
+            timeout: some(self.timeout_ns).map(std::time::Duration::from_nanos),
         }
     }
 }
@@ -296,7 +301,9 @@ pub unsafe extern "C" fn kiln_instance_new_limited(
         let mut store = Store::new();
         // SAFETY: the caller passes null or a valid `kiln_limits`.
         if let Some(limits) = unsafe { limits.as_ref() } {
-            limits.run_limits().apply(&mut store);
+            if let Err(e) = limits.run_limits().apply(&mut store) {
+                return error(format!("kiln: cannot start the time limit: {e}"));
+            }
         }
         let mut linker = Linker::new();
         let imports_wasi = module
@@ -400,6 +407,80 @@ pub unsafe extern "C" fn kiln_instance_delete(instance: *mut KilnInstance) {
     if !instance.is_null() {
         // SAFETY: caller's contract.
         drop(unsafe { Box::from_raw(instance) });
+    }
+}
+
+/// The fuel left in `instance`'s store, in `*fuel`; returns 0, or -1 when the store does
+/// not meter fuel (or an argument is null).
+///
+/// # Safety
+/// `instance` must be live and `fuel` writable, or null.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_fuel(instance: *const KilnInstance, fuel: *mut u64) -> i32 {
+    // SAFETY: caller's contract.
+    match unsafe { (instance.as_ref(), fuel.as_mut()) } {
+        (Some(instance), Some(fuel)) => match instance.store.fuel() {
+            Some(left) => {
+                *fuel = left;
+                0
+            }
+            None => -1,
+        },
+        _ => -1,
+    }
+}
+
+/// Sets the fuel left in `instance`'s store (refuels it); from then on it meters fuel.
+///
+/// # Safety
+/// `instance` must be live, or null (ignored).
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_set_fuel(instance: *mut KilnInstance, fuel: u64) {
+    // SAFETY: caller's contract.
+    if let Some(instance) = unsafe { instance.as_mut() } {
+        instance.store.set_fuel(fuel);
+    }
+}
+
+/// A handle that interrupts `instance`'s guest from any thread (`kiln_interrupt`); free it
+/// with `kiln_interrupt_handle_delete`. It stays valid after the instance is deleted.
+/// Null for a null instance.
+///
+/// # Safety
+/// `instance` must be live, or null.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_instance_interrupt_handle(
+    instance: *const KilnInstance,
+) -> *mut InterruptHandle {
+    // SAFETY: caller's contract.
+    match unsafe { instance.as_ref() } {
+        Some(instance) => Box::into_raw(Box::new(instance.store.interrupt_handle())),
+        None => std::ptr::null_mut(),
+    }
+}
+
+/// Makes the guest trap with "interrupted" at its next function entry or loop header
+/// (code compiled with interruption checks). Safe to call from any thread.
+///
+/// # Safety
+/// `handle` must come from `kiln_instance_interrupt_handle` and not be deleted, or be null.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_interrupt(handle: *const InterruptHandle) {
+    // SAFETY: caller's contract.
+    if let Some(handle) = unsafe { handle.as_ref() } {
+        handle.interrupt();
+    }
+}
+
+/// Frees an interrupt handle (null is ignored).
+///
+/// # Safety
+/// `handle` must come from `kiln_instance_interrupt_handle` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_interrupt_handle_delete(handle: *mut InterruptHandle) {
+    if !handle.is_null() {
+        // SAFETY: caller's contract.
+        drop(unsafe { Box::from_raw(handle) });
     }
 }
 

@@ -22,7 +22,10 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
 /// [`run_command`] under `limits`.
 pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> i32 {
     let mut store = Store::new();
-    limits.apply(&mut store);
+    if let Err(error) = limits.apply(&mut store) {
+        eprintln!("error: cannot start the time limit: {error}");
+        return 1;
+    }
     run_in(&mut store, module, wasi)
 }
 
@@ -33,8 +36,13 @@ pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -
 /// writes are never buffered in the process.
 pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> ! {
     let mut store = Store::new();
-    limits.apply(&mut store);
-    let code = run_in(&mut store, module, wasi);
+    let code = match limits.apply(&mut store) {
+        Ok(()) => run_in(&mut store, module, wasi),
+        Err(error) => {
+            eprintln!("error: cannot start the time limit: {error}");
+            1
+        }
+    };
     // Nothing can be reported if this fails: stdout is where it would go.
     let _ = std::io::stdout().flush();
     // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).

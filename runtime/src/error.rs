@@ -106,6 +106,9 @@ pub enum HostError {
     Exit(i32),
     /// The host function failed.
     Message(String),
+    /// The host stops the guest with this trap, as if the calling instruction had
+    /// trapped (a blocking WASI call whose time limit ran out: `TimeLimit`).
+    Trap(TrapCode),
 }
 
 /// Why a call did not return results.

@@ -794,3 +794,125 @@ fn an_uncaught_exception_is_a_typed_error_naming_its_tag() {
     assert_eq!(mine.name(&store), "mine");
     assert_eq!(host_tag.name(&store), "host_error");
 }
+
+/// `wat` compiled with fuel metering and interruption checks as asked.
+fn instrumented_module(wat: &str, fuel: bool, interruptible: bool) -> Module {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    let options = kiln_compiler::CompileOptions {
+        fuel,
+        interruptible,
+        ..Default::default()
+    };
+    let object = kiln_compiler::compile(&wasm, &options).expect("compiles");
+    load_object(&object, "").expect("loads")
+}
+
+/// `count n` runs a loop of n iterations of 7 one-unit operators; `spin` never returns.
+const COUNTING: &str = r#"(module
+    (func (export "count") (param $n i32) (local $i i32)
+      (loop $again
+        local.get $i
+        i32.const 1
+        i32.add
+        local.tee $i
+        local.get $n
+        i32.ne
+        br_if $again))
+    (func (export "spin") (loop $forever (br $forever))))"#;
+
+#[test]
+fn fuel_is_metered_read_back_and_refilled() {
+    let module = instrumented_module(COUNTING, true, false);
+    let mut store = Store::new();
+    assert_eq!(
+        store.fuel(),
+        None,
+        "a store meters fuel once it is given some"
+    );
+    store.set_fuel(10_000);
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    // The call's own `local.get`/`call` are the host's: 100 iterations cost 700 units.
+    call(&mut store, instance, "count", &[Val::I32(100)]).unwrap();
+    assert_eq!(store.fuel(), Some(9_300));
+    call(&mut store, instance, "count", &[Val::I32(100)]).unwrap();
+    assert_eq!(store.fuel(), Some(8_600));
+    // Running out leaves none, and the trap says so.
+    let trap = match call(&mut store, instance, "count", &[Val::I32(100_000)]) {
+        Err(CallError::Trap(trap)) => trap,
+        other => panic!("expected a trap, got {other:?}"),
+    };
+    assert_eq!(trap.code, TrapCode::OutOfFuel);
+    assert_eq!(
+        trap.to_string().lines().next(),
+        Some("wasm trap: all fuel consumed")
+    );
+    assert_eq!(store.fuel(), Some(0));
+    // Refuelled, the guest runs again.
+    store.set_fuel(1_000);
+    call(&mut store, instance, "count", &[Val::I32(100)]).unwrap();
+    assert_eq!(store.fuel(), Some(300));
+    assert_eq!(
+        trap_code(call(&mut store, instance, "spin", &[])),
+        TrapCode::OutOfFuel
+    );
+}
+
+#[test]
+fn stores_with_limits_refuse_code_compiled_without_their_checks() {
+    let plain = module(COUNTING);
+    let mut metered = Store::new();
+    metered.set_fuel(1);
+    let error = Linker::new()
+        .instantiate(&mut metered, &plain)
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("without fuel metering"), "{error}");
+    let mut limited = Store::new();
+    limited
+        .set_time_limit(std::time::Duration::from_secs(3600))
+        .unwrap();
+    let error = Linker::new()
+        .instantiate(&mut limited, &plain)
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("without interruption checks"), "{error}");
+    // Instrumented code runs in a store without limits as if it had none.
+    let module = instrumented_module(COUNTING, true, true);
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    call(&mut store, instance, "count", &[Val::I32(1_000)]).unwrap();
+}
+
+#[test]
+fn an_interrupt_handle_stops_a_guest_from_another_thread() {
+    let module = instrumented_module(COUNTING, false, true);
+    let mut store = Store::new();
+    let instance = Linker::new().instantiate(&mut store, &module).unwrap();
+    let handle = store.interrupt_handle();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        handle.interrupt();
+    });
+    let trap = match call(&mut store, instance, "spin", &[]) {
+        Err(CallError::Trap(trap)) => trap,
+        other => panic!("expected a trap, got {other:?}"),
+    };
+    interrupter.join().unwrap();
+    assert_eq!(trap.code, TrapCode::Interrupt);
+    assert_eq!(
+        trap.to_string().lines().next(),
+        Some("wasm trap: interrupted")
+    );
+    assert_eq!(trap.backtrace.len(), 1, "{trap}");
+    // A time limit clears the interruption, then stops the guest once it runs out.
+    store
+        .set_time_limit(std::time::Duration::from_millis(100))
+        .unwrap();
+    call(&mut store, instance, "count", &[Val::I32(10)]).unwrap();
+    assert_eq!(
+        trap_code(call(&mut store, instance, "spin", &[])),
+        TrapCode::TimeLimit
+    );
+}

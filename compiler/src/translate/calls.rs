@@ -207,7 +207,9 @@ impl FuncTranslator<'_, '_> {
 
     /// Gives the tail call about to be emitted its mark (see [`super::TAIL_CALL_LOCATION`]);
     /// the next operator sets its own location again.
+    /// The fuel spent so far goes to the store first: the callee reads it from there.
     fn mark_tail_call(&mut self) {
+        self.save_fuel();
         self.builder
             .set_srcloc(ir::SourceLoc::new(super::TAIL_CALL_LOCATION));
     }

@@ -139,6 +139,7 @@ impl FuncTranslator<'_, '_> {
         let args = self.pop_n(params.len());
         self.jump(header, &args);
         self.builder.switch_to_block(header);
+        self.check_limits();
         let header_params = self.builder.block_params(header).to_vec();
         let stack_height = self.stack.len();
         self.stack.extend(header_params);
@@ -299,6 +300,7 @@ impl FuncTranslator<'_, '_> {
         }
         if self.control.is_empty() && self.reachable {
             let results = std::mem::take(&mut self.stack);
+            self.save_fuel();
             self.builder.ins().return_(&results);
             self.reachable = false;
         }
@@ -418,6 +420,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_return(&mut self) {
         let arity = self.control[0].n_results;
         let results = self.peek_n(arity).to_vec();
+        self.save_fuel();
         self.builder.ins().return_(&results);
         self.reachable = false;
     }

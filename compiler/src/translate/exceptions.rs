@@ -73,8 +73,10 @@ impl FuncTranslator<'_, '_> {
     /// Emits a direct call, a `try_call` to the innermost scope's dispatch block when one
     /// covers it, and returns its results.
     pub(super) fn emit_call(&mut self, callee: ir::FuncRef, args: &[Value]) -> Vec<Value> {
+        self.save_fuel();
         let Some(dispatch) = self.innermost_dispatch() else {
             let call = self.builder.ins().call(callee, args);
+            self.reload_fuel();
             return self.builder.inst_results(call).to_vec();
         };
         let signature = self.builder.func.dfg.ext_funcs[callee].signature;
@@ -90,8 +92,10 @@ impl FuncTranslator<'_, '_> {
         code: Value,
         args: &[Value],
     ) -> Vec<Value> {
+        self.save_fuel();
         let Some(dispatch) = self.innermost_dispatch() else {
             let call = self.builder.ins().call_indirect(signature, code, args);
+            self.reload_fuel();
             return self.builder.inst_results(call).to_vec();
         };
         let (table, normal) = self.exception_table(signature, dispatch);
@@ -137,12 +141,15 @@ impl FuncTranslator<'_, '_> {
     fn continue_after_try_call(&mut self, normal: ir::Block) -> Vec<Value> {
         self.builder.switch_to_block(normal);
         self.builder.seal_block(normal);
+        self.reload_fuel();
         self.builder.block_params(normal).to_vec()
     }
 
     /// Sends `exception` to the innermost scope of the function at or below
     /// `scope_limit` scopes (all of them for `None`), or out of the function.
     fn propagate_exception(&mut self, exception: Value, scope_limit: Option<usize>) {
+        // The handler, here or in a caller, reads the fuel left from the store.
+        self.save_fuel();
         let limit = scope_limit.unwrap_or(self.handlers.len());
         if let Some(scope) = self.handlers[..limit].last_mut() {
             scope.used = true;
@@ -210,6 +217,8 @@ impl FuncTranslator<'_, '_> {
         }
         self.builder.switch_to_block(scope.dispatch);
         self.builder.seal_block(scope.dispatch);
+        // A callee or a throw here spent fuel: the store has what is left.
+        self.reload_fuel();
         let exception = self.builder.block_params(scope.dispatch)[0];
         for catch in catches {
             let (tag, label, with_ref) = match *catch {
@@ -321,6 +330,8 @@ impl FuncTranslator<'_, '_> {
                 }
                 self.builder.switch_to_block(scope.dispatch);
                 self.builder.seal_block(scope.dispatch);
+                // A callee or a throw here spent fuel: the store has what is left.
+                self.reload_fuel();
                 self.builder.block_params(scope.dispatch)[0]
             }
             LegacyTry::Catching {
@@ -386,6 +397,8 @@ impl FuncTranslator<'_, '_> {
                 if scope.used {
                     self.builder.switch_to_block(scope.dispatch);
                     self.builder.seal_block(scope.dispatch);
+                    // A callee or a throw here spent fuel: the store has what is left.
+                    self.reload_fuel();
                     let exception = self.builder.block_params(scope.dispatch)[0];
                     self.propagate_exception(exception, None);
                 }
@@ -407,6 +420,8 @@ impl FuncTranslator<'_, '_> {
                 };
                 self.builder.switch_to_block(scope.dispatch);
                 self.builder.seal_block(scope.dispatch);
+                // A callee or a throw here spent fuel: the store has what is left.
+                self.reload_fuel();
                 let exception = self.builder.block_params(scope.dispatch)[0];
                 self.propagate_exception(exception, Some(limit));
             }

@@ -9,6 +9,7 @@
 mod calls;
 mod control;
 mod exceptions;
+mod limits;
 mod memory;
 mod numeric;
 mod relaxed_simd;
@@ -113,7 +114,9 @@ pub fn translate_function(
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
         handlers: Vec::new(),
+        limit_checks: None,
     };
+    translator.begin_limit_checks();
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         translator.offset = reader.original_position();
@@ -210,6 +213,8 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub branch_hints: HashMap<u64, bool>,
     /// The exception handler scopes covering the current position, innermost last.
     pub handlers: Vec<exceptions::HandlerScope>,
+    /// Fuel metering and interruption checks, when the module is compiled with them.
+    limit_checks: Option<limits::LimitChecks>,
 }
 
 impl FuncTranslator<'_, '_> {
@@ -271,6 +276,7 @@ impl FuncTranslator<'_, '_> {
                 _ => Ok(()),
             };
         }
+        self.meter(&op);
         match op {
             // Control.
             O::Nop => {}

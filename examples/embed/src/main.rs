@@ -11,10 +11,11 @@ use std::error::Error;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-// The generated bindings: a module `filter` and a module `greet`.
+// The generated bindings: modules `filter`, `greet`, `raise` and `meter`.
 include!(concat!(env!("OUT_DIR"), "/kiln/filter.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/greet.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/raise.rs"));
+include!(concat!(env!("OUT_DIR"), "/kiln/meter.rs"));
 
 /// The host functions `filter` imports (`env::threshold`, `env::log_value`).
 struct FilterHost {
@@ -149,7 +150,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             max_memory_bytes: Some(64 << 10),
             max_table_elements: None,
         },
-        max_wasm_stack: None,
+        ..RunLimits::default()
     };
     let host = FilterHost {
         threshold: 0,
@@ -159,6 +160,29 @@ fn main() -> Result<(), Box<dyn Error>> {
         Ok(_) => println!("filter under a 64 KiB memory cap: instantiated"),
         Err(error) => println!("filter under a 64 KiB memory cap: {error}"),
     }
+
+    // --- meter: fuel, refuelling and an interrupt from another thread ---
+    let fuel = RunLimits {
+        fuel: Some(1000),
+        ..RunLimits::default()
+    };
+    let mut meter = meter::Instance::with_limits(fuel)?;
+    meter.count(100)?;
+    println!(
+        "meter.count(100) with 1000 units of fuel: {:?} left",
+        meter.fuel()
+    );
+    let trap = expect_trap(meter.count(100_000));
+    println!("meter.count(100000) trapped: {}", trap.code.message());
+    meter.set_fuel(u64::MAX);
+    let handle = meter.interrupt_handle();
+    let interrupter = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        handle.interrupt();
+    });
+    let trap = expect_trap(meter.spin());
+    interrupter.join().expect("the interrupting thread");
+    println!("meter.spin() from another thread: {}", trap.code.message());
 
     // --- greet: a C guest using WASI (environment, stdout) and a host import ---
     let wasi = WasiCtx::new()

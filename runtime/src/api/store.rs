@@ -8,6 +8,7 @@
 
 use crate::vm::host::HostFuncData;
 use crate::vm::instance::InstanceData;
+use crate::vm::interrupt::InterruptHandle;
 use crate::vm::store::{OwnedPtr, ResourceLimits, VMStore};
 use std::marker::PhantomData;
 
@@ -70,6 +71,42 @@ impl Store {
     /// The caps set by [`Store::set_resource_limits`].
     pub fn resource_limits(&self) -> ResourceLimits {
         self.inner.resource_limits
+    }
+
+    /// Gives the store's guests `fuel` units to run on (every operator but the few that do
+    /// no work costs one); once they are spent, the guest traps with "all fuel consumed"
+    /// at its next function entry or loop header. Also refuels a store, between calls or
+    /// from a host function. From the first call on, every module instantiated in the
+    /// store must be compiled with fuel metering (`kiln build --fuel`,
+    /// `kiln_build::Module::fuel`).
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.inner.set_fuel(fuel);
+    }
+
+    /// The fuel left, if the store meters fuel.
+    pub fn fuel(&self) -> Option<u64> {
+        self.inner.fuel_metered.then(|| self.inner.fuel())
+    }
+
+    /// Stops the store's guests after `limit` of wall-clock time from now, including time
+    /// spent in start functions and in WASI calls that block: they trap with "interrupted:
+    /// time limit". Replaces an earlier limit and clears an earlier interruption. Every
+    /// module instantiated in the store must be compiled with interruption checks. Fails
+    /// only when the timer's thread cannot be started.
+    pub fn set_time_limit(&mut self, limit: std::time::Duration) -> std::io::Result<()> {
+        self.inner.time_limited = true;
+        self.inner.interrupt.start_time_limit(limit)
+    }
+
+    /// A handle that interrupts the store's guests from any thread (they trap with
+    /// "interrupted"); only code compiled with interruption checks stops.
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        InterruptHandle(std::sync::Arc::clone(&self.inner.interrupt))
+    }
+
+    /// The store's interruption state, for host functions that block.
+    pub(crate) fn interrupt_state(&self) -> std::sync::Arc<crate::vm::interrupt::InterruptState> {
+        std::sync::Arc::clone(&self.inner.interrupt)
     }
 
     /// The store's state as a raw pointer, for calls into compiled code.

@@ -100,16 +100,30 @@ fn host_error(error: HostError) -> CallError {
     match error {
         HostError::Exit(code) => CallError::Exit(code),
         HostError::Message(message) => CallError::Host(message),
+        // Called from the host directly: there are no wasm frames to show.
+        HostError::Trap(code) => CallError::Trap(Trap {
+            code,
+            backtrace: Vec::new(),
+            backtrace_truncated: false,
+            exception_tag: None,
+        }),
     }
 }
 
 /// The error a caught trap stands for: a host function's reason for `HostUnwind`, the
 /// trap itself otherwise (naming the tag of an uncaught exception).
-fn trap_to_error(store: &mut VMStore, caught: CaughtTrap) -> CallError {
-    if caught.code == TrapCode::HostUnwind {
-        if let Some(error) = store.pending_host_error.take() {
-            return host_error(error);
-        }
+fn trap_to_error(store: &mut VMStore, mut caught: CaughtTrap) -> CallError {
+    match caught.code {
+        TrapCode::HostUnwind => match store.pending_host_error.take() {
+            // The trap stands where the guest called the host function.
+            Some(HostError::Trap(code)) => caught.code = code,
+            Some(error) => return host_error(error),
+            None => {}
+        },
+        // The check that trapped found the fuel below zero but did not write it back.
+        TrapCode::OutOfFuel => store.set_fuel(0),
+        TrapCode::Interrupt if store.interrupt.timed_out() => caught.code = TrapCode::TimeLimit,
+        _ => {}
     }
     let code = caught.code;
     let mut trap = symbolize(caught);

@@ -40,6 +40,7 @@ pub(crate) unsafe fn instantiate(
 ) -> Result<u32, InstantiateError> {
     // SAFETY: caller's contract. This borrow ends before the start function runs.
     let store = unsafe { &mut *store_ptr };
+    check_instrumentation(store, module)?;
     check_imports(store, module, imports)?;
     let instance = allocate_context(store, store_ptr, module);
     let index = instances.len() as u32;
@@ -77,6 +78,26 @@ fn trap(code: TrapCode) -> InstantiateError {
         backtrace_truncated: false,
         exception_tag: None,
     })
+}
+
+/// Checks that the module's code enforces the store's fuel and time limits: code compiled
+/// without the checks would run unmetered and uninterruptible.
+fn check_instrumentation(store: &VMStore, module: &Module) -> Result<(), InstantiateError> {
+    let metadata = module.metadata();
+    let name = metadata.name.unwrap_or("module");
+    if store.fuel_metered && !metadata.fuel {
+        return Err(InstantiateError::Host(format!(
+            "the store meters fuel but `{name}` was compiled without fuel metering \
+             (compile it with `--fuel`)"
+        )));
+    }
+    if store.time_limited && !metadata.interruptible {
+        return Err(InstantiateError::Host(format!(
+            "the store has a time limit but `{name}` was compiled without interruption \
+             checks (compile it with `--timeout` or `--interruptible`)"
+        )));
+    }
+    Ok(())
 }
 
 /// Checks every import against the module's import types; nothing is created on failure.

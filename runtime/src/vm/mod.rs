@@ -28,6 +28,7 @@ pub(crate) mod exceptions;
 pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod instantiate;
+pub(crate) mod interrupt;
 #[cfg(feature = "loader")]
 pub(crate) mod loader;
 pub(crate) mod memory;

@@ -13,6 +13,7 @@
 //! `VMMemoryDefinition`, `VMTableDefinition` and `VMGlobal` of entities created outside an
 //! instance ([`Storage::Owned`]).
 
+use super::interrupt::InterruptState;
 use super::memory::LinearMemory;
 use super::module::trampolines;
 use super::table::TableStorage;
@@ -26,6 +27,7 @@ use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The most frames recorded of where an exception was thrown (as for traps).
 pub const MAX_THROW_FRAMES: usize = 64;
@@ -94,6 +96,13 @@ pub(crate) struct VMStore {
     pub max_wasm_stack: usize,
     /// What guests may allocate.
     pub resource_limits: ResourceLimits,
+    /// The epoch counter `limits.epoch` points to, and the time limit.
+    pub interrupt: Arc<InterruptState>,
+    /// Whether the store meters fuel (`Store::set_fuel`): then every module instantiated
+    /// in it must be compiled with fuel metering.
+    pub fuel_metered: bool,
+    /// Whether the store has a time limit: then every module must check for interruption.
+    pub time_limited: bool,
     pub funcs: Vec<FuncData>,
     pub memories: Vec<MemoryData>,
     pub tables: Vec<TableData>,
@@ -222,11 +231,18 @@ impl GlobalData {
 
 impl VMStore {
     pub fn new() -> VMStore {
+        let interrupt = Arc::new(InterruptState::default());
         VMStore {
             id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
-            limits: UnsafeCell::new(VMLimits::default()),
+            limits: UnsafeCell::new(VMLimits {
+                epoch: interrupt.epoch_address(),
+                ..VMLimits::default()
+            }),
             max_wasm_stack: DEFAULT_MAX_WASM_STACK,
             resource_limits: ResourceLimits::default(),
+            interrupt,
+            fuel_metered: false,
+            time_limited: false,
             funcs: Vec::new(),
             memories: Vec::new(),
             tables: Vec::new(),
@@ -332,6 +348,19 @@ impl VMStore {
     /// The function a `VMFuncRef` address (a table element or `funcref` value) stands for.
     pub fn func_of_ref(&self, address: usize) -> Option<u32> {
         self.func_by_ref.get(&address).copied()
+    }
+
+    /// The fuel left: what `VMLimits::fuel` holds, never below zero.
+    pub fn fuel(&self) -> u64 {
+        // SAFETY: no compiled code runs while the store is borrowed.
+        let fuel = unsafe { (*self.limits.get()).fuel };
+        fuel.max(0) as u64
+    }
+
+    /// Sets the fuel left (at most `i64::MAX`) and makes the store meter fuel.
+    pub fn set_fuel(&mut self, fuel: u64) {
+        self.fuel_metered = true;
+        self.limits.get_mut().fuel = i64::try_from(fuel).unwrap_or(i64::MAX);
     }
 
     /// Grows memory `index`, publishing the new length to compiled code.

@@ -119,10 +119,42 @@ fn fd_read(
     memory.check(nread, 4)?;
     let count = match target {
         Target::Null => 0,
-        // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
-        Target::Host(fd) => vectored(&iovecs, |iov, n| unsafe { libc::readv(fd, iov, n) })?,
+        Target::Host(fd) => {
+            wait_readable(state, fd)?;
+            // SAFETY: the iovecs point into the guest's memory (`GuestMemory::host_iovecs`).
+            vectored(&iovecs, |iov, n| unsafe { libc::readv(fd, iov, n) })?
+        }
     };
     memory.write_u32(nread, count as u32)
+}
+
+/// Under a time limit, waits until `fd` has something to read (or an end, or an error)
+/// for as long as the limit leaves, and fails with `INTR` when it runs out first: a read
+/// from a pipe or terminal that blocks must not outlast the guest's time.
+fn wait_readable(state: &WasiState, fd: RawFd) -> Result<(), Errno> {
+    if state.time_left().is_none() {
+        return Ok(());
+    }
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        let left = state.time_left().unwrap_or_default();
+        if left.is_zero() {
+            return Err(Errno::INTR);
+        }
+        let timeout = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd.
+        let result = unsafe { libc::poll(&mut pollfd, 1, timeout) };
+        match result {
+            0 => {}
+            1.. => return Ok(()),
+            _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
+            _ => return Err(std::io::Error::last_os_error().into()),
+        }
+    }
 }
 
 fn fd_write(

@@ -12,6 +12,8 @@
 //!     kind 5  max-memory   bytes, decimal
 //!     kind 6  max-table-elements  elements, decimal
 //!     kind 7  max-stack    bytes, decimal
+//!     kind 8  fuel         units, decimal
+//!     kind 9  timeout      nanoseconds, decimal
 //! ```
 //!
 //! Besides the grants, the records carry the limits (`RunLimits`) the guest runs under.
@@ -48,6 +50,8 @@ const KIND_DETERMINISTIC: u8 = 4;
 const KIND_MAX_MEMORY: u8 = 5;
 const KIND_MAX_TABLE_ELEMENTS: u8 = 6;
 const KIND_MAX_STACK: u8 = 7;
+const KIND_FUEL: u8 = 8;
+const KIND_TIMEOUT: u8 = 9;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -75,6 +79,13 @@ impl Grants {
             (KIND_MAX_MEMORY, limits.resources.max_memory_bytes),
             (KIND_MAX_TABLE_ELEMENTS, limits.resources.max_table_elements),
             (KIND_MAX_STACK, limits.max_wasm_stack.map(|b| b as u64)),
+            (KIND_FUEL, limits.fuel),
+            (
+                KIND_TIMEOUT,
+                limits
+                    .timeout
+                    .map(|t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)),
+            ),
         ] {
             if let Some(value) = value {
                 record(kind, value.to_string().as_bytes());
@@ -110,6 +121,11 @@ impl Grants {
                     grants.limits.resources.max_table_elements = Some(text.parse().ok()?)
                 }
                 KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text.parse().ok()?),
+                KIND_FUEL => grants.limits.fuel = Some(text.parse().ok()?),
+                KIND_TIMEOUT => {
+                    let nanos = text.parse().ok()?;
+                    grants.limits.timeout = Some(std::time::Duration::from_nanos(nanos))
+                }
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -152,6 +168,8 @@ mod tests {
                     max_table_elements: Some(1000),
                 },
                 max_wasm_stack: Some(256 << 10),
+                fuel: Some(1_000_000),
+                timeout: Some(std::time::Duration::from_millis(1500)),
             },
         };
         let bytes = grants.encode();
@@ -161,7 +179,8 @@ mod tests {
         );
         assert_eq!(Grants::decode(&bytes[8..]), Some(grants));
         assert_eq!(Grants::decode(&[]), Some(Grants::default()));
-        assert_eq!(Grants::decode(&[9, 0, 0, 0, 0]), None);
+        assert_eq!(Grants::decode(&[99, 0, 0, 0, 0]), None);
+        assert_eq!(Grants::decode(&[9, 2, 0, 0, 0, b'1', b's']), None);
         assert_eq!(Grants::decode(&[1, 9, 0, 0, 0]), None);
         assert_eq!(Grants::decode(&[5, 2, 0, 0, 0, b'x', b'1']), None);
     }

@@ -45,15 +45,19 @@ mod sock;
 mod table;
 mod unstable;
 
+use crate::vm::interrupt::InterruptState;
 use crate::Caller;
 use crate::HostError;
 use crate::Linker;
 use crate::Val;
 use crate::{Extern, Func, Store};
 use kiln_abi::metadata::{FuncType, ValType};
+use kiln_abi::TrapCode;
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub(crate) use errno::Errno;
 pub use grants::{Grants, GRANTS_SYMBOL};
@@ -202,10 +206,12 @@ pub(crate) struct WasiState {
     pub table: RefCell<FdTable>,
     pub clocks: clock::Clocks,
     pub random: random::Random,
+    /// The store's time limit, which calls that block wait for at most.
+    pub interrupt: Arc<InterruptState>,
 }
 
 impl WasiState {
-    pub fn new(ctx: WasiCtx) -> WasiState {
+    pub fn new(ctx: WasiCtx, interrupt: Arc<InterruptState>) -> WasiState {
         let env = ctx.environment();
         let table = FdTable::new(
             ctx.stdio,
@@ -227,7 +233,15 @@ impl WasiState {
             table: RefCell::new(table),
             clocks,
             random,
+            interrupt,
         }
+    }
+
+    /// How long a call may block before the store's time limit runs out (zero once it
+    /// has); `None` without a time limit.
+    pub fn time_left(&self) -> Option<Duration> {
+        let deadline = self.interrupt.deadline()?;
+        Some(deadline.saturating_duration_since(Instant::now()))
     }
 }
 
@@ -534,7 +548,7 @@ fn add_to_linker_filtered(
     wanted: impl Fn(&str, &str) -> bool,
 ) {
     ignore_sigpipe();
-    let state = Rc::new(WasiState::new(ctx));
+    let state = Rc::new(WasiState::new(ctx, store.interrupt_state()));
     for (module, definitions) in [
         (MODULE_NAMES[0], preview1().collect::<Vec<_>>()),
         (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
@@ -571,6 +585,10 @@ pub(crate) fn call(
             let mut memory = memory(caller)?;
             let errno = match run(state, &mut memory, args) {
                 Ok(Ok(())) => 0,
+                // A call that blocked until the store's time limit ran out.
+                Ok(Err(Errno::INTR)) if state.time_left() == Some(Duration::ZERO) => {
+                    return Err(HostError::Trap(TrapCode::TimeLimit))
+                }
                 Ok(Err(errno)) => errno.0,
                 Err(Mismatch) => return Err(mismatch()),
             };

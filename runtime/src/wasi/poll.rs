@@ -198,9 +198,21 @@ pub(super) fn poll(
     } else {
         Some(Duration::ZERO)
     };
+    // A time limit cuts every wait short: the host waits until it runs out at most, then
+    // returns `INTR`, and the guest traps at its next check.
+    let time_left = (!clocks.is_virtual()).then(|| state.time_left()).flatten();
+    let cut_short = match (wait, time_left) {
+        (Some(wait), Some(left)) => left < wait,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    let wait = if cut_short { time_left } else { wait };
     if pending.is_empty() {
         if let Some(wait) = wait {
             clocks.wait(wait);
+        }
+        if cut_short {
+            return Err(Errno::INTR);
         }
     } else {
         let mut pollfds: Vec<libc::pollfd> = pending
@@ -228,6 +240,9 @@ pub(super) fn poll(
             // SAFETY: `pollfds` is a valid array of `pollfds.len()` entries.
             let result =
                 unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, timeout) };
+            if result == 0 && cut_short {
+                return Err(Errno::INTR);
+            }
             if result >= 0 {
                 break;
             }

@@ -16,7 +16,7 @@ fn ctx(args: &[&str], env: &[(&str, &str)]) -> WasiCtx {
 }
 
 fn state(args: &[&str], env: &[(&str, &str)]) -> WasiState {
-    WasiState::new(ctx(args, env))
+    WasiState::new(ctx(args, env), Default::default())
 }
 
 fn find(definitions: impl Iterator<Item = &'static Definition>, name: &str) -> Run {
@@ -235,7 +235,7 @@ fn poll_clock(state: &WasiState, memory: &mut [u8], timeout: u64, absolute: bool
 
 #[test]
 fn deterministic_clocks_are_virtual_and_randomness_is_a_fixed_stream() {
-    let state = WasiState::new(ctx(&[], &[]).deterministic());
+    let state = WasiState::new(ctx(&[], &[]).deterministic(), Default::default());
     let mut memory = vec![0u8; 128];
     // Every read advances the one virtual time by 1 µs, whichever clock it reads.
     assert_eq!(read_clock(&state, &mut memory, 1), 1_000);
@@ -342,6 +342,7 @@ impl Scratch {
                 .stdio(Stdio::Null)
                 .preopen_dir(self.0.join("root"), "/")
                 .unwrap(),
+            Default::default(),
         )
     }
 }
