@@ -61,11 +61,11 @@
 ;;     47: retq
 ;;     48: movq 0x10(%rdi), %r14
 ;;     4c: movq %rdi, %r12
-;;     4f: movq 0x50(%r14), %rcx
+;;     4f: movq 0x58(%r14), %rcx
 ;;     53: xorl %esi, %esi
 ;;     55: callq *%rcx
 ;;     57: movl $7, 0x10(%rax)
-;;     5e: movq 0x58(%r14), %rcx
+;;     5e: movq 0x60(%r14), %rcx
 ;;     62: movq %rax, %rsi
 ;;     65: movq %r12, %rdi
 ;;     68: callq *%rcx
@@ -104,7 +104,7 @@
 ;;     75: cmpq %rcx, %rax
 ;;     78: je 0x8a
 ;;     7e: movq 0x10(%rdi), %rax
-;;     82: movq 0x58(%rax), %rax
+;;     82: movq 0x60(%rax), %rax
 ;;     86: callq *%rax
 ;;     88: ud2
 ;;     8a: movl 0x10(%rsi), %eax
@@ -148,11 +148,11 @@
 ;;     47: retq
 ;;     48: movq 0x10(%rdi), %r14
 ;;     4c: movq %rdi, %r12
-;;     4f: movq 0x50(%r14), %rcx
+;;     4f: movq 0x58(%r14), %rcx
 ;;     53: xorl %esi, %esi
 ;;     55: callq *%rcx
 ;;     57: movl $7, 0x10(%rax)
-;;     5e: movq 0x58(%r14), %rcx
+;;     5e: movq 0x60(%r14), %rcx
 ;;     62: movq %rax, %rsi
 ;;     65: movq %r12, %rdi
 ;;     68: callq *%rcx
@@ -191,7 +191,7 @@
 ;;     75: cmpq %rcx, %rax
 ;;     78: je 0x8a
 ;;     7e: movq 0x10(%rdi), %rax
-;;     82: movq 0x58(%rax), %rax
+;;     82: movq 0x60(%rax), %rax
 ;;     86: callq *%rax
 ;;     88: ud2
 ;;     8a: movl 0x10(%rsi), %eax
