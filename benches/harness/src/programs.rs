@@ -1,7 +1,6 @@
 //! kiln's own benchmark programs (`benches/programs/`): each Rust and C source built twice
 //! at the same optimisation level, natively and for wasm32-wasip1 / wasm32-wasi, so the
-//! native engine has a peer; and the `.wat` micro benchmarks, assembled to `.wasm` (no
-//! native peer). Their expected stdout sits in `benches/programs/expected/`.
+//! native engine has a peer. Their expected stdout sits in `benches/programs/expected/`.
 
 use crate::process::run_tool;
 use crate::workloads::{Check, Suite, Workload};
@@ -11,8 +10,6 @@ use std::process::Command;
 
 const RUST_PROGRAMS: &[&str] = &["hashloop", "sort", "matmul"];
 const C_PROGRAMS: &[&str] = &["crc32", "qsort", "matmul"];
-/// Micro benchmarks in the text format (`programs/wat/<name>.wat`), run as `wat-<name>`.
-const WAT_PROGRAMS: &[&str] = &["memory32_loop", "memory64_loop"];
 /// The same flags for both builds; no FMA contraction, so native and wasm round alike.
 const C_FLAGS: &[&str] = &["-O2", "-ffp-contract=off"];
 
@@ -20,8 +17,7 @@ pub struct Program {
     /// `rust-sort`, `c-crc32`, ...
     pub name: String,
     pub wasm: PathBuf,
-    /// The native build, for the programs that have one.
-    pub native: Option<PathBuf>,
+    pub native: PathBuf,
     pub expected: PathBuf,
 }
 
@@ -55,7 +51,7 @@ impl BuiltPrograms {
                     },
                     Err(_) => Check::ExitOnly,
                 },
-                native: program.native.clone(),
+                native: Some(program.native.clone()),
                 deterministic: false,
                 region_from_stdout: None,
             })
@@ -91,7 +87,7 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
         programs.push(Program {
             name: format!("rust-{name}"),
             wasm: target_dir.join(format!("wasm32-wasip1/release/{name}.wasm")),
-            native: Some(target_dir.join(format!("release/{name}"))),
+            native: target_dir.join(format!("release/{name}")),
             expected: source.join(format!("expected/rust-{name}.stdout")),
         });
     }
@@ -129,26 +125,10 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
             programs.push(Program {
                 name: format!("c-{name}"),
                 wasm,
-                native: Some(native),
+                native,
                 expected: source.join(format!("expected/c-{name}.stdout")),
             });
         }
-    }
-
-    let wat_out = out.join("wat");
-    std::fs::create_dir_all(&wat_out)?;
-    for name in WAT_PROGRAMS {
-        let input = source.join(format!("wat/{name}.wat"));
-        let wasm = wat_out.join(format!("{name}.wasm"));
-        let bytes =
-            wat::parse_file(&input).with_context(|| format!("assembling {}", input.display()))?;
-        std::fs::write(&wasm, bytes).with_context(|| format!("writing {}", wasm.display()))?;
-        programs.push(Program {
-            name: format!("wat-{name}"),
-            wasm,
-            native: None,
-            expected: source.join(format!("expected/wat-{name}.stdout")),
-        });
     }
     let hello_native_static = c_out.join("hello-static");
     let hello_native_static = run_tool(
