@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kiln=${KILN:-$here/../../target/release/kiln}
 corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
 runs=${RUNS:-5}
-benchmarks=${BENCHMARKS:-"blake3-scalar bz2 quicksort richards regex shootout/shootout-sieve shootout/shootout-fib2 shootout/shootout-matrix shootout/shootout-heapsort shootout/shootout-nestedloop"}
+benchmarks=${BENCHMARKS:-"blake3-scalar bz2 quicksort richards regex shootout/shootout-sieve shootout/shootout-fib2 shootout/shootout-matrix shootout/shootout-heapsort shootout/shootout-keccak shootout/shootout-base64 shootout/shootout-ed25519"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 median() { sort -n "$1" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
