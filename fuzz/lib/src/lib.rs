@@ -1,0 +1,524 @@
+//! kiln's fuzz targets as a library, shared by the cargo-fuzz targets in `fuzz/` and the
+//! bounded smoke run in `tests/smoke.rs` (issue 17):
+//!
+//! - [`compile_never_panics`]: arbitrary bytes, and a `wasm-smith` module made from the
+//!   same bytes, through `kiln_compiler::compile`; errors are fine, a panic is a failure.
+//! - [`differential`]: a `wasm-smith` module (Wasm 2.0 features, no imports) run by kiln
+//!   and by the `wasmi` interpreter with the same arguments; results (NaN-aware), traps and
+//!   their kinds, and the exported memories and globals afterwards must agree. Stack
+//!   exhaustion on either side is the one implementation-defined difference: the case is
+//!   reported as [`Outcome::Skipped`], nothing else is ignored.
+//!
+//! Both return `Err(description)` on a failure so the smoke test can print it; the fuzz
+//! targets panic on it.
+
+use arbitrary::Unstructured;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What a differential case did when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Both sides ran the module and agreed; the number of export calls compared.
+    Agreed(usize),
+    /// Nothing to compare: the bytes did not make a module, or one side exhausted its stack.
+    Skipped(&'static str),
+}
+
+fn compile_options() -> kiln_compiler::CompileOptions {
+    kiln_compiler::CompileOptions {
+        // The smoke run and libFuzzer run one case at a time; no thread pool per case.
+        parallel: false,
+        ..Default::default()
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+/// Compiles `wasm`; `Err` only if the compiler panicked.
+fn compile_catching(wasm: &[u8]) -> Result<(), String> {
+    let options = compile_options();
+    catch_unwind(AssertUnwindSafe(|| {
+        let _ = kiln_compiler::compile(wasm, &options);
+    }))
+    .map_err(|payload| {
+        format!(
+            "compiler panicked: {} (module: {} bytes)",
+            panic_message(&*payload),
+            wasm.len()
+        )
+    })
+}
+
+/// The `compile` target: `bytes` as a module, then a `wasm-smith` module (all the features
+/// kiln accepts) generated from `bytes`, through the compiler. Errors are fine; a panic is
+/// a failure, returned with its message.
+pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
+    compile_catching(bytes)?;
+    let mut u = Unstructured::new(bytes);
+    let Ok(config) = u.arbitrary::<wasm_smith::Config>() else {
+        return Ok(());
+    };
+    let config = wasm_smith::Config {
+        // Features kiln does not implement would only be validation errors.
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        ..config
+    };
+    if let Ok(module) = wasm_smith::Module::new(config, &mut u) {
+        compile_catching(&module.to_bytes())?;
+    }
+    Ok(())
+}
+
+/// The wasm-smith configuration of the differential target: Wasm 2.0 (bulk memory,
+/// reference types, multi-value, non-trapping conversions, sign extension, SIMD), no
+/// imports, small memories and tables, NaNs canonicalized so results are deterministic.
+fn differential_config() -> wasm_smith::Config {
+    wasm_smith::Config {
+        max_imports: 0,
+        min_funcs: 1,
+        max_funcs: 20,
+        min_exports: 1,
+        max_memories: 1,
+        max_tables: 2,
+        max_memory32_bytes: 2 << 16,
+        memory_max_size_required: true,
+        max_table_elements: 1000,
+        table_max_size_required: true,
+        max_instructions: 200,
+        canonicalize_nans: true,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        saturating_float_to_int_enabled: true,
+        sign_extension_ops_enabled: true,
+        simd_enabled: true,
+        relaxed_simd_enabled: false,
+        exceptions_enabled: false,
+        gc_enabled: false,
+        memory64_enabled: false,
+        tail_call_enabled: false,
+        threads_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        custom_page_sizes_enabled: false,
+        shared_everything_threads_enabled: false,
+        custom_descriptors_enabled: false,
+        compact_imports_enabled: false,
+        ..wasm_smith::Config::default()
+    }
+}
+
+/// A value both sides can produce, floats by their bits.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+}
+
+impl PartialEq for Value {
+    /// Bitwise, except that any NaN equals any NaN.
+    fn eq(&self, other: &Value) -> bool {
+        match (*self, *other) {
+            (Value::I32(a), Value::I32(b)) => a == b,
+            (Value::I64(a), Value::I64(b)) => a == b,
+            (Value::F32(a), Value::F32(b)) => {
+                a == b || (f32::from_bits(a).is_nan() && f32::from_bits(b).is_nan())
+            }
+            (Value::F64(a), Value::F64(b)) => {
+                a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A trap, in terms both sides share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TrapKind {
+    Unreachable,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    IndirectCallToNull,
+    BadSignature,
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    BadConversionToInteger,
+    StackOverflow,
+    Other,
+}
+
+/// What one call (or the instantiation) did.
+#[derive(Debug, Clone, PartialEq)]
+enum CallResult {
+    Values(Vec<Value>),
+    Trap(TrapKind),
+    /// An error that is not a trap (e.g. a failed instantiation); the message differs by side.
+    Error,
+}
+
+/// Everything one side observed running a module.
+#[derive(Debug, Default)]
+struct Run {
+    instantiation: Option<CallResult>,
+    calls: Vec<(String, CallResult)>,
+    memories: Vec<(String, Vec<u8>)>,
+    globals: Vec<(String, Value)>,
+}
+
+impl Run {
+    fn stack_overflowed(&self) -> bool {
+        let overflow = |r: &CallResult| *r == CallResult::Trap(TrapKind::StackOverflow);
+        self.instantiation.as_ref().is_some_and(overflow)
+            || self.calls.iter().any(|(_, r)| overflow(r))
+    }
+}
+
+/// An exported function both sides can call, with its arguments.
+struct Call {
+    name: String,
+    args: Vec<Value>,
+    results: usize,
+}
+
+fn kiln_trap(code: kiln_runtime::TrapCode) -> TrapKind {
+    use kiln_runtime::TrapCode as T;
+    match code {
+        T::StackOverflow => TrapKind::StackOverflow,
+        T::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        // An index past the end of the table (wasmi calls both "out of bounds table access").
+        T::TableOutOfBounds | T::UndefinedElement => TrapKind::TableOutOfBounds,
+        T::IndirectCallToNull => TrapKind::IndirectCallToNull,
+        T::BadSignature => TrapKind::BadSignature,
+        T::IntegerOverflow => TrapKind::IntegerOverflow,
+        T::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+        T::BadConversionToInteger => TrapKind::BadConversionToInteger,
+        T::Unreachable => TrapKind::Unreachable,
+        _ => TrapKind::Other,
+    }
+}
+
+fn wasmi_trap(error: &wasmi::Error) -> CallResult {
+    use wasmi::TrapCode as T;
+    let Some(code) = error.as_trap_code() else {
+        return CallResult::Error;
+    };
+    CallResult::Trap(match code {
+        T::UnreachableCodeReached => TrapKind::Unreachable,
+        T::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        T::TableOutOfBounds => TrapKind::TableOutOfBounds,
+        T::IndirectCallToNull => TrapKind::IndirectCallToNull,
+        T::IntegerDivisionByZero => TrapKind::IntegerDivisionByZero,
+        T::IntegerOverflow => TrapKind::IntegerOverflow,
+        T::BadConversionToInteger => TrapKind::BadConversionToInteger,
+        T::StackOverflow => TrapKind::StackOverflow,
+        T::BadSignature => TrapKind::BadSignature,
+        _ => TrapKind::Other,
+    })
+}
+
+fn to_kiln(value: Value) -> kiln_runtime::Val {
+    match value {
+        Value::I32(v) => kiln_runtime::Val::I32(v),
+        Value::I64(v) => kiln_runtime::Val::I64(v),
+        Value::F32(v) => kiln_runtime::Val::F32(v),
+        Value::F64(v) => kiln_runtime::Val::F64(v),
+    }
+}
+
+fn from_kiln(value: &kiln_runtime::Val) -> Option<Value> {
+    Some(match *value {
+        kiln_runtime::Val::I32(v) => Value::I32(v),
+        kiln_runtime::Val::I64(v) => Value::I64(v),
+        kiln_runtime::Val::F32(v) => Value::F32(v),
+        kiln_runtime::Val::F64(v) => Value::F64(v),
+        _ => return None,
+    })
+}
+
+fn to_wasmi(value: Value) -> wasmi::Val {
+    match value {
+        Value::I32(v) => wasmi::Val::I32(v),
+        Value::I64(v) => wasmi::Val::I64(v),
+        Value::F32(v) => wasmi::Val::F32(wasmi::F32::from_bits(v)),
+        Value::F64(v) => wasmi::Val::F64(wasmi::F64::from_bits(v)),
+    }
+}
+
+fn from_wasmi(value: &wasmi::Val) -> Option<Value> {
+    Some(match *value {
+        wasmi::Val::I32(v) => Value::I32(v),
+        wasmi::Val::I64(v) => Value::I64(v),
+        wasmi::Val::F32(v) => Value::F32(v.to_bits()),
+        wasmi::Val::F64(v) => Value::F64(v.to_bits()),
+        _ => return None,
+    })
+}
+
+/// An argument of type `ty` from the fuzzer's bytes (zero once they run out), biased toward
+/// the values that find bugs: zero, ±1, extremes, NaN, infinities.
+fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Option<Value> {
+    use wasmi::ValType as T;
+    let pick: u8 = u.arbitrary().unwrap_or(0);
+    let special = pick & 3 == 0;
+    Some(match ty {
+        T::I32 if special => {
+            Value::I32([0, 1, -1, i32::MIN, i32::MAX, 0x8000][usize::from(pick / 4) % 6])
+        }
+        T::I32 => Value::I32(u.arbitrary().unwrap_or(0)),
+        T::I64 if special => {
+            Value::I64([0, 1, -1, i64::MIN, i64::MAX, 0x1_0000_0000][usize::from(pick / 4) % 6])
+        }
+        T::I64 => Value::I64(u.arbitrary().unwrap_or(0)),
+        T::F32 if special => Value::F32(
+            [
+                0.0f32,
+                -0.0,
+                1.0,
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                2.5e9,
+            ][usize::from(pick / 4) % 7]
+                .to_bits(),
+        ),
+        T::F32 => Value::F32(u.arbitrary().unwrap_or(0)),
+        T::F64 if special => Value::F64(
+            [
+                0.0f64,
+                -0.0,
+                1.0,
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                9.3e18,
+            ][usize::from(pick / 4) % 7]
+                .to_bits(),
+        ),
+        T::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
+        _ => return None,
+    })
+}
+
+/// The `differential` target: a module generated from `bytes`, run by kiln and by wasmi.
+/// `Err` describes the first disagreement (or a kiln failure to compile or load a valid
+/// module); a panic on either side propagates.
+pub fn differential(bytes: &[u8]) -> Result<Outcome, String> {
+    let mut u = Unstructured::new(bytes);
+    let Ok(mut module) = wasm_smith::Module::new(differential_config(), &mut u) else {
+        return Ok(Outcome::Skipped("no module"));
+    };
+    // Every loop and call decrements a global and traps with `unreachable` when it is 0,
+    // so every case ends, on both sides alike.
+    if module.ensure_termination(1_000).is_err() {
+        return Ok(Outcome::Skipped("no termination"));
+    }
+    let wasm = module.to_bytes();
+
+    // wasmi first: it also tells us the exports' types and which ones we can call.
+    let mut wasmi_config = wasmi::Config::default();
+    wasmi_config.wasm_simd(true);
+    let engine = wasmi::Engine::new(&wasmi_config);
+    let wasmi_module = wasmi::Module::new(&engine, &wasm)
+        .map_err(|e| format!("wasmi rejects a wasm-smith module: {e}"))?;
+    let mut calls = Vec::new();
+    for export in wasmi_module.exports() {
+        if let wasmi::ExternType::Func(ty) = export.ty() {
+            let args: Option<Vec<Value>> =
+                ty.params().iter().map(|&t| argument(&mut u, t)).collect();
+            let numeric = ty.results().iter().all(|t| {
+                use wasmi::ValType as T;
+                matches!(t, T::I32 | T::I64 | T::F32 | T::F64)
+            });
+            if let (Some(args), true) = (args, numeric) {
+                calls.push(Call {
+                    name: export.name().to_owned(),
+                    args,
+                    results: ty.results().len(),
+                });
+            }
+        }
+    }
+
+    let reference = run_wasmi(&engine, &wasmi_module, &calls);
+    let kiln = run_kiln(&wasm, &calls)?;
+    if reference.stack_overflowed() || kiln.stack_overflowed() {
+        // Where the stack runs out is implementation-defined; the rest of the run differs.
+        return Ok(Outcome::Skipped("stack exhausted"));
+    }
+    compare(&wasm, &kiln, &reference)?;
+    Ok(Outcome::Agreed(calls.len()))
+}
+
+fn run_wasmi(engine: &wasmi::Engine, module: &wasmi::Module, calls: &[Call]) -> Run {
+    let mut run = Run::default();
+    let mut store = wasmi::Store::new(engine, ());
+    let linker = wasmi::Linker::<()>::new(engine);
+    let instance = match linker.instantiate_and_start(&mut store, module) {
+        Ok(instance) => instance,
+        Err(e) => {
+            run.instantiation = Some(wasmi_trap(&e));
+            return run;
+        }
+    };
+    for call in calls {
+        let func = instance
+            .get_func(&store, &call.name)
+            .expect("exported function");
+        let args: Vec<wasmi::Val> = call.args.iter().map(|&a| to_wasmi(a)).collect();
+        let ty = func.ty(&store);
+        let mut results: Vec<wasmi::Val> = ty
+            .results()
+            .iter()
+            .map(|&t| wasmi::Val::default_for_ty(t))
+            .collect();
+        let result = match func.call(&mut store, &args, &mut results) {
+            Ok(()) => CallResult::Values(results.iter().filter_map(from_wasmi).collect()),
+            Err(e) => wasmi_trap(&e),
+        };
+        run.calls.push((call.name.clone(), result));
+    }
+    for export in instance.exports(&store) {
+        let name = export.name().to_owned();
+        match export.into_extern() {
+            wasmi::Extern::Memory(memory) => {
+                run.memories.push((name, memory.data(&store).to_vec()));
+            }
+            wasmi::Extern::Global(global) => {
+                if let Some(value) = from_wasmi(&global.get(&store)) {
+                    run.globals.push((name, value));
+                }
+            }
+            _ => {}
+        }
+    }
+    run
+}
+
+fn run_kiln(wasm: &[u8], calls: &[Call]) -> Result<Run, String> {
+    let object = kiln_compiler::compile(wasm, &compile_options())
+        .map_err(|e| format!("kiln fails to compile a valid module: {e}"))?;
+    let module = kiln_runtime::load_object(&object, "")
+        .map_err(|e| format!("kiln fails to load its own object: {e}"))?;
+    let mut run = Run::default();
+    let mut store = kiln_runtime::Store::new();
+    let instance = match kiln_runtime::Linker::new().instantiate(&mut store, &module) {
+        Ok(instance) => instance,
+        Err(kiln_runtime::InstantiateError::Trap(trap)) => {
+            run.instantiation = Some(CallResult::Trap(kiln_trap(trap.code)));
+            return Ok(run);
+        }
+        Err(_) => {
+            run.instantiation = Some(CallResult::Error);
+            return Ok(run);
+        }
+    };
+    for call in calls {
+        let Some(kiln_runtime::Extern::Func(func)) = instance.get_export(&store, &call.name) else {
+            return Err(format!("kiln lacks the exported function {:?}", call.name));
+        };
+        let args: Vec<kiln_runtime::Val> = call.args.iter().map(|&a| to_kiln(a)).collect();
+        let result = match func.call(&mut store, &args) {
+            Ok(values) => {
+                if values.len() != call.results {
+                    return Err(format!(
+                        "kiln returned {} values from {:?}, its type has {}",
+                        values.len(),
+                        call.name,
+                        call.results
+                    ));
+                }
+                CallResult::Values(values.iter().filter_map(from_kiln).collect())
+            }
+            Err(kiln_runtime::CallError::Trap(trap)) => CallResult::Trap(kiln_trap(trap.code)),
+            Err(_) => CallResult::Error,
+        };
+        run.calls.push((call.name.clone(), result));
+    }
+    for (name, item) in instance.exports(&store) {
+        match item {
+            kiln_runtime::Extern::Memory(memory) => {
+                run.memories.push((name, memory.data(&store).to_vec()));
+            }
+            kiln_runtime::Extern::Global(global) => {
+                if let Some(value) = from_kiln(&global.get(&store)) {
+                    run.globals.push((name, value));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(run)
+}
+
+fn compare(wasm: &[u8], kiln: &Run, reference: &Run) -> Result<(), String> {
+    let fail = |what: String| {
+        Err(format!(
+            "kiln and wasmi disagree: {what} (module: {} bytes)",
+            wasm.len()
+        ))
+    };
+    // wasmi reports an out-of-bounds segment as an instantiation error, not a trap: a
+    // failed instantiation must fail on both sides, and trap alike where both trap.
+    let instantiation_agrees = match (&kiln.instantiation, &reference.instantiation) {
+        (Some(CallResult::Trap(k)), Some(CallResult::Trap(w))) => k == w,
+        (Some(_), Some(_)) | (None, None) => true,
+        _ => false,
+    };
+    if !instantiation_agrees {
+        return fail(format!(
+            "instantiation: kiln {:?}, wasmi {:?}",
+            kiln.instantiation, reference.instantiation
+        ));
+    }
+    for ((name, k), (_, w)) in kiln.calls.iter().zip(&reference.calls) {
+        if k != w {
+            return fail(format!("call {name:?}: kiln {k:?}, wasmi {w:?}"));
+        }
+    }
+    if kiln.calls.len() != reference.calls.len() {
+        return fail("number of calls".to_owned());
+    }
+    let mut kiln_globals = kiln.globals.clone();
+    let mut wasmi_globals = reference.globals.clone();
+    kiln_globals.sort_by(|a, b| a.0.cmp(&b.0));
+    wasmi_globals.sort_by(|a, b| a.0.cmp(&b.0));
+    if kiln_globals != wasmi_globals {
+        return fail(format!(
+            "exported globals: kiln {kiln_globals:?}, wasmi {wasmi_globals:?}"
+        ));
+    }
+    let mut kiln_memories: Vec<_> = kiln.memories.iter().collect();
+    let mut wasmi_memories: Vec<_> = reference.memories.iter().collect();
+    kiln_memories.sort_by(|a, b| a.0.cmp(&b.0));
+    wasmi_memories.sort_by(|a, b| a.0.cmp(&b.0));
+    if kiln_memories.len() != wasmi_memories.len() {
+        return fail("number of exported memories".to_owned());
+    }
+    for ((name, k), (_, w)) in kiln_memories.iter().zip(&wasmi_memories) {
+        if k.len() != w.len() {
+            return fail(format!(
+                "memory {name:?} size: kiln {}, wasmi {}",
+                k.len(),
+                w.len()
+            ));
+        }
+        if let Some(at) = k.iter().zip(w.iter()).position(|(a, b)| a != b) {
+            return fail(format!(
+                "memory {name:?} at {at:#x}: kiln {:#04x}, wasmi {:#04x}",
+                k[at], w[at]
+            ));
+        }
+    }
+    Ok(())
+}
