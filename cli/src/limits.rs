@@ -98,16 +98,8 @@ fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
         ("m", 60_000_000_000),
         ("h", 3_600_000_000_000),
     ];
-    let trimmed = text.trim();
-    let digits_end = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(digits_end);
-    let nanos_per_unit = UNITS
-        .iter()
-        .find(|(name, _)| *name == unit.trim())
-        .map(|u| u.1);
-    match (digits.parse::<u64>(), nanos_per_unit) {
+    let (digits, unit) = split_number(text);
+    match (digits.parse::<u64>(), unit_multiplier(&UNITS, unit)) {
         (Ok(value), Some(per_unit)) => match value.checked_mul(per_unit) {
             Some(nanos) => Ok(Duration::from_nanos(nanos)),
             None => bail!("{flag} {text:?}: longer than 584 years"),
@@ -122,8 +114,23 @@ fn parse_duration(flag: &str, text: &str) -> Result<Duration> {
 fn parse_count(flag: &str, text: &str) -> Result<u64> {
     match text.trim().parse::<u64>() {
         Ok(value) => Ok(value),
-        Err(_) => bail!("{flag} {text:?}: expected a number of elements"),
+        Err(_) => bail!("{flag} {text:?}: expected a whole number"),
     }
+}
+
+/// `text` (trimmed) as its leading decimal digits and the rest (trimmed).
+fn split_number(text: &str) -> (&str, &str) {
+    let trimmed = text.trim();
+    let digits_end = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(digits_end);
+    (digits, unit.trim())
+}
+
+/// What `unit` multiplies by, if it is one of `units`.
+fn unit_multiplier(units: &[(&str, u64)], unit: &str) -> Option<u64> {
+    units.iter().find(|(name, _)| *name == unit).map(|u| u.1)
 }
 
 /// A size: decimal digits and an optional unit (binary KiB..TiB, decimal kB..TB, or B).
@@ -140,16 +147,11 @@ fn parse_bytes(flag: &str, text: &str) -> Result<u64> {
         ("TB", 1_000_000_000_000),
         ("B", 1),
     ];
-    let trimmed = text.trim();
-    let digits_end = trimmed
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(trimmed.len());
-    let (digits, unit) = trimmed.split_at(digits_end);
-    let unit = unit.trim();
+    let (digits, unit) = split_number(text);
     let multiplier = if unit.is_empty() {
         Some(1)
     } else {
-        UNITS.iter().find(|(name, _)| *name == unit).map(|u| u.1)
+        unit_multiplier(&UNITS, unit)
     };
     match (digits.parse::<u64>(), multiplier) {
         (Ok(value), Some(multiplier)) => match value.checked_mul(multiplier) {

@@ -311,16 +311,7 @@ impl<'a> ModuleEnv<'a> {
         builtin: Builtin,
         args: &[Value],
     ) -> Option<Value> {
-        let signature = builder.import_signature(self.builtin_signature(builtin));
-        let table = builder
-            .ins()
-            .load(POINTER, readonly(), vmctx, vmctx::VMCTX_BUILTINS as i32);
-        let code = builder
-            .ins()
-            .load(POINTER, readonly(), table, builtin.offset() as i32);
-        let mut call_args = vec![vmctx];
-        call_args.extend_from_slice(args);
-        let call = builder.ins().call_indirect(signature, code, &call_args);
+        let call = self.call_builtin_raw(builder, vmctx, builtin, args);
         let result = builder.inst_results(call).first().copied();
         if let (Some(trap), Some(status)) = (builtin.trap_code(), result) {
             builder

@@ -227,18 +227,12 @@ impl FuncTranslator<'_, '_> {
                 Catch::All { label } => (None, label, false),
                 Catch::AllRef { label } => (None, label, true),
             };
-            let mut args = Vec::new();
-            let next = match tag {
+            let (mut args, next) = match tag {
                 Some(tag) => {
-                    let matched = self.builder.create_block();
-                    let next = self.builder.create_block();
-                    self.branch_on_tag(exception, tag, matched, next);
-                    self.builder.switch_to_block(matched);
-                    self.builder.seal_block(matched);
-                    args = self.load_payload(exception, tag);
-                    Some(next)
+                    let (payload, next) = self.enter_if_tag(exception, tag);
+                    (payload, Some(next))
                 }
-                None => None,
+                None => (Vec::new(), None),
             };
             if with_ref {
                 args.push(exception);
@@ -259,6 +253,17 @@ impl FuncTranslator<'_, '_> {
 
     /// Branches to `matched` if `exception`'s tag is this instance's tag `tag`, else to
     /// `next`.
+    /// Continues in a new block taken when `exception`'s tag is `tag`, and returns its
+    /// payload there and the block taken otherwise (not yet entered).
+    fn enter_if_tag(&mut self, exception: Value, tag: u32) -> (Vec<Value>, ir::Block) {
+        let matched = self.builder.create_block();
+        let next = self.builder.create_block();
+        self.branch_on_tag(exception, tag, matched, next);
+        self.builder.switch_to_block(matched);
+        self.builder.seal_block(matched);
+        (self.load_payload(exception, tag), next)
+    }
+
     fn branch_on_tag(&mut self, exception: Value, tag: u32, matched: ir::Block, next: ir::Block) {
         self.builder.set_cold_block(matched);
         self.builder.set_cold_block(next);
@@ -351,19 +356,11 @@ impl FuncTranslator<'_, '_> {
             }
             LegacyTry::Delegated(_) => unreachable!("validated: delegate ends a try"),
         };
-        let next_test = match tag {
-            Some(tag) => {
-                let matched = self.builder.create_block();
-                let next = self.builder.create_block();
-                self.branch_on_tag(exception, tag, matched, next);
-                self.builder.switch_to_block(matched);
-                self.builder.seal_block(matched);
-                let payload = self.load_payload(exception, tag);
-                self.stack.extend(payload);
-                Some(next)
-            }
-            None => None,
-        };
+        let next_test = tag.map(|tag| {
+            let (payload, next) = self.enter_if_tag(exception, tag);
+            self.stack.extend(payload);
+            next
+        });
         let frame = self
             .control
             .last_mut()
