@@ -4,7 +4,17 @@
 //!
 //! Each archive is a fat-LTO static library of `kiln-runtime` with its `exe-main` feature
 //! (the executable's `main`), built with the workspace's `runtime` profile (size-optimised,
-//! panic=abort) by a nested cargo in its own target directory. For musl targets the C
+//! panic=abort) by a nested cargo in its own target directory.
+//!
+//! Executables pay for what they link, so their archives are built by a pinned nightly
+//! toolchain ([`SIZE_TOOLCHAIN`], with its `rust-src`) that rebuilds the standard library
+//! with the `immediate-abort` panic strategy and without unwind tables: no panic messages,
+//! no backtrace symbolizer (gimli, addr2line, miniz), no unwinder. A static hello goes from
+//! about 760 KB to 360 KB. kiln reports traps itself and never unwinds through the runtime,
+//! so nothing is lost but the text of a panic inside the runtime (which is a kiln bug: the
+//! process still stops, with SIGILL). Without that toolchain the archive is built by the
+//! toolchain building kiln, with a warning. `KILN_RUNTIME_TOOLCHAIN=<toolchain>` picks
+//! another, `=none` the fallback. For musl targets the C
 //! runtime objects and `libc.a` of Rust's self-contained musl are embedded too, so a static
 //! executable can be linked with nothing but `ld.lld`.
 //!
@@ -24,6 +34,10 @@ const SUPPORTED: [&str; 4] = [
     "aarch64-unknown-linux-gnu",
     "aarch64-unknown-linux-musl",
 ];
+
+/// The toolchain that builds the executables' runtime archives with `-Zbuild-std` (see the
+/// module documentation); `.ci/run` installs it with `rust-src`.
+const SIZE_TOOLCHAIN: &str = "nightly-2026-05-20";
 
 /// Files of Rust's self-contained musl that a static link needs.
 const MUSL_FILES: [&str; 7] = [
@@ -50,10 +64,57 @@ fn target_libdir(rustc: &str, target: &str) -> Option<PathBuf> {
     has_std.then_some(dir)
 }
 
-fn build_archive(workspace: &Path, out_dir: &Path, target: &str, features: &str) -> PathBuf {
-    let target_dir = out_dir.join("runtime-target");
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
+/// The toolchain for `-Zbuild-std` builds when it is installed with its standard library
+/// sources, else why not.
+fn size_toolchain() -> Result<String, String> {
+    let toolchain = env::var("KILN_RUNTIME_TOOLCHAIN").unwrap_or_else(|_| SIZE_TOOLCHAIN.into());
+    if toolchain == "none" {
+        return Err("KILN_RUNTIME_TOOLCHAIN=none".into());
+    }
+    let sysroot = Command::new("rustup")
+        .args(["run", &toolchain, "rustc", "--print", "sysroot"])
+        .env_remove("RUSTC")
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .map(|output| PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
+    let install =
+        format!("rustup toolchain install {toolchain} --profile minimal --component rust-src");
+    let Some(sysroot) = sysroot else {
+        return Err(format!(
+            "toolchain {toolchain} is not installed ({install})"
+        ));
+    };
+    if !sysroot.join("lib/rustlib/src/rust/library/std").is_dir() {
+        return Err(format!("toolchain {toolchain} lacks rust-src ({install})"));
+    }
+    Ok(toolchain)
+}
+
+/// Builds one runtime archive: with `size_toolchain` (a nightly) rebuilding the standard
+/// library for size, or else with the toolchain building kiln.
+fn build_archive(
+    workspace: &Path,
+    out_dir: &Path,
+    target: &str,
+    features: &str,
+    size_toolchain: Option<&str>,
+) -> PathBuf {
+    let target_dir = out_dir.join(if size_toolchain.is_some() {
+        "runtime-target-size"
+    } else {
+        "runtime-target"
+    });
+    let mut command = match size_toolchain {
+        Some(toolchain) => {
+            let mut command = Command::new("rustup");
+            command.args(["run", toolchain, "cargo"]);
+            command
+        }
+        None => Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into())),
+    };
+    command
         .current_dir(workspace)
         .args([
             "rustc",
@@ -79,7 +140,23 @@ fn build_archive(workspace: &Path, out_dir: &Path, target: &str, features: &str)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET")
+        .env_remove("CARGO_BUILD_TARGET");
+    if size_toolchain.is_some() {
+        command
+            .args(["-Zbuild-std=std,panic_abort"])
+            .env(
+                "RUSTFLAGS",
+                "-Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no",
+            )
+            // The outer cargo's choice of compiler and toolchain is stable kiln's own.
+            .env_remove("RUSTC")
+            .env_remove("RUSTDOC")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO");
+    }
+    let status = command
         .status()
         .expect("running cargo to build the kiln runtime archive");
     assert!(
@@ -111,6 +188,12 @@ fn main() {
         );
     }
     println!("cargo:rerun-if-env-changed=KILN_RUNTIME_TARGETS");
+    println!("cargo:rerun-if-env-changed=KILN_RUNTIME_TOOLCHAIN");
+    let size_toolchain = size_toolchain()
+        .inspect_err(|why| {
+            println!("cargo:warning=runtime archives for executables are built without -Zbuild-std, about twice as large: {why}");
+        })
+        .ok();
     println!("cargo:rustc-env=KILN_HOST_TARGET={host}");
     let wanted: Option<Vec<String>> = env::var("KILN_RUNTIME_TARGETS")
         .ok()
@@ -143,7 +226,13 @@ fn main() {
             std::fs::create_dir_all(&dir).unwrap();
             let archive = dir.join("libkiln_runtime.a");
             std::fs::copy(
-                build_archive(workspace, &out_dir, target, "exe-main"),
+                build_archive(
+                    workspace,
+                    &out_dir,
+                    target,
+                    "exe-main",
+                    size_toolchain.as_deref(),
+                ),
                 &archive,
             )
             .unwrap();
@@ -151,7 +240,11 @@ fn main() {
             if target == host {
                 // The runtime with its C interface, for `kiln compile --emit staticlib`.
                 let c_api = dir.join("libkiln_runtime_capi.a");
-                std::fs::copy(build_archive(workspace, &out_dir, target, "c-api"), &c_api).unwrap();
+                std::fs::copy(
+                    build_archive(workspace, &out_dir, target, "c-api", None),
+                    &c_api,
+                )
+                .unwrap();
                 files.push(c_api);
             }
             if target.ends_with("musl") {
