@@ -162,7 +162,11 @@ pub(crate) fn build_executable(
     write(&object_path, &object)?;
     let runtime = runtime_files(&target, &scratch.0)?;
     let grants_path = scratch.0.join("wasi-grants.o");
-    write(&grants_path, &crate::grants::object(&grants, &target)?)?;
+    let wasi_imports = wasi_import_symbols(&args.input, wasm)?;
+    write(
+        &grants_path,
+        &crate::grants::object(&grants, &wasi_imports, &target)?,
+    )?;
     let linker = args
         .linker
         .clone()
@@ -172,18 +176,23 @@ pub(crate) fn build_executable(
             format!("; install Debian's {packages} (apt-get install {packages})")
         })
     };
-    let linked = link_command(&target, &linker, &object_path, &runtime, output)
-        .arg(&grants_path)
-        .output()
-        .with_context(|| match missing_packages(&target, &linker, None) {
-            Some(packages) => format!(
-                "cannot run the linker `{linker}` for {target}: install Debian's {packages} \
+    let linked = link_command(
+        &target,
+        &linker,
+        &[&object_path, &grants_path],
+        &runtime,
+        output,
+    )
+    .output()
+    .with_context(|| match missing_packages(&target, &linker, None) {
+        Some(packages) => format!(
+            "cannot run the linker `{linker}` for {target}: install Debian's {packages} \
                  (apt-get install {packages}) or pass --linker"
-            ),
-            None => format!(
-                "cannot run the linker `{linker}` for {target} (install it or pass --linker)"
-            ),
-        })?;
+        ),
+        None => {
+            format!("cannot run the linker `{linker}` for {target} (install it or pass --linker)")
+        }
+    })?;
     if !linked.status.success() {
         let stderr = String::from_utf8_lossy(&linked.stderr);
         let first = stderr
@@ -202,6 +211,22 @@ pub(crate) fn build_executable(
         print!("{}", size_report(&object, output)?);
     }
     Ok(())
+}
+
+/// The runtime symbols of the WASI functions `wasm` (valid: it compiled) imports, each
+/// once, in import order: the executable links those and no other WASI function.
+fn wasi_import_symbols(input: &Path, wasm: &[u8]) -> Result<Vec<String>> {
+    let info = kiln_compiler::module_info::parse(wasm, kiln_compiler::DEFAULT_MEMORY_SETTINGS)
+        .with_context(|| format!("{}: reading the imports", input.display()))?;
+    let mut symbols = Vec::new();
+    for import in &info.metadata.imports {
+        if let Some(symbol) = kiln_runtime::wasi::import_symbol(import.module, import.name) {
+            if !symbols.contains(&symbol) {
+                symbols.push(symbol);
+            }
+        }
+    }
+    Ok(symbols)
 }
 
 /// Where an executable's bytes come from: the module's generated code, the module's data

@@ -5,10 +5,11 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL};
-use object::write::{Object, StandardSection, Symbol, SymbolSection};
+use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
+use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
 use object::{
-    Architecture, BinaryFormat, Endianness, SectionKind, SymbolFlags, SymbolKind, SymbolScope,
+    Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
+    SectionKind, SymbolFlags, SymbolKind, SymbolScope,
 };
 
 /// What a built executable's guest may reach.
@@ -67,8 +68,11 @@ impl GrantArgs {
     }
 }
 
-/// A relocatable object for `triple` defining the grants symbol.
-pub fn object(grants: &Grants, triple: &str) -> Result<Vec<u8>> {
+/// A relocatable object for `triple` defining the grants symbol and the table of the
+/// WASI definitions the module imports (`wasi_imports`, symbols named by
+/// `kiln_runtime::wasi::import_symbol`), which makes the linker take those from the
+/// runtime archive and no others.
+pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<Vec<u8>> {
     let architecture = match triple.split('-').next() {
         Some("x86_64") => Architecture::X86_64,
         Some("aarch64") => Architecture::Aarch64,
@@ -90,5 +94,45 @@ pub fn object(grants: &Grants, triple: &str) -> Result<Vec<u8>> {
         section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
+
+    let table = object.section_id(StandardSection::ReadOnlyDataWithRel);
+    let mut bytes = (wasi_imports.len() as u64).to_le_bytes().to_vec();
+    bytes.resize(8 * (1 + wasi_imports.len()), 0);
+    let table_offset = object.append_section_data(table, &bytes, 8);
+    object.add_symbol(Symbol {
+        name: IMPORTS_SYMBOL.as_bytes().to_vec(),
+        value: table_offset,
+        size: bytes.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(table),
+        flags: SymbolFlags::None,
+    });
+    for (index, name) in wasi_imports.iter().enumerate() {
+        let symbol = object.add_symbol(Symbol {
+            name: name.as_bytes().to_vec(),
+            value: 0,
+            size: 0,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Undefined,
+            flags: SymbolFlags::None,
+        });
+        object.add_relocation(
+            table,
+            Relocation {
+                offset: table_offset + 8 * (1 + index as u64),
+                symbol,
+                addend: 0,
+                flags: RelocationFlags::Generic {
+                    kind: RelocationKind::Absolute,
+                    encoding: RelocationEncoding::Generic,
+                    size: 64,
+                },
+            },
+        )?;
+    }
     Ok(object.write()?)
 }

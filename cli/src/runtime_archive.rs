@@ -135,11 +135,11 @@ pub fn runtime_files(triple: &str, scratch: &Path) -> Result<PathBuf> {
     Ok(scratch.to_path_buf())
 }
 
-/// The linker command that makes `output` from `object` for `triple`.
+/// The linker command that makes `output` from `objects` for `triple`.
 pub fn link_command(
     triple: &str,
     linker: &str,
-    object: &Path,
+    objects: &[&Path],
     runtime: &Path,
     output: &Path,
 ) -> Command {
@@ -150,7 +150,7 @@ pub fn link_command(
             .args(["-static", "--gc-sections", "--strip-debug", "-o"])
             .arg(output)
             .args([file("crt1.o"), file("crti.o"), file("crtbegin.o")])
-            .arg(object)
+            .args(objects)
             .arg("--start-group")
             .args([
                 file("libkiln_runtime.a"),
@@ -163,7 +163,7 @@ pub fn link_command(
         command
             .arg("-o")
             .arg(output)
-            .arg(object)
+            .args(objects)
             .arg(runtime.join("libkiln_runtime.a"))
             .arg("-Wl,--gc-sections")
             // The runtime's (and Rust's standard library's) DWARF; wasm functions have

@@ -117,6 +117,50 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     assert_eq!(output.stdout, "hello from kiln\n");
 }
 
+/// An executable links the WASI functions its module imports and no others: under both
+/// WASI module names, with `wasi_unstable`'s own layouts where they differ.
+#[test]
+fn executables_link_only_the_wasi_functions_they_import() {
+    let dir = scratch_dir("wasi-imports");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("nine"), "123456789").unwrap();
+    let grant = format!("{}::/data", data.display());
+    for target in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"] {
+        let exe = dir.join(target);
+        build(
+            target,
+            &wat_program("wasi_both_snapshots"),
+            &exe,
+            &["--dir", &grant],
+        );
+        let output = run(&mut Command::new(&exe));
+        assert_success(&output, &format!("{target}: wasi_both_snapshots"));
+        assert_eq!(output.stdout, "7ok\n", "{target}");
+        let bytes = std::fs::read(&exe).unwrap();
+        let has = |symbol: &str| {
+            bytes
+                .windows(symbol.len() + 1)
+                .any(|w| w[..symbol.len()] == *symbol.as_bytes() && w[symbol.len()] == 0)
+        };
+        for linked in [
+            "kiln_wasi_fd_write",
+            "kiln_wasi_path_open",
+            "kiln_wasi_unstable_fd_seek",
+            "kiln_wasi_proc_exit",
+        ] {
+            assert!(has(linked), "{target}: {linked} is not linked");
+        }
+        for absent in [
+            "kiln_wasi_fd_seek",
+            "kiln_wasi_fd_read",
+            "kiln_wasi_poll_oneoff",
+        ] {
+            assert!(!has(absent), "{target}: {absent} is linked");
+        }
+    }
+}
+
 /// Whether the ELF executable at `path` asks for an executable stack: a `PT_GNU_STACK`
 /// with the execute flag, or none at all (which the kernel takes as executable).
 fn stack_is_executable(path: &Path) -> bool {

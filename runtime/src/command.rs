@@ -26,7 +26,9 @@ pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -
         eprintln!("error: cannot start the time limit: {error}");
         return 1;
     }
-    run_in(&mut store, module, wasi)
+    run_in(&mut store, module, |linker, store| {
+        wasi::add_imports_to_linker(linker, store, wasi, module)
+    })
 }
 
 /// Runs `module` as [`run_command`] does, then exits the process with its code at once:
@@ -35,9 +37,20 @@ pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -
 /// time), not `atexit` handlers. The kernel reclaims all of it at exit in one go; WASI's
 /// writes are never buffered in the process.
 pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> ! {
+    exit_with(module, limits, |linker, store| {
+        wasi::add_imports_to_linker(linker, store, wasi, module)
+    })
+}
+
+/// [`exit_with_command`] with the WASI functions that `add_wasi` defines.
+pub(crate) fn exit_with(
+    module: &Module,
+    limits: &RunLimits,
+    add_wasi: impl FnOnce(&mut Linker, &mut Store),
+) -> ! {
     let mut store = Store::new();
     let code = match limits.apply(&mut store) {
-        Ok(()) => run_in(&mut store, module, wasi),
+        Ok(()) => run_in(&mut store, module, add_wasi),
         Err(error) => {
             eprintln!("error: cannot start the time limit: {error}");
             1
@@ -49,9 +62,13 @@ pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> 
     unsafe { libc::_exit(code) }
 }
 
-fn run_in(store: &mut Store, module: &Module, wasi: WasiCtx) -> i32 {
+fn run_in(
+    store: &mut Store,
+    module: &Module,
+    add_wasi: impl FnOnce(&mut Linker, &mut Store),
+) -> i32 {
     let mut linker = Linker::new();
-    wasi::add_imports_to_linker(&mut linker, store, wasi, module);
+    add_wasi(&mut linker, store);
     crate::bench::add_to_linker(&mut linker, store);
     let instance = match linker.instantiate(store, module) {
         Ok(instance) => instance,

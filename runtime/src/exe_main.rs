@@ -18,11 +18,44 @@ std::arch::global_asm!(
     ".popsection",
 );
 
+// No WASI table (see `wasi::IMPORTS_SYMBOL`): a weak definition whose count, u64::MAX,
+// says that the executable was not linked by `kiln build`, whose object overrides it.
+std::arch::global_asm!(
+    ".pushsection .rodata.kiln_wasi_imports,\"a\"",
+    ".weak kiln_wasi_imports",
+    ".p2align 3",
+    "kiln_wasi_imports:",
+    ".quad -1",
+    ".popsection",
+);
+
 extern "C" {
     /// The module descriptor the compiler emitted, resolved by the system linker.
     static kiln_module: ModuleDescriptor;
     /// The length of the encoded grants; the records follow it.
     static kiln_wasi_grants: u64;
+    /// The number of WASI definitions linked beside the module; the pointers follow it.
+    static kiln_wasi_imports: u64;
+}
+
+/// The WASI functions linked beside the module, or `None` for an executable that
+/// `kiln build` did not link.
+fn linked_wasi() -> Option<&'static [&'static crate::wasi::Definition]> {
+    // SAFETY: `kiln_wasi_imports` is defined (weakly here, or by `kiln build`'s object) as
+    // a u64 count followed, unless it is u64::MAX, by that many pointers to the runtime's
+    // exported WASI definitions (relocated by the linker), in one read-only section.
+    unsafe {
+        let start = &raw const kiln_wasi_imports;
+        let count = start.read();
+        if count == u64::MAX {
+            return None;
+        }
+        let count = usize::try_from(count).ok()?;
+        Some(std::slice::from_raw_parts(
+            start.add(1).cast::<&'static crate::wasi::Definition>(),
+            count,
+        ))
+    }
 }
 
 /// The grants baked into this executable.
@@ -83,5 +116,20 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
             return 1;
         }
     };
-    crate::exit_with_command(&module, ctx, &grants.limits)
+    let imports_wasi = module
+        .metadata()
+        .imports
+        .iter()
+        .any(|import| crate::wasi::MODULE_NAMES.contains(&import.module));
+    let definitions = match linked_wasi() {
+        Some(definitions) => definitions,
+        None if !imports_wasi => &[],
+        None => {
+            eprintln!("error: the module imports WASI functions, but this executable was linked without them: link it with `kiln build`");
+            return 1;
+        }
+    };
+    crate::command::exit_with(&module, &grants.limits, |linker, store| {
+        crate::wasi::add_linked_to_linker(linker, store, ctx, &module, definitions)
+    })
 }

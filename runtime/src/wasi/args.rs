@@ -5,7 +5,7 @@
 
 use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     errno_fn!(args_sizes_get),
     errno_fn!(args_get),
     errno_fn!(environ_sizes_get),

@@ -6,7 +6,7 @@ use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-pub(super) const DEFINITIONS: &[Definition] =
+pub(super) const DEFINITIONS: &[&Definition] =
     &[errno_fn!(clock_time_get), errno_fn!(clock_res_get)];
 
 /// The host clock for a WASI clock id.

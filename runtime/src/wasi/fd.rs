@@ -12,7 +12,7 @@ use super::table::{fdflags, filetype, rights, Descriptor, StdioStream};
 use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::os::fd::{AsRawFd, RawFd};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     errno_fn!(fd_read),
     errno_fn!(fd_write),
     errno_fn!(fd_pread),

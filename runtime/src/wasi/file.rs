@@ -8,7 +8,7 @@ use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use cap_std::fs::MetadataExt;
 use std::os::fd::{AsRawFd, RawFd};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     errno_fn!(fd_filestat_get),
     errno_fn!(fd_filestat_set_size),
     errno_fn!(fd_filestat_set_times),

@@ -61,6 +61,10 @@ use std::time::{Duration, Instant};
 
 pub(crate) use errno::Errno;
 pub use grants::{Grants, GRANTS_SYMBOL};
+
+/// The symbol of the table of WASI definitions that `kiln build` links beside a module: a
+/// u64 count, then that many pointers to the definitions named by [`import_symbol`].
+pub const IMPORTS_SYMBOL: &str = "kiln_wasi_imports";
 use table::FdTable;
 
 /// What a guest's stdio descriptors (0, 1, 2) are connected to.
@@ -274,6 +278,10 @@ pub(crate) enum Run {
 /// and [`raw_fn!`], which derive the signature from the Rust function's parameter types.
 pub(crate) struct Definition {
     pub name: &'static str,
+    /// The symbol under which the runtime of executables exports this definition (see
+    /// [`import_symbol`]).
+    #[cfg_attr(not(feature = "exe-main"), allow(dead_code))]
+    pub symbol: &'static str,
     pub params: &'static [ValType],
     pub results: &'static [ValType],
     pub run: Run,
@@ -450,34 +458,52 @@ pub(crate) const fn raw_params<Params, Function: RawFunction<Params>>(
 }
 
 /// The [`Definition`] of the errno-returning WASI function `$function` (a Rust function
-/// of the same name, see [`ErrnoFunction`]).
+/// of the same name, see [`ErrnoFunction`]), as a reference to a static of its own. In the
+/// runtime of executables (feature `exe-main`) that static is exported as
+/// `kiln_wasi_<prefix><function>` and nothing else refers to it: `kiln build` links only
+/// the functions the module imports (see [`import_symbol`]).
 macro_rules! errno_fn {
     ($function:ident) => {
-        $crate::wasi::Definition {
+        $crate::wasi::errno_fn!($function, "")
+    };
+    ($function:ident, $prefix:literal) => {{
+        #[cfg_attr(
+                        feature = "exe-main",
+                        export_name = concat!("kiln_wasi_", $prefix, stringify!($function))
+                    )]
+        static DEFINITION: $crate::wasi::Definition = $crate::wasi::Definition {
             name: stringify!($function),
+            symbol: concat!("kiln_wasi_", $prefix, stringify!($function)),
             params: $crate::wasi::errno_params(&$function),
             results: &[kiln_abi::metadata::ValType::I32],
             run: $crate::wasi::Run::Errno(|state, memory, args| {
                 $crate::wasi::ErrnoFunction::call(&$function, state, memory, args)
             }),
-        }
-    };
+        };
+        &DEFINITION
+    }};
 }
 pub(crate) use errno_fn;
 
 /// The [`Definition`] of the WASI function `$function` that needs the caller itself (a
-/// Rust function of the same name, see [`RawFunction`]).
+/// Rust function of the same name, see [`RawFunction`]); a static as for [`errno_fn!`].
 macro_rules! raw_fn {
-    ($function:ident) => {
-        $crate::wasi::Definition {
+    ($function:ident) => {{
+        #[cfg_attr(
+                        feature = "exe-main",
+                        export_name = concat!("kiln_wasi_", stringify!($function))
+                    )]
+        static DEFINITION: $crate::wasi::Definition = $crate::wasi::Definition {
             name: stringify!($function),
+            symbol: concat!("kiln_wasi_", stringify!($function)),
             params: $crate::wasi::raw_params(&$function),
             results: &[],
             run: $crate::wasi::Run::Raw(|state, caller, args| {
                 $crate::wasi::RawFunction::call(&$function, state, caller, args)
             }),
-        }
-    };
+        };
+        &DEFINITION
+    }};
 }
 pub(crate) use raw_fn;
 
@@ -493,17 +519,30 @@ pub(crate) fn preview1() -> impl Iterator<Item = &'static Definition> {
         .chain(args::DEFINITIONS)
         .chain(clock::DEFINITIONS)
         .chain(random::DEFINITIONS)
+        .copied()
 }
 
 /// The functions of `wasi_unstable`: preview 1's, except those whose layouts differ.
 pub(crate) fn unstable() -> impl Iterator<Item = &'static Definition> {
     preview1()
-        .filter(|definition| {
-            !unstable::DEFINITIONS
-                .iter()
-                .any(|other| other.name == definition.name)
-        })
-        .chain(unstable::DEFINITIONS)
+        .filter(|definition| !unstable::NAMES.contains(&definition.name))
+        .chain(unstable::DEFINITIONS.iter().copied())
+}
+
+/// The symbol of the definition that serves the import `module`.`name` in an executable's
+/// runtime (`kiln_wasi_fd_write`; `kiln_wasi_unstable_fd_seek` for the functions whose
+/// `wasi_unstable` layouts differ), or `None` when `module` is not a WASI module. Worked
+/// out from the names alone: `kiln build` links the symbols of a module's WASI imports
+/// beside it (`kiln_wasi_imports`), so the executable's runtime holds no other WASI
+/// function. Whether the function exists is checked when the module is instantiated.
+pub fn import_symbol(module: &str, name: &str) -> Option<String> {
+    if module == MODULE_NAMES[1] && unstable::NAMES.contains(&name) {
+        Some(format!("kiln_wasi_unstable_{name}"))
+    } else if MODULE_NAMES.contains(&module) {
+        Some(format!("kiln_wasi_{name}"))
+    } else {
+        None
+    }
 }
 
 /// The module names WASI preview 1 is imported under (defined once, in `kiln-abi`).
@@ -547,27 +586,54 @@ fn add_to_linker_filtered(
     ctx: WasiCtx,
     wanted: impl Fn(&str, &str) -> bool,
 ) {
+    let definitions = preview1()
+        .map(|definition| (MODULE_NAMES[0], definition))
+        .chain(unstable().map(|definition| (MODULE_NAMES[1], definition)))
+        .filter(|(module, definition)| wanted(module, definition.name));
+    add_definitions(linker, store, ctx, definitions);
+}
+
+/// Like [`add_imports_to_linker`], for an executable whose WASI functions were linked
+/// beside the module as `definitions` (see [`import_symbol`]): each import of `module`
+/// is defined by the linked definition of its symbol.
+#[cfg(feature = "exe-main")]
+pub(crate) fn add_linked_to_linker(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: WasiCtx,
+    module: &crate::Module,
+    definitions: &[&'static Definition],
+) {
+    let imports = module.metadata().imports.iter().filter_map(|import| {
+        let symbol = import_symbol(import.module, import.name)?;
+        let definition = definitions.iter().find(|d| d.symbol == symbol)?;
+        let module = MODULE_NAMES.iter().find(|m| **m == import.module)?;
+        Some((*module, *definition))
+    });
+    add_definitions(linker, store, ctx, imports);
+}
+
+/// Defines each (module, definition) pair in `linker` as a host function of `store`
+/// sharing `ctx`. Also makes the process ignore `SIGPIPE`.
+fn add_definitions(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: WasiCtx,
+    definitions: impl Iterator<Item = (&'static str, &'static Definition)>,
+) {
     ignore_sigpipe();
     let state = Rc::new(WasiState::new(ctx, store.interrupt_state()));
-    for (module, definitions) in [
-        (MODULE_NAMES[0], preview1().collect::<Vec<_>>()),
-        (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
-    ] {
-        for definition in definitions {
-            if !wanted(module, definition.name) {
-                continue;
-            }
-            let ty = FuncType {
-                params: definition.params.to_vec(),
-                results: definition.results.to_vec(),
-            };
-            let state = state.clone();
-            let run = definition.run;
-            let func = Func::new_host(store, ty, move |caller, args| {
-                call(run, &state, caller, args)
-            });
-            linker.define(module, definition.name, Extern::Func(func));
-        }
+    for (module, definition) in definitions {
+        let ty = FuncType {
+            params: definition.params.to_vec(),
+            results: definition.results.to_vec(),
+        };
+        let state = state.clone();
+        let run = definition.run;
+        let func = Func::new_host(store, ty, move |caller, args| {
+            call(run, &state, caller, args)
+        });
+        linker.define(module, definition.name, Extern::Func(func));
     }
 }
 

@@ -26,7 +26,7 @@ use cap_fs_ext::{
 use cap_std::fs::OpenOptionsExt;
 use std::os::unix::ffi::OsStrExt;
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     errno_fn!(path_open),
     errno_fn!(path_create_directory),
     errno_fn!(path_remove_directory),

@@ -11,7 +11,7 @@ use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(poll_oneoff)];
+pub(super) const DEFINITIONS: &[&Definition] = &[errno_fn!(poll_oneoff)];
 
 /// Where the fields of a subscription are.
 pub(super) struct SubscriptionLayout {

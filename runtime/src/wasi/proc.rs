@@ -9,7 +9,7 @@ use super::{errno_fn, raw_fn, Definition, Errno, GuestMemory, WasiState};
 use crate::Caller;
 use crate::HostError;
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     raw_fn!(proc_exit),
     errno_fn!(proc_raise),
     errno_fn!(sched_yield),

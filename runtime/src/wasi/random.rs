@@ -4,7 +4,7 @@
 use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 use std::cell::Cell;
 
-pub(super) const DEFINITIONS: &[Definition] = &[errno_fn!(random_get)];
+pub(super) const DEFINITIONS: &[&Definition] = &[errno_fn!(random_get)];
 
 /// Where `random_get`'s bytes come from.
 pub(crate) enum Random {

@@ -9,7 +9,7 @@
 
 use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
+pub(super) const DEFINITIONS: &[&Definition] = &[
     errno_fn!(sock_accept),
     errno_fn!(sock_recv),
     errno_fn!(sock_send),

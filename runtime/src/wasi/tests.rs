@@ -296,6 +296,29 @@ fn proc_exit_unwinds_with_the_code() {
     }
 }
 
+/// Each import names the symbol of the definition that serves it (what `kiln build` links).
+#[test]
+fn import_symbols_name_the_definitions() {
+    for (module, definitions) in [
+        (MODULE_NAMES[0], preview1().collect::<Vec<_>>()),
+        (MODULE_NAMES[1], unstable().collect::<Vec<_>>()),
+    ] {
+        for definition in definitions {
+            assert_eq!(
+                import_symbol(module, definition.name).as_deref(),
+                Some(definition.symbol),
+                "{module}.{}",
+                definition.name
+            );
+        }
+    }
+    let mut symbols: Vec<&str> = preview1().chain(unstable()).map(|d| d.symbol).collect();
+    symbols.sort();
+    symbols.dedup();
+    assert_eq!(symbols.len(), 46 + unstable::NAMES.len(), "one symbol each");
+    assert_eq!(import_symbol("env", "fd_write"), None);
+}
+
 #[test]
 fn every_preview1_function_is_defined_once() {
     let mut names: Vec<&str> = preview1().map(|definition| definition.name).collect();

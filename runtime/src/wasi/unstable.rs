@@ -13,11 +13,20 @@ use super::path::path_filestat;
 use super::poll::{poll, SubscriptionLayout};
 use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
 
-pub(super) const DEFINITIONS: &[Definition] = &[
-    errno_fn!(fd_seek),
-    errno_fn!(fd_filestat_get),
-    errno_fn!(path_filestat_get),
-    errno_fn!(poll_oneoff),
+pub(super) const DEFINITIONS: &[&Definition] = &[
+    errno_fn!(fd_seek, "unstable_"),
+    errno_fn!(fd_filestat_get, "unstable_"),
+    errno_fn!(path_filestat_get, "unstable_"),
+    errno_fn!(poll_oneoff, "unstable_"),
+];
+
+/// The names of [`DEFINITIONS`], without referring to the functions (see
+/// `super::import_symbol`).
+pub(super) const NAMES: [&str; 4] = [
+    "fd_seek",
+    "fd_filestat_get",
+    "path_filestat_get",
+    "poll_oneoff",
 ];
 
 /// Snapshot 0's `whence`: cur, end, set.
