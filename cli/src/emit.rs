@@ -3,7 +3,9 @@
 
 use crate::input::{compile_file, read_module};
 use crate::options::CodegenArgs;
-use crate::runtime_archive::{default_linker, link_command, missing_packages, runtime_files};
+use crate::runtime_archive::{
+    default_linker, link_command, missing_packages, runtime_files, strip_flag,
+};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -68,6 +70,11 @@ pub struct BuildArgs {
     /// Print how the executable's bytes split into generated code, module data and runtime.
     #[arg(long)]
     pub size_report: bool,
+    /// Leave the symbol table out of the executable (about 40% of a small one). Trap
+    /// reports and wasm backtraces stay complete: they come from the module's own tables;
+    /// debuggers and profilers see addresses instead of function names.
+    #[arg(long)]
+    pub strip: bool,
     #[command(flatten)]
     pub grants: crate::grants::GrantArgs,
 }
@@ -176,23 +183,29 @@ pub(crate) fn build_executable(
             format!("; install Debian's {packages} (apt-get install {packages})")
         })
     };
-    let linked = link_command(
+    let mut link = link_command(
         &target,
         &linker,
         &[&object_path, &grants_path],
         &runtime,
         output,
-    )
-    .output()
-    .with_context(|| match missing_packages(&target, &linker, None) {
-        Some(packages) => format!(
-            "cannot run the linker `{linker}` for {target}: install Debian's {packages} \
+    );
+    if args.strip {
+        link.arg(strip_flag(&target));
+    }
+    let linked = link
+        .output()
+        .with_context(|| match missing_packages(&target, &linker, None) {
+            Some(packages) => format!(
+                "cannot run the linker `{linker}` for {target}: install Debian's {packages} \
                  (apt-get install {packages}) or pass --linker"
-        ),
-        None => {
-            format!("cannot run the linker `{linker}` for {target} (install it or pass --linker)")
-        }
-    })?;
+            ),
+            None => {
+                format!(
+                    "cannot run the linker `{linker}` for {target} (install it or pass --linker)"
+                )
+            }
+        })?;
     if !linked.status.success() {
         let stderr = String::from_utf8_lossy(&linked.stderr);
         let first = stderr

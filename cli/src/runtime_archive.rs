@@ -135,6 +135,17 @@ pub fn runtime_files(triple: &str, scratch: &Path) -> Result<PathBuf> {
     Ok(scratch.to_path_buf())
 }
 
+/// The linker flag that leaves the symbol table out (`kiln build --strip`), given after
+/// [`link_command`]'s: GNU ld takes the last of `--strip-debug` and `--strip-all` (and
+/// the C compiler driver puts its own `-s` before the `-Wl,` flags).
+pub fn strip_flag(triple: &str) -> &'static str {
+    if is_musl(triple) {
+        "--strip-all"
+    } else {
+        "-Wl,--strip-all"
+    }
+}
+
 /// The linker command that makes `output` from `objects` for `triple`.
 pub fn link_command(
     triple: &str,

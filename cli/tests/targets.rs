@@ -161,6 +161,50 @@ fn executables_link_only_the_wasi_functions_they_import() {
     }
 }
 
+/// `--strip` leaves the symbol table out; trap reports keep their wasm backtraces, which
+/// come from the module's own tables.
+#[test]
+fn stripped_executables_report_traps_in_full() {
+    let dir = scratch_dir("strip");
+    for target in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"] {
+        let full = dir.join(format!("{target}-full"));
+        let stripped = dir.join(format!("{target}-stripped"));
+        let program = wat_program("divide_by_zero");
+        build(target, &program, &full, &[]);
+        build(target, &program, &stripped, &["--strip"]);
+        let (full_bytes, stripped_bytes) = (
+            std::fs::read(&full).unwrap(),
+            std::fs::read(&stripped).unwrap(),
+        );
+        let has_symtab = |bytes: &[u8]| bytes.windows(8).any(|w| w == b".symtab\0");
+        assert!(
+            has_symtab(&full_bytes),
+            "{target}: no symbol table without --strip"
+        );
+        assert!(
+            !has_symtab(&stripped_bytes),
+            "{target}: --strip kept the symbol table"
+        );
+        assert!(stripped_bytes.len() < full_bytes.len());
+        let output = run(&mut Command::new(&stripped));
+        assert_eq!(output.code, Some(134), "{target}: {}", output.stderr);
+        assert_eq!(output.stdout, "before the trap\n");
+        let report = &output.stderr;
+        let (divide, average, start) = (
+            report.find("0: divide (module, function 1, offset 0x6a)"),
+            report.find("1: average (module, function 2"),
+            report.find("2: _start (module, function 3"),
+        );
+        assert!(
+            report.contains("integer divide by zero")
+                && divide.is_some()
+                && average.is_some()
+                && start.is_some(),
+            "{target}: {report}"
+        );
+    }
+}
+
 /// Whether the ELF executable at `path` asks for an executable stack: a `PT_GNU_STACK`
 /// with the execute flag, or none at all (which the kernel takes as executable).
 fn stack_is_executable(path: &Path) -> bool {

@@ -462,15 +462,16 @@ pub(crate) const fn raw_params<Params, Function: RawFunction<Params>>(
 /// runtime of executables (feature `exe-main`) that static is exported as
 /// `kiln_wasi_<prefix><function>` and nothing else refers to it: `kiln build` links only
 /// the functions the module imports (see [`import_symbol`]).
+#[rustfmt::skip] // rustfmt indents the attribute further on every run
 macro_rules! errno_fn {
     ($function:ident) => {
         $crate::wasi::errno_fn!($function, "")
     };
     ($function:ident, $prefix:literal) => {{
         #[cfg_attr(
-                        feature = "exe-main",
-                        export_name = concat!("kiln_wasi_", $prefix, stringify!($function))
-                    )]
+            feature = "exe-main",
+            export_name = concat!("kiln_wasi_", $prefix, stringify!($function))
+        )]
         static DEFINITION: $crate::wasi::Definition = $crate::wasi::Definition {
             name: stringify!($function),
             symbol: concat!("kiln_wasi_", $prefix, stringify!($function)),
@@ -487,12 +488,13 @@ pub(crate) use errno_fn;
 
 /// The [`Definition`] of the WASI function `$function` that needs the caller itself (a
 /// Rust function of the same name, see [`RawFunction`]); a static as for [`errno_fn!`].
+#[rustfmt::skip] // as errno_fn!
 macro_rules! raw_fn {
     ($function:ident) => {{
         #[cfg_attr(
-                        feature = "exe-main",
-                        export_name = concat!("kiln_wasi_", stringify!($function))
-                    )]
+            feature = "exe-main",
+            export_name = concat!("kiln_wasi_", stringify!($function))
+        )]
         static DEFINITION: $crate::wasi::Definition = $crate::wasi::Definition {
             name: stringify!($function),
             symbol: concat!("kiln_wasi_", stringify!($function)),
