@@ -66,6 +66,11 @@ pub struct VMLimits {
     /// and traps with `Interrupt` when it is not zero. Another thread (a timer, an
     /// interrupt handle) makes it non-zero; it is an `AtomicU64` on the runtime's side.
     pub epoch: *const u64,
+    /// The last exception object a clause caught without a reference and is done with
+    /// (`catch`, `catch_all`, the end of a legacy clause), or 0: compiled code stores it
+    /// here (one store, no call on the catch path) and the runtime releases it at the next
+    /// throw unless an `exnref` of it was made by then (`EXCEPTION_ESCAPED`).
+    pub caught_exception: usize,
 }
 
 impl Default for VMLimits {
@@ -75,6 +80,7 @@ impl Default for VMLimits {
             // Unmetered: code compiled with fuel metering runs as if it had no limit.
             fuel: i64::MAX,
             epoch: &NEVER_INTERRUPTED,
+            caught_exception: 0,
         }
     }
 }
@@ -208,7 +214,7 @@ pub struct VMTag {
 /// ```text
 ///  exnref ─► ┌───────────────────────────┐ 0
 ///            │ tag: *const VMTag         │
-///            │ n_values: u32, _pad: u32  │ 8
+///            │ n_values: u32, flags: u32 │ 8
 ///            ├───────────────────────────┤ 16
 ///            │ values: [ValRaw; n_values]│
 ///            └───────────────────────────┘
@@ -220,9 +226,19 @@ pub struct VMExceptionHeader {
     pub tag: *const VMTag,
     /// Number of payload values.
     pub n_values: u32,
-    /// Padding, zero.
-    pub _pad: u32,
+    /// [`EXCEPTION_THROWN`] and [`EXCEPTION_ESCAPED`]; 0 when made.
+    pub flags: u32,
 }
+
+/// [`VMExceptionHeader::flags`]: the exception has been thrown (its origin is recorded).
+pub const EXCEPTION_THROWN: u32 = 1;
+/// [`VMExceptionHeader::flags`]: compiled code made an `exnref` of it (`catch_ref`,
+/// `catch_all_ref`), which wasm may keep anywhere: the store keeps it as long as it lives.
+/// An exception without it is released once a clause caught it without a reference
+/// (see [`VMLimits::caught_exception`]), and its memory serves the next one.
+pub const EXCEPTION_ESCAPED: u32 = 2;
+/// Offset of [`VMExceptionHeader::flags`].
+pub const VMEXCEPTION_FLAGS: u32 = offset_of!(VMExceptionHeader, flags) as u32;
 
 /// Offset of [`VMExceptionHeader::tag`].
 pub const VMEXCEPTION_TAG: u32 = offset_of!(VMExceptionHeader, tag) as u32;
@@ -245,6 +261,8 @@ pub const VMLIMITS_STACK_LIMIT: u32 = offset_of!(VMLimits, stack_limit) as u32;
 pub const VMLIMITS_FUEL: u32 = offset_of!(VMLimits, fuel) as u32;
 /// Offset of [`VMLimits::epoch`].
 pub const VMLIMITS_EPOCH: u32 = offset_of!(VMLimits, epoch) as u32;
+/// Offset of [`VMLimits::caught_exception`].
+pub const VMLIMITS_CAUGHT_EXCEPTION: u32 = offset_of!(VMLimits, caught_exception) as u32;
 /// Offset of [`VMFuncRef::wasm_call`].
 pub const VMFUNCREF_WASM_CALL: u32 = offset_of!(VMFuncRef, wasm_call) as u32;
 /// Offset of [`VMFuncRef::array_call`].

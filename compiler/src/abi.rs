@@ -369,6 +369,39 @@ pub fn load_exception_value(
     builder.ins().load(ty, valraw_flags(), exception, offset)
 }
 
+/// Marks the exception object at `exception` as held by an `exnref` (or by a legacy
+/// clause that rethrows it): the store never releases it (see `EXCEPTION_ESCAPED`). Only
+/// objects that have been thrown are caught, so the flags become thrown and escaped.
+pub fn mark_exception_escaped(builder: &mut FunctionBuilder, exception: Value) {
+    let flags = builder.ins().iconst(
+        types::I32,
+        i64::from(vmctx::EXCEPTION_THROWN | vmctx::EXCEPTION_ESCAPED),
+    );
+    builder
+        .ins()
+        .store(trusted(), flags, exception, vmctx::VMEXCEPTION_FLAGS as i32);
+}
+
+/// `limits.caught_exception` (see `VMLimits::caught_exception`).
+pub fn load_caught_exception(builder: &mut FunctionBuilder, limits: Value) -> Value {
+    builder.ins().load(
+        POINTER,
+        trusted(),
+        limits,
+        vmctx::VMLIMITS_CAUGHT_EXCEPTION as i32,
+    )
+}
+
+/// `limits.caught_exception = exception` (see `VMLimits::caught_exception`).
+pub fn store_caught_exception(builder: &mut FunctionBuilder, limits: Value, exception: Value) {
+    builder.ins().store(
+        trusted(),
+        exception,
+        limits,
+        vmctx::VMLIMITS_CAUGHT_EXCEPTION as i32,
+    );
+}
+
 /// Stores payload value `index` into the exception object at `exception`.
 pub fn store_exception_value(
     builder: &mut FunctionBuilder,

@@ -13,6 +13,7 @@
 //! gets a cold `then` arm, one hinted taken a cold `else` arm; a `br_if` hinted taken
 //! makes the code after it cold.
 
+use super::exceptions::LegacyTry;
 use super::{block_args, FuncTranslator};
 use crate::abi::ir_type;
 use crate::error::Result;
@@ -263,6 +264,10 @@ impl FuncTranslator<'_, '_> {
         }
         if self.reachable {
             let results = self.peek_n(frame.n_results).to_vec();
+            // The end of a legacy catch clause: done with its exception.
+            if let FrameKind::Try(LegacyTry::Catching { exception, .. }) = frame.kind {
+                self.release_exception(exception);
+            }
             self.jump(frame.destination, &results);
             frame.branched_to = true;
         }

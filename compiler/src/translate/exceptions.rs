@@ -220,6 +220,12 @@ impl FuncTranslator<'_, '_> {
         // A callee or a throw here spent fuel: the store has what is left.
         self.reload_fuel();
         let exception = self.builder.block_params(scope.dispatch)[0];
+        if catches
+            .iter()
+            .any(|catch| matches!(catch, Catch::One { .. } | Catch::All { .. }))
+        {
+            self.release_previous_catch();
+        }
         for catch in catches {
             let (tag, label, with_ref) = match *catch {
                 Catch::One { tag, label } => (Some(tag), label, false),
@@ -235,7 +241,11 @@ impl FuncTranslator<'_, '_> {
                 None => (Vec::new(), None),
             };
             if with_ref {
+                abi::mark_exception_escaped(&mut self.builder, exception);
                 args.push(exception);
+            } else {
+                // The payload is loaded: nothing can refer to the exception any more.
+                self.release_exception(exception);
             }
             let (target, _) = self.branch_target(label);
             self.jump(target, &args);
@@ -251,8 +261,41 @@ impl FuncTranslator<'_, '_> {
         self.propagate_exception(exception, None);
     }
 
-    /// Branches to `matched` if `exception`'s tag is this instance's tag `tag`, else to
-    /// `next`.
+    /// At the start of a handler whose clauses may catch without a reference: releases
+    /// the exception such a clause caught last (a cold call when there is one), so that
+    /// at most one waits for release however exceptions are thrown and caught.
+    fn release_previous_catch(&mut self) {
+        let limits = abi::limits_pointer(&mut self.builder, self.vmctx);
+        let previous = abi::load_caught_exception(&mut self.builder, limits);
+        let release = self.builder.create_block();
+        let next = self.builder.create_block();
+        // Handler code, like the blocks of its clauses: out of the way of the code that
+        // does not throw.
+        self.builder.set_cold_block(release);
+        self.builder.set_cold_block(next);
+        self.builder.ins().brif(previous, release, &[], next, &[]);
+        self.builder.switch_to_block(release);
+        self.builder.seal_block(release);
+        self.env.call_builtin_raw(
+            &mut self.builder,
+            self.vmctx,
+            Builtin::ExceptionReleaseCaught,
+            &[],
+        );
+        self.builder.ins().jump(next, &[]);
+        self.builder.switch_to_block(next);
+        self.builder.seal_block(next);
+    }
+
+    /// Lets the store reuse `exception`'s memory, which a clause caught without a
+    /// reference and is done with: one store into `VMLimits::caught_exception` (no call,
+    /// which would cost the registers of values live across it); the runtime releases it
+    /// at the next throw, unless an `exnref` of it was made by then.
+    pub(super) fn release_exception(&mut self, exception: Value) {
+        let limits = abi::limits_pointer(&mut self.builder, self.vmctx);
+        abi::store_caught_exception(&mut self.builder, limits, exception);
+    }
+
     /// Continues in a new block taken when `exception`'s tag is `tag`, and returns its
     /// payload there and the block taken otherwise (not yet entered).
     fn enter_if_tag(&mut self, exception: Value, tag: u32) -> (Vec<Value>, ir::Block) {
@@ -313,9 +356,16 @@ impl FuncTranslator<'_, '_> {
         }
         let (destination, n_results, stack_height) =
             (frame.destination, frame.n_results, frame.stack_height);
+        let ending_clause = match frame.kind {
+            FrameKind::Try(LegacyTry::Catching { exception, .. }) => Some(exception),
+            _ => None,
+        };
         if reachable {
             frame.branched_to = true;
             let results = self.peek_n(n_results).to_vec();
+            if let Some(exception) = ending_clause {
+                self.release_exception(exception);
+            }
             self.jump(destination, &results);
         }
         self.stack.truncate(stack_height);
@@ -337,6 +387,7 @@ impl FuncTranslator<'_, '_> {
                 self.builder.seal_block(scope.dispatch);
                 // A callee or a throw here spent fuel: the store has what is left.
                 self.reload_fuel();
+                self.release_previous_catch();
                 self.builder.block_params(scope.dispatch)[0]
             }
             LegacyTry::Catching {
@@ -442,6 +493,9 @@ impl FuncTranslator<'_, '_> {
         let index = self.control.len() - 1 - relative_depth as usize;
         match self.control[index].kind {
             FrameKind::Try(LegacyTry::Catching { exception, .. }) => {
+                // The clause still holds it: a clause that catches it again must not
+                // release it.
+                abi::mark_exception_escaped(&mut self.builder, exception);
                 self.propagate_exception(exception, None)
             }
             // Validation makes the label a catch clause; one that nothing reaches leaves

@@ -3,8 +3,8 @@
 ;;! opt_level = "speed"
 ;; What a `try_table` costs when nothing throws. Its body runs no extra instruction: the
 ;; call becomes a `try_call` whose normal return falls through to the epilogue (no jump,
-;; no test); the landing pad (tag test, payload load, rethrow) is cold code after the
-;; `ret`. What it does cost is Cranelift's contract for `try_call` in the `tail`
+;; no test); the landing pad (the release of the exception caught before, tag test,
+;; payload load, rethrow) is cold code after the `ret`. What it does cost is Cranelift's contract for `try_call` in the `tail`
 ;; convention, the same as Wasmtime's: the unwinder restores no register, so no register
 ;; survives a covered call. Values live across it (here `vmctx`) sit in stack slots, and
 ;; the function saves and restores the callee-saved registers in its prologue and
@@ -78,7 +78,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x92
+;;     12: ja 0xc8
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -97,19 +97,33 @@
 ;;     5f: movq %rbp, %rsp
 ;;     62: popq %rbp
 ;;     63: retq
-;;     64: movq %rax, %rsi
-;;     67: movq (%rsi), %rax
-;;     6a: movq (%rsp), %rdi
-;;     6e: movq 0x88(%rdi), %rcx
-;;     75: cmpq %rcx, %rax
-;;     78: je 0x8a
-;;     7e: movq 0x10(%rdi), %rax
-;;     82: movq 0x60(%rax), %rax
-;;     86: callq *%rax
-;;     88: ud2
-;;     8a: movl 0x10(%rsi), %eax
-;;     8d: jmp 0x42
-;;     92: ud2
+;;     64: movq (%rsp), %rdi
+;;     68: movq %rax, %r12
+;;     6b: movq 8(%rdi), %rbx
+;;     6f: movq 0x18(%rbx), %rax
+;;     73: testq %rax, %rax
+;;     76: jne 0x84
+;;     7c: movq %r12, %rsi
+;;     7f: jmp 0x95
+;;     84: movq (%rsp), %rdi
+;;     88: movq 0x10(%rdi), %rax
+;;     8c: movq 0x68(%rax), %rax
+;;     90: callq *%rax
+;;     92: movq %r12, %rsi
+;;     95: movq (%rsi), %rax
+;;     98: movq (%rsp), %rdi
+;;     9c: movq 0x88(%rdi), %rcx
+;;     a3: cmpq %rcx, %rax
+;;     a6: je 0xbc
+;;     ac: movq (%rsp), %rdi
+;;     b0: movq 0x10(%rdi), %rax
+;;     b4: movq 0x60(%rax), %rax
+;;     b8: callq *%rax
+;;     ba: ud2
+;;     bc: movl 0x10(%rsi), %eax
+;;     bf: movq %rsi, 0x18(%rbx)
+;;     c3: jmp 0x42
+;;     c8: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -165,7 +179,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x92
+;;     12: ja 0xc8
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -184,16 +198,30 @@
 ;;     5f: movq %rbp, %rsp
 ;;     62: popq %rbp
 ;;     63: retq
-;;     64: movq %rax, %rsi
-;;     67: movq (%rsi), %rax
-;;     6a: movq (%rsp), %rdi
-;;     6e: movq 0x88(%rdi), %rcx
-;;     75: cmpq %rcx, %rax
-;;     78: je 0x8a
-;;     7e: movq 0x10(%rdi), %rax
-;;     82: movq 0x60(%rax), %rax
-;;     86: callq *%rax
-;;     88: ud2
-;;     8a: movl 0x10(%rsi), %eax
-;;     8d: jmp 0x42
-;;     92: ud2
+;;     64: movq (%rsp), %rdi
+;;     68: movq %rax, %r12
+;;     6b: movq 8(%rdi), %rbx
+;;     6f: movq 0x18(%rbx), %rax
+;;     73: testq %rax, %rax
+;;     76: jne 0x84
+;;     7c: movq %r12, %rsi
+;;     7f: jmp 0x95
+;;     84: movq (%rsp), %rdi
+;;     88: movq 0x10(%rdi), %rax
+;;     8c: movq 0x68(%rax), %rax
+;;     90: callq *%rax
+;;     92: movq %r12, %rsi
+;;     95: movq (%rsi), %rax
+;;     98: movq (%rsp), %rdi
+;;     9c: movq 0x88(%rdi), %rcx
+;;     a3: cmpq %rcx, %rax
+;;     a6: je 0xbc
+;;     ac: movq (%rsp), %rdi
+;;     b0: movq 0x10(%rdi), %rax
+;;     b4: movq 0x60(%rax), %rax
+;;     b8: callq *%rax
+;;     ba: ud2
+;;     bc: movl 0x10(%rsi), %eax
+;;     bf: movq %rsi, 0x18(%rbx)
+;;     c3: jmp 0x42
+;;     c8: ud2

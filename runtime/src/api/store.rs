@@ -135,3 +135,134 @@ macro_rules! handle {
     };
 }
 pub(crate) use handle;
+
+#[cfg(test)]
+mod tests {
+    use crate::{load_object, Extern, Linker, Store, Val};
+
+    /// A store's exception objects after calling `run` with `iterations` on `wat`, and
+    /// what `run` returned.
+    fn live_exceptions_after(wat: &str, iterations: i32) -> (usize, Vec<Val>) {
+        let wasm = wat::parse_str(wat).expect("valid wat");
+        let object = kiln_compiler::compile(&wasm, &kiln_compiler::CompileOptions::default())
+            .expect("compiles");
+        let module = load_object(&object, "").expect("loads");
+        let mut store = Store::new();
+        let instance = Linker::new()
+            .instantiate(&mut store, &module)
+            .expect("instantiates");
+        let Some(Extern::Func(run)) = instance.get_export(&store, "run") else {
+            panic!("no run export");
+        };
+        let results = run.call(&mut store, &[Val::I32(iterations)]).expect("runs");
+        (store.inner.exceptions.len(), results)
+    }
+
+    /// Exceptions caught without a reference are released (at the next throw), however
+    /// many are thrown; those an `exnref` was made of stay, and stay intact while others
+    /// reuse memory.
+    #[test]
+    fn caught_exceptions_are_released_unless_an_exnref_holds_them() {
+        let try_table = r#"(module
+          (tag $e (param i32))
+          (func (export "run") (param $n i32) (result i32) (local $sum i32)
+            (loop $next
+              (local.set $sum (i32.add (local.get $sum)
+                (block $caught (result i32)
+                  (try_table (catch $e $caught) (throw $e (local.get $n)))
+                  (i32.const -1))))
+              (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $sum)))"#;
+        let (live, results) = live_exceptions_after(try_table, 10_000);
+        assert_eq!(results, [Val::I32(10_000 * 10_001 / 2)]);
+        // The last one caught waits for the next throw to be released.
+        assert!(live <= 1, "try_table catch: {live} exceptions live");
+
+        let legacy = r#"(module
+          (tag $e (param i32))
+          (func (export "run") (param $n i32) (result i32) (local $sum i32)
+            (loop $next
+              try
+                (throw $e (local.get $n))
+              catch $e
+                (local.set $sum (i32.add (local.get $sum)))
+              end
+              (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+            (local.get $sum)))"#;
+        let (live, results) = live_exceptions_after(legacy, 10_000);
+        assert_eq!(results, [Val::I32(10_000 * 10_001 / 2)]);
+        assert!(live <= 1, "legacy catch: {live} exceptions live");
+
+        // Every exnref is kept in a table; after the loop, each is thrown again and must
+        // still carry its own payload.
+        let kept = r#"(module
+          (tag $e (param i32))
+          (table $kept 100 exnref)
+          (func (export "run") (param $n i32) (result i32)
+            (local $i i32) (local $sum i32) (local $x exnref)
+            (loop $next
+              (block $caught (result i32 exnref)
+                (try_table (catch_ref $e $caught) (throw $e (local.get $i)))
+                (unreachable))
+              (local.set $x)
+              (drop)
+              (table.set $kept (local.get $i) (local.get $x))
+              ;; Exceptions released meanwhile, whose memory others reuse.
+              (block $plain (result i32)
+                (try_table (catch $e $plain) (throw $e (i32.const -7)))
+                (i32.const 0))
+              (drop)
+              (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (local.get $n))))
+            (local.set $i (i32.const 0))
+            (loop $again
+              (local.set $sum (i32.add (local.get $sum)
+                (block $caught (result i32)
+                  (try_table (catch $e $caught) (throw_ref (table.get $kept (local.get $i))))
+                  (i32.const -1000))))
+              (br_if $again (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                (local.get $n))))
+            (local.get $sum)))"#;
+        let (live, results) = live_exceptions_after(kept, 100);
+        assert_eq!(
+            results,
+            [Val::I32(99 * 100 / 2)],
+            "exnrefs keep their payloads"
+        );
+        assert_eq!(
+            live, 100,
+            "the exnrefs' exceptions stay; the others are released"
+        );
+    }
+
+    /// A legacy clause's exception that its body rethrows and catches again is not
+    /// released by the inner clause: the outer one still rethrows it.
+    #[test]
+    fn a_rethrown_exception_outlives_the_clause_that_catches_it_again() {
+        let wat = r#"(module
+          (tag $e (param i32))
+          (func (export "run") (param $n i32) (result i32)
+            try (result i32)
+              try
+                (throw $e (local.get $n))
+              catch $e
+                drop
+                try
+                  rethrow 1
+                catch_all
+                end
+                ;; Exceptions released meanwhile, whose memory others may reuse.
+                try
+                  (throw $e (i32.const -1))
+                catch $e
+                  drop
+                end
+                rethrow 0
+              end
+              (i32.const -2)
+            catch $e
+            end))"#;
+        let (_, results) = live_exceptions_after(wat, 42);
+        assert_eq!(results, [Val::I32(42)]);
+    }
+}

@@ -278,12 +278,20 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     }
 }
 
+unsafe extern "C" fn exception_release_caught(vmctx: *mut u8) {
+    // SAFETY: called by compiled code with its context.
+    unsafe { with_instance(vmctx, (), |_, store| store.release_caught_exception()) }
+}
+
 unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> usize {
     // SAFETY: called by compiled code with its context.
     unsafe {
         with_instance(vmctx, 0, |instance, store| {
             match instance.tags.get(tag as usize) {
-                Some(&tag) => store.new_exception(tag),
+                Some(&tag) => {
+                    store.release_caught_exception();
+                    store.new_exception(tag)
+                }
                 None => 0,
             }
         })

@@ -28,7 +28,7 @@
 use super::code::{self, CodeKind};
 use super::instance::InstanceData;
 use super::store::{VMStore, MAX_THROW_FRAMES};
-use kiln_abi::vmctx::{VMContextHeader, VMExceptionHeader};
+use kiln_abi::vmctx::{VMContextHeader, VMExceptionHeader, EXCEPTION_THROWN};
 
 extern "C" {
     /// The `throw_ref` builtin's entry point (the builtin table holds it): called by
@@ -131,7 +131,7 @@ unsafe fn find_handler(mut fp: usize, mut pc: usize) -> Option<(usize, usize, us
 
 /// Records in `store` the return addresses of the wasm frames from `(fp, pc)` outwards, as
 /// where `exception` was thrown, if it is thrown for the first time (marked in its
-/// header's padding, which compiled code never reads).
+/// header's flags, `EXCEPTION_THROWN`).
 ///
 /// # Safety
 /// As for [`find_handler`]; `exception` is a live exception object of `store`.
@@ -139,10 +139,10 @@ unsafe fn record_throw_origin(store: &mut VMStore, exception: usize, mut fp: usi
     let header = exception as *mut VMExceptionHeader;
     // SAFETY: a live exception object (caller's contract).
     unsafe {
-        if (*header)._pad != 0 {
+        if (*header).flags & EXCEPTION_THROWN != 0 {
             return;
         }
-        (*header)._pad = 1;
+        (*header).flags |= EXCEPTION_THROWN;
     }
     let (origin, frames, truncated) = &mut store.throw_origin;
     *origin = exception;
@@ -189,6 +189,9 @@ unsafe extern "C" fn throw_ref_unwind(
     // SAFETY: the thrower is compiled wasm code, the exception one of its store's
     // (caller's contract).
     unsafe { record_throw_origin(store, exception, fp, pc) };
+    // The exception last caught without a reference, if any, is not this one: an
+    // `exnref` (thrown by `throw_ref`) or a legacy `rethrow` marks its exception escaped.
+    store.release_caught_exception();
     // SAFETY: as above.
     if let Some((pc, sp, fp)) = unsafe { find_handler(fp, pc) } {
         // SAFETY: the landing pad of a `try_call` expects exactly this state; the frames

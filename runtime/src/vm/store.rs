@@ -21,7 +21,7 @@ use crate::HostError;
 use kiln_abi::metadata::{FuncType, GlobalType, ValType};
 use kiln_abi::vmctx::{
     VMExceptionHeader, VMFuncRef, VMGlobal, VMLimits, VMMemoryDefinition, VMTableDefinition, VMTag,
-    ValRaw,
+    ValRaw, EXCEPTION_ESCAPED,
 };
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
@@ -108,9 +108,13 @@ pub(crate) struct VMStore {
     pub tables: Vec<TableData>,
     pub globals: Vec<GlobalData>,
     pub tags: Vec<TagData>,
-    /// Every exception object thrown in the store (what `exnref`s point to): owned here
-    /// and freed with the store, as nothing tracks which ones wasm still holds.
-    pub exceptions: Vec<Box<[ValRaw]>>,
+    /// The live exception objects of the store (what `exnref`s point to), by address:
+    /// owned here until released (`release_exception`: caught without a reference and
+    /// never made an `exnref`), else until the store is dropped, as nothing tracks which
+    /// `exnref`s wasm still holds.
+    pub exceptions: HashMap<usize, Box<[ValRaw]>>,
+    /// Released exception objects, whose memory the next exceptions of their size reuse.
+    pub free_exceptions: Vec<Box<[ValRaw]>>,
     /// The last exception (its address) that reached the host; taken when its
     /// `UncaughtException` trap reaches the call that entered wasm.
     pub pending_exception: Option<usize>,
@@ -248,7 +252,8 @@ impl VMStore {
             tables: Vec::new(),
             globals: Vec::new(),
             tags: Vec::new(),
-            exceptions: Vec::new(),
+            exceptions: HashMap::new(),
+            free_exceptions: Vec::new(),
             pending_exception: None,
             throw_origin: (0, Vec::new(), false),
             func_by_ref: HashMap::new(),
@@ -291,19 +296,56 @@ impl VMStore {
         let data = &self.tags[tag as usize];
         let n_values = data.ty.params.len();
         // One `ValRaw` (16 bytes, 16-aligned) holds the header, the payload follows.
-        let mut object = vec![ValRaw::default(); 1 + n_values].into_boxed_slice();
+        let reused = self
+            .free_exceptions
+            .iter()
+            .position(|object| object.len() == 1 + n_values)
+            .map(|index| self.free_exceptions.swap_remove(index));
+        let mut object =
+            reused.unwrap_or_else(|| vec![ValRaw::default(); 1 + n_values].into_boxed_slice());
         let header = object.as_mut_ptr().cast::<VMExceptionHeader>();
         // SAFETY: the first slot is 16 bytes, aligned to 16, as the header needs.
         unsafe {
             header.write(VMExceptionHeader {
                 tag: data.vmtag.as_ptr(),
                 n_values: n_values as u32,
-                _pad: 0,
+                flags: 0,
             });
         }
         let address = object.as_ptr() as usize;
-        self.exceptions.push(object);
+        self.exceptions.insert(address, object);
         address
+    }
+
+    /// Most released exception objects kept for reuse.
+    const FREE_EXCEPTIONS: usize = 16;
+
+    /// Releases the exception object that compiled code last caught without a reference
+    /// (`VMLimits::caught_exception`), unless an `exnref` of it was made since
+    /// (`EXCEPTION_ESCAPED`). Its memory serves a later exception of the same size.
+    pub fn release_caught_exception(&mut self) {
+        let address = std::mem::take(&mut self.limits.get_mut().caught_exception);
+        if address != 0 {
+            self.release_exception(address);
+        }
+    }
+
+    fn release_exception(&mut self, address: usize) {
+        let Some(object) = self.exceptions.get(&address) else {
+            return;
+        };
+        // SAFETY: a live exception object of this store starts with its header.
+        let flags = unsafe { (*object.as_ptr().cast::<VMExceptionHeader>()).flags };
+        if flags & EXCEPTION_ESCAPED != 0 {
+            return;
+        }
+        if self.pending_exception == Some(address) {
+            return;
+        }
+        let object = self.exceptions.remove(&address).expect("looked up above");
+        if self.free_exceptions.len() < Self::FREE_EXCEPTIONS {
+            self.free_exceptions.push(object);
+        }
     }
 
     /// The store index of the tag of the exception object at `address`.
