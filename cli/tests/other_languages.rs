@@ -15,8 +15,8 @@
 //! destructors and constructors. It is built natively with `g++` and for wasm32-wasi with
 //! zig's clang and `-fwasm-exceptions`, once per encoding of Wasm exception handling
 //! (legacy `try`/`catch`/`delegate`/`rethrow`, and `try_table`/`exnref`), and must print
-//! what the native build prints under `kiln run` and as `kiln build` executables for glibc
-//! and static musl; an exception nothing catches exits with 134 everywhere. zig builds its
+//! what the native build prints under `kiln run` (also with `--bounds-checks`) and as
+//! `kiln build` executables for glibc and static musl; an exception nothing catches exits with 134 everywhere. zig builds its
 //! libc++abi for wasm without exceptions, so [`build_cpp_eh_runtime`] builds the pieces
 //! that throw and catch from the LLVM sources zig ships. `tests/programs/c/setjmp.c`, built
 //! natively with `cc` and with zig's clang and `-mllvm -wasm-enable-sjlj` (longjmp as a
@@ -160,8 +160,9 @@ impl EhEncoding {
 }
 
 /// Builds `tests/programs/cpp/exceptions.cpp` natively and for wasm32-wasi in `encoding`,
-/// checks that the module uses that encoding only, and runs it under `kiln run` and as
-/// `kiln build` executables for this machine's glibc and static musl targets: each must
+/// checks that the module uses that encoding only, and runs it under `kiln run` (also with
+/// `--bounds-checks`) and as `kiln build` executables for this machine's glibc and static
+/// musl targets: each must
 /// print what the native build prints and exit with 0; given `uncaught`, each must exit
 /// with 134 after its first line (natively `std::terminate` aborts; under kiln the
 /// `__cpp_exception` reaches the host, an error that shows where `__cxa_throw` threw it).
@@ -226,13 +227,25 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
     }
 }
 
-/// `kiln run wasm` and the `kiln build` executables of `wasm` for this machine's glibc and
-/// static musl targets (built into `scratch`), as (description, command line) pairs.
+/// `kiln run wasm`, with and without `--bounds-checks`, and the `kiln build` executables of
+/// `wasm` for this machine's glibc and static musl targets (built into `scratch`), as
+/// (description, command line) pairs.
 fn kiln_runs(scratch: &Path, wasm: &Path) -> Vec<(String, Vec<String>)> {
-    let mut runs: Vec<(String, Vec<String>)> = vec![(
-        "kiln run".into(),
-        vec![KILN.into(), "run".into(), path_str(wasm).into()],
-    )];
+    let mut runs: Vec<(String, Vec<String>)> = vec![
+        (
+            "kiln run".into(),
+            vec![KILN.into(), "run".into(), path_str(wasm).into()],
+        ),
+        (
+            "kiln run --bounds-checks".into(),
+            vec![
+                KILN.into(),
+                "run".into(),
+                "--bounds-checks".into(),
+                path_str(wasm).into(),
+            ],
+        ),
+    ];
     for target in host_targets() {
         let executable = scratch.join(format!("executable-{target}"));
         let built = run(
