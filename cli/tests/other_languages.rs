@@ -17,7 +17,7 @@
 //! (legacy `try`/`catch`/`delegate`/`rethrow`, and `try_table`/`exnref`), and with
 //! Debian's clang 14 and WASI libc++ 14 (legacy). Each must print what the native build
 //! prints under `kiln run` (also with `--bounds-checks`) and as `kiln build` executables
-//! for glibc and static musl; an exception nothing catches exits with 134 everywhere. Both
+//! for glibc and static musl, x86_64 and aarch64 (under qemu); an exception nothing catches exits with 134 everywhere. Both
 //! C++ libraries are built for wasm without exceptions, so [`build_cpp_eh_runtime`] and
 //! [`build_cpp_wasm_clang14`] build the pieces that throw and catch from the LLVM sources
 //! zig ships. `tests/programs/c/setjmp.c`, built natively with `cc` and with zig's clang
@@ -198,8 +198,8 @@ impl EhEncoding {
 
 /// Builds `tests/programs/cpp/exceptions.cpp` natively and for wasm32-wasi in `encoding`,
 /// checks that the module uses that encoding only, and runs it under `kiln run` (also with
-/// `--bounds-checks`) and as `kiln build` executables for this machine's glibc and static
-/// musl targets: each must
+/// `--bounds-checks`) and as `kiln build` executables for glibc and static musl, on this
+/// machine's architecture and on aarch64 under qemu: each must
 /// print what the native build prints and exit with 0; given `uncaught`, each must exit
 /// with 134 after its first line (natively `std::terminate` aborts; under kiln the
 /// `__cpp_exception` reaches the host, an error that shows where `__cxa_throw` threw it).
@@ -270,8 +270,7 @@ fn check_cpp_exceptions(toolchain: CppToolchain) {
 }
 
 /// `kiln run wasm`, with and without `--bounds-checks`, and the `kiln build` executables of
-/// `wasm` for this machine's glibc and static musl targets (built into `scratch`), as
-/// (description, command line) pairs.
+/// `wasm` for [`run_targets`] (built into `scratch`), as (description, command line) pairs.
 fn kiln_runs(scratch: &Path, wasm: &Path) -> Vec<(String, Vec<String>)> {
     let mut runs: Vec<(String, Vec<String>)> = vec![
         (
@@ -288,7 +287,7 @@ fn kiln_runs(scratch: &Path, wasm: &Path) -> Vec<(String, Vec<String>)> {
             ],
         ),
     ];
-    for target in host_targets() {
+    for target in run_targets() {
         let executable = scratch.join(format!("executable-{target}"));
         let built = run(
             Command::new(KILN)
@@ -297,10 +296,16 @@ fn kiln_runs(scratch: &Path, wasm: &Path) -> Vec<(String, Vec<String>)> {
             b"",
         );
         assert_success(&built, &format!("kiln build --target {target}"));
-        runs.push((
-            format!("kiln build --target {target}"),
-            vec![path_str(&executable).into()],
-        ));
+        let mut command = Vec::new();
+        if !target.starts_with(std::env::consts::ARCH) {
+            // aarch64 executables on an x86_64 machine (as `cli/tests/targets.rs` runs them).
+            command.push("qemu-aarch64".to_string());
+            if target.ends_with("-gnu") {
+                command.extend(["-L".to_string(), "/usr/aarch64-linux-gnu".to_string()]);
+            }
+        }
+        command.push(path_str(&executable).into());
+        runs.push((format!("kiln build --target {target}"), command));
     }
     runs
 }
@@ -332,13 +337,23 @@ fn check_eh_encoding(wasm: &Path, encoding: EhEncoding, legacy: &[&str], exnref:
     }
 }
 
-/// This machine's architecture with glibc, then with static musl.
-fn host_targets() -> [String; 2] {
-    let arch = std::env::consts::ARCH;
-    [
-        format!("{arch}-unknown-linux-gnu"),
-        format!("{arch}-unknown-linux-musl"),
-    ]
+/// The targets whose `kiln build` executables run: this machine's architecture with glibc,
+/// then with static musl, and on x86_64 also aarch64 with both (under qemu-user, which
+/// `.ci/run` installs).
+fn run_targets() -> Vec<String> {
+    let mut arches = vec![std::env::consts::ARCH];
+    if std::env::consts::ARCH == "x86_64" {
+        arches.push("aarch64");
+    }
+    arches
+        .into_iter()
+        .flat_map(|arch| {
+            [
+                format!("{arch}-unknown-linux-gnu"),
+                format!("{arch}-unknown-linux-musl"),
+            ]
+        })
+        .collect()
 }
 
 /// How often each exception-handling instruction occurs in the code of `wasm`, and each
