@@ -130,6 +130,13 @@ struct NativeRow {
     ratios: [Option<f64>; VERSUS_NATIVE.len()],
 }
 
+/// The slots of [`VERSUS_NATIVE`] whose engine ran (a column or bar for each).
+fn selected_slots(engines: &[Engine]) -> Vec<usize> {
+    (0..VERSUS_NATIVE.len())
+        .filter(|&slot| engines.contains(&VERSUS_NATIVE[slot]))
+        .collect()
+}
+
 /// Every workload with a successful native run, in workload order.
 fn native_rows(results: &Results, workloads: &[Workload]) -> Vec<NativeRow> {
     (0..workloads.len())
@@ -227,12 +234,13 @@ fn write_versus_native(md: &mut String, inputs: &Inputs<'_>, rows: &[NativeRow])
         }
     }
     writeln!(md)?;
+    let slots = selected_slots(inputs.engines);
     write!(md, "| benchmark | native ms |")?;
-    for engine in VERSUS_NATIVE {
-        write!(md, " {} ×native |", engine.id())?;
+    for &slot in &slots {
+        write!(md, " {} ×native |", VERSUS_NATIVE[slot].id())?;
     }
     writeln!(md)?;
-    writeln!(md, "|---|---:|{}", "---:|".repeat(VERSUS_NATIVE.len()))?;
+    writeln!(md, "|---|---:|{}", "---:|".repeat(slots.len()))?;
     for row in rows {
         write!(
             md,
@@ -243,8 +251,8 @@ fn write_versus_native(md: &mut String, inputs: &Inputs<'_>, rows: &[NativeRow])
                 false
             )
         )?;
-        for ratio in row.ratios {
-            write!(md, " {} |", times(ratio))?;
+        for &slot in &slots {
+            write!(md, " {} |", times(row.ratios[slot]))?;
         }
         writeln!(md)?;
     }
@@ -638,12 +646,11 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             .iter()
             .map(|row| inputs.workloads[row.workload].id())
             .collect();
-        let series: Vec<(String, Vec<Option<f64>>)> = VERSUS_NATIVE
-            .iter()
-            .enumerate()
-            .map(|(slot, engine)| {
+        let series: Vec<(String, Vec<Option<f64>>)> = selected_slots(inputs.engines)
+            .into_iter()
+            .map(|slot| {
                 (
-                    engine.id().to_string(),
+                    VERSUS_NATIVE[slot].id().to_string(),
                     versus_native.iter().map(|row| row.ratios[slot]).collect(),
                 )
             })
@@ -691,7 +698,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{native_geomeans, native_rows, short_ms, NativeRow};
+    use super::{native_geomeans, native_rows, selected_slots, short_ms, NativeRow};
     use crate::engines::{Engine, Outcome, Results};
     use crate::stats::Sample;
     use crate::workloads::{Check, Suite, Workload};
@@ -784,6 +791,16 @@ mod tests {
         assert_eq!(kiln_static.rows, 1);
         assert!(close(kiln_static.geomean, 0.9));
         assert!(close(kiln_static.max, 0.9));
+    }
+
+    #[test]
+    fn only_engines_that_ran_get_a_native_column() {
+        assert_eq!(selected_slots(Engine::ALL), vec![0, 1]);
+        assert_eq!(
+            selected_slots(&[Engine::Native, Engine::KilnStatic]),
+            vec![1]
+        );
+        assert!(selected_slots(&[Engine::WasmtimeJit, Engine::Native]).is_empty());
     }
 
     #[test]
