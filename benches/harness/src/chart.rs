@@ -1,5 +1,6 @@
 //! SVG bar charts (plotters, SVG backend only): per benchmark, one bar per engine for its
-//! time relative to Wasmtime JIT, on a log scale, with a line at 1.
+//! time relative to a baseline (Wasmtime JIT, or the native build), on a log scale, with a
+//! line at 1.
 
 use anyhow::{anyhow, Result};
 use plotters::prelude::*;
@@ -13,10 +14,12 @@ const COLORS: &[RGBColor] = &[
     RGBColor(0x55, 0x55, 0x55), // grey
 ];
 
-/// `series`: `(engine, ratio per label)`; a missing ratio leaves a gap.
+/// `series`: `(engine, ratio per label)`; a missing ratio leaves a gap. `baseline` names
+/// what the ratios are to, for the axis.
 pub fn ratio_bars(
     path: &Path,
     title: &str,
+    baseline: &str,
     labels: &[String],
     series: &[(String, Vec<Option<f64>>)],
 ) -> Result<()> {
@@ -43,7 +46,9 @@ pub fn ratio_bars(
         .disable_x_mesh()
         .x_labels(0)
         .y_labels(12)
-        .y_desc("time relative to Wasmtime JIT (log scale, lower is faster)")
+        .y_desc(format!(
+            "time relative to {baseline} (log scale, lower is faster)"
+        ))
         .y_label_formatter(&|value| format!("{value:.2}×"))
         .draw()
         .map_err(|error| anyhow!("{error:?}"))?;

@@ -248,6 +248,7 @@ fn looks_slow(outcomes: &BTreeMap<(usize, Engine), Outcome>, workload: usize) ->
         })
 }
 
+#[derive(Default)]
 pub struct Results {
     pub outcomes: BTreeMap<(usize, Engine), Outcome>,
 }

@@ -1,6 +1,11 @@
 //! kiln's own benchmark programs (`benches/programs/`): each Rust and C source built twice
 //! at the same optimisation level, natively and for wasm32-wasip1 / wasm32-wasi, so the
 //! native engine has a peer. Their expected stdout sits in `benches/programs/expected/`.
+//!
+//! The SQLite workload (`rust/src/bin/sqlite.rs`, two rows: an in-memory and an on-disk
+//! database) compiles SQLite's C amalgamation for both targets, about a minute each on
+//! the 2-core machine: it is built only when one of its rows is selected (never for
+//! `--quick`), and then once, as cargo keeps it in `programs/rust-target/` between runs.
 
 use crate::process::run_tool;
 use crate::workloads::{Check, Suite, Workload};
@@ -9,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const RUST_PROGRAMS: &[&str] = &["hashloop", "sort", "matmul"];
+/// The SQLite rows: the binary `sqlite` with its argument, as `rust-sqlite-<argument>`.
+pub const SQLITE_MODES: &[&str] = &["memory", "disk"];
 const C_PROGRAMS: &[&str] = &["crc32", "qsort", "matmul"];
 /// The same flags for both builds; no FMA contraction, so native and wasm round alike.
 const C_FLAGS: &[&str] = &["-O2", "-ffp-contract=off"];
@@ -19,6 +26,10 @@ pub struct Program {
     pub wasm: PathBuf,
     pub native: PathBuf,
     pub expected: PathBuf,
+    pub args: Vec<String>,
+    /// Its own working directory, preopened as `.` (the on-disk SQLite database lives
+    /// there); `None`: the shared programs folder, nothing preopened.
+    pub workdir: Option<PathBuf>,
 }
 
 pub struct BuiltPrograms {
@@ -40,9 +51,15 @@ impl BuiltPrograms {
                 suite: Suite::Own,
                 name: program.name.clone(),
                 wasm: program.wasm.clone(),
-                cwd: self.programs_dir.clone(),
-                preopens: Vec::new(),
-                args: Vec::new(),
+                cwd: program
+                    .workdir
+                    .clone()
+                    .unwrap_or_else(|| self.programs_dir.clone()),
+                preopens: match program.workdir {
+                    Some(_) => vec!["."],
+                    None => Vec::new(),
+                },
+                args: program.args.clone(),
                 stdin: None,
                 check: match std::fs::read_to_string(&program.expected) {
                     Ok(stdout) => Check::Exact {
@@ -59,8 +76,14 @@ impl BuiltPrograms {
     }
 }
 
-/// Builds every program (cargo and clang skip nothing: the builds take seconds).
-pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
+/// The name of the row of SQLite mode `mode`.
+pub fn sqlite_row(mode: &str) -> String {
+    format!("rust-sqlite-{mode}")
+}
+
+/// Builds every program (cargo and clang skip nothing: the builds take seconds), and the
+/// SQLite workload when `with_sqlite`.
+pub fn build_all(root: &Path, out: &Path, with_sqlite: bool) -> Result<BuiltPrograms> {
     let source = root.join("benches/programs");
     std::fs::create_dir_all(out)?;
     let mut programs = Vec::new();
@@ -73,6 +96,16 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
             .args(["build", "--release", "--quiet", "--manifest-path"])
             .arg(&manifest);
         cargo.arg("--target-dir").arg(&target_dir);
+        if with_sqlite {
+            cargo.args(["--features", "sqlite"]);
+        }
+        // SQLite's C code (the `cc` crate): clang for both targets, as for the C programs;
+        // Debian's clang 14 knows the WASI target as `wasm32-wasi`, and its sysroot.
+        cargo
+            .env("CC", "clang")
+            .env("CC_wasm32_wasip1", "clang")
+            .env("CFLAGS_wasm32_wasip1", "--target=wasm32-wasi")
+            .env("AR_wasm32_wasip1", wasm_ar());
         if let Some(target) = target {
             cargo.args(["--target", target]);
         }
@@ -89,7 +122,25 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
             wasm: target_dir.join(format!("wasm32-wasip1/release/{name}.wasm")),
             native: target_dir.join(format!("release/{name}")),
             expected: source.join(format!("expected/rust-{name}.stdout")),
+            args: Vec::new(),
+            workdir: None,
         });
+    }
+    if with_sqlite {
+        for mode in SQLITE_MODES {
+            let name = sqlite_row(mode);
+            let workdir = out.join("work").join(&name);
+            std::fs::create_dir_all(&workdir)
+                .with_context(|| format!("creating {}", workdir.display()))?;
+            programs.push(Program {
+                wasm: target_dir.join("wasm32-wasip1/release/sqlite.wasm"),
+                native: target_dir.join("release/sqlite"),
+                expected: source.join(format!("expected/{name}.stdout")),
+                args: vec![mode.to_string()],
+                workdir: Some(workdir),
+                name,
+            });
+        }
     }
 
     let c_dir = source.join("c");
@@ -127,6 +178,8 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
                 wasm,
                 native,
                 expected: source.join(format!("expected/c-{name}.stdout")),
+                args: Vec::new(),
+                workdir: None,
             });
         }
     }
@@ -147,4 +200,17 @@ pub fn build_all(root: &Path, out: &Path) -> Result<BuiltPrograms> {
         hello_native_static,
         programs_dir: out.to_path_buf(),
     })
+}
+
+/// The archiver for wasm objects: Debian names LLVM's `llvm-ar-<version>`; a plain
+/// `llvm-ar` where there is one.
+fn wasm_ar() -> &'static str {
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+    };
+    ["llvm-ar", "llvm-ar-14", "llvm-ar-15", "llvm-ar-16"]
+        .into_iter()
+        .find(|name| on_path(name))
+        .unwrap_or("llvm-ar")
 }

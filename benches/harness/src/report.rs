@@ -1,6 +1,7 @@
 //! The report: `report.md` (machine, engines, geometric means per suite, cold start, one
-//! table per suite, skips and failures), `results.json` (every sample), and the charts
-//! `run-time.svg` (measured region) and `process-time.svg` (spawn to exit).
+//! table per suite, kiln against native, skips and failures), `results.json` (every
+//! sample), and the charts `run-time.svg` (measured region), `process-time.svg` (spawn to
+//! exit) and `native.svg` (kiln's measured region relative to the native build's).
 
 use crate::chart;
 use crate::coldstart::ColdStart;
@@ -114,6 +115,148 @@ fn write_remeasured(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
          figures above and below are over all of them: {}.\n",
         names.join(", ")
     )?;
+    Ok(())
+}
+
+/// The engines compared with the native build of the same source, per row and per suite.
+const VERSUS_NATIVE: [Engine; 2] = [Engine::Kiln, Engine::KilnStatic];
+
+/// kiln against native on one workload that has a native run: the run time (measured
+/// region) of each of [`VERSUS_NATIVE`] over the native build's, paired round by round,
+/// median of the pairs (none where that engine failed, was skipped or did not run).
+#[derive(Debug, PartialEq)]
+struct NativeRow {
+    workload: usize,
+    ratios: [Option<f64>; VERSUS_NATIVE.len()],
+}
+
+/// The slots of [`VERSUS_NATIVE`] whose engine ran (a column or bar for each).
+fn selected_slots(engines: &[Engine]) -> Vec<usize> {
+    (0..VERSUS_NATIVE.len())
+        .filter(|&slot| engines.contains(&VERSUS_NATIVE[slot]))
+        .collect()
+}
+
+/// Every workload with a successful native run, in workload order.
+fn native_rows(results: &Results, workloads: &[Workload]) -> Vec<NativeRow> {
+    (0..workloads.len())
+        .filter_map(|workload| {
+            let native = results.get(workload, Engine::Native)?;
+            if native.failure.is_some() || native.skipped.is_some() || native.samples.is_empty() {
+                return None;
+            }
+            let ratios = VERSUS_NATIVE.map(|engine| {
+                let outcome = results.get(workload, engine)?;
+                if outcome.skipped.is_some() {
+                    return None;
+                }
+                outcome.median_ratio(native, Metric::Region)
+            });
+            Some(NativeRow { workload, ratios })
+        })
+        .collect()
+}
+
+/// Per suite that has native rows: for each of [`VERSUS_NATIVE`], the geometric mean of
+/// its ratios to native, the number of rows it covers, and the largest ratio.
+fn native_geomeans(
+    rows: &[NativeRow],
+    workloads: &[Workload],
+) -> Vec<(Suite, [NativeMean; VERSUS_NATIVE.len()])> {
+    [Suite::Own, Suite::Sightglass, Suite::Wasm3]
+        .into_iter()
+        .filter_map(|suite| {
+            let members: Vec<&NativeRow> = rows
+                .iter()
+                .filter(|row| workloads[row.workload].suite == suite)
+                .collect();
+            if members.is_empty() {
+                return None;
+            }
+            let means = std::array::from_fn(|engine| {
+                let ratios: Vec<f64> = members
+                    .iter()
+                    .filter_map(|row| row.ratios[engine])
+                    .collect();
+                NativeMean {
+                    geomean: geometric_mean(&ratios),
+                    rows: ratios.len(),
+                    max: ratios.iter().copied().reduce(f64::max),
+                }
+            });
+            Some((suite, means))
+        })
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct NativeMean {
+    geomean: Option<f64>,
+    rows: usize,
+    max: Option<f64>,
+}
+
+/// The kiln-against-native section: geometric means per suite, then one row per workload.
+fn write_versus_native(md: &mut String, inputs: &Inputs<'_>, rows: &[NativeRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        md,
+        "## kiln against native (run time)
+"
+    )?;
+    writeln!(
+        md,
+        "The measured region of the kiln executable over that of the same source built \
+         natively (`clang -O2`, `cargo --release`), paired round by round, median of the \
+         pairs; lower is faster. Chart: [native.svg](native.svg).\n"
+    )?;
+    writeln!(
+        md,
+        "| suite | engine | ×native (geomean) | max | benchmarks |"
+    )?;
+    writeln!(md, "|---|---|---:|---:|---:|")?;
+    for (suite, means) in native_geomeans(rows, inputs.workloads) {
+        for (engine, mean) in VERSUS_NATIVE.iter().zip(means) {
+            if mean.rows == 0 {
+                continue;
+            }
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                suite.id(),
+                engine.id(),
+                times(mean.geomean),
+                times(mean.max),
+                mean.rows
+            )?;
+        }
+    }
+    writeln!(md)?;
+    let slots = selected_slots(inputs.engines);
+    write!(md, "| benchmark | native ms |")?;
+    for &slot in &slots {
+        write!(md, " {} ×native |", VERSUS_NATIVE[slot].id())?;
+    }
+    writeln!(md)?;
+    writeln!(md, "|---|---:|{}", "---:|".repeat(slots.len()))?;
+    for row in rows {
+        write!(
+            md,
+            "| {} | {} |",
+            inputs.workloads[row.workload].id(),
+            milliseconds(
+                figure(inputs, row.workload, Engine::Native, Metric::Region),
+                false
+            )
+        )?;
+        for &slot in &slots {
+            write!(md, " {} |", times(row.ratios[slot]))?;
+        }
+        writeln!(md)?;
+    }
+    writeln!(md)?;
     Ok(())
 }
 
@@ -287,6 +430,8 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     )?;
     write_slow_rows(&mut md, inputs)?;
     write_remeasured(&mut md, inputs)?;
+    let versus_native = native_rows(inputs.results, inputs.workloads);
+    write_versus_native(&mut md, inputs, &versus_native)?;
 
     if let Some(cold) = inputs.cold {
         writeln!(
@@ -338,8 +483,8 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             continue;
         }
         writeln!(md, "## {}\n", suite.id())?;
-        writeln!(md, "| benchmark | engine | compile ms | run time ms | ×wasmtime | process ms | ×wasmtime | peak RSS MiB | artifact KiB |")?;
-        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(md, "| benchmark | engine | compile ms | run time ms | ×wasmtime | ×native | process ms | ×wasmtime | peak RSS MiB | artifact KiB |")?;
+        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for &index in &members {
             let workload = &inputs.workloads[index];
             for &engine in inputs.engines {
@@ -362,7 +507,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                     ));
                     writeln!(
                         md,
-                        "| {} | {} | failed | | | | | | |",
+                        "| {} | {} | failed | | | | | | | |",
                         workload.name,
                         engine.id()
                     )?;
@@ -383,7 +528,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                 );
                 writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     workload.name,
                     engine.id(),
                     milliseconds(figure(inputs, index, engine, Metric::Compile), false),
@@ -397,6 +542,14 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                     } else {
                         times(ratio(inputs, index, engine, Metric::Region))
                     },
+                    versus_native
+                        .iter()
+                        .find(|row| row.workload == index)
+                        .and_then(|row| {
+                            let slot = VERSUS_NATIVE.iter().position(|&e| e == engine)?;
+                            Some(times(row.ratios[slot]))
+                        })
+                        .unwrap_or_default(),
                     milliseconds(figure(inputs, index, engine, Metric::Wall), true),
                     if engine == Engine::BASELINE {
                         String::new()
@@ -479,10 +632,61 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                 )
             })
             .collect();
-        chart::ratio_bars(&inputs.out.join(file), title, &labels, &series)?;
+        chart::ratio_bars(
+            &inputs.out.join(file),
+            title,
+            "Wasmtime JIT",
+            &labels,
+            &series,
+        )?;
     }
 
-    let json = serde_json::json!({"geometric_means": geomeans, "results": samples_json});
+    if !versus_native.is_empty() {
+        let labels: Vec<String> = versus_native
+            .iter()
+            .map(|row| inputs.workloads[row.workload].id())
+            .collect();
+        let series: Vec<(String, Vec<Option<f64>>)> = selected_slots(inputs.engines)
+            .into_iter()
+            .map(|slot| {
+                (
+                    VERSUS_NATIVE[slot].id().to_string(),
+                    versus_native.iter().map(|row| row.ratios[slot]).collect(),
+                )
+            })
+            .collect();
+        chart::ratio_bars(
+            &inputs.out.join("native.svg"),
+            "kiln run time (measured region) relative to the native build",
+            "native",
+            &labels,
+            &series,
+        )?;
+    }
+    let native_json: Vec<serde_json::Value> = native_geomeans(&versus_native, inputs.workloads)
+        .into_iter()
+        .flat_map(|(suite, means)| {
+            VERSUS_NATIVE
+                .iter()
+                .zip(means)
+                .map(move |(engine, mean)| serde_json::json!({"suite": suite.id(), "engine": engine.id(), "run_time_vs_native": mean.geomean, "max": mean.max, "benchmarks": mean.rows}))
+        })
+        .collect();
+    let rows_json: Vec<serde_json::Value> = versus_native
+        .iter()
+        .map(|row| {
+            let mut entry = serde_json::json!({"workload": inputs.workloads[row.workload].id()});
+            for (engine, ratio) in VERSUS_NATIVE.iter().zip(row.ratios) {
+                entry[engine.id()] = serde_json::json!(ratio);
+            }
+            entry
+        })
+        .collect();
+    let json = serde_json::json!({
+        "geometric_means": geomeans,
+        "versus_native": {"geometric_means": native_json, "rows": rows_json},
+        "results": samples_json,
+    });
     std::fs::write(
         inputs.out.join("results.json"),
         serde_json::to_string_pretty(&json)?,
@@ -494,7 +698,122 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::short_ms;
+    use super::{native_geomeans, native_rows, selected_slots, short_ms, NativeRow};
+    use crate::engines::{Engine, Outcome, Results};
+    use crate::stats::Sample;
+    use crate::workloads::{Check, Suite, Workload};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    fn workload(suite: Suite, name: &str) -> Workload {
+        Workload {
+            suite,
+            name: name.to_string(),
+            wasm: PathBuf::from(format!("{name}.wasm")),
+            cwd: PathBuf::from("."),
+            preopens: Vec::new(),
+            args: Vec::new(),
+            stdin: None,
+            check: Check::ExitOnly,
+            native: None,
+            region_from_stdout: None,
+            deterministic: false,
+        }
+    }
+
+    fn outcome(region_ms: &[u64]) -> Outcome {
+        Outcome {
+            samples: region_ms
+                .iter()
+                .map(|&ms| Sample {
+                    compile: None,
+                    region: Some(Duration::from_millis(ms)),
+                    wall: Duration::from_millis(ms + 2),
+                    peak_rss_kib: 0,
+                })
+                .collect(),
+            ..Outcome::default()
+        }
+    }
+
+    fn close(actual: Option<f64>, expected: f64) -> bool {
+        actual.is_some_and(|actual| (actual - expected).abs() < 1e-9)
+    }
+
+    #[test]
+    fn kiln_against_native_pairs_rounds_and_takes_geomeans_per_suite() {
+        let workloads = vec![
+            workload(Suite::Own, "c-crc32"),
+            workload(Suite::Own, "rust-sqlite-disk"),
+            workload(Suite::Sightglass, "shootout-fib2"),
+            workload(Suite::Own, "rust-sort"),
+        ];
+        let mut results = Results::default();
+        let mut put = |index: usize, engine: Engine, outcome: Outcome| {
+            results.outcomes.insert((index, engine), outcome);
+        };
+        // c-crc32: kiln 1.1×, 1.3×, 1.2× native round by round (median 1.2×); kiln-static
+        // 0.9×.
+        put(0, Engine::Native, outcome(&[100, 100, 100]));
+        put(0, Engine::Kiln, outcome(&[110, 130, 120]));
+        put(0, Engine::KilnStatic, outcome(&[90, 90, 90]));
+        // rust-sqlite-disk: paired round by round (1.5×, 1.5×, 1.2×: median 1.5×), not
+        // median over median (240 / 200 = 1.2×).
+        put(1, Engine::Native, outcome(&[100, 300, 200]));
+        put(1, Engine::Kiln, outcome(&[150, 450, 240]));
+        let mut skipped = outcome(&[]);
+        skipped.skipped = Some("no musl runtime".into());
+        put(1, Engine::KilnStatic, skipped);
+        // shootout-fib2: no native build, so no row.
+        put(2, Engine::Kiln, outcome(&[10, 10, 10]));
+        // rust-sort: the native run failed, so no row.
+        let mut failed = outcome(&[100]);
+        failed.failure = Some("stdout differs".into());
+        put(3, Engine::Native, failed);
+        put(3, Engine::Kiln, outcome(&[100]));
+
+        let rows = native_rows(&results, &workloads);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert_eq!(rows[0].workload, 0);
+        assert!(close(rows[0].ratios[0], 1.2), "{rows:?}");
+        assert!(close(rows[0].ratios[1], 0.9), "{rows:?}");
+        assert_eq!(rows[1].workload, 1);
+        assert!(close(rows[1].ratios[0], 1.5), "{rows:?}");
+        assert_eq!(rows[1].ratios[1], None);
+
+        let means = native_geomeans(&rows, &workloads);
+        assert_eq!(means.len(), 1, "only `own` has native rows");
+        let (suite, [kiln, kiln_static]) = means[0];
+        assert_eq!(suite, Suite::Own);
+        assert_eq!(kiln.rows, 2);
+        assert!(close(kiln.geomean, (1.2_f64 * 1.5).sqrt()), "{kiln:?}");
+        assert!(close(kiln.max, 1.5));
+        assert_eq!(kiln_static.rows, 1);
+        assert!(close(kiln_static.geomean, 0.9));
+        assert!(close(kiln_static.max, 0.9));
+    }
+
+    #[test]
+    fn only_engines_that_ran_get_a_native_column() {
+        assert_eq!(selected_slots(Engine::ALL), vec![0, 1]);
+        assert_eq!(
+            selected_slots(&[Engine::Native, Engine::KilnStatic]),
+            vec![1]
+        );
+        assert!(selected_slots(&[Engine::WasmtimeJit, Engine::Native]).is_empty());
+    }
+
+    #[test]
+    fn no_native_runs_no_rows() {
+        let workloads = vec![workload(Suite::Sightglass, "noop")];
+        let mut results = Results::default();
+        results
+            .outcomes
+            .insert((0, Engine::Kiln), outcome(&[1, 1, 1]));
+        let rows: Vec<NativeRow> = native_rows(&results, &workloads);
+        assert!(rows.is_empty());
+        assert!(native_geomeans(&rows, &workloads).is_empty());
+    }
 
     #[test]
     fn milliseconds_keep_two_significant_digits_below_one() {
