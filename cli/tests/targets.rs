@@ -527,7 +527,8 @@ fn missing_toolchains_name_their_packages() {
 /// worked out from the spec's definitions (the first allowed result of every relaxed
 /// operator: swizzle zeroes indices past 15, truncations saturate with NaN as 0, lane
 /// selects go bit by bit, min/max are wasm's, q15 saturates, the dot products multiply
-/// signed by signed and add pairs with signed saturation, multiply-add rounds twice).
+/// signed by signed and add pairs with signed saturation, multiply-add rounds twice, and
+/// the NaN lanes of the float operators are the canonical NaN).
 const RELAXED_SIMD_DETERMINISTIC: &str = "\
 swizz    110000130000001f1500000000000010
 trf32s   ffffffff800000007fffffff00000000
@@ -546,6 +547,9 @@ f32min   8000000080000000ffffffffffffffff
 f32max   0000000000000000ffffffffffffffff
 f64min   8000000000000000ffffffffffffffff
 f64max   ffffffffffffffff0000000000000000
+f32minN  7fc000007fc000007fc000007fc00000
+f64maxN  7ff80000000000007ff8000000000000
+f32maddN 7fc000007fc000007fc000007fc00000
 q15mulr  000000007fff7ffee000200080017fff
 dot16    00008100ffc300190005ff027fff7f00
 dot32    ffff8104ffffffdfffffff090000fe01

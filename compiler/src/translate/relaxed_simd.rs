@@ -21,14 +21,18 @@
 //!   operator, which is the non-relaxed equivalent (`swizzle`, `trunc_sat`, `bitselect`,
 //!   `min`/`max`, `q15mulr_sat_s`, signed products added with signed saturation) and, for
 //!   multiply-add, the unfused multiply then add. Lowered from target-independent
-//!   Cranelift instructions only, so x86_64 and aarch64 compute the same lanes. As for
-//!   every float operator kiln compiles, the bits of a NaN result are not canonicalised.
+//!   Cranelift instructions only, so x86_64 and aarch64 compute the same lanes; and the
+//!   NaN lanes of the float operators (multiply-add, min, max) are the canonical NaN
+//!   (positive, quiet, payload 0), since which operand's NaN the hardware passes on
+//!   differs between targets. Other float operators keep the hardware's NaN bits, as
+//!   everywhere in kiln.
 //!
 //! Unsigned truncation has no native x86 form below AVX-512, so both policies use the
 //! saturating conversion there.
 
 use super::FuncTranslator;
 use crate::RelaxedSimd;
+use cranelift_codegen::ir::condcodes::FloatCC;
 use cranelift_codegen::ir::types::{F32X4, F64X2, I16X8, I32, I32X4, I64X2, I8X16};
 use cranelift_codegen::ir::{InstBuilder, Type, Value};
 use cranelift_codegen::isa::TargetIsa;
@@ -132,7 +136,27 @@ impl FuncTranslator<'_, '_> {
             let product = self.builder.ins().fmul(a, b);
             self.builder.ins().fadd(product, c)
         };
+        let value = self.canonical_nans_if_deterministic(ty, value);
         self.push_vector(value);
+    }
+
+    /// `value` (of float vector type `ty`) with every NaN lane the canonical NaN, in the
+    /// deterministic profile; `value` itself otherwise.
+    fn canonical_nans_if_deterministic(&mut self, ty: Type, value: Value) -> Value {
+        if !self.relaxed().deterministic {
+            return value;
+        }
+        let b = &mut self.builder;
+        let nan = if ty == F32X4 {
+            let lane = b.ins().f32const(f32::from_bits(0x7fc0_0000));
+            b.ins().splat(F32X4, lane)
+        } else {
+            let lane = b.ins().f64const(f64::from_bits(0x7ff8_0000_0000_0000));
+            b.ins().splat(F64X2, lane)
+        };
+        let is_nan = b.ins().fcmp(FloatCC::Unordered, value, value);
+        let is_nan = b.ins().bitcast(ty, super::simd::lane_flags(), is_nan);
+        b.ins().bitselect(is_nan, nan, value)
     }
 
     /// `iNxM.relaxed_laneselect(a, b, mask)`: lanes whose mask is neither all-ones nor
@@ -156,13 +180,18 @@ impl FuncTranslator<'_, '_> {
     /// results; aarch64's `fmin`/`fmax` and the deterministic profile are wasm's `min`/`max`.
     pub(super) fn translate_relaxed_min_max(&mut self, ty: Type, max: bool) {
         let native_x86 = self.relaxed().x86_fast();
-        self.simd_binary(ty, |b, x, y| match (native_x86, max) {
+        let y = self.pop_vector(ty);
+        let x = self.pop_vector(ty);
+        let b = &mut self.builder;
+        let value = match (native_x86, max) {
             // `pmin(y, x)` is `x < y ? x : y`, which the backend matches into `minps x, y`.
             (true, false) => super::simd::pmin(b, y, x),
             (true, true) => super::simd::pmax(b, y, x),
             (false, false) => b.ins().fmin(x, y),
             (false, true) => b.ins().fmax(x, y),
-        });
+        };
+        let value = self.canonical_nans_if_deterministic(ty, value);
+        self.push_vector(value);
     }
 
     /// `i16x8.relaxed_q15mulr_s`: `i16::MIN * i16::MIN` may give `i16::MIN` (x86

@@ -3,9 +3,10 @@
 ;; indices and truncations, NaNs, zeros of opposite signs, mixed lane-select masks, q15
 ;; overflow, a negative i7 operand, and a multiply-add whose fused and unfused results
 ;; differ. Each line is a name and the v128 as one 128-bit hex number (lane 0 last). For
-;; min and max, NaN lanes are printed as their all-ones mask (the bits of a NaN result are
-;; not specified), the others exactly. Compiled with `--relaxed-simd=deterministic` the
-;; output is the same on every target (`cli/tests/targets.rs` checks it).
+;; the first min and max lines, NaN lanes are printed as their all-ones mask, the others
+;; exactly; the lines ending in N print NaN results with payloads as they are. Compiled
+;; with `--relaxed-simd=deterministic` the output is the same on every target
+;; (`cli/tests/targets.rs` checks it).
 (module
   (import "wasi_snapshot_preview1" "fd_write"
     (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -128,6 +129,21 @@
       (call $f64_lanes (f64x2.relaxed_max
         (call $id (v128.const f64x2 -0.0 1.0))
         (call $id (v128.const f64x2 0.0 nan)))))
+    ;; NaN operands with payloads, some signaling: which NaN the hardware passes on
+    ;; differs between targets; the deterministic profile makes each the canonical NaN.
+    (call $print (i64.const 0x204e6e696d323366) ;; "f32minN"
+      (f32x4.relaxed_min
+        (call $id (v128.const f32x4 nan:0x200001 -nan:0x1 1.0 nan))
+        (call $id (v128.const f32x4 -nan:0x400005 nan:0x300000 nan:0x7 2.0))))
+    (call $print (i64.const 0x204e78616d343666) ;; "f64maxN"
+      (f64x2.relaxed_max
+        (call $id (v128.const f64x2 nan:0x1 2.0))
+        (call $id (v128.const f64x2 -nan:0x80000 -nan:0x4))))
+    (call $print (i64.const 0x4e6464616d323366) ;; "f32maddN"
+      (f32x4.relaxed_madd
+        (call $id (v128.const f32x4 nan:0x1 1.0 2.0 -nan:0x300000))
+        (call $id (v128.const f32x4 1.0 nan:0x200000 3.0 1.0))
+        (call $id (v128.const f32x4 -nan:0x100000 1.0 -nan:0x5 nan:0x7))))
     (call $print (i64.const 0x20726c756d353171) ;; "q15mulr"
       (i16x8.relaxed_q15mulr_s
         (call $id (v128.const i16x8 -32768 -32768 16384 -16384 32767 -32768 1 0))
