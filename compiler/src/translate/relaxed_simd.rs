@@ -154,7 +154,9 @@ impl FuncTranslator<'_, '_> {
             let lane = b.ins().f64const(f64::from_bits(0x7ff8_0000_0000_0000));
             b.ins().splat(F64X2, lane)
         };
-        let is_nan = b.ins().fcmp(FloatCC::Unordered, value, value);
+        // `x != x` (unordered or unequal) holds exactly for NaN lanes, in one compare
+        // on both targets where `Unordered` takes two on aarch64.
+        let is_nan = b.ins().fcmp(FloatCC::NotEqual, value, value);
         let is_nan = b.ins().bitcast(ty, super::simd::lane_flags(), is_nan);
         b.ins().bitselect(is_nan, nan, value)
     }

@@ -37,17 +37,37 @@
 ;;     19: orps %xmm0, %xmm2
 ;;     1c: psrld $0xa, %xmm0
 ;;     21: andnps %xmm2, %xmm0
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: movdqa %xmm0, %xmm1
+;;     28: cmpneqps %xmm0, %xmm1
+;;     2c: movups 0x1d(%rip), %xmm2
+;;     33: movdqa %xmm0, %xmm3
+;;     37: movdqa %xmm1, %xmm0
+;;     3b: movdqa %xmm3, %xmm1
+;;     3f: pblendvb %xmm0, %xmm2, %xmm1
+;;     44: movdqa %xmm1, %xmm0
+;;     48: movq %rbp, %rsp
+;;     4b: popq %rbp
+;;     4c: retq
+;;     4d: .byte 00 00 00 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f 00
+;;     5d: .byte 00 c0 7f
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: mulps %xmm1, %xmm0
 ;;      7: addps %xmm2, %xmm0
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: movdqa %xmm0, %xmm1
+;;      e: cmpneqps %xmm0, %xmm1
+;;     12: movups 0x27(%rip), %xmm2
+;;     19: movdqa %xmm0, %xmm3
+;;     1d: movdqa %xmm1, %xmm0
+;;     21: movdqa %xmm3, %xmm1
+;;     25: pblendvb %xmm0, %xmm2, %xmm1
+;;     2a: movdqa %xmm1, %xmm0
+;;     2e: movq %rbp, %rsp
+;;     31: popq %rbp
+;;     32: retq
+;;     33: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 c0
+;;     43: .byte 7f 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f
 ;; == x86_64 + avx2 + fma ==
 ;; relaxed_swizzle:
 ;;      0: pushq %rbp
@@ -62,21 +82,31 @@
 ;; relaxed_min:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: vminps %xmm1, %xmm0, %xmm4
-;;      8: vminps %xmm0, %xmm1, %xmm6
-;;      c: vorps %xmm6, %xmm4, %xmm0
-;;     10: vcmpunordps %xmm6, %xmm0, %xmm1
+;;      4: vminps %xmm1, %xmm0, %xmm7
+;;      8: vminps %xmm0, %xmm1, %xmm1
+;;      c: vorps %xmm1, %xmm7, %xmm0
+;;     10: vcmpunordps %xmm1, %xmm0, %xmm1
 ;;     15: vorps %xmm1, %xmm0, %xmm0
 ;;     19: vpsrld $0xa, %xmm1, %xmm1
 ;;     1e: vandnps %xmm0, %xmm1, %xmm0
-;;     22: movq %rbp, %rsp
-;;     25: popq %rbp
-;;     26: retq
+;;     22: vcmpneqps %xmm0, %xmm0, %xmm1
+;;     27: vmovups 0x11(%rip), %xmm2
+;;     2f: vpblendvb %xmm1, %xmm2, %xmm0, %xmm0
+;;     35: movq %rbp, %rsp
+;;     38: popq %rbp
+;;     39: retq
+;;     3a: .byte 00 00 00 00 00 00 00 00 c0 7f 00 00 c0 7f 00 00
+;;     4a: .byte c0 7f 00 00 c0 7f
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: vmulps %xmm1, %xmm0, %xmm6
-;;      8: vaddps %xmm2, %xmm6, %xmm0
-;;      c: movq %rbp, %rsp
-;;      f: popq %rbp
-;;     10: retq
+;;      4: vmulps %xmm1, %xmm0, %xmm0
+;;      8: vaddps %xmm2, %xmm0, %xmm0
+;;      c: vcmpneqps %xmm0, %xmm0, %xmm1
+;;     11: vmovups 0x17(%rip), %xmm2
+;;     19: vpblendvb %xmm1, %xmm2, %xmm0, %xmm0
+;;     1f: movq %rbp, %rsp
+;;     22: popq %rbp
+;;     23: retq
+;;     24: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 c0 7f
+;;     34: .byte 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f

@@ -13,15 +13,25 @@
 ;; relaxed_madd:
 ;;      0: stp x29, x30, [sp, #-0x10]!
 ;;      4: mov x29, sp
-;;      8: fmul v6.4s, v0.4s, v1.4s
-;;      c: fadd v0.4s, v6.4s, v2.4s
-;;     10: ldp x29, x30, [sp], #0x10
-;;     14: ret
+;;      8: fmul v16.4s, v0.4s, v1.4s
+;;      c: fadd v16.4s, v16.4s, v2.4s
+;;     10: fcmeq v17.4s, v16.4s, v16.4s
+;;     14: mvn v0.16b, v17.16b
+;;     18: mov x10, #0x7fc00000
+;;     1c: dup v17.4s, w10
+;;     20: bsl v0.16b, v17.16b, v16.16b
+;;     24: ldp x29, x30, [sp], #0x10
+;;     28: ret
 ;; relaxed_nmadd:
 ;;      0: stp x29, x30, [sp, #-0x10]!
 ;;      4: mov x29, sp
-;;      8: fneg v7.2d, v0.2d
-;;      c: fmul v7.2d, v7.2d, v1.2d
-;;     10: fadd v0.2d, v7.2d, v2.2d
-;;     14: ldp x29, x30, [sp], #0x10
-;;     18: ret
+;;      8: fneg v16.2d, v0.2d
+;;      c: fmul v16.2d, v16.2d, v1.2d
+;;     10: fadd v16.2d, v16.2d, v2.2d
+;;     14: fcmeq v17.2d, v16.2d, v16.2d
+;;     18: mvn v0.16b, v17.16b
+;;     1c: mov x11, #0x7ff8000000000000
+;;     20: dup v17.2d, x11
+;;     24: bsl v0.16b, v17.16b, v16.16b
+;;     28: ldp x29, x30, [sp], #0x10
+;;     2c: ret
