@@ -8,9 +8,15 @@
 //!   their kinds, and the exported memories and globals afterwards must agree. Stack
 //!   exhaustion on either side is the one implementation-defined difference: the case is
 //!   reported as [`Outcome::Skipped`], nothing else is ignored.
+//! - [`wasi()`]: a random sequence of WASI calls against a scratch preopen (`wasi.rs`): no
+//!   host crash, nothing outside the scratch directory touched or read.
 //!
 //! Both return `Err(description)` on a failure so the smoke test can print it; the fuzz
 //! targets panic on it.
+
+mod wasi;
+
+pub use wasi::{wasi, WasiRun};
 
 use arbitrary::Unstructured;
 use std::panic::{catch_unwind, AssertUnwindSafe};

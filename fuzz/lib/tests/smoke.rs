@@ -2,13 +2,14 @@
 //! the compiler or a miscompilation that wasm-smith finds shows up with the change that
 //! caused it. Long runs use the cargo-fuzz targets in `fuzz/`.
 
-use kiln_fuzz::{compile_never_panics, differential, Outcome};
+use kiln_fuzz::{compile_never_panics, differential, wasi, Outcome};
 use std::time::Instant;
 
 /// Compile cases and differential cases; the whole test takes well under a minute in
 /// release on two cores.
 const COMPILE_CASES: u64 = 2000;
 const DIFFERENTIAL_CASES: u64 = 3000;
+const WASI_CASES: u64 = 500;
 
 /// A xorshift64 stream, so the inputs are the same on every run and every machine.
 struct XorShift(u64);
@@ -67,4 +68,27 @@ fn differential_smoke() {
         skipped.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn wasi_smoke() {
+    let start = Instant::now();
+    let mut rng = XorShift(0x6b69_6c6e_2d77_6173);
+    let (mut calls, mut succeeded) = (0, 0);
+    let mut ended = std::collections::BTreeMap::new();
+    for case in 0..WASI_CASES {
+        let bytes = rng.buffer();
+        match wasi(&bytes) {
+            Ok(run) => {
+                calls += run.calls;
+                succeeded += run.succeeded;
+                *ended.entry(run.ended).or_insert(0) += 1;
+            }
+            Err(e) => panic!("wasi case {case}: {e}"),
+        }
+    }
+    println!(
+        "wasi: {WASI_CASES} cases in {:.1?}: {calls} calls, {succeeded} returned 0; ended {ended:?}",
+        start.elapsed()
+    );
 }
