@@ -43,6 +43,57 @@ fn compile_options() -> kiln_compiler::CompileOptions {
     }
 }
 
+/// The kiln options a case compiles with, drawn from its input: each changes the code
+/// kiln emits, so each must keep its behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Fuel metering, and the fuel each side starts with (`None`: no metering).
+    pub fuel: Option<u64>,
+    pub opt_level: kiln_compiler::OptLevel,
+    /// Explicit bounds checks (`--bounds-checks`) instead of guard pages.
+    pub bounds_checks: bool,
+    /// Interruption checks (`--timeout`), never triggered here.
+    pub interruptible: bool,
+}
+
+impl Settings {
+    fn draw(u: &mut Unstructured<'_>) -> Settings {
+        use kiln_compiler::OptLevel;
+        Settings {
+            fuel: u.ratio(1, 4).unwrap_or(false).then_some(FUEL),
+            opt_level: *u
+                .choose(&[
+                    OptLevel::Speed,
+                    OptLevel::Speed,
+                    OptLevel::None,
+                    OptLevel::SpeedAndSize,
+                ])
+                .unwrap_or(&OptLevel::Speed),
+            bounds_checks: u.ratio(1, 4).unwrap_or(false),
+            interruptible: u.ratio(1, 4).unwrap_or(false),
+        }
+    }
+
+    fn compile_options(&self) -> kiln_compiler::CompileOptions {
+        let defaults = compile_options();
+        kiln_compiler::CompileOptions {
+            fuel: self.fuel.is_some(),
+            opt_level: self.opt_level,
+            interruptible: self.interruptible,
+            memory: if self.bounds_checks {
+                kiln_compiler::MemorySettings {
+                    reservation: 0,
+                    guard_size: 0,
+                    bounds_checks: true,
+                }
+            } else {
+                defaults.memory
+            },
+            ..defaults
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -54,14 +105,14 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Compiles `wasm`; `Err` only if the compiler panicked.
-fn compile_catching(wasm: &[u8]) -> Result<(), String> {
-    let options = compile_options();
+fn compile_catching(wasm: &[u8], settings: Settings) -> Result<(), String> {
+    let options = settings.compile_options();
     catch_unwind(AssertUnwindSafe(|| {
         let _ = kiln_compiler::compile(wasm, &options);
     }))
     .map_err(|payload| {
         format!(
-            "compiler panicked: {} (module: {} bytes)",
+            "compiler panicked: {} (module: {} bytes, {settings:?})",
             panic_message(&*payload),
             wasm.len()
         )
@@ -72,8 +123,9 @@ fn compile_catching(wasm: &[u8]) -> Result<(), String> {
 /// kiln accepts) generated from `bytes`, through the compiler. Errors are fine; a panic is
 /// a failure, returned with its message.
 pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
-    compile_catching(bytes)?;
     let mut u = Unstructured::new(bytes);
+    let settings = Settings::draw(&mut u);
+    compile_catching(bytes, settings)?;
     let Ok(config) = u.arbitrary::<wasm_smith::Config>() else {
         return Ok(());
     };
@@ -84,7 +136,7 @@ pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
         ..config
     };
     if let Ok(module) = wasm_smith::Module::new(config, &mut u) {
-        compile_catching(&module.to_bytes())?;
+        compile_catching(&module.to_bytes(), settings)?;
     }
     Ok(())
 }
@@ -358,24 +410,24 @@ fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Value {
     }
 }
 
-/// The module the `differential` target makes of `bytes`, and the fuel it runs on (`None`:
-/// wasm-smith's termination counter bounds it instead); `Err` says why there is none. For
-/// turning a failing input into a regression test.
-pub fn differential_wasm(bytes: &[u8]) -> Result<(Vec<u8>, Option<u64>), &'static str> {
+/// The module the `differential` target makes of `bytes`, and the settings kiln compiles
+/// it with (without fuel, wasm-smith's termination counter bounds the run); `Err` says
+/// why there is none. For turning a failing input into a regression test.
+pub fn differential_wasm(bytes: &[u8]) -> Result<(Vec<u8>, Settings), &'static str> {
     differential_module(&mut Unstructured::new(bytes))
 }
 
-fn differential_module(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Option<u64>), &'static str> {
-    let fuel = u.ratio(1, 4).unwrap_or(false).then_some(FUEL);
+fn differential_module(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Settings), &'static str> {
+    let settings = Settings::draw(u);
     let Ok(mut module) = wasm_smith::Module::new(differential_config(), u) else {
         return Err("no module");
     };
     // Without fuel, every loop and call decrements a global and traps with `unreachable`
     // when it is 0, so every case ends, on both sides alike.
-    if fuel.is_none() && module.ensure_termination(1_000).is_err() {
+    if settings.fuel.is_none() && module.ensure_termination(1_000).is_err() {
         return Err("no termination");
     }
-    Ok((module.to_bytes(), fuel))
+    Ok((module.to_bytes(), settings))
 }
 
 /// The `differential` target: a module generated from `bytes`, run by kiln and by wasmi.
@@ -383,22 +435,23 @@ fn differential_module(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Option<u64>
 /// module); a panic on either side propagates.
 pub fn differential(bytes: &[u8]) -> Result<Outcome, String> {
     let mut u = Unstructured::new(bytes);
-    let (wasm, fuel) = match differential_module(&mut u) {
+    let (wasm, settings) = match differential_module(&mut u) {
         Ok(module) => module,
         Err(why) => return Ok(Outcome::Skipped(why)),
     };
-    run_both(&wasm, fuel, &mut u)
+    run_both(&wasm, settings, &mut u)
 }
 
 /// [`differential`] for a given module (the regression tests' way to replay a failure):
-/// kiln and wasmi run `wasm` on `fuel` (or unbounded), every export called with zeros.
-pub fn differential_module_run(wasm: &[u8], fuel: Option<u64>) -> Result<Outcome, String> {
-    run_both(wasm, fuel, &mut Unstructured::new(&[]))
+/// kiln (compiled with `settings`) and wasmi run `wasm`, every export called with zeros.
+pub fn differential_module_run(wasm: &[u8], settings: Settings) -> Result<Outcome, String> {
+    run_both(wasm, settings, &mut Unstructured::new(&[]))
 }
 
 /// Runs `wasm` on both sides, exports called with arguments from `u`, and compares.
-fn run_both(wasm: &[u8], fuel: Option<u64>, u: &mut Unstructured<'_>) -> Result<Outcome, String> {
+fn run_both(wasm: &[u8], settings: Settings, u: &mut Unstructured<'_>) -> Result<Outcome, String> {
     let wasm = wasm.to_vec();
+    let fuel = settings.fuel;
 
     // wasmi first: it also tells us the exports' types and which ones we can call.
     let mut wasmi_config = wasmi::Config::default();
@@ -425,7 +478,7 @@ fn run_both(wasm: &[u8], fuel: Option<u64>, u: &mut Unstructured<'_>) -> Result<
     }
 
     let reference = run_wasmi(&engine, &wasmi_module, &calls, fuel);
-    let kiln = run_kiln(&wasm, &calls, fuel)?;
+    let kiln = run_kiln(&wasm, &calls, settings)?;
     if reference.trapped(TrapKind::StackOverflow) || kiln.trapped(TrapKind::StackOverflow) {
         // Where the stack runs out is implementation-defined; the rest of the run differs.
         return Ok(Outcome::Skipped("stack exhausted"));
@@ -494,18 +547,14 @@ fn run_wasmi(
     run
 }
 
-fn run_kiln(wasm: &[u8], calls: &[Call], fuel: Option<u64>) -> Result<Run, String> {
-    let options = kiln_compiler::CompileOptions {
-        fuel: fuel.is_some(),
-        ..compile_options()
-    };
-    let object = kiln_compiler::compile(wasm, &options)
-        .map_err(|e| format!("kiln fails to compile a valid module: {e}"))?;
+fn run_kiln(wasm: &[u8], calls: &[Call], settings: Settings) -> Result<Run, String> {
+    let object = kiln_compiler::compile(wasm, &settings.compile_options())
+        .map_err(|e| format!("kiln ({settings:?}) fails to compile a valid module: {e}"))?;
     let module = kiln_runtime::load_object(&object, "")
         .map_err(|e| format!("kiln fails to load its own object: {e}"))?;
     let mut run = Run::default();
     let mut store = kiln_runtime::Store::new();
-    if let Some(fuel) = fuel {
+    if let Some(fuel) = settings.fuel {
         store.set_fuel(fuel);
     }
     let instance = match kiln_runtime::Linker::new().instantiate(&mut store, &module) {

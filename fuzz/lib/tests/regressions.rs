@@ -1,12 +1,16 @@
 //! Inputs the fuzz targets found, minimized, each replayed through the oracle that found
 //! it (issue 17: a crash becomes a regression test before it is fixed).
 
-use kiln_fuzz::{differential_module_run, Outcome};
+use kiln_fuzz::{differential_module_run, Outcome, Settings};
 
 /// `wat` run by kiln and wasmi on `fuel` must agree, every export called.
 fn check_differential(wat: &str, fuel: Option<u64>) {
     let wasm = wat::parse_str(wat).unwrap();
-    match differential_module_run(&wasm, fuel) {
+    let settings = Settings {
+        fuel,
+        ..Settings::default()
+    };
+    match differential_module_run(&wasm, settings) {
         Ok(Outcome::Agreed(calls)) => assert!(calls > 0, "nothing was called"),
         other => panic!("{other:?}"),
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 /// Inputs per target: about 40 s in all in release on two shared cores (compile ~10 s,
 /// differential ~20 s, wasi ~10 s, the last mostly waiting for `fd_sync`).
-const COMPILE_CASES: u64 = 20_000;
+const COMPILE_CASES: u64 = 30_000;
 const DIFFERENTIAL_CASES: u64 = 6_000;
 const WASI_CASES: u64 = 700;
 
