@@ -140,8 +140,10 @@ impl FuncTranslator<'_, '_> {
         let args = self.pop_n(params.len());
         self.jump(header, &args);
         self.builder.switch_to_block(header);
-        self.check_limits();
+        // The parameters first: the fuel check reads the fuel variable, and in a block not
+        // yet sealed cranelift-frontend gives it a block parameter of its own, after these.
         let header_params = self.builder.block_params(header).to_vec();
+        self.check_limits();
         let stack_height = self.stack.len();
         self.stack.extend(header_params);
         self.control.push(ControlFrame {

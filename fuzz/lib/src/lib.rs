@@ -3,14 +3,25 @@
 //!
 //! - [`compile_never_panics`]: arbitrary bytes, and a `wasm-smith` module made from the
 //!   same bytes, through `kiln_compiler::compile`; errors are fine, a panic is a failure.
-//! - [`differential`]: a `wasm-smith` module (Wasm 2.0 features, no imports) run by kiln
-//!   and by the `wasmi` interpreter with the same arguments; results (NaN-aware), traps and
-//!   their kinds, and the exported memories and globals afterwards must agree. Stack
-//!   exhaustion on either side is the one implementation-defined difference: the case is
-//!   reported as [`Outcome::Skipped`], nothing else is ignored.
+//! - [`differential`]: a `wasm-smith` module (Wasm 2.0 features and the Wasm 3.0 ones kiln
+//!   and wasmi both implement: tail calls, multi-memory, memory64, extended constant
+//!   expressions; no imports, everything exported) run by kiln and by the `wasmi`
+//!   interpreter with the same arguments; results (NaN-aware), traps and their kinds, and
+//!   the exported memories and globals afterwards must agree. Stack exhaustion on either
+//!   side is the one implementation-defined difference: the case is reported as
+//!   [`Outcome::Skipped`], nothing else is ignored. A quarter of the cases are bounded by
+//!   fuel (kiln's compiled-in metering, wasmi's own) instead of wasm-smith's termination
+//!   counter, so loops stay as generated and kiln's fuel code is run too; the two count
+//!   fuel differently, so a case where either runs out is skipped, counted.
+//! - [`wasi()`]: a random sequence of WASI calls against a scratch preopen (`wasi.rs`): no
+//!   host crash, nothing outside the scratch directory touched or read.
 //!
 //! Both return `Err(description)` on a failure so the smoke test can print it; the fuzz
 //! targets panic on it.
+
+mod wasi;
+
+pub use wasi::{wasi, WasiRun};
 
 use arbitrary::Unstructured;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -32,6 +43,57 @@ fn compile_options() -> kiln_compiler::CompileOptions {
     }
 }
 
+/// The kiln options a case compiles with, drawn from its input: each changes the code
+/// kiln emits, so each must keep its behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings {
+    /// Fuel metering, and the fuel each side starts with (`None`: no metering).
+    pub fuel: Option<u64>,
+    pub opt_level: kiln_compiler::OptLevel,
+    /// Explicit bounds checks (`--bounds-checks`) instead of guard pages.
+    pub bounds_checks: bool,
+    /// Interruption checks (`--timeout`), never triggered here.
+    pub interruptible: bool,
+}
+
+impl Settings {
+    fn draw(u: &mut Unstructured<'_>) -> Settings {
+        use kiln_compiler::OptLevel;
+        Settings {
+            fuel: u.ratio(1, 4).unwrap_or(false).then_some(FUEL),
+            opt_level: *u
+                .choose(&[
+                    OptLevel::Speed,
+                    OptLevel::Speed,
+                    OptLevel::None,
+                    OptLevel::SpeedAndSize,
+                ])
+                .unwrap_or(&OptLevel::Speed),
+            bounds_checks: u.ratio(1, 4).unwrap_or(false),
+            interruptible: u.ratio(1, 4).unwrap_or(false),
+        }
+    }
+
+    fn compile_options(&self) -> kiln_compiler::CompileOptions {
+        let defaults = compile_options();
+        kiln_compiler::CompileOptions {
+            fuel: self.fuel.is_some(),
+            opt_level: self.opt_level,
+            interruptible: self.interruptible,
+            memory: if self.bounds_checks {
+                kiln_compiler::MemorySettings {
+                    reservation: 0,
+                    guard_size: 0,
+                    bounds_checks: true,
+                }
+            } else {
+                defaults.memory
+            },
+            ..defaults
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -43,14 +105,14 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Compiles `wasm`; `Err` only if the compiler panicked.
-fn compile_catching(wasm: &[u8]) -> Result<(), String> {
-    let options = compile_options();
+fn compile_catching(wasm: &[u8], settings: Settings) -> Result<(), String> {
+    let options = settings.compile_options();
     catch_unwind(AssertUnwindSafe(|| {
         let _ = kiln_compiler::compile(wasm, &options);
     }))
     .map_err(|payload| {
         format!(
-            "compiler panicked: {} (module: {} bytes)",
+            "compiler panicked: {} (module: {} bytes, {settings:?})",
             panic_message(&*payload),
             wasm.len()
         )
@@ -61,8 +123,9 @@ fn compile_catching(wasm: &[u8]) -> Result<(), String> {
 /// kiln accepts) generated from `bytes`, through the compiler. Errors are fine; a panic is
 /// a failure, returned with its message.
 pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
-    compile_catching(bytes)?;
     let mut u = Unstructured::new(bytes);
+    let settings = Settings::draw(&mut u);
+    compile_catching(bytes, settings)?;
     let Ok(config) = u.arbitrary::<wasm_smith::Config>() else {
         return Ok(());
     };
@@ -73,27 +136,40 @@ pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
         ..config
     };
     if let Ok(module) = wasm_smith::Module::new(config, &mut u) {
-        compile_catching(&module.to_bytes())?;
+        compile_catching(&module.to_bytes(), settings)?;
     }
     Ok(())
 }
 
 /// The wasm-smith configuration of the differential target: Wasm 2.0 (bulk memory,
-/// reference types, multi-value, non-trapping conversions, sign extension, SIMD), no
-/// imports, small memories and tables, NaNs canonicalized so results are deterministic.
+/// reference types, multi-value, non-trapping conversions, sign extension, SIMD) and the
+/// Wasm 3.0 features both kiln and wasmi 2.0 implement (tail calls, multi-memory, memory64,
+/// extended constant expressions; not GC, exceptions or relaxed SIMD, whose results may
+/// differ by design), no imports, every item exported, small memories and tables, NaNs
+/// canonicalized so results are deterministic.
 fn differential_config() -> wasm_smith::Config {
     wasm_smith::Config {
         max_imports: 0,
-        min_funcs: 1,
-        max_funcs: 20,
-        min_exports: 1,
-        max_memories: 1,
+        // Fewer, smaller types, globals and segments leave more of the input for functions.
+        max_types: 12,
+        min_types: 1,
+        max_globals: 12,
+        max_data_segments: 4,
+        max_element_segments: 4,
+        max_elements: 32,
+        min_funcs: 2,
+        max_funcs: 40,
+        min_exports: 2,
+        export_everything: true,
+        // More than one memory is multi-memory.
+        max_memories: 3,
+        max_memory64_bytes: 2 << 16,
         max_tables: 2,
         max_memory32_bytes: 2 << 16,
         memory_max_size_required: true,
         max_table_elements: 1000,
         table_max_size_required: true,
-        max_instructions: 200,
+        max_instructions: 400,
         canonicalize_nans: true,
         bulk_memory_enabled: true,
         reference_types_enabled: true,
@@ -104,11 +180,11 @@ fn differential_config() -> wasm_smith::Config {
         relaxed_simd_enabled: false,
         exceptions_enabled: false,
         gc_enabled: false,
-        memory64_enabled: false,
-        tail_call_enabled: false,
+        memory64_enabled: true,
+        tail_call_enabled: true,
         threads_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         custom_page_sizes_enabled: false,
         shared_everything_threads_enabled: false,
         custom_descriptors_enabled: false,
@@ -117,13 +193,17 @@ fn differential_config() -> wasm_smith::Config {
     }
 }
 
-/// A value both sides can produce, floats by their bits.
+/// A value both sides can produce, floats by their bits; references by whether they are
+/// null (the handles themselves differ by side).
 #[derive(Debug, Clone, Copy)]
 enum Value {
     I32(i32),
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
+    FuncRef { null: bool },
+    ExternRef { null: bool },
 }
 
 impl PartialEq for Value {
@@ -138,6 +218,10 @@ impl PartialEq for Value {
             (Value::F64(a), Value::F64(b)) => {
                 a == b || (f64::from_bits(a).is_nan() && f64::from_bits(b).is_nan())
             }
+            // SIMD results are bitwise: wasm-smith canonicalizes the NaNs of every lane.
+            (Value::V128(a), Value::V128(b)) => a == b,
+            (Value::FuncRef { null: a }, Value::FuncRef { null: b })
+            | (Value::ExternRef { null: a }, Value::ExternRef { null: b }) => a == b,
             _ => false,
         }
     }
@@ -155,6 +239,7 @@ enum TrapKind {
     IntegerDivisionByZero,
     BadConversionToInteger,
     StackOverflow,
+    OutOfFuel,
     Other,
 }
 
@@ -177,10 +262,10 @@ struct Run {
 }
 
 impl Run {
-    fn stack_overflowed(&self) -> bool {
-        let overflow = |r: &CallResult| *r == CallResult::Trap(TrapKind::StackOverflow);
-        self.instantiation.as_ref().is_some_and(overflow)
-            || self.calls.iter().any(|(_, r)| overflow(r))
+    /// Whether the instantiation or a call trapped with `kind`.
+    fn trapped(&self, kind: TrapKind) -> bool {
+        let trap = |r: &CallResult| *r == CallResult::Trap(kind);
+        self.instantiation.as_ref().is_some_and(trap) || self.calls.iter().any(|(_, r)| trap(r))
     }
 }
 
@@ -195,6 +280,7 @@ fn kiln_trap(code: kiln_runtime::TrapCode) -> TrapKind {
     use kiln_runtime::TrapCode as T;
     match code {
         T::StackOverflow => TrapKind::StackOverflow,
+        T::OutOfFuel => TrapKind::OutOfFuel,
         T::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
         // An index past the end of the table (wasmi calls both "out of bounds table access").
         T::TableOutOfBounds | T::UndefinedElement => TrapKind::TableOutOfBounds,
@@ -222,6 +308,7 @@ fn wasmi_trap(error: &wasmi::Error) -> CallResult {
         T::IntegerOverflow => TrapKind::IntegerOverflow,
         T::BadConversionToInteger => TrapKind::BadConversionToInteger,
         T::StackOverflow => TrapKind::StackOverflow,
+        T::OutOfFuel => TrapKind::OutOfFuel,
         T::BadSignature => TrapKind::BadSignature,
         _ => TrapKind::Other,
     })
@@ -233,17 +320,23 @@ fn to_kiln(value: Value) -> kiln_runtime::Val {
         Value::I64(v) => kiln_runtime::Val::I64(v),
         Value::F32(v) => kiln_runtime::Val::F32(v),
         Value::F64(v) => kiln_runtime::Val::F64(v),
+        Value::V128(v) => kiln_runtime::Val::V128(v),
+        // Arguments are only ever null references.
+        Value::FuncRef { .. } => kiln_runtime::Val::FuncRef(None),
+        Value::ExternRef { .. } => kiln_runtime::Val::ExternRef(None),
     }
 }
 
-fn from_kiln(value: &kiln_runtime::Val) -> Option<Value> {
-    Some(match *value {
+fn from_kiln(value: &kiln_runtime::Val) -> Value {
+    match *value {
         kiln_runtime::Val::I32(v) => Value::I32(v),
         kiln_runtime::Val::I64(v) => Value::I64(v),
         kiln_runtime::Val::F32(v) => Value::F32(v),
         kiln_runtime::Val::F64(v) => Value::F64(v),
-        _ => return None,
-    })
+        kiln_runtime::Val::V128(v) => Value::V128(v),
+        kiln_runtime::Val::FuncRef(ref f) => Value::FuncRef { null: f.is_none() },
+        kiln_runtime::Val::ExternRef(e) => Value::ExternRef { null: e.is_none() },
+    }
 }
 
 fn to_wasmi(value: Value) -> wasmi::Val {
@@ -252,26 +345,31 @@ fn to_wasmi(value: Value) -> wasmi::Val {
         Value::I64(v) => wasmi::Val::I64(v),
         Value::F32(v) => wasmi::Val::F32(wasmi::F32::from_bits(v)),
         Value::F64(v) => wasmi::Val::F64(wasmi::F64::from_bits(v)),
+        Value::V128(v) => wasmi::Val::V128(v.into()),
+        Value::FuncRef { .. } => wasmi::Val::default_for_ty(wasmi::ValType::FuncRef),
+        Value::ExternRef { .. } => wasmi::Val::default_for_ty(wasmi::ValType::ExternRef),
     }
 }
 
-fn from_wasmi(value: &wasmi::Val) -> Option<Value> {
-    Some(match *value {
+fn from_wasmi(value: &wasmi::Val) -> Value {
+    match *value {
         wasmi::Val::I32(v) => Value::I32(v),
         wasmi::Val::I64(v) => Value::I64(v),
         wasmi::Val::F32(v) => Value::F32(v.to_bits()),
         wasmi::Val::F64(v) => Value::F64(v.to_bits()),
-        _ => return None,
-    })
+        wasmi::Val::V128(v) => Value::V128(v.as_u128()),
+        wasmi::Val::FuncRef(ref f) => Value::FuncRef { null: f.is_null() },
+        wasmi::Val::ExternRef(ref e) => Value::ExternRef { null: e.is_null() },
+    }
 }
 
 /// An argument of type `ty` from the fuzzer's bytes (zero once they run out), biased toward
 /// the values that find bugs: zero, ±1, extremes, NaN, infinities.
-fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Option<Value> {
+fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Value {
     use wasmi::ValType as T;
     let pick: u8 = u.arbitrary().unwrap_or(0);
     let special = pick & 3 == 0;
-    Some(match ty {
+    match ty {
         T::I32 if special => {
             Value::I32([0, 1, -1, i32::MIN, i32::MAX, 0x8000][usize::from(pick / 4) % 6])
         }
@@ -306,8 +404,30 @@ fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Option<Value> {
                 .to_bits(),
         ),
         T::F64 => Value::F64(u.arbitrary().unwrap_or(0)),
-        _ => return None,
-    })
+        T::V128 => Value::V128(u.arbitrary().unwrap_or(0)),
+        T::FuncRef => Value::FuncRef { null: true },
+        T::ExternRef => Value::ExternRef { null: true },
+    }
+}
+
+/// The module the `differential` target makes of `bytes`, and the settings kiln compiles
+/// it with (without fuel, wasm-smith's termination counter bounds the run); `Err` says
+/// why there is none. For turning a failing input into a regression test.
+pub fn differential_wasm(bytes: &[u8]) -> Result<(Vec<u8>, Settings), &'static str> {
+    differential_module(&mut Unstructured::new(bytes))
+}
+
+fn differential_module(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Settings), &'static str> {
+    let settings = Settings::draw(u);
+    let Ok(mut module) = wasm_smith::Module::new(differential_config(), u) else {
+        return Err("no module");
+    };
+    // Without fuel, every loop and call decrements a global and traps with `unreachable`
+    // when it is 0, so every case ends, on both sides alike.
+    if settings.fuel.is_none() && module.ensure_termination(1_000).is_err() {
+        return Err("no termination");
+    }
+    Ok((module.to_bytes(), settings))
 }
 
 /// The `differential` target: a module generated from `bytes`, run by kiln and by wasmi.
@@ -315,54 +435,78 @@ fn argument(u: &mut Unstructured<'_>, ty: wasmi::ValType) -> Option<Value> {
 /// module); a panic on either side propagates.
 pub fn differential(bytes: &[u8]) -> Result<Outcome, String> {
     let mut u = Unstructured::new(bytes);
-    let Ok(mut module) = wasm_smith::Module::new(differential_config(), &mut u) else {
-        return Ok(Outcome::Skipped("no module"));
+    let (wasm, settings) = match differential_module(&mut u) {
+        Ok(module) => module,
+        Err(why) => return Ok(Outcome::Skipped(why)),
     };
-    // Every loop and call decrements a global and traps with `unreachable` when it is 0,
-    // so every case ends, on both sides alike.
-    if module.ensure_termination(1_000).is_err() {
-        return Ok(Outcome::Skipped("no termination"));
-    }
-    let wasm = module.to_bytes();
+    run_both(&wasm, settings, &mut u)
+}
+
+/// [`differential`] for a given module (the regression tests' way to replay a failure):
+/// kiln (compiled with `settings`) and wasmi run `wasm`, every export called with zeros.
+pub fn differential_module_run(wasm: &[u8], settings: Settings) -> Result<Outcome, String> {
+    run_both(wasm, settings, &mut Unstructured::new(&[]))
+}
+
+/// Runs `wasm` on both sides, exports called with arguments from `u`, and compares.
+fn run_both(wasm: &[u8], settings: Settings, u: &mut Unstructured<'_>) -> Result<Outcome, String> {
+    let wasm = wasm.to_vec();
+    let fuel = settings.fuel;
 
     // wasmi first: it also tells us the exports' types and which ones we can call.
     let mut wasmi_config = wasmi::Config::default();
-    wasmi_config.wasm_simd(true);
+    wasmi_config
+        .wasm_simd(true)
+        .wasm_tail_call(true)
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
+        .wasm_extended_const(true)
+        .consume_fuel(fuel.is_some());
     let engine = wasmi::Engine::new(&wasmi_config);
     let wasmi_module = wasmi::Module::new(&engine, &wasm)
         .map_err(|e| format!("wasmi rejects a wasm-smith module: {e}"))?;
     let mut calls = Vec::new();
     for export in wasmi_module.exports() {
         if let wasmi::ExternType::Func(ty) = export.ty() {
-            let args: Option<Vec<Value>> =
-                ty.params().iter().map(|&t| argument(&mut u, t)).collect();
-            let numeric = ty.results().iter().all(|t| {
-                use wasmi::ValType as T;
-                matches!(t, T::I32 | T::I64 | T::F32 | T::F64)
+            let args = ty.params().iter().map(|&t| argument(u, t)).collect();
+            calls.push(Call {
+                name: export.name().to_owned(),
+                args,
+                results: ty.results().len(),
             });
-            if let (Some(args), true) = (args, numeric) {
-                calls.push(Call {
-                    name: export.name().to_owned(),
-                    args,
-                    results: ty.results().len(),
-                });
-            }
         }
     }
 
-    let reference = run_wasmi(&engine, &wasmi_module, &calls);
-    let kiln = run_kiln(&wasm, &calls)?;
-    if reference.stack_overflowed() || kiln.stack_overflowed() {
+    let reference = run_wasmi(&engine, &wasmi_module, &calls, fuel);
+    let kiln = run_kiln(&wasm, &calls, settings)?;
+    if reference.trapped(TrapKind::StackOverflow) || kiln.trapped(TrapKind::StackOverflow) {
         // Where the stack runs out is implementation-defined; the rest of the run differs.
         return Ok(Outcome::Skipped("stack exhausted"));
+    }
+    if reference.trapped(TrapKind::OutOfFuel) || kiln.trapped(TrapKind::OutOfFuel) {
+        // kiln and wasmi charge different costs; where the fuel runs out differs.
+        return Ok(Outcome::Skipped("out of fuel"));
     }
     compare(&wasm, &kiln, &reference)?;
     Ok(Outcome::Agreed(calls.len()))
 }
 
-fn run_wasmi(engine: &wasmi::Engine, module: &wasmi::Module, calls: &[Call]) -> Run {
+/// The fuel of a case bounded by fuel, on each side: enough for any call that ends
+/// (wasm-smith's straight-line code is far shorter), few enough that an endless loop stops
+/// within milliseconds.
+const FUEL: u64 = 1_000_000;
+
+fn run_wasmi(
+    engine: &wasmi::Engine,
+    module: &wasmi::Module,
+    calls: &[Call],
+    fuel: Option<u64>,
+) -> Run {
     let mut run = Run::default();
     let mut store = wasmi::Store::new(engine, ());
+    if let Some(fuel) = fuel {
+        store.set_fuel(fuel).expect("the engine meters fuel");
+    }
     let linker = wasmi::Linker::<()>::new(engine);
     let instance = match linker.instantiate_and_start(&mut store, module) {
         Ok(instance) => instance,
@@ -383,7 +527,7 @@ fn run_wasmi(engine: &wasmi::Engine, module: &wasmi::Module, calls: &[Call]) -> 
             .map(|&t| wasmi::Val::default_for_ty(t))
             .collect();
         let result = match func.call(&mut store, &args, &mut results) {
-            Ok(()) => CallResult::Values(results.iter().filter_map(from_wasmi).collect()),
+            Ok(()) => CallResult::Values(results.iter().map(from_wasmi).collect()),
             Err(e) => wasmi_trap(&e),
         };
         run.calls.push((call.name.clone(), result));
@@ -395,9 +539,7 @@ fn run_wasmi(engine: &wasmi::Engine, module: &wasmi::Module, calls: &[Call]) -> 
                 run.memories.push((name, memory.data(&store).to_vec()));
             }
             wasmi::Extern::Global(global) => {
-                if let Some(value) = from_wasmi(&global.get(&store)) {
-                    run.globals.push((name, value));
-                }
+                run.globals.push((name, from_wasmi(&global.get(&store))));
             }
             _ => {}
         }
@@ -405,13 +547,16 @@ fn run_wasmi(engine: &wasmi::Engine, module: &wasmi::Module, calls: &[Call]) -> 
     run
 }
 
-fn run_kiln(wasm: &[u8], calls: &[Call]) -> Result<Run, String> {
-    let object = kiln_compiler::compile(wasm, &compile_options())
-        .map_err(|e| format!("kiln fails to compile a valid module: {e}"))?;
+fn run_kiln(wasm: &[u8], calls: &[Call], settings: Settings) -> Result<Run, String> {
+    let object = kiln_compiler::compile(wasm, &settings.compile_options())
+        .map_err(|e| format!("kiln ({settings:?}) fails to compile a valid module: {e}"))?;
     let module = kiln_runtime::load_object(&object, "")
         .map_err(|e| format!("kiln fails to load its own object: {e}"))?;
     let mut run = Run::default();
     let mut store = kiln_runtime::Store::new();
+    if let Some(fuel) = settings.fuel {
+        store.set_fuel(fuel);
+    }
     let instance = match kiln_runtime::Linker::new().instantiate(&mut store, &module) {
         Ok(instance) => instance,
         Err(kiln_runtime::InstantiateError::Trap(trap)) => {
@@ -438,7 +583,7 @@ fn run_kiln(wasm: &[u8], calls: &[Call]) -> Result<Run, String> {
                         call.results
                     ));
                 }
-                CallResult::Values(values.iter().filter_map(from_kiln).collect())
+                CallResult::Values(values.iter().map(from_kiln).collect())
             }
             Err(kiln_runtime::CallError::Trap(trap)) => CallResult::Trap(kiln_trap(trap.code)),
             Err(_) => CallResult::Error,
@@ -451,9 +596,7 @@ fn run_kiln(wasm: &[u8], calls: &[Call]) -> Result<Run, String> {
                 run.memories.push((name, memory.data(&store).to_vec()));
             }
             kiln_runtime::Extern::Global(global) => {
-                if let Some(value) = from_kiln(&global.get(&store)) {
-                    run.globals.push((name, value));
-                }
+                run.globals.push((name, from_kiln(&global.get(&store))));
             }
             _ => {}
         }
