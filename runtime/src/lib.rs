@@ -16,7 +16,7 @@
 //!   values);
 //! - `wasi/` (preview 1 as host functions), `bench.rs` (the sightglass `bench` imports),
 //!   `command.rs` (running a WASI command: `kiln run`, executables), `exe_main.rs` (the C
-//!   `main` of executables), `c_api.rs` (feature `c-api`: the C interface).
+//!   `main` of executables), `startup_heap.rs` (their global allocator), `c_api.rs` (feature `c-api`: the C interface).
 
 mod api;
 pub mod bench;
@@ -35,6 +35,8 @@ mod exe_main;
     any(test, all(feature = "exe-main", target_env = "musl"))
 ))]
 mod musl_memmove;
+#[cfg(any(test, feature = "exe-main"))]
+mod startup_heap;
 
 pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Tag, Val};
 pub use command::{exit_with_command, run_command, run_command_limited};

@@ -32,7 +32,7 @@
 
 use kiln_abi::vmctx::VMLimits;
 use kiln_abi::TrapCode;
-use state::{kiln_call_guarded, JmpBuf, MAX_FRAMES, STATE};
+use state::{kiln_call_guarded, Guard, MAX_FRAMES, STATE};
 use std::cell::Cell;
 
 #[cfg(target_arch = "aarch64")]
@@ -44,6 +44,9 @@ mod arch;
 mod signals;
 mod stack;
 mod state;
+
+#[cfg(feature = "exe-main")]
+pub(crate) use signals::install_main_alt_stack;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("kiln-runtime supports x86_64 and aarch64 only");
@@ -86,12 +89,20 @@ pub(crate) unsafe fn call_guarded(
     // SAFETY: the caller guarantees `limits` is valid.
     let saved_limit = unsafe { std::ptr::replace(&raw mut (*limits).stack_limit, limit) };
 
-    let mut buf = JmpBuf([0; 24]);
-    let previous = STATE.with(|state| state.guard.replace(&mut buf));
+    let mut guard = Guard::new();
+    let guard_ptr = &raw mut guard;
+    let previous = STATE.with(|state| state.guard.replace(guard_ptr));
     let mut f: &mut dyn FnMut() = f;
-    // SAFETY: `buf` outlives the call; `call_closure` receives a pointer to `f` (a
+    // SAFETY: `guard` outlives the call (the signal handler reaches it through `STATE`
+    // only while it is installed there); `call_closure` receives a pointer to `f` (a
     // `&mut dyn FnMut()`), which lives on this frame for the whole call.
-    let status = unsafe { kiln_call_guarded(&mut buf, call_closure, (&raw mut f).cast::<u8>()) };
+    let status = unsafe {
+        kiln_call_guarded(
+            &raw mut (*guard_ptr).buf,
+            call_closure,
+            (&raw mut f).cast::<u8>(),
+        )
+    };
     STATE.with(|state| state.guard.set(previous));
     // SAFETY: as above.
     unsafe { (*limits).stack_limit = saved_limit };
@@ -99,14 +110,12 @@ pub(crate) unsafe fn call_guarded(
     if status == 0 {
         return Ok(());
     }
-    Err(STATE.with(|state| {
-        let n_frames = state.n_frames.get().min(MAX_FRAMES);
-        CaughtTrap {
-            code: TrapCode::from_u8(state.trap_code.get()).unwrap_or(TrapCode::Unreachable),
-            frames: state.frames[..n_frames].iter().map(Cell::get).collect(),
-            truncated: state.frames_truncated.get(),
-        }
-    }))
+    let n_frames = guard.n_frames.get().min(MAX_FRAMES);
+    Err(CaughtTrap {
+        code: TrapCode::from_u8(guard.trap_code.get()).unwrap_or(TrapCode::Unreachable),
+        frames: guard.frames[..n_frames].iter().map(Cell::get).collect(),
+        truncated: guard.frames_truncated.get(),
+    })
 }
 
 /// Calls the `&mut dyn FnMut()` that `closure` points to.

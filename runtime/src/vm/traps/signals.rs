@@ -4,7 +4,7 @@
 //! nothing: it reads the code registry (lock-free) and the thread's trap state.
 
 use super::arch;
-use super::state::{kiln_resume_unwind, JmpBuf, STATE};
+use super::state::{kiln_resume_unwind, Guard, JmpBuf, STATE};
 use crate::vm::code;
 use crate::vm::mmap::{page_size, Mmap, Protection};
 use std::cell::Cell;
@@ -15,7 +15,12 @@ use std::sync::Once;
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
 thread_local! {
-    /// This thread's alternate signal stack, once installed.
+    /// Whether this thread has an alternate signal stack large enough: ours, one it had
+    /// before, or the process's (see [`install_main_alt_stack`]). No destructor, so
+    /// checking it registers none.
+    static HAS_ALT_STACK: Cell<bool> = const { Cell::new(false) };
+    /// This thread's alternate signal stack, if we installed one for it; its destructor
+    /// (registered with the thread's first use) unmaps it when the thread exits.
     static ALT_STACK: Cell<Option<AltStack>> = const { Cell::new(None) };
 }
 
@@ -89,44 +94,72 @@ impl Drop for AltStack {
     }
 }
 
+/// Maps an alternate signal stack: a guard page, then `ALT_STACK_SIZE` usable bytes.
+fn map_alt_stack() -> AltStack {
+    let page = page_size();
+    let mut mapping = Mmap::accessible(ALT_STACK_SIZE + page)
+        .unwrap_or_else(|error| panic!("kiln: cannot map an alternate signal stack: {error}"));
+    mapping
+        .protect(0, page, Protection::None)
+        .unwrap_or_else(|error| panic!("kiln: cannot map an alternate signal stack: {error}"));
+    AltStack { mapping }
+}
+
+/// Makes `stack` this thread's alternate signal stack.
+///
+/// # Safety
+/// `stack` must stay mapped for as long as it is installed.
+unsafe fn install_alt_stack(stack: &AltStack) {
+    let new = libc::stack_t {
+        ss_sp: stack.stack(),
+        ss_flags: 0,
+        ss_size: ALT_STACK_SIZE,
+    };
+    // SAFETY: the stack is accessible; the caller keeps it mapped while installed.
+    if unsafe { libc::sigaltstack(&new, std::ptr::null_mut()) } != 0 {
+        panic!("kiln: cannot install an alternate signal stack");
+    }
+}
+
 /// Gives this thread an alternate signal stack of at least `ALT_STACK_SIZE` bytes, unless
 /// it already has one that large.
 pub(super) fn ensure_alt_stack() {
-    ALT_STACK.with(|slot| {
-        let existing = slot.take();
-        let installed = existing.is_some();
-        slot.set(existing);
-        if installed {
-            return;
-        }
-        // SAFETY: querying the current alternate stack has no preconditions.
-        let current = unsafe {
-            let mut current = MaybeUninit::<libc::stack_t>::zeroed();
-            libc::sigaltstack(std::ptr::null(), current.as_mut_ptr());
-            current.assume_init()
-        };
-        if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE {
-            return;
-        }
-        let page = page_size();
-        let mut mapping = Mmap::accessible(ALT_STACK_SIZE + page)
-            .unwrap_or_else(|error| panic!("kiln: cannot map an alternate signal stack: {error}"));
-        mapping
-            .protect(0, page, Protection::None)
-            .unwrap_or_else(|error| panic!("kiln: cannot map an alternate signal stack: {error}"));
-        let alt_stack = AltStack { mapping };
-        let new = libc::stack_t {
-            ss_sp: alt_stack.stack(),
-            ss_flags: 0,
-            ss_size: ALT_STACK_SIZE,
-        };
-        // SAFETY: the stack is ours, accessible, and lives as long as this thread (in
-        // `ALT_STACK`, whose destructor disables it before unmapping).
-        if unsafe { libc::sigaltstack(&new, std::ptr::null_mut()) } != 0 {
-            panic!("kiln: cannot install an alternate signal stack");
-        }
-        slot.set(Some(alt_stack));
-    });
+    if HAS_ALT_STACK.get() {
+        return;
+    }
+    // SAFETY: querying the current alternate stack has no preconditions.
+    let current = unsafe {
+        let mut current = MaybeUninit::<libc::stack_t>::zeroed();
+        libc::sigaltstack(std::ptr::null(), current.as_mut_ptr());
+        current.assume_init()
+    };
+    if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE {
+        HAS_ALT_STACK.set(true);
+        return;
+    }
+    let alt_stack = map_alt_stack();
+    // SAFETY: the stack lives as long as this thread (in `ALT_STACK`, whose destructor
+    // disables it before unmapping).
+    unsafe { install_alt_stack(&alt_stack) };
+    ALT_STACK.set(Some(alt_stack));
+    HAS_ALT_STACK.set(true);
+}
+
+/// Gives the calling thread, which must be the process's main thread, an alternate
+/// signal stack that lives until the process exits. An executable calls this before it
+/// runs its module: unlike [`ensure_alt_stack`]'s, this one needs no thread-local
+/// destructor, whose registration is a heap allocation of the C library's at start-up
+/// (musl has no `__cxa_thread_atexit_impl`, so Rust keeps the list itself).
+#[cfg(feature = "exe-main")]
+pub(crate) fn install_main_alt_stack() {
+    if HAS_ALT_STACK.get() {
+        return;
+    }
+    let alt_stack = map_alt_stack();
+    // SAFETY: the mapping is leaked below, so it stays mapped for the process's life.
+    unsafe { install_alt_stack(&alt_stack) };
+    std::mem::forget(alt_stack);
+    HAS_ALT_STACK.set(true);
 }
 
 /// PC, SP and frame pointer of an interrupted context.
@@ -198,20 +231,20 @@ unsafe extern "C" fn handle_signal(
     if !guard.is_null() {
         let trap_code = code::lookup(pc).and_then(|location| location.trap_code());
         if let Some(trap_code) = trap_code {
-            // SAFETY: `guard` is the live buffer of the innermost guarded call.
-            let stack_top = unsafe { (*guard).0[arch::SP_WORD] };
-            STATE.with(|state| {
-                state.trap_code.set(trap_code as u8);
-                state.frames[0].set(pc);
-                // SAFETY: the walk only reads frames between the trapping SP and the guarded
-                // call's SP, which are this thread's live stack.
-                let (n_frames, truncated) =
-                    unsafe { walk_frames(&state.frames[1..], fp, sp, stack_top) };
-                state.n_frames.set(1 + n_frames);
-                state.frames_truncated.set(truncated);
-            });
+            // SAFETY: `guard` is the live guard of the innermost guarded call, on its
+            // frame; its trap record is written through `Cell`s only.
+            let record: &Guard = unsafe { &*guard };
+            let stack_top = record.buf.0[arch::SP_WORD];
+            record.trap_code.set(trap_code as u8);
+            record.frames[0].set(pc);
+            // SAFETY: the walk only reads frames between the trapping SP and the guarded
+            // call's SP, which are this thread's live stack.
+            let (n_frames, truncated) =
+                unsafe { walk_frames(&record.frames[1..], fp, sp, stack_top) };
+            record.n_frames.set(1 + n_frames);
+            record.frames_truncated.set(truncated);
             // SAFETY: valid context and live buffer.
-            unsafe { redirect_to_resume(context, guard) };
+            unsafe { redirect_to_resume(context, &raw mut (*guard).buf) };
             return;
         }
     }
