@@ -18,11 +18,12 @@
 
 mod error;
 mod translate;
-
+mod wit;
 
 pub use error::{ComponentError, Result};
 pub use kiln_abi::component::ComponentPlan;
 pub use translate::{translate, Translation};
+pub use wit::world;
 
 /// Whether `bytes` start with a component's header: the wasm magic, then version 0x0d and
 /// layer 1 (a core module has version 1, layer 0).

@@ -278,3 +278,18 @@ fn other_string_encodings_are_refused_naming_the_function() {
          Utf16; kiln implements UTF-8 only"
     );
 }
+
+#[test]
+fn the_world_prints_as_wit() {
+    let world = kiln_component::world(&wasi_like_wasm()).unwrap();
+    let expected = "\
+import wasi:io/streams@0.2.3: resource output-stream
+import wasi:io/streams@0.2.3: resource error
+import wasi:io/streams@0.2.3: type stream-error = variant { last-operation-failed(own<error>), closed }
+import wasi:io/streams@0.2.3: [method]output-stream.blocking-write-and-flush: func(self: borrow<output-stream>, contents: list<u8>) -> result<_, stream-error>
+import wasi:cli/stdout@0.2.3: use wasi:io/streams@0.2.3.{output-stream}
+import wasi:cli/stdout@0.2.3: get-stdout: func() -> own<output-stream>
+export wasi:cli/run@0.2.3: run: func() -> result
+";
+    assert_eq!(world, expected);
+}
