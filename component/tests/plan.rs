@@ -293,3 +293,39 @@ export wasi:cli/run@0.2.3: run: func() -> result
 ";
     assert_eq!(world, expected);
 }
+
+#[test]
+fn mutated_components_never_crash_the_translator() {
+    let seed = wasi_like_wasm();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        // xorshift64*: a fixed sequence, so a failure reproduces.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let (mut valid, mut invalid) = (0, 0);
+    for _ in 0..500 {
+        let mut bytes = seed.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = (next() % bytes.len() as u64) as usize;
+            bytes[at] = next() as u8;
+        }
+        match kiln_component::translate(&bytes) {
+            Ok(_) => {
+                valid += 1;
+                // The world of a valid component decodes or is an error, never a crash.
+                let _ = kiln_component::world(&bytes);
+            }
+            Err(error) => {
+                invalid += 1;
+                assert!(
+                    !error.to_string().contains("internal error"),
+                    "the translator crashed: {error}"
+                );
+            }
+        }
+    }
+    assert!(valid > 0 && invalid > 0, "{valid} valid, {invalid} invalid");
+}
