@@ -8,19 +8,24 @@ mod support;
 
 use kiln_abi::component::{ComponentPlan, ModuleOrigin, Step, TrampolineKind};
 use kiln_abi::metadata::{FuncType, ValType::I32};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use support::{build_rust_components, path_str, run_kiln, scratch_dir, target_dir};
 
-/// `tests/programs/rust/src/bin/hello.rs` as a component, built once.
+/// The Rust test programs (`tests/programs/rust/src/bin/`).
+const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute", "files"];
+
+/// The Rust test program `name` as a component, all built once.
+fn component(name: &str) -> &'static Path {
+    static BUILT: OnceLock<Result<BTreeMap<&'static str, PathBuf>, String>> = OnceLock::new();
+    let built = BUILT
+        .get_or_init(|| build_rust_components(&target_dir().join("e2e-programs"), RUST_PROGRAMS));
+    &built.as_ref().unwrap_or_else(|error| panic!("{error}"))[name]
+}
+
 fn hello() -> &'static Path {
-    static HELLO: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = HELLO.get_or_init(|| {
-        let target_dir = target_dir().join("e2e-programs");
-        let mut built = build_rust_components(&target_dir, &["hello"])?;
-        Ok(built.remove("hello").unwrap())
-    });
-    built.as_ref().unwrap_or_else(|error| panic!("{error}"))
+    component("hello")
 }
 
 fn hello_plan() -> ComponentPlan {
@@ -250,5 +255,52 @@ fn malformed_and_invalid_components_give_their_byte_offset() {
             assert!(output.stderr.contains(detail), "{}", output.describe());
             assert!(!output.stderr.contains("panicked"), "{}", output.describe());
         }
+    }
+}
+
+#[test]
+fn every_rust_test_program_translates_and_inspects() {
+    for name in RUST_PROGRAMS {
+        let wasm = std::fs::read(component(name)).unwrap();
+        let plan = kiln_component::translate(&wasm)
+            .unwrap_or_else(|error| panic!("{name}: {error}"))
+            .plan;
+        // The translation checks each import's flat signature against the translator's
+        // core type; here every import is WASI 0.2 and every trampoline has its import.
+        for import in &plan.imports {
+            assert!(
+                import.name.interface.starts_with("wasi:")
+                    && import
+                        .name
+                        .version
+                        .as_deref()
+                        .unwrap_or("")
+                        .starts_with("0.2."),
+                "{name}: {}",
+                import.name
+            );
+        }
+        let output = run_kiln(&["inspect", path_str(component(name))], b"");
+        assert_eq!(output.code, Some(0), "{name}: {}", output.describe());
+        assert!(
+            output.stdout.contains(": run: func() -> result"),
+            "{name}: {}",
+            output.stdout
+        );
+    }
+    // The file-system program's world uses records, flags, enums and variants.
+    let output = run_kiln(&["inspect", path_str(component("files"))], b"");
+    for expected in [
+        ": type descriptor-flags = flags { read, write,",
+        ": type descriptor-type = enum { unknown, block-device,",
+        ": type new-timestamp = variant { no-change, now, timestamp(datetime) }",
+        ": type descriptor-stat = record { type: descriptor-type,",
+        ": get-directories: func() -> list<tuple<own<descriptor>, string>>",
+    ] {
+        assert!(
+            output.stdout.contains(expected),
+            "no `{expected}` in\n{}",
+            output.stdout
+        );
     }
 }
