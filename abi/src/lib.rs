@@ -7,6 +7,7 @@
 //! neither depends on the other.
 
 pub mod builtins;
+pub mod component;
 pub mod descriptor;
 pub mod link;
 pub mod metadata;

@@ -86,6 +86,9 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Runs `kiln compile`.
 pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
+    if crate::component::is_component(&wasm) {
+        return crate::component::refuse_to_run(&args.input, &wasm);
+    }
     let mut options = args.codegen.compile_options()?;
     options.symbol_prefix = args.symbol_prefix.clone();
     if args.emit == Emit::Staticlib {
@@ -139,6 +142,9 @@ impl Drop for ScratchDir {
 /// Runs `kiln build`.
 pub fn build(args: &BuildArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
+    if crate::component::is_component(&wasm) {
+        return crate::component::refuse_to_run(&args.input, &wasm);
+    }
     if args.oci.is_some() || args.oci_archive.is_some() {
         if args.output.is_some() {
             bail!("-o and --oci/--oci-archive: build the executable and the image separately");

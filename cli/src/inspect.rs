@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Arguments of `kiln inspect`.
 #[derive(Args)]
 pub struct InspectArgs {
-    /// The module (.wasm or .wat).
+    /// The module or component (.wasm or .wat).
     pub input: PathBuf,
 }
 
@@ -37,6 +37,10 @@ fn table_type(ty: &TableType) -> String {
 /// Runs `kiln inspect`.
 pub fn inspect(args: &InspectArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
+    if crate::component::is_component(&wasm) {
+        print!("{}", crate::component::inspect(&args.input, &wasm)?);
+        return Ok(());
+    }
     let info = kiln_compiler::inspect(&wasm, kiln_compiler::WasmFeatures::all())
         .with_context(|| args.input.display().to_string())?;
     let metadata = &info.metadata;

@@ -62,6 +62,9 @@ fn load(
 /// Runs `kiln run`; returns the process exit code.
 pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
+    if crate::component::is_component(&wasm) {
+        crate::component::refuse_to_run(&args.input, &wasm)?;
+    }
     let grants = args.grants.grants()?;
     let module = load(&args, &wasm, &grants.limits)?;
     let mut guest_args = vec![args

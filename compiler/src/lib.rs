@@ -138,7 +138,20 @@ impl Default for CompileOptions {
 
 /// Validates a whole module with wasmparser.
 pub fn validate(wasm: &[u8], features: WasmFeatures) -> Result<()> {
-    wasmparser::Validator::new_with_features(features).validate_all(wasm)?;
+    wasmparser::Validator::new_with_features(features)
+        .validate_all(wasm)
+        .map_err(|error| {
+            // A component's header (version 0x0d, layer 1) is looked at only once
+            // validation has failed, so core modules pay nothing for it.
+            if wasm.get(4..8) == Some(&[0x0d, 0x00, 0x01, 0x00]) {
+                return error::unsupported(
+                    "a WebAssembly component where a core module is expected (the kiln \
+                     command takes components; this compiler API compiles core modules)",
+                    0,
+                );
+            }
+            error.into()
+        })?;
     Ok(())
 }
 

@@ -67,6 +67,17 @@ fn invalid_wasm_reports_its_offset() {
 }
 
 #[test]
+fn a_component_is_named_as_such() {
+    let component = wat::parse_str("(component)").unwrap();
+    match compile(&component, &CompileOptions::default()) {
+        Err(CompileError::Unsupported { feature, offset: 0 }) => {
+            assert!(feature.starts_with("a WebAssembly component where a core module is expected"))
+        }
+        other => panic!("expected an unsupported-component error, got {other:?}"),
+    }
+}
+
+#[test]
 fn arbitrary_bytes_never_panic() {
     let seed_module = wat::parse_str(FACTORIAL).unwrap();
     let mut state = 0x2545_f491_4f6c_dd1du64;

@@ -2,7 +2,8 @@
 //! so Cargo does not build it as a test of its own): the repository's paths and a fresh
 //! scratch directory per test, running a command with a timeout while its stdout and stderr
 //! are drained on threads, and building the test programs of `tests/programs/` for
-//! wasm32-wasip1 and natively (C with clang and cc, Rust with cargo), where a missing tool
+//! wasm32-wasip1 and natively (C with clang and cc, Rust with cargo) and, the Rust ones,
+//! for wasm32-wasip2 as components, where a missing tool
 //! fails with a message saying what to install (`.ci/run` installs all of them).
 
 // Each test file uses only some of these helpers.
@@ -337,6 +338,57 @@ pub fn build_rust_programs(target_dir: &Path, names: &[&str]) -> Result<(), Stri
         build_step(&mut command, RUST_INSTALL_HINT)?;
     }
     Ok(())
+}
+
+pub const RUST_P2_INSTALL_HINT: &str =
+    "install the wasm32-wasip2 target (`rustup target add wasm32-wasip2`, as .ci/run does)";
+
+/// Builds the Rust programs `names` (binaries of `tests/programs/rust`) with `cargo build
+/// --release` for wasm32-wasip2, as WASI 0.2 components, into `target_dir` (cargo's own
+/// cache makes a second build cheap); returns each component's path, by name.
+pub fn build_rust_components(
+    target_dir: &Path,
+    names: &[&'static str],
+) -> Result<BTreeMap<&'static str, PathBuf>, String> {
+    let manifest = programs_dir().join("rust").join("Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|error| format!("running rustc: {error}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+    if !sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
+        return Err(format!(
+            "the Rust standard library for wasm32-wasip2 is not in {}: {RUST_P2_INSTALL_HINT}",
+            sysroot.display()
+        ));
+    }
+    let mut command = Command::new(&cargo);
+    command.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+    ]);
+    for name in names {
+        command.args(["--bin", name]);
+    }
+    command
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env_remove("CARGO_BUILD_TARGET");
+    build_step(&mut command, RUST_P2_INSTALL_HINT)?;
+    Ok(names
+        .iter()
+        .map(|&name| {
+            let path = target_dir.join(format!("wasm32-wasip2/release/{name}.wasm"));
+            (name, path)
+        })
+        .collect())
 }
 
 /// Runs one build command; a failure says what to install.
