@@ -23,6 +23,12 @@ pub enum Engine {
     Kiln,
     /// kiln's edge configuration: a static executable for `<arch>-unknown-linux-musl`.
     KilnStatic,
+    /// kiln's glibc executable built with `--fuel` (metering compiled in, a limit never
+    /// reached): what fuel costs. Only when selected with `--engines`.
+    KilnFuel,
+    /// kiln's glibc executable built with `--timeout` (interruption checks compiled in, a
+    /// deadline never reached): what the time limit costs. Only when selected.
+    KilnTimeout,
     WasmtimeJit,
     WasmtimePrecompiled,
     Wasm2c,
@@ -33,16 +39,33 @@ impl Engine {
     pub const ALL: &'static [Engine] = &[
         Engine::Kiln,
         Engine::KilnStatic,
+        Engine::KilnFuel,
+        Engine::KilnTimeout,
         Engine::WasmtimeJit,
         Engine::WasmtimePrecompiled,
         Engine::Wasm2c,
         Engine::Native,
     ];
 
+    /// The engines that run only when `--engines` names them: they measure what kiln's
+    /// limits cost, not kiln against its peers.
+    pub const OPT_IN: &'static [Engine] = &[Engine::KilnFuel, Engine::KilnTimeout];
+
+    /// The limit flags this engine adds to `kiln build` (none for the others).
+    pub fn limit_args(self) -> &'static [&'static str] {
+        match self {
+            Engine::KilnFuel => &["--fuel", "1000000000000000000"],
+            Engine::KilnTimeout => &["--timeout", "24h"],
+            _ => &[],
+        }
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             Engine::Kiln => "kiln",
             Engine::KilnStatic => "kiln-static",
+            Engine::KilnFuel => "kiln-fuel",
+            Engine::KilnTimeout => "kiln-timeout",
             Engine::WasmtimeJit => "wasmtime-jit",
             Engine::WasmtimePrecompiled => "wasmtime-precompiled",
             Engine::Wasm2c => "wasm2c",
@@ -303,8 +326,10 @@ pub fn run_all(
         let mut prepared: Vec<(Engine, Prepared)> = Vec::new();
         for &engine in engines {
             let mut outcome = Outcome {
-                whole_process_only: matches!(engine, Engine::Kiln | Engine::KilnStatic)
-                    && !toolchain.kiln_region,
+                whole_process_only: matches!(
+                    engine,
+                    Engine::Kiln | Engine::KilnStatic | Engine::KilnFuel | Engine::KilnTimeout
+                ) && !toolchain.kiln_region,
                 ..Outcome::default()
             };
             match prepare(toolchain, engine, workload, &artifacts) {
@@ -384,12 +409,20 @@ fn prepare(
 ) -> Result<Result<Prepared, String>> {
     let file_size = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.len()).ok();
     Ok(Ok(match engine {
-        Engine::Kiln => prepare_kiln(toolchain, workload, artifacts, None)?,
+        Engine::Kiln | Engine::KilnFuel | Engine::KilnTimeout => {
+            prepare_kiln(toolchain, engine, workload, artifacts, None)?
+        }
         Engine::KilnStatic => {
             if let Err(reason) = &toolchain.kiln_static {
                 return Ok(Err(reason.clone()));
             }
-            prepare_kiln(toolchain, workload, artifacts, Some(&static_target()))?
+            prepare_kiln(
+                toolchain,
+                engine,
+                workload,
+                artifacts,
+                Some(&static_target()),
+            )?
         }
         Engine::WasmtimeJit => Prepared {
             program: toolchain.wasmtime_command(
@@ -519,6 +552,7 @@ fn run_once(
 /// `kiln build` of `workload` (for `target`, else the host), ready to run.
 fn prepare_kiln(
     toolchain: &Toolchain,
+    engine: Engine,
     workload: &Workload,
     artifacts: &Path,
     target: Option<&str>,
@@ -530,12 +564,12 @@ fn prepare_kiln(
             input = stubbed;
         }
     }
-    let executable = artifacts.join(match target {
-        None => "kiln-program",
-        Some(_) => "kiln-static-program",
-    });
+    let executable = artifacts.join(format!("{}-program", engine.id()));
     let mut build = Command::new(&toolchain.kiln);
-    build.arg("build").args(KILN_CODEGEN_ARGS);
+    build
+        .arg("build")
+        .args(KILN_CODEGEN_ARGS)
+        .args(engine.limit_args());
     if let Some(target) = target {
         build.arg("--target").arg(target);
     }
@@ -550,8 +584,9 @@ fn prepare_kiln(
     let artifact_bytes = std::fs::metadata(&executable).map(|m| m.len()).ok();
     Ok(Prepared {
         program: Command::new(&executable),
-        // The static build compiles the same code: its compile time is kiln's.
-        kiln_compile_input: target.is_none().then_some(input),
+        // The static build compiles the same code: its compile time is kiln's. The limit
+        // engines compile other code, but their compile time is not what they measure.
+        kiln_compile_input: (engine == Engine::Kiln).then_some(input),
         compile_once: None,
         artifact_bytes,
     })

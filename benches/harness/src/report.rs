@@ -260,6 +260,86 @@ fn write_versus_native(md: &mut String, inputs: &Inputs<'_>, rows: &[NativeRow])
     Ok(())
 }
 
+/// The run time of each limit engine over kiln's on `workload` (paired round by round,
+/// median of the pairs), if both ran.
+fn limit_ratio(results: &Results, workload: usize, engine: Engine) -> Option<f64> {
+    let kiln = results.get(workload, Engine::Kiln)?;
+    let limited = results.get(workload, engine)?;
+    if kiln.skipped.is_some() || limited.skipped.is_some() {
+        return None;
+    }
+    limited.median_ratio(kiln, Metric::Region)
+}
+
+/// What kiln's limits cost: the run time of `kiln-fuel` and `kiln-timeout` over plain
+/// kiln's, per suite (geometric mean, largest) and per benchmark. Only when one of them
+/// ran.
+fn write_limits(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
+    let engines: Vec<Engine> = Engine::OPT_IN
+        .iter()
+        .copied()
+        .filter(|engine| inputs.engines.contains(engine) && inputs.engines.contains(&Engine::Kiln))
+        .collect();
+    if engines.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "## What the limits cost (run time against kiln)\n")?;
+    writeln!(
+        md,
+        "The kiln executable built with `--fuel 1000000000000000000` (fuel metering compiled in) \
+         and with `--timeout 24h` (interruption checks compiled in), neither limit reached, over \
+         the same executable built without them; paired round by round, median of the pairs.\n"
+    )?;
+    writeln!(
+        md,
+        "| suite | engine | ×kiln (geomean) | max | benchmarks |"
+    )?;
+    writeln!(md, "|---|---|---:|---:|---:|")?;
+    for suite in [Suite::Own, Suite::Sightglass, Suite::Wasm3] {
+        for &engine in &engines {
+            let ratios: Vec<f64> = (0..inputs.workloads.len())
+                .filter(|&index| inputs.workloads[index].suite == suite)
+                .filter_map(|index| limit_ratio(inputs.results, index, engine))
+                .collect();
+            if ratios.is_empty() {
+                continue;
+            }
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                suite.id(),
+                engine.id(),
+                times(geometric_mean(&ratios)),
+                times(ratios.iter().copied().reduce(f64::max)),
+                ratios.len()
+            )?;
+        }
+    }
+    writeln!(md)?;
+    write!(md, "| benchmark |")?;
+    for engine in &engines {
+        write!(md, " {} ×kiln |", engine.id())?;
+    }
+    writeln!(md)?;
+    writeln!(md, "|---|{}", "---:|".repeat(engines.len()))?;
+    for index in 0..inputs.workloads.len() {
+        let ratios: Vec<Option<f64>> = engines
+            .iter()
+            .map(|&engine| limit_ratio(inputs.results, index, engine))
+            .collect();
+        if ratios.iter().all(Option::is_none) {
+            continue;
+        }
+        write!(md, "| {} |", inputs.workloads[index].id())?;
+        for ratio in ratios {
+            write!(md, " {} |", times(ratio))?;
+        }
+        writeln!(md)?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
 /// The median of the paired ratios of `engine` to the baseline on one workload.
 fn ratio(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<f64> {
     let outcome = inputs.results.get(workload, engine)?;
@@ -432,6 +512,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     write_remeasured(&mut md, inputs)?;
     let versus_native = native_rows(inputs.results, inputs.workloads);
     write_versus_native(&mut md, inputs, &versus_native)?;
+    write_limits(&mut md, inputs)?;
 
     if let Some(cold) = inputs.cold {
         writeln!(
@@ -698,7 +779,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::{native_geomeans, native_rows, selected_slots, short_ms, NativeRow};
+    use super::{limit_ratio, native_geomeans, native_rows, selected_slots, short_ms, NativeRow};
     use crate::engines::{Engine, Outcome, Results};
     use crate::stats::Sample;
     use crate::workloads::{Check, Suite, Workload};
@@ -791,6 +872,34 @@ mod tests {
         assert_eq!(kiln_static.rows, 1);
         assert!(close(kiln_static.geomean, 0.9));
         assert!(close(kiln_static.max, 0.9));
+    }
+
+    #[test]
+    fn limits_are_paired_with_plain_kiln() {
+        let mut results = Results::default();
+        // Fuel: 1.1×, 1.3×, 1.2× kiln round by round (median 1.2×); the timeout engine was
+        // skipped; nothing without a kiln run.
+        results
+            .outcomes
+            .insert((0, Engine::Kiln), outcome(&[100, 200, 100]));
+        results
+            .outcomes
+            .insert((0, Engine::KilnFuel), outcome(&[110, 260, 120]));
+        let mut skipped = outcome(&[]);
+        skipped.skipped = Some("no".into());
+        results.outcomes.insert((0, Engine::KilnTimeout), skipped);
+        results
+            .outcomes
+            .insert((1, Engine::KilnFuel), outcome(&[1, 1, 1]));
+        assert!(close(limit_ratio(&results, 0, Engine::KilnFuel), 1.2));
+        assert_eq!(limit_ratio(&results, 0, Engine::KilnTimeout), None);
+        assert_eq!(limit_ratio(&results, 1, Engine::KilnFuel), None);
+        assert!(Engine::OPT_IN
+            .iter()
+            .all(|engine| Engine::ALL.contains(engine)));
+        assert_eq!(Engine::KilnFuel.limit_args()[0], "--fuel");
+        assert_eq!(Engine::KilnTimeout.limit_args()[0], "--timeout");
+        assert!(Engine::Kiln.limit_args().is_empty());
     }
 
     #[test]
