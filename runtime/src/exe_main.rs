@@ -79,8 +79,6 @@ const WARM_CODE_BYTES: usize = 512 * 1024;
 /// Called by the C runtime with the process's arguments.
 #[no_mangle]
 pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    // Before anything else touches the trap machinery (see `install_main_alt_stack`).
-    crate::vm::traps::install_main_alt_stack();
     let args = (0..usize::try_from(argc).unwrap_or(0))
         .map(|index| {
             // SAFETY: the C runtime passes `argc` NUL-terminated strings.

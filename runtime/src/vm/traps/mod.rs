@@ -45,9 +45,6 @@ mod signals;
 mod stack;
 mod state;
 
-#[cfg(feature = "exe-main")]
-pub(crate) use signals::install_main_alt_stack;
-
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("kiln-runtime supports x86_64 and aarch64 only");
 

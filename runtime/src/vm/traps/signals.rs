@@ -15,10 +15,13 @@ use std::sync::Once;
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
 thread_local! {
-    /// Whether this thread has an alternate signal stack large enough: ours, one it had
-    /// before, or the process's (see [`install_main_alt_stack`]). No destructor, so
-    /// checking it registers none.
+    /// Whether this thread has an alternate signal stack large enough: ours, or one it had
+    /// before. No destructor, so checking it registers none.
     static HAS_ALT_STACK: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(not(feature = "exe-main"))]
+thread_local! {
     /// This thread's alternate signal stack, if we installed one for it; its destructor
     /// (registered with the thread's first use) unmaps it when the thread exits.
     static ALT_STACK: Cell<Option<AltStack>> = const { Cell::new(None) };
@@ -138,28 +141,28 @@ pub(super) fn ensure_alt_stack() {
         return;
     }
     let alt_stack = map_alt_stack();
-    // SAFETY: the stack lives as long as this thread (in `ALT_STACK`, whose destructor
-    // disables it before unmapping).
+    // SAFETY: `keep_for_this_thread` keeps the stack mapped while it is installed.
     unsafe { install_alt_stack(&alt_stack) };
-    ALT_STACK.set(Some(alt_stack));
+    keep_for_this_thread(alt_stack);
     HAS_ALT_STACK.set(true);
 }
 
-/// Gives the calling thread, which must be the process's main thread, an alternate
-/// signal stack that lives until the process exits. An executable calls this before it
-/// runs its module: unlike [`ensure_alt_stack`]'s, this one needs no thread-local
-/// destructor, whose registration is a heap allocation of the C library's at start-up
-/// (musl has no `__cxa_thread_atexit_impl`, so Rust keeps the list itself).
+/// Keeps `stack`, this thread's alternate signal stack, mapped until the thread exits (in
+/// `ALT_STACK`, whose destructor disables it before unmapping).
+#[cfg(not(feature = "exe-main"))]
+fn keep_for_this_thread(stack: AltStack) {
+    ALT_STACK.set(Some(stack));
+}
+
+/// Keeps `stack` mapped for the life of the process. An executable runs wasm on its main
+/// thread only, whose end is the process's, so it needs no thread-local destructor, whose
+/// registration would be a heap allocation of the C library's at start-up (musl has no
+/// `__cxa_thread_atexit_impl`, so Rust keeps its list of destructors on the heap) and
+/// whose thread-locals would no longer fit the space musl reserves for them (a mapping and
+/// a page fault more).
 #[cfg(feature = "exe-main")]
-pub(crate) fn install_main_alt_stack() {
-    if HAS_ALT_STACK.get() {
-        return;
-    }
-    let alt_stack = map_alt_stack();
-    // SAFETY: the mapping is leaked below, so it stays mapped for the process's life.
-    unsafe { install_alt_stack(&alt_stack) };
-    std::mem::forget(alt_stack);
-    HAS_ALT_STACK.set(true);
+fn keep_for_this_thread(stack: AltStack) {
+    std::mem::forget(stack);
 }
 
 /// PC, SP and frame pointer of an interrupted context.
