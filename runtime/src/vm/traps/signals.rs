@@ -14,12 +14,6 @@ use std::sync::Once;
 /// Size of the alternate signal stack of each thread (a guard page sits below it).
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
-thread_local! {
-    /// Whether this thread has an alternate signal stack large enough: ours, or one it had
-    /// before. No destructor, so checking it registers none.
-    static HAS_ALT_STACK: Cell<bool> = const { Cell::new(false) };
-}
-
 #[cfg(not(feature = "exe-main"))]
 thread_local! {
     /// This thread's alternate signal stack, if we installed one for it; its destructor
@@ -127,7 +121,7 @@ unsafe fn install_alt_stack(stack: &AltStack) {
 /// Gives this thread an alternate signal stack of at least `ALT_STACK_SIZE` bytes, unless
 /// it already has one that large.
 pub(super) fn ensure_alt_stack() {
-    if HAS_ALT_STACK.get() {
+    if STATE.with(|state| state.has_alt_stack.get()) {
         return;
     }
     // SAFETY: querying the current alternate stack has no preconditions.
@@ -137,14 +131,14 @@ pub(super) fn ensure_alt_stack() {
         current.assume_init()
     };
     if current.ss_flags & libc::SS_DISABLE == 0 && current.ss_size >= ALT_STACK_SIZE {
-        HAS_ALT_STACK.set(true);
+        STATE.with(|state| state.has_alt_stack.set(true));
         return;
     }
     let alt_stack = map_alt_stack();
     // SAFETY: `keep_for_this_thread` keeps the stack mapped while it is installed.
     unsafe { install_alt_stack(&alt_stack) };
     keep_for_this_thread(alt_stack);
-    HAS_ALT_STACK.set(true);
+    STATE.with(|state| state.has_alt_stack.set(true));
 }
 
 /// Keeps `stack`, this thread's alternate signal stack, mapped until the thread exits (in

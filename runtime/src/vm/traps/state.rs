@@ -64,6 +64,9 @@ pub(super) struct ThreadState {
     pub stack_limit: Cell<usize>,
     /// Lowest usable address of this thread's stack (0 until computed).
     pub stack_low: Cell<usize>,
+    /// Whether this thread has an alternate signal stack large enough: ours, or one it had
+    /// before (see `signals::ensure_alt_stack`).
+    pub has_alt_stack: Cell<bool>,
 }
 
 impl ThreadState {
@@ -72,6 +75,7 @@ impl ThreadState {
             guard: Cell::new(std::ptr::null_mut()),
             stack_limit: Cell::new(0),
             stack_low: Cell::new(0),
+            has_alt_stack: Cell::new(false),
         }
     }
 }
