@@ -52,21 +52,58 @@ impl InterruptState {
             return Ok(());
         };
         let state = Arc::clone(self);
-        std::thread::Builder::new()
-            .name("kiln-time-limit".into())
-            .spawn(move || {
-                let mut now = Instant::now();
-                while now < deadline {
-                    std::thread::sleep(deadline - now);
-                    now = Instant::now();
-                }
-                if state.deadline() == Some(deadline) {
-                    state.timed_out.store(true, Ordering::Relaxed);
-                    state.interrupt();
-                }
-            })
-            .map(drop)
+        spawn_detached(Box::new(move || {
+            let mut now = Instant::now();
+            while now < deadline {
+                std::thread::sleep(deadline - now);
+                now = Instant::now();
+            }
+            if state.deadline() == Some(deadline) {
+                state.timed_out.store(true, Ordering::Relaxed);
+                state.interrupt();
+            }
+        }))
     }
+}
+
+/// The work of a timer thread.
+type TimerTask = Box<dyn FnOnce() + Send>;
+
+/// Runs `task` on a new detached thread of the C library's, not `std::thread`'s: the
+/// timer needs no name, result or join, and `std::thread` would bring into every
+/// executable its spawn hooks and thread-local destructor list (thread-locals that no
+/// longer fit the space musl reserves for them) and musl's `printf` (through
+/// `pthread_setname_np`), for a thread that most runs never start.
+fn spawn_detached(task: TimerTask) -> std::io::Result<()> {
+    extern "C" fn start(arg: *mut libc::c_void) -> *mut libc::c_void {
+        // SAFETY: `arg` is the `Box<TimerTask>` that `spawn_detached` leaked for this
+        // thread, which now owns it.
+        let task = unsafe { Box::from_raw(arg.cast::<TimerTask>()) };
+        task();
+        std::ptr::null_mut()
+    }
+    let arg = Box::into_raw(Box::new(task));
+    // SAFETY: `attr` is initialised before use and destroyed after; `start` takes
+    // ownership of `arg` when the thread starts, and we take it back when it does not.
+    unsafe {
+        let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+        let mut status = libc::pthread_attr_init(attr.as_mut_ptr());
+        if status == 0 {
+            status =
+                libc::pthread_attr_setdetachstate(attr.as_mut_ptr(), libc::PTHREAD_CREATE_DETACHED);
+            if status == 0 {
+                let mut thread = std::mem::MaybeUninit::<libc::pthread_t>::uninit();
+                status =
+                    libc::pthread_create(thread.as_mut_ptr(), attr.as_ptr(), start, arg.cast());
+            }
+            libc::pthread_attr_destroy(attr.as_mut_ptr());
+        }
+        if status != 0 {
+            drop(Box::from_raw(arg));
+            return Err(std::io::Error::from_raw_os_error(status));
+        }
+    }
+    Ok(())
 }
 
 /// Stops the guests of a store from any thread: they trap with "interrupted" at their
