@@ -112,7 +112,7 @@ impl CodeModule {
         n_imported_functions: u32,
         function_names: &'static [&'static str],
     ) -> Option<CodeModule> {
-        ranges.sort_by_key(|range| range.start);
+        ranges.sort_unstable_by_key(|range| range.start);
         for pair in ranges.windows(2) {
             if pair[0].start.checked_add(pair[0].len)? > pair[1].start {
                 return None;
