@@ -100,7 +100,9 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     // musl's printf came with `std::thread` (its `pthread_setname_np` formats a path):
     // the time limit's timer thread is a plain `pthread_create` (vm/interrupt.rs).
     assert!(
-        !bytes.windows(b"printf_core".len()).any(|w| w == b"printf_core"),
+        !bytes
+            .windows(b"printf_core".len())
+            .any(|w| w == b"printf_core"),
         "the static hello links musl's printf"
     );
     for part in [
