@@ -490,8 +490,8 @@ impl TypeTable {
             ValType::S64 | ValType::U64 | ValType::F64 => scalar(8),
             ValType::String => Layout { size: 8, align: 4 },
             ValType::Defined(index) => match &self.defined[index as usize] {
-                DefinedType::Record(fields) => self.record_layout(fields.iter().map(|f| f.1)),
-                DefinedType::Tuple(types) => self.record_layout(types.iter().copied()),
+                DefinedType::Record(fields) => self.tuple_layout(fields.iter().map(|f| f.1)),
+                DefinedType::Tuple(types) => self.tuple_layout(types.iter().copied()),
                 DefinedType::List(_) => Layout { size: 8, align: 4 },
                 DefinedType::Flags(names) => match names.len() {
                     0 => Layout { size: 0, align: 1 },
@@ -545,7 +545,9 @@ impl TypeTable {
         discriminant_size(n_cases).next_multiple_of(alignment)
     }
 
-    fn record_layout(&self, fields: impl Iterator<Item = ValType>) -> Layout {
+    /// Size and alignment of a tuple (or record) of `fields`: how a function's parameters
+    /// or results lie in memory when they do not fit the flat limits.
+    pub fn tuple_layout(&self, fields: impl IntoIterator<Item = ValType>) -> Layout {
         let (mut size, mut align) = (0u32, 1u32);
         for field in fields {
             let layout = self.layout(field);
