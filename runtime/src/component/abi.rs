@@ -426,6 +426,9 @@ fn load_fields(
 /// A string's bytes at `ptr` (the canonical ABI's `load_string_from_range`): length
 /// limit, bounds, UTF-8.
 fn load_string(cx: &Context<'_>, ptr: u32, len: u32) -> Result<String, ComponentTrap> {
+    if cx.memory.is_none() {
+        return Err(ComponentTrap::NoMemory("string"));
+    }
     if u64::from(len) > MAX_BYTE_LENGTH {
         return Err(ComponentTrap::TooLong {
             what: "string".into(),
@@ -453,6 +456,9 @@ fn load_list(
     ptr: u32,
     len: u32,
 ) -> Result<Vec<ComponentVal>, AbiError> {
+    if cx.memory.is_none() {
+        return Err(ComponentTrap::NoMemory("list").into());
+    }
     let layout = cx.types.layout(elem);
     // Zero-sized elements count as one byte here, so that a hostile length cannot make
     // the host build billions of empty values out of no memory at all.
