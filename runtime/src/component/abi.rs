@@ -103,7 +103,7 @@ impl Context<'_> {
         align: u32,
         size: u64,
     ) -> Result<(), ComponentTrap> {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(ComponentTrap::Misaligned {
                 what: what.to_string(),
                 ptr,
@@ -149,7 +149,7 @@ impl Context<'_> {
     /// checked for alignment and bounds.
     fn allocate(&mut self, what: &'static str, align: u32, size: u32) -> Result<u32, AbiError> {
         let ptr = self.memory(what)?.realloc(0, 0, align, size)?;
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(ComponentTrap::ReallocMisaligned { ptr, align }.into());
         }
         let memory_size = self.memory_size();
@@ -239,13 +239,16 @@ fn make_case(kind: &str, case: u32, payload: Option<ComponentVal>) -> ComponentV
     }
 }
 
+/// A variant value's case index, and its payload with the payload's type.
+type CheckedCase<'v> = (u32, Option<(ValType, &'v ComponentVal)>);
+
 /// Checks a variant value's case against the type's cases: the index in range and a
 /// payload exactly when the case has a type.
 fn check_case<'v>(
     ty: ValType,
     cases: &[Option<ValType>],
     value: &'v ComponentVal,
-) -> Result<(u32, Option<(ValType, &'v ComponentVal)>), AbiError> {
+) -> Result<CheckedCase<'v>, AbiError> {
     let (case, payload) = case_of(value).ok_or_else(|| mismatch(ty, value))?;
     match (cases.get(case as usize), payload) {
         (Some(None), None) => Ok((case, None)),
