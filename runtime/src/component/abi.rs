@@ -164,19 +164,21 @@ impl Context<'_> {
         Ok(ptr)
     }
 
-    fn defined(&self, index: u32) -> Result<&DefinedType, AbiError> {
-        self.types
-            .defined
-            .get(index as usize)
-            .ok_or_else(|| AbiError::Mismatch(format!("no defined type {index}")))
-    }
-
     fn func(&self, index: u32) -> Result<&FuncType, AbiError> {
         self.types
             .funcs
             .get(index as usize)
             .ok_or_else(|| AbiError::Mismatch(format!("no function type {index}")))
     }
+}
+
+/// Defined type `index` of `types`, borrowed from the table (not from the context, which
+/// lifting and lowering keep using mutably meanwhile).
+fn defined(types: &TypeTable, index: u32) -> Result<&DefinedType, AbiError> {
+    types
+        .defined
+        .get(index as usize)
+        .ok_or_else(|| AbiError::Mismatch(format!("no defined type {index}")))
 }
 
 fn mismatch(ty: ValType, value: &ComponentVal) -> AbiError {
@@ -337,15 +339,17 @@ fn load_at(cx: &mut Context<'_>, ty: ValType, ptr: u32) -> Result<ComponentVal, 
             let (begin, len) = (cx.read_u32(ptr)?, cx.read_u32(ptr + 4)?);
             ComponentVal::String(load_string(cx, begin, len)?)
         }
-        ValType::Defined(index) => match cx.defined(index)?.clone() {
-            DefinedType::List(elem) => {
+        ValType::Defined(index) => match defined(cx.types, index)? {
+            &DefinedType::List(elem) => {
                 let (begin, len) = (cx.read_u32(ptr)?, cx.read_u32(ptr + 4)?);
                 ComponentVal::List(load_list(cx, elem, begin, len)?)
             }
             DefinedType::Record(fields) => {
-                ComponentVal::Record(load_fields(cx, ptr, fields.iter().map(|f| f.1).collect())?)
+                ComponentVal::Record(load_fields(cx, ptr, fields.iter().map(|f| f.1))?)
             }
-            DefinedType::Tuple(types) => ComponentVal::Tuple(load_fields(cx, ptr, types)?),
+            DefinedType::Tuple(types) => {
+                ComponentVal::Tuple(load_fields(cx, ptr, types.iter().copied())?)
+            }
             DefinedType::Enum(names) => {
                 let value = load_discriminant(cx, ptr, names.len())?;
                 if value as usize >= names.len() {
@@ -371,11 +375,11 @@ fn load_at(cx: &mut Context<'_>, ty: ValType, ptr: u32) -> Result<ComponentVal, 
                 mask_flags(&mut words, n_flags);
                 ComponentVal::Flags(words)
             }
-            DefinedType::Own(table) => {
+            &DefinedType::Own(table) => {
                 let handle = cx.read_u32(ptr)?;
                 ComponentVal::Own(cx.handles.lift_own(table, handle)?)
             }
-            DefinedType::Borrow(table) => {
+            &DefinedType::Borrow(table) => {
                 let handle = cx.read_u32(ptr)?;
                 ComponentVal::Borrow(cx.handles.lift_borrow(table, handle)?)
             }
@@ -416,13 +420,12 @@ fn load_discriminant(cx: &Context<'_>, ptr: u32, n_cases: usize) -> Result<u32, 
 fn load_fields(
     cx: &mut Context<'_>,
     ptr: u32,
-    types: Vec<ValType>,
+    types: impl Iterator<Item = ValType> + Clone,
 ) -> Result<Vec<ComponentVal>, AbiError> {
-    let offsets = cx.types.field_offsets(types.iter().copied());
+    let offsets = cx.types.field_offsets(types.clone());
     types
-        .iter()
         .zip(offsets)
-        .map(|(&ty, offset)| load_at(cx, ty, ptr + offset))
+        .map(|(ty, offset)| load_at(cx, ty, ptr + offset))
         .collect()
 }
 
@@ -506,8 +509,8 @@ fn store_at(
             cx.write(ptr, &begin.to_le_bytes())?;
             cx.write(ptr + 4, &len.to_le_bytes())?;
         }
-        (ValType::Defined(index), value) => match (cx.defined(index)?.clone(), value) {
-            (DefinedType::List(elem), ComponentVal::List(values)) => {
+        (ValType::Defined(index), value) => match (defined(cx.types, index)?, value) {
+            (&DefinedType::List(elem), ComponentVal::List(values)) => {
                 let (begin, len) = store_list(cx, elem, values)?;
                 cx.write(ptr, &begin.to_le_bytes())?;
                 cx.write(ptr + 4, &len.to_le_bytes())?;
@@ -539,11 +542,11 @@ fn store_at(
                     }
                 }
             }
-            (DefinedType::Own(table), ComponentVal::Own(rep)) => {
+            (&DefinedType::Own(table), ComponentVal::Own(rep)) => {
                 let handle = cx.handles.lower_own(table, *rep)?;
                 cx.write(ptr, &handle.to_le_bytes())?
             }
-            (DefinedType::Borrow(table), ComponentVal::Borrow(rep)) => {
+            (&DefinedType::Borrow(table), ComponentVal::Borrow(rep)) => {
                 let handle = cx.handles.lower_borrow(table, *rep)?;
                 cx.write(ptr, &handle.to_le_bytes())?
             }
@@ -693,8 +696,8 @@ pub fn lift_flat(
             let (ptr, len) = (flat.next_u32()?, flat.next_u32()?);
             ComponentVal::String(load_string(cx, ptr, len)?)
         }
-        ValType::Defined(index) => match cx.defined(index)?.clone() {
-            DefinedType::List(elem) => {
+        ValType::Defined(index) => match defined(cx.types, index)? {
+            &DefinedType::List(elem) => {
                 let (ptr, len) = (flat.next_u32()?, flat.next_u32()?);
                 ComponentVal::List(load_list(cx, elem, ptr, len)?)
             }
@@ -729,11 +732,11 @@ pub fn lift_flat(
                 mask_flags(&mut words, names.len());
                 ComponentVal::Flags(words)
             }
-            DefinedType::Own(table) => {
+            &DefinedType::Own(table) => {
                 let handle = flat.next_u32()?;
                 ComponentVal::Own(cx.handles.lift_own(table, handle)?)
             }
-            DefinedType::Borrow(table) => {
+            &DefinedType::Borrow(table) => {
                 let handle = flat.next_u32()?;
                 ComponentVal::Borrow(cx.handles.lift_borrow(table, handle)?)
             }
@@ -793,8 +796,8 @@ pub fn lower_flat(
             let (ptr, len) = store_string(cx, text)?;
             out.extend([u32_(ptr), u32_(len)]);
         }
-        (ValType::Defined(index), value) => match (cx.defined(index)?.clone(), value) {
-            (DefinedType::List(elem), ComponentVal::List(values)) => {
+        (ValType::Defined(index), value) => match (defined(cx.types, index)?, value) {
+            (&DefinedType::List(elem), ComponentVal::List(values)) => {
                 let (ptr, len) = store_list(cx, elem, values)?;
                 out.extend([u32_(ptr), u32_(len)]);
             }
@@ -822,10 +825,10 @@ pub fn lower_flat(
                 mask_flags(&mut words, names.len());
                 out.extend(words.into_iter().map(u32_));
             }
-            (DefinedType::Own(table), ComponentVal::Own(rep)) => {
+            (&DefinedType::Own(table), ComponentVal::Own(rep)) => {
                 out.push(u32_(cx.handles.lower_own(table, *rep)?))
             }
-            (DefinedType::Borrow(table), ComponentVal::Borrow(rep)) => {
+            (&DefinedType::Borrow(table), ComponentVal::Borrow(rep)) => {
                 out.push(u32_(cx.handles.lower_borrow(table, *rep)?))
             }
             (
