@@ -221,7 +221,7 @@ fn nested_compound_values_round_trip() {
     let value = V::List(vec![
         V::Record(vec![
             V::String("first".into()),
-            V::Option(some(V::List(vec![V::U8(1), V::U8(2), V::U8(3)]))),
+            V::Option(some(V::Bytes(vec![1, 2, 3]))),
             V::Result(Ok(some(V::U32(7)))),
         ]),
         V::Record(vec![
@@ -231,7 +231,7 @@ fn nested_compound_values_round_trip() {
         ]),
         V::Record(vec![
             V::String("third ✓".into()),
-            V::Option(some(V::List(vec![]))),
+            V::Option(some(V::Bytes(vec![]))),
             V::Result(Err(some(V::Enum(0)))),
         ]),
     ]);
@@ -259,6 +259,29 @@ fn nested_compound_values_round_trip() {
     let borrow = def(&mut types, DefinedType::Borrow(0));
     check_round_trip(&types, own, V::Own(5));
     check_round_trip(&types, borrow, V::Borrow(6));
+}
+
+#[test]
+fn lists_of_bytes_lift_as_bytes_and_lower_from_either_form() {
+    let mut types = TypeTable::default();
+    let bytes = def(&mut types, DefinedType::List(ValType::U8));
+    let mut memory = TestMemory::new(1 << 16);
+    let (flat, lifted) = with(&types, &mut memory, |cx| {
+        let mut flat = Vec::new();
+        lower_flat(cx, bytes, &V::List(vec![V::U8(7), V::U8(8)]), &mut flat).unwrap();
+        lower_flat(cx, bytes, &V::Bytes(vec![7, 8]), &mut flat).unwrap();
+        let lifted = lift_flat(cx, bytes, &mut FlatReader::new(&flat)).unwrap();
+        (flat.iter().map(|v| v.u32()).collect::<Vec<_>>(), lifted)
+    });
+    assert_eq!(flat, [1024, 2, 1026, 2]);
+    assert_eq!(memory.bytes[1024..1028], [7, 8, 7, 8]);
+    assert_eq!(lifted, V::Bytes(vec![7, 8]));
+    // Bytes are no list of another element type.
+    let words = def(&mut types, DefinedType::List(ValType::U16));
+    let error = with(&types, &mut memory, |cx| {
+        lower_flat(cx, words, &V::Bytes(vec![1, 2]), &mut Vec::new())
+    });
+    assert!(matches!(error, Err(AbiError::Mismatch(_))), "{error:?}");
 }
 
 #[test]

@@ -342,7 +342,7 @@ fn load_at(cx: &mut Context<'_>, ty: ValType, ptr: u32) -> Result<ComponentVal, 
         ValType::Defined(index) => match defined(cx.types, index)? {
             &DefinedType::List(elem) => {
                 let (begin, len) = (cx.read_u32(ptr)?, cx.read_u32(ptr + 4)?);
-                ComponentVal::List(load_list(cx, elem, begin, len)?)
+                load_list(cx, elem, begin, len)?
             }
             DefinedType::Record(fields) => {
                 ComponentVal::Record(load_fields(cx, ptr, fields.iter().map(|f| f.1))?)
@@ -455,33 +455,41 @@ fn load_string(cx: &Context<'_>, ptr: u32, len: u32) -> Result<String, Component
 }
 
 /// A list's elements at `ptr` (`load_list_from_range`): length limit, alignment and
-/// bounds, all checked before anything is allocated.
+/// bounds, all checked before anything is allocated. A `list<u8>` is
+/// [`ComponentVal::Bytes`], one copy of the guest's bytes.
 fn load_list(
     cx: &mut Context<'_>,
     elem: ValType,
     ptr: u32,
     len: u32,
-) -> Result<Vec<ComponentVal>, AbiError> {
+) -> Result<ComponentVal, AbiError> {
     if cx.memory.is_none() {
         return Err(ComponentTrap::NoMemory("list").into());
     }
     let layout = cx.types.layout(elem);
-    // Zero-sized elements count as one byte here, so that a hostile length cannot make
-    // the host build billions of empty values out of no memory at all.
-    if u64::from(len) * u64::from(layout.size.max(1)) > MAX_BYTE_LENGTH {
+    // Zero-sized elements (of types WIT cannot write: empty flags, records, tuples) are
+    // checked as if they took one byte each, so that a hostile length cannot make the
+    // host build billions of empty values out of no memory at all.
+    let size = u64::from(len) * u64::from(layout.size.max(1));
+    if size > MAX_BYTE_LENGTH {
         return Err(ComponentTrap::TooLong {
             what: "list".into(),
             length: len,
         }
         .into());
     }
-    let size = u64::from(len) * u64::from(layout.size);
     cx.check_range("list", ptr, layout.align, size)?;
+    if elem == ValType::U8 {
+        let bytes = cx.memory.as_deref().map_or(&[][..], |m| m.bytes());
+        return Ok(ComponentVal::Bytes(
+            bytes[ptr as usize..ptr as usize + len as usize].to_vec(),
+        ));
+    }
     let mut values = Vec::with_capacity(len as usize);
     for index in 0..len {
         values.push(load_at(cx, elem, ptr + index * layout.size)?);
     }
-    Ok(values)
+    Ok(ComponentVal::List(values))
 }
 
 /// `store` without the whole-value check: every write is still checked on its own.
@@ -510,8 +518,8 @@ fn store_at(
             cx.write(ptr + 4, &len.to_le_bytes())?;
         }
         (ValType::Defined(index), value) => match (defined(cx.types, index)?, value) {
-            (&DefinedType::List(elem), ComponentVal::List(values)) => {
-                let (begin, len) = store_list(cx, elem, values)?;
+            (&DefinedType::List(elem), value) => {
+                let (begin, len) = store_list(cx, ty, elem, value)?;
                 cx.write(ptr, &begin.to_le_bytes())?;
                 cx.write(ptr + 4, &len.to_le_bytes())?;
             }
@@ -617,26 +625,37 @@ fn store_string(cx: &mut Context<'_>, text: &str) -> Result<(u32, u32), AbiError
     Ok((ptr, len))
 }
 
-/// Copies a list into memory from `cabi_realloc` (`store_list_into_range`); returns its
-/// address and length.
+/// Copies a list (a [`ComponentVal::List`], or [`ComponentVal::Bytes`] for `list<u8>`)
+/// into memory from `cabi_realloc` (`store_list_into_range`); returns its address and
+/// length.
 fn store_list(
     cx: &mut Context<'_>,
+    ty: ValType,
     elem: ValType,
-    values: &[ComponentVal],
+    value: &ComponentVal,
 ) -> Result<(u32, u32), AbiError> {
+    let n_values = match value {
+        ComponentVal::List(values) => values.len(),
+        ComponentVal::Bytes(bytes) if elem == ValType::U8 => bytes.len(),
+        _ => return Err(mismatch(ty, value)),
+    };
     let layout = cx.types.layout(elem);
-    let byte_length = values.len() as u64 * u64::from(layout.size);
-    let (Ok(len), Ok(byte_length)) = (u32::try_from(values.len()), u32::try_from(byte_length))
-    else {
+    let byte_length = n_values as u64 * u64::from(layout.size);
+    let (Ok(len), Ok(byte_length)) = (u32::try_from(n_values), u32::try_from(byte_length)) else {
         return Err(AbiError::Mismatch(format!(
-            "a list of {} elements of {} bytes",
-            values.len(),
+            "a list of {n_values} elements of {} bytes",
             layout.size
         )));
     };
     let ptr = cx.allocate("list", layout.align, byte_length)?;
-    for (index, value) in values.iter().enumerate() {
-        store_at(cx, elem, ptr + index as u32 * layout.size, value)?;
+    match value {
+        ComponentVal::Bytes(bytes) => cx.write(ptr, bytes)?,
+        ComponentVal::List(values) => {
+            for (index, value) in values.iter().enumerate() {
+                store_at(cx, elem, ptr + index as u32 * layout.size, value)?;
+            }
+        }
+        _ => return Err(mismatch(ty, value)),
     }
     Ok((ptr, len))
 }
@@ -699,7 +718,7 @@ pub fn lift_flat(
         ValType::Defined(index) => match defined(cx.types, index)? {
             &DefinedType::List(elem) => {
                 let (ptr, len) = (flat.next_u32()?, flat.next_u32()?);
-                ComponentVal::List(load_list(cx, elem, ptr, len)?)
+                load_list(cx, elem, ptr, len)?
             }
             DefinedType::Record(fields) => ComponentVal::Record(
                 fields
@@ -797,8 +816,8 @@ pub fn lower_flat(
             out.extend([u32_(ptr), u32_(len)]);
         }
         (ValType::Defined(index), value) => match (defined(cx.types, index)?, value) {
-            (&DefinedType::List(elem), ComponentVal::List(values)) => {
-                let (ptr, len) = store_list(cx, elem, values)?;
+            (&DefinedType::List(elem), value) => {
+                let (ptr, len) = store_list(cx, ty, elem, value)?;
                 out.extend([u32_(ptr), u32_(len)]);
             }
             (DefinedType::Record(fields), ComponentVal::Record(values))

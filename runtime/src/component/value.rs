@@ -32,8 +32,12 @@ pub enum ComponentVal {
     Char(char),
     /// `string`.
     String(String),
-    /// `list<T>`.
+    /// `list<T>`, for every `T` but `u8`.
     List(Vec<ComponentVal>),
+    /// `list<u8>`: lifted as one copy of the guest's bytes rather than a value per byte
+    /// (WASI's stream reads and writes are lists of bytes). Lowering `list<u8>` takes this
+    /// or a `List` of `U8`s.
+    Bytes(Vec<u8>),
     /// `record { ... }`: the fields in declaration order.
     Record(Vec<ComponentVal>),
     /// `tuple<...>`.
@@ -100,6 +104,7 @@ impl ComponentVal {
             ComponentVal::Char(_) => "char",
             ComponentVal::String(_) => "string",
             ComponentVal::List(_) => "list",
+            ComponentVal::Bytes(_) => "list<u8>",
             ComponentVal::Record(_) => "record",
             ComponentVal::Tuple(_) => "tuple",
             ComponentVal::Variant { .. } => "variant",
