@@ -217,6 +217,10 @@ fn cases_of(ty: &DefinedType) -> Option<(Vec<Option<ValType>>, &'static str)> {
     }
 }
 
+fn not_variant(ty: ValType) -> AbiError {
+    AbiError::Mismatch(format!("{ty:?} is not a variant, option or result"))
+}
+
 /// A variant-like value as (case index, payload).
 fn case_of(value: &ComponentVal) -> Option<(u32, Option<&ComponentVal>)> {
     match value {
@@ -386,7 +390,7 @@ fn load_at(cx: &mut Context<'_>, ty: ValType, ptr: u32) -> Result<ComponentVal, 
             defined @ (DefinedType::Variant(_)
             | DefinedType::Option(_)
             | DefinedType::Result { .. }) => {
-                let (cases, kind) = cases_of(&defined).expect("a variant-like type");
+                let (cases, kind) = cases_of(defined).ok_or_else(|| not_variant(ty))?;
                 let value = load_discriminant(cx, ptr, cases.len())?;
                 let Some(case) = cases.get(value as usize) else {
                     return Err(ComponentTrap::Discriminant {
@@ -528,7 +532,7 @@ fn store_at(
                 store_fields(cx, ty, ptr, &types, values)?
             }
             (DefinedType::Tuple(types), ComponentVal::Tuple(values)) => {
-                store_fields(cx, ty, ptr, &types, values)?
+                store_fields(cx, ty, ptr, types, values)?
             }
             (DefinedType::Enum(names), ComponentVal::Enum(case))
                 if (*case as usize) < names.len() =>
@@ -564,7 +568,7 @@ fn store_at(
                 | DefinedType::Result { .. }),
                 value,
             ) => {
-                let (cases, _) = cases_of(&defined).expect("a variant-like type");
+                let (cases, _) = cases_of(defined).ok_or_else(|| not_variant(ty))?;
                 let (case, payload) = check_case(ty, &cases, value)?;
                 store_discriminant(cx, ptr, cases.len(), case)?;
                 if let Some((case_ty, payload)) = payload {
@@ -762,7 +766,7 @@ pub fn lift_flat(
             defined @ (DefinedType::Variant(_)
             | DefinedType::Option(_)
             | DefinedType::Result { .. }) => {
-                let (cases, kind) = cases_of(&defined).expect("a variant-like type");
+                let (cases, kind) = cases_of(defined).ok_or_else(|| not_variant(ty))?;
                 let value = flat.next_u32()?;
                 let Some(case) = cases.get(value as usize) else {
                     return Err(ComponentTrap::Discriminant {
@@ -856,7 +860,7 @@ pub fn lower_flat(
                 | DefinedType::Result { .. }),
                 value,
             ) => {
-                let (cases, _) = cases_of(&defined).expect("a variant-like type");
+                let (cases, _) = cases_of(defined).ok_or_else(|| not_variant(ty))?;
                 let (case, payload) = check_case(ty, &cases, value)?;
                 let joined = flat_count(cx.types, ty) - 1;
                 out.push(u32_(case));
