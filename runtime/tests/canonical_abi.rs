@@ -1131,3 +1131,108 @@ fn own_and_borrow_parameters_go_through_the_tables() {
         }))
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Random hostile input
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn random_memory_and_flat_values_lift_or_trap_but_never_panic() {
+    // Types that nest every kind of value, read from random bytes and random flat values
+    // (small pointers and lengths often enough to get past the bounds checks).
+    let mut types = TypeTable::default();
+    let bytes = def(&mut types, DefinedType::List(ValType::U8));
+    let maybe = def(&mut types, DefinedType::Option(bytes));
+    let level = def(&mut types, DefinedType::Enum(names(3)));
+    let status = def(
+        &mut types,
+        DefinedType::Result {
+            ok: Some(ValType::U32),
+            err: Some(level),
+        },
+    );
+    let flags = def(&mut types, DefinedType::Flags(names(33)));
+    let mixed = def(
+        &mut types,
+        DefinedType::Variant(vec![
+            ("a".into(), Some(ValType::F32)),
+            ("b".into(), Some(ValType::String)),
+            ("c".into(), Some(ValType::Char)),
+            ("d".into(), None),
+        ]),
+    );
+    let entry = def(
+        &mut types,
+        DefinedType::Record(vec![
+            ("name".into(), ValType::String),
+            ("data".into(), maybe),
+            ("status".into(), status),
+            ("flags".into(), flags),
+            ("mixed".into(), mixed),
+            ("c".into(), ValType::Char),
+        ]),
+    );
+    let entries = def(&mut types, DefinedType::List(entry));
+    let nested = def(&mut types, DefinedType::List(entries));
+    let spilled = func(&mut types, vec![entry; 3], vec![]);
+    let all = [
+        entry,
+        entries,
+        nested,
+        mixed,
+        status,
+        flags,
+        ValType::String,
+    ];
+
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut lifted, mut trapped) = (0, 0);
+    for _ in 0..3000 {
+        let mut memory = TestMemory::new(4096);
+        for byte in memory.bytes.iter_mut() {
+            // Mostly small values, so that lengths and discriminants are often valid.
+            let r = next();
+            *byte = if r % 4 == 0 {
+                r as u8
+            } else {
+                (r >> 8) as u8 & 0x7
+            };
+        }
+        let flat: Vec<ValRaw> = (0..24)
+            .map(|_| {
+                let r = next();
+                ValRaw::from_u64(match r % 3 {
+                    0 => r >> 32,
+                    1 => (r >> 8) % 4096,
+                    _ => (r >> 8) % 8,
+                })
+            })
+            .collect();
+        let ty = all[(next() % all.len() as u64) as usize];
+        let ptr = (next() % 4200) as u32;
+        for result in with(&types, &mut memory, |cx| {
+            [
+                load(cx, ty, ptr).map(|_| ()),
+                lift_flat(cx, ty, &mut FlatReader::new(&flat)).map(|_| ()),
+                lift_params(cx, spilled, &flat).map(|_| ()),
+            ]
+        }) {
+            match result {
+                Ok(()) => lifted += 1,
+                Err(AbiError::Trap(_)) => trapped += 1,
+                Err(other) => panic!("not a trap: {other}"),
+            }
+        }
+    }
+    // Both outcomes are exercised.
+    assert!(
+        lifted > 500 && trapped > 500,
+        "{lifted} lifted, {trapped} trapped"
+    );
+}
