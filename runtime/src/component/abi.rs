@@ -540,8 +540,7 @@ fn store_at(
                 store_discriminant(cx, ptr, names.len(), *case)?
             }
             (DefinedType::Flags(names), value) => {
-                let words = check_flags(ty, names.len(), value)?.to_vec();
-                let mut words = words;
+                let mut words = check_flags(ty, names.len(), value)?.to_vec();
                 mask_flags(&mut words, names.len());
                 match flags_width(names.len()) {
                     0 => {}
