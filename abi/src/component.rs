@@ -490,8 +490,8 @@ impl TypeTable {
             ValType::S64 | ValType::U64 | ValType::F64 => scalar(8),
             ValType::String => Layout { size: 8, align: 4 },
             ValType::Defined(index) => match &self.defined[index as usize] {
-                DefinedType::Record(fields) => self.record_layout(fields.iter().map(|f| f.1)),
-                DefinedType::Tuple(types) => self.record_layout(types.iter().copied()),
+                DefinedType::Record(fields) => self.tuple_layout(fields.iter().map(|f| f.1)),
+                DefinedType::Tuple(types) => self.tuple_layout(types.iter().copied()),
                 DefinedType::List(_) => Layout { size: 8, align: 4 },
                 DefinedType::Flags(names) => match names.len() {
                     0 => Layout { size: 0, align: 1 },
@@ -513,7 +513,41 @@ impl TypeTable {
         }
     }
 
-    fn record_layout(&self, fields: impl Iterator<Item = ValType>) -> Layout {
+    /// The offsets of a record's or tuple's fields from its start: each field aligned to
+    /// its own alignment after the one before (the canonical ABI's `load_record`).
+    pub fn field_offsets(&self, fields: impl IntoIterator<Item = ValType>) -> Vec<u32> {
+        let mut offset = 0u32;
+        fields
+            .into_iter()
+            .map(|field| {
+                let layout = self.layout(field);
+                let at = offset.next_multiple_of(layout.align);
+                offset = at + layout.size;
+                at
+            })
+            .collect()
+    }
+
+    /// The offset of a variant's payload from its start: the discriminant
+    /// ([`discriminant_size`] bytes for `n_cases` cases) rounded up to the largest
+    /// alignment of the cases' payloads.
+    pub fn payload_offset(
+        &self,
+        cases: impl IntoIterator<Item = Option<ValType>>,
+        n_cases: usize,
+    ) -> u32 {
+        let alignment = cases
+            .into_iter()
+            .flatten()
+            .map(|ty| self.layout(ty).align)
+            .max()
+            .unwrap_or(1);
+        discriminant_size(n_cases).next_multiple_of(alignment)
+    }
+
+    /// Size and alignment of a tuple (or record) of `fields`: how a function's parameters
+    /// or results lie in memory when they do not fit the flat limits.
+    pub fn tuple_layout(&self, fields: impl IntoIterator<Item = ValType>) -> Layout {
         let (mut size, mut align) = (0u32, 1u32);
         for field in fields {
             let layout = self.layout(field);
@@ -603,8 +637,9 @@ fn join(a: CoreType, b: CoreType) -> CoreType {
     }
 }
 
-/// Bytes of the discriminant of a variant with `n` cases.
-fn discriminant_size(n: usize) -> u32 {
+/// Bytes of the discriminant of a variant (or enum) with `n` cases: 1 up to 256 cases, 2
+/// up to 65536, 4 past that.
+pub fn discriminant_size(n: usize) -> u32 {
     match n {
         0..=0x100 => 1,
         0x101..=0x1_0000 => 2,
@@ -739,6 +774,28 @@ mod tests {
         assert_eq!(
             types.layout(ValType::Defined(2)),
             Layout { size: 2, align: 2 }
+        );
+    }
+
+    #[test]
+    fn field_and_payload_offsets_follow_the_canonical_abi() {
+        let types = table(vec![], vec![]);
+        assert_eq!(
+            types.field_offsets([ValType::U8, ValType::U32, ValType::U16]),
+            [0, 4, 8]
+        );
+        assert_eq!(
+            types.field_offsets([ValType::U16, ValType::U8, ValType::F64, ValType::U8]),
+            [0, 2, 8, 16]
+        );
+        assert_eq!(types.payload_offset([None, Some(ValType::U8)], 2), 1);
+        assert_eq!(types.payload_offset([Some(ValType::U64), None], 2), 8);
+        assert_eq!(types.payload_offset([Some(ValType::U16)], 257), 2);
+        assert_eq!(types.payload_offset([Some(ValType::U8)], 0x1_0001), 4);
+        assert_eq!(types.payload_offset([None, None], 2), 1);
+        assert_eq!(
+            [0, 256, 257, 0x1_0000, 0x1_0001].map(discriminant_size),
+            [1, 1, 2, 2, 4]
         );
     }
 

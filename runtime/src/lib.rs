@@ -14,6 +14,7 @@
 //!   the code registry, traps and signals, the loader), over raw values;
 //! - `api/`: the safe public API (store, func, memory, table, global, instance, linker,
 //!   values);
+//! - `component/` (components: the canonical ABI, component values, resource tables);
 //! - `wasi/` (preview 1 as host functions), `bench.rs` (the sightglass `bench` imports),
 //!   `command.rs` (running a WASI command: `kiln run`, executables), `exe_main.rs` (the C
 //!   `main` of executables), `startup_heap.rs` (their global allocator), `c_api.rs` (feature `c-api`: the C interface).
@@ -23,6 +24,7 @@ pub mod bench;
 #[cfg(feature = "c-api")]
 pub mod c_api;
 mod command;
+pub mod component;
 mod error;
 mod limits;
 mod vm;

@@ -1,6 +1,7 @@
 //! The runtime's layering, checked on its sources: the VM layer (`src/vm/`) uses nothing
-//! above it (the API, WASI, the command runner, the C interface), and the files of the
-//! crate import each other without a cycle.
+//! above it (the API, components, WASI, the command runner, the C interface), the
+//! component layer (`src/component/`) nothing above the API, and the files of the crate
+//! import each other without a cycle.
 //!
 //! A file's imports are the `crate::…`, `super::…` and `self::…` paths it names outside its
 //! test module, resolved to the file that defines the named module or item (through the
@@ -275,6 +276,36 @@ fn the_vm_layer_uses_nothing_above_it() {
     assert!(
         edges.keys().filter(|file| file.starts_with("vm/")).count() > 10,
         "the VM layer's files were found"
+    );
+}
+
+#[test]
+fn the_component_layer_sits_on_the_api_and_below_wasi() {
+    // `component/` (the canonical ABI, resource tables) is built on the API and VM layers;
+    // WASI, the command runner and the executables' entry come above it, never below.
+    let edges = graph();
+    let mut wrong = Vec::new();
+    for (from, targets) in &edges {
+        if !from.starts_with("component/") {
+            continue;
+        }
+        for to in targets {
+            let below = to.starts_with("component/")
+                || to.starts_with("vm/")
+                || to == "api"
+                || to == "error.rs";
+            if !below {
+                wrong.push(format!("{from} -> {to}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "component imports from above it: {wrong:#?}"
+    );
+    assert!(
+        edges["component/abi.rs"].contains("component/trap.rs"),
+        "the component layer's files were found: {edges:#?}"
     );
 }
 

@@ -1,0 +1,23 @@
+//! Components at run time (issue 19, milestone 2): the layer above `api/` that will run a
+//! [`ComponentPlan`](kiln_abi::component::ComponentPlan). For now its self-contained core,
+//! usable and tested without instances:
+//! - `value.rs`: [`ComponentVal`], the dynamic value of any component type;
+//! - `abi.rs`: the canonical ABI: values in memory and in flat core values, parameters and
+//!   results of both call directions, through the [`GuestMemory`] and [`Handles`] traits;
+//! - `memory.rs`: [`InstanceMemory`], the `GuestMemory` of an instance's memory and its
+//!   `cabi_realloc`;
+//! - `resources.rs`: [`ResourceTables`], own and borrow handles with their rules;
+//! - `trap.rs`: [`ComponentTrap`] (a rule the guest broke, with its message) and
+//!   [`AbiError`].
+
+pub mod abi;
+mod memory;
+mod resources;
+mod trap;
+mod value;
+
+pub use abi::{Context, FlatReader, GuestMemory, Handles};
+pub use memory::InstanceMemory;
+pub use resources::{DroppedOwn, ResourceTables, MAX_HANDLES};
+pub use trap::{AbiError, ComponentTrap};
+pub use value::ComponentVal;
