@@ -299,43 +299,59 @@ pub fn build_c_native(source: &Path, native: &Path) -> Result<(), String> {
     )
 }
 
-/// Builds the Rust programs `names` (binaries of `tests/programs/rust`) with `cargo build
-/// --release`, for wasm32-wasip1 and natively, into `target_dir`; [`Program::rust`] finds
-/// them there.
-pub fn build_rust_programs(target_dir: &Path, names: &[&str]) -> Result<(), String> {
-    let manifest = programs_dir().join("rust").join("Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-
+/// Whether the Rust standard library for `target` is installed; the error says how to
+/// install it (`hint`).
+fn require_rust_target(target: &str, hint: &str) -> Result<(), String> {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let sysroot = Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()
         .map_err(|error| format!("running rustc: {error}"))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib/wasm32-wasip1").is_dir() {
+    if !sysroot.join("lib/rustlib").join(target).is_dir() {
         return Err(format!(
-            "the Rust standard library for wasm32-wasip1 is not in {}: {RUST_INSTALL_HINT}",
+            "the Rust standard library for {target} is not in {}: {hint}",
             sysroot.display()
         ));
     }
+    Ok(())
+}
 
+/// `cargo build --release` of the binaries `names` of `tests/programs/rust` into
+/// `target_dir`, for `target` or natively (into `<target_dir>/release`).
+fn cargo_build_programs(
+    target_dir: &Path,
+    names: &[&str],
+    target: Option<&str>,
+    hint: &str,
+) -> Result<(), String> {
+    let manifest = programs_dir().join("rust").join("Cargo.toml");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(&cargo);
+    command.args(["build", "--release", "--locked"]);
+    for name in names {
+        command.args(["--bin", name]);
+    }
+    command
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        // The native build must land in `<target_dir>/release`.
+        .env_remove("CARGO_BUILD_TARGET");
+    if let Some(target) = target {
+        command.args(["--target", target]);
+    }
+    build_step(&mut command, hint)
+}
+
+/// Builds the Rust programs `names` (binaries of `tests/programs/rust`) with `cargo build
+/// --release`, for wasm32-wasip1 and natively, into `target_dir`; [`Program::rust`] finds
+/// them there.
+pub fn build_rust_programs(target_dir: &Path, names: &[&str]) -> Result<(), String> {
+    require_rust_target("wasm32-wasip1", RUST_INSTALL_HINT)?;
     for target in [Some("wasm32-wasip1"), None] {
-        let mut command = Command::new(&cargo);
-        command.args(["build", "--release", "--locked"]);
-        for name in names {
-            command.args(["--bin", name]);
-        }
-        command
-            .arg("--manifest-path")
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(target_dir)
-            // The native build must land in `<target_dir>/release`.
-            .env_remove("CARGO_BUILD_TARGET");
-        if let Some(target) = target {
-            command.args(["--target", target]);
-        }
-        build_step(&mut command, RUST_INSTALL_HINT)?;
+        cargo_build_programs(target_dir, names, target, RUST_INSTALL_HINT)?;
     }
     Ok(())
 }
@@ -350,38 +366,13 @@ pub fn build_rust_components(
     target_dir: &Path,
     names: &[&'static str],
 ) -> Result<BTreeMap<&'static str, PathBuf>, String> {
-    let manifest = programs_dir().join("rust").join("Cargo.toml");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let sysroot = Command::new(&rustc)
-        .args(["--print", "sysroot"])
-        .output()
-        .map_err(|error| format!("running rustc: {error}"))?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
-    if !sysroot.join("lib/rustlib/wasm32-wasip2").is_dir() {
-        return Err(format!(
-            "the Rust standard library for wasm32-wasip2 is not in {}: {RUST_P2_INSTALL_HINT}",
-            sysroot.display()
-        ));
-    }
-    let mut command = Command::new(&cargo);
-    command.args([
-        "build",
-        "--release",
-        "--locked",
-        "--target",
-        "wasm32-wasip2",
-    ]);
-    for name in names {
-        command.args(["--bin", name]);
-    }
-    command
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .env_remove("CARGO_BUILD_TARGET");
-    build_step(&mut command, RUST_P2_INSTALL_HINT)?;
+    require_rust_target("wasm32-wasip2", RUST_P2_INSTALL_HINT)?;
+    cargo_build_programs(
+        target_dir,
+        names,
+        Some("wasm32-wasip2"),
+        RUST_P2_INSTALL_HINT,
+    )?;
     Ok(names
         .iter()
         .map(|&name| {
