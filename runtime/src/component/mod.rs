@@ -8,15 +8,18 @@
 //!   `cabi_realloc`;
 //! - `resources.rs`: [`ResourceTables`], own and borrow handles with their rules;
 //! - `trap.rs`: [`ComponentTrap`] (a rule the guest broke, with its message) and
-//!   [`AbiError`].
+//!   [`AbiError`];
+//! - `host.rs`: [`ComponentHost`], what host imports are bound to (WASI 0.2 is one).
 
 pub mod abi;
+mod host;
 mod memory;
 mod resources;
 mod trap;
 mod value;
 
 pub use abi::{Context, FlatReader, GuestMemory, Handles};
+pub use host::{resource_import_name, ComponentHost, HostCallError};
 pub use memory::InstanceMemory;
 pub use resources::{DroppedOwn, ResourceTables, MAX_HANDLES};
 pub use trap::{AbiError, ComponentTrap};
