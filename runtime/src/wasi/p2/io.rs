@@ -318,11 +318,11 @@ fn wait_fds(fds: &[(usize, RawFd)], timeout: Option<Duration>) -> Result<(), Err
     let timeout = timeout.map_or(-1, |timeout| {
         timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int
     });
-    // SAFETY: `pollfds` is a valid array of `pollfds.len()` entries.
-    retry(
-        || unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, timeout) }
-            as isize,
-    )?;
+    let count = pollfds.len() as libc::nfds_t;
+    retry(|| {
+        // SAFETY: `pollfds` is a valid array of `count` entries.
+        unsafe { libc::poll(pollfds.as_mut_ptr(), count, timeout) as isize }
+    })?;
     Ok(())
 }
 
