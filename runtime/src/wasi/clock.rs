@@ -126,17 +126,33 @@ fn clock_res_get(
     pointer: u32,
 ) -> Result<(), Errno> {
     memory.check(pointer, 8)?;
-    let clock = host_clock(id)?;
-    if state.clocks.is_virtual() {
-        return memory.write_u64(pointer, VIRTUAL_TICK);
+    let resolution = state.clocks.resolution(id)?;
+    memory.write_u64(pointer, resolution)
+}
+
+impl Clocks {
+    /// The resolution of clock `id` in nanoseconds (at least 1).
+    pub(crate) fn resolution(&self, id: u32) -> Result<u64, Errno> {
+        let clock = host_clock(id)?;
+        if self.is_virtual() {
+            return Ok(VIRTUAL_TICK);
+        }
+        let mut resolution = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `resolution` is a valid timespec to write.
+        if unsafe { libc::clock_getres(clock, &mut resolution) } != 0 {
+            return Err(Errno::INVAL);
+        }
+        Ok(nanoseconds(resolution).max(1))
     }
-    let mut resolution = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `resolution` is a valid timespec to write.
-    if unsafe { libc::clock_getres(clock, &mut resolution) } != 0 {
-        return Err(Errno::INVAL);
+
+    /// The time of clock `id` without advancing virtual time (to check deadlines).
+    pub(crate) fn peek(&self, id: u32) -> Result<u64, Errno> {
+        match self {
+            Clocks::Virtual(time) => Ok(time.get()),
+            Clocks::Host => now(host_clock(id)?),
+        }
     }
-    memory.write_u64(pointer, nanoseconds(resolution).max(1))
 }

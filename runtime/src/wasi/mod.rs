@@ -37,6 +37,7 @@ mod errno;
 mod fd;
 mod file;
 mod grants;
+pub mod p2;
 mod path;
 mod poll;
 mod proc;

@@ -33,24 +33,31 @@ fn random_get(
     pointer: u32,
     len: u32,
 ) -> Result<(), Errno> {
-    let mut buffer = memory.slice_mut(pointer, len)?;
-    if let Random::Stream(generator) = &state.random {
-        for chunk in buffer.chunks_mut(8) {
-            let bytes = Random::splitmix64(generator).to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-        return Ok(());
-    }
-    while !buffer.is_empty() {
-        // SAFETY: filling a valid buffer of `buffer.len()` bytes.
-        let filled = unsafe { libc::getrandom(buffer.as_mut_ptr().cast(), buffer.len(), 0) };
-        if filled < 0 {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
+    state.random.fill(memory.slice_mut(pointer, len)?)
+}
+
+impl Random {
+    /// Fills `buffer` from this source (preview 1's `random_get`, WASI 0.2's
+    /// `get-random-bytes`).
+    pub(crate) fn fill(&self, mut buffer: &mut [u8]) -> Result<(), Errno> {
+        if let Random::Stream(generator) = self {
+            for chunk in buffer.chunks_mut(8) {
+                let bytes = Random::splitmix64(generator).to_le_bytes();
+                chunk.copy_from_slice(&bytes[..chunk.len()]);
             }
-            return Err(Errno::IO);
+            return Ok(());
         }
-        buffer = &mut buffer[filled as usize..];
+        while !buffer.is_empty() {
+            // SAFETY: filling a valid buffer of `buffer.len()` bytes.
+            let filled = unsafe { libc::getrandom(buffer.as_mut_ptr().cast(), buffer.len(), 0) };
+            if filled < 0 {
+                if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                return Err(Errno::IO);
+            }
+            buffer = &mut buffer[filled as usize..];
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -115,6 +115,12 @@ impl FdTable {
         Ok(fd)
     }
 
+    /// Takes every descriptor out of the table (WASI 0.2 turns stdio and the preopens
+    /// into resources of its own).
+    pub fn take_all(&mut self) -> BTreeMap<u32, Descriptor> {
+        std::mem::take(&mut self.entries)
+    }
+
     pub fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
         self.entries.remove(&fd).ok_or(Errno::BADF)
     }

@@ -1,0 +1,226 @@
+//! The WASI 0.2 host's resources by representation: every stream, pollable, descriptor,
+//! error... the guest holds a handle to is one entry here, under a `u32` the host
+//! chooses (the lowest free one). A rep the guest passes is checked: unknown, or of
+//! another kind than the function expects, traps with a message naming both.
+//!
+//! Parents and children: an entry may have a parent (a pollable's stream) and counts its
+//! live children; dropping an entry with children traps, as Wasmtime's table refuses to
+//! delete a resource that has children.
+
+use super::io::{InputStream, OutputStream, Pollable};
+use crate::component::HostCallError;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// The resource types WASI 0.2 defines that kiln's host implements; the discriminant is
+/// the index `resolve_resource` gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ResourceKind {
+    Error,
+    Pollable,
+    InputStream,
+    OutputStream,
+    Descriptor,
+    DirectoryEntryStream,
+    TerminalInput,
+    TerminalOutput,
+}
+
+impl ResourceKind {
+    /// Every kind, at the index of its discriminant.
+    pub const ALL: [ResourceKind; 8] = [
+        ResourceKind::Error,
+        ResourceKind::Pollable,
+        ResourceKind::InputStream,
+        ResourceKind::OutputStream,
+        ResourceKind::Descriptor,
+        ResourceKind::DirectoryEntryStream,
+        ResourceKind::TerminalInput,
+        ResourceKind::TerminalOutput,
+    ];
+
+    /// The interface that defines the resource, without version.
+    pub fn interface(self) -> &'static str {
+        match self {
+            ResourceKind::Error => "wasi:io/error",
+            ResourceKind::Pollable => "wasi:io/poll",
+            ResourceKind::InputStream | ResourceKind::OutputStream => "wasi:io/streams",
+            ResourceKind::Descriptor | ResourceKind::DirectoryEntryStream => {
+                "wasi:filesystem/types"
+            }
+            ResourceKind::TerminalInput => "wasi:cli/terminal-input",
+            ResourceKind::TerminalOutput => "wasi:cli/terminal-output",
+        }
+    }
+
+    /// The resource's WIT name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Error => "error",
+            ResourceKind::Pollable => "pollable",
+            ResourceKind::InputStream => "input-stream",
+            ResourceKind::OutputStream => "output-stream",
+            ResourceKind::Descriptor => "descriptor",
+            ResourceKind::DirectoryEntryStream => "directory-entry-stream",
+            ResourceKind::TerminalInput => "terminal-input",
+            ResourceKind::TerminalOutput => "terminal-output",
+        }
+    }
+}
+
+/// An error resource: what `to-debug-string` says and, for filesystem errors, the
+/// `error-code` case `filesystem-error-code` gives.
+pub(crate) struct ErrorResource {
+    pub message: String,
+    pub code: Option<u32>,
+}
+
+/// A descriptor: an open file or directory with what it was opened for. Copies share
+/// the open file.
+#[derive(Clone)]
+pub(crate) enum Descriptor {
+    File {
+        file: Rc<std::fs::File>,
+        read: bool,
+        write: bool,
+    },
+    Dir {
+        dir: Rc<cap_std::fs::Dir>,
+        /// Whether paths may be created, removed or renamed beneath it
+        /// (`mutate-directory`; preopens have it).
+        mutate: bool,
+    },
+}
+
+/// One host resource.
+pub(crate) enum Resource {
+    Error(ErrorResource),
+    Pollable(Pollable),
+    InputStream(InputStream),
+    OutputStream(OutputStream),
+    Descriptor(Descriptor),
+    /// The entries of a directory, read at once, and the next to give.
+    DirectoryEntryStream(std::vec::IntoIter<(u32, String)>),
+    TerminalInput,
+    TerminalOutput,
+}
+
+impl Resource {
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Resource::Error(_) => ResourceKind::Error,
+            Resource::Pollable(_) => ResourceKind::Pollable,
+            Resource::InputStream(_) => ResourceKind::InputStream,
+            Resource::OutputStream(_) => ResourceKind::OutputStream,
+            Resource::Descriptor(_) => ResourceKind::Descriptor,
+            Resource::DirectoryEntryStream(_) => ResourceKind::DirectoryEntryStream,
+            Resource::TerminalInput => ResourceKind::TerminalInput,
+            Resource::TerminalOutput => ResourceKind::TerminalOutput,
+        }
+    }
+}
+
+struct Entry {
+    resource: Resource,
+    parent: Option<u32>,
+    children: u32,
+}
+
+/// The most resources a guest may hold at once.
+const MAX_RESOURCES: usize = 1 << 20;
+
+/// The host's resources by representation.
+#[derive(Default)]
+pub(crate) struct Resources {
+    entries: BTreeMap<u32, Entry>,
+}
+
+impl Resources {
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Adds `resource` (a child of `parent`, if given) under the lowest free rep.
+    pub fn push(&mut self, resource: Resource, parent: Option<u32>) -> Result<u32, HostCallError> {
+        if self.entries.len() >= MAX_RESOURCES {
+            return Err(HostCallError::Trap(format!(
+                "wasi: the guest holds {MAX_RESOURCES} host resources, the most it may"
+            )));
+        }
+        if let Some(parent) = parent {
+            let entry = self
+                .entries
+                .get_mut(&parent)
+                .ok_or_else(|| unknown(parent))?;
+            entry.children += 1;
+        }
+        let rep = (0..)
+            .zip(self.entries.keys())
+            .find(|(expected, &rep)| *expected != rep)
+            .map_or(self.entries.len() as u32, |(expected, _)| expected);
+        self.entries.insert(
+            rep,
+            Entry {
+                resource,
+                parent,
+                children: 0,
+            },
+        );
+        Ok(rep)
+    }
+
+    /// The resource `rep`, which must be of kind `kind`.
+    pub fn get(&self, kind: ResourceKind, rep: u32) -> Result<&Resource, HostCallError> {
+        let entry = self.entries.get(&rep).ok_or_else(|| unknown(rep))?;
+        check_kind(&entry.resource, kind, rep)?;
+        Ok(&entry.resource)
+    }
+
+    /// The resource `rep`, which must be of kind `kind`, to change.
+    pub fn get_mut(
+        &mut self,
+        kind: ResourceKind,
+        rep: u32,
+    ) -> Result<&mut Resource, HostCallError> {
+        let entry = self.entries.get_mut(&rep).ok_or_else(|| unknown(rep))?;
+        check_kind(&entry.resource, kind, rep)?;
+        Ok(&mut entry.resource)
+    }
+
+    /// Frees `rep`, of kind `kind`: traps if it still has children.
+    pub fn drop(&mut self, kind: ResourceKind, rep: u32) -> Result<(), HostCallError> {
+        let entry = self.entries.get(&rep).ok_or_else(|| unknown(rep))?;
+        check_kind(&entry.resource, kind, rep)?;
+        if entry.children > 0 {
+            return Err(HostCallError::Trap(format!(
+                "wasi: {} {rep} dropped while {} resource(s) made from it (pollables) live: \
+                 drop those first",
+                kind.name(),
+                entry.children
+            )));
+        }
+        let entry = self.entries.remove(&rep).expect("checked");
+        if let Some(parent) = entry
+            .parent
+            .and_then(|parent| self.entries.get_mut(&parent))
+        {
+            parent.children -= 1;
+        }
+        Ok(())
+    }
+}
+
+fn unknown(rep: u32) -> HostCallError {
+    HostCallError::Trap(format!("wasi: no host resource has representation {rep}"))
+}
+
+fn check_kind(resource: &Resource, kind: ResourceKind, rep: u32) -> Result<(), HostCallError> {
+    if resource.kind() == kind {
+        return Ok(());
+    }
+    Err(HostCallError::Trap(format!(
+        "wasi: host resource {rep} is a {}, not a {}",
+        resource.kind().name(),
+        kind.name()
+    )))
+}
