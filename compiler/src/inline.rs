@@ -19,13 +19,16 @@
 //! `call` (the inlined function has no frame of its own). Stack-overflow checks stay in
 //! the caller's prologue (its frame now holds the callee's slots too); fuel and
 //! interruption checks are loads and stores of the store's `VMLimits`, kept as they were
-//! in the callee. A callee inlined at a `try_call` has its calls (wasm calls, builtins,
-//! among them `throw_ref`) turned into `try_call`s to the caller's handler by Cranelift, so
-//! an exception thrown in the inlined code is caught where it was before.
+//! in the callee. A callee inlined at a `try_call` has its calls turned into `try_call`s to
+//! the caller's handler by Cranelift, so an exception thrown below the inlined code is
+//! caught where it was before; only callees that call nothing but wasm functions are
+//! inlined there, so a callee that throws itself (through the `throw_ref` builtin) stays a
+//! call inside a `try_table` (see [`InlinePlan::should_inline`]).
 
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::inline::{Inline, InlineCommand};
 use cranelift_codegen::ir::{self, InstructionData, Opcode};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::Context;
 use cranelift_module::FuncId;
 use std::borrow::Cow;
@@ -54,6 +57,9 @@ pub struct InlinePlan {
     call_sites: Vec<u32>,
     /// Whether each defined function may be inlined at all (it makes no tail call).
     eligible: Vec<bool>,
+    /// Whether each defined function calls only wasm functions (no builtin, no libcall),
+    /// so that it may be inlined at a `try_call` (see [`InlinePlan::should_inline`]).
+    calls_only_wasm: Vec<bool>,
     /// Defined index by the `FuncId` a direct call names.
     defined_by_id: HashMap<u32, usize>,
 }
@@ -70,17 +76,23 @@ impl InlinePlan {
             sizes: Vec::with_capacity(functions.len()),
             call_sites: vec![0; functions.len()],
             eligible: Vec::with_capacity(functions.len()),
+            calls_only_wasm: Vec::with_capacity(functions.len()),
             defined_by_id,
         };
         for func in functions {
             let mut size = 0;
             let mut eligible = true;
+            let mut calls_only_wasm = true;
             for block in func.layout.blocks() {
                 for inst in func.layout.block_insts(block) {
                     size += 1;
                     let opcode = func.dfg.insts[inst].opcode();
                     if matches!(opcode, Opcode::ReturnCall | Opcode::ReturnCallIndirect) {
                         eligible = false;
+                    }
+                    if let Some(signature) = func.dfg.call_signature(inst) {
+                        calls_only_wasm &=
+                            func.dfg.signatures[signature].call_conv == CallConv::Tail;
                     }
                     if let Some(callee) = plan.direct_callee(func, inst) {
                         plan.call_sites[callee] = plan.call_sites[callee].saturating_add(1);
@@ -89,6 +101,7 @@ impl InlinePlan {
             }
             plan.sizes.push(size);
             plan.eligible.push(eligible);
+            plan.calls_only_wasm.push(calls_only_wasm);
         }
         plan
     }
@@ -116,9 +129,25 @@ impl InlinePlan {
         self.defined_by_id.get(&name.index).copied()
     }
 
-    /// Whether to inline `callee` into `caller`, whose size is `caller_size` so far.
-    fn should_inline(&self, caller: usize, callee: usize, caller_size: usize) -> bool {
-        if callee == caller || !self.eligible[callee] {
+    /// Whether to inline `callee` into `caller`, whose size is `caller_size` so far, at a
+    /// `call` or, when `covered`, at a `try_call`.
+    ///
+    /// At a `try_call`, Cranelift makes every call of the inlined body a `try_call` to the
+    /// caller's handler. For a callee in the System V convention (builtins, among them
+    /// `throw_ref`, and libcalls), Cranelift then expects the callee-saved registers to
+    /// hold their values when the handler is entered, which kiln's unwinder does not
+    /// restore (it resumes with the frame and stack pointer only, as the `tail`
+    /// convention's `try_call`s need): so only callees whose calls are all wasm calls are
+    /// inlined there. A callee that may throw calls a builtin, and stays a call.
+    fn should_inline(
+        &self,
+        caller: usize,
+        callee: usize,
+        caller_size: usize,
+        covered: bool,
+    ) -> bool {
+        if callee == caller || !self.eligible[callee] || (covered && !self.calls_only_wasm[callee])
+        {
             return false;
         }
         let size = self.sizes[callee];
@@ -191,10 +220,12 @@ impl Inline for Inliner<'_> {
         let Some(callee) = self.plan.defined_function(caller, callee) else {
             return InlineCommand::KeepCall;
         };
-        if !self
-            .plan
-            .should_inline(self.caller, callee, self.caller_size)
-        {
+        if !self.plan.should_inline(
+            self.caller,
+            callee,
+            self.caller_size,
+            call_opcode == Opcode::TryCall,
+        ) {
             return InlineCommand::KeepCall;
         }
         self.caller_size += self.plan.sizes[callee];

@@ -152,14 +152,12 @@ const EXCEPTIONS: &str = r#"(module
         (i32.mul (local.get 0) (i32.const 2)))
     (func $check_twice (param i32) (result i32)
         (call $check (call $check (local.get 0))))
-    (func $catch (param i32) (result i32)
+    (func (export "catch") (param i32) (result i32)
         (block $caught (result i32)
             (try_table (result i32) (catch $error $caught)
                 (call $check (local.get 0)))
             (return))
         (i32.add (i32.const 1000)))
-    (func (export "catch") (param i32) (result i32)
-        (call $catch (local.get 0)))
     (func (export "catch_nested") (param i32) (result i32)
         (block $caught (result i32)
             (try_table (result i32) (catch $error $caught)
@@ -167,7 +165,9 @@ const EXCEPTIONS: &str = r#"(module
             (return))
         (i32.add (i32.const 2000)))
     (func (export "uncaught") (param i32) (result i32)
-        (call $check (local.get 0))))"#;
+        (call $check (local.get 0)))
+    (func (export "uncaught_nested") (param i32) (result i32)
+        (call $check_twice (local.get 0))))"#;
 
 #[test]
 fn an_exception_thrown_in_inlined_code_is_caught_by_the_caller() {
@@ -176,7 +176,7 @@ fn an_exception_thrown_in_inlined_code_is_caught_by_the_caller() {
         let instance = instantiate(&mut store, &module(EXCEPTIONS, inline, false));
         let mut run =
             |name: &str, argument: i32| call(&mut store, instance, name, &[Val::I32(argument)]);
-        // `$check` inlined into the `try_table` of `$catch`: its `throw` lands in the handler.
+        // `$check` throws through a builtin, so it stays a call inside a `try_table`.
         assert_eq!(run("catch", 3).unwrap(), [Val::I32(6)], "inline {inline}");
         assert_eq!(
             run("catch", 11).unwrap(),
@@ -206,6 +206,18 @@ fn an_exception_thrown_in_inlined_code_is_caught_by_the_caller() {
             TrapCode::UncaughtException,
             "inline {inline}"
         );
+        // Functions 0 (`$check`) and 4 ("uncaught"): outside a `try_table`, `$check` is
+        // inlined and has no frame.
+        let frames: Vec<u32> = uncaught.backtrace.iter().map(|f| f.func_index).collect();
+        let expected: &[u32] = if inline { &[4] } else { &[0, 4] };
+        assert_eq!(frames, expected, "inline {inline}");
+        // `$check_twice` (1) has no frame once inlined: the same callee and the same
+        // decision as inside the `try_table` of "catch_nested" (it calls wasm functions
+        // only), which the results above show catching what its calls throw.
+        let nested = trap(run("uncaught_nested", 50));
+        let frames: Vec<u32> = nested.backtrace.iter().map(|f| f.func_index).collect();
+        let expected: &[u32] = if inline { &[0, 5] } else { &[0, 1, 5] };
+        assert_eq!(frames, expected, "inline {inline}");
         assert_eq!(
             run("uncaught", 5).unwrap(),
             [Val::I32(10)],
