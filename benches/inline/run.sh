@@ -7,10 +7,12 @@
 # `bench.end`, from KILN_BENCH_TIMES) and of `kiln compile`'s wall time per variant, the
 # ratios inline / plain and the object sizes, then the geometric means of the ratios. The
 # two outputs must be equal. Extra arguments go to `kiln build` and `kiln compile` (the
-# harness gives kiln `--target-features native`). Needs target/release/kiln.
+# harness gives kiln `--target-features native`). Needs target/release/kiln. Entries
+# `own/c-NAME` and `own/rust-NAME` are kiln's own programs (`benches/programs/`), built
+# here for WASI with clang and cargo as the harness builds them.
 #
 #   benches/inline/run.sh --target-features native
-#   BENCHMARKS="bz2 shootout/shootout-fib2" RUNS=9 benches/inline/run.sh
+#   BENCHMARKS="bz2 shootout/shootout-fib2 own/c-qsort own/rust-sort" RUNS=9 benches/inline/run.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 kiln=${KILN:-$here/../../target/release/kiln}
@@ -24,10 +26,19 @@ now() { date +%s%N; }
 : > "$work/ratios"
 for benchmark in $benchmarks; do
     case $benchmark in
+        own/c-*)
+            dir=$work; wasm=$work/${benchmark#own/}.wasm
+            clang -O2 -ffp-contract=off --target=wasm32-wasi \
+                "$here/../programs/c/${benchmark#own/c-}.c" -o "$wasm" ;;
+        own/rust-*)
+            dir=$work; wasm=$work/${benchmark#own/}.wasm
+            cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
+                --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${benchmark#own/rust-}"
+            cp "$work/rust/wasm32-wasip1/release/${benchmark#own/rust-}.wasm" "$wasm" ;;
         */*) dir=$corpus/${benchmark%/*}; wasm=$corpus/$benchmark.wasm ;;
         *) dir=$corpus/$benchmark; wasm=$dir/benchmark.wasm ;;
     esac
-    name=$(echo "$benchmark" | tr / -)
+    name=${benchmark##*/}
     "$kiln" build --dir .::. "$wasm" -o "$work/$name-plain" "$@"
     "$kiln" build --dir .::. --inline "$wasm" -o "$work/$name-inline" "$@"
     for i in $(seq "$runs"); do
