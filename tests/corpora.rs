@@ -608,7 +608,7 @@ fn main() {
         .filter(|case| runs.iter().any(|(run, _)| run.name == case.name))
         .count();
     println!(
-        "corpora: {programs} programs, {} runs (kiln run, kiln build); {} known failures; {:.0}s",
+        "corpora: {programs} programs, {} runs (kiln run, kiln build, kiln run --inline); {} known failures; {:.0}s",
         runs.len(),
         expected.len(),
         started.elapsed().as_secs_f64()
