@@ -1,8 +1,10 @@
-//! Real programs run end to end through kiln, twice each, the way a user would:
+//! Real programs run end to end through kiln, three times each, the way a user would:
 //!
 //! - `run`: `kiln run --dir HOST::GUEST... PROGRAM.wasm ARGS...`;
 //! - `build`: `kiln build PROGRAM.wasm -o EXE --dir HOST::GUEST...`, then `EXE ARGS...`
-//!   (the grants baked into the executable).
+//!   (the grants baked into the executable);
+//! - `run-inline`: `kiln run --inline ...`, calls inlined across the module: the same
+//!   expectations, so a differential test of inlining on real programs.
 //!
 //! Two corpora from `../shared/corpora`, each with its own contract:
 //!
@@ -515,7 +517,7 @@ fn main() {
     let all_modes = std::env::var_os(ALL_MODES_VAR).is_some();
     let mut runs: Vec<(&Case, &str)> = Vec::new();
     for case in &cases {
-        for mode in ["run", "build"] {
+        for mode in ["run", "build", "run-inline"] {
             let id = case.id(mode);
             if filter
                 .as_ref()
@@ -523,7 +525,7 @@ fn main() {
             {
                 continue;
             }
-            if mode == "run" && BUILD_ONLY.contains(&case.name.as_str()) && !all_modes {
+            if mode != "build" && BUILD_ONLY.contains(&case.name.as_str()) && !all_modes {
                 println!(
                     "skip {id}: runs for 10 s or more by design; checked through kiln build \
                      only (set {ALL_MODES_VAR}=1 to run it through kiln run too)"
@@ -606,7 +608,7 @@ fn main() {
         .filter(|case| runs.iter().any(|(run, _)| run.name == case.name))
         .count();
     println!(
-        "corpora: {programs} programs, {} runs (kiln run, kiln build); {} known failures; {:.0}s",
+        "corpora: {programs} programs, {} runs (kiln run, kiln build, kiln run --inline); {} known failures; {:.0}s",
         runs.len(),
         expected.len(),
         started.elapsed().as_secs_f64()

@@ -43,7 +43,8 @@ pub fn grant_flags(env: &[(String, String)], dirs: &[(PathBuf, String)]) -> Vec<
 }
 
 /// The command that runs the module `wasm` with the guest arguments `args` in `mode`:
-/// `"run"` is `kiln run GRANTS WASM ARGS`; any other mode builds first, `kiln build WASM -o
+/// `"run"` is `kiln run GRANTS WASM ARGS`, `"run-inline"` the same with `--inline` (calls
+/// inlined across the module); any other mode builds first, `kiln build WASM -o
 /// EXE GRANTS` (an `exe` left from an earlier run is removed; a failed build is an error
 /// with its stderr), and runs `EXE ARGS`. kiln's compile cache is `cache` in both.
 #[allow(clippy::too_many_arguments)]
@@ -57,10 +58,11 @@ pub fn kiln_command(
     cache: &Path,
     timeout: Duration,
 ) -> Result<Command, String> {
-    if mode == "run" {
+    if mode == "run" || mode == "run-inline" {
         let mut command = Command::new(kiln);
         command
             .arg("run")
+            .args((mode == "run-inline").then_some("--inline"))
             .args(grants)
             .arg(wasm)
             .args(args)

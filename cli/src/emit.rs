@@ -96,6 +96,11 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
             .header
             .as_deref()
             .context("--emit staticlib needs --header NAME.h")?;
+        // kiln-build, which compiles static libraries, has no inlining option yet: refused
+        // rather than ignored.
+        if options.inline {
+            bail!("--inline is not supported with --emit staticlib yet");
+        }
         let scratch = ScratchDir::new()?;
         let triple = options.target.to_string();
         let embedded =

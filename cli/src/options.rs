@@ -68,6 +68,13 @@ pub struct CodegenArgs {
     /// run` and `kiln build` do with `--timeout`).
     #[arg(long)]
     pub interruptible: bool,
+    /// Inline direct calls to small functions and to functions called from one place
+    /// (a trap in inlined code is reported in the caller's frame, at the call).
+    #[arg(long, overrides_with = "no_inline")]
+    pub inline: bool,
+    /// Do not inline (the default).
+    #[arg(long, overrides_with = "inline")]
+    pub no_inline: bool,
 }
 
 impl CodegenArgs {
@@ -116,6 +123,13 @@ impl CodegenArgs {
             },
             fuel: self.fuel_metering,
             interruptible: self.interruptible,
+            inline: if self.inline {
+                true
+            } else if self.no_inline {
+                false
+            } else {
+                CompileOptions::default().inline
+            },
             ..CompileOptions::default()
         })
     }

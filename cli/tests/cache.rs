@@ -1,6 +1,8 @@
 //! `kiln run`'s compile cache is verified before use: a cached object whose bytes were
 //! damaged is recompiled, never mapped and run (which crashed `kiln run` with SIGSEGV or
-//! SIGILL in 8 of 40 bit-flip trials before objects carried a digest).
+//! SIGILL in 8 of 40 bit-flip trials before objects carried a digest), and its key covers
+//! every option that changes the code. Here too, since it is about that option: `--inline`
+//! is refused where it cannot apply (static libraries).
 
 mod support;
 
@@ -65,4 +67,53 @@ fn damaged_cache_entries_are_recompiled() {
             "trial {trial}: the damaged entry was replaced"
         );
     }
+}
+
+/// `--inline` changes the code, so it is part of the cache key: the same module run with
+/// and without it makes two entries, and gives the same results.
+#[test]
+fn inlined_code_has_a_cache_entry_of_its_own() {
+    let module = wat_program("many_results");
+    let cache = scratch_dir("cache-inline");
+    let plain = run_cached(&cache, &module);
+    assert_eq!(plain.code, Some(0), "{}", plain.describe());
+    let inlined = run(
+        Command::new(KILN)
+            .env("KILN_CACHE_DIR", &cache)
+            .args(["run", "--inline", "--invoke", "swap3"])
+            .arg(&module)
+            .args(["1", "-2", "3.5"]),
+        b"",
+    );
+    assert_eq!(
+        (inlined.code, inlined.stdout.as_str()),
+        (Some(0), plain.stdout.as_str()),
+        "{}",
+        inlined.describe()
+    );
+    assert_eq!(cached_files(&cache).len(), 2, "one entry per setting");
+}
+
+/// Static libraries are compiled by kiln-build, which cannot inline yet: `--inline` is
+/// refused there rather than ignored.
+#[test]
+fn inline_is_refused_for_static_libraries() {
+    let dir = scratch_dir("inline-staticlib");
+    let output = run(
+        Command::new(KILN)
+            .args(["compile", "--emit", "staticlib", "--inline", "--header"])
+            .arg(dir.join("m.h"))
+            .arg(wat_program("many_results"))
+            .arg("-o")
+            .arg(dir.join("m.a")),
+        b"",
+    );
+    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .contains("--inline is not supported with --emit staticlib yet"),
+        "{}",
+        output.describe()
+    );
 }

@@ -9,6 +9,7 @@
 
 mod abi;
 mod error;
+mod inline;
 mod isa;
 mod memory_image;
 pub mod module_info;
@@ -81,6 +82,11 @@ pub struct CompileOptions {
     /// compare of the store's epoch counter), so a time limit or an interrupt handle can
     /// stop the guest. Off by default.
     pub interruptible: bool,
+    /// Inline direct calls to small functions and to functions called from one place
+    /// (`inline.rs`): every function is translated first, then each compiled with its
+    /// selected callees' bodies in place of the calls. A trap in inlined code is reported
+    /// in the caller's frame, at the call.
+    pub inline: bool,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -132,6 +138,7 @@ impl Default for CompileOptions {
             progress: None,
             fuel: false,
             interruptible: false,
+            inline: false,
         }
     }
 }

@@ -6,7 +6,7 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{isa, memory_image, names, object, placement, trampolines, translate};
+use crate::{inline, isa, memory_image, names, object, placement, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -243,7 +243,8 @@ impl Isas<'_> {
 
 /// Translates and compiles every defined function and trampoline, on all cores when
 /// `options.parallel`; returns every code entry in descriptor order (functions, then
-/// trampolines).
+/// trampolines). With `options.inline`, every function is translated before any is
+/// compiled, so that callers can take their callees' bodies (`inline.rs`).
 fn compile_code(
     env: &ModuleEnv<'_>,
     isas: &Isas<'_>,
@@ -254,16 +255,19 @@ fn compile_code(
     let info = env.info;
     let n_functions = info.bodies.len();
     let done = AtomicUsize::new(0);
-    let compile_function = |defined: usize| -> Result<CompiledCode> {
-        let mut context = Context::new();
+    let translate_function = |defined: usize| -> Result<ir::Function> {
+        let mut func = ir::Function::new();
         let mut builder_context = FunctionBuilderContext::new();
         translate::translate_function(
             env,
             defined as u32,
             &info.bodies[defined],
-            &mut context.func,
+            &mut func,
             &mut builder_context,
         )?;
+        Ok(func)
+    };
+    let codegen_function = |defined: usize, mut context: Context| -> Result<CompiledCode> {
         let index = env.n_imported_funcs() + defined as u32;
         let compiled = codegen(
             isas.for_function(&context.func)?,
@@ -282,19 +286,57 @@ fn compile_code(
         context.func.name = user_name(*id);
         codegen(isa, &mut context, *id, u32::MAX, "trampoline")
     };
+    let compile_functions = || -> Vec<Result<CompiledCode>> {
+        if options.inline {
+            let translated: Vec<Result<ir::Function>> =
+                map_indices(options.parallel, n_functions, translate_function);
+            let mut functions = Vec::with_capacity(n_functions);
+            for func in translated {
+                match func {
+                    Ok(func) => functions.push(func),
+                    Err(error) => return vec![Err(error)],
+                }
+            }
+            let plan = inline::InlinePlan::new(&functions, &env.func_ids);
+            map_indices(options.parallel, n_functions, |defined| {
+                let mut context = Context::for_function(functions[defined].clone());
+                let index = env.n_imported_funcs() + defined as u32;
+                // As in `codegen`, a failed assertion of Cranelift's is an error naming the
+                // function, never a crash.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inline::inline_calls(&mut context, defined, &plan, &functions)
+                        .map_err(|error| format!("{error:?}"))
+                }));
+                let message = match outcome {
+                    Ok(Ok(_)) => None,
+                    Ok(Err(message)) => Some(message),
+                    Err(panic) => Some(format!(
+                        "internal compiler error: {}",
+                        panic_message(panic.as_ref())
+                    )),
+                };
+                if let Some(message) = message {
+                    return Err(CompileError::Codegen {
+                        func_index: index,
+                        name: info.func_name(index).to_string(),
+                        message: format!("inlining: {message}"),
+                    });
+                }
+                codegen_function(defined, context)
+            })
+        } else {
+            map_indices(options.parallel, n_functions, |defined| {
+                codegen_function(defined, Context::for_function(translate_function(defined)?))
+            })
+        }
+    };
     let (functions, trampoline_code): (Vec<_>, Vec<_>) = if options.parallel {
-        rayon::join(
-            || {
-                (0..n_functions)
-                    .into_par_iter()
-                    .map(compile_function)
-                    .collect()
-            },
-            || trampolines.par_iter().map(compile_trampoline).collect(),
-        )
+        rayon::join(compile_functions, || {
+            trampolines.par_iter().map(compile_trampoline).collect()
+        })
     } else {
         (
-            (0..n_functions).map(compile_function).collect(),
+            compile_functions(),
             trampolines.iter().map(compile_trampoline).collect(),
         )
     };
@@ -306,6 +348,19 @@ fn compile_code(
         code.push((*id, compiled?));
     }
     Ok(code)
+}
+
+/// `work` of every index below `n`, in order; on all cores when `parallel`.
+fn map_indices<T: Send>(
+    parallel: bool,
+    n: usize,
+    work: impl Fn(usize) -> T + Send + Sync,
+) -> Vec<T> {
+    if parallel {
+        (0..n).into_par_iter().map(work).collect()
+    } else {
+        (0..n).map(work).collect()
+    }
 }
 
 /// Compiles `func` (already translated into `context.func`) to machine code.
@@ -332,11 +387,7 @@ fn codegen(
     match outcome {
         Ok(result) => result.map_err(codegen_error)?,
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".to_string());
+            let message = panic_message(panic.as_ref());
             return Err(codegen_error(format!("internal compiler error: {message}")));
         }
     }
@@ -405,6 +456,15 @@ fn codegen(
     })
 }
 
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
 /// The wasm offset of the instruction at a code offset, from Cranelift's source locations
 /// (the translator sets each operator's module offset, `translate/mod.rs`); code without
 /// one, the prologue's stack-limit check, gets the function's offset (`function_start`,
@@ -443,9 +503,16 @@ mod tests {
 
     /// Every defined function of `wat` compiled for the host, in index order.
     fn compiled_functions(wat: &str) -> Vec<CompiledCode> {
+        compiled_functions_with(wat, false)
+    }
+
+    /// Every defined function of `wat` compiled for the host, in index order, with calls
+    /// inlined or not.
+    fn compiled_functions_with(wat: &str, inline: bool) -> Vec<CompiledCode> {
         let wasm = wat::parse_str(wat).unwrap();
         let options = CompileOptions {
             parallel: false,
+            inline,
             ..CompileOptions::default()
         };
         let info = module_info::parse(&wasm, options.memory).unwrap();
@@ -491,5 +558,48 @@ mod tests {
         // tail call to a type that is not final has a real call beside it: the builtin that
         // checks subtypes.
         assert_eq!(call_sites, [0, 2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn inlining_replaces_direct_calls_to_small_and_single_site_functions_only() {
+        // The body of a function called from one place: 30 additions, about 60 CLIF
+        // instructions, past the small-callee size.
+        let long_body =
+            "(i32.add (local.get 0) (i32.const 1))".repeat(30) + &"(i32.add)".repeat(29);
+        let wat = format!(
+            r#"(module
+                 (type $t (func (param i32) (result i32)))
+                 (import "env" "imported" (func $imported (type $t)))
+                 (table 1 funcref)
+                 (func $small (type $t) (i32.mul (local.get 0) (i32.const 3)))
+                 (func $once (type $t) {long_body})
+                 (func $twice (type $t) {long_body})
+                 (func $tail (type $t) (return_call $small (local.get 0)))
+                 (func $recursive (type $t)
+                   (if (result i32) (local.get 0)
+                     (then (call $recursive (i32.sub (local.get 0) (i32.const 1))))
+                     (else (i32.const 0))))
+                 (func $caller (type $t)
+                   (call $small (local.get 0))
+                   (call $once)
+                   (call $twice)
+                   (call $twice)
+                   (call $tail)
+                   (call $imported)
+                   (call_indirect (type $t) (i32.const 0)))
+                 (elem declare func $small))"#
+        );
+        let call_sites = |inline: bool| -> Vec<usize> {
+            compiled_functions_with(&wat, inline)
+                .iter()
+                .map(|f| f.call_sites.len())
+                .collect()
+        };
+        // small, once, twice, tail, recursive, caller.
+        assert_eq!(call_sites(false), [0, 0, 0, 0, 1, 7]);
+        // `$caller` keeps the two calls of `$twice` (called twice, not small), the call of
+        // `$tail` (it makes a tail call), the import and `call_indirect`; `$recursive`
+        // keeps its call to itself.
+        assert_eq!(call_sites(true), [0, 0, 0, 0, 1, 5]);
     }
 }

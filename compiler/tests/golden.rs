@@ -21,7 +21,8 @@
 //!
 //! `target` (`x86_64` or `aarch64`) and `test` (only `compile`: compile, then
 //! disassemble) are required; `opt_level` (`none`, `speed`, `speed_and_size`) defaults to
-//! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`;
+//! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`; `inline`
+//! (`true`, `false`) defaults to `CompileOptions::default()`'s;
 //! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
 //! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
@@ -81,6 +82,8 @@ struct Case {
     opt_level: OptLevel,
     target: Target,
     relaxed_simd: RelaxedSimd,
+    /// Whether calls are inlined across the module.
+    inline: bool,
     /// The features of the second x86_64 configuration, when not AVX2.
     x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
@@ -119,6 +122,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
 
     let (mut target, mut test, mut opt_level) = (None, None, OptLevel::Speed);
     let (mut relaxed_simd, mut x86_64_features) = (RelaxedSimd::Fast, None);
+    let mut inline = CompileOptions::default().inline;
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -146,6 +150,13 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: unknown relaxed_simd {other:?}"),
                 }
             }
+            "inline" => {
+                inline = match value {
+                    "true" => true,
+                    "false" => false,
+                    other => panic!("{at}: inline is true or false, not {other:?}"),
+                }
+            }
             "x86_64_features" => {
                 x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
             }
@@ -168,6 +179,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
         opt_level,
         target,
         relaxed_simd,
+        inline,
         x86_64_features,
         source,
         expected,
@@ -340,6 +352,7 @@ fn golden_output(path: &Path, case: &Case) -> String {
             opt_level: case.opt_level,
             target_features,
             relaxed_simd: case.relaxed_simd,
+            inline: case.inline,
             parallel: false,
             ..CompileOptions::default()
         };

@@ -29,6 +29,9 @@ pub enum Engine {
     /// kiln's glibc executable built with `--timeout` (interruption checks compiled in, a
     /// deadline never reached): what the time limit costs. Only when selected.
     KilnTimeout,
+    /// kiln's glibc executable built with `--inline` (calls inlined across the module):
+    /// what inlining changes, compile time included. Only when selected.
+    KilnInline,
     WasmtimeJit,
     WasmtimePrecompiled,
     Wasm2c,
@@ -41,6 +44,7 @@ impl Engine {
         Engine::KilnStatic,
         Engine::KilnFuel,
         Engine::KilnTimeout,
+        Engine::KilnInline,
         Engine::WasmtimeJit,
         Engine::WasmtimePrecompiled,
         Engine::Wasm2c,
@@ -48,14 +52,17 @@ impl Engine {
     ];
 
     /// The engines that run only when `--engines` names them: they measure what kiln's
-    /// limits cost, not kiln against its peers.
-    pub const OPT_IN: &'static [Engine] = &[Engine::KilnFuel, Engine::KilnTimeout];
+    /// limits and options cost, not kiln against its peers.
+    pub const OPT_IN: &'static [Engine] =
+        &[Engine::KilnFuel, Engine::KilnTimeout, Engine::KilnInline];
 
-    /// The limit flags this engine adds to `kiln build` (none for the others).
+    /// The flags this engine adds to `kiln build` (none for the others); for
+    /// `kiln-inline`, to `kiln compile` too.
     pub fn limit_args(self) -> &'static [&'static str] {
         match self {
             Engine::KilnFuel => &["--fuel", "1000000000000000000"],
             Engine::KilnTimeout => &["--timeout", "24h"],
+            Engine::KilnInline => &["--inline"],
             _ => &[],
         }
     }
@@ -66,6 +73,7 @@ impl Engine {
             Engine::KilnStatic => "kiln-static",
             Engine::KilnFuel => "kiln-fuel",
             Engine::KilnTimeout => "kiln-timeout",
+            Engine::KilnInline => "kiln-inline",
             Engine::WasmtimeJit => "wasmtime-jit",
             Engine::WasmtimePrecompiled => "wasmtime-precompiled",
             Engine::Wasm2c => "wasm2c",
@@ -212,8 +220,9 @@ impl Toolchain {
 struct Prepared {
     /// The command (without the workload's arguments) to run.
     program: Command,
-    /// kiln only: the module to time `kiln compile` on, per round.
-    kiln_compile_input: Option<PathBuf>,
+    /// kiln only: the module to time `kiln compile` on, per round, and the engine's
+    /// extra flags for it.
+    kiln_compile_input: Option<(PathBuf, &'static [&'static str])>,
     /// A compile time measured once at preparation (precompiled Wasmtime, wasm2c).
     compile_once: Option<Duration>,
     artifact_bytes: Option<u64>,
@@ -328,7 +337,11 @@ pub fn run_all(
             let mut outcome = Outcome {
                 whole_process_only: matches!(
                     engine,
-                    Engine::Kiln | Engine::KilnStatic | Engine::KilnFuel | Engine::KilnTimeout
+                    Engine::Kiln
+                        | Engine::KilnStatic
+                        | Engine::KilnFuel
+                        | Engine::KilnTimeout
+                        | Engine::KilnInline
                 ) && !toolchain.kiln_region,
                 ..Outcome::default()
             };
@@ -409,7 +422,7 @@ fn prepare(
 ) -> Result<Result<Prepared, String>> {
     let file_size = |path: &Path| std::fs::metadata(path).map(|metadata| metadata.len()).ok();
     Ok(Ok(match engine {
-        Engine::Kiln | Engine::KilnFuel | Engine::KilnTimeout => {
+        Engine::Kiln | Engine::KilnFuel | Engine::KilnTimeout | Engine::KilnInline => {
             prepare_kiln(toolchain, engine, workload, artifacts, None)?
         }
         Engine::KilnStatic => {
@@ -497,7 +510,7 @@ fn run_once(
     scratch: &Path,
 ) -> Result<(Sample, bool)> {
     let mut compile = ready.compile_once;
-    if let Some(input) = &ready.kiln_compile_input {
+    if let Some((input, args)) = &ready.kiln_compile_input {
         let object = scratch.join("kiln-compile.o");
         std::fs::create_dir_all(scratch)?;
         compile = Some(
@@ -505,6 +518,7 @@ fn run_once(
                 Command::new(&toolchain.kiln)
                     .arg("compile")
                     .args(KILN_CODEGEN_ARGS)
+                    .args(*args)
                     .arg(input)
                     .arg("-o")
                     .arg(&object),
@@ -585,8 +599,10 @@ fn prepare_kiln(
     Ok(Prepared {
         program: Command::new(&executable),
         // The static build compiles the same code: its compile time is kiln's. The limit
-        // engines compile other code, but their compile time is not what they measure.
-        kiln_compile_input: (engine == Engine::Kiln).then_some(input),
+        // engines compile other code, but their compile time is not what they measure;
+        // inlining's is.
+        kiln_compile_input: matches!(engine, Engine::Kiln | Engine::KilnInline)
+            .then(|| (input, engine.limit_args())),
         compile_once: None,
         artifact_bytes,
     })

@@ -271,9 +271,9 @@ fn limit_ratio(results: &Results, workload: usize, engine: Engine) -> Option<f64
     limited.median_ratio(kiln, Metric::Region)
 }
 
-/// What kiln's limits cost: the run time of `kiln-fuel` and `kiln-timeout` over plain
-/// kiln's, per suite (geometric mean, largest) and per benchmark. Only when one of them
-/// ran.
+/// What kiln's limits (and `--inline`) cost: the run time of `kiln-fuel`, `kiln-timeout`
+/// and `kiln-inline` over plain kiln's, per suite (geometric mean, largest) and per
+/// benchmark. Only when one of them ran.
 fn write_limits(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
     let engines: Vec<Engine> = Engine::OPT_IN
         .iter()
@@ -287,8 +287,10 @@ fn write_limits(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
     writeln!(
         md,
         "The kiln executable built with `--fuel 1000000000000000000` (fuel metering compiled in) \
-         and with `--timeout 24h` (interruption checks compiled in), neither limit reached, over \
-         the same executable built without them; paired round by round, median of the pairs.\n"
+         and with `--timeout 24h` (interruption checks compiled in), neither limit reached, and \
+         with `--inline` (calls inlined across the module; not a limit, measured the same way), \
+         over the same executable built without them; paired round by round, median of the \
+         pairs.\n"
     )?;
     writeln!(
         md,
@@ -899,6 +901,7 @@ mod tests {
             .all(|engine| Engine::ALL.contains(engine)));
         assert_eq!(Engine::KilnFuel.limit_args()[0], "--fuel");
         assert_eq!(Engine::KilnTimeout.limit_args()[0], "--timeout");
+        assert_eq!(Engine::KilnInline.limit_args(), ["--inline"]);
         assert!(Engine::Kiln.limit_args().is_empty());
     }
 

@@ -54,6 +54,9 @@ pub struct Settings {
     pub bounds_checks: bool,
     /// Interruption checks (`--timeout`), never triggered here.
     pub interruptible: bool,
+    /// Calls inlined across the module (`--inline`). Drawn after the module, from what is
+    /// left of the input, so that adding it changed no earlier input's module.
+    pub inline: bool,
 }
 
 impl Settings {
@@ -71,6 +74,15 @@ impl Settings {
                 .unwrap_or(&OptLevel::Speed),
             bounds_checks: u.ratio(1, 4).unwrap_or(false),
             interruptible: u.ratio(1, 4).unwrap_or(false),
+            inline: false,
+        }
+    }
+
+    /// These settings with `inline` drawn from the rest of the input.
+    fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
+        Settings {
+            inline: u.ratio(1, 2).unwrap_or(false),
+            ..self
         }
     }
 
@@ -80,6 +92,7 @@ impl Settings {
             fuel: self.fuel.is_some(),
             opt_level: self.opt_level,
             interruptible: self.interruptible,
+            inline: self.inline,
             memory: if self.bounds_checks {
                 kiln_compiler::MemorySettings {
                     reservation: 0,
@@ -136,7 +149,7 @@ pub fn compile_never_panics(bytes: &[u8]) -> Result<(), String> {
         ..config
     };
     if let Ok(module) = wasm_smith::Module::new(config, &mut u) {
-        compile_catching(&module.to_bytes(), settings)?;
+        compile_catching(&module.to_bytes(), settings.draw_inline(&mut u))?;
     }
     Ok(())
 }
@@ -427,7 +440,7 @@ fn differential_module(u: &mut Unstructured<'_>) -> Result<(Vec<u8>, Settings), 
     if settings.fuel.is_none() && module.ensure_termination(1_000).is_err() {
         return Err("no termination");
     }
-    Ok((module.to_bytes(), settings))
+    Ok((module.to_bytes(), settings.draw_inline(u)))
 }
 
 /// The `differential` target: a module generated from `bytes`, run by kiln and by wasmi.

@@ -1,0 +1,242 @@
+//! Inlining across the module (issue 18's first lever; `CompileOptions::inline`). kiln
+//! translates every function to CLIF before compiling any, so a call to a defined function
+//! can be replaced by the callee's body (Cranelift's `inline` module does the rewriting;
+//! this file decides where, and keeps the wasm offsets right).
+//!
+//! What is inlined: direct calls (`call`, and the `try_call` of a call a handler covers) to
+//! defined functions that are small ([`SMALL_CALLEE`] CLIF instructions or fewer), or that
+//! are called from exactly one place in the module and fit the caller's budget
+//! ([`SINGLE_SITE_CALLEE`], [`SINGLE_SITE_CALLER`]). Never inlined: calls to imports,
+//! `call_indirect` and `call_ref` (Cranelift inlines direct calls only), tail calls (the
+//! caller's frame is gone, and a backtrace lacks it: inlining would change nothing but the
+//! code's size), callees that make tail calls themselves (their `return_call` would return
+//! from the caller), and a function into itself. Inlining is one level deep: a callee's
+//! body is its translation before inlining, so recursion cannot unfold and every function
+//! is inlined into its callers independently, on all cores.
+//!
+//! Wasm offsets: every instruction inlined at a call gets the call's own source location,
+//! so a trap in inlined code, and every call it makes, reports the caller's frame at the
+//! `call` (the inlined function has no frame of its own). Stack-overflow checks stay in
+//! the caller's prologue (its frame now holds the callee's slots too); fuel and
+//! interruption checks are loads and stores of the store's `VMLimits`, kept as they were
+//! in the callee. A callee inlined at a `try_call` has its calls turned into `try_call`s to
+//! the caller's handler by Cranelift, so an exception thrown below the inlined code is
+//! caught where it was before; only callees that call nothing but wasm functions are
+//! inlined there, so a callee that throws itself (through the `throw_ref` builtin) stays a
+//! call inside a `try_table` (see [`InlinePlan::should_inline`]).
+
+use cranelift_codegen::entity::EntityRef;
+use cranelift_codegen::inline::{Inline, InlineCommand};
+use cranelift_codegen::ir::{self, InstructionData, Opcode};
+use cranelift_codegen::isa::CallConv;
+use cranelift_codegen::Context;
+use cranelift_module::FuncId;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A callee of at most this many CLIF instructions is inlined at every direct call
+/// (a getter, a wrapper, a small arithmetic helper: about the size of a call's own set-up
+/// in the caller and the callee's prologue and epilogue).
+pub const SMALL_CALLEE: usize = 40;
+
+/// A callee with a single call site in the module is inlined there when it has at most
+/// this many CLIF instructions... (At 1,000, shootout-minicsv's libc `memmove`, called
+/// once, went into its hot parser function and made the benchmark 1.09–1.19× slower;
+/// see benches/README.md, "Inlining across the module".)
+pub const SINGLE_SITE_CALLEE: usize = 200;
+
+/// ...and the caller, with what was inlined into it so far, stays within this many.
+pub const SINGLE_SITE_CALLER: usize = 4_000;
+
+/// No function grows past this many CLIF instructions by inlining, small callees included.
+pub const MAX_CALLER: usize = 20_000;
+
+/// What inlining needs to know about every defined function, from their translations.
+pub struct InlinePlan {
+    /// CLIF instructions of each defined function, by defined index.
+    sizes: Vec<usize>,
+    /// Direct calls to each defined function anywhere in the module (tail calls included).
+    call_sites: Vec<u32>,
+    /// Whether each defined function may be inlined at all (it makes no tail call).
+    eligible: Vec<bool>,
+    /// Whether each defined function calls only wasm functions (no builtin, no libcall),
+    /// so that it may be inlined at a `try_call` (see [`InlinePlan::should_inline`]).
+    calls_only_wasm: Vec<bool>,
+    /// Defined index by the `FuncId` a direct call names.
+    defined_by_id: HashMap<u32, usize>,
+}
+
+impl InlinePlan {
+    /// Scans the translated functions (by defined index; `func_ids` their ids).
+    pub fn new(functions: &[ir::Function], func_ids: &[FuncId]) -> InlinePlan {
+        let defined_by_id: HashMap<u32, usize> = func_ids
+            .iter()
+            .enumerate()
+            .map(|(defined, id)| (id.as_u32(), defined))
+            .collect();
+        let mut plan = InlinePlan {
+            sizes: Vec::with_capacity(functions.len()),
+            call_sites: vec![0; functions.len()],
+            eligible: Vec::with_capacity(functions.len()),
+            calls_only_wasm: Vec::with_capacity(functions.len()),
+            defined_by_id,
+        };
+        for func in functions {
+            let mut size = 0;
+            let mut eligible = true;
+            let mut calls_only_wasm = true;
+            for block in func.layout.blocks() {
+                for inst in func.layout.block_insts(block) {
+                    size += 1;
+                    let opcode = func.dfg.insts[inst].opcode();
+                    if matches!(opcode, Opcode::ReturnCall | Opcode::ReturnCallIndirect) {
+                        eligible = false;
+                    }
+                    if let Some(signature) = func.dfg.call_signature(inst) {
+                        calls_only_wasm &=
+                            func.dfg.signatures[signature].call_conv == CallConv::Tail;
+                    }
+                    if let Some(callee) = plan.direct_callee(func, inst) {
+                        plan.call_sites[callee] = plan.call_sites[callee].saturating_add(1);
+                    }
+                }
+            }
+            plan.sizes.push(size);
+            plan.eligible.push(eligible);
+            plan.calls_only_wasm.push(calls_only_wasm);
+        }
+        plan
+    }
+
+    /// The defined function that `inst` of `func` calls directly, if it is such a call.
+    fn direct_callee(&self, func: &ir::Function, inst: ir::Inst) -> Option<usize> {
+        let func_ref = match func.dfg.insts[inst] {
+            InstructionData::Call { func_ref, .. } | InstructionData::TryCall { func_ref, .. } => {
+                func_ref
+            }
+            _ => return None,
+        };
+        self.defined_function(func, func_ref)
+    }
+
+    /// The defined function `func_ref` of `func` names, if it names one.
+    fn defined_function(&self, func: &ir::Function, func_ref: ir::FuncRef) -> Option<usize> {
+        let ir::ExternalName::User(name) = func.dfg.ext_funcs[func_ref].name else {
+            return None;
+        };
+        let name = &func.params.user_named_funcs()[name];
+        if name.namespace != 0 {
+            return None;
+        }
+        self.defined_by_id.get(&name.index).copied()
+    }
+
+    /// Whether to inline `callee` into `caller`, whose size is `caller_size` so far, at a
+    /// `call` or, when `covered`, at a `try_call`.
+    ///
+    /// At a `try_call`, Cranelift makes every call of the inlined body a `try_call` to the
+    /// caller's handler. For a callee in the System V convention (builtins, among them
+    /// `throw_ref`, and libcalls), Cranelift then expects the callee-saved registers to
+    /// hold their values when the handler is entered, which kiln's unwinder does not
+    /// restore (it resumes with the frame and stack pointer only, as the `tail`
+    /// convention's `try_call`s need): so only callees whose calls are all wasm calls are
+    /// inlined there. A callee that may throw calls a builtin, and stays a call.
+    fn should_inline(
+        &self,
+        caller: usize,
+        callee: usize,
+        caller_size: usize,
+        covered: bool,
+    ) -> bool {
+        if callee == caller || !self.eligible[callee] || (covered && !self.calls_only_wasm[callee])
+        {
+            return false;
+        }
+        let size = self.sizes[callee];
+        let grown = caller_size.saturating_add(size);
+        if grown > MAX_CALLER {
+            return false;
+        }
+        size <= SMALL_CALLEE
+            || (self.call_sites[callee] == 1
+                && size <= SINGLE_SITE_CALLEE
+                && grown <= SINGLE_SITE_CALLER)
+    }
+}
+
+/// Inlines the calls of defined function `caller` (translated in `context.func`) that
+/// `plan` selects, with the callees' bodies from `functions`. Returns how many calls it
+/// inlined.
+pub fn inline_calls(
+    context: &mut Context,
+    caller: usize,
+    plan: &InlinePlan,
+    functions: &[ir::Function],
+) -> cranelift_codegen::CodegenResult<usize> {
+    let mut inliner = Inliner {
+        caller,
+        plan,
+        functions,
+        caller_size: plan.sizes[caller],
+        inlined: Vec::new(),
+    };
+    context.inline(&mut inliner)?;
+    // Cranelift's inliner gives the inlined instructions no source location; each call's
+    // were made after those inlined before it and before those inlined after it, so the
+    // instruction numbers in between are that call's.
+    let end = context.func.dfg.num_insts();
+    let sites = &inliner.inlined;
+    for (index, &(first, location)) in sites.iter().enumerate() {
+        let last = sites.get(index + 1).map_or(end, |next| next.0);
+        for inst in first..last {
+            context.func.set_srcloc(ir::Inst::new(inst), location);
+        }
+    }
+    Ok(sites.len())
+}
+
+/// The `Inline` hooks for one caller.
+struct Inliner<'a> {
+    caller: usize,
+    plan: &'a InlinePlan,
+    functions: &'a [ir::Function],
+    /// The caller's size with what was inlined into it so far.
+    caller_size: usize,
+    /// Per inlined call, in order: the first instruction number it created, and the
+    /// call's source location.
+    inlined: Vec<(usize, ir::SourceLoc)>,
+}
+
+impl Inline for Inliner<'_> {
+    fn inline(
+        &mut self,
+        caller: &ir::Function,
+        call_inst: ir::Inst,
+        call_opcode: ir::Opcode,
+        callee: ir::FuncRef,
+        _call_args: &[ir::Value],
+    ) -> InlineCommand<'_> {
+        if !matches!(call_opcode, Opcode::Call | Opcode::TryCall) {
+            return InlineCommand::KeepCall;
+        }
+        let Some(callee) = self.plan.defined_function(caller, callee) else {
+            return InlineCommand::KeepCall;
+        };
+        if !self.plan.should_inline(
+            self.caller,
+            callee,
+            self.caller_size,
+            call_opcode == Opcode::TryCall,
+        ) {
+            return InlineCommand::KeepCall;
+        }
+        self.caller_size += self.plan.sizes[callee];
+        self.inlined
+            .push((caller.dfg.num_insts(), caller.srcloc(call_inst)));
+        InlineCommand::Inline {
+            callee: Cow::Borrowed(&self.functions[callee]),
+            // The callee is its translation, before inlining: one level only.
+            visit_callee: false,
+        }
+    }
+}
