@@ -217,7 +217,12 @@ fn fd_advise(
     len: u64,
     advice: u32,
 ) -> Result<(), Errno> {
-    let host_fd = file_fd(state, fd)?;
+    advise(file_fd(state, fd)?, offset, len, advice)
+}
+
+/// `posix_fadvise` with WASI's advice number, which preview 1's `advice` and WASI 0.2's
+/// `advice` enum number alike (normal, sequential, random, will-need, dont-need, no-reuse).
+pub(crate) fn advise(host_fd: RawFd, offset: u64, len: u64, advice: u32) -> Result<(), Errno> {
     let advice = match advice {
         0 => libc::POSIX_FADV_NORMAL,
         1 => libc::POSIX_FADV_SEQUENTIAL,
@@ -229,7 +234,7 @@ fn fd_advise(
     };
     let offset = libc::off_t::try_from(offset).map_err(|_| Errno::INVAL)?;
     let len = libc::off_t::try_from(len).map_err(|_| Errno::INVAL)?;
-    // SAFETY: posix_fadvise on an fd this table owns; it returns the error.
+    // SAFETY: posix_fadvise on an open fd the caller owns; it returns the error.
     match unsafe { libc::posix_fadvise(host_fd, offset, len, advice) } {
         0 => Ok(()),
         code => Err(Errno::from_raw_os_error(code)),

@@ -549,22 +549,7 @@ fn advise(host: &mut WasiP2, mut args: Args) -> HostResult {
             Descriptor::File { file, .. } => file,
             Descriptor::Dir { .. } => return Err(Errno::BADF),
         };
-        let advice = match advice {
-            0 => libc::POSIX_FADV_NORMAL,
-            1 => libc::POSIX_FADV_SEQUENTIAL,
-            2 => libc::POSIX_FADV_RANDOM,
-            3 => libc::POSIX_FADV_WILLNEED,
-            4 => libc::POSIX_FADV_DONTNEED,
-            5 => libc::POSIX_FADV_NOREUSE,
-            _ => return Err(Errno::INVAL),
-        };
-        let offset = i64::try_from(offset).map_err(|_| Errno::INVAL)?;
-        let len = i64::try_from(len).map_err(|_| Errno::INVAL)?;
-        // SAFETY: posix_fadvise on an fd the descriptor owns; it returns the error.
-        match unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, advice) } {
-            0 => Ok(None),
-            code => Err(Errno::from_raw_os_error(code)),
-        }
+        crate::wasi::file::advise(file.as_raw_fd(), offset, len, advice).map(|()| None)
     })())
 }
 
