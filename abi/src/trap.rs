@@ -47,11 +47,15 @@ pub enum TrapCode {
     OutOfFuel = 17,
     /// `Interrupt` when the store's time limit caused it; never in a trap table.
     TimeLimit = 18,
+    /// A component broke a rule of the component model (a dropped or foreign resource
+    /// handle, a string out of bounds) or of a WASI 0.2 interface the host checks; the
+    /// trap carries a message saying which. Never in a trap table.
+    Component = 19,
 }
 
 impl TrapCode {
     /// Every trap code, for tables and tests.
-    pub const ALL: [TrapCode; 18] = [
+    pub const ALL: [TrapCode; 19] = [
         TrapCode::StackOverflow,
         TrapCode::MemoryOutOfBounds,
         TrapCode::HeapMisaligned,
@@ -70,6 +74,7 @@ impl TrapCode {
         TrapCode::UncaughtException,
         TrapCode::OutOfFuel,
         TrapCode::TimeLimit,
+        TrapCode::Component,
     ];
 
     /// The code stored in a trap table, back to the enum.
@@ -98,6 +103,7 @@ impl TrapCode {
             TrapCode::Interrupt => "interrupted",
             TrapCode::OutOfFuel => "all fuel consumed",
             TrapCode::TimeLimit => "interrupted: time limit",
+            TrapCode::Component => "component rule broken",
         }
     }
 }

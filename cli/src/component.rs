@@ -1,9 +1,10 @@
 //! Components (WASI 0.2, issue 19) in the CLI: `kiln inspect` prints a component's world
-//! and plan; `kiln compile | build | run` validate and translate a component (so a bad one
-//! gets its byte-offset error) and then stop, until the runtime can instantiate a plan.
+//! and plan; `kiln run` compiles its core modules and runs it; `kiln compile | build`
+//! validate and translate a component (so a bad one gets its byte-offset error) and then
+//! stop, until executables can carry a plan.
 
 use anyhow::{bail, Context, Result};
-use kiln_abi::component::ModuleOrigin;
+use kiln_abi::component::{ComponentPlan, CoreModule, ModuleOrigin};
 use std::fmt::Write;
 use std::path::Path;
 
@@ -12,20 +13,56 @@ pub fn is_component(wasm: &[u8]) -> bool {
     kiln_component::is_component(wasm)
 }
 
-/// For `kiln compile | build | run`: validates and translates the component at `path`, then
-/// refuses it, since executables cannot replay its plan yet.
+/// For `kiln compile | build`: validates and translates the component at `path`, then
+/// refuses it, since objects and executables cannot carry its plan yet.
 pub fn refuse_to_run(path: &Path, wasm: &[u8]) -> Result<()> {
     let translation =
         kiln_component::translate(wasm).with_context(|| path.display().to_string())?;
     let plan = &translation.plan;
     bail!(
-        "components are not yet runnable: {} is a valid WebAssembly component ({} core modules, \
-         {} host imports), but kiln's runtime cannot instantiate components yet (WASI 0.2, \
-         issue 19); `kiln inspect` shows its world",
+        "components cannot be compiled to objects or executables yet: {} is a valid \
+         WebAssembly component ({} core modules, {} host imports); `kiln run` runs it and \
+         `kiln inspect` shows its world (WASI 0.2, issue 19)",
         path.display(),
         plan.modules.len(),
         plan.imports.len()
     )
+}
+
+/// For `kiln run`: translates the component at `path`, compiles each of its core modules
+/// with its symbol prefix (through the cache unless `no_cache`) and loads them into this
+/// process. Returns the plan and the loaded modules, in the plan's order.
+pub fn load(
+    path: &Path,
+    wasm: &[u8],
+    options: &kiln_compiler::CompileOptions,
+    no_cache: bool,
+) -> Result<(ComponentPlan, Vec<kiln_runtime::Module>)> {
+    let translation =
+        kiln_component::translate(wasm).with_context(|| path.display().to_string())?;
+    let modules = translation
+        .plan
+        .modules
+        .iter()
+        .zip(&translation.modules)
+        .map(|(module, bytes)| {
+            let what = format!("{} ({})", path.display(), describe(module));
+            let mut options = options.clone();
+            options.symbol_prefix = module.symbol_prefix.clone();
+            crate::invoke::load_cached(&what, path, bytes, &options, no_cache)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((translation.plan, modules))
+}
+
+/// A core module of a component, for messages: `core module kiln_m0_ at offset 0xca3`.
+fn describe(module: &CoreModule) -> String {
+    match module.origin {
+        ModuleOrigin::Component { offset } => {
+            format!("core module {} at offset {offset:#x}", module.symbol_prefix)
+        }
+        ModuleOrigin::Adapter => format!("fused adapter module {}", module.symbol_prefix),
+    }
 }
 
 /// `kiln inspect` of a component: its world in WIT, then the plan kiln made of it.

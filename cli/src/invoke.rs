@@ -34,11 +34,11 @@ pub struct RunArgs {
 /// Stack of the thread the guest runs on; wasm itself may use up to the store's limit.
 const GUEST_THREAD_STACK: usize = 64 << 20;
 
-fn load(
+/// The compile options of `kiln run`: the codegen flags, instrumented for the limits.
+fn run_options(
     args: &RunArgs,
-    wasm: &[u8],
     limits: &kiln_runtime::RunLimits,
-) -> Result<kiln_runtime::Module> {
+) -> Result<kiln_compiler::CompileOptions> {
     let options = crate::limits::instrumented(&args.codegen.compile_options()?, limits);
     if options.target != kiln_compiler::Triple::host() {
         bail!(
@@ -46,47 +46,80 @@ fn load(
             options.target
         );
     }
-    let key = cache::key(wasm, &options);
-    if !args.no_cache {
+    Ok(options)
+}
+
+/// Compiles `wasm` (through the cache unless `no_cache`) and loads it into this process;
+/// its symbols start with `options.symbol_prefix`. `what` names it in errors.
+pub fn load_cached(
+    what: &str,
+    path: &std::path::Path,
+    wasm: &[u8],
+    options: &kiln_compiler::CompileOptions,
+    no_cache: bool,
+) -> Result<kiln_runtime::Module> {
+    let prefix = &options.symbol_prefix;
+    let key = cache::key(wasm, options);
+    if !no_cache {
         if let Some(object) = cache::get(&key) {
-            if let Ok(module) = kiln_runtime::load_object(&object, "") {
+            if let Ok(module) = kiln_runtime::load_object(&object, prefix) {
                 return Ok(module);
             }
         }
     }
-    let object = compile_file(&args.input, wasm, &options)?;
+    let object = compile_file(path, wasm, options).with_context(|| what.to_string())?;
     cache::put(&key, &object);
-    kiln_runtime::load_object(&object, "").map_err(|e| anyhow!("{}: {e}", args.input.display()))
+    kiln_runtime::load_object(&object, prefix).map_err(|e| anyhow!("{what}: {e}"))
 }
 
 /// Runs `kiln run`; returns the process exit code.
 pub fn run(args: RunArgs) -> Result<u8> {
     let wasm = read_module(&args.input)?;
-    if crate::component::is_component(&wasm) {
-        crate::component::refuse_to_run(&args.input, &wasm)?;
-    }
     let grants = args.grants.grants()?;
-    let module = load(&args, &wasm, &grants.limits)?;
-    let mut guest_args = vec![args
-        .input
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()];
-    guest_args.extend(args.args.iter().cloned());
+    let options = run_options(&args, &grants.limits)?;
+    let what = args.input.display().to_string();
+    let guest_args = {
+        let mut guest_args = vec![args
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()];
+        guest_args.extend(args.args.iter().cloned());
+        guest_args
+    };
+    if crate::component::is_component(&wasm) {
+        if args.invoke.is_some() {
+            bail!("--invoke calls a core module's export; {what} is a component");
+        }
+        let (plan, modules) = crate::component::load(&args.input, &wasm, &options, args.no_cache)?;
+        let ctx = grants.ctx(guest_args)?;
+        return run_on_guest_thread(move || {
+            Ok(kiln_runtime::run_component_limited(
+                plan,
+                &modules,
+                ctx,
+                &grants.limits,
+            ))
+        });
+    }
+    let module = load_cached(&what, &args.input, &wasm, &options, args.no_cache)?;
     let ctx = grants.ctx(guest_args)?;
+    run_on_guest_thread(move || match &args.invoke {
+        None => Ok(kiln_runtime::run_command_limited(
+            &module,
+            ctx,
+            &grants.limits,
+        )),
+        Some(name) => invoke(&module, ctx, &grants.limits, name, &args.args),
+    })
+}
+
+/// Runs `guest` on a thread with a stack of [`GUEST_THREAD_STACK`]; returns its exit code.
+fn run_on_guest_thread(guest: impl FnOnce() -> Result<i32> + Send + 'static) -> Result<u8> {
     let guest = std::thread::Builder::new()
         .name("wasm".into())
         .stack_size(GUEST_THREAD_STACK)
-        .spawn(move || -> Result<i32> {
-            match &args.invoke {
-                None => Ok(kiln_runtime::run_command_limited(
-                    &module,
-                    ctx,
-                    &grants.limits,
-                )),
-                Some(name) => invoke(&module, ctx, &grants.limits, name, &args.args),
-            }
-        })
+        .spawn(guest)
         .context("cannot start the guest thread")?;
     let code = guest
         .join()

@@ -1,8 +1,10 @@
-//! WebAssembly components (WASI 0.2, issue 19) through the `kiln` command and the plan of a
-//! real one: kiln's Rust hello program built for wasm32-wasip2 (`rustup target add
-//! wasm32-wasip2`, as .ci/run does). `kiln inspect` prints its world; `kiln compile | build
-//! | run` validate and translate it, then refuse it, since the runtime cannot instantiate
-//! components yet; bad components get an error with their byte offset, never a panic.
+//! WebAssembly components (WASI 0.2, issue 19) through the `kiln` command: kiln's Rust test
+//! programs built for wasm32-wasip2 (`rustup target add wasm32-wasip2`, as .ci/run does)
+//! and small components written in the text format. `kiln inspect` prints a component's
+//! world; `kiln run` runs it, printing what the native build and the wasip1 build print and
+//! leaving the same files; a component that breaks a rule of the component model traps
+//! with a message saying which; `kiln compile | build` refuse components for now; bad
+//! components get an error with their byte offset, never a panic.
 
 mod support;
 
@@ -10,8 +12,12 @@ use kiln_abi::component::{ComponentPlan, ModuleOrigin, Step, TrampolineKind};
 use kiln_abi::metadata::{FuncType, ValType::I32};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
-use support::{build_rust_components, path_str, run_kiln, scratch_dir, target_dir};
+use support::{
+    assert_lines_eq, build_rust_components, build_rust_programs, files_in, path_str, run, run_kiln,
+    scratch_dir, target_dir, KILN,
+};
 
 /// The Rust test programs (`tests/programs/rust/src/bin/`).
 const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute", "files"];
@@ -193,26 +199,261 @@ fn inspect_shows_the_world_with_wit_types() {
 }
 
 #[test]
-fn compile_build_and_run_refuse_components_for_now() {
-    let dir = scratch_dir("not-yet-runnable");
+fn compile_and_build_refuse_components_for_now() {
+    let dir = scratch_dir("not-yet-buildable");
     let object = dir.join("hello.o");
     let executable = dir.join("hello");
     for args in [
-        vec!["run", path_str(hello())],
         vec!["compile", path_str(hello()), "-o", path_str(&object)],
         vec!["build", path_str(hello()), "-o", path_str(&executable)],
     ] {
         let output = run_kiln(&args, b"");
         assert_eq!(output.code, Some(1), "{}", output.describe());
         assert!(
-            output
-                .stderr
-                .starts_with("kiln: error: components are not yet runnable: "),
+            output.stderr.starts_with(
+                "kiln: error: components cannot be compiled to objects or executables yet: "
+            ),
             "{}",
             output.describe()
         );
         assert!(!object.exists() && !executable.exists());
     }
+}
+
+/// The native and wasip1 builds of the Rust test programs (built once, beside the
+/// components in `target/e2e-programs`).
+fn native_and_wasip1(name: &str) -> (PathBuf, PathBuf) {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    let target = target_dir().join("e2e-programs");
+    BUILT
+        .get_or_init(|| build_rust_programs(&target, RUST_PROGRAMS))
+        .as_ref()
+        .unwrap_or_else(|error| panic!("{error}"));
+    (
+        target.join(format!("release/{name}")),
+        target.join(format!("wasm32-wasip1/release/{name}.wasm")),
+    )
+}
+
+/// Runs the Rust test program `name` with `args` natively, as a wasip1 module and as a
+/// component, each in a fresh scratch directory it is given as `.` (the native run starts
+/// in it), and checks that they print the same, leave the same files and exit alike
+/// (a component's exit code is 0 or 1: WASI 0.2's `exit` takes a `result`, as in
+/// Wasmtime).
+fn check_component_against_native(name: &str, args: &[&str]) {
+    let (native, wasip1) = native_and_wasip1(name);
+    let scratch = |how: &str| scratch_dir(&format!("component-{name}-{}-{how}", args.join("-")));
+    let dir = scratch("native");
+    let native_run = run(
+        Command::new(&native)
+            .args(args)
+            .env_clear()
+            .current_dir(&dir),
+        b"",
+    );
+    let native_files = files_in(&dir);
+    let native_code = native_run.code.expect("the native run exits");
+    for (how, wasm) in [("wasip1", wasip1.as_path()), ("wasip2", component(name))] {
+        let dir = scratch(how);
+        let grant = format!("{}::.", path_str(&dir));
+        let output = run(
+            Command::new(KILN)
+                .args(["run", "--dir", &grant, path_str(wasm)])
+                .args(args),
+            b"",
+        );
+        let context = format!(
+            "kiln run of the {how} build of {name} (left) differs from the native run \
+             (right)\n{}\nnative: {}",
+            output.describe(),
+            native_run.describe()
+        );
+        let expected_code = match how {
+            "wasip2" => i32::from(native_code != 0),
+            _ => native_code,
+        };
+        assert_eq!(output.code, Some(expected_code), "exit code: {context}");
+        assert_lines_eq(&output.stdout, &native_run.stdout, &context);
+        assert_eq!(output.stderr, native_run.stderr, "stderr: {context}");
+        assert_eq!(files_in(&dir), native_files, "files left behind: {context}");
+    }
+}
+
+#[test]
+fn rust_hello_component_runs_like_its_native_build() {
+    check_component_against_native("hello", &[]);
+}
+
+#[test]
+fn rust_args_component_runs_like_its_native_build() {
+    check_component_against_native("args", &["first", "second arg", "ünïcode"]);
+    check_component_against_native("args", &["7", "exit code"]);
+}
+
+#[test]
+fn rust_compute_component_runs_like_its_native_build() {
+    check_component_against_native("compute", &[]);
+}
+
+#[test]
+fn rust_files_component_runs_like_its_native_build() {
+    check_component_against_native("files", &[]);
+}
+
+/// Writes the text component `wat` to a scratch file and runs it with `kiln run`.
+fn run_text_component(name: &str, wat: &str) -> support::Output {
+    let path = scratch_dir("text-components").join(format!("{name}.wat"));
+    std::fs::write(&path, wat).unwrap();
+    run_kiln(&["run", path_str(&path)], b"")
+}
+
+/// A component whose `wasi:cli/run` export runs `body` (core wasm returning the `run`
+/// result's discriminant), with its own resource type `$r` (a destructor that stores the
+/// dropped representation at address 0) and the core functions `new`, `rep` and `drop`.
+fn resource_component(body: &str) -> String {
+    format!(
+        r#"(component
+            (core module $dtor_m
+                (memory (export "memory") 1)
+                (func (export "dtor") (param i32) (i32.store (i32.const 0) (local.get 0))))
+            (core instance $dtor_i (instantiate $dtor_m))
+            (core func $dtor (alias core export $dtor_i "dtor"))
+            (type $r (resource (rep i32) (dtor (core func $dtor))))
+            (core func $new (canon resource.new $r))
+            (core func $rep (canon resource.rep $r))
+            (core func $drop (canon resource.drop $r))
+            (core module $m
+                (import "r" "new" (func $new (param i32) (result i32)))
+                (import "r" "rep" (func $rep (param i32) (result i32)))
+                (import "r" "drop" (func $drop (param i32)))
+                (import "d" "memory" (memory 1))
+                (func (export "run") (result i32) {body}))
+            (core instance $i (instantiate $m
+                (with "r" (instance (export "new" (func $new)) (export "rep" (func $rep))
+                    (export "drop" (func $drop))))
+                (with "d" (instance $dtor_i))))
+            (func $run (result (result)) (canon lift (core func $i "run")))
+            (instance $run_i (export "run" (func $run)))
+            (export "wasi:cli/run@0.2.0" (instance $run_i)))"#
+    )
+}
+
+#[test]
+fn resources_defined_by_a_component_follow_the_handle_rules() {
+    // new, rep, drop: the destructor runs with the representation; `ok` exits 0.
+    let body = "(local $h i32)
+        (local.set $h (call $new (i32.const 42)))
+        (if (i32.ne (call $rep (local.get $h)) (i32.const 42)) (then unreachable))
+        (call $drop (local.get $h))
+        (if (i32.ne (i32.load (i32.const 0)) (i32.const 42)) (then unreachable))
+        (i32.const 0)";
+    let output = run_text_component("resource-ok", &resource_component(body));
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    // `err` exits 1.
+    let output = run_text_component("resource-err", &resource_component("(i32.const 1)"));
+    assert_eq!(output.code, Some(1), "{}", output.describe());
+    // A dropped handle, used again, traps with a message that says so.
+    for (name, body, message) in [
+        (
+            "use-after-drop",
+            "(local $h i32)
+             (local.set $h (call $new (i32.const 7)))
+             (call $drop (local.get $h))
+             (drop (call $rep (local.get $h)))
+             (i32.const 0)",
+            "wasm trap: unknown handle index 1",
+        ),
+        (
+            "double-drop",
+            "(local $h i32)
+             (local.set $h (call $new (i32.const 7)))
+             (call $drop (local.get $h))
+             (call $drop (local.get $h))
+             (i32.const 0)",
+            "wasm trap: unknown handle index 1",
+        ),
+        (
+            "never-made",
+            "(call $drop (i32.const 5)) (i32.const 0)",
+            "wasm trap: unknown handle index 5",
+        ),
+    ] {
+        let output = run_text_component(name, &resource_component(body));
+        assert_eq!(output.code, Some(134), "{name}: {}", output.describe());
+        assert!(
+            output.stderr.contains(message),
+            "{name}: expected {message:?}\n{}",
+            output.describe()
+        );
+        // The trap shows where the guest was.
+        assert!(
+            output.stderr.contains("wasm backtrace:\n    0: "),
+            "{name}: {}",
+            output.describe()
+        );
+    }
+}
+
+#[test]
+fn a_trap_in_a_component_is_reported_with_its_backtrace() {
+    let wat = r#"(component
+        (core module $m
+            (func $inner (unreachable))
+            (func (export "run") (result i32) (call $inner) (i32.const 0)))
+        (core instance $i (instantiate $m))
+        (func $run (result (result)) (canon lift (core func $i "run")))
+        (instance $run_i (export "run" (func $run)))
+        (export "wasi:cli/run@0.2.0" (instance $run_i)))"#;
+    let output = run_text_component("trap", wat);
+    assert_eq!(output.code, Some(134), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .starts_with("error: wasm trap: unreachable\nwasm backtrace:\n    0: "),
+        "{}",
+        output.describe()
+    );
+    assert_eq!(
+        output.stderr.matches("\n    ").count(),
+        2,
+        "{}",
+        output.describe()
+    );
+}
+
+#[test]
+fn a_component_without_a_run_export_or_with_unknown_imports_is_an_error() {
+    let no_run = r#"(component
+        (core module $m (func (export "f")))
+        (core instance $i (instantiate $m))
+        (func $f (canon lift (core func $i "f")))
+        (export "f" (func $f)))"#;
+    let output = run_text_component("no-run", no_run);
+    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .contains("the component does not export `wasi:cli/run@0.2.x#run`"),
+        "{}",
+        output.describe()
+    );
+    let unknown = r#"(component
+        (import "example:made/up@0.2.0" (instance $i (export "f" (func))))
+        (core func $f (canon lower (func $i "f")))
+        (core module $m (import "i" "f" (func)) (func (export "run") (result i32) (i32.const 0)))
+        (core instance $ci (instantiate $m (with "i" (instance (export "f" (func $f))))))
+        (func $run (result (result)) (canon lift (core func $ci "run")))
+        (instance $run_i (export "run" (func $run)))
+        (export "wasi:cli/run@0.2.0" (instance $run_i)))"#;
+    let output = run_text_component("unknown-import", unknown);
+    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .contains("the host does not implement `example:made/up@0.2.0#f`"),
+        "{}",
+        output.describe()
+    );
 }
 
 #[test]

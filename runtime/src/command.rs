@@ -1,12 +1,15 @@
 //! Running a WASI command: what `kiln run` and a `kiln build` executable do with a module.
 //! Besides WASI, commands may import the sightglass `bench` module (`bench.rs`).
 
+use crate::component::{ComponentInstance, ComponentVal};
 use crate::error::{CallError, InstantiateError, Trap};
 use crate::limits::RunLimits;
+use crate::wasi::p2::WasiP2;
 use crate::wasi::{self, WasiCtx};
 use crate::Linker;
 use crate::Module;
 use crate::{Extern, Store};
+use kiln_abi::component::ComponentPlan;
 use std::io::Write;
 
 /// Exit status after a trap (like an abort).
@@ -84,6 +87,54 @@ fn run_in(
     };
     match start.call(store, &[]) {
         Ok(_) => 0,
+        Err(CallError::Exit(code)) => code,
+        Err(CallError::Trap(trap)) => report_trap(&trap),
+        Err(error) => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
+}
+
+/// Instantiates a component's `plan` (its core `modules` loaded, in the plan's order) with
+/// WASI 0.2 granted by `wasi`, under `limits`, and calls its `wasi:cli/run@0.2` export.
+/// Returns the process exit code as [`run_command`] does: 0 when `run` returns `ok`, 1 for
+/// `err` or a component that cannot be instantiated, the code of `wasi:cli/exit`, 134
+/// after a trap.
+pub fn run_component_limited(
+    plan: ComponentPlan,
+    modules: &[Module],
+    wasi: WasiCtx,
+    limits: &RunLimits,
+) -> i32 {
+    let mut store = Store::new();
+    if let Err(error) = limits.apply(&mut store) {
+        eprintln!("error: cannot start the time limit: {error}");
+        return 1;
+    }
+    let host = WasiP2::with_interrupt(wasi, store.interrupt_state());
+    let instance = match ComponentInstance::new(&mut store, plan, modules, Box::new(host)) {
+        Ok(instance) => instance,
+        Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
+        Err(InstantiateError::Exit(code)) => return code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return 1;
+        }
+    };
+    let Some(run) = instance.find_export("wasi:cli/run", "0.2.0", "run") else {
+        eprintln!("error: the component does not export `wasi:cli/run@0.2.x#run`");
+        return 1;
+    };
+    match instance.call(&mut store, run, &[]) {
+        Ok(results) => match results.as_slice() {
+            [ComponentVal::Result(Ok(_))] => 0,
+            [ComponentVal::Result(Err(_))] => 1,
+            other => {
+                eprintln!("error: wasi:cli/run returned {other:?}, not a result");
+                1
+            }
+        },
         Err(CallError::Exit(code)) => code,
         Err(CallError::Trap(trap)) => report_trap(&trap),
         Err(error) => {

@@ -56,6 +56,8 @@ pub struct Trap {
     /// For [`TrapCode::UncaughtException`]: the name of the exception's tag (the name the
     /// module gives it, else its export name, else `#<index>`).
     pub exception_tag: Option<String>,
+    /// For [`TrapCode::Component`]: what the component did (`unknown handle index 7`).
+    pub message: Option<String>,
 }
 
 impl fmt::Display for Trap {
@@ -72,7 +74,10 @@ impl fmt::Display for Trap {
     /// module's (`module` without one), its index, and the module offset of the
     /// instruction it is at, like Wasmtime's and `wasm-objdump`'s.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.code.message())?;
+        match &self.message {
+            Some(message) => write!(f, "wasm trap: {message}")?,
+            None => write!(f, "wasm trap: {}", self.code.message())?,
+        }
         if let Some(tag) = &self.exception_tag {
             write!(f, ": tag {tag}")?;
         }
@@ -109,6 +114,9 @@ pub enum HostError {
     /// The host stops the guest with this trap, as if the calling instruction had
     /// trapped (a blocking WASI call whose time limit ran out: `TimeLimit`).
     Trap(TrapCode),
+    /// The host stops the guest with a [`TrapCode::Component`] trap that this message
+    /// explains: a rule of the component model or of a WASI 0.2 interface the guest broke.
+    TrapMessage(String),
 }
 
 /// Why a call did not return results.
@@ -204,6 +212,7 @@ mod tests {
             ],
             backtrace_truncated: false,
             exception_tag: None,
+            message: None,
         };
         assert_eq!(
             trap.to_string(),
@@ -223,6 +232,7 @@ mod tests {
             }],
             backtrace_truncated: false,
             exception_tag: Some("oops".into()),
+            message: None,
         };
         assert_eq!(
             trap.to_string(),
@@ -242,6 +252,7 @@ mod tests {
             }],
             backtrace_truncated: true,
             exception_tag: None,
+            message: None,
         };
         assert_eq!(
             trap.to_string(),

@@ -29,34 +29,9 @@ impl Func {
 
     /// Calls the function with `args`; returns its results.
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, CallError> {
-        let ty = self.ty(store);
-        if args.len() != ty.params.len() {
-            return Err(CallError::BadArguments(format!(
-                "expected {} arguments, got {}",
-                ty.params.len(),
-                args.len()
-            )));
-        }
-        let inner = &mut *store.inner;
-        for (index, (arg, &param)) in args.iter().zip(&ty.params).enumerate() {
-            check_value(inner, arg, param)
-                .map_err(|reason| CallError::BadArguments(format!("argument {index}: {reason}")))?;
-        }
-        let len = ty.params.len().max(ty.results.len()).max(1);
-        let mut values = vec![ValRaw::default(); len];
-        for (slot, arg) in values.iter_mut().zip(args) {
-            *slot = raw_from_val(inner, *arg);
-        }
-        let store_ptr = store.as_ptr();
-        // SAFETY: `store_ptr` is live and exclusively ours for the duration of the call;
-        // no reference into it is held across it.
-        unsafe { crate::vm::call::call(store_ptr, self.index, &mut values) }?;
-        Ok(ty
-            .results
-            .iter()
-            .zip(&values)
-            .map(|(&ty, &raw)| val_from_raw(&store.inner, raw, ty))
-            .collect())
+        store.check(self.store);
+        // SAFETY: the store is live and exclusively ours for the duration of the call.
+        unsafe { call_in(store.as_ptr(), self.index, args) }
     }
 
     /// A function of type `ty` that runs `f`.
@@ -108,6 +83,54 @@ impl Func {
     }
 }
 
+/// Calls function `index` of the store at `store_ptr` with `args`, checking their types.
+///
+/// # Safety
+/// `store_ptr` must be live, and no reference into it may be held across this call.
+unsafe fn call_in(
+    store_ptr: *mut VMStore,
+    index: u32,
+    args: &[Val],
+) -> Result<Vec<Val>, CallError> {
+    let ty = {
+        // SAFETY: caller's contract; this borrow ends before any code runs.
+        let inner = unsafe { &*store_ptr };
+        let ty = inner.funcs[index as usize].ty.clone();
+        if args.len() != ty.params.len() {
+            return Err(CallError::BadArguments(format!(
+                "expected {} arguments, got {}",
+                ty.params.len(),
+                args.len()
+            )));
+        }
+        for (position, (arg, &param)) in args.iter().zip(&ty.params).enumerate() {
+            check_value(inner, arg, param).map_err(|reason| {
+                CallError::BadArguments(format!("argument {position}: {reason}"))
+            })?;
+        }
+        ty
+    };
+    let len = ty.params.len().max(ty.results.len()).max(1);
+    let mut values = vec![ValRaw::default(); len];
+    {
+        // SAFETY: as above.
+        let inner = unsafe { &mut *store_ptr };
+        for (slot, arg) in values.iter_mut().zip(args) {
+            *slot = raw_from_val(inner, *arg);
+        }
+    }
+    // SAFETY: caller's contract; no reference into the store is held across the call.
+    unsafe { crate::vm::call::call(store_ptr, index, &mut values) }?;
+    // SAFETY: the call has returned; nothing else borrows the store.
+    let inner = unsafe { &*store_ptr };
+    Ok(ty
+        .results
+        .iter()
+        .zip(&values)
+        .map(|(&ty, &raw)| val_from_raw(inner, raw, ty))
+        .collect())
+}
+
 /// What a host function sees of its caller.
 pub struct Caller<'a> {
     /// The calling instance, or null when the host called the function.
@@ -143,6 +166,22 @@ impl<'a> Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// Calls `func` (a function of the caller's store) from inside this host function:
+    /// wasm that calls the host that calls wasm again, as a component's host import calls
+    /// the guest's `cabi_realloc`.
+    pub fn call(&mut self, func: Func, args: &[Val]) -> Result<Vec<Val>, CallError> {
+        // SAFETY: a non-null store is the caller's, live while it calls us; the store id
+        // is read before any code runs.
+        if self.store.is_null() || unsafe { (*self.store).id } != func.store {
+            return Err(CallError::BadArguments(
+                "the function belongs to another store".into(),
+            ));
+        }
+        // SAFETY: the guest is suspended in this host call and holds no reference into the
+        // store; this caller holds none across the call either.
+        unsafe { call_in(self.store, func.index, args) }
+    }
+
     /// The calling instance's exported memory named `memory`, if any.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         #[cfg(test)]

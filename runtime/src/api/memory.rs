@@ -2,6 +2,7 @@
 //! or by an instance; its bytes, size, type and growth. The same growth serves the
 //! `memory.grow` builtin (`VMStore::grow_memory`).
 
+use super::func::Caller;
 use super::store::{handle, Store};
 use crate::vm::memory::LinearMemory;
 use crate::vm::store::{MemoryData, OwnedPtr, Storage};
@@ -48,6 +49,35 @@ impl Memory {
         let memory = self.memory(store);
         // SAFETY: as in `data`; the exclusive borrow of the store makes this the only view.
         unsafe { std::slice::from_raw_parts_mut(memory.base(), memory.len()) }
+    }
+
+    /// The memory's bytes, from inside a host function of its store (`None` for a memory
+    /// of another store).
+    pub fn data_of<'a>(&self, caller: &'a Caller<'_>) -> Option<&'a [u8]> {
+        let (base, len) = self.mapping_of(caller)?;
+        // SAFETY: `len` bytes from `base` are mapped while the store lives; the guest is
+        // suspended in this host call, and the shared borrow of the caller keeps the
+        // mutable views out while the slice lives.
+        Some(unsafe { std::slice::from_raw_parts(base, len) })
+    }
+
+    /// The memory's bytes, mutably, from inside a host function of its store.
+    pub fn data_mut_of<'a>(&self, caller: &'a mut Caller<'_>) -> Option<&'a mut [u8]> {
+        let (base, len) = self.mapping_of(caller)?;
+        // SAFETY: as in `data_of`; the exclusive borrow of the caller makes this the only
+        // view.
+        Some(unsafe { std::slice::from_raw_parts_mut(base, len) })
+    }
+
+    fn mapping_of(&self, caller: &Caller<'_>) -> Option<(*mut u8, usize)> {
+        // SAFETY: a non-null store is the caller's, live while it calls us.
+        if caller.store.is_null() || unsafe { (*caller.store).id } != self.store {
+            return None;
+        }
+        // SAFETY: as above; the memory is the store's by the id check.
+        let store = unsafe { &*caller.store };
+        let memory = &store.memories[self.index as usize].memory;
+        Some((memory.base(), memory.len()))
     }
 
     /// Current size in pages.

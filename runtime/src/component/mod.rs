@@ -9,10 +9,13 @@
 //! - `resources.rs`: [`ResourceTables`], own and borrow handles with their rules;
 //! - `trap.rs`: [`ComponentTrap`] (a rule the guest broke, with its message) and
 //!   [`AbiError`];
-//! - `host.rs`: [`ComponentHost`], what host imports are bound to (WASI 0.2 is one).
+//! - `host.rs`: [`ComponentHost`], what host imports are bound to (WASI 0.2 is one);
+//! - `instance.rs`: [`ComponentInstance`], a plan instantiated: its steps, trampolines and
+//!   export calls.
 
 pub mod abi;
 mod host;
+mod instance;
 mod memory;
 mod resources;
 mod trap;
@@ -20,6 +23,7 @@ mod value;
 
 pub use abi::{Context, FlatReader, GuestMemory, Handles};
 pub use host::{resource_import_name, ComponentHost, HostCallError};
+pub use instance::ComponentInstance;
 pub use memory::InstanceMemory;
 pub use resources::{DroppedOwn, ResourceTables, MAX_HANDLES};
 pub use trap::{AbiError, ComponentTrap};

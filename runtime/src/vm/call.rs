@@ -106,6 +106,14 @@ fn host_error(error: HostError) -> CallError {
             backtrace: Vec::new(),
             backtrace_truncated: false,
             exception_tag: None,
+            message: None,
+        }),
+        HostError::TrapMessage(message) => CallError::Trap(Trap {
+            code: TrapCode::Component,
+            backtrace: Vec::new(),
+            backtrace_truncated: false,
+            exception_tag: None,
+            message: Some(message),
         }),
     }
 }
@@ -113,10 +121,15 @@ fn host_error(error: HostError) -> CallError {
 /// The error a caught trap stands for: a host function's reason for `HostUnwind`, the
 /// trap itself otherwise (naming the tag of an uncaught exception).
 fn trap_to_error(store: &mut VMStore, mut caught: CaughtTrap) -> CallError {
+    let mut message = None;
     match caught.code {
         TrapCode::HostUnwind => match store.pending_host_error.take() {
             // The trap stands where the guest called the host function.
             Some(HostError::Trap(code)) => caught.code = code,
+            Some(HostError::TrapMessage(text)) => {
+                caught.code = TrapCode::Component;
+                message = Some(text);
+            }
             Some(error) => return host_error(error),
             None => {}
         },
@@ -127,6 +140,7 @@ fn trap_to_error(store: &mut VMStore, mut caught: CaughtTrap) -> CallError {
     }
     let code = caught.code;
     let mut trap = symbolize(caught);
+    trap.message = message;
     if code == TrapCode::UncaughtException {
         if let Some(exception) = store.pending_exception.take() {
             // SAFETY: the store made this exception object and still owns it.
@@ -194,5 +208,6 @@ fn symbolize_frames(
         backtrace,
         backtrace_truncated: truncated,
         exception_tag: None,
+        message: None,
     }
 }

@@ -77,6 +77,7 @@ fn trap(code: TrapCode) -> InstantiateError {
         backtrace: Vec::new(),
         backtrace_truncated: false,
         exception_tag: None,
+        message: None,
     })
 }
 

@@ -8,9 +8,10 @@
 //! Wasmtime). Link and rename take both directories as capabilities.
 //!
 //! # Permissions
-//! As in Wasmtime: preopens may be changed beneath (`mutate-directory`); a directory
-//! opened by `open-at` may be only when asked for with `mutate-directory` and its parent
-//! may be. Creating, truncating, writing, removing, renaming or linking beneath a
+//! As in Wasmtime: preopens may be changed beneath (`mutate-directory`), and a directory
+//! opened by `open-at` may be when its parent may be, whatever flags it was opened with
+//! (Wasmtime's directories inherit their parent's permissions; wasi-libc opens the
+//! directories it removes entries from with `read` alone). Creating, truncating, writing, removing, renaming or linking beneath a
 //! directory that may not be changed is `not-permitted`. A file can be read through only
 //! when opened with `read`, written only with `write` (`bad-descriptor` otherwise).
 
@@ -372,23 +373,27 @@ impl Descriptor {
         }
     }
 
-    /// The file, if it was opened for reading (`bad-descriptor` otherwise).
+    /// The file, if it was opened for reading (`bad-descriptor` otherwise,
+    /// `is-directory` for a directory, as in Wasmtime).
     fn readable_file(&self) -> Result<&Rc<std::fs::File>, Errno> {
         match self {
             Descriptor::File {
                 file, read: true, ..
             } => Ok(file),
-            _ => Err(Errno::BADF),
+            Descriptor::File { .. } => Err(Errno::BADF),
+            Descriptor::Dir { .. } => Err(Errno::ISDIR),
         }
     }
 
-    /// The file, if it was opened for writing (`bad-descriptor` otherwise).
+    /// The file, if it was opened for writing (`bad-descriptor` otherwise,
+    /// `is-directory` for a directory).
     fn writable_file(&self) -> Result<&Rc<std::fs::File>, Errno> {
         match self {
             Descriptor::File {
                 file, write: true, ..
             } => Ok(file),
-            _ => Err(Errno::BADF),
+            Descriptor::File { .. } => Err(Errno::BADF),
+            Descriptor::Dir { .. } => Err(Errno::ISDIR),
         }
     }
 
@@ -952,7 +957,7 @@ fn open_at(host: &mut WasiP2, mut args: Args) -> HostResult {
         if file.metadata()?.is_dir() {
             Ok(Descriptor::Dir {
                 dir: Rc::new(cap_std::fs::Dir::from_std_file(file.into_std())),
-                mutate: *parent_mutate && flags & descriptor_flags::MUTATE_DIRECTORY != 0,
+                mutate: *parent_mutate,
             })
         } else if directory {
             Err(Errno::NOTDIR)
