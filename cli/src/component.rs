@@ -1,10 +1,13 @@
 //! Components (WASI 0.2, issue 19) in the CLI: `kiln inspect` prints a component's world
-//! and plan; `kiln run` compiles its core modules and runs it; `kiln compile | build`
-//! validate and translate a component (so a bad one gets its byte-offset error) and then
-//! stop, until executables can carry a plan.
+//! and plan; `kiln run` compiles its core modules and runs it; `kiln build` links them
+//! with the plan into an executable; `kiln compile` validates and translates a component
+//! (so a bad one gets its byte-offset error) and then stops, until objects carry a plan.
 
+use crate::emit::{BuildArgs, ScratchDir};
+use crate::input::compile_file;
 use anyhow::{bail, Context, Result};
 use kiln_abi::component::{ComponentPlan, CoreModule, ModuleOrigin};
+use kiln_abi::symbols;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -13,16 +16,16 @@ pub fn is_component(wasm: &[u8]) -> bool {
     kiln_component::is_component(wasm)
 }
 
-/// For `kiln compile | build`: validates and translates the component at `path`, then
-/// refuses it, since objects and executables cannot carry its plan yet.
+/// For `kiln compile`: validates and translates the component at `path`, then refuses it,
+/// since an object cannot carry its plan yet.
 pub fn refuse_to_run(path: &Path, wasm: &[u8]) -> Result<()> {
     let translation =
         kiln_component::translate(wasm).with_context(|| path.display().to_string())?;
     let plan = &translation.plan;
     bail!(
-        "components cannot be compiled to objects or executables yet: {} is a valid \
-         WebAssembly component ({} core modules, {} host imports); `kiln run` runs it and \
-         `kiln inspect` shows its world (WASI 0.2, issue 19)",
+        "components cannot be compiled to objects yet: {} is a valid WebAssembly \
+         component ({} core modules, {} host imports); `kiln run` runs it, `kiln build` \
+         makes an executable of it and `kiln inspect` shows its world (WASI 0.2, issue 19)",
         path.display(),
         plan.modules.len(),
         plan.imports.len()
@@ -53,6 +56,111 @@ pub fn load(
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((translation.plan, modules))
+}
+
+/// `kiln build` of a component: compiles each core module with its symbol prefix and links
+/// them with the component's image (the plan and the modules' descriptors, see
+/// [`image_object`]), the WASI grants and the runtime into the executable `output`.
+pub fn build_executable(
+    args: &BuildArgs,
+    wasm: &[u8],
+    options: &kiln_compiler::CompileOptions,
+    output: &Path,
+) -> Result<()> {
+    let path = &args.input;
+    let grants = args.grants.grants()?;
+    let options = crate::limits::instrumented(options, &grants.limits);
+    let translation =
+        kiln_component::translate(wasm).with_context(|| path.display().to_string())?;
+    let plan = &translation.plan;
+    let scratch = ScratchDir::new()?;
+    let mut objects = Vec::new();
+    let mut paths = Vec::new();
+    for (index, (module, bytes)) in plan.modules.iter().zip(&translation.modules).enumerate() {
+        let mut options = options.clone();
+        options.symbol_prefix = module.symbol_prefix.clone();
+        let object = compile_file(path, bytes, &options)
+            .with_context(|| format!("{} ({})", path.display(), describe(module)))?;
+        let object_path = scratch.0.join(format!("module{index}.o"));
+        std::fs::write(&object_path, &object)
+            .with_context(|| format!("{}: cannot write", object_path.display()))?;
+        objects.push(object);
+        paths.push(object_path);
+    }
+    let image_path = scratch.0.join("component.o");
+    let image = image_object(plan, &options.target.to_string())?;
+    std::fs::write(&image_path, &image)
+        .with_context(|| format!("{}: cannot write", image_path.display()))?;
+    paths.push(image_path);
+    crate::emit::link_executable(args, &grants, &paths, &[], &options, &scratch, output)?;
+    if args.size_report {
+        let objects: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
+        print!("{}", crate::emit::size_report(&objects, output)?);
+    }
+    Ok(())
+}
+
+/// The object that defines a component executable's image, `kiln_component` (layout in
+/// kiln-abi's `symbols::COMPONENT_IMAGE`): the encoded plan, the runtime's component entry
+/// and each core module's descriptor, by relocation.
+fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
+    use object::write::{StandardSection, Symbol, SymbolSection};
+    use object::{SymbolFlags, SymbolKind, SymbolScope};
+    let mut object = crate::grants::elf_object(triple)?;
+    let encoded = plan.encode();
+    let data = object.section_id(StandardSection::ReadOnlyData);
+    let plan_offset = object.append_section_data(data, &encoded, 8);
+    let plan_symbol = object.add_symbol(Symbol {
+        name: b"kiln_component_plan".to_vec(),
+        value: plan_offset,
+        size: encoded.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Compilation,
+        weak: false,
+        section: SymbolSection::Section(data),
+        flags: SymbolFlags::None,
+    });
+    let table = object.section_id(StandardSection::ReadOnlyDataWithRel);
+    let words = symbols::COMPONENT_IMAGE_HEADER_WORDS + plan.modules.len();
+    let mut bytes = vec![0u8; 8 * words];
+    bytes[..8].copy_from_slice(&(plan.modules.len() as u64).to_le_bytes());
+    bytes[8..16].copy_from_slice(&(encoded.len() as u64).to_le_bytes());
+    let image_offset = object.append_section_data(table, &bytes, 8);
+    object.add_symbol(Symbol {
+        name: symbols::COMPONENT_IMAGE.as_bytes().to_vec(),
+        value: image_offset,
+        size: bytes.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(table),
+        flags: SymbolFlags::None,
+    });
+    object.add_relocation(
+        table,
+        object::write::Relocation {
+            offset: image_offset + 16,
+            symbol: plan_symbol,
+            addend: 0,
+            flags: object::RelocationFlags::Generic {
+                kind: object::RelocationKind::Absolute,
+                encoding: object::RelocationEncoding::Generic,
+                size: 64,
+            },
+        },
+    )?;
+    crate::grants::pointer_to(
+        &mut object,
+        table,
+        image_offset + 24,
+        symbols::COMPONENT_MAIN,
+    )?;
+    for (index, module) in plan.modules.iter().enumerate() {
+        let descriptor = symbols::prefixed(&module.symbol_prefix, symbols::MODULE_DESCRIPTOR);
+        let offset = image_offset + 8 * (symbols::COMPONENT_IMAGE_HEADER_WORDS + index) as u64;
+        crate::grants::pointer_to(&mut object, table, offset, &descriptor)?;
+    }
+    Ok(object.write()?)
 }
 
 /// A core module of a component, for messages: `core module kiln_m0_ at offset 0xca3`.

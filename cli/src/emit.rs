@@ -147,9 +147,6 @@ impl Drop for ScratchDir {
 /// Runs `kiln build`.
 pub fn build(args: &BuildArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
-    if crate::component::is_component(&wasm) {
-        return crate::component::refuse_to_run(&args.input, &wasm);
-    }
     if args.oci.is_some() || args.oci_archive.is_some() {
         if args.output.is_some() {
             bail!("-o and --oci/--oci-archive: build the executable and the image separately");
@@ -171,19 +168,48 @@ pub(crate) fn build_executable(
     options: &kiln_compiler::CompileOptions,
     output: &Path,
 ) -> Result<()> {
-    let target = options.target.to_string();
+    if crate::component::is_component(wasm) {
+        return crate::component::build_executable(args, wasm, options, output);
+    }
     let grants = args.grants.grants()?;
     let options = &crate::limits::instrumented(options, &grants.limits);
     let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
+    let wasi_imports = wasi_import_symbols(&args.input, wasm)?;
+    link_executable(
+        args,
+        &grants,
+        &[object_path],
+        &wasi_imports,
+        options,
+        &scratch,
+        output,
+    )?;
+    if args.size_report {
+        print!("{}", size_report(&[&object], output)?);
+    }
+    Ok(())
+}
+
+/// Links `objects` (compiled modules, and a component's image) with the WASI grants
+/// object (the preview 1 functions `wasi_imports`) and the runtime into `output`.
+pub(crate) fn link_executable(
+    args: &BuildArgs,
+    grants: &kiln_runtime::wasi::Grants,
+    objects: &[PathBuf],
+    wasi_imports: &[String],
+    options: &kiln_compiler::CompileOptions,
+    scratch: &ScratchDir,
+    output: &Path,
+) -> Result<()> {
+    let target = options.target.to_string();
     let runtime = runtime_files(&target, &scratch.0)?;
     let grants_path = scratch.0.join("wasi-grants.o");
-    let wasi_imports = wasi_import_symbols(&args.input, wasm)?;
     write(
         &grants_path,
-        &crate::grants::object(&grants, &wasi_imports, &target)?,
+        &crate::grants::object(grants, wasi_imports, &target)?,
     )?;
     let linker = args
         .linker
@@ -194,13 +220,9 @@ pub(crate) fn build_executable(
             format!("; install Debian's {packages} (apt-get install {packages})")
         })
     };
-    let mut link = link_command(
-        &target,
-        &linker,
-        &[&object_path, &grants_path],
-        &runtime,
-        output,
-    );
+    let mut inputs: Vec<&Path> = objects.iter().map(PathBuf::as_path).collect();
+    inputs.push(&grants_path);
+    let mut link = link_command(&target, &linker, &inputs, &runtime, output);
     if args.strip {
         link.arg(strip_flag(&target));
     }
@@ -231,9 +253,6 @@ pub(crate) fn build_executable(
             install(missing_packages(&target, &linker, Some(&stderr)))
         );
     }
-    if args.size_report {
-        print!("{}", size_report(&object, output)?);
-    }
     Ok(())
 }
 
@@ -253,22 +272,24 @@ fn wasi_import_symbols(input: &Path, wasm: &[u8]) -> Result<Vec<String>> {
     Ok(symbols)
 }
 
-/// Where an executable's bytes come from: the module's generated code, the module's data
+/// Where an executable's bytes come from: the modules' generated code, the modules' data
 /// (metadata, data segments, trap and code tables), and everything else (the runtime, the
 /// Rust standard library, the C library, headers and symbols).
-fn size_report(object: &[u8], executable: &Path) -> Result<String> {
+pub(crate) fn size_report(objects: &[&[u8]], executable: &Path) -> Result<String> {
     use object::{Object, ObjectSection, SectionKind};
-    let file = object::File::parse(object).context("reading the compiled object")?;
     let (mut code, mut data) = (0u64, 0u64);
-    for section in file.sections() {
-        match section.kind() {
-            SectionKind::Text => code += section.size(),
-            SectionKind::Data
-            | SectionKind::ReadOnlyData
-            | SectionKind::ReadOnlyDataWithRel
-            | SectionKind::ReadOnlyString
-            | SectionKind::UninitializedData => data += section.size(),
-            _ => {}
+    for object in objects {
+        let file = object::File::parse(*object).context("reading the compiled object")?;
+        for section in file.sections() {
+            match section.kind() {
+                SectionKind::Text => code += section.size(),
+                SectionKind::Data
+                | SectionKind::ReadOnlyData
+                | SectionKind::ReadOnlyDataWithRel
+                | SectionKind::ReadOnlyString
+                | SectionKind::UninitializedData => data += section.size(),
+                _ => {}
+            }
         }
     }
     let total = std::fs::metadata(executable)

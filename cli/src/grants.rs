@@ -73,14 +73,7 @@ impl GrantArgs {
 /// `kiln_runtime::wasi::import_symbol`), which makes the linker take those from the
 /// runtime archive and no others.
 pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<Vec<u8>> {
-    let architecture = match triple.split('-').next() {
-        Some("x86_64") => Architecture::X86_64,
-        Some("aarch64") => Architecture::Aarch64,
-        _ => bail!("kiln build: no WASI grants object for {triple}"),
-    };
-    let mut object = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
-    // Without this note, GNU ld gives the executable an executable stack.
-    object.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Linker);
+    let mut object = elf_object(triple)?;
     let section = object.section_id(StandardSection::ReadOnlyData);
     let bytes = grants.encode();
     let offset = object.append_section_data(section, &bytes, 8);
@@ -110,7 +103,37 @@ pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<
         flags: SymbolFlags::None,
     });
     for (index, name) in wasi_imports.iter().enumerate() {
-        let symbol = object.add_symbol(Symbol {
+        let offset = table_offset + 8 * (1 + index as u64);
+        pointer_to(&mut object, table, offset, name)?;
+    }
+    Ok(object.write()?)
+}
+
+/// An empty relocatable ELF object for `triple`, for what `kiln build` links beside the
+/// compiled modules.
+pub fn elf_object(triple: &str) -> Result<Object<'static>> {
+    let architecture = match triple.split('-').next() {
+        Some("x86_64") => Architecture::X86_64,
+        Some("aarch64") => Architecture::Aarch64,
+        _ => bail!("kiln build: no executables for {triple}"),
+    };
+    let mut object = Object::new(BinaryFormat::Elf, architecture, Endianness::Little);
+    // Without this note, GNU ld gives the executable an executable stack.
+    object.add_section(Vec::new(), b".note.GNU-stack".to_vec(), SectionKind::Linker);
+    Ok(object)
+}
+
+/// Makes the 8 bytes at `offset` of `section` the address of the (undefined here) symbol
+/// `name`, which the linker resolves.
+pub fn pointer_to(
+    object: &mut Object<'_>,
+    section: object::write::SectionId,
+    offset: u64,
+    name: &str,
+) -> Result<()> {
+    let symbol = match object.symbol_id(name.as_bytes()) {
+        Some(symbol) => symbol,
+        None => object.add_symbol(Symbol {
             name: name.as_bytes().to_vec(),
             value: 0,
             size: 0,
@@ -119,20 +142,20 @@ pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<
             weak: false,
             section: SymbolSection::Undefined,
             flags: SymbolFlags::None,
-        });
-        object.add_relocation(
-            table,
-            Relocation {
-                offset: table_offset + 8 * (1 + index as u64),
-                symbol,
-                addend: 0,
-                flags: RelocationFlags::Generic {
-                    kind: RelocationKind::Absolute,
-                    encoding: RelocationEncoding::Generic,
-                    size: 64,
-                },
+        }),
+    };
+    object.add_relocation(
+        section,
+        Relocation {
+            offset,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Generic {
+                kind: RelocationKind::Absolute,
+                encoding: RelocationEncoding::Generic,
+                size: 64,
             },
-        )?;
-    }
-    Ok(object.write()?)
+        },
+    )?;
+    Ok(())
 }

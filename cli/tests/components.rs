@@ -199,25 +199,22 @@ fn inspect_shows_the_world_with_wit_types() {
 }
 
 #[test]
-fn compile_and_build_refuse_components_for_now() {
-    let dir = scratch_dir("not-yet-buildable");
+fn compile_refuses_components_for_now() {
+    let dir = scratch_dir("not-yet-compilable");
     let object = dir.join("hello.o");
-    let executable = dir.join("hello");
-    for args in [
-        vec!["compile", path_str(hello()), "-o", path_str(&object)],
-        vec!["build", path_str(hello()), "-o", path_str(&executable)],
-    ] {
-        let output = run_kiln(&args, b"");
-        assert_eq!(output.code, Some(1), "{}", output.describe());
-        assert!(
-            output.stderr.starts_with(
-                "kiln: error: components cannot be compiled to objects or executables yet: "
-            ),
-            "{}",
-            output.describe()
-        );
-        assert!(!object.exists() && !executable.exists());
-    }
+    let output = run_kiln(
+        &["compile", path_str(hello()), "-o", path_str(&object)],
+        b"",
+    );
+    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .starts_with("kiln: error: components cannot be compiled to objects yet: "),
+        "{}",
+        output.describe()
+    );
+    assert!(!object.exists());
 }
 
 /// The native and wasip1 builds of the Rust test programs (built once, beside the
@@ -235,12 +232,41 @@ fn native_and_wasip1(name: &str) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The Rust test program `name` as a component built into a glibc executable with the
+/// grant `--dir .::.`, once.
+fn component_executable(name: &'static str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<BTreeMap<&'static str, PathBuf>>> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let mut built = built
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    built
+        .entry(name)
+        .or_insert_with(|| {
+            let executable = scratch_dir(&format!("component-executable-{name}")).join(name);
+            let output = run_kiln(
+                &[
+                    "build",
+                    path_str(component(name)),
+                    "--dir",
+                    ".::.",
+                    "-o",
+                    path_str(&executable),
+                ],
+                b"",
+            );
+            assert_eq!(output.code, Some(0), "{}", output.describe());
+            executable
+        })
+        .clone()
+}
+
 /// Runs the Rust test program `name` with `args` natively, as a wasip1 module and as a
-/// component, each in a fresh scratch directory it is given as `.` (the native run starts
-/// in it), and checks that they print the same, leave the same files and exit alike
-/// (a component's exit code is 0 or 1: WASI 0.2's `exit` takes a `result`, as in
-/// Wasmtime).
-fn check_component_against_native(name: &str, args: &[&str]) {
+/// component through `kiln run`, and as a component built into an executable, each in a
+/// fresh scratch directory it is given as `.` (the native run and the executable start in
+/// it), and checks that they print the same, leave the same files and exit alike (a
+/// component's exit code is 0 or 1: WASI 0.2's `exit` takes a `result`, as in Wasmtime).
+fn check_component_against_native(name: &'static str, args: &[&str]) {
     let (native, wasip1) = native_and_wasip1(name);
     let scratch = |how: &str| scratch_dir(&format!("component-{name}-{}-{how}", args.join("-")));
     let dir = scratch("native");
@@ -253,24 +279,39 @@ fn check_component_against_native(name: &str, args: &[&str]) {
     );
     let native_files = files_in(&dir);
     let native_code = native_run.code.expect("the native run exits");
-    for (how, wasm) in [("wasip1", wasip1.as_path()), ("wasip2", component(name))] {
-        let dir = scratch(how);
+    let executable = component_executable(name);
+    for how in [
+        "kiln run (wasip1)",
+        "kiln run (wasip2)",
+        "kiln build (wasip2)",
+    ] {
+        let dir = scratch(&how.replace([' ', '(', ')'], ""));
         let grant = format!("{}::.", path_str(&dir));
-        let output = run(
-            Command::new(KILN)
-                .args(["run", "--dir", &grant, path_str(wasm)])
-                .args(args),
-            b"",
-        );
+        let mut command = match how {
+            "kiln build (wasip2)" => {
+                let mut command = Command::new(&executable);
+                command.env_clear().current_dir(&dir);
+                command
+            }
+            _ => {
+                let wasm = match how {
+                    "kiln run (wasip1)" => wasip1.as_path(),
+                    _ => component(name),
+                };
+                let mut command = Command::new(KILN);
+                command.args(["run", "--dir", &grant, path_str(wasm)]);
+                command
+            }
+        };
+        let output = run(command.args(args), b"");
         let context = format!(
-            "kiln run of the {how} build of {name} (left) differs from the native run \
-             (right)\n{}\nnative: {}",
+            "{how} of {name} (left) differs from the native run (right)\n{}\nnative: {}",
             output.describe(),
             native_run.describe()
         );
         let expected_code = match how {
-            "wasip2" => i32::from(native_code != 0),
-            _ => native_code,
+            "kiln run (wasip1)" => native_code,
+            _ => i32::from(native_code != 0),
         };
         assert_eq!(output.code, Some(expected_code), "exit code: {context}");
         assert_lines_eq(&output.stdout, &native_run.stdout, &context);
@@ -391,6 +432,43 @@ fn resources_defined_by_a_component_follow_the_handle_rules() {
             "{name}: {}",
             output.describe()
         );
+    }
+}
+
+#[test]
+fn static_component_executables_for_both_architectures() {
+    let dir = scratch_dir("component-static");
+    for target in ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"] {
+        let executable = dir.join(target);
+        let output = run_kiln(
+            &[
+                "build",
+                path_str(component("args")),
+                "--target",
+                target,
+                "-o",
+                path_str(&executable),
+            ],
+            b"",
+        );
+        assert_eq!(output.code, Some(0), "{}", output.describe());
+        let mut command = match target {
+            "aarch64-unknown-linux-musl" => {
+                let mut command = Command::new("qemu-aarch64");
+                command.arg(&executable);
+                command
+            }
+            _ => Command::new(&executable),
+        };
+        let output = run(command.args(["one", "two"]).env_clear(), b"");
+        assert_eq!(output.code, Some(0), "{target}: {}", output.describe());
+        assert_eq!(
+            output.stdout,
+            "args=2 environ=0\narg[1]=\"one\"\narg[2]=\"two\"\nexiting with 0\n",
+            "{target}: {}",
+            output.describe()
+        );
+        assert_eq!(output.stderr, "args: this line goes to stderr\n");
     }
 }
 

@@ -144,6 +144,21 @@ pub fn run_component_limited(
     }
 }
 
+/// Runs a component as [`run_component_limited`] does, then exits the process with its
+/// code at once, as [`exit_with_command`] does.
+pub fn exit_with_component(
+    plan: ComponentPlan,
+    modules: &[Module],
+    wasi: WasiCtx,
+    limits: &RunLimits,
+) -> ! {
+    let code = run_component_limited(plan, modules, wasi, limits);
+    // Nothing can be reported if this fails: stdout is where it would go.
+    let _ = std::io::stdout().flush();
+    // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).
+    unsafe { libc::_exit(code) }
+}
+
 fn report_trap(trap: &Trap) -> i32 {
     eprintln!("error: {trap}");
     TRAP_EXIT_CODE

@@ -29,7 +29,33 @@ std::arch::global_asm!(
     ".popsection",
 );
 
+// An executable of a component has no `kiln_module` (its modules' descriptors have their
+// prefixes): a weak, zeroed stand-in that the module's own descriptor overrides, read only
+// when no component image is linked.
+std::arch::global_asm!(
+    ".pushsection .rodata.kiln_module,\"a\"",
+    ".weak kiln_module",
+    ".p2align 3",
+    "kiln_module:",
+    ".zero {size}",
+    ".popsection",
+    size = const std::mem::size_of::<ModuleDescriptor>(),
+);
+
+// No component image (see `exe_component.rs`): a weak definition whose count, u64::MAX,
+// says that the executable runs a core module; `kiln build`'s image overrides it.
+std::arch::global_asm!(
+    ".pushsection .rodata.kiln_component,\"a\"",
+    ".weak kiln_component",
+    ".p2align 3",
+    "kiln_component:",
+    ".quad -1",
+    ".popsection",
+);
+
 extern "C" {
+    /// The component image `kiln build` links beside a component's modules.
+    static kiln_component: u64;
     /// The module descriptor the compiler emitted, resolved by the system linker.
     static kiln_module: ModuleDescriptor;
     /// The length of the encoded grants; the records follow it.
@@ -58,8 +84,55 @@ fn linked_wasi() -> Option<&'static [&'static crate::wasi::Definition]> {
     }
 }
 
+/// The signature of the component entry (`exe_component::kiln_component_main`), which
+/// `main` calls through the image (never by name: executables of core modules link none of
+/// it).
+type ComponentMain =
+    unsafe extern "C" fn(argc: c_int, argv: *const *const c_char, image: *const u64) -> c_int;
+
+/// The entry of the linked component and its image, or `None` in an executable of a core
+/// module.
+fn linked_component() -> Option<(ComponentMain, *const u64)> {
+    // SAFETY: `kiln_component` is defined (weakly here, or by `kiln build`'s image) as a
+    // u64 count, u64::MAX when absent, and otherwise followed by the plan's length and
+    // pointer and the entry's pointer (relocated by the linker to `kiln_component_main`).
+    unsafe {
+        let image = &raw const kiln_component;
+        if image.read() == u64::MAX {
+            return None;
+        }
+        let entry = image.add(3).read() as usize as *const ();
+        if entry.is_null() {
+            return None;
+        }
+        let entry = std::mem::transmute::<*const (), ComponentMain>(entry);
+        Some((entry, image))
+    }
+}
+
+/// The process's arguments, as the C runtime passes them to `main`.
+///
+/// # Safety
+/// `argv` must hold `argc` pointers, each null or a NUL-terminated string.
+pub(crate) unsafe fn process_args(argc: c_int, argv: *const *const c_char) -> Vec<String> {
+    (0..usize::try_from(argc).unwrap_or(0))
+        .map(|index| {
+            // SAFETY: the caller's contract.
+            let arg = unsafe { *argv.add(index) };
+            if arg.is_null() {
+                String::new()
+            } else {
+                // SAFETY: as above.
+                unsafe { CStr::from_ptr(arg) }
+                    .to_string_lossy()
+                    .into_owned()
+            }
+        })
+        .collect()
+}
+
 /// The grants baked into this executable.
-fn baked_grants() -> Option<crate::wasi::Grants> {
+pub(crate) fn baked_grants() -> Option<crate::wasi::Grants> {
     // SAFETY: `kiln_wasi_grants` is defined (weakly here, or by `kiln build`'s object)
     // as a u64 length followed by that many bytes in the same read-only section.
     let records = unsafe {
@@ -79,20 +152,13 @@ const WARM_CODE_BYTES: usize = 512 * 1024;
 /// Called by the C runtime with the process's arguments.
 #[no_mangle]
 pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
-    let args = (0..usize::try_from(argc).unwrap_or(0))
-        .map(|index| {
-            // SAFETY: the C runtime passes `argc` NUL-terminated strings.
-            let arg = unsafe { *argv.add(index) };
-            if arg.is_null() {
-                String::new()
-            } else {
-                // SAFETY: as above.
-                unsafe { CStr::from_ptr(arg) }
-                    .to_string_lossy()
-                    .into_owned()
-            }
-        })
-        .collect();
+    if let Some((entry, image)) = linked_component() {
+        // SAFETY: the image's entry is `kiln_component_main`, called with main's arguments
+        // and the image it was linked with.
+        return unsafe { entry(argc, argv, image) };
+    }
+    // SAFETY: main's arguments, from the C runtime.
+    let args = unsafe { process_args(argc, argv) };
     // SAFETY: the linker resolved `kiln_module` to the compiler's relocated descriptor,
     // whose code is part of this executable.
     let module = match unsafe { crate::Module::from_descriptor(&kiln_module) } {

@@ -31,6 +31,8 @@ mod vm;
 pub mod wasi;
 
 #[cfg(feature = "exe-main")]
+mod exe_component;
+#[cfg(feature = "exe-main")]
 mod exe_main;
 #[cfg(all(
     target_arch = "x86_64",
@@ -41,7 +43,9 @@ mod musl_memmove;
 mod startup_heap;
 
 pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Tag, Val};
-pub use command::{exit_with_command, run_command, run_command_limited, run_component_limited};
+pub use command::{
+    exit_with_command, exit_with_component, run_command, run_command_limited, run_component_limited,
+};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use kiln_abi::metadata::{
     FuncType, GlobalType, HeapType, MemorySettings, MemoryType, RefType, TableType, ValType,
