@@ -33,7 +33,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the plan's encoding, the first word of [`ComponentPlan::encode`]'s output.
 /// Bumped on any change to the types of this file; [`ComponentPlan::decode`] refuses
 /// another version.
-pub const COMPONENT_PLAN_VERSION: u32 = 1;
+pub const COMPONENT_PLAN_VERSION: u32 = 2;
 
 /// The canonical ABI's limit on flattened parameters: a function with more passes them
 /// through memory, as one pointer.
@@ -60,7 +60,8 @@ pub struct ComponentPlan {
     /// The component's resource types: first the imported ones, then those it defines.
     pub resources: Vec<Resource>,
     /// The resource tables (one per resource type per component instance that uses it);
-    /// `own` and `borrow` types refer to these.
+    /// `own` and `borrow` types refer to these. Indexed as the translator indexes them,
+    /// since fused adapters pass table indices to the transfer trampolines as constants.
     pub resource_tables: Vec<ResourceTable>,
     /// The component's functions exported to the host (`wasi:cli/run@0.2.3#run`).
     pub exports: Vec<ComponentExport>,
@@ -77,6 +78,10 @@ pub struct ComponentPlan {
     pub n_reallocs: u32,
     /// See `n_memories`.
     pub n_post_returns: u32,
+    /// The messages of the trap codes a fused adapter passes to its `trap` trampoline
+    /// (the translator's codes: an invalid `char`, a string out of bounds, a call into a
+    /// component that may not be entered), by code.
+    pub adapter_traps: Vec<(u8, String)>,
 }
 
 /// One core module of a component.
@@ -204,6 +209,13 @@ pub enum TrampolineKind {
     ResourceTransferOwn,
     /// Used by fused adapters: lend a `borrow` handle to another table.
     ResourceTransferBorrow,
+    /// Used by fused adapters around a call that passes resources between two of the
+    /// component's instances (caller instance, 0, callee instance): starts a call scope,
+    /// which the borrows lent for it belong to.
+    EnterSyncCall,
+    /// Ends the scope [`TrampolineKind::EnterSyncCall`] started: the callee must have
+    /// dropped the borrows it was given.
+    ExitSyncCall,
     /// Used by fused adapters: trap with the component-model trap code given as the
     /// `i32` argument (a bad string, an out-of-bounds list, re-entering a component).
     Trap,

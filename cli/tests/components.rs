@@ -343,7 +343,7 @@ fn rust_files_component_runs_like_its_native_build() {
 
 /// Writes the text component `wat` to a scratch file and runs it with `kiln run`.
 fn run_text_component(name: &str, wat: &str) -> support::Output {
-    let path = scratch_dir("text-components").join(format!("{name}.wat"));
+    let path = scratch_dir(&format!("text-component-{name}")).join("component.wat");
     std::fs::write(&path, wat).unwrap();
     run_kiln(&["run", path_str(&path)], b"")
 }
@@ -470,6 +470,128 @@ fn static_component_executables_for_both_architectures() {
         );
         assert_eq!(output.stderr, "args: this line goes to stderr\n");
     }
+}
+
+/// A component of two: `$A` defines resource `r` (a destructor that stores the dropped
+/// representation, `last` reads it back) and exports `make` and `get` (of a `borrow<r>`);
+/// `$B` imports them, and its `run` runs `body`. Calls from `$B` into `$A` go through the
+/// fused adapters the translator generates, which move handles between the two instances'
+/// tables (`resource.transfer-*`) inside a call scope (`enter-sync-call`).
+fn two_component_resources(body: &str) -> String {
+    format!(
+        r#"(component
+  (component $A
+    (core module $am
+      (memory (export "memory") 1)
+      (func (export "dtor") (param i32) (i32.store (i32.const 0) (local.get 0)))
+      (func (export "last") (result i32) (i32.load (i32.const 0))))
+    (core instance $ai (instantiate $am))
+    (core func $dtor (alias core export $ai "dtor"))
+    (type $r (resource (rep i32) (dtor (core func $dtor))))
+    (core func $new (canon resource.new $r))
+    (core func $rep (canon resource.rep $r))
+    (core module $bm
+      (import "r" "new" (func $new (param i32) (result i32)))
+      (import "r" "rep" (func $rep (param i32) (result i32)))
+      (import "a" "last" (func $last (result i32)))
+      (func (export "make") (param i32) (result i32) (call $new (local.get 0)))
+      (func (export "get") (param i32) (result i32) (local.get 0))
+      (func (export "last") (result i32) (call $last)))
+    (core instance $bi (instantiate $bm
+      (with "r" (instance (export "new" (func $new)) (export "rep" (func $rep))))
+      (with "a" (instance $ai))))
+    (func $make (param "v" u32) (result (own $r)) (canon lift (core func $bi "make")))
+    (func $get (param "x" (borrow $r)) (result u32) (canon lift (core func $bi "get")))
+    (func $last (result u32) (canon lift (core func $bi "last")))
+    (export $rr "r" (type $r))
+    (export "make" (func $make) (func (param "v" u32) (result (own $rr))))
+    (export "get" (func $get) (func (param "x" (borrow $rr)) (result u32)))
+    (export "last" (func $last)))
+  (component $B
+    (import "a" (instance $a
+      (export "r" (type $r (sub resource)))
+      (export "make" (func (param "v" u32) (result (own $r))))
+      (export "get" (func (param "x" (borrow $r)) (result u32)))
+      (export "last" (func (result u32)))))
+    (alias export $a "r" (type $r))
+    (core func $make (canon lower (func $a "make")))
+    (core func $get (canon lower (func $a "get")))
+    (core func $last (canon lower (func $a "last")))
+    (core func $drop (canon resource.drop $r))
+    (core module $m
+      (import "a" "make" (func $make (param i32) (result i32)))
+      (import "a" "get" (func $get (param i32) (result i32)))
+      (import "a" "last" (func $last (result i32)))
+      (import "a" "drop" (func $drop (param i32)))
+      (func (export "run") (result i32) (local $h i32)
+        {body}))
+    (core instance $i (instantiate $m (with "a" (instance
+      (export "make" (func $make)) (export "get" (func $get)) (export "last" (func $last)) (export "drop" (func $drop))))))
+    (func $run (result (result)) (canon lift (core func $i "run")))
+    (export "run" (func $run)))
+  (instance $a (instantiate $A))
+  (instance $b (instantiate $B (with "a" (instance $a))))
+  (alias export $b "run" (func $run))
+  (instance $run_i (export "run" (func $run)))
+  (export "wasi:cli/run@0.2.0" (instance $run_i)))
+"#
+    )
+}
+
+#[test]
+fn resources_pass_between_the_components_of_a_composition() {
+    let body = "(local.set $h (call $make (i32.const 42)))
+        (if (i32.ne (call $get (local.get $h)) (i32.const 42)) (then unreachable))
+        (call $drop (local.get $h))
+        (if (i32.ne (call $last) (i32.const 42)) (then unreachable))
+        (i32.const 0)";
+    let output = run_text_component("composed-ok", &two_component_resources(body));
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    // Lending a handle that was dropped traps in the adapter's transfer.
+    let body = "(local.set $h (call $make (i32.const 42)))
+        (call $drop (local.get $h))
+        (drop (call $get (local.get $h)))
+        (i32.const 0)";
+    let output = run_text_component("composed-dropped", &two_component_resources(body));
+    assert_eq!(output.code, Some(134), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .starts_with("error: wasm trap: unknown handle index 1\nwasm backtrace:\n"),
+        "{}",
+        output.describe()
+    );
+}
+
+#[test]
+fn a_component_that_calls_into_its_own_child_traps_with_the_adapters_message() {
+    // The parent's own core code calls its child's export: the component model forbids
+    // entering a component instance from its ancestor, and the adapter traps with the
+    // translator's code, reported with its message.
+    let wat = r#"(component
+        (component $child
+            (core module $cm (func (export "f") (result i32) (i32.const 1)))
+            (core instance $ci (instantiate $cm))
+            (func $f (result u32) (canon lift (core func $ci "f")))
+            (export "f" (func $f)))
+        (instance $c (instantiate $child))
+        (core func $f (canon lower (func $c "f")))
+        (core module $m
+            (import "c" "f" (func $f (result i32)))
+            (func (export "run") (result i32) (drop (call $f)) (i32.const 0)))
+        (core instance $i (instantiate $m (with "c" (instance (export "f" (func $f))))))
+        (func $run (result (result)) (canon lift (core func $i "run")))
+        (instance $run_i (export "run" (func $run)))
+        (export "wasi:cli/run@0.2.0" (instance $run_i)))"#;
+    let output = run_text_component("enter-child", wat);
+    assert_eq!(output.code, Some(134), "{}", output.describe());
+    assert!(
+        output
+            .stderr
+            .starts_with("error: wasm trap: cannot enter component instance\n"),
+        "{}",
+        output.describe()
+    );
 }
 
 #[test]

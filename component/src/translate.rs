@@ -51,7 +51,8 @@ fn translate_valid(component: &[u8]) -> Result<Translation> {
     use wasmtime_environ::wasmparser as environ_wasmparser;
     let mut tunables = wasmtime_environ::Tunables::default_host();
     // kiln implements the synchronous canonical ABI only: fused adapters then need no
-    // task bookkeeping (`enter-sync-call`, `task-may-block`).
+    // task bookkeeping (`task-may-block`), only a call scope around calls that pass
+    // resources (`enter-sync-call`, `exit-sync-call`).
     tunables.concurrency_support = false;
     let mut validator = environ_wasmparser::Validator::new_with_features(
         environ_wasmparser::WasmFeatures::default(),
@@ -62,6 +63,7 @@ fn translate_valid(component: &[u8]) -> Result<Translation> {
         env::Translator::new(&tunables, &mut validator, &mut types, &scope)
             .translate(component)
             .map_err(|error| ComponentError::Translation(format!("{error:#}")))?;
+    let n_resource_tables = types.num_resource_tables();
     let (types, _) = types.finish(&translation.component);
     let mut converter = Converter {
         component,
@@ -76,7 +78,7 @@ fn translate_valid(component: &[u8]) -> Result<Translation> {
         instance_modules: Vec::new(),
         lowered: vec![None; translation.component.num_lowerings as usize],
     };
-    converter.convert()?;
+    converter.convert(n_resource_tables)?;
     let modules = static_modules
         .values()
         .map(|module| module.wasm.to_vec())
@@ -106,10 +108,37 @@ struct Converter<'a, 'data> {
 }
 
 impl Converter<'_, '_> {
-    fn convert(&mut self) -> Result<()> {
+    fn convert(&mut self, n_resource_tables: usize) -> Result<()> {
         let component = &self.translation.component;
         self.convert_modules();
         self.convert_resources();
+        // Every table, in the translator's order, so that a table index a fused adapter
+        // passes to `resource.transfer-*` means the same table in the plan.
+        for index in 0..n_resource_tables {
+            let index = env::TypeResourceTableIndex::from_u32(index as u32);
+            match self.types[index] {
+                env::TypeResourceTable::Concrete { .. } => {
+                    self.resource_table(index)?;
+                }
+                // A table of an abstract type holds no handle at run time; its place is
+                // kept by a table of no resource (every handle operation on it traps), and
+                // a type that refers to it is still refused (`resource_table`).
+                env::TypeResourceTable::Abstract(_) => {
+                    self.plan.resource_tables.push(ResourceTable {
+                        resource: u32::MAX,
+                        component_instance: 0,
+                    });
+                }
+            }
+        }
+        self.plan.adapter_traps = (0..=u8::MAX)
+            .filter_map(|code| {
+                let trap = wasmtime_environ::Trap::from_u8(code)?;
+                let message = trap.to_string();
+                let message = message.strip_prefix("wasm trap: ").unwrap_or(&message);
+                Some((code, message.to_string()))
+            })
+            .collect();
         for initializer in &component.initializers {
             self.convert_initializer(initializer)?;
         }
@@ -344,6 +373,8 @@ impl Converter<'_, '_> {
             T::ResourceTransferOwn => TrampolineKind::ResourceTransferOwn,
             T::ResourceTransferBorrow => TrampolineKind::ResourceTransferBorrow,
             T::Trap => TrampolineKind::Trap,
+            T::EnterSyncCall => TrampolineKind::EnterSyncCall,
+            T::ExitSyncCall => TrampolineKind::ExitSyncCall,
             T::Transcoder { op, .. } => {
                 return Err(unsupported(format!(
                     "string encodings other than UTF-8: a call between the component's own \

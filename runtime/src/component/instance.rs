@@ -530,10 +530,26 @@ impl State {
                 let handle = self.tables()?.transfer_borrow(arg(0)?, arg(1)?, arg(2)?);
                 one(handle.map_err(trap_message)?)
             }
-            TrampolineKind::Trap => Err(HostError::TrapMessage(format!(
-                "a fused adapter trapped with code {}",
-                arg(0)?
-            ))),
+            TrampolineKind::EnterSyncCall => {
+                self.tables()?.begin_call();
+                Ok(Vec::new())
+            }
+            TrampolineKind::ExitSyncCall => {
+                self.tables()?.end_call().map_err(trap_message)?;
+                Ok(Vec::new())
+            }
+            TrampolineKind::Trap => {
+                let code = arg(0)?;
+                let known = self
+                    .plan
+                    .adapter_traps
+                    .iter()
+                    .find(|(c, _)| u32::from(*c) == code);
+                Err(HostError::TrapMessage(match known {
+                    Some((_, message)) => message.clone(),
+                    None => format!("a fused adapter trapped with code {code}"),
+                }))
+            }
         }
     }
 
