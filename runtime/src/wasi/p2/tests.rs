@@ -517,6 +517,25 @@ fn random_bytes_have_the_asked_length() {
 }
 
 #[test]
+fn the_insecure_seed_is_the_same_at_every_call() {
+    let mut host = host();
+    let seed =
+        |host: &mut WasiP2| call1(host, "wasi:random/insecure-seed", "insecure-seed", vec![]);
+    let first = seed(&mut host);
+    // Random bytes drawn between the calls do not move it.
+    call1(
+        &mut host,
+        "wasi:random/insecure",
+        "get-insecure-random-u64",
+        vec![],
+    );
+    assert_eq!(seed(&mut host), first);
+    assert!(matches!(&first, V::Tuple(pair) if pair.len() == 2));
+    // Another host draws its own.
+    assert_ne!(seed(&mut super::tests::host()), first);
+}
+
+#[test]
 fn poll_waits_for_the_earliest_deadline() {
     let mut host = host();
     let clock = "wasi:clocks/monotonic-clock";
