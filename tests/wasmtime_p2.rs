@@ -540,14 +540,18 @@ fn write_if_changed(path: &Path, contents: &[u8]) -> Result<(), String> {
     std::fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Copies the tree `from` into `to`, file by file with [`write_if_changed`].
-fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+/// Copies the tree `from` into `to`, file by file with [`write_if_changed`], leaving out
+/// the paths `skip` names (files the caller writes itself, folders not wanted).
+fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<(), String> {
     let entries = std::fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| e.to_string())?;
         let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if skip(&source) {
+            continue;
+        }
         if source.is_dir() {
-            copy_tree(&source, &target)?;
+            copy_tree(&source, &target, skip)?;
         } else {
             let bytes = std::fs::read(&source).map_err(|e| format!("{}: {e}", source.display()))?;
             write_if_changed(&target, &bytes)?;
@@ -560,6 +564,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
 /// returns the folder the components are in.
 fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<PathBuf, String> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("wasmtime-p2");
+    let artifacts = corpus.join("crates/test-programs/artifacts");
+    let lib = corpus.join("crates/test-programs/src/lib.rs");
     for crate_name in [
         "test-programs",
         "wasi",
@@ -571,14 +577,11 @@ fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<Path
         copy_tree(
             &corpus.join("crates").join(crate_name),
             &build.join("crates").join(crate_name),
+            // `artifacts` is not a member of this workspace (it needs Wasmtime itself);
+            // `lib.rs` is written trimmed below, and copying it first would touch it.
+            &|path| path == artifacts || path == lib,
         )?;
     }
-    // Not a member of this workspace, and it would need Wasmtime itself.
-    let artifacts = build.join("crates/test-programs/artifacts");
-    if artifacts.exists() {
-        std::fs::remove_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
-    }
-    let lib = build.join("crates/test-programs/src/lib.rs");
     let source = std::fs::read_to_string(&lib).map_err(|e| format!("{}: {e}", lib.display()))?;
     let mut trimmed = source.clone();
     for module in ["pub mod nn;\n", "pub mod p3;\n"] {
@@ -591,7 +594,10 @@ fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<Path
         }
         trimmed = trimmed.replace(module, "");
     }
-    write_if_changed(&lib, trimmed.as_bytes())?;
+    write_if_changed(
+        &build.join("crates/test-programs/src/lib.rs"),
+        trimmed.as_bytes(),
+    )?;
     for (file, name) in [
         ("workspace.toml", "Cargo.toml"),
         ("Cargo.lock", "Cargo.lock"),
