@@ -1,12 +1,17 @@
 //! Wasmtime's WASI 0.2 guest programs (`../shared/corpora/wasmtime-test-programs`, the
 //! `p2_*` binaries of its `crates/test-programs`) built for `wasm32-wasip2` and run as
-//! components through `kiln run`, each set up the way Wasmtime's own tests run it:
+//! components through `kiln run`, each set up the way Wasmtime's own tests run it; and,
+//! as Wasmtime's WASI 0.2 tests also do, its preview 1 programs (`p1_*`) built for
+//! `wasm32-wasip1` and made components with the preview 1 command adapter
+//! (wit-component and the `wasi-preview1-component-adapter-provider` crate):
 //!
 //! - the programs of `crates/wasi/tests/all/p2/sync.rs` (`p2_file_*`, `p2_random`,
 //!   `p2_sleep`, `p2_clocks_*`, `p2_pollable_*`, `p2_stream_*`, `p2_adapter_badfd`, and the
 //!   socket programs `p2_tcp_*`, `p2_udp_*`, `p2_ip_name_lookup`) get what
 //!   `crates/wasi/tests/all/store.rs` gives them: the argument `.`, a fresh scratch
-//!   directory preopened as `.`, `ERRNO_MODE_UNIX=1`, empty stdin; a few get a second
+//!   directory preopened as `.`, `ERRNO_MODE_UNIX=1`, empty stdin (the `p1_*` programs
+//!   of that file the same, `p1_stdio_isatty` left out: Wasmtime runs it only when its
+//!   own stdio is a terminal); a few get a second
 //!   preopen `readonly` holding a file whose contents must be unchanged afterwards. They
 //!   pass by exiting 0, except the two that must trap (`p2_pollable_traps`,
 //!   `p2_stream_pollable_traps`: kiln's trap message is checked instead of Wasmtime's);
@@ -116,6 +121,8 @@ struct Run {
     stderr_contains: Option<&'static str>,
     /// Files that must hold these bytes afterwards: preopen index, path, contents.
     files_after: Vec<(usize, &'static str, Vec<u8>)>,
+    /// Prepares the first preopen's directory further before the run.
+    setup: Option<fn(&Path) -> std::io::Result<()>>,
 }
 
 impl Run {
@@ -133,6 +140,7 @@ impl Run {
             stdout: None,
             stderr_contains: None,
             files_after: Vec::new(),
+            setup: None,
         }
     }
 
@@ -279,6 +287,80 @@ fn cases() -> Vec<Case> {
             b"stream permission test\n",
         ))],
     ));
+
+    // crates/wasi/tests/all/p2/sync.rs runs the preview 1 programs as components too,
+    // built for wasm32-wasip1 and made components with the preview 1 adapter. Left out:
+    // `p1_stdio_isatty`, which Wasmtime runs only when the test's own stdio is a
+    // terminal.
+    for program in [
+        "p1_big_random_buf",
+        "p1_clock_time_get",
+        "p1_close_preopen",
+        "p1_dangling_fd",
+        "p1_dangling_symlink",
+        "p1_directory_seek",
+        "p1_dir_fd_op_failures",
+        "p1_fd_advise",
+        "p1_fd_filestat_get",
+        "p1_fd_filestat_set",
+        "p1_fd_flags_set",
+        "p1_fd_readdir",
+        "p1_file_allocate",
+        "p1_file_pread_pwrite",
+        "p1_file_read_write",
+        "p1_file_seek_tell",
+        "p1_file_truncation",
+        "p1_file_unbuffered_write",
+        "p1_interesting_paths",
+        "p1_regular_file_isatty",
+        "p1_nofollow_errors",
+        "p1_overwrite_preopen",
+        "p1_path_exists",
+        "p1_path_filestat",
+        "p1_path_link",
+        "p1_path_open_create_existing",
+        "p1_path_open_read_write",
+        "p1_path_open_dirfd_not_dir",
+        "p1_path_open_missing",
+        "p1_path_open_nonblock",
+        "p1_path_rename_dir_trailing_slashes",
+        "p1_path_rename",
+        "p1_path_symlink_trailing_slashes",
+        "p1_poll_oneoff_files",
+        "p1_poll_oneoff_stdio",
+        "p1_readlink",
+        "p1_remove_directory",
+        "p1_remove_nonempty_directory",
+        "p1_renumber",
+        "p1_sched_yield",
+        "p1_stdio",
+        "p1_stdio_not_isatty",
+        "p1_symlink_create",
+        "p1_symlink_filestat",
+        "p1_symlink_loop",
+        "p1_unlink_file_trailing_slashes",
+        "p1_path_open_preopen",
+        "p1_unicode_output",
+        "p1_file_write",
+        "p1_path_open_lots",
+        "p1_sleep_quickly_but_lots",
+    ] {
+        cases.push(case(program, vec![Run::wasi_test()]));
+    }
+    cases.push(case(
+        "p1_stat_extreme_host_mtime",
+        vec![Run {
+            setup: Some(extreme_mtime_fixture),
+            ..Run::wasi_test()
+        }],
+    ));
+    for program in [
+        "p1_file_truncation_readonly",
+        "p1_file_hardlink_across_perms",
+        "p1_file_rename_across_perms",
+    ] {
+        cases.push(case(program, vec![Run::wasi_test_readonly(READONLY_FILE)]));
+    }
 
     // tests/all/cli_tests.rs
     let brillig = b"'Twas brillig, and the slithy toves.\n";
@@ -432,6 +514,17 @@ fn cases() -> Vec<Case> {
                 .stdout("\"hello?\"\n")],
         ),
         case(
+            "p1_cli_much_stdout",
+            (10..15)
+                .map(|i| {
+                    let total = 1 << 18;
+                    Run::plain()
+                        .args(&[&"a".repeat(1 << i), &(total >> i).to_string()])
+                        .stdout("a".repeat(total))
+                })
+                .collect(),
+        ),
+        case(
             "p2_cli_much_stdout",
             (10..15)
                 .map(|i| {
@@ -515,6 +608,25 @@ fn cases() -> Vec<Case> {
     cases
 }
 
+/// Wasmtime's `prepare_extreme_mtime_fixture`: `extreme.dat` holding `hello`, modified
+/// and accessed at a time outside WASI's `i64` seconds where the host can set one (the
+/// host may refuse or clamp it; the program only checks that stat does not crash).
+fn extreme_mtime_fixture(dir: &Path) -> std::io::Result<()> {
+    let path = dir.join("extreme.dat");
+    std::fs::write(&path, b"hello")?;
+    let extreme = std::time::SystemTime::UNIX_EPOCH
+        .checked_sub(Duration::from_secs((i64::MAX as u64).saturating_add(1)))
+        .or_else(|| std::time::SystemTime::UNIX_EPOCH.checked_sub(Duration::from_secs(1)))
+        .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    let file = std::fs::File::options().write(true).open(&path)?;
+    let times = std::fs::FileTimes::new()
+        .set_modified(extreme)
+        .set_accessed(extreme);
+    // As in Wasmtime, a host that refuses the time still leaves the file to stat.
+    let _ = file.set_times(times);
+    Ok(())
+}
+
 /// `value.pipe(f)` is `f(value)`, for the end of a builder chain.
 trait Pipe: Sized {
     fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
@@ -560,9 +672,14 @@ fn copy_tree(from: &Path, to: &Path, skip: &dyn Fn(&Path) -> bool) -> Result<(),
     Ok(())
 }
 
-/// Builds `programs` from the corpus at `corpus` into `build` (a workspace made there);
-/// returns the folder the components are in.
-fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<PathBuf, String> {
+/// Builds `programs` from the corpus at `corpus` into `build` (a workspace made there):
+/// the `p2_*` ones for wasm32-wasip2, the `p1_*` ones for wasm32-wasip1, then made
+/// components with the preview 1 adapter. Returns each program's component.
+fn build_programs(
+    corpus: &Path,
+    build: &Path,
+    programs: &[&str],
+) -> Result<BTreeMap<String, PathBuf>, String> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR")).join("wasmtime-p2");
     let artifacts = corpus.join("crates/test-programs/artifacts");
     let lib = corpus.join("crates/test-programs/src/lib.rs");
@@ -606,16 +723,34 @@ fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<Path
         let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         write_if_changed(&build.join(name), &bytes)?;
     }
+    let (p1, p2): (Vec<&str>, Vec<&str>) = programs
+        .iter()
+        .partition(|program| program.starts_with("p1_"));
+    let mut components = BTreeMap::new();
+    if !p2.is_empty() {
+        let folder = cargo_build(build, "wasm32-wasip2", &p2)?;
+        for program in p2 {
+            components.insert(program.to_string(), folder.join(format!("{program}.wasm")));
+        }
+    }
+    if !p1.is_empty() {
+        let folder = cargo_build(build, "wasm32-wasip1", &p1)?;
+        for program in p1 {
+            let component = build.join("adapted").join(format!("{program}.wasm"));
+            adapt(&folder.join(format!("{program}.wasm")), &component)?;
+            components.insert(program.to_string(), component);
+        }
+    }
+    Ok(components)
+}
+
+/// `cargo build --release` of the binaries `programs` of the workspace `build` for
+/// `target`; returns the folder they are in.
+fn cargo_build(build: &Path, target: &str, programs: &[&str]) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-        ])
+        .args(["build", "--release", "--locked", "--target", target])
         .arg("--manifest-path")
         .arg(build.join("Cargo.toml"))
         .arg("--target-dir")
@@ -632,13 +767,30 @@ fn build_programs(corpus: &Path, build: &Path, programs: &[&str]) -> Result<Path
         .map_err(|e| format!("running cargo: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "building the test programs failed ({}): {command:?}\n{}\n(the wasm32-wasip2 \
-             target is needed: `rustup target add wasm32-wasip2`, as .ci/run does)",
+            "building the test programs failed ({}): {command:?}\n{}\n(the {target} \
+             target is needed: `rustup target add {target}`, as .ci/run does)",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    Ok(build.join("target/wasm32-wasip2/release"))
+    Ok(build.join("target").join(target).join("release"))
+}
+
+/// Makes the preview 1 module `module` a `wasi:cli/command` component at `component`
+/// with the preview 1 command adapter, as Wasmtime's test-programs-artifacts do.
+fn adapt(module: &Path, component: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(module).map_err(|e| format!("{}: {e}", module.display()))?;
+    let encoded = wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|encoder| {
+            encoder.adapter(
+                "wasi_snapshot_preview1",
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            )
+        })
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("encoding {} as a component: {e:?}", module.display()))?;
+    write_if_changed(component, &encoded)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -665,6 +817,9 @@ fn make_preopens(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, String> {
                 hosts.push(host);
             }
         }
+    }
+    if let (Some(setup), Some(host)) = (run.setup, hosts.first()) {
+        setup(host).map_err(|e| format!("preparing {}: {e}", host.display()))?;
     }
     Ok(hosts)
 }
@@ -864,7 +1019,7 @@ fn main() {
     let results: Vec<(&str, Result<(), String>)> = cases
         .par_iter()
         .map(|case| {
-            let wasm = components.join(format!("{}.wasm", case.program));
+            let wasm = &components[case.program];
             let result = case.runs.iter().enumerate().try_for_each(|(index, run)| {
                 let dir = scratch
                     .join("runs")

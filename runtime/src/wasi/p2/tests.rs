@@ -689,6 +689,32 @@ fn method(host: &mut WasiP2, rep: u32, method: &str, params: Vec<V>) -> V {
 }
 
 #[test]
+fn set_size_of_a_file_opened_read_only_is_invalid() {
+    let scratch = Scratch::new("set-size-read-only");
+    let (mut host, root) = scratch.host();
+    let file = ok_own(open_at(&mut host, root, FOLLOW, "inside", 0, READ));
+    assert_eq!(
+        err_code(method(&mut host, file, "set-size", vec![V::U64(100)])),
+        code("invalid")
+    );
+    assert_eq!(
+        std::fs::read(scratch.0.join("root/inside")).unwrap(),
+        b"inside"
+    );
+    let writable = ok_own(open_at(&mut host, root, FOLLOW, "inside", 0, READ | WRITE));
+    assert_eq!(
+        unwrap_ok(method(&mut host, writable, "set-size", vec![V::U64(2)])),
+        None
+    );
+    assert_eq!(std::fs::read(scratch.0.join("root/inside")).unwrap(), b"in");
+    let sub = ok_own(open_at(&mut host, root, FOLLOW, "sub", DIRECTORY, READ));
+    assert_eq!(
+        err_code(method(&mut host, sub, "set-size", vec![V::U64(0)])),
+        code("is-directory")
+    );
+}
+
+#[test]
 fn files_are_created_written_read_and_listed() {
     let scratch = Scratch::new("files");
     let (mut host, root) = scratch.host();
