@@ -1025,7 +1025,7 @@ fn main() {
                     .join("runs")
                     .join(case.program)
                     .join(index.to_string());
-                check_run(&kiln, &wasm, &dir, &cache, run)
+                check_run(&kiln, wasm, &dir, &cache, run)
             });
             (case.program, result)
         })
