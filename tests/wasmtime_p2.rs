@@ -13,8 +13,9 @@
 //!   of that file the same, `p1_stdio_isatty` left out: Wasmtime runs it only when its
 //!   own stdio is a terminal); a few get a second
 //!   preopen `readonly` holding a file whose contents must be unchanged afterwards. They
-//!   pass by exiting 0, except the two that must trap (`p2_pollable_traps`,
-//!   `p2_stream_pollable_traps`: kiln's trap message is checked instead of Wasmtime's);
+//!   pass by exiting 0, except those that must trap (`p2_pollable_traps`,
+//!   `p2_stream_pollable_traps`, `p2_udp_send_too_much`: kiln's trap message is checked
+//!   instead of Wasmtime's);
 //! - the `p2_cli_*` programs get the `wasmtime run` flags of `tests/all/cli_tests.rs`
 //!   translated to kiln's (`--dir HOST::GUEST`, `--env`, `--inherit-env`, `--timeout`):
 //!   the same arguments, fixtures, environment and stdin, and the same checks of exit
