@@ -13,7 +13,9 @@
 //! (Wasmtime's directories inherit their parent's permissions; wasi-libc opens the
 //! directories it removes entries from with `read` alone). Creating, truncating, writing, removing, renaming or linking beneath a
 //! directory that may not be changed is `not-permitted`. A file can be read through only
-//! when opened with `read`, written only with `write` (`bad-descriptor` otherwise).
+//! when opened with `read`, written only with `write` (`bad-descriptor` otherwise);
+//! `set-size` goes to the host's `ftruncate`, which refuses a file opened read-only
+//! with `invalid`, as in Wasmtime.
 
 use super::io::{InputStream, OutputStream};
 use super::resources::{Descriptor, ResourceKind as Kind};
@@ -611,7 +613,14 @@ fn set_size(host: &mut WasiP2, mut args: Args) -> HostResult {
     let size = args.u64()?;
     args.end()?;
     finish((|| -> Outcome {
-        descriptor.writable_file()?.set_len(size)?;
+        // The host decides, as in Wasmtime: a file opened without `write` is open
+        // read-only there, and `ftruncate` of it is `invalid` (POSIX's EINVAL, which
+        // preview 1 programs expect through the adapter), not `bad-descriptor`.
+        let file = match &descriptor {
+            Descriptor::File { file, .. } => file,
+            Descriptor::Dir { .. } => return Err(Errno::ISDIR),
+        };
+        file.set_len(size)?;
         Ok(None)
     })())
 }

@@ -128,6 +128,9 @@ pub struct WasiP2 {
     preopens: Vec<(std::rc::Rc<cap_std::fs::Dir>, String)>,
     /// The functions resolution handed out, by the index it gave.
     resolved: RefCell<Vec<&'static HostFunction>>,
+    /// What `insecure-seed` returns, drawn at its first call: every call returns the
+    /// same pair, as in Wasmtime.
+    insecure_seed: Option<(u64, u64)>,
 }
 
 impl std::fmt::Debug for WasiP2 {
@@ -170,6 +173,7 @@ impl WasiP2 {
             stdio,
             preopens,
             resolved: RefCell::new(Vec::new()),
+            insecure_seed: None,
         }
     }
 

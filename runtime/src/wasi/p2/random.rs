@@ -1,7 +1,9 @@
 //! `wasi:random`: random (`get-random-bytes`, `get-random-u64`), insecure
 //! (`get-insecure-random-bytes`, `get-insecure-random-u64`) and insecure-seed, all from
 //! preview 1's source: the host's `getrandom(2)`, or in deterministic mode one fixed
-//! SplitMix64 stream shared by all of them.
+//! SplitMix64 stream shared by all of them. The insecure seed is drawn once per host and
+//! then the same at every call (the WIT means it for seeding hash maps once; Wasmtime's
+//! test program `p2_random` checks that two calls agree).
 
 use super::values::one;
 use super::{host_fn, Args, HostFunction, HostResult, WasiP2};
@@ -73,7 +75,14 @@ fn get_insecure_random_u64(host: &mut WasiP2, args: Args) -> HostResult {
 
 fn insecure_seed(host: &mut WasiP2, args: Args) -> HostResult {
     args.end()?;
-    let (first, second) = (u64(host)?, u64(host)?);
+    let (first, second) = match host.insecure_seed {
+        Some(seed) => seed,
+        None => {
+            let seed = (u64(host)?, u64(host)?);
+            host.insecure_seed = Some(seed);
+            seed
+        }
+    };
     Ok(one(ComponentVal::Tuple(vec![
         ComponentVal::U64(first),
         ComponentVal::U64(second),

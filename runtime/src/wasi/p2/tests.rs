@@ -517,6 +517,25 @@ fn random_bytes_have_the_asked_length() {
 }
 
 #[test]
+fn the_insecure_seed_is_the_same_at_every_call() {
+    let mut host = host();
+    let seed =
+        |host: &mut WasiP2| call1(host, "wasi:random/insecure-seed", "insecure-seed", vec![]);
+    let first = seed(&mut host);
+    // Random bytes drawn between the calls do not move it.
+    call1(
+        &mut host,
+        "wasi:random/insecure",
+        "get-insecure-random-u64",
+        vec![],
+    );
+    assert_eq!(seed(&mut host), first);
+    assert!(matches!(&first, V::Tuple(pair) if pair.len() == 2));
+    // Another host draws its own.
+    assert_ne!(seed(&mut super::tests::host()), first);
+}
+
+#[test]
 fn poll_waits_for_the_earliest_deadline() {
     let mut host = host();
     let clock = "wasi:clocks/monotonic-clock";
@@ -667,6 +686,32 @@ fn method(host: &mut WasiP2, rep: u32, method: &str, params: Vec<V>) -> V {
     let mut all = vec![V::Borrow(rep)];
     all.extend(params);
     call1(host, TYPES, &format!("[method]descriptor.{method}"), all)
+}
+
+#[test]
+fn set_size_of_a_file_opened_read_only_is_invalid() {
+    let scratch = Scratch::new("set-size-read-only");
+    let (mut host, root) = scratch.host();
+    let file = ok_own(open_at(&mut host, root, FOLLOW, "inside", 0, READ));
+    assert_eq!(
+        err_code(method(&mut host, file, "set-size", vec![V::U64(100)])),
+        code("invalid")
+    );
+    assert_eq!(
+        std::fs::read(scratch.0.join("root/inside")).unwrap(),
+        b"inside"
+    );
+    let writable = ok_own(open_at(&mut host, root, FOLLOW, "inside", 0, READ | WRITE));
+    assert_eq!(
+        unwrap_ok(method(&mut host, writable, "set-size", vec![V::U64(2)])),
+        None
+    );
+    assert_eq!(std::fs::read(scratch.0.join("root/inside")).unwrap(), b"in");
+    let sub = ok_own(open_at(&mut host, root, FOLLOW, "sub", DIRECTORY, READ));
+    assert_eq!(
+        err_code(method(&mut host, sub, "set-size", vec![V::U64(0)])),
+        code("is-directory")
+    );
 }
 
 #[test]
