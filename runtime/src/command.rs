@@ -59,10 +59,7 @@ pub(crate) fn exit_with(
             1
         }
     };
-    // Nothing can be reported if this fails: stdout is where it would go.
-    let _ = std::io::stdout().flush();
-    // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).
-    unsafe { libc::_exit(code) }
+    exit_now(code)
 }
 
 fn run_in(
@@ -152,7 +149,12 @@ pub fn exit_with_component(
     wasi: WasiCtx,
     limits: &RunLimits,
 ) -> ! {
-    let code = run_component_limited(plan, modules, wasi, limits);
+    exit_now(run_component_limited(plan, modules, wasi, limits))
+}
+
+/// Flushes Rust's stdout and ends the process with `code` at once (see
+/// [`exit_with_command`]).
+fn exit_now(code: i32) -> ! {
     // Nothing can be reported if this fails: stdout is where it would go.
     let _ = std::io::stdout().flush();
     // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).

@@ -8,7 +8,7 @@
 
 use super::abi::{lift_params, lift_results, lower_params, lower_results, Context, GuestMemory};
 use super::host::{resource_import_name, ComponentHost, HostCallError};
-use super::memory::InstanceMemory;
+use super::memory::{call_realloc, InstanceMemory};
 use super::resources::{DroppedOwn, ResourceTables};
 use super::trap::{AbiError, ComponentTrap};
 use super::value::ComponentVal;
@@ -465,16 +465,12 @@ impl GuestMemory for CallerMemory<'_, '_> {
         align: u32,
         new_size: u32,
     ) -> Result<u32, AbiError> {
-        let Some(realloc) = self.realloc else {
-            return Err(ComponentTrap::NoMemory("string or list").into());
-        };
-        let args = [old_ptr, old_size, align, new_size].map(|v| Val::I32(v as i32));
-        match self.caller.call(realloc, &args).map_err(AbiError::Guest)?[..] {
-            [Val::I32(ptr)] => Ok(ptr as u32),
-            ref other => Err(AbiError::Mismatch(format!(
-                "cabi_realloc returned {other:?}, not one i32"
-            ))),
-        }
+        let caller = &mut *self.caller;
+        call_realloc(
+            self.realloc,
+            [old_ptr, old_size, align, new_size],
+            |func, args| caller.call(func, args),
+        )
     }
 }
 

@@ -7,6 +7,7 @@
 use super::abi::GuestMemory;
 use super::trap::{AbiError, ComponentTrap};
 use crate::api::{Func, Memory, Store, Val};
+use crate::error::CallError;
 
 /// An instance's memory and allocator, borrowed with its store.
 pub struct InstanceMemory<'a> {
@@ -48,15 +49,31 @@ impl GuestMemory for InstanceMemory<'_> {
         align: u32,
         new_size: u32,
     ) -> Result<u32, AbiError> {
-        let Some(realloc) = self.realloc else {
-            return Err(ComponentTrap::NoMemory("string or list").into());
-        };
-        let args = [old_ptr, old_size, align, new_size].map(|v| Val::I32(v as i32));
-        match realloc.call(self.store, &args).map_err(AbiError::Guest)?[..] {
-            [Val::I32(ptr)] => Ok(ptr as u32),
-            ref other => Err(AbiError::Mismatch(format!(
-                "cabi_realloc returned {other:?}, not one i32"
-            ))),
-        }
+        let store = &mut *self.store;
+        call_realloc(
+            self.realloc,
+            [old_ptr, old_size, align, new_size],
+            |func, args| func.call(store, args),
+        )
+    }
+}
+
+/// Calls `cabi_realloc` (`None` when the options name none: then nothing can be
+/// allocated) with `(old_ptr, old_size, align, new_size)` through `call`; returns the
+/// pointer it gave.
+pub(super) fn call_realloc(
+    realloc: Option<Func>,
+    args: [u32; 4],
+    call: impl FnOnce(Func, &[Val]) -> Result<Vec<Val>, CallError>,
+) -> Result<u32, AbiError> {
+    let Some(realloc) = realloc else {
+        return Err(ComponentTrap::NoMemory("string or list").into());
+    };
+    let args = args.map(|v| Val::I32(v as i32));
+    match call(realloc, &args).map_err(AbiError::Guest)?[..] {
+        [Val::I32(ptr)] => Ok(ptr as u32),
+        ref other => Err(AbiError::Mismatch(format!(
+            "cabi_realloc returned {other:?}, not one i32"
+        ))),
     }
 }
