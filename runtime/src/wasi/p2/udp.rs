@@ -130,6 +130,10 @@ pub(crate) struct UdpSocket {
     socket: Rc<HostSocket>,
     family: Family,
     bind_in_progress: bool,
+    /// Whether the socket was bound. Once bound a socket stays so, but Linux forgets the
+    /// port a socket bound to the wildcard address had when its connection is dissolved,
+    /// so it cannot be asked (Wasmtime keeps this flag too).
+    bound: bool,
     /// The remote address of the last `stream` call, if it gave one.
     remote: Option<SocketAddr>,
 }
@@ -147,6 +151,12 @@ pub(crate) struct OutgoingDatagramStream {
     remote: Option<SocketAddr>,
     /// How many datagrams the last `check-send` permitted.
     permit: usize,
+}
+
+impl UdpSocket {
+    fn is_bound(&self) -> bool {
+        self.bound || bound_address(&SockRef::from(&*self.socket), self.family).is_some()
+    }
 }
 
 impl IncomingDatagramStream {
@@ -189,6 +199,7 @@ fn create_udp_socket(host: &mut WasiP2, mut args: Args) -> HostResult {
         socket: Rc::new(socket),
         family,
         bind_in_progress: false,
+        bound: false,
         remote: None,
     };
     let rep = host.resources.push(Resource::UdpSocket(socket), None)?;
@@ -208,7 +219,7 @@ fn udp_start_bind(host: &mut WasiP2, mut args: Args) -> HostResult {
             return Err(ErrorCode::ConcurrencyConflict);
         }
         let inner = SockRef::from(&*socket.socket);
-        if Rc::strong_count(&socket.socket) > 1 || bound_address(&inner, socket.family).is_some() {
+        if Rc::strong_count(&socket.socket) > 1 || socket.is_bound() {
             return Err(ErrorCode::InvalidState);
         }
         if !socket.family.accepts(address.ip()) {
@@ -227,6 +238,7 @@ fn udp_start_bind(host: &mut WasiP2, mut args: Args) -> HostResult {
     let bound = bind();
     if bound.is_ok() {
         socket.bind_in_progress = true;
+        socket.bound = true;
     }
     result(bound.map(|()| None))
 }
@@ -283,7 +295,7 @@ fn udp_stream(host: &mut WasiP2, mut args: Args) -> HostResult {
                 .into(),
         ));
     }
-    if bound_address(&SockRef::from(&*socket.socket), socket.family).is_none() {
+    if !socket.is_bound() {
         // WASI 0.2: a socket is bound explicitly before `stream`.
         return error(ErrorCode::InvalidState);
     }
@@ -334,12 +346,11 @@ fn udp_local_address(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let socket = get(host, rep)?;
-    let address = bound_address(&SockRef::from(&*socket.socket), socket.family);
-    result(
-        address
-            .map(|address| Some(socket_address(address)))
-            .ok_or(ErrorCode::InvalidState),
-    )
+    if !socket.is_bound() {
+        return error(ErrorCode::InvalidState);
+    }
+    let address = socket.socket.local_addr().map_err(ErrorCode::from);
+    result(address.map(|address| Some(socket_address(address))))
 }
 
 fn udp_remote_address(host: &mut WasiP2, mut args: Args) -> HostResult {
