@@ -243,6 +243,10 @@ impl ComponentHost for WasiP2 {
             .ok_or_else(|| {
                 HostCallError::Failed(format!("wasi: no resource type was resolved as {resource}"))
             })?;
+        if kind == ResourceKind::OutputStream {
+            // As Wasmtime, which waits for a dropped stream's background writes.
+            tcp::drain_before_drop(self, rep)?;
+        }
         self.resources.drop(kind, rep)
     }
 }

@@ -51,98 +51,98 @@ pub(super) const FUNCTIONS: &[&HostFunction] = &[
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.start-bind",
-        start_bind
+        tcp_start_bind
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.finish-bind",
-        finish_bind
+        tcp_finish_bind
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.start-connect",
-        start_connect
+        tcp_start_connect
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.finish-connect",
-        finish_connect
+        tcp_finish_connect
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.start-listen",
-        start_listen
+        tcp_start_listen
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.finish-listen",
-        finish_listen
+        tcp_finish_listen
     ),
-    host_fn!("wasi:sockets/tcp", "[method]tcp-socket.accept", accept),
+    host_fn!("wasi:sockets/tcp", "[method]tcp-socket.accept", tcp_accept),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.local-address",
-        local_address
+        tcp_local_address
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.remote-address",
-        remote_address
+        tcp_remote_address
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.is-listening",
-        is_listening
+        tcp_is_listening
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.address-family",
-        address_family
+        tcp_address_family
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.set-listen-backlog-size",
-        set_listen_backlog_size
+        tcp_set_listen_backlog_size
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.keep-alive-enabled",
-        keep_alive_enabled
+        tcp_keep_alive_enabled
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.set-keep-alive-enabled",
-        set_keep_alive_enabled
+        tcp_set_keep_alive_enabled
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.keep-alive-idle-time",
-        keep_alive_idle_time
+        tcp_keep_alive_idle_time
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.set-keep-alive-idle-time",
-        set_keep_alive_idle_time
+        tcp_set_keep_alive_idle_time
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.keep-alive-interval",
-        keep_alive_interval
+        tcp_keep_alive_interval
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.set-keep-alive-interval",
-        set_keep_alive_interval
+        tcp_set_keep_alive_interval
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.keep-alive-count",
-        keep_alive_count
+        tcp_keep_alive_count
     ),
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.set-keep-alive-count",
-        set_keep_alive_count
+        tcp_set_keep_alive_count
     ),
     host_fn!(
         "wasi:sockets/tcp",
@@ -177,9 +177,13 @@ pub(super) const FUNCTIONS: &[&HostFunction] = &[
     host_fn!(
         "wasi:sockets/tcp",
         "[method]tcp-socket.subscribe",
-        subscribe
+        tcp_subscribe
     ),
-    host_fn!("wasi:sockets/tcp", "[method]tcp-socket.shutdown", shutdown),
+    host_fn!(
+        "wasi:sockets/tcp",
+        "[method]tcp-socket.shutdown",
+        tcp_shutdown
+    ),
 ];
 
 /// The listen backlog before the guest sets one (Rust's standard library's).
@@ -265,11 +269,12 @@ impl TcpSocket {
         }
     }
 
-    /// What the socket's pollable waits for: a connect to finish, a connection to accept.
+    /// What the socket's pollable waits for: a connect to finish, or (once `listen` is
+    /// finished) a connection to accept; a bind or listen to finish is ready at once.
     pub fn readiness(&self) -> Wait {
-        match &self.state {
-            State::Connecting(socket) => Wait::Fd(socket.as_raw_fd(), libc::POLLOUT),
-            State::Listening(socket) => Wait::Fd(socket.as_raw_fd(), libc::POLLIN),
+        match (&self.state, self.in_progress) {
+            (State::Connecting(socket), _) => Wait::Fd(socket.as_raw_fd(), libc::POLLOUT),
+            (State::Listening(socket), None) => Wait::Fd(socket.as_raw_fd(), libc::POLLIN),
             _ => Wait::Ready,
         }
     }
@@ -360,7 +365,7 @@ fn create_tcp_socket(host: &mut WasiP2, mut args: Args) -> HostResult {
     Ok(one(super::values::ok(Some(ComponentVal::Own(rep)))))
 }
 
-fn start_bind(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_start_bind(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     let network = args.borrow()?;
     let address = args.socket_address()?;
@@ -412,15 +417,15 @@ fn finish(host: &mut WasiP2, mut args: Args, operation: Operation) -> HostResult
     result(Ok(None))
 }
 
-fn finish_bind(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_finish_bind(host: &mut WasiP2, args: Args) -> HostResult {
     finish(host, args, Operation::Bind)
 }
 
-fn finish_listen(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_finish_listen(host: &mut WasiP2, args: Args) -> HostResult {
     finish(host, args, Operation::Listen)
 }
 
-fn start_connect(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_start_connect(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     let network = args.borrow()?;
     let address = args.socket_address()?;
@@ -474,7 +479,7 @@ fn push_streams(
     Ok((ComponentVal::Own(input), ComponentVal::Own(output)))
 }
 
-fn finish_connect(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_finish_connect(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let socket = get_mut(host, rep)?;
@@ -511,7 +516,7 @@ fn finish_connect(host: &mut WasiP2, mut args: Args) -> HostResult {
     }
 }
 
-fn start_listen(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_start_listen(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let grants = host.state.network.clone();
@@ -542,7 +547,7 @@ fn start_listen(host: &mut WasiP2, mut args: Args) -> HostResult {
     result(Ok(None))
 }
 
-fn accept(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_accept(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let socket = get(host, rep)?;
@@ -583,7 +588,7 @@ fn accept(host: &mut WasiP2, mut args: Args) -> HostResult {
     ]))))
 }
 
-fn local_address(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_local_address(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let socket = get(host, rep)?;
@@ -595,7 +600,7 @@ fn local_address(host: &mut WasiP2, mut args: Args) -> HostResult {
     result(address)
 }
 
-fn remote_address(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_remote_address(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let socket = get(host, rep)?;
@@ -612,20 +617,20 @@ fn remote_address(host: &mut WasiP2, mut args: Args) -> HostResult {
     result(address)
 }
 
-fn is_listening(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_is_listening(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     let listening = matches!(get(host, rep)?.state, State::Listening(_));
     Ok(one(ComponentVal::Bool(listening)))
 }
 
-fn address_family(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_address_family(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     Ok(one(get(host, rep)?.family.value()))
 }
 
-fn set_listen_backlog_size(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_set_listen_backlog_size(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     let value = args.u64()?;
     args.end()?;
@@ -686,26 +691,26 @@ fn keep_alive_time(nanoseconds: u64) -> Result<Duration, ErrorCode> {
     Ok(Duration::from_nanos(clamped))
 }
 
-fn keep_alive_enabled(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_keep_alive_enabled(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, no_argument, |socket, _, ()| {
         Ok(Some(ComponentVal::Bool(socket.keepalive()?)))
     })
 }
 
-fn set_keep_alive_enabled(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_set_keep_alive_enabled(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, Args::bool, |socket, _, value| {
         socket.set_keepalive(value)?;
         Ok(None)
     })
 }
 
-fn keep_alive_idle_time(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_keep_alive_idle_time(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, no_argument, |socket, _, ()| {
         Ok(Some(nanoseconds(socket.tcp_keepalive_time()?)))
     })
 }
 
-fn set_keep_alive_idle_time(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_set_keep_alive_idle_time(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, Args::u64, |socket, _, value| {
         let time = keep_alive_time(value)?;
         socket.set_tcp_keepalive(&TcpKeepalive::new().with_time(time))?;
@@ -713,13 +718,13 @@ fn set_keep_alive_idle_time(host: &mut WasiP2, args: Args) -> HostResult {
     })
 }
 
-fn keep_alive_interval(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_keep_alive_interval(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, no_argument, |socket, _, ()| {
         Ok(Some(nanoseconds(socket.tcp_keepalive_interval()?)))
     })
 }
 
-fn set_keep_alive_interval(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_set_keep_alive_interval(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, Args::u64, |socket, _, value| {
         let interval = keep_alive_time(value)?;
         socket.set_tcp_keepalive(&TcpKeepalive::new().with_interval(interval))?;
@@ -727,13 +732,13 @@ fn set_keep_alive_interval(host: &mut WasiP2, args: Args) -> HostResult {
     })
 }
 
-fn keep_alive_count(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_keep_alive_count(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, no_argument, |socket, _, ()| {
         Ok(Some(ComponentVal::U32(socket.tcp_keepalive_retries()?)))
     })
 }
 
-fn set_keep_alive_count(host: &mut WasiP2, args: Args) -> HostResult {
+fn tcp_set_keep_alive_count(host: &mut WasiP2, args: Args) -> HostResult {
     with_socket(host, args, Args::u32, |socket, _, value| {
         if value == 0 {
             return Err(ErrorCode::InvalidArgument);
@@ -781,14 +786,14 @@ fn tcp_set_send_buffer_size(host: &mut WasiP2, args: Args) -> HostResult {
     })
 }
 
-fn subscribe(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_subscribe(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     get(host, rep)?;
     push_pollable(host, Pollable::Socket(rep), Some(rep))
 }
 
-fn shutdown(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn tcp_shutdown(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     let how = args.enum_case()?;
     args.end()?;
@@ -954,5 +959,31 @@ pub(super) fn flush(
             }
         }
         super::network::block_on(host, connection.socket.as_raw_fd(), libc::POLLOUT)?;
+    }
+}
+
+/// Before output stream `rep` is dropped: if it is a TCP stream with kept bytes, waits
+/// until the socket has taken them (or fails, or the time limit runs out), so that a
+/// guest that writes and closes loses nothing.
+pub(super) fn drain_before_drop(host: &mut WasiP2, rep: u32) -> Result<(), HostCallError> {
+    let connection = match host.resources.get(Kind::OutputStream, rep) {
+        Ok(Resource::OutputStream(OutputStream::Tcp(connection))) => connection.clone(),
+        // Not a TCP stream, or no stream at all: the drop itself says so.
+        _ => return Ok(()),
+    };
+    loop {
+        host.sockets.pump();
+        {
+            let writer = connection.write.borrow();
+            if writer.pending.is_empty() || writer.failure.is_some() {
+                return Ok(());
+            }
+        }
+        match super::network::block_on(host, connection.socket.as_raw_fd(), libc::POLLOUT) {
+            Ok(()) => {}
+            Err(Failure::Stop(error)) => return Err(error),
+            // The socket failed: the pump records it and drops the bytes.
+            Err(_) => host.sockets.pump(),
+        }
     }
 }

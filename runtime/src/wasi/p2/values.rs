@@ -9,6 +9,9 @@ use super::HostFunction;
 use crate::component::{ComponentVal, HostCallError};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+/// An `outgoing-datagram`: its data and remote address.
+pub(crate) type OutgoingDatagram = (Vec<u8>, Option<SocketAddr>);
+
 /// The arguments of one call, taken in order.
 pub(crate) struct Args {
     function: &'static HostFunction,
@@ -99,9 +102,7 @@ impl Args {
 
     /// A `list<outgoing-datagram>` (`wasi:sockets/udp`): each datagram's data and remote
     /// address.
-    pub fn outgoing_datagrams(
-        &mut self,
-    ) -> Result<Vec<(Vec<u8>, Option<SocketAddr>)>, HostCallError> {
+    pub fn outgoing_datagrams(&mut self) -> Result<Vec<OutgoingDatagram>, HostCallError> {
         self.take("list<outgoing-datagram>", |value| match value {
             ComponentVal::List(items) => items
                 .iter()

@@ -826,3 +826,50 @@ fn name_lookup_resolves_localhost_and_literals() {
         );
     }
 }
+
+#[test]
+fn dropping_an_output_stream_waits_for_its_kept_bytes() {
+    use std::io::Read;
+    // The peer is a host thread, so the guest's drop can wait for it to read.
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer_address = peer.local_addr().unwrap();
+    let reader = std::thread::spawn(move || {
+        let (mut stream, _) = peer.accept().unwrap();
+        let mut received = Vec::new();
+        stream.read_to_end(&mut received).unwrap();
+        received
+    });
+    let mut host = loopback_tcp_host();
+    let network = instance_network(&mut host);
+    let (client, client_in, client_out) =
+        connect(&mut host, network, values::socket_address(peer_address));
+    tcp_method(
+        &mut host,
+        client,
+        "set-send-buffer-size",
+        vec![V::U64(1024)],
+    );
+    let data: Vec<u8> = (0..io::WRITE_BUDGET as usize)
+        .map(|i| (i / 7) as u8)
+        .collect();
+    let written = call1(
+        &mut host,
+        STREAMS,
+        "[method]output-stream.write",
+        vec![V::Borrow(client_out), V::Bytes(data.clone())],
+    );
+    assert_eq!(unwrap_ok(written), None);
+    drop_all(
+        &mut host,
+        &[
+            (ResourceKind::OutputStream, client_out),
+            (ResourceKind::InputStream, client_in),
+            (ResourceKind::TcpSocket, client),
+        ],
+    );
+    // Nothing keeps the connection now: the peer reads everything, then the end.
+    drop(host);
+    let received = reader.join().unwrap();
+    assert_eq!(received.len(), data.len());
+    assert!(received == data, "the bytes differ");
+}
