@@ -697,9 +697,28 @@ fn output_splice_common(host: &mut WasiP2, mut args: Args, blocking: bool) -> Ho
     let len = args.u64()?;
     args.end()?;
     host.resources.get(Kind::OutputStream, rep)?;
-    let result = read(host, source, len.min(WRITE_BUDGET), blocking)
-        .and_then(|bytes| write(host, rep, &bytes).map(|()| bytes.len() as u64));
+    let result = splice_permit(host, rep, blocking).and_then(|permit| {
+        if permit == 0 {
+            return Ok(0);
+        }
+        let bytes = read(host, source, len.min(permit), blocking)?;
+        write(host, rep, &bytes).map(|()| bytes.len() as u64)
+    });
     stream_result(host, result, |spliced| Some(ComponentVal::U64(spliced)))
+}
+
+/// How much a splice into output stream `rep` may move: what `check-write` permits (a
+/// TCP stream permits nothing while it keeps bytes; a blocking splice sends them first).
+fn splice_permit(host: &mut WasiP2, rep: u32, blocking: bool) -> Result<u64, Failure> {
+    match tcp_output(host, rep)? {
+        Some(connection) => {
+            if blocking {
+                super::tcp::flush(host, &connection, true)?;
+            }
+            super::tcp::check_write(host, &connection)
+        }
+        None => Ok(WRITE_BUDGET),
+    }
 }
 
 fn output_splice(host: &mut WasiP2, args: Args) -> HostResult {

@@ -873,3 +873,31 @@ fn dropping_an_output_stream_waits_for_its_kept_bytes() {
     assert_eq!(received.len(), data.len());
     assert!(received == data, "the bytes differ");
 }
+
+#[test]
+fn a_blocking_read_of_a_quiet_connection_stops_at_the_time_limit() {
+    let interrupt = Arc::new(InterruptState::default());
+    let grants = NetworkGrants {
+        tcp_listen: patterns(&["127.0.0.1:0"]),
+        tcp_connect: patterns(&["127.0.0.1:0"]),
+        ..NetworkGrants::default()
+    };
+    let ctx = WasiCtx::new().stdio(Stdio::Null).network(grants);
+    let mut host = WasiP2::with_interrupt(ctx, interrupt.clone());
+    let network = instance_network(&mut host);
+    let (listener, at) = listener(&mut host, network);
+    let (_client, client_in, _client_out) = connect(&mut host, network, at);
+    let _accepted = accept(&mut host, listener);
+    interrupt
+        .start_time_limit(std::time::Duration::from_millis(20))
+        .unwrap();
+    assert_eq!(
+        call(
+            &mut host,
+            STREAMS,
+            "[method]input-stream.blocking-read",
+            vec![V::Borrow(client_in), V::U64(10)]
+        ),
+        Err(HostCallError::TimeLimit)
+    );
+}
