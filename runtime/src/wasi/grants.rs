@@ -14,7 +14,8 @@
 //!     kind 7  max-stack    bytes, decimal
 //!     kind 8  fuel         units, decimal
 //!     kind 9  timeout      nanoseconds, decimal
-//!     kind 10 tcp-listen   address pattern (`IP[/PREFIX]:PORT`, see `network.rs`)
+//!     kind 10 tcp-listen   address pattern: 4 or 6 (u8) | prefix length (u8) | port
+//!                          (u16 LE) | address (4 or 16 bytes), see `network.rs`
 //!     kind 11 tcp-connect  address pattern
 //!     kind 12 udp          address pattern
 //!     kind 13 ip-name-lookup  (empty)
@@ -28,7 +29,7 @@
 //! passes its own argv to the guest and takes no other overrides: it can never reach
 //! more than was baked in.
 
-use super::{NetworkGrants, WasiCtx};
+use super::{AddressPattern, NetworkGrants, WasiCtx};
 use crate::limits::RunLimits;
 
 /// The symbol of the encoded grants.
@@ -93,7 +94,7 @@ impl Grants {
             (KIND_UDP, &network.udp),
         ] {
             for pattern in patterns {
-                record(kind, pattern.to_string().as_bytes());
+                record(kind, &pattern.to_bytes());
             }
         }
         if network.ip_name_lookup {
@@ -130,33 +131,42 @@ impl Grants {
         while let [kind, rest @ ..] = records {
             let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
             let bytes = rest.get(4..4 + len)?;
-            let text = std::str::from_utf8(bytes).ok()?;
+            // Text but for the address patterns.
+            let text = std::str::from_utf8(bytes).ok();
             match *kind {
                 KIND_ENV => {
-                    let (name, value) = text.split_once('=')?;
+                    let (name, value) = text?.split_once('=')?;
                     grants.env.push((name.into(), value.into()));
                 }
                 KIND_DIR => {
-                    let (host, guest) = text.split_once('\0')?;
+                    let (host, guest) = text?.split_once('\0')?;
                     grants.dirs.push((host.into(), guest.into()));
                 }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
                 KIND_DETERMINISTIC => grants.deterministic = true,
                 KIND_MAX_MEMORY => {
-                    grants.limits.resources.max_memory_bytes = Some(text.parse().ok()?)
+                    grants.limits.resources.max_memory_bytes = Some(text?.parse().ok()?)
                 }
                 KIND_MAX_TABLE_ELEMENTS => {
-                    grants.limits.resources.max_table_elements = Some(text.parse().ok()?)
+                    grants.limits.resources.max_table_elements = Some(text?.parse().ok()?)
                 }
-                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text.parse().ok()?),
-                KIND_FUEL => grants.limits.fuel = Some(text.parse().ok()?),
+                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text?.parse().ok()?),
+                KIND_FUEL => grants.limits.fuel = Some(text?.parse().ok()?),
                 KIND_TIMEOUT => {
-                    let nanos = text.parse().ok()?;
+                    let nanos = text?.parse().ok()?;
                     grants.limits.timeout = Some(std::time::Duration::from_nanos(nanos))
                 }
-                KIND_TCP_LISTEN => grants.network.tcp_listen.push(text.parse().ok()?),
-                KIND_TCP_CONNECT => grants.network.tcp_connect.push(text.parse().ok()?),
-                KIND_UDP => grants.network.udp.push(text.parse().ok()?),
+                // Binary, so that decoding them needs no text parsing: the code of every
+                // executable carries this function, most never granted a socket.
+                KIND_TCP_LISTEN => grants
+                    .network
+                    .tcp_listen
+                    .push(AddressPattern::from_bytes(bytes)?),
+                KIND_TCP_CONNECT => grants
+                    .network
+                    .tcp_connect
+                    .push(AddressPattern::from_bytes(bytes)?),
+                KIND_UDP => grants.network.udp.push(AddressPattern::from_bytes(bytes)?),
                 KIND_IP_NAME_LOOKUP => grants.network.ip_name_lookup = true,
                 KIND_INHERIT_NETWORK => grants.network.inherit = true,
                 _ => return None,
@@ -190,7 +200,6 @@ impl Grants {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasi::AddressPattern;
 
     #[test]
     fn grants_round_trip() {
@@ -227,8 +236,16 @@ mod tests {
         assert_eq!(Grants::decode(&[9, 2, 0, 0, 0, b'1', b's']), None);
         assert_eq!(Grants::decode(&[1, 9, 0, 0, 0]), None);
         assert_eq!(Grants::decode(&[5, 2, 0, 0, 0, b'x', b'1']), None);
-        // An address pattern that does not parse.
-        assert_eq!(Grants::decode(&[10, 3, 0, 0, 0, b'1', b':', b'2']), None);
+        // Address patterns that do not decode: too short, a prefix past the address.
+        assert_eq!(Grants::decode(&[10, 3, 0, 0, 0, 4, 32, 0]), None);
+        assert_eq!(
+            Grants::decode(&[12, 8, 0, 0, 0, 4, 33, 0, 0, 127, 0, 0, 1]),
+            None
+        );
+        assert_eq!(
+            Grants::decode(&[11, 8, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 4]),
+            None
+        );
     }
 
     fn pattern(text: &str) -> AddressPattern {

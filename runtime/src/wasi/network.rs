@@ -122,6 +122,43 @@ impl AddressPattern {
     }
 }
 
+impl AddressPattern {
+    /// The pattern as baked into executables: 4 or 6, the prefix length, the port (little
+    /// endian), the address's bytes.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let (family, address) = match self.ip {
+            IpAddr::V4(ip) => (4, ip.octets().to_vec()),
+            IpAddr::V6(ip) => (6, ip.octets().to_vec()),
+        };
+        let mut bytes = vec![family, self.prefix];
+        bytes.extend_from_slice(&self.port.to_le_bytes());
+        bytes.extend_from_slice(&address);
+        bytes
+    }
+
+    /// The pattern [`to_bytes`](Self::to_bytes) gave; `None` if these are not such bytes.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<AddressPattern> {
+        let (&[family, prefix, port_low, port_high], address) = bytes.split_first_chunk()? else {
+            return None;
+        };
+        let ip = match family {
+            4 => IpAddr::from(<[u8; 4]>::try_from(address).ok()?),
+            6 => IpAddr::from(<[u8; 16]>::try_from(address).ok()?),
+            _ => return None,
+        };
+        let bits = if ip.is_ipv4() { 32 } else { 128 };
+        if prefix > bits {
+            return None;
+        }
+        // A baked IPv4-mapped address would never match: patterns are canonical.
+        if ip.to_canonical() != ip {
+            return None;
+        }
+        let port = u16::from_le_bytes([port_low, port_high]);
+        Some(AddressPattern { ip, prefix, port })
+    }
+}
+
 /// Why an address pattern does not parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressPatternError(String);
@@ -239,6 +276,12 @@ mod tests {
         ] {
             assert_eq!(pattern(text).to_string(), printed, "{text}");
             assert_eq!(pattern(printed), pattern(text), "{text}");
+            let baked = pattern(text).to_bytes();
+            assert_eq!(
+                AddressPattern::from_bytes(&baked),
+                Some(pattern(text)),
+                "{text}"
+            );
         }
         let check = |pattern_text: &str, address_text: &str, expected: bool| {
             assert_eq!(
