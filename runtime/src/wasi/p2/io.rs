@@ -3,8 +3,8 @@
 //!
 //! TCP streams (`tcp.rs`) keep what a write could not send at once, and send it during
 //! later waits; their readiness, and that of the other socket pollables, is the socket's
-//! (`network::readiness`). Other streams are unbuffered: a write is on its way to the host file or fd when the call
-//! returns, so `flush` has nothing to do. Non-blocking calls never wait: `read` of stdin
+//! (`network::readiness`). Other streams are unbuffered: a write is on its way to the host
+//! file or fd when the call returns, so `flush` has nothing to do. Non-blocking calls never wait: `read` of stdin
 //! returns what `poll(2)` says is there (possibly nothing); `blocking-*` calls wait for at
 //! most the store's time limit, then stop the guest with [`HostCallError::TimeLimit`].
 //! Files are always ready, as in Wasmtime; stdin's readiness is `poll(2)`'s; output

@@ -3,11 +3,9 @@
 //! chooses (the lowest free one). A rep the guest passes is checked: unknown, or of
 //! another kind than the function expects, traps with a message naming both.
 //!
-//! Sockets: a TCP socket's streams and a UDP socket's datagram streams are its children,
-//! as in Wasmtime.
-//!
-//! Parents and children: an entry may have a parent (a pollable's stream) and counts its
-//! live children; dropping an entry with children traps, as Wasmtime's table refuses to
+//! Parents and children: an entry may have a parent (a pollable's stream, a TCP socket's
+//! streams' socket, a UDP socket's datagram streams' socket) and counts its live
+//! children; dropping an entry with children traps, as Wasmtime's table refuses to
 //! delete a resource that has children.
 
 use super::io::{InputStream, OutputStream, Pollable};

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!   create ──► Default ──start/finish-bind──► Default (bound) ──start/finish-listen──► Listening
-//!                 │                                  │                                  │ accept
+//!                 │                                  │                       accept: a new │
 //!                 └──────────start-connect───────────┴──► Connecting ──finish-connect──► Connected
 //!                                                              └──(failure)──► Closed(error-code)
 //! ```
@@ -18,7 +18,8 @@
 //! to (`blocking-read`). A write sends what the socket takes at once and keeps the rest,
 //! which every later wait of the host sends as the socket drains ([`Sockets`]); while
 //! bytes are kept, `check-write` permits nothing and the stream's pollable waits for the
-//! socket to be writable. `shutdown(send)` happens once the kept bytes are sent.
+//! socket to be writable. `shutdown(send)` happens once the kept bytes are sent, and
+//! dropping the output stream waits until they are.
 //!
 //! [`Sockets`]: super::network::Sockets
 
