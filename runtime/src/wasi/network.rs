@@ -138,9 +138,7 @@ impl AddressPattern {
 
     /// The pattern [`to_bytes`](Self::to_bytes) gave; `None` if these are not such bytes.
     pub(crate) fn from_bytes(bytes: &[u8]) -> Option<AddressPattern> {
-        let (&[family, prefix, port_low, port_high], address) = bytes.split_first_chunk()? else {
-            return None;
-        };
+        let (&[family, prefix, port_low, port_high], address) = bytes.split_first_chunk::<4>()?;
         let ip = match family {
             4 => IpAddr::from(<[u8; 4]>::try_from(address).ok()?),
             6 => IpAddr::from(<[u8; 16]>::try_from(address).ok()?),
