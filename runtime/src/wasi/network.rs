@@ -125,7 +125,7 @@ impl AddressPattern {
 impl AddressPattern {
     /// The pattern as baked into executables: 4 or 6, the prefix length, the port (little
     /// endian), the address's bytes.
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(self) -> Vec<u8> {
         let (family, address) = match self.ip {
             IpAddr::V4(ip) => (4, ip.octets().to_vec()),
             IpAddr::V6(ip) => (6, ip.octets().to_vec()),
