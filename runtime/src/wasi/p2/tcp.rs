@@ -320,6 +320,11 @@ impl Connection {
                 Err(error) => match Errno::from(error) {
                     Errno::INTR => {}
                     Errno::AGAIN => return true,
+                    // The peer is gone: the stream is closed, as in Wasmtime, no failure.
+                    Errno::PIPE => {
+                        writer.pending.clear();
+                        writer.closed = true;
+                    }
                     errno => {
                         writer.pending.clear();
                         writer.failure = Some(errno);

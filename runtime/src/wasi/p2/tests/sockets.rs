@@ -901,3 +901,61 @@ fn a_blocking_read_of_a_quiet_connection_stops_at_the_time_limit() {
         Err(HostCallError::TimeLimit)
     );
 }
+
+#[test]
+fn a_reset_connection_fails_with_connection_reset() {
+    // The peer is a host socket that closes with a reset (SO_LINGER 0).
+    let peer = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let peer_address = peer.local_addr().unwrap();
+    let mut host = loopback_tcp_host();
+    let network = instance_network(&mut host);
+    let (_client, client_in, client_out) =
+        connect(&mut host, network, values::socket_address(peer_address));
+    let (accepted, _) = peer.accept().unwrap();
+    socket2::SockRef::from(&accepted)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .unwrap();
+    drop(accepted);
+    let read = call1(
+        &mut host,
+        STREAMS,
+        "[method]input-stream.blocking-read",
+        vec![V::Borrow(client_in), V::U64(10)],
+    );
+    // `last-operation-failed` with an error whose network-error-code says why.
+    let error = match read {
+        V::Result(Err(Some(payload))) => match *payload {
+            V::Variant {
+                case: 0,
+                payload: Some(error),
+            } => own(*error),
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let code = call1(
+        &mut host,
+        "wasi:sockets/network",
+        "network-error-code",
+        vec![V::Borrow(error)],
+    );
+    assert_eq!(
+        code,
+        V::Option(Some(Box::new(V::Enum(network_code("connection-reset")))))
+    );
+    // Writing to the reset connection ends the output stream.
+    let mut closed = false;
+    for _ in 0..10 {
+        let written = call1(
+            &mut host,
+            STREAMS,
+            "[method]output-stream.blocking-write-and-flush",
+            vec![V::Borrow(client_out), V::Bytes(vec![0; 100])],
+        );
+        if let V::Result(Err(_)) = written {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "writes to a reset connection kept succeeding");
+}
