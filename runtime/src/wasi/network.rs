@@ -12,8 +12,8 @@
 //! Wasmtime does with `-S tcp=n`). Binding to port 0 (an ephemeral port the system picks)
 //! needs no address grant beyond that: a client may bind before it connects or sends. A
 //! listener's address is checked when it starts listening, a connection's remote address
-//! when it starts connecting, a datagram's destination when it is sent; datagrams are
-//! received from anyone, as Wasmtime does.
+//! when it starts connecting, a datagram's destination when it is sent; connections are
+//! accepted and datagrams received from anyone, as Wasmtime does.
 //!
 //! An [`AddressPattern`] is written `IP:PORT` or `[IPV6]:PORT`, with an optional prefix
 //! length after the address (`10.0.0.0/8:80`, `[fd00::/8]:0`), port 0 meaning any port.
