@@ -22,7 +22,7 @@ use super::{host_fn, Args, HostFunction, HostResult, Resource, WasiP2};
 use crate::component::{ComponentVal, HostCallError};
 use crate::wasi::fd::retry;
 use crate::wasi::Errno;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -711,12 +711,17 @@ fn output_splice_common(host: &mut WasiP2, mut args: Args, blocking: bool) -> Ho
 /// TCP stream permits nothing while it keeps bytes; a blocking splice sends them first).
 fn splice_permit(host: &mut WasiP2, rep: u32, blocking: bool) -> Result<u64, Failure> {
     match tcp_output(host, rep)? {
-        Some(connection) => {
+        Some(connection) => loop {
             if blocking {
                 super::tcp::flush(host, &connection, true)?;
             }
-            super::tcp::check_write(host, &connection)
-        }
+            let permit = super::tcp::check_write(host, &connection)?;
+            if permit > 0 || !blocking {
+                return Ok(permit);
+            }
+            let fd = connection.socket.as_raw_fd();
+            super::network::block_on(host, fd, libc::POLLOUT)?;
+        },
         None => Ok(WRITE_BUDGET),
     }
 }

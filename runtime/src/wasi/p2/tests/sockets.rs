@@ -959,3 +959,27 @@ fn a_reset_connection_fails_with_connection_reset() {
     }
     assert!(closed, "writes to a reset connection kept succeeding");
 }
+
+#[test]
+fn a_blocking_splice_echoes_from_the_input_to_the_output_stream() {
+    let mut host = loopback_tcp_host();
+    let network = instance_network(&mut host);
+    let (listener, at) = listener(&mut host, network);
+    let (_client, client_in, client_out) = connect(&mut host, network, at);
+    let (_server, server_in, server_out) = accept(&mut host, listener);
+    let written = call1(
+        &mut host,
+        STREAMS,
+        "[method]output-stream.blocking-write-and-flush",
+        vec![V::Borrow(client_out), V::Bytes(b"splice me".to_vec())],
+    );
+    assert_eq!(unwrap_ok(written), None);
+    let spliced = call1(
+        &mut host,
+        STREAMS,
+        "[method]output-stream.blocking-splice",
+        vec![V::Borrow(server_out), V::Borrow(server_in), V::U64(100)],
+    );
+    assert_eq!(unwrap_ok(spliced), Some(V::U64(9)));
+    assert_eq!(read_exactly(&mut host, client_in, 9), b"splice me");
+}
