@@ -1,11 +1,13 @@
-//! The WASI grants (`--dir`, `--env`, `--inherit-env`, `--deterministic`) of `kiln run`, and of `kiln
+//! The WASI grants (`--dir`, `--env`, `--inherit-env`, `--deterministic`, and the network
+//! grants of WASI 0.2 components: `--allow-tcp-listen`, `--allow-tcp-connect`,
+//! `--allow-udp`, `--allow-ip-name-lookup`, `--inherit-network`) of `kiln run`, and of `kiln
 //! build`, which bakes them into the executable as a small ELF object that defines
 //! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
 //! module. The executable's `main` reads it; nothing at run time widens it.
 
 use anyhow::{bail, Result};
 use clap::Args;
-use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
+use kiln_runtime::wasi::{AddressPattern, Grants, NetworkGrants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
 use object::{
     Architecture, BinaryFormat, Endianness, RelocationEncoding, RelocationFlags, RelocationKind,
@@ -33,6 +35,28 @@ pub struct GrantArgs {
     /// a guest that needs secrets.
     #[arg(long)]
     pub deterministic: bool,
+    /// Let a WASI 0.2 component bind TCP sockets to ADDR and listen on them (repeatable).
+    /// ADDR is IP:PORT or [IPV6]:PORT; port 0 means any port, and a prefix length after
+    /// the address names a network (10.0.0.0/8:80, [fd00::/8]:0). Without a network grant
+    /// a component cannot create sockets (access-denied); binding to port 0 needs no
+    /// address grant.
+    #[arg(long = "allow-tcp-listen", value_name = "ADDR")]
+    pub allow_tcp_listen: Vec<String>,
+    /// Let a WASI 0.2 component connect TCP sockets to ADDR (as for --allow-tcp-listen;
+    /// repeatable).
+    #[arg(long = "allow-tcp-connect", value_name = "ADDR")]
+    pub allow_tcp_connect: Vec<String>,
+    /// Let a WASI 0.2 component bind UDP sockets to ADDR and send datagrams to ADDR (as
+    /// for --allow-tcp-listen; repeatable). Datagrams are received from any address.
+    #[arg(long = "allow-udp", value_name = "ADDR")]
+    pub allow_udp: Vec<String>,
+    /// Let a WASI 0.2 component resolve host names (wasi:sockets/ip-name-lookup).
+    #[arg(long)]
+    pub allow_ip_name_lookup: bool,
+    /// Let a WASI 0.2 component use the host's network as the host can: TCP and UDP to
+    /// and from any address, and name lookup.
+    #[arg(long)]
+    pub inherit_network: bool,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
 }
@@ -58,12 +82,29 @@ impl GrantArgs {
                 Ok((host.to_string(), guest.to_string()))
             })
             .collect::<Result<_>>()?;
+        let patterns = |flag: &str, values: &[String]| {
+            values
+                .iter()
+                .map(|value| {
+                    value
+                        .parse::<AddressPattern>()
+                        .map_err(|error| anyhow::anyhow!("--{flag} {error}"))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
         Ok(Grants {
             env,
             inherit_env: self.inherit_env,
             dirs,
             deterministic: self.deterministic,
             limits: self.limits.limits()?,
+            network: NetworkGrants {
+                tcp_listen: patterns("allow-tcp-listen", &self.allow_tcp_listen)?,
+                tcp_connect: patterns("allow-tcp-connect", &self.allow_tcp_connect)?,
+                udp: patterns("allow-udp", &self.allow_udp)?,
+                ip_name_lookup: self.allow_ip_name_lookup,
+                inherit: self.inherit_network,
+            },
         })
     }
 }

@@ -1,5 +1,5 @@
 //! What `kiln build` bakes into an executable: the WASI grants given on its command
-//! line (`--dir`, `--env`, `--inherit-env`, `--deterministic`), encoded as bytes behind the symbol
+//! line (`--dir`, `--env`, `--inherit-env`, `--deterministic`, the network grants), encoded as bytes behind the symbol
 //! [`GRANTS_SYMBOL`], which the executable's `main` reads (see `exe_main.rs`).
 //!
 //! ```text
@@ -14,6 +14,12 @@
 //!     kind 7  max-stack    bytes, decimal
 //!     kind 8  fuel         units, decimal
 //!     kind 9  timeout      nanoseconds, decimal
+//!     kind 10 tcp-listen   address pattern: 4 or 6 (u8) | prefix length (u8) | port
+//!                          (u16 LE) | address (4 or 16 bytes), see `network.rs`
+//!     kind 11 tcp-connect  address pattern
+//!     kind 12 udp          address pattern
+//!     kind 13 ip-name-lookup  (empty)
+//!     kind 14 inherit-network (empty)
 //! ```
 //!
 //! Besides the grants, the records carry the limits (`RunLimits`) the guest runs under.
@@ -23,7 +29,7 @@
 //! passes its own argv to the guest and takes no other overrides: it can never reach
 //! more than was baked in.
 
-use super::WasiCtx;
+use super::{AddressPattern, NetworkGrants, WasiCtx};
 use crate::limits::RunLimits;
 
 /// The symbol of the encoded grants.
@@ -41,6 +47,8 @@ pub struct Grants {
     pub deterministic: bool,
     /// The limits the guest runs under.
     pub limits: RunLimits,
+    /// What WASI 0.2's sockets may reach.
+    pub network: NetworkGrants,
 }
 
 const KIND_ENV: u8 = 1;
@@ -52,6 +60,11 @@ const KIND_MAX_TABLE_ELEMENTS: u8 = 6;
 const KIND_MAX_STACK: u8 = 7;
 const KIND_FUEL: u8 = 8;
 const KIND_TIMEOUT: u8 = 9;
+const KIND_TCP_LISTEN: u8 = 10;
+const KIND_TCP_CONNECT: u8 = 11;
+const KIND_UDP: u8 = 12;
+const KIND_IP_NAME_LOOKUP: u8 = 13;
+const KIND_INHERIT_NETWORK: u8 = 14;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -73,6 +86,22 @@ impl Grants {
         }
         if self.deterministic {
             record(KIND_DETERMINISTIC, &[]);
+        }
+        let network = &self.network;
+        for (kind, patterns) in [
+            (KIND_TCP_LISTEN, &network.tcp_listen),
+            (KIND_TCP_CONNECT, &network.tcp_connect),
+            (KIND_UDP, &network.udp),
+        ] {
+            for pattern in patterns {
+                record(kind, &pattern.to_bytes());
+            }
+        }
+        if network.ip_name_lookup {
+            record(KIND_IP_NAME_LOOKUP, &[]);
+        }
+        if network.inherit {
+            record(KIND_INHERIT_NETWORK, &[]);
         }
         let limits = &self.limits;
         for (kind, value) in [
@@ -102,30 +131,44 @@ impl Grants {
         while let [kind, rest @ ..] = records {
             let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
             let bytes = rest.get(4..4 + len)?;
-            let text = std::str::from_utf8(bytes).ok()?;
+            // Text but for the address patterns.
+            let text = std::str::from_utf8(bytes).ok();
             match *kind {
                 KIND_ENV => {
-                    let (name, value) = text.split_once('=')?;
+                    let (name, value) = text?.split_once('=')?;
                     grants.env.push((name.into(), value.into()));
                 }
                 KIND_DIR => {
-                    let (host, guest) = text.split_once('\0')?;
+                    let (host, guest) = text?.split_once('\0')?;
                     grants.dirs.push((host.into(), guest.into()));
                 }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
                 KIND_DETERMINISTIC => grants.deterministic = true,
                 KIND_MAX_MEMORY => {
-                    grants.limits.resources.max_memory_bytes = Some(text.parse().ok()?)
+                    grants.limits.resources.max_memory_bytes = Some(text?.parse().ok()?)
                 }
                 KIND_MAX_TABLE_ELEMENTS => {
-                    grants.limits.resources.max_table_elements = Some(text.parse().ok()?)
+                    grants.limits.resources.max_table_elements = Some(text?.parse().ok()?)
                 }
-                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text.parse().ok()?),
-                KIND_FUEL => grants.limits.fuel = Some(text.parse().ok()?),
+                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text?.parse().ok()?),
+                KIND_FUEL => grants.limits.fuel = Some(text?.parse().ok()?),
                 KIND_TIMEOUT => {
-                    let nanos = text.parse().ok()?;
+                    let nanos = text?.parse().ok()?;
                     grants.limits.timeout = Some(std::time::Duration::from_nanos(nanos))
                 }
+                // Binary, so that decoding them needs no text parsing: the code of every
+                // executable carries this function, most never granted a socket.
+                KIND_TCP_LISTEN => grants
+                    .network
+                    .tcp_listen
+                    .push(AddressPattern::from_bytes(bytes)?),
+                KIND_TCP_CONNECT => grants
+                    .network
+                    .tcp_connect
+                    .push(AddressPattern::from_bytes(bytes)?),
+                KIND_UDP => grants.network.udp.push(AddressPattern::from_bytes(bytes)?),
+                KIND_IP_NAME_LOOKUP => grants.network.ip_name_lookup = true,
+                KIND_INHERIT_NETWORK => grants.network.inherit = true,
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -135,7 +178,10 @@ impl Grants {
 
     /// The WASI context these grants give a guest run with `args`.
     pub fn ctx(&self, args: Vec<String>) -> std::io::Result<WasiCtx> {
-        let mut ctx = WasiCtx::new().args(args).env(self.env.clone());
+        let mut ctx = WasiCtx::new()
+            .args(args)
+            .env(self.env.clone())
+            .network(self.network.clone());
         if self.inherit_env {
             ctx = ctx.inherit_env();
         }
@@ -171,6 +217,13 @@ mod tests {
                 fuel: Some(1_000_000),
                 timeout: Some(std::time::Duration::from_millis(1500)),
             },
+            network: NetworkGrants {
+                tcp_listen: vec![pattern("127.0.0.1:0"), pattern("[::1]:8080")],
+                tcp_connect: vec![pattern("10.0.0.0/8:443")],
+                udp: vec![pattern("[fd00::/8]:53")],
+                ip_name_lookup: true,
+                inherit: true,
+            },
         };
         let bytes = grants.encode();
         assert_eq!(
@@ -183,5 +236,19 @@ mod tests {
         assert_eq!(Grants::decode(&[9, 2, 0, 0, 0, b'1', b's']), None);
         assert_eq!(Grants::decode(&[1, 9, 0, 0, 0]), None);
         assert_eq!(Grants::decode(&[5, 2, 0, 0, 0, b'x', b'1']), None);
+        // Address patterns that do not decode: too short, a prefix past the address.
+        assert_eq!(Grants::decode(&[10, 3, 0, 0, 0, 4, 32, 0]), None);
+        assert_eq!(
+            Grants::decode(&[12, 8, 0, 0, 0, 4, 33, 0, 0, 127, 0, 0, 1]),
+            None
+        );
+        assert_eq!(
+            Grants::decode(&[11, 8, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 4]),
+            None
+        );
+    }
+
+    fn pattern(text: &str) -> AddressPattern {
+        text.parse().unwrap()
     }
 }

@@ -10,10 +10,11 @@
 //! - `path.rs`: everything that resolves a path (`path_*`), always beneath a preopened
 //!   directory, through `cap-std`;
 //! - `poll.rs`: `poll_oneoff` (clocks and descriptor readiness);
-//! - `sock.rs`: `sock_*` (no sockets can be granted yet: `ENOTSOCK`/`EBADF`);
+//! - `sock.rs`: `sock_*` (preview 1 cannot be granted sockets: `ENOTSOCK`/`EBADF`);
 //! - `proc.rs`: `proc_exit`, `proc_raise`, `sched_yield`; `random.rs`: `random_get`.
 //!
-//! `grants.rs` encodes what `kiln build` bakes into an executable. `table.rs` holds the descriptor table, `errno.rs` the witx errno values and the mapping
+//! `grants.rs` encodes what `kiln build` bakes into an executable; `network.rs` says what
+//! WASI 0.2's sockets may reach. `table.rs` holds the descriptor table, `errno.rs` the witx errno values and the mapping
 //! from host errors, `unstable.rs` the layouts in which `wasi_unstable` differs.
 //!
 //! Sandbox: the guest reaches only what its [`WasiCtx`] grants: the preopened directories
@@ -37,6 +38,7 @@ mod errno;
 mod fd;
 mod file;
 mod grants;
+mod network;
 pub mod p2;
 mod path;
 mod poll;
@@ -62,6 +64,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use errno::Errno;
 pub use grants::{Grants, GRANTS_SYMBOL};
+pub use network::{AddressPattern, AddressPatternError, NetworkGrants};
 
 /// The symbol of the table of WASI definitions that `kiln build` links beside a module: a
 /// u64 count, then that many pointers to the definitions named by [`import_symbol`].
@@ -104,6 +107,7 @@ pub struct WasiCtx {
     preopens: Vec<Preopen>,
     stdio: Stdio,
     deterministic: bool,
+    network: NetworkGrants,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -122,6 +126,7 @@ impl std::fmt::Debug for WasiCtx {
             )
             .field("stdio", &self.stdio)
             .field("deterministic", &self.deterministic)
+            .field("network", &self.network)
             .finish()
     }
 }
@@ -170,6 +175,13 @@ impl WasiCtx {
         self
     }
 
+    /// Grants the guest the network uses `grants` names (WASI 0.2's `wasi:sockets`; none
+    /// by default, see [`NetworkGrants`]).
+    pub fn network(mut self, grants: NetworkGrants) -> WasiCtx {
+        self.network = grants;
+        self
+    }
+
     /// Grants the host directory `host_path` to the guest as the preopened directory
     /// `guest_path` (for example `/`, `.` or `/data`). Preopens get descriptors 3, 4, ...
     /// in the order they are added.
@@ -213,6 +225,8 @@ pub(crate) struct WasiState {
     pub random: random::Random,
     /// The store's time limit, which calls that block wait for at most.
     pub interrupt: Arc<InterruptState>,
+    /// What WASI 0.2's sockets may reach.
+    pub network: NetworkGrants,
 }
 
 impl WasiState {
@@ -239,6 +253,7 @@ impl WasiState {
             clocks,
             random,
             interrupt,
+            network: ctx.network,
         }
     }
 

@@ -1,8 +1,10 @@
 //! `wasi:io`: the `error` resource, `poll` (pollables and waiting on a list of them) and
 //! `streams` (input and output streams over stdio and files).
 //!
-//! Streams are unbuffered: a write is on its way to the host file or fd when the call
-//! returns, so `flush` has nothing to do. Non-blocking calls never wait: `read` of stdin
+//! TCP streams (`tcp.rs`) keep what a write could not send at once, and send it during
+//! later waits; their readiness, and that of the other socket pollables, is the socket's
+//! (`network::readiness`). Other streams are unbuffered: a write is on its way to the host
+//! file or fd when the call returns, so `flush` has nothing to do. Non-blocking calls never wait: `read` of stdin
 //! returns what `poll(2)` says is there (possibly nothing); `blocking-*` calls wait for at
 //! most the store's time limit, then stop the guest with [`HostCallError::TimeLimit`].
 //! Files are always ready, as in Wasmtime; stdin's readiness is `poll(2)`'s; output
@@ -20,7 +22,7 @@ use super::{host_fn, Args, HostFunction, HostResult, Resource, WasiP2};
 use crate::component::{ComponentVal, HostCallError};
 use crate::wasi::fd::retry;
 use crate::wasi::Errno;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -120,6 +122,18 @@ pub(crate) enum Pollable {
     Deadline(u64),
     /// Host fd (stdin) having something to read, or its end.
     Readable(RawFd),
+    /// The socket resource (or socket stream) of this rep, the pollable's parent, being
+    /// ready as it says (`network::readiness`).
+    Socket(u32),
+}
+
+/// What a pollable waits for at this moment.
+pub(super) enum Wait {
+    Ready,
+    /// The monotonic clock reaching this instant.
+    Deadline(u64),
+    /// Host fd having these `poll(2)` events (or an error or hang-up).
+    Fd(RawFd, libc::c_short),
 }
 
 /// Where an input stream reads from.
@@ -131,6 +145,8 @@ pub(crate) enum InputStream {
         file: Rc<std::fs::File>,
         position: u64,
     },
+    /// A TCP connection's receiving side.
+    Tcp(Rc<super::tcp::Connection>),
 }
 
 /// Where an output stream writes to.
@@ -144,10 +160,12 @@ pub(crate) enum OutputStream {
     },
     /// A file from `append-via-stream`: each write at its end.
     Append(Rc<std::fs::File>),
+    /// A TCP connection's sending side.
+    Tcp(Rc<super::tcp::Connection>),
 }
 
 /// Why a stream operation did not complete.
-enum Failure {
+pub(super) enum Failure {
     /// The stream ended (`stream-error::closed`).
     Closed,
     /// It failed (`stream-error::last-operation-failed`, with an `error` resource saying
@@ -197,6 +215,7 @@ fn stream_result<T>(
             let error = ErrorResource {
                 message,
                 code: Some(error_code(errno)),
+                errno: Some(errno),
             };
             let rep = host.resources.push(Resource::Error(error), None)?;
             Ok(one(err(ComponentVal::variant(
@@ -236,37 +255,56 @@ fn wait_fd(fd: RawFd, events: libc::c_short, timeout: Option<Duration>) -> Resul
     Ok(ready > 0)
 }
 
-/// The indices of the pollables `reps` that are ready, waiting until one is.
+/// Whether host fd `fd` has `events` (or an error or hang-up) now.
+pub(super) fn fd_ready(fd: RawFd, events: libc::c_short) -> bool {
+    wait_fd(fd, events, Some(Duration::ZERO)).unwrap_or(true)
+}
+
+/// What pollable `rep` waits for now.
+fn wait_of(host: &WasiP2, rep: u32) -> Result<Wait, HostCallError> {
+    let Resource::Pollable(pollable) = host.resources.get(Kind::Pollable, rep)? else {
+        unreachable!("get checks the kind")
+    };
+    Ok(match pollable {
+        Pollable::Ready => Wait::Ready,
+        Pollable::Deadline(instant) => Wait::Deadline(*instant),
+        Pollable::Readable(fd) => Wait::Fd(*fd, libc::POLLIN),
+        Pollable::Socket(parent) => super::network::readiness(host, *parent)?,
+    })
+}
+
+/// The indices of the pollables `reps` that are ready, waiting until one is (and sending
+/// what TCP streams keep meanwhile).
 fn poll_list(host: &mut WasiP2, reps: &[u32]) -> Result<Vec<u32>, HostCallError> {
     if reps.is_empty() {
         return Err(HostCallError::Trap(
             "wasi: poll of an empty list of pollables (it would wait forever)".into(),
         ));
     }
-    let mut deadlines = Vec::new();
-    let mut fds = Vec::new();
-    for (index, &rep) in reps.iter().enumerate() {
-        let Resource::Pollable(pollable) = host.resources.get(Kind::Pollable, rep)? else {
-            unreachable!("get checks the kind")
-        };
-        match pollable {
-            Pollable::Ready => {}
-            Pollable::Deadline(instant) => deadlines.push((index, *instant)),
-            Pollable::Readable(fd) => fds.push((index, *fd)),
-        }
+    for &rep in reps {
+        host.resources.get(Kind::Pollable, rep)?;
     }
-    let clocks = &host.state.clocks;
     loop {
-        let now = clocks.peek(1).map_err(|_| failed("the monotonic clock"))?;
+        host.sockets.pump();
+        let now = host
+            .state
+            .clocks
+            .peek(1)
+            .map_err(|_| failed("the monotonic clock"))?;
         let mut ready: Vec<u32> = Vec::new();
+        let mut deadlines = Vec::new();
+        let mut fds = Vec::new();
         for (index, &rep) in reps.iter().enumerate() {
-            let is_ready = match host.resources.get(Kind::Pollable, rep)? {
-                Resource::Pollable(Pollable::Ready) => true,
-                Resource::Pollable(Pollable::Deadline(instant)) => now >= *instant,
-                Resource::Pollable(Pollable::Readable(fd)) => {
-                    wait_fd(*fd, libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true)
+            let is_ready = match wait_of(host, rep)? {
+                Wait::Ready => true,
+                Wait::Deadline(instant) => {
+                    deadlines.push(instant);
+                    now >= instant
                 }
-                _ => unreachable!("checked above"),
+                Wait::Fd(fd, events) => {
+                    fds.push((fd, events));
+                    fd_ready(fd, events)
+                }
             };
             if is_ready {
                 ready.push(index as u32);
@@ -275,14 +313,16 @@ fn poll_list(host: &mut WasiP2, reps: &[u32]) -> Result<Vec<u32>, HostCallError>
         if !ready.is_empty() {
             return Ok(ready);
         }
+        fds.extend(host.sockets.pending_fds());
         let time_left = host.time_left();
         if time_left == Some(Duration::ZERO) {
             return Err(HostCallError::TimeLimit);
         }
         let earliest = deadlines
             .iter()
-            .map(|(_, instant)| Duration::from_nanos(instant.saturating_sub(now)))
+            .map(|instant| Duration::from_nanos(instant.saturating_sub(now)))
             .min();
+        let clocks = &host.state.clocks;
         if clocks.is_virtual() {
             match earliest {
                 // Virtual time jumps to the earliest deadline (the fds were looked at).
@@ -305,16 +345,24 @@ fn poll_list(host: &mut WasiP2, reps: &[u32]) -> Result<Vec<u32>, HostCallError>
     }
 }
 
-/// Waits for any of `fds` to be readable, for at most `timeout`.
-fn wait_fds(fds: &[(usize, RawFd)], timeout: Option<Duration>) -> Result<(), Errno> {
+/// Waits for any of `fds` to have its events, for at most `timeout`.
+fn wait_fds(fds: &[(RawFd, libc::c_short)], timeout: Option<Duration>) -> Result<(), Errno> {
     let mut pollfds: Vec<libc::pollfd> = fds
         .iter()
-        .map(|&(_, fd)| libc::pollfd {
+        .map(|&(fd, events)| libc::pollfd {
             fd,
-            events: libc::POLLIN,
+            events,
             revents: 0,
         })
         .collect();
+    poll_fds(&mut pollfds, timeout)
+}
+
+/// `poll(2)` of `pollfds` for at most `timeout` (forever for `None`).
+pub(super) fn poll_fds(
+    pollfds: &mut [libc::pollfd],
+    timeout: Option<Duration>,
+) -> Result<(), Errno> {
     let timeout = timeout.map_or(-1, |timeout| {
         timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int
     });
@@ -333,19 +381,17 @@ fn failed(what: &str) -> HostCallError {
 fn pollable_ready(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
-    let Resource::Pollable(pollable) = host.resources.get(Kind::Pollable, rep)? else {
-        unreachable!("get checks the kind")
-    };
-    let ready = match pollable {
-        Pollable::Ready => true,
-        Pollable::Deadline(instant) => {
+    host.sockets.pump();
+    let ready = match wait_of(host, rep)? {
+        Wait::Ready => true,
+        Wait::Deadline(instant) => {
             host.state
                 .clocks
                 .peek(1)
                 .map_err(|_| failed("the monotonic clock"))?
-                >= *instant
+                >= instant
         }
-        Pollable::Readable(fd) => wait_fd(*fd, libc::POLLIN, Some(Duration::ZERO)).unwrap_or(true),
+        Wait::Fd(fd, events) => fd_ready(fd, events),
     };
     Ok(one(ComponentVal::Bool(ready)))
 }
@@ -417,6 +463,10 @@ fn read(host: &mut WasiP2, rep: u32, len: u64, blocking: bool) -> Result<Vec<u8>
                 Err(errno) => Err(errno.into()),
             }
         }
+        InputStream::Tcp(connection) => {
+            let connection = connection.clone();
+            super::tcp::read(host, &connection, len as u64, blocking)
+        }
         InputStream::File { file, position } => {
             let mut buffer = vec![0u8; len];
             let read = loop {
@@ -475,6 +525,7 @@ fn input_subscribe(host: &mut WasiP2, mut args: Args) -> HostResult {
     };
     let pollable = match stream {
         InputStream::Stdin(Some(fd)) => Pollable::Readable(*fd),
+        InputStream::Tcp(_) => Pollable::Socket(rep),
         _ => Pollable::Ready,
     };
     push_pollable(host, pollable, Some(rep))
@@ -518,6 +569,30 @@ fn write(host: &mut WasiP2, rep: u32, bytes: &[u8]) -> Result<(), Failure> {
             file.write_all_at(bytes, end)?;
             Ok(())
         }
+        OutputStream::Tcp(connection) => {
+            let connection = connection.clone();
+            super::tcp::write(host, &connection, bytes)
+        }
+    }
+}
+
+/// The TCP connection of output stream `rep`, if it is one.
+fn tcp_output(
+    host: &WasiP2,
+    rep: u32,
+) -> Result<Option<Rc<super::tcp::Connection>>, HostCallError> {
+    match host.resources.get(Kind::OutputStream, rep)? {
+        Resource::OutputStream(OutputStream::Tcp(connection)) => Ok(Some(connection.clone())),
+        _ => Ok(None),
+    }
+}
+
+/// Sends what stream `rep` keeps (only TCP streams keep anything); waits until all is
+/// sent when `blocking`.
+fn flush(host: &mut WasiP2, rep: u32, blocking: bool) -> Result<(), Failure> {
+    match tcp_output(host, rep)? {
+        Some(connection) => super::tcp::flush(host, &connection, blocking),
+        None => Ok(()),
     }
 }
 
@@ -534,7 +609,10 @@ fn check_budget(len: u64, limit: u64, function: &str) -> Result<(), HostCallErro
 fn output_check_write(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
-    host.resources.get(Kind::OutputStream, rep)?;
+    if let Some(connection) = tcp_output(host, rep)? {
+        let permit = super::tcp::check_write(host, &connection);
+        return stream_result(host, permit, |permit| Some(ComponentVal::U64(permit)));
+    }
     Ok(one(ok(Some(ComponentVal::U64(WRITE_BUDGET)))))
 }
 
@@ -544,7 +622,8 @@ fn output_write_common(host: &mut WasiP2, mut args: Args, limit: u64, name: &str
     args.end()?;
     host.resources.get(Kind::OutputStream, rep)?;
     check_budget(bytes.len() as u64, limit, name)?;
-    let result = write(host, rep, &bytes);
+    let blocking = limit == BLOCKING_WRITE_LIMIT;
+    let result = write(host, rep, &bytes).and_then(|()| flush(host, rep, blocking));
     stream_result(host, result, |()| None)
 }
 
@@ -556,27 +635,31 @@ fn output_blocking_write_and_flush(host: &mut WasiP2, args: Args) -> HostResult 
     output_write_common(host, args, BLOCKING_WRITE_LIMIT, "blocking-write-and-flush")
 }
 
-fn output_flush_common(host: &mut WasiP2, mut args: Args) -> HostResult {
+fn output_flush_common(host: &mut WasiP2, mut args: Args, blocking: bool) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
     host.resources.get(Kind::OutputStream, rep)?;
-    Ok(one(ok(None)))
+    let result = flush(host, rep, blocking);
+    stream_result(host, result, |()| None)
 }
 
-/// Nothing is buffered: a flush is done as soon as asked.
+/// Only TCP streams keep anything: other flushes are done as soon as asked.
 fn output_flush(host: &mut WasiP2, args: Args) -> HostResult {
-    output_flush_common(host, args)
+    output_flush_common(host, args, false)
 }
 
 fn output_blocking_flush(host: &mut WasiP2, args: Args) -> HostResult {
-    output_flush_common(host, args)
+    output_flush_common(host, args, true)
 }
 
 fn output_subscribe(host: &mut WasiP2, mut args: Args) -> HostResult {
     let rep = args.borrow()?;
     args.end()?;
-    host.resources.get(Kind::OutputStream, rep)?;
-    push_pollable(host, Pollable::Ready, Some(rep))
+    let pollable = match tcp_output(host, rep)? {
+        Some(_) => Pollable::Socket(rep),
+        None => Pollable::Ready,
+    };
+    push_pollable(host, pollable, Some(rep))
 }
 
 fn output_write_zeroes_common(
@@ -590,7 +673,8 @@ fn output_write_zeroes_common(
     args.end()?;
     host.resources.get(Kind::OutputStream, rep)?;
     check_budget(len, limit, name)?;
-    let result = write(host, rep, &vec![0; len as usize]);
+    let blocking = limit == BLOCKING_WRITE_LIMIT;
+    let result = write(host, rep, &vec![0; len as usize]).and_then(|()| flush(host, rep, blocking));
     stream_result(host, result, |()| None)
 }
 
@@ -613,9 +697,33 @@ fn output_splice_common(host: &mut WasiP2, mut args: Args, blocking: bool) -> Ho
     let len = args.u64()?;
     args.end()?;
     host.resources.get(Kind::OutputStream, rep)?;
-    let result = read(host, source, len.min(WRITE_BUDGET), blocking)
-        .and_then(|bytes| write(host, rep, &bytes).map(|()| bytes.len() as u64));
+    let result = splice_permit(host, rep, blocking).and_then(|permit| {
+        if permit == 0 {
+            return Ok(0);
+        }
+        let bytes = read(host, source, len.min(permit), blocking)?;
+        write(host, rep, &bytes).map(|()| bytes.len() as u64)
+    });
     stream_result(host, result, |spliced| Some(ComponentVal::U64(spliced)))
+}
+
+/// How much a splice into output stream `rep` may move: what `check-write` permits (a
+/// TCP stream permits nothing while it keeps bytes; a blocking splice sends them first).
+fn splice_permit(host: &mut WasiP2, rep: u32, blocking: bool) -> Result<u64, Failure> {
+    match tcp_output(host, rep)? {
+        Some(connection) => loop {
+            if blocking {
+                super::tcp::flush(host, &connection, true)?;
+            }
+            let permit = super::tcp::check_write(host, &connection)?;
+            if permit > 0 || !blocking {
+                return Ok(permit);
+            }
+            let fd = connection.socket.as_raw_fd();
+            super::network::block_on(host, fd, libc::POLLOUT)?;
+        },
+        None => Ok(WRITE_BUDGET),
+    }
 }
 
 fn output_splice(host: &mut WasiP2, args: Args) -> HostResult {

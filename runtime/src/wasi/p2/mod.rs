@@ -7,6 +7,10 @@
 //! - `clocks.rs`: `wasi:clocks` monotonic-clock and wall-clock;
 //! - `random.rs`: `wasi:random` random, insecure, insecure-seed;
 //! - `filesystem.rs`: `wasi:filesystem` types and preopens;
+//! - `network.rs`: `wasi:sockets` network, instance-network, ip-name-lookup, and what
+//!   the socket families share; `tcp.rs`: tcp and tcp-create-socket; `udp.rs`: udp and
+//!   udp-create-socket. Denied unless the context's
+//!   [`NetworkGrants`](super::NetworkGrants) allow;
 //! - `resources.rs`: the host's resources (streams, pollables, descriptors...) by
 //!   representation, with the parent/child rule;
 //! - `values.rs`: decoding of lifted arguments and building of results.
@@ -25,8 +29,11 @@ mod cli;
 mod clocks;
 mod filesystem;
 mod io;
+mod network;
 mod random;
 mod resources;
+mod tcp;
+mod udp;
 mod values;
 
 use super::{WasiCtx, WasiState};
@@ -84,6 +91,9 @@ pub(crate) fn functions() -> impl Iterator<Item = &'static HostFunction> {
         .chain(clocks::FUNCTIONS)
         .chain(random::FUNCTIONS)
         .chain(filesystem::FUNCTIONS)
+        .chain(network::FUNCTIONS)
+        .chain(tcp::FUNCTIONS)
+        .chain(udp::FUNCTIONS)
         .copied()
 }
 
@@ -131,6 +141,8 @@ pub struct WasiP2 {
     /// What `insecure-seed` returns, drawn at its first call: every call returns the
     /// same pair, as in Wasmtime.
     insecure_seed: Option<(u64, u64)>,
+    /// What the sockets share (the TCP writes still being sent).
+    sockets: network::Sockets,
 }
 
 impl std::fmt::Debug for WasiP2 {
@@ -174,6 +186,7 @@ impl WasiP2 {
             preopens,
             resolved: RefCell::new(Vec::new()),
             insecure_seed: None,
+            sockets: network::Sockets::default(),
         }
     }
 
@@ -234,6 +247,10 @@ impl ComponentHost for WasiP2 {
             .ok_or_else(|| {
                 HostCallError::Failed(format!("wasi: no resource type was resolved as {resource}"))
             })?;
+        if kind == ResourceKind::OutputStream {
+            // As Wasmtime, which waits for a dropped stream's background writes.
+            tcp::drain_before_drop(self, rep)?;
+        }
         self.resources.drop(kind, rep)
     }
 }

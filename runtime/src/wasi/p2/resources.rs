@@ -3,11 +3,14 @@
 //! chooses (the lowest free one). A rep the guest passes is checked: unknown, or of
 //! another kind than the function expects, traps with a message naming both.
 //!
-//! Parents and children: an entry may have a parent (a pollable's stream) and counts its
-//! live children; dropping an entry with children traps, as Wasmtime's table refuses to
+//! Parents and children: an entry may have a parent (a pollable's stream, a TCP socket's
+//! streams' socket, a UDP socket's datagram streams' socket) and counts its live
+//! children; dropping an entry with children traps, as Wasmtime's table refuses to
 //! delete a resource that has children.
 
 use super::io::{InputStream, OutputStream, Pollable};
+use super::tcp::TcpSocket;
+use super::udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};
 use crate::component::HostCallError;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -24,11 +27,17 @@ pub(crate) enum ResourceKind {
     DirectoryEntryStream,
     TerminalInput,
     TerminalOutput,
+    Network,
+    ResolveAddressStream,
+    TcpSocket,
+    UdpSocket,
+    IncomingDatagramStream,
+    OutgoingDatagramStream,
 }
 
 impl ResourceKind {
     /// Every kind, at the index of its discriminant.
-    pub const ALL: [ResourceKind; 8] = [
+    pub const ALL: [ResourceKind; 14] = [
         ResourceKind::Error,
         ResourceKind::Pollable,
         ResourceKind::InputStream,
@@ -37,6 +46,12 @@ impl ResourceKind {
         ResourceKind::DirectoryEntryStream,
         ResourceKind::TerminalInput,
         ResourceKind::TerminalOutput,
+        ResourceKind::Network,
+        ResourceKind::ResolveAddressStream,
+        ResourceKind::TcpSocket,
+        ResourceKind::UdpSocket,
+        ResourceKind::IncomingDatagramStream,
+        ResourceKind::OutgoingDatagramStream,
     ];
 
     /// The interface that defines the resource, without version.
@@ -50,6 +65,12 @@ impl ResourceKind {
             }
             ResourceKind::TerminalInput => "wasi:cli/terminal-input",
             ResourceKind::TerminalOutput => "wasi:cli/terminal-output",
+            ResourceKind::Network => "wasi:sockets/network",
+            ResourceKind::ResolveAddressStream => "wasi:sockets/ip-name-lookup",
+            ResourceKind::TcpSocket => "wasi:sockets/tcp",
+            ResourceKind::UdpSocket
+            | ResourceKind::IncomingDatagramStream
+            | ResourceKind::OutgoingDatagramStream => "wasi:sockets/udp",
         }
     }
 
@@ -64,15 +85,22 @@ impl ResourceKind {
             ResourceKind::DirectoryEntryStream => "directory-entry-stream",
             ResourceKind::TerminalInput => "terminal-input",
             ResourceKind::TerminalOutput => "terminal-output",
+            ResourceKind::Network => "network",
+            ResourceKind::ResolveAddressStream => "resolve-address-stream",
+            ResourceKind::TcpSocket => "tcp-socket",
+            ResourceKind::UdpSocket => "udp-socket",
+            ResourceKind::IncomingDatagramStream => "incoming-datagram-stream",
+            ResourceKind::OutgoingDatagramStream => "outgoing-datagram-stream",
         }
     }
 }
 
 /// An error resource: what `to-debug-string` says and, for filesystem errors, the
-/// `error-code` case `filesystem-error-code` gives.
+/// `error-code` case `filesystem-error-code` gives; `network-error-code` reads the errno.
 pub(crate) struct ErrorResource {
     pub message: String,
     pub code: Option<u32>,
+    pub errno: Option<crate::wasi::Errno>,
 }
 
 /// A descriptor: an open file or directory with what it was opened for. Copies share
@@ -103,6 +131,14 @@ pub(crate) enum Resource {
     DirectoryEntryStream(std::vec::IntoIter<(u32, String)>),
     TerminalInput,
     TerminalOutput,
+    /// The `network` of `instance-network`: a token, the grants are the host's.
+    Network,
+    /// The addresses a name resolved to, and the next to give.
+    ResolveAddressStream(std::vec::IntoIter<std::net::IpAddr>),
+    TcpSocket(TcpSocket),
+    UdpSocket(UdpSocket),
+    IncomingDatagramStream(IncomingDatagramStream),
+    OutgoingDatagramStream(OutgoingDatagramStream),
 }
 
 impl Resource {
@@ -116,6 +152,12 @@ impl Resource {
             Resource::DirectoryEntryStream(_) => ResourceKind::DirectoryEntryStream,
             Resource::TerminalInput => ResourceKind::TerminalInput,
             Resource::TerminalOutput => ResourceKind::TerminalOutput,
+            Resource::Network => ResourceKind::Network,
+            Resource::ResolveAddressStream(_) => ResourceKind::ResolveAddressStream,
+            Resource::TcpSocket(_) => ResourceKind::TcpSocket,
+            Resource::UdpSocket(_) => ResourceKind::UdpSocket,
+            Resource::IncomingDatagramStream(_) => ResourceKind::IncomingDatagramStream,
+            Resource::OutgoingDatagramStream(_) => ResourceKind::OutgoingDatagramStream,
         }
     }
 }
@@ -174,6 +216,11 @@ impl Resources {
         let entry = self.entries.get(&rep).ok_or_else(|| unknown(rep))?;
         check_kind(&entry.resource, kind, rep)?;
         Ok(&entry.resource)
+    }
+
+    /// The resource `rep`, whatever its kind.
+    pub fn get_any(&self, rep: u32) -> Option<&Resource> {
+        self.entries.get(&rep).map(|entry| &entry.resource)
     }
 
     /// The resource `rep`, which must be of kind `kind`, to change.

@@ -1256,3 +1256,5 @@ fn stream_errors_carry_an_error_resource() {
     host.drop_resource(ResourceKind::Error as u32, error)
         .unwrap();
 }
+
+mod sockets;

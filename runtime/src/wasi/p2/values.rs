@@ -7,6 +7,10 @@
 
 use super::HostFunction;
 use crate::component::{ComponentVal, HostCallError};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+
+/// An `outgoing-datagram`: its data and remote address.
+pub(crate) type OutgoingDatagram = (Vec<u8>, Option<SocketAddr>);
 
 /// The arguments of one call, taken in order.
 pub(crate) struct Args {
@@ -64,6 +68,69 @@ impl Args {
     pub fn u8(&mut self) -> Result<u8, HostCallError> {
         self.take("u8", |value| match value {
             ComponentVal::U8(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    pub fn u32(&mut self) -> Result<u32, HostCallError> {
+        self.take("u32", |value| match value {
+            ComponentVal::U32(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    pub fn bool(&mut self) -> Result<bool, HostCallError> {
+        self.take("bool", |value| match value {
+            ComponentVal::Bool(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    /// An `ip-socket-address` (`wasi:sockets/network`).
+    pub fn socket_address(&mut self) -> Result<SocketAddr, HostCallError> {
+        self.take("ip-socket-address", decode_socket_address)
+    }
+
+    /// An `option<ip-socket-address>`.
+    pub fn option_socket_address(&mut self) -> Result<Option<SocketAddr>, HostCallError> {
+        self.take("option<ip-socket-address>", |value| match value {
+            ComponentVal::Option(None) => Some(None),
+            ComponentVal::Option(Some(address)) => decode_socket_address(address).map(Some),
+            _ => None,
+        })
+    }
+
+    /// A `list<outgoing-datagram>` (`wasi:sockets/udp`): each datagram's data and remote
+    /// address.
+    pub fn outgoing_datagrams(&mut self) -> Result<Vec<OutgoingDatagram>, HostCallError> {
+        self.take("list<outgoing-datagram>", |value| match value {
+            ComponentVal::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    ComponentVal::Record(fields) => match fields.as_slice() {
+                        [data, ComponentVal::Option(address)] => {
+                            let data = match data {
+                                ComponentVal::Bytes(bytes) => bytes.clone(),
+                                ComponentVal::List(bytes) => bytes
+                                    .iter()
+                                    .map(|byte| match byte {
+                                        ComponentVal::U8(byte) => Some(*byte),
+                                        _ => None,
+                                    })
+                                    .collect::<Option<_>>()?,
+                                _ => return None,
+                            };
+                            let address = match address {
+                                None => None,
+                                Some(address) => Some(decode_socket_address(address)?),
+                            };
+                            Some((data, address))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
             _ => None,
         })
     }
@@ -195,4 +262,109 @@ pub(crate) fn datetime(nanoseconds: u64) -> ComponentVal {
         ComponentVal::U64(nanoseconds / 1_000_000_000),
         ComponentVal::U32((nanoseconds % 1_000_000_000) as u32),
     ])
+}
+
+/// An `ip-socket-address`: `ipv4(record { port, address: tuple<u8 x 4> })` or
+/// `ipv6(record { port, flow-info, address: tuple<u16 x 8>, scope-id })`.
+fn decode_socket_address(value: &ComponentVal) -> Option<SocketAddr> {
+    let ComponentVal::Variant {
+        case,
+        payload: Some(payload),
+    } = value
+    else {
+        return None;
+    };
+    let ComponentVal::Record(fields) = &**payload else {
+        return None;
+    };
+    match (case, fields.as_slice()) {
+        (0, [ComponentVal::U16(port), ComponentVal::Tuple(octets)]) => {
+            let octets: Vec<u8> = octets
+                .iter()
+                .map(|octet| match octet {
+                    ComponentVal::U8(octet) => Some(*octet),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            let octets: [u8; 4] = octets.try_into().ok()?;
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                Ipv4Addr::from(octets),
+                *port,
+            )))
+        }
+        (
+            1,
+            [ComponentVal::U16(port), ComponentVal::U32(flow_info), ComponentVal::Tuple(segments), ComponentVal::U32(scope_id)],
+        ) => {
+            let segments: Vec<u16> = segments
+                .iter()
+                .map(|segment| match segment {
+                    ComponentVal::U16(segment) => Some(*segment),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            let segments: [u16; 8] = segments.try_into().ok()?;
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                Ipv6Addr::from(segments),
+                *port,
+                *flow_info,
+                *scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// An `ip-address`: `ipv4(tuple<u8 x 4>)` or `ipv6(tuple<u16 x 8>)`.
+pub(crate) fn ip_address(ip: IpAddr) -> ComponentVal {
+    match ip {
+        IpAddr::V4(ip) => ComponentVal::variant(
+            0,
+            Some(ComponentVal::Tuple(
+                ip.octets().into_iter().map(ComponentVal::U8).collect(),
+            )),
+        ),
+        IpAddr::V6(ip) => ComponentVal::variant(
+            1,
+            Some(ComponentVal::Tuple(
+                ip.segments().into_iter().map(ComponentVal::U16).collect(),
+            )),
+        ),
+    }
+}
+
+/// An `ip-socket-address`.
+pub(crate) fn socket_address(address: SocketAddr) -> ComponentVal {
+    match address {
+        SocketAddr::V4(address) => ComponentVal::variant(
+            0,
+            Some(ComponentVal::Record(vec![
+                ComponentVal::U16(address.port()),
+                ComponentVal::Tuple(
+                    address
+                        .ip()
+                        .octets()
+                        .into_iter()
+                        .map(ComponentVal::U8)
+                        .collect(),
+                ),
+            ])),
+        ),
+        SocketAddr::V6(address) => ComponentVal::variant(
+            1,
+            Some(ComponentVal::Record(vec![
+                ComponentVal::U16(address.port()),
+                ComponentVal::U32(address.flowinfo()),
+                ComponentVal::Tuple(
+                    address
+                        .ip()
+                        .segments()
+                        .into_iter()
+                        .map(ComponentVal::U16)
+                        .collect(),
+                ),
+                ComponentVal::U32(address.scope_id()),
+            ])),
+        ),
+    }
 }
