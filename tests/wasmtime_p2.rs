@@ -26,8 +26,8 @@
 //!
 //! Out of scope, not run: the `http`, `serve`, `api`, `tls`, `nn` and `p3` programs (other
 //! worlds than `wasi:cli/command`, or WASI 0.3), and Wasmtime's tests of its own host
-//! limits (`p2_random_limits`' `-Smax-random-size`). wasi:sockets is not implemented:
-//! the socket programs are expected failures (reason `sockets`).
+//! limits (`p2_random_limits`' `-Smax-random-size`). The socket programs run with
+//! `--inherit-network`, as Wasmtime's test store inherits the network.
 //!
 //! The programs are built once with cargo into `target/wasmtime-p2/` from a copy of the
 //! corpus' crates and the workspace manifest and lock file of `tests/wasmtime-p2/` (the
@@ -159,6 +159,14 @@ impl Run {
         }
     }
 
+    /// [`Run::wasi_test`] with the network (`--inherit-network`).
+    fn wasi_test_network() -> Run {
+        Run {
+            flags: vec!["--inherit-network".into()],
+            ..Run::wasi_test()
+        }
+    }
+
     /// [`Run::wasi_test`] with a second preopen `readonly` holding `file` (read-only in
     /// Wasmtime), whose contents must be unchanged afterwards.
     fn wasi_test_readonly(file: (&'static str, &'static [u8])) -> Run {
@@ -239,7 +247,12 @@ fn cases() -> Vec<Case> {
         "p2_adapter_badfd",
         "p2_file_read_write",
         "p2_clocks_zero_wait",
-        // wasi:sockets
+    ] {
+        cases.push(case(program, vec![Run::wasi_test()]));
+    }
+    // The socket programs: Wasmtime's test store inherits the network and allows name
+    // lookup (`crates/wasi/tests/all/store.rs`), which is kiln's `--inherit-network`.
+    for program in [
         "p2_ip_name_lookup",
         "p2_tcp_sockopts",
         "p2_tcp_sample_application",
@@ -257,7 +270,7 @@ fn cases() -> Vec<Case> {
         "p2_udp_connect",
         "p2_udp_send_to_closed_receiver",
     ] {
-        cases.push(case(program, vec![Run::wasi_test()]));
+        cases.push(case(program, vec![Run::wasi_test_network()]));
     }
     // Wasmtime checks the trap's message ("empty poll list", "resource has children",
     // "unpermitted: argument exceeds permitted size"); kiln's own messages say the same.
@@ -267,12 +280,13 @@ fn cases() -> Vec<Case> {
             "p2_stream_pollable_traps",
             "dropped while 1 resource(s) made from it (pollables) live",
         ),
-        ("p2_udp_send_too_much", "argument exceeds permitted size"),
+        ("p2_udp_send_too_much", "more than the 16 check-send permitted"),
     ] {
-        cases.push(case(
-            program,
-            vec![Run::wasi_test().exit(Exit::FailureWith(message))],
-        ));
+        let run = match program {
+            "p2_udp_send_too_much" => Run::wasi_test_network(),
+            _ => Run::wasi_test(),
+        };
+        cases.push(case(program, vec![run.exit(Exit::FailureWith(message))]));
     }
     for program in [
         "p2_file_truncation_readonly",
@@ -466,8 +480,8 @@ fn cases() -> Vec<Case> {
                 ..Run::plain()
             }],
         ),
-        // Wasmtime turns the network on but TCP, UDP or name lookup off; kiln has no
-        // wasi:sockets at all.
+        // Wasmtime turns the network on but TCP, UDP or name lookup off; kiln, given no
+        // network grant, denies all three.
         case("p2_cli_no_tcp", vec![Run::plain()]),
         case("p2_cli_no_udp", vec![Run::plain()]),
         case("p2_cli_no_ip_name_lookup", vec![Run::plain()]),
@@ -548,7 +562,7 @@ fn cases() -> Vec<Case> {
         ),
     ]);
     // Wasmtime: `-Shostcall-fuel=5000 -Sinherit-network --dir=D::.`, one run per
-    // argument; kiln has neither hostcall fuel nor wasi:sockets.
+    // argument; kiln has no hostcall fuel.
     let one_megabyte = fresh(".", vec![("1mb", Some(vec![0; 1024 * 1024]))]);
     cases.push(case(
         "p2_cli_hostcall_fuel",
@@ -597,7 +611,11 @@ fn cases() -> Vec<Case> {
         ]
         .into_iter()
         .map(|(arg, failure)| {
-            let run = Run::plain().args(&[arg]).preopen(one_megabyte.clone());
+            let run = Run {
+                flags: vec!["--inherit-network".into()],
+                ..Run::plain()
+            };
+            let run = run.args(&[arg]).preopen(one_megabyte.clone());
             match failure {
                 Some(message) => run.exit(Exit::FailureWith(message)),
                 None => run,
