@@ -180,10 +180,10 @@ pub(crate) fn build_executable(
     write(&object_path, &object)?;
     let runtime = runtime_files(&target, &scratch.0)?;
     let grants_path = scratch.0.join("wasi-grants.o");
-    let wasi_imports = wasi_import_symbols(&args.input, wasm)?;
+    let (wasi_imports, parts) = linked_runtime_parts(&args.input, wasm, &grants)?;
     write(
         &grants_path,
-        &crate::grants::object(&grants, &wasi_imports, &target)?,
+        &crate::grants::object(&grants, &wasi_imports, &parts, &target)?,
     )?;
     let linker = args
         .linker
@@ -237,20 +237,35 @@ pub(crate) fn build_executable(
     Ok(())
 }
 
-/// The runtime symbols of the WASI functions `wasm` (valid: it compiled) imports, each
-/// once, in import order: the executable links those and no other WASI function.
-fn wasi_import_symbols(input: &Path, wasm: &[u8]) -> Result<Vec<String>> {
+/// What of the runtime an executable of `wasm` (valid: it compiled) run with `grants`
+/// links besides its core: the symbols of the WASI functions it imports, each once, in
+/// import order, and the parts it needs (see `kiln_runtime::linked`): the bench imports
+/// when it imports `bench`, the timer thread when a time limit is baked in.
+fn linked_runtime_parts(
+    input: &Path,
+    wasm: &[u8],
+    grants: &kiln_runtime::wasi::Grants,
+) -> Result<(Vec<String>, Vec<kiln_runtime::linked::LinkedPart>)> {
     let info = kiln_compiler::module_info::parse(wasm, kiln_compiler::DEFAULT_MEMORY_SETTINGS)
         .with_context(|| format!("{}: reading the imports", input.display()))?;
     let mut symbols = Vec::new();
+    let mut parts = Vec::new();
     for import in &info.metadata.imports {
         if let Some(symbol) = kiln_runtime::wasi::import_symbol(import.module, import.name) {
             if !symbols.contains(&symbol) {
                 symbols.push(symbol);
             }
         }
+        if import.module == kiln_runtime::bench::MODULE_NAME
+            && !parts.contains(&kiln_runtime::linked::BENCH)
+        {
+            parts.push(kiln_runtime::linked::BENCH);
+        }
     }
-    Ok(symbols)
+    if grants.limits.timeout.is_some() {
+        parts.push(kiln_runtime::linked::TIMER);
+    }
+    Ok((symbols, parts))
 }
 
 /// Where an executable's bytes come from: the module's generated code, the module's data

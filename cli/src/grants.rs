@@ -5,6 +5,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_runtime::linked::LinkedPart;
 use kiln_runtime::wasi::{Grants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
 use object::{
@@ -68,11 +69,17 @@ impl GrantArgs {
     }
 }
 
-/// A relocatable object for `triple` defining the grants symbol and the table of the
+/// A relocatable object for `triple` defining the grants symbol, the table of the
 /// WASI definitions the module imports (`wasi_imports`, symbols named by
-/// `kiln_runtime::wasi::import_symbol`), which makes the linker take those from the
+/// `kiln_runtime::wasi::import_symbol`) and the pointer to each of the runtime `parts` the
+/// executable needs (`kiln_runtime::linked`), which makes the linker take those from the
 /// runtime archive and no others.
-pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<Vec<u8>> {
+pub fn object(
+    grants: &Grants,
+    wasi_imports: &[String],
+    parts: &[LinkedPart],
+    triple: &str,
+) -> Result<Vec<u8>> {
     let architecture = match triple.split('-').next() {
         Some("x86_64") => Architecture::X86_64,
         Some("aarch64") => Architecture::Aarch64,
@@ -110,29 +117,59 @@ pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<
         flags: SymbolFlags::None,
     });
     for (index, name) in wasi_imports.iter().enumerate() {
-        let symbol = object.add_symbol(Symbol {
-            name: name.as_bytes().to_vec(),
-            value: 0,
-            size: 0,
+        add_pointer(
+            &mut object,
+            table,
+            table_offset + 8 * (1 + index as u64),
+            name,
+        )?;
+    }
+    for part in parts {
+        let offset = object.append_section_data(table, &[0; 8], 8);
+        object.add_symbol(Symbol {
+            name: part.pointer.as_bytes().to_vec(),
+            value: offset,
+            size: 8,
             kind: SymbolKind::Data,
             scope: SymbolScope::Linkage,
             weak: false,
-            section: SymbolSection::Undefined,
+            section: SymbolSection::Section(table),
             flags: SymbolFlags::None,
         });
-        object.add_relocation(
-            table,
-            Relocation {
-                offset: table_offset + 8 * (1 + index as u64),
-                symbol,
-                addend: 0,
-                flags: RelocationFlags::Generic {
-                    kind: RelocationKind::Absolute,
-                    encoding: RelocationEncoding::Generic,
-                    size: 64,
-                },
-            },
-        )?;
+        add_pointer(&mut object, table, offset, part.definition)?;
     }
     Ok(object.write()?)
+}
+
+/// Makes the word at `offset` of `section` the address of the runtime's symbol `name`.
+fn add_pointer(
+    object: &mut Object<'_>,
+    section: object::write::SectionId,
+    offset: u64,
+    name: &str,
+) -> Result<()> {
+    let symbol = object.add_symbol(Symbol {
+        name: name.as_bytes().to_vec(),
+        value: 0,
+        size: 0,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Undefined,
+        flags: SymbolFlags::None,
+    });
+    object.add_relocation(
+        section,
+        Relocation {
+            offset,
+            symbol,
+            addend: 0,
+            flags: RelocationFlags::Generic {
+                kind: RelocationKind::Absolute,
+                encoding: RelocationEncoding::Generic,
+                size: 64,
+            },
+        },
+    )?;
+    Ok(())
 }

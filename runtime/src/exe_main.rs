@@ -130,6 +130,7 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
         }
     };
     crate::command::exit_with(&module, &grants.limits, |linker, store| {
-        crate::wasi::add_linked_to_linker(linker, store, ctx, &module, definitions)
+        crate::wasi::add_linked_to_linker(linker, store, ctx, &module, definitions);
+        crate::bench::add_linked_to_linker(linker, store);
     })
 }

@@ -18,6 +18,8 @@
 //! - `traps/`: the guarded call (`mod.rs`), signal handlers and alternate stacks
 //!   (`signals.rs`), the wasm stack limit (`stack.rs`), the assembly per architecture.
 //! - `loader/` (feature `loader`): maps a relocatable object into the process.
+//! - `linked.rs`: the parts an executable links only when its module needs them (the time
+//!   limit's timer thread, the bench imports).
 
 pub(crate) mod builtins;
 pub(crate) mod call;
@@ -29,6 +31,7 @@ pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod instantiate;
 pub(crate) mod interrupt;
+pub mod linked;
 #[cfg(feature = "loader")]
 pub(crate) mod loader;
 pub(crate) mod memory;
