@@ -61,7 +61,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) use errno::Errno;
-pub use grants::{Grants, GRANTS_SYMBOL};
+pub use grants::{Grants, PreopenError, GRANTS_SYMBOL};
 
 /// The symbol of the table of WASI definitions that `kiln build` links beside a module: a
 /// u64 count, then that many pointers to the definitions named by [`import_symbol`].
