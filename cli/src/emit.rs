@@ -180,7 +180,7 @@ pub(crate) fn build_executable(
     write(&object_path, &object)?;
     let runtime = runtime_files(&target, &scratch.0)?;
     let grants_path = scratch.0.join("wasi-grants.o");
-    let (wasi_imports, parts) = linked_runtime_parts(&args.input, wasm, &grants)?;
+    let (wasi_imports, parts) = linked_runtime_parts(&args.input, wasm, &grants, options)?;
     write(
         &grants_path,
         &crate::grants::object(&grants, &wasi_imports, &parts, &target)?,
@@ -240,11 +240,13 @@ pub(crate) fn build_executable(
 /// What of the runtime an executable of `wasm` (valid: it compiled) run with `grants`
 /// links besides its core: the symbols of the WASI functions it imports, each once, in
 /// import order, and the parts it needs (see `kiln_runtime::linked`): the bench imports
-/// when it imports `bench`, the timer thread when a time limit is baked in.
+/// when it imports `bench`, the timer thread when a time limit is baked in, the CPU
+/// feature check when the code compiled with `options` needs more than the baseline.
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
     grants: &kiln_runtime::wasi::Grants,
+    options: &kiln_compiler::CompileOptions,
 ) -> Result<(Vec<String>, Vec<kiln_runtime::linked::LinkedPart>)> {
     let info = kiln_compiler::module_info::parse(wasm, kiln_compiler::DEFAULT_MEMORY_SETTINGS)
         .with_context(|| format!("{}: reading the imports", input.display()))?;
@@ -264,6 +266,11 @@ fn linked_runtime_parts(
     }
     if grants.limits.timeout.is_some() {
         parts.push(kiln_runtime::linked::TIMER);
+    }
+    let features = kiln_compiler::cpu_features(options)?;
+    let architecture = options.target.architecture.to_string();
+    if kiln_runtime::linked::needs_cpu_check(&architecture, &features) {
+        parts.push(kiln_runtime::linked::CPU_CHECK);
     }
     Ok((symbols, parts))
 }

@@ -38,6 +38,25 @@ pub const BENCH: LinkedPart = LinkedPart {
     definition: "kiln_bench_add_to_linker",
 };
 
+/// Asking the CPU for features (`vm/cpu.rs`, with the standard library's feature
+/// detection): linked when the code needs a feature past its architecture's baseline (see
+/// [`needs_cpu_check`]).
+pub const CPU_CHECK: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_cpu_check",
+    definition: "kiln_cpu_has_feature",
+};
+
+/// Whether code for `architecture` (`x86_64`, `aarch64`) that needs the CPU `features`
+/// (Cranelift's names, as `ModuleMetadata::cpu_features`) needs [`CPU_CHECK`]: whether one
+/// of them is past the baseline that the runtime assumes without asking.
+pub fn needs_cpu_check(architecture: &str, features: &[&str]) -> bool {
+    let baseline: &[&str] = match architecture {
+        "x86_64" => &kiln_abi::X86_64_BASELINE_FEATURES,
+        _ => &[],
+    };
+    features.iter().any(|feature| !baseline.contains(feature))
+}
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.
@@ -86,5 +105,17 @@ mod tests {
             assert!(symbol.starts_with("kiln_"), "{symbol}");
             assert!(!symbols[..index].contains(symbol), "{symbol} twice");
         }
+    }
+
+    #[test]
+    fn only_features_past_the_baseline_need_the_cpu_check() {
+        assert!(!needs_cpu_check("x86_64", &[]));
+        assert!(!needs_cpu_check(
+            "x86_64",
+            &kiln_abi::X86_64_BASELINE_FEATURES
+        ));
+        assert!(needs_cpu_check("x86_64", &["sse41", "avx2"]));
+        assert!(!needs_cpu_check("aarch64", &[]));
+        assert!(needs_cpu_check("aarch64", &["lse"]));
     }
 }
