@@ -240,8 +240,9 @@ pub(crate) fn build_executable(
 /// What of the runtime an executable of `wasm` (valid: it compiled) run with `grants`
 /// links besides its core: the symbols of the WASI functions it imports, each once, in
 /// import order, and the parts it needs (see `kiln_runtime::linked`): the bench imports
-/// when it imports `bench`, the timer thread when a time limit is baked in, the CPU
-/// feature check when the code compiled with `options` needs more than the baseline.
+/// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
+/// preopened directories when one is granted, the CPU feature check when the code
+/// compiled with `options` needs more than the baseline.
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
@@ -266,6 +267,9 @@ fn linked_runtime_parts(
     }
     if grants.limits.timeout.is_some() {
         parts.push(kiln_runtime::linked::TIMER);
+    }
+    if !grants.dirs.is_empty() {
+        parts.push(kiln_runtime::linked::PREOPEN);
     }
     let features = kiln_compiler::cpu_features(options)?;
     let architecture = options.target.architecture.to_string();

@@ -7,8 +7,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::{
-    assert_success, build_c_native, build_rust_programs, programs_dir, repository_root,
-    scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
+    assert_success, build_c_native, build_rust_programs, path_str, programs_dir,
+    repository_root, scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
 };
 
 /// The aarch64 targets, whose executables run under qemu.
@@ -90,7 +90,7 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     );
     let bytes = std::fs::read(&exe).unwrap();
     // The runtime archive is built with a standard library rebuilt for size (cli/build.rs):
-    // about 205 KB with its symbols (124 KB stripped); about 760 KB when the panic
+    // about 198 KB with its symbols (119 KB stripped); about 760 KB when the panic
     // machinery and backtrace symbolizer of the prebuilt standard library come along.
     assert!(
         bytes.len() <= 230_000,
@@ -192,7 +192,7 @@ fn has_symbol(bytes: &[u8], symbol: &str) -> bool {
 
 /// The runtime's optional parts (`runtime/src/vm/linked.rs`) are linked only into the
 /// executables whose module needs them, and work there: the time limit's timer thread,
-/// the bench imports, the CPU feature check.
+/// the opening of preopened directories, the bench imports, the CPU feature check.
 #[test]
 fn executables_link_optional_runtime_parts_only_when_needed() {
     let dir = scratch_dir("linked-parts");
@@ -202,6 +202,7 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
         "pthread_create",
         "kiln_bench_add_to_linker",
         "kiln_cpu_has_feature",
+        "kiln_open_preopen",
     ];
     let linked = |exe: &Path| -> Vec<&str> {
         let bytes = std::fs::read(exe).unwrap();
@@ -221,6 +222,13 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
     assert_eq!(linked(&timed), ["kiln_timer_start", "pthread_create"]);
     let output = run(&mut Command::new(&timed));
     assert_success(&output, "hello with a time limit");
+    assert_eq!(output.stdout, "hello from kiln\n");
+
+    let granted = dir.join("hello-dir");
+    build(target, &hello(), &granted, &["--dir", path_str(&dir)]);
+    assert_eq!(linked(&granted), ["kiln_open_preopen"]);
+    let output = run(&mut Command::new(&granted));
+    assert_success(&output, "hello with a preopened directory");
     assert_eq!(output.stdout, "hello from kiln\n");
 
     let bench = dir.join("bench");

@@ -57,6 +57,13 @@ pub fn needs_cpu_check(architecture: &str, features: &[&str]) -> bool {
     features.iter().any(|feature| !baseline.contains(feature))
 }
 
+/// Opening the host directories of `--dir` grants (`wasi/mod.rs`, with `cap-std` and
+/// std's `File::open`): linked when a directory is granted.
+pub const PREOPEN: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_preopen",
+    definition: "kiln_open_preopen",
+};
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.

@@ -126,6 +126,48 @@ impl std::fmt::Debug for WasiCtx {
     }
 }
 
+/// Opens the host directory `path` for a preopen. In the runtime of executables this is a
+/// part linked on demand (`vm/linked.rs`): `kiln build` links it when it bakes in a `--dir`
+/// grant, and only then does an executable carry the code that opens host paths.
+#[cfg_attr(feature = "exe-main", export_name = "kiln_open_preopen")]
+fn open_ambient_dir(path: &Path) -> std::io::Result<cap_std::fs::Dir> {
+    cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())
+}
+
+#[cfg(not(feature = "exe-main"))]
+use open_ambient_dir as open_preopen;
+
+#[cfg(feature = "exe-main")]
+crate::vm::linked::linked_part!(
+    kiln_linked_preopen,
+    fn linked_open_preopen() -> Option<fn(&Path) -> std::io::Result<cap_std::fs::Dir>>
+);
+
+/// [`open_ambient_dir`] if `kiln build` linked it into this executable, else an error.
+#[cfg(feature = "exe-main")]
+fn open_preopen(path: &Path) -> std::io::Result<cap_std::fs::Dir> {
+    match linked_open_preopen() {
+        Some(open) => open(path),
+        None => Err(std::io::Error::other(PreopenNotLinked)),
+    }
+}
+
+/// A preopen in an executable linked without the code that opens directories (not by
+/// `kiln build`, which links it whenever it bakes in a `--dir` grant).
+#[cfg(feature = "exe-main")]
+#[derive(Debug)]
+struct PreopenNotLinked;
+
+#[cfg(feature = "exe-main")]
+impl std::fmt::Display for PreopenNotLinked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the executable was linked without the code that opens preopened directories")
+    }
+}
+
+#[cfg(feature = "exe-main")]
+impl std::error::Error for PreopenNotLinked {}
+
 impl WasiCtx {
     /// No arguments, no environment variables, no directories, inherited stdio.
     pub fn new() -> WasiCtx {
@@ -178,8 +220,7 @@ impl WasiCtx {
         host_path: impl AsRef<Path>,
         guest_path: &str,
     ) -> std::io::Result<WasiCtx> {
-        let dir =
-            cap_std::fs::Dir::open_ambient_dir(host_path.as_ref(), cap_std::ambient_authority())?;
+        let dir = open_preopen(host_path.as_ref())?;
         self.preopens.push(Preopen {
             dir,
             guest_path: guest_path.to_string(),
