@@ -7,8 +7,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::{
-    assert_success, build_c_native, build_rust_programs, path_str, programs_dir,
-    repository_root, scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
+    assert_success, build_c_native, build_rust_programs, path_str, programs_dir, repository_root,
+    scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
 };
 
 /// The aarch64 targets, whose executables run under qemu.

@@ -251,7 +251,6 @@ impl Drop for Mmap {
     }
 }
 
-
 /// A range that is outside a mapping or not page-aligned: a type rather than a message
 /// string, whose boxing would bring the `Debug` formatting of strings, with its Unicode
 /// tables, into every executable.
