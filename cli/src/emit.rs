@@ -241,8 +241,9 @@ pub(crate) fn build_executable(
 /// links besides its core: the symbols of the WASI functions it imports, each once, in
 /// import order, and the parts it needs (see `kiln_runtime::linked`): the bench imports
 /// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
-/// preopened directories when one is granted, the CPU feature check when the code
-/// compiled with `options` needs more than the baseline.
+/// preopened directories when one is granted, the reading of the environment when it is
+/// inherited, the CPU feature check when the code compiled with `options` needs more
+/// than the baseline.
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
@@ -270,6 +271,9 @@ fn linked_runtime_parts(
     }
     if !grants.dirs.is_empty() {
         parts.push(kiln_runtime::linked::PREOPEN);
+    }
+    if grants.inherit_env {
+        parts.push(kiln_runtime::linked::INHERITED_ENV);
     }
     let features = kiln_compiler::cpu_features(options)?;
     let architecture = options.target.architecture.to_string();

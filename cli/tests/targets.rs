@@ -90,7 +90,7 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     );
     let bytes = std::fs::read(&exe).unwrap();
     // The runtime archive is built with a standard library rebuilt for size (cli/build.rs):
-    // about 198 KB with its symbols (119 KB stripped); about 760 KB when the panic
+    // about 196 KB with its symbols (118 KB stripped); about 760 KB when the panic
     // machinery and backtrace symbolizer of the prebuilt standard library come along.
     assert!(
         bytes.len() <= 230_000,
@@ -192,7 +192,8 @@ fn has_symbol(bytes: &[u8], symbol: &str) -> bool {
 
 /// The runtime's optional parts (`runtime/src/vm/linked.rs`) are linked only into the
 /// executables whose module needs them, and work there: the time limit's timer thread,
-/// the opening of preopened directories, the bench imports, the CPU feature check.
+/// the opening of preopened directories, the reading of the environment, the bench
+/// imports, the CPU feature check.
 #[test]
 fn executables_link_optional_runtime_parts_only_when_needed() {
     let dir = scratch_dir("linked-parts");
@@ -203,6 +204,7 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
         "kiln_bench_add_to_linker",
         "kiln_cpu_has_feature",
         "kiln_open_preopen",
+        "kiln_inherited_env",
     ];
     let linked = |exe: &Path| -> Vec<&str> {
         let bytes = std::fs::read(exe).unwrap();
@@ -230,6 +232,25 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
     let output = run(&mut Command::new(&granted));
     assert_success(&output, "hello with a preopened directory");
     assert_eq!(output.stdout, "hello from kiln\n");
+
+    let program = wat_program("print_env");
+    let own_env = dir.join("own-env");
+    build(target, &program, &own_env, &["--env", "FROM_BUILD=1"]);
+    assert_eq!(linked(&own_env), Vec::<&str>::new());
+    let output = run(Command::new(&own_env).env_clear().env("FROM_HOST", "2"));
+    assert_success(&output, "print_env with --env");
+    assert_eq!(output.stdout, "FROM_BUILD=1\n");
+    let inherited = dir.join("inherited-env");
+    build(
+        target,
+        &program,
+        &inherited,
+        &["--inherit-env", "--env", "FROM_BUILD=1"],
+    );
+    assert_eq!(linked(&inherited), ["kiln_inherited_env"]);
+    let output = run(Command::new(&inherited).env_clear().env("FROM_HOST", "2"));
+    assert_success(&output, "print_env with --inherit-env");
+    assert_eq!(output.stdout, "FROM_HOST=2\nFROM_BUILD=1\n");
 
     let bench = dir.join("bench");
     build(target, &wat_program("bench_region"), &bench, &[]);

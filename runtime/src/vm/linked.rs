@@ -64,6 +64,13 @@ pub const PREOPEN: LinkedPart = LinkedPart {
     definition: "kiln_open_preopen",
 };
 
+/// Reading the process's environment (`wasi/mod.rs`, with std's `env::vars_os`): linked
+/// when the executable inherits it (`--inherit-env`).
+pub const INHERITED_ENV: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_env",
+    definition: "kiln_inherited_env",
+};
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.

@@ -126,6 +126,40 @@ impl std::fmt::Debug for WasiCtx {
     }
 }
 
+/// The variables of this process's environment that are valid UTF-8, for
+/// `WasiCtx::inherit_env`. In the runtime of executables this is a part linked on demand
+/// (`vm/linked.rs`): `kiln build` links it when it bakes in `--inherit-env`, and `main`
+/// refuses to run an executable whose grants inherit the environment without it
+/// ([`inherited_env_linked`]).
+#[cfg_attr(feature = "exe-main", export_name = "kiln_inherited_env")]
+fn inherited_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+#[cfg(not(feature = "exe-main"))]
+use inherited_env as process_env;
+
+#[cfg(feature = "exe-main")]
+crate::vm::linked::linked_part!(
+    kiln_linked_env,
+    fn linked_inherited_env() -> Option<fn() -> Vec<(String, String)>>
+);
+
+/// [`inherited_env`] if `kiln build` linked it into this executable, else nothing (see
+/// [`inherited_env_linked`]).
+#[cfg(feature = "exe-main")]
+fn process_env() -> Vec<(String, String)> {
+    linked_inherited_env().map_or_else(Vec::new, |inherited| inherited())
+}
+
+/// Whether this executable can inherit the process's environment (see [`inherited_env`]).
+#[cfg(feature = "exe-main")]
+pub(crate) fn inherited_env_linked() -> bool {
+    linked_inherited_env().is_some()
+}
+
 /// Opens the host directory `path` for a preopen. In the runtime of executables this is a
 /// part linked on demand (`vm/linked.rs`): `kiln build` links it when it bakes in a `--dir`
 /// grant, and only then does an executable carry the code that opens host paths.
@@ -233,9 +267,7 @@ impl WasiCtx {
     fn environment(&self) -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = Vec::new();
         if self.inherit_env {
-            vars.extend(std::env::vars_os().filter_map(|(key, value)| {
-                Some((key.into_string().ok()?, value.into_string().ok()?))
-            }));
+            vars.extend(process_env());
         }
         for (key, value) in &self.env {
             vars.retain(|(existing, _)| existing != key);
