@@ -280,7 +280,10 @@ fn cases() -> Vec<Case> {
             "p2_stream_pollable_traps",
             "dropped while 1 resource(s) made from it (pollables) live",
         ),
-        ("p2_udp_send_too_much", "more than the 16 check-send permitted"),
+        (
+            "p2_udp_send_too_much",
+            "more than the 16 check-send permitted",
+        ),
     ] {
         let run = match program {
             "p2_udp_send_too_much" => Run::wasi_test_network(),

@@ -92,7 +92,17 @@ pub fn build_executable(
     std::fs::write(&image_path, &image)
         .with_context(|| format!("{}: cannot write", image_path.display()))?;
     paths.push(image_path);
-    crate::emit::link_executable(args, &grants, &paths, &[], &options, &scratch, output)?;
+    let parts = crate::emit::granted_runtime_parts(&grants, &options)?;
+    crate::emit::link_executable(
+        args,
+        &grants,
+        &paths,
+        &[],
+        &parts,
+        &options,
+        &scratch,
+        output,
+    )?;
     if args.size_report {
         let objects: Vec<&[u8]> = objects.iter().map(Vec::as_slice).collect();
         print!("{}", crate::emit::size_report(&objects, output)?);

@@ -177,12 +177,13 @@ pub(crate) fn build_executable(
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
-    let wasi_imports = wasi_import_symbols(&args.input, wasm)?;
+    let (wasi_imports, parts) = linked_runtime_parts(&args.input, wasm, &grants, options)?;
     link_executable(
         args,
         &grants,
         &[object_path],
         &wasi_imports,
+        &parts,
         options,
         &scratch,
         output,
@@ -194,12 +195,15 @@ pub(crate) fn build_executable(
 }
 
 /// Links `objects` (compiled modules, and a component's image) with the WASI grants
-/// object (the preview 1 functions `wasi_imports`) and the runtime into `output`.
+/// object (the preview 1 functions `wasi_imports` and the optional runtime `parts`) and
+/// the runtime into `output`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn link_executable(
     args: &BuildArgs,
     grants: &kiln_runtime::wasi::Grants,
     objects: &[PathBuf],
     wasi_imports: &[String],
+    parts: &[kiln_runtime::linked::LinkedPart],
     options: &kiln_compiler::CompileOptions,
     scratch: &ScratchDir,
     output: &Path,
@@ -209,7 +213,7 @@ pub(crate) fn link_executable(
     let grants_path = scratch.0.join("wasi-grants.o");
     write(
         &grants_path,
-        &crate::grants::object(grants, wasi_imports, &target)?,
+        &crate::grants::object(grants, wasi_imports, parts, &target)?,
     )?;
     let linker = args
         .linker
@@ -256,20 +260,61 @@ pub(crate) fn link_executable(
     Ok(())
 }
 
-/// The runtime symbols of the WASI functions `wasm` (valid: it compiled) imports, each
-/// once, in import order: the executable links those and no other WASI function.
-fn wasi_import_symbols(input: &Path, wasm: &[u8]) -> Result<Vec<String>> {
+/// What of the runtime an executable of `wasm` (valid: it compiled) run with `grants`
+/// links besides its core: the symbols of the WASI functions it imports, each once, in
+/// import order, and the parts it needs (see `kiln_runtime::linked`): the bench imports
+/// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
+/// preopened directories when one is granted, the reading of the environment when it is
+/// inherited, the CPU feature check when the code compiled with `options` needs more
+/// than the baseline.
+fn linked_runtime_parts(
+    input: &Path,
+    wasm: &[u8],
+    grants: &kiln_runtime::wasi::Grants,
+    options: &kiln_compiler::CompileOptions,
+) -> Result<(Vec<String>, Vec<kiln_runtime::linked::LinkedPart>)> {
     let info = kiln_compiler::module_info::parse(wasm, kiln_compiler::DEFAULT_MEMORY_SETTINGS)
         .with_context(|| format!("{}: reading the imports", input.display()))?;
     let mut symbols = Vec::new();
+    let mut parts = Vec::new();
     for import in &info.metadata.imports {
         if let Some(symbol) = kiln_runtime::wasi::import_symbol(import.module, import.name) {
             if !symbols.contains(&symbol) {
                 symbols.push(symbol);
             }
         }
+        if import.module == kiln_runtime::bench::MODULE_NAME
+            && !parts.contains(&kiln_runtime::linked::BENCH)
+        {
+            parts.push(kiln_runtime::linked::BENCH);
+        }
     }
-    Ok(symbols)
+    parts.extend(granted_runtime_parts(grants, options)?);
+    Ok((symbols, parts))
+}
+
+/// The optional runtime parts that `grants` and the code's CPU features need, whatever
+/// the module imports (see `kiln_runtime::linked`).
+pub(crate) fn granted_runtime_parts(
+    grants: &kiln_runtime::wasi::Grants,
+    options: &kiln_compiler::CompileOptions,
+) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
+    let mut parts = Vec::new();
+    if grants.limits.timeout.is_some() {
+        parts.push(kiln_runtime::linked::TIMER);
+    }
+    if !grants.dirs.is_empty() {
+        parts.push(kiln_runtime::linked::PREOPEN);
+    }
+    if grants.inherit_env {
+        parts.push(kiln_runtime::linked::INHERITED_ENV);
+    }
+    let features = kiln_compiler::cpu_features(options)?;
+    let architecture = options.target.architecture.to_string();
+    if kiln_runtime::linked::needs_cpu_check(&architecture, &features) {
+        parts.push(kiln_runtime::linked::CPU_CHECK);
+    }
+    Ok(parts)
 }
 
 /// Where an executable's bytes come from: the modules' generated code, the modules' data

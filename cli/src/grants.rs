@@ -7,6 +7,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
+use kiln_runtime::linked::LinkedPart;
 use kiln_runtime::wasi::{AddressPattern, Grants, NetworkGrants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
 use object::{
@@ -109,11 +110,17 @@ impl GrantArgs {
     }
 }
 
-/// A relocatable object for `triple` defining the grants symbol and the table of the
+/// A relocatable object for `triple` defining the grants symbol, the table of the
 /// WASI definitions the module imports (`wasi_imports`, symbols named by
-/// `kiln_runtime::wasi::import_symbol`), which makes the linker take those from the
+/// `kiln_runtime::wasi::import_symbol`) and the pointer to each of the runtime `parts` the
+/// executable needs (`kiln_runtime::linked`), which makes the linker take those from the
 /// runtime archive and no others.
-pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<Vec<u8>> {
+pub fn object(
+    grants: &Grants,
+    wasi_imports: &[String],
+    parts: &[LinkedPart],
+    triple: &str,
+) -> Result<Vec<u8>> {
     let mut object = elf_object(triple)?;
     let section = object.section_id(StandardSection::ReadOnlyData);
     let bytes = grants.encode();
@@ -146,6 +153,20 @@ pub fn object(grants: &Grants, wasi_imports: &[String], triple: &str) -> Result<
     for (index, name) in wasi_imports.iter().enumerate() {
         let offset = table_offset + 8 * (1 + index as u64);
         pointer_to(&mut object, table, offset, name)?;
+    }
+    for part in parts {
+        let offset = object.append_section_data(table, &[0; 8], 8);
+        object.add_symbol(Symbol {
+            name: part.pointer.as_bytes().to_vec(),
+            value: offset,
+            size: 8,
+            kind: SymbolKind::Data,
+            scope: SymbolScope::Linkage,
+            weak: false,
+            section: SymbolSection::Section(table),
+            flags: SymbolFlags::None,
+        });
+        pointer_to(&mut object, table, offset, part.definition)?;
     }
     Ok(object.write()?)
 }

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::{
-    assert_success, build_c_native, build_rust_programs, programs_dir, repository_root,
+    assert_success, build_c_native, build_rust_programs, path_str, programs_dir, repository_root,
     scratch_dir, wat_program, Output, Program, C_INSTALL_HINT, KILN,
 };
 
@@ -90,12 +90,25 @@ fn musl_executable_is_static_small_and_runs_in_an_empty_root() {
     );
     let bytes = std::fs::read(&exe).unwrap();
     // The runtime archive is built with a standard library rebuilt for size (cli/build.rs):
-    // about 235 KB with its symbols (144 KB stripped); about 760 KB when the panic
+    // about 196 KB with its symbols (118 KB stripped); about 760 KB when the panic
     // machinery and backtrace symbolizer of the prebuilt standard library come along.
     assert!(
-        bytes.len() <= 300_000,
-        "hello is {} bytes, over 300 KB",
+        bytes.len() <= 230_000,
+        "hello is {} bytes, over 230,000",
         bytes.len()
+    );
+    // Issue 20: a static hello, stripped, fits in 128 KiB.
+    let stripped = root.join("hello-stripped");
+    build(
+        "x86_64-unknown-linux-musl",
+        &hello(),
+        &stripped,
+        &["--strip"],
+    );
+    let stripped_len = std::fs::metadata(&stripped).unwrap().len();
+    assert!(
+        stripped_len <= 128 * 1024,
+        "the stripped hello is {stripped_len} bytes, over 128 KiB"
     );
     // musl's printf came with `std::thread` (its `pthread_setname_np` formats a path):
     // the time limit's timer thread is a plain `pthread_create` (vm/interrupt.rs).
@@ -169,6 +182,110 @@ fn executables_link_only_the_wasi_functions_they_import() {
         ] {
             assert!(!has(absent), "{target}: {absent} is linked");
         }
+    }
+}
+
+/// Whether the executable `bytes` defines (or names) `symbol`: its name followed by NUL
+/// in the symbol table's strings.
+fn has_symbol(bytes: &[u8], symbol: &str) -> bool {
+    bytes
+        .windows(symbol.len() + 1)
+        .any(|w| w[..symbol.len()] == *symbol.as_bytes() && w[symbol.len()] == 0)
+}
+
+/// The runtime's optional parts (`runtime/src/vm/linked.rs`) are linked only into the
+/// executables whose module needs them, and work there: the time limit's timer thread,
+/// the opening of preopened directories, the reading of the environment, the bench
+/// imports, the CPU feature check.
+#[test]
+fn executables_link_optional_runtime_parts_only_when_needed() {
+    let dir = scratch_dir("linked-parts");
+    let target = "x86_64-unknown-linux-musl";
+    let parts = [
+        "kiln_timer_start",
+        "pthread_create",
+        "kiln_bench_add_to_linker",
+        "kiln_cpu_has_feature",
+        "kiln_open_preopen",
+        "kiln_inherited_env",
+    ];
+    let linked = |exe: &Path| -> Vec<&str> {
+        let bytes = std::fs::read(exe).unwrap();
+        parts
+            .iter()
+            .copied()
+            .filter(|part| has_symbol(&bytes, part))
+            .collect()
+    };
+
+    let plain = dir.join("hello");
+    build(target, &hello(), &plain, &[]);
+    assert_eq!(linked(&plain), Vec::<&str>::new());
+
+    let timed = dir.join("hello-timeout");
+    build(target, &hello(), &timed, &["--timeout", "1h"]);
+    assert_eq!(linked(&timed), ["kiln_timer_start", "pthread_create"]);
+    let output = run(&mut Command::new(&timed));
+    assert_success(&output, "hello with a time limit");
+    assert_eq!(output.stdout, "hello from kiln\n");
+
+    let granted = dir.join("hello-dir");
+    build(target, &hello(), &granted, &["--dir", path_str(&dir)]);
+    assert_eq!(linked(&granted), ["kiln_open_preopen"]);
+    let output = run(&mut Command::new(&granted));
+    assert_success(&output, "hello with a preopened directory");
+    assert_eq!(output.stdout, "hello from kiln\n");
+
+    let program = wat_program("print_env");
+    let own_env = dir.join("own-env");
+    build(target, &program, &own_env, &["--env", "FROM_BUILD=1"]);
+    assert_eq!(linked(&own_env), Vec::<&str>::new());
+    let output = run(Command::new(&own_env).env_clear().env("FROM_HOST", "2"));
+    assert_success(&output, "print_env with --env");
+    assert_eq!(output.stdout, "FROM_BUILD=1\n");
+    let inherited = dir.join("inherited-env");
+    build(
+        target,
+        &program,
+        &inherited,
+        &["--inherit-env", "--env", "FROM_BUILD=1"],
+    );
+    assert_eq!(linked(&inherited), ["kiln_inherited_env"]);
+    let output = run(Command::new(&inherited).env_clear().env("FROM_HOST", "2"));
+    assert_success(&output, "print_env with --inherit-env");
+    assert_eq!(output.stdout, "FROM_HOST=2\nFROM_BUILD=1\n");
+
+    let bench = dir.join("bench");
+    build(target, &wat_program("bench_region"), &bench, &[]);
+    assert_eq!(linked(&bench), ["kiln_bench_add_to_linker"]);
+    let times = dir.join("times");
+    let _ = std::fs::remove_file(&times);
+    let output = run(Command::new(&bench).env("KILN_BENCH_TIMES", &times));
+    assert_success(&output, "bench_region");
+    assert_eq!(output.stdout, "measured\n");
+    let recorded = std::fs::read_to_string(&times).unwrap();
+    assert_eq!(recorded.lines().count(), 1, "{recorded:?}");
+    assert!(recorded.trim().parse::<u64>().is_ok(), "{recorded:?}");
+
+    // The baseline (x86-64-v2) needs no check; AVX2 does.
+    let baseline = dir.join("hello-sse42");
+    build(target, &hello(), &baseline, &["--target-features", "sse42"]);
+    assert_eq!(linked(&baseline), Vec::<&str>::new());
+    let avx2 = dir.join("hello-avx2");
+    build(target, &hello(), &avx2, &["--target-features", "avx2"]);
+    assert_eq!(linked(&avx2), ["kiln_cpu_has_feature"]);
+    let output = run(&mut Command::new(&avx2));
+    // These tests run x86_64 executables on the host.
+    #[cfg(target_arch = "x86_64")]
+    let host_has_avx2 = std::arch::is_x86_feature_detected!("avx2");
+    #[cfg(not(target_arch = "x86_64"))]
+    let host_has_avx2 = false;
+    if host_has_avx2 {
+        assert_success(&output, "hello for AVX2");
+        assert_eq!(output.stdout, "hello from kiln\n");
+    } else {
+        assert_eq!(output.code, Some(1), "{}", output.describe());
+        assert!(output.stderr.contains("lacks: avx2"), "{}", output.stderr);
     }
 }
 

@@ -34,6 +34,13 @@ use error::Result;
 /// reservation plus a 2 GiB guard, no explicit checks.
 pub const DEFAULT_MEMORY_SETTINGS: MemorySettings = MemorySettings::DEFAULT;
 
+/// The CPU features the code compiled with `options` needs (recorded in its metadata as
+/// `cpu_features`, which the runtime checks before running it).
+pub fn cpu_features(options: &CompileOptions) -> Result<Vec<&'static str>> {
+    let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
+    Ok(isa::enabled_cpu_features(&*isa))
+}
+
 /// The features kiln accepts by default: Wasm 3.0 as wasmparser defines it, without the
 /// threads proposal (shared memories and atomics are not part of Wasm 3.0), plus the legacy
 /// exception instructions (`try`, `catch`, `delegate`, `rethrow`) that clang still emits.

@@ -17,7 +17,13 @@ use std::time::Instant;
 /// The environment variable naming the file region lengths are appended to.
 pub const BENCH_TIMES_VAR: &str = "KILN_BENCH_TIMES";
 
-/// Defines `bench.start` and `bench.end` in `linker`.
+/// The module name of the imports.
+pub const MODULE_NAME: &str = "bench";
+
+/// Defines `bench.start` and `bench.end` in `linker`. In the runtime of executables this is
+/// a part linked on demand (`vm/linked.rs`): only executables whose module imports `bench`
+/// carry it.
+#[cfg_attr(feature = "exe-main", export_name = "kiln_bench_add_to_linker")]
 pub fn add_to_linker(linker: &mut Linker, store: &mut Store) {
     let started: Rc<Cell<Option<Instant>>> = Rc::new(Cell::new(None));
     let ty = FuncType {
@@ -44,8 +50,23 @@ pub fn add_to_linker(linker: &mut Linker, store: &mut Store) {
         }
         Ok(vec![])
     });
-    linker.define("bench", "start", Extern::Func(start));
-    linker.define("bench", "end", Extern::Func(end));
+    linker.define(MODULE_NAME, "start", Extern::Func(start));
+    linker.define(MODULE_NAME, "end", Extern::Func(end));
+}
+
+#[cfg(feature = "exe-main")]
+crate::vm::linked::linked_part!(
+    kiln_linked_bench,
+    fn linked() -> Option<fn(&mut Linker, &mut Store)>
+);
+
+/// [`add_to_linker`] if `kiln build` linked it into this executable (the module imports
+/// `bench`), else nothing.
+#[cfg(feature = "exe-main")]
+pub(crate) fn add_linked_to_linker(linker: &mut Linker, store: &mut Store) {
+    if let Some(add) = linked() {
+        add(linker, store);
+    }
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -
         return 1;
     }
     run_in(&mut store, module, |linker, store| {
-        wasi::add_imports_to_linker(linker, store, wasi, module)
+        wasi::add_imports_to_linker(linker, store, wasi, module);
+        crate::bench::add_to_linker(linker, store);
     })
 }
 
@@ -41,19 +42,21 @@ pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -
 /// writes are never buffered in the process.
 pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> ! {
     exit_with(module, limits, |linker, store| {
-        wasi::add_imports_to_linker(linker, store, wasi, module)
+        wasi::add_imports_to_linker(linker, store, wasi, module);
+        crate::bench::add_to_linker(linker, store);
     })
 }
 
-/// [`exit_with_command`] with the WASI functions that `add_wasi` defines.
+/// [`exit_with_command`] with the host functions (WASI, `bench`) that `add_imports`
+/// defines.
 pub(crate) fn exit_with(
     module: &Module,
     limits: &RunLimits,
-    add_wasi: impl FnOnce(&mut Linker, &mut Store),
+    add_imports: impl FnOnce(&mut Linker, &mut Store),
 ) -> ! {
     let mut store = Store::new();
     let code = match limits.apply(&mut store) {
-        Ok(()) => run_in(&mut store, module, add_wasi),
+        Ok(()) => run_in(&mut store, module, add_imports),
         Err(error) => {
             eprintln!("error: cannot start the time limit: {error}");
             1
@@ -65,11 +68,10 @@ pub(crate) fn exit_with(
 fn run_in(
     store: &mut Store,
     module: &Module,
-    add_wasi: impl FnOnce(&mut Linker, &mut Store),
+    add_imports: impl FnOnce(&mut Linker, &mut Store),
 ) -> i32 {
     let mut linker = Linker::new();
-    add_wasi(&mut linker, store);
-    crate::bench::add_to_linker(&mut linker, store);
+    add_imports(&mut linker, store);
     let instance = match linker.instantiate(store, module) {
         Ok(instance) => instance,
         Err(InstantiateError::Trap(trap)) => return report_trap(&trap),

@@ -175,6 +175,10 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
         eprintln!("error: the executable's WASI grants are malformed");
         return 1;
     };
+    if grants.inherit_env && !crate::wasi::inherited_env_linked() {
+        eprintln!("error: the executable inherits the environment, but was linked without the code that reads it: link it with `kiln build`");
+        return 1;
+    }
     let ctx = match grants.ctx(args) {
         Ok(ctx) => ctx,
         Err(error) => {
@@ -196,6 +200,7 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
         }
     };
     crate::command::exit_with(&module, &grants.limits, |linker, store| {
-        crate::wasi::add_linked_to_linker(linker, store, ctx, &module, definitions)
+        crate::wasi::add_linked_to_linker(linker, store, ctx, &module, definitions);
+        crate::bench::add_linked_to_linker(linker, store);
     })
 }

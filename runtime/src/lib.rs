@@ -53,6 +53,7 @@ pub use kiln_abi::metadata::{
 pub use kiln_abi::{descriptor::ModuleDescriptor, TrapCode, ABI_VERSION};
 pub use limits::RunLimits;
 pub use vm::interrupt::InterruptHandle;
+pub use vm::linked;
 #[cfg(feature = "loader")]
 pub use vm::loader::load_object;
 pub use vm::module::Module;

@@ -5,7 +5,7 @@ use super::instance::{Extern, Instance};
 use super::store::Store;
 use crate::error::InstantiateError;
 use crate::vm::module::Module;
-use std::collections::HashMap;
+use crate::vm::HashMap;
 
 /// Items by (module, name), for resolving imports.
 #[derive(Default, Debug, Clone)]

@@ -11,8 +11,25 @@ pub(crate) fn missing_features<'a>(required: &[&'a str]) -> Vec<&'a str> {
     required
         .iter()
         .copied()
-        .filter(|feature| !BASELINE.contains(feature) && !has_feature(feature))
+        .filter(|feature| !BASELINE.contains(feature) && !cpu_has(feature))
         .collect()
+}
+
+#[cfg(not(feature = "exe-main"))]
+use has_feature as cpu_has;
+
+#[cfg(feature = "exe-main")]
+super::linked::linked_part!(
+    kiln_linked_cpu_check,
+    fn linked_cpu_check() -> Option<fn(&str) -> bool>
+);
+
+/// Whether the CPU has `feature`, in an executable: asking the CPU is a part linked on
+/// demand (`vm/linked.rs`), which `kiln build` links when the code needs a feature past
+/// the baseline; without it every such feature counts as missing.
+#[cfg(feature = "exe-main")]
+fn cpu_has(feature: &str) -> bool {
+    linked_cpu_check().is_some_and(|has| has(feature))
 }
 
 /// What every CPU kiln compiles for has.
@@ -21,7 +38,9 @@ const BASELINE: [&str; 5] = kiln_abi::X86_64_BASELINE_FEATURES;
 #[cfg(not(target_arch = "x86_64"))]
 const BASELINE: [&str; 0] = [];
 
+/// Whether the CPU has `feature` (exported for executables, see `cpu_has`).
 #[cfg(target_arch = "x86_64")]
+#[cfg_attr(feature = "exe-main", export_name = "kiln_cpu_has_feature")]
 fn has_feature(feature: &str) -> bool {
     use std::arch::is_x86_feature_detected as detected;
     match feature {
@@ -49,6 +68,7 @@ fn has_feature(feature: &str) -> bool {
 }
 
 #[cfg(target_arch = "aarch64")]
+#[cfg_attr(feature = "exe-main", export_name = "kiln_cpu_has_feature")]
 fn has_feature(feature: &str) -> bool {
     use std::arch::is_aarch64_feature_detected as detected;
     match feature {
@@ -62,6 +82,7 @@ fn has_feature(feature: &str) -> bool {
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg_attr(feature = "exe-main", export_name = "kiln_cpu_has_feature")]
 fn has_feature(_feature: &str) -> bool {
     false
 }

@@ -51,20 +51,62 @@ impl InterruptState {
         let Some(deadline) = deadline else {
             return Ok(());
         };
-        let state = Arc::clone(self);
-        spawn_detached(Box::new(move || {
-            let mut now = Instant::now();
-            while now < deadline {
-                std::thread::sleep(deadline - now);
-                now = Instant::now();
-            }
-            if state.deadline() == Some(deadline) {
-                state.timed_out.store(true, Ordering::Relaxed);
-                state.interrupt();
-            }
-        }))
+        start_timer(Arc::clone(self), deadline)
     }
 }
+
+/// Starts the thread that interrupts `state` at `deadline` unless another limit replaced
+/// this one by then. In the runtime of executables this is a part linked on demand
+/// (`vm/linked.rs`): only executables with a time limit carry the thread support.
+#[cfg_attr(feature = "exe-main", export_name = "kiln_timer_start")]
+fn start_timer_thread(state: Arc<InterruptState>, deadline: Instant) -> std::io::Result<()> {
+    spawn_detached(Box::new(move || {
+        let mut now = Instant::now();
+        while now < deadline {
+            std::thread::sleep(deadline - now);
+            now = Instant::now();
+        }
+        if state.deadline() == Some(deadline) {
+            state.timed_out.store(true, Ordering::Relaxed);
+            state.interrupt();
+        }
+    }))
+}
+
+#[cfg(not(feature = "exe-main"))]
+use start_timer_thread as start_timer;
+
+#[cfg(feature = "exe-main")]
+super::linked::linked_part!(
+    kiln_linked_timer,
+    fn linked_timer() -> Option<fn(Arc<InterruptState>, Instant) -> std::io::Result<()>>
+);
+
+/// The timer thread that `kiln build` linked into this executable (with a time limit
+/// baked in), or an error saying it is missing.
+#[cfg(feature = "exe-main")]
+fn start_timer(state: Arc<InterruptState>, deadline: Instant) -> std::io::Result<()> {
+    match linked_timer() {
+        Some(start) => start(state, deadline),
+        None => Err(std::io::Error::other(TimerNotLinked)),
+    }
+}
+
+/// The time limit of an executable linked without the timer thread (not by `kiln build`,
+/// which links it whenever it bakes in a time limit).
+#[cfg(feature = "exe-main")]
+#[derive(Debug)]
+struct TimerNotLinked;
+
+#[cfg(feature = "exe-main")]
+impl std::fmt::Display for TimerNotLinked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the executable was linked without the time limit's timer thread")
+    }
+}
+
+#[cfg(feature = "exe-main")]
+impl std::error::Error for TimerNotLinked {}
 
 /// The work of a timer thread.
 type TimerTask = Box<dyn FnOnce() + Send>;

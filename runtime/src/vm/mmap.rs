@@ -140,10 +140,7 @@ impl Mmap {
         let page = page_size();
         let in_bounds = start.checked_add(len).is_some_and(|end| end <= self.len);
         if !in_bounds || !start.is_multiple_of(page) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "range outside the mapping or not page-aligned",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, BadRange));
         }
         Ok(())
     }
@@ -253,6 +250,20 @@ impl Drop for Mmap {
         }
     }
 }
+
+/// A range that is outside a mapping or not page-aligned: a type rather than a message
+/// string, whose boxing would bring the `Debug` formatting of strings, with its Unicode
+/// tables, into every executable.
+#[derive(Debug)]
+struct BadRange;
+
+impl std::fmt::Display for BadRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("range outside the mapping or not page-aligned")
+    }
+}
+
+impl std::error::Error for BadRange {}
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,17 @@
 //! - `traps/`: the guarded call (`mod.rs`), signal handlers and alternate stacks
 //!   (`signals.rs`), the wasm stack limit (`stack.rs`), the assembly per architecture.
 //! - `loader/` (feature `loader`): maps a relocatable object into the process.
+//! - `linked.rs`: the parts an executable links only when its module needs them (the time
+//!   limit's timer thread, the bench imports).
+
+/// The runtime's hash maps: SipHash with fixed keys instead of std's `RandomState`, whose
+/// per-process random keys cost every executable a `getrandom` call at start-up and the
+/// code behind it (its `/dev/urandom` fallback), about 1.2 KB of a static hello. The keys
+/// hashed are indices, addresses and a module's own import names and types, which only
+/// the module's author chooses, and a module can make its instantiation slow in plainer
+/// ways.
+pub(crate) type HashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<std::hash::DefaultHasher>>;
 
 pub(crate) mod builtins;
 pub(crate) mod call;
@@ -29,6 +40,7 @@ pub(crate) mod host;
 pub(crate) mod instance;
 pub(crate) mod instantiate;
 pub(crate) mod interrupt;
+pub mod linked;
 #[cfg(feature = "loader")]
 pub(crate) mod loader;
 pub(crate) mod memory;

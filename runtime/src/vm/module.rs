@@ -9,13 +9,13 @@
 //! functions can get a `wasm_call` of their type and any wasm function can be called.
 
 use super::code::{self, CodeKind, CodeModule, CodeRange};
+use super::HashMap;
 use crate::Error;
 use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
 use kiln_abi::metadata::{
     FuncType, HeapType, ImportType, ModuleMetadata, RefType, Subtyping, ValType,
 };
 use kiln_abi::ABI_VERSION;
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 /// The link-time ABI-version marker (`kiln_abi::symbols::abi_version_symbol`): the bindings
@@ -174,6 +174,8 @@ impl Module {
             n_imported_functions,
             code,
         }));
+        // Executables need no map: their symbol table names the functions for `perf`.
+        #[cfg(not(feature = "exe-main"))]
         if std::env::var_os("KILN_PERF_MAP").is_some_and(|value| value == "1") {
             write_perf_map(&module);
         }
@@ -456,7 +458,10 @@ pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
     trampolines.get(&type_id).copied()
 }
 
-/// Appends the module's functions to `/tmp/perf-<pid>.map` for `perf`.
+/// Appends the module's functions to `/tmp/perf-<pid>.map` for `perf` (`KILN_PERF_MAP=1`;
+/// not in executables, whose symbol table does that, and which would otherwise carry the
+/// file-opening and formatting code behind it).
+#[cfg(not(feature = "exe-main"))]
 fn write_perf_map(module: &Module) {
     use std::io::Write;
     let path = format!("/tmp/perf-{}.map", std::process::id());

@@ -17,6 +17,7 @@ use super::interrupt::InterruptState;
 use super::memory::LinearMemory;
 use super::module::trampolines;
 use super::table::TableStorage;
+use super::HashMap;
 use crate::HostError;
 use kiln_abi::metadata::{FuncType, GlobalType, ValType};
 use kiln_abi::vmctx::{
@@ -24,7 +25,6 @@ use kiln_abi::vmctx::{
     ValRaw, EXCEPTION_ESCAPED,
 };
 use std::cell::UnsafeCell;
-use std::collections::HashMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -252,11 +252,11 @@ impl VMStore {
             tables: Vec::new(),
             globals: Vec::new(),
             tags: Vec::new(),
-            exceptions: HashMap::new(),
+            exceptions: HashMap::default(),
             free_exceptions: Vec::new(),
             pending_exception: None,
             throw_origin: (0, Vec::new(), false),
-            func_by_ref: HashMap::new(),
+            func_by_ref: HashMap::default(),
             pending_host_error: None,
         }
     }

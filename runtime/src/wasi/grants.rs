@@ -177,7 +177,7 @@ impl Grants {
     }
 
     /// The WASI context these grants give a guest run with `args`.
-    pub fn ctx(&self, args: Vec<String>) -> std::io::Result<WasiCtx> {
+    pub fn ctx(&self, args: Vec<String>) -> Result<WasiCtx, PreopenError> {
         let mut ctx = WasiCtx::new()
             .args(args)
             .env(self.env.clone())
@@ -189,13 +189,34 @@ impl Grants {
             ctx = ctx.deterministic();
         }
         for (host, guest) in &self.dirs {
-            ctx = ctx.preopen_dir(host, guest).map_err(|error| {
-                std::io::Error::new(error.kind(), format!("preopening {host}: {error}"))
+            ctx = ctx.preopen_dir(host, guest).map_err(|error| PreopenError {
+                host: host.clone(),
+                error,
             })?;
         }
         Ok(ctx)
     }
 }
+
+/// A granted directory that cannot be opened.
+///
+/// A type of its own rather than an `io::Error` with a formatted message: that would bring
+/// into every executable the `Debug` formatting of strings, with its Unicode tables.
+#[derive(Debug)]
+pub struct PreopenError {
+    /// The directory's host path.
+    pub host: String,
+    /// Why it cannot be opened.
+    pub error: std::io::Error,
+}
+
+impl std::fmt::Display for PreopenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "preopening {}: {}", self.host, self.error)
+    }
+}
+
+impl std::error::Error for PreopenError {}
 
 #[cfg(test)]
 mod tests {

@@ -63,7 +63,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) use errno::Errno;
-pub use grants::{Grants, GRANTS_SYMBOL};
+pub use grants::{Grants, PreopenError, GRANTS_SYMBOL};
 pub use network::{AddressPattern, AddressPatternError, NetworkGrants};
 
 /// The symbol of the table of WASI definitions that `kiln build` links beside a module: a
@@ -131,6 +131,82 @@ impl std::fmt::Debug for WasiCtx {
     }
 }
 
+/// The variables of this process's environment that are valid UTF-8, for
+/// `WasiCtx::inherit_env`. In the runtime of executables this is a part linked on demand
+/// (`vm/linked.rs`): `kiln build` links it when it bakes in `--inherit-env`, and `main`
+/// refuses to run an executable whose grants inherit the environment without it
+/// ([`inherited_env_linked`]).
+#[cfg_attr(feature = "exe-main", export_name = "kiln_inherited_env")]
+fn inherited_env() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+        .collect()
+}
+
+#[cfg(not(feature = "exe-main"))]
+use inherited_env as process_env;
+
+#[cfg(feature = "exe-main")]
+crate::vm::linked::linked_part!(
+    kiln_linked_env,
+    fn linked_inherited_env() -> Option<fn() -> Vec<(String, String)>>
+);
+
+/// [`inherited_env`] if `kiln build` linked it into this executable, else nothing (see
+/// [`inherited_env_linked`]).
+#[cfg(feature = "exe-main")]
+fn process_env() -> Vec<(String, String)> {
+    linked_inherited_env().map_or_else(Vec::new, |inherited| inherited())
+}
+
+/// Whether this executable can inherit the process's environment (see [`inherited_env`]).
+#[cfg(feature = "exe-main")]
+pub(crate) fn inherited_env_linked() -> bool {
+    linked_inherited_env().is_some()
+}
+
+/// Opens the host directory `path` for a preopen. In the runtime of executables this is a
+/// part linked on demand (`vm/linked.rs`): `kiln build` links it when it bakes in a `--dir`
+/// grant, and only then does an executable carry the code that opens host paths.
+#[cfg_attr(feature = "exe-main", export_name = "kiln_open_preopen")]
+fn open_ambient_dir(path: &Path) -> std::io::Result<cap_std::fs::Dir> {
+    cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())
+}
+
+#[cfg(not(feature = "exe-main"))]
+use open_ambient_dir as open_preopen;
+
+#[cfg(feature = "exe-main")]
+crate::vm::linked::linked_part!(
+    kiln_linked_preopen,
+    fn linked_open_preopen() -> Option<fn(&Path) -> std::io::Result<cap_std::fs::Dir>>
+);
+
+/// [`open_ambient_dir`] if `kiln build` linked it into this executable, else an error.
+#[cfg(feature = "exe-main")]
+fn open_preopen(path: &Path) -> std::io::Result<cap_std::fs::Dir> {
+    match linked_open_preopen() {
+        Some(open) => open(path),
+        None => Err(std::io::Error::other(PreopenNotLinked)),
+    }
+}
+
+/// A preopen in an executable linked without the code that opens directories (not by
+/// `kiln build`, which links it whenever it bakes in a `--dir` grant).
+#[cfg(feature = "exe-main")]
+#[derive(Debug)]
+struct PreopenNotLinked;
+
+#[cfg(feature = "exe-main")]
+impl std::fmt::Display for PreopenNotLinked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the executable was linked without the code that opens preopened directories")
+    }
+}
+
+#[cfg(feature = "exe-main")]
+impl std::error::Error for PreopenNotLinked {}
+
 impl WasiCtx {
     /// No arguments, no environment variables, no directories, inherited stdio.
     pub fn new() -> WasiCtx {
@@ -190,8 +266,7 @@ impl WasiCtx {
         host_path: impl AsRef<Path>,
         guest_path: &str,
     ) -> std::io::Result<WasiCtx> {
-        let dir =
-            cap_std::fs::Dir::open_ambient_dir(host_path.as_ref(), cap_std::ambient_authority())?;
+        let dir = open_preopen(host_path.as_ref())?;
         self.preopens.push(Preopen {
             dir,
             guest_path: guest_path.to_string(),
@@ -204,9 +279,7 @@ impl WasiCtx {
     fn environment(&self) -> Vec<(String, String)> {
         let mut vars: Vec<(String, String)> = Vec::new();
         if self.inherit_env {
-            vars.extend(std::env::vars_os().filter_map(|(key, value)| {
-                Some((key.into_string().ok()?, value.into_string().ok()?))
-            }));
+            vars.extend(process_env());
         }
         for (key, value) in &self.env {
             vars.retain(|(existing, _)| existing != key);

@@ -48,9 +48,14 @@ impl Descriptor {
     }
 }
 
-/// The descriptor table.
+/// The descriptor table: a vector indexed by fd rather than a map, since numbers are
+/// handed out lowest first and so stay dense (and a `BTreeMap`'s code is 2 KB of every
+/// executable).
 pub(crate) struct FdTable {
-    entries: BTreeMap<u32, Descriptor>,
+    /// The descriptor of each fd; `None` for a closed number below the highest open one.
+    entries: Vec<Option<Descriptor>>,
+    /// How many entries are open.
+    open: usize,
 }
 
 /// The most descriptors a guest may hold at once.
@@ -61,28 +66,31 @@ impl FdTable {
         stdio: Stdio,
         preopens: impl Iterator<Item = (cap_std::fs::Dir, String)>,
     ) -> FdTable {
-        let mut entries = BTreeMap::new();
+        let mut entries = Vec::new();
         for (fd, stream) in [StdioStream::In, StdioStream::Out, StdioStream::Err]
             .into_iter()
             .enumerate()
         {
             let host_fd = (stdio == Stdio::Inherit).then_some(fd as RawFd);
-            entries.insert(fd as u32, Descriptor::Stdio { stream, host_fd });
+            entries.push(Some(Descriptor::Stdio { stream, host_fd }));
         }
-        for (fd, (dir, guest_path)) in (3..).zip(preopens) {
-            entries.insert(
-                fd,
-                Descriptor::Dir {
-                    dir,
-                    preopen: Some(guest_path),
-                },
-            );
+        entries.extend(preopens.map(|(dir, guest_path)| {
+            Some(Descriptor::Dir {
+                dir,
+                preopen: Some(guest_path),
+            })
+        }));
+        FdTable {
+            open: entries.len(),
+            entries,
         }
-        FdTable { entries }
     }
 
     pub fn get(&self, fd: u32) -> Result<&Descriptor, Errno> {
-        self.entries.get(&fd).ok_or(Errno::BADF)
+        self.entries
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(Errno::BADF)
     }
 
     /// A regular file (or other non-directory opened by path); `EBADF` otherwise.
@@ -104,35 +112,55 @@ impl FdTable {
 
     /// Adds `descriptor` under the lowest free number.
     pub fn push(&mut self, descriptor: Descriptor) -> Result<u32, Errno> {
-        if self.entries.len() >= MAX_DESCRIPTORS {
+        if self.open >= MAX_DESCRIPTORS {
             return Err(Errno::MFILE);
         }
-        let fd = (0..)
-            .zip(self.entries.keys())
-            .find(|(expected, &fd)| *expected != fd)
-            .map_or(self.entries.len() as u32, |(expected, _)| expected);
-        self.entries.insert(fd, descriptor);
-        Ok(fd)
+        let fd = match self.entries.iter().position(Option::is_none) {
+            Some(fd) => {
+                self.entries[fd] = Some(descriptor);
+                fd
+            }
+            None => {
+                self.entries.push(Some(descriptor));
+                self.entries.len() - 1
+            }
+        };
+        self.open += 1;
+        // At most MAX_DESCRIPTORS numbers are ever in use, so this cannot fail.
+        u32::try_from(fd).map_err(|_| Errno::MFILE)
     }
 
     /// Takes every descriptor out of the table (WASI 0.2 turns stdio and the preopens
     /// into resources of its own).
     pub fn take_all(&mut self) -> BTreeMap<u32, Descriptor> {
-        std::mem::take(&mut self.entries)
+        self.open = 0;
+        (0..)
+            .zip(std::mem::take(&mut self.entries))
+            .filter_map(|(fd, descriptor)| Some((fd, descriptor?)))
+            .collect()
     }
 
     pub fn remove(&mut self, fd: u32) -> Result<Descriptor, Errno> {
-        self.entries.remove(&fd).ok_or(Errno::BADF)
+        let descriptor = self
+            .entries
+            .get_mut(fd as usize)
+            .and_then(Option::take)
+            .ok_or(Errno::BADF)?;
+        self.open -= 1;
+        while let Some(None) = self.entries.last() {
+            self.entries.pop();
+        }
+        Ok(descriptor)
     }
 
     /// Moves `from` to `to`, closing what `to` was; both must be open.
     pub fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
-        if !self.entries.contains_key(&from) || !self.entries.contains_key(&to) {
-            return Err(Errno::BADF);
-        }
+        self.get(from)?;
+        self.get(to)?;
         if from != to {
-            let descriptor = self.entries.remove(&from).expect("checked");
-            self.entries.insert(to, descriptor);
+            let descriptor = self.remove(from)?;
+            // `to` is open and so below the end, which `remove` moved past no open entry.
+            self.entries[to as usize] = Some(descriptor);
         }
         Ok(())
     }

@@ -1,0 +1,135 @@
+//! Parts of the runtime that a `kiln build` executable links only when its module needs
+//! them, as it links only the WASI functions the module imports (`wasi::IMPORTS_SYMBOL`).
+//!
+//! A part is a function that the runtime of executables (feature `exe-main`) exports under
+//! a symbol of its own and that nothing else in that runtime calls. The runtime reaches it
+//! through a pointer symbol, defined weakly as null in the runtime itself, and strongly,
+//! pointing at the part, by the object `kiln build` links beside the module
+//! (`cli/src/grants.rs`) when the module needs the part. With the pointer left null the
+//! linker's `--gc-sections` drops the part and everything only it uses.
+//!
+//! ```text
+//!   runtime (weak):   kiln_linked_timer: .quad 0
+//!   kiln build's object (strong, when a time limit is baked in):
+//!                     kiln_linked_timer: .quad kiln_timer_start  ──► the timer thread
+//! ```
+
+/// A part of the runtime an executable links on demand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkedPart {
+    /// The pointer symbol the runtime reads (null: the part is not linked). Written by
+    /// `kiln build`'s object, read by the runtime of executables.
+    pub pointer: &'static str,
+    /// The symbol under which the runtime of executables exports the part.
+    pub definition: &'static str,
+}
+
+/// The time limit's timer thread (`vm/interrupt.rs`), with `pthread_create` and the
+/// rest of the C library's thread support: linked when a time limit is baked in.
+pub const TIMER: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_timer",
+    definition: "kiln_timer_start",
+};
+
+/// The sightglass `bench.start`/`bench.end` imports (`bench.rs`): linked when the module
+/// imports them.
+pub const BENCH: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_bench",
+    definition: "kiln_bench_add_to_linker",
+};
+
+/// Asking the CPU for features (`vm/cpu.rs`, with the standard library's feature
+/// detection): linked when the code needs a feature past its architecture's baseline (see
+/// [`needs_cpu_check`]).
+pub const CPU_CHECK: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_cpu_check",
+    definition: "kiln_cpu_has_feature",
+};
+
+/// Whether code for `architecture` (`x86_64`, `aarch64`) that needs the CPU `features`
+/// (Cranelift's names, as `ModuleMetadata::cpu_features`) needs [`CPU_CHECK`]: whether one
+/// of them is past the baseline that the runtime assumes without asking.
+pub fn needs_cpu_check(architecture: &str, features: &[&str]) -> bool {
+    let baseline: &[&str] = match architecture {
+        "x86_64" => &kiln_abi::X86_64_BASELINE_FEATURES,
+        _ => &[],
+    };
+    features.iter().any(|feature| !baseline.contains(feature))
+}
+
+/// Opening the host directories of `--dir` grants (`wasi/mod.rs`, with `cap-std` and
+/// std's `File::open`): linked when a directory is granted.
+pub const PREOPEN: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_preopen",
+    definition: "kiln_open_preopen",
+};
+
+/// Reading the process's environment (`wasi/mod.rs`, with std's `env::vars_os`): linked
+/// when the executable inherits it (`--inherit-env`).
+pub const INHERITED_ENV: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_env",
+    definition: "kiln_inherited_env",
+};
+
+/// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
+/// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
+/// type, whose null value is `None`.
+#[cfg(feature = "exe-main")]
+macro_rules! linked_part {
+    ($pointer:ident, fn $accessor:ident() -> Option<$ty:ty>) => {
+        std::arch::global_asm!(
+            concat!(".pushsection .rodata.", stringify!($pointer), ",\"a\""),
+            concat!(".weak ", stringify!($pointer)),
+            ".p2align 3",
+            concat!(stringify!($pointer), ":"),
+            ".quad 0",
+            ".popsection",
+        );
+
+        /// The part that `kiln build`'s object links in, if it does (see `vm/linked.rs`).
+        fn $accessor() -> Option<$ty> {
+            // Only Rust reads the word, as the Rust type the part was exported with.
+            #[allow(improper_ctypes)]
+            extern "C" {
+                static $pointer: Option<$ty>;
+            }
+            // SAFETY: the symbol is an aligned pointer-sized word in a read-only section:
+            // null (the weak definition above), or the address of the runtime's function
+            // of type `$ty` exported under the part's `definition`, relocated by the linker.
+            unsafe { $pointer }
+        }
+    };
+}
+#[cfg(feature = "exe-main")]
+pub(crate) use linked_part;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_have_distinct_symbols() {
+        let symbols = [
+            TIMER.pointer,
+            TIMER.definition,
+            BENCH.pointer,
+            BENCH.definition,
+        ];
+        for (index, symbol) in symbols.iter().enumerate() {
+            assert!(symbol.starts_with("kiln_"), "{symbol}");
+            assert!(!symbols[..index].contains(symbol), "{symbol} twice");
+        }
+    }
+
+    #[test]
+    fn only_features_past_the_baseline_need_the_cpu_check() {
+        assert!(!needs_cpu_check("x86_64", &[]));
+        assert!(!needs_cpu_check(
+            "x86_64",
+            &kiln_abi::X86_64_BASELINE_FEATURES
+        ));
+        assert!(needs_cpu_check("x86_64", &["sse41", "avx2"]));
+        assert!(!needs_cpu_check("aarch64", &[]));
+        assert!(needs_cpu_check("aarch64", &["lse"]));
+    }
+}
