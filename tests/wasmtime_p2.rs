@@ -1,6 +1,8 @@
 //! Wasmtime's WASI 0.2 guest programs (`../shared/corpora/wasmtime-test-programs`, the
 //! `p2_*` binaries of its `crates/test-programs`) built for `wasm32-wasip2` and run as
-//! components through `kiln run`, each set up the way Wasmtime's own tests run it; and,
+//! components through `kiln run` and as executables `kiln build` makes of them with the
+//! same flags baked in (a program passes when both runs pass), each set up the way
+//! Wasmtime's own tests run it; and,
 //! as Wasmtime's WASI 0.2 tests also do, its preview 1 programs (`p1_*`) built for
 //! `wasm32-wasip1` and made components with the preview 1 command adapter
 //! (wit-component and the `wasi-preview1-component-adapter-provider` crate):
@@ -846,8 +848,24 @@ fn make_preopens(dir: &Path, run: &Run) -> Result<Vec<PathBuf>, String> {
     Ok(hosts)
 }
 
-/// Runs `run` of `wasm` in the fresh directory `dir`; `Err` says what went wrong.
-fn check_run(kiln: &Path, wasm: &Path, dir: &Path, cache: &Path, run: &Run) -> Result<(), String> {
+/// How a program runs: through `kiln run`, or as the executable `kiln build` makes of it
+/// with the same flags baked in.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    KilnRun,
+    Executable,
+}
+
+/// Runs `run` of `wasm` in the fresh directory `dir` the way `mode` says; `Err` says what
+/// went wrong.
+fn check_run(
+    kiln: &Path,
+    wasm: &Path,
+    dir: &Path,
+    cache: &Path,
+    run: &Run,
+    mode: Mode,
+) -> Result<(), String> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
@@ -858,15 +876,43 @@ fn check_run(kiln: &Path, wasm: &Path, dir: &Path, cache: &Path, run: &Run) -> R
         .zip(&run.preopens)
         .map(|(host, preopen)| (host.clone(), preopen.guest.to_string()))
         .collect();
-    let mut command = Command::new(kiln);
+    let grants = process::grant_flags(&run.env, &dirs);
+    let mut command = match mode {
+        Mode::KilnRun => {
+            let mut command = Command::new(kiln);
+            command
+                .arg("run")
+                .args(&run.flags)
+                .args(&grants)
+                .arg(wasm)
+                .env("KILN_CACHE_DIR", cache);
+            command
+        }
+        Mode::Executable => {
+            // Outside the preopens (subdirectories of `dir`), so no program sees it.
+            let executable = dir.join("program");
+            let built = Command::new(kiln)
+                .arg("build")
+                .args(&run.flags)
+                .args(&grants)
+                .arg(wasm)
+                .arg("-o")
+                .arg(&executable)
+                .output()
+                .map_err(|e| format!("cannot run kiln build: {e}"))?;
+            if !built.status.success() {
+                return Err(format!(
+                    "kiln build {} failed: {}",
+                    run.flags.join(" "),
+                    String::from_utf8_lossy(&built.stderr).trim()
+                ));
+            }
+            Command::new(executable)
+        }
+    };
     command
-        .arg("run")
-        .args(&run.flags)
-        .args(process::grant_flags(&run.env, &dirs))
-        .arg(wasm)
         .args(&run.args)
         .current_dir(dir)
-        .env("KILN_CACHE_DIR", cache)
         .envs(run.process_env.iter().map(|(k, v)| (k, v)));
     let (code, stdout, stderr) = match run.interaction {
         Interaction::Plain => {
@@ -935,8 +981,12 @@ fn check_run(kiln: &Path, wasm: &Path, dir: &Path, cache: &Path, run: &Run) -> R
         .filter(|l| !l.trim().is_empty())
         .take(4)
         .collect();
+    let how = match mode {
+        Mode::KilnRun => "kiln run",
+        Mode::Executable => "executable built with",
+    };
     Err(format!(
-        "{} (kiln run {} {}) [stderr: {}]",
+        "{} ({how} {} {}) [stderr: {}]",
         problems.join("; "),
         run.flags.join(" "),
         run.args
@@ -1043,11 +1093,15 @@ fn main() {
         .map(|case| {
             let wasm = &components[case.program];
             let result = case.runs.iter().enumerate().try_for_each(|(index, run)| {
-                let dir = scratch
-                    .join("runs")
-                    .join(case.program)
-                    .join(index.to_string());
-                check_run(&kiln, wasm, &dir, &cache, run)
+                [Mode::KilnRun, Mode::Executable]
+                    .into_iter()
+                    .try_for_each(|mode| {
+                        let dir = scratch
+                            .join("runs")
+                            .join(case.program)
+                            .join(index.to_string());
+                        check_run(&kiln, wasm, &dir, &cache, run, mode)
+                    })
             });
             (case.program, result)
         })
@@ -1081,7 +1135,8 @@ fn main() {
         );
     }
     println!(
-        "wasmtime-p2: {} programs ({} runs) through kiln run; {} known failures; built in \
+        "wasmtime-p2: {} programs ({} runs, each through kiln run and as an executable); {} \
+         known failures; built in \
          {:.1}s, all in {:.1}s",
         results.len(),
         cases.iter().map(|case| case.runs.len()).sum::<usize>(),
