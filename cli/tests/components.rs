@@ -595,6 +595,59 @@ fn a_component_that_calls_into_its_own_child_traps_with_the_adapters_message() {
 }
 
 #[test]
+fn an_oci_image_of_a_component_runs_its_executable_in_a_chroot() {
+    let dir = scratch_dir("component-oci");
+    let layout = dir.join("image");
+    let output = run_kiln(
+        &[
+            "build",
+            path_str(component("args")),
+            "--oci",
+            path_str(&layout),
+            "--target",
+            "x86_64-unknown-linux-musl",
+            "--strip",
+        ],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let bundle = dir.join("bundle");
+    let reference = format!("{}:latest", path_str(&layout));
+    let unpacked = run(
+        Command::new("umoci").args(["unpack", "--image", &reference, path_str(&bundle)]),
+        b"",
+    );
+    assert_eq!(
+        unpacked.code,
+        Some(0),
+        "umoci (apt-get install umoci, as .ci/run does): {}",
+        unpacked.describe()
+    );
+    let rootfs = bundle.join("rootfs");
+    let entries: Vec<String> = std::fs::read_dir(&rootfs)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        entries.len(),
+        1,
+        "the root holds only the executable: {entries:?}"
+    );
+    let executable = format!("/{}", entries[0]);
+    let output = run(
+        Command::new("chroot")
+            .arg(&rootfs)
+            .args([executable.as_str(), "0", "x"]),
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    assert_eq!(
+        output.stdout,
+        "args=2 environ=0\narg[1]=\"0\"\narg[2]=\"x\"\nexiting with 0\n"
+    );
+}
+
+#[test]
 fn a_trap_in_a_component_is_reported_with_its_backtrace() {
     let wat = r#"(component
         (core module $m
