@@ -16,16 +16,18 @@ pub const CALL_SITES: &str = "kiln_call_sites";
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
 
 /// A component executable's image (written by `kiln build`, read by the executable's
-/// `main`): four words, then one per core module, all little-endian u64 or pointers:
-/// the number of core modules, the length of the encoded plan, a pointer to the plan, a
-/// pointer to [`COMPONENT_MAIN`], then a pointer to each module's `<prefix>kiln_module`
-/// descriptor in the plan's order. Absent from executables of core modules.
+/// `main`), all little-endian u64 words or pointers: the number of core modules, the
+/// length of the encoded plan, a pointer to the plan, a pointer to [`COMPONENT_MAIN`], the
+/// number of WASI 0.2 functions linked; then a pointer to each module's
+/// `<prefix>kiln_module` descriptor in the plan's order; then a pointer to each linked WASI
+/// 0.2 function (`kiln_wasip2_<fn>`, the ones the plan imports). Absent from executables
+/// of core modules.
 pub const COMPONENT_IMAGE: &str = "kiln_component";
 /// The runtime's entry for components (`exe_component.rs`), reached only through the
 /// image, so that executables of core modules link none of the component runtime.
 pub const COMPONENT_MAIN: &str = "kiln_component_main";
 /// Words of [`COMPONENT_IMAGE`] before its descriptor pointers.
-pub const COMPONENT_IMAGE_HEADER_WORDS: usize = 4;
+pub const COMPONENT_IMAGE_HEADER_WORDS: usize = 5;
 
 /// The ABI-version marker for `version` (see [`abi_version_symbol`]).
 pub const ABI_VERSION_PREFIX: &str = "kiln_abi_version_";

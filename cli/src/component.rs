@@ -111,8 +111,9 @@ pub fn build_executable(
 }
 
 /// The object that defines a component executable's image, `kiln_component` (layout in
-/// kiln-abi's `symbols::COMPONENT_IMAGE`): the encoded plan, the runtime's component entry
-/// and each core module's descriptor, by relocation.
+/// kiln-abi's `symbols::COMPONENT_IMAGE`): the encoded plan, the runtime's component entry,
+/// each core module's descriptor and each WASI 0.2 function the plan imports, by
+/// relocation.
 fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
     use object::write::{StandardSection, Symbol, SymbolSection};
     use object::{SymbolFlags, SymbolKind, SymbolScope};
@@ -130,11 +131,23 @@ fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
         section: SymbolSection::Section(data),
         flags: SymbolFlags::None,
     });
+    // The WASI 0.2 functions the plan imports, each once: the executable links these and
+    // no others. An import kiln does not implement is left out (instantiation then names
+    // it).
+    let mut functions: Vec<&str> = Vec::new();
+    for import in &plan.imports {
+        if let Some(symbol) = kiln_runtime::wasi::p2::import_symbol(&import.name) {
+            if !functions.contains(&symbol) {
+                functions.push(symbol);
+            }
+        }
+    }
     let table = object.section_id(StandardSection::ReadOnlyDataWithRel);
-    let words = symbols::COMPONENT_IMAGE_HEADER_WORDS + plan.modules.len();
+    let words = symbols::COMPONENT_IMAGE_HEADER_WORDS + plan.modules.len() + functions.len();
     let mut bytes = vec![0u8; 8 * words];
     bytes[..8].copy_from_slice(&(plan.modules.len() as u64).to_le_bytes());
     bytes[8..16].copy_from_slice(&(encoded.len() as u64).to_le_bytes());
+    bytes[32..40].copy_from_slice(&(functions.len() as u64).to_le_bytes());
     let image_offset = object.append_section_data(table, &bytes, 8);
     object.add_symbol(Symbol {
         name: symbols::COMPONENT_IMAGE.as_bytes().to_vec(),
@@ -169,6 +182,11 @@ fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
         let descriptor = symbols::prefixed(&module.symbol_prefix, symbols::MODULE_DESCRIPTOR);
         let offset = image_offset + 8 * (symbols::COMPONENT_IMAGE_HEADER_WORDS + index) as u64;
         crate::grants::pointer_to(&mut object, table, offset, &descriptor)?;
+    }
+    let first_function = symbols::COMPONENT_IMAGE_HEADER_WORDS + plan.modules.len();
+    for (index, symbol) in functions.iter().enumerate() {
+        let offset = image_offset + 8 * (first_function + index) as u64;
+        crate::grants::pointer_to(&mut object, table, offset, symbol)?;
     }
     Ok(object.write()?)
 }

@@ -595,6 +595,44 @@ fn a_component_that_calls_into_its_own_child_traps_with_the_adapters_message() {
 }
 
 #[test]
+fn a_component_executable_links_only_the_wasi_functions_it_imports() {
+    use object::{Object, ObjectSymbol};
+    let executable = scratch_dir("component-wasi-linked").join("hello");
+    let output = run_kiln(
+        &["build", path_str(hello()), "-o", path_str(&executable)],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let bytes = std::fs::read(&executable).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let mut linked: Vec<String> = file
+        .symbols()
+        .filter_map(|symbol| symbol.name().ok())
+        .filter(|name| name.starts_with("kiln_wasip2_"))
+        .map(str::to_string)
+        .collect();
+    linked.sort();
+    linked.dedup();
+    let plan = hello_plan();
+    let mut imported: Vec<String> = plan
+        .imports
+        .iter()
+        .map(|import| {
+            kiln_runtime::wasi::p2::import_symbol(&import.name)
+                .unwrap_or_else(|| panic!("kiln implements {}", import.name))
+                .to_string()
+        })
+        .collect();
+    imported.sort();
+    imported.dedup();
+    assert_eq!(linked, imported);
+    // Nothing of wasi:sockets, which hello does not import.
+    assert!(!linked
+        .iter()
+        .any(|name| name.contains("tcp") || name.contains("udp")));
+}
+
+#[test]
 fn an_oci_image_of_a_component_runs_its_executable_in_a_chroot() {
     let dir = scratch_dir("component-oci");
     let layout = dir.join("image");

@@ -106,12 +106,29 @@ pub fn run_component_limited(
     wasi: WasiCtx,
     limits: &RunLimits,
 ) -> i32 {
+    run_component_with(
+        plan,
+        modules,
+        wasi,
+        limits,
+        crate::wasi::p2::all_functions(),
+    )
+}
+
+/// [`run_component_limited`] with the component's imports resolved among `catalog`.
+fn run_component_with(
+    plan: ComponentPlan,
+    modules: &[Module],
+    wasi: WasiCtx,
+    limits: &RunLimits,
+    catalog: crate::wasi::p2::Catalog,
+) -> i32 {
     let mut store = Store::new();
     if let Err(error) = limits.apply(&mut store) {
         eprintln!("error: cannot start the time limit: {error}");
         return 1;
     }
-    let host = WasiP2::with_interrupt(wasi, store.interrupt_state());
+    let host = WasiP2::with_catalog(wasi, store.interrupt_state(), catalog);
     let instance = match ComponentInstance::new(&mut store, plan, modules, Box::new(host)) {
         Ok(instance) => instance,
         Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
@@ -143,15 +160,18 @@ pub fn run_component_limited(
     }
 }
 
-/// Runs a component as [`run_component_limited`] does, then exits the process with its
+/// Runs a component as [`run_component_limited`] does, its imports resolved among
+/// `catalog` (an executable's linked WASI 0.2 functions), then exits the process with its
 /// code at once, as [`exit_with_command`] does.
-pub fn exit_with_component(
+#[cfg(feature = "exe-main")]
+pub(crate) fn exit_with_component(
     plan: ComponentPlan,
     modules: &[Module],
     wasi: WasiCtx,
     limits: &RunLimits,
+    catalog: crate::wasi::p2::Catalog,
 ) -> ! {
-    exit_now(run_component_limited(plan, modules, wasi, limits))
+    exit_now(run_component_with(plan, modules, wasi, limits, catalog))
 }
 
 /// Flushes Rust's stdout and ends the process with `code` at once (see

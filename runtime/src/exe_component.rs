@@ -3,9 +3,11 @@
 //! `symbols::COMPONENT_IMAGE`) holds the encoded plan and each module's descriptor, and a
 //! pointer to [`kiln_component_main`], which `main` (`exe_main.rs`) calls when the image is
 //! there. Nothing else refers to this file's code, so executables of core modules link
-//! none of the component runtime or of WASI 0.2.
+//! none of the component runtime or of WASI 0.2; and the image lists the WASI 0.2
+//! functions the component imports, which are the only ones its executable links.
 
 use crate::vm::module::Module;
+use crate::wasi::p2::HostFunction;
 use kiln_abi::component::ComponentPlan;
 use kiln_abi::descriptor::ModuleDescriptor;
 use kiln_abi::symbols::COMPONENT_IMAGE_HEADER_WORDS;
@@ -26,20 +28,23 @@ pub unsafe extern "C" fn kiln_component_main(
     // SAFETY: main's contract.
     let args = unsafe { crate::exe_main::process_args(argc, argv) };
     // SAFETY: the image is `COMPONENT_IMAGE_HEADER_WORDS` words, then one descriptor
-    // pointer per module (the count is its first word), in one read-only section; the plan
-    // pointer covers `plan_len` bytes of the same executable.
-    let (plan, descriptors) = unsafe {
+    // pointer per module (the count is its first word), then one pointer per linked WASI
+    // 0.2 function (the count is its fifth word), in one read-only section, all relocated
+    // by the linker; the plan pointer covers `plan_len` bytes of the same executable.
+    let (plan, descriptors, catalog) = unsafe {
         let count = usize::try_from(image.read()).unwrap_or(0);
         let plan_len = usize::try_from(image.add(1).read()).unwrap_or(0);
         let plan_ptr = image.add(2).read() as usize as *const u8;
+        let functions = usize::try_from(image.add(4).read()).unwrap_or(0);
         let plan = std::slice::from_raw_parts(plan_ptr, plan_len);
-        let descriptors = std::slice::from_raw_parts(
-            image
-                .add(COMPONENT_IMAGE_HEADER_WORDS)
-                .cast::<&'static ModuleDescriptor>(),
-            count,
+        let descriptors = image.add(COMPONENT_IMAGE_HEADER_WORDS);
+        let catalog = std::slice::from_raw_parts(
+            descriptors.add(count).cast::<&'static HostFunction>(),
+            functions,
         );
-        (plan, descriptors)
+        let descriptors =
+            std::slice::from_raw_parts(descriptors.cast::<&'static ModuleDescriptor>(), count);
+        (plan, descriptors, catalog)
     };
     let plan = match ComponentPlan::decode(plan) {
         Ok(plan) => plan,
@@ -71,5 +76,5 @@ pub unsafe extern "C" fn kiln_component_main(
             return 1;
         }
     };
-    crate::command::exit_with_component(plan, &modules, ctx, &grants.limits)
+    crate::command::exit_with_component(plan, &modules, ctx, &grants.limits, catalog)
 }

@@ -43,9 +43,7 @@ mod musl_memmove;
 mod startup_heap;
 
 pub use api::{Caller, Extern, Func, Global, Instance, Linker, Memory, Store, Table, Tag, Val};
-pub use command::{
-    exit_with_command, exit_with_component, run_command, run_command_limited, run_component_limited,
-};
+pub use command::{exit_with_command, run_command, run_command_limited, run_component_limited};
 pub use error::{CallError, Error, FrameInfo, HostError, InstantiateError, Trap};
 pub use kiln_abi::metadata::{
     FuncType, GlobalType, HeapType, MemorySettings, MemoryType, RefType, TableType, ValType,

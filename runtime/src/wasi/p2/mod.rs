@@ -55,9 +55,8 @@ pub(crate) struct HostFunction {
     /// Its name in the interface, as the component model spells it:
     /// `[method]output-stream.write`.
     pub name: &'static str,
-    /// The symbol under which executables' runtime exports it. Read only by the tests
-    /// until component executables link the functions their component imports.
-    #[allow(dead_code)]
+    /// The symbol under which executables' runtime exports it: `kiln build` links the
+    /// ones a component imports (see [`import_symbol`]).
     pub symbol: &'static str,
     pub run: fn(&mut WasiP2, Args) -> HostResult,
 }
@@ -82,6 +81,27 @@ macro_rules! host_fn {
     }};
 }
 pub(crate) use host_fn;
+
+/// The functions a [`WasiP2`] resolves imports among: all of them (`kiln run`, embedders),
+/// or in an executable only those `kiln build` linked, so that the others are left out.
+pub(crate) type Catalog = &'static [&'static HostFunction];
+
+/// Every WASI 0.2 function kiln implements, as a [`Catalog`].
+pub(crate) fn all_functions() -> Catalog {
+    static ALL: std::sync::OnceLock<Vec<&'static HostFunction>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| functions().collect())
+}
+
+/// The symbol of the WASI 0.2 function that implements `name` (`kiln_wasip2_<fn>`, see
+/// `host_fn!`), if kiln implements it: what `kiln build` links for a component's import.
+pub fn import_symbol(name: &ImportName) -> Option<&'static str> {
+    if !version_matches(name.version.as_deref()) {
+        return None;
+    }
+    let function = functions()
+        .find(|function| function.interface == name.interface && function.name == name.function)?;
+    Some(function.symbol)
+}
 
 /// Every WASI 0.2 function kiln implements, family by family.
 pub(crate) fn functions() -> impl Iterator<Item = &'static HostFunction> {
@@ -136,6 +156,8 @@ pub struct WasiP2 {
     stdio: [Option<std::os::fd::RawFd>; 3],
     /// The preopened directories: the directory and its guest path.
     preopens: Vec<(std::rc::Rc<cap_std::fs::Dir>, String)>,
+    /// The functions imports resolve among.
+    catalog: Catalog,
     /// The functions resolution handed out, by the index it gave.
     resolved: RefCell<Vec<&'static HostFunction>>,
     /// What `insecure-seed` returns, drawn at its first call: every call returns the
@@ -163,6 +185,15 @@ impl WasiP2 {
     /// A host whose blocking calls wait no longer than the store's time limit
     /// (`interrupt`, as [`WasiState`] has it).
     pub(crate) fn with_interrupt(ctx: WasiCtx, interrupt: Arc<InterruptState>) -> WasiP2 {
+        WasiP2::with_catalog(ctx, interrupt, all_functions())
+    }
+
+    /// [`WasiP2::with_interrupt`] resolving imports among `catalog` only.
+    pub(crate) fn with_catalog(
+        ctx: WasiCtx,
+        interrupt: Arc<InterruptState>,
+        catalog: Catalog,
+    ) -> WasiP2 {
         super::ignore_sigpipe();
         let state = WasiState::new(ctx, interrupt);
         let mut stdio = [None; 3];
@@ -184,6 +215,7 @@ impl WasiP2 {
             resources: Resources::default(),
             stdio,
             preopens,
+            catalog,
             resolved: RefCell::new(Vec::new()),
             insecure_seed: None,
             sockets: network::Sockets::default(),
@@ -205,7 +237,7 @@ impl ComponentHost for WasiP2 {
         if !version_matches(name.version.as_deref()) {
             return None;
         }
-        let function = functions().find(|function| {
+        let function = self.catalog.iter().copied().find(|function| {
             function.interface == name.interface && function.name == name.function
         })?;
         let mut resolved = self.resolved.borrow_mut();
