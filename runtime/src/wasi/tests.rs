@@ -1110,22 +1110,22 @@ fn nothing_beneath_a_read_only_preopen_can_be_changed() {
     for dir in [4, sub] {
         let dir = Val::I32(dir as i32);
         let [made, made_len] = text(&mut memory, 0, "made");
-        let call = [dir.clone(), made.clone(), made_len.clone()];
+        let call = [dir, made, made_len];
         assert_eq!(
             check(&state, &mut memory, "path_create_directory", &call),
             EPERM
         );
         let [target, target_len] = text(&mut memory, 1, "data");
-        let symlink = [target, target_len, dir.clone(), made, made_len];
+        let symlink = [target, target_len, dir, made, made_len];
         assert_eq!(check(&state, &mut memory, "path_symlink", &symlink), EPERM);
         let [inner, inner_len] = text(&mut memory, 2, "inner");
-        let unlink = [dir.clone(), inner.clone(), inner_len.clone()];
+        let unlink = [dir, inner, inner_len];
         assert_eq!(
             check(&state, &mut memory, "path_unlink_file", &unlink),
             EPERM
         );
         let set_times = [
-            dir.clone(),
+            dir,
             Val::I32(0),
             inner,
             inner_len,
@@ -1149,18 +1149,18 @@ fn nothing_beneath_a_read_only_preopen_can_be_changed() {
     let [moved, moved_len] = text(&mut memory, 1, "moved");
     let [inside, inside_len] = text(&mut memory, 2, "inside");
     for (from, from_path, to) in [
-        (4, [data.clone(), data_len.clone()], 4),
-        (4, [data.clone(), data_len.clone()], 3),
-        (3, [inside.clone(), inside_len.clone()], 4),
+        (4, [data, data_len], 4),
+        (4, [data, data_len], 3),
+        (3, [inside, inside_len], 4),
     ] {
         let [from_path, from_len] = from_path;
         let rename = [
             Val::I32(from),
-            from_path.clone(),
-            from_len.clone(),
+            from_path,
+            from_len,
             Val::I32(to),
-            moved.clone(),
-            moved_len.clone(),
+            moved,
+            moved_len,
         ];
         assert_eq!(
             check(&state, &mut memory, "path_rename", &rename),
@@ -1171,11 +1171,11 @@ fn nothing_beneath_a_read_only_preopen_can_be_changed() {
             let link = [
                 Val::I32(from),
                 Val::I32(lookupflags),
-                from_path.clone(),
-                from_len.clone(),
+                from_path,
+                from_len,
                 Val::I32(to),
-                moved.clone(),
-                moved_len.clone(),
+                moved,
+                moved_len,
             ];
             assert_eq!(
                 check(&state, &mut memory, "path_link", &link),
@@ -1189,18 +1189,18 @@ fn nothing_beneath_a_read_only_preopen_can_be_changed() {
     let (errno, file) = open_with(&state, 4, "data", 0, rights::FD_READ, 0);
     assert_eq!(errno, 0);
     let file = Val::I32(file as i32);
-    let set_size = [file.clone(), Val::I64(0)];
+    let set_size = [file, Val::I64(0)];
     assert_eq!(
         check(&state, &mut memory, "fd_filestat_set_size", &set_size),
         EPERM
     );
-    let allocate = [file.clone(), Val::I64(0), Val::I64(4096)];
+    let allocate = [file, Val::I64(0), Val::I64(4096)];
     assert_eq!(check(&state, &mut memory, "fd_allocate", &allocate), EPERM);
     let now = Val::I32(i32::from(
         file::fstflags::ATIM_NOW | file::fstflags::MTIM_NOW,
     ));
-    for descriptor in [file.clone(), Val::I32(4), Val::I32(sub as i32)] {
-        let set_times = [descriptor, Val::I64(0), Val::I64(0), now.clone()];
+    for descriptor in [file, Val::I32(4), Val::I32(sub as i32)] {
+        let set_times = [descriptor, Val::I64(0), Val::I64(0), now];
         assert_eq!(
             check(&state, &mut memory, "fd_filestat_set_times", &set_times),
             EPERM
@@ -1208,7 +1208,7 @@ fn nothing_beneath_a_read_only_preopen_can_be_changed() {
     }
     memory[100..105].copy_from_slice(b"owned");
     put_iovecs(&mut memory, 16, &[(100, 5)]);
-    let write = [file.clone(), Val::I32(16), Val::I32(1), Val::I32(8)];
+    let write = [file, Val::I32(16), Val::I32(1), Val::I32(8)];
     assert_eq!(check(&state, &mut memory, "fd_write", &write), EBADF);
     let pwrite = [file, Val::I32(16), Val::I32(1), Val::I64(0), Val::I32(8)];
     assert_eq!(check(&state, &mut memory, "fd_pwrite", &pwrite), EBADF);
