@@ -1,9 +1,9 @@
-//! The WASI grants (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`, `--deterministic`, and the network
-//! grants of WASI 0.2 components: `--allow-tcp-listen`, `--allow-tcp-connect`,
-//! `--allow-udp`, `--allow-ip-name-lookup`, `--inherit-network`) of `kiln run`, and of `kiln
-//! build`, which bakes them into the executable as a small ELF object that defines
-//! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
-//! module. The executable's `main` reads it; nothing at run time widens it.
+//! The WASI grants (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`,
+//! `--deterministic`, and the network grants of WASI 0.2 components:
+//! `--allow-tcp-listen`, `--allow-tcp-connect`, `--allow-udp`, `--allow-ip-name-lookup`,
+//! `--inherit-network`) of `kiln run`, and of `kiln build`, which bakes them into the
+//! executable as a small ELF object that defines `kiln_wasi_grants` (format in the
+//! runtime's `wasi/grants.rs`), linked beside the module. The executable's `main` reads it; nothing at run time widens it.
 
 use anyhow::{bail, Result};
 use clap::Args;

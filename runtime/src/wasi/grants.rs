@@ -1,6 +1,7 @@
 //! What `kiln build` bakes into an executable: the WASI grants given on its command
-//! line (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`, `--deterministic`, the network grants), encoded as bytes behind the symbol
-//! [`GRANTS_SYMBOL`], which the executable's `main` reads (see `exe_main.rs`).
+//! line (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`, `--deterministic`, the
+//! network grants), encoded as bytes behind the symbol [`GRANTS_SYMBOL`], which the
+//! executable's `main` reads (see `exe_main.rs`).
 //!
 //! ```text
 //!   kiln_wasi_grants:  u64 length (LE) | records...
