@@ -3,7 +3,8 @@
 //! `--allow-tcp-listen`, `--allow-tcp-connect`, `--allow-udp`, `--allow-ip-name-lookup`,
 //! `--inherit-network`) of `kiln run`, and of `kiln build`, which bakes them into the
 //! executable as a small ELF object that defines `kiln_wasi_grants` (format in the
-//! runtime's `wasi/grants.rs`), linked beside the module. The executable's `main` reads it; nothing at run time widens it.
+//! runtime's `wasi/grants.rs`), linked beside the module. The executable's `main` reads
+//! it; nothing at run time widens it.
 
 use anyhow::{bail, Result};
 use clap::Args;
