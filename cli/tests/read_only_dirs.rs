@@ -5,17 +5,23 @@
 //! within, out of and into it, utimensat, truncate, and write, ftruncate and futimens
 //! through a descriptor opened for reading); its output must be [`EXPECTED`] both ways, and
 //! neither the read-only directory nor the read-write one beside it may change.
+//! `tests/programs/rust/src/bin/read_only.rs` does the same through `std::fs`, built for
+//! wasm32-wasip2: a WASI 0.2 component, whose output must be [`EXPECTED_COMPONENT`].
 //!
-//! Needs clang, lld and wasi-libc as `cli/tests/e2e.rs` does; a missing tool fails the test
-//! and says what to install.
+//! Needs clang, lld and wasi-libc as `cli/tests/e2e.rs` does, and the wasm32-wasip2 Rust
+//! target as `cli/tests/components.rs` does; a missing tool fails the test and says what
+//! to install.
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use support::{build_c_programs, path_str, run, run_kiln, scratch_dir, Output, Program};
+use support::{
+    build_c_programs, build_rust_components, path_str, run, run_kiln, scratch_dir, target_dir,
+    Output, Program,
+};
 
 /// What the program prints: every read works, every change is EPERM but the write through
 /// a descriptor opened for reading, which the host refuses with EBADF (as Wasmtime does).
@@ -54,8 +60,47 @@ read mine: 5 [mine
 done
 ";
 
-/// The grants of both runs, relative to the directory the guest is started in.
+/// What the Rust program prints as a component: every change is `not-permitted`
+/// (`PermissionDenied`), writing through a file opened for reading included.
+const EXPECTED_COMPONENT: &str = "\
+read data: Ok(\"read only\\n\")
+read sub/inner: Ok(\"inner\")
+stat data: Ok(10)
+list: data empty sub
+open data write: PermissionDenied
+open data append: PermissionDenied
+open data truncate: PermissionDenied
+create new: PermissionDenied
+create sub/new: PermissionDenied
+create_dir made: PermissionDenied
+remove_dir empty: PermissionDenied
+remove_file data: PermissionDenied
+symlink soft: PermissionDenied
+rename within: PermissionDenied
+rename out: PermissionDenied
+rename in: PermissionDenied
+hard_link out: PermissionDenied
+hard_link in: PermissionDenied
+write: PermissionDenied
+set_len: PermissionDenied
+set_times: PermissionDenied
+read mine: Ok(\"mine\\n\")
+done
+";
+
+/// The grants of all runs, relative to the directory the guest is started in.
 const GRANTS: [&str; 4] = ["--dir-read-only", "ro::/ro", "--dir", "rw::/rw"];
+
+/// The Rust program built as a WASI 0.2 component, once.
+fn component() -> &'static Path {
+    static COMPONENT: OnceLock<PathBuf> = OnceLock::new();
+    COMPONENT.get_or_init(|| {
+        build_rust_components(&target_dir().join("e2e-programs"), &["read_only"])
+            .unwrap_or_else(|error| panic!("{error}"))
+            .remove("read_only")
+            .unwrap()
+    })
+}
 
 fn program() -> &'static Program {
     static PROGRAM: OnceLock<Program> = OnceLock::new();
@@ -105,23 +150,23 @@ fn tree(dir: &Path) -> Vec<(String, Option<Vec<u8>>, u64, std::time::SystemTime)
     entries
 }
 
-/// Runs the program in a fresh fixture with `start` (given the fixture's root); checks its
-/// output and that nothing in the fixture changed.
-fn check(name: &str, start: impl FnOnce(&Path) -> Output) {
+/// Runs a program in a fresh fixture with `start` (given the fixture's root); checks that
+/// it prints `expected` and that nothing in the fixture changed.
+fn check(name: &str, expected: &str, start: impl FnOnce(&Path) -> Output) {
     let root = fixture(name);
     let before = tree(&root);
     let output = start(&root);
     let context = output.describe();
     assert_eq!(output.code, Some(0), "{context}");
     assert_eq!(output.stderr, "", "{context}");
-    assert_eq!(output.stdout, EXPECTED, "{context}");
+    assert_eq!(output.stdout, expected, "{context}");
     assert_eq!(tree(&root), before, "the directories changed\n{context}");
 }
 
 #[test]
 fn kiln_run_reads_and_cannot_change_a_read_only_dir() {
     let wasm = path_str(&program().wasm);
-    check("run", |root| {
+    check("run", EXPECTED, |root| {
         let mut args = vec!["run"];
         args.extend(GRANTS);
         args.extend([wasm, "/ro", "/rw"]);
@@ -135,9 +180,41 @@ fn kiln_run_reads_and_cannot_change_a_read_only_dir() {
 #[test]
 fn a_built_executable_reads_and_cannot_change_a_read_only_dir() {
     let executable = program().executable(&GRANTS);
-    check("build", |root| {
+    check("build", EXPECTED, |root| {
         run(
             Command::new(executable)
+                .args(["/ro", "/rw"])
+                .env_clear()
+                .current_dir(root),
+            b"",
+        )
+    });
+}
+
+#[test]
+fn a_component_under_kiln_run_reads_and_cannot_change_a_read_only_dir() {
+    let wasm = path_str(component());
+    check("component-run", EXPECTED_COMPONENT, |root| {
+        let mut args = vec!["run"];
+        args.extend(GRANTS);
+        args.extend([wasm, "/ro", "/rw"]);
+        run(
+            Command::new(support::KILN).args(&args).current_dir(root),
+            b"",
+        )
+    });
+}
+
+#[test]
+fn a_built_component_reads_and_cannot_change_a_read_only_dir() {
+    let executable = scratch_dir("component-executable").join("read_only");
+    let mut args = vec!["build", path_str(component()), "-o", path_str(&executable)];
+    args.extend(GRANTS);
+    let built = run_kiln(&args, b"");
+    assert_eq!(built.code, Some(0), "{}", built.describe());
+    check("component-build", EXPECTED_COMPONENT, |root| {
+        run(
+            Command::new(&executable)
                 .args(["/ro", "/rw"])
                 .env_clear()
                 .current_dir(root),
