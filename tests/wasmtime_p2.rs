@@ -14,7 +14,8 @@
 //!   directory preopened as `.`, `ERRNO_MODE_UNIX=1`, empty stdin (the `p1_*` programs
 //!   of that file the same, `p1_stdio_isatty` left out: Wasmtime runs it only when its
 //!   own stdio is a terminal); a few get a second
-//!   preopen `readonly` holding a file whose contents must be unchanged afterwards. They
+//!   preopen `readonly`, read-only (`--dir-read-only`, Wasmtime's `DirPerms::READ` and
+//!   `FilePerms::READ`), holding a file whose contents must be unchanged afterwards. They
 //!   pass by exiting 0, except those that must trap (`p2_pollable_traps`,
 //!   `p2_stream_pollable_traps`, `p2_udp_send_too_much`: kiln's trap message is checked
 //!   instead of Wasmtime's);
@@ -22,8 +23,8 @@
 //!   translated to kiln's (`--dir HOST::GUEST`, `--env`, `--inherit-env`, `--timeout`):
 //!   the same arguments, fixtures, environment and stdin, and the same checks of exit
 //!   code, stdout, stderr and files left behind. Where Wasmtime uses an option kiln does
-//!   not have (`-Scwd`, `-Smax-resources`, `-Shostcall-fuel`, `--argv0`, read-only
-//!   preopens), the run is set up without it and listed as an expected failure when the
+//!   not have (`-Scwd`, `-Smax-resources`, `-Shostcall-fuel`, `--argv0`), the run is set
+//!   up without it and listed as an expected failure when the
 //!   program then fails.
 //!
 //! Out of scope, not run: the `http`, `serve`, `api`, `tls`, `nn` and `p3` programs (other
@@ -71,11 +72,13 @@ enum Fixture {
     Host(&'static str),
 }
 
-/// A preopened directory: what it holds and its name in the guest.
+/// A preopened directory: what it holds, its name in the guest and whether the guest may
+/// only read it (`--dir-read-only` rather than `--dir`).
 #[derive(Clone)]
 struct Preopen {
     fixture: Fixture,
     guest: &'static str,
+    read_only: bool,
 }
 
 /// Where stdin comes from.
@@ -169,12 +172,14 @@ impl Run {
         }
     }
 
-    /// [`Run::wasi_test`] with a second preopen `readonly` holding `file` (read-only in
-    /// Wasmtime), whose contents must be unchanged afterwards.
+    /// [`Run::wasi_test`] with a second preopen `readonly`, read-only as in Wasmtime,
+    /// holding `file`, whose contents must be unchanged afterwards.
     fn wasi_test_readonly(file: (&'static str, &'static [u8])) -> Run {
         let mut run = Run::wasi_test();
-        run.preopens
-            .push(fresh("readonly", vec![(file.0, Some(file.1.to_vec()))]));
+        run.preopens.push(Preopen {
+            read_only: true,
+            ..fresh("readonly", vec![(file.0, Some(file.1.to_vec()))])
+        });
         run.files_after.push((1, file.0, file.1.to_vec()));
         run
     }
@@ -224,6 +229,7 @@ fn fresh(guest: &'static str, entries: Vec<(&'static str, Option<Vec<u8>>)>) -> 
     Preopen {
         fixture: Fixture::Fresh(entries),
         guest,
+        read_only: false,
     }
 }
 
@@ -521,6 +527,7 @@ fn cases() -> Vec<Case> {
                     run.preopen(Preopen {
                         fixture: Fixture::Host("/"),
                         guest,
+                        read_only: false,
                     })
                 })
                 .pipe(|run| vec![run]),
@@ -874,9 +881,23 @@ fn check_run(
     let dirs: Vec<(PathBuf, String)> = hosts
         .iter()
         .zip(&run.preopens)
+        .filter(|(_, preopen)| !preopen.read_only)
         .map(|(host, preopen)| (host.clone(), preopen.guest.to_string()))
         .collect();
-    let grants = process::grant_flags(&run.env, &dirs);
+    // kiln gives the guest the `--dir` preopens first, then the `--dir-read-only` ones:
+    // the order of `run.preopens` as long as the read-only ones come last, as they do.
+    let read_only_dirs = hosts
+        .iter()
+        .zip(&run.preopens)
+        .filter(|(_, preopen)| preopen.read_only)
+        .flat_map(|(host, preopen)| {
+            [
+                "--dir-read-only".to_string(),
+                format!("{}::{}", host.display(), preopen.guest),
+            ]
+        });
+    let mut grants = process::grant_flags(&run.env, &dirs);
+    grants.extend(read_only_dirs);
     let mut command = match mode {
         Mode::KilnRun => {
             let mut command = Command::new(kiln);

@@ -303,7 +303,7 @@ pub(crate) fn granted_runtime_parts(
     if grants.limits.timeout.is_some() {
         parts.push(kiln_runtime::linked::TIMER);
     }
-    if !grants.dirs.is_empty() {
+    if !grants.dirs.is_empty() || !grants.read_only_dirs.is_empty() {
         parts.push(kiln_runtime::linked::PREOPEN);
     }
     if grants.inherit_env {

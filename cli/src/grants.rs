@@ -1,9 +1,10 @@
-//! The WASI grants (`--dir`, `--env`, `--inherit-env`, `--deterministic`, and the network
-//! grants of WASI 0.2 components: `--allow-tcp-listen`, `--allow-tcp-connect`,
-//! `--allow-udp`, `--allow-ip-name-lookup`, `--inherit-network`) of `kiln run`, and of `kiln
-//! build`, which bakes them into the executable as a small ELF object that defines
-//! `kiln_wasi_grants` (format in the runtime's `wasi/grants.rs`), linked beside the
-//! module. The executable's `main` reads it; nothing at run time widens it.
+//! The WASI grants (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`,
+//! `--deterministic`, and the network grants of WASI 0.2 components:
+//! `--allow-tcp-listen`, `--allow-tcp-connect`, `--allow-udp`, `--allow-ip-name-lookup`,
+//! `--inherit-network`) of `kiln run`, and of `kiln build`, which bakes them into the
+//! executable as a small ELF object that defines `kiln_wasi_grants` (format in the
+//! runtime's `wasi/grants.rs`), linked beside the module. The executable's `main` reads
+//! it; nothing at run time widens it.
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -23,6 +24,13 @@ pub struct GrantArgs {
     /// file outside these directories.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     pub dirs: Vec<String>,
+    /// Preopen the host directory HOST as GUEST as --dir does, but read-only: the guest
+    /// may open, read, stat and list beneath it, and every change there (creating,
+    /// writing, truncating, removing, renaming or linking from or into it, setting times
+    /// or sizes) fails with EPERM (WASI 0.2: not-permitted); repeatable. The guest gets
+    /// the --dir directories first, then these, each in the order given.
+    #[arg(long = "dir-read-only", value_name = "HOST[::GUEST]")]
+    pub read_only_dirs: Vec<String>,
     /// Give the guest an environment variable (repeatable).
     #[arg(long = "env", value_name = "NAME=VALUE")]
     pub env: Vec<String>,
@@ -72,17 +80,18 @@ impl GrantArgs {
                 None => bail!("--env {var}: expected NAME=VALUE"),
             })
             .collect::<Result<_>>()?;
-        let dirs = self
-            .dirs
-            .iter()
-            .map(|dir| {
-                let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
-                if host.contains('\0') || guest.contains('\0') {
-                    bail!("--dir {dir}: paths cannot contain NUL");
-                }
-                Ok((host.to_string(), guest.to_string()))
-            })
-            .collect::<Result<_>>()?;
+        let dirs = |flag: &str, values: &[String]| {
+            values
+                .iter()
+                .map(|dir| {
+                    let (host, guest) = dir.split_once("::").unwrap_or((dir, dir));
+                    if host.contains('\0') || guest.contains('\0') {
+                        bail!("--{flag} {dir}: paths cannot contain NUL");
+                    }
+                    Ok((host.to_string(), guest.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()
+        };
         let patterns = |flag: &str, values: &[String]| {
             values
                 .iter()
@@ -96,7 +105,8 @@ impl GrantArgs {
         Ok(Grants {
             env,
             inherit_env: self.inherit_env,
-            dirs,
+            dirs: dirs("dir", &self.dirs)?,
+            read_only_dirs: dirs("dir-read-only", &self.read_only_dirs)?,
             deterministic: self.deterministic,
             limits: self.limits.limits()?,
             network: NetworkGrants {

@@ -16,8 +16,11 @@
 //! or name.
 //!
 //! Baked WASI grants map into the image config where they have an equivalent: the
-//! working directory is `/`; each preopened host directory becomes a volume at its absolute
-//! path (a relative one is taken from `/`), so an orchestrator can mount storage there;
+//! working directory is `/`; each preopened host directory (`--dir` and `--dir-read-only`
+//! alike) becomes a volume at its absolute path (a relative one is taken from `/`), so an
+//! orchestrator can mount storage there: the container runtime's mount decides whether the
+//! container can write to it, and the executable refuses changes beneath a read-only
+//! preopen whatever the mount allows;
 //! `--env` pairs are listed in `Env` as well as baked (the guest sees the baked values
 //! whatever the container's environment; with `--inherit-env` it also sees the
 //! container's). Labels: `dev.kiln.version` and `dev.kiln.module.digest` (the SHA-256 of
@@ -147,7 +150,7 @@ fn layer(name: &str, executable: &[u8], mtime: u64) -> Result<(Blob, String)> {
 fn runtime_config(args: &BuildArgs, entry: &str, module_digest: &str) -> Result<Value> {
     let grants = args.grants.grants()?;
     let mut volumes = serde_json::Map::new();
-    for (host, _guest) in &grants.dirs {
+    for (host, _guest) in grants.dirs.iter().chain(&grants.read_only_dirs) {
         let absolute = Path::new("/").join(host);
         // `.` (the working directory, here the root) is the whole file system: no volume.
         let normalized: std::path::PathBuf = absolute.components().collect();

@@ -289,6 +289,8 @@ fn preopened_directories_become_volumes_and_env_is_listed() {
             "/data",
             "--dir",
             "cache::/cache",
+            "--dir-read-only",
+            "/config",
             "--env",
             "WHO=kiln",
         ],
@@ -302,7 +304,9 @@ fn preopened_directories_become_volumes_and_env_is_listed() {
         .unwrap()
         .keys()
         .collect();
-    assert_eq!(volumes, ["/cache", "/data"], "{config}");
+    // A read-only preopen is a volume too: the mount decides whether the container may
+    // write there, the executable refuses the guest's changes anyway.
+    assert_eq!(volumes, ["/cache", "/config", "/data"], "{config}");
     assert_eq!(
         config["config"]["Env"],
         serde_json::json!(["WHO=kiln"]),
@@ -315,7 +319,7 @@ fn preopened_directories_become_volumes_and_env_is_listed() {
         &scratch.join("bundle"),
     );
     // What an orchestrator does: mount storage at the volumes.
-    for volume in ["data", "cache"] {
+    for volume in ["data", "cache", "config"] {
         std::fs::create_dir_all(rootfs.join(volume)).unwrap();
     }
     std::fs::write(rootfs.join("data/greeting.txt"), "hello from a volume\n").unwrap();

@@ -58,7 +58,7 @@ fn io_target(descriptor: &Descriptor, write: bool) -> Result<Target, Errno> {
             }
             Ok(host_fd.map_or(Target::Null, Target::Host))
         }
-        Descriptor::File(file) => Ok(Target::Host(file.as_raw_fd())),
+        Descriptor::File { file, .. } => Ok(Target::Host(file.as_raw_fd())),
         Descriptor::Dir { .. } => Err(if write { Errno::BADF } else { Errno::ISDIR }),
     }
 }
@@ -182,7 +182,7 @@ fn fd_write(
 /// for a directory.
 fn positioned_file(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
     match state.table.borrow().get(fd)? {
-        Descriptor::File(file) => Ok(file.as_raw_fd()),
+        Descriptor::File { file, .. } => Ok(file.as_raw_fd()),
         Descriptor::Stdio { .. } => Err(Errno::SPIPE),
         Descriptor::Dir { .. } => Err(Errno::BADF),
     }
@@ -409,7 +409,7 @@ fn fd_fdstat_set_flags(
 ) -> Result<(), Errno> {
     let table = state.table.borrow();
     let host_fd = match table.get(fd)? {
-        Descriptor::File(file) => file.as_raw_fd(),
+        Descriptor::File { file, .. } => file.as_raw_fd(),
         Descriptor::Stdio {
             host_fd: Some(host_fd),
             ..

@@ -145,13 +145,31 @@ fn file_or_dir_fd(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
     }
 }
 
+/// The host fd of a file that may be changed: `EBADF` for anything else, `EPERM` for a
+/// file beneath a read-only preopen.
+fn mutable_file_fd(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
+    Ok(state.table.borrow().mutable_file(fd)?.as_raw_fd())
+}
+
+/// The host fd of a file or directory that may be changed: `EBADF` for stdio, `EPERM`
+/// for one beneath a read-only preopen.
+fn mutable_file_or_dir_fd(state: &WasiState, fd: u32) -> Result<RawFd, Errno> {
+    match state.table.borrow().get(fd)? {
+        Descriptor::Stdio { .. } => Err(Errno::BADF),
+        Descriptor::File { mutate: false, .. } | Descriptor::Dir { mutate: false, .. } => {
+            Err(Errno::PERM)
+        }
+        descriptor => descriptor.raw_fd().ok_or(Errno::BADF),
+    }
+}
+
 fn fd_filestat_set_size(
     state: &WasiState,
     _: &mut GuestMemory<'_>,
     fd: u32,
     size: u64,
 ) -> Result<(), Errno> {
-    let host_fd = file_fd(state, fd)?;
+    let host_fd = mutable_file_fd(state, fd)?;
     let size = libc::off_t::try_from(size).map_err(|_| Errno::INVAL)?;
     // SAFETY: ftruncate on an fd this table owns.
     retry(|| unsafe { libc::ftruncate(host_fd, size) } as isize).map(drop)
@@ -203,8 +221,8 @@ fn fd_filestat_set_times(
     mtim: u64,
     flags: u32,
 ) -> Result<(), Errno> {
-    let host_fd = file_or_dir_fd(state, fd)?;
     let times = timespecs(atim, mtim, flags)?;
+    let host_fd = mutable_file_or_dir_fd(state, fd)?;
     // SAFETY: futimens on an fd this table owns, with two valid timespecs.
     retry(|| unsafe { libc::futimens(host_fd, times.as_ptr()) } as isize).map(drop)
 }
@@ -248,7 +266,9 @@ fn fd_allocate(
     offset: u64,
     len: u64,
 ) -> Result<(), Errno> {
-    let host_fd = file_fd(state, fd)?;
+    // Beneath a read-only preopen `EPERM`, like every other change (Wasmtime's preview
+    // 1 answers `ENOTSUP` to every `fd_allocate`, so it has no case to follow).
+    let host_fd = mutable_file_fd(state, fd)?;
     let offset = libc::off_t::try_from(offset).map_err(|_| Errno::INVAL)?;
     let len = libc::off_t::try_from(len).map_err(|_| Errno::INVAL)?;
     if len == 0 {
@@ -326,7 +346,7 @@ fn fd_readdir(
     memory.check(bufused, 4)?;
     let entries = match state.table.borrow().get(fd)? {
         Descriptor::Dir { dir, .. } => entries(dir)?,
-        Descriptor::File(_) => return Err(Errno::NOTDIR),
+        Descriptor::File { .. } => return Err(Errno::NOTDIR),
         Descriptor::Stdio { .. } => return Err(Errno::BADF),
     };
     // Each entry is a dirent (d_next u64 @0, d_ino u64 @8, d_namlen u32 @16, d_type u8

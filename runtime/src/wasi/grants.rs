@@ -1,6 +1,7 @@
 //! What `kiln build` bakes into an executable: the WASI grants given on its command
-//! line (`--dir`, `--env`, `--inherit-env`, `--deterministic`, the network grants), encoded as bytes behind the symbol
-//! [`GRANTS_SYMBOL`], which the executable's `main` reads (see `exe_main.rs`).
+//! line (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`, `--deterministic`, the
+//! network grants), encoded as bytes behind the symbol [`GRANTS_SYMBOL`], which the
+//! executable's `main` reads (see `exe_main.rs`).
 //!
 //! ```text
 //!   kiln_wasi_grants:  u64 length (LE) | records...
@@ -20,7 +21,11 @@
 //!     kind 12 udp          address pattern
 //!     kind 13 ip-name-lookup  (empty)
 //!     kind 14 inherit-network (empty)
+//!     kind 15 dir-read-only  HOST \0 GUEST
 //! ```
+//!
+//! The guest gets the `dir` preopens first, then the `dir-read-only` ones, each in the
+//! order of their records.
 //!
 //! Besides the grants, the records carry the limits (`RunLimits`) the guest runs under.
 //!
@@ -43,6 +48,9 @@ pub struct Grants {
     pub inherit_env: bool,
     /// `(host path, guest path)` pairs.
     pub dirs: Vec<(String, String)>,
+    /// `(host path, guest path)` pairs the guest may only read beneath
+    /// ([`WasiCtx::preopen_dir_read_only`]); preopened after [`Grants::dirs`].
+    pub read_only_dirs: Vec<(String, String)>,
     /// Virtual clocks and a fixed random stream ([`WasiCtx::deterministic`]).
     pub deterministic: bool,
     /// The limits the guest runs under.
@@ -65,6 +73,7 @@ const KIND_TCP_CONNECT: u8 = 11;
 const KIND_UDP: u8 = 12;
 const KIND_IP_NAME_LOOKUP: u8 = 13;
 const KIND_INHERIT_NETWORK: u8 = 14;
+const KIND_DIR_READ_ONLY: u8 = 15;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -80,6 +89,9 @@ impl Grants {
         }
         for (host, guest) in &self.dirs {
             record(KIND_DIR, format!("{host}\0{guest}").as_bytes());
+        }
+        for (host, guest) in &self.read_only_dirs {
+            record(KIND_DIR_READ_ONLY, format!("{host}\0{guest}").as_bytes());
         }
         if self.inherit_env {
             record(KIND_INHERIT_ENV, &[]);
@@ -142,6 +154,10 @@ impl Grants {
                     let (host, guest) = text?.split_once('\0')?;
                     grants.dirs.push((host.into(), guest.into()));
                 }
+                KIND_DIR_READ_ONLY => {
+                    let (host, guest) = text?.split_once('\0')?;
+                    grants.read_only_dirs.push((host.into(), guest.into()));
+                }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
                 KIND_DETERMINISTIC => grants.deterministic = true,
                 KIND_MAX_MEMORY => {
@@ -194,6 +210,14 @@ impl Grants {
                 error,
             })?;
         }
+        for (host, guest) in &self.read_only_dirs {
+            ctx = ctx
+                .preopen_dir_read_only(host, guest)
+                .map_err(|error| PreopenError {
+                    host: host.clone(),
+                    error,
+                })?;
+        }
         Ok(ctx)
     }
 }
@@ -228,6 +252,7 @@ mod tests {
             env: vec![("A".into(), "x=y\nz".into())],
             inherit_env: true,
             dirs: vec![("fs".into(), "/".into())],
+            read_only_dirs: vec![("data".into(), "/data".into()), ("a b".into(), ".".into())],
             deterministic: true,
             limits: RunLimits {
                 resources: crate::ResourceLimits {
@@ -256,6 +281,8 @@ mod tests {
         assert_eq!(Grants::decode(&[99, 0, 0, 0, 0]), None);
         assert_eq!(Grants::decode(&[9, 2, 0, 0, 0, b'1', b's']), None);
         assert_eq!(Grants::decode(&[1, 9, 0, 0, 0]), None);
+        // A read-only directory without the NUL between its paths.
+        assert_eq!(Grants::decode(&[15, 2, 0, 0, 0, b'a', b'b']), None);
         assert_eq!(Grants::decode(&[5, 2, 0, 0, 0, b'x', b'1']), None);
         // Address patterns that do not decode: too short, a prefix past the address.
         assert_eq!(Grants::decode(&[10, 3, 0, 0, 0, 4, 32, 0]), None);

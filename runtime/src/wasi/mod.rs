@@ -23,6 +23,14 @@
 //! elsewhere, so `..`, absolute paths and symlinks cannot leave it), the environment it
 //! was given, and stdio.
 //!
+//! Read-only preopens ([`WasiCtx::preopen_dir_read_only`], Wasmtime's `DirPerms::READ`
+//! with `FilePerms::READ`): every descriptor opened beneath one carries `mutate: false`,
+//! and each function that would change something beneath it (create, open for writing or
+//! truncation, remove, rename or link from or into it, set times, set size, allocate)
+//! checks that flag before it asks the host, and refuses with `EPERM` (WASI 0.2:
+//! `not-permitted`), as Wasmtime does. A file beneath one is never open for writing on the
+//! host, so writes through it fail there (`EBADF`, as in Wasmtime's preview 1).
+//!
 //! Each WASI function is a plain Rust function with typed parameters (`fd: u32`,
 //! `offset: u64`, ...) after the state and the guest memory; its family's `DEFINITIONS`
 //! table names it once (`errno_fn!(fd_pread)`), and its wasm signature and the decoding of
@@ -85,6 +93,8 @@ pub enum Stdio {
 struct Preopen {
     dir: cap_std::fs::Dir,
     guest_path: String,
+    /// Whether the guest may change what is beneath it (false for a read-only preopen).
+    mutate: bool,
 }
 
 /// What a WASI guest may see of the world: its arguments, its environment, the host
@@ -121,7 +131,7 @@ impl std::fmt::Debug for WasiCtx {
                 &self
                     .preopens
                     .iter()
-                    .map(|preopen| &preopen.guest_path)
+                    .map(|preopen| (&preopen.guest_path, preopen.mutate))
                     .collect::<Vec<_>>(),
             )
             .field("stdio", &self.stdio)
@@ -262,14 +272,38 @@ impl WasiCtx {
     /// `guest_path` (for example `/`, `.` or `/data`). Preopens get descriptors 3, 4, ...
     /// in the order they are added.
     pub fn preopen_dir(
-        mut self,
+        self,
         host_path: impl AsRef<Path>,
         guest_path: &str,
     ) -> std::io::Result<WasiCtx> {
-        let dir = open_preopen(host_path.as_ref())?;
+        self.push_preopen(host_path.as_ref(), guest_path, true)
+    }
+
+    /// Like [`WasiCtx::preopen_dir`], but the guest may only read beneath the directory:
+    /// open, read, stat, list and read links. Every change beneath it (creating, writing,
+    /// truncating, removing, renaming or linking from or into it, setting times or sizes,
+    /// allocating) is refused with `EPERM` in preview 1 and `not-permitted` in WASI 0.2,
+    /// as with Wasmtime's `DirPerms::READ` and `FilePerms::READ`; so is opening a file
+    /// beneath it for writing. Directories opened beneath it are read-only too.
+    pub fn preopen_dir_read_only(
+        self,
+        host_path: impl AsRef<Path>,
+        guest_path: &str,
+    ) -> std::io::Result<WasiCtx> {
+        self.push_preopen(host_path.as_ref(), guest_path, false)
+    }
+
+    fn push_preopen(
+        mut self,
+        host_path: &Path,
+        guest_path: &str,
+        mutate: bool,
+    ) -> std::io::Result<WasiCtx> {
+        let dir = open_preopen(host_path)?;
         self.preopens.push(Preopen {
             dir,
             guest_path: guest_path.to_string(),
+            mutate,
         });
         Ok(self)
     }
@@ -305,12 +339,7 @@ pub(crate) struct WasiState {
 impl WasiState {
     pub fn new(ctx: WasiCtx, interrupt: Arc<InterruptState>) -> WasiState {
         let env = ctx.environment();
-        let table = FdTable::new(
-            ctx.stdio,
-            ctx.preopens
-                .into_iter()
-                .map(|preopen| (preopen.dir, preopen.guest_path)),
-        );
+        let table = FdTable::new(ctx.stdio, ctx.preopens.into_iter());
         let (clocks, random) = if ctx.deterministic {
             (
                 clock::Clocks::Virtual(Cell::new(0)),

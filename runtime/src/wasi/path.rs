@@ -12,6 +12,13 @@
 //! filesystem", as in Wasmtime). Hard links and renames take both directories as
 //! capabilities, so neither end can be outside what was granted. No path reaches the
 //! host's filesystem any other way.
+//!
+//! # Read-only preopens
+//! Beneath a read-only preopen (`mutate: false`, inherited by every descriptor opened
+//! beneath it) each change is refused with `EPERM` before the host is asked, as in
+//! Wasmtime: `path_open` with `O_CREAT`, `O_TRUNC` or the `fd_write` right, creating or
+//! removing directories, unlinking, symlinking, setting times, and renaming or linking
+//! when either end is read-only.
 
 // A WASI function takes the witx parameters one by one, after the state and the memory.
 #![allow(clippy::too_many_arguments)]
@@ -71,6 +78,22 @@ fn with_dir<T>(
     let path = memory.string(pointer, len)?;
     let table = state.table.borrow();
     let dir = table.dir(fd)?;
+    Ok(f(dir, path)?)
+}
+
+/// Like [`with_dir`], for a change beneath the directory: `EPERM` beneath a read-only
+/// preopen.
+fn with_mutable_dir<T>(
+    state: &WasiState,
+    memory: &GuestMemory<'_>,
+    fd: u32,
+    pointer: u32,
+    len: u32,
+    f: impl FnOnce(&cap_std::fs::Dir, &str) -> std::io::Result<T>,
+) -> Result<T, Errno> {
+    let path = memory.string(pointer, len)?;
+    let table = state.table.borrow();
+    let dir = table.mutable_dir(fd)?;
     Ok(f(dir, path)?)
 }
 
@@ -134,19 +157,33 @@ fn path_open(
     } else {
         FollowSymlinks::No
     });
-    let file = with_dir(state, memory, dirfd, path, path_len, |dir, path| {
-        dir.open_with(path, &options)
-    })?;
+    let (file, mutate) = {
+        let path = memory.string(path, path_len)?;
+        let table = state.table.borrow();
+        let (dir, mutate) = table.dir_and_mutate(dirfd)?;
+        // Checked before the host is asked, as in Wasmtime: nothing beneath a read-only
+        // preopen is created, truncated or opened for writing.
+        let changes =
+            open_flags & (oflags::CREAT | oflags::TRUNC) != 0 || base & rights::FD_WRITE != 0;
+        if changes && !mutate {
+            return Err(Errno::PERM);
+        }
+        (dir.open_with(path, &options)?, mutate)
+    };
     let is_dir = file.metadata()?.is_dir();
     let descriptor = if is_dir {
         Descriptor::Dir {
             dir: cap_std::fs::Dir::from_std_file(file.into_std()),
             preopen: None,
+            mutate,
         }
     } else if directory {
         return Err(Errno::NOTDIR);
     } else {
-        Descriptor::File(file.into_std())
+        Descriptor::File {
+            file: file.into_std(),
+            mutate,
+        }
     };
     let fd = state.table.borrow_mut().push(descriptor)?;
     memory.write_u32(opened, fd)
@@ -159,7 +196,7 @@ fn path_create_directory(
     path: u32,
     len: u32,
 ) -> Result<(), Errno> {
-    with_dir(state, memory, fd, path, len, |dir, path| {
+    with_mutable_dir(state, memory, fd, path, len, |dir, path| {
         dir.create_dir(path)
     })
 }
@@ -171,7 +208,7 @@ fn path_remove_directory(
     path: u32,
     len: u32,
 ) -> Result<(), Errno> {
-    with_dir(state, memory, fd, path, len, |dir, path| {
+    with_mutable_dir(state, memory, fd, path, len, |dir, path| {
         dir.remove_dir(path)
     })
 }
@@ -183,7 +220,7 @@ fn path_unlink_file(
     path: u32,
     len: u32,
 ) -> Result<(), Errno> {
-    with_dir(state, memory, fd, path, len, |dir, path| {
+    with_mutable_dir(state, memory, fd, path, len, |dir, path| {
         dir.remove_file_or_symlink(path)
     })
 }
@@ -201,7 +238,8 @@ fn path_rename(
     let old_path = memory.string(old_path, old_len)?;
     let new_path = memory.string(new_path, new_len)?;
     let table = state.table.borrow();
-    let (old_dir, new_dir) = (table.dir(fd)?, table.dir(new_fd)?);
+    // Out of a read-only preopen or into one are both changes to it.
+    let (old_dir, new_dir) = (table.mutable_dir(fd)?, table.mutable_dir(new_fd)?);
     Ok(old_dir.rename(old_path, new_dir, new_path)?)
 }
 
@@ -218,13 +256,17 @@ fn path_link(
 ) -> Result<(), Errno> {
     let old_path = memory.string(old_path, old_len)?;
     let new_path = memory.string(new_path, new_len)?;
+    let follow = follow(lookupflags)?;
+    let table = state.table.borrow();
+    // A link into a directory that may be changed would let a read-only file be written
+    // through it, and one into a read-only directory changes that: both are refused,
+    // before the symlink check, as in Wasmtime.
+    let (old_dir, new_dir) = (table.mutable_dir(fd)?, table.mutable_dir(new_fd)?);
     // Following a symlink for the source is not supported (as in Wasmtime): the link
     // would be to whatever the symlink names, which cap-std cannot check.
-    if follow(lookupflags)? {
+    if follow {
         return Err(Errno::INVAL);
     }
-    let table = state.table.borrow();
-    let (old_dir, new_dir) = (table.dir(fd)?, table.dir(new_fd)?);
     Ok(old_dir.hard_link(old_path, new_dir, new_path)?)
 }
 
@@ -238,7 +280,7 @@ fn path_symlink(
     new_len: u32,
 ) -> Result<(), Errno> {
     let target = memory.string(old_path, old_len)?;
-    with_dir(state, memory, fd, new_path, new_len, |dir, link| {
+    with_mutable_dir(state, memory, fd, new_path, new_len, |dir, link| {
         // The target is stored as given; it is checked when something resolves through
         // the link, like every other path.
         dir.symlink(target, link)
@@ -333,7 +375,7 @@ fn path_filestat_set_times(
     let flags = flags as u16;
     let atime = time_spec(atim, flags, fstflags::ATIM, fstflags::ATIM_NOW)?;
     let mtime = time_spec(mtim, flags, fstflags::MTIM, fstflags::MTIM_NOW)?;
-    with_dir(state, memory, fd, path, len, |dir, path| {
+    with_mutable_dir(state, memory, fd, path, len, |dir, path| {
         if follow {
             dir.set_times(path, atime, mtime)
         } else {

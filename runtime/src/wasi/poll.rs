@@ -174,7 +174,7 @@ pub(super) fn poll(
                             event.error = Errno::BADF;
                         }
                         Ok(Descriptor::Dir { .. }) => {}
-                        Ok(Descriptor::File(file)) => {
+                        Ok(Descriptor::File { file, .. }) => {
                             if kind == EVENTTYPE_FD_READ {
                                 let size = file.metadata().map(|m| m.len()).unwrap_or(0);
                                 // SAFETY: lseek on an fd the table owns.

@@ -8,9 +8,11 @@
 //! ```
 //!
 //! A file is a `std::fs::File` opened beneath a preopen by `cap-std`; a directory is a
-//! `cap_std::fs::Dir`, the only handle through which paths are resolved.
+//! `cap_std::fs::Dir`, the only handle through which paths are resolved. Both carry
+//! `mutate`, which they inherit from the preopen they were opened beneath: false beneath
+//! a read-only one.
 
-use super::{Errno, Stdio};
+use super::{Errno, Preopen, Stdio};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -29,11 +31,19 @@ pub(crate) enum Descriptor {
         stream: StdioStream,
         host_fd: Option<RawFd>,
     },
-    File(std::fs::File),
+    File {
+        file: std::fs::File,
+        /// Whether the file may be changed (its size, times, space): false beneath a
+        /// read-only preopen.
+        mutate: bool,
+    },
     Dir {
         dir: cap_std::fs::Dir,
         /// The guest path of a preopened directory.
         preopen: Option<String>,
+        /// Whether anything beneath it (or the directory's own times) may be changed:
+        /// false beneath a read-only preopen.
+        mutate: bool,
     },
 }
 
@@ -42,7 +52,7 @@ impl Descriptor {
     pub fn raw_fd(&self) -> Option<RawFd> {
         match self {
             Descriptor::Stdio { host_fd, .. } => *host_fd,
-            Descriptor::File(file) => Some(file.as_raw_fd()),
+            Descriptor::File { file, .. } => Some(file.as_raw_fd()),
             Descriptor::Dir { dir, .. } => Some(dir.as_raw_fd()),
         }
     }
@@ -62,10 +72,7 @@ pub(crate) struct FdTable {
 const MAX_DESCRIPTORS: usize = 1 << 16;
 
 impl FdTable {
-    pub fn new(
-        stdio: Stdio,
-        preopens: impl Iterator<Item = (cap_std::fs::Dir, String)>,
-    ) -> FdTable {
+    pub(super) fn new(stdio: Stdio, preopens: impl Iterator<Item = Preopen>) -> FdTable {
         let mut entries = Vec::new();
         for (fd, stream) in [StdioStream::In, StdioStream::Out, StdioStream::Err]
             .into_iter()
@@ -74,10 +81,11 @@ impl FdTable {
             let host_fd = (stdio == Stdio::Inherit).then_some(fd as RawFd);
             entries.push(Some(Descriptor::Stdio { stream, host_fd }));
         }
-        entries.extend(preopens.map(|(dir, guest_path)| {
+        entries.extend(preopens.map(|preopen| {
             Some(Descriptor::Dir {
-                dir,
-                preopen: Some(guest_path),
+                dir: preopen.dir,
+                preopen: Some(preopen.guest_path),
+                mutate: preopen.mutate,
             })
         }));
         FdTable {
@@ -96,16 +104,40 @@ impl FdTable {
     /// A regular file (or other non-directory opened by path); `EBADF` otherwise.
     pub fn file(&self, fd: u32) -> Result<&std::fs::File, Errno> {
         match self.get(fd)? {
-            Descriptor::File(file) => Ok(file),
+            Descriptor::File { file, .. } => Ok(file),
+            _ => Err(Errno::BADF),
+        }
+    }
+
+    /// A file that may be changed: `EBADF` for anything but a file, `EPERM` for a file
+    /// beneath a read-only preopen (as in Wasmtime).
+    pub fn mutable_file(&self, fd: u32) -> Result<&std::fs::File, Errno> {
+        match self.get(fd)? {
+            Descriptor::File { file, mutate: true } => Ok(file),
+            Descriptor::File { .. } => Err(Errno::PERM),
             _ => Err(Errno::BADF),
         }
     }
 
     /// A directory to resolve paths in: `ENOTDIR` for a file, `EBADF` for stdio.
     pub fn dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
+        self.dir_and_mutate(fd).map(|(dir, _)| dir)
+    }
+
+    /// A directory to change things beneath: as [`FdTable::dir`], and `EPERM` for one
+    /// beneath a read-only preopen (as in Wasmtime).
+    pub fn mutable_dir(&self, fd: u32) -> Result<&cap_std::fs::Dir, Errno> {
+        match self.dir_and_mutate(fd)? {
+            (dir, true) => Ok(dir),
+            (_, false) => Err(Errno::PERM),
+        }
+    }
+
+    /// A directory to resolve paths in and whether things beneath it may be changed.
+    pub fn dir_and_mutate(&self, fd: u32) -> Result<(&cap_std::fs::Dir, bool), Errno> {
         match self.get(fd)? {
-            Descriptor::Dir { dir, .. } => Ok(dir),
-            Descriptor::File(_) => Err(Errno::NOTDIR),
+            Descriptor::Dir { dir, mutate, .. } => Ok((dir, *mutate)),
+            Descriptor::File { .. } => Err(Errno::NOTDIR),
             Descriptor::Stdio { .. } => Err(Errno::BADF),
         }
     }

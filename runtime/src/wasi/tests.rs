@@ -896,3 +896,326 @@ fn mismatched_arguments_are_an_error() {
     let too_few = call(find(preview1(), "proc_exit"), &state, &mut caller, &[]);
     assert!(matches!(too_few, Err(HostError::Message(_))), "{too_few:?}");
 }
+
+/// Fills `dir` with what a read-only preopen holds in these tests: `data`, `sub/inner`
+/// and the empty directory `empty`.
+pub(super) fn make_read_only_tree(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::fs::write(dir.join("data"), b"read only\n").unwrap();
+    std::fs::write(dir.join("sub/inner"), b"inner").unwrap();
+}
+
+/// Everything observable of the tree at `dir` that a change would alter: each entry's
+/// path, contents (files), link count and modification time, the directory's own
+/// included.
+pub(super) fn tree(
+    dir: &std::path::Path,
+) -> Vec<(String, Option<Vec<u8>>, u64, std::time::SystemTime)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut entries = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let metadata = std::fs::symlink_metadata(&path).unwrap();
+        let contents = if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path).unwrap() {
+                pending.push(entry.unwrap().path());
+            }
+            None
+        } else {
+            Some(std::fs::read(&path).unwrap())
+        };
+        let name = path.strip_prefix(dir).unwrap().display().to_string();
+        entries.push((
+            name,
+            contents,
+            metadata.nlink(),
+            metadata.modified().unwrap(),
+        ));
+    }
+    entries.sort();
+    entries
+}
+
+impl Scratch {
+    /// [`Scratch::state`] with a second preopen, `ro/` (see [`make_read_only_tree`]),
+    /// read-only as `readonly` (fd 4).
+    fn state_with_read_only(&self) -> WasiState {
+        make_read_only_tree(&self.0.join("ro"));
+        WasiState::new(
+            WasiCtx::new()
+                .stdio(Stdio::Null)
+                .preopen_dir(self.0.join("root"), "/")
+                .unwrap()
+                .preopen_dir_read_only(self.0.join("ro"), "readonly")
+                .unwrap(),
+            Default::default(),
+        )
+    }
+}
+
+/// A guest memory of 1 KiB whose strings are put at 512, 640, 768 and 896 by [`text`].
+fn guest_memory() -> Vec<u8> {
+    vec![0u8; 1024]
+}
+
+/// Puts `text` in string slot `slot` (0 to 3) of `memory`; its pointer and length.
+fn text(memory: &mut [u8], slot: usize, text: &str) -> [Val; 2] {
+    let at = 512 + slot * 128;
+    memory[at..at + text.len()].copy_from_slice(text.as_bytes());
+    [Val::I32(at as i32), Val::I32(text.len() as i32)]
+}
+
+/// `path_open` of `path` beneath `dirfd`: the errno and (on success) the new fd.
+fn open_with(
+    state: &WasiState,
+    dirfd: u32,
+    path: &str,
+    oflags: u32,
+    base: u64,
+    fdflags: u32,
+) -> (i32, u32) {
+    let mut memory = guest_memory();
+    let [path, len] = text(&mut memory, 0, path);
+    let args = [
+        Val::I32(dirfd as i32),
+        Val::I32(0),
+        path,
+        len,
+        Val::I32(oflags as i32),
+        Val::I64(base as i64),
+        Val::I64(base as i64),
+        Val::I32(fdflags as i32),
+        Val::I32(0),
+    ];
+    let errno = check(state, &mut memory, "path_open", &args);
+    (errno, read_u32(&memory, 0))
+}
+
+const EBADF: i32 = Errno::BADF.0 as i32;
+
+#[test]
+fn a_read_only_preopen_can_be_opened_read_stated_and_listed() {
+    let scratch = Scratch::new("read-only-reads");
+    let state = scratch.state_with_read_only();
+    let mut memory = guest_memory();
+    // It is a preopen like any other, with the rights Wasmtime reports for every one.
+    assert_eq!(
+        check(&state, &mut memory, "fd_prestat_get", &i32s(&[4, 0])),
+        0
+    );
+    assert_eq!(read_u32(&memory, 4), "readonly".len() as u32);
+    assert_eq!(
+        check(&state, &mut memory, "fd_fdstat_get", &i32s(&[4, 0])),
+        0
+    );
+    assert_eq!(memory[0], table::filetype::DIRECTORY);
+    assert_eq!(
+        u64::from_le_bytes(memory[8..16].try_into().unwrap()),
+        rights::PREOPEN_BASE
+    );
+    // Open and read a file, and one in a directory opened beneath it.
+    let (errno, file) = open_with(&state, 4, "data", 0, rights::FD_READ, 0);
+    assert_eq!(errno, 0);
+    put_iovecs(&mut memory, 16, &[(100, 64)]);
+    assert_eq!(
+        check(&state, &mut memory, "fd_read", &i32s(&[file, 16, 1, 8])),
+        0
+    );
+    assert_eq!(
+        &memory[100..100 + read_u32(&memory, 8) as usize],
+        b"read only\n"
+    );
+    let (errno, sub) = open_with(&state, 4, "sub", 2, rights::FD_READDIR, 0);
+    assert_eq!(errno, 0);
+    let (errno, inner) = open_with(&state, sub, "inner", 0, rights::FD_READ, 0);
+    assert_eq!(errno, 0);
+    assert_eq!(
+        check(&state, &mut memory, "fd_read", &i32s(&[inner, 16, 1, 8])),
+        0
+    );
+    assert_eq!(&memory[100..100 + read_u32(&memory, 8) as usize], b"inner");
+    // Stat by descriptor and by path.
+    assert_eq!(
+        check(&state, &mut memory, "fd_filestat_get", &i32s(&[file, 200])),
+        0
+    );
+    assert_eq!(u64::from_le_bytes(memory[232..240].try_into().unwrap()), 10);
+    let [path, len] = text(&mut memory, 0, "sub/inner");
+    let args = [Val::I32(4), Val::I32(0), path, len, Val::I32(200)];
+    assert_eq!(check(&state, &mut memory, "path_filestat_get", &args), 0);
+    assert_eq!(u64::from_le_bytes(memory[232..240].try_into().unwrap()), 5);
+    // List: `.`, `..`, then the three entries.
+    let readdir = [
+        Val::I32(4),
+        Val::I32(100),
+        Val::I32(400),
+        Val::I64(0),
+        Val::I32(8),
+    ];
+    assert_eq!(check(&state, &mut memory, "fd_readdir", &readdir), 0);
+    let listing = &memory[100..100 + read_u32(&memory, 8) as usize];
+    for name in [&b"data"[..], b"sub", b"empty"] {
+        assert!(
+            listing.windows(name.len()).any(|window| window == name),
+            "{name:?} not listed"
+        );
+    }
+    // Syncing and advising change nothing and are allowed, as in Wasmtime.
+    assert_eq!(check(&state, &mut memory, "fd_sync", &i32s(&[file])), 0);
+    let advise = [Val::I32(file as i32), Val::I64(0), Val::I64(0), Val::I32(0)];
+    assert_eq!(check(&state, &mut memory, "fd_advise", &advise), 0);
+}
+
+#[test]
+fn nothing_beneath_a_read_only_preopen_can_be_changed() {
+    let scratch = Scratch::new("read-only-changes");
+    let state = scratch.state_with_read_only();
+    let ro = scratch.0.join("ro");
+    let before = tree(&ro);
+    let rw_before = tree(&scratch.0.join("root"));
+    // Opening for a change: create (new or existing), truncate, write, append-write.
+    for (path, oflags, base) in [
+        ("new", 1, rights::FD_READ),
+        ("new", 1 | 4, rights::FD_READ | rights::FD_WRITE),
+        ("data", 1, rights::FD_READ),
+        ("data", 8, rights::FD_READ),
+        ("data", 0, rights::FD_WRITE),
+        ("data", 0, rights::FD_READ | rights::FD_WRITE),
+        ("sub/inner", 8, rights::FD_READ),
+    ] {
+        assert_eq!(
+            open_with(&state, 4, path, oflags, base, 0).0,
+            EPERM,
+            "open {path} with oflags {oflags} and rights {base:#x}"
+        );
+    }
+    assert_eq!(
+        open_with(
+            &state,
+            4,
+            "data",
+            0,
+            rights::FD_WRITE,
+            u32::from(table::fdflags::APPEND)
+        )
+        .0,
+        EPERM
+    );
+    // Each path function that changes the directory, beneath the preopen and beneath a
+    // directory opened in it.
+    let (errno, sub) = open_with(&state, 4, "sub", 2, rights::FD_READDIR, 0);
+    assert_eq!(errno, 0);
+    let mut memory = guest_memory();
+    for dir in [4, sub] {
+        let dir = Val::I32(dir as i32);
+        let [made, made_len] = text(&mut memory, 0, "made");
+        let call = [dir, made, made_len];
+        assert_eq!(
+            check(&state, &mut memory, "path_create_directory", &call),
+            EPERM
+        );
+        let [target, target_len] = text(&mut memory, 1, "data");
+        let symlink = [target, target_len, dir, made, made_len];
+        assert_eq!(check(&state, &mut memory, "path_symlink", &symlink), EPERM);
+        let [inner, inner_len] = text(&mut memory, 2, "inner");
+        let unlink = [dir, inner, inner_len];
+        assert_eq!(
+            check(&state, &mut memory, "path_unlink_file", &unlink),
+            EPERM
+        );
+        let set_times = [
+            dir,
+            Val::I32(0),
+            inner,
+            inner_len,
+            Val::I64(0),
+            Val::I64(0),
+            Val::I32(i32::from(file::fstflags::MTIM | file::fstflags::ATIM_NOW)),
+        ];
+        assert_eq!(
+            check(&state, &mut memory, "path_filestat_set_times", &set_times),
+            EPERM
+        );
+    }
+    let [empty, empty_len] = text(&mut memory, 0, "empty");
+    let remove = [Val::I32(4), empty, empty_len];
+    assert_eq!(
+        check(&state, &mut memory, "path_remove_directory", &remove),
+        EPERM
+    );
+    // Renames and links: within it, out of it into `/` (fd 3), and from `/` into it.
+    let [data, data_len] = text(&mut memory, 0, "data");
+    let [moved, moved_len] = text(&mut memory, 1, "moved");
+    let [inside, inside_len] = text(&mut memory, 2, "inside");
+    for (from, from_path, to) in [
+        (4, [data, data_len], 4),
+        (4, [data, data_len], 3),
+        (3, [inside, inside_len], 4),
+    ] {
+        let [from_path, from_len] = from_path;
+        let rename = [
+            Val::I32(from),
+            from_path,
+            from_len,
+            Val::I32(to),
+            moved,
+            moved_len,
+        ];
+        assert_eq!(
+            check(&state, &mut memory, "path_rename", &rename),
+            EPERM,
+            "rename from fd {from} to fd {to}"
+        );
+        for lookupflags in [0, 1] {
+            let link = [
+                Val::I32(from),
+                Val::I32(lookupflags),
+                from_path,
+                from_len,
+                Val::I32(to),
+                moved,
+                moved_len,
+            ];
+            assert_eq!(
+                check(&state, &mut memory, "path_link", &link),
+                EPERM,
+                "link from fd {from} to fd {to}"
+            );
+        }
+    }
+    // Through a file opened for reading: size, times and space cannot be changed, and
+    // it cannot be written (not open for writing on the host: EBADF, as in Wasmtime).
+    let (errno, file) = open_with(&state, 4, "data", 0, rights::FD_READ, 0);
+    assert_eq!(errno, 0);
+    let file = Val::I32(file as i32);
+    let set_size = [file, Val::I64(0)];
+    assert_eq!(
+        check(&state, &mut memory, "fd_filestat_set_size", &set_size),
+        EPERM
+    );
+    let allocate = [file, Val::I64(0), Val::I64(4096)];
+    assert_eq!(check(&state, &mut memory, "fd_allocate", &allocate), EPERM);
+    let now = Val::I32(i32::from(
+        file::fstflags::ATIM_NOW | file::fstflags::MTIM_NOW,
+    ));
+    for descriptor in [file, Val::I32(4), Val::I32(sub as i32)] {
+        let set_times = [descriptor, Val::I64(0), Val::I64(0), now];
+        assert_eq!(
+            check(&state, &mut memory, "fd_filestat_set_times", &set_times),
+            EPERM
+        );
+    }
+    memory[100..105].copy_from_slice(b"owned");
+    put_iovecs(&mut memory, 16, &[(100, 5)]);
+    let write = [file, Val::I32(16), Val::I32(1), Val::I32(8)];
+    assert_eq!(check(&state, &mut memory, "fd_write", &write), EBADF);
+    let pwrite = [file, Val::I32(16), Val::I32(1), Val::I64(0), Val::I32(8)];
+    assert_eq!(check(&state, &mut memory, "fd_pwrite", &pwrite), EBADF);
+    assert_eq!(tree(&ro), before);
+    assert_eq!(tree(&scratch.0.join("root")), rw_before);
+    // The read-write preopen beside it still takes changes.
+    let (errno, _) = open_with(&state, 3, "new", 1, rights::FD_WRITE, 0);
+    assert_eq!(errno, 0);
+    assert!(scratch.0.join("root/new").exists());
+}

@@ -8,14 +8,18 @@
 //! Wasmtime). Link and rename take both directories as capabilities.
 //!
 //! # Permissions
-//! As in Wasmtime: preopens may be changed beneath (`mutate-directory`), and a directory
-//! opened by `open-at` may be when its parent may be, whatever flags it was opened with
-//! (Wasmtime's directories inherit their parent's permissions; wasi-libc opens the
-//! directories it removes entries from with `read` alone). Creating, truncating, writing, removing, renaming or linking beneath a
-//! directory that may not be changed is `not-permitted`. A file can be read through only
-//! when opened with `read`, written only with `write` (`bad-descriptor` otherwise);
-//! `set-size` goes to the host's `ftruncate`, which refuses a file opened read-only
-//! with `invalid`, as in Wasmtime.
+//! As in Wasmtime: preopens may be changed beneath (`mutate-directory`) but read-only
+//! ones ([`crate::wasi::WasiCtx::preopen_dir_read_only`]), and a directory or file opened
+//! by `open-at` may be changed when its parent may be, whatever flags it was opened with
+//! (Wasmtime's descriptors inherit their parent's permissions; wasi-libc opens the
+//! directories it removes entries from with `read` alone). Beneath a directory that may
+//! not be changed, creating, truncating, opening for `write`, removing, renaming or
+//! linking from or into it, and setting times is `not-permitted`, and so are writing
+//! (`write`, `write-via-stream`, `append-via-stream`), `set-size` and `set-times` of a
+//! file opened there: each checked before the host is asked. Otherwise a file can be
+//! read through only when opened with `read`, written only with `write`
+//! (`bad-descriptor` otherwise); `set-size` goes to the host's `ftruncate`, which refuses
+//! a file opened read-only with `invalid`, as in Wasmtime.
 
 use super::io::{InputStream, OutputStream};
 use super::resources::{Descriptor, ResourceKind as Kind};
@@ -388,14 +392,24 @@ impl Descriptor {
     }
 
     /// The file, if it was opened for writing (`bad-descriptor` otherwise,
-    /// `is-directory` for a directory).
+    /// `not-permitted` beneath a read-only preopen, `is-directory` for a directory).
     fn writable_file(&self) -> Result<&Rc<std::fs::File>, Errno> {
         match self {
+            Descriptor::File { mutate: false, .. } => Err(Errno::PERM),
             Descriptor::File {
                 file, write: true, ..
             } => Ok(file),
             Descriptor::File { .. } => Err(Errno::BADF),
             Descriptor::Dir { .. } => Err(Errno::ISDIR),
+        }
+    }
+
+    /// Whether the descriptor itself may be changed (its times, a file's size):
+    /// `not-permitted` beneath a read-only preopen.
+    fn check_mutable(&self) -> Result<(), Errno> {
+        match self {
+            Descriptor::File { mutate: true, .. } | Descriptor::Dir { mutate: true, .. } => Ok(()),
+            _ => Err(Errno::PERM),
         }
     }
 
@@ -620,6 +634,7 @@ fn set_size(host: &mut WasiP2, mut args: Args) -> HostResult {
             Descriptor::File { file, .. } => file,
             Descriptor::Dir { .. } => return Err(Errno::ISDIR),
         };
+        descriptor.check_mutable()?;
         file.set_len(size)?;
         Ok(None)
     })())
@@ -669,9 +684,12 @@ fn set_times(host: &mut WasiP2, mut args: Args) -> HostResult {
     let mtime = args.variant()?;
     let times = [timespec(&args, atime)?, timespec(&args, mtime)?];
     args.end()?;
-    // SAFETY: futimens on an fd the descriptor owns, with two valid timespecs.
-    let result = retry(|| unsafe { libc::futimens(descriptor.raw_fd(), times.as_ptr()) } as isize);
-    finish(result.map(|_| None))
+    finish((|| -> Outcome {
+        descriptor.check_mutable()?;
+        // SAFETY: futimens on an fd the descriptor owns, with two valid timespecs.
+        retry(|| unsafe { libc::futimens(descriptor.raw_fd(), times.as_ptr()) } as isize)?;
+        Ok(None)
+    })())
 }
 
 fn descriptor_read(host: &mut WasiP2, mut args: Args) -> HostResult {
@@ -829,7 +847,7 @@ fn set_times_at(host: &mut WasiP2, mut args: Args) -> HostResult {
     let (atime, mtime) = (timespec(&args, atime)?, timespec(&args, mtime)?);
     args.end()?;
     finish((|| -> Outcome {
-        let dir = descriptor.dir()?;
+        let dir = descriptor.mutable_dir()?;
         let (atime, mtime) = (time_spec(&atime), time_spec(&mtime));
         if path_flags(flags)? & SYMLINK_FOLLOW != 0 {
             dir.set_times(&path, atime, mtime)?;
@@ -848,12 +866,16 @@ fn link_at(host: &mut WasiP2, mut args: Args) -> HostResult {
     let new_path = args.string()?;
     args.end()?;
     finish((|| -> Outcome {
+        let flags = path_flags(flags)?;
+        // A link into a directory that may be changed would let a read-only file be
+        // written through it, and one into a read-only directory changes that: both are
+        // `not-permitted`, before the symlink check, as in Wasmtime.
+        let (old_dir, new_dir) = (descriptor.mutable_dir()?, new_descriptor.mutable_dir()?);
         // Following a symlink for the source is not supported (as in Wasmtime): the
         // link would be to whatever the symlink names, which cap-std cannot check.
-        if path_flags(flags)? & SYMLINK_FOLLOW != 0 {
+        if flags & SYMLINK_FOLLOW != 0 {
             return Err(Errno::INVAL);
         }
-        let (old_dir, new_dir) = (descriptor.dir()?, new_descriptor.mutable_dir()?);
         old_dir.hard_link(&old_path, new_dir, &new_path)?;
         Ok(None)
     })())
@@ -920,18 +942,20 @@ fn open_at(host: &mut WasiP2, mut args: Args) -> HostResult {
             flags & descriptor_flags::READ != 0,
             flags & descriptor_flags::WRITE != 0,
         );
+        let directory = open & open_flags::DIRECTORY != 0;
+        if directory
+            && open & (open_flags::CREATE | open_flags::EXCLUSIVE | open_flags::TRUNCATE) != 0
+        {
+            return Err(Errno::INVAL);
+        }
+        // Checked before the host is asked, as in Wasmtime: nothing beneath a read-only
+        // preopen is created, truncated or opened for writing.
         let changes = open & (open_flags::CREATE | open_flags::TRUNCATE) != 0 || write;
         if changes && !parent_mutate {
             return Err(Errno::PERM);
         }
-        let directory = open & open_flags::DIRECTORY != 0;
-        if directory {
-            if open & (open_flags::CREATE | open_flags::EXCLUSIVE | open_flags::TRUNCATE) != 0 {
-                return Err(Errno::INVAL);
-            }
-            if write {
-                return Err(Errno::ISDIR);
-            }
+        if directory && write {
+            return Err(Errno::ISDIR);
         }
         let mut options = cap_std::fs::OpenOptions::new();
         options.maybe_dir(true);
@@ -975,6 +999,7 @@ fn open_at(host: &mut WasiP2, mut args: Args) -> HostResult {
                 file: Rc::new(file.into_std()),
                 read,
                 write,
+                mutate: *parent_mutate,
             })
         }
     })();
@@ -1028,8 +1053,8 @@ fn get_directories(host: &mut WasiP2, args: Args) -> HostResult {
     args.end()?;
     let preopens = host.preopens.clone();
     let mut directories = Vec::with_capacity(preopens.len());
-    for (dir, guest_path) in preopens {
-        let handle = host.push_descriptor(Descriptor::Dir { dir, mutate: true })?;
+    for (dir, guest_path, mutate) in preopens {
+        let handle = host.push_descriptor(Descriptor::Dir { dir, mutate })?;
         directories.push(ComponentVal::Tuple(vec![
             handle,
             ComponentVal::String(guest_path),

@@ -154,8 +154,9 @@ pub struct WasiP2 {
     resources: Resources,
     /// The host fds of stdin, stdout and stderr (`None` when stdio goes nowhere).
     stdio: [Option<std::os::fd::RawFd>; 3],
-    /// The preopened directories: the directory and its guest path.
-    preopens: Vec<(std::rc::Rc<cap_std::fs::Dir>, String)>,
+    /// The preopened directories: the directory, its guest path and whether things
+    /// beneath it may be changed (false for a read-only preopen).
+    preopens: Vec<(std::rc::Rc<cap_std::fs::Dir>, String, bool)>,
     /// The functions imports resolve among.
     catalog: Catalog,
     /// The functions resolution handed out, by the index it gave.
@@ -206,7 +207,8 @@ impl WasiP2 {
                 super::table::Descriptor::Dir {
                     dir,
                     preopen: Some(guest_path),
-                } => preopens.push((std::rc::Rc::new(dir), guest_path)),
+                    mutate,
+                } => preopens.push((std::rc::Rc::new(dir), guest_path, mutate)),
                 _ => {}
             }
         }

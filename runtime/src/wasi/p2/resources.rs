@@ -111,11 +111,14 @@ pub(crate) enum Descriptor {
         file: Rc<std::fs::File>,
         read: bool,
         write: bool,
+        /// Whether the file may be changed at all (written, its size or times set):
+        /// false beneath a read-only preopen, whatever it was opened for.
+        mutate: bool,
     },
     Dir {
         dir: Rc<cap_std::fs::Dir>,
         /// Whether paths may be created, removed or renamed beneath it
-        /// (`mutate-directory`; preopens have it).
+        /// (`mutate-directory`; preopens have it but read-only ones).
         mutate: bool,
     },
 }

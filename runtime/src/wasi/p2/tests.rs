@@ -1258,3 +1258,255 @@ fn stream_errors_carry_an_error_resource() {
 }
 
 mod sockets;
+
+/// [`Scratch::host`] with a second preopen, `ro/` (preview 1's tests'
+/// `make_read_only_tree`), read-only as `readonly`: the host, `/` and `readonly`.
+fn read_only_host(scratch: &Scratch) -> (WasiP2, u32, u32) {
+    let ro = scratch.0.join("ro");
+    crate::wasi::tests::make_read_only_tree(&ro);
+    let mut host = WasiP2::new(
+        WasiCtx::new()
+            .stdio(Stdio::Null)
+            .preopen_dir(scratch.0.join("root"), "/")
+            .unwrap()
+            .preopen_dir_read_only(&ro, "readonly")
+            .unwrap(),
+    );
+    let directories = call1(
+        &mut host,
+        "wasi:filesystem/preopens",
+        "get-directories",
+        vec![],
+    );
+    let V::List(directories) = directories else {
+        panic!("{directories:?}")
+    };
+    let [V::Tuple(rw), V::Tuple(ro)] = directories.as_slice() else {
+        panic!("{directories:?}")
+    };
+    assert_eq!((&rw[1], &ro[1]), (&string("/"), &string("readonly")));
+    (host, own(rw[0].clone()), own(ro[0].clone()))
+}
+
+#[test]
+fn a_read_only_preopen_can_be_opened_read_stated_and_listed() {
+    let scratch = Scratch::new("read-only-reads");
+    let (mut host, root, ro) = read_only_host(&scratch);
+    // Only `read` among its flags; `/` may be changed beneath.
+    for (dir, flags) in [(ro, READ), (root, READ | MUTATE)] {
+        assert_eq!(
+            unwrap_ok(method(&mut host, dir, "get-flags", vec![])),
+            Some(V::Flags(vec![flags]))
+        );
+    }
+    let file = ok_own(open_at(&mut host, ro, 0, "data", 0, READ));
+    assert_eq!(
+        unwrap_ok(method(
+            &mut host,
+            file,
+            "read",
+            vec![V::U64(100), V::U64(0)]
+        )),
+        Some(V::Tuple(vec![
+            V::Bytes(b"read only\n".to_vec()),
+            V::Bool(true)
+        ]))
+    );
+    let input = ok_own(method(&mut host, file, "read-via-stream", vec![V::U64(5)]));
+    let read = call1(
+        &mut host,
+        STREAMS,
+        "[method]input-stream.blocking-read",
+        vec![V::Borrow(input), V::U64(100)],
+    );
+    assert_eq!(unwrap_ok(read), Some(V::Bytes(b"only\n".to_vec())));
+    let V::Record(stat) = unwrap_ok(method(&mut host, file, "stat", vec![])).unwrap() else {
+        panic!()
+    };
+    assert_eq!(stat[2], V::U64(10));
+    // A directory opened beneath it, read too, and read-only as well.
+    let sub = ok_own(open_at(&mut host, ro, 0, "sub", DIRECTORY, READ));
+    assert_eq!(
+        unwrap_ok(method(&mut host, sub, "get-flags", vec![])),
+        Some(V::Flags(vec![READ]))
+    );
+    let inner = ok_own(open_at(&mut host, sub, 0, "inner", 0, READ));
+    assert_eq!(
+        unwrap_ok(method(
+            &mut host,
+            inner,
+            "read",
+            vec![V::U64(100), V::U64(0)]
+        )),
+        Some(V::Tuple(vec![V::Bytes(b"inner".to_vec()), V::Bool(true)]))
+    );
+    let V::Record(stat) = unwrap_ok(method(
+        &mut host,
+        ro,
+        "stat-at",
+        vec![V::Flags(vec![0]), string("sub/inner")],
+    ))
+    .unwrap() else {
+        panic!()
+    };
+    assert_eq!(stat[2], V::U64(5));
+    let entries = ok_own(method(&mut host, ro, "read-directory", vec![]));
+    let mut names = Vec::new();
+    loop {
+        let entry = call1(
+            &mut host,
+            TYPES,
+            "[method]directory-entry-stream.read-directory-entry",
+            vec![V::Borrow(entries)],
+        );
+        match unwrap_ok(entry) {
+            Some(V::Option(Some(entry))) => match *entry {
+                V::Record(fields) => names.push(fields[1].clone()),
+                other => panic!("{other:?}"),
+            },
+            Some(V::Option(None)) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    names.sort_by_key(|name| format!("{name:?}"));
+    assert_eq!(names, [string("data"), string("empty"), string("sub")]);
+    // Syncing and advising change nothing and are allowed, as in Wasmtime.
+    assert_eq!(unwrap_ok(method(&mut host, file, "sync", vec![])), None);
+    assert_eq!(
+        unwrap_ok(method(
+            &mut host,
+            file,
+            "advise",
+            vec![V::U64(0), V::U64(0), V::Enum(0)]
+        )),
+        None
+    );
+}
+
+#[test]
+fn nothing_beneath_a_read_only_preopen_can_be_changed() {
+    let scratch = Scratch::new("read-only-changes");
+    let (mut host, root, ro) = read_only_host(&scratch);
+    let ro_path = scratch.0.join("ro");
+    let before = crate::wasi::tests::tree(&ro_path);
+    let root_before = crate::wasi::tests::tree(&scratch.0.join("root"));
+    let not_permitted = code("not-permitted");
+    const TRUNCATE: u32 = 8;
+    // Opening for a change: create (new or existing), truncate, write.
+    for (path, open, flags) in [
+        ("new", CREATE, READ),
+        ("new", CREATE | EXCLUSIVE, READ | WRITE),
+        ("data", CREATE, READ),
+        ("data", TRUNCATE, READ),
+        ("data", 0, WRITE),
+        ("data", 0, READ | WRITE),
+        ("sub/inner", TRUNCATE, READ),
+    ] {
+        assert_eq!(
+            err_code(open_at(&mut host, ro, 0, path, open, flags)),
+            not_permitted,
+            "open {path} with open-flags {open} and flags {flags}"
+        );
+    }
+    // Each path method that changes the directory, beneath the preopen and beneath a
+    // directory opened in it.
+    let sub = ok_own(open_at(&mut host, ro, 0, "sub", DIRECTORY, READ));
+    let now = || V::variant(1, None);
+    for dir in [ro, sub] {
+        for (name, params) in [
+            ("create-directory-at", vec![string("made")]),
+            ("symlink-at", vec![string("data"), string("made")]),
+            ("unlink-file-at", vec![string("inner")]),
+            ("remove-directory-at", vec![string("empty")]),
+            (
+                "set-times-at",
+                vec![V::Flags(vec![0]), string("inner"), now(), now()],
+            ),
+        ] {
+            assert_eq!(
+                err_code(method(&mut host, dir, name, params)),
+                not_permitted,
+                "{name}"
+            );
+        }
+    }
+    // Renames and links: within it, out of it into `/`, and from `/` into it.
+    for (from, path, to) in [(ro, "data", ro), (ro, "data", root), (root, "inside", ro)] {
+        assert_eq!(
+            err_code(method(
+                &mut host,
+                from,
+                "rename-at",
+                vec![string(path), V::Borrow(to), string("moved")]
+            )),
+            not_permitted,
+            "rename {path}"
+        );
+        for follow in [0, FOLLOW] {
+            assert_eq!(
+                err_code(method(
+                    &mut host,
+                    from,
+                    "link-at",
+                    vec![
+                        V::Flags(vec![follow]),
+                        string(path),
+                        V::Borrow(to),
+                        string("moved")
+                    ]
+                )),
+                not_permitted,
+                "link {path}"
+            );
+        }
+    }
+    // Through a file opened for reading: no writing (directly or by stream), no size or
+    // times; not-permitted rather than bad-descriptor, as Wasmtime's
+    // `p2_file_stream_not_permitted` wants.
+    let file = ok_own(open_at(&mut host, ro, 0, "data", 0, READ));
+    for (name, params) in [
+        ("write", vec![V::Bytes(b"owned".to_vec()), V::U64(0)]),
+        ("write-via-stream", vec![V::U64(0)]),
+        ("append-via-stream", vec![]),
+        ("set-size", vec![V::U64(0)]),
+        ("set-times", vec![now(), now()]),
+    ] {
+        assert_eq!(
+            err_code(method(&mut host, file, name, params)),
+            not_permitted,
+            "{name}"
+        );
+    }
+    for dir in [ro, sub] {
+        assert_eq!(
+            err_code(method(&mut host, dir, "set-times", vec![now(), now()])),
+            not_permitted
+        );
+    }
+    assert_eq!(crate::wasi::tests::tree(&ro_path), before);
+    assert_eq!(
+        crate::wasi::tests::tree(&scratch.0.join("root")),
+        root_before
+    );
+    // The read-write preopen beside it still takes changes, and a file opened there
+    // without `write` is still bad-descriptor to write through.
+    let inside = ok_own(open_at(&mut host, root, 0, "inside", 0, READ));
+    assert_eq!(
+        err_code(method(
+            &mut host,
+            inside,
+            "write-via-stream",
+            vec![V::U64(0)]
+        )),
+        code("bad-descriptor")
+    );
+    assert_eq!(
+        unwrap_ok(method(
+            &mut host,
+            root,
+            "create-directory-at",
+            vec![string("made")]
+        )),
+        None
+    );
+}
