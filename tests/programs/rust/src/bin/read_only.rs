@@ -40,12 +40,20 @@ fn main() {
     let rw = |name: &str| format!("{rw}/{name}");
 
     // Reads.
-    println!("read data: {:?}", fs::read_to_string(ro("data")).map_err(|e| e.kind()));
+    println!(
+        "read data: {:?}",
+        fs::read_to_string(ro("data")).map_err(|e| e.kind())
+    );
     println!(
         "read sub/inner: {:?}",
         fs::read_to_string(ro("sub/inner")).map_err(|e| e.kind())
     );
-    println!("stat data: {:?}", fs::metadata(ro("data")).map(|m| m.len()).map_err(|e| e.kind()));
+    println!(
+        "stat data: {:?}",
+        fs::metadata(ro("data"))
+            .map(|m| m.len())
+            .map_err(|e| e.kind())
+    );
     let mut names: Vec<String> = fs::read_dir(ro(""))
         .unwrap()
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
@@ -55,8 +63,14 @@ fn main() {
 
     // Opening for a change.
     let open = |options: &mut OpenOptions, name: &str| outcome(options.open(ro(name)));
-    println!("open data write: {}", open(OpenOptions::new().write(true), "data"));
-    println!("open data append: {}", open(OpenOptions::new().append(true), "data"));
+    println!(
+        "open data write: {}",
+        open(OpenOptions::new().write(true), "data")
+    );
+    println!(
+        "open data append: {}",
+        open(OpenOptions::new().append(true), "data")
+    );
     println!(
         "open data truncate: {}",
         open(OpenOptions::new().write(true).truncate(true), "data")
@@ -72,11 +86,23 @@ fn main() {
     println!("remove_dir empty: {}", outcome(fs::remove_dir(ro("empty"))));
     println!("remove_file data: {}", outcome(fs::remove_file(ro("data"))));
     println!("symlink soft: {}", outcome(symlink("data", &ro("soft"))));
-    println!("rename within: {}", outcome(fs::rename(ro("data"), ro("moved"))));
-    println!("rename out: {}", outcome(fs::rename(ro("data"), rw("moved"))));
+    println!(
+        "rename within: {}",
+        outcome(fs::rename(ro("data"), ro("moved")))
+    );
+    println!(
+        "rename out: {}",
+        outcome(fs::rename(ro("data"), rw("moved")))
+    );
     println!("rename in: {}", outcome(fs::rename(rw("mine"), ro("mine"))));
-    println!("hard_link out: {}", outcome(fs::hard_link(ro("data"), rw("alias"))));
-    println!("hard_link in: {}", outcome(fs::hard_link(rw("mine"), ro("alias"))));
+    println!(
+        "hard_link out: {}",
+        outcome(fs::hard_link(ro("data"), rw("alias")))
+    );
+    println!(
+        "hard_link in: {}",
+        outcome(fs::hard_link(rw("mine"), ro("alias")))
+    );
 
     // Changes through a file opened for reading.
     let mut file = File::open(ro("data")).unwrap();
@@ -86,6 +112,9 @@ fn main() {
     println!("set_times: {}", outcome(file.set_times(times)));
 
     // The read-write preopen beside it is untouched and still readable.
-    println!("read mine: {:?}", fs::read_to_string(rw("mine")).map_err(|e| e.kind()));
+    println!(
+        "read mine: {:?}",
+        fs::read_to_string(rw("mine")).map_err(|e| e.kind())
+    );
     println!("done");
 }

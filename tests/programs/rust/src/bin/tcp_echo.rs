@@ -22,9 +22,15 @@ fn main() {
     assert_eq!(peer, step("client local_addr", client.local_addr()));
     step("client write", client.write_all(b"hello over loopback\n"));
     let mut line = String::new();
-    step("server read", BufReader::new(&mut server).read_line(&mut line));
+    step(
+        "server read",
+        BufReader::new(&mut server).read_line(&mut line),
+    );
     step("server write", server.write_all(line.as_bytes()));
     let mut echoed = String::new();
-    step("client read", BufReader::new(&client).read_line(&mut echoed));
+    step(
+        "client read",
+        BufReader::new(&client).read_line(&mut echoed),
+    );
     print!("echoed: {echoed}");
 }
