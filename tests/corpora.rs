@@ -586,16 +586,7 @@ fn main() {
         loaded_corpora.contains(&corpus)
             && (filter.is_none() || runs.iter().any(|(case, mode)| &case.id(mode) == id))
     });
-    let verdict = expected::compare(&expected, &failures);
-    for case in &verdict.unexpected {
-        println!("unexpected failure: {case}");
-    }
-    for case in &verdict.stale {
-        println!(
-            "listed as failing but passed: {case} (remove it from {})",
-            expected::path("corpora").display()
-        );
-    }
+    let verdict = expected::report("corpora", &expected, &failures);
     for ((corpus, mode), (passed, failed)) in &tally {
         println!("corpora: {corpus} via kiln {mode}: {passed} passed, {failed} failed");
     }

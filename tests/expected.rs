@@ -61,3 +61,45 @@ pub fn compare(
     }
     verdict
 }
+
+/// Prints `ok   <id>` or `FAIL <id>: <message>` for each result of a program suite;
+/// returns how many passed and the failures (id → message).
+pub fn tally<'a>(
+    results: impl IntoIterator<Item = (&'a str, &'a Result<(), String>)>,
+) -> (usize, BTreeMap<String, String>) {
+    let mut failures = BTreeMap::new();
+    let mut passed = 0;
+    for (id, result) in results {
+        match result {
+            Ok(()) => {
+                passed += 1;
+                println!("ok   {id}");
+            }
+            Err(message) => {
+                println!("FAIL {id}: {message}");
+                failures.insert(id.to_string(), message.clone());
+            }
+        }
+    }
+    (passed, failures)
+}
+
+/// Compares `failures` with `suite`'s list `expected` and prints the unexpected failures
+/// and the listed cases that passed; returns the verdict.
+pub fn report(
+    suite: &str,
+    expected: &BTreeMap<String, String>,
+    failures: &BTreeMap<String, String>,
+) -> Verdict {
+    let verdict = compare(expected, failures);
+    for case in &verdict.unexpected {
+        println!("unexpected failure: {case}");
+    }
+    for case in &verdict.stale {
+        println!(
+            "listed as failing but passed: {case} (remove it from {})",
+            path(suite).display()
+        );
+    }
+    verdict
+}

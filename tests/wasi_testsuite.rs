@@ -22,7 +22,6 @@
 
 use kiln_tests::{expected, process};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -280,34 +279,13 @@ fn main() {
         .par_iter()
         .map(|(case, mode)| (case.id(mode), check(&kiln, &scratch, case, mode)))
         .collect();
-    let mut failures = BTreeMap::new();
-    let mut passed = 0;
-    for (id, result) in &results {
-        match result {
-            Ok(()) => {
-                passed += 1;
-                println!("ok   {id}");
-            }
-            Err(message) => {
-                println!("FAIL {id}: {message}");
-                failures.insert(id.clone(), message.clone());
-            }
-        }
-    }
+    let (passed, failures) =
+        expected::tally(results.iter().map(|(id, result)| (id.as_str(), result)));
     let mut expected = expected::load("wasi-testsuite");
     if filter.is_some() {
         expected.retain(|id, _| results.iter().any(|(ran, _)| ran == id));
     }
-    let verdict = expected::compare(&expected, &failures);
-    for case in &verdict.unexpected {
-        println!("unexpected failure: {case}");
-    }
-    for case in &verdict.stale {
-        println!(
-            "listed as failing but passed: {case} (remove it from {})",
-            expected::path("wasi-testsuite").display()
-        );
-    }
+    let verdict = expected::report("wasi-testsuite", &expected, &failures);
     println!(
         "wasi-testsuite: {} programs x 2 modes (kiln run, kiln build); {} known failures",
         runs.len() / 2,

@@ -1127,34 +1127,13 @@ fn main() {
             (case.program, result)
         })
         .collect();
-    let mut failures = BTreeMap::new();
-    let mut passed = 0;
-    for (program, result) in &results {
-        match result {
-            Ok(()) => {
-                passed += 1;
-                println!("ok   {program}");
-            }
-            Err(message) => {
-                println!("FAIL {program}: {message}");
-                failures.insert(program.to_string(), message.clone());
-            }
-        }
-    }
+    let (passed, failures) =
+        expected::tally(results.iter().map(|(program, result)| (*program, result)));
     let mut expected = expected::load("wasmtime-p2");
     if filter.is_some() {
         expected.retain(|id, _| results.iter().any(|(ran, _)| ran == id));
     }
-    let verdict = expected::compare(&expected, &failures);
-    for case in &verdict.unexpected {
-        println!("unexpected failure: {case}");
-    }
-    for case in &verdict.stale {
-        println!(
-            "listed as failing but passed: {case} (remove it from {})",
-            expected::path("wasmtime-p2").display()
-        );
-    }
+    let verdict = expected::report("wasmtime-p2", &expected, &failures);
     println!(
         "wasmtime-p2: {} programs ({} runs, each through kiln run and as an executable); {} \
          known failures; built in \

@@ -110,6 +110,9 @@ pub fn build_executable(
     Ok(())
 }
 
+/// The encoded plan's local symbol in the image object.
+const PLAN_SYMBOL: &str = "kiln_component_plan";
+
 /// The object that defines a component executable's image, `kiln_component` (layout in
 /// kiln-abi's `symbols::COMPONENT_IMAGE`): the encoded plan, the runtime's component entry,
 /// each core module's descriptor and each WASI 0.2 function the plan imports, by
@@ -121,8 +124,8 @@ fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
     let encoded = plan.encode();
     let data = object.section_id(StandardSection::ReadOnlyData);
     let plan_offset = object.append_section_data(data, &encoded, 8);
-    let plan_symbol = object.add_symbol(Symbol {
-        name: b"kiln_component_plan".to_vec(),
+    object.add_symbol(Symbol {
+        name: PLAN_SYMBOL.as_bytes().to_vec(),
         value: plan_offset,
         size: encoded.len() as u64,
         kind: SymbolKind::Data,
@@ -159,19 +162,7 @@ fn image_object(plan: &ComponentPlan, triple: &str) -> Result<Vec<u8>> {
         section: SymbolSection::Section(table),
         flags: SymbolFlags::None,
     });
-    object.add_relocation(
-        table,
-        object::write::Relocation {
-            offset: image_offset + 16,
-            symbol: plan_symbol,
-            addend: 0,
-            flags: object::RelocationFlags::Generic {
-                kind: object::RelocationKind::Absolute,
-                encoding: object::RelocationEncoding::Generic,
-                size: 64,
-            },
-        },
-    )?;
+    crate::grants::pointer_to(&mut object, table, image_offset + 16, PLAN_SYMBOL)?;
     crate::grants::pointer_to(
         &mut object,
         table,

@@ -74,12 +74,7 @@ fn run_in(
     add_imports(&mut linker, store);
     let instance = match linker.instantiate(store, module) {
         Ok(instance) => instance,
-        Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
-        Err(InstantiateError::Exit(code)) => return code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
+        Err(error) => return instantiation_failed(&error),
     };
     let Some(Extern::Func(start)) = instance.get_export(store, "_start") else {
         return 0;
@@ -131,12 +126,7 @@ fn run_component_with(
     let host = WasiP2::with_catalog(wasi, store.interrupt_state(), catalog);
     let instance = match ComponentInstance::new(&mut store, plan, modules, Box::new(host)) {
         Ok(instance) => instance,
-        Err(InstantiateError::Trap(trap)) => return report_trap(&trap),
-        Err(InstantiateError::Exit(code)) => return code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
+        Err(error) => return instantiation_failed(&error),
     };
     let Some(run) = instance.find_export("wasi:cli/run", "0.2.0", "run") else {
         eprintln!("error: the component does not export `wasi:cli/run@0.2.x#run`");
@@ -181,6 +171,19 @@ fn exit_now(code: i32) -> ! {
     let _ = std::io::stdout().flush();
     // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).
     unsafe { libc::_exit(code) }
+}
+
+/// The exit code of a run whose instantiation failed, after reporting why: a trap (of a
+/// start function) as a trap, an exit as its code, anything else as an error.
+fn instantiation_failed(error: &InstantiateError) -> i32 {
+    match error {
+        InstantiateError::Trap(trap) => report_trap(trap),
+        InstantiateError::Exit(code) => *code,
+        error => {
+            eprintln!("error: {error}");
+            1
+        }
+    }
 }
 
 fn report_trap(trap: &Trap) -> i32 {

@@ -65,16 +65,8 @@ pub unsafe extern "C" fn kiln_component_main(
             }
         }
     }
-    let Some(grants) = crate::exe_main::baked_grants() else {
-        eprintln!("error: the executable's WASI grants are malformed");
+    let Some((grants, ctx)) = crate::exe_main::baked_context(args) else {
         return 1;
-    };
-    let ctx = match grants.ctx(args) {
-        Ok(ctx) => ctx,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
     };
     crate::command::exit_with_component(plan, &modules, ctx, &grants.limits, catalog)
 }

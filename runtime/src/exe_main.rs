@@ -131,8 +131,30 @@ pub(crate) unsafe fn process_args(argc: c_int, argv: *const *const c_char) -> Ve
         .collect()
 }
 
+/// The grants baked into this executable and the WASI context they give a guest run with
+/// `args`; `None` after reporting why there is none.
+pub(crate) fn baked_context(
+    args: Vec<String>,
+) -> Option<(crate::wasi::Grants, crate::wasi::WasiCtx)> {
+    let Some(grants) = baked_grants() else {
+        eprintln!("error: the executable's WASI grants are malformed");
+        return None;
+    };
+    if grants.inherit_env && !crate::wasi::inherited_env_linked() {
+        eprintln!("error: the executable inherits the environment, but was linked without the code that reads it: link it with `kiln build`");
+        return None;
+    }
+    match grants.ctx(args) {
+        Ok(ctx) => Some((grants, ctx)),
+        Err(error) => {
+            eprintln!("error: {error}");
+            None
+        }
+    }
+}
+
 /// The grants baked into this executable.
-pub(crate) fn baked_grants() -> Option<crate::wasi::Grants> {
+fn baked_grants() -> Option<crate::wasi::Grants> {
     // SAFETY: `kiln_wasi_grants` is defined (weakly here, or by `kiln build`'s object)
     // as a u64 length followed by that many bytes in the same read-only section.
     let records = unsafe {
@@ -171,20 +193,8 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
     // The executable runs this one module: bring its code into the CPU caches before it
     // runs (see `CodeModule::warm`). Bounded, so a large module costs at most ~25 µs.
     module.warm_code(WARM_CODE_BYTES);
-    let Some(grants) = baked_grants() else {
-        eprintln!("error: the executable's WASI grants are malformed");
+    let Some((grants, ctx)) = baked_context(args) else {
         return 1;
-    };
-    if grants.inherit_env && !crate::wasi::inherited_env_linked() {
-        eprintln!("error: the executable inherits the environment, but was linked without the code that reads it: link it with `kiln build`");
-        return 1;
-    }
-    let ctx = match grants.ctx(args) {
-        Ok(ctx) => ctx,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return 1;
-        }
     };
     let imports_wasi = module
         .metadata()

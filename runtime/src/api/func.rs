@@ -28,9 +28,6 @@ impl Func {
     }
 
     /// Calls the function with `args`; returns its results.
-    // Inlined: an executable's one call of `_start`, with no arguments, then loses the
-    // argument checks and the formatting of their errors (`call_in`).
-    #[inline(always)]
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, CallError> {
         store.check(self.store);
         // SAFETY: the store is live and exclusively ours for the duration of the call.
@@ -90,7 +87,6 @@ impl Func {
 ///
 /// # Safety
 /// `store_ptr` must be live, and no reference into it may be held across this call.
-#[inline(always)]
 unsafe fn call_in(
     store_ptr: *mut VMStore,
     index: u32,

@@ -16,7 +16,7 @@ use crate::api::{Caller, Extern, Func, Global, Instance, Memory, Store, Val};
 use crate::error::{CallError, InstantiateError, Trap};
 use crate::vm::module::Module;
 use crate::HostError;
-use kiln_abi::component::{ComponentPlan, CoreDef, CoreExport, ImportName, Step, TrampolineKind};
+use kiln_abi::component::{ComponentPlan, CoreDef, CoreExport, Step, TrampolineKind};
 use kiln_abi::metadata::{GlobalType, ValType};
 use kiln_abi::vmctx::ValRaw;
 use kiln_abi::TrapCode;
@@ -222,11 +222,6 @@ impl ComponentInstance {
                     .is_some_and(|v| semver_compatible(v, version))
         })?;
         u32::try_from(position).ok()
-    }
-
-    /// The name of export `index`.
-    pub fn export_name(&self, index: u32) -> Option<&ImportName> {
-        Some(&self.state.plan.exports.get(index as usize)?.name)
     }
 
     /// Calls export `index` (from [`find_export`](Self::find_export)) with `args`: they

@@ -75,10 +75,7 @@ fn with_dir<T>(
     len: u32,
     f: impl FnOnce(&cap_std::fs::Dir, &str) -> std::io::Result<T>,
 ) -> Result<T, Errno> {
-    let path = memory.string(pointer, len)?;
-    let table = state.table.borrow();
-    let dir = table.dir(fd)?;
-    Ok(f(dir, path)?)
+    with_dir_for(state, memory, fd, pointer, len, false, f)
 }
 
 /// Like [`with_dir`], for a change beneath the directory: `EPERM` beneath a read-only
@@ -91,9 +88,24 @@ fn with_mutable_dir<T>(
     len: u32,
     f: impl FnOnce(&cap_std::fs::Dir, &str) -> std::io::Result<T>,
 ) -> Result<T, Errno> {
+    with_dir_for(state, memory, fd, pointer, len, true, f)
+}
+
+fn with_dir_for<T>(
+    state: &WasiState,
+    memory: &GuestMemory<'_>,
+    fd: u32,
+    pointer: u32,
+    len: u32,
+    change: bool,
+    f: impl FnOnce(&cap_std::fs::Dir, &str) -> std::io::Result<T>,
+) -> Result<T, Errno> {
     let path = memory.string(pointer, len)?;
     let table = state.table.borrow();
-    let dir = table.mutable_dir(fd)?;
+    let dir = match change {
+        true => table.mutable_dir(fd)?,
+        false => table.dir(fd)?,
+    };
     Ok(f(dir, path)?)
 }
 
