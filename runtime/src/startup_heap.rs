@@ -18,15 +18,36 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Bytes served from the arena before falling back to `malloc`.
 const ARENA_SIZE: usize = 32 * 1024;
 
-/// The arena, page aligned so that it starts on a page of its own.
-#[repr(C, align(4096))]
-struct Arena(UnsafeCell<[u8; ARENA_SIZE]>);
+/// Size of the executable's alternate signal stack (see [`signal_stack`]).
+const SIGNAL_STACK_SIZE: usize = 64 * 1024;
 
-// SAFETY: the bytes are handed out in disjoint ranges (see `StartupHeap::alloc`); whoever
-// receives a range owns it, as with any allocator.
-unsafe impl Sync for Arena {}
+/// The executable's zero-initialised start-up memory in `.bss`: the arena, then the
+/// alternate signal stack. One object, so that the small statics the linker places around
+/// it share pages with its ends instead of getting pages of their own (a page fault each):
+/// the arena begins on the page of the C library's statics, and the signal stack, touched
+/// only when a signal arrives, ends where the next statics begin. Not page aligned for the
+/// same reason.
+#[repr(C, align(16))]
+struct StartupMemory {
+    arena: UnsafeCell<[u8; ARENA_SIZE]>,
+    signal_stack: UnsafeCell<[u8; SIGNAL_STACK_SIZE]>,
+}
 
-static ARENA: Arena = Arena(UnsafeCell::new([0; ARENA_SIZE]));
+// SAFETY: the arena's bytes are handed out in disjoint ranges (see `StartupHeap::alloc`);
+// whoever receives a range owns it, as with any allocator. The signal stack's bytes are
+// written only by the kernel, delivering a signal on it.
+unsafe impl Sync for StartupMemory {}
+
+static MEMORY: StartupMemory = StartupMemory {
+    arena: UnsafeCell::new([0; ARENA_SIZE]),
+    signal_stack: UnsafeCell::new([0; SIGNAL_STACK_SIZE]),
+};
+
+/// The executable's alternate signal stack: its address and size.
+#[cfg(feature = "exe-main")]
+pub(crate) fn signal_stack() -> (*mut u8, usize) {
+    (MEMORY.signal_stack.get().cast(), SIGNAL_STACK_SIZE)
+}
 
 /// Offset of the first free byte of the arena.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -40,7 +61,7 @@ static HEAP: StartupHeap = StartupHeap;
 
 impl StartupHeap {
     fn base() -> usize {
-        ARENA.0.get() as usize
+        MEMORY.arena.get() as usize
     }
 
     /// The offset of `ptr` in the arena, if it points into it.

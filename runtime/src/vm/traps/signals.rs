@@ -6,12 +6,14 @@
 use super::arch;
 use super::state::{kiln_resume_unwind, Guard, JmpBuf, STATE};
 use crate::vm::code;
+#[cfg(not(feature = "exe-main"))]
 use crate::vm::mmap::{page_size, Mmap, Protection};
 use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::sync::Once;
 
 /// Size of the alternate signal stack of each thread (a guard page sits below it).
+#[cfg(not(feature = "exe-main"))]
 const ALT_STACK_SIZE: usize = 64 * 1024;
 
 #[cfg(not(feature = "exe-main"))]
@@ -58,11 +60,13 @@ pub(super) fn install_handlers() {
 }
 
 /// An alternate signal stack: a guard page then `ALT_STACK_SIZE` usable bytes.
+#[cfg(not(feature = "exe-main"))]
 #[derive(Debug)]
 struct AltStack {
     mapping: Mmap,
 }
 
+#[cfg(not(feature = "exe-main"))]
 impl AltStack {
     /// The usable part, above the guard page.
     fn stack(&self) -> *mut libc::c_void {
@@ -71,6 +75,7 @@ impl AltStack {
     }
 }
 
+#[cfg(not(feature = "exe-main"))]
 impl Drop for AltStack {
     fn drop(&mut self) {
         // SAFETY: we disable the alternate stack only if it is still ours; then the mapping,
@@ -92,6 +97,7 @@ impl Drop for AltStack {
 }
 
 /// Maps an alternate signal stack: a guard page, then `ALT_STACK_SIZE` usable bytes.
+#[cfg(not(feature = "exe-main"))]
 fn map_alt_stack() -> AltStack {
     let page = page_size();
     let mut mapping = Mmap::accessible(ALT_STACK_SIZE + page)
@@ -106,6 +112,7 @@ fn map_alt_stack() -> AltStack {
 ///
 /// # Safety
 /// `stack` must stay mapped for as long as it is installed.
+#[cfg(not(feature = "exe-main"))]
 unsafe fn install_alt_stack(stack: &AltStack) {
     let new = libc::stack_t {
         ss_sp: stack.stack(),
@@ -120,6 +127,7 @@ unsafe fn install_alt_stack(stack: &AltStack) {
 
 /// Gives this thread an alternate signal stack of at least `ALT_STACK_SIZE` bytes, unless
 /// it already has one that large.
+#[cfg(not(feature = "exe-main"))]
 pub(super) fn ensure_alt_stack() {
     if STATE.with(|state| state.has_alt_stack.get()) {
         return;
@@ -135,28 +143,37 @@ pub(super) fn ensure_alt_stack() {
         return;
     }
     let alt_stack = map_alt_stack();
-    // SAFETY: `keep_for_this_thread` keeps the stack mapped while it is installed.
+    // SAFETY: `ALT_STACK` keeps the stack mapped while it is installed (its destructor
+    // disables it before unmapping).
     unsafe { install_alt_stack(&alt_stack) };
-    keep_for_this_thread(alt_stack);
+    ALT_STACK.set(Some(alt_stack));
     STATE.with(|state| state.has_alt_stack.set(true));
 }
 
-/// Keeps `stack`, this thread's alternate signal stack, mapped until the thread exits (in
-/// `ALT_STACK`, whose destructor disables it before unmapping).
-#[cfg(not(feature = "exe-main"))]
-fn keep_for_this_thread(stack: AltStack) {
-    ALT_STACK.set(Some(stack));
-}
-
-/// Keeps `stack` mapped for the life of the process. An executable runs wasm on its main
-/// thread only, whose end is the process's, so it needs no thread-local destructor, whose
-/// registration would be a heap allocation of the C library's at start-up (musl has no
-/// `__cxa_thread_atexit_impl`, so Rust keeps its list of destructors on the heap) and
-/// whose thread-locals would no longer fit the space musl reserves for them (a mapping and
-/// a page fault more).
+/// Installs the executable's alternate signal stack, a static buffer after the start-up
+/// heap's arena (`startup_heap::signal_stack`): its pages cost nothing until a signal
+/// arrives. An executable runs wasm on its main thread only, whose end is the process's,
+/// and nothing else in it installs an alternate stack, so it is installed once and never
+/// released. This saves the start-up a mapping, a `mprotect` for a guard page and a query
+/// (see `benches/coldstart/`). It has no guard page, which the handler, a frame of a few
+/// hundred bytes that neither recurses nor allocates (its deepest path, the report of a
+/// host crash, stays far below the stack's 64 KiB), does not need.
 #[cfg(feature = "exe-main")]
-fn keep_for_this_thread(stack: AltStack) {
-    std::mem::forget(stack);
+pub(super) fn ensure_alt_stack() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let (stack, size) = crate::startup_heap::signal_stack();
+        let new = libc::stack_t {
+            ss_sp: stack.cast(),
+            ss_flags: 0,
+            ss_size: size,
+        };
+        // SAFETY: the stack is static, so it stays accessible while installed (forever).
+        if unsafe { libc::sigaltstack(&new, std::ptr::null_mut()) } != 0 {
+            panic!("kiln: cannot install an alternate signal stack");
+        }
+    });
+    STATE.with(|state| state.has_alt_stack.set(true));
 }
 
 /// PC, SP and frame pointer of an interrupted context.

@@ -36,7 +36,11 @@ pub(super) fn compute_stack_limit(max_wasm_stack: usize) -> usize {
 /// The lowest usable address of the current thread's stack (1 when unknown), as seen from
 /// a frame whose stack pointer is `sp`.
 fn stack_low(sp: usize) -> usize {
+    // An executable runs wasm on its main thread only (and saves the two system calls).
+    #[cfg(feature = "exe-main")]
+    let main_thread = true;
     // SAFETY: `getpid` and `gettid` have no preconditions.
+    #[cfg(not(feature = "exe-main"))]
     let main_thread = unsafe { libc::getpid() == libc::gettid() };
     if main_thread {
         main_thread_stack_low(sp)
