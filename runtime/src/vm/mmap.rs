@@ -75,7 +75,9 @@ impl Mmap {
         Mmap::map(len, Protection::None, libc::MAP_NORESERVE)
     }
 
-    /// Maps `len` bytes of zeroed read-write memory.
+    /// Maps `len` bytes of zeroed read-write memory (for the loader and the alternate signal
+    /// stacks of threads, neither of which executables have).
+    #[cfg_attr(feature = "exe-main", allow(dead_code))]
     pub fn accessible(len: usize) -> io::Result<Mmap> {
         Mmap::map(len, Protection::ReadWrite, 0)
     }
