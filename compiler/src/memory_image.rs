@@ -9,7 +9,6 @@
 //! the memory is the module's own (not imported), every segment's offset is a constant and
 //! every segment lies within the memory's initial size (so none traps).
 
-use kiln_abi::descriptor::MEMORY_IMAGE_ALIGN;
 use kiln_abi::metadata::{ConstOp, DataMode, ExternKind, ModuleMetadata};
 use kiln_abi::WASM_PAGE_SIZE;
 
@@ -18,9 +17,9 @@ pub const MIN_DATA_BYTES: u64 = 16 * 1024;
 
 /// The image of `metadata`'s first memory and its offset in that memory, when the module
 /// should have one (see the module documentation). The image's start and length are
-/// multiples of [`MEMORY_IMAGE_ALIGN`]; it is at most twice the data plus one granule, so
-/// sparse segments do not bloat the file.
-pub fn build(metadata: &ModuleMetadata<'_>) -> Option<(u64, Vec<u8>)> {
+/// multiples of `granule` (the target's `memory_image_granule`); it is at most twice the
+/// data plus one granule, so sparse segments do not bloat the file.
+pub fn build(metadata: &ModuleMetadata<'_>, granule: u64) -> Option<(u64, Vec<u8>)> {
     let memory = metadata.memories.first()?;
     if metadata.imported_count(ExternKind::Memory) > 0 || memory.shared {
         return None;
@@ -46,7 +45,7 @@ pub fn build(metadata: &ModuleMetadata<'_>) -> Option<(u64, Vec<u8>)> {
     if data_bytes < MIN_DATA_BYTES {
         return None;
     }
-    let align = MEMORY_IMAGE_ALIGN as u64;
+    let align = granule;
     let first = segments.iter().map(|&(start, _)| start).min()? / align * align;
     let last = segments
         .iter()
@@ -82,7 +81,7 @@ mod tests {
         let big = "\\01".repeat(20_000);
         let wasm = wat::parse_str(wat.replace("{big}", &big)).unwrap();
         let info = module_info::parse(&wasm, SETTINGS).unwrap();
-        build(&info.metadata)
+        build(&info.metadata, 64 * 1024)
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::pipeline::CompiledCode;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
-use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, MEMORY_IMAGE_ALIGN};
+use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor};
 use std::sync::Arc;
 
 /// A module that writes an object file named `name` for `isa`.
@@ -70,8 +70,9 @@ pub struct ObjectContents<'a> {
     pub code: Vec<(FuncId, CompiledCode)>,
     /// The order of `code`'s entries in `.text` (see `placement.rs`).
     pub text_order: Vec<usize>,
-    /// The first memory's initial contents (see `memory_image.rs`), if the module has one.
-    pub memory_image: Option<Vec<u8>>,
+    /// The first memory's initial contents (see `memory_image.rs`) and their alignment, if
+    /// the module has them.
+    pub memory_image: Option<(Vec<u8>, u64)>,
 }
 
 /// Defines all code and data in `module` and returns the object file's bytes.
@@ -146,16 +147,19 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &code_relocs,
         &[],
     )?;
-    let memory_image_len = contents.memory_image.as_ref().map_or(0, Vec::len);
+    let memory_image_len = contents
+        .memory_image
+        .as_ref()
+        .map_or(0, |(image, _)| image.len());
     let memory_image = contents
         .memory_image
-        .map(|image| {
+        .map(|(image, align)| {
             define_data(
                 &mut module,
                 &prefixed(prefix, symbols::MEMORY_IMAGE),
                 Linkage::Local,
                 image,
-                MEMORY_IMAGE_ALIGN as u64,
+                align,
                 &[],
                 &[],
             )

@@ -16,6 +16,7 @@ use cranelift_control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use cranelift_object::ObjectModule;
+use kiln_abi::descriptor::memory_image_granule;
 use kiln_abi::metadata::{ExternKind, ModuleMetadata};
 use kiln_abi::symbols;
 use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_HANDLER, NO_WASM_OFFSET};
@@ -50,9 +51,12 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     };
     let mut code = compile_code(&env, &isas, &trampolines, options)?;
     let text_order = placement::place(&info, &mut code);
-    let memory_image = memory_image::build(&info.metadata).map(|(offset, image)| {
+    let image_granule =
+        memory_image_granule(isa.triple().architecture == target_lexicon::Architecture::X86_64)
+            as u64;
+    let memory_image = memory_image::build(&info.metadata, image_granule).map(|(offset, image)| {
         info.metadata.memory_image_offset = Some(offset);
-        image
+        (image, image_granule)
     });
     debug_assert_eq!(
         info.metadata.imported_count(ExternKind::Func),
