@@ -185,6 +185,8 @@ fn main() {
         "runtime/Cargo.toml",
         "abi/src",
         "abi/Cargo.toml",
+        "compiler/src",
+        "component/src",
         "Cargo.lock",
     ] {
         println!(
@@ -192,6 +194,10 @@ fn main() {
             workspace.join(watched).display()
         );
     }
+    println!(
+        "cargo:rustc-env=KILN_COMPILER_SOURCE_HASH={:016x}",
+        source_hash(workspace)
+    );
     println!("cargo:rerun-if-env-changed=KILN_RUNTIME_TARGETS");
     println!("cargo:rerun-if-env-changed=KILN_RUNTIME_TOOLCHAIN");
     let size_toolchain = size_toolchain()
@@ -275,4 +281,41 @@ fn main() {
     }
     table.push_str("];\n");
     std::fs::write(out_dir.join("embedded_targets.rs"), table).unwrap();
+}
+
+/// A hash of the sources that decide what the compiler writes (the compiler, the component
+/// translator, the ABI), for `kiln run`'s cache key: two builds of the same version whose
+/// object formats differ (development builds between ABI-version bumps) must not share
+/// cached objects. `DefaultHasher::new` hashes alike in every run of the same toolchain.
+fn source_hash(workspace: &Path) -> u64 {
+    use std::hash::{DefaultHasher, Hasher};
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    for dir in ["compiler/src", "component/src", "abi/src"] {
+        files(&workspace.join(dir), &mut paths);
+    }
+    paths.sort();
+    let mut hasher = DefaultHasher::new();
+    for path in paths {
+        hasher.write(
+            path.strip_prefix(workspace)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        hasher.write(&std::fs::read(&path).unwrap_or_default());
+    }
+    hasher.finish()
 }

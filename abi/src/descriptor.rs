@@ -5,9 +5,10 @@
 //!  <prefix>kiln_module ─► ModuleDescriptor
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
-//!                           │                      ├─ traps: range of the trap table
+//!                           │                      ├─ traps: byte offset and count in the trap table
 //!                           │                      └─ calls: range of the call-site table
-//!                           ├─ traps ─────────► [TrapEntry; n_traps], grouped by code entry
+//!                           ├─ traps ─────────► traps_len bytes of encoded entries (trap.rs
+//!                           │                     `TrapTable`), grouped by code entry
 //!                           ├─ call_sites ────► [CallSiteEntry; n_call_sites], grouped by
 //!                           │                     code entry
 //!                           └─ memory_image ──► the first memory's initial bytes (or null)
@@ -22,7 +23,7 @@
 //! The compiler writes it as a relocated data object; the pointers are resolved by the
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up.
 
-use crate::trap::{CallSiteEntry, TrapEntry};
+use crate::trap::CallSiteEntry;
 use core::mem::offset_of;
 
 /// Value of [`ModuleDescriptor::magic`].
@@ -49,10 +50,10 @@ pub struct ModuleDescriptor {
     /// `n_functions + 2 * n_types` code entries, in the order the module documentation
     /// gives.
     pub code: *const CodeEntry,
-    /// The trap table.
-    pub traps: *const TrapEntry,
-    /// Number of trap-table entries.
-    pub n_traps: usize,
+    /// The trap table: every code entry's entries encoded as `trap::TrapTable` describes.
+    pub traps: *const u8,
+    /// Length of the trap table in bytes.
+    pub traps_len: usize,
     /// The call-site table.
     pub call_sites: *const CallSiteEntry,
     /// Number of call-site-table entries.
@@ -90,7 +91,7 @@ pub struct CodeEntry {
     pub code: *const u8,
     /// Length of the code in bytes.
     pub code_len: u32,
-    /// Index of the function's first entry in the trap table.
+    /// Byte offset of the function's first entry in the trap table.
     pub traps_start: u32,
     /// Number of the function's trap-table entries (sorted by offset).
     pub traps_len: u32,
@@ -111,7 +112,7 @@ pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
 /// Offset of [`ModuleDescriptor::traps`].
 pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
 /// Offset of [`ModuleDescriptor::n_traps`].
-pub const DESCRIPTOR_N_TRAPS: usize = offset_of!(ModuleDescriptor, n_traps);
+pub const DESCRIPTOR_TRAPS_LEN: usize = offset_of!(ModuleDescriptor, traps_len);
 /// Offset of [`ModuleDescriptor::call_sites`].
 pub const DESCRIPTOR_CALL_SITES: usize = offset_of!(ModuleDescriptor, call_sites);
 /// Offset of [`ModuleDescriptor::n_call_sites`].
@@ -136,7 +137,7 @@ impl ModuleDescriptor {
         n_functions: u32,
         n_types: u32,
         metadata_len: usize,
-        n_traps: usize,
+        traps_len: usize,
         n_call_sites: usize,
         memory_image_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
@@ -148,7 +149,7 @@ impl ModuleDescriptor {
             .copy_from_slice(&n_functions.to_le_bytes());
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
-        bytes[DESCRIPTOR_N_TRAPS..][..8].copy_from_slice(&(n_traps as u64).to_le_bytes());
+        bytes[DESCRIPTOR_TRAPS_LEN..][..8].copy_from_slice(&(traps_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_N_CALL_SITES..][..8].copy_from_slice(&(n_call_sites as u64).to_le_bytes());
         bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
             .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
@@ -189,13 +190,13 @@ impl ModuleDescriptor {
         unsafe { self.code_entries()[index].code }
     }
 
-    /// The trap table.
+    /// The trap table's bytes.
     ///
     /// # Safety
     /// As for [`ModuleDescriptor::code_entries`].
-    pub unsafe fn trap_entries(&self) -> &[TrapEntry] {
-        // SAFETY: the compiler writes `n_traps` entries at `traps` (caller's contract).
-        unsafe { slice_or_empty(self.traps, self.n_traps) }
+    pub unsafe fn trap_table(&self) -> &[u8] {
+        // SAFETY: the compiler writes `traps_len` bytes at `traps` (caller's contract).
+        unsafe { slice_or_empty(self.traps, self.traps_len) }
     }
 
     /// The call-site table.
@@ -229,11 +230,12 @@ impl ModuleDescriptor {
 
 impl CodeEntry {
     /// The bytes of an entry as the compiler writes it, with the `code` pointer left zero
-    /// for a relocation at [`CODE_ENTRY_CODE`] to fill. `traps` and `calls` are the entry's
-    /// ranges of the trap and call-site tables.
+    /// for a relocation at [`CODE_ENTRY_CODE`] to fill. `traps` is the byte offset of the
+    /// entry's encoded trap entries in the trap table and their number; `calls` the entry's
+    /// range of the call-site table.
     pub fn encode(
         code_len: u32,
-        traps: core::ops::Range<u32>,
+        traps: (u32, u32),
         calls: core::ops::Range<u32>,
     ) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
@@ -241,8 +243,8 @@ impl CodeEntry {
             bytes[offset..][..4].copy_from_slice(&value.to_le_bytes());
         };
         put(offset_of!(CodeEntry, code_len), code_len);
-        put(offset_of!(CodeEntry, traps_start), traps.start);
-        put(offset_of!(CodeEntry, traps_len), traps.end - traps.start);
+        put(offset_of!(CodeEntry, traps_start), traps.0);
+        put(offset_of!(CodeEntry, traps_len), traps.1);
         put(offset_of!(CodeEntry, calls_start), calls.start);
         put(offset_of!(CodeEntry, calls_len), calls.end - calls.start);
         bytes

@@ -154,6 +154,95 @@ impl TrapEntry {
     }
 }
 
+/// A code entry's trap-table entries, encoded compactly: the table is a quarter of its
+/// size as fixed 12-byte entries (a Rust WASI program: 93 KB of 12-byte entries), and a
+/// trap is looked up only when one happens, by a scan of one function's entries that
+/// allocates nothing (the signal handler's lookup).
+///
+/// Each entry, in code-offset order: the code offset's increase over the previous entry's
+/// (0 before the first) as an unsigned LEB128, the wasm offset's difference from the
+/// previous entry's (0 before the first; wrapping `u32` arithmetic, as a zigzag-encoded
+/// `i32`) as an unsigned LEB128, then the trap code byte.
+#[derive(Clone, Copy, Debug)]
+pub struct TrapTable<'a> {
+    /// The entries' bytes (and possibly more after them: the next code entry's).
+    bytes: &'a [u8],
+    /// Number of entries.
+    len: u32,
+}
+
+impl<'a> TrapTable<'a> {
+    /// A table of no entries.
+    pub const EMPTY: TrapTable<'static> = TrapTable { bytes: &[], len: 0 };
+
+    /// The `len` entries encoded at the start of `bytes`.
+    pub fn new(bytes: &'a [u8], len: u32) -> TrapTable<'a> {
+        TrapTable { bytes, len }
+    }
+
+    /// Appends the encoding of `entries` (sorted by code offset) to `out`.
+    pub fn encode(entries: &[TrapEntry], out: &mut Vec<u8>) {
+        let (mut code, mut wasm) = (0u32, 0u32);
+        for entry in entries {
+            debug_assert!(entry.code_offset >= code, "trap entries not sorted");
+            write_leb128(out, entry.code_offset.wrapping_sub(code));
+            let delta = entry.wasm_offset.wrapping_sub(wasm) as i32;
+            write_leb128(out, ((delta << 1) ^ (delta >> 31)) as u32);
+            out.push(entry.trap_code);
+            (code, wasm) = (entry.code_offset, entry.wasm_offset);
+        }
+    }
+
+    /// The entries, in code-offset order; fewer when the bytes end early (a corrupt table).
+    pub fn iter(&self) -> impl Iterator<Item = TrapEntry> + 'a {
+        let mut bytes = self.bytes;
+        let (mut code, mut wasm) = (0u32, 0u32);
+        (0..self.len).map_while(move |_| {
+            let code_delta = read_leb128(&mut bytes)?;
+            let zigzag = read_leb128(&mut bytes)?;
+            let (&trap_code, rest) = bytes.split_first()?;
+            bytes = rest;
+            code = code.wrapping_add(code_delta);
+            wasm = wasm.wrapping_add(((zigzag >> 1) as i32 ^ -((zigzag & 1) as i32)) as u32);
+            Some(TrapEntry {
+                code_offset: code,
+                wasm_offset: wasm,
+                trap_code,
+            })
+        })
+    }
+
+    /// The entry of the instruction at `code_offset`, if it is a trap site.
+    pub fn find(&self, code_offset: u32) -> Option<TrapEntry> {
+        self.iter()
+            .take_while(|entry| entry.code_offset <= code_offset)
+            .find(|entry| entry.code_offset == code_offset)
+    }
+}
+
+/// Appends `value` as an unsigned LEB128.
+fn write_leb128(out: &mut Vec<u8>, mut value: u32) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Reads an unsigned LEB128 of at most 5 bytes from the front of `bytes`.
+fn read_leb128(bytes: &mut &[u8]) -> Option<u32> {
+    let mut value = 0u32;
+    for shift in (0..35).step_by(7) {
+        let (&byte, rest) = bytes.split_first()?;
+        *bytes = rest;
+        value |= u32::from(byte & 0x7f).checked_shl(shift)?;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// One call-site entry: a call instruction, by the offset of its return address from the
 /// start of its function, and the wasm instruction it was compiled from. A backtrace's
 /// outer frames are return addresses, so this is how they get their wasm offsets.
@@ -253,5 +342,45 @@ mod tests {
         };
         assert_eq!(covered.handler(), Some(0x40));
         assert_eq!(covered.encode()[8..], [0x40, 0, 0, 0, 0x20, 0, 0, 0]);
+    }
+
+    #[test]
+    fn trap_tables_round_trip_and_stop_at_corrupt_bytes() {
+        let entry = |code_offset, wasm_offset, code: TrapCode| TrapEntry {
+            code_offset,
+            wasm_offset,
+            trap_code: code as u8,
+        };
+        let entries = [
+            entry(0, NO_WASM_OFFSET, TrapCode::StackOverflow),
+            entry(4, 0x1000, TrapCode::MemoryOutOfBounds),
+            entry(4, 0x0ff0, TrapCode::IntegerDivisionByZero),
+            entry(300, u32::MAX - 1, TrapCode::Unreachable),
+            entry(u32::MAX, 0, TrapCode::BadSignature),
+        ];
+        let mut bytes = vec![0xaa];
+        TrapTable::encode(&entries, &mut bytes);
+        let table = TrapTable::new(&bytes[1..], entries.len() as u32);
+        assert_eq!(table.iter().collect::<Vec<_>>(), entries);
+        assert_eq!(table.find(300), Some(entries[3]));
+        assert_eq!(
+            table.find(4),
+            Some(entries[1]),
+            "the first entry at an offset"
+        );
+        assert_eq!(table.find(5), None);
+        assert_eq!(TrapTable::EMPTY.find(0), None);
+        // Three bytes an entry, not 12 (the first entry's wasm offset takes two).
+        let small: Vec<_> = (0..100u32)
+            .map(|i| entry(i * 9, 0x500 + i * 3, TrapCode::MemoryOutOfBounds))
+            .collect();
+        let mut compact = Vec::new();
+        TrapTable::encode(&small, &mut compact);
+        assert_eq!(compact.len(), 301);
+        // Truncated bytes end the entries early; an over-long LEB128 ends them too.
+        let truncated = TrapTable::new(&bytes[1..bytes.len() - 1], entries.len() as u32);
+        assert_eq!(truncated.iter().count(), entries.len() - 1);
+        let over_long = [0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0];
+        assert_eq!(TrapTable::new(&over_long, 1).iter().count(), 0);
     }
 }

@@ -1,6 +1,6 @@
 //! The compile cache of `kiln run`: objects keyed by a SHA-256 of everything that decides
-//! their contents (the module's bytes, kiln's version, the ABI version, the target and the
-//! options), under `$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln`, else `~/.cache/kiln`.
+//! their contents (the module's bytes, kiln's version, the ABI version, a hash of the
+//! compiler's sources taken when kiln was built, the target and the options), under `$KILN_CACHE_DIR`, else `$XDG_CACHE_HOME/kiln`, else `~/.cache/kiln`.
 //!
 //! An entry is `<key>.kiln`: [`MAGIC`], the SHA-256 of the object, then the object. It is
 //! verified before use: an entry whose digest does not match (a damaged disk, a truncated
@@ -27,6 +27,7 @@ pub fn key(wasm: &[u8], options: &kiln_compiler::CompileOptions) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(kiln_abi::ABI_VERSION.to_le_bytes());
+    hasher.update(env!("KILN_COMPILER_SOURCE_HASH").as_bytes());
     hasher.update(format!("{:?}", options).as_bytes());
     hasher.update(wasm);
     hasher

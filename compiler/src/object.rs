@@ -13,6 +13,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor};
+use kiln_abi::trap::TrapTable;
 use std::sync::Arc;
 
 /// A module that writes an object file named `name` for `isa`.
@@ -82,7 +83,6 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     let mut call_site_table = Vec::new();
     let mut code_entries = Vec::new();
     let mut code_relocs = Vec::new();
-    let mut n_traps = 0u32;
     let mut n_call_sites = 0u32;
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
@@ -94,17 +94,21 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     for (i, (func_id, code)) in contents.code.iter().enumerate() {
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        let traps = n_traps..n_traps + code.traps.len() as u32;
+        let too_large = || CompileError::Limit("trap table larger than 4 GiB".into());
+        let traps_start = u32::try_from(trap_table.len()).map_err(|_| too_large())?;
+        let n_traps = u32::try_from(code.traps.len()).map_err(|_| too_large())?;
         let calls = n_call_sites..n_call_sites + code.call_sites.len() as u32;
-        code_entries.extend_from_slice(&CodeEntry::encode(code_len, traps.clone(), calls.clone()));
+        code_entries.extend_from_slice(&CodeEntry::encode(
+            code_len,
+            (traps_start, n_traps),
+            calls.clone(),
+        ));
         code_relocs.push((abi::code_entry_code_offset(i), *func_id));
-        for trap in &code.traps {
-            trap_table.extend_from_slice(&trap.encode());
-        }
+        TrapTable::encode(&code.traps, &mut trap_table);
         for call_site in &code.call_sites {
             call_site_table.extend_from_slice(&call_site.encode());
         }
-        (n_traps, n_call_sites) = (traps.end, calls.end);
+        n_call_sites = calls.end;
     }
     let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
@@ -117,6 +121,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &[],
         &[],
     )?;
+    let trap_table_len = trap_table.len();
     trap_table.resize(trap_table.len().max(8), 0);
     let traps = define_data(
         &mut module,
@@ -169,7 +174,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         contents.n_functions,
         contents.n_types,
         metadata_len,
-        n_traps as usize,
+        trap_table_len,
         n_call_sites as usize,
         memory_image_len,
     );

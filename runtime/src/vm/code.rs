@@ -13,7 +13,7 @@
 //! handle exists would need a tracing scheme kiln does not have. Loading the same module
 //! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
 
-use kiln_abi::trap::{CallSiteEntry, TrapEntry};
+use kiln_abi::trap::{CallSiteEntry, TrapEntry, TrapTable};
 use kiln_abi::TrapCode;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -38,7 +38,7 @@ pub(crate) struct CodeRange {
     /// Length in bytes.
     pub len: usize,
     /// Its trap-table entries, sorted by offset.
-    pub traps: &'static [TrapEntry],
+    pub traps: TrapTable<'static>,
     /// Its call-site entries, sorted by return offset.
     pub calls: &'static [CallSiteEntry],
     /// What it is.
@@ -80,13 +80,8 @@ impl CodeLocation {
     }
 
     /// The trap-table entry of the instruction at this location, if it is a trap site.
-    pub fn trap_entry(&self) -> Option<&'static TrapEntry> {
-        let offset = u32::try_from(self.offset).ok()?;
-        let traps = self.range.traps;
-        let index = traps
-            .binary_search_by_key(&offset, |entry| entry.code_offset)
-            .ok()?;
-        Some(&traps[index])
+    pub fn trap_entry(&self) -> Option<TrapEntry> {
+        self.range.traps.find(u32::try_from(self.offset).ok()?)
     }
 }
 
@@ -262,6 +257,15 @@ pub(crate) fn flush_icache(start: usize, len: usize) {
 #[cfg_attr(not(any(test, feature = "loader")), allow(dead_code))]
 pub(crate) fn flush_icache(_start: usize, _len: usize) {}
 
+/// `entries` encoded as a trap table that lives for the rest of the process (as registered
+/// code does), for tests that register hand-made code.
+#[cfg(test)]
+pub(crate) fn leaked_trap_table(entries: &[TrapEntry]) -> TrapTable<'static> {
+    let mut bytes = Vec::new();
+    TrapTable::encode(entries, &mut bytes);
+    TrapTable::new(Vec::leak(bytes), entries.len() as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,7 +294,7 @@ mod tests {
         CodeRange {
             start,
             len,
-            traps,
+            traps: leaked_trap_table(traps),
             calls: &[],
             kind: CodeKind::Function(0),
         }

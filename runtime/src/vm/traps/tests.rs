@@ -19,7 +19,7 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
     let range = CodeRange {
         start: start as usize,
         len: bytes.len(),
-        traps,
+        traps: code::leaked_trap_table(traps),
         calls: &[],
         kind: CodeKind::Function(0),
     };
