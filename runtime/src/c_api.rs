@@ -79,6 +79,9 @@ impl KilnLimits {
                 .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX)),
             fuel: some(self.fuel),
             timeout: some(self.timeout_ns).map(std::time::Duration::from_nanos),
+            // The C API runs core modules, which have neither.
+            max_resources: None,
+            hostcall_fuel: None,
         }
     }
 }
