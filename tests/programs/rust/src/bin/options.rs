@@ -3,8 +3,8 @@
 //! `initial-cwd` returns (`--cwd`; wasi-libc does not ask it, so `current_dir` would not
 //! tell), then does what its second
 //! argument asks: `open N` holds N open files of its preopen `/data` at once (each a host
-//! resource, for `--max-resources`), `mkdir N` creates a directory whose name is N bytes
-//! long (a string of N bytes passed to the host, for `--hostcall-fuel`).
+//! resource, for `--max-resources`), `mkdir N` creates (and removes) a directory whose
+//! name is N bytes long (a string of N bytes passed to the host, for `--hostcall-fuel`).
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -24,6 +24,8 @@ fn main() {
         Some("mkdir") => {
             let name = format!("/data/{}", "a".repeat(count(2)));
             std::fs::create_dir(&name).expect("mkdir");
+            // Removed again, so that the next run can make it.
+            std::fs::remove_dir(&name).expect("rmdir");
             println!("made {} bytes", name.len() - "/data/".len());
         }
         _ => {}
