@@ -29,7 +29,7 @@ use std::rc::Rc;
 pub struct ComponentLimits {
     /// The most handles each component instance's table may hold at once (own and borrow
     /// handles of every resource type together); one more traps. At most, and by default,
-    /// the canonical ABI's [`MAX_HANDLES`](super::MAX_HANDLES).
+    /// the canonical ABI's [`MAX_HANDLES`](super::resources::MAX_HANDLES).
     pub max_handles: u32,
     /// The most bytes lifting the guest's values for one call may make the host copy or
     /// allocate (see [`Context::hostcall_fuel`]); each call starts with this much. By
@@ -43,7 +43,7 @@ pub const DEFAULT_HOSTCALL_FUEL: u64 = 128 << 20;
 impl Default for ComponentLimits {
     fn default() -> ComponentLimits {
         ComponentLimits {
-            max_handles: super::MAX_HANDLES,
+            max_handles: super::resources::MAX_HANDLES,
             hostcall_fuel: DEFAULT_HOSTCALL_FUEL,
         }
     }

@@ -109,14 +109,14 @@ pub enum ComponentTrap {
     BorrowOutsideCall,
     /// A component instance's table of handles is full: it holds `max` handles, the
     /// canonical ABI's limit of 2^28 - 1 or the lower one the embedder set
-    /// ([`ComponentLimits::max_handles`](super::ComponentLimits::max_handles)).
+    /// (`ComponentLimits::max_handles`).
     TableFull {
         /// The most handles the table may hold.
         max: u32,
     },
     /// Lifting the guest's values for one call would make the host copy or allocate more
     /// than the call's hostcall fuel
-    /// ([`ComponentLimits::hostcall_fuel`](super::ComponentLimits::hostcall_fuel)).
+    /// (`ComponentLimits::hostcall_fuel`).
     HostcallFuel {
         /// The bytes the next string or list needs.
         needed: u64,
