@@ -22,10 +22,10 @@
 //! - the `p2_cli_*` programs get the `wasmtime run` flags of `tests/all/cli_tests.rs`
 //!   translated to kiln's (`--dir HOST::GUEST`, `--env`, `--inherit-env`, `--timeout`):
 //!   the same arguments, fixtures, environment and stdin, and the same checks of exit
-//!   code, stdout, stderr and files left behind. Where Wasmtime uses an option kiln does
-//!   not have (`-Scwd`, `-Smax-resources`, `-Shostcall-fuel`, `--argv0`), the run is set
-//!   up without it and listed as an expected failure when the
-//!   program then fails.
+//!   code, stdout, stderr and files left behind. Wasmtime's `-Scwd`, `-Smax-resources`,
+//!   `-Shostcall-fuel` and `--argv0` become kiln's `--cwd`, `--max-resources`,
+//!   `--hostcall-fuel` and `--argv0`; where a program must trap, kiln's message is checked
+//!   instead of Wasmtime's.
 //!
 //! Out of scope, not run: the `http`, `serve`, `api`, `tls`, `nn` and `p3` programs (other
 //! worlds than `wasi:cli/command`, or WASI 0.3), and Wasmtime's tests of its own host
@@ -398,8 +398,11 @@ fn cases() -> Vec<Case> {
             "p2_cli_args",
             vec![Run::plain().args(&["hello", "this", "", "is an argument", "with 🚩 emoji"])],
         ),
-        // Wasmtime: `-Scwd=/sandbox`; kiln has no option for the initial directory.
-        case("p2_cli_initial_cwd", vec![Run::plain()]),
+        // Wasmtime: `-Scwd=/sandbox`.
+        case(
+            "p2_cli_initial_cwd",
+            vec![Run::plain().flags(&["--cwd", "/sandbox"])],
+        ),
         case(
             "p2_cli_stdin_empty",
             vec![Run::plain().stdin(b"not to be read")],
@@ -517,8 +520,11 @@ fn cases() -> Vec<Case> {
                 ..Run::plain().flags(&["--inherit-env"])
             }],
         ),
-        // Wasmtime: `--argv0=b ... b`; kiln has no `--argv0`, its argv0 is the file name.
-        case("p2_cli_argv0", vec![Run::plain().args(&["b"])]),
+        // Wasmtime: `--argv0=b ... b`.
+        case(
+            "p2_cli_argv0",
+            vec![Run::plain().flags(&["--argv0", "b"]).args(&["b"])],
+        ),
         case(
             "p2_cli_multiple_preopens",
             ["/a", "/b", "/c"]
@@ -563,68 +569,64 @@ fn cases() -> Vec<Case> {
                 .collect(),
         ),
         // Wasmtime: `-Smax-resources=50` must trap ("resource table has no free keys"),
-        // `-Smax-resources=200` must not; kiln has no such limit: only the second runs.
-        case("p2_cli_max_resources", vec![Run::plain()]),
+        // `-Smax-resources=200` must not.
+        case(
+            "p2_cli_max_resources",
+            vec![
+                Run::plain()
+                    .flags(&["--max-resources", "50"])
+                    .exit(Exit::FailureWith("host resources, the most it may")),
+                Run::plain().flags(&["--max-resources", "200"]),
+            ],
+        ),
         // Wasmtime: `-Smax-resources=100`, and the program must trap when it makes its
-        // 101st resource; kiln's limit is fixed (2^20 host resources), and this is its
-        // message when a guest reaches it.
+        // 101st resource (kiln: "wasi: the guest holds 100 host resources, the most it
+        // may").
         case(
             "p2_cli_many_resources",
-            vec![Run::plain().exit(Exit::FailureWith("host resources, the most it may"))],
+            vec![Run::plain()
+                .flags(&["--max-resources", "100"])
+                .exit(Exit::FailureWith("100 host resources, the most it may"))],
         ),
     ]);
     // Wasmtime: `-Shostcall-fuel=5000 -Sinherit-network --dir=D::.`, one run per
-    // argument; kiln has no hostcall fuel.
+    // argument. Wasmtime's messages are "fuel allocated for hostcalls has been exhausted",
+    // "cannot write more zeroes than `check_write` allows" and "Buffer too large"; kiln's
+    // for the same traps are checked instead.
     let one_megabyte = fresh(".", vec![("1mb", Some(vec![0; 1024 * 1024]))]);
+    let fuel = "hostcall fuel exhausted";
     cases.push(case(
         "p2_cli_hostcall_fuel",
         [
-            (
-                "poll",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
+            ("poll", Some(fuel)),
             ("read", None),
+            ("write", Some(fuel)),
+            ("mkdir", Some(fuel)),
+            ("write-stream", Some(fuel)),
+            ("write-stream-blocking", Some(fuel)),
+            ("resolve", Some(fuel)),
+            ("udp-send-many", Some(fuel)),
+            ("udp-send-big", Some(fuel)),
+            ("write-zeroes", Some("more than the 1048576 permitted")),
             (
-                "write",
-                Some("fuel allocated for hostcalls has been exhausted"),
+                "write-stream-buffer-too-large",
+                Some("blocking-write-and-flush of 5000 bytes, more than the 4096 permitted"),
             ),
             (
-                "mkdir",
-                Some("fuel allocated for hostcalls has been exhausted"),
+                "write-zeroes-buffer-too-large",
+                Some("blocking-write-zeroes-and-flush of 5000 bytes, more than the 4096 permitted"),
             ),
-            (
-                "write-stream",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
-            (
-                "write-stream-blocking",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
-            (
-                "resolve",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
-            (
-                "udp-send-many",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
-            (
-                "udp-send-big",
-                Some("fuel allocated for hostcalls has been exhausted"),
-            ),
-            (
-                "write-zeroes",
-                Some("cannot write more zeroes than `check_write` allows"),
-            ),
-            ("write-stream-buffer-too-large", Some("Buffer too large")),
-            ("write-zeroes-buffer-too-large", Some("Buffer too large")),
             ("read-file-big", None),
             ("read-tcp-big", None),
         ]
         .into_iter()
         .map(|(arg, failure)| {
             let run = Run {
-                flags: vec!["--inherit-network".into()],
+                flags: vec![
+                    "--hostcall-fuel".into(),
+                    "5000".into(),
+                    "--inherit-network".into(),
+                ],
                 ..Run::plain()
             };
             let run = run.args(&[arg]).preopen(one_megabyte.clone());

@@ -1,7 +1,8 @@
 //! The WASI grants (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`,
 //! `--deterministic`, and the network grants of WASI 0.2 components:
 //! `--allow-tcp-listen`, `--allow-tcp-connect`, `--allow-udp`, `--allow-ip-name-lookup`,
-//! `--inherit-network`) of `kiln run`, and of `kiln build`, which bakes them into the
+//! `--inherit-network`), the guest's `--argv0` and initial directory `--cwd`, of `kiln
+//! run`, and of `kiln build`, which bakes them into the
 //! executable as a small ELF object that defines `kiln_wasi_grants` (format in the
 //! runtime's `wasi/grants.rs`), linked beside the module. The executable's `main` reads
 //! it; nothing at run time widens it.
@@ -66,6 +67,15 @@ pub struct GrantArgs {
     /// and from any address, and name lookup.
     #[arg(long)]
     pub inherit_network: bool,
+    /// The guest's first argument (argv[0]), instead of the module's file name (kiln run)
+    /// or the name the executable is started by (kiln build).
+    #[arg(long, value_name = "NAME")]
+    pub argv0: Option<String>,
+    /// The working directory a WASI 0.2 component starts in, a path as the guest sees
+    /// it (e.g. /sandbox, inside a --dir GUEST): wasi:cli/environment.initial-cwd, which
+    /// the guest's libc resolves relative paths against. Grants nothing by itself.
+    #[arg(long, value_name = "GUEST_PATH")]
+    pub cwd: Option<String>,
     #[command(flatten)]
     pub limits: crate::limits::LimitArgs,
 }
@@ -116,6 +126,8 @@ impl GrantArgs {
                 ip_name_lookup: self.allow_ip_name_lookup,
                 inherit: self.inherit_network,
             },
+            argv0: self.argv0.clone(),
+            cwd: self.cwd.clone(),
         })
     }
 }

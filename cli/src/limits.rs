@@ -1,5 +1,6 @@
 //! The limit flags of `kiln run` and `kiln build` (baked into the executable with the
-//! grants): `--max-memory`, `--max-table-elements`, `--max-stack`, `--fuel`, `--timeout`.
+//! grants): `--max-memory`, `--max-table-elements`, `--max-stack`, `--fuel`, `--timeout`,
+//! and for WASI 0.2 components `--max-resources` and `--hostcall-fuel`.
 //! The last two also compile their checks into the code. Values are parsed here
 //! rather than by clap (which also takes values that start with `-`), so that a malformed
 //! one is a kiln error (exit 1) naming its flag.
@@ -9,6 +10,9 @@ use clap::Args;
 use kiln_compiler::CompileOptions;
 use kiln_runtime::{ResourceLimits, RunLimits};
 use std::time::Duration;
+
+/// The most `--max-resources` may be: the WASI 0.2 host's own limit.
+const MAX_RESOURCES: u32 = 1 << 20;
 
 /// Limits for the guest.
 #[derive(Args, Debug, Default)]
@@ -36,6 +40,19 @@ pub struct LimitArgs {
     /// "interrupted: time limit". Compiles interruption checks in.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub timeout: Option<String>,
+    /// WASI 0.2 components: the most resources the guest may hold at once (default and
+    /// most 1048576), counted both as the host's streams, pollables, descriptors and
+    /// sockets and as the handles in each component instance's table: one more traps with
+    /// "the most it may" (Wasmtime: -Smax-resources).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub max_resources: Option<String>,
+    /// WASI 0.2 components: the most bytes one call from the guest may make the host
+    /// copy or allocate for its strings and lists (units as for --max-memory; default
+    /// 128MiB): each string and list<u8> costs its length, any other list its length times
+    /// the host's value size (32 bytes). Past it the guest traps with "hostcall fuel
+    /// exhausted" (Wasmtime: -Shostcall-fuel).
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub hostcall_fuel: Option<String>,
 }
 
 impl LimitArgs {
@@ -73,6 +90,22 @@ impl LimitArgs {
                 .timeout
                 .as_deref()
                 .map(|text| parse_duration("--timeout", text))
+                .transpose()?,
+            max_resources: self
+                .max_resources
+                .as_deref()
+                .map(|text| {
+                    let count = parse_count("--max-resources", text)?;
+                    match u32::try_from(count) {
+                        Ok(count) if count <= MAX_RESOURCES => Ok(count),
+                        _ => bail!("--max-resources {count}: more than the most, {MAX_RESOURCES}"),
+                    }
+                })
+                .transpose()?,
+            hostcall_fuel: self
+                .hostcall_fuel
+                .as_deref()
+                .map(|text| parse_bytes("--hostcall-fuel", text))
                 .transpose()?,
         })
     }
@@ -226,6 +259,31 @@ mod tests {
         ] {
             let error = parse_bytes("--max-memory", bad).unwrap_err().to_string();
             assert!(error.starts_with("--max-memory"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn component_limits_name_their_flag() {
+        let args = LimitArgs {
+            max_resources: Some("100".into()),
+            hostcall_fuel: Some("5KiB".into()),
+            ..LimitArgs::default()
+        };
+        let limits = args.limits().unwrap();
+        assert_eq!(limits.max_resources, Some(100));
+        assert_eq!(limits.hostcall_fuel, Some(5 << 10));
+        for (max_resources, hostcall_fuel, flag) in [
+            ("2000000", "1", "--max-resources"),
+            ("x", "1", "--max-resources"),
+            ("1", "5 apples", "--hostcall-fuel"),
+        ] {
+            let args = LimitArgs {
+                max_resources: Some(max_resources.into()),
+                hostcall_fuel: Some(hostcall_fuel.into()),
+                ..LimitArgs::default()
+            };
+            let error = args.limits().unwrap_err().to_string();
+            assert!(error.starts_with(flag), "{error}");
         }
     }
 

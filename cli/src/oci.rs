@@ -25,6 +25,16 @@
 //! whatever the container's environment; with `--inherit-env` it also sees the
 //! container's). Labels: `dev.kiln.version` and `dev.kiln.module.digest` (the SHA-256 of
 //! the module's binary form: a `.wat` file's once converted).
+//!
+//! Grants a container runtime has no equivalent for are baked in as ever, and recorded as
+//! labels so that whoever deploys the image sees what it may do (the container's network
+//! is the orchestrator's to restrict; the executable reaches no more than these whatever
+//! it allows): `dev.kiln.wasi.allow-tcp-listen`, `dev.kiln.wasi.allow-tcp-connect`,
+//! `dev.kiln.wasi.allow-udp` (the flag's address patterns in canonical form, joined by
+//! `,`), `dev.kiln.wasi.allow-ip-name-lookup` and `dev.kiln.wasi.inherit-network`
+//! (`true`), each present only when granted. `--cwd` is a guest path, not a path of the
+//! container (`WorkingDir` stays `/`, which relative preopens are taken from), so it is
+//! the label `dev.kiln.wasi.cwd`.
 
 use crate::emit::BuildArgs;
 use anyhow::{bail, Context, Result};
@@ -163,16 +173,46 @@ fn runtime_config(args: &BuildArgs, entry: &str, module_digest: &str) -> Result<
         .iter()
         .map(|(name, value)| format!("{name}={value}"))
         .collect();
+    let mut labels = serde_json::Map::new();
+    labels.insert("dev.kiln.version".into(), json!(env!("CARGO_PKG_VERSION")));
+    labels.insert("dev.kiln.module.digest".into(), json!(module_digest));
+    labels.extend(grant_labels(&grants));
     Ok(json!({
         "Entrypoint": [format!("/{entry}")],
         "Env": env,
         "WorkingDir": "/",
         "Volumes": volumes,
-        "Labels": {
-            "dev.kiln.version": env!("CARGO_PKG_VERSION"),
-            "dev.kiln.module.digest": module_digest,
-        },
+        "Labels": labels,
     }))
+}
+
+/// The labels that record the baked grants a container runtime has no equivalent for:
+/// the network grants and the guest's initial directory.
+fn grant_labels(grants: &kiln_runtime::wasi::Grants) -> Vec<(String, Value)> {
+    let network = &grants.network;
+    let mut labels = Vec::new();
+    for (name, patterns) in [
+        ("allow-tcp-listen", &network.tcp_listen),
+        ("allow-tcp-connect", &network.tcp_connect),
+        ("allow-udp", &network.udp),
+    ] {
+        if !patterns.is_empty() {
+            let joined: Vec<String> = patterns.iter().map(ToString::to_string).collect();
+            labels.push((format!("dev.kiln.wasi.{name}"), json!(joined.join(","))));
+        }
+    }
+    for (name, granted) in [
+        ("allow-ip-name-lookup", network.ip_name_lookup),
+        ("inherit-network", network.inherit),
+    ] {
+        if granted {
+            labels.push((format!("dev.kiln.wasi.{name}"), json!("true")));
+        }
+    }
+    if let Some(cwd) = &grants.cwd {
+        labels.push(("dev.kiln.wasi.cwd".into(), json!(cwd)));
+    }
+    labels
 }
 
 /// One platform's image: its blobs and its manifest's descriptor (with the platform).
@@ -386,6 +426,36 @@ pub fn build_image(args: &BuildArgs, wasm: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grants_without_a_container_equivalent_are_labels() {
+        let grants = kiln_runtime::wasi::Grants {
+            network: kiln_runtime::wasi::NetworkGrants {
+                tcp_listen: vec![
+                    "0.0.0.0:8080".parse().unwrap(),
+                    "[::]:8080".parse().unwrap(),
+                ],
+                tcp_connect: vec!["10.0.0.0/8:443".parse().unwrap()],
+                udp: Vec::new(),
+                ip_name_lookup: true,
+                inherit: false,
+            },
+            cwd: Some("/srv".into()),
+            ..Default::default()
+        };
+        let labels: std::collections::BTreeMap<String, Value> =
+            grant_labels(&grants).into_iter().collect();
+        assert_eq!(
+            serde_json::to_value(&labels).unwrap(),
+            json!({
+                "dev.kiln.wasi.allow-tcp-listen": "0.0.0.0:8080,[::]:8080",
+                "dev.kiln.wasi.allow-tcp-connect": "10.0.0.0/8:443",
+                "dev.kiln.wasi.allow-ip-name-lookup": "true",
+                "dev.kiln.wasi.cwd": "/srv",
+            })
+        );
+        assert!(grant_labels(&Default::default()).is_empty());
+    }
 
     #[test]
     fn entry_names_need_no_quoting() {

@@ -293,6 +293,11 @@ fn preopened_directories_become_volumes_and_env_is_listed() {
             "/config",
             "--env",
             "WHO=kiln",
+            "--allow-tcp-connect",
+            "10.0.0.0/8:443",
+            "--allow-ip-name-lookup",
+            "--cwd",
+            "/data",
         ],
         &[],
     );
@@ -313,6 +318,18 @@ fn preopened_directories_become_volumes_and_env_is_listed() {
         "{config}"
     );
     assert_eq!(config["config"]["WorkingDir"], "/", "{config}");
+    // Grants a container runtime has no equivalent for are labels.
+    let labels = &config["config"]["Labels"];
+    assert_eq!(
+        labels["dev.kiln.wasi.allow-tcp-connect"], "10.0.0.0/8:443",
+        "{config}"
+    );
+    assert_eq!(
+        labels["dev.kiln.wasi.allow-ip-name-lookup"], "true",
+        "{config}"
+    );
+    assert_eq!(labels["dev.kiln.wasi.cwd"], "/data", "{config}");
+    assert!(labels["dev.kiln.wasi.allow-udp"].is_null(), "{config}");
 
     let (rootfs, _) = unpack(
         &format!("{}:latest", layout.display()),

@@ -23,7 +23,10 @@ typedef struct kiln_import {
     kiln_host_fn func;
     void *env;
 } kiln_import;
-/* What a WASI guest may see; environment entries are "KEY=VALUE". */
+/* What a WASI guest may see; environment entries are "KEY=VALUE". The preopen_*
+ * directories are read-write; the read_only_* ones (preopened after them) may be opened,
+ * read, stat'ed and listed, and every change beneath them fails with EPERM (as
+ * `kiln run --dir-read-only`). */
 typedef struct kiln_wasi_config {
     const char *const *args;
     size_t n_args;
@@ -32,6 +35,9 @@ typedef struct kiln_wasi_config {
     const char *const *preopen_host_paths;
     const char *const *preopen_guest_paths;
     size_t n_preopens;
+    const char *const *read_only_host_paths;
+    const char *const *read_only_guest_paths;
+    size_t n_read_only;
 } kiln_wasi_config;
 kiln_instance *kiln_instance_new(const kiln_module_descriptor *descriptor,
                                  const uint32_t *abi_marker, const kiln_import *imports,

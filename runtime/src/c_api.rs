@@ -43,7 +43,9 @@ pub struct KilnImport {
 }
 
 /// What a WASI guest may see (`kiln_wasi_config`); every pointer may be null when its count
-/// is 0. Environment entries are `KEY=VALUE`.
+/// is 0. Environment entries are `KEY=VALUE`. The `preopen_*` directories are read-write
+/// ([`WasiCtx::preopen_dir`]), the `read_only_*` ones read-only
+/// ([`WasiCtx::preopen_dir_read_only`], `kiln run --dir-read-only`), preopened after them.
 #[repr(C)]
 pub struct KilnWasiConfig {
     pub args: *const *const c_char,
@@ -53,6 +55,9 @@ pub struct KilnWasiConfig {
     pub preopen_host_paths: *const *const c_char,
     pub preopen_guest_paths: *const *const c_char,
     pub n_preopens: usize,
+    pub read_only_host_paths: *const *const c_char,
+    pub read_only_guest_paths: *const *const c_char,
+    pub n_read_only: usize,
 }
 
 /// Limits for an instance's store (`kiln_limits`); 0 in a field means no limit there (for
@@ -79,6 +84,9 @@ impl KilnLimits {
                 .map(|bytes| usize::try_from(bytes).unwrap_or(usize::MAX)),
             fuel: some(self.fuel),
             timeout: some(self.timeout_ns).map(std::time::Duration::from_nanos),
+            // The C API runs core modules, which have neither.
+            max_resources: None,
+            hostcall_fuel: None,
         }
     }
 }
@@ -208,6 +216,13 @@ unsafe fn wasi_ctx(config: *const KilnWasiConfig) -> Result<WasiCtx, *mut KilnEr
         ctx = ctx
             .preopen_dir(host, guest)
             .map_err(|e| error(format!("kiln: cannot preopen {host}: {e}")))?;
+    }
+    let hosts = strings(config.read_only_host_paths, config.n_read_only)?;
+    let guests = strings(config.read_only_guest_paths, config.n_read_only)?;
+    for (host, guest) in hosts.iter().zip(&guests) {
+        ctx = ctx
+            .preopen_dir_read_only(host, guest)
+            .map_err(|e| error(format!("kiln: cannot preopen {host} read-only: {e}")))?;
     }
     Ok(ctx)
 }
@@ -702,5 +717,67 @@ pub unsafe extern "C" fn kiln_error_delete(error: *mut KilnError) {
     if !error.is_null() {
         // SAFETY: caller's contract.
         drop(unsafe { Box::from_raw(error) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error's message, freed.
+    fn message(error: *mut KilnError) -> String {
+        // SAFETY: `error` came from `error()` and is freed once, here.
+        let error = unsafe { Box::from_raw(error) };
+        error.message.to_string_lossy().into_owned()
+    }
+
+    #[test]
+    fn read_only_preopens_come_after_the_read_write_ones() {
+        let root = std::env::temp_dir().join(format!("kiln-c-api-{}", std::process::id()));
+        let (rw, ro) = (root.join("rw"), root.join("ro"));
+        std::fs::create_dir_all(&rw).unwrap();
+        std::fs::create_dir_all(&ro).unwrap();
+        let c = |text: &str| CString::new(text).unwrap();
+        let (rw_host, ro_host) = (c(rw.to_str().unwrap()), c(ro.to_str().unwrap()));
+        let (rw_guest, ro_guest) = (c("/rw"), c("/ro"));
+        let rw_hosts = [rw_host.as_ptr()];
+        let rw_guests = [rw_guest.as_ptr()];
+        let ro_hosts = [ro_host.as_ptr()];
+        let ro_guests = [ro_guest.as_ptr()];
+        let config = KilnWasiConfig {
+            args: std::ptr::null(),
+            n_args: 0,
+            env: std::ptr::null(),
+            n_env: 0,
+            preopen_host_paths: rw_hosts.as_ptr(),
+            preopen_guest_paths: rw_guests.as_ptr(),
+            n_preopens: 1,
+            read_only_host_paths: ro_hosts.as_ptr(),
+            read_only_guest_paths: ro_guests.as_ptr(),
+            n_read_only: 1,
+        };
+        // SAFETY: every pointer is valid for its count, the strings NUL-terminated.
+        let ctx = unsafe { wasi_ctx(&config) }.unwrap_or_else(|e| panic!("{}", message(e)));
+        let debug = format!("{ctx:?}");
+        assert!(
+            debug.contains(r#"preopens: [("/rw", true), ("/ro", false)]"#),
+            "{debug}"
+        );
+        // A read-only directory that does not exist is an error naming it.
+        let missing = c(root.join("missing").to_str().unwrap());
+        let missing_hosts = [missing.as_ptr()];
+        let config = KilnWasiConfig {
+            n_preopens: 0,
+            read_only_host_paths: missing_hosts.as_ptr(),
+            ..config
+        };
+        // SAFETY: as above.
+        let error = unsafe { wasi_ctx(&config) }.unwrap_err();
+        let text = message(error);
+        assert!(
+            text.contains("missing") && text.contains("read-only"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -123,8 +123,18 @@ fn run_component_with(
         eprintln!("error: cannot start the time limit: {error}");
         return 1;
     }
-    let host = WasiP2::with_catalog(wasi, store.interrupt_state(), catalog);
-    let instance = match ComponentInstance::new(&mut store, plan, modules, Box::new(host)) {
+    let mut host = WasiP2::with_catalog(wasi, store.interrupt_state(), catalog);
+    if let Some(max) = limits.max_resources {
+        host.set_max_resources(max);
+    }
+    let component_limits = limits.component_limits();
+    let instance = match ComponentInstance::with_limits(
+        &mut store,
+        plan,
+        modules,
+        Box::new(host),
+        component_limits,
+    ) {
         Ok(instance) => instance,
         Err(error) => return instantiation_failed(&error),
     };

@@ -106,6 +106,7 @@ fn with<R>(types: &TypeTable, memory: &mut TestMemory, f: impl FnOnce(&mut Conte
         types,
         memory: Some(memory),
         handles: &mut handles,
+        hostcall_fuel: u64::MAX,
     };
     f(&mut cx)
 }
@@ -516,6 +517,74 @@ fn strings_and_lists_come_from_cabi_realloc() {
     assert_eq!(memory.bytes[1024..1031], [1, 0, 2, 3, b'h', 0xc3, 0xa9]);
 }
 
+/// Lifts `ty` from flat `values` over `memory` with `fuel` bytes of hostcall fuel;
+/// returns the value and the fuel left, or the trap's message.
+fn lift_with_fuel(
+    types: &TypeTable,
+    memory: &mut TestMemory,
+    ty: ValType,
+    values: &[u64],
+    fuel: u64,
+) -> Result<(V, u64), String> {
+    let raw: Vec<ValRaw> = values.iter().map(|&v| ValRaw::from_u64(v)).collect();
+    let mut handles = SameHandles;
+    let mut cx = Context {
+        types,
+        memory: Some(memory),
+        handles: &mut handles,
+        hostcall_fuel: fuel,
+    };
+    match lift_flat(&mut cx, ty, &mut FlatReader::new(&raw)) {
+        Ok(value) => Ok((value, cx.hostcall_fuel)),
+        Err(AbiError::Trap(trap)) => Err(trap.to_string()),
+        Err(other) => panic!("expected a value or a trap, got {other:?}"),
+    }
+}
+
+#[test]
+fn lifting_charges_strings_and_lists_to_the_hostcall_fuel() {
+    // The host's size of a value, which `--hostcall-fuel`'s help states.
+    assert_eq!(std::mem::size_of::<ComponentVal>(), 32);
+    let mut types = TypeTable::default();
+    let bytes = def(&mut types, DefinedType::List(ValType::U8));
+    let words = def(&mut types, DefinedType::List(ValType::U32));
+    let strings = def(&mut types, DefinedType::List(ValType::String));
+    let mut memory = TestMemory::new(1 << 16);
+    memory.bytes[64..69].copy_from_slice(b"hello");
+    // A string or a list<u8> costs its length, to the last byte of fuel.
+    assert_eq!(
+        lift_with_fuel(&types, &mut memory, ValType::String, &[64, 5], 5),
+        Ok((V::String("hello".into()), 0))
+    );
+    assert_eq!(
+        lift_with_fuel(&types, &mut memory, ValType::String, &[64, 5], 4),
+        Err(
+            "hostcall fuel exhausted: the guest's values need 5 more bytes copied into \
+             the host, 4 left of the call's fuel"
+                .into()
+        )
+    );
+    assert_eq!(
+        lift_with_fuel(&types, &mut memory, bytes, &[64, 5], 9),
+        Ok((V::Bytes(b"hello".to_vec()), 4))
+    );
+    // Any other list costs a host value per element, before any is made.
+    assert_eq!(
+        lift_with_fuel(&types, &mut memory, words, &[64, 1], 100).map(|(_, left)| left),
+        Ok(100 - 32)
+    );
+    assert!(lift_with_fuel(&types, &mut memory, words, &[64, 4], 127).is_err());
+    // Nested strings are charged on top of their list: 2 × 32 + 5 + 5 bytes.
+    memory.bytes[128..144].copy_from_slice(&le32(&[64, 5, 64, 5]));
+    assert_eq!(
+        lift_with_fuel(&types, &mut memory, strings, &[128, 2], 74).map(|(_, left)| left),
+        Ok(0)
+    );
+    assert!(lift_with_fuel(&types, &mut memory, strings, &[128, 2], 73)
+        .unwrap_err()
+        .contains("need 5 more bytes"));
+}
+
 // ---------------------------------------------------------------------------------------
 // Hostile bytes
 // ---------------------------------------------------------------------------------------
@@ -557,6 +626,7 @@ fn out_of_bounds_pointers_trap() {
         types: &types,
         memory: None,
         handles: &mut handles,
+        hostcall_fuel: u64::MAX,
     };
     let raw = [0u64, 0].map(ValRaw::from_u64);
     assert_eq!(
@@ -963,6 +1033,27 @@ fn handles_start_at_one_and_are_reused() {
 }
 
 #[test]
+fn a_table_holds_at_most_max_handles_live_ones() {
+    let mut tables = ResourceTables::new(&resource_plan());
+    tables.set_max_handles(3);
+    for rep in 0..3 {
+        tables.resource_new(0, rep).unwrap();
+    }
+    // Every table of an instance counts against its one index space.
+    assert_eq!(
+        trap_message(tables.resource_new(1, 9)),
+        "resource table full: the instance holds 3 handles, the most it may"
+    );
+    // A dropped handle makes room again; the other instance has its own three.
+    tables.resource_drop(0, 2).unwrap();
+    assert_eq!(tables.resource_new(1, 9), Ok(2));
+    for rep in 0..3 {
+        tables.resource_new(2, rep).unwrap();
+    }
+    assert!(tables.resource_new(2, 3).is_err());
+}
+
+#[test]
 fn unknown_and_dropped_handles_trap() {
     let mut tables = ResourceTables::new(&resource_plan());
     assert_eq!(
@@ -1108,6 +1199,7 @@ fn own_and_borrow_parameters_go_through_the_tables() {
             types: &types,
             memory: Some(&mut memory),
             handles: &mut tables,
+            hostcall_fuel: u64::MAX,
         };
         let core = [given, lent].map(|h| ValRaw::from_u64(u64::from(h)));
         let args = lift_params(&mut cx, f, &core).unwrap();

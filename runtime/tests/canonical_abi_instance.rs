@@ -120,6 +120,7 @@ impl Guest {
                 types: &self.types,
                 memory: Some(&mut memory),
                 handles: &mut handles,
+                hostcall_fuel: u64::MAX,
             };
             lower_params(&mut cx, func_type, args)?
         };
@@ -138,6 +139,7 @@ impl Guest {
             types: &self.types,
             memory: Some(&mut memory),
             handles: &mut handles,
+            hostcall_fuel: u64::MAX,
         };
         lift_results(&mut cx, func_type, &results)
     }
@@ -149,6 +151,7 @@ impl Guest {
             types: &self.types,
             memory: Some(&mut memory),
             handles: &mut handles,
+            hostcall_fuel: u64::MAX,
         };
         let mut out = Vec::new();
         lower_flat(
@@ -209,6 +212,7 @@ fn a_failing_or_lying_cabi_realloc_is_reported() {
         types: &guest.types,
         memory: Some(&mut memory),
         handles: &mut handles,
+        hostcall_fuel: u64::MAX,
     };
     let values = ComponentVal::List(vec![ComponentVal::U32(0); 0xbac / 4]);
     let error = lower_flat(&mut cx, ValType::Defined(0), &values, &mut Vec::new());

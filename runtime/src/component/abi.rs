@@ -71,7 +71,8 @@ pub trait Handles {
 }
 
 /// What lifting and lowering need: the types, the options' memory (`None` when they name
-/// none: then no string or list can pass) and the instance's resource handles.
+/// none: then no string or list can pass), the instance's resource handles and the
+/// hostcall fuel left.
 pub struct Context<'a> {
     /// The plan's types.
     pub types: &'a TypeTable,
@@ -79,9 +80,30 @@ pub struct Context<'a> {
     pub memory: Option<&'a mut dyn GuestMemory>,
     /// The resource handles of the instance on the guest's side.
     pub handles: &'a mut dyn Handles,
+    /// Bytes that lifting may still copy or allocate on the host for the guest's strings
+    /// and lists (Wasmtime's hostcall fuel): each string costs its length, each
+    /// `list<u8>` its length, each other list its length times the size of a
+    /// [`ComponentVal`], charged before anything is allocated; past it lifting traps with
+    /// [`ComponentTrap::HostcallFuel`]. `u64::MAX` for no limit. Lowering charges
+    /// nothing: what the host gives the guest is already the host's.
+    pub hostcall_fuel: u64,
 }
 
 impl Context<'_> {
+    /// Takes `bytes` from the hostcall fuel, or traps when less is left.
+    fn consume_fuel(&mut self, bytes: u64) -> Result<(), ComponentTrap> {
+        match self.hostcall_fuel.checked_sub(bytes) {
+            Some(left) => {
+                self.hostcall_fuel = left;
+                Ok(())
+            }
+            None => Err(ComponentTrap::HostcallFuel {
+                needed: bytes,
+                left: self.hostcall_fuel,
+            }),
+        }
+    }
+
     fn memory(&mut self, what: &'static str) -> Result<&mut dyn GuestMemory, ComponentTrap> {
         match self.memory.as_deref_mut() {
             Some(memory) => Ok(memory),
@@ -435,7 +457,7 @@ fn load_fields(
 
 /// A string's bytes at `ptr` (the canonical ABI's `load_string_from_range`): length
 /// limit, bounds, UTF-8.
-fn load_string(cx: &Context<'_>, ptr: u32, len: u32) -> Result<String, ComponentTrap> {
+fn load_string(cx: &mut Context<'_>, ptr: u32, len: u32) -> Result<String, ComponentTrap> {
     if cx.memory.is_none() {
         return Err(ComponentTrap::NoMemory("string"));
     }
@@ -446,6 +468,7 @@ fn load_string(cx: &Context<'_>, ptr: u32, len: u32) -> Result<String, Component
         });
     }
     cx.check_range("string", ptr, 1, u64::from(len))?;
+    cx.consume_fuel(u64::from(len))?;
     let bytes = cx.memory.as_deref().map_or(&[][..], |m| m.bytes());
     let bytes = &bytes[ptr as usize..ptr as usize + len as usize];
     match std::str::from_utf8(bytes) {
@@ -458,8 +481,8 @@ fn load_string(cx: &Context<'_>, ptr: u32, len: u32) -> Result<String, Component
     }
 }
 
-/// A list's elements at `ptr` (`load_list_from_range`): length limit, alignment and
-/// bounds, all checked before anything is allocated. A `list<u8>` is
+/// A list's elements at `ptr` (`load_list_from_range`): length limit, alignment, bounds
+/// and hostcall fuel, all checked before anything is allocated. A `list<u8>` is
 /// [`ComponentVal::Bytes`], one copy of the guest's bytes.
 fn load_list(
     cx: &mut Context<'_>,
@@ -483,6 +506,13 @@ fn load_list(
         .into());
     }
     cx.check_range("list", ptr, layout.align, size)?;
+    // What the host allocates: the bytes themselves for `list<u8>`, a value per element
+    // otherwise (their own strings and lists are charged as they are read).
+    let host_size = match elem {
+        ValType::U8 => u64::from(len),
+        _ => u64::from(len) * std::mem::size_of::<ComponentVal>() as u64,
+    };
+    cx.consume_fuel(host_size)?;
     if elem == ValType::U8 {
         let bytes = cx.memory.as_deref().map_or(&[][..], |m| m.bytes());
         return Ok(ComponentVal::Bytes(

@@ -23,6 +23,32 @@ use kiln_abi::TrapCode;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+/// The limits of a component's calls across the boundary, for guests the host does not
+/// trust (Wasmtime's `-Smax-resources` and `-Shostcall-fuel`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComponentLimits {
+    /// The most handles each component instance's table may hold at once (own and borrow
+    /// handles of every resource type together); one more traps. At most, and by default,
+    /// the canonical ABI's [`MAX_HANDLES`](super::resources::MAX_HANDLES).
+    pub max_handles: u32,
+    /// The most bytes lifting the guest's values for one call may make the host copy or
+    /// allocate (see [`Context::hostcall_fuel`]); each call starts with this much. By
+    /// default [`DEFAULT_HOSTCALL_FUEL`].
+    pub hostcall_fuel: u64,
+}
+
+/// The hostcall fuel of a call unless the embedder sets another: 128 MiB, as Wasmtime's.
+pub const DEFAULT_HOSTCALL_FUEL: u64 = 128 << 20;
+
+impl Default for ComponentLimits {
+    fn default() -> ComponentLimits {
+        ComponentLimits {
+            max_handles: super::resources::MAX_HANDLES,
+            hostcall_fuel: DEFAULT_HOSTCALL_FUEL,
+        }
+    }
+}
+
 /// A component instantiated in a store: its core instances, the trampolines they call and
 /// the state those share.
 pub struct ComponentInstance {
@@ -41,6 +67,8 @@ struct State {
     host_functions: Vec<u32>,
     /// Per plan resource: the host's index for an imported one.
     host_resources: Vec<Option<u32>>,
+    /// The fuel each call's lifting starts with.
+    hostcall_fuel: u64,
 }
 
 /// What the steps extract, by the plan's indices.
@@ -74,6 +102,17 @@ impl ComponentInstance {
         plan: ComponentPlan,
         modules: &[Module],
         host: Box<dyn ComponentHost>,
+    ) -> Result<ComponentInstance, InstantiateError> {
+        ComponentInstance::with_limits(store, plan, modules, host, ComponentLimits::default())
+    }
+
+    /// [`ComponentInstance::new`] under `limits`.
+    pub fn with_limits(
+        store: &mut Store,
+        plan: ComponentPlan,
+        modules: &[Module],
+        host: Box<dyn ComponentHost>,
+        limits: ComponentLimits,
     ) -> Result<ComponentInstance, InstantiateError> {
         if modules.len() != plan.modules.len() {
             return Err(unlinkable(format!(
@@ -121,13 +160,16 @@ impl ComponentInstance {
             post_returns: vec![None; plan.n_post_returns as usize],
             destructors: vec![None; plan.resources.len()],
         };
+        let mut tables = ResourceTables::new(&plan);
+        tables.set_max_handles(limits.max_handles);
         let state = Rc::new(State {
-            tables: RefCell::new(ResourceTables::new(&plan)),
+            tables: RefCell::new(tables),
             plan,
             host: RefCell::new(host),
             extracted: RefCell::new(extracted),
             host_functions,
             host_resources,
+            hostcall_fuel: limits.hostcall_fuel,
         });
         let trampolines: Vec<Func> = (0..state.plan.trampolines.len() as u32)
             .map(|index| trampoline_func(store, &state, index))
@@ -281,6 +323,7 @@ impl ComponentInstance {
                 types: &state.plan.types,
                 memory: guest.as_mut().map(|memory| memory as &mut dyn GuestMemory),
                 handles: &mut *tables,
+                hostcall_fuel: state.hostcall_fuel,
             };
             lower_params(&mut cx, export.func_type, args).map_err(abi_call_error)?
         };
@@ -299,6 +342,7 @@ impl ComponentInstance {
                 types: &state.plan.types,
                 memory: guest.as_mut().map(|memory| memory as &mut dyn GuestMemory),
                 handles: &mut *tables,
+                hostcall_fuel: state.hostcall_fuel,
             };
             let results =
                 lift_results(&mut cx, export.func_type, &raw_results).map_err(abi_call_error)?;
@@ -615,6 +659,7 @@ impl State {
             types: &self.plan.types,
             memory: guest.as_mut().map(|memory| memory as &mut dyn GuestMemory),
             handles: &mut *tables,
+            hostcall_fuel: self.hostcall_fuel,
         };
         let lowered = lift_params(&mut cx, func_type, args)
             .map_err(abi_host_error)

@@ -23,7 +23,7 @@ mod value;
 
 pub use abi::{Context, FlatReader, GuestMemory, Handles};
 pub use host::{resource_import_name, ComponentHost, HostCallError};
-pub use instance::ComponentInstance;
+pub use instance::{ComponentInstance, ComponentLimits, DEFAULT_HOSTCALL_FUEL};
 pub use memory::InstanceMemory;
 pub use resources::{DroppedOwn, ResourceTables, MAX_HANDLES};
 pub use trap::{AbiError, ComponentTrap};

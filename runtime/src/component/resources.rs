@@ -92,6 +92,8 @@ pub struct ResourceTables {
     spaces: Vec<HandleSpace>,
     /// The calls in progress, innermost last.
     calls: Vec<Call>,
+    /// The most handles each component instance's table may hold at once.
+    max_handles: u32,
 }
 
 impl ResourceTables {
@@ -123,7 +125,14 @@ impl ResourceTables {
                 .collect(),
             spaces: (0..n_spaces).map(|_| HandleSpace::default()).collect(),
             calls: Vec::new(),
+            max_handles: MAX_HANDLES,
         }
+    }
+
+    /// Sets the most handles each component instance's table may hold at once (at most
+    /// [`MAX_HANDLES`]); one more traps with [`ComponentTrap::TableFull`].
+    pub fn set_max_handles(&mut self, max: u32) {
+        self.max_handles = max.min(MAX_HANDLES);
     }
 
     /// The (resource, component instance) of table `table`. A table index comes from the
@@ -164,10 +173,11 @@ impl ResourceTables {
     }
 
     fn add(&mut self, instance: u32, slot: Slot) -> Result<u32, ComponentTrap> {
+        let max = self.max_handles;
         let space = self
             .spaces
             .get_mut(instance as usize)
-            .ok_or(ComponentTrap::TableFull)?;
+            .ok_or(ComponentTrap::TableFull { max })?;
         if let Some(index) = space.free.pop() {
             space.slots[index as usize] = slot;
             return Ok(index);
@@ -175,9 +185,11 @@ impl ResourceTables {
         if space.slots.is_empty() {
             space.slots.push(Slot::Free);
         }
+        // Freed slots are reused first, so a new one is needed only when every slot is
+        // live: the table's length is the count of live handles.
         let index = space.slots.len() as u32;
-        if index > MAX_HANDLES {
-            return Err(ComponentTrap::TableFull);
+        if index > max {
+            return Err(ComponentTrap::TableFull { max });
         }
         space.slots.push(slot);
         Ok(index)

@@ -107,8 +107,22 @@ pub enum ComponentTrap {
     /// A borrow lent or created with no call in progress (a runtime bug: every import and
     /// export call runs between `begin_call` and `end_call`).
     BorrowOutsideCall,
-    /// A table of handles reached the canonical ABI's limit of 2^28 - 1 entries.
-    TableFull,
+    /// A component instance's table of handles is full: it holds `max` handles, the
+    /// canonical ABI's limit of 2^28 - 1 or the lower one the embedder set
+    /// (`ComponentLimits::max_handles`).
+    TableFull {
+        /// The most handles the table may hold.
+        max: u32,
+    },
+    /// Lifting the guest's values for one call would make the host copy or allocate more
+    /// than the call's hostcall fuel
+    /// (`ComponentLimits::hostcall_fuel`).
+    HostcallFuel {
+        /// The bytes the next string or list needs.
+        needed: u64,
+        /// The bytes left of the call's fuel.
+        left: u64,
+    },
 }
 
 impl fmt::Display for ComponentTrap {
@@ -181,9 +195,14 @@ impl fmt::Display for ComponentTrap {
                 "borrowed handle not dropped before the call returned ({count} left)"
             ),
             ComponentTrap::BorrowOutsideCall => f.write_str("a borrow outside of any call"),
-            ComponentTrap::TableFull => {
-                f.write_str("resource table full (2^28 - 1 handles)")
+            ComponentTrap::TableFull { max } => {
+                write!(f, "resource table full: the instance holds {max} handles, the most it may")
             }
+            ComponentTrap::HostcallFuel { needed, left } => write!(
+                f,
+                "hostcall fuel exhausted: the guest's values need {needed} more bytes copied \
+                 into the host, {left} left of the call's fuel"
+            ),
         }
     }
 }

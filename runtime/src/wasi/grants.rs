@@ -1,6 +1,6 @@
 //! What `kiln build` bakes into an executable: the WASI grants given on its command
 //! line (`--dir`, `--dir-read-only`, `--env`, `--inherit-env`, `--deterministic`, the
-//! network grants), encoded as bytes behind the symbol [`GRANTS_SYMBOL`], which the
+//! network grants, `--argv0`, `--cwd`), encoded as bytes behind the symbol [`GRANTS_SYMBOL`], which the
 //! executable's `main` reads (see `exe_main.rs`).
 //!
 //! ```text
@@ -22,6 +22,10 @@
 //!     kind 13 ip-name-lookup  (empty)
 //!     kind 14 inherit-network (empty)
 //!     kind 15 dir-read-only  HOST \0 GUEST
+//!     kind 16 argv0        the guest's first argument, instead of the executable's
+//!     kind 17 cwd          the guest's initial working directory (WASI 0.2)
+//!     kind 18 max-resources  resources, decimal (WASI 0.2)
+//!     kind 19 hostcall-fuel  bytes, decimal (WASI 0.2)
 //! ```
 //!
 //! The guest gets the `dir` preopens first, then the `dir-read-only` ones, each in the
@@ -57,6 +61,10 @@ pub struct Grants {
     pub limits: RunLimits,
     /// What WASI 0.2's sockets may reach.
     pub network: NetworkGrants,
+    /// The guest's first argument (`--argv0`); without it, the program's name.
+    pub argv0: Option<String>,
+    /// The guest's initial working directory ([`WasiCtx::initial_cwd`]).
+    pub cwd: Option<String>,
 }
 
 const KIND_ENV: u8 = 1;
@@ -74,6 +82,10 @@ const KIND_UDP: u8 = 12;
 const KIND_IP_NAME_LOOKUP: u8 = 13;
 const KIND_INHERIT_NETWORK: u8 = 14;
 const KIND_DIR_READ_ONLY: u8 = 15;
+const KIND_ARGV0: u8 = 16;
+const KIND_CWD: u8 = 17;
+const KIND_MAX_RESOURCES: u8 = 18;
+const KIND_HOSTCALL_FUEL: u8 = 19;
 
 impl Grants {
     /// The symbol's contents: the length, then the records.
@@ -115,6 +127,12 @@ impl Grants {
         if network.inherit {
             record(KIND_INHERIT_NETWORK, &[]);
         }
+        if let Some(argv0) = &self.argv0 {
+            record(KIND_ARGV0, argv0.as_bytes());
+        }
+        if let Some(cwd) = &self.cwd {
+            record(KIND_CWD, cwd.as_bytes());
+        }
         let limits = &self.limits;
         for (kind, value) in [
             (KIND_MAX_MEMORY, limits.resources.max_memory_bytes),
@@ -127,6 +145,8 @@ impl Grants {
                     .timeout
                     .map(|t| u64::try_from(t.as_nanos()).unwrap_or(u64::MAX)),
             ),
+            (KIND_MAX_RESOURCES, limits.max_resources.map(u64::from)),
+            (KIND_HOSTCALL_FUEL, limits.hostcall_fuel),
         ] {
             if let Some(value) = value {
                 record(kind, value.to_string().as_bytes());
@@ -185,6 +205,10 @@ impl Grants {
                 KIND_UDP => grants.network.udp.push(AddressPattern::from_bytes(bytes)?),
                 KIND_IP_NAME_LOOKUP => grants.network.ip_name_lookup = true,
                 KIND_INHERIT_NETWORK => grants.network.inherit = true,
+                KIND_ARGV0 => grants.argv0 = Some(text?.into()),
+                KIND_CWD => grants.cwd = Some(text?.into()),
+                KIND_MAX_RESOURCES => grants.limits.max_resources = Some(text?.parse().ok()?),
+                KIND_HOSTCALL_FUEL => grants.limits.hostcall_fuel = Some(text?.parse().ok()?),
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -192,8 +216,15 @@ impl Grants {
         Some(grants)
     }
 
-    /// The WASI context these grants give a guest run with `args`.
-    pub fn ctx(&self, args: Vec<String>) -> Result<WasiCtx, PreopenError> {
+    /// The WASI context these grants give a guest run with `args`; the first is replaced
+    /// by [`Grants::argv0`] when it is set.
+    pub fn ctx(&self, mut args: Vec<String>) -> Result<WasiCtx, PreopenError> {
+        if let Some(argv0) = &self.argv0 {
+            match args.first_mut() {
+                Some(first) => first.clone_from(argv0),
+                None => args.push(argv0.clone()),
+            }
+        }
         let mut ctx = WasiCtx::new()
             .args(args)
             .env(self.env.clone())
@@ -203,6 +234,9 @@ impl Grants {
         }
         if self.deterministic {
             ctx = ctx.deterministic();
+        }
+        if let Some(cwd) = &self.cwd {
+            ctx = ctx.initial_cwd(cwd.clone());
         }
         for (host, guest) in &self.dirs {
             ctx = ctx.preopen_dir(host, guest).map_err(|error| PreopenError {
@@ -262,6 +296,8 @@ mod tests {
                 max_wasm_stack: Some(256 << 10),
                 fuel: Some(1_000_000),
                 timeout: Some(std::time::Duration::from_millis(1500)),
+                max_resources: Some(100),
+                hostcall_fuel: Some(5000),
             },
             network: NetworkGrants {
                 tcp_listen: vec![pattern("127.0.0.1:0"), pattern("[::1]:8080")],
@@ -270,6 +306,8 @@ mod tests {
                 ip_name_lookup: true,
                 inherit: true,
             },
+            argv0: Some("b c".into()),
+            cwd: Some("/sandbox".into()),
         };
         let bytes = grants.encode();
         assert_eq!(
@@ -294,6 +332,31 @@ mod tests {
             Grants::decode(&[11, 8, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 4]),
             None
         );
+    }
+
+    #[test]
+    fn argv0_replaces_the_first_argument_and_cwd_reaches_the_context() {
+        let grants = Grants {
+            argv0: Some("b".into()),
+            cwd: Some("/sandbox".into()),
+            ..Grants::default()
+        };
+        let ctx = grants.ctx(vec!["prog".into(), "x".into()]).unwrap();
+        let debug = format!("{ctx:?}");
+        assert!(debug.contains(r#"args: ["b", "x"]"#), "{debug}");
+        assert!(
+            debug.contains(r#"initial_cwd: Some("/sandbox")"#),
+            "{debug}"
+        );
+        // No arguments at all (an executable started with an empty argv): argv0 is the one.
+        let ctx = grants.ctx(Vec::new()).unwrap();
+        assert!(format!("{ctx:?}").contains(r#"args: ["b"]"#));
+        let ctx = Grants::default().ctx(vec!["prog".into()]).unwrap();
+        let debug = format!("{ctx:?}");
+        assert!(debug.contains(r#"args: ["prog"]"#), "{debug}");
+        assert!(debug.contains("initial_cwd: None"), "{debug}");
+        // A malformed limit record.
+        assert_eq!(Grants::decode(&[18, 1, 0, 0, 0, b'x']), None);
     }
 
     fn pattern(text: &str) -> AddressPattern {

@@ -118,6 +118,7 @@ pub struct WasiCtx {
     stdio: Stdio,
     deterministic: bool,
     network: NetworkGrants,
+    initial_cwd: Option<String>,
 }
 
 impl std::fmt::Debug for WasiCtx {
@@ -137,6 +138,7 @@ impl std::fmt::Debug for WasiCtx {
             .field("stdio", &self.stdio)
             .field("deterministic", &self.deterministic)
             .field("network", &self.network)
+            .field("initial_cwd", &self.initial_cwd)
             .finish()
     }
 }
@@ -243,6 +245,15 @@ impl WasiCtx {
         self
     }
 
+    /// Sets the working directory the guest starts in, a path in the guest's view (for
+    /// example `/sandbox`): what WASI 0.2's `wasi:cli/environment.initial-cwd` returns
+    /// (none by default, as in Wasmtime). It grants nothing: the guest still reaches only
+    /// its preopens, and a guest's libc resolves relative paths against it.
+    pub fn initial_cwd(mut self, path: impl Into<String>) -> WasiCtx {
+        self.initial_cwd = Some(path.into());
+        self
+    }
+
     /// Connects stdio (fds 0, 1, 2) to the process's own, or to nothing.
     pub fn stdio(mut self, stdio: Stdio) -> WasiCtx {
         self.stdio = stdio;
@@ -334,6 +345,8 @@ pub(crate) struct WasiState {
     pub interrupt: Arc<InterruptState>,
     /// What WASI 0.2's sockets may reach.
     pub network: NetworkGrants,
+    /// The guest's initial working directory ([`WasiCtx::initial_cwd`]).
+    pub initial_cwd: Option<String>,
 }
 
 impl WasiState {
@@ -356,6 +369,7 @@ impl WasiState {
             random,
             interrupt,
             network: ctx.network,
+            initial_cwd: ctx.initial_cwd,
         }
     }
 

@@ -51,10 +51,12 @@ fn get_arguments(host: &mut WasiP2, args: Args) -> HostResult {
     Ok(one(ComponentVal::List(arguments.collect())))
 }
 
-/// No initial working directory, as Wasmtime answers unless told one.
-fn initial_cwd(_: &mut WasiP2, args: Args) -> HostResult {
+/// The context's initial working directory ([`WasiCtx::initial_cwd`](crate::wasi::WasiCtx::initial_cwd));
+/// none unless given one, as Wasmtime answers.
+fn initial_cwd(host: &mut WasiP2, args: Args) -> HostResult {
     args.end()?;
-    Ok(one(option(None)))
+    let cwd = host.state.initial_cwd.clone().map(ComponentVal::String);
+    Ok(one(option(cwd)))
 }
 
 fn exit(_: &mut WasiP2, mut args: Args) -> HostResult {

@@ -973,9 +973,11 @@ fn open_at(host: &mut WasiP2, mut args: Args) -> HostResult {
         if write {
             options.write(true);
         }
-        // Something must be asked for: a descriptor opened for neither is opened for
-        // reading on the host (and cannot be read through, having no `read`).
-        if read || !write {
+        // As in Wasmtime, a descriptor not opened for writing is opened for reading, and
+        // may be read through; one created or truncated may be written through.
+        let read = read || !write;
+        let write = write || open & (open_flags::CREATE | open_flags::TRUNCATE) != 0;
+        if read {
             options.read(true);
         }
         options.sync(flags & descriptor_flags::FILE_INTEGRITY_SYNC != 0);

@@ -224,6 +224,14 @@ impl WasiP2 {
         }
     }
 
+    /// Sets the most host resources (streams, pollables, descriptors, sockets...) the
+    /// guest may hold at once; creating one more traps with `wasi: the guest holds N host
+    /// resources, the most it may`. The default, and the most this takes, is 2^20
+    /// (Wasmtime's `-Smax-resources`).
+    pub fn set_max_resources(&mut self, max: u32) {
+        self.resources.set_max(max);
+    }
+
     /// How long a call may block before the store's time limit runs out; `None` without
     /// a limit (or in deterministic mode, where waits take no real time).
     fn time_left(&self) -> Option<std::time::Duration> {

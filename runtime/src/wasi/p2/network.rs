@@ -10,8 +10,11 @@
 //! one, binding, listening, connecting or sending to an address no grant names is
 //! `access-denied`.
 //!
-//! Name lookup resolves at once (`getaddrinfo`, blocking the guest for its duration), so a
-//! `resolve-address-stream` is always ready. IP address literals resolve to themselves.
+//! Name lookup resolves at once, so a `resolve-address-stream` is always ready: the guest
+//! waits in `resolve-addresses` while `getaddrinfo` runs on a thread of its own, for at
+//! most the store's time limit; when that runs out first, the guest stops (the lookup
+//! finishes on its thread and its answer is dropped). IP address literals resolve to
+//! themselves.
 
 use super::io::{Failure, Wait};
 use super::resources::ResourceKind as Kind;
@@ -411,15 +414,19 @@ fn instance_network(host: &mut WasiP2, args: Args) -> HostResult {
 // ip-name-lookup
 
 /// The addresses `name` stands for: itself if it is an IP address (IPv6 also in
-/// brackets), else what the system's resolver says.
-fn resolve(name: &str) -> Result<Vec<IpAddr>, ErrorCode> {
+/// brackets), else what the system's resolver says within `time_left` (`None`: as long
+/// as it takes); `Err(TimeLimit)` when the time runs out first.
+fn resolve(
+    name: &str,
+    time_left: Option<Duration>,
+) -> Result<Result<Vec<IpAddr>, ErrorCode>, HostCallError> {
     let literal = name
         .strip_prefix('[')
         .and_then(|name| name.strip_suffix(']'))
         .unwrap_or(name);
     if let Ok(ip) = literal.parse::<IpAddr>() {
         if literal.len() == name.len() || ip.is_ipv6() {
-            return Ok(vec![ip]);
+            return Ok(Ok(vec![ip]));
         }
     }
     // What a URL's host may not contain (the WHATWG URL standard's forbidden host code
@@ -432,14 +439,43 @@ fn resolve(name: &str) -> Result<Vec<IpAddr>, ErrorCode> {
             )
     };
     if name.is_empty() || name.len() > 253 || name.chars().any(forbidden) {
-        return Err(ErrorCode::InvalidArgument);
+        return Ok(Err(ErrorCode::InvalidArgument));
     }
-    let addresses = (name, 0)
-        .to_socket_addrs()
-        .map_err(|_| ErrorCode::NameUnresolvable)?;
-    Ok(addresses
-        .map(|address| address.ip().to_canonical())
-        .collect())
+    let name = name.to_string();
+    let lookup = move || {
+        let addresses = (name.as_str(), 0)
+            .to_socket_addrs()
+            .map_err(|_| ErrorCode::NameUnresolvable)?;
+        Ok(addresses
+            .map(|address| address.ip().to_canonical())
+            .collect())
+    };
+    match within(time_left, lookup) {
+        Ok(Some(resolved)) => Ok(resolved),
+        Ok(None) => Err(HostCallError::TimeLimit),
+        // No thread for the lookup: the system is short of resources, try again later.
+        Err(_) => Ok(Err(ErrorCode::TemporaryResolverFailure)),
+    }
+}
+
+/// Runs `work` on a thread of its own and waits for its result for at most `time_left`
+/// (`None`: until it is done); `Ok(None)` when the time ran out first. `getaddrinfo`
+/// cannot be interrupted, so it is left to finish on its thread, which drops its result.
+pub(super) fn within<T: Send + 'static>(
+    time_left: Option<Duration>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<Option<T>> {
+    let (send, receive) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("kiln-name-lookup".into())
+        .spawn(move || {
+            // The receiver is gone when the time ran out: nobody wants the answer.
+            let _ = send.send(work());
+        })?;
+    Ok(match time_left {
+        None => receive.recv().ok(),
+        Some(time_left) => receive.recv_timeout(time_left).ok(),
+    })
 }
 
 fn resolve_addresses(host: &mut WasiP2, mut args: Args) -> HostResult {
@@ -450,7 +486,7 @@ fn resolve_addresses(host: &mut WasiP2, mut args: Args) -> HostResult {
     if !host.state.network.ip_name_lookup_allowed() {
         return error(ErrorCode::PermanentResolverFailure);
     }
-    match resolve(&name) {
+    match resolve(&name, host.time_left())? {
         Ok(addresses) => {
             let stream = Resource::ResolveAddressStream(addresses.into_iter());
             let rep = host.resources.push(stream, None)?;

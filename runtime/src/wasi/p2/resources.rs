@@ -171,13 +171,24 @@ struct Entry {
     children: u32,
 }
 
-/// The most resources a guest may hold at once.
-const MAX_RESOURCES: usize = 1 << 20;
+/// The most resources a guest may hold at once unless told fewer
+/// ([`WasiP2::set_max_resources`](super::WasiP2::set_max_resources)).
+pub(crate) const MAX_RESOURCES: u32 = 1 << 20;
 
 /// The host's resources by representation.
-#[derive(Default)]
 pub(crate) struct Resources {
     entries: BTreeMap<u32, Entry>,
+    /// The most entries there may be at once; one more traps.
+    max: u32,
+}
+
+impl Default for Resources {
+    fn default() -> Resources {
+        Resources {
+            entries: BTreeMap::new(),
+            max: MAX_RESOURCES,
+        }
+    }
 }
 
 impl Resources {
@@ -185,11 +196,17 @@ impl Resources {
         self.entries.len()
     }
 
+    /// Sets the most resources the guest may hold at once (at most [`MAX_RESOURCES`]).
+    pub fn set_max(&mut self, max: u32) {
+        self.max = max.min(MAX_RESOURCES);
+    }
+
     /// Adds `resource` (a child of `parent`, if given) under the lowest free rep.
     pub fn push(&mut self, resource: Resource, parent: Option<u32>) -> Result<u32, HostCallError> {
-        if self.entries.len() >= MAX_RESOURCES {
+        if self.entries.len() >= self.max as usize {
             return Err(HostCallError::Trap(format!(
-                "wasi: the guest holds {MAX_RESOURCES} host resources, the most it may"
+                "wasi: the guest holds {} host resources, the most it may",
+                self.max
             )));
         }
         if let Some(parent) = parent {

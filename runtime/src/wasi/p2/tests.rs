@@ -166,6 +166,33 @@ fn environment_and_arguments() {
         call1(&mut host, env, "initial-cwd", vec![]),
         V::Option(None)
     );
+    let mut host = WasiP2::new(WasiCtx::new().initial_cwd("/sandbox").stdio(Stdio::Null));
+    assert_eq!(
+        call1(&mut host, env, "initial-cwd", vec![]),
+        V::Option(Some(Box::new(string("/sandbox"))))
+    );
+}
+
+#[test]
+fn the_guest_holds_at_most_max_resources() {
+    let mut host = host();
+    host.set_max_resources(3);
+    let clock = "wasi:clocks/monotonic-clock";
+    let subscribe = |host: &mut WasiP2| call(host, clock, "subscribe-duration", vec![V::U64(1)]);
+    let pollables: Vec<u32> = (0..3)
+        .map(|_| own(subscribe(&mut host).unwrap().remove(0)))
+        .collect();
+    assert_eq!(
+        subscribe(&mut host),
+        Err(HostCallError::Trap(
+            "wasi: the guest holds 3 host resources, the most it may".into()
+        ))
+    );
+    // Dropping one makes room for one more.
+    let pollable = ResourceKind::Pollable as u32;
+    host.drop_resource(pollable, pollables[0]).unwrap();
+    assert!(subscribe(&mut host).is_ok());
+    assert!(subscribe(&mut host).is_err());
 }
 
 #[test]

@@ -983,3 +983,21 @@ fn a_blocking_splice_echoes_from_the_input_to_the_output_stream() {
     assert_eq!(unwrap_ok(spliced), Some(V::U64(9)));
     assert_eq!(read_exactly(&mut host, client_in, 9), b"splice me");
 }
+
+#[test]
+fn a_lookup_that_outlasts_the_time_limit_is_abandoned() {
+    // A lookup that blocks until released (or for 30 s): `within` gives up at the limit
+    // instead of waiting for it.
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let lookup = move || {
+        let _ = blocked.recv_timeout(std::time::Duration::from_secs(30));
+        7
+    };
+    let limit = Some(std::time::Duration::from_millis(20));
+    assert_eq!(network::within(limit, lookup).unwrap(), None);
+    drop(release);
+    // One that answers in time is answered, with or without a limit.
+    assert_eq!(network::within(None, || 7).unwrap(), Some(7));
+    let long = Some(std::time::Duration::from_secs(60));
+    assert_eq!(network::within(long, || 8).unwrap(), Some(8));
+}
