@@ -86,10 +86,23 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Runs `kiln compile`.
 pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
-    if crate::component::is_component(&wasm) {
-        return crate::component::refuse_to_run(&args.input, &wasm);
-    }
     let mut options = args.codegen.compile_options()?;
+    if crate::component::is_component(&wasm) {
+        if args.emit == Emit::Staticlib {
+            bail!(
+                "{}: --emit staticlib of a component is not supported yet; --emit object \
+                 writes its object, which kiln-build's `Component` embeds in Rust hosts",
+                args.input.display()
+            );
+        }
+        return crate::component::compile_object(
+            &args.input,
+            &wasm,
+            &options,
+            &args.symbol_prefix,
+            &args.output,
+        );
+    }
     options.symbol_prefix = args.symbol_prefix.clone();
     if args.emit == Emit::Staticlib {
         let header = args
