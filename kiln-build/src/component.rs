@@ -120,10 +120,7 @@ impl Component {
             interruptible: self.checks.interruptible,
             ..Default::default()
         };
-        let target = self
-            .target
-            .clone()
-            .or_else(|| std::env::var("TARGET").ok());
+        let target = self.target.clone().or_else(|| std::env::var("TARGET").ok());
         if let Some(target) = target {
             options.target = target
                 .parse()
@@ -164,14 +161,7 @@ impl Component {
 }
 
 /// The methods of the generated `Instance`, which a typed export's method must not take.
-const INSTANCE_METHODS: &[&str] = &[
-    "new",
-    "with_limits",
-    "run",
-    "call",
-    "inner",
-    "export_names",
-];
+const INSTANCE_METHODS: &[&str] = &["new", "with_limits", "run", "call", "inner", "export_names"];
 
 /// A scalar component type's Rust type, `ComponentVal` case and whether a parameter of it
 /// is borrowed (`&str`).
@@ -203,7 +193,9 @@ fn typed_method(method: &str, export: &str, ty: &FuncType) -> Option<String> {
         let ident = format!("{}_{index}", crate::interface::identifier(param_name));
         if *param == ValType::String {
             write!(params, ", {ident}: &str").unwrap();
-            args.push(format!("rt::component::ComponentVal::String({ident}.to_string())"));
+            args.push(format!(
+                "rt::component::ComponentVal::String({ident}.to_string())"
+            ));
         } else {
             write!(params, ", {ident}: {rust}").unwrap();
             args.push(format!("rt::component::ComponentVal::{case}({ident})"));
@@ -426,10 +418,18 @@ mod tests {
             )"#,
         );
         let text = generate(&plan, "calc", "calc_", 6, "calc.wat");
-        assert!(text.contains("pub fn add(&mut self, a_0: u32, b_1: u32) -> Result<u32, rt::CallError>"), "{text}");
+        assert!(
+            text.contains(
+                "pub fn add(&mut self, a_0: u32, b_1: u32) -> Result<u32, rt::CallError>"
+            ),
+            "{text}"
+        );
         // A name the Instance already uses gets a `_`.
         assert!(text.contains("pub fn new_(&mut self"), "{text}");
-        assert!(text.contains("#[link_name = \"calc_kiln_component\"]"), "{text}");
+        assert!(
+            text.contains("#[link_name = \"calc_kiln_component\"]"),
+            "{text}"
+        );
         assert!(text.contains("kiln_abi_version_6"), "{text}");
         assert!(!text.contains("pub fn run("), "no wasi:cli/run: {text}");
         // A tuple is reached through `call` only.

@@ -52,10 +52,10 @@ pub use kiln_abi::metadata::{
 };
 pub use kiln_abi::{descriptor::ModuleDescriptor, TrapCode, ABI_VERSION};
 pub use limits::RunLimits;
-pub use wasi_component::WasiComponent;
 pub use vm::interrupt::InterruptHandle;
 pub use vm::linked;
 #[cfg(feature = "loader")]
 pub use vm::loader::load_object;
 pub use vm::module::Module;
 pub use vm::store::{ResourceLimits, DEFAULT_MAX_WASM_STACK};
+pub use wasi_component::WasiComponent;

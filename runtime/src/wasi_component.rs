@@ -113,9 +113,9 @@ impl WasiComponent {
                 if interface.contains('@') {
                     return None;
                 }
-                exports.iter().position(|export| {
-                    export.interface == interface && export.function == function
-                })
+                exports
+                    .iter()
+                    .position(|export| export.interface == interface && export.function == function)
             })?;
         u32::try_from(position).ok()
     }
