@@ -436,4 +436,74 @@ mod tests {
         assert!(text.contains("\"sum-pair\""), "{text}");
         assert!(!text.contains("fn sum_pair"), "{text}");
     }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "kiln-build-component-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_component_compiles_to_an_archive_of_one_prefixed_object_and_bindings() {
+        use object::{Object, ObjectSymbol};
+        let dir = scratch("archive");
+        let path = dir.join("calc.wat");
+        std::fs::write(
+            &path,
+            r#"(component
+                (core module $m (func (export "add") (param i32 i32) (result i32)
+                    local.get 0 local.get 1 i32.add))
+                (core instance $i (instantiate $m))
+                (func (export "add") (param "a" u32) (param "b" u32) (result u32)
+                    (canon lift (core func $i "add"))))"#,
+        )
+        .unwrap();
+        let artifacts = Component::new(&path)
+            .target("x86_64-unknown-linux-gnu")
+            .out_dir(&dir)
+            .cargo_metadata(false)
+            .compile()
+            .unwrap();
+        assert_eq!(artifacts.name, "calc");
+        assert_eq!(artifacts.library, "kiln_calc");
+        let archive = std::fs::read(&artifacts.archive).unwrap();
+        let members = crate::archive::read(&archive).unwrap();
+        assert_eq!(members.len(), 1);
+        let file = object::File::parse(&*members[0].data).unwrap();
+        let globals: Vec<&str> = file
+            .symbols()
+            .filter(|symbol| symbol.is_global() && !symbol.is_undefined())
+            .map(|symbol| symbol.name().unwrap())
+            .collect();
+        assert_eq!(globals.len(), 2, "{globals:?}");
+        assert!(globals.contains(&"calc_kiln_component"), "{globals:?}");
+        assert!(globals.contains(&"calc_kiln_m0_kiln_module"), "{globals:?}");
+        let bindings = std::fs::read_to_string(&artifacts.bindings).unwrap();
+        assert!(bindings.contains("pub mod calc {"), "{bindings}");
+        assert!(bindings.contains("pub fn add(&mut self"), "{bindings}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_core_module_is_refused_with_a_pointer_to_module() {
+        let dir = scratch("core");
+        let path = dir.join("core.wat");
+        std::fs::write(&path, "(module)").unwrap();
+        let error = Component::new(&path)
+            .out_dir(&dir)
+            .cargo_metadata(false)
+            .compile()
+            .unwrap_err();
+        assert!(
+            error.to_string().ends_with(
+                "core.wat: a core module, not a component: embed it with kiln_build::Module"
+            ),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
