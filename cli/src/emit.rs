@@ -87,14 +87,8 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
     let mut options = args.codegen.compile_options()?;
-    if crate::component::is_component(&wasm) {
-        if args.emit == Emit::Staticlib {
-            bail!(
-                "{}: --emit staticlib of a component is not supported yet; --emit object \
-                 writes its object, which kiln-build's `Component` embeds in Rust hosts",
-                args.input.display()
-            );
-        }
+    let component = crate::component::is_component(&wasm);
+    if component && args.emit == Emit::Object {
         return crate::component::compile_object(
             &args.input,
             &wasm,
@@ -119,6 +113,16 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
         let embedded =
             crate::runtime_archive::embedded_file(&triple, crate::staticlib::C_API_RUNTIME);
         let runtime = crate::staticlib::c_api_runtime(&triple, embedded, &scratch.0)?;
+        if component {
+            return crate::staticlib::emit_component_staticlib(
+                &args.input,
+                &wasm,
+                &options,
+                &runtime,
+                &args.output,
+                header,
+            );
+        }
         return crate::staticlib::emit_staticlib(
             &args.input,
             &options,

@@ -267,9 +267,12 @@ fn compile_writes_one_object_holding_every_module_and_the_image() {
     assert_eq!(texts, plan.modules.len());
 }
 
-/// `kiln compile --emit staticlib` of a component is refused by name, not half done.
+/// `kiln compile --emit staticlib --header hello.h` of a component: one archive (the
+/// component's object and the runtime with its C interface) and a header with
+/// `hello_new`, `hello_run` and `hello_free`; a C program linked with them runs the
+/// component's `wasi:cli/run` with the arguments it gives.
 #[test]
-fn compile_refuses_a_static_library_of_a_component() {
+fn a_static_library_of_a_component_runs_in_a_c_host() {
     let dir = scratch_dir("component-staticlib");
     let library = dir.join("libhello.a");
     let header = dir.join("hello.h");
@@ -286,15 +289,58 @@ fn compile_refuses_a_static_library_of_a_component() {
         ],
         b"",
     );
-    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let main = dir.join("main.c");
+    std::fs::write(
+        &main,
+        r#"#include "hello.h"
+#include <stdio.h>
+int main(void) {
+    const char *args[] = {"hello"};
+    kiln_wasi_config wasi = {args, 1, NULL, 0, NULL, NULL, 0};
+    kiln_error *error = NULL;
+    kiln_component *component = hello_new(&wasi, &error);
+    if (!component) {
+        fprintf(stderr, "hello_new: %s\n", kiln_error_message(error));
+        return 2;
+    }
+    int32_t code = -1;
+    error = hello_run(component, &code);
+    if (error) {
+        fprintf(stderr, "hello_run: %s\n", kiln_error_message(error));
+        return 3;
+    }
+    printf("exit code %d\n", code);
+    hello_free(component);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.join("host");
+    let linked = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&main)
+        .arg("-I")
+        .arg(&dir)
+        .arg(&library)
+        .args(kiln_abi::link::glibc_link_flags("gcc_s"))
+        .output()
+        .expect("running cc");
     assert!(
-        output
-            .stderr
-            .contains("--emit staticlib of a component is not supported yet"),
-        "{}",
-        output.describe()
+        linked.status.success(),
+        "linking the C host: {}",
+        String::from_utf8_lossy(&linked.stderr)
     );
-    assert!(!library.exists());
+    let ran = Command::new(&exe).output().expect("running the C host");
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "Hello from Rust!\nexit code 0\n",
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(ran.status.code(), Some(0));
 }
 
 /// The native and wasip1 builds of the Rust test programs (built once, beside the

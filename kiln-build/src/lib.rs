@@ -36,7 +36,7 @@ mod c_header;
 mod component;
 mod interface;
 
-pub use component::Component;
+pub use component::{compile_component_for_c, Component};
 
 pub use kiln_compiler::{OptLevel, RelaxedSimd};
 
