@@ -15,10 +15,12 @@ pub const CALL_SITES: &str = "kiln_call_sites";
 /// The first memory's initial contents (a local data symbol).
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
 
-/// A component executable's image (written by `kiln build`, read by the executable's
-/// `main`), all little-endian u64 words or pointers: the number of core modules, the
-/// length of the encoded plan, a pointer to the plan, a pointer to [`COMPONENT_MAIN`], the
-/// number of WASI 0.2 functions linked; then a pointer to each module's
+/// A component's image (written by `kiln_component::link_object` for `kiln compile`,
+/// `kiln build` and kiln-build, with their prefix in front; read by the executable's
+/// `main` and by `LinkedComponent::from_image`), all little-endian u64 words or pointers:
+/// the number of core modules, the length of the encoded plan, a pointer to the plan, a
+/// pointer to [`COMPONENT_MAIN`] (null in an object for embedding), the number of WASI 0.2
+/// functions linked (0 for embedding); then a pointer to each module's
 /// `<prefix>kiln_module` descriptor in the plan's order; then a pointer to each linked WASI
 /// 0.2 function (`kiln_wasip2_<fn>`, the ones the plan imports). Absent from executables
 /// of core modules.

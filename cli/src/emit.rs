@@ -86,10 +86,17 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Runs `kiln compile`.
 pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
-    if crate::component::is_component(&wasm) {
-        return crate::component::refuse_to_run(&args.input, &wasm);
-    }
     let mut options = args.codegen.compile_options()?;
+    let component = crate::component::is_component(&wasm);
+    if component && args.emit == Emit::Object {
+        return crate::component::compile_object(
+            &args.input,
+            &wasm,
+            &options,
+            &args.symbol_prefix,
+            &args.output,
+        );
+    }
     options.symbol_prefix = args.symbol_prefix.clone();
     if args.emit == Emit::Staticlib {
         let header = args
@@ -106,6 +113,16 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
         let embedded =
             crate::runtime_archive::embedded_file(&triple, crate::staticlib::C_API_RUNTIME);
         let runtime = crate::staticlib::c_api_runtime(&triple, embedded, &scratch.0)?;
+        if component {
+            return crate::staticlib::emit_component_staticlib(
+                &args.input,
+                &wasm,
+                &options,
+                &runtime,
+                &args.output,
+                header,
+            );
+        }
         return crate::staticlib::emit_staticlib(
             &args.input,
             &options,

@@ -3,7 +3,8 @@
 //! runtime built with its C interface (feature `c-api`), and a header declaring the
 //! module's typed C functions (`NAME_new`, `NAME_<export>`, ...; see kiln-build's
 //! `generate_c_header`). A host links it with `cc main.c libNAME.a -lpthread -ldl -lm
-//! -lrt -lutil -lgcc_s -lc`; no compiler or wasm file is needed at run time.
+//! -lrt -lutil -lgcc_s -lc`; no compiler or wasm file is needed at run time. A component
+//! gives `NAME_new(wasi, &error)`, `NAME_run(component, &exit_code)` and `NAME_free`.
 //!
 //! The runtime with the C interface comes from `$KILN_RUNTIME_DIR/<triple>/`
 //! (`libkiln_runtime_capi.a`), else from the copy embedded in kiln for the host target.
@@ -81,5 +82,22 @@ pub fn emit_staticlib(
         |n| n.to_string_lossy().into_owned(),
     );
     let text = kiln_build::generate_c_header(&module, &name, &source)?;
+    std::fs::write(header, text).with_context(|| format!("{}: cannot write", header.display()))
+}
+
+/// [`emit_staticlib`] for the component `wasm` (read from `input`): its one object (symbols
+/// under `NAME_`) with the runtime, and a header with `NAME_new`, `NAME_run` and
+/// `NAME_free` (see `kiln_build::compile_component_for_c`).
+pub fn emit_component_staticlib(
+    input: &Path,
+    wasm: &[u8],
+    options: &CompileOptions,
+    runtime: &Path,
+    output: &Path,
+    header: &Path,
+) -> Result<()> {
+    let name = module_name(header)?;
+    let (object, text) = kiln_build::compile_component_for_c(input, wasm, &name, options)?;
+    kiln_build::write_static_library(output, &name, &object, &[runtime])?;
     std::fs::write(header, text).with_context(|| format!("{}: cannot write", header.display()))
 }

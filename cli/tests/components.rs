@@ -3,7 +3,7 @@
 //! and small components written in the text format. `kiln inspect` prints a component's
 //! world; `kiln run` runs it, printing what the native build and the wasip1 build print and
 //! leaving the same files; a component that breaks a rule of the component model traps
-//! with a message saying which; `kiln compile | build` refuse components for now; bad
+//! with a message saying which; `kiln compile` writes one object of a component; bad
 //! components get an error with their byte offset, never a panic.
 
 mod support;
@@ -198,23 +198,149 @@ fn inspect_shows_the_world_with_wit_types() {
     );
 }
 
+/// `kiln compile` of a component writes one relocatable object: every core module under
+/// its own prefix beneath `--symbol-prefix`, and the image `<prefix>kiln_component`. Every
+/// symbol it defines carries the prefix, and it refers to nothing but the C library's
+/// `memmove` and `memset`, so it links into any host beside other modules and components.
 #[test]
-fn compile_refuses_components_for_now() {
-    let dir = scratch_dir("not-yet-compilable");
-    let object = dir.join("hello.o");
+fn compile_writes_one_object_holding_every_module_and_the_image() {
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
+    let dir = scratch_dir("component-object");
+    let object_path = dir.join("hello.o");
     let output = run_kiln(
-        &["compile", path_str(hello()), "-o", path_str(&object)],
+        &[
+            "compile",
+            path_str(hello()),
+            "-o",
+            path_str(&object_path),
+            "--symbol-prefix",
+            "hello_",
+        ],
         b"",
     );
-    assert_eq!(output.code, Some(1), "{}", output.describe());
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let bytes = std::fs::read(&object_path).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    assert_eq!(file.kind(), object::ObjectKind::Relocatable);
+    let plan = hello_plan();
+    let mut expected_globals: Vec<String> = plan
+        .modules
+        .iter()
+        .map(|module| format!("hello_{}kiln_module", module.symbol_prefix))
+        .collect();
+    expected_globals.push("hello_kiln_component".into());
+    expected_globals.sort();
+    let mut globals = Vec::new();
+    let mut undefined = Vec::new();
+    let mut n_defined = 0;
+    for symbol in file.symbols() {
+        if matches!(symbol.kind(), SymbolKind::Section | SymbolKind::File) {
+            continue;
+        }
+        let name = symbol.name().unwrap().to_string();
+        if symbol.is_undefined() {
+            undefined.push(name);
+            continue;
+        }
+        n_defined += 1;
+        assert!(name.starts_with("hello_"), "unprefixed symbol {name}");
+        if symbol.is_global() {
+            globals.push(name);
+        }
+    }
+    globals.sort();
+    undefined.sort();
+    undefined.dedup();
+    assert_eq!(globals, expected_globals);
     assert!(
-        output
-            .stderr
-            .starts_with("kiln: error: components cannot be compiled to objects yet: "),
-        "{}",
-        output.describe()
+        n_defined > 100,
+        "only {n_defined} symbols: the functions are missing"
     );
-    assert!(!object.exists());
+    assert!(
+        undefined
+            .iter()
+            .all(|name| name == "memmove" || name == "memset"),
+        "{undefined:?}"
+    );
+    // Each module's code is there: as many code sections as modules.
+    let texts = file.sections().filter(|s| s.name() == Ok(".text")).count();
+    assert_eq!(texts, plan.modules.len());
+}
+
+/// `kiln compile --emit staticlib --header hello.h` of a component: one archive (the
+/// component's object and the runtime with its C interface) and a header with
+/// `hello_new`, `hello_run` and `hello_free`; a C program linked with them runs the
+/// component's `wasi:cli/run` with the arguments it gives.
+#[test]
+fn a_static_library_of_a_component_runs_in_a_c_host() {
+    let dir = scratch_dir("component-staticlib");
+    let library = dir.join("libhello.a");
+    let header = dir.join("hello.h");
+    let output = run_kiln(
+        &[
+            "compile",
+            path_str(hello()),
+            "-o",
+            path_str(&library),
+            "--emit",
+            "staticlib",
+            "--header",
+            path_str(&header),
+        ],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let main = dir.join("main.c");
+    std::fs::write(
+        &main,
+        r#"#include "hello.h"
+#include <stdio.h>
+int main(void) {
+    const char *args[] = {"hello"};
+    kiln_wasi_config wasi = {args, 1, NULL, 0, NULL, NULL, 0};
+    kiln_error *error = NULL;
+    kiln_component *component = hello_new(&wasi, &error);
+    if (!component) {
+        fprintf(stderr, "hello_new: %s\n", kiln_error_message(error));
+        return 2;
+    }
+    int32_t code = -1;
+    error = hello_run(component, &code);
+    if (error) {
+        fprintf(stderr, "hello_run: %s\n", kiln_error_message(error));
+        return 3;
+    }
+    printf("exit code %d\n", code);
+    hello_free(component);
+    return 0;
+}
+"#,
+    )
+    .unwrap();
+    let exe = dir.join("host");
+    let linked = Command::new("cc")
+        .arg("-o")
+        .arg(&exe)
+        .arg(&main)
+        .arg("-I")
+        .arg(&dir)
+        .arg(&library)
+        .args(kiln_abi::link::glibc_link_flags("gcc_s"))
+        .output()
+        .expect("running cc");
+    assert!(
+        linked.status.success(),
+        "linking the C host: {}",
+        String::from_utf8_lossy(&linked.stderr)
+    );
+    let ran = Command::new(&exe).output().expect("running the C host");
+    assert_eq!(
+        String::from_utf8_lossy(&ran.stdout),
+        "Hello from Rust!\nexit code 0\n",
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(ran.status.code(), Some(0));
 }
 
 /// The native and wasip1 builds of the Rust test programs (built once, beside the

@@ -17,6 +17,17 @@ pub enum ComponentError {
     /// The translator (wasmtime-environ) refused the component, or failed.
     #[error("translating the component failed: {0}")]
     Translation(String),
+    /// kiln could not compile one of the component's core modules.
+    #[error("{module}: {message}")]
+    Compile {
+        /// Which module (`core module kiln_m0_ at offset 0xca3`).
+        module: String,
+        /// The compiler's error.
+        message: String,
+    },
+    /// The component's object could not be written (see `object.rs`).
+    #[error("writing the component's object: {0}")]
+    Emit(String),
 }
 
 impl From<wasmparser::BinaryReaderError> for ComponentError {

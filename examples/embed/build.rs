@@ -2,10 +2,13 @@
 //! - `filter`: the Rust crate in guests/filter, built for wasm32-wasip1 by a nested cargo;
 //! - `greet`: guests/greet.c, a WASI reactor built with clang and wasi-libc;
 //! - `raise`: guests/raise.wat, a module whose exception reaches the host.
-//! - `meter`: guests/meter.wat, with fuel metering and interruption checks compiled in.
+//! - `meter`: guests/meter.wat, with fuel metering and interruption checks compiled in;
+//! - `calc`: guests/calc.wat, a component (kiln_build::Component) with typed exports;
+//! - `command`: the Rust crate in guests/command, built for wasm32-wasip2: a WASI 0.2
+//!   command, embedded as a component.
 //!
-//! Needs `rustup target add wasm32-wasip1` and clang, lld and wasi-libc (Debian:
-//! `apt-get install clang lld wasi-libc`).
+//! Needs `rustup target add wasm32-wasip1 wasm32-wasip2` and clang, lld and wasi-libc
+//! (Debian: `apt-get install clang lld wasi-libc`).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -18,20 +21,15 @@ fn run(command: &mut Command, what: &str) {
     assert!(status.success(), "{what} failed ({status})");
 }
 
-/// guests/filter for wasm32-wasip1, in a target directory of its own under OUT_DIR.
-fn build_rust_guest(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
+/// The Rust guest `guests/<name>` for `target`, in a target directory of its own under
+/// OUT_DIR; returns its `.wasm`.
+fn build_rust_guest(manifest_dir: &Path, out_dir: &Path, name: &str, target: &str) -> PathBuf {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let target_dir = out_dir.join("guest-target");
     run(
         Command::new(cargo)
-            .args([
-                "build",
-                "--release",
-                "--target",
-                "wasm32-wasip1",
-                "--manifest-path",
-            ])
-            .arg(manifest_dir.join("guests/filter/Cargo.toml"))
+            .args(["build", "--release", "--target", target, "--manifest-path"])
+            .arg(manifest_dir.join(format!("guests/{name}/Cargo.toml")))
             .arg("--target-dir")
             .arg(&target_dir)
             // This build's flags and target are for the host program, not the guest.
@@ -39,9 +37,9 @@ fn build_rust_guest(manifest_dir: &Path, out_dir: &Path) -> PathBuf {
             .env_remove("RUSTFLAGS")
             .env_remove("CARGO_TARGET_DIR")
             .env_remove("CARGO_BUILD_TARGET"),
-        "building the Rust guest (is the wasm32-wasip1 target installed?)",
+        &format!("building the Rust guest {name} (is the {target} target installed?)"),
     );
-    target_dir.join("wasm32-wasip1/release/filter.wasm")
+    target_dir.join(format!("{target}/release/{name}.wasm"))
 }
 
 /// guests/greet.c as a WASI reactor. Compiling and linking are separate steps so that clang
@@ -73,7 +71,8 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     println!("cargo:rerun-if-changed=guests");
 
-    let filter = build_rust_guest(&manifest_dir, &out_dir);
+    let filter = build_rust_guest(&manifest_dir, &out_dir, "filter", "wasm32-wasip1");
+    let command = build_rust_guest(&manifest_dir, &out_dir, "command", "wasm32-wasip2");
     let greet = build_c_guest(&manifest_dir, &out_dir);
 
     // The calls that embed the modules: each compiles for this crate's target, links
@@ -94,6 +93,15 @@ fn main() {
         .name("meter")
         .fuel(true)
         .interruptible(true)
+        .compile()
+        .unwrap();
+    // Components: their core modules and plan in one object each.
+    kiln_build::Component::new(manifest_dir.join("guests/calc.wat"))
+        .name("calc")
+        .compile()
+        .unwrap();
+    kiln_build::Component::new(command)
+        .name("command")
         .compile()
         .unwrap();
 }

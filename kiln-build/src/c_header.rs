@@ -28,7 +28,7 @@ use kiln_abi::metadata::{FuncType, ValType};
 use std::fmt::Write;
 
 /// The generic C API, as `runtime/src/c_api.rs` defines it: the runtime's own header.
-const C_API: &str = include_str!("../../runtime/include/kiln.h");
+pub(crate) const C_API: &str = include_str!("../../runtime/include/kiln.h");
 
 /// The C type and `kiln_val` field of a value type, if the C API carries it.
 fn c_type(ty: ValType) -> Option<(&'static str, &'static str)> {

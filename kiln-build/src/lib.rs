@@ -20,6 +20,11 @@
 //! let sum: i32 = filter.add(2, 3)?;
 //! ```
 //!
+//! A WebAssembly component (WASI 0.2) is embedded the same way with [`Component`]
+//! (`kiln_build::Component::new("hello.wasm").name("hello").compile()`), whose bindings
+//! give `hello::Instance::new(wasi)`, `run()`, `call(export, &[ComponentVal])` and typed
+//! methods for scalar exports (see `component.rs`).
+//!
 //! Every module's symbols carry its name as prefix (`filter_kiln_module`, ...), so any
 //! number of modules can share a binary. See `bindings.rs` for what the bindings contain,
 //! and `c_header.rs` (with [`generate_c_header`] and [`write_static_library`]) for C and C++
@@ -28,7 +33,10 @@
 mod archive;
 mod bindings;
 mod c_header;
+mod component;
 mod interface;
+
+pub use component::{compile_component_for_c, Component};
 
 pub use kiln_compiler::{OptLevel, RelaxedSimd};
 
@@ -75,7 +83,7 @@ fn bindings_abi_version() -> u32 {
         .unwrap_or(kiln_abi::ABI_VERSION)
 }
 
-/// What [`Module::compile`] wrote.
+/// What [`Module::compile`] or [`Component::compile`] wrote.
 #[derive(Debug, Clone)]
 pub struct Artifacts {
     /// The module's name in the host program.
@@ -195,42 +203,11 @@ impl Module {
         self
     }
 
-    fn module_name(&self) -> Result<String, Error> {
-        let name = match &self.name {
-            Some(name) => name.clone(),
-            None => interface::identifier(
-                &self
-                    .path
-                    .file_stem()
-                    .map(|stem| stem.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-        };
-        let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && interface::identifier(&name) == name;
-        if valid {
-            Ok(name)
-        } else {
-            Err(Error::InvalidName(name))
-        }
-    }
-
     /// Compiles the module and writes its archive and bindings (and header); in a build
     /// script, also tells cargo to link the archive.
     pub fn compile(&self) -> Result<Artifacts, Error> {
-        let name = self.module_name()?;
-        let out_dir = match &self.out_dir {
-            Some(dir) => dir.clone(),
-            None => PathBuf::from(std::env::var_os("OUT_DIR").ok_or_else(|| Error::Io {
-                path: PathBuf::from("$OUT_DIR"),
-                source: std::io::Error::other(
-                    "not set: call compile() from a build script or set out_dir()",
-                ),
-            })?),
-        }
-        .join("kiln");
-        std::fs::create_dir_all(&out_dir).map_err(io_error(&out_dir))?;
+        let name = checked_name(self.name.as_deref(), &self.path)?;
+        let out_dir = out_dir(self.out_dir.as_deref())?;
         if self.cargo_metadata {
             println!("cargo:rerun-if-changed={}", self.path.display());
             println!("cargo:rerun-if-env-changed={FAKE_ABI_VERSION_VAR}");
@@ -291,6 +268,44 @@ impl Module {
             header,
         })
     }
+}
+
+/// The name of a module or component in the host program: `name`, or the file name of
+/// `path` without extension made an identifier; an error unless it is an identifier.
+fn checked_name(name: Option<&str>, path: &Path) -> Result<String, Error> {
+    let name = match name {
+        Some(name) => name.to_owned(),
+        None => interface::identifier(
+            &path
+                .file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    };
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && interface::identifier(&name) == name;
+    if valid {
+        Ok(name)
+    } else {
+        Err(Error::InvalidName(name))
+    }
+}
+
+/// `dir` (default `$OUT_DIR`) joined with `kiln`, created.
+fn out_dir(dir: Option<&Path>) -> Result<PathBuf, Error> {
+    let out_dir = match dir {
+        Some(dir) => dir.to_owned(),
+        None => PathBuf::from(std::env::var_os("OUT_DIR").ok_or_else(|| Error::Io {
+            path: PathBuf::from("$OUT_DIR"),
+            source: std::io::Error::other(
+                "not set: call compile() from a build script or set out_dir()",
+            ),
+        })?),
+    }
+    .join("kiln");
+    std::fs::create_dir_all(&out_dir).map_err(io_error(&out_dir))?;
+    Ok(out_dir)
 }
 
 /// A compiled module: its object and what the bindings are generated from.

@@ -1,12 +1,13 @@
 //! The embedding example (`examples/embed`), built the way a user builds it: cargo, in a
 //! target directory of its own (`target/examples-embed`), compiles the Rust and C guests
 //! and precompiles them with kiln-build from the example's build script. The program's
-//! output is checked line by line, the final binary's symbols must show both modules, the
-//! runtime's ABI-version marker and nothing of Cranelift or wasmparser, and bindings that
-//! require another ABI version must fail to link with a message naming that version.
+//! output is checked line by line (the components `calc` and `command` among it), the final
+//! binary's symbols must show the modules, the components, the runtime's ABI-version
+//! marker and nothing of Cranelift or wasmparser, and bindings that require another ABI
+//! version must fail to link with a message naming that version.
 //!
-//! Needs what the example needs: the wasm32-wasip1 Rust target and clang, lld and
-//! wasi-libc (`.ci/run` installs them).
+//! Needs what the example needs: the wasm32-wasip1 and wasm32-wasip2 Rust targets and
+//! clang, lld and wasi-libc (`.ci/run` installs them).
 
 use object::{Object, ObjectSymbol};
 use std::path::{Path, PathBuf};
@@ -73,6 +74,20 @@ greet.greet returned 31
 raise.check(7) = 7
 raise.check(500): uncaught exception, tag too_large
 raise.clamp(500) = 100
+calc exports [\"add\", \"divide\", \"greet\"]
+calc.add(2, 40) = 42
+calc.greet(\"Ada\") = \"Hello, Ada!\"
+calc.call(\"add\", [7, 8]) = [U32(15)]
+calc.divide(1, 0) trapped: integer divide by zero
+after the trap, calc.divide(84, -2) = -42
+calc.call(\"add\", [\"seven\"]): host function error: 1 arguments for a function of 2
+calc.call(\"sub\"): bad arguments: the component has no export `sub` (it exports add, divide, greet)
+[component] args [\"one\", \"two\"]
+[component] GREETING=hej
+command [\"one\", \"two\"]: Ok(Ok(())), wrote \"2 args\\n\"
+[component] args [\"fail\"]
+[component] GREETING=hej
+command [\"fail\"]: Ok(Err(())), wrote \"1 args\\n\"
 done
 ";
 
@@ -119,7 +134,14 @@ fn example_builds_runs_and_links_no_compiler() {
         &forbidden[..forbidden.len().min(10)]
     );
     let marker = kiln_abi::symbols::abi_version_symbol(kiln_abi::ABI_VERSION);
-    for expected in ["filter_kiln_module", "greet_kiln_module", marker.as_str()] {
+    for expected in [
+        "filter_kiln_module",
+        "greet_kiln_module",
+        "calc_kiln_component",
+        "calc_kiln_m0_kiln_module",
+        "command_kiln_component",
+        marker.as_str(),
+    ] {
         assert!(
             names.iter().any(|name| name == expected),
             "the example binary has no symbol {expected}"

@@ -73,6 +73,15 @@ typedef struct kiln_interrupt_handle kiln_interrupt_handle;
 kiln_interrupt_handle *kiln_instance_interrupt_handle(const kiln_instance *instance);
 void kiln_interrupt(const kiln_interrupt_handle *handle);
 void kiln_interrupt_handle_delete(kiln_interrupt_handle *handle);
+/* A component (WASI 0.2) linked into the program, its image <name>_kiln_component,
+ * instantiated with WASI 0.2 as wasi grants (null: nothing). */
+typedef struct kiln_component kiln_component;
+kiln_component *kiln_component_new(const uint64_t *image, const uint32_t *abi_marker,
+                                   const kiln_wasi_config *wasi, kiln_error **error);
+/* Runs wasi:cli/run: *exit_code is 0 for ok, 1 for err, or the guest's wasi:cli/exit code;
+ * a trap is the error. */
+kiln_error *kiln_component_run(kiln_component *component, int32_t *exit_code);
+void kiln_component_delete(kiln_component *component);
 kiln_error *kiln_call(kiln_instance *instance, const char *name, const kiln_val *args,
                       size_t n_args, kiln_val *results, size_t n_results);
 uint8_t *kiln_memory_data(kiln_instance *instance, const char *name, size_t *length);

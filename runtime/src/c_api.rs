@@ -386,6 +386,104 @@ pub unsafe extern "C" fn kiln_instance_new_limited(
     instance
 }
 
+/// A component instantiated with WASI 0.2 in a store of its own (`kiln_component`).
+pub struct KilnComponent(crate::WasiComponent);
+
+/// Instantiates the component whose image (`<name>_kiln_component`, see kiln-abi's
+/// `symbols::COMPONENT_IMAGE`) is linked into this program, with WASI 0.2 granting what
+/// `wasi` grants (null: no arguments, environment or directories). `abi_marker` is the
+/// address of `kiln_abi_version_<N>`, as for `kiln_instance_new`. Returns null and sets
+/// `*error` on failure.
+///
+/// # Safety
+/// `image` must be a component image linked into this program; the other pointers must be
+/// valid as documented.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_component_new(
+    image: *const u64,
+    abi_marker: *const u32,
+    wasi: *const KilnWasiConfig,
+    error_out: *mut *mut KilnError,
+) -> *mut KilnComponent {
+    let mut component = std::ptr::null_mut();
+    let failure = guard(|| {
+        // SAFETY: the caller passes the marker's address.
+        if abi_marker.is_null() || unsafe { *abi_marker } != kiln_abi::ABI_VERSION {
+            return error("kiln: the header was generated for another kiln ABI version");
+        }
+        if image.is_null() {
+            return error("kiln: no component image");
+        }
+        // SAFETY: the caller passes a linked image, which lives as long as the program.
+        let linked = match unsafe { crate::component::LinkedComponent::from_image(image) } {
+            Ok(linked) => linked,
+            Err(e) => return error(e.to_string()),
+        };
+        // SAFETY: caller's contract.
+        let ctx = match unsafe { wasi_ctx(wasi) } {
+            Ok(ctx) => ctx,
+            Err(e) => return e,
+        };
+        match crate::WasiComponent::new(&linked, ctx) {
+            Ok(instance) => {
+                component = Box::into_raw(Box::new(KilnComponent(instance)));
+                std::ptr::null_mut()
+            }
+            Err(e) => error(e.to_string()),
+        }
+    });
+    if !error_out.is_null() {
+        // SAFETY: the caller passes a writable pointer (or null).
+        unsafe { *error_out = failure };
+    } else if !failure.is_null() {
+        // SAFETY: made by `Box::into_raw` above and not handed out.
+        drop(unsafe { Box::from_raw(failure) });
+    }
+    component
+}
+
+/// Runs the component's `wasi:cli/run`: `*exit_code` is 0 when it returns `ok`, 1 for
+/// `err`, or the code the guest gave `wasi:cli/exit`; a trap (with its message and
+/// backtrace) or a component without `wasi:cli/run` is the returned error.
+///
+/// # Safety
+/// `component` must be live; `exit_code` writable or null.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_component_run(
+    component: *mut KilnComponent,
+    exit_code: *mut i32,
+) -> *mut KilnError {
+    guard(|| {
+        // SAFETY: caller's contract.
+        let Some(component) = (unsafe { component.as_mut() }) else {
+            return error("kiln: null component");
+        };
+        let code = match component.0.run() {
+            Ok(Ok(())) => 0,
+            Ok(Err(())) => 1,
+            Err(CallError::Exit(code)) => code,
+            Err(e) => return call_error(e),
+        };
+        if !exit_code.is_null() {
+            // SAFETY: caller's contract.
+            unsafe { *exit_code = code };
+        }
+        std::ptr::null_mut()
+    })
+}
+
+/// Frees a component instance (null is ignored).
+///
+/// # Safety
+/// `component` must come from `kiln_component_new` and not be used afterwards.
+#[no_mangle]
+pub unsafe extern "C" fn kiln_component_delete(component: *mut KilnComponent) {
+    if !component.is_null() {
+        // SAFETY: caller's contract.
+        drop(unsafe { Box::from_raw(component) });
+    }
+}
+
 /// Calls the C host function `func` with `args` of type `ty`.
 fn host_call(
     func: KilnHostFn,

@@ -6,10 +6,8 @@
 //! none of the component runtime or of WASI 0.2; and the image lists the WASI 0.2
 //! functions the component imports, which are the only ones its executable links.
 
-use crate::vm::module::Module;
+use crate::component::LinkedComponent;
 use crate::wasi::p2::HostFunction;
-use kiln_abi::component::ComponentPlan;
-use kiln_abi::descriptor::ModuleDescriptor;
 use kiln_abi::symbols::COMPONENT_IMAGE_HEADER_WORDS;
 use std::ffi::{c_char, c_int};
 
@@ -27,44 +25,23 @@ pub unsafe extern "C" fn kiln_component_main(
 ) -> c_int {
     // SAFETY: main's contract.
     let args = unsafe { crate::exe_main::process_args(argc, argv) };
-    // SAFETY: the image is `COMPONENT_IMAGE_HEADER_WORDS` words, then one descriptor
-    // pointer per module (the count is its first word), then one pointer per linked WASI
-    // 0.2 function (the count is its fifth word), in one read-only section, all relocated
-    // by the linker; the plan pointer covers `plan_len` bytes of the same executable.
-    let (plan, descriptors, catalog) = unsafe {
-        let count = usize::try_from(image.read()).unwrap_or(0);
-        let plan_len = usize::try_from(image.add(1).read()).unwrap_or(0);
-        let plan_ptr = image.add(2).read() as usize as *const u8;
-        let functions = usize::try_from(image.add(4).read()).unwrap_or(0);
-        let plan = std::slice::from_raw_parts(plan_ptr, plan_len);
-        let descriptors = image.add(COMPONENT_IMAGE_HEADER_WORDS);
-        let catalog = std::slice::from_raw_parts(
-            descriptors.add(count).cast::<&'static HostFunction>(),
-            functions,
-        );
-        let descriptors =
-            std::slice::from_raw_parts(descriptors.cast::<&'static ModuleDescriptor>(), count);
-        (plan, descriptors, catalog)
-    };
-    let plan = match ComponentPlan::decode(plan) {
-        Ok(plan) => plan,
+    // SAFETY: the image is `kiln build`'s, linked into this executable (main's contract).
+    let component = match unsafe { LinkedComponent::from_image(image) } {
+        Ok(component) => component,
         Err(error) => {
-            eprintln!("error: the executable's component plan: {error}");
+            eprintln!("error: the executable's component: {error}");
             return 1;
         }
     };
-    let mut modules = Vec::with_capacity(descriptors.len());
-    for descriptor in descriptors {
-        // SAFETY: each pointer is a compiled module's relocated descriptor, whose code is
-        // part of this executable.
-        match unsafe { Module::from_descriptor(descriptor) } {
-            Ok(module) => modules.push(module),
-            Err(error) => {
-                eprintln!("error: {error}");
-                return 1;
-            }
-        }
-    }
+    let (plan, modules) = component.into_parts();
+    // SAFETY: past the header and one descriptor pointer per module come one pointer per
+    // linked WASI 0.2 function (the count is the header's fifth word), in the same
+    // read-only section, relocated by the linker.
+    let catalog = unsafe {
+        let functions = usize::try_from(image.add(4).read()).unwrap_or(0);
+        let first = image.add(COMPONENT_IMAGE_HEADER_WORDS + modules.len());
+        std::slice::from_raw_parts(first.cast::<&'static HostFunction>(), functions)
+    };
     let Some((grants, ctx)) = crate::exe_main::baked_context(args) else {
         return 1;
     };

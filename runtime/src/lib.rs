@@ -16,7 +16,8 @@
 //!   values);
 //! - `component/` (components: the canonical ABI, component values, resource tables);
 //! - `wasi/` (preview 1 as host functions), `bench.rs` (the sightglass `bench` imports),
-//!   `command.rs` (running a WASI command: `kiln run`, executables), `exe_main.rs` (the C
+//!   `command.rs` (running a WASI command: `kiln run`, executables), `wasi_component.rs`
+//!   (a component linked into the host with WASI 0.2, for embedders), `exe_main.rs` (the C
 //!   `main` of executables), `startup_heap.rs` (their global allocator), `c_api.rs` (feature `c-api`: the C interface).
 
 mod api;
@@ -29,6 +30,7 @@ mod error;
 mod limits;
 mod vm;
 pub mod wasi;
+mod wasi_component;
 
 #[cfg(feature = "exe-main")]
 mod exe_component;
@@ -56,3 +58,4 @@ pub use vm::linked;
 pub use vm::loader::load_object;
 pub use vm::module::Module;
 pub use vm::store::{ResourceLimits, DEFAULT_MAX_WASM_STACK};
+pub use wasi_component::WasiComponent;

@@ -1,21 +1,27 @@
-//! A host program that embeds three WebAssembly modules compiled ahead of time by kiln
+//! A host program that embeds WebAssembly modules compiled ahead of time by kiln
 //! (build.rs): `filter`, written in Rust, `greet`, written in C against WASI, and `raise`,
 //! in the text format, which throws exceptions. It calls their exports with typed
 //! arguments, provides their host imports, reads and writes their memories, catches traps
 //! and uncaught exceptions as errors and keeps going, and runs two instances of `filter`
-//! on two threads at once.
+//! on two threads at once. It embeds two components too (WASI 0.2): `calc`, in the text
+//! format, called through typed methods and by name, and `command`, a Rust program for
+//! wasm32-wasip2 run with arguments, environment and a preopened directory.
 
+use kiln_runtime::component::ComponentVal;
 use kiln_runtime::wasi::WasiCtx;
 use kiln_runtime::{CallError, Caller, HostError, ResourceLimits, RunLimits, Trap, TrapCode};
 use std::error::Error;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-// The generated bindings: modules `filter`, `greet`, `raise` and `meter`.
+// The generated bindings: modules `filter`, `greet`, `raise` and `meter`, components
+// `calc` and `command`.
 include!(concat!(env!("OUT_DIR"), "/kiln/filter.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/greet.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/raise.rs"));
 include!(concat!(env!("OUT_DIR"), "/kiln/meter.rs"));
+include!(concat!(env!("OUT_DIR"), "/kiln/calc.rs"));
+include!(concat!(env!("OUT_DIR"), "/kiln/command.rs"));
 
 /// The host functions `filter` imports (`env::threshold`, `env::log_value`).
 struct FilterHost {
@@ -209,6 +215,48 @@ fn main() -> Result<(), Box<dyn Error>> {
         trap.exception_tag.as_deref().unwrap_or("?")
     );
     println!("raise.clamp(500) = {}", raise.clamp(500)?);
+
+    components()?;
     println!("done");
+    Ok(())
+}
+
+/// The components: `calc`'s exports through typed methods and by name, a trap in one, and
+/// `command`'s `wasi:cli/run` with what the host grants it.
+fn components() -> Result<(), Box<dyn Error>> {
+    let mut calc = calc::Instance::new(WasiCtx::new())?;
+    println!("calc exports {:?}", calc::EXPORTS);
+    println!("calc.add(2, 40) = {}", calc.add(2, 40)?);
+    println!("calc.greet(\"Ada\") = {:?}", calc.greet("Ada")?);
+    let sum = calc.call("add", &[ComponentVal::U32(7), ComponentVal::U32(8)])?;
+    println!("calc.call(\"add\", [7, 8]) = {sum:?}");
+    let trap = expect_trap(calc.divide(1, 0));
+    println!("calc.divide(1, 0) trapped: {}", trap.code.message());
+    println!(
+        "after the trap, calc.divide(84, -2) = {}",
+        calc.divide(84, -2)?
+    );
+    match calc.call("add", &[ComponentVal::String("seven".into())]) {
+        Err(error) => println!("calc.call(\"add\", [\"seven\"]): {error}"),
+        Ok(results) => println!("calc.call(\"add\", [\"seven\"]) = {results:?}"),
+    }
+    match calc.call("sub", &[]) {
+        Err(error) => println!("calc.call(\"sub\"): {error}"),
+        Ok(results) => println!("calc.call(\"sub\") = {results:?}"),
+    }
+
+    let dir = std::env::temp_dir().join(format!("kiln-embed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    for args in [&["command", "one", "two"][..], &["command", "fail"]] {
+        let wasi = WasiCtx::new()
+            .args(args.iter().map(|arg| arg.to_string()).collect())
+            .env(vec![("GREETING".into(), "hej".into())])
+            .preopen_dir(&dir, "/out")?;
+        let mut command = command::Instance::new(wasi)?;
+        let outcome = command.run();
+        let note = std::fs::read_to_string(dir.join("note.txt"))?;
+        println!("command {:?}: {outcome:?}, wrote {note:?}", &args[1..]);
+    }
+    std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

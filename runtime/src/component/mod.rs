@@ -11,10 +11,13 @@
 //!   [`AbiError`];
 //! - `host.rs`: [`ComponentHost`], what host imports are bound to (WASI 0.2 is one);
 //! - `instance.rs`: [`ComponentInstance`], a plan instantiated: its steps, trampolines and
-//!   export calls.
+//!   export calls;
+//! - `image.rs`: [`LinkedComponent`], a component linked into this binary, read back from
+//!   its image (`<prefix>kiln_component`).
 
 pub mod abi;
 mod host;
+mod image;
 mod instance;
 mod memory;
 mod resources;
@@ -23,6 +26,7 @@ mod value;
 
 pub use abi::{Context, FlatReader, GuestMemory, Handles};
 pub use host::{resource_import_name, ComponentHost, HostCallError};
+pub use image::LinkedComponent;
 pub use instance::{ComponentInstance, ComponentLimits, DEFAULT_HOSTCALL_FUEL};
 pub use memory::InstanceMemory;
 pub use resources::{DroppedOwn, ResourceTables, MAX_HANDLES};
