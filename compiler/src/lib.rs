@@ -17,6 +17,7 @@ mod names;
 mod object;
 mod pipeline;
 mod placement;
+mod throws;
 mod trampolines;
 mod translate;
 mod traps;

@@ -6,7 +6,7 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{inline, isa, memory_image, names, object, placement, trampolines, translate};
+use crate::{inline, isa, memory_image, names, object, placement, throws, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -38,11 +38,14 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     info.metadata.fuel = options.fuel;
     info.metadata.interruptible = options.interruptible;
+    let throws = throws::analyse(&info)?;
+    info.metadata.may_throw = throws.functions.clone();
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
     let mut env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     env.relaxed_simd = translate::RelaxedLowering::new(&*isa, options.relaxed_simd);
+    env.throws = throws;
     let isas = Isas {
         main: &*isa,
         options,
@@ -519,7 +522,8 @@ mod tests {
         let isa = isa::build_isa(&options.target, options.opt_level, &[]).unwrap();
         let mut module = object::new_module(isa.clone(), "test").unwrap();
         let func_ids = declare_functions(&mut module, &info, "").unwrap();
-        let env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+        let mut env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+        env.throws = throws::analyse(&info).unwrap();
         let isas = Isas {
             main: &*isa,
             options: &options,
