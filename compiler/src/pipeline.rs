@@ -38,7 +38,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     info.metadata.fuel = options.fuel;
     info.metadata.interruptible = options.interruptible;
-    let throws = throws::analyse(&info)?;
+    let throws = throws::analyse(&info, options.nothrow_wasi_imports)?;
     info.metadata.may_throw = throws.functions.clone();
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
@@ -528,7 +528,7 @@ mod tests {
         let mut module = object::new_module(isa.clone(), "test").unwrap();
         let func_ids = declare_functions(&mut module, &info, "").unwrap();
         let mut env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
-        env.throws = throws::analyse(&info).unwrap();
+        env.throws = throws::analyse(&info, options.nothrow_wasi_imports).unwrap();
         let isas = Isas {
             main: &*isa,
             options: &options,

@@ -16,8 +16,12 @@
 //!
 //! Imports: a host function never throws into wasm (an exception never crosses a host
 //! frame in kiln), but an import can be bound to another instance's function that throws.
-//! The imports of WASI (preview 1's [`WASI_MODULE_NAMES`] and the `wasi:` interfaces of
-//! components) are assumed not to throw; every other import may throw. The module's
+//! The imports of WASI (preview 1's [`WASI_MODULE_NAMES`] and the `wasi:` interfaces) are
+//! assumed not to throw, unless the module is compiled without
+//! `CompileOptions::nothrow_wasi_imports` (the core modules of components, where those
+//! names are bound to the preview 1 adapter and to shims that call lowered imports through
+//! a table, which the analysis cannot prove never to throw); every other import may
+//! throw. The module's
 //! metadata records the assumption ([`ModuleMetadata::may_throw`]: for each import, whether
 //! the code lets it throw; for each defined function, whether it may throw), and the
 //! runtime refuses to bind an import assumed not to throw to a wasm function that may
@@ -104,8 +108,9 @@ struct Summary {
     referenced: Vec<u32>,
 }
 
-/// Analyses the whole module.
-pub fn analyse(info: &ModuleInfo<'_>) -> Result<MayThrow> {
+/// Analyses the whole module; the imports of WASI's module names never throw when
+/// `nothrow_wasi_imports` (`CompileOptions::nothrow_wasi_imports`).
+pub fn analyse(info: &ModuleInfo<'_>, nothrow_wasi_imports: bool) -> Result<MayThrow> {
     let metadata = &info.metadata;
     let n_imported = info.n_imported_funcs() as usize;
     let n_functions = metadata.functions.len();
@@ -139,7 +144,7 @@ pub fn analyse(info: &ModuleInfo<'_>) -> Result<MayThrow> {
         .iter()
         .filter(|import| matches!(import.ty, ImportType::Func(_)));
     for (func_index, import) in function_imports.enumerate() {
-        if !import_assumed_not_to_throw(import.module) {
+        if !(nothrow_wasi_imports && import_assumed_not_to_throw(import.module)) {
             mark(func_index, &mut may_throw, &mut worklist);
         }
     }
