@@ -364,3 +364,112 @@ impl TypeClasses {
         self.by_type[type_index as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kiln_abi::metadata::MemorySettings;
+
+    /// Which functions of `wat` may throw (imports first), and which types' indirect
+    /// calls, with WASI's imports assumed not to throw when `nothrow_wasi_imports`.
+    fn analysed(wat: &str, nothrow_wasi_imports: bool) -> (Vec<bool>, Vec<bool>) {
+        let wasm = wat::parse_str(wat).unwrap();
+        let info = crate::module_info::parse(&wasm, MemorySettings::DEFAULT).unwrap();
+        let may_throw = analyse(&info, nothrow_wasi_imports).unwrap();
+        (may_throw.functions, may_throw.indirect)
+    }
+
+    fn check(wat: &str, functions: &[bool]) {
+        assert_eq!(analysed(wat, true).0, functions, "{wat}");
+    }
+
+    #[test]
+    fn throws_reach_callers_unless_a_catch_all_takes_them() {
+        check(
+            r#"(module
+                 (tag $e)
+                 (func $throws (throw $e))
+                 (func $calls (call $throws))
+                 (func $calls_calls (call $calls))
+                 (func $quiet (nop))
+                 (func $absorbs (block $h (try_table (catch_all $h) (call $calls))))
+                 (func $absorbs_ref (block $h (result exnref)
+                   (try_table (catch_all_ref $h) (call $calls)) (return)) (drop))
+                 (func $rethrows (block $h (result exnref)
+                   (try_table (catch_all_ref $h) (call $calls)) (return)) (throw_ref))
+                 (func $only_tag (block $h (try_table (catch $e $h) (call $calls)))))"#,
+            &[true, true, true, false, false, false, true, true],
+        );
+    }
+
+    #[test]
+    fn a_delegate_or_a_tail_call_leaves_a_catch_all() {
+        check(
+            r#"(module
+                 (tag $e)
+                 (func $throws (throw $e))
+                 (func $delegates (block $h (try_table (catch_all $h)
+                   try (call $throws) delegate 2)))
+                 (func $tail (block $h (try_table (catch_all $h) (return_call $throws)))))"#,
+            &[true, true, true],
+        );
+    }
+
+    #[test]
+    fn recursion_reaches_a_fixed_point() {
+        check(
+            r#"(module
+                 (tag $e)
+                 (func $a (param i32) (if (local.get 0) (then (call $b (local.get 0)))))
+                 (func $b (param i32) (call $a (local.get 0)) (call $c))
+                 (func $c (throw $e))
+                 (func $d (param i32) (if (local.get 0) (then (call $e (local.get 0)))))
+                 (func $e (param i32) (call $d (local.get 0))))"#,
+            &[true, true, true, false, false],
+        );
+    }
+
+    #[test]
+    fn imports_may_throw_unless_wasi_ones_are_assumed_not_to() {
+        let wat = r#"(module
+                 (import "wasi_snapshot_preview1" "fd_write" (func $fd_write))
+                 (import "wasi:cli/stdout@0.2.0" "get-stdout" (func $stdout))
+                 (import "env" "callback" (func $callback))
+                 (func (call $fd_write) (call $stdout))
+                 (func (call $callback)))"#;
+        assert_eq!(analysed(wat, true).0, [false, false, true, false, true]);
+        assert_eq!(analysed(wat, false).0, [true, true, true, true, true]);
+    }
+
+    #[test]
+    fn indirect_calls_throw_only_what_a_closed_module_can_reach() {
+        // Of type `(i32) -> ()` only `$throws` is referenced; `$unreferenced` of type
+        // `() -> ()` throws but is in no table.
+        let closed = r#"(module
+                 (type $v (func))
+                 (tag $e (type $v))
+                 (type $i (func (param i32)))
+                 (table 2 funcref)
+                 (elem (i32.const 0) func $quiet $throws)
+                 (func $quiet (type $v))
+                 (func $throws (type $i) (throw $e))
+                 (func $unreferenced (type $v) (throw $e))
+                 (func $calls_v (call_indirect (type $v) (i32.const 0)))
+                 (func $calls_i (call_indirect (type $i) (i32.const 0) (i32.const 1))))"#;
+        let (functions, indirect) = analysed(closed, true);
+        assert_eq!(functions, [false, true, true, false, true]);
+        assert_eq!(indirect, [false, true]);
+        // Exporting the table opens the module: any function could be put there.
+        let open = closed.replace("(table 2 funcref)", r#"(table (export "t") 2 funcref)"#);
+        let (functions, indirect) = analysed(&open, true);
+        assert_eq!(functions, [false, true, true, true, true]);
+        assert_eq!(indirect, [true, true]);
+        // So does an import whose type holds a reference.
+        let open = closed.replace(
+            "(tag $e (type $v))",
+            r#"(import "env" "get" (func (result funcref))) (tag $e (type $v))"#,
+        );
+        let (_, indirect) = analysed(&open, true);
+        assert!(indirect.iter().all(|may_throw| *may_throw), "{indirect:?}");
+    }
+}
