@@ -101,7 +101,9 @@ fn check_instrumentation(store: &VMStore, module: &Module) -> Result<(), Instant
     Ok(())
 }
 
-/// Checks every import against the module's import types; nothing is created on failure.
+/// Checks every import against the module's import types, and that no import the code
+/// calls as one that never throws (`ModuleMetadata::may_throw`) is given a wasm function
+/// that may; nothing is created on failure.
 fn check_imports(
     store: &VMStore,
     module: &Module,
@@ -129,8 +131,9 @@ fn check_imports(
                 return Err(unlinkable(format!(
                     "import `{}::{}` was compiled assuming that it never throws an \
                      exception, but the function given for it is a wasm function that may \
-                     throw (only host functions and wasm functions that cannot throw can be \
-                     imported under a WASI module name)",
+                     throw (under a WASI module name, import host functions or wasm \
+                     functions that cannot throw, or compile the module without \
+                     `nothrow_wasi_imports`)",
                     import.module, import.name
                 )));
             }
