@@ -543,6 +543,11 @@ pub struct ModuleMetadata<'a> {
     pub fuel: bool,
     /// Whether the code checks for interruption (`VMLimits::epoch`).
     pub interruptible: bool,
+    /// By function index, imports first: for a defined function, whether it may throw an
+    /// exception; for an imported one, whether the code lets it throw. Where `false`, a
+    /// call a handler covers was compiled as a plain call, so the runtime refuses to bind
+    /// such an import to a wasm function that may throw. Missing entries mean `true`.
+    pub may_throw: Vec<bool>,
 }
 
 /// Metadata bytes that do not decode.
@@ -656,6 +661,7 @@ mod tests {
             memory_image_offset: Some(65536),
             fuel: true,
             interruptible: false,
+            may_throw: vec![false, true],
             table_inits: vec![None, Some(vec![ConstOp::RefFunc(1)])],
             subtyping: vec![Subtyping {
                 is_final: false,

@@ -45,6 +45,8 @@ pub struct ModuleEnv<'a> {
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     /// How relaxed SIMD operators are lowered (`CompileOptions::relaxed_simd`).
     pub relaxed_simd: crate::translate::RelaxedLowering,
+    /// Which calls may throw (`throws.rs`); everything until the pipeline sets it.
+    pub throws: crate::throws::MayThrow,
 }
 
 /// The pointer type of every supported target.
@@ -114,6 +116,7 @@ impl<'a> ModuleEnv<'a> {
             memory_settings,
             frontend_config: isa.frontend_config(),
             relaxed_simd: crate::translate::RelaxedLowering::new(isa, Default::default()),
+            throws: crate::throws::MayThrow::everything(info),
         }
     }
 

@@ -23,11 +23,16 @@
 //! the caller's handler by Cranelift, so an exception thrown below the inlined code is
 //! caught where it was before; only callees that call nothing but wasm functions are
 //! inlined there, so a callee that throws itself (through the `throw_ref` builtin) stays a
-//! call inside a `try_table` (see [`InlinePlan::should_inline`]).
+//! call inside a `try_table` (see [`InlinePlan::should_inline`]). A covered call is a
+//! `try_call` only when its callee may throw (`throws.rs`), and so is every call of the
+//! inlined body afterwards: those Cranelift made `try_call`s to functions that cannot
+//! throw become plain calls again ([`demote_try_calls`]). (Indirect calls of the inlined
+//! body cannot be told apart any more, and stay `try_call`s.)
 
+use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::entity::EntityRef;
 use cranelift_codegen::inline::{Inline, InlineCommand};
-use cranelift_codegen::ir::{self, InstructionData, Opcode};
+use cranelift_codegen::ir::{self, InstBuilder, InstructionData, Opcode};
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::Context;
 use cranelift_module::FuncId;
@@ -64,11 +69,14 @@ pub struct InlinePlan {
     calls_only_wasm: Vec<bool>,
     /// Defined index by the `FuncId` a direct call names.
     defined_by_id: HashMap<u32, usize>,
+    /// Whether each defined function may throw (`throws.rs`).
+    may_throw: Vec<bool>,
 }
 
 impl InlinePlan {
-    /// Scans the translated functions (by defined index; `func_ids` their ids).
-    pub fn new(functions: &[ir::Function], func_ids: &[FuncId]) -> InlinePlan {
+    /// Scans the translated functions (by defined index; `func_ids` their ids, `may_throw`
+    /// whether each may throw).
+    pub fn new(functions: &[ir::Function], func_ids: &[FuncId], may_throw: &[bool]) -> InlinePlan {
         let defined_by_id: HashMap<u32, usize> = func_ids
             .iter()
             .enumerate()
@@ -80,6 +88,7 @@ impl InlinePlan {
             eligible: Vec::with_capacity(functions.len()),
             calls_only_wasm: Vec::with_capacity(functions.len()),
             defined_by_id,
+            may_throw: may_throw.to_vec(),
         };
         for func in functions {
             let mut size = 0;
@@ -179,8 +188,12 @@ pub fn inline_calls(
         functions,
         caller_size: plan.sizes[caller],
         inlined: Vec::new(),
+        inlined_at_try_call: false,
     };
     context.inline(&mut inliner)?;
+    if inliner.inlined_at_try_call {
+        demote_try_calls(&mut context.func, plan);
+    }
     // Cranelift's inliner gives the inlined instructions no source location; each call's
     // were made after those inlined before it and before those inlined after it, so the
     // instruction numbers in between are that call's.
@@ -205,6 +218,8 @@ struct Inliner<'a> {
     /// Per inlined call, in order: the first instruction number it created, and the
     /// call's source location.
     inlined: Vec<(usize, ir::SourceLoc)>,
+    /// Whether a body was inlined at a `try_call`.
+    inlined_at_try_call: bool,
 }
 
 impl Inline for Inliner<'_> {
@@ -231,6 +246,7 @@ impl Inline for Inliner<'_> {
             return InlineCommand::KeepCall;
         }
         self.caller_size += self.plan.sizes[callee];
+        self.inlined_at_try_call |= call_opcode == Opcode::TryCall;
         self.inlined
             .push((caller.dfg.num_insts(), caller.srcloc(call_inst)));
         InlineCommand::Inline {
@@ -238,5 +254,58 @@ impl Inline for Inliner<'_> {
             // The callee is its translation, before inlining: one level only.
             visit_callee: false,
         }
+    }
+}
+
+/// Turns every `try_call` of `func` to a defined function that cannot throw into a `call`
+/// and a jump to its normal-return block: Cranelift makes every call of a body inlined at
+/// a `try_call` one, those the translator had left plain included. The handler blocks
+/// nothing else reaches are removed as unreachable code when the function is compiled.
+fn demote_try_calls(func: &mut ir::Function, plan: &InlinePlan) {
+    let mut demote = Vec::new();
+    for block in func.layout.blocks() {
+        let Some(inst) = func.layout.last_inst(block) else {
+            continue;
+        };
+        if let InstructionData::TryCall { func_ref, .. } = func.dfg.insts[inst] {
+            if plan
+                .defined_function(func, func_ref)
+                .is_some_and(|callee| !plan.may_throw[callee])
+            {
+                demote.push((block, inst));
+            }
+        }
+    }
+    for (block, inst) in demote {
+        let InstructionData::TryCall {
+            args,
+            func_ref,
+            exception,
+            ..
+        } = func.dfg.insts[inst]
+        else {
+            unreachable!("collected as a try_call");
+        };
+        let normal = *func.dfg.exception_tables[exception].normal_return();
+        let normal_block = normal.block(&func.dfg.value_lists);
+        let normal_args: Vec<ir::BlockArg> = normal.args(&func.dfg.value_lists).collect();
+        func.dfg.insts[inst] = InstructionData::Call {
+            opcode: Opcode::Call,
+            args,
+            func_ref,
+        };
+        func.dfg.make_inst_results(inst, ir::types::INVALID);
+        let results = func.dfg.inst_results(inst).to_vec();
+        let jump_args: Vec<ir::BlockArg> = normal_args
+            .into_iter()
+            .map(|arg| match arg {
+                ir::BlockArg::TryCallRet(index) => ir::BlockArg::Value(results[index as usize]),
+                other => other,
+            })
+            .collect();
+        let location = func.srcloc(inst);
+        let mut cursor = FuncCursor::new(func).at_bottom(block);
+        cursor.set_srcloc(location);
+        cursor.ins().jump(normal_block, &jump_args);
     }
 }

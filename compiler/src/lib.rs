@@ -17,6 +17,7 @@ mod names;
 mod object;
 mod pipeline;
 mod placement;
+mod throws;
 mod trampolines;
 mod translate;
 mod traps;
@@ -94,6 +95,14 @@ pub struct CompileOptions {
     /// selected callees' bodies in place of the calls. A trap in inlined code is reported
     /// in the caller's frame, at the call.
     pub inline: bool,
+    /// Compile calls to the imports of WASI's module names (preview 1's, and the `wasi:`
+    /// interfaces) as calls that never throw (`throws.rs`): a call a handler covers is then
+    /// a plain call, and so are the covered calls of every function that reaches only such
+    /// imports. The runtime refuses to instantiate the module with a wasm function that may
+    /// throw for one of them. On by default; off for the core modules of components, whose
+    /// WASI imports are bound to other core instances (the preview 1 adapter, the shims of
+    /// lowered imports) that the analysis cannot prove never to throw.
+    pub nothrow_wasi_imports: bool,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -146,6 +155,7 @@ impl Default for CompileOptions {
             fuel: false,
             interruptible: false,
             inline: false,
+            nothrow_wasi_imports: true,
         }
     }
 }

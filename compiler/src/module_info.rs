@@ -85,6 +85,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         subtyping: Vec::new(),
         fuel: false,
         interruptible: false,
+        may_throw: Vec::new(),
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

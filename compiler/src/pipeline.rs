@@ -6,7 +6,7 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{inline, isa, memory_image, names, object, placement, trampolines, translate};
+use crate::{inline, isa, memory_image, names, object, placement, throws, trampolines, translate};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -39,11 +39,14 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     info.metadata.fuel = options.fuel;
     info.metadata.interruptible = options.interruptible;
+    let throws = throws::analyse(&info, options.nothrow_wasi_imports)?;
+    info.metadata.may_throw = throws.functions.clone();
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
     let mut env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     env.relaxed_simd = translate::RelaxedLowering::new(&*isa, options.relaxed_simd);
+    env.throws = throws;
     let isas = Isas {
         main: &*isa,
         options,
@@ -301,7 +304,12 @@ fn compile_code(
                     Err(error) => return vec![Err(error)],
                 }
             }
-            let plan = inline::InlinePlan::new(&functions, &env.func_ids);
+            let n_imported = env.n_imported_funcs() as usize;
+            let plan = inline::InlinePlan::new(
+                &functions,
+                &env.func_ids,
+                &env.throws.functions[n_imported..],
+            );
             map_indices(options.parallel, n_functions, |defined| {
                 let mut context = Context::for_function(functions[defined].clone());
                 let index = env.n_imported_funcs() + defined as u32;
@@ -523,7 +531,8 @@ mod tests {
         let isa = isa::build_isa(&options.target, options.opt_level, &[]).unwrap();
         let mut module = object::new_module(isa.clone(), "test").unwrap();
         let func_ids = declare_functions(&mut module, &info, "").unwrap();
-        let env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+        let mut env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
+        env.throws = throws::analyse(&info, options.nothrow_wasi_imports).unwrap();
         let isas = Isas {
             main: &*isa,
             options: &options,
@@ -562,6 +571,45 @@ mod tests {
         // tail call to a type that is not final has a real call beside it: the builtin that
         // checks subtypes.
         assert_eq!(call_sites, [0, 2, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn covered_calls_are_try_calls_only_where_the_callee_may_throw() {
+        // `$quiet` is long and called twice: never inlined. `$mid` may throw (through
+        // `$throws`) and calls only wasm functions: inlined at its covered call, where
+        // Cranelift makes both its calls `try_call`s, and the one to `$quiet` is plain again.
+        let long_body =
+            "(i32.add (local.get 0) (i32.const 1))".repeat(30) + &"(i32.add)".repeat(29);
+        let wat = format!(
+            r#"(module
+                 (tag $e)
+                 (type $t (func (param i32) (result i32)))
+                 (func $quiet (type $t) {long_body})
+                 (func $throws (type $t) (if (local.get 0) (then (throw $e))) (local.get 0))
+                 (func $mid (type $t) (call $quiet (call $throws (local.get 0))))
+                 (func $caller (type $t)
+                   (block $h
+                     (try_table (catch $e $h)
+                       (drop (call $quiet (local.get 0)))
+                       (return (call $mid (local.get 0)))))
+                   (call $quiet (i32.const 0))))"#
+        );
+        // Call sites of `$caller` with a landing pad, and without.
+        let caller_sites = |inline: bool| -> (usize, usize) {
+            let functions = compiled_functions_with(&wat, inline);
+            let sites = &functions[3].call_sites;
+            let covered = sites
+                .iter()
+                .filter(|site| site.handler_offset != NO_HANDLER)
+                .count();
+            (covered, sites.len() - covered)
+        };
+        // The call to `$mid` has a landing pad; those to `$quiet` do not, covered or not,
+        // nor the handler's two builtin calls (release the exception caught before, throw
+        // on what no clause takes).
+        assert_eq!(caller_sites(false), (1, 4));
+        // Inlined: the call to `$throws` has one, the three to `$quiet` none.
+        assert_eq!(caller_sites(true), (1, 5));
     }
 
     #[test]

@@ -795,6 +795,95 @@ fn an_uncaught_exception_is_a_typed_error_naming_its_tag() {
     assert_eq!(host_tag.name(&store), "host_error");
 }
 
+#[test]
+fn a_wasm_function_that_may_throw_is_refused_for_an_import_compiled_as_non_throwing() {
+    let mut store = Store::new();
+    // Under a WASI module name, an import is compiled as a function that never throws: a
+    // call to it that a handler covers is a plain call, with no landing pad.
+    let importer = module(
+        r#"(module
+            (tag $e (param i32))
+            (import "wasi_snapshot_preview1" "f" (func $f (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+              (block $h (result i32)
+                (try_table (result i32) (catch $e $h)
+                  (call $f (local.get 0))))))"#,
+    );
+    let exporter = instantiate(
+        &mut store,
+        r#"(module
+            (tag $e (param i32))
+            (func (export "throws") (param i32) (result i32) (throw $e (local.get 0)))
+            (func (export "never") (param i32) (result i32)
+              (i32.add (local.get 0) (i32.const 1)))
+            (func (export "caught") (param i32) (result i32)
+              (block $h
+                (try_table (catch_all $h) (throw $e (local.get 0))))
+              (i32.const 9)))"#,
+    );
+    let throws = func(&store, exporter, "throws");
+    let error = Instance::new(&mut store, &importer, &[Extern::Func(throws)]).unwrap_err();
+    assert!(
+        matches!(&error, InstantiateError::Unlinkable(message) if message.contains(
+            "import `wasi_snapshot_preview1::f` was compiled assuming that it never throws an \
+             exception, but the function given for it is a wasm function that may throw"
+        )),
+        "{error}"
+    );
+    // Functions that cannot throw are accepted: wasm ones (a throw its own catch_all takes
+    // included) and host ones, which an exception never crosses.
+    let host = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I32],
+            results: vec![ValType::I32],
+        },
+        |_, args| {
+            let Val::I32(x) = args[0] else { unreachable!() };
+            Ok(vec![Val::I32(x * 3)])
+        },
+    );
+    for (given, expected) in [
+        (func(&store, exporter, "never"), 5),
+        (func(&store, exporter, "caught"), 9),
+        (host, 12),
+    ] {
+        let instance = Instance::new(&mut store, &importer, &[Extern::Func(given)])
+            .expect("a function that cannot throw links");
+        assert_eq!(
+            call(&mut store, instance, "run", &[Val::I32(4)]).unwrap(),
+            vec![Val::I32(expected)]
+        );
+    }
+    // Under any other module name, the import may throw, and the handler catches it.
+    let catcher = module(
+        r#"(module
+            (tag $e (import "m" "e") (param i32))
+            (import "m" "f" (func $f (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+              (block $h (result i32)
+                (try_table (result i32) (catch $e $h)
+                  (call $f (local.get 0))))))"#,
+    );
+    let exporter = instantiate(
+        &mut store,
+        r#"(module
+            (tag $e (export "e") (param i32))
+            (func (export "throws") (param i32) (result i32)
+              (throw $e (i32.mul (local.get 0) (i32.const 10)))))"#,
+    );
+    let Some(tag) = exporter.get_export(&store, "e") else {
+        panic!("the tag export");
+    };
+    let throws = func(&store, exporter, "throws");
+    let instance =
+        Instance::new(&mut store, &catcher, &[tag, Extern::Func(throws)]).expect("links");
+    assert_eq!(
+        call(&mut store, instance, "run", &[Val::I32(4)]).unwrap(),
+        vec![Val::I32(40)]
+    );
+}
+
 /// `wat` compiled with fuel metering and interruption checks as asked.
 fn instrumented_module(wat: &str, fuel: bool, interruptible: bool) -> Module {
     let wasm = wat::parse_str(wat).expect("valid wat");

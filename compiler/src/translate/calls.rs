@@ -20,6 +20,7 @@ impl FuncTranslator<'_, '_> {
     pub(super) fn translate_call(&mut self, func_index: u32) {
         let ty = self.env.info.func_type(func_index);
         let args = self.pop_n(ty.params.len());
+        let may_throw = self.env.throws.function(func_index);
         let n_imported = self.env.n_imported_funcs();
         let results = if func_index < n_imported {
             let (code, callee_vmctx) =
@@ -28,12 +29,12 @@ impl FuncTranslator<'_, '_> {
             let signature = self.builder.import_signature(abi::wasm_signature(ty));
             let mut call_args = vec![callee_vmctx, self.vmctx];
             call_args.extend(args);
-            self.emit_call_indirect(signature, code, &call_args)
+            self.emit_call_indirect(signature, code, &call_args, may_throw)
         } else {
             let callee = self.direct_callee(func_index);
             let mut call_args = vec![self.vmctx, self.vmctx];
             call_args.extend(args);
-            self.emit_call(callee, &call_args)
+            self.emit_call(callee, &call_args, may_throw)
         };
         self.stack.extend(results);
     }
@@ -72,7 +73,8 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
-        let results = self.emit_call_indirect(signature, code, &call_args);
+        let may_throw = self.env.throws.indirect(type_index);
+        let results = self.emit_call_indirect(signature, code, &call_args, may_throw);
         self.stack.extend(results);
     }
 
@@ -148,7 +150,8 @@ impl FuncTranslator<'_, '_> {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
         call_args.extend(args);
-        let results = self.emit_call_indirect(signature, code, &call_args);
+        let may_throw = self.env.throws.indirect(type_index);
+        let results = self.emit_call_indirect(signature, code, &call_args, may_throw);
         self.stack.extend(results);
     }
 

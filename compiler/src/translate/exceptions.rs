@@ -13,9 +13,12 @@
 //! builtin. A `throw` inside a scope jumps straight to its dispatch block: only a throw
 //! that leaves the function goes through the runtime.
 //!
-//! A call that no scope covers is an ordinary `call`, and a covered call costs nothing
-//! until it throws: the normal return continues in the next block, the jump to it is
-//! elided (see `compiler/tests/golden/try_table_no_throw.wat`).
+//! A call that no scope covers is an ordinary `call`, and so is a covered call whose callee
+//! cannot throw (`throws.rs`, `compiler/tests/golden/try_table_nothrow_callee.wat`). A
+//! covered call that may throw costs nothing on its normal path but the registers: the
+//! normal return continues in the next block, the jump to it is elided, but no register
+//! survives a `try_call` in the `tail` convention, so values live across it are spilled
+//! (see `compiler/tests/golden/try_table_no_throw.wat`).
 
 use super::control::FrameKind;
 use super::FuncTranslator;
@@ -71,10 +74,15 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Emits a direct call, a `try_call` to the innermost scope's dispatch block when one
-    /// covers it, and returns its results.
-    pub(super) fn emit_call(&mut self, callee: ir::FuncRef, args: &[Value]) -> Vec<Value> {
+    /// covers it and the callee `may_throw` (`throws.rs`), and returns its results.
+    pub(super) fn emit_call(
+        &mut self,
+        callee: ir::FuncRef,
+        args: &[Value],
+        may_throw: bool,
+    ) -> Vec<Value> {
         self.save_fuel();
-        let Some(dispatch) = self.innermost_dispatch() else {
+        let Some(dispatch) = self.covering_dispatch(may_throw) else {
             let call = self.builder.ins().call(callee, args);
             self.reload_fuel();
             return self.builder.inst_results(call).to_vec();
@@ -85,15 +93,17 @@ impl FuncTranslator<'_, '_> {
         self.continue_after_try_call(normal)
     }
 
-    /// Emits an indirect call, a `try_call_indirect` when a scope covers it.
+    /// Emits an indirect call, a `try_call_indirect` when a scope covers it and the callee
+    /// `may_throw`.
     pub(super) fn emit_call_indirect(
         &mut self,
         signature: SigRef,
         code: Value,
         args: &[Value],
+        may_throw: bool,
     ) -> Vec<Value> {
         self.save_fuel();
-        let Some(dispatch) = self.innermost_dispatch() else {
+        let Some(dispatch) = self.covering_dispatch(may_throw) else {
             let call = self.builder.ins().call_indirect(signature, code, args);
             self.reload_fuel();
             return self.builder.inst_results(call).to_vec();
@@ -103,8 +113,13 @@ impl FuncTranslator<'_, '_> {
         self.continue_after_try_call(normal)
     }
 
-    /// The innermost scope's dispatch block, marked used.
-    fn innermost_dispatch(&mut self) -> Option<ir::Block> {
+    /// The dispatch block of the innermost scope, marked used, for a call that
+    /// `may_throw`; none for a call that cannot throw, which needs no landing pad (and,
+    /// when nothing else reaches the scope, leaves its handler out of the code).
+    fn covering_dispatch(&mut self, may_throw: bool) -> Option<ir::Block> {
+        if !may_throw {
+            return None;
+        }
         let scope = self.handlers.last_mut()?;
         scope.used = true;
         Some(scope.dispatch)

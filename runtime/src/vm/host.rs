@@ -80,6 +80,7 @@ pub(crate) fn new_host_func(
         type_id,
         func_ref,
         kind: FuncKind::Host,
+        may_throw: false,
     });
     (index, data)
 }

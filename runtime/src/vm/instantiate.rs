@@ -101,7 +101,9 @@ fn check_instrumentation(store: &VMStore, module: &Module) -> Result<(), Instant
     Ok(())
 }
 
-/// Checks every import against the module's import types; nothing is created on failure.
+/// Checks every import against the module's import types, and that no import the code
+/// calls as one that never throws (`ModuleMetadata::may_throw`) is given a wasm function
+/// that may; nothing is created on failure.
 fn check_imports(
     store: &VMStore,
     module: &Module,
@@ -115,6 +117,7 @@ fn check_imports(
             imports.len()
         )));
     }
+    let mut func_index = 0;
     for (import, &item) in metadata.imports.iter().zip(imports) {
         check_import(store, module, import.ty, item).map_err(|reason| {
             unlinkable(format!(
@@ -122,6 +125,20 @@ fn check_imports(
                 import.module, import.name
             ))
         })?;
+        if let ImportType::Func(_) = import.ty {
+            let assumed_not_to_throw = metadata.may_throw.get(func_index) == Some(&false);
+            if assumed_not_to_throw && store.funcs[item.1 as usize].may_throw {
+                return Err(unlinkable(format!(
+                    "import `{}::{}` was compiled assuming that it never throws an \
+                     exception, but the function given for it is a wasm function that may \
+                     throw (under a WASI module name, import host functions or wasm \
+                     functions that cannot throw, or compile the module without \
+                     `nothrow_wasi_imports`)",
+                    import.module, import.name
+                )));
+            }
+            func_index += 1;
+        }
     }
     Ok(())
 }
@@ -359,6 +376,7 @@ fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(
                 type_id,
                 func_ref: slot,
                 kind: FuncKind::Wasm,
+                may_throw: metadata.may_throw.get(func_index).copied().unwrap_or(true),
             })
         };
         instance.funcs.push(func);

@@ -149,6 +149,10 @@ pub(crate) struct FuncData {
     /// The function's own `VMFuncRef` (in its instance's context, or in its host data).
     pub func_ref: *mut VMFuncRef,
     pub kind: FuncKind,
+    /// Whether a call to it may throw an exception into its wasm caller: never for a host
+    /// function (an exception does not cross a host frame), as its module's metadata says
+    /// for a wasm function (`ModuleMetadata::may_throw`).
+    pub may_throw: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
