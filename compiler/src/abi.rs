@@ -45,6 +45,9 @@ pub struct ModuleEnv<'a> {
     pub frontend_config: cranelift_codegen::isa::TargetFrontendConfig,
     /// How relaxed SIMD operators are lowered (`CompileOptions::relaxed_simd`).
     pub relaxed_simd: crate::translate::RelaxedLowering,
+    /// Which tables are fixed after instantiation, and their code tables (`devirt.rs`);
+    /// nothing is fixed unless the pipeline sets it.
+    pub devirt: crate::devirt::Devirt,
 }
 
 /// The pointer type of every supported target.
@@ -114,6 +117,7 @@ impl<'a> ModuleEnv<'a> {
             memory_settings,
             frontend_config: isa.frontend_config(),
             relaxed_simd: crate::translate::RelaxedLowering::new(isa, Default::default()),
+            devirt: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! ```
 
 mod abi;
+mod devirt;
 mod error;
 mod inline;
 mod isa;
@@ -94,6 +95,11 @@ pub struct CompileOptions {
     /// selected callees' bodies in place of the calls. A trap in inlined code is reported
     /// in the caller's frame, at the call.
     pub inline: bool,
+    /// Devirtualize `call_indirect` through tables whose contents are fixed after
+    /// instantiation (`devirt.rs`): a direct call for a constant index, and for a variable
+    /// one a code table in read-only data in place of the null and signature checks. Traps
+    /// and backtraces are those of the checked call. On by default.
+    pub devirtualize: bool,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -146,6 +152,7 @@ impl Default for CompileOptions {
             fuel: false,
             interruptible: false,
             inline: false,
+            devirtualize: true,
         }
     }
 }

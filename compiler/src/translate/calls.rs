@@ -65,6 +65,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        if let Some(func_index) = self.constant_indirect_target(type_index, table_index) {
+            self.pop();
+            return self.translate_call(func_index);
+        }
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
@@ -76,9 +80,22 @@ impl FuncTranslator<'_, '_> {
         self.stack.extend(results);
     }
 
+    /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`: through
+    /// the code table of a fixed table (`devirt.rs`), else after the bounds, null and
+    /// signature checks.
+    fn indirect_callee(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+        index: Value,
+    ) -> (Value, Value) {
+        self.fixed_table_callee(type_index, table_index, index)
+            .unwrap_or_else(|| self.checked_indirect_callee(type_index, table_index, index))
+    }
+
     /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`, after the
     /// bounds, null and signature checks.
-    fn indirect_callee(
+    pub(super) fn checked_indirect_callee(
         &mut self,
         type_index: u32,
         table_index: u32,
@@ -173,6 +190,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_return_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        if let Some(func_index) = self.constant_indirect_target(type_index, table_index) {
+            self.pop();
+            return self.translate_return_call(func_index);
+        }
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());

@@ -1,0 +1,141 @@
+//! `call_indirect` through a fixed table (see `crate::devirt` for the analysis).
+//!
+//! - A constant index whose slot holds a function of the expected type's class becomes the
+//!   call `call` would make: a direct call to a defined function (which `--inline` may then
+//!   inline), through its `VMFuncRef` to an import.
+//! - A variable index keeps the bounds check, against the table's fixed length (a
+//!   constant: no load), then reads the slot's entry of the table's code table in
+//!   read-only data. When the entry's class is the expected type's, the call goes straight
+//!   to the entry's code with the caller's own `vmctx`; otherwise a cold block runs the
+//!   checked sequence on the runtime's table, which traps as it always did (`uninitialized
+//!   element`, `indirect call type mismatch`) or finds the callee the code table does not
+//!   hold (an import, a function of a subtype). Both paths meet at one call.
+//!
+//! Every instruction keeps the operator's source location, so traps and backtraces are
+//! those of the checked call.
+
+use super::FuncTranslator;
+use crate::abi;
+use crate::devirt::CodeTableEntry;
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{self, types, InstBuilder, InstructionData, Opcode, Value};
+use kiln_abi::TrapCode;
+
+impl FuncTranslator<'_, '_> {
+    /// The function a `call_indirect` of type `type_index` through `table` certainly
+    /// calls, when the index on top of the stack is a constant and the analysis knows the
+    /// slot (see `Devirt::constant_target`).
+    pub(super) fn constant_indirect_target(&self, type_index: u32, table: u32) -> Option<u32> {
+        let operand = *self.stack.last()?;
+        let dfg = &self.builder.func.dfg;
+        let ir::ValueDef::Result(inst, 0) = dfg.value_def(operand) else {
+            return None;
+        };
+        let InstructionData::UnaryImm {
+            opcode: Opcode::Iconst,
+            imm,
+        } = dfg.insts[inst]
+        else {
+            return None;
+        };
+        // An `i32` constant's immediate may hold its sign extended.
+        let index = if dfg.value_type(operand) == types::I32 {
+            imm.bits() as u64 & u64::from(u32::MAX)
+        } else {
+            imm.bits() as u64
+        };
+        self.env.devirt.constant_target(table, type_index, index)
+    }
+
+    /// `(wasm_call, callee_vmctx)` of slot `index` of `table` for a `call_indirect` of type
+    /// `type_index`, through the table's code table, when it has one; the checked path
+    /// (`checked_indirect_callee`) in a cold block for the slots it does not cover.
+    pub(super) fn fixed_table_callee(
+        &mut self,
+        type_index: u32,
+        table: u32,
+        index: Value,
+    ) -> Option<(Value, Value)> {
+        let fixed = self.env.devirt.fixed_table(table)?;
+        let code_table = fixed.code_table?;
+        let length = fixed.slots.len() as i64;
+        let class = self.env.devirt.class(type_index);
+
+        let index64 = self.extend_to_i64(index);
+        let beyond =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index64, length);
+        self.builder.ins().trapnz(
+            beyond,
+            crate::traps::ir_trap_code(TrapCode::UndefinedElement),
+        );
+        let base = self.code_table_address(code_table);
+        let byte_offset = self
+            .builder
+            .ins()
+            .ishl_imm_u(index64, CodeTableEntry::SIZE_LOG2);
+        let entry = self.builder.ins().iadd(base, byte_offset);
+        // Read-only data that is always mapped: the loads cannot trap and see no store.
+        let flags = ir::MemFlagsData::trusted()
+            .with_readonly()
+            .with_endianness(ir::Endianness::Little);
+        let entry_class = self
+            .builder
+            .ins()
+            .load(types::I32, flags, entry, CodeTableEntry::CLASS);
+        let code = self
+            .builder
+            .ins()
+            .load(abi::POINTER, flags, entry, CodeTableEntry::CODE);
+        let matches = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::Equal, entry_class, i64::from(class));
+
+        let checked = self.builder.create_block();
+        self.builder.set_cold_block(checked);
+        let call = self.builder.create_block();
+        let callee_code = self.builder.append_block_param(call, abi::POINTER);
+        let callee_vmctx = self.builder.append_block_param(call, abi::POINTER);
+        let vmctx = self.vmctx;
+        self.builder.ins().brif(
+            matches,
+            call,
+            &[ir::BlockArg::Value(code), ir::BlockArg::Value(vmctx)],
+            checked,
+            &[],
+        );
+        self.builder.switch_to_block(checked);
+        self.builder.seal_block(checked);
+        let (code, other_vmctx) = self.checked_indirect_callee(type_index, table, index);
+        self.builder.ins().jump(
+            call,
+            &[ir::BlockArg::Value(code), ir::BlockArg::Value(other_vmctx)],
+        );
+        self.builder.switch_to_block(call);
+        self.builder.seal_block(call);
+        Some((callee_code, callee_vmctx))
+    }
+
+    /// The address of a code table (a local symbol of this object).
+    fn code_table_address(&mut self, code_table: cranelift_module::DataId) -> Value {
+        let name = self
+            .builder
+            .func
+            .declare_imported_user_function(ir::UserExternalName {
+                namespace: 1,
+                index: code_table.as_u32(),
+            });
+        let global = self
+            .builder
+            .func
+            .create_global_value(ir::GlobalValueData::Symbol {
+                name: ir::ExternalName::user(name),
+                offset: ir::immediates::Imm64::new(0),
+                colocated: true,
+                tls: false,
+            });
+        self.builder.ins().symbol_value(abi::POINTER, global)
+    }
+}

@@ -1,0 +1,233 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! opt_level = "speed"
+;; Devirtualized `call_indirect` (`devirt.rs`). `$fixed` is not exported and no
+;; instruction writes it, so its contents are fixed after instantiation: with a variable
+;; index, `fixed_variable` compares the index with the constant length, reads the slot's
+;; code address and type class from the code table in read-only data, and calls the code
+;; with its own `vmctx` when the class matches; the checked sequence (null and signature
+;; checks on the runtime's table) sits in a cold block after the return, for null slots,
+;; wrong types and the import. With a constant index, `fixed_constant` calls `$square`
+;; directly. `$open` is exported, so `open_variable` keeps today's checked sequence.
+(module
+  (type $t (func (param i32) (result i32)))
+  (import "env" "imported" (func $imported (type $t)))
+  (func $double (type $t) (i32.mul (local.get 0) (i32.const 2)))
+  (func $square (type $t) (i32.mul (local.get 0) (local.get 0)))
+  (table $fixed 4 funcref)
+  (elem (table $fixed) (i32.const 0) func $double $square $imported)
+  (table $open (export "open") 4 funcref)
+  (elem (table $open) (i32.const 0) func $double $square $imported)
+  (func (export "fixed_variable") (param i32 i32) (result i32)
+    (call_indirect $fixed (type $t) (local.get 1) (local.get 0)))
+  (func (export "open_variable") (param i32 i32) (result i32)
+    (call_indirect $open (type $t) (local.get 1) (local.get 0)))
+  (func (export "fixed_constant") (param i32) (result i32)
+    (call_indirect $fixed (type $t) (local.get 0) (i32.const 1))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; wasm_function_3:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x91
+;;     18: movl %edx, %eax
+;;     1a: cmpq $4, %rax
+;;     1e: jae 0x93
+;;     24: movq (%rip), %rdx
+;;     2b: movq %rax, %rsi
+;;     2e: shlq $4, %rsi
+;;     32: movl 8(%rdx, %rsi), %r8d
+;;     37: movq (%rdx, %rsi), %r10
+;;     3b: testl %r8d, %r8d
+;;     3e: jne 0x52
+;;     44: movq %rcx, %rdx
+;;     47: movq %rdi, %rsi
+;;     4a: callq *%r10
+;;     4d: movq %rbp, %rsp
+;;     50: popq %rbp
+;;     51: retq
+;;     52: movq 0xe8(%rdi), %rdx
+;;     59: cmpq 0xf0(%rdi), %rax
+;;     60: jae 0x95
+;;     66: movq (%rdx, %rax, 8), %rax
+;;     6a: testq %rax, %rax
+;;     6d: je 0x97
+;;     73: movl 0x18(%rax), %edx
+;;     76: cmpl 0x20(%rdi), %edx
+;;     79: movq %rdi, %rsi
+;;     7c: jne 0x99
+;;     82: movq (%rax), %r10
+;;     85: movq 0x10(%rax), %rdi
+;;     89: movq %rcx, %rdx
+;;     8c: jmp 0x4a
+;;     91: ud2
+;;     93: ud2
+;;     95: ud2
+;;     97: ud2
+;;     99: ud2
+;; wasm_function_4:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x5d
+;;     18: movq 0xf8(%rdi), %r10
+;;     1f: movl %edx, %r11d
+;;     22: cmpq 0x100(%rdi), %r11
+;;     29: jae 0x5f
+;;     2f: movq (%r10, %r11, 8), %rax
+;;     33: testq %rax, %rax
+;;     36: je 0x61
+;;     3c: movl 0x18(%rax), %edx
+;;     3f: cmpl 0x20(%rdi), %edx
+;;     42: movq %rdi, %rsi
+;;     45: jne 0x63
+;;     4b: movq (%rax), %r8
+;;     4e: movq 0x10(%rax), %rdi
+;;     52: movq %rcx, %rdx
+;;     55: callq *%r8
+;;     58: movq %rbp, %rsp
+;;     5b: popq %rbp
+;;     5c: retq
+;;     5d: ud2
+;;     5f: ud2
+;;     61: ud2
+;;     63: ud2
+;; wasm_function_5:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x25
+;;     18: movq %rdi, %rsi
+;;     1b: callq 0x20
+;;     20: movq %rbp, %rsp
+;;     23: popq %rbp
+;;     24: retq
+;;     25: ud2
+;; square:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rdx, %rax
+;;      7: imull %edx, %eax
+;;      a: movq %rbp, %rsp
+;;      d: popq %rbp
+;;      e: retq
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rdx, %rdx), %eax
+;;      7: movq %rbp, %rsp
+;;      a: popq %rbp
+;;      b: retq
+;; == x86_64 + avx2 ==
+;; wasm_function_3:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x91
+;;     18: movl %edx, %eax
+;;     1a: cmpq $4, %rax
+;;     1e: jae 0x93
+;;     24: movq (%rip), %rdx
+;;     2b: movq %rax, %rsi
+;;     2e: shlq $4, %rsi
+;;     32: movl 8(%rdx, %rsi), %r8d
+;;     37: movq (%rdx, %rsi), %r10
+;;     3b: testl %r8d, %r8d
+;;     3e: jne 0x52
+;;     44: movq %rcx, %rdx
+;;     47: movq %rdi, %rsi
+;;     4a: callq *%r10
+;;     4d: movq %rbp, %rsp
+;;     50: popq %rbp
+;;     51: retq
+;;     52: movq 0xe8(%rdi), %rdx
+;;     59: cmpq 0xf0(%rdi), %rax
+;;     60: jae 0x95
+;;     66: movq (%rdx, %rax, 8), %rax
+;;     6a: testq %rax, %rax
+;;     6d: je 0x97
+;;     73: movl 0x18(%rax), %edx
+;;     76: cmpl 0x20(%rdi), %edx
+;;     79: movq %rdi, %rsi
+;;     7c: jne 0x99
+;;     82: movq (%rax), %r10
+;;     85: movq 0x10(%rax), %rdi
+;;     89: movq %rcx, %rdx
+;;     8c: jmp 0x4a
+;;     91: ud2
+;;     93: ud2
+;;     95: ud2
+;;     97: ud2
+;;     99: ud2
+;; wasm_function_4:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x5d
+;;     18: movq 0xf8(%rdi), %r10
+;;     1f: movl %edx, %r11d
+;;     22: cmpq 0x100(%rdi), %r11
+;;     29: jae 0x5f
+;;     2f: movq (%r10, %r11, 8), %rax
+;;     33: testq %rax, %rax
+;;     36: je 0x61
+;;     3c: movl 0x18(%rax), %edx
+;;     3f: cmpl 0x20(%rdi), %edx
+;;     42: movq %rdi, %rsi
+;;     45: jne 0x63
+;;     4b: movq (%rax), %r8
+;;     4e: movq 0x10(%rax), %rdi
+;;     52: movq %rcx, %rdx
+;;     55: callq *%r8
+;;     58: movq %rbp, %rsp
+;;     5b: popq %rbp
+;;     5c: retq
+;;     5d: ud2
+;;     5f: ud2
+;;     61: ud2
+;;     63: ud2
+;; wasm_function_5:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq 8(%rdi), %r10
+;;      8: movq (%r10), %r10
+;;      b: addq $0x10, %r10
+;;      f: cmpq %rsp, %r10
+;;     12: ja 0x25
+;;     18: movq %rdi, %rsi
+;;     1b: callq 0x20
+;;     20: movq %rbp, %rsp
+;;     23: popq %rbp
+;;     24: retq
+;;     25: ud2
+;; square:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rdx, %rax
+;;      7: imull %edx, %eax
+;;      a: movq %rbp, %rsp
+;;      d: popq %rbp
+;;      e: retq
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rdx, %rdx), %eax
+;;      7: movq %rbp, %rsp
+;;      a: popq %rbp
+;;      b: retq
