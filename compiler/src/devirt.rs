@@ -82,6 +82,18 @@ pub struct FixedTable {
     /// The code table in read-only data, when some `call_indirect` uses the table and a
     /// slot holds a defined function (see [`Devirt::declare_code_tables`]).
     pub code_table: Option<DataId>,
+    /// By class: the one defined function that every slot of the class holding a defined
+    /// function holds (see [`Devirt::sole_target`]); no entry when there are several.
+    sole_targets: HashMap<u32, SoleTarget>,
+}
+
+/// The one defined function of a class in a fixed table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SoleTarget {
+    /// The function.
+    pub func: u32,
+    /// The slot that holds it, when it is the only one.
+    pub slot: Option<u64>,
 }
 
 /// The analysis' result for a whole module; empty (nothing fixed) by default.
@@ -164,18 +176,56 @@ impl Devirt {
                 Some(FixedTable {
                     slots: vec![initial; ty.min as usize],
                     code_table: None,
+                    sole_targets: HashMap::new(),
                 })
             })
             .collect();
         apply_element_segments(info, &mut tables);
         let classes = type_classes(&metadata.types, &metadata.subtyping);
-        Ok(Devirt {
+        let mut devirt = Devirt {
             tables,
             classes,
             function_types: metadata.functions.clone(),
             n_imported_funcs: info.n_imported_funcs(),
             called: uses.called,
-        })
+        };
+        devirt.find_sole_targets();
+        Ok(devirt)
+    }
+
+    /// Fills each fixed table's `sole_targets`.
+    fn find_sole_targets(&mut self) {
+        let mut tables = std::mem::take(&mut self.tables);
+        for fixed in tables.iter_mut().flatten() {
+            // By class: the function and its slot, `None` once a second function is met.
+            let mut found: HashMap<u32, Option<SoleTarget>> = HashMap::new();
+            for (index, slot) in fixed.slots.iter().enumerate() {
+                let Slot::Func(func) = *slot else { continue };
+                if func < self.n_imported_funcs {
+                    continue;
+                }
+                let index = index as u64;
+                found
+                    .entry(self.func_class(func))
+                    .and_modify(|target| {
+                        *target = match *target {
+                            Some(target) if target.func == func => {
+                                Some(SoleTarget { func, slot: None })
+                            }
+                            _ => None,
+                        }
+                    })
+                    .or_insert(Some(SoleTarget {
+                        func,
+                        slot: Some(index),
+                    }));
+            }
+            fixed.sole_targets = found
+                .into_iter()
+                .filter_map(|(class, target)| Some((class, target?)))
+                .collect();
+        }
+        self.tables = tables;
     }
 
     /// Emits the code table of every fixed table that some `call_indirect` uses and that
@@ -259,6 +309,14 @@ impl Devirt {
             Slot::Func(func) if self.func_class(func) == self.class(type_index) => Some(func),
             _ => None,
         }
+    }
+
+    /// The one defined function that a `call_indirect` of type `type_index` through fixed
+    /// table `table` can reach without the checked path (a slot of another function of
+    /// the type's class holds an import, or there is none), when there is one.
+    pub fn sole_target(&self, table: u32, type_index: u32) -> Option<SoleTarget> {
+        let fixed = self.fixed_table(table)?;
+        fixed.sole_targets.get(&self.class(type_index)).copied()
     }
 
     /// Number of tables found fixed.
@@ -520,6 +578,32 @@ mod tests {
         );
         use Slot::*;
         assert_eq!(slots(&devirt, 1), Some(vec![Func(0), Unknown, Null]));
+    }
+
+    #[test]
+    fn sole_targets_are_the_only_defined_function_of_a_class() {
+        let devirt = analyze(
+            r#"(module
+                 (type $t (func (result i32)))
+                 (type $u (func (result i64)))
+                 (type $v (func))
+                 (import "env" "f" (func $imported (type $t)))
+                 (func $a (type $t) (i32.const 1))
+                 (func $b (type $u) (i64.const 2))
+                 (func $c (type $u) (i64.const 3))
+                 (func $d (type $v))
+                 (table 8 funcref)
+                 (elem (i32.const 0) func $a $imported $b $c $d $d))"#,
+        );
+        let sole = |type_index| devirt.sole_target(0, type_index);
+        let target = |func, slot| Some(SoleTarget { func, slot });
+        assert_eq!(
+            sole(0),
+            target(1, Some(0)),
+            "the import goes the checked way"
+        );
+        assert_eq!(sole(1), None, "two functions");
+        assert_eq!(sole(2), target(4, None), "one function in two slots");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 ;; Guards devirtualized call_indirect (compiler/src/devirt.rs): through tables whose
 ;; contents are fixed after instantiation, with variable and constant indices, plain and
 ;; tail calls, every trap (undefined element, uninitialized element, indirect call type
-;; mismatch), imported functions in slots, identical types declared twice, functions of a
+;; mismatch), guarded direct calls (one defined function of the type in one slot or in
+;; several), imported functions in slots, identical types declared twice, functions of a
 ;; subtype, table64, a table's initial value and elements read from a global; tables that
 ;; are not fixed (exported and changed from outside, table.set, table.grow, table.fill,
 ;; table.copy, table.init) still call what they hold now; and an instance whose
@@ -138,7 +139,9 @@
   (func (export "const_call64_far") (param i32) (result i32)
     (call_indirect $t64 (type $ii) (local.get 0) (i64.const 0x1_0000_0001)))
   (func (export "call_initialised") (param i32) (param i32) (result i32)
-    (call_indirect $initialised (type $ii) (local.get 1) (local.get 0))))
+    (call_indirect $initialised (type $ii) (local.get 1) (local.get 0)))
+  (func (export "tail_initialised") (param i32) (param i32) (result i32)
+    (return_call_indirect $initialised (type $ii) (local.get 1) (local.get 0))))
 
 (assert_return (invoke "call_open" (i32.const 0)) (i32.const 11))
 (assert_return (invoke "call_open" (i32.const 1)) (i32.const 12))
@@ -154,6 +157,10 @@
 (assert_return (invoke "call_initialised" (i32.const 0) (i32.const 5)) (i32.const 10))
 (assert_return (invoke "call_initialised" (i32.const 1) (i32.const 5)) (i32.const 15))
 (assert_return (invoke "call_initialised" (i32.const 2) (i32.const 5)) (i32.const 10))
+(assert_trap (invoke "call_initialised" (i32.const 3) (i32.const 5)) "undefined element")
+(assert_return (invoke "tail_initialised" (i32.const 0) (i32.const 5)) (i32.const 10))
+(assert_return (invoke "tail_initialised" (i32.const 1) (i32.const 5)) (i32.const 15))
+(assert_trap (invoke "tail_initialised" (i32.const 3) (i32.const 5)) "undefined element")
 
 ;; Tables that are not fixed call what they hold at the time of the call.
 (module $changing

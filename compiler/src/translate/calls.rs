@@ -39,7 +39,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The function reference for a direct call to defined function `func_index`.
-    fn direct_callee(&mut self, func_index: u32) -> ir::FuncRef {
+    pub(super) fn direct_callee(&mut self, func_index: u32) -> ir::FuncRef {
         if let Some(callee) = self.direct_callees.get(&func_index) {
             return *callee;
         }
@@ -72,6 +72,12 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
+        if let Some(results) =
+            self.guarded_direct_call(type_index, table_index, index, &args, false)
+        {
+            self.stack.extend(results);
+            return;
+        }
         let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
@@ -197,6 +203,12 @@ impl FuncTranslator<'_, '_> {
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
+        if self
+            .guarded_direct_call(type_index, table_index, index, &args, true)
+            .is_some()
+        {
+            return;
+        }
         let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         self.return_call_indirect(ty, code, callee_vmctx, args);
     }
@@ -209,7 +221,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Tail-calls `code` of type `ty`; what follows is unreachable.
-    fn return_call_indirect(
+    pub(super) fn return_call_indirect(
         &mut self,
         ty: &FuncType,
         code: Value,
@@ -229,7 +241,7 @@ impl FuncTranslator<'_, '_> {
     /// Gives the tail call about to be emitted its mark (see [`super::TAIL_CALL_LOCATION`]);
     /// the next operator sets its own location again.
     /// The fuel spent so far goes to the store first: the callee reads it from there.
-    fn mark_tail_call(&mut self) {
+    pub(super) fn mark_tail_call(&mut self) {
         self.save_fuel();
         self.builder
             .set_srcloc(ir::SourceLoc::new(super::TAIL_CALL_LOCATION));

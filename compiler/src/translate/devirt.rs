@@ -56,43 +56,12 @@ impl FuncTranslator<'_, '_> {
         table: u32,
         index: Value,
     ) -> Option<(Value, Value)> {
-        let fixed = self.env.devirt.fixed_table(table)?;
-        let code_table = fixed.code_table?;
-        let length = fixed.slots.len() as i64;
+        let (entry_class, code) = self.code_table_entry(table, index)?;
         let class = self.env.devirt.class(type_index);
-
-        let index64 = self.extend_to_i64(index);
-        let beyond =
-            self.builder
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index64, length);
-        self.builder.ins().trapnz(
-            beyond,
-            crate::traps::ir_trap_code(TrapCode::UndefinedElement),
-        );
-        let base = self.code_table_address(code_table);
-        let byte_offset = self
-            .builder
-            .ins()
-            .ishl_imm_u(index64, CodeTableEntry::SIZE_LOG2);
-        let entry = self.builder.ins().iadd(base, byte_offset);
-        // Read-only data that is always mapped: the loads cannot trap and see no store.
-        let flags = ir::MemFlagsData::trusted()
-            .with_readonly()
-            .with_endianness(ir::Endianness::Little);
-        let entry_class = self
-            .builder
-            .ins()
-            .load(types::I32, flags, entry, CodeTableEntry::CLASS);
-        let code = self
-            .builder
-            .ins()
-            .load(abi::POINTER, flags, entry, CodeTableEntry::CODE);
         let matches = self
             .builder
             .ins()
             .icmp_imm_u(IntCC::Equal, entry_class, i64::from(class));
-
         let checked = self.builder.create_block();
         self.builder.set_cold_block(checked);
         let call = self.builder.create_block();
@@ -116,6 +85,121 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(call);
         self.builder.seal_block(call);
         Some((callee_code, callee_vmctx))
+    }
+
+    /// A `call_indirect` (a `return_call_indirect` when `tail`) of type `type_index`
+    /// through a fixed table in which one defined function of the type's class can be
+    /// called without the checked path (`Devirt::sole_target`): a guarded direct call. The
+    /// guard is `index == slot` when one slot holds it, else the code table's class of the
+    /// slot (after the bounds check); when it fails, a cold block makes the checked call.
+    /// Returns the call's results (none for a tail call), or `None`, having emitted
+    /// nothing, when the table has no such function.
+    pub(super) fn guarded_direct_call(
+        &mut self,
+        type_index: u32,
+        table: u32,
+        index: Value,
+        args: &[Value],
+        tail: bool,
+    ) -> Option<Vec<Value>> {
+        let target = self.env.devirt.sole_target(table, type_index)?;
+        let guard = match target.slot {
+            Some(slot) => {
+                let index64 = self.extend_to_i64(index);
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::Equal, index64, slot as i64)
+            }
+            None => {
+                let (entry_class, _) = self.code_table_entry(table, index)?;
+                let class = self.env.devirt.class(type_index);
+                self.builder
+                    .ins()
+                    .icmp_imm_u(IntCC::Equal, entry_class, i64::from(class))
+            }
+        };
+        // Both paths call: the fuel spent so far is subtracted once, before they part.
+        self.save_fuel();
+        let location = self.builder.srcloc();
+        let ty = &self.env.info.metadata.types[type_index as usize];
+        let direct = self.builder.create_block();
+        let checked = self.builder.create_block();
+        self.builder.set_cold_block(checked);
+        self.builder.ins().brif(guard, direct, &[], checked, &[]);
+
+        self.builder.switch_to_block(direct);
+        self.builder.seal_block(direct);
+        let callee = self.direct_callee(target.func);
+        let mut call_args = vec![self.vmctx, self.vmctx];
+        call_args.extend_from_slice(args);
+        let merge = self.builder.create_block();
+        if tail {
+            self.mark_tail_call();
+            self.builder.ins().return_call(callee, &call_args);
+        } else {
+            let results = self.emit_call(callee, &call_args);
+            for result in &ty.results {
+                self.builder
+                    .append_block_param(merge, abi::ir_type(*result));
+            }
+            let results: Vec<ir::BlockArg> = results.into_iter().map(ir::BlockArg::Value).collect();
+            self.builder.ins().jump(merge, &results);
+        }
+
+        self.builder.set_srcloc(location);
+        self.builder.switch_to_block(checked);
+        self.builder.seal_block(checked);
+        let (code, callee_vmctx) = self.checked_indirect_callee(type_index, table, index);
+        if tail {
+            self.return_call_indirect(ty, code, callee_vmctx, args.to_vec());
+            return Some(Vec::new());
+        }
+        let signature = self.builder.import_signature(abi::wasm_signature(ty));
+        let mut call_args = vec![callee_vmctx, self.vmctx];
+        call_args.extend_from_slice(args);
+        let results = self.emit_call_indirect(signature, code, &call_args);
+        let results: Vec<ir::BlockArg> = results.into_iter().map(ir::BlockArg::Value).collect();
+        self.builder.ins().jump(merge, &results);
+        self.builder.switch_to_block(merge);
+        self.builder.seal_block(merge);
+        Some(self.builder.block_params(merge).to_vec())
+    }
+
+    /// The class and code address of slot `index` in the code table of fixed table
+    /// `table`, after the bounds check against its fixed length (`undefined element`);
+    /// `None`, having emitted nothing, when the table has no code table.
+    fn code_table_entry(&mut self, table: u32, index: Value) -> Option<(Value, Value)> {
+        let fixed = self.env.devirt.fixed_table(table)?;
+        let code_table = fixed.code_table?;
+        let length = fixed.slots.len() as i64;
+        let index64 = self.extend_to_i64(index);
+        let beyond =
+            self.builder
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, index64, length);
+        self.builder.ins().trapnz(
+            beyond,
+            crate::traps::ir_trap_code(TrapCode::UndefinedElement),
+        );
+        let base = self.code_table_address(code_table);
+        let byte_offset = self
+            .builder
+            .ins()
+            .ishl_imm_u(index64, CodeTableEntry::SIZE_LOG2);
+        let entry = self.builder.ins().iadd(base, byte_offset);
+        // Read-only data that is always mapped: the loads cannot trap and see no store.
+        let flags = ir::MemFlagsData::trusted()
+            .with_readonly()
+            .with_endianness(ir::Endianness::Little);
+        let class = self
+            .builder
+            .ins()
+            .load(types::I32, flags, entry, CodeTableEntry::CLASS);
+        let code = self
+            .builder
+            .ins()
+            .load(abi::POINTER, flags, entry, CodeTableEntry::CODE);
+        Some((class, code))
     }
 
     /// The address of a code table (a local symbol of this object).
