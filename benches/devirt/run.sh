@@ -10,8 +10,9 @@
 # `kiln build` and `kiln compile`. Needs target/release/kiln. Entries `own/c-NAME` and
 # `own/rust-NAME` are kiln's own programs (`benches/programs/`), built here for WASI with
 # clang and cargo as the harness builds them; `DIR/NAME` is `DIR/NAME.wasm` of sightglass
-# run in `DIR`, and `NAME` is `NAME/benchmark.wasm`. Default: the sightglass workloads
-# that make the most `call_indirect`s.
+# run in `DIR`, `NAME` is `NAME/benchmark.wasm`, and `NAME.wat` is a module of this folder
+# (`call_indirect.wat`: the micro-benchmark). Default: the micro-benchmark, then the
+# sightglass workloads that make the most `call_indirect`s.
 #
 #   benches/devirt/run.sh --target-features native
 #   BENCHMARKS="regex tinygo/tinygo-regex own/c-qsort" RUNS=9 benches/devirt/run.sh
@@ -20,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kiln=${KILN:-$here/../../target/release/kiln}
 corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
 runs=${RUNS:-5}
-benchmarks=${BENCHMARKS:-"regex tinygo/tinygo-regex tinygo/tinygo-json libsodium/libsodium-box_easy libsodium/libsodium-box rust-html-rewriter pulldown-cmark rust-json blind-sig rust-compression bz2 own/c-qsort"}
+benchmarks=${BENCHMARKS:-"call_indirect.wat regex tinygo/tinygo-regex tinygo/tinygo-json libsodium/libsodium-box_easy libsodium/libsodium-box rust-html-rewriter pulldown-cmark rust-json blind-sig rust-compression bz2 own/c-qsort"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 median() { sort -n "$1" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
@@ -37,6 +38,7 @@ for benchmark in $benchmarks; do
             cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
                 --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${benchmark#own/rust-}"
             cp "$work/rust/wasm32-wasip1/release/${benchmark#own/rust-}.wasm" "$wasm" ;;
+        *.wat) dir=$work; wasm=$here/$benchmark ;;
         */*) dir=$corpus/${benchmark%/*}; wasm=$corpus/$benchmark.wasm ;;
         *) dir=$corpus/$benchmark; wasm=$dir/benchmark.wasm ;;
     esac
