@@ -1,5 +1,6 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
-//! `call_indirect` with its bounds, null and signature checks, and `call_ref` with its null
+//! `call_indirect` with its bounds, null and signature checks (through a table fixed after
+//! instantiation, `devirt.rs` drops what it can of them), and `call_ref` with its null
 //! check. Each has a tail-call form (`return_call`, `return_call_indirect`,
 //! `return_call_ref`), lowered to Cranelift's `return_call` / `return_call_indirect`: the
 //! caller's frame is gone before the callee runs (every wasm function uses the `tail`

@@ -3,7 +3,10 @@
 //! - A constant index whose slot holds a function of the expected type's class becomes the
 //!   call `call` would make: a direct call to a defined function (which `--inline` may then
 //!   inline), through its `VMFuncRef` to an import.
-//! - A variable index keeps the bounds check, against the table's fixed length (a
+//! - A variable index whose type's class has one defined function in the table (besides
+//!   imports) becomes a guarded direct call: `index == slot`, or the code table's class
+//!   of the slot, then a direct call; a cold block makes the checked call otherwise.
+//! - Any other variable index keeps the bounds check, against the table's fixed length (a
 //!   constant: no load), then reads the slot's entry of the table's code table in
 //!   read-only data. When the entry's class is the expected type's, the call goes straight
 //!   to the entry's code with the caller's own `vmctx`; otherwise a cold block runs the
@@ -118,8 +121,10 @@ impl FuncTranslator<'_, '_> {
                     .icmp_imm_u(IntCC::Equal, entry_class, i64::from(class))
             }
         };
-        // Both paths call: the fuel spent so far is subtracted once, before they part.
-        self.save_fuel();
+        // Both paths call: the fuel spent so far is subtracted once, before they part (and
+        // stored by each call, so that a trap before it leaves the store's count as the
+        // checked call does).
+        self.consume_pending_fuel();
         let location = self.builder.srcloc();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let direct = self.builder.create_block();
