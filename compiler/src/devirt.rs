@@ -607,6 +607,24 @@ mod tests {
     }
 
     #[test]
+    fn a_function_named_like_a_code_table_keeps_its_symbol_apart() {
+        let wasm = wat::parse_str(
+            r#"(module
+                 (type $t (func))
+                 (func $kiln_code_table_0 (type $t))
+                 (table 1 funcref)
+                 (elem (i32.const 0) func $kiln_code_table_0)
+                 (func (param i32) (call_indirect (type $t) (local.get 0))))"#,
+        )
+        .unwrap();
+        let options = crate::CompileOptions {
+            parallel: false,
+            ..Default::default()
+        };
+        crate::compile(&wasm, &options).expect("compiles");
+    }
+
+    #[test]
     fn classes_merge_plain_types_only() {
         let devirt = analyze(
             r#"(module

@@ -97,8 +97,9 @@ pub struct CompileOptions {
     pub inline: bool,
     /// Devirtualize `call_indirect` through tables whose contents are fixed after
     /// instantiation (`devirt.rs`): a direct call for a constant index, and for a variable
-    /// one a code table in read-only data in place of the null and signature checks. Traps
-    /// and backtraces are those of the checked call. On by default.
+    /// one a guarded direct call when the type has one function in the table, else a code
+    /// table in read-only data in place of the null and signature checks. Results, traps,
+    /// backtraces and fuel are those of the checked call. On by default.
     pub devirtualize: bool,
 }
 

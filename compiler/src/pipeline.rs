@@ -146,12 +146,12 @@ fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
     ] {
         taken.insert(symbols::prefixed(prefix, name));
     }
-    // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
-    // `memset` (wasi-libc has one) must not become the symbol those calls bind to.
     // The code tables of `devirt.rs`.
     for table in 0..info.metadata.tables.len() as u32 {
         taken.insert(devirt::code_table_symbol(prefix, table));
     }
+    // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
+    // `memset` (wasi-libc has one) must not become the symbol those calls bind to.
     let libcall_name = default_libcall_names();
     for libcall in ir::LibCall::all_libcalls() {
         taken.insert(libcall_name(*libcall));
