@@ -24,10 +24,10 @@
 //! class, which at worst sends a call that would have passed to the checked path.
 //!
 //! For a fixed table that some `call_indirect` uses, the compiler emits a *code table* in
-//! read-only data, one 16-byte [`CodeTableEntry`] per slot: the address of the defined
-//! function in the slot and its type's class, or a null address and [`NO_CLASS`] for a
-//! null slot, an imported function (whose `vmctx` is not this instance's) and an unknown
-//! slot. The table is compiler-private: the runtime never reads it.
+//! read-only data ([`CodeTableLayout`]): per slot, the address of the defined function in
+//! the slot and its type's class, or a null address and [`NO_CLASS`] for a null slot, an
+//! imported function (whose `vmctx` is not this instance's) and an unknown slot. The table
+//! is compiler-private: the runtime never reads it.
 
 use crate::error::Result;
 use crate::module_info::ModuleInfo;
@@ -40,26 +40,49 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use wasmparser::Operator;
 
-/// Fixed tables longer than this get no code table (16 bytes per slot in the object) and
+/// Fixed tables longer than this get no code table (12 bytes per slot in the object) and
 /// are called through the checked path.
 pub const MAX_FIXED_SLOTS: u64 = 1 << 16;
 
 /// The class of a slot whose call must take the checked path; no type has it.
 pub const NO_CLASS: u32 = u32::MAX;
 
-/// The layout of one entry of a code table: the callee's address (relocated), then its
-/// class.
-pub struct CodeTableEntry;
+/// The layout of a code table of `n` slots: two arrays, so that each is indexed by a scaled
+/// index register (x86_64 `(base, index, 8)`, aarch64 `lsl #3`) rather than a shift:
+///
+/// ```text
+///  0            8 * n               12 * n
+///  ┌────────────┬───────────────────┐
+///  │ code[n]    │ class[n]          │   code: 8-byte addresses, relocated (null for
+///  └────────────┴───────────────────┘   NO_CLASS); class: little-endian u32s
+/// ```
+pub struct CodeTableLayout;
 
-impl CodeTableEntry {
-    /// Size of an entry in bytes (a power of two: the index is shifted by its log2).
-    pub const SIZE: u32 = 16;
-    /// `log2(SIZE)`.
-    pub const SIZE_LOG2: i64 = 4;
-    /// Offset of the code address (8 bytes, null when the class is [`NO_CLASS`]).
-    pub const CODE: i32 = 0;
-    /// Offset of the class (a little-endian u32).
-    pub const CLASS: i32 = 8;
+impl CodeTableLayout {
+    /// `log2` of a code address's size.
+    pub const CODE_SIZE_LOG2: i64 = 3;
+    /// `log2` of a class's size.
+    pub const CLASS_SIZE_LOG2: i64 = 2;
+
+    /// Offset of slot `slot`'s code address.
+    pub fn code_offset(slot: usize) -> usize {
+        slot << Self::CODE_SIZE_LOG2
+    }
+
+    /// Offset of the classes in a table of `n_slots` (at most 8 × [`MAX_FIXED_SLOTS`]).
+    pub fn classes_offset(n_slots: usize) -> usize {
+        n_slots << Self::CODE_SIZE_LOG2
+    }
+
+    /// Offset of slot `slot`'s class in a table of `n_slots`.
+    pub fn class_offset(n_slots: usize, slot: usize) -> usize {
+        Self::classes_offset(n_slots) + (slot << Self::CLASS_SIZE_LOG2)
+    }
+
+    /// Size of a table of `n_slots`.
+    pub fn size(n_slots: usize) -> usize {
+        Self::class_offset(n_slots, n_slots)
+    }
 }
 
 /// What a slot of a fixed table holds once the instance exists.
@@ -243,22 +266,20 @@ impl Devirt {
             let Some(fixed) = &self.tables[table] else {
                 continue;
             };
-            let mut bytes = Vec::with_capacity(fixed.slots.len() * CodeTableEntry::SIZE as usize);
+            let n_slots = fixed.slots.len();
+            let mut bytes = vec![0u8; CodeTableLayout::size(n_slots)];
             let mut functions = Vec::new();
             for (i, slot) in fixed.slots.iter().enumerate() {
-                let mut entry = [0u8; CodeTableEntry::SIZE as usize];
                 let class = match *slot {
                     Slot::Func(func) if func >= self.n_imported_funcs => {
                         let defined = (func - self.n_imported_funcs) as usize;
-                        let offset = i * CodeTableEntry::SIZE as usize;
-                        functions.push((offset + CodeTableEntry::CODE as usize, func_ids[defined]));
+                        functions.push((CodeTableLayout::code_offset(i), func_ids[defined]));
                         self.func_class(func)
                     }
                     _ => NO_CLASS,
                 };
-                let class_at = CodeTableEntry::CLASS as usize;
-                entry[class_at..class_at + 4].copy_from_slice(&class.to_le_bytes());
-                bytes.extend_from_slice(&entry);
+                let class_at = CodeTableLayout::class_offset(n_slots, i);
+                bytes[class_at..class_at + 4].copy_from_slice(&class.to_le_bytes());
             }
             if functions.is_empty() {
                 continue;
@@ -269,7 +290,7 @@ impl Devirt {
                 .map_err(crate::object::emit_error)?;
             let mut description = DataDescription::new();
             description.define(bytes.into_boxed_slice());
-            description.set_align(u64::from(CodeTableEntry::SIZE));
+            description.set_align(8);
             for (offset, func_id) in functions {
                 let func_ref = module.declare_func_in_data(func_id, &mut description);
                 description.write_function_addr(offset as u32, func_ref);

@@ -19,7 +19,7 @@
 
 use super::FuncTranslator;
 use crate::abi;
-use crate::devirt::CodeTableEntry;
+use crate::devirt::CodeTableLayout;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{self, types, InstBuilder, InstructionData, Opcode, Value};
 use kiln_abi::TrapCode;
@@ -187,23 +187,29 @@ impl FuncTranslator<'_, '_> {
             crate::traps::ir_trap_code(TrapCode::UndefinedElement),
         );
         let base = self.code_table_address(code_table);
-        let byte_offset = self
-            .builder
-            .ins()
-            .ishl_imm_u(index64, CodeTableEntry::SIZE_LOG2);
-        let entry = self.builder.ins().iadd(base, byte_offset);
         // Read-only data that is always mapped: the loads cannot trap and see no store.
         let flags = ir::MemFlagsData::trusted()
             .with_readonly()
             .with_endianness(ir::Endianness::Little);
+        let class_offset = self
+            .builder
+            .ins()
+            .ishl_imm_u(index64, CodeTableLayout::CLASS_SIZE_LOG2);
+        let class_address = self.builder.ins().iadd(base, class_offset);
+        let classes = CodeTableLayout::classes_offset(fixed.slots.len()) as i32;
         let class = self
             .builder
             .ins()
-            .load(types::I32, flags, entry, CodeTableEntry::CLASS);
+            .load(types::I32, flags, class_address, classes);
+        let code_offset = self
+            .builder
+            .ins()
+            .ishl_imm_u(index64, CodeTableLayout::CODE_SIZE_LOG2);
+        let code_address = self.builder.ins().iadd(base, code_offset);
         let code = self
             .builder
             .ins()
-            .load(abi::POINTER, flags, entry, CodeTableEntry::CODE);
+            .load(abi::POINTER, flags, code_address, 0);
         Some((class, code))
     }
 

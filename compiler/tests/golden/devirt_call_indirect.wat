@@ -39,42 +39,40 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x91
+;;     12: ja 0x88
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x93
+;;     1e: jae 0x8a
 ;;     24: movq (%rip), %rdx
-;;     2b: movq %rax, %rsi
-;;     2e: shlq $4, %rsi
-;;     32: movl 8(%rdx, %rsi), %r8d
-;;     37: movq (%rdx, %rsi), %r10
-;;     3b: testl %r8d, %r8d
-;;     3e: jne 0x52
-;;     44: movq %rcx, %rdx
-;;     47: movq %rdi, %rsi
-;;     4a: callq *%r10
-;;     4d: movq %rbp, %rsp
-;;     50: popq %rbp
-;;     51: retq
-;;     52: movq 0x130(%rdi), %rdx
-;;     59: cmpq 0x138(%rdi), %rax
-;;     60: jae 0x95
-;;     66: movq (%rdx, %rax, 8), %rax
-;;     6a: testq %rax, %rax
-;;     6d: je 0x97
-;;     73: movl 0x18(%rax), %edx
-;;     76: cmpl 0x20(%rdi), %edx
-;;     79: movq %rdi, %rsi
-;;     7c: jne 0x99
-;;     82: movq (%rax), %r10
-;;     85: movq 0x10(%rax), %rdi
-;;     89: movq %rcx, %rdx
-;;     8c: jmp 0x4a
-;;     91: ud2
-;;     93: ud2
-;;     95: ud2
-;;     97: ud2
-;;     99: ud2
+;;     2b: movl 0x20(%rdx, %rax, 4), %esi
+;;     2f: movq (%rdx, %rax, 8), %r9
+;;     33: testl %esi, %esi
+;;     35: jne 0x49
+;;     3b: movq %rcx, %rdx
+;;     3e: movq %rdi, %rsi
+;;     41: callq *%r9
+;;     44: movq %rbp, %rsp
+;;     47: popq %rbp
+;;     48: retq
+;;     49: movq 0x130(%rdi), %rdx
+;;     50: cmpq 0x138(%rdi), %rax
+;;     57: jae 0x8c
+;;     5d: movq (%rdx, %rax, 8), %rax
+;;     61: testq %rax, %rax
+;;     64: je 0x8e
+;;     6a: movl 0x18(%rax), %edx
+;;     6d: cmpl 0x20(%rdi), %edx
+;;     70: movq %rdi, %rsi
+;;     73: jne 0x90
+;;     79: movq (%rax), %r9
+;;     7c: movq 0x10(%rax), %rdi
+;;     80: movq %rcx, %rdx
+;;     83: jmp 0x41
+;;     88: ud2
+;;     8a: ud2
+;;     8c: ud2
+;;     8e: ud2
+;;     90: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -185,42 +183,40 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x91
+;;     12: ja 0x88
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x93
+;;     1e: jae 0x8a
 ;;     24: movq (%rip), %rdx
-;;     2b: movq %rax, %rsi
-;;     2e: shlq $4, %rsi
-;;     32: movl 8(%rdx, %rsi), %r8d
-;;     37: movq (%rdx, %rsi), %r10
-;;     3b: testl %r8d, %r8d
-;;     3e: jne 0x52
-;;     44: movq %rcx, %rdx
-;;     47: movq %rdi, %rsi
-;;     4a: callq *%r10
-;;     4d: movq %rbp, %rsp
-;;     50: popq %rbp
-;;     51: retq
-;;     52: movq 0x130(%rdi), %rdx
-;;     59: cmpq 0x138(%rdi), %rax
-;;     60: jae 0x95
-;;     66: movq (%rdx, %rax, 8), %rax
-;;     6a: testq %rax, %rax
-;;     6d: je 0x97
-;;     73: movl 0x18(%rax), %edx
-;;     76: cmpl 0x20(%rdi), %edx
-;;     79: movq %rdi, %rsi
-;;     7c: jne 0x99
-;;     82: movq (%rax), %r10
-;;     85: movq 0x10(%rax), %rdi
-;;     89: movq %rcx, %rdx
-;;     8c: jmp 0x4a
-;;     91: ud2
-;;     93: ud2
-;;     95: ud2
-;;     97: ud2
-;;     99: ud2
+;;     2b: movl 0x20(%rdx, %rax, 4), %esi
+;;     2f: movq (%rdx, %rax, 8), %r9
+;;     33: testl %esi, %esi
+;;     35: jne 0x49
+;;     3b: movq %rcx, %rdx
+;;     3e: movq %rdi, %rsi
+;;     41: callq *%r9
+;;     44: movq %rbp, %rsp
+;;     47: popq %rbp
+;;     48: retq
+;;     49: movq 0x130(%rdi), %rdx
+;;     50: cmpq 0x138(%rdi), %rax
+;;     57: jae 0x8c
+;;     5d: movq (%rdx, %rax, 8), %rax
+;;     61: testq %rax, %rax
+;;     64: je 0x8e
+;;     6a: movl 0x18(%rax), %edx
+;;     6d: cmpl 0x20(%rdi), %edx
+;;     70: movq %rdi, %rsi
+;;     73: jne 0x90
+;;     79: movq (%rax), %r9
+;;     7c: movq 0x10(%rax), %rdi
+;;     80: movq %rcx, %rdx
+;;     83: jmp 0x41
+;;     88: ud2
+;;     8a: ud2
+;;     8c: ud2
+;;     8e: ud2
+;;     90: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
