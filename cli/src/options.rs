@@ -75,6 +75,11 @@ pub struct CodegenArgs {
     /// Do not inline (the default).
     #[arg(long, overrides_with = "inline")]
     pub no_inline: bool,
+    /// Do not devirtualize `call_indirect` through tables whose contents are fixed after
+    /// instantiation (devirtualized by default: direct calls for constant indices, a code
+    /// table in read-only data instead of the null and signature checks otherwise).
+    #[arg(long)]
+    pub no_devirt: bool,
 }
 
 impl CodegenArgs {
@@ -130,6 +135,7 @@ impl CodegenArgs {
             } else {
                 CompileOptions::default().inline
             },
+            devirtualize: !self.no_devirt,
             ..CompileOptions::default()
         })
     }

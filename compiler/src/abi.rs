@@ -47,6 +47,9 @@ pub struct ModuleEnv<'a> {
     pub relaxed_simd: crate::translate::RelaxedLowering,
     /// Which calls may throw (`throws.rs`); everything until the pipeline sets it.
     pub throws: crate::throws::MayThrow,
+    /// Which tables are fixed after instantiation, and their code tables (`devirt.rs`);
+    /// nothing is fixed unless the pipeline sets it.
+    pub devirt: crate::devirt::Devirt,
 }
 
 /// The pointer type of every supported target.
@@ -117,6 +120,7 @@ impl<'a> ModuleEnv<'a> {
             frontend_config: isa.frontend_config(),
             relaxed_simd: crate::translate::RelaxedLowering::new(isa, Default::default()),
             throws: crate::throws::MayThrow::everything(info),
+            devirt: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! ```
 
 mod abi;
+mod devirt;
 mod error;
 mod inline;
 mod isa;
@@ -103,6 +104,12 @@ pub struct CompileOptions {
     /// WASI imports are bound to other core instances (the preview 1 adapter, the shims of
     /// lowered imports) that the analysis cannot prove never to throw.
     pub nothrow_wasi_imports: bool,
+    /// Devirtualize `call_indirect` through tables whose contents are fixed after
+    /// instantiation (`devirt.rs`): a direct call for a constant index, and for a variable
+    /// one a guarded direct call when the type has one function in the table, else a code
+    /// table in read-only data in place of the null and signature checks. Results, traps,
+    /// backtraces and fuel are those of the checked call. On by default.
+    pub devirtualize: bool,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -156,6 +163,7 @@ impl Default for CompileOptions {
             interruptible: false,
             inline: false,
             nothrow_wasi_imports: true,
+            devirtualize: true,
         }
     }
 }

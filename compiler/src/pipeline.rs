@@ -6,7 +6,9 @@
 use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
-use crate::{inline, isa, memory_image, names, object, placement, throws, trampolines, translate};
+use crate::{
+    devirt, inline, isa, memory_image, names, object, placement, throws, trampolines, translate,
+};
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
@@ -44,9 +46,17 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
     let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
+    let devirt = if options.devirtualize {
+        let mut devirt = devirt::Devirt::analyze(&info, options.parallel)?;
+        devirt.declare_code_tables(&mut module, &func_ids, &options.symbol_prefix)?;
+        devirt
+    } else {
+        devirt::Devirt::default()
+    };
     let mut env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     env.relaxed_simd = translate::RelaxedLowering::new(&*isa, options.relaxed_simd);
     env.throws = throws;
+    env.devirt = devirt;
     let isas = Isas {
         main: &*isa,
         options,
@@ -144,6 +154,10 @@ fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
         symbols::CALL_SITES,
     ] {
         taken.insert(symbols::prefixed(prefix, name));
+    }
+    // The code tables of `devirt.rs`.
+    for table in 0..info.metadata.tables.len() as u32 {
+        taken.insert(devirt::code_table_symbol(prefix, table));
     }
     // The C library routines compiled code calls (`memmove`, `memset`, ...): a module's own
     // `memset` (wasi-libc has one) must not become the symbol those calls bind to.

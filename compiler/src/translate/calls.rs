@@ -1,5 +1,6 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
-//! `call_indirect` with its bounds, null and signature checks, and `call_ref` with its null
+//! `call_indirect` with its bounds, null and signature checks (through a table fixed after
+//! instantiation, `devirt.rs` drops what it can of them), and `call_ref` with its null
 //! check. Each has a tail-call form (`return_call`, `return_call_indirect`,
 //! `return_call_ref`), lowered to Cranelift's `return_call` / `return_call_indirect`: the
 //! caller's frame is gone before the callee runs (every wasm function uses the `tail`
@@ -40,7 +41,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// The function reference for a direct call to defined function `func_index`.
-    fn direct_callee(&mut self, func_index: u32) -> ir::FuncRef {
+    pub(super) fn direct_callee(&mut self, func_index: u32) -> ir::FuncRef {
         if let Some(callee) = self.direct_callees.get(&func_index) {
             return *callee;
         }
@@ -66,9 +67,19 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        if let Some(func_index) = self.constant_indirect_target(type_index, table_index) {
+            self.pop();
+            return self.translate_call(func_index);
+        }
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
+        if let Some(results) =
+            self.guarded_direct_call(type_index, table_index, index, &args, false)
+        {
+            self.stack.extend(results);
+            return;
+        }
         let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
         let mut call_args = vec![callee_vmctx, self.vmctx];
@@ -78,9 +89,22 @@ impl FuncTranslator<'_, '_> {
         self.stack.extend(results);
     }
 
+    /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`: through
+    /// the code table of a fixed table (`devirt.rs`), else after the bounds, null and
+    /// signature checks.
+    fn indirect_callee(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+        index: Value,
+    ) -> (Value, Value) {
+        self.fixed_table_callee(type_index, table_index, index)
+            .unwrap_or_else(|| self.checked_indirect_callee(type_index, table_index, index))
+    }
+
     /// `(wasm_call, callee_vmctx)` of table element `index` for `call_indirect`, after the
     /// bounds, null and signature checks.
-    fn indirect_callee(
+    pub(super) fn checked_indirect_callee(
         &mut self,
         type_index: u32,
         table_index: u32,
@@ -176,9 +200,19 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn translate_return_call_indirect(&mut self, type_index: u32, table_index: u32) {
+        if let Some(func_index) = self.constant_indirect_target(type_index, table_index) {
+            self.pop();
+            return self.translate_return_call(func_index);
+        }
         let index = self.pop();
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
+        if self
+            .guarded_direct_call(type_index, table_index, index, &args, true)
+            .is_some()
+        {
+            return;
+        }
         let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         self.return_call_indirect(ty, code, callee_vmctx, args);
     }
@@ -191,7 +225,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Tail-calls `code` of type `ty`; what follows is unreachable.
-    fn return_call_indirect(
+    pub(super) fn return_call_indirect(
         &mut self,
         ty: &FuncType,
         code: Value,
@@ -211,7 +245,7 @@ impl FuncTranslator<'_, '_> {
     /// Gives the tail call about to be emitted its mark (see [`super::TAIL_CALL_LOCATION`]);
     /// the next operator sets its own location again.
     /// The fuel spent so far goes to the store first: the callee reads it from there.
-    fn mark_tail_call(&mut self) {
+    pub(super) fn mark_tail_call(&mut self) {
         self.save_fuel();
         self.builder
             .set_srcloc(ir::SourceLoc::new(super::TAIL_CALL_LOCATION));

@@ -126,7 +126,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Subtracts the pending cost from the fuel variable.
-    fn consume_pending_fuel(&mut self) {
+    pub(super) fn consume_pending_fuel(&mut self) {
         let Some(LimitChecks {
             fuel: Some(fuel),
             pending,

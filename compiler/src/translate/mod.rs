@@ -8,6 +8,7 @@
 
 mod calls;
 mod control;
+mod devirt;
 mod exceptions;
 mod limits;
 mod memory;

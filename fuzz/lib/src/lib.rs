@@ -57,6 +57,9 @@ pub struct Settings {
     /// Calls inlined across the module (`--inline`). Drawn after the module, from what is
     /// left of the input, so that adding it changed no earlier input's module.
     pub inline: bool,
+    /// `call_indirect` through fixed tables left checked (`--no-devirt`); kiln
+    /// devirtualizes by default. Drawn after `inline`, for the same reason.
+    pub no_devirt: bool,
 }
 
 impl Settings {
@@ -75,13 +78,16 @@ impl Settings {
             bounds_checks: u.ratio(1, 4).unwrap_or(false),
             interruptible: u.ratio(1, 4).unwrap_or(false),
             inline: false,
+            no_devirt: false,
         }
     }
 
-    /// These settings with `inline` drawn from the rest of the input.
+    /// These settings with `inline` and `no_devirt` drawn from the rest of the input.
     fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
+        let inline = u.ratio(1, 2).unwrap_or(false);
         Settings {
-            inline: u.ratio(1, 2).unwrap_or(false),
+            inline,
+            no_devirt: u.ratio(1, 2).unwrap_or(false),
             ..self
         }
     }
@@ -93,6 +99,7 @@ impl Settings {
             opt_level: self.opt_level,
             interruptible: self.interruptible,
             inline: self.inline,
+            devirtualize: !self.no_devirt,
             memory: if self.bounds_checks {
                 kiln_compiler::MemorySettings {
                     reservation: 0,

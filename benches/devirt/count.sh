@@ -1,0 +1,48 @@
+#!/bin/sh
+# The instructions executed (cachegrind's `I refs`) by each benchmark built with
+# `--no-devirt` (checked) and by default (devirtualized), and their ratio: a measure that
+# other processes on the machine do not disturb, unlike run.sh's times (it does not see
+# what devirtualization saves in load latency, only in instructions). Same workloads,
+# arguments and environment as run.sh; the whole process is counted (start-up included),
+# under valgrind, so builds are made without `--target-features` beyond what valgrind
+# emulates (no AVX-512). Needs target/release/kiln and valgrind.
+#
+#   BENCHMARKS="call_indirect.wat tinygo/tinygo-regex own/c-qsort" benches/devirt/count.sh
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+kiln=${KILN:-$here/../../target/release/kiln}
+corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
+benchmarks=${BENCHMARKS:-"call_indirect.wat regex tinygo/tinygo-regex tinygo/tinygo-json libsodium/libsodium-box_easy libsodium/libsodium-box rust-html-rewriter pulldown-cmark rust-json blind-sig rust-compression bz2 own/c-qsort"}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+: > "$work/ratios"
+for benchmark in $benchmarks; do
+    case $benchmark in
+        own/c-*)
+            dir=$work; wasm=$work/${benchmark#own/}.wasm
+            clang -O2 -ffp-contract=off --target=wasm32-wasi \
+                "$here/../programs/c/${benchmark#own/c-}.c" -o "$wasm" ;;
+        own/rust-*)
+            dir=$work; wasm=$work/${benchmark#own/}.wasm
+            cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
+                --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${benchmark#own/rust-}"
+            cp "$work/rust/wasm32-wasip1/release/${benchmark#own/rust-}.wasm" "$wasm" ;;
+        *.wat) dir=$work; wasm=$here/$benchmark ;;
+        */*) dir=$corpus/${benchmark%/*}; wasm=$corpus/$benchmark.wasm ;;
+        *) dir=$corpus/$benchmark; wasm=$dir/benchmark.wasm ;;
+    esac
+    name=${benchmark##*/}
+    "$kiln" build --dir .::. --no-devirt "$wasm" -o "$work/$name-checked" "$@"
+    "$kiln" build --dir .::. "$wasm" -o "$work/$name-devirt" "$@"
+    for variant in checked devirt; do
+        (cd "$dir" && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+            "$work/$name-$variant" > "$work/$name-$variant.out" 2> "$work/$name-$variant.err" < /dev/null)
+    done
+    cmp -s "$work/$name-checked.out" "$work/$name-devirt.out" || echo "$name: devirtualized output differs"
+    checked=$(sed -n 's/.*I *refs: *//p' "$work/$name-checked.err" | tr -d ,)
+    devirt=$(sed -n 's/.*I *refs: *//p' "$work/$name-devirt.err" | tr -d ,)
+    echo "$name $checked $devirt" | awk '{
+        printf "%-26s instructions %15.0f  devirt %.4fx\n", $1, $2, $3 / $2 }'
+    echo "$checked $devirt" >> "$work/ratios"
+done
+awk '{ r += log($2 / $1) } END { printf "geomean over %d benchmarks: instructions %.4fx\n", NR, exp(r / NR) }' "$work/ratios"
