@@ -51,8 +51,7 @@ fn compile_modules(
         .iter()
         .zip(&translation.modules)
         .map(|(module, bytes)| {
-            let mut options = options.clone();
-            options.symbol_prefix = kiln_component::module_prefix(symbol_prefix, module);
+            let options = kiln_component::module_options(options, symbol_prefix, module);
             compile_file(path, bytes, &options)
                 .with_context(|| format!("{} ({})", path.display(), describe(module)))
         })
@@ -85,8 +84,7 @@ pub fn load(
         .zip(&translation.modules)
         .map(|(module, bytes)| {
             let what = format!("{} ({})", path.display(), describe(module));
-            let mut options = options.clone();
-            options.symbol_prefix = module.symbol_prefix.clone();
+            let options = kiln_component::module_options(options, "", module);
             crate::invoke::load_cached(&what, path, bytes, &options, no_cache)
         })
         .collect::<Result<Vec<_>>>()?;

@@ -186,12 +186,7 @@ pub(crate) fn build_executable(
     output: &Path,
 ) -> Result<()> {
     if crate::component::is_component(wasm) {
-        // A component's core modules import WASI's names from one another.
-        let options = kiln_compiler::CompileOptions {
-            nothrow_wasi_imports: false,
-            ..options.clone()
-        };
-        return crate::component::build_executable(args, wasm, &options, output);
+        return crate::component::build_executable(args, wasm, options, output);
     }
     let grants = args.grants.grants()?;
     let options = &crate::limits::instrumented(options, &grants.limits);

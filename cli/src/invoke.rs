@@ -91,11 +91,6 @@ pub fn run(args: RunArgs) -> Result<u8> {
         if args.invoke.is_some() {
             bail!("--invoke calls a core module's export; {what} is a component");
         }
-        // A component's core modules import WASI's names from one another.
-        let options = kiln_compiler::CompileOptions {
-            nothrow_wasi_imports: false,
-            ..options
-        };
         let (plan, modules) = crate::component::load(&args.input, &wasm, &options, args.no_cache)?;
         let ctx = grants.ctx(guest_args)?;
         return run_on_guest_thread(move || {

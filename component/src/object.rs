@@ -40,6 +40,22 @@ pub fn module_prefix(prefix: &str, module: &CoreModule) -> String {
     format!("{prefix}{}", module.symbol_prefix)
 }
 
+/// The options core module `module` of a component whose symbols carry `prefix` is
+/// compiled with: `options` under the module's [`module_prefix`], and without
+/// `nothrow_wasi_imports`, because a component's core modules import WASI's names from one
+/// another (the preview 1 adapter, the shims of lowered imports), which may throw.
+pub fn module_options(
+    options: &kiln_compiler::CompileOptions,
+    prefix: &str,
+    module: &CoreModule,
+) -> kiln_compiler::CompileOptions {
+    kiln_compiler::CompileOptions {
+        symbol_prefix: module_prefix(prefix, module),
+        nothrow_wasi_imports: false,
+        ..options.clone()
+    }
+}
+
 /// The image symbol of a component whose symbols carry `prefix`: `<prefix>kiln_component`.
 pub fn image_symbol(prefix: &str) -> String {
     symbols::prefixed(prefix, symbols::COMPONENT_IMAGE)
@@ -70,8 +86,7 @@ pub fn compile_object(
         .iter()
         .zip(&translation.modules)
         .map(|(module, bytes)| {
-            let mut options = options.clone();
-            options.symbol_prefix = module_prefix(prefix, module);
+            let options = module_options(options, prefix, module);
             kiln_compiler::compile(bytes, &options).map_err(|error| ComponentError::Compile {
                 module: describe(module),
                 message: error.to_string(),

@@ -174,6 +174,9 @@ const WARM_CODE_BYTES: usize = 512 * 1024;
 /// Called by the C runtime with the process's arguments.
 #[no_mangle]
 pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let (stack, size) = crate::startup_heap::signal_stack();
+    // SAFETY: the start-up heap's signal stack is used by nothing else.
+    unsafe { crate::vm::traps::set_executable_signal_stack(stack, size) };
     if let Some((entry, image)) = linked_component() {
         // SAFETY: the image's entry is `kiln_component_main`, called with main's arguments
         // and the image it was linked with.

@@ -35,6 +35,9 @@ use kiln_abi::TrapCode;
 use state::{kiln_call_guarded, Guard, MAX_FRAMES, STATE};
 use std::cell::Cell;
 
+#[cfg(feature = "exe-main")]
+pub(crate) use signals::set_executable_signal_stack;
+
 #[cfg(target_arch = "aarch64")]
 #[path = "aarch64.rs"]
 mod arch;

@@ -150,25 +150,53 @@ pub(super) fn ensure_alt_stack() {
     STATE.with(|state| state.has_alt_stack.set(true));
 }
 
-/// Installs the executable's alternate signal stack, a static buffer after the start-up
-/// heap's arena (`startup_heap::signal_stack`): its pages cost nothing until a signal
-/// arrives. An executable runs wasm on its main thread only, whose end is the process's,
-/// and nothing else in it installs an alternate stack, so it is installed once and never
-/// released. This saves the start-up a mapping, a `mprotect` for a guard page and a query
-/// (see `benches/coldstart/`). It has no guard page, which the handler, a frame of a few
+/// The executable's alternate signal stack, given by its `main` before any wasm runs
+/// ([`set_executable_signal_stack`]): address and size (null until then).
+#[cfg(feature = "exe-main")]
+static EXECUTABLE_STACK: (
+    std::sync::atomic::AtomicPtr<u8>,
+    std::sync::atomic::AtomicUsize,
+) = (
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+    std::sync::atomic::AtomicUsize::new(0),
+);
+
+/// Gives the executable's alternate signal stack: a static buffer (`startup_heap`'s, after
+/// the arena), whose pages cost nothing until a signal arrives.
+///
+/// # Safety
+/// `stack` must be `size` bytes that nothing else uses, for the rest of the process.
+#[cfg(feature = "exe-main")]
+pub(crate) unsafe fn set_executable_signal_stack(stack: *mut u8, size: usize) {
+    use std::sync::atomic::Ordering;
+    EXECUTABLE_STACK.1.store(size, Ordering::Relaxed);
+    EXECUTABLE_STACK.0.store(stack, Ordering::Release);
+}
+
+/// Installs the executable's alternate signal stack ([`set_executable_signal_stack`]). An
+/// executable runs wasm on its main thread only, whose end is the process's, and nothing
+/// else in it installs an alternate stack, so it is installed once and never released.
+/// This saves the start-up a mapping, a `mprotect` for a guard page and a query (see
+/// `benches/coldstart/`). It has no guard page, which the handler, a frame of a few
 /// hundred bytes that neither recurses nor allocates (its deepest path, the report of a
-/// host crash, stays far below the stack's 64 KiB), does not need.
+/// host crash, stays far below the stack's 64 KiB), does not need. Without one given, the
+/// handler runs on the thread's own stack, which the wasm stack limit leaves room on.
 #[cfg(feature = "exe-main")]
 pub(super) fn ensure_alt_stack() {
+    use std::sync::atomic::Ordering;
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
-        let (stack, size) = crate::startup_heap::signal_stack();
+        let stack = EXECUTABLE_STACK.0.load(Ordering::Acquire);
+        if stack.is_null() {
+            return;
+        }
         let new = libc::stack_t {
             ss_sp: stack.cast(),
             ss_flags: 0,
-            ss_size: size,
+            ss_size: EXECUTABLE_STACK.1.load(Ordering::Relaxed),
         };
-        // SAFETY: the stack is static, so it stays accessible while installed (forever).
+        // SAFETY: the stack is the executable's for the rest of the process (the contract
+        // of `set_executable_signal_stack`), so it stays accessible while installed.
         if unsafe { libc::sigaltstack(&new, std::ptr::null_mut()) } != 0 {
             panic!("kiln: cannot install an alternate signal stack");
         }
