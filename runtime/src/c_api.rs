@@ -155,6 +155,22 @@ fn guard(f: impl FnOnce() -> *mut KilnError) -> *mut KilnError {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| error("kiln: panic in the runtime"))
 }
 
+/// Gives `failure` (null on success) to the caller through `error_out`, or frees it when
+/// the caller passed no place for it.
+///
+/// # Safety
+/// `error_out` is null or writable; `failure` is null or from `Box::into_raw`, not handed
+/// out yet.
+unsafe fn hand_over(failure: *mut KilnError, error_out: *mut *mut KilnError) {
+    if !error_out.is_null() {
+        // SAFETY: writable (caller's contract).
+        unsafe { *error_out = failure };
+    } else if !failure.is_null() {
+        // SAFETY: made by `Box::into_raw` and not handed out (caller's contract).
+        drop(unsafe { Box::from_raw(failure) });
+    }
+}
+
 /// A C string argument.
 ///
 /// # Safety
@@ -376,13 +392,8 @@ pub unsafe extern "C" fn kiln_instance_new_limited(
             Err(e) => error(e.to_string()),
         }
     });
-    if !error_out.is_null() {
-        // SAFETY: the caller passes a writable pointer (or null).
-        unsafe { *error_out = failure };
-    } else if !failure.is_null() {
-        // SAFETY: made by `Box::into_raw` above and not handed out.
-        drop(unsafe { Box::from_raw(failure) });
-    }
+    // SAFETY: the caller passes a writable pointer (or null).
+    unsafe { hand_over(failure, error_out) };
     instance
 }
 
@@ -432,13 +443,8 @@ pub unsafe extern "C" fn kiln_component_new(
             Err(e) => error(e.to_string()),
         }
     });
-    if !error_out.is_null() {
-        // SAFETY: the caller passes a writable pointer (or null).
-        unsafe { *error_out = failure };
-    } else if !failure.is_null() {
-        // SAFETY: made by `Box::into_raw` above and not handed out.
-        drop(unsafe { Box::from_raw(failure) });
-    }
+    // SAFETY: the caller passes a writable pointer (or null).
+    unsafe { hand_over(failure, error_out) };
     component
 }
 
