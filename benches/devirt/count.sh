@@ -15,22 +15,10 @@ corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
 benchmarks=${BENCHMARKS:-"call_indirect.wat regex tinygo/tinygo-regex tinygo/tinygo-json libsodium/libsodium-box_easy libsodium/libsodium-box rust-html-rewriter pulldown-cmark rust-json blind-sig rust-compression bz2 own/c-qsort"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+. "$here/../lib/workload.sh"
 : > "$work/ratios"
 for benchmark in $benchmarks; do
-    case $benchmark in
-        own/c-*)
-            dir=$work; wasm=$work/${benchmark#own/}.wasm
-            clang -O2 -ffp-contract=off --target=wasm32-wasi \
-                "$here/../programs/c/${benchmark#own/c-}.c" -o "$wasm" ;;
-        own/rust-*)
-            dir=$work; wasm=$work/${benchmark#own/}.wasm
-            cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
-                --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${benchmark#own/rust-}"
-            cp "$work/rust/wasm32-wasip1/release/${benchmark#own/rust-}.wasm" "$wasm" ;;
-        *.wat) dir=$work; wasm=$here/$benchmark ;;
-        */*) dir=$corpus/${benchmark%/*}; wasm=$corpus/$benchmark.wasm ;;
-        *) dir=$corpus/$benchmark; wasm=$dir/benchmark.wasm ;;
-    esac
+    workload "$benchmark"
     name=${benchmark##*/}
     "$kiln" build --dir .::. --no-devirt "$wasm" -o "$work/$name-checked" "$@"
     "$kiln" build --dir .::. "$wasm" -o "$work/$name-devirt" "$@"

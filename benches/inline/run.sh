@@ -21,23 +21,12 @@ runs=${RUNS:-5}
 benchmarks=${BENCHMARKS:-"blake3-scalar bz2 quicksort richards regex pulldown-cmark rust-json hashset shootout/shootout-sieve shootout/shootout-fib2 shootout/shootout-ackermann shootout/shootout-matrix shootout/shootout-heapsort shootout/shootout-keccak shootout/shootout-base64 shootout/shootout-ed25519 shootout/shootout-minicsv shootout/shootout-random"}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+. "$here/../lib/workload.sh"
 median() { sort -n "$1" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 now() { date +%s%N; }
 : > "$work/ratios"
 for benchmark in $benchmarks; do
-    case $benchmark in
-        own/c-*)
-            dir=$work; wasm=$work/${benchmark#own/}.wasm
-            clang -O2 -ffp-contract=off --target=wasm32-wasi \
-                "$here/../programs/c/${benchmark#own/c-}.c" -o "$wasm" ;;
-        own/rust-*)
-            dir=$work; wasm=$work/${benchmark#own/}.wasm
-            cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
-                --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${benchmark#own/rust-}"
-            cp "$work/rust/wasm32-wasip1/release/${benchmark#own/rust-}.wasm" "$wasm" ;;
-        */*) dir=$corpus/${benchmark%/*}; wasm=$corpus/$benchmark.wasm ;;
-        *) dir=$corpus/$benchmark; wasm=$dir/benchmark.wasm ;;
-    esac
+    workload "$benchmark"
     name=${benchmark##*/}
     "$kiln" build --dir .::. "$wasm" -o "$work/$name-plain" "$@"
     "$kiln" build --dir .::. --inline "$wasm" -o "$work/$name-inline" "$@"
