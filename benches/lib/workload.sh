@@ -11,12 +11,17 @@
 workload() {
     case $1 in
         own/c-*)
+            # The flags and extra files of benches/harness/src/programs.rs (C_FLAGS,
+            # C_WASM_FLAGS, C_PROGRAMS).
             dir=$work; wasm=$work/${1#own/}.wasm
-            clang -O2 -ffp-contract=off --target=wasm32-wasi \
-                "$here/../programs/c/${1#own/c-}.c" -o "$wasm" ;;
+            set -- "$1" "$here/../programs/c/${1#own/c-}.c"
+            [ "$1" = own/c-qsort ] && set -- "$@" "$here/../programs/c/merge_sort.c"
+            shift
+            clang -O2 -ffp-contract=off -msimd128 --target=wasm32-wasi "$@" -o "$wasm" ;;
         own/rust-*)
             dir=$work; wasm=$work/${1#own/}.wasm
-            cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
+            CARGO_TARGET_WASM32_WASIP1_RUSTFLAGS="-C target-feature=+simd128" \
+                cargo build -q --release --target wasm32-wasip1 --target-dir "$work/rust" \
                 --manifest-path "$here/../programs/rust/Cargo.toml" --bin "${1#own/rust-}"
             cp "$work/rust/wasm32-wasip1/release/${1#own/rust-}.wasm" "$wasm" ;;
         *.wat) dir=$work; wasm=$here/$1 ;;
