@@ -66,6 +66,43 @@ pub fn trusted() -> MemFlagsData {
     MemFlagsData::trusted()
 }
 
+/// The alias region of linear memories' bytes: every wasm load and store
+/// (`translate/memory.rs`), and nothing else that compiled code reads or writes.
+const HEAP_REGION: u32 = 1;
+
+/// The alias region of the `base` and `length` fields of memories' `VMMemoryDefinition`s,
+/// which only the runtime writes (on `memory.grow`, a call). Being apart from the heap is
+/// what lets Cranelift keep a loaded base and length across wasm stores, where explicit
+/// bounds checks reload them at every access (`--bounds-checks`: instructions executed
+/// 1.02–2.36× those of guard pages before the regions; see benches/README.md, "What
+/// explicit bounds checks cost").
+const MEMORY_DEFINITION_REGION: u32 = 2;
+
+/// `flags` in alias region `user_id` of `func` (the ids are the same in every function,
+/// so inlining merges the callee's regions into the caller's).
+fn in_region(
+    func: &mut ir::Function,
+    flags: MemFlagsData,
+    user_id: u32,
+    description: &'static str,
+) -> MemFlagsData {
+    let region = func.dfg.alias_regions.insert(ir::AliasRegionData {
+        user_id,
+        description: description.into(),
+    });
+    flags.with_alias_region(Some(region))
+}
+
+/// `flags` for an access to linear memory in `func` ([`HEAP_REGION`]).
+pub fn heap_access(func: &mut ir::Function, flags: MemFlagsData) -> MemFlagsData {
+    in_region(func, flags, HEAP_REGION, "heap")
+}
+
+/// Flags of a load of a memory's base or length in `func` ([`MEMORY_DEFINITION_REGION`]).
+fn memory_definition_field(func: &mut ir::Function, flags: MemFlagsData) -> MemFlagsData {
+    in_region(func, flags, MEMORY_DEFINITION_REGION, "memory definitions")
+}
+
 /// The Cranelift type of a wasm value.
 pub fn ir_type(ty: ValType) -> Type {
     match ty {
@@ -174,6 +211,7 @@ impl<'a> ModuleEnv<'a> {
         } else {
             readonly()
         };
+        let flags = memory_definition_field(builder.func, flags);
         if self.memory_is_imported(index) {
             let definition = self.memory_definition(builder, vmctx, index);
             builder
@@ -189,12 +227,10 @@ impl<'a> ModuleEnv<'a> {
     /// The current byte length of memory `index` (changes on grow).
     pub fn memory_length(&self, builder: &mut FunctionBuilder, vmctx: Value, index: u32) -> Value {
         let definition = self.memory_definition(builder, vmctx, index);
-        builder.ins().load(
-            POINTER,
-            trusted(),
-            definition,
-            vmctx::VMMEMORY_LENGTH as i32,
-        )
+        let flags = memory_definition_field(builder.func, trusted());
+        builder
+            .ins()
+            .load(POINTER, flags, definition, vmctx::VMMEMORY_LENGTH as i32)
     }
 
     /// Address of table `index`'s `VMTableDefinition`.

@@ -22,7 +22,8 @@
 //! `target` (`x86_64` or `aarch64`) and `test` (only `compile`: compile, then
 //! disassemble) are required; `opt_level` (`none`, `speed`, `speed_and_size`) defaults to
 //! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`; `inline`
-//! (`true`, `false`) defaults to `CompileOptions::default()`'s;
+//! (`true`, `false`) defaults to `CompileOptions::default()`'s; `bounds_checks` (`true`,
+//! `false`, default `false`) compiles as `--bounds-checks` does (no reservation, no guard);
 //! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
 //! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
@@ -32,7 +33,7 @@
 use capstone::arch::x86::{ArchMode, ArchSyntax};
 use capstone::arch::{arm64, BuildsCapstone, BuildsCapstoneSyntax};
 use capstone::Capstone;
-use kiln_compiler::{compile, CompileOptions, OptLevel, RelaxedSimd};
+use kiln_compiler::{compile, CompileOptions, MemorySettings, OptLevel, RelaxedSimd};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,8 @@ struct Case {
     relaxed_simd: RelaxedSimd,
     /// Whether calls are inlined across the module.
     inline: bool,
+    /// Whether memories are compiled for explicit bounds checks (`--bounds-checks`).
+    bounds_checks: bool,
     /// The features of the second x86_64 configuration, when not AVX2.
     x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
@@ -123,6 +126,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
     let (mut target, mut test, mut opt_level) = (None, None, OptLevel::Speed);
     let (mut relaxed_simd, mut x86_64_features) = (RelaxedSimd::Fast, None);
     let mut inline = CompileOptions::default().inline;
+    let mut bounds_checks = false;
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -157,6 +161,13 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: inline is true or false, not {other:?}"),
                 }
             }
+            "bounds_checks" => {
+                bounds_checks = match value {
+                    "true" => true,
+                    "false" => false,
+                    other => panic!("{at}: bounds_checks is true or false, not {other:?}"),
+                }
+            }
             "x86_64_features" => {
                 x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
             }
@@ -180,6 +191,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
         target,
         relaxed_simd,
         inline,
+        bounds_checks,
         x86_64_features,
         source,
         expected,
@@ -353,6 +365,15 @@ fn golden_output(path: &Path, case: &Case) -> String {
             target_features,
             relaxed_simd: case.relaxed_simd,
             inline: case.inline,
+            memory: if case.bounds_checks {
+                MemorySettings {
+                    reservation: 0,
+                    guard_size: 0,
+                    bounds_checks: true,
+                }
+            } else {
+                CompileOptions::default().memory
+            },
             parallel: false,
             ..CompileOptions::default()
         };

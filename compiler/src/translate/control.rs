@@ -138,6 +138,7 @@ impl FuncTranslator<'_, '_> {
         let header = self.create_block_with_params(&params);
         let destination = self.create_block_with_params(&results);
         let args = self.pop_n(params.len());
+        self.load_memory_bounds_before_loop();
         self.jump(header, &args);
         self.builder.switch_to_block(header);
         // The parameters first: the fuel check reads the fuel variable, and in a block not

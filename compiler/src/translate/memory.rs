@@ -31,18 +31,25 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Type, Value};
 use kiln_abi::builtins::Builtin;
 use kiln_abi::TrapCode;
+use std::collections::HashSet;
 use wasmparser::MemArg;
 
-/// Flags of a heap access: little endian, may trap with `out of bounds memory access`.
-pub(super) fn heap_flags() -> MemFlagsData {
-    MemFlagsData::new()
-        .with_endianness(Endianness::Little)
-        .with_trap_code(Some(crate::traps::ir_trap_code(
-            TrapCode::MemoryOutOfBounds,
-        )))
-}
+/// With explicit bounds checks, the number of memories whose base and length are loaded
+/// in front of every loop (`load_memory_bounds_before_loop`).
+const MEMORIES_KEPT: usize = 4;
 
 impl FuncTranslator<'_, '_> {
+    /// Flags of a heap access: little endian, may trap with `out of bounds memory access`,
+    /// in the heap's alias region (`abi::heap_access`).
+    pub(super) fn heap_flags(&mut self) -> MemFlagsData {
+        let flags = MemFlagsData::new()
+            .with_endianness(Endianness::Little)
+            .with_trap_code(Some(crate::traps::ir_trap_code(
+                TrapCode::MemoryOutOfBounds,
+            )));
+        crate::abi::heap_access(self.builder.func, flags)
+    }
+
     /// Whether an access of `size` bytes at static `offset` to a 32-bit memory must be
     /// checked explicitly (64-bit memories: `check_memory64_access`).
     fn needs_bounds_check(&self, offset: u64, size: u64) -> bool {
@@ -68,6 +75,25 @@ impl FuncTranslator<'_, '_> {
         match (memory, self.memory0_base) {
             (0, Some(base)) => base,
             _ => self.env.memory_base(&mut self.builder, self.vmctx, memory),
+        }
+    }
+
+    /// With explicit bounds checks, loads every memory's base and length in front of a
+    /// loop that accesses memory and makes no call ([`loops_keeping_memory_bounds`]):
+    /// memories move and grow only in calls, so the accesses inside the loop, which load
+    /// them again, get these loads' values from Cranelift's alias analysis (the
+    /// definitions have an alias region of their own, `abi::heap_access`), and the loop
+    /// keeps base and length in registers as guard pages would let it keep the base. Only
+    /// the first [`MEMORIES_KEPT`] memories: a module may declare thousands.
+    pub(super) fn load_memory_bounds_before_loop(&mut self) {
+        if !self.reachable || !self.loops_keeping_memory_bounds.contains(&self.offset) {
+            return;
+        }
+        let n_memories = self.env.info.metadata.memories.len().min(MEMORIES_KEPT);
+        for memory in 0..n_memories as u32 {
+            self.env.memory_base(&mut self.builder, self.vmctx, memory);
+            self.env
+                .memory_length(&mut self.builder, self.vmctx, memory);
         }
     }
 
@@ -231,7 +257,7 @@ impl FuncTranslator<'_, '_> {
         signed: bool,
     ) -> Result<()> {
         let address = self.heap_address(memarg, u64::from(memory_type.bytes()))?;
-        let flags = heap_flags();
+        let flags = self.heap_flags();
         let ins = self.builder.ins();
         let value = match (memory_type.bytes(), result_type.bytes(), signed) {
             (a, b, _) if a == b => ins.load(result_type, flags, address, 0),
@@ -260,7 +286,8 @@ impl FuncTranslator<'_, '_> {
             Some(narrow) => self.builder.ins().ireduce(narrow, value),
             None => value,
         };
-        self.builder.ins().store(heap_flags(), value, address, 0);
+        let flags = self.heap_flags();
+        self.builder.ins().store(flags, value, address, 0);
         Ok(())
     }
 
@@ -302,4 +329,144 @@ impl FuncTranslator<'_, '_> {
         };
         self.push(old);
     }
+}
+
+/// The offsets of the `loop`s of `body` whose base and length loads in front of them pay
+/// (`load_memory_bounds_before_loop`): loops that access memory and contain no call and
+/// nothing else that ends what Cranelift knows of memory (a store outside the heap, as
+/// `global.set`). The loads are only worth it there: elsewhere nothing would use them.
+/// Performance only: which loops get them changes no result, since the alias analysis
+/// uses a load in front of a loop only where nothing between could have changed it. One
+/// pass over the body (each construct's facts are merged into its parent's at its `end`).
+pub(super) fn loops_keeping_memory_bounds(
+    body: &wasmparser::FunctionBody<'_>,
+) -> Result<HashSet<u64>> {
+    use wasmparser::Operator as O;
+    /// What an open block, loop or if holds so far.
+    struct Construct {
+        /// The offset of the `loop`, if it is one.
+        loop_offset: Option<u64>,
+        accesses_memory: bool,
+        forgets_memory: bool,
+    }
+    let mut open: Vec<Construct> = Vec::new();
+    let mut keeping = HashSet::new();
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let offset = reader.original_position();
+        let op = reader.read()?;
+        let (accesses_memory, forgets_memory) = match &op {
+            O::Block { .. }
+            | O::If { .. }
+            | O::Loop { .. }
+            | O::TryTable { .. }
+            | O::Try { .. } => {
+                open.push(Construct {
+                    loop_offset: matches!(op, O::Loop { .. }).then_some(offset),
+                    accesses_memory: false,
+                    // Handlers are entered from calls.
+                    forgets_memory: matches!(op, O::TryTable { .. } | O::Try { .. }),
+                });
+                continue;
+            }
+            O::End => {
+                let Some(construct) = open.pop() else {
+                    continue;
+                };
+                if let Some(loop_offset) = construct.loop_offset {
+                    if construct.accesses_memory && !construct.forgets_memory {
+                        keeping.insert(loop_offset);
+                    }
+                }
+                (construct.accesses_memory, construct.forgets_memory)
+            }
+            op => (accesses_memory(op), forgets_memory(op)),
+        };
+        if let Some(parent) = open.last_mut() {
+            parent.accesses_memory |= accesses_memory;
+            parent.forgets_memory |= forgets_memory;
+        }
+    }
+    Ok(keeping)
+}
+
+/// Whether `op` loads or stores linear memory.
+fn accesses_memory(op: &wasmparser::Operator<'_>) -> bool {
+    use wasmparser::Operator as O;
+    matches!(
+        op,
+        O::I32Load { .. }
+            | O::I64Load { .. }
+            | O::F32Load { .. }
+            | O::F64Load { .. }
+            | O::I32Load8S { .. }
+            | O::I32Load8U { .. }
+            | O::I32Load16S { .. }
+            | O::I32Load16U { .. }
+            | O::I64Load8S { .. }
+            | O::I64Load8U { .. }
+            | O::I64Load16S { .. }
+            | O::I64Load16U { .. }
+            | O::I64Load32S { .. }
+            | O::I64Load32U { .. }
+            | O::I32Store { .. }
+            | O::I64Store { .. }
+            | O::F32Store { .. }
+            | O::F64Store { .. }
+            | O::I32Store8 { .. }
+            | O::I32Store16 { .. }
+            | O::I64Store8 { .. }
+            | O::I64Store16 { .. }
+            | O::I64Store32 { .. }
+            | O::V128Load { .. }
+            | O::V128Store { .. }
+            | O::V128Load8x8S { .. }
+            | O::V128Load8x8U { .. }
+            | O::V128Load16x4S { .. }
+            | O::V128Load16x4U { .. }
+            | O::V128Load32x2S { .. }
+            | O::V128Load32x2U { .. }
+            | O::V128Load8Splat { .. }
+            | O::V128Load16Splat { .. }
+            | O::V128Load32Splat { .. }
+            | O::V128Load64Splat { .. }
+            | O::V128Load32Zero { .. }
+            | O::V128Load64Zero { .. }
+            | O::V128Load8Lane { .. }
+            | O::V128Load16Lane { .. }
+            | O::V128Load32Lane { .. }
+            | O::V128Load64Lane { .. }
+            | O::V128Store8Lane { .. }
+            | O::V128Store16Lane { .. }
+            | O::V128Store32Lane { .. }
+            | O::V128Store64Lane { .. }
+    )
+}
+
+/// Whether `op` is, or may be, a call or a store outside the heap, after which Cranelift
+/// knows nothing of a memory's base and length any more.
+fn forgets_memory(op: &wasmparser::Operator<'_>) -> bool {
+    use wasmparser::Operator as O;
+    matches!(
+        op,
+        O::Call { .. }
+            | O::CallIndirect { .. }
+            | O::CallRef { .. }
+            | O::GlobalSet { .. }
+            | O::MemoryGrow { .. }
+            | O::MemoryCopy { .. }
+            | O::MemoryFill { .. }
+            | O::MemoryInit { .. }
+            | O::DataDrop { .. }
+            | O::TableGet { .. }
+            | O::TableSet { .. }
+            | O::TableGrow { .. }
+            | O::TableFill { .. }
+            | O::TableCopy { .. }
+            | O::TableInit { .. }
+            | O::ElemDrop { .. }
+            | O::Throw { .. }
+            | O::ThrowRef
+            | O::Rethrow { .. }
+    )
 }

@@ -116,6 +116,16 @@ pub fn translate_function(
         branch_hints: function_branch_hints(env, func_index, body),
         handlers: Vec::new(),
         limit_checks: None,
+        // Fuel and interruption checks store to the store's limits in every loop, which
+        // ends what Cranelift knows of memory there: no loop would keep the bounds.
+        loops_keeping_memory_bounds: if env.memory_settings.bounds_checks
+            && !env.info.metadata.fuel
+            && !env.info.metadata.interruptible
+        {
+            memory::loops_keeping_memory_bounds(body)?
+        } else {
+            std::collections::HashSet::new()
+        },
     };
     translator.begin_limit_checks();
     let mut reader = body.get_operators_reader()?;
@@ -216,6 +226,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub handlers: Vec<exceptions::HandlerScope>,
     /// Fuel metering and interruption checks, when the module is compiled with them.
     limit_checks: Option<limits::LimitChecks>,
+    /// With explicit bounds checks, the offsets of the loops in front of which memories'
+    /// bases and lengths are loaded (`memory::loops_keeping_memory_bounds`).
+    loops_keeping_memory_bounds: std::collections::HashSet<u64>,
 }
 
 impl FuncTranslator<'_, '_> {

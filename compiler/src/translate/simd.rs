@@ -506,7 +506,7 @@ impl FuncTranslator<'_, '_> {
     /// `v128.load8x8_s` and relatives: 64 bits loaded and widened to 128 in one instruction.
     fn translate_load_extend(&mut self, memarg: &MemArg, kind: ExtendLoad) -> Result<()> {
         let address = self.heap_address(memarg, 8)?;
-        let flags = super::memory::heap_flags();
+        let flags = self.heap_flags();
         let ins = self.builder.ins();
         let value = match kind {
             ExtendLoad::I8x8S => ins.sload8x8(flags, address, 0),
@@ -523,10 +523,8 @@ impl FuncTranslator<'_, '_> {
     /// Loads a scalar of type `lane` from memory.
     fn load_lane_value(&mut self, memarg: &MemArg, lane: Type) -> Result<Value> {
         let address = self.heap_address(memarg, u64::from(lane.bytes()))?;
-        Ok(self
-            .builder
-            .ins()
-            .load(lane, super::memory::heap_flags(), address, 0))
+        let flags = self.heap_flags();
+        Ok(self.builder.ins().load(lane, flags, address, 0))
     }
 
     /// `v128.loadN_splat`: a scalar of type `lane` loaded into every lane.
