@@ -14,6 +14,11 @@
 //! body is its translation before inlining, so recursion cannot unfold and every function
 //! is inlined into its callers independently, on all cores.
 //!
+//! With a profile (`--profile-use`, `profile.rs`): a callee never entered is never inlined
+//! and a caller never entered gets nothing inlined (its size is what matters there), and a
+//! callee entered at least 1/[`HOT_FRACTION`] as often as the module's most entered
+//! function is inlined at every direct call up to [`HOT_CALLEE`] instructions.
+//!
 //! Wasm offsets: every instruction inlined at a call gets the call's own source location,
 //! so a trap in inlined code, and every call it makes, reports the caller's frame at the
 //! `call` (the inlined function has no frame of its own). Stack-overflow checks stay in
@@ -56,6 +61,14 @@ pub const SINGLE_SITE_CALLER: usize = 4_000;
 /// No function grows past this many CLIF instructions by inlining, small callees included.
 pub const MAX_CALLER: usize = 20_000;
 
+/// With a profile, a hot callee of at most this many CLIF instructions is inlined at every
+/// direct call (three times [`SMALL_CALLEE`]).
+pub const HOT_CALLEE: usize = 120;
+
+/// With a profile, a callee is hot when it was entered at least 1/`HOT_FRACTION` as many
+/// times as the most entered function of the module (and more than once).
+pub const HOT_FRACTION: u64 = 1_000;
+
 /// What inlining needs to know about every defined function, from their translations.
 pub struct InlinePlan {
     /// CLIF instructions of each defined function, by defined index.
@@ -71,12 +84,21 @@ pub struct InlinePlan {
     defined_by_id: HashMap<u32, usize>,
     /// Whether each defined function may throw (`throws.rs`).
     may_throw: Vec<bool>,
+    /// With a profile: each defined function's entry count, and the count from which a
+    /// callee is hot.
+    profile: Option<(Vec<u64>, u64)>,
 }
 
 impl InlinePlan {
     /// Scans the translated functions (by defined index; `func_ids` their ids, `may_throw`
-    /// whether each may throw).
-    pub fn new(functions: &[ir::Function], func_ids: &[FuncId], may_throw: &[bool]) -> InlinePlan {
+    /// whether each may throw), guided by `profile` when there is one (it counts these
+    /// functions: `Profile::check`).
+    pub fn new(
+        functions: &[ir::Function],
+        func_ids: &[FuncId],
+        may_throw: &[bool],
+        profile: Option<&crate::profile::Profile>,
+    ) -> InlinePlan {
         let defined_by_id: HashMap<u32, usize> = func_ids
             .iter()
             .enumerate()
@@ -89,6 +111,12 @@ impl InlinePlan {
             calls_only_wasm: Vec::with_capacity(functions.len()),
             defined_by_id,
             may_throw: may_throw.to_vec(),
+            profile: profile.map(|profile| {
+                let counts = profile.counts().to_vec();
+                let most = counts.iter().copied().max().unwrap_or(0);
+                let hot = (most / HOT_FRACTION).max(2);
+                (counts, hot)
+            }),
         };
         for func in functions {
             let mut size = 0;
@@ -165,6 +193,15 @@ impl InlinePlan {
         let grown = caller_size.saturating_add(size);
         if grown > MAX_CALLER {
             return false;
+        }
+        if let Some((counts, hot)) = &self.profile {
+            let count = |defined: usize| counts.get(defined).copied().unwrap_or(0);
+            if count(caller) == 0 || count(callee) == 0 {
+                return false;
+            }
+            if count(callee) >= *hot && size <= HOT_CALLEE {
+                return true;
+            }
         }
         size <= SMALL_CALLEE
             || (self.call_sites[callee] == 1

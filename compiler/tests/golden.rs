@@ -22,7 +22,8 @@
 //! `target` (`x86_64` or `aarch64`) and `test` (only `compile`: compile, then
 //! disassemble) are required; `opt_level` (`none`, `speed`, `speed_and_size`) defaults to
 //! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`; `inline`
-//! (`true`, `false`) defaults to `CompileOptions::default()`'s;
+//! (`true`, `false`) defaults to `CompileOptions::default()`'s; `profile_generate` (`true`,
+//! `false`: count function entries) defaults to `false`;
 //! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
 //! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
@@ -84,6 +85,8 @@ struct Case {
     relaxed_simd: RelaxedSimd,
     /// Whether calls are inlined across the module.
     inline: bool,
+    /// Whether the code counts function entries (`--profile-generate`).
+    profile_generate: bool,
     /// The features of the second x86_64 configuration, when not AVX2.
     x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
@@ -123,6 +126,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
     let (mut target, mut test, mut opt_level) = (None, None, OptLevel::Speed);
     let (mut relaxed_simd, mut x86_64_features) = (RelaxedSimd::Fast, None);
     let mut inline = CompileOptions::default().inline;
+    let mut profile_generate = false;
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -157,6 +161,13 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: inline is true or false, not {other:?}"),
                 }
             }
+            "profile_generate" => {
+                profile_generate = match value {
+                    "true" => true,
+                    "false" => false,
+                    other => panic!("{at}: profile_generate is true or false, not {other:?}"),
+                }
+            }
             "x86_64_features" => {
                 x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
             }
@@ -180,6 +191,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
         target,
         relaxed_simd,
         inline,
+        profile_generate,
         x86_64_features,
         source,
         expected,
@@ -353,6 +365,7 @@ fn golden_output(path: &Path, case: &Case) -> String {
             target_features,
             relaxed_simd: case.relaxed_simd,
             inline: case.inline,
+            profile_generate: case.profile_generate,
             parallel: false,
             ..CompileOptions::default()
         };

@@ -56,6 +56,8 @@ pub fn translate_function(
     builder.seal_block(entry);
     let params = builder.block_params(entry).to_vec();
     let vmctx = params[0];
+    // First: the counters must be the function's first declared name (see `count_entry`).
+    env.count_entry(&mut builder, defined_index);
 
     let mut locals = Vec::new();
     for (param, value) in ty.params.iter().zip(&params[2..]) {
