@@ -16,8 +16,8 @@
 //!
 //! With a profile (`--profile-use`, `profile.rs`): a callee never entered is never inlined
 //! and a caller never entered gets nothing inlined (its size is what matters there), and a
-//! callee entered at least 1/[`HOT_FRACTION`] as often as the module's most entered
-//! function is inlined at every direct call up to [`HOT_CALLEE`] instructions.
+//! hot callee (`Profile::hot_count`: entered at least 1/1000 as often as the module's most
+//! entered function) is inlined at every direct call up to [`HOT_CALLEE`] instructions.
 //!
 //! Wasm offsets: every instruction inlined at a call gets the call's own source location,
 //! so a trap in inlined code, and every call it makes, reports the caller's frame at the
@@ -65,10 +65,6 @@ pub const MAX_CALLER: usize = 20_000;
 /// direct call (three times [`SMALL_CALLEE`]).
 pub const HOT_CALLEE: usize = 120;
 
-/// With a profile, a callee is hot when it was entered at least 1/`HOT_FRACTION` as many
-/// times as the most entered function of the module (and more than once).
-pub const HOT_FRACTION: u64 = 1_000;
-
 /// What inlining needs to know about every defined function, from their translations.
 pub struct InlinePlan {
     /// CLIF instructions of each defined function, by defined index.
@@ -111,12 +107,7 @@ impl InlinePlan {
             calls_only_wasm: Vec::with_capacity(functions.len()),
             defined_by_id,
             may_throw: may_throw.to_vec(),
-            profile: profile.map(|profile| {
-                let counts = profile.counts().to_vec();
-                let most = counts.iter().copied().max().unwrap_or(0);
-                let hot = (most / HOT_FRACTION).max(2);
-                (counts, hot)
-            }),
+            profile: profile.map(|profile| (profile.counts().to_vec(), profile.hot_count())),
         };
         for func in functions {
             let mut size = 0;

@@ -9,9 +9,9 @@
 //!   the final code's blocks (x86_64 at `--opt-level speed`, see `isa::build_isa`) it is
 //!   padded so that its innermost loop starts a line (see [`loop_header`] for why).
 //!
-//! - With a profile (`--profile-use`, `profile.rs`): the functions entered at least once
-//!   come first, in call-graph order among themselves (hottest root first, each caller's
-//!   hottest callee next), then the trampolines, then the functions never entered, in
+//! - With a profile (`--profile-use`, `profile.rs`): the hot functions come first, then
+//!   the other functions entered at least once, each in call-graph order among themselves
+//!   (hottest root first), then the trampolines, then the functions never entered, in
 //!   call-graph order too and without padding: cold code is packed, so the hot code of a
 //!   program shares as few pages and lines with it as possible.
 //!
@@ -75,10 +75,12 @@ pub fn place(
 }
 
 /// The order of `n` code entries (the first `n_defined` the defined functions) with a
-/// profile: the entered functions depth first from the entered roots, hottest root first,
-/// and from each function into its entered callees, hottest first; then the entered
-/// functions no root reaches, hottest first; then the trampolines; then the functions never entered,
-/// in the order [`order`] gives them.
+/// profile, in tiers: the hot functions (entered at least [`Profile::hot_count`] times),
+/// then the other entered ones, then the trampolines, then the functions never entered.
+/// Each tier but the last is placed depth first from its roots (the module's entry points
+/// of the tier, hottest first, then its other functions, hottest first) along the calls
+/// into functions of the tier, in the order of the code; the last in the order [`order`]
+/// gives.
 pub fn profile_order(
     n: usize,
     n_defined: usize,
@@ -86,24 +88,27 @@ pub fn profile_order(
     callees: impl Fn(usize) -> Vec<usize>,
     profile: &Profile,
 ) -> Vec<usize> {
-    let hot = |entry: usize| entry < n_defined && profile.entered(entry);
-    // Stable sorts: among equal counts, the order of the code (or of the roots) stays.
-    let hottest_first = |mut entries: Vec<usize>| {
-        entries.retain(|&entry| hot(entry));
-        entries.sort_by_key(|&entry| std::cmp::Reverse(profile.count(entry)));
-        entries
-    };
+    let hot_count = profile.hot_count();
     let mut placed = vec![false; n];
     let mut result = Vec::with_capacity(n);
-    let hot_roots = hottest_first(roots.to_vec())
-        .into_iter()
-        .chain(hottest_first((0..n_defined).collect()));
-    walk(
-        hot_roots,
-        |entry| hottest_first(callees(entry)),
-        &mut placed,
-        &mut result,
-    );
+    for least in [hot_count, 1] {
+        let in_tier = |entry: usize| entry < n_defined && profile.count(entry) >= least;
+        // Stable sorts: among equal counts, the order of the roots or of the code stays.
+        let hottest_first = |mut entries: Vec<usize>| {
+            entries.retain(|&entry| in_tier(entry));
+            entries.sort_by_key(|&entry| std::cmp::Reverse(profile.count(entry)));
+            entries
+        };
+        let tier_roots = hottest_first(roots.to_vec())
+            .into_iter()
+            .chain(hottest_first((0..n_defined).collect()));
+        let tier_callees = |entry: usize| {
+            let mut callees = callees(entry);
+            callees.retain(|&callee| in_tier(callee));
+            callees
+        };
+        walk(tier_roots, tier_callees, &mut placed, &mut result);
+    }
     result.extend(n_defined..n);
     let cold = order(n, roots, &callees)
         .into_iter()
@@ -286,7 +291,8 @@ mod tests {
     fn with_a_profile_entered_functions_come_first_hottest_first() {
         // Defined 0..5, trampolines 5 and 6. Root 4 (entered once) calls 0 (never
         // entered), 2 (entered 10 times) and 1 (entered 100 times); 2 calls 3 (never).
-        // Function 0 calls 3.
+        // Function 0 calls 3. The hot tier (2 entries or more) first, hottest first: 1,
+        // then 2; then the root, entered once; the trampolines; the cold functions.
         let profile = Profile::new([0; 32], vec![0, 100, 10, 0, 1]);
         let calls: &[(usize, &[usize])] = &[(4, &[0, 2, 1]), (2, &[3]), (0, &[3])];
         let callees = |entry: usize| {
@@ -297,7 +303,7 @@ mod tests {
         };
         assert_eq!(
             profile_order(7, 5, &[4], callees, &profile),
-            [4, 1, 2, 5, 6, 0, 3]
+            [1, 2, 4, 5, 6, 0, 3]
         );
         // The hottest root first; an entered function no root reaches follows what the
         // roots reach, before the cold ones.

@@ -10,6 +10,11 @@
 use kiln_abi::profile::{ProfileData, ProfileError};
 use sha2::{Digest, Sha256};
 
+/// A function is hot when it was entered at least 1/`HOT_FRACTION` as many times as the
+/// module's most entered function (placement puts hot functions first, and inlining gives
+/// hot callees a larger budget).
+pub const HOT_FRACTION: u64 = 1_000;
+
 /// SHA-256 of a module's wasm bytes: what ties a profile to its module.
 pub fn module_sha256(wasm: &[u8]) -> [u8; 32] {
     Sha256::digest(wasm).into()
@@ -92,6 +97,13 @@ impl Profile {
             });
         }
         Ok(())
+    }
+
+    /// The entry count from which a function is hot: 1/[`HOT_FRACTION`] of the most
+    /// entered function's, and at least 2.
+    pub(crate) fn hot_count(&self) -> u64 {
+        let most = self.data.counts.iter().copied().max().unwrap_or(0);
+        (most / HOT_FRACTION).max(2)
     }
 
     /// Whether defined function `defined` was entered at all.
