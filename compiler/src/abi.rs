@@ -132,8 +132,7 @@ impl<'a> ModuleEnv<'a> {
     /// (`--profile-generate`): `counters[defined_index] += 1`, a plain load, add and store
     /// of its word in the object's writable counters (`kiln_abi::profile`). Not atomic: threads that share a module may lose counts, which only
     /// makes a profile less exact, never the program wrong. Inlined with its function, so
-    /// a call inlined by `--inline` still counts. Must come before anything else the
-    /// translation declares (see the comment inside).
+    /// a call inlined by `--inline` still counts (`inline::with_symbols_named_as_in`).
     pub fn count_entry(&self, builder: &mut FunctionBuilder, defined_index: u32) {
         let Some(counters) = self.profile_counters else {
             return;
@@ -144,11 +143,6 @@ impl<'a> ModuleEnv<'a> {
                 namespace: 1,
                 index: counters.as_u32(),
             });
-        // Cranelift's inliner copies a callee's symbol global values without translating
-        // their name references into the caller's (it does translate those of calls), so
-        // the counters must be the same reference in every function: the first name each
-        // translation declares (the translator counts before anything else).
-        debug_assert_eq!(name, ir::UserExternalNameRef::from_u32(0));
         let offset = kiln_abi::profile::counter_offset(defined_index) as i64;
         let counter = builder
             .func

@@ -278,11 +278,71 @@ impl Inline for Inliner<'_> {
         self.inlined
             .push((caller.dfg.num_insts(), caller.srcloc(call_inst)));
         InlineCommand::Inline {
-            callee: Cow::Borrowed(&self.functions[callee]),
+            callee: with_symbols_named_as_in(caller, &self.functions[callee]),
             // The callee is its translation, before inlining: one level only.
             visit_callee: false,
         }
     }
+}
+
+/// `callee`, or a copy whose symbol global values (the addresses of data objects: the code
+/// tables of `devirt.rs`, the profile counters) name their symbols by the references
+/// `caller` will have for them once `callee` is inlined into it.
+///
+/// Cranelift's inliner copies the callee's global values as they are, symbol names
+/// included, while it translates the name references of the callee's calls into the
+/// caller's (declaring the callee's names in the caller in order, each new one after the
+/// caller's own): a symbol global value would otherwise name whatever the caller's
+/// reference of the same number is, a function in place of a code table, say (a crash).
+/// The references are predicted here the way the inliner makes them.
+fn with_symbols_named_as_in<'a>(
+    caller: &ir::Function,
+    callee: &'a ir::Function,
+) -> Cow<'a, ir::Function> {
+    let renamed = |name: ir::UserExternalNameRef| {
+        let mut new_names = 0;
+        for (callee_ref, callee_name) in callee.params.user_named_funcs().iter() {
+            let existing = caller
+                .params
+                .user_named_funcs()
+                .iter()
+                .find(|(_, caller_name)| *caller_name == callee_name)
+                .map(|(caller_ref, _)| caller_ref);
+            let caller_ref = existing.unwrap_or_else(|| {
+                new_names += 1;
+                ir::UserExternalNameRef::new(caller.params.user_named_funcs().len() + new_names - 1)
+            });
+            if callee_ref == name {
+                return caller_ref;
+            }
+        }
+        name
+    };
+    let symbol_name = |data: &ir::GlobalValueData| match data {
+        ir::GlobalValueData::Symbol {
+            name: ir::ExternalName::User(name),
+            ..
+        } => Some(*name),
+        _ => None,
+    };
+    let needs_renaming = callee
+        .global_values
+        .values()
+        .any(|data| symbol_name(data).is_some_and(|name| renamed(name) != name));
+    if !needs_renaming {
+        return Cow::Borrowed(callee);
+    }
+    let mut copy = callee.clone();
+    for data in copy.global_values.values_mut() {
+        if let ir::GlobalValueData::Symbol {
+            name: ir::ExternalName::User(name),
+            ..
+        } = data
+        {
+            *name = renamed(*name);
+        }
+    }
+    Cow::Owned(copy)
 }
 
 /// Turns every `try_call` of `func` to a defined function that cannot throw into a `call`

@@ -56,7 +56,6 @@ pub fn translate_function(
     builder.seal_block(entry);
     let params = builder.block_params(entry).to_vec();
     let vmctx = params[0];
-    // First: the counters must be the function's first declared name (see `count_entry`).
     env.count_entry(&mut builder, defined_index);
 
     let mut locals = Vec::new();
