@@ -11,7 +11,9 @@
 //!                           │                     `TrapTable`), grouped by code entry
 //!                           ├─ call_sites ────► [CallSiteEntry; n_call_sites], grouped by
 //!                           │                     code entry
-//!                           └─ memory_image ──► the first memory's initial bytes (or null)
+//!                           ├─ memory_image ──► the first memory's initial bytes (or null)
+//!                           └─ profile ───────► [u64; n_functions] entry counters, written by
+//!                                                 the code (or null: it does not count)
 //! ```
 //!
 //! The code entries are, in order: the defined functions (by index, imported functions
@@ -66,6 +68,13 @@ pub struct ModuleDescriptor {
     pub memory_image: *const u8,
     /// Length of the memory image.
     pub memory_image_len: usize,
+    /// The entry counters of code compiled to count (`--profile-generate`, see
+    /// [`crate::profile`]): `profile_len` zero-initialised words in writable data, one per
+    /// defined function, that the function increments on entry; null when the code does
+    /// not count.
+    pub profile: *mut u64,
+    /// Number of counters: `n_functions`, or 0.
+    pub profile_len: usize,
 }
 
 /// Alignment and length granule of [`ModuleDescriptor::memory_image`] on a target: a page
@@ -121,6 +130,10 @@ pub const DESCRIPTOR_N_CALL_SITES: usize = offset_of!(ModuleDescriptor, n_call_s
 pub const DESCRIPTOR_MEMORY_IMAGE: usize = offset_of!(ModuleDescriptor, memory_image);
 /// Offset of [`ModuleDescriptor::memory_image_len`].
 pub const DESCRIPTOR_MEMORY_IMAGE_LEN: usize = offset_of!(ModuleDescriptor, memory_image_len);
+/// Offset of [`ModuleDescriptor::profile`].
+pub const DESCRIPTOR_PROFILE: usize = offset_of!(ModuleDescriptor, profile);
+/// Offset of [`ModuleDescriptor::profile_len`].
+pub const DESCRIPTOR_PROFILE_LEN: usize = offset_of!(ModuleDescriptor, profile_len);
 /// Size of a descriptor.
 pub const DESCRIPTOR_SIZE: usize = core::mem::size_of::<ModuleDescriptor>();
 /// Size of a code entry.
@@ -132,7 +145,8 @@ impl ModuleDescriptor {
     /// The bytes of a descriptor as the compiler writes it (little endian, as on every
     /// supported target), with the pointers left zero for relocations at
     /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TRAPS`],
-    /// [`DESCRIPTOR_CALL_SITES`] and (with an image) [`DESCRIPTOR_MEMORY_IMAGE`] to fill.
+    /// [`DESCRIPTOR_CALL_SITES`], (with an image) [`DESCRIPTOR_MEMORY_IMAGE`] and (with
+    /// counters) [`DESCRIPTOR_PROFILE`] to fill.
     pub fn encode(
         n_functions: u32,
         n_types: u32,
@@ -140,6 +154,7 @@ impl ModuleDescriptor {
         traps_len: usize,
         n_call_sites: usize,
         memory_image_len: usize,
+        profile_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
         let mut bytes = [0u8; DESCRIPTOR_SIZE];
         bytes[..8].copy_from_slice(&DESCRIPTOR_MAGIC);
@@ -153,6 +168,7 @@ impl ModuleDescriptor {
         bytes[DESCRIPTOR_N_CALL_SITES..][..8].copy_from_slice(&(n_call_sites as u64).to_le_bytes());
         bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
             .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
+        bytes[DESCRIPTOR_PROFILE_LEN..][..8].copy_from_slice(&(profile_len as u64).to_le_bytes());
         bytes
     }
 
@@ -225,6 +241,26 @@ impl ModuleDescriptor {
     pub unsafe fn memory_image(&self) -> &[u8] {
         // SAFETY: the compiler writes `memory_image_len` bytes at `memory_image`.
         unsafe { slice_or_empty(self.memory_image, self.memory_image_len) }
+    }
+}
+
+impl ModuleDescriptor {
+    /// The entry counters (`profile_len` words; empty when the code does not count), read
+    /// now. The code increments them with plain loads and stores, so the values are exact
+    /// when no wasm of the module runs on another thread meanwhile.
+    ///
+    /// # Safety
+    /// As for [`ModuleDescriptor::code_entries`].
+    pub unsafe fn profile_counts(&self) -> Vec<u64> {
+        if self.profile.is_null() {
+            return Vec::new();
+        }
+        (0..self.profile_len)
+            // SAFETY: the compiler writes `profile_len` aligned words at `profile`, in
+            // writable data that lives as long as the code (caller's contract); a volatile
+            // read, as compiled code writes them behind Rust's back.
+            .map(|index| unsafe { self.profile.add(index).read_volatile() })
+            .collect()
     }
 }
 

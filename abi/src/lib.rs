@@ -3,7 +3,7 @@
 //! Everything both sides must agree on lives here and nowhere else: the `#[repr(C)]`
 //! structures compiled code reads and writes (`vmctx`), the trap codes, the builtin
 //! (libcall) table, the symbol and section names of a kiln object, the module metadata
-//! format and the ABI version. The compiler and the runtime both depend on this crate;
+//! format, the profile format and the ABI version. The compiler and the runtime both depend on this crate;
 //! neither depends on the other.
 
 pub mod builtins;
@@ -11,6 +11,7 @@ pub mod component;
 pub mod descriptor;
 pub mod link;
 pub mod metadata;
+pub mod profile;
 pub mod symbols;
 pub mod trap;
 pub mod vmctx;
@@ -20,7 +21,7 @@ pub use trap::TrapCode;
 /// Version of the contract in this crate. Bumped on any change to a layout, a trap code, a
 /// builtin signature, the metadata format or a symbol name. A runtime refuses (with both
 /// version numbers in the message) to load an object whose version differs.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 9;
 
 /// The x86_64 CPU features all kiln code may use (x86-64-v2), as Cranelift's ISA flag
 /// names without `has_`: the compiler always enables them, and the runtime assumes them

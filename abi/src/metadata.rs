@@ -548,6 +548,21 @@ pub struct ModuleMetadata<'a> {
     /// call a handler covers was compiled as a plain call, so the runtime refuses to bind
     /// such an import to a wasm function that may throw. Missing entries mean `true`.
     pub may_throw: Vec<bool>,
+    /// Set when the code counts function entries (`--profile-generate`; the counters are
+    /// `ModuleDescriptor::profile`): what the runtime writes the profile with.
+    #[serde(borrow)]
+    pub profile: Option<ProfileSettings<'a>>,
+}
+
+/// How a module compiled to count function entries writes its profile (see
+/// `crate::profile`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileSettings<'a> {
+    /// SHA-256 of the module's wasm bytes, copied into the profile.
+    pub module_sha256: [u8; 32],
+    /// The file an executable writes the profile to when it exits (an absolute path baked
+    /// in by `kiln build`); `None` for objects whose embedder writes it.
+    pub file: Option<&'a str>,
 }
 
 /// Metadata bytes that do not decode.
@@ -667,6 +682,10 @@ mod tests {
                 is_final: false,
                 supertype: Some(0),
             }],
+            profile: Some(ProfileSettings {
+                module_sha256: [3; 32],
+                file: Some("/tmp/app.kilnprof"),
+            }),
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();

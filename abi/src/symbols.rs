@@ -14,6 +14,9 @@ pub const TRAPS: &str = "kiln_traps";
 pub const CALL_SITES: &str = "kiln_call_sites";
 /// The first memory's initial contents (a local data symbol).
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
+/// The profile counters of code compiled to count (`profile.rs`; local, writable, zeroed).
+/// Incremented by the compiled code, read by the runtime through the descriptor.
+pub const PROFILE_COUNTERS: &str = "kiln_profile_counters";
 
 /// A component's image (written by `kiln_component::link_object` for `kiln compile`,
 /// `kiln build` and kiln-build, with their prefix in front; read by the executable's

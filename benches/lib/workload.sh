@@ -1,5 +1,6 @@
 # Shared by the scripts that compare two kiln builds workload by workload
-# (benches/inline/run.sh, benches/devirt/run.sh, benches/devirt/count.sh); sourced with
+# (benches/inline/run.sh, benches/devirt/run.sh, benches/devirt/count.sh,
+# benches/pgo/run.sh, benches/pgo/count.sh); sourced with
 # `here` (the calling script's folder), `work` (a scratch folder) and `corpus` (sightglass's
 # benchmarks) set.
 #

@@ -39,6 +39,8 @@ pub struct CompileArgs {
     /// module's C functions.
     #[arg(long, required_if_eq("emit", "staticlib"))]
     pub header: Option<PathBuf>,
+    #[command(flatten)]
+    pub profile: crate::options::ProfileArgs,
 }
 
 /// Arguments of `kiln build`.
@@ -76,6 +78,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub strip: bool,
     #[command(flatten)]
+    pub profile: crate::options::ProfileArgs,
+    #[command(flatten)]
     pub grants: crate::grants::GrantArgs,
 }
 
@@ -88,6 +92,12 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
     let wasm = read_module(&args.input)?;
     let mut options = args.codegen.compile_options()?;
     let component = crate::component::is_component(&wasm);
+    if component {
+        args.profile.refuse("components")?;
+    }
+    if args.emit == Emit::Staticlib {
+        args.profile.refuse("--emit staticlib")?;
+    }
     if component && args.emit == Emit::Object {
         return crate::component::compile_object(
             &args.input,
@@ -131,6 +141,7 @@ pub fn compile(args: &CompileArgs) -> Result<()> {
             header,
         );
     }
+    args.profile.apply(&mut options, &wasm, &args.output)?;
     let object = compile_file(&args.input, &wasm, &options)?;
     write(&args.output, &object)
 }
@@ -168,6 +179,9 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         if args.output.is_some() {
             bail!("-o and --oci/--oci-archive: build the executable and the image separately");
         }
+        if args.profile.profile_generate.is_some() {
+            args.profile.refuse("OCI images")?;
+        }
         return crate::oci::build_image(args, &wasm);
     }
     let output = args
@@ -186,10 +200,13 @@ pub(crate) fn build_executable(
     output: &Path,
 ) -> Result<()> {
     if crate::component::is_component(wasm) {
+        args.profile.refuse("components")?;
         return crate::component::build_executable(args, wasm, options, output);
     }
     let grants = args.grants.grants()?;
-    let options = &crate::limits::instrumented(options, &grants.limits);
+    let mut options = crate::limits::instrumented(options, &grants.limits);
+    args.profile.apply(&mut options, wasm, output)?;
+    let options = &options;
     let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
@@ -283,7 +300,7 @@ pub(crate) fn link_executable(
 /// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
 /// preopened directories when one is granted, the reading of the environment when it is
 /// inherited, the CPU feature check when the code compiled with `options` needs more
-/// than the baseline.
+/// than the baseline, the profile writer when the code counts function entries.
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
@@ -307,6 +324,9 @@ fn linked_runtime_parts(
         }
     }
     parts.extend(granted_runtime_parts(grants, options)?);
+    if options.profile_generate {
+        parts.push(kiln_runtime::linked::PROFILE);
+    }
     Ok((symbols, parts))
 }
 

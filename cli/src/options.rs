@@ -1,8 +1,9 @@
 //! Command-line options shared by the commands that compile.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, ValueEnum};
-use kiln_compiler::{CompileOptions, MemorySettings, OptLevel, RelaxedSimd, Triple};
+use kiln_compiler::{CompileOptions, MemorySettings, OptLevel, Profile, RelaxedSimd, Triple};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 /// Cranelift optimisation level.
@@ -161,4 +162,86 @@ impl CodegenArgs {
             None => anyhow!("memory layout: {reason}"),
         })
     }
+}
+
+/// Profile-guided optimization (`kiln build` and `kiln compile` of core modules).
+#[derive(Args, Clone, Debug, Default)]
+pub struct ProfileArgs {
+    /// Compile code that counts how many times each function is entered. The executable
+    /// writes the counts, a profile for --profile-use, to FILE when it exits (adding them
+    /// to FILE's when it holds a profile of the same module, so several training runs make
+    /// one profile); $KILN_PROFILE_FILE overrides FILE at run time. FILE defaults to the
+    /// output's path with `.kilnprof` appended (`-o app`: app.kilnprof); a relative path
+    /// is made absolute when building. Counting slows the code a little: build again with
+    /// --profile-use for the optimized executable.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true)]
+    pub profile_generate: Option<Option<PathBuf>>,
+    /// Optimize with a profile that a --profile-generate build of the same module wrote:
+    /// code of functions entered while it was recorded is placed first, in call-graph
+    /// order, and the code of the others packed after it; with --inline, hot callees are
+    /// inlined more and functions never entered are neither inlined nor grown. What the
+    /// program computes does not change. A profile of another module is refused.
+    #[arg(long, value_name = "FILE")]
+    pub profile_use: Option<PathBuf>,
+}
+
+/// The file name suffix of profiles.
+pub const PROFILE_EXTENSION: &str = "kilnprof";
+
+impl ProfileArgs {
+    /// The flag given, if either is, for messages that refuse them.
+    pub fn given(&self) -> Option<&'static str> {
+        if self.profile_generate.is_some() {
+            Some("--profile-generate")
+        } else if self.profile_use.is_some() {
+            Some("--profile-use")
+        } else {
+            None
+        }
+    }
+
+    /// Refuses the flags for `what` (components, static libraries, images).
+    pub fn refuse(&self, what: &str) -> Result<()> {
+        match self.given() {
+            Some(flag) => bail!("{flag} is not supported for {what} (only for core modules)"),
+            None => Ok(()),
+        }
+    }
+
+    /// Sets `options` for these flags: counting code whose profile goes to the
+    /// `--profile-generate` file (default: `output` with `.kilnprof` appended), and the
+    /// `--profile-use` profile, read and checked against `wasm`.
+    pub fn apply(&self, options: &mut CompileOptions, wasm: &[u8], output: &Path) -> Result<()> {
+        if let Some(file) = &self.profile_generate {
+            let file = file.clone().unwrap_or_else(|| {
+                let mut default = output.as_os_str().to_owned();
+                default.push(".");
+                default.push(PROFILE_EXTENSION);
+                PathBuf::from(default)
+            });
+            let file = std::path::absolute(&file)
+                .with_context(|| format!("{}: cannot make the path absolute", file.display()))?;
+            let Some(file) = file.to_str() else {
+                bail!("{}: a profile's path must be UTF-8", file.display());
+            };
+            options.profile_generate = true;
+            options.profile_file = Some(file.to_string());
+        }
+        if let Some(file) = &self.profile_use {
+            options.profile_use = Some(read_profile(file, wasm)?);
+        }
+        Ok(())
+    }
+}
+
+/// The profile in `file`, checked against the module `wasm`; errors name the file.
+pub fn read_profile(file: &Path, wasm: &[u8]) -> Result<Profile> {
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("{}: cannot read the profile", file.display()))?;
+    let profile =
+        Profile::decode(&bytes).map_err(|error| anyhow!("{}: {error}", file.display()))?;
+    profile
+        .check(wasm)
+        .map_err(|mismatch| anyhow!("{}: {mismatch}", file.display()))?;
+    Ok(profile)
 }

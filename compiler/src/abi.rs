@@ -20,7 +20,7 @@ use cranelift_module::{DataId, FuncId};
 use kiln_abi::builtins::{AbiType, Builtin};
 use kiln_abi::descriptor::{CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
 use kiln_abi::descriptor::{DESCRIPTOR_CALL_SITES, DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
-use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE};
+use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE, DESCRIPTOR_PROFILE};
 use kiln_abi::metadata::{FuncType, MemorySettings, ValType};
 use kiln_abi::vmctx::{self, VMOffsets};
 use kiln_abi::vmctx::{VALRAW_SIZE, VMHOST_ARRAY_CALL};
@@ -50,6 +50,9 @@ pub struct ModuleEnv<'a> {
     /// Which tables are fixed after instantiation, and their code tables (`devirt.rs`);
     /// nothing is fixed unless the pipeline sets it.
     pub devirt: crate::devirt::Devirt,
+    /// The entry counters when the code counts (`--profile-generate`, see
+    /// [`ModuleEnv::count_entry`]).
+    pub profile_counters: Option<DataId>,
 }
 
 /// The pointer type of every supported target.
@@ -158,7 +161,39 @@ impl<'a> ModuleEnv<'a> {
             relaxed_simd: crate::translate::RelaxedLowering::new(isa, Default::default()),
             throws: crate::throws::MayThrow::everything(info),
             devirt: Default::default(),
+            profile_counters: None,
         }
+    }
+
+    /// Counts an entry into defined function `defined_index` when the code counts
+    /// (`--profile-generate`): `counters[defined_index] += 1`, a plain load, add and store
+    /// of its word in the object's writable counters (`kiln_abi::profile`). Not atomic: threads that share a module may lose counts, which only
+    /// makes a profile less exact, never the program wrong. Inlined with its function, so
+    /// a call inlined by `--inline` still counts (`inline::with_symbols_named_as_in`).
+    pub fn count_entry(&self, builder: &mut FunctionBuilder, defined_index: u32) {
+        let Some(counters) = self.profile_counters else {
+            return;
+        };
+        let name = builder
+            .func
+            .declare_imported_user_function(ir::UserExternalName {
+                namespace: 1,
+                index: counters.as_u32(),
+            });
+        let offset = kiln_abi::profile::counter_offset(defined_index) as i64;
+        let counter = builder
+            .func
+            .create_global_value(ir::GlobalValueData::Symbol {
+                name: ir::ExternalName::user(name),
+                offset: ir::immediates::Imm64::new(offset),
+                colocated: true,
+                tls: false,
+            });
+        let address = builder.ins().symbol_value(POINTER, counter);
+        // Always mapped and aligned: the accesses cannot trap.
+        let count = builder.ins().load(types::I64, trusted(), address, 0);
+        let count = builder.ins().iadd_imm_s(count, 1);
+        builder.ins().store(trusted(), count, address, 0);
     }
 
     /// Number of imported functions.
@@ -587,13 +622,14 @@ pub fn code_entry_code_offset(i: usize) -> usize {
 }
 
 /// The module descriptor's pointer fields, each with the data object it points to (the
-/// memory image's only when there is one).
+/// memory image's and the profile counters' only when there are some).
 pub fn descriptor_pointers(
     metadata: DataId,
     code: DataId,
     traps: DataId,
     call_sites: DataId,
     memory_image: Option<DataId>,
+    profile_counters: Option<DataId>,
 ) -> Vec<(usize, DataId)> {
     let mut pointers = vec![
         (DESCRIPTOR_METADATA, metadata),
@@ -602,5 +638,6 @@ pub fn descriptor_pointers(
         (DESCRIPTOR_CALL_SITES, call_sites),
     ];
     pointers.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
+    pointers.extend(profile_counters.map(|counters| (DESCRIPTOR_PROFILE, counters)));
     pointers
 }

@@ -28,6 +28,9 @@ pub enum CompileError {
     /// A compile option cannot be used (the memory layout, for example).
     #[error("invalid option: {0}")]
     InvalidOption(String),
+    /// The profile of `CompileOptions::profile_use` was not recorded for this module.
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileMismatch),
     /// Cranelift rejected a function; a compiler bug.
     #[error("code generation failed in function {func_index} ({name}): {message}")]
     Codegen {

@@ -14,6 +14,11 @@
 //! body is its translation before inlining, so recursion cannot unfold and every function
 //! is inlined into its callers independently, on all cores.
 //!
+//! With a profile (`--profile-use`, `profile.rs`): a callee never entered is never inlined
+//! and a caller never entered gets nothing inlined (its size is what matters there), and a
+//! hot callee (`Profile::hot_count`: entered at least 1/1000 as often as the module's most
+//! entered function) is inlined at every direct call up to [`HOT_CALLEE`] instructions.
+//!
 //! Wasm offsets: every instruction inlined at a call gets the call's own source location,
 //! so a trap in inlined code, and every call it makes, reports the caller's frame at the
 //! `call` (the inlined function has no frame of its own). Stack-overflow checks stay in
@@ -56,6 +61,10 @@ pub const SINGLE_SITE_CALLER: usize = 4_000;
 /// No function grows past this many CLIF instructions by inlining, small callees included.
 pub const MAX_CALLER: usize = 20_000;
 
+/// With a profile, a hot callee of at most this many CLIF instructions is inlined at every
+/// direct call (three times [`SMALL_CALLEE`]).
+pub const HOT_CALLEE: usize = 120;
+
 /// What inlining needs to know about every defined function, from their translations.
 pub struct InlinePlan {
     /// CLIF instructions of each defined function, by defined index.
@@ -71,12 +80,21 @@ pub struct InlinePlan {
     defined_by_id: HashMap<u32, usize>,
     /// Whether each defined function may throw (`throws.rs`).
     may_throw: Vec<bool>,
+    /// With a profile: each defined function's entry count, and the count from which a
+    /// callee is hot.
+    profile: Option<(Vec<u64>, u64)>,
 }
 
 impl InlinePlan {
     /// Scans the translated functions (by defined index; `func_ids` their ids, `may_throw`
-    /// whether each may throw).
-    pub fn new(functions: &[ir::Function], func_ids: &[FuncId], may_throw: &[bool]) -> InlinePlan {
+    /// whether each may throw), guided by `profile` when there is one (it counts these
+    /// functions: `Profile::check`).
+    pub fn new(
+        functions: &[ir::Function],
+        func_ids: &[FuncId],
+        may_throw: &[bool],
+        profile: Option<&crate::profile::Profile>,
+    ) -> InlinePlan {
         let defined_by_id: HashMap<u32, usize> = func_ids
             .iter()
             .enumerate()
@@ -89,6 +107,7 @@ impl InlinePlan {
             calls_only_wasm: Vec::with_capacity(functions.len()),
             defined_by_id,
             may_throw: may_throw.to_vec(),
+            profile: profile.map(|profile| (profile.counts().to_vec(), profile.hot_count())),
         };
         for func in functions {
             let mut size = 0;
@@ -165,6 +184,15 @@ impl InlinePlan {
         let grown = caller_size.saturating_add(size);
         if grown > MAX_CALLER {
             return false;
+        }
+        if let Some((counts, hot)) = &self.profile {
+            let count = |defined: usize| counts.get(defined).copied().unwrap_or(0);
+            if count(caller) == 0 || count(callee) == 0 {
+                return false;
+            }
+            if count(callee) >= *hot && size <= HOT_CALLEE {
+                return true;
+            }
         }
         size <= SMALL_CALLEE
             || (self.call_sites[callee] == 1
@@ -250,11 +278,71 @@ impl Inline for Inliner<'_> {
         self.inlined
             .push((caller.dfg.num_insts(), caller.srcloc(call_inst)));
         InlineCommand::Inline {
-            callee: Cow::Borrowed(&self.functions[callee]),
+            callee: with_symbols_named_as_in(caller, &self.functions[callee]),
             // The callee is its translation, before inlining: one level only.
             visit_callee: false,
         }
     }
+}
+
+/// `callee`, or a copy whose symbol global values (the addresses of data objects: the code
+/// tables of `devirt.rs`, the profile counters) name their symbols by the references
+/// `caller` will have for them once `callee` is inlined into it.
+///
+/// Cranelift's inliner copies the callee's global values as they are, symbol names
+/// included, while it translates the name references of the callee's calls into the
+/// caller's (declaring the callee's names in the caller in order, each new one after the
+/// caller's own): a symbol global value would otherwise name whatever the caller's
+/// reference of the same number is, a function in place of a code table, say (a crash).
+/// The references are predicted here the way the inliner makes them.
+fn with_symbols_named_as_in<'a>(
+    caller: &ir::Function,
+    callee: &'a ir::Function,
+) -> Cow<'a, ir::Function> {
+    let renamed = |name: ir::UserExternalNameRef| {
+        let mut new_names = 0;
+        for (callee_ref, callee_name) in callee.params.user_named_funcs().iter() {
+            let existing = caller
+                .params
+                .user_named_funcs()
+                .iter()
+                .find(|(_, caller_name)| *caller_name == callee_name)
+                .map(|(caller_ref, _)| caller_ref);
+            let caller_ref = existing.unwrap_or_else(|| {
+                new_names += 1;
+                ir::UserExternalNameRef::new(caller.params.user_named_funcs().len() + new_names - 1)
+            });
+            if callee_ref == name {
+                return caller_ref;
+            }
+        }
+        name
+    };
+    let symbol_name = |data: &ir::GlobalValueData| match data {
+        ir::GlobalValueData::Symbol {
+            name: ir::ExternalName::User(name),
+            ..
+        } => Some(*name),
+        _ => None,
+    };
+    let needs_renaming = callee
+        .global_values
+        .values()
+        .any(|data| symbol_name(data).is_some_and(|name| renamed(name) != name));
+    if !needs_renaming {
+        return Cow::Borrowed(callee);
+    }
+    let mut copy = callee.clone();
+    for data in copy.global_values.values_mut() {
+        if let ir::GlobalValueData::Symbol {
+            name: ir::ExternalName::User(name),
+            ..
+        } = data
+        {
+            *name = renamed(*name);
+        }
+    }
+    Cow::Owned(copy)
 }
 
 /// Turns every `try_call` of `func` to a defined function that cannot throw into a `call`

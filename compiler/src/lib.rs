@@ -18,6 +18,7 @@ mod names;
 mod object;
 mod pipeline;
 mod placement;
+pub mod profile;
 mod throws;
 mod trampolines;
 mod translate;
@@ -27,6 +28,7 @@ pub use error::CompileError;
 pub use isa::{expand_native_features, OptLevel, SUPPORTED_TARGETS};
 pub use kiln_abi::metadata::MemorySettings;
 pub use pipeline::compile;
+pub use profile::{Profile, ProfileMismatch};
 pub use target_lexicon::Triple;
 pub use wasmparser::WasmFeatures;
 
@@ -110,6 +112,20 @@ pub struct CompileOptions {
     /// table in read-only data in place of the null and signature checks. Results, traps,
     /// backtraces and fuel are those of the checked call. On by default.
     pub devirtualize: bool,
+    /// Count function entries (`--profile-generate`, see `profile.rs`): each defined
+    /// function increments its own counter in writable data when entered (a load, an add
+    /// and a store; not atomic), and the metadata records the module's hash and
+    /// `profile_file`, so that the runtime can write a profile. Off by default.
+    pub profile_generate: bool,
+    /// With `profile_generate`: the file an executable writes the profile to when it
+    /// exits (`ProfileSettings::file`); `None` leaves writing it to the embedder.
+    pub profile_file: Option<String>,
+    /// Optimize with a profile (`--profile-use`): functions entered at least once are
+    /// placed first and in call-graph order, the others packed after them
+    /// (`placement.rs`); with `inline`, hot callees get a larger budget and functions never
+    /// entered are neither inlined nor grown (`inline.rs`). It must have been recorded
+    /// for the same module ([`Profile::check`]): `compile` refuses another module's.
+    pub profile_use: Option<Profile>,
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -164,6 +180,9 @@ impl Default for CompileOptions {
             inline: false,
             nothrow_wasi_imports: true,
             devirtualize: true,
+            profile_generate: false,
+            profile_file: None,
+            profile_use: None,
         }
     }
 }

@@ -86,6 +86,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         fuel: false,
         interruptible: false,
         may_throw: Vec::new(),
+        profile: None,
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

@@ -74,6 +74,8 @@ pub struct ObjectContents<'a> {
     /// The first memory's initial contents (see `memory_image.rs`) and their alignment, if
     /// the module has them.
     pub memory_image: Option<(Vec<u8>, u64)>,
+    /// The entry counters of code that counts (`--profile-generate`) and their number.
+    pub profile_counters: Option<(DataId, usize)>,
 }
 
 /// Defines all code and data in `module` and returns the object file's bytes.
@@ -177,9 +179,16 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         trap_table_len,
         n_call_sites as usize,
         memory_image_len,
+        contents.profile_counters.map_or(0, |(_, len)| len),
     );
-    let descriptor_addresses =
-        abi::descriptor_pointers(metadata, code, traps, call_sites, memory_image);
+    let descriptor_addresses = abi::descriptor_pointers(
+        metadata,
+        code,
+        traps,
+        call_sites,
+        memory_image,
+        contents.profile_counters.map(|(id, _)| id),
+    );
     define_data(
         &mut module,
         &prefixed(prefix, symbols::MODULE_DESCRIPTOR),

@@ -16,10 +16,12 @@ use cranelift_codegen::Context;
 use cranelift_codegen::{Final, FinalizedMachExceptionHandler, MachSrcLoc};
 use cranelift_control::ControlPlane;
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
+use cranelift_module::{
+    default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module, ModuleReloc,
+};
 use cranelift_object::ObjectModule;
 use kiln_abi::descriptor::memory_image_granule;
-use kiln_abi::metadata::{ExternKind, ModuleMetadata};
+use kiln_abi::metadata::{ExternKind, ModuleMetadata, ProfileSettings};
 use kiln_abi::symbols;
 use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_HANDLER, NO_WASM_OFFSET};
 use rayon::prelude::*;
@@ -37,6 +39,9 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         .checked()
         .map_err(CompileError::InvalidOption)?;
     let mut info = module_info::parse(wasm, memory)?;
+    if let Some(profile) = &options.profile_use {
+        profile.check(wasm)?;
+    }
     let isa = isa::build_isa(&options.target, options.opt_level, &options.target_features)?;
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     info.metadata.fuel = options.fuel;
@@ -53,8 +58,18 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     } else {
         devirt::Devirt::default()
     };
+    let profile_counters = if options.profile_generate {
+        Some(declare_profile_counters(
+            &mut module,
+            info.bodies.len(),
+            &options.symbol_prefix,
+        )?)
+    } else {
+        None
+    };
     let mut env = ModuleEnv::new(&info, func_ids, &*isa, memory);
     env.relaxed_simd = translate::RelaxedLowering::new(&*isa, options.relaxed_simd);
+    env.profile_counters = profile_counters;
     env.throws = throws;
     env.devirt = devirt;
     let isas = Isas {
@@ -63,7 +78,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         plain: OnceLock::new(),
     };
     let mut code = compile_code(&env, &isas, &trampolines, options)?;
-    let text_order = placement::place(&info, &mut code);
+    let text_order = placement::place(&info, &mut code, options.profile_use.as_ref());
     let image_granule =
         memory_image_granule(isa.triple().architecture == target_lexicon::Architecture::X86_64)
             as u64;
@@ -81,17 +96,19 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             prefix: &options.symbol_prefix,
             n_functions: info.bodies.len() as u32,
             n_types: info.metadata.types.len() as u32,
-            metadata: encode_metadata(&info.metadata),
+            metadata: encode_metadata(&info.metadata, profile_settings(wasm, options)),
             code,
             text_order,
             memory_image,
+            profile_counters: profile_counters.map(|id| (id, info.bodies.len())),
         },
     )
 }
 
 /// The metadata's bytes, with the function names demangled for backtraces and perf maps
-/// (`names.rs`); the function symbols keep the raw names.
-fn encode_metadata(metadata: &ModuleMetadata<'_>) -> Vec<u8> {
+/// (`names.rs`); the function symbols keep the raw names; and `profile`, how code that
+/// counts writes its profile.
+fn encode_metadata(metadata: &ModuleMetadata<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
     let demangled: Vec<Cow<'_, str>> = metadata
         .function_names
         .iter()
@@ -99,7 +116,46 @@ fn encode_metadata(metadata: &ModuleMetadata<'_>) -> Vec<u8> {
         .collect();
     let mut metadata = metadata.clone();
     metadata.function_names = demangled.iter().map(|name| name.as_ref()).collect();
+    metadata.profile = profile;
     metadata.encode()
+}
+
+/// What the metadata of code compiled with `options` says about writing profiles: with
+/// `profile_generate`, the hash of `wasm` and the file.
+fn profile_settings<'a>(wasm: &[u8], options: &'a CompileOptions) -> Option<ProfileSettings<'a>> {
+    options.profile_generate.then(|| ProfileSettings {
+        module_sha256: crate::profile::module_sha256(wasm),
+        file: options.profile_file.as_deref(),
+    })
+}
+
+/// Declares and defines the entry counters of `n_defined` functions (`--profile-generate`):
+/// zeroed, writable, local data that each function's prologue increments its word of
+/// (`ModuleEnv::count_entry`) and the descriptor points to.
+fn declare_profile_counters(
+    module: &mut ObjectModule,
+    n_defined: usize,
+    prefix: &str,
+) -> Result<DataId> {
+    let id = module
+        .declare_data(
+            &symbols::prefixed(prefix, symbols::PROFILE_COUNTERS),
+            Linkage::Local,
+            true,
+            false,
+        )
+        .map_err(object::emit_error)?;
+    let size = n_defined
+        .checked_mul(kiln_abi::profile::COUNTER_SIZE)
+        .ok_or_else(|| CompileError::Limit("too many functions to count".into()))?;
+    let mut description = DataDescription::new();
+    // Never empty: an object needs the symbol even for a module without functions.
+    description.define_zeroinit(size.max(kiln_abi::profile::COUNTER_SIZE));
+    description.set_align(kiln_abi::profile::COUNTER_SIZE as u64);
+    module
+        .define_data(id, &description)
+        .map_err(object::emit_error)?;
+    Ok(id)
 }
 
 /// One function's machine code, from Cranelift to the object.
@@ -323,6 +379,7 @@ fn compile_code(
                 &functions,
                 &env.func_ids,
                 &env.throws.functions[n_imported..],
+                options.profile_use.as_ref(),
             );
             map_indices(options.parallel, n_functions, |defined| {
                 let mut context = Context::for_function(functions[defined].clone());
@@ -535,10 +592,21 @@ mod tests {
     /// Every defined function of `wat` compiled for the host, in index order, with calls
     /// inlined or not.
     fn compiled_functions_with(wat: &str, inline: bool) -> Vec<CompiledCode> {
+        compiled_functions_profiled(wat, inline, None)
+    }
+
+    /// As [`compiled_functions_with`], with a profile of these entry counts.
+    fn compiled_functions_profiled(
+        wat: &str,
+        inline: bool,
+        counts: Option<Vec<u64>>,
+    ) -> Vec<CompiledCode> {
         let wasm = wat::parse_str(wat).unwrap();
         let options = CompileOptions {
             parallel: false,
             inline,
+            profile_use: counts
+                .map(|counts| crate::Profile::new(crate::profile::module_sha256(&wasm), counts)),
             ..CompileOptions::default()
         };
         let info = module_info::parse(&wasm, options.memory).unwrap();
@@ -624,6 +692,35 @@ mod tests {
         assert_eq!(caller_sites(false), (1, 4));
         // Inlined: the call to `$throws` has one, the three to `$quiet` none.
         assert_eq!(caller_sites(true), (1, 5));
+    }
+
+    #[test]
+    fn a_profile_inlines_hot_callees_more_and_never_touches_cold_code() {
+        // `$medium`, about 60 CLIF instructions, is called from two places: past the
+        // small-callee size, so never inlined without a profile.
+        let body = "(i32.add (local.get 0) (i32.const 1))".repeat(30) + &"(i32.add)".repeat(29);
+        let wat = format!(
+            r#"(module
+                 (type $t (func (param i32) (result i32)))
+                 (func $small (type $t) (i32.mul (local.get 0) (i32.const 3)))
+                 (func $medium (type $t) {body})
+                 (func $hot_caller (type $t)
+                   (call $small (call $medium (call $medium (local.get 0)))))
+                 (func $cold_caller (type $t) (call $small (local.get 0))))"#
+        );
+        let call_sites = |counts: Option<Vec<u64>>| -> Vec<usize> {
+            compiled_functions_profiled(&wat, true, counts)
+                .iter()
+                .map(|f| f.call_sites.len())
+                .collect()
+        };
+        // small, medium, hot_caller, cold_caller.
+        assert_eq!(call_sites(None), [0, 0, 2, 0]);
+        // `$medium` hot: inlined at both calls; `$cold_caller` never entered: not grown.
+        assert_eq!(call_sites(Some(vec![5000, 5000, 2500, 0])), [0, 0, 0, 1]);
+        // `$small` never entered (a profile of another input, say): never inlined, and
+        // `$medium` below the hot share stays a call.
+        assert_eq!(call_sites(Some(vec![0, 1, 1_000_000, 1])), [0, 0, 3, 1]);
     }
 
     #[test]

@@ -9,12 +9,19 @@
 //!   the final code's blocks (x86_64 at `--opt-level speed`, see `isa::build_isa`) it is
 //!   padded so that its innermost loop starts a line (see [`loop_header`] for why).
 //!
+//! - With a profile (`--profile-use`, `profile.rs`): the hot functions come first, then
+//!   the other functions entered at least once, each in call-graph order among themselves
+//!   (hottest root first), then the trampolines, then the functions never entered, in
+//!   call-graph order too and without padding: cold code is packed, so the hot code of a
+//!   program shares as few pages and lines with it as possible.
+//!
 //! Only the placement changes: the descriptor table, the trap table and the symbols still
 //! name every function by its index (a symbol sits after its padding), and the runtime
 //! sorts code ranges by address itself.
 
 use crate::module_info::ModuleInfo;
 use crate::pipeline::CompiledCode;
+use crate::profile::Profile;
 use cranelift_module::{FuncId, ModuleRelocTarget};
 use kiln_abi::metadata::ExternKind;
 use std::collections::HashMap;
@@ -26,19 +33,28 @@ const CACHE_LINE: u32 = 64;
 /// Fills the padding in front of a function (x86_64 `int3`; padding is only added there).
 const PADDING_BYTE: u8 = 0xcc;
 
-/// Places every code entry: pads each so that its innermost loop starts a cache line, and
-/// returns the order in which to put `code` (every code entry in descriptor order) in
+/// Places every code entry: pads each so that its innermost loop starts a cache line
+/// (with a profile, only those entered), and returns the order in which to put `code`
+/// (every code entry in descriptor order: the defined functions, then the trampolines) in
 /// `.text`, starting from the entry points of `info`.
-pub fn place(info: &ModuleInfo<'_>, code: &mut [(FuncId, CompiledCode)]) -> Vec<usize> {
-    for (_, compiled) in code.iter_mut() {
-        pad_for_innermost_loop(compiled);
+pub fn place(
+    info: &ModuleInfo<'_>,
+    code: &mut [(FuncId, CompiledCode)],
+    profile: Option<&Profile>,
+) -> Vec<usize> {
+    let n_defined = info.bodies.len();
+    let cold = |entry: usize| profile.is_some_and(|p| entry < n_defined && !p.entered(entry));
+    for (entry, (_, compiled)) in code.iter_mut().enumerate() {
+        if !cold(entry) {
+            pad_for_innermost_loop(compiled);
+        }
     }
     let entry_of: HashMap<FuncId, usize> = code
         .iter()
         .enumerate()
         .map(|(i, (func_id, _))| (*func_id, i))
         .collect();
-    let direct_callees = |i: usize| {
+    let direct_callees = |i: usize| -> Vec<usize> {
         code[i]
             .1
             .relocs
@@ -51,7 +67,54 @@ pub fn place(info: &ModuleInfo<'_>, code: &mut [(FuncId, CompiledCode)]) -> Vec<
             })
             .collect()
     };
-    order(code.len(), &entry_points(info), direct_callees)
+    let roots = entry_points(info);
+    match profile {
+        None => order(code.len(), &roots, direct_callees),
+        Some(profile) => profile_order(code.len(), n_defined, &roots, direct_callees, profile),
+    }
+}
+
+/// The order of `n` code entries (the first `n_defined` the defined functions) with a
+/// profile, in tiers: the hot functions (entered at least [`Profile::hot_count`] times),
+/// then the other entered ones, then the trampolines, then the functions never entered.
+/// Each tier but the last is placed depth first from its roots (the module's entry points
+/// of the tier, hottest first, then its other functions, hottest first) along the calls
+/// into functions of the tier, in the order of the code; the last in the order [`order`]
+/// gives.
+pub fn profile_order(
+    n: usize,
+    n_defined: usize,
+    roots: &[usize],
+    callees: impl Fn(usize) -> Vec<usize>,
+    profile: &Profile,
+) -> Vec<usize> {
+    let hot_count = profile.hot_count();
+    let mut placed = vec![false; n];
+    let mut result = Vec::with_capacity(n);
+    for least in [hot_count, 1] {
+        let in_tier = |entry: usize| entry < n_defined && profile.count(entry) >= least;
+        // Stable sorts: among equal counts, the order of the roots or of the code stays.
+        let hottest_first = |mut entries: Vec<usize>| {
+            entries.retain(|&entry| in_tier(entry));
+            entries.sort_by_key(|&entry| std::cmp::Reverse(profile.count(entry)));
+            entries
+        };
+        let tier_roots = hottest_first(roots.to_vec())
+            .into_iter()
+            .chain(hottest_first((0..n_defined).collect()));
+        let tier_callees = |entry: usize| {
+            let mut callees = callees(entry);
+            callees.retain(|&callee| in_tier(callee));
+            callees
+        };
+        walk(tier_roots, tier_callees, &mut placed, &mut result);
+    }
+    result.extend(n_defined..n);
+    let cold = order(n, roots, &callees)
+        .into_iter()
+        .filter(|&entry| entry < n_defined && !placed[entry]);
+    result.extend(cold.collect::<Vec<_>>());
+    result
 }
 
 /// Entry points, as indices of the code entries: the start function, then the exported
@@ -80,13 +143,31 @@ fn entry_points(info: &ModuleInfo<'_>) -> Vec<usize> {
 pub fn order(n: usize, roots: &[usize], callees: impl Fn(usize) -> Vec<usize>) -> Vec<usize> {
     let mut placed = vec![false; n];
     let mut order = Vec::with_capacity(n);
+    walk(
+        roots.iter().copied().chain(0..n),
+        callees,
+        &mut placed,
+        &mut order,
+    );
+    order
+}
+
+/// Appends to `order`, depth first from each of `roots` in turn, every entry not yet
+/// `placed` that the walk reaches through `callees` (each visited in the order given), and
+/// marks it placed. Entries out of range are ignored.
+fn walk(
+    roots: impl IntoIterator<Item = usize>,
+    callees: impl Fn(usize) -> Vec<usize>,
+    placed: &mut [bool],
+    order: &mut Vec<usize>,
+) {
     // Pre-order depth-first walk with an explicit stack: call chains can be thousands of
     // functions deep.
     let mut stack = Vec::new();
-    for root in roots.iter().copied().chain(0..n) {
+    for root in roots {
         stack.push(root);
         while let Some(entry) = stack.pop() {
-            if entry >= n || placed[entry] {
+            if entry >= placed.len() || placed[entry] {
                 continue;
             }
             placed[entry] = true;
@@ -95,7 +176,6 @@ pub fn order(n: usize, roots: &[usize], callees: impl Fn(usize) -> Vec<usize>) -
             stack.extend(callees(entry).into_iter().rev());
         }
     }
-    order
 }
 
 /// Puts padding in front of `code` so that its innermost loop starts a cache line, and
@@ -205,6 +285,33 @@ mod tests {
     #[test]
     fn recursion_and_out_of_range_entries_are_harmless() {
         check(2, &[1, 7], &[(1, &[1, 0, 9]), (0, &[1])], &[1, 0]);
+    }
+
+    #[test]
+    fn with_a_profile_entered_functions_come_first_hottest_first() {
+        // Defined 0..5, trampolines 5 and 6. Root 4 (entered once) calls 0 (never
+        // entered), 2 (entered 10 times) and 1 (entered 100 times); 2 calls 3 (never).
+        // Function 0 calls 3. The hot tier (2 entries or more) first, hottest first: 1,
+        // then 2; then the root, entered once; the trampolines; the cold functions.
+        let profile = Profile::new([0; 32], vec![0, 100, 10, 0, 1]);
+        let calls: &[(usize, &[usize])] = &[(4, &[0, 2, 1]), (2, &[3]), (0, &[3])];
+        let callees = |entry: usize| {
+            calls
+                .iter()
+                .find(|(caller, _)| *caller == entry)
+                .map_or(Vec::new(), |(_, callees)| callees.to_vec())
+        };
+        assert_eq!(
+            profile_order(7, 5, &[4], callees, &profile),
+            [1, 2, 4, 5, 6, 0, 3]
+        );
+        // The hottest root first; an entered function no root reaches follows what the
+        // roots reach, before the cold ones.
+        let profile = Profile::new([0; 32], vec![5, 0, 7, 0, 9]);
+        assert_eq!(
+            profile_order(5, 5, &[0, 4], |_| Vec::new(), &profile),
+            [4, 0, 2, 1, 3]
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! `speed`; `relaxed_simd` (`fast`, `deterministic`) defaults to `fast`; `inline`
 //! (`true`, `false`) defaults to `CompileOptions::default()`'s; `bounds_checks` (`true`,
 //! `false`, default `false`) compiles as `--bounds-checks` does (no reservation, no guard);
+//! `profile_generate` (`true`, `false`: count function entries) defaults to `false`;
 //! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
 //! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
@@ -87,6 +88,8 @@ struct Case {
     inline: bool,
     /// Whether memories are compiled for explicit bounds checks (`--bounds-checks`).
     bounds_checks: bool,
+    /// Whether the code counts function entries (`--profile-generate`).
+    profile_generate: bool,
     /// The features of the second x86_64 configuration, when not AVX2.
     x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
@@ -127,6 +130,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
     let (mut relaxed_simd, mut x86_64_features) = (RelaxedSimd::Fast, None);
     let mut inline = CompileOptions::default().inline;
     let mut bounds_checks = false;
+    let mut profile_generate = false;
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -168,6 +172,13 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: bounds_checks is true or false, not {other:?}"),
                 }
             }
+            "profile_generate" => {
+                profile_generate = match value {
+                    "true" => true,
+                    "false" => false,
+                    other => panic!("{at}: profile_generate is true or false, not {other:?}"),
+                }
+            }
             "x86_64_features" => {
                 x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
             }
@@ -192,6 +203,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
         relaxed_simd,
         inline,
         bounds_checks,
+        profile_generate,
         x86_64_features,
         source,
         expected,
@@ -374,6 +386,7 @@ fn golden_output(path: &Path, case: &Case) -> String {
             } else {
                 CompileOptions::default().memory
             },
+            profile_generate: case.profile_generate,
             parallel: false,
             ..CompileOptions::default()
         };

@@ -48,7 +48,8 @@ pub fn exit_with_command(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> 
 }
 
 /// [`exit_with_command`] with the host functions (WASI, `bench`) that `add_imports`
-/// defines.
+/// defines. The one way out of an executable that runs a core module, so the profile of
+/// code that counts is written here, whatever ended the run (`profile.rs`).
 pub(crate) fn exit_with(
     module: &Module,
     limits: &RunLimits,
@@ -62,6 +63,7 @@ pub(crate) fn exit_with(
             1
         }
     };
+    crate::profile::write_linked_at_exit(module);
     exit_now(code)
 }
 

@@ -16,7 +16,8 @@
 //!   values);
 //! - `component/` (components: the canonical ABI, component values, resource tables);
 //! - `wasi/` (preview 1 as host functions), `bench.rs` (the sightglass `bench` imports),
-//!   `command.rs` (running a WASI command: `kiln run`, executables), `wasi_component.rs`
+//!   `command.rs` (running a WASI command: `kiln run`, executables), `profile.rs`
+//!   (writing the profile of code compiled to count), `wasi_component.rs`
 //!   (a component linked into the host with WASI 0.2, for embedders), `exe_main.rs` (the C
 //!   `main` of executables), `startup_heap.rs` (their global allocator), `c_api.rs` (feature `c-api`: the C interface).
 
@@ -28,6 +29,7 @@ mod command;
 pub mod component;
 mod error;
 mod limits;
+pub mod profile;
 mod vm;
 pub mod wasi;
 mod wasi_component;

@@ -250,3 +250,30 @@ fn fuel_is_counted_the_same_in_inlined_code() {
     }
     assert_eq!(left[0], left[1], "fuel left without and with inlining");
 }
+
+#[test]
+fn a_call_indirect_through_a_code_table_works_inlined() {
+    // `$dispatch` is small: inlined into `caller`, its `call_indirect` (a variable index
+    // into a fixed table of two functions of one type: the code-table path of `devirt.rs`)
+    // must still read the code table, not the symbol of whatever the caller names first
+    // (`$a`, here): that was a host crash.
+    let wat = r#"(module
+        (type $t (func (param i32) (result i32)))
+        (table 2 funcref)
+        (elem (i32.const 0) $a $b)
+        (func $a (type $t) (i32.add (local.get 0) (i32.const 10)))
+        (func $b (type $t) (i32.mul (local.get 0) (i32.const 3)))
+        (func $dispatch (param i32 i32) (result i32)
+            (call_indirect (type $t) (local.get 1) (local.get 0)))
+        (func (export "caller") (param i32) (result i32)
+            (i32.add (call $a (local.get 0)) (call $dispatch (local.get 0) (i32.const 7)))))"#;
+    for inline in [false, true] {
+        let mut store = Store::new();
+        let instance = instantiate(&mut store, &module(wat, inline, false));
+        let mut run = |index: i32| call(&mut store, instance, "caller", &[Val::I32(index)]);
+        assert_eq!(run(0).unwrap(), [Val::I32(10 + 17)], "inline {inline}");
+        assert_eq!(run(1).unwrap(), [Val::I32(11 + 21)], "inline {inline}");
+        let trap = trap(run(2));
+        assert_eq!(trap.code, TrapCode::UndefinedElement, "inline {inline}");
+    }
+}

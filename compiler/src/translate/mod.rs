@@ -56,6 +56,7 @@ pub fn translate_function(
     builder.seal_block(entry);
     let params = builder.block_params(entry).to_vec();
     let vmctx = params[0];
+    env.count_entry(&mut builder, defined_index);
 
     let mut locals = Vec::new();
     for (param, value) in ty.params.iter().zip(&params[2..]) {

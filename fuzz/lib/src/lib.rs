@@ -60,6 +60,12 @@ pub struct Settings {
     /// `call_indirect` through fixed tables left checked (`--no-devirt`); kiln
     /// devirtualizes by default. Drawn after `inline`, for the same reason.
     pub no_devirt: bool,
+    /// Function entries counted (`--profile-generate`). Drawn after `no_devirt`.
+    pub profile_generate: bool,
+    /// Compiled with a profile (`--profile-use`) made up from this seed: each defined
+    /// function never entered, entered a few times or very often, which changes placement
+    /// and, with `inline`, inlining, but never results. Drawn last.
+    pub profile_seed: Option<u64>,
 }
 
 impl Settings {
@@ -79,20 +85,52 @@ impl Settings {
             interruptible: u.ratio(1, 4).unwrap_or(false),
             inline: false,
             no_devirt: false,
+            profile_generate: false,
+            profile_seed: None,
         }
     }
 
-    /// These settings with `inline` and `no_devirt` drawn from the rest of the input.
+    /// These settings with `inline`, `no_devirt` and the profile settings drawn from the
+    /// rest of the input.
     fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
         let inline = u.ratio(1, 2).unwrap_or(false);
+        let no_devirt = u.ratio(1, 2).unwrap_or(false);
+        let profile_generate = u.ratio(1, 4).unwrap_or(false);
+        let profile_seed = match u.ratio(1, 3) {
+            Ok(true) => u.arbitrary::<u64>().ok(),
+            _ => None,
+        };
         Settings {
             inline,
-            no_devirt: u.ratio(1, 2).unwrap_or(false),
+            no_devirt,
+            profile_generate,
+            profile_seed,
             ..self
         }
     }
 
-    fn compile_options(&self) -> kiln_compiler::CompileOptions {
+    /// A made-up profile of `wasm` from `seed`: by defined function, 0 (a third of
+    /// them), a few entries, or very many.
+    fn profile(wasm: &[u8], seed: u64) -> kiln_compiler::Profile {
+        let n = kiln_compiler::profile::defined_functions(wasm);
+        let counts = (0..n as u64)
+            .map(|index| {
+                // SplitMix64 of the seed and the index.
+                let mut z = seed.wrapping_add(index.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^= z >> 31;
+                match z % 3 {
+                    0 => 0,
+                    1 => z >> 60,
+                    _ => z >> 20,
+                }
+            })
+            .collect();
+        kiln_compiler::Profile::new(kiln_compiler::profile::module_sha256(wasm), counts)
+    }
+
+    fn compile_options(&self, wasm: &[u8]) -> kiln_compiler::CompileOptions {
         let defaults = compile_options();
         kiln_compiler::CompileOptions {
             fuel: self.fuel.is_some(),
@@ -100,6 +138,8 @@ impl Settings {
             interruptible: self.interruptible,
             inline: self.inline,
             devirtualize: !self.no_devirt,
+            profile_generate: self.profile_generate,
+            profile_use: self.profile_seed.map(|seed| Settings::profile(wasm, seed)),
             memory: if self.bounds_checks {
                 kiln_compiler::MemorySettings {
                     reservation: 0,
@@ -126,7 +166,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 /// Compiles `wasm`; `Err` only if the compiler panicked.
 fn compile_catching(wasm: &[u8], settings: Settings) -> Result<(), String> {
-    let options = settings.compile_options();
+    let options = settings.compile_options(wasm);
     catch_unwind(AssertUnwindSafe(|| {
         let _ = kiln_compiler::compile(wasm, &options);
     }))
@@ -568,7 +608,7 @@ fn run_wasmi(
 }
 
 fn run_kiln(wasm: &[u8], calls: &[Call], settings: Settings) -> Result<Run, String> {
-    let object = kiln_compiler::compile(wasm, &settings.compile_options())
+    let object = kiln_compiler::compile(wasm, &settings.compile_options(wasm))
         .map_err(|e| format!("kiln ({settings:?}) fails to compile a valid module: {e}"))?;
     let module = kiln_runtime::load_object(&object, "")
         .map_err(|e| format!("kiln fails to load its own object: {e}"))?;

@@ -71,6 +71,13 @@ pub const INHERITED_ENV: LinkedPart = LinkedPart {
     definition: "kiln_inherited_env",
 };
 
+/// Writing the profile at exit (`profile.rs`): linked when the code counts function
+/// entries (`--profile-generate`).
+pub const PROFILE: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_profile",
+    definition: "kiln_profile_write",
+};
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.
@@ -114,6 +121,14 @@ mod tests {
             TIMER.definition,
             BENCH.pointer,
             BENCH.definition,
+            CPU_CHECK.pointer,
+            CPU_CHECK.definition,
+            PREOPEN.pointer,
+            PREOPEN.definition,
+            INHERITED_ENV.pointer,
+            INHERITED_ENV.definition,
+            PROFILE.pointer,
+            PROFILE.definition,
         ];
         for (index, symbol) in symbols.iter().enumerate() {
             assert!(symbol.starts_with("kiln_"), "{symbol}");

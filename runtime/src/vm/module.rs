@@ -25,12 +25,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_7"]
+#[export_name = "kiln_abi_version_9"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 7,
+    ABI_VERSION == 9,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -52,7 +52,8 @@ pub(crate) struct ModuleInner {
 }
 
 // SAFETY: everything a module holds is immutable after creation: the descriptor and the
-// code it points to are never written, and the metadata is read-only.
+// code it points to are never written, and the metadata is read-only. (The profile counters
+// the descriptor points to are written by compiled code only, and read as plain words.)
 unsafe impl Send for ModuleInner {}
 // SAFETY: as above.
 unsafe impl Sync for ModuleInner {}
@@ -201,6 +202,13 @@ impl Module {
         self.0.code.warm(max_bytes);
     }
 
+    /// The entry counts of code compiled to count (`--profile-generate`), by defined
+    /// function; empty when it does not count.
+    pub(crate) fn profile_counts(&self) -> Vec<u64> {
+        // SAFETY: validated descriptor (`profile_len` checked against the functions).
+        unsafe { self.0.descriptor.profile_counts() }
+    }
+
     /// Exit trampoline of type `type_index`.
     /// Value type `ty` of this module's metadata in canonical form: its concrete reference
     /// (a type index of this module) becomes the type's id. An index out of range (a
@@ -250,6 +258,16 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     if metadata.functions.len() != n_imported + descriptor.n_functions as usize {
         return Err(corrupt(
             "function count differs between descriptor and metadata",
+        ));
+    }
+    let counts = descriptor.profile_len != 0 || metadata.profile.is_some();
+    if counts
+        && (descriptor.profile.is_null()
+            || descriptor.profile_len != descriptor.n_functions as usize
+            || metadata.profile.is_none())
+    {
+        return Err(corrupt(
+            "profile counters differ between descriptor and metadata",
         ));
     }
     if metadata.functions.iter().any(|&ty| ty as usize >= metadata.types.len())

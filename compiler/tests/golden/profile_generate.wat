@@ -1,0 +1,59 @@
+;;! target = "x86_64"
+;;! test = "compile"
+;;! profile_generate = "true"
+;;! inline = "true"
+;; `--profile-generate`: every defined function increments its own 64-bit counter on
+;; entry: the counters' address from the GOT (the displacement is the relocation's, 0
+;; before linking), plus the counter's offset, then one `addq $1` to memory. `$leaf` is
+;; function 0 (offset 0), `$caller` function 1 (offset 8): with inlining, the copy of
+;; `$leaf` in `$caller` increments `$leaf`'s counter too, so counts stay exact.
+(module
+  (func $leaf (param i32) (result i32)
+    (i32.mul (local.get 0) (i32.const 3)))
+  (func $caller (export "caller") (param i32) (result i32)
+    (call $leaf (local.get 0))))
+
+;; == x86_64 (baseline: SSE4.2) ==
+;; caller:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq (%rip), %rsi
+;;      b: addq $8, %rsi
+;;     12: addq $1, (%rsi)
+;;     16: movq (%rip), %rsi
+;;     1d: addq $1, (%rsi)
+;;     21: imull $3, %edx, %eax
+;;     24: movq %rbp, %rsp
+;;     27: popq %rbp
+;;     28: retq
+;; leaf:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq (%rip), %rsi
+;;      b: addq $1, (%rsi)
+;;      f: imull $3, %edx, %eax
+;;     12: movq %rbp, %rsp
+;;     15: popq %rbp
+;;     16: retq
+;; == x86_64 + avx2 ==
+;; caller:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq (%rip), %rsi
+;;      b: addq $8, %rsi
+;;     12: addq $1, (%rsi)
+;;     16: movq (%rip), %rsi
+;;     1d: addq $1, (%rsi)
+;;     21: imull $3, %edx, %eax
+;;     24: movq %rbp, %rsp
+;;     27: popq %rbp
+;;     28: retq
+;; leaf:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq (%rip), %rsi
+;;      b: addq $1, (%rsi)
+;;      f: imull $3, %edx, %eax
+;;     12: movq %rbp, %rsp
+;;     15: popq %rbp
+;;     16: retq
