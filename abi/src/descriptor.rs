@@ -6,11 +6,11 @@
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
 //!                           │                      ├─ traps: byte offset and count in the trap table
-//!                           │                      └─ calls: range of the call-site table
+//!                           │                      └─ calls: byte offset and count in the call-site table
 //!                           ├─ traps ─────────► traps_len bytes of encoded entries (trap.rs
 //!                           │                     `TrapTable`), grouped by code entry
-//!                           ├─ call_sites ────► [CallSiteEntry; n_call_sites], grouped by
-//!                           │                     code entry
+//!                           ├─ call_sites ────► call_sites_len bytes of encoded entries
+//!                           │                     (trap.rs `CallSiteTable`), grouped by code entry
 //!                           └─ memory_image ──► the first memory's initial bytes (or null)
 //! ```
 //!
@@ -23,7 +23,6 @@
 //! The compiler writes it as a relocated data object; the pointers are resolved by the
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up.
 
-use crate::trap::CallSiteEntry;
 use core::mem::offset_of;
 
 /// Value of [`ModuleDescriptor::magic`].
@@ -54,10 +53,11 @@ pub struct ModuleDescriptor {
     pub traps: *const u8,
     /// Length of the trap table in bytes.
     pub traps_len: usize,
-    /// The call-site table.
-    pub call_sites: *const CallSiteEntry,
-    /// Number of call-site-table entries.
-    pub n_call_sites: usize,
+    /// The call-site table: every code entry's entries encoded as `trap::CallSiteTable`
+    /// describes.
+    pub call_sites: *const u8,
+    /// Length of the call-site table in bytes.
+    pub call_sites_len: usize,
     /// The active data segments of the module's own first memory, applied in order to
     /// zeroed pages: `memory_image_len` bytes (a multiple of the target's
     /// [`memory_image_granule`], aligned to it)
@@ -95,7 +95,7 @@ pub struct CodeEntry {
     pub traps_start: u32,
     /// Number of the function's trap-table entries (sorted by offset).
     pub traps_len: u32,
-    /// Index of the function's first entry in the call-site table.
+    /// Byte offset of the function's first entry in the call-site table.
     pub calls_start: u32,
     /// Number of the function's call-site entries (sorted by return offset).
     pub calls_len: u32,
@@ -111,12 +111,12 @@ pub const DESCRIPTOR_METADATA_LEN: usize = offset_of!(ModuleDescriptor, metadata
 pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
 /// Offset of [`ModuleDescriptor::traps`].
 pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
-/// Offset of [`ModuleDescriptor::n_traps`].
+/// Offset of [`ModuleDescriptor::traps_len`].
 pub const DESCRIPTOR_TRAPS_LEN: usize = offset_of!(ModuleDescriptor, traps_len);
 /// Offset of [`ModuleDescriptor::call_sites`].
 pub const DESCRIPTOR_CALL_SITES: usize = offset_of!(ModuleDescriptor, call_sites);
-/// Offset of [`ModuleDescriptor::n_call_sites`].
-pub const DESCRIPTOR_N_CALL_SITES: usize = offset_of!(ModuleDescriptor, n_call_sites);
+/// Offset of [`ModuleDescriptor::call_sites_len`].
+pub const DESCRIPTOR_CALL_SITES_LEN: usize = offset_of!(ModuleDescriptor, call_sites_len);
 /// Offset of [`ModuleDescriptor::memory_image`].
 pub const DESCRIPTOR_MEMORY_IMAGE: usize = offset_of!(ModuleDescriptor, memory_image);
 /// Offset of [`ModuleDescriptor::memory_image_len`].
@@ -138,7 +138,7 @@ impl ModuleDescriptor {
         n_types: u32,
         metadata_len: usize,
         traps_len: usize,
-        n_call_sites: usize,
+        call_sites_len: usize,
         memory_image_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
         let mut bytes = [0u8; DESCRIPTOR_SIZE];
@@ -150,7 +150,8 @@ impl ModuleDescriptor {
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_TRAPS_LEN..][..8].copy_from_slice(&(traps_len as u64).to_le_bytes());
-        bytes[DESCRIPTOR_N_CALL_SITES..][..8].copy_from_slice(&(n_call_sites as u64).to_le_bytes());
+        bytes[DESCRIPTOR_CALL_SITES_LEN..][..8]
+            .copy_from_slice(&(call_sites_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
             .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
         bytes
@@ -199,14 +200,14 @@ impl ModuleDescriptor {
         unsafe { slice_or_empty(self.traps, self.traps_len) }
     }
 
-    /// The call-site table.
+    /// The call-site table's bytes.
     ///
     /// # Safety
     /// As for [`ModuleDescriptor::code_entries`].
-    pub unsafe fn call_site_entries(&self) -> &[CallSiteEntry] {
-        // SAFETY: the compiler writes `n_call_sites` entries at `call_sites` (caller's
+    pub unsafe fn call_site_table(&self) -> &[u8] {
+        // SAFETY: the compiler writes `call_sites_len` bytes at `call_sites` (caller's
         // contract).
-        unsafe { slice_or_empty(self.call_sites, self.n_call_sites) }
+        unsafe { slice_or_empty(self.call_sites, self.call_sites_len) }
     }
 
     /// The encoded metadata.
@@ -231,13 +232,9 @@ impl ModuleDescriptor {
 impl CodeEntry {
     /// The bytes of an entry as the compiler writes it, with the `code` pointer left zero
     /// for a relocation at [`CODE_ENTRY_CODE`] to fill. `traps` is the byte offset of the
-    /// entry's encoded trap entries in the trap table and their number; `calls` the entry's
-    /// range of the call-site table.
-    pub fn encode(
-        code_len: u32,
-        traps: (u32, u32),
-        calls: core::ops::Range<u32>,
-    ) -> [u8; CODE_ENTRY_SIZE] {
+    /// entry's encoded trap entries in the trap table and their number; `calls` the same
+    /// for its call-site entries in the call-site table.
+    pub fn encode(code_len: u32, traps: (u32, u32), calls: (u32, u32)) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
         let mut put = |offset: usize, value: u32| {
             bytes[offset..][..4].copy_from_slice(&value.to_le_bytes());
@@ -245,8 +242,8 @@ impl CodeEntry {
         put(offset_of!(CodeEntry, code_len), code_len);
         put(offset_of!(CodeEntry, traps_start), traps.0);
         put(offset_of!(CodeEntry, traps_len), traps.1);
-        put(offset_of!(CodeEntry, calls_start), calls.start);
-        put(offset_of!(CodeEntry, calls_len), calls.end - calls.start);
+        put(offset_of!(CodeEntry, calls_start), calls.0);
+        put(offset_of!(CodeEntry, calls_len), calls.1);
         bytes
     }
 }

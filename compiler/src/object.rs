@@ -13,7 +13,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor};
-use kiln_abi::trap::TrapTable;
+use kiln_abi::trap::{CallSiteTable, TrapTable};
 use std::sync::Arc;
 
 /// A module that writes an object file named `name` for `isa`.
@@ -76,6 +76,15 @@ pub struct ObjectContents<'a> {
     pub memory_image: Option<(Vec<u8>, u64)>,
 }
 
+/// Where a code entry's part of a compact table starts (the table's length so far, in
+/// bytes) and how many entries it has, as the code entry records them.
+fn table_part(table: &[u8], n_entries: usize, what: &str) -> Result<(u32, u32)> {
+    let too_large = || CompileError::Limit(format!("{what} larger than 4 GiB"));
+    let start = u32::try_from(table.len()).map_err(|_| too_large())?;
+    let len = u32::try_from(n_entries).map_err(|_| too_large())?;
+    Ok((start, len))
+}
+
 /// Defines all code and data in `module` and returns the object file's bytes.
 pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<Vec<u8>> {
     use kiln_abi::symbols::{self, prefixed};
@@ -83,7 +92,6 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     let mut call_site_table = Vec::new();
     let mut code_entries = Vec::new();
     let mut code_relocs = Vec::new();
-    let mut n_call_sites = 0u32;
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
         let (func_id, code) = &contents.code[i];
@@ -94,21 +102,12 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     for (i, (func_id, code)) in contents.code.iter().enumerate() {
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        let too_large = || CompileError::Limit("trap table larger than 4 GiB".into());
-        let traps_start = u32::try_from(trap_table.len()).map_err(|_| too_large())?;
-        let n_traps = u32::try_from(code.traps.len()).map_err(|_| too_large())?;
-        let calls = n_call_sites..n_call_sites + code.call_sites.len() as u32;
-        code_entries.extend_from_slice(&CodeEntry::encode(
-            code_len,
-            (traps_start, n_traps),
-            calls.clone(),
-        ));
+        let traps = table_part(&trap_table, code.traps.len(), "trap table")?;
+        let calls = table_part(&call_site_table, code.call_sites.len(), "call-site table")?;
+        code_entries.extend_from_slice(&CodeEntry::encode(code_len, traps, calls));
         code_relocs.push((abi::code_entry_code_offset(i), *func_id));
         TrapTable::encode(&code.traps, &mut trap_table);
-        for call_site in &code.call_sites {
-            call_site_table.extend_from_slice(&call_site.encode());
-        }
-        n_call_sites = calls.end;
+        CallSiteTable::encode(&code.call_sites, &mut call_site_table);
     }
     let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
@@ -128,17 +127,18 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &prefixed(prefix, symbols::TRAPS),
         Linkage::Local,
         trap_table,
-        16,
+        1,
         &[],
         &[],
     )?;
+    let call_site_table_len = call_site_table.len();
     call_site_table.resize(call_site_table.len().max(8), 0);
     let call_sites = define_data(
         &mut module,
         &prefixed(prefix, symbols::CALL_SITES),
         Linkage::Local,
         call_site_table,
-        16,
+        1,
         &[],
         &[],
     )?;
@@ -175,7 +175,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         contents.n_types,
         metadata_len,
         trap_table_len,
-        n_call_sites as usize,
+        call_site_table_len,
         memory_image_len,
     );
     let descriptor_addresses =

@@ -15,7 +15,7 @@ use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
 use kiln_abi::metadata::{
     FuncType, HeapType, ImportType, ModuleMetadata, RefType, Subtyping, ValType,
 };
-use kiln_abi::trap::TrapTable;
+use kiln_abi::trap::{CallSiteTable, TrapTable};
 use kiln_abi::ABI_VERSION;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -25,12 +25,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_7"]
+#[export_name = "kiln_abi_version_8"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 7,
+    ABI_VERSION == 8,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -113,7 +113,7 @@ impl Module {
             (
                 descriptor.code_entries(),
                 descriptor.trap_table(),
-                descriptor.call_site_entries(),
+                descriptor.call_site_table(),
             )
         };
         let n_functions = descriptor.n_functions as usize;
@@ -136,7 +136,7 @@ impl Module {
                     start: entry.code as usize,
                     len: entry.code_len as usize,
                     traps: TrapTable::new(&traps[traps_start..], entry.traps_len),
-                    calls: &calls[calls_start..calls_start + entry.calls_len as usize],
+                    calls: CallSiteTable::new(&calls[calls_start..], entry.calls_len),
                     kind,
                 }
             })
@@ -269,10 +269,10 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     // SAFETY: the caller checked magic and version; pointers are relocated.
     let entries = unsafe { descriptor.code_entries() };
     for entry in entries {
-        // A trap table's entries are decoded with bounds checks; only its start is checked.
-        let calls_end = entry.calls_start as usize + entry.calls_len as usize;
+        // Trap and call-site tables' entries are decoded with bounds checks; only their
+        // starts are checked.
         if entry.traps_start as usize > descriptor.traps_len
-            || calls_end > descriptor.n_call_sites
+            || entry.calls_start as usize > descriptor.call_sites_len
             || (entry.code.is_null() && entry.code_len > 0)
         {
             return Err(corrupt("code entry out of range"));
