@@ -69,6 +69,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             as u64;
     let memory_image = memory_image::build(&info.metadata, image_granule).map(|(offset, image)| {
         info.metadata.memory_image_offset = Some(offset);
+        memory_image::leave_out_imaged_segments(&mut info.metadata);
         (image, image_granule)
     });
     debug_assert_eq!(
