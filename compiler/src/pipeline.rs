@@ -148,12 +148,7 @@ fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
     let n_imported = info.n_imported_funcs();
     let mut taken: HashSet<String> = HashSet::new();
     taken.insert(symbols::prefixed(prefix, symbols::MODULE_DESCRIPTOR));
-    for name in [
-        symbols::METADATA,
-        symbols::FUNCTIONS,
-        symbols::TRAPS,
-        symbols::CALL_SITES,
-    ] {
+    for name in [symbols::METADATA, symbols::FUNCTIONS, symbols::CODE_TABLES] {
         taken.insert(symbols::prefixed(prefix, name));
     }
     // The code tables of `devirt.rs`.

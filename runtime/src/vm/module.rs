@@ -15,7 +15,7 @@ use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
 use kiln_abi::metadata::{
     FuncType, HeapType, ImportType, ModuleMetadata, RefType, Subtyping, ValType,
 };
-use kiln_abi::trap::{CallSiteTable, TrapTable};
+use kiln_abi::trap::CodeTables;
 use kiln_abi::ABI_VERSION;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -108,14 +108,8 @@ impl Module {
         let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 
-        // SAFETY: as above; `validate` checked the counts and the trap and call-site ranges.
-        let (entries, traps, calls) = unsafe {
-            (
-                descriptor.code_entries(),
-                descriptor.trap_table(),
-                descriptor.call_site_table(),
-            )
-        };
+        // SAFETY: as above; `validate` checked the counts.
+        let (entries, tables) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
         let ranges = entries
@@ -130,17 +124,21 @@ impl Module {
                 } else {
                     CodeKind::ExitTrampoline
                 };
-                let traps_start = entry.traps_start as usize;
-                let calls_start = entry.calls_start as usize;
-                CodeRange {
+                // The tables' entries are decoded with bounds checks when they are read;
+                // their start and header are checked here.
+                let code_tables = tables
+                    .get(entry.tables_start as usize..)
+                    .and_then(CodeTables::decode)
+                    .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
+                Ok(CodeRange {
                     start: entry.code as usize,
                     len: entry.code_len as usize,
-                    traps: TrapTable::new(&traps[traps_start..], entry.traps_len),
-                    calls: CallSiteTable::new(&calls[calls_start..], entry.calls_len),
+                    traps: code_tables.traps,
+                    calls: code_tables.calls,
                     kind,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, Error>>()?;
         let code_module = CodeModule::new(
             ranges,
             metadata.name,
@@ -269,12 +267,8 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     // SAFETY: the caller checked magic and version; pointers are relocated.
     let entries = unsafe { descriptor.code_entries() };
     for entry in entries {
-        // Trap and call-site tables' entries are decoded with bounds checks; only their
-        // starts are checked.
-        if entry.traps_start as usize > descriptor.traps_len
-            || entry.calls_start as usize > descriptor.call_sites_len
-            || (entry.code.is_null() && entry.code_len > 0)
-        {
+        // Each entry's code tables are checked as they are decoded (`from_descriptor`).
+        if entry.code.is_null() && entry.code_len > 0 {
             return Err(corrupt("code entry out of range"));
         }
     }
