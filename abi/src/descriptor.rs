@@ -1,16 +1,14 @@
 //! The module descriptor: the one exported data symbol of a kiln object, from which the
-//! runtime finds everything else (metadata, function code, trap table, trampolines).
+//! runtime finds everything else (metadata, function code, trap and call-site tables,
+//! trampolines).
 //!
 //! ```text
 //!  <prefix>kiln_module ─► ModuleDescriptor
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
-//!                           │                      ├─ traps: byte offset and count in the trap table
-//!                           │                      └─ calls: range of the call-site table
-//!                           ├─ traps ─────────► traps_len bytes of encoded entries (trap.rs
-//!                           │                     `TrapTable`), grouped by code entry
-//!                           ├─ call_sites ────► [CallSiteEntry; n_call_sites], grouped by
-//!                           │                     code entry
+//!                           │                      └─ tables_start: its part of the code tables
+//!                           ├─ tables ────────► tables_len bytes: each code entry's trap table
+//!                           │                     and call-site table (trap.rs `CodeTables`)
 //!                           ├─ memory_image ──► the first memory's initial bytes (or null)
 //!                           └─ profile ───────► [u64; n_functions] entry counters, written by
 //!                                                 the code (or null: it does not count)
@@ -25,7 +23,6 @@
 //! The compiler writes it as a relocated data object; the pointers are resolved by the
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up.
 
-use crate::trap::CallSiteEntry;
 use core::mem::offset_of;
 
 /// Value of [`ModuleDescriptor::magic`].
@@ -52,14 +49,11 @@ pub struct ModuleDescriptor {
     /// `n_functions + 2 * n_types` code entries, in the order the module documentation
     /// gives.
     pub code: *const CodeEntry,
-    /// The trap table: every code entry's entries encoded as `trap::TrapTable` describes.
-    pub traps: *const u8,
-    /// Length of the trap table in bytes.
-    pub traps_len: usize,
-    /// The call-site table.
-    pub call_sites: *const CallSiteEntry,
-    /// Number of call-site-table entries.
-    pub n_call_sites: usize,
+    /// The code tables: every code entry's trap and call-site tables, encoded as
+    /// `trap::CodeTables` describes.
+    pub tables: *const u8,
+    /// Length of the code tables in bytes.
+    pub tables_len: usize,
     /// The active data segments of the module's own first memory, applied in order to
     /// zeroed pages: `memory_image_len` bytes (a multiple of the target's
     /// [`memory_image_granule`], aligned to it)
@@ -92,7 +86,7 @@ pub fn memory_image_granule(x86_64: bool) -> usize {
     }
 }
 
-/// A function's or trampoline's code and its parts of the trap and call-site tables.
+/// A function's or trampoline's code and its part of the code tables.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct CodeEntry {
@@ -100,16 +94,9 @@ pub struct CodeEntry {
     pub code: *const u8,
     /// Length of the code in bytes.
     pub code_len: u32,
-    /// Byte offset of the function's first entry in the trap table.
-    pub traps_start: u32,
-    /// Number of the function's trap-table entries (sorted by offset).
-    pub traps_len: u32,
-    /// Index of the function's first entry in the call-site table.
-    pub calls_start: u32,
-    /// Number of the function's call-site entries (sorted by return offset).
-    pub calls_len: u32,
-    /// Padding, zero.
-    pub _pad: u32,
+    /// Byte offset of the function's trap and call-site tables (`trap::CodeTables`) in
+    /// the descriptor's code tables.
+    pub tables_start: u32,
 }
 
 /// Offset of [`ModuleDescriptor::metadata`].
@@ -118,14 +105,10 @@ pub const DESCRIPTOR_METADATA: usize = offset_of!(ModuleDescriptor, metadata);
 pub const DESCRIPTOR_METADATA_LEN: usize = offset_of!(ModuleDescriptor, metadata_len);
 /// Offset of [`ModuleDescriptor::code`].
 pub const DESCRIPTOR_CODE: usize = offset_of!(ModuleDescriptor, code);
-/// Offset of [`ModuleDescriptor::traps`].
-pub const DESCRIPTOR_TRAPS: usize = offset_of!(ModuleDescriptor, traps);
-/// Offset of [`ModuleDescriptor::n_traps`].
-pub const DESCRIPTOR_TRAPS_LEN: usize = offset_of!(ModuleDescriptor, traps_len);
-/// Offset of [`ModuleDescriptor::call_sites`].
-pub const DESCRIPTOR_CALL_SITES: usize = offset_of!(ModuleDescriptor, call_sites);
-/// Offset of [`ModuleDescriptor::n_call_sites`].
-pub const DESCRIPTOR_N_CALL_SITES: usize = offset_of!(ModuleDescriptor, n_call_sites);
+/// Offset of [`ModuleDescriptor::tables`].
+pub const DESCRIPTOR_TABLES: usize = offset_of!(ModuleDescriptor, tables);
+/// Offset of [`ModuleDescriptor::tables_len`].
+pub const DESCRIPTOR_TABLES_LEN: usize = offset_of!(ModuleDescriptor, tables_len);
 /// Offset of [`ModuleDescriptor::memory_image`].
 pub const DESCRIPTOR_MEMORY_IMAGE: usize = offset_of!(ModuleDescriptor, memory_image);
 /// Offset of [`ModuleDescriptor::memory_image_len`].
@@ -144,15 +127,13 @@ pub const CODE_ENTRY_CODE: usize = offset_of!(CodeEntry, code);
 impl ModuleDescriptor {
     /// The bytes of a descriptor as the compiler writes it (little endian, as on every
     /// supported target), with the pointers left zero for relocations at
-    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TRAPS`],
-    /// [`DESCRIPTOR_CALL_SITES`], (with an image) [`DESCRIPTOR_MEMORY_IMAGE`] and (with
-    /// counters) [`DESCRIPTOR_PROFILE`] to fill.
+    /// [`DESCRIPTOR_METADATA`], [`DESCRIPTOR_CODE`], [`DESCRIPTOR_TABLES`], (with an image)
+    /// [`DESCRIPTOR_MEMORY_IMAGE`] and (with counters) [`DESCRIPTOR_PROFILE`] to fill.
     pub fn encode(
         n_functions: u32,
         n_types: u32,
         metadata_len: usize,
-        traps_len: usize,
-        n_call_sites: usize,
+        tables_len: usize,
         memory_image_len: usize,
         profile_len: usize,
     ) -> [u8; DESCRIPTOR_SIZE] {
@@ -164,8 +145,7 @@ impl ModuleDescriptor {
             .copy_from_slice(&n_functions.to_le_bytes());
         bytes[offset_of!(ModuleDescriptor, n_types)..][..4].copy_from_slice(&n_types.to_le_bytes());
         bytes[DESCRIPTOR_METADATA_LEN..][..8].copy_from_slice(&(metadata_len as u64).to_le_bytes());
-        bytes[DESCRIPTOR_TRAPS_LEN..][..8].copy_from_slice(&(traps_len as u64).to_le_bytes());
-        bytes[DESCRIPTOR_N_CALL_SITES..][..8].copy_from_slice(&(n_call_sites as u64).to_le_bytes());
+        bytes[DESCRIPTOR_TABLES_LEN..][..8].copy_from_slice(&(tables_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_MEMORY_IMAGE_LEN..][..8]
             .copy_from_slice(&(memory_image_len as u64).to_le_bytes());
         bytes[DESCRIPTOR_PROFILE_LEN..][..8].copy_from_slice(&(profile_len as u64).to_le_bytes());
@@ -206,23 +186,13 @@ impl ModuleDescriptor {
         unsafe { self.code_entries()[index].code }
     }
 
-    /// The trap table's bytes.
+    /// The code tables' bytes.
     ///
     /// # Safety
     /// As for [`ModuleDescriptor::code_entries`].
-    pub unsafe fn trap_table(&self) -> &[u8] {
-        // SAFETY: the compiler writes `traps_len` bytes at `traps` (caller's contract).
-        unsafe { slice_or_empty(self.traps, self.traps_len) }
-    }
-
-    /// The call-site table.
-    ///
-    /// # Safety
-    /// As for [`ModuleDescriptor::code_entries`].
-    pub unsafe fn call_site_entries(&self) -> &[CallSiteEntry] {
-        // SAFETY: the compiler writes `n_call_sites` entries at `call_sites` (caller's
-        // contract).
-        unsafe { slice_or_empty(self.call_sites, self.n_call_sites) }
+    pub unsafe fn code_tables(&self) -> &[u8] {
+        // SAFETY: the compiler writes `tables_len` bytes at `tables` (caller's contract).
+        unsafe { slice_or_empty(self.tables, self.tables_len) }
     }
 
     /// The encoded metadata.
@@ -266,23 +236,13 @@ impl ModuleDescriptor {
 
 impl CodeEntry {
     /// The bytes of an entry as the compiler writes it, with the `code` pointer left zero
-    /// for a relocation at [`CODE_ENTRY_CODE`] to fill. `traps` is the byte offset of the
-    /// entry's encoded trap entries in the trap table and their number; `calls` the entry's
-    /// range of the call-site table.
-    pub fn encode(
-        code_len: u32,
-        traps: (u32, u32),
-        calls: core::ops::Range<u32>,
-    ) -> [u8; CODE_ENTRY_SIZE] {
+    /// for a relocation at [`CODE_ENTRY_CODE`] to fill; `tables_start` is the byte offset of
+    /// the entry's tables in the code tables.
+    pub fn encode(code_len: u32, tables_start: u32) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
-        let mut put = |offset: usize, value: u32| {
-            bytes[offset..][..4].copy_from_slice(&value.to_le_bytes());
-        };
-        put(offset_of!(CodeEntry, code_len), code_len);
-        put(offset_of!(CodeEntry, traps_start), traps.0);
-        put(offset_of!(CodeEntry, traps_len), traps.1);
-        put(offset_of!(CodeEntry, calls_start), calls.start);
-        put(offset_of!(CodeEntry, calls_len), calls.end - calls.start);
+        bytes[offset_of!(CodeEntry, code_len)..][..4].copy_from_slice(&code_len.to_le_bytes());
+        bytes[offset_of!(CodeEntry, tables_start)..][..4]
+            .copy_from_slice(&tables_start.to_le_bytes());
         bytes
     }
 }
@@ -301,3 +261,4 @@ unsafe fn slice_or_empty<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
 }
 
 const _: () = assert!(offset_of!(ModuleDescriptor, metadata) == 24);
+const _: () = assert!(CODE_ENTRY_SIZE == 16);

@@ -531,7 +531,8 @@ pub struct ModuleMetadata<'a> {
     #[serde(borrow)]
     pub cpu_features: Vec<&'a str>,
     /// Where the descriptor's memory image goes in the module's first memory (which it
-    /// defines); `Some` means the image replaces that memory's active data segments.
+    /// defines); `Some` means the image replaces that memory's active data segments, whose
+    /// bytes [`ModuleMetadata::data`] then leaves out (they are empty).
     pub memory_image_offset: Option<u64>,
     /// The initial element of each defined table, in order: `None` for null, else the
     /// table's initialiser expression (Wasm 3.0 `(table n (ref $t) (ref.func $f))`),

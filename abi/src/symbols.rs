@@ -8,10 +8,9 @@ pub const MODULE_DESCRIPTOR: &str = "kiln_module";
 pub const METADATA: &str = "kiln_metadata";
 /// Function table (local). Written by the compiler, read through the descriptor.
 pub const FUNCTIONS: &str = "kiln_functions";
-/// Trap table (local). Written by the compiler, read through the descriptor.
-pub const TRAPS: &str = "kiln_traps";
-/// Call-site table (local). Written by the compiler, read through the descriptor.
-pub const CALL_SITES: &str = "kiln_call_sites";
+/// Code tables: each code entry's trap and call-site tables (local). Written by the
+/// compiler, read through the descriptor.
+pub const CODE_TABLES: &str = "kiln_code_tables";
 /// The first memory's initial contents (a local data symbol).
 pub const MEMORY_IMAGE: &str = "kiln_memory_image";
 /// The profile counters of code compiled to count (`profile.rs`; local, writable, zeroed).

@@ -19,8 +19,8 @@ use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{DataId, FuncId};
 use kiln_abi::builtins::{AbiType, Builtin};
 use kiln_abi::descriptor::{CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
-use kiln_abi::descriptor::{DESCRIPTOR_CALL_SITES, DESCRIPTOR_METADATA, DESCRIPTOR_TRAPS};
 use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE, DESCRIPTOR_PROFILE};
+use kiln_abi::descriptor::{DESCRIPTOR_METADATA, DESCRIPTOR_TABLES};
 use kiln_abi::metadata::{FuncType, MemorySettings, ValType};
 use kiln_abi::vmctx::{self, VMOffsets};
 use kiln_abi::vmctx::{VALRAW_SIZE, VMHOST_ARRAY_CALL};
@@ -626,16 +626,14 @@ pub fn code_entry_code_offset(i: usize) -> usize {
 pub fn descriptor_pointers(
     metadata: DataId,
     code: DataId,
-    traps: DataId,
-    call_sites: DataId,
+    tables: DataId,
     memory_image: Option<DataId>,
     profile_counters: Option<DataId>,
 ) -> Vec<(usize, DataId)> {
     let mut pointers = vec![
         (DESCRIPTOR_METADATA, metadata),
         (DESCRIPTOR_CODE, code),
-        (DESCRIPTOR_TRAPS, traps),
-        (DESCRIPTOR_CALL_SITES, call_sites),
+        (DESCRIPTOR_TABLES, tables),
     ];
     pointers.extend(memory_image.map(|image| (DESCRIPTOR_MEMORY_IMAGE, image)));
     pointers.extend(profile_counters.map(|counters| (DESCRIPTOR_PROFILE, counters)));

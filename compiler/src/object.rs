@@ -1,6 +1,6 @@
-//! Object emission: compiled functions, trampolines, the metadata, the trap table, the
-//! call-site table, the code-entry table and the module descriptor, written with
-//! cranelift-object.
+//! Object emission: compiled functions, trampolines, the metadata, the code tables (each
+//! code entry's trap and call-site tables), the code-entry table and the module
+//! descriptor, written with cranelift-object.
 //!
 //! Everything is a local symbol except the descriptor (`<prefix>kiln_module`), so any
 //! number of modules can be linked into one binary, and functions keep their name-section
@@ -13,7 +13,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
 use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor};
-use kiln_abi::trap::TrapTable;
+use kiln_abi::trap::CodeTables;
 use std::sync::Arc;
 
 /// A module that writes an object file named `name` for `isa`.
@@ -81,11 +81,9 @@ pub struct ObjectContents<'a> {
 /// Defines all code and data in `module` and returns the object file's bytes.
 pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<Vec<u8>> {
     use kiln_abi::symbols::{self, prefixed};
-    let mut trap_table = Vec::new();
-    let mut call_site_table = Vec::new();
+    let mut code_tables = Vec::new();
     let mut code_entries = Vec::new();
     let mut code_relocs = Vec::new();
-    let mut n_call_sites = 0u32;
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
         let (func_id, code) = &contents.code[i];
@@ -96,21 +94,12 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     for (i, (func_id, code)) in contents.code.iter().enumerate() {
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        let too_large = || CompileError::Limit("trap table larger than 4 GiB".into());
-        let traps_start = u32::try_from(trap_table.len()).map_err(|_| too_large())?;
-        let n_traps = u32::try_from(code.traps.len()).map_err(|_| too_large())?;
-        let calls = n_call_sites..n_call_sites + code.call_sites.len() as u32;
-        code_entries.extend_from_slice(&CodeEntry::encode(
-            code_len,
-            (traps_start, n_traps),
-            calls.clone(),
-        ));
+        let too_large = || CompileError::Limit("trap or call-site table larger than 4 GiB".into());
+        let tables_start = u32::try_from(code_tables.len()).map_err(|_| too_large())?;
+        code_entries.extend_from_slice(&CodeEntry::encode(code_len, tables_start));
         code_relocs.push((abi::code_entry_code_offset(i), *func_id));
-        TrapTable::encode(&code.traps, &mut trap_table);
-        for call_site in &code.call_sites {
-            call_site_table.extend_from_slice(&call_site.encode());
-        }
-        n_call_sites = calls.end;
+        CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
+            .ok_or_else(too_large)?;
     }
     let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
@@ -123,24 +112,14 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &[],
         &[],
     )?;
-    let trap_table_len = trap_table.len();
-    trap_table.resize(trap_table.len().max(8), 0);
-    let traps = define_data(
+    let code_tables_len = code_tables.len();
+    code_tables.resize(code_tables.len().max(8), 0);
+    let tables = define_data(
         &mut module,
-        &prefixed(prefix, symbols::TRAPS),
+        &prefixed(prefix, symbols::CODE_TABLES),
         Linkage::Local,
-        trap_table,
-        16,
-        &[],
-        &[],
-    )?;
-    call_site_table.resize(call_site_table.len().max(8), 0);
-    let call_sites = define_data(
-        &mut module,
-        &prefixed(prefix, symbols::CALL_SITES),
-        Linkage::Local,
-        call_site_table,
-        16,
+        code_tables,
+        1,
         &[],
         &[],
     )?;
@@ -176,16 +155,14 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         contents.n_functions,
         contents.n_types,
         metadata_len,
-        trap_table_len,
-        n_call_sites as usize,
+        code_tables_len,
         memory_image_len,
         contents.profile_counters.map_or(0, |(_, len)| len),
     );
     let descriptor_addresses = abi::descriptor_pointers(
         metadata,
         code,
-        traps,
-        call_sites,
+        tables,
         memory_image,
         contents.profile_counters.map(|(id, _)| id),
     );

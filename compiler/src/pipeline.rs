@@ -78,12 +78,18 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         plain: OnceLock::new(),
     };
     let mut code = compile_code(&env, &isas, &trampolines, options)?;
-    let text_order = placement::place(&info, &mut code, options.profile_use.as_ref());
+    let text_order = placement::place(
+        &info,
+        &mut code,
+        options.opt_level,
+        options.profile_use.as_ref(),
+    );
     let image_granule =
         memory_image_granule(isa.triple().architecture == target_lexicon::Architecture::X86_64)
             as u64;
     let memory_image = memory_image::build(&info.metadata, image_granule).map(|(offset, image)| {
         info.metadata.memory_image_offset = Some(offset);
+        memory_image::leave_out_imaged_segments(&mut info.metadata);
         (image, image_granule)
     });
     debug_assert_eq!(
@@ -203,12 +209,7 @@ fn function_symbols(info: &ModuleInfo<'_>, prefix: &str) -> Vec<String> {
     let n_imported = info.n_imported_funcs();
     let mut taken: HashSet<String> = HashSet::new();
     taken.insert(symbols::prefixed(prefix, symbols::MODULE_DESCRIPTOR));
-    for name in [
-        symbols::METADATA,
-        symbols::FUNCTIONS,
-        symbols::TRAPS,
-        symbols::CALL_SITES,
-    ] {
+    for name in [symbols::METADATA, symbols::FUNCTIONS, symbols::CODE_TABLES] {
         taken.insert(symbols::prefixed(prefix, name));
     }
     // The code tables of `devirt.rs`.
@@ -625,6 +626,77 @@ mod tests {
             .into_iter()
             .map(|(_, code)| code)
             .collect()
+    }
+
+    /// In the object, every function's innermost loop starts a cache line, and a function
+    /// without one starts a line itself (x86_64 at `--opt-level speed`, the default), with
+    /// less than a line of padding before each.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn innermost_loops_start_cache_lines_in_the_object() {
+        use ::object::{Object as _, ObjectSection as _, ObjectSymbol as _};
+        let counting_loop = |name: &str, extra: usize| {
+            let work = "(local.set 1 (i32.add (local.get 1) (local.get 0)))".repeat(extra);
+            format!(
+                r#"(func ${name} (export "{name}") (param i32) (result i32) (local i32)
+                     {work}
+                     (loop $l
+                       (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+                       (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+                     (local.get 1))"#
+            )
+        };
+        let plain = |name: &str| {
+            format!(
+                r#"(func ${name} (export "{name}") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 7)))"#
+            )
+        };
+        let names = ["a", "b", "c", "d", "e", "f"];
+        let wat = format!(
+            "(module {} {} {} {} {} {})",
+            counting_loop("a", 0),
+            plain("b"),
+            counting_loop("c", 3),
+            counting_loop("d", 9),
+            plain("e"),
+            counting_loop("f", 1)
+        );
+        let headers: Vec<Option<u32>> = compiled_functions(&wat)
+            .iter()
+            .map(|code| placement::loop_header(&code.block_starts, &code.block_edges))
+            .collect();
+        let has_loop = [true, false, true, true, false, true];
+        assert_eq!(
+            headers.iter().map(Option::is_some).collect::<Vec<_>>(),
+            has_loop
+        );
+        let object = compile(&wat::parse_str(&wat).unwrap(), &CompileOptions::default()).unwrap();
+        let file = ::object::File::parse(&*object).unwrap();
+        let text = file.section_by_name(".text").unwrap();
+        assert_eq!(
+            text.align(),
+            64,
+            "offsets in .text fall on lines where addresses do"
+        );
+        for (name, header) in names.iter().zip(&headers) {
+            let address = file.symbol_by_name(name).unwrap().address();
+            match header {
+                Some(header) => assert_eq!((address + u64::from(*header)) % 64, 0, "{name}"),
+                None => assert_eq!(address % 64, 0, "{name}"),
+            }
+        }
+        // Less than a line of padding before each function and trampoline.
+        let code: Vec<u64> = file
+            .symbols()
+            .filter(|symbol| symbol.kind() == ::object::SymbolKind::Text)
+            .map(|symbol| symbol.size())
+            .collect();
+        let code_bytes: u64 = code.iter().sum();
+        assert!(
+            text.size() < code_bytes + 64 * code.len() as u64,
+            "{} bytes of .text for {code_bytes} bytes of code",
+            text.size()
+        );
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //!   short benchmark (or a short-lived program) executes code straight from the page
 //!   cache, not from the CPU caches a JIT has just written it through; contiguous code
 //!   touches fewer pages and lets the prefetcher stream it.
-//! - Padding: every function starts on a 64-byte cache line, and where Cranelift recorded
-//!   the final code's blocks (x86_64 at `--opt-level speed`, see `isa::build_isa`) it is
-//!   padded so that its innermost loop starts a line (see [`loop_header`] for why).
+//! - Padding: where Cranelift recorded the final code's blocks (x86_64 at `--opt-level
+//!   speed`, see `isa::build_isa`), a function with a loop is padded so that its innermost
+//!   loop starts a 64-byte cache line (see [`loop_header`] for why). The padding is
+//!   measured from where the function falls in `.text` (the section starts a line), so a
+//!   function costs what its loop needs, 32 bytes on average, and no more. Every other
+//!   function starts a line at `--opt-level speed` and a 16-byte boundary otherwise
+//!   ([`function_alignment`]).
 //!
 //! - With a profile (`--profile-use`, `profile.rs`): the hot functions come first, then
 //!   the other functions entered at least once, each in call-graph order among themselves
@@ -19,6 +23,7 @@
 //! name every function by its index (a symbol sits after its padding), and the runtime
 //! sorts code ranges by address itself.
 
+use crate::isa::OptLevel;
 use crate::module_info::ModuleInfo;
 use crate::pipeline::CompiledCode;
 use crate::profile::Profile;
@@ -26,29 +31,35 @@ use cranelift_module::{FuncId, ModuleRelocTarget};
 use kiln_abi::metadata::ExternKind;
 use std::collections::HashMap;
 
-/// Code is laid out in cache lines of this many bytes: `bytes` of every function start on
-/// one.
-const CACHE_LINE: u32 = 64;
+/// Code is laid out in cache lines of this many bytes.
+const CACHE_LINE: u64 = 64;
 
 /// Fills the padding in front of a function (x86_64 `int3`; padding is only added there).
 const PADDING_BYTE: u8 = 0xcc;
 
-/// Places every code entry: pads each so that its innermost loop starts a cache line
-/// (with a profile, only those entered), and returns the order in which to put `code`
-/// (every code entry in descriptor order: the defined functions, then the trampolines) in
-/// `.text`, starting from the entry points of `info`.
+/// Where a function without loop padding starts at `opt_level`: on a cache line when the
+/// code is compiled for speed alone; on a 16-byte boundary (what C compilers give
+/// functions on x86_64) when size matters too.
+pub fn function_alignment(opt_level: OptLevel) -> u64 {
+    match opt_level {
+        OptLevel::Speed => CACHE_LINE,
+        OptLevel::None | OptLevel::SpeedAndSize => 16,
+    }
+}
+
+/// Places every code entry: returns the order in which to put `code` (every code entry in
+/// descriptor order: the defined functions, then the trampolines) in `.text`, starting
+/// from the entry points of `info` (with a profile, in its tiers), and pads and aligns
+/// each for that order (functions with loops so that their innermost loop starts a cache
+/// line, the others to [`function_alignment`] of `opt_level`; with a profile, functions
+/// never entered are packed, with no more than their own alignment).
 pub fn place(
     info: &ModuleInfo<'_>,
     code: &mut [(FuncId, CompiledCode)],
+    opt_level: OptLevel,
     profile: Option<&Profile>,
 ) -> Vec<usize> {
     let n_defined = info.bodies.len();
-    let cold = |entry: usize| profile.is_some_and(|p| entry < n_defined && !p.entered(entry));
-    for (entry, (_, compiled)) in code.iter_mut().enumerate() {
-        if !cold(entry) {
-            pad_for_innermost_loop(compiled);
-        }
-    }
     let entry_of: HashMap<FuncId, usize> = code
         .iter()
         .enumerate()
@@ -68,10 +79,27 @@ pub fn place(
             .collect()
     };
     let roots = entry_points(info);
-    match profile {
+    let order = match profile {
         None => order(code.len(), &roots, direct_callees),
         Some(profile) => profile_order(code.len(), n_defined, &roots, direct_callees, profile),
+    };
+    let cold = |entry: usize| profile.is_some_and(|p| entry < n_defined && !p.entered(entry));
+    let mut offset = 0;
+    for (position, &i) in order.iter().enumerate() {
+        let compiled = &mut code[i].1;
+        offset = if cold(i) {
+            pack(compiled, offset)
+        } else {
+            lay_out(compiled, offset, function_alignment(opt_level))
+        };
+        if position == 0 {
+            // The section's alignment is its most aligned function's: make it a line, so
+            // that offsets in the section fall on lines where addresses do. The first
+            // function starts the section whatever its alignment.
+            compiled.alignment = compiled.alignment.max(CACHE_LINE);
+        }
     }
+    order
 }
 
 /// The order of `n` code entries (the first `n_defined` the defined functions) with a
@@ -178,21 +206,39 @@ fn walk(
     }
 }
 
-/// Puts padding in front of `code` so that its innermost loop starts a cache line, and
-/// aligns it to one.
-fn pad_for_innermost_loop(code: &mut CompiledCode) {
+/// Lays `code` out packed at the first offset of `.text` from `offset` on that its own
+/// alignment allows (code never entered: no padding, no line). Returns the offset after it.
+fn pack(code: &mut CompiledCode, offset: u64) -> u64 {
+    let code_alignment = code.alignment.max(1);
+    code.alignment = code_alignment;
+    offset.next_multiple_of(code_alignment) + code.bytes.len() as u64
+}
+
+/// Lays `code` out at the first offset of `.text` from `offset` on that its alignment
+/// allows, as cranelift-object places it (each function's bytes at the next multiple of
+/// their alignment, in the order they are defined): a function with a loop gets the
+/// padding in front of its entry that puts its innermost loop on a cache line, any other
+/// the alignment `function_alignment`. Returns the offset after the function.
+fn lay_out(code: &mut CompiledCode, offset: u64, function_alignment: u64) -> u64 {
     // The function's own alignment (16 for vector constants, say) must hold at its entry.
-    let code_alignment = code.alignment as u32;
-    let entry = loop_header(&code.block_starts, &code.block_edges)
-        .map(|header| entry_padding(header, code_alignment))
-        .unwrap_or(0);
+    let code_alignment = code.alignment.max(1);
+    let Some(header) = loop_header(&code.block_starts, &code.block_edges) else {
+        code.alignment = code_alignment.max(function_alignment);
+        return offset.next_multiple_of(code.alignment) + code.bytes.len() as u64;
+    };
+    let start = offset.next_multiple_of(code_alignment);
+    let entry = entry_padding(
+        start % CACHE_LINE + u64::from(header) % CACHE_LINE,
+        code_alignment,
+    );
     code.bytes
         .splice(0..0, std::iter::repeat_n(PADDING_BYTE, entry as usize));
     for reloc in &mut code.relocs {
-        reloc.offset += entry;
+        reloc.offset += entry as u32;
     }
-    code.entry = entry;
-    code.alignment = u64::from(code_alignment.max(CACHE_LINE));
+    code.entry = entry as u32;
+    code.alignment = code_alignment;
+    start + code.bytes.len() as u64
 }
 
 /// The offset of the loop whose header should start a cache line: of the loops in the
@@ -208,7 +254,7 @@ fn pad_for_innermost_loop(code: &mut CompiledCode) {
 /// matter. Cranelift cannot align blocks inside a function, so kiln places the whole
 /// function: one whose chosen loop is at offset h starts (64 - h) mod 64 bytes into its
 /// line, the padding in front of its symbol.
-fn loop_header(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<u32> {
+pub(crate) fn loop_header(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<u32> {
     // Each loop as [header, end of its last block): one per header, the farthest back edge.
     let mut loops: Vec<(u32, u32)> = Vec::new();
     for &(from, to) in bb_edges {
@@ -245,9 +291,10 @@ fn loop_header(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<u32> {
         .map(|&(header, _)| header)
 }
 
-/// Padding before a function's entry that puts offset `header` of its code at the start
-/// of a cache line, or as soon after as the code's own `alignment` allows.
-fn entry_padding(header: u32, alignment: u32) -> u32 {
+/// Padding before a function's entry that puts offset `header` of its code, counted from
+/// the start of a cache line, at the start of a line, or as soon after as the code's own
+/// `alignment` allows.
+fn entry_padding(header: u64, alignment: u64) -> u64 {
     let wanted = (CACHE_LINE - header % CACHE_LINE) % CACHE_LINE;
     wanted.next_multiple_of(alignment.max(1)) % CACHE_LINE
 }
@@ -361,5 +408,63 @@ mod tests {
         assert_eq!(entry_padding(0xca, 16), 0);
         assert_eq!(entry_padding(0x28, 16), 32); // header at 0x48: 8 bytes into a line
         assert_eq!(entry_padding(5, 128), 0);
+    }
+
+    /// Code of `len` bytes with its own `alignment` and, at offset `header`, a one-block
+    /// loop (or none).
+    fn code(len: usize, alignment: u64, header: Option<u32>) -> CompiledCode {
+        let (block_starts, block_edges) = match header {
+            Some(header) => (
+                vec![0, header, header + 4],
+                vec![(0, header), (header, header)],
+            ),
+            None => (vec![0], vec![]),
+        };
+        CompiledCode {
+            bytes: vec![0x90; len],
+            entry: 0,
+            alignment,
+            relocs: Vec::new(),
+            traps: Vec::new(),
+            call_sites: Vec::new(),
+            block_starts,
+            block_edges,
+        }
+    }
+
+    #[test]
+    fn loops_get_the_padding_their_place_needs_and_other_functions_their_alignment() {
+        // A loop at 0x10 of code placed at offset 100 (a line starts at 64, the next at
+        // 128): 12 bytes of padding put the loop at 128 and the entry at 112.
+        let mut looped = code(50, 1, Some(0x10));
+        assert_eq!(lay_out(&mut looped, 100, 64), 112 + 50);
+        assert_eq!(
+            (looped.entry, looped.bytes.len(), looped.alignment),
+            (12, 62, 1)
+        );
+        assert!(looped.bytes[..12].iter().all(|&b| b == PADDING_BYTE));
+        // Code aligned to 16 placed at offset 70 starts at 80; its loop, 8 bytes off a
+        // 16-byte boundary, can start 8 bytes into a line at best: at 136 with 32 bytes of
+        // padding (at 104 without).
+        let mut aligned = code(50, 16, Some(0x18));
+        assert_eq!(lay_out(&mut aligned, 70, 64), 80 + 32 + 50);
+        assert_eq!((aligned.entry, aligned.alignment), (32, 16));
+        // Without a loop: the function alignment, no padding.
+        let mut plain = code(10, 1, None);
+        assert_eq!(lay_out(&mut plain, 100, 64), 138);
+        assert_eq!((plain.entry, plain.alignment), (0, 64));
+        let mut small = code(10, 1, None);
+        assert_eq!(lay_out(&mut small, 100, 16), 122);
+        assert_eq!(small.alignment, 16);
+        // The code's own alignment wins over a smaller function alignment.
+        let mut constants = code(10, 32, None);
+        assert_eq!(lay_out(&mut constants, 100, 16), 138);
+    }
+
+    #[test]
+    fn function_alignment_is_a_line_only_for_speed() {
+        assert_eq!(function_alignment(OptLevel::Speed), 64);
+        assert_eq!(function_alignment(OptLevel::SpeedAndSize), 16);
+        assert_eq!(function_alignment(OptLevel::None), 16);
     }
 }

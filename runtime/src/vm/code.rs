@@ -13,7 +13,7 @@
 //! handle exists would need a tracing scheme kiln does not have. Loading the same module
 //! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
 
-use kiln_abi::trap::{CallSiteEntry, TrapEntry, TrapTable};
+use kiln_abi::trap::{CallSiteEntry, CallSiteTable, TrapEntry, TrapTable};
 use kiln_abi::TrapCode;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, Ordering};
@@ -40,7 +40,7 @@ pub(crate) struct CodeRange {
     /// Its trap-table entries, sorted by offset.
     pub traps: TrapTable<'static>,
     /// Its call-site entries, sorted by return offset.
-    pub calls: &'static [CallSiteEntry],
+    pub calls: CallSiteTable<'static>,
     /// What it is.
     pub kind: CodeKind,
 }
@@ -88,13 +88,8 @@ impl CodeLocation {
 impl CodeRange {
     /// The call-site entry of the call whose return address is `return_offset` bytes into
     /// the range, if there is one.
-    pub fn call_site(&self, return_offset: usize) -> Option<&'static CallSiteEntry> {
-        let offset = u32::try_from(return_offset).ok()?;
-        let calls = self.calls;
-        let index = calls
-            .binary_search_by_key(&offset, |entry| entry.return_offset)
-            .ok()?;
-        Some(&calls[index])
+    pub fn call_site(&self, return_offset: usize) -> Option<CallSiteEntry> {
+        self.calls.find(u32::try_from(return_offset).ok()?)
     }
 }
 
@@ -266,6 +261,15 @@ pub(crate) fn leaked_trap_table(entries: &[TrapEntry]) -> TrapTable<'static> {
     TrapTable::new(Vec::leak(bytes), entries.len() as u32)
 }
 
+/// `entries` encoded as a call-site table that lives for the rest of the process, for tests
+/// that register hand-made code.
+#[cfg(test)]
+pub(crate) fn leaked_call_site_table(entries: &[CallSiteEntry]) -> CallSiteTable<'static> {
+    let mut bytes = Vec::new();
+    CallSiteTable::encode(entries, &mut bytes);
+    CallSiteTable::new(Vec::leak(bytes), entries.len() as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,7 +299,7 @@ mod tests {
             start,
             len,
             traps: leaked_trap_table(traps),
-            calls: &[],
+            calls: CallSiteTable::EMPTY,
             kind: CodeKind::Function(0),
         }
     }
@@ -366,7 +370,7 @@ mod tests {
         let base = 0x7ffe_0000_0000usize;
         let module = CodeModule::new(
             vec![CodeRange {
-                calls: &CALLS,
+                calls: leaked_call_site_table(&CALLS),
                 ..range(base, 16, &TRAPS)
             }],
             None,

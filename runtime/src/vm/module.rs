@@ -15,7 +15,7 @@ use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
 use kiln_abi::metadata::{
     FuncType, HeapType, ImportType, ModuleMetadata, RefType, Subtyping, ValType,
 };
-use kiln_abi::trap::TrapTable;
+use kiln_abi::trap::CodeTables;
 use kiln_abi::ABI_VERSION;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -25,12 +25,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_9"]
+#[export_name = "kiln_abi_version_10"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 9,
+    ABI_VERSION == 10,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -109,14 +109,8 @@ impl Module {
         let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 
-        // SAFETY: as above; `validate` checked the counts and the trap and call-site ranges.
-        let (entries, traps, calls) = unsafe {
-            (
-                descriptor.code_entries(),
-                descriptor.trap_table(),
-                descriptor.call_site_entries(),
-            )
-        };
+        // SAFETY: as above; `validate` checked the counts.
+        let (entries, tables) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
         let ranges = entries
@@ -131,17 +125,21 @@ impl Module {
                 } else {
                     CodeKind::ExitTrampoline
                 };
-                let traps_start = entry.traps_start as usize;
-                let calls_start = entry.calls_start as usize;
-                CodeRange {
+                // The tables' entries are decoded with bounds checks when they are read;
+                // their start and header are checked here.
+                let code_tables = tables
+                    .get(entry.tables_start as usize..)
+                    .and_then(CodeTables::decode)
+                    .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
+                Ok(CodeRange {
                     start: entry.code as usize,
                     len: entry.code_len as usize,
-                    traps: TrapTable::new(&traps[traps_start..], entry.traps_len),
-                    calls: &calls[calls_start..calls_start + entry.calls_len as usize],
+                    traps: code_tables.traps,
+                    calls: code_tables.calls,
                     kind,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, Error>>()?;
         let code_module = CodeModule::new(
             ranges,
             metadata.name,
@@ -287,12 +285,8 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     // SAFETY: the caller checked magic and version; pointers are relocated.
     let entries = unsafe { descriptor.code_entries() };
     for entry in entries {
-        // A trap table's entries are decoded with bounds checks; only its start is checked.
-        let calls_end = entry.calls_start as usize + entry.calls_len as usize;
-        if entry.traps_start as usize > descriptor.traps_len
-            || calls_end > descriptor.n_call_sites
-            || (entry.code.is_null() && entry.code_len > 0)
-        {
+        // Each entry's code tables are checked as they are decoded (`from_descriptor`).
+        if entry.code.is_null() && entry.code_len > 0 {
             return Err(corrupt("code entry out of range"));
         }
     }

@@ -20,7 +20,7 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
         start: start as usize,
         len: bytes.len(),
         traps: code::leaked_trap_table(traps),
-        calls: &[],
+        calls: kiln_abi::trap::CallSiteTable::EMPTY,
         kind: CodeKind::Function(0),
     };
     code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
