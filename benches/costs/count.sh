@@ -27,13 +27,9 @@ for benchmark in $benchmarks; do
     "$kiln" build --dir .::. "$wasm" -o "$work/$name-default" "$@"
     # shellcheck disable=SC2086 # VARIANT is a list of options
     "$kiln" build --dir .::. $variant "$wasm" -o "$work/$name-variant" "$@"
-    for build in default variant; do
-        (cd "$dir" && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-            "$work/$name-$build" > "$work/$name-$build.out" 2> "$work/$name-$build.err" < /dev/null)
-    done
+    default=$(count_instructions "$work/$name-default" "$work/$name-default.out")
+    changed=$(count_instructions "$work/$name-variant" "$work/$name-variant.out")
     cmp -s "$work/$name-default.out" "$work/$name-variant.out" || echo "$name: output differs with $variant"
-    default=$(sed -n 's/.*I *refs: *//p' "$work/$name-default.err" | tr -d ,)
-    changed=$(sed -n 's/.*I *refs: *//p' "$work/$name-variant.err" | tr -d ,)
     echo "$name $default $changed" | awk -v variant="$variant" '{
         printf "%-22s instructions %15.0f  %s %.4fx\n", $1, $2, variant, $3 / $2 }'
     echo "$default $changed" >> "$work/ratios"

@@ -22,13 +22,9 @@ for benchmark in $benchmarks; do
     name=${benchmark##*/}
     "$kiln" build --dir .::. --no-devirt "$wasm" -o "$work/$name-checked" "$@"
     "$kiln" build --dir .::. "$wasm" -o "$work/$name-devirt" "$@"
-    for variant in checked devirt; do
-        (cd "$dir" && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
-            "$work/$name-$variant" > "$work/$name-$variant.out" 2> "$work/$name-$variant.err" < /dev/null)
-    done
+    checked=$(count_instructions "$work/$name-checked" "$work/$name-checked.out")
+    devirt=$(count_instructions "$work/$name-devirt" "$work/$name-devirt.out")
     cmp -s "$work/$name-checked.out" "$work/$name-devirt.out" || echo "$name: devirtualized output differs"
-    checked=$(sed -n 's/.*I *refs: *//p' "$work/$name-checked.err" | tr -d ,)
-    devirt=$(sed -n 's/.*I *refs: *//p' "$work/$name-devirt.err" | tr -d ,)
     echo "$name $checked $devirt" | awk '{
         printf "%-26s instructions %15.0f  devirt %.4fx\n", $1, $2, $3 / $2 }'
     echo "$checked $devirt" >> "$work/ratios"

@@ -30,3 +30,12 @@ workload() {
         *) dir=$corpus/$1; wasm=$dir/benchmark.wasm ;;
     esac
 }
+
+# count_instructions EXE OUT runs EXE under cachegrind in `dir` (set by `workload`), its
+# standard output to OUT and cachegrind's report to OUT.err, and prints the instructions
+# executed (cachegrind's `I refs`).
+count_instructions() {
+    (cd "$dir" && valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+        "$1" > "$2" 2> "$2.err" < /dev/null)
+    sed -n 's/.*I *refs: *//p' "$2.err" | tr -d ,
+}
