@@ -19,24 +19,14 @@ benchmarks=${BENCHMARKS:-"blake3-scalar bz2 quicksort richards regex pulldown-cm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$here/../lib/workload.sh"
-variants="plain use inline use-inline"
+. "$here/variants.sh"
 : > "$work/ratios"
 for benchmark in $benchmarks; do
     workload "$benchmark"
     name=${benchmark##*/}
-    profile=$work/$name.kilnprof
-    "$kiln" build --dir .::. --profile-generate="$profile" "$wasm" -o "$work/$name-generate" "$@"
-    (cd "$dir" && "$work/$name-generate" > /dev/null 2>&1 < /dev/null)
+    pgo_builds "$name" "$@"
     line=$name
-    for variant in $variants; do
-        case $variant in
-            plain) flags= ;;
-            use) flags="--profile-use $profile" ;;
-            inline) flags=--inline ;;
-            use-inline) flags="--profile-use $profile --inline" ;;
-        esac
-        # shellcheck disable=SC2086 # the flags are words
-        "$kiln" build --dir .::. $flags "$wasm" -o "$work/$name-$variant" "$@"
+    for variant in $pgo_variants; do
         (cd "$dir" && valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null \
             "$work/$name-$variant" > "$work/$name-$variant.out" 2> "$work/$name-$variant.err" < /dev/null)
         cmp -s "$work/$name-plain.out" "$work/$name-$variant.out" || echo "$name: $variant output differs"

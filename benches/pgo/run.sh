@@ -24,37 +24,25 @@ benchmarks=${BENCHMARKS:-"blake3-scalar bz2 quicksort richards regex pulldown-cm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$here/../lib/workload.sh"
+. "$here/variants.sh"
 median() { sort -n "$1" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
-variants="plain use inline use-inline"
 : > "$work/ratios"
 for benchmark in $benchmarks; do
     workload "$benchmark"
     name=${benchmark##*/}
-    profile=$work/$name.kilnprof
-    "$kiln" build --dir .::. --profile-generate="$profile" "$wasm" -o "$work/$name-generate" "$@"
-    (cd "$dir" && "$work/$name-generate" > "$work/$name-generate.out" 2>&1 < /dev/null)
-    for variant in $variants; do
-        case $variant in
-            plain) flags= ;;
-            use) flags="--profile-use $profile" ;;
-            inline) flags=--inline ;;
-            use-inline) flags="--profile-use $profile --inline" ;;
-        esac
-        # shellcheck disable=SC2086 # the flags are words
-        "$kiln" build --dir .::. $flags "$wasm" -o "$work/$name-$variant" "$@"
-    done
+    pgo_builds "$name" "$@"
     for i in $(seq "$runs"); do
-        for variant in $variants; do
+        for variant in $pgo_variants; do
             (cd "$dir" && KILN_BENCH_TIMES="$work/$name-$variant.times" \
                 "$work/$name-$variant" > "$work/$name-$variant.out" 2>&1 < /dev/null)
         done
     done
-    for variant in generate $variants; do
+    for variant in generate $pgo_variants; do
         cmp -s "$work/$name-plain.out" "$work/$name-$variant.out" ||
             echo "$name: $variant output differs"
     done
     line=$name
-    for variant in $variants; do line="$line $(median "$work/$name-$variant.times")"; done
+    for variant in $pgo_variants; do line="$line $(median "$work/$name-$variant.times")"; done
     echo "$line" | awk '{
         printf "%-26s run %9.3f ms  use %.3fx  inline %.3fx  use+inline %.3fx (%.3fx of inline)\n",
         $1, $2 / 1e6, $3 / $2, $4 / $2, $5 / $2, $5 / $4 }'
