@@ -82,9 +82,10 @@ impl FuncTranslator<'_, '_> {
     /// loop that accesses memory and makes no call ([`loops_keeping_memory_bounds`]):
     /// memories move and grow only in calls, so the accesses inside the loop, which load
     /// them again, get these loads' values from Cranelift's alias analysis (the
-    /// definitions have an alias region of their own, `abi::MEMORY_DEFINITION_REGION`), and the loop
-    /// keeps base and length in registers as guard pages would let it keep the base. Only
-    /// the first [`MEMORIES_KEPT`] memories: a module may declare thousands.
+    /// definitions have an alias region of their own, `abi::MEMORY_DEFINITION_REGION`),
+    /// and the loop keeps base and length in registers as guard pages would let it keep
+    /// the base. Only the first [`MEMORIES_KEPT`] memories: a module may declare
+    /// thousands.
     pub(super) fn load_memory_bounds_before_loop(&mut self) {
         if !self.reachable || !self.loops_keeping_memory_bounds.contains(&self.offset) {
             return;
