@@ -120,6 +120,7 @@ pub fn translate_function(
         // Fuel and interruption checks store to the store's limits in every loop, which
         // ends what Cranelift knows of memory there: no loop would keep the bounds.
         loops_keeping_memory_bounds: if env.memory_settings.bounds_checks
+            && !env.info.metadata.memories.is_empty()
             && !env.info.metadata.fuel
             && !env.info.metadata.interruptible
         {
