@@ -259,6 +259,9 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<()> {
         let address = self.heap_address(memarg, u64::from(memory_type.bytes()))?;
         let flags = self.heap_flags();
+        if memory_type == types::I8 && !signed {
+            self.byte_loads = self.byte_loads.saturating_add(1);
+        }
         let ins = self.builder.ins();
         let value = match (memory_type.bytes(), result_type.bytes(), signed) {
             (a, b, _) if a == b => ins.load(result_type, flags, address, 0),

@@ -6,6 +6,7 @@
 //! has its own nested match for the 0xFD-prefixed operators (the relaxed ones lowered in
 //! `relaxed_simd.rs`). An operator kiln does not support is a named `Unsupported` error.
 
+mod byte_loads;
 mod calls;
 mod control;
 mod devirt;
@@ -113,6 +114,7 @@ pub fn translate_function(
         offset: 0,
         memory0_base,
         memory64_checked: HashMap::new(),
+        byte_loads: 0,
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
         handlers: Vec::new(),
@@ -139,7 +141,11 @@ pub fn translate_function(
         let op = reader.read()?;
         translator.translate_operator(op)?;
     }
+    let byte_loads = translator.byte_loads;
     translator.builder.finalize(env.frontend_config);
+    if byte_loads >= 2 {
+        byte_loads::combine(func);
+    }
     Ok(())
 }
 
@@ -219,6 +225,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// 64-bit memory accesses already checked in the current block: (memory, index) to
     /// the block and the largest `offset + size` checked (see `memory.rs`).
     pub memory64_checked: HashMap<(u32, Value), (ir::Block, u64)>,
+    /// How many unsigned byte loads the function has: `byte_loads.rs` looks for byte
+    /// loads to combine only where there are two or more.
+    pub byte_loads: u32,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
     /// Branch hints of this function's `if` and `br_if` instructions, by module offset:
