@@ -364,7 +364,7 @@ fn compile_code(
     };
     let codegen_function = |defined: usize, mut context: Context| -> Result<CompiledCode> {
         let index = env.n_imported_funcs() + defined as u32;
-        let compiled = codegen(
+        let compiled = codegen_wasm_function(
             isas.for_function(&context.func)?,
             &mut context,
             env.func_id(defined),
@@ -469,6 +469,55 @@ fn map_indices<T: Send>(
     } else {
         (0..n).map(work).collect()
     }
+}
+
+/// The frame of a function that calls nothing may take this many bytes and go without
+/// the prologue's stack-limit check: with the return address and frame pointer its caller
+/// pushed, it stays within the stack the runtime keeps usable below the limit.
+const UNCHECKED_FRAME_BYTES: u32 = kiln_abi::vmctx::UNCHECKED_STACK_BYTES as u32 - 16;
+
+/// Compiles wasm function `context.func` (translated with its stack-limit check) to
+/// machine code, without the check when it is a leaf whose frame fits in
+/// [`UNCHECKED_FRAME_BYTES`]. Cranelift leaves the check out of leaves without a frame
+/// only; a leaf that saves callee-saved registers or spills paid two loads, an add, a
+/// compare and a branch per call for a frame of a few dozen bytes (benches/README.md,
+/// "What stack checks cost"). Whether the machine code calls anything and how large its
+/// frame is are known only once compiled, so a function without call instructions is
+/// compiled without the check first, and again with it when the code makes a call
+/// (a libcall Cranelift chose) or its frame is larger.
+fn codegen_wasm_function(
+    isa: &dyn TargetIsa,
+    context: &mut Context,
+    func_id: FuncId,
+    func_index: u32,
+    name: &str,
+) -> Result<CompiledCode> {
+    let calls_nothing = || {
+        let func = &context.func;
+        func.layout
+            .blocks()
+            .flat_map(|block| func.layout.block_insts(block))
+            .all(|inst| !func.dfg.insts[inst].opcode().is_call())
+    };
+    if context.func.stack_limit.is_some() && calls_nothing() {
+        let checked = context.func.clone();
+        context.func.stack_limit = None;
+        let compiled = codegen(isa, context, func_id, func_index, name)?;
+        let buffer = &context
+            .compiled_code()
+            .expect("the function was just compiled")
+            .buffer;
+        // Every call Cranelift emits, tail calls and libcalls included, is a call site.
+        let leaf = buffer.call_sites().next().is_none();
+        let frame = buffer
+            .frame_layout()
+            .map_or(u32::MAX, |layout| layout.frame_to_fp_offset);
+        if leaf && frame <= UNCHECKED_FRAME_BYTES {
+            return Ok(compiled);
+        }
+        *context = Context::for_function(checked);
+    }
+    codegen(isa, context, func_id, func_index, name)
 }
 
 /// Compiles `func` (already translated into `context.func`) to machine code.
@@ -723,6 +772,61 @@ mod tests {
             "{} bytes of .text for {code_bytes} bytes of code",
             text.size()
         );
+    }
+
+    /// Whether each function of `wat` checks the stack limit in its prologue: the check
+    /// is the only `StackOverflow` trap site.
+    fn stack_checks(wat: &str) -> Vec<bool> {
+        compiled_functions(wat)
+            .iter()
+            .map(|code| {
+                code.traps
+                    .iter()
+                    .any(|trap| trap.trap_code == kiln_abi::trap::TrapCode::StackOverflow as u8)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leaf_functions_with_small_frames_skip_the_stack_check() {
+        // `n` i64 values live at once: a frame of spill slots (and callee-saved
+        // registers) of about 8 * n bytes, in a function that calls nothing.
+        let live = |name: &str, n: usize| {
+            let sets: String = (1..=n)
+                .map(|i| {
+                    format!(
+                        "(local.set {i} (i64.mul (local.get 0) (i64.const {})))",
+                        2 * i + 1
+                    )
+                })
+                .collect();
+            let xor = (2..=n).fold("(local.get 1)".to_string(), |acc, i| {
+                format!("(i64.xor (i64.rotl {acc} (i64.const {i})) (local.get {i}))")
+            });
+            let sum = (1..n).rev().fold(format!("(local.get {n})"), |acc, i| {
+                format!("(i64.add {acc} (local.get {i}))")
+            });
+            format!(
+                "(func ${name} (param i64) (result i64) (local {}) {sets} (i64.mul {xor} {sum}))",
+                "i64 ".repeat(n)
+            )
+        };
+        let wat = format!(
+            r#"(module
+                 (func $no_frame (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+                 {}
+                 {}
+                 (func $calls (param i32) (result i32) (call $no_frame (local.get 0)))
+                 (func $copies (param i32)
+                   (memory.copy (local.get 0) (i32.const 0) (i32.const 16)))
+                 (memory 1))"#,
+            live("small_frame", 24),
+            live("large_frame", 700),
+        );
+        // Cranelift checks no leaf without a frame; kiln none whose frame fits below the
+        // limit; a leaf with a larger frame, and every function that calls (a wasm
+        // function, or `memmove`), keeps its check.
+        assert_eq!(stack_checks(&wat), [false, false, true, true, true]);
     }
 
     #[test]
