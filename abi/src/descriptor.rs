@@ -90,7 +90,8 @@ pub fn memory_image_granule(x86_64: bool) -> usize {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct CodeEntry {
-    /// First byte of the function's code.
+    /// First byte of the function's code; null, with `code_len` 0, for a function the
+    /// compiler left out because nothing can run it (`compiler/src/reachability.rs`).
     pub code: *const u8,
     /// Length of the code in bytes.
     pub code_len: u32,

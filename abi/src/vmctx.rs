@@ -49,6 +49,15 @@ pub struct VMContextHeader {
     pub instance: *mut core::ffi::c_void,
 }
 
+/// Bytes of stack below [`VMLimits::stack_limit`] that compiled code may use without
+/// checking the limit: the compiler leaves the prologue's check out of a function that
+/// calls nothing (no wasm function, builtin or libcall) when its frame, with the return
+/// address and saved frame pointer its caller pushed, fits in these bytes, and the
+/// runtime keeps at least this much usable stack below the limit (its margin for host
+/// functions, `runtime/src/vm/traps/stack.rs`). Such a function runs last on the stack and
+/// gives the bytes back when it returns.
+pub const UNCHECKED_STACK_BYTES: usize = 4096;
+
 /// Limits shared by every instance of a store; compiled code reads them.
 #[repr(C)]
 #[derive(Debug)]

@@ -81,6 +81,10 @@ pub struct CodegenArgs {
     /// table in read-only data instead of the null and signature checks otherwise).
     #[arg(long)]
     pub no_devirt: bool,
+    /// Compile every function, also those nothing can run (left out by default: no export,
+    /// start function, table element or `ref.func` reaches them through direct calls).
+    #[arg(long)]
+    pub keep_unused_functions: bool,
 }
 
 impl CodegenArgs {
@@ -137,6 +141,7 @@ impl CodegenArgs {
                 CompileOptions::default().inline
             },
             devirtualize: !self.no_devirt,
+            drop_unused_functions: !self.keep_unused_functions,
             ..CompileOptions::default()
         })
     }

@@ -760,6 +760,52 @@ fn inspect_lists_imports_and_exports() {
     }
 }
 
+/// `kiln compile` leaves out a function nothing can run (`$never` of `call_counts.wat`:
+/// not exported, in no table, never called) and keeps the others (`_start` has no name:
+/// `wasm_function_7`);
+/// `--keep-unused-functions` keeps it too. `kiln run` prints the same either way.
+#[test]
+fn compile_leaves_out_unused_functions_unless_asked_to_keep_them() {
+    let scratch = scratch_dir("unused-functions");
+    let source = wat_program("call_counts");
+    let used = ["leaf", "mid", "print_u32", "wasm_function_7"];
+    for (name, options, kept) in [
+        ("default", &[][..], false),
+        ("keep", &["--keep-unused-functions"][..], true),
+    ] {
+        let object_path = scratch.join(format!("call_counts-{name}.o"));
+        let mut command_line = vec!["compile", path_str(&source), "-o", path_str(&object_path)];
+        command_line.extend(options);
+        let output = run_kiln(&command_line, b"");
+        assert_eq!(output.code, Some(0), "{}", output.describe());
+        let object = std::fs::read(&object_path)
+            .unwrap_or_else(|error| panic!("reading {}: {error}", object_path.display()));
+        let symbols = elf_symbols(&object)
+            .unwrap_or_else(|error| panic!("{}: {error}", object_path.display()));
+        for function in used {
+            assert!(
+                symbols.iter().any(|symbol| symbol == function),
+                "{name}: no symbol {function:?} among {symbols:?}"
+            );
+        }
+        assert_eq!(
+            symbols.iter().any(|symbol| symbol == "never"),
+            kept,
+            "{name}: {symbols:?}"
+        );
+        let mut command_line = vec!["run"];
+        command_line.extend(options);
+        command_line.push(path_str(&source));
+        let output = run_kiln(&command_line, b"");
+        assert_eq!(
+            (output.code, output.stdout.as_str()),
+            (Some(0), "2952445\n"),
+            "{name}: {}",
+            output.describe()
+        );
+    }
+}
+
 #[test]
 fn compile_writes_elf_relocatable_with_function_symbols() {
     let scratch = scratch_dir("compile");

@@ -35,8 +35,9 @@ pub struct ModuleEnv<'a> {
     pub info: &'a ModuleInfo<'a>,
     /// Layout of the module's `vmctx`: read in this file only.
     offsets: VMOffsets,
-    /// Cranelift ids of the defined functions, by defined index.
-    pub func_ids: Vec<FuncId>,
+    /// Cranelift ids of the defined functions, by defined index; `None` for a function
+    /// nothing can run, which is not compiled (`reachability.rs`).
+    pub func_ids: Vec<Option<FuncId>>,
     /// The host's calling convention (for builtins and host calls).
     pub host_call_conv: CallConv,
     /// Memory layout the code is compiled for.
@@ -144,10 +145,10 @@ fn abi_type(ty: AbiType) -> Type {
 
 impl<'a> ModuleEnv<'a> {
     /// The environment for compiling `info` for `isa` with `memory_settings`, its defined
-    /// functions declared as `func_ids`.
+    /// functions declared as `func_ids` (`None` for those left out).
     pub fn new(
         info: &'a ModuleInfo<'a>,
-        func_ids: Vec<FuncId>,
+        func_ids: Vec<Option<FuncId>>,
         isa: &dyn TargetIsa,
         memory_settings: MemorySettings,
     ) -> Self {
@@ -194,6 +195,13 @@ impl<'a> ModuleEnv<'a> {
         let count = builder.ins().load(types::I64, trusted(), address, 0);
         let count = builder.ins().iadd_imm_s(count, 1);
         builder.ins().store(trusted(), count, address, 0);
+    }
+
+    /// The Cranelift id of defined function `defined`, which is compiled: only reachable
+    /// functions are translated, and their code calls and names only reachable ones (the
+    /// roots and the call graph of `reachability.rs` are those operators).
+    pub fn func_id(&self, defined: usize) -> FuncId {
+        self.func_ids[defined].expect("a function that compiled code names is reachable")
     }
 
     /// Number of imported functions.

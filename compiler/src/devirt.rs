@@ -256,7 +256,7 @@ impl Devirt {
     pub fn declare_code_tables(
         &mut self,
         module: &mut ObjectModule,
-        func_ids: &[FuncId],
+        func_ids: &[Option<FuncId>],
         prefix: &str,
     ) -> Result<()> {
         for table in 0..self.tables.len() {
@@ -271,10 +271,17 @@ impl Devirt {
             let mut functions = Vec::new();
             for (i, slot) in fixed.slots.iter().enumerate() {
                 let class = match *slot {
+                    // A function in a table is always compiled (`reachability.rs`);
+                    // were it not, its slot would take the checked call.
                     Slot::Func(func) if func >= self.n_imported_funcs => {
                         let defined = (func - self.n_imported_funcs) as usize;
-                        functions.push((CodeTableLayout::code_offset(i), func_ids[defined]));
-                        self.func_class(func)
+                        match func_ids[defined] {
+                            Some(func_id) => {
+                                functions.push((CodeTableLayout::code_offset(i), func_id));
+                                self.func_class(func)
+                            }
+                            None => NO_CLASS,
+                        }
                     }
                     _ => NO_CLASS,
                 };

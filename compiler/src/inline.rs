@@ -86,19 +86,20 @@ pub struct InlinePlan {
 }
 
 impl InlinePlan {
-    /// Scans the translated functions (by defined index; `func_ids` their ids, `may_throw`
+    /// Scans the translated functions (by defined index, an empty function in place of
+    /// one left out, which nothing calls; `func_ids` their ids, `may_throw`
     /// whether each may throw), guided by `profile` when there is one (it counts these
     /// functions: `Profile::check`).
     pub fn new(
         functions: &[ir::Function],
-        func_ids: &[FuncId],
+        func_ids: &[Option<FuncId>],
         may_throw: &[bool],
         profile: Option<&crate::profile::Profile>,
     ) -> InlinePlan {
         let defined_by_id: HashMap<u32, usize> = func_ids
             .iter()
             .enumerate()
-            .map(|(defined, id)| (id.as_u32(), defined))
+            .filter_map(|(defined, id)| Some((id.as_ref()?.as_u32(), defined)))
             .collect();
         let mut plan = InlinePlan {
             sizes: Vec::with_capacity(functions.len()),

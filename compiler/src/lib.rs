@@ -19,6 +19,7 @@ mod object;
 mod pipeline;
 mod placement;
 pub mod profile;
+mod reachability;
 mod throws;
 mod trampolines;
 mod translate;
@@ -112,6 +113,10 @@ pub struct CompileOptions {
     /// table in read-only data in place of the null and signature checks. Results, traps,
     /// backtraces and fuel are those of the checked call. On by default.
     pub devirtualize: bool,
+    /// Leave out the functions nothing can run (`reachability.rs`): those that no export,
+    /// start function, element segment or `ref.func` reaches through direct calls. They
+    /// keep their index, name and type; only their code is absent. On by default.
+    pub drop_unused_functions: bool,
     /// Count function entries (`--profile-generate`, see `profile.rs`): each defined
     /// function increments its own counter in writable data when entered (a load, an add
     /// and a store; not atomic), and the metadata records the module's hash and
@@ -180,6 +185,7 @@ impl Default for CompileOptions {
             inline: false,
             nothrow_wasi_imports: true,
             devirtualize: true,
+            drop_unused_functions: true,
             profile_generate: false,
             profile_file: None,
             profile_use: None,

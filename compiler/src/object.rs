@@ -8,7 +8,7 @@
 
 use crate::abi;
 use crate::error::{CompileError, Result};
-use crate::pipeline::CompiledCode;
+use crate::pipeline::CodeEntries;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
 use cranelift_object::{ObjectBuilder, ObjectModule};
@@ -67,8 +67,9 @@ pub struct ObjectContents<'a> {
     pub n_types: u32,
     /// Encoded metadata.
     pub metadata: Vec<u8>,
-    /// Every code entry in descriptor order with its id and compiled code.
-    pub code: Vec<(FuncId, CompiledCode)>,
+    /// Every code entry in descriptor order with its id and compiled code (`None` for a
+    /// function left out: its entry has no code, a null address and length 0).
+    pub code: CodeEntries,
     /// The order of `code`'s entries in `.text` (see `placement.rs`).
     pub text_order: Vec<usize>,
     /// The first memory's initial contents (see `memory_image.rs`) and their alignment, if
@@ -86,16 +87,24 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     let mut code_relocs = Vec::new();
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
-        let (func_id, code) = &contents.code[i];
-        module
-            .define_function_bytes(*func_id, code.alignment, &code.bytes, &code.relocs)
-            .map_err(emit_error)?;
+        if let Some((func_id, code)) = &contents.code[i] {
+            module
+                .define_function_bytes(*func_id, code.alignment, &code.bytes, &code.relocs)
+                .map_err(emit_error)?;
+        }
     }
-    for (i, (func_id, code)) in contents.code.iter().enumerate() {
-        let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
-            .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
+    for (i, entry) in contents.code.iter().enumerate() {
         let too_large = || CompileError::Limit("trap or call-site table larger than 4 GiB".into());
         let tables_start = u32::try_from(code_tables.len()).map_err(|_| too_large())?;
+        let Some((func_id, code)) = entry else {
+            // No code: no relocation leaves the address null, and the runtime registers
+            // no range for length 0. Its tables are empty.
+            code_entries.extend_from_slice(&CodeEntry::encode(0, tables_start));
+            CodeTables::encode(&[], &[], &mut code_tables).ok_or_else(too_large)?;
+            continue;
+        };
+        let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
+            .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
         code_entries.extend_from_slice(&CodeEntry::encode(code_len, tables_start));
         code_relocs.push((abi::code_entry_code_offset(i), *func_id));
         CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
@@ -178,7 +187,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     let mut product = module.finish();
     // cranelift-object puts a function's symbol at the start of its bytes: move it past the
     // padding. Relocations refer to symbols, so calls and the code table follow it.
-    for (func_id, code) in &contents.code {
+    for (func_id, code) in contents.code.iter().flatten() {
         if code.entry > 0 {
             let symbol = product.function_symbol(*func_id);
             let symbol = product.object.symbol_mut(symbol);

@@ -7,7 +7,8 @@ use crate::abi::{wasm_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
 use crate::{
-    devirt, inline, isa, memory_image, names, object, placement, throws, trampolines, translate,
+    devirt, inline, isa, memory_image, names, object, placement, reachability, throws, trampolines,
+    translate,
 };
 use crate::{CompileOptions, Progress};
 use cranelift_codegen::ir;
@@ -48,8 +49,9 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.interruptible = options.interruptible;
     let throws = throws::analyse(&info, options.nothrow_wasi_imports)?;
     info.metadata.may_throw = throws.functions.clone();
+    let reachable = reachability::analyse(&info, !options.drop_unused_functions, options.parallel)?;
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
-    let func_ids = declare_functions(&mut module, &info, &options.symbol_prefix)?;
+    let func_ids = declare_functions(&mut module, &info, &reachable, &options.symbol_prefix)?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
     let devirt = if options.devirtualize {
         let mut devirt = devirt::Devirt::analyze(&info, options.parallel)?;
@@ -184,21 +186,27 @@ pub struct CompiledCode {
     pub block_edges: Vec<(u32, u32)>,
 }
 
-/// Declares the defined functions in `module`, in index order, and returns their ids.
+/// Declares the `reachable` defined functions in `module`, in index order, and returns
+/// their ids by defined index (`None` for a function left out: it has no symbol).
 fn declare_functions(
     module: &mut ObjectModule,
     info: &ModuleInfo<'_>,
+    reachable: &[bool],
     prefix: &str,
-) -> Result<Vec<FuncId>> {
+) -> Result<Vec<Option<FuncId>>> {
     let n_imported = info.n_imported_funcs();
     let mut func_ids = Vec::new();
     for (defined, symbol) in function_symbols(info, prefix).iter().enumerate() {
+        if !reachable[defined] {
+            func_ids.push(None);
+            continue;
+        }
         let signature = wasm_signature(info.func_type(n_imported + defined as u32));
-        func_ids.push(
+        func_ids.push(Some(
             module
                 .declare_function(symbol, Linkage::Local, &signature)
                 .map_err(object::emit_error)?,
-        );
+        ));
     }
     Ok(func_ids)
 }
@@ -319,22 +327,31 @@ impl Isas<'_> {
     }
 }
 
-/// Translates and compiles every defined function and trampoline, on all cores when
-/// `options.parallel`; returns every code entry in descriptor order (functions, then
-/// trampolines). With `options.inline`, every function is translated before any is
-/// compiled, so that callers can take their callees' bodies (`inline.rs`).
+/// Every code entry in descriptor order (the defined functions, then the trampolines),
+/// with its id and code; `None` for a function left out (`reachability.rs`).
+pub type CodeEntries = Vec<Option<(FuncId, CompiledCode)>>;
+
+/// Translates and compiles every reachable defined function and every trampoline, on all
+/// cores when `options.parallel`; returns every code entry in descriptor order. With
+/// `options.inline`, every function is translated before any is compiled, so that callers
+/// can take their callees' bodies (`inline.rs`).
 fn compile_code(
     env: &ModuleEnv<'_>,
     isas: &Isas<'_>,
     trampolines: &[(FuncId, ir::Function)],
     options: &CompileOptions,
-) -> Result<Vec<(FuncId, CompiledCode)>> {
+) -> Result<CodeEntries> {
     let isa = isas.main;
     let info = env.info;
     let n_functions = info.bodies.len();
+    let n_compiled = env.func_ids.iter().flatten().count();
     let done = AtomicUsize::new(0);
     let translate_function = |defined: usize| -> Result<ir::Function> {
         let mut func = ir::Function::new();
+        if env.func_ids[defined].is_none() {
+            // Left out: nothing calls it, so nothing inlines this empty stand-in either.
+            return Ok(func);
+        }
         let mut builder_context = FunctionBuilderContext::new();
         translate::translate_function(
             env,
@@ -347,15 +364,15 @@ fn compile_code(
     };
     let codegen_function = |defined: usize, mut context: Context| -> Result<CompiledCode> {
         let index = env.n_imported_funcs() + defined as u32;
-        let compiled = codegen(
+        let compiled = codegen_wasm_function(
             isas.for_function(&context.func)?,
             &mut context,
-            env.func_ids[defined],
+            env.func_id(defined),
             index,
             info.func_name(index),
         );
         if let Some(Progress(report)) = &options.progress {
-            report(done.fetch_add(1, Ordering::Relaxed) + 1, n_functions);
+            report(done.fetch_add(1, Ordering::Relaxed) + 1, n_compiled);
         }
         compiled
     };
@@ -364,7 +381,7 @@ fn compile_code(
         context.func.name = user_name(*id);
         codegen(isa, &mut context, *id, u32::MAX, "trampoline")
     };
-    let compile_functions = || -> Vec<Result<CompiledCode>> {
+    let compile_functions = || -> Vec<Result<Option<CompiledCode>>> {
         if options.inline {
             let translated: Vec<Result<ir::Function>> =
                 map_indices(options.parallel, n_functions, translate_function);
@@ -383,6 +400,9 @@ fn compile_code(
                 options.profile_use.as_ref(),
             );
             map_indices(options.parallel, n_functions, |defined| {
+                if env.func_ids[defined].is_none() {
+                    return Ok(None);
+                }
                 let mut context = Context::for_function(functions[defined].clone());
                 let index = env.n_imported_funcs() + defined as u32;
                 // As in `codegen`, a failed assertion of Cranelift's is an error naming the
@@ -406,11 +426,15 @@ fn compile_code(
                         message: format!("inlining: {message}"),
                     });
                 }
-                codegen_function(defined, context)
+                codegen_function(defined, context).map(Some)
             })
         } else {
             map_indices(options.parallel, n_functions, |defined| {
-                codegen_function(defined, Context::for_function(translate_function(defined)?))
+                if env.func_ids[defined].is_none() {
+                    return Ok(None);
+                }
+                let context = Context::for_function(translate_function(defined)?);
+                codegen_function(defined, context).map(Some)
             })
         }
     };
@@ -426,10 +450,10 @@ fn compile_code(
     };
     let mut code = Vec::new();
     for (id, compiled) in env.func_ids.iter().zip(functions) {
-        code.push((*id, compiled?));
+        code.push(id.zip(compiled?));
     }
     for ((id, _), compiled) in trampolines.iter().zip(trampoline_code) {
-        code.push((*id, compiled?));
+        code.push(Some((*id, compiled?)));
     }
     Ok(code)
 }
@@ -445,6 +469,55 @@ fn map_indices<T: Send>(
     } else {
         (0..n).map(work).collect()
     }
+}
+
+/// The frame of a function that calls nothing may take this many bytes and go without
+/// the prologue's stack-limit check: with the return address and frame pointer its caller
+/// pushed, it stays within the stack the runtime keeps usable below the limit.
+const UNCHECKED_FRAME_BYTES: u32 = kiln_abi::vmctx::UNCHECKED_STACK_BYTES as u32 - 16;
+
+/// Compiles wasm function `context.func` (translated with its stack-limit check) to
+/// machine code, without the check when it is a leaf whose frame fits in
+/// [`UNCHECKED_FRAME_BYTES`]. Cranelift leaves the check out of leaves without a frame
+/// only; a leaf that saves callee-saved registers or spills paid two loads, an add, a
+/// compare and a branch per call for a frame of a few dozen bytes (benches/README.md,
+/// "What stack checks cost"). Whether the machine code calls anything and how large its
+/// frame is are known only once compiled, so a function without call instructions is
+/// compiled without the check first, and again with it when the code makes a call
+/// (a libcall Cranelift chose) or its frame is larger.
+fn codegen_wasm_function(
+    isa: &dyn TargetIsa,
+    context: &mut Context,
+    func_id: FuncId,
+    func_index: u32,
+    name: &str,
+) -> Result<CompiledCode> {
+    let calls_nothing = || {
+        let func = &context.func;
+        func.layout
+            .blocks()
+            .flat_map(|block| func.layout.block_insts(block))
+            .all(|inst| !func.dfg.insts[inst].opcode().is_call())
+    };
+    if context.func.stack_limit.is_some() && calls_nothing() {
+        let checked = context.func.clone();
+        context.func.stack_limit = None;
+        let compiled = codegen(isa, context, func_id, func_index, name)?;
+        let buffer = &context
+            .compiled_code()
+            .expect("the function was just compiled")
+            .buffer;
+        // Every call Cranelift emits, tail calls and libcalls included, is a call site.
+        let leaf = buffer.call_sites().next().is_none();
+        let frame = buffer
+            .frame_layout()
+            .map_or(u32::MAX, |layout| layout.frame_to_fp_offset);
+        if leaf && frame <= UNCHECKED_FRAME_BYTES {
+            return Ok(compiled);
+        }
+        *context = Context::for_function(checked);
+    }
+    codegen(isa, context, func_id, func_index, name)
 }
 
 /// Compiles `func` (already translated into `context.func`) to machine code.
@@ -613,7 +686,9 @@ mod tests {
         let info = module_info::parse(&wasm, options.memory).unwrap();
         let isa = isa::build_isa(&options.target, options.opt_level, &[]).unwrap();
         let mut module = object::new_module(isa.clone(), "test").unwrap();
-        let func_ids = declare_functions(&mut module, &info, "").unwrap();
+        // Every function, reachable or not: the tests look at each one's code.
+        let reachable = vec![true; info.bodies.len()];
+        let func_ids = declare_functions(&mut module, &info, &reachable, "").unwrap();
         let mut env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
         env.throws = throws::analyse(&info, options.nothrow_wasi_imports).unwrap();
         let isas = Isas {
@@ -624,7 +699,7 @@ mod tests {
         compile_code(&env, &isas, &[], &options)
             .unwrap()
             .into_iter()
-            .map(|(_, code)| code)
+            .map(|entry| entry.expect("every function is compiled").1)
             .collect()
     }
 
@@ -697,6 +772,61 @@ mod tests {
             "{} bytes of .text for {code_bytes} bytes of code",
             text.size()
         );
+    }
+
+    /// Whether each function of `wat` checks the stack limit in its prologue: the check
+    /// is the only `StackOverflow` trap site.
+    fn stack_checks(wat: &str) -> Vec<bool> {
+        compiled_functions(wat)
+            .iter()
+            .map(|code| {
+                code.traps
+                    .iter()
+                    .any(|trap| trap.trap_code == kiln_abi::trap::TrapCode::StackOverflow as u8)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leaf_functions_with_small_frames_skip_the_stack_check() {
+        // `n` i64 values live at once: a frame of spill slots (and callee-saved
+        // registers) of about 8 * n bytes, in a function that calls nothing.
+        let live = |name: &str, n: usize| {
+            let sets: String = (1..=n)
+                .map(|i| {
+                    format!(
+                        "(local.set {i} (i64.mul (local.get 0) (i64.const {})))",
+                        2 * i + 1
+                    )
+                })
+                .collect();
+            let xor = (2..=n).fold("(local.get 1)".to_string(), |acc, i| {
+                format!("(i64.xor (i64.rotl {acc} (i64.const {i})) (local.get {i}))")
+            });
+            let sum = (1..n).rev().fold(format!("(local.get {n})"), |acc, i| {
+                format!("(i64.add {acc} (local.get {i}))")
+            });
+            format!(
+                "(func ${name} (param i64) (result i64) (local {}) {sets} (i64.mul {xor} {sum}))",
+                "i64 ".repeat(n)
+            )
+        };
+        let wat = format!(
+            r#"(module
+                 (func $no_frame (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+                 {}
+                 {}
+                 (func $calls (param i32) (result i32) (call $no_frame (local.get 0)))
+                 (func $copies (param i32)
+                   (memory.copy (local.get 0) (i32.const 0) (i32.const 16)))
+                 (memory 1))"#,
+            live("small_frame", 24),
+            live("large_frame", 700),
+        );
+        // Cranelift checks no leaf without a frame; kiln none whose frame fits below the
+        // limit; a leaf with a larger frame, and every function that calls (a wasm
+        // function, or `memmove`), keeps its check.
+        assert_eq!(stack_checks(&wat), [false, false, true, true, true]);
     }
 
     #[test]

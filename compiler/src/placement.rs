@@ -25,7 +25,7 @@
 
 use crate::isa::OptLevel;
 use crate::module_info::ModuleInfo;
-use crate::pipeline::CompiledCode;
+use crate::pipeline::{CodeEntries, CompiledCode};
 use crate::profile::Profile;
 use cranelift_module::{FuncId, ModuleRelocTarget};
 use kiln_abi::metadata::ExternKind;
@@ -48,14 +48,15 @@ pub fn function_alignment(opt_level: OptLevel) -> u64 {
 }
 
 /// Places every code entry: returns the order in which to put `code` (every code entry in
-/// descriptor order: the defined functions, then the trampolines) in `.text`, starting
+/// descriptor order: the defined functions, then the trampolines; the functions left out,
+/// `None`, are not placed) in `.text`, starting
 /// from the entry points of `info` (with a profile, in its tiers), and pads and aligns
 /// each for that order (functions with loops so that their innermost loop starts a cache
 /// line, the others to [`function_alignment`] of `opt_level`; with a profile, functions
 /// never entered are packed, with no more than their own alignment).
 pub fn place(
     info: &ModuleInfo<'_>,
-    code: &mut [(FuncId, CompiledCode)],
+    code: &mut CodeEntries,
     opt_level: OptLevel,
     profile: Option<&Profile>,
 ) -> Vec<usize> {
@@ -63,11 +64,13 @@ pub fn place(
     let entry_of: HashMap<FuncId, usize> = code
         .iter()
         .enumerate()
-        .map(|(i, (func_id, _))| (*func_id, i))
+        .filter_map(|(i, entry)| Some((entry.as_ref()?.0, i)))
         .collect();
     let direct_callees = |i: usize| -> Vec<usize> {
-        code[i]
-            .1
+        let Some((_, compiled)) = &code[i] else {
+            return Vec::new();
+        };
+        compiled
             .relocs
             .iter()
             .filter_map(|reloc| match reloc.name {
@@ -79,14 +82,17 @@ pub fn place(
             .collect()
     };
     let roots = entry_points(info);
-    let order = match profile {
+    let mut order = match profile {
         None => order(code.len(), &roots, direct_callees),
         Some(profile) => profile_order(code.len(), n_defined, &roots, direct_callees, profile),
     };
+    order.retain(|&i| code[i].is_some());
     let cold = |entry: usize| profile.is_some_and(|p| entry < n_defined && !p.entered(entry));
     let mut offset = 0;
     for (position, &i) in order.iter().enumerate() {
-        let compiled = &mut code[i].1;
+        let Some((_, compiled)) = &mut code[i] else {
+            continue;
+        };
         offset = if cold(i) {
             pack(compiled, offset)
         } else {

@@ -259,7 +259,7 @@ fn scan_body(body: &wasmparser::FunctionBody<'_>) -> Result<Summary> {
 }
 
 /// The functions the module's constant expressions and element segments refer to.
-fn module_references<'m>(info: &'m ModuleInfo<'_>) -> impl Iterator<Item = u32> + 'm {
+pub(crate) fn module_references<'m>(info: &'m ModuleInfo<'_>) -> impl Iterator<Item = u32> + 'm {
     let metadata = &info.metadata;
     let in_expr = |expr: &'m ConstExpr| {
         expr.iter().filter_map(|op| match op {

@@ -28,12 +28,14 @@ fn object_has_named_functions_and_one_global_descriptor() {
         .symbols()
         .filter_map(|s| Some((s.name().ok()?.to_string(), s.is_global())))
         .collect();
-    for function in ["fac", "div", "load"] {
+    for function in ["fac", "div"] {
         assert!(
             names.contains(&(function.to_string(), false)),
             "{function} missing from {names:?}"
         );
     }
+    // Nothing can call `$load`: left out (`object_lacks_the_functions_nothing_can_run`).
+    assert!(!names.iter().any(|(name, _)| name == "load"), "{names:?}");
     let globals: Vec<&String> = names
         .iter()
         .filter(|(_, global)| *global)
@@ -124,14 +126,17 @@ fn unsupported_targets_are_refused_by_name() {
 #[test]
 fn functions_are_placed_callers_first_from_the_entry_points() {
     // Index order would be helper, unused, leaf, main; `main` (the export) comes first,
-    // then what it calls in call order, depth first; `unused` last.
-    let bytes = compile_wat(
-        r#"(module
+    // then what it calls in call order, depth first; `unused` (kept) last.
+    let options = CompileOptions {
+        drop_unused_functions: false,
+        ..CompileOptions::default()
+    };
+    let wat = r#"(module
           (func $helper (call $leaf))
           (func $unused)
           (func $leaf)
-          (func $main (export "main") (call $helper) (call $leaf)))"#,
-    );
+          (func $main (export "main") (call $helper) (call $leaf)))"#;
+    let bytes = compile(&wat::parse_str(wat).unwrap(), &options).unwrap();
     let file = object::File::parse(&*bytes).unwrap();
     let mut functions: Vec<(u64, String)> = file
         .symbols()
@@ -142,6 +147,82 @@ fn functions_are_placed_callers_first_from_the_entry_points() {
     functions.sort();
     let names: Vec<&str> = functions.iter().map(|(_, name)| name.as_str()).collect();
     assert_eq!(names, ["main", "helper", "leaf", "unused"]);
+}
+
+/// The text symbols of an object among `names`.
+fn functions_among(bytes: &[u8], names: &[&str]) -> Vec<String> {
+    let file = object::File::parse(bytes).unwrap();
+    let mut functions: Vec<String> = file
+        .symbols()
+        .filter(|symbol| symbol.kind() == object::SymbolKind::Text)
+        .filter_map(|symbol| Some(symbol.name().ok()?.to_string()))
+        .filter(|name| names.contains(&name.as_str()))
+        .collect();
+    functions.sort();
+    functions
+}
+
+/// A function that no export, start function, element segment or `ref.func` reaches
+/// through direct calls has no code and no symbol; every function such a root reaches
+/// does, and with `drop_unused_functions` off every function does.
+#[test]
+fn object_lacks_the_functions_nothing_can_run() {
+    let wat = r#"(module
+          (import "env" "f" (func $import (param i32)))
+          (table $t 2 funcref)
+          (table $init 1 funcref (ref.func $in_table_init))
+          (elem (table $t) (i32.const 0) func $in_table)
+          (elem $passive func $in_passive)
+          (global funcref (ref.func $in_global))
+          (func $start (call $from_start))
+          (func $from_start)
+          (func $exported (export "e") (param i32)
+            (call $import (local.get 0))
+            (drop (ref.func $in_code))
+            (call_indirect $t (i32.const 0))
+            (return_call $tail_callee))
+          (func $tail_callee (call $from_tail))
+          (func $from_tail)
+          (func $in_table (call $from_table))
+          (func $from_table)
+          (func $in_passive)
+          (func $in_global)
+          (func $in_table_init)
+          (func $in_code)
+          (func $unused (call $unused_callee) (call $exported (i32.const 1)))
+          (func $unused_callee (call $unused))
+          (func $unused_tail (return_call $unused))
+          (elem declare func $in_code)
+          (start $start))"#;
+    let kept = [
+        "start",
+        "from_start",
+        "exported",
+        "tail_callee",
+        "from_tail",
+        "in_table",
+        "from_table",
+        "in_passive",
+        "in_global",
+        "in_table_init",
+        "in_code",
+    ];
+    let unused = ["unused", "unused_callee", "unused_tail"];
+    let all: Vec<&str> = kept.iter().chain(&unused).copied().collect();
+    let sorted = |names: &[&str]| {
+        let mut names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        names.sort();
+        names
+    };
+    let wasm = wat::parse_str(wat).unwrap();
+    let bytes = compile(&wasm, &CompileOptions::default()).unwrap();
+    assert_eq!(functions_among(&bytes, &all), sorted(&kept));
+    let options = CompileOptions {
+        drop_unused_functions: false,
+        ..CompileOptions::default()
+    };
+    let bytes = compile(&wasm, &options).unwrap();
+    assert_eq!(functions_among(&bytes, &all), sorted(&all));
 }
 
 /// A memory layout whose guard does not fit the address space is refused: rounding and

@@ -51,7 +51,7 @@ impl FuncTranslator<'_, '_> {
             .func
             .declare_imported_user_function(ir::UserExternalName {
                 namespace: 0,
-                index: self.env.func_ids[defined].as_u32(),
+                index: self.env.func_id(defined).as_u32(),
             });
         let signature = self
             .builder

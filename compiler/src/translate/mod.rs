@@ -41,7 +41,7 @@ pub fn translate_function(
     let func_index = env.n_imported_funcs() + defined_index;
     let ty = env.info.func_type(func_index);
     func.signature = wasm_signature(ty);
-    func.name = ir::UserFuncName::user(0, env.func_ids[defined_index as usize].as_u32());
+    func.name = ir::UserFuncName::user(0, env.func_id(defined_index as usize).as_u32());
     env.declare_stack_limit(func);
 
     // Every instruction carries the module offset of the wasm it comes from (for backtraces:

@@ -64,8 +64,11 @@ pub struct Settings {
     pub profile_generate: bool,
     /// Compiled with a profile (`--profile-use`) made up from this seed: each defined
     /// function never entered, entered a few times or very often, which changes placement
-    /// and, with `inline`, inlining, but never results. Drawn last.
+    /// and, with `inline`, inlining, but never results. Drawn after `profile_generate`.
     pub profile_seed: Option<u64>,
+    /// Every function compiled, also those nothing can run (`--keep-unused-functions`);
+    /// kiln leaves them out by default. Drawn last.
+    pub keep_unused_functions: bool,
 }
 
 impl Settings {
@@ -87,11 +90,12 @@ impl Settings {
             no_devirt: false,
             profile_generate: false,
             profile_seed: None,
+            keep_unused_functions: false,
         }
     }
 
-    /// These settings with `inline`, `no_devirt` and the profile settings drawn from the
-    /// rest of the input.
+    /// These settings with `inline`, `no_devirt`, the profile settings and
+    /// `keep_unused_functions` drawn from the rest of the input.
     fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
         let inline = u.ratio(1, 2).unwrap_or(false);
         let no_devirt = u.ratio(1, 2).unwrap_or(false);
@@ -100,11 +104,13 @@ impl Settings {
             Ok(true) => u.arbitrary::<u64>().ok(),
             _ => None,
         };
+        let keep_unused_functions = u.ratio(1, 4).unwrap_or(false);
         Settings {
             inline,
             no_devirt,
             profile_generate,
             profile_seed,
+            keep_unused_functions,
             ..self
         }
     }
@@ -138,6 +144,7 @@ impl Settings {
             interruptible: self.interruptible,
             inline: self.inline,
             devirtualize: !self.no_devirt,
+            drop_unused_functions: !self.keep_unused_functions,
             profile_generate: self.profile_generate,
             profile_use: self.profile_seed.map(|seed| Settings::profile(wasm, seed)),
             memory: if self.bounds_checks {

@@ -491,6 +491,10 @@ fn write_perf_map(module: &Module) {
     let n_types = module.0.descriptor.n_types as usize;
     let mut text = String::new();
     for (index, entry) in entries.iter().enumerate() {
+        // A function left out as unused has no code.
+        if entry.code_len == 0 {
+            continue;
+        }
         let name = if index < n_functions {
             let func_index = module.0.n_imported_functions + index as u32;
             let name = module.0.code.function_name(func_index);

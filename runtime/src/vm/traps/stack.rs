@@ -1,7 +1,9 @@
 //! The wasm stack limit: how deep compiled code may go below the outermost call into it
 //! on a thread. Compiled code compares its stack pointer against `VMLimits::stack_limit`
-//! in every function prologue and traps with `StackOverflow` below it; the limit leaves
-//! [`HOST_STACK_MARGIN`] for the host functions and builtins that wasm calls near it.
+//! in every function prologue (but those of small leaf functions, which may use
+//! `kiln_abi::vmctx::UNCHECKED_STACK_BYTES` below it) and traps with `StackOverflow` below
+//! it; the limit leaves [`HOST_STACK_MARGIN`] for the host functions and builtins that
+//! wasm calls near it.
 
 use super::state::STATE;
 use crate::vm::mmap::page_size;
@@ -10,6 +12,9 @@ use std::mem::MaybeUninit;
 /// Stack kept free below the wasm stack limit for host functions and builtins that wasm
 /// calls when it is close to the limit.
 const HOST_STACK_MARGIN: usize = 128 * 1024;
+
+// Leaf functions compiled without a stack check use up to this much below the limit.
+const _: () = assert!(HOST_STACK_MARGIN >= 2 * kiln_abi::vmctx::UNCHECKED_STACK_BYTES);
 
 /// The current stack pointer (approximately: the address of a local).
 #[inline(never)]
