@@ -550,9 +550,13 @@ pub struct ModuleMetadata<'a> {
     /// such an import to a wasm function that may throw. Missing entries mean `true`.
     pub may_throw: Vec<bool>,
     /// Set when the code counts function entries (`--profile-generate`; the counters are
-    /// `ModuleDescriptor::profile`): what the runtime writes the profile with.
+    /// `ModuleDescriptor::profile`): what the runtime writes the profile with, a
+    /// [`ProfileSettings`] encoded on its own ([`ProfileSettings::encode`]). Decoding the
+    /// metadata only borrows these bytes, so a runtime that never writes profiles (an
+    /// executable whose code does not count) links no decoder for the settings: decoding
+    /// them in place cost every static executable about 2.9 KB of code.
     #[serde(borrow)]
-    pub profile: Option<ProfileSettings<'a>>,
+    pub profile: Option<&'a [u8]>,
 }
 
 /// How a module compiled to count function entries writes its profile (see
@@ -564,6 +568,18 @@ pub struct ProfileSettings<'a> {
     /// The file an executable writes the profile to when it exits (an absolute path baked
     /// in by `kiln build`); `None` for objects whose embedder writes it.
     pub file: Option<&'a str>,
+}
+
+impl<'a> ProfileSettings<'a> {
+    /// Encodes the settings for [`ModuleMetadata::profile`].
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("serializing into a Vec cannot fail")
+    }
+
+    /// Decodes settings written by [`ProfileSettings::encode`], borrowing from `bytes`.
+    pub fn decode(bytes: &'a [u8]) -> Result<ProfileSettings<'a>, DecodeError> {
+        postcard::from_bytes(bytes).map_err(DecodeError)
+    }
 }
 
 /// Metadata bytes that do not decode.
@@ -630,6 +646,11 @@ mod tests {
     #[test]
     fn metadata_round_trips_and_borrows() {
         let bytes = [1u8, 2, 3];
+        let settings = ProfileSettings {
+            module_sha256: [3; 32],
+            file: Some("/tmp/app.kilnprof"),
+        };
+        let profile = settings.encode();
         let metadata = ModuleMetadata {
             name: Some("m"),
             types: vec![FuncType {
@@ -683,14 +704,15 @@ mod tests {
                 is_final: false,
                 supertype: Some(0),
             }],
-            profile: Some(ProfileSettings {
-                module_sha256: [3; 32],
-                file: Some("/tmp/app.kilnprof"),
-            }),
+            profile: Some(&profile),
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();
         assert_eq!(decoded, metadata);
+        assert_eq!(
+            ProfileSettings::decode(decoded.profile.unwrap()).unwrap(),
+            settings
+        );
         let segment = decoded.data[0].bytes.as_ptr() as usize;
         let range = encoded.as_ptr() as usize..encoded.as_ptr() as usize + encoded.len();
         assert!(

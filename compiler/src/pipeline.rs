@@ -122,7 +122,8 @@ fn encode_metadata(metadata: &ModuleMetadata<'_>, profile: Option<ProfileSetting
         .collect();
     let mut metadata = metadata.clone();
     metadata.function_names = demangled.iter().map(|name| name.as_ref()).collect();
-    metadata.profile = profile;
+    let profile = profile.map(|settings| settings.encode());
+    metadata.profile = profile.as_deref();
     metadata.encode()
 }
 
