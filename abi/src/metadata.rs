@@ -2,11 +2,16 @@
 //! not code (types, imports, exports, memories, tables, globals, segments, names).
 //!
 //! The compiler encodes a [`ModuleMetadata`] with [`ModuleMetadata::encode`] into a data
-//! object of the kiln object file; the runtime decodes it in place with
-//! [`ModuleMetadata::decode`]. Byte strings (data segments, names) borrow from the encoded
-//! bytes, so data segments are never copied before they are applied.
+//! object of the kiln object file (postcard's format, through serde); the runtime decodes
+//! it in place with [`ModuleMetadata::decode`], a decoder of that format written by hand
+//! for size (`metadata/decode.rs`). Byte strings (data segments, names) borrow from the
+//! encoded bytes, so data segments are never copied before they are applied.
 
 use serde::{Deserialize, Serialize};
+
+mod decode;
+
+pub use decode::DecodeError;
 
 /// A value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -485,14 +490,13 @@ impl MemorySettings {
 }
 
 /// Everything about a module the runtime needs besides its code.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModuleMetadata<'a> {
     /// The module's name, from the name section.
     pub name: Option<&'a str>,
     /// Function types.
     pub types: Vec<FuncType>,
     /// Imports, in order.
-    #[serde(borrow)]
     pub imports: Vec<Import<'a>>,
     /// Type index of every function, imported first.
     pub functions: Vec<u32>,
@@ -507,20 +511,16 @@ pub struct ModuleMetadata<'a> {
     /// Function type index of every tag, imported first.
     pub tags: Vec<u32>,
     /// Name of every tag (empty where the module gives none), for uncaught exceptions.
-    #[serde(borrow)]
     pub tag_names: Vec<&'a str>,
     /// Exports.
-    #[serde(borrow)]
     pub exports: Vec<Export<'a>>,
     /// The start function.
     pub start: Option<u32>,
     /// Element segments.
     pub elements: Vec<ElementSegment>,
     /// Data segments.
-    #[serde(borrow)]
     pub data: Vec<DataSegment<'a>>,
     /// Name of every function (empty where the module gives none), for backtraces.
-    #[serde(borrow)]
     pub function_names: Vec<&'a str>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
@@ -528,7 +528,6 @@ pub struct ModuleMetadata<'a> {
     /// flag names without `has_` (x86_64: `sse41`, `avx2`, `avx512dq`, ...; aarch64: `lse`,
     /// ...). The runtime refuses to load the code on a CPU that lacks one beyond the
     /// baseline (`X86_64_BASELINE_FEATURES`), which it assumes.
-    #[serde(borrow)]
     pub cpu_features: Vec<&'a str>,
     /// Where the descriptor's memory image goes in the module's first memory (which it
     /// defines); `Some` means the image replaces that memory's active data segments, whose
@@ -555,7 +554,6 @@ pub struct ModuleMetadata<'a> {
     /// metadata only borrows these bytes, so a runtime that never writes profiles (an
     /// executable whose code does not count) links no decoder for the settings: decoding
     /// them in place cost every static executable about 2.9 KB of code.
-    #[serde(borrow)]
     pub profile: Option<&'a [u8]>,
 }
 
@@ -578,21 +576,9 @@ impl<'a> ProfileSettings<'a> {
 
     /// Decodes settings written by [`ProfileSettings::encode`], borrowing from `bytes`.
     pub fn decode(bytes: &'a [u8]) -> Result<ProfileSettings<'a>, DecodeError> {
-        postcard::from_bytes(bytes).map_err(DecodeError)
+        postcard::from_bytes(bytes).map_err(|_| DecodeError("bad profile settings"))
     }
 }
-
-/// Metadata bytes that do not decode.
-#[derive(Debug)]
-pub struct DecodeError(pub postcard::Error);
-
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "corrupt kiln module metadata: {}", self.0)
-    }
-}
-
-impl std::error::Error for DecodeError {}
 
 impl<'a> ModuleMetadata<'a> {
     /// Encodes the metadata for the object file.
@@ -600,9 +586,10 @@ impl<'a> ModuleMetadata<'a> {
         postcard::to_allocvec(self).expect("serializing into a Vec cannot fail")
     }
 
-    /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes`.
+    /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes` (by
+    /// the hand-written decoder of `decode.rs`, not serde's).
     pub fn decode(bytes: &'a [u8]) -> Result<ModuleMetadata<'a>, DecodeError> {
-        postcard::from_bytes(bytes).map_err(DecodeError)
+        decode::Reader::new(bytes).module_metadata()
     }
 
     /// Number of imports of each kind.
