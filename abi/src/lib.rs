@@ -9,6 +9,7 @@
 pub mod builtins;
 pub mod component;
 pub mod descriptor;
+pub mod function_names;
 pub mod leb128;
 pub mod link;
 pub mod metadata;

@@ -7,6 +7,7 @@
 //! for size (`metadata/decode.rs`). Byte strings (data segments, names) borrow from the
 //! encoded bytes, so data segments are never copied before they are applied.
 
+use crate::function_names::FunctionNames;
 use serde::{Deserialize, Serialize};
 
 mod decode;
@@ -520,8 +521,9 @@ pub struct ModuleMetadata<'a> {
     pub elements: Vec<ElementSegment>,
     /// Data segments.
     pub data: Vec<DataSegment<'a>>,
-    /// Name of every function (empty where the module gives none), for backtraces.
-    pub function_names: Vec<&'a str>,
+    /// Name of every function (none where the module gives none), for backtraces and
+    /// perf maps, demangled by the compiler, in their compact encoding.
+    pub function_names: FunctionNames<'a>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
     /// CPU features the code may use, the target's baseline included, as Cranelift's ISA
@@ -638,6 +640,7 @@ mod tests {
             file: Some("/tmp/app.kilnprof"),
         };
         let profile = settings.encode();
+        let names = FunctionNames::encode(&["f", "g"]);
         let metadata = ModuleMetadata {
             name: Some("m"),
             types: vec![FuncType {
@@ -675,7 +678,7 @@ mod tests {
                 },
                 bytes: &bytes,
             }],
-            function_names: vec!["f", "g"],
+            function_names: FunctionNames::new(&names),
             memory_settings: MemorySettings {
                 reservation: 1 << 32,
                 guard_size: 1 << 31,

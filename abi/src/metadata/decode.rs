@@ -329,7 +329,7 @@ impl<'a> Reader<'a> {
             start: self.option(Self::u32)?,
             elements: self.vec(Self::element_segment)?,
             data: self.vec(Self::data_segment)?,
-            function_names: self.vec(Self::str)?,
+            function_names: FunctionNames::new(self.bytes()?),
             memory_settings: MemorySettings {
                 reservation: self.u64()?,
                 guard_size: self.u64()?,
@@ -354,6 +354,7 @@ mod tests {
     /// Metadata with every variant of every enum and the extreme values of every integer
     /// type, so that each read is checked against postcard's encoding of it.
     fn everything() -> ModuleMetadata<'static> {
+        let names = FunctionNames::encode(&["f", "", "<core::fmt::Write>::write_str"]).leak();
         let all_heaps = [
             HeapType::Func,
             HeapType::NoFunc,
@@ -509,7 +510,7 @@ mod tests {
                     bytes: &[],
                 },
             ],
-            function_names: vec!["f", "", "<core::fmt::Write>::write_str"],
+            function_names: FunctionNames::new(names),
             memory_settings: MemorySettings {
                 reservation: u64::MAX,
                 guard_size: 0,

@@ -144,7 +144,7 @@ impl Module {
             ranges,
             metadata.name,
             n_imported_functions,
-            &metadata.function_names,
+            metadata.function_names,
         )
         .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
         let code = code::register(code_module);
@@ -494,7 +494,10 @@ fn write_perf_map(module: &Module) {
         let name = if index < n_functions {
             let func_index = module.0.n_imported_functions + index as u32;
             let name = module.0.code.function_name(func_index);
-            name.map_or_else(|| format!("wasm_function_{func_index}"), str::to_owned)
+            name.map_or_else(
+                || format!("wasm_function_{func_index}"),
+                |name| name.to_string(),
+            )
         } else if index < n_functions + n_types {
             format!("kiln_entry_trampoline_{}", index - n_functions)
         } else {
