@@ -77,9 +77,8 @@ impl Mmap {
         Mmap::map(len, Protection::None, libc::MAP_NORESERVE)
     }
 
-    /// Maps `len` bytes of zeroed read-write memory (for the loader and the alternate signal
-    /// stacks of threads, neither of which executables have).
-    #[cfg_attr(feature = "exe-main", allow(dead_code))]
+    /// Maps `len` bytes of zeroed read-write memory (for the loader, the alternate signal
+    /// stacks of threads, and the executables' heap, `class_heap.rs`).
     pub fn accessible(len: usize) -> io::Result<Mmap> {
         Mmap::map(len, Protection::ReadWrite, 0)
     }
