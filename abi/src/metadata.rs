@@ -2,11 +2,17 @@
 //! not code (types, imports, exports, memories, tables, globals, segments, names).
 //!
 //! The compiler encodes a [`ModuleMetadata`] with [`ModuleMetadata::encode`] into a data
-//! object of the kiln object file; the runtime decodes it in place with
-//! [`ModuleMetadata::decode`]. Byte strings (data segments, names) borrow from the encoded
-//! bytes, so data segments are never copied before they are applied.
+//! object of the kiln object file (postcard's format, through serde); the runtime decodes
+//! it in place with [`ModuleMetadata::decode`], a decoder of that format written by hand
+//! for size (`metadata/decode.rs`). Byte strings (data segments, names) borrow from the
+//! encoded bytes, so data segments are never copied before they are applied.
 
+use crate::function_names::FunctionNames;
 use serde::{Deserialize, Serialize};
+
+mod decode;
+
+pub use decode::DecodeError;
 
 /// A value type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -485,14 +491,13 @@ impl MemorySettings {
 }
 
 /// Everything about a module the runtime needs besides its code.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModuleMetadata<'a> {
     /// The module's name, from the name section.
     pub name: Option<&'a str>,
     /// Function types.
     pub types: Vec<FuncType>,
     /// Imports, in order.
-    #[serde(borrow)]
     pub imports: Vec<Import<'a>>,
     /// Type index of every function, imported first.
     pub functions: Vec<u32>,
@@ -507,28 +512,24 @@ pub struct ModuleMetadata<'a> {
     /// Function type index of every tag, imported first.
     pub tags: Vec<u32>,
     /// Name of every tag (empty where the module gives none), for uncaught exceptions.
-    #[serde(borrow)]
     pub tag_names: Vec<&'a str>,
     /// Exports.
-    #[serde(borrow)]
     pub exports: Vec<Export<'a>>,
     /// The start function.
     pub start: Option<u32>,
     /// Element segments.
     pub elements: Vec<ElementSegment>,
     /// Data segments.
-    #[serde(borrow)]
     pub data: Vec<DataSegment<'a>>,
-    /// Name of every function (empty where the module gives none), for backtraces.
-    #[serde(borrow)]
-    pub function_names: Vec<&'a str>,
+    /// Name of every function (none where the module gives none), for backtraces and
+    /// perf maps, demangled by the compiler, in their compact encoding.
+    pub function_names: FunctionNames<'a>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
     /// CPU features the code may use, the target's baseline included, as Cranelift's ISA
     /// flag names without `has_` (x86_64: `sse41`, `avx2`, `avx512dq`, ...; aarch64: `lse`,
     /// ...). The runtime refuses to load the code on a CPU that lacks one beyond the
     /// baseline (`X86_64_BASELINE_FEATURES`), which it assumes.
-    #[serde(borrow)]
     pub cpu_features: Vec<&'a str>,
     /// Where the descriptor's memory image goes in the module's first memory (which it
     /// defines); `Some` means the image replaces that memory's active data segments, whose
@@ -550,9 +551,12 @@ pub struct ModuleMetadata<'a> {
     /// such an import to a wasm function that may throw. Missing entries mean `true`.
     pub may_throw: Vec<bool>,
     /// Set when the code counts function entries (`--profile-generate`; the counters are
-    /// `ModuleDescriptor::profile`): what the runtime writes the profile with.
-    #[serde(borrow)]
-    pub profile: Option<ProfileSettings<'a>>,
+    /// `ModuleDescriptor::profile`): what the runtime writes the profile with, a
+    /// [`ProfileSettings`] encoded on its own ([`ProfileSettings::encode`]). Decoding the
+    /// metadata only borrows these bytes, so a runtime that never writes profiles (an
+    /// executable whose code does not count) links no decoder for the settings: decoding
+    /// them in place cost every static executable about 2.9 KB of code.
+    pub profile: Option<&'a [u8]>,
 }
 
 /// How a module compiled to count function entries writes its profile (see
@@ -566,17 +570,17 @@ pub struct ProfileSettings<'a> {
     pub file: Option<&'a str>,
 }
 
-/// Metadata bytes that do not decode.
-#[derive(Debug)]
-pub struct DecodeError(pub postcard::Error);
+impl<'a> ProfileSettings<'a> {
+    /// Encodes the settings for [`ModuleMetadata::profile`].
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("serializing into a Vec cannot fail")
+    }
 
-impl core::fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "corrupt kiln module metadata: {}", self.0)
+    /// Decodes settings written by [`ProfileSettings::encode`], borrowing from `bytes`.
+    pub fn decode(bytes: &'a [u8]) -> Result<ProfileSettings<'a>, DecodeError> {
+        postcard::from_bytes(bytes).map_err(|_| DecodeError("bad profile settings"))
     }
 }
-
-impl std::error::Error for DecodeError {}
 
 impl<'a> ModuleMetadata<'a> {
     /// Encodes the metadata for the object file.
@@ -584,9 +588,10 @@ impl<'a> ModuleMetadata<'a> {
         postcard::to_allocvec(self).expect("serializing into a Vec cannot fail")
     }
 
-    /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes`.
+    /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes` (by
+    /// the hand-written decoder of `decode.rs`, not serde's).
     pub fn decode(bytes: &'a [u8]) -> Result<ModuleMetadata<'a>, DecodeError> {
-        postcard::from_bytes(bytes).map_err(DecodeError)
+        decode::Reader::new(bytes).module_metadata()
     }
 
     /// Number of imports of each kind.
@@ -630,6 +635,12 @@ mod tests {
     #[test]
     fn metadata_round_trips_and_borrows() {
         let bytes = [1u8, 2, 3];
+        let settings = ProfileSettings {
+            module_sha256: [3; 32],
+            file: Some("/tmp/app.kilnprof"),
+        };
+        let profile = settings.encode();
+        let names = FunctionNames::encode(&["f", "g"]);
         let metadata = ModuleMetadata {
             name: Some("m"),
             types: vec![FuncType {
@@ -667,7 +678,7 @@ mod tests {
                 },
                 bytes: &bytes,
             }],
-            function_names: vec!["f", "g"],
+            function_names: FunctionNames::new(&names),
             memory_settings: MemorySettings {
                 reservation: 1 << 32,
                 guard_size: 1 << 31,
@@ -683,14 +694,15 @@ mod tests {
                 is_final: false,
                 supertype: Some(0),
             }],
-            profile: Some(ProfileSettings {
-                module_sha256: [3; 32],
-                file: Some("/tmp/app.kilnprof"),
-            }),
+            profile: Some(&profile),
         };
         let encoded = metadata.encode();
         let decoded = ModuleMetadata::decode(&encoded).unwrap();
         assert_eq!(decoded, metadata);
+        assert_eq!(
+            ProfileSettings::decode(decoded.profile.unwrap()).unwrap(),
+            settings
+        );
         let segment = decoded.data[0].bytes.as_ptr() as usize;
         let range = encoded.as_ptr() as usize..encoded.as_ptr() as usize + encoded.len();
         assert!(

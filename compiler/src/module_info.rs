@@ -22,8 +22,12 @@ pub struct SectionSize {
 
 /// Everything the module pass learns about a module.
 pub struct ModuleInfo<'a> {
-    /// What the runtime will need.
+    /// What the runtime will need (but the function names, which `function_names` holds
+    /// until the pipeline encodes them into it).
     pub metadata: ModuleMetadata<'a>,
+    /// Name of every function from the name section, raw (not demangled), empty where it
+    /// gives none.
+    pub function_names: Vec<&'a str>,
     /// Bodies of the defined functions, in index order.
     pub bodies: Vec<FunctionBody<'a>>,
     /// Every section with its size.
@@ -56,12 +60,13 @@ impl<'a> ModuleInfo<'a> {
 
     /// Display name of function `func_index`: its name-section name or empty.
     pub fn func_name(&self, func_index: u32) -> &'a str {
-        self.metadata.function_names[func_index as usize]
+        self.function_names[func_index as usize]
     }
 }
 
 /// Runs the module pass over bytes that were already validated.
 pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<'_>> {
+    let mut function_names = Vec::new();
     let mut metadata = ModuleMetadata {
         name: None,
         types: Vec::new(),
@@ -77,7 +82,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
         start: None,
         elements: Vec::new(),
         data: Vec::new(),
-        function_names: Vec::new(),
+        function_names: Default::default(),
         memory_settings,
         cpu_features: Vec::new(),
         memory_image_offset: None,
@@ -234,17 +239,18 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
             }
             Payload::CodeSectionEntry(body) => bodies.push(body),
             Payload::CustomSection(reader) => match reader.as_known() {
-                KnownCustom::Name(names) => read_names(names, &mut metadata),
+                KnownCustom::Name(names) => read_names(names, &mut metadata, &mut function_names),
                 KnownCustom::BranchHints(hints) => branch_hints = read_branch_hints(hints),
                 _ => {}
             },
             _ => {}
         }
     }
-    metadata.function_names.resize(metadata.functions.len(), "");
+    function_names.resize(metadata.functions.len(), "");
     metadata.tag_names.resize(metadata.tags.len(), "");
     Ok(ModuleInfo {
         metadata,
+        function_names,
         bodies,
         sections,
         branch_hints,
@@ -274,7 +280,11 @@ fn read_branch_hints(
 
 /// Reads module and function names; a malformed name section is ignored, as the spec
 /// requires of custom sections.
-fn read_names<'a>(reader: wasmparser::NameSectionReader<'a>, metadata: &mut ModuleMetadata<'a>) {
+fn read_names<'a>(
+    reader: wasmparser::NameSectionReader<'a>,
+    metadata: &mut ModuleMetadata<'a>,
+    function_names: &mut Vec<&'a str>,
+) {
     for name in reader {
         match name {
             Ok(Name::Module { name, .. }) => metadata.name = Some(name),
@@ -295,13 +305,13 @@ fn read_names<'a>(reader: wasmparser::NameSectionReader<'a>, metadata: &mut Modu
                 for naming in map {
                     let Ok(naming) = naming else { return };
                     let index = naming.index as usize;
-                    if index >= metadata.function_names.len() {
+                    if index >= function_names.len() {
                         if index > 1 << 24 {
                             continue;
                         }
-                        metadata.function_names.resize(index + 1, "");
+                        function_names.resize(index + 1, "");
                     }
-                    metadata.function_names[index] = naming.name;
+                    function_names[index] = naming.name;
                 }
             }
             Ok(_) => {}

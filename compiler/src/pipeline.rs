@@ -22,7 +22,8 @@ use cranelift_module::{
 };
 use cranelift_object::ObjectModule;
 use kiln_abi::descriptor::memory_image_granule;
-use kiln_abi::metadata::{ExternKind, ModuleMetadata, ProfileSettings};
+use kiln_abi::function_names::FunctionNames;
+use kiln_abi::metadata::{ExternKind, ProfileSettings};
 use kiln_abi::symbols;
 use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_HANDLER, NO_WASM_OFFSET};
 use rayon::prelude::*;
@@ -104,7 +105,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             prefix: &options.symbol_prefix,
             n_functions: info.bodies.len() as u32,
             n_types: info.metadata.types.len() as u32,
-            metadata: encode_metadata(&info.metadata, profile_settings(wasm, options)),
+            metadata: encode_metadata(&info, profile_settings(wasm, options)),
             code,
             text_order,
             memory_image,
@@ -114,17 +115,20 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
 }
 
 /// The metadata's bytes, with the function names demangled for backtraces and perf maps
-/// (`names.rs`); the function symbols keep the raw names; and `profile`, how code that
-/// counts writes its profile.
-fn encode_metadata(metadata: &ModuleMetadata<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
-    let demangled: Vec<Cow<'_, str>> = metadata
+/// (`names.rs`) in their compact encoding (`kiln_abi::function_names`); the function
+/// symbols keep the raw names; and `profile`, how code that counts writes its profile.
+fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
+    let demangled: Vec<Cow<'_, str>> = info
         .function_names
         .iter()
         .map(|name| names::demangle(name))
         .collect();
-    let mut metadata = metadata.clone();
-    metadata.function_names = demangled.iter().map(|name| name.as_ref()).collect();
-    metadata.profile = profile;
+    let demangled: Vec<&str> = demangled.iter().map(|name| name.as_ref()).collect();
+    let names = FunctionNames::encode(&demangled);
+    let mut metadata = info.metadata.clone();
+    metadata.function_names = FunctionNames::new(&names);
+    let profile = profile.map(|settings| settings.encode());
+    metadata.profile = profile.as_deref();
     metadata.encode()
 }
 

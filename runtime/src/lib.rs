@@ -19,7 +19,7 @@
 //!   `command.rs` (running a WASI command: `kiln run`, executables), `profile.rs`
 //!   (writing the profile of code compiled to count), `wasi_component.rs`
 //!   (a component linked into the host with WASI 0.2, for embedders), `exe_main.rs` (the C
-//!   `main` of executables), `startup_heap.rs` (their global allocator), `c_api.rs` (feature `c-api`: the C interface).
+//!   `main` of executables), `startup_heap.rs` (their global allocator, with `class_heap.rs` after its arena), `c_api.rs` (feature `c-api`: the C interface).
 
 mod api;
 pub mod bench;
@@ -34,6 +34,8 @@ mod vm;
 pub mod wasi;
 mod wasi_component;
 
+#[cfg(any(test, feature = "exe-main"))]
+mod class_heap;
 #[cfg(feature = "exe-main")]
 mod exe_component;
 #[cfg(feature = "exe-main")]

@@ -13,6 +13,7 @@
 //! exit code stays its own.
 
 use crate::Module;
+use kiln_abi::metadata::ProfileSettings;
 use kiln_abi::profile::ProfileData;
 use std::path::{Path, PathBuf};
 
@@ -20,22 +21,29 @@ use std::path::{Path, PathBuf};
 /// profile to instead of the one baked in at build time.
 pub const PROFILE_FILE_VAR: &str = "KILN_PROFILE_FILE";
 
+/// How `module` writes its profile, decoded from its metadata (which holds the settings'
+/// own encoding, see `ModuleMetadata::profile`); `None` when its code does not count.
+fn settings(module: &Module) -> Option<std::io::Result<ProfileSettings<'static>>> {
+    let bytes = module.metadata().profile?;
+    Some(ProfileSettings::decode(bytes).map_err(std::io::Error::other))
+}
+
 /// The profile of `module` so far: how many times each defined function was entered, with
 /// the module's hash; `None` when its code does not count.
-pub fn profile(module: &Module) -> Option<ProfileData> {
-    let settings = module.metadata().profile.as_ref()?;
-    Some(ProfileData {
+pub fn profile(module: &Module) -> Option<std::io::Result<ProfileData>> {
+    Some(settings(module)?.map(|settings| ProfileData {
         module_sha256: settings.module_sha256,
         counts: module.profile_counts(),
-    })
+    }))
 }
 
 /// Writes `module`'s profile to `path`, added to the profile of the same module already
 /// there if any (see the module documentation). Does nothing when the code does not count.
 pub fn write_profile(module: &Module, path: &Path) -> std::io::Result<()> {
-    let Some(mut profile) = profile(module) else {
+    let Some(profile) = profile(module) else {
         return Ok(());
     };
+    let mut profile = profile?;
     if let Ok(existing) = std::fs::read(path) {
         if let Ok(existing) = ProfileData::decode(&existing) {
             profile.merge(&existing);
@@ -54,14 +62,17 @@ pub fn write_profile(module: &Module, path: &Path) -> std::io::Result<()> {
 
 /// The file `module`'s profile goes to at exit: `$KILN_PROFILE_FILE`, else the one baked
 /// in; `None` when the code does not count.
-fn exit_file(module: &Module) -> Option<Result<PathBuf, &'static str>> {
-    let settings = module.metadata().profile.as_ref()?;
+fn exit_file(module: &Module) -> Option<Result<PathBuf, String>> {
+    let settings = match settings(module)? {
+        Ok(settings) => settings,
+        Err(error) => return Some(Err(error.to_string())),
+    };
     Some(match std::env::var_os(PROFILE_FILE_VAR) {
         Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
         _ => settings
             .file
             .map(PathBuf::from)
-            .ok_or("the module names no profile file: set KILN_PROFILE_FILE"),
+            .ok_or_else(|| "the module names no profile file: set KILN_PROFILE_FILE".into()),
     })
 }
 
@@ -71,7 +82,7 @@ fn exit_file(module: &Module) -> Option<Result<PathBuf, &'static str>> {
 pub fn write_at_exit(module: &Module) {
     let result = match exit_file(module) {
         None => return,
-        Some(Err(reason)) => Err(reason.to_string()),
+        Some(Err(reason)) => Err(reason),
         Some(Ok(path)) => write_profile(module, &path)
             .map_err(|error| format!("cannot write the profile {}: {error}", path.display())),
     };

@@ -1,6 +1,7 @@
 //! The heap of a `kiln build` executable (feature `exe-main`): the first
 //! [`ARENA_SIZE`] bytes of allocations are carved from a zero-initialised static arena,
-//! everything after from the C library's `malloc`.
+//! everything after comes from the size classes of `class_heap.rs` (not the C library's
+//! `malloc`, which executables then do not link).
 //!
 //! Start-up allocates a few kilobytes (the module's metadata, the store, the linker, the
 //! WASI context) in objects of many sizes. musl's allocator gives each size class a page
@@ -11,11 +12,12 @@
 //! allocator): the arena is small and start-up's objects mostly live until exit, so at
 //! most [`ARENA_SIZE`] bytes go unused.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use crate::class_heap;
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Bytes served from the arena before falling back to `malloc`.
+/// Bytes served from the arena before falling back to the size classes.
 const ARENA_SIZE: usize = 32 * 1024;
 
 /// Size of the executable's alternate signal stack (see [`signal_stack`]).
@@ -52,7 +54,7 @@ pub(crate) fn signal_stack() -> (*mut u8, usize) {
 /// Offset of the first free byte of the arena.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
-/// The global allocator of executables: the arena first, then [`System`].
+/// The global allocator of executables: the arena first, then `class_heap`.
 pub struct StartupHeap;
 
 #[cfg(feature = "exe-main")]
@@ -98,14 +100,13 @@ impl StartupHeap {
 }
 
 // SAFETY: `carve` hands out disjoint, suitably aligned ranges of the arena (the
-// compare-exchange claims each range once); everything else goes to `System` with the
+// compare-exchange claims each range once); everything else goes to `class_heap` with the
 // same layout, and a pointer is given back to whichever of the two it came from.
 unsafe impl GlobalAlloc for StartupHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = Self::carve(layout);
         if ptr.is_null() {
-            // SAFETY: the caller's layout has a non-zero size, as `GlobalAlloc` requires.
-            unsafe { System.alloc(layout) }
+            class_heap::alloc(layout)
         } else {
             ptr
         }
@@ -122,15 +123,28 @@ unsafe impl GlobalAlloc for StartupHeap {
                     Ordering::Relaxed,
                 );
             }
-            // SAFETY: `ptr` came from `System.alloc` with this layout.
-            None => unsafe { System.dealloc(ptr, layout) },
+            // SAFETY: `ptr` came from `class_heap::alloc` with this layout.
+            None => unsafe { class_heap::dealloc(ptr, layout) },
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let Some(offset) = Self::offset(ptr) else {
-            // SAFETY: `ptr` came from `System.alloc` with this layout.
-            return unsafe { System.realloc(ptr, layout, new_size) };
+            // SAFETY: `GlobalAlloc::realloc`'s contract makes this layout valid.
+            let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+            if class_heap::fits_in_place(layout, new_layout) {
+                return ptr;
+            }
+            let new = class_heap::alloc(new_layout);
+            if !new.is_null() {
+                // SAFETY: both blocks are ours and disjoint, each at least as long as
+                // what is copied; `ptr` came from `class_heap::alloc` with `layout`.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    class_heap::dealloc(ptr, layout);
+                }
+            }
+            return new;
         };
         if new_size <= layout.size() {
             return ptr;
@@ -172,9 +186,9 @@ mod tests {
     use super::*;
 
     /// One test, because the arena is one per process: carving, giving back the last
-    /// allocation, growing in place, moving on growth, and falling back to `malloc`.
+    /// allocation, growing in place, moving on growth, and falling back to the size classes.
     #[test]
-    fn the_arena_serves_first_then_malloc() {
+    fn the_arena_serves_first_then_the_size_classes() {
         let heap = StartupHeap;
         let small = Layout::from_size_align(24, 8).unwrap();
         // SAFETY: every pointer below is used within its layout and given back once.
@@ -204,7 +218,7 @@ mod tests {
             let again = heap.alloc(moved_layout);
             assert_eq!(again, moved);
             heap.dealloc(again, moved_layout);
-            // What does not fit comes from `malloc`, and goes back there.
+            // What does not fit comes from the size classes, and goes back there.
             let big = Layout::from_size_align(ARENA_SIZE + 1, 8).unwrap();
             let outside = heap.alloc(big);
             assert!(!outside.is_null());
@@ -236,7 +250,7 @@ mod tests {
             let mut sorted = starts.clone();
             sorted.sort_unstable();
             assert!(sorted.windows(2).all(|pair| pair[1] - pair[0] >= 8));
-            // Exhausting the arena falls back to `malloc` for small layouts too.
+            // Exhausting the arena falls back to the size classes for small layouts too.
             let filler = Layout::from_size_align(1024, 8).unwrap();
             let mut last = std::ptr::null_mut();
             for _ in 0..=ARENA_SIZE / 1024 {

@@ -133,15 +133,36 @@ pub(crate) fn check_value(store: &VMStore, value: &Val, ty: ValType) -> Result<(
         (value, ty) => value.ty() == ty,
     };
     if !matches {
-        return Err(format!("expected a value of type {ty}, got {value:?}"));
+        return Err(format!(
+            "expected a value of type {ty}, got {}",
+            describe(value)
+        ));
     }
     Ok(())
+}
+
+/// What a value is, for messages: its kind without its bits. (Printing the value with
+/// `Debug` linked the formatting of every payload, 128-bit integers and structs, about
+/// 3 KB, into every executable for a message that needs none of it.)
+fn describe(value: &Val) -> &'static str {
+    match value {
+        Val::I32(_) => "an i32",
+        Val::I64(_) => "an i64",
+        Val::F32(_) => "an f32",
+        Val::F64(_) => "an f64",
+        Val::V128(_) => "a v128",
+        Val::FuncRef(None) => "a null funcref",
+        Val::FuncRef(Some(_)) => "a funcref",
+        Val::ExternRef(None) => "a null externref",
+        Val::ExternRef(Some(_)) => "an externref",
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Store;
+    use kiln_abi::metadata::RefType;
 
     #[test]
     fn numbers_and_externrefs_round_trip() {
@@ -168,5 +189,27 @@ mod tests {
             "upper bytes are zero"
         );
         assert_eq!(reference_bits(inner, Val::ExternRef(None)), 0);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_kind() {
+        let store = Store::new();
+        let check = |value, ty| check_value(&store.inner, &value, ty).unwrap_err();
+        assert_eq!(
+            check(Val::I64(5), ValType::I32),
+            "expected a value of type i32, got an i64"
+        );
+        assert_eq!(
+            check(Val::ExternRef(None), ValType::FUNCREF),
+            "expected a value of type funcref, got a null externref"
+        );
+        let non_null = ValType::Ref(RefType {
+            nullable: false,
+            heap: HeapType::Func,
+        });
+        assert_eq!(
+            check(Val::FuncRef(None), non_null),
+            "expected a value of type (ref func), got a null funcref"
+        );
     }
 }

@@ -198,7 +198,10 @@ fn symbolize_frames(
             Some(FrameInfo {
                 module: location.module.name.map(str::to_owned),
                 func_index,
-                func_name: location.module.function_name(func_index).map(str::to_owned),
+                func_name: location
+                    .module
+                    .function_name(func_index)
+                    .map(|name| name.to_string()),
                 wasm_offset,
             })
         })

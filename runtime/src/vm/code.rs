@@ -13,6 +13,7 @@
 //! handle exists would need a tracing scheme kiln does not have. Loading the same module
 //! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
 
+use kiln_abi::function_names::{FunctionName, FunctionNames};
 use kiln_abi::trap::{CallSiteEntry, CallSiteTable, TrapEntry, TrapTable};
 use kiln_abi::TrapCode;
 use std::ptr;
@@ -58,8 +59,8 @@ pub(crate) struct CodeModule {
     pub name: Option<&'static str>,
     /// Number of imported functions: defined function `i` is function `n_imported + i`.
     pub n_imported_functions: u32,
-    /// Name of every function (imported first; empty when unnamed).
-    pub function_names: &'static [&'static str],
+    /// Name of every function (imported first), in their compact encoding.
+    pub function_names: FunctionNames<'static>,
 }
 
 /// Where a PC lies in registered code.
@@ -100,7 +101,7 @@ impl CodeModule {
         mut ranges: Vec<CodeRange>,
         name: Option<&'static str>,
         n_imported_functions: u32,
-        function_names: &'static [&'static str],
+        function_names: FunctionNames<'static>,
     ) -> Option<CodeModule> {
         ranges.sort_unstable_by_key(|range| range.start);
         for pair in ranges.windows(2) {
@@ -172,11 +173,8 @@ impl CodeModule {
     }
 
     /// The name of defined function `defined_index`, if the module gives one.
-    pub fn function_name(&self, func_index: u32) -> Option<&'static str> {
-        self.function_names
-            .get(func_index as usize)
-            .copied()
-            .filter(|name| !name.is_empty())
+    pub fn function_name(&self, func_index: u32) -> Option<FunctionName<'static>> {
+        self.function_names.get(func_index)
     }
 }
 
@@ -315,7 +313,7 @@ mod tests {
             ],
             None,
             0,
-            &[],
+            FunctionNames::default(),
         )
         .unwrap();
         let all: Vec<usize> = module.warm_addresses(usize::MAX).collect();
@@ -345,7 +343,7 @@ mod tests {
             vec![range(base + 32, 16, &[]), range(base, 16, &TRAPS)],
             Some("m"),
             0,
-            &[],
+            FunctionNames::default(),
         )
         .unwrap();
         register(module);
@@ -375,7 +373,7 @@ mod tests {
             }],
             None,
             0,
-            &[],
+            FunctionNames::default(),
         )
         .unwrap();
         register(module);
@@ -395,8 +393,12 @@ mod tests {
 
     #[test]
     fn overlapping_ranges_are_refused() {
-        assert!(
-            CodeModule::new(vec![range(0, 16, &[]), range(8, 16, &[])], None, 0, &[]).is_none()
-        );
+        assert!(CodeModule::new(
+            vec![range(0, 16, &[]), range(8, 16, &[])],
+            None,
+            0,
+            FunctionNames::default()
+        )
+        .is_none());
     }
 }

@@ -25,12 +25,12 @@ use std::sync::{Arc, LazyLock, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_10"]
+#[export_name = "kiln_abi_version_11"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 10,
+    ABI_VERSION == 11,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -144,7 +144,7 @@ impl Module {
             ranges,
             metadata.name,
             n_imported_functions,
-            &metadata.function_names,
+            metadata.function_names,
         )
         .ok_or_else(|| Error::new("corrupt kiln module: code entries overlap"))?;
         let code = code::register(code_module);
@@ -498,7 +498,10 @@ fn write_perf_map(module: &Module) {
         let name = if index < n_functions {
             let func_index = module.0.n_imported_functions + index as u32;
             let name = module.0.code.function_name(func_index);
-            name.map_or_else(|| format!("wasm_function_{func_index}"), str::to_owned)
+            name.map_or_else(
+                || format!("wasm_function_{func_index}"),
+                |name| name.to_string(),
+            )
         } else if index < n_functions + n_types {
             format!("kiln_entry_trampoline_{}", index - n_functions)
         } else {

@@ -23,7 +23,9 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
         calls: kiln_abi::trap::CallSiteTable::EMPTY,
         kind: CodeKind::Function(0),
     };
-    code::register(CodeModule::new(vec![range], Some("handmade"), 2, &["", "", "f"]).unwrap());
+    let names = kiln_abi::function_names::FunctionNames::encode(&["", "", "f"]).leak();
+    let names = kiln_abi::function_names::FunctionNames::new(names);
+    code::register(CodeModule::new(vec![range], Some("handmade"), 2, names).unwrap());
     start as usize
 }
 
