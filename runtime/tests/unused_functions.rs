@@ -95,6 +95,7 @@ fn run(
         .collect();
     let counts = kiln_runtime::profile::profile(&module)
         .expect("the code counts")
+        .expect("the profile settings decode")
         .counts;
     (outcomes, counts)
 }
