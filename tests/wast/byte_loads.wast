@@ -114,3 +114,52 @@
 (assert_trap (invoke "le32" (i32.const 65533)) "out of bounds memory access")
 (assert_trap (invoke "be16" (i32.const 65535)) "out of bounds memory access")
 (assert_return (invoke "be32" (i32.const 65532)) (i32.const 0xa5a6a7a8))
+
+;; Byte swaps written out with shifts and masks (LLVM's `bswap` for wasm) are one `bswap`;
+;; near misses keep their own meaning.
+(module
+  (func (export "bswap32") (param $x i32) (result i32)
+    (i32.or
+      (i32.or (i32.shl (local.get $x) (i32.const 24))
+              (i32.shl (i32.and (local.get $x) (i32.const 0xff00)) (i32.const 8)))
+      (i32.or (i32.and (i32.shr_u (local.get $x) (i32.const 8)) (i32.const 0xff00))
+              (i32.shr_u (local.get $x) (i32.const 24)))))
+  (func (export "bswap64") (param $x i64) (result i64)
+    (i64.or
+      (i64.or
+        (i64.or (i64.shl (local.get $x) (i64.const 56))
+                (i64.shl (i64.and (local.get $x) (i64.const 65280)) (i64.const 40)))
+        (i64.or (i64.shl (i64.and (local.get $x) (i64.const 16711680)) (i64.const 24))
+                (i64.shl (i64.and (local.get $x) (i64.const 4278190080)) (i64.const 8))))
+      (i64.or
+        (i64.or (i64.and (i64.shr_u (local.get $x) (i64.const 8)) (i64.const 4278190080))
+                (i64.and (i64.shr_u (local.get $x) (i64.const 24)) (i64.const 16711680)))
+        (i64.or (i64.and (i64.shr_u (local.get $x) (i64.const 40)) (i64.const 65280))
+                (i64.shr_u (local.get $x) (i64.const 56))))))
+  ;; One byte moved to the wrong place (0xff0000 where 0xff00 belongs): no swap.
+  (func (export "almost32") (param $x i32) (result i32)
+    (i32.or
+      (i32.or (i32.shl (local.get $x) (i32.const 24))
+              (i32.shl (i32.and (local.get $x) (i32.const 0xff0000)) (i32.const 8)))
+      (i32.or (i32.and (i32.shr_u (local.get $x) (i32.const 8)) (i32.const 0xff00))
+              (i32.shr_u (local.get $x) (i32.const 24)))))
+  ;; Three bytes swapped and one missing: no swap.
+  (func (export "partial32") (param $x i32) (result i32)
+    (i32.or (i32.shl (local.get $x) (i32.const 24))
+            (i32.or (i32.and (i32.shr_u (local.get $x) (i32.const 8)) (i32.const 0xff00))
+                    (i32.shr_u (local.get $x) (i32.const 24)))))
+  ;; A shift by 40 of an i32 is a shift by 8 (wasm takes the count modulo 32).
+  (func (export "modulo32") (param $x i32) (result i32)
+    (i32.or
+      (i32.or (i32.shl (local.get $x) (i32.const 24))
+              (i32.shl (i32.and (local.get $x) (i32.const 0xff00)) (i32.const 40)))
+      (i32.or (i32.and (i32.shr_u (local.get $x) (i32.const 8)) (i32.const 0xff00))
+              (i32.shr_u (local.get $x) (i32.const 24))))))
+
+(assert_return (invoke "bswap32" (i32.const 0x01020304)) (i32.const 0x04030201))
+(assert_return (invoke "bswap32" (i32.const 0xf1f2f3f4)) (i32.const 0xf4f3f2f1))
+(assert_return (invoke "bswap64" (i64.const 0x0102030405060708)) (i64.const 0x0807060504030201))
+(assert_return (invoke "bswap64" (i64.const 0xf1f2f3f4f5f6f7f8)) (i64.const 0xf8f7f6f5f4f3f2f1))
+(assert_return (invoke "almost32" (i32.const 0x01020304)) (i32.const 0x06000201))
+(assert_return (invoke "partial32" (i32.const 0x01020304)) (i32.const 0x04000201))
+(assert_return (invoke "modulo32" (i32.const 0x01020304)) (i32.const 0x04030201))

@@ -1,5 +1,6 @@
 //! Byte loads combined: an integer assembled from adjacent bytes of memory becomes one
-//! load (and a byte swap when the bytes are big-endian).
+//! load (and a byte swap when the bytes are big-endian); and byte swaps written out with
+//! shifts and masks become one `bswap` (`find_byte_swaps`, at the end).
 //!
 //! Wasm has no byte-swapping instruction, so LLVM leaves a big-endian read such as
 //! SQLite's `get4byte` (`p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3]`) or Rust's
@@ -485,4 +486,143 @@ fn has_effect(func: &ir::Function, inst: Inst) -> bool {
         || opcode.other_side_effects()
         || opcode.is_branch()
         || opcode.is_terminator()
+}
+
+// Byte swaps. LLVM has no wasm instruction for `bswap` either, so a swap of a whole
+// value (a big-endian read of a full-width load, as libsodium's `load64_be` and SHA-512's
+// input) becomes eight shifts by whole bytes, masks of whole bytes and `or`s. Each value of
+// such a tree is followed byte by byte back to one source value; a tree whose bytes are
+// the source's in reverse order is that source's `bswap`. All its instructions are pure,
+// so the root is replaced whatever else uses the values inside, and the rest is dead code.
+// Runs where the function has four or more shifts by whole bytes.
+
+/// Where each byte of a value comes from: byte `d` of the value is byte `from[d]` of
+/// `source`, or zero.
+#[derive(Clone, Copy)]
+struct Bytes {
+    source: Value,
+    from: [Option<u8>; MAX_BYTES],
+}
+
+/// Replaces byte swaps written out with shifts and masks by `bswap` (see the file's
+/// comment).
+pub(super) fn find_byte_swaps(func: &mut ir::Function) {
+    let mut maps: Vec<Bytes> = Vec::new();
+    let mut map_index: SecondaryMap<Value, PackedOption<PieceIndex>> = SecondaryMap::new();
+    // Sized once, as in `combine`.
+    map_index.resize(func.dfg.num_values());
+    let mut swaps = Vec::new();
+    for block in func.layout.blocks() {
+        for inst in func.layout.block_insts(block) {
+            let Some(bytes) = bytes_of(func, &maps, &map_index, inst) else {
+                continue;
+            };
+            let width = func.dfg.value_type(bytes.source).bytes() as usize;
+            let reversed = (0..width).all(|d| bytes.from[d] == Some((width - 1 - d) as u8));
+            if reversed {
+                swaps.push((inst, bytes.source));
+            }
+            map_index[func.dfg.first_result(inst)] = PieceIndex::new(maps.len()).into();
+            maps.push(bytes);
+        }
+    }
+    for (inst, source) in swaps {
+        // Pure instructions all: the swap's value is the same wherever it is used, and
+        // what computed it is dropped by Cranelift when nothing else uses it.
+        func.replace(inst).bswap(source);
+    }
+}
+
+/// The bytes `inst` computes, when it shifts by whole bytes, masks whole bytes or joins
+/// disjoint bytes of one source value (an i32 or i64).
+fn bytes_of(
+    func: &ir::Function,
+    maps: &[Bytes],
+    map_index: &SecondaryMap<Value, PackedOption<PieceIndex>>,
+    inst: Inst,
+) -> Option<Bytes> {
+    let dfg = &func.dfg;
+    let InstructionData::Binary { opcode, args } = dfg.insts[inst] else {
+        return None;
+    };
+    let ty = dfg.value_type(dfg.first_result(inst));
+    if ty != types::I32 && ty != types::I64 {
+        return None;
+    }
+    let width = ty.bytes() as usize;
+    // An operand's bytes: its own map, or the value itself, byte for byte.
+    let of = |value: Value| match map_index[value].expand() {
+        Some(index) => maps[index.index()],
+        None => {
+            let mut from = [None; MAX_BYTES];
+            for (d, byte) in from.iter_mut().enumerate().take(width) {
+                *byte = Some(d as u8);
+            }
+            Bytes {
+                source: value,
+                from,
+            }
+        }
+    };
+    let whole_bytes = |value: Value| {
+        constant(func, value)
+            .filter(|k| k % 8 == 0 && (1..width as i64 * 8).contains(k))
+            .map(|k| (k / 8) as usize)
+    };
+    let [x, y] = args;
+    match opcode {
+        Opcode::Ishl => {
+            let shift = whole_bytes(y)?;
+            let input = of(x);
+            let mut from = [None; MAX_BYTES];
+            for d in shift..width {
+                from[d] = input.from[d - shift];
+            }
+            Some(Bytes { from, ..input })
+        }
+        Opcode::Ushr => {
+            let shift = whole_bytes(y)?;
+            let input = of(x);
+            let mut from = [None; MAX_BYTES];
+            for d in 0..width - shift {
+                from[d] = input.from[d + shift];
+            }
+            Some(Bytes { from, ..input })
+        }
+        Opcode::Band => {
+            let (value, mask) = match (constant(func, x), constant(func, y)) {
+                (None, Some(mask)) => (x, mask),
+                (Some(mask), None) => (y, mask),
+                _ => return None,
+            };
+            let mut input = of(value);
+            for (d, byte) in input.from.iter_mut().enumerate().take(width) {
+                match (mask >> (8 * d)) & 0xff {
+                    0xff => {}
+                    0 => *byte = None,
+                    _ => return None,
+                }
+            }
+            Some(input)
+        }
+        Opcode::Bor => {
+            // Only joins of shifted or masked pieces: a plain value joined with another is
+            // no byte shuffle.
+            map_index[x].expand()?;
+            map_index[y].expand()?;
+            let (a, b) = (of(x), of(y));
+            if a.source != b.source {
+                return None;
+            }
+            let mut from = [None; MAX_BYTES];
+            for d in 0..width {
+                from[d] = match (a.from[d], b.from[d]) {
+                    (Some(i), Some(j)) if i != j => return None,
+                    (i, j) => i.or(j),
+                };
+            }
+            Some(Bytes { from, ..a })
+        }
+        _ => None,
+    }
 }

@@ -115,6 +115,7 @@ pub fn translate_function(
         memory0_base,
         memory64_checked: HashMap::new(),
         byte_loads: 0,
+        byte_shifts: 0,
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
         handlers: Vec::new(),
@@ -141,10 +142,13 @@ pub fn translate_function(
         let op = reader.read()?;
         translator.translate_operator(op)?;
     }
-    let byte_loads = translator.byte_loads;
+    let (byte_loads, byte_shifts) = (translator.byte_loads, translator.byte_shifts);
     translator.builder.finalize(env.frontend_config);
     if byte_loads >= 2 {
         byte_loads::combine(func);
+    }
+    if byte_shifts >= 4 {
+        byte_loads::find_byte_swaps(func);
     }
     Ok(())
 }
@@ -228,6 +232,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// How many unsigned byte loads the function has: `byte_loads.rs` looks for byte
     /// loads to combine only where there are two or more.
     pub byte_loads: u32,
+    /// How many shifts by a constant number of whole bytes the function has:
+    /// `byte_loads.rs` looks for byte swaps only where there are four or more.
+    pub byte_shifts: u32,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
     /// Branch hints of this function's `if` and `br_if` instructions, by module offset:
@@ -470,9 +477,15 @@ impl FuncTranslator<'_, '_> {
             O::I32And | O::I64And => self.binary(|b, x, y| b.ins().band(x, y)),
             O::I32Or | O::I64Or => self.binary(|b, x, y| b.ins().bor(x, y)),
             O::I32Xor | O::I64Xor => self.binary(|b, x, y| b.ins().bxor(x, y)),
-            O::I32Shl | O::I64Shl => self.binary(|b, x, y| b.ins().ishl(x, y)),
+            O::I32Shl | O::I64Shl => {
+                self.count_byte_shift();
+                self.binary(|b, x, y| b.ins().ishl(x, y))
+            }
             O::I32ShrS | O::I64ShrS => self.binary(|b, x, y| b.ins().sshr(x, y)),
-            O::I32ShrU | O::I64ShrU => self.binary(|b, x, y| b.ins().ushr(x, y)),
+            O::I32ShrU | O::I64ShrU => {
+                self.count_byte_shift();
+                self.binary(|b, x, y| b.ins().ushr(x, y))
+            }
             O::I32Rotl | O::I64Rotl => self.binary(|b, x, y| b.ins().rotl(x, y)),
             O::I32Rotr | O::I64Rotr => self.binary(|b, x, y| b.ins().rotr(x, y)),
 

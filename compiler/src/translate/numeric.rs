@@ -84,6 +84,26 @@ impl FuncTranslator<'_, '_> {
         self.builder.ins().bitcast(ty, MemFlagsData::new(), value)
     }
 
+    /// Counts a shift (about to be translated) by a constant multiple of 8 bits, for
+    /// `byte_loads::find_byte_swaps`.
+    pub(super) fn count_byte_shift(&mut self) {
+        let Some(&amount) = self.stack.last() else {
+            return;
+        };
+        let dfg = &self.builder.func.dfg;
+        if let ValueDef::Result(inst, _) = dfg.value_def(amount) {
+            if let InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } = dfg.insts[inst]
+            {
+                if imm.bits() % 8 == 0 && imm.bits() != 0 {
+                    self.byte_shifts = self.byte_shifts.saturating_add(1);
+                }
+            }
+        }
+    }
+
     /// Whether `value` is an `iconst`.
     fn is_constant(&self, value: Value) -> bool {
         let dfg = &self.builder.func.dfg;
