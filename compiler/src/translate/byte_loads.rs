@@ -575,18 +575,14 @@ fn bytes_of(
             let shift = whole_bytes(y)?;
             let input = of(x);
             let mut from = [None; MAX_BYTES];
-            for d in shift..width {
-                from[d] = input.from[d - shift];
-            }
+            from[shift..width].copy_from_slice(&input.from[..width - shift]);
             Some(Bytes { from, ..input })
         }
         Opcode::Ushr => {
             let shift = whole_bytes(y)?;
             let input = of(x);
             let mut from = [None; MAX_BYTES];
-            for d in 0..width - shift {
-                from[d] = input.from[d + shift];
-            }
+            from[..width - shift].copy_from_slice(&input.from[shift..width]);
             Some(Bytes { from, ..input })
         }
         Opcode::Band => {
@@ -615,8 +611,8 @@ fn bytes_of(
                 return None;
             }
             let mut from = [None; MAX_BYTES];
-            for d in 0..width {
-                from[d] = match (a.from[d], b.from[d]) {
+            for (d, byte) in from.iter_mut().enumerate().take(width) {
+                *byte = match (a.from[d], b.from[d]) {
                     (Some(i), Some(j)) if i != j => return None,
                     (i, j) => i.or(j),
                 };
