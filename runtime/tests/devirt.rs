@@ -1,15 +1,16 @@
 //! Devirtualized `call_indirect` (`CompileOptions::devirtualize`) keeps what depends on
 //! frames right: the module here is compiled with and without it, and every call must give
 //! the same results, or the same trap with the same backtrace (function and wasm offset of
-//! every frame), and spend the same fuel. Its tables are fixed, so each path is taken: a
+//! every frame, as `common::Outcome`), and spend the same fuel. Its tables are fixed, so each path is taken: a
 //! constant index (a direct call), a type with one function in the table (a guarded
 //! direct call, its guard passing and failing), a type with several (the code table), and
 //! the checked call in the cold blocks (imports, null slots, wrong types, out of bounds),
 //! as plain and tail calls.
 
-use kiln_runtime::{
-    load_object, CallError, Extern, Func, FuncType, Linker, Module, Store, Val, ValType,
-};
+mod common;
+
+use common::{call_with_fuel, Outcome};
+use kiln_runtime::{load_object, Extern, Func, FuncType, Linker, Module, Store, Val, ValType};
 
 const WAT: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
@@ -35,13 +36,6 @@ const WAT: &str = r#"(module
     (call_indirect $t (type $ii) (local.get 0) (i32.const 4)))
   (func (export "constant_null") (param i32) (result i32)
     (call_indirect $t (type $ii) (local.get 0) (i32.const 5))))"#;
-
-/// What a call did: its results, or its trap's code and frames.
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Returned(Vec<i32>),
-    Trapped(String, Vec<(u32, Option<u32>)>),
-}
 
 /// Every call of `calls`, in a fresh instance of the module compiled with `devirtualize`,
 /// with the fuel each left (from 100,000 each).
@@ -75,33 +69,7 @@ fn run(devirtualize: bool, calls: &[(&str, Vec<i32>)]) -> Vec<(Outcome, u64)> {
         .expect("instantiates");
     calls
         .iter()
-        .map(|(name, args)| {
-            let Some(Extern::Func(func)) = instance.get_export(&store, name) else {
-                panic!("no function export {name}");
-            };
-            let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
-            store.set_fuel(100_000);
-            let outcome = match func.call(&mut store, &args) {
-                Ok(results) => Outcome::Returned(
-                    results
-                        .iter()
-                        .map(|result| match result {
-                            Val::I32(value) => *value,
-                            other => panic!("{name}: an i32 result, not {other:?}"),
-                        })
-                        .collect(),
-                ),
-                Err(CallError::Trap(trap)) => Outcome::Trapped(
-                    trap.code.message().to_string(),
-                    trap.backtrace
-                        .iter()
-                        .map(|frame| (frame.func_index, frame.wasm_offset))
-                        .collect(),
-                ),
-                Err(other) => panic!("{name}: {other:?}"),
-            };
-            (outcome, store.fuel().expect("fuel was set"))
-        })
+        .map(|(name, args)| call_with_fuel(&mut store, &instance, name, args))
         .collect()
 }
 

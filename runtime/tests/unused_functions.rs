@@ -8,7 +8,10 @@
 //! tables (active and passive segments, `table.init`), `ref.func` and tail calls, with
 //! inlining on and off.
 
-use kiln_runtime::{load_object, CallError, Extern, Module, Store, Val};
+mod common;
+
+use common::{call_with_fuel, Outcome};
+use kiln_runtime::{load_object, Module, Store};
 
 const WAT: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
@@ -35,13 +38,6 @@ const WAT: &str = r#"(module
     (call_indirect $passive_target (type $ii) (local.get 0) (i32.const 0)))
   (elem declare func $by_ref))"#;
 
-/// What a call did: its results, or its trap's code and frames (index, name, offset).
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Returned(Vec<i32>),
-    Trapped(String, Vec<(u32, Option<String>, Option<u32>)>),
-}
-
 /// Every call of `calls` in one instance of the module compiled with `drop_unused` and
 /// `inline`, each with the fuel it left (from 100,000 each); then the entry counts.
 fn run(
@@ -65,33 +61,7 @@ fn run(
         .expect("instantiates");
     let outcomes = calls
         .iter()
-        .map(|(name, args)| {
-            let Some(Extern::Func(func)) = instance.get_export(&store, name) else {
-                panic!("no function export {name}");
-            };
-            let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
-            store.set_fuel(100_000);
-            let outcome = match func.call(&mut store, &args) {
-                Ok(results) => Outcome::Returned(
-                    results
-                        .iter()
-                        .map(|result| match result {
-                            Val::I32(value) => *value,
-                            other => panic!("{name}: an i32 result, not {other:?}"),
-                        })
-                        .collect(),
-                ),
-                Err(CallError::Trap(trap)) => Outcome::Trapped(
-                    trap.code.message().to_string(),
-                    trap.backtrace
-                        .iter()
-                        .map(|frame| (frame.func_index, frame.func_name.clone(), frame.wasm_offset))
-                        .collect(),
-                ),
-                Err(other) => panic!("{name}: {other:?}"),
-            };
-            (outcome, store.fuel().expect("fuel was set"))
-        })
+        .map(|(name, args)| call_with_fuel(&mut store, &instance, name, args))
         .collect();
     let counts = kiln_runtime::profile::profile(&module)
         .expect("the code counts")

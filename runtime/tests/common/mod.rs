@@ -1,0 +1,48 @@
+//! What the differential tests (`devirt.rs`, `unused_functions.rs`) observe of a call: the
+//! module is compiled with and without an optimization, and each call must give the same
+//! outcome and spend the same fuel either way.
+
+use kiln_runtime::{CallError, Extern, Instance, Store, Val};
+
+/// What a call did: its results, or its trap's code and frames (function index, name and
+/// wasm offset of each).
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Returned(Vec<i32>),
+    Trapped(String, Vec<(u32, Option<String>, Option<u32>)>),
+}
+
+/// Calls export `name` of `instance` with `args` and 100,000 fuel: its outcome and the
+/// fuel it left.
+pub fn call_with_fuel(
+    store: &mut Store,
+    instance: &Instance,
+    name: &str,
+    args: &[i32],
+) -> (Outcome, u64) {
+    let Some(Extern::Func(func)) = instance.get_export(store, name) else {
+        panic!("no function export {name}");
+    };
+    let args: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
+    store.set_fuel(100_000);
+    let outcome = match func.call(store, &args) {
+        Ok(results) => Outcome::Returned(
+            results
+                .iter()
+                .map(|result| match result {
+                    Val::I32(value) => *value,
+                    other => panic!("{name}: an i32 result, not {other:?}"),
+                })
+                .collect(),
+        ),
+        Err(CallError::Trap(trap)) => Outcome::Trapped(
+            trap.code.message().to_string(),
+            trap.backtrace
+                .iter()
+                .map(|frame| (frame.func_index, frame.func_name.clone(), frame.wasm_offset))
+                .collect(),
+        ),
+        Err(other) => panic!("{name}: {other:?}"),
+    };
+    (outcome, store.fuel().expect("fuel was set"))
+}
