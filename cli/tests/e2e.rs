@@ -16,6 +16,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use support::{
@@ -774,12 +775,7 @@ fn compile_leaves_out_unused_functions_unless_asked_to_keep_them() {
         ("keep", &["--keep-unused-functions"][..], true),
     ] {
         let object_path = scratch.join(format!("call_counts-{name}.o"));
-        let mut command_line = vec!["compile", path_str(&source), "-o", path_str(&object_path)];
-        command_line.extend(options);
-        let output = run_kiln(&command_line, b"");
-        assert_eq!(output.code, Some(0), "{}", output.describe());
-        let object = std::fs::read(&object_path)
-            .unwrap_or_else(|error| panic!("reading {}: {error}", object_path.display()));
+        let object = compile_object(&source, &object_path, options);
         let symbols = elf_symbols(&object)
             .unwrap_or_else(|error| panic!("{}: {error}", object_path.display()));
         for function in used {
@@ -831,12 +827,7 @@ fn compile_writes_elf_relocatable_with_function_symbols() {
     ];
     for (name, options, machine) in cases {
         let object_path = scratch.join(format!("divide_by_zero-{name}.o"));
-        let mut command_line = vec!["compile", path_str(&source), "-o", path_str(&object_path)];
-        command_line.extend(options);
-        let output = run_kiln(&command_line, b"");
-        assert_eq!(output.code, Some(0), "{}", output.describe());
-        let object = std::fs::read(&object_path)
-            .unwrap_or_else(|error| panic!("reading {}: {error}", object_path.display()));
+        let object = compile_object(&source, &object_path, options);
         check_elf_relocatable(&object, machine)
             .unwrap_or_else(|error| panic!("{}: {error}", object_path.display()));
         let symbols = elf_symbols(&object)
@@ -1340,6 +1331,16 @@ fn check_elf_relocatable(bytes: &[u8], machine: u16) -> Result<(), String> {
         return Err(format!("e_machine is {e_machine}, expected {machine}"));
     }
     Ok(())
+}
+
+/// `kiln compile SOURCE -o OBJECT OPTIONS...`, which must succeed: the object's bytes.
+fn compile_object(source: &Path, object_path: &Path, options: &[&str]) -> Vec<u8> {
+    let mut command_line = vec!["compile", path_str(source), "-o", path_str(object_path)];
+    command_line.extend(options);
+    let output = run_kiln(&command_line, b"");
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    std::fs::read(object_path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", object_path.display()))
 }
 
 /// The names of all symbols in the symbol tables of a 64-bit little-endian ELF file.
