@@ -144,7 +144,8 @@ pub fn translate_function(
     }
     let (byte_loads, byte_shifts) = (translator.byte_loads, translator.byte_shifts);
     translator.builder.finalize(env.frontend_config);
-    if byte_loads >= 2 {
+    // Bytes assembled into an integer take at least two byte loads and a shift by a byte.
+    if byte_loads >= 2 && byte_shifts >= 1 {
         byte_loads::combine(func);
     }
     if byte_shifts >= 4 {
@@ -230,10 +231,11 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// the block and the largest `offset + size` checked (see `memory.rs`).
     pub memory64_checked: HashMap<(u32, Value), (ir::Block, u64)>,
     /// How many unsigned byte loads the function has: `byte_loads.rs` looks for byte
-    /// loads to combine only where there are two or more.
+    /// loads to combine only where there are two or more (and a shift by whole bytes).
     pub byte_loads: u32,
     /// How many shifts by a constant number of whole bytes the function has:
-    /// `byte_loads.rs` looks for byte swaps only where there are four or more.
+    /// `byte_loads.rs` looks for byte swaps only where there are four or more, and for
+    /// byte loads to combine only where there is one.
     pub byte_shifts: u32,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
