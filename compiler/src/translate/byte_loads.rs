@@ -28,12 +28,11 @@
 //!   bytes are out of bounds, the first load's offset is named even if a later one was
 //!   the first out of bounds in the original order, which runs the same up to that trap).
 
+use super::{constant, defining};
 use cranelift_codegen::cursor::{Cursor, FuncCursor};
 use cranelift_codegen::entity::packed_option::PackedOption;
 use cranelift_codegen::entity::SecondaryMap;
-use cranelift_codegen::ir::{
-    self, types, Inst, InstBuilder, InstructionData, Opcode, Type, Value, ValueDef,
-};
+use cranelift_codegen::ir::{self, types, Inst, InstBuilder, InstructionData, Opcode, Type, Value};
 use std::collections::HashSet;
 
 /// At most this many bytes: an i64.
@@ -318,25 +317,6 @@ fn same_value(func: &ir::Function, a: Value, b: Value, depth: u32) -> bool {
                 && same_value(func, a0, b0, 0)
         }
         _ => false,
-    }
-}
-
-/// The instruction data defining `value`, if an instruction defines it.
-fn defining(func: &ir::Function, value: Value) -> Option<InstructionData> {
-    match func.dfg.value_def(value) {
-        ValueDef::Result(inst, _) => Some(func.dfg.insts[inst]),
-        _ => None,
-    }
-}
-
-/// The value of an `iconst`.
-fn constant(func: &ir::Function, value: Value) -> Option<i64> {
-    match defining(func, func.dfg.resolve_aliases(value))? {
-        InstructionData::UnaryImm {
-            opcode: Opcode::Iconst,
-            imm,
-        } => Some(imm.bits()),
-        _ => None,
     }
 }
 

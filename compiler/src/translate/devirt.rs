@@ -17,11 +17,11 @@
 //! Every instruction keeps the operator's source location, so traps and backtraces are
 //! those of the checked call.
 
-use super::FuncTranslator;
+use super::{constant, FuncTranslator};
 use crate::abi;
 use crate::devirt::CodeTableLayout;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{self, types, InstBuilder, InstructionData, Opcode, Value};
+use cranelift_codegen::ir::{self, types, InstBuilder, Value};
 use kiln_abi::TrapCode;
 
 impl FuncTranslator<'_, '_> {
@@ -30,22 +30,12 @@ impl FuncTranslator<'_, '_> {
     /// slot (see `Devirt::constant_target`).
     pub(super) fn constant_indirect_target(&self, type_index: u32, table: u32) -> Option<u32> {
         let operand = *self.stack.last()?;
-        let dfg = &self.builder.func.dfg;
-        let ir::ValueDef::Result(inst, 0) = dfg.value_def(operand) else {
-            return None;
-        };
-        let InstructionData::UnaryImm {
-            opcode: Opcode::Iconst,
-            imm,
-        } = dfg.insts[inst]
-        else {
-            return None;
-        };
+        let bits = constant(self.builder.func, operand)?;
         // An `i32` constant's immediate may hold its sign extended.
-        let index = if dfg.value_type(operand) == types::I32 {
-            imm.bits() as u64 & u64::from(u32::MAX)
+        let index = if self.builder.func.dfg.value_type(operand) == types::I32 {
+            bits as u64 & u64::from(u32::MAX)
         } else {
-            imm.bits() as u64
+            bits as u64
         };
         self.env.devirt.constant_target(table, type_index, index)
     }

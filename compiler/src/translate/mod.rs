@@ -154,6 +154,26 @@ pub fn translate_function(
     Ok(())
 }
 
+/// The instruction data defining `value`, if an instruction defines it.
+fn defining(func: &ir::Function, value: Value) -> Option<ir::InstructionData> {
+    match func.dfg.value_def(value) {
+        ir::ValueDef::Result(inst, _) => Some(func.dfg.insts[inst]),
+        _ => None,
+    }
+}
+
+/// The immediate of `value` when an `iconst` defines it (an `i32`'s may hold its sign
+/// extended).
+fn constant(func: &ir::Function, value: Value) -> Option<i64> {
+    match defining(func, func.dfg.resolve_aliases(value))? {
+        ir::InstructionData::UnaryImm {
+            opcode: ir::Opcode::Iconst,
+            imm,
+        } => Some(imm.bits()),
+        _ => None,
+    }
+}
+
 /// The branch hints of function `func_index`, keyed by module offset (the section gives
 /// offsets from the start of the body, which is where `body`'s range starts).
 fn function_branch_hints(

@@ -3,10 +3,10 @@
 //! the wasm semantics: trapping division and conversion, NaN-propagating min/max with
 //! -0 < +0, round-to-nearest-even `nearest`, shift counts taken modulo the width.
 
-use super::FuncTranslator;
+use super::{constant, defining, FuncTranslator};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value, ValueDef,
+    types, InstBuilder, InstructionData, MemFlagsData, Opcode, Type, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 
@@ -66,54 +66,35 @@ impl FuncTranslator<'_, '_> {
     /// backends lower to nothing between integer registers, keeps the compare on the new
     /// value. Measured in benches/README.md, "Loop counters compared after the increment".
     fn keep_counter(&mut self, value: Value) -> Value {
-        let dfg = &self.builder.func.dfg;
-        let is_counter = match dfg.value_def(value) {
-            ValueDef::Result(inst, _) => match dfg.insts[inst] {
-                InstructionData::Binary {
-                    opcode: Opcode::Iadd | Opcode::Isub,
-                    args: [x, y],
-                } => self.is_constant(x) != self.is_constant(y),
-                _ => false,
-            },
+        let func = &*self.builder.func;
+        let is_counter = match defining(func, value) {
+            Some(InstructionData::Binary {
+                opcode: Opcode::Iadd | Opcode::Isub,
+                args: [x, y],
+            }) => self.is_constant(x) != self.is_constant(y),
             _ => false,
         };
         if !is_counter {
             return value;
         }
-        let ty = dfg.value_type(value);
+        let ty = func.dfg.value_type(value);
         self.builder.ins().bitcast(ty, MemFlagsData::new(), value)
     }
 
     /// Counts a shift (about to be translated) by a constant multiple of 8 bits, for
-    /// `byte_loads::find_byte_swaps`.
+    /// `byte_loads.rs`.
     pub(super) fn count_byte_shift(&mut self) {
         let Some(&amount) = self.stack.last() else {
             return;
         };
-        let dfg = &self.builder.func.dfg;
-        if let ValueDef::Result(inst, _) = dfg.value_def(amount) {
-            if let InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } = dfg.insts[inst]
-            {
-                if imm.bits() % 8 == 0 && imm.bits() != 0 {
-                    self.byte_shifts = self.byte_shifts.saturating_add(1);
-                }
-            }
+        if constant(self.builder.func, amount).is_some_and(|bits| bits != 0 && bits % 8 == 0) {
+            self.byte_shifts = self.byte_shifts.saturating_add(1);
         }
     }
 
     /// Whether `value` is an `iconst`.
     fn is_constant(&self, value: Value) -> bool {
-        let dfg = &self.builder.func.dfg;
-        matches!(
-            dfg.value_def(value),
-            ValueDef::Result(inst, _) if matches!(
-                dfg.insts[inst],
-                InstructionData::UnaryImm { opcode: Opcode::Iconst, .. }
-            )
-        )
+        constant(self.builder.func, value).is_some()
     }
 
     pub(super) fn translate_fcmp(&mut self, cc: FloatCC) {
