@@ -264,8 +264,8 @@ pub(crate) fn leaked_trap_table(entries: &[TrapEntry]) -> TrapTable<'static> {
 #[cfg(test)]
 pub(crate) fn leaked_call_site_table(entries: &[CallSiteEntry]) -> CallSiteTable<'static> {
     let mut bytes = Vec::new();
-    CallSiteTable::encode(entries, &mut bytes);
-    CallSiteTable::new(Vec::leak(bytes), entries.len() as u32)
+    CallSiteTable::encode(entries, 0, &mut bytes);
+    CallSiteTable::new(Vec::leak(bytes), entries.len() as u32, 0)
 }
 
 #[cfg(test)]
