@@ -18,7 +18,7 @@ use cranelift_codegen::isa::{CallConv, TargetIsa};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{DataId, FuncId};
 use kiln_abi::builtins::{AbiType, Builtin};
-use kiln_abi::descriptor::{CODE_ENTRY_CODE, CODE_ENTRY_SIZE};
+use kiln_abi::descriptor::DESCRIPTOR_CODE_BASE;
 use kiln_abi::descriptor::{DESCRIPTOR_CODE, DESCRIPTOR_MEMORY_IMAGE, DESCRIPTOR_PROFILE};
 use kiln_abi::descriptor::{DESCRIPTOR_METADATA, DESCRIPTOR_TABLES};
 use kiln_abi::metadata::{FuncType, MemorySettings, ValType};
@@ -624,9 +624,13 @@ pub fn load_host_array_call(builder: &mut FunctionBuilder, host_vmctx: Value) ->
     )
 }
 
-/// Byte offset of code entry `i`'s `code` pointer in the object's code-entry table.
-pub fn code_entry_code_offset(i: usize) -> usize {
-    i * CODE_ENTRY_SIZE + CODE_ENTRY_CODE
+/// The module descriptor's pointer to a function: its code base, the first function in
+/// `.text`, when the object has code.
+pub fn descriptor_code_base(code_base: Option<FuncId>) -> Vec<(usize, FuncId)> {
+    code_base
+        .map(|func_id| (DESCRIPTOR_CODE_BASE, func_id))
+        .into_iter()
+        .collect()
 }
 
 /// The module descriptor's pointer fields, each with the data object it points to (the

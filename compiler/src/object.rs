@@ -11,8 +11,9 @@ use crate::error::{CompileError, Result};
 use crate::pipeline::CodeEntries;
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
-use cranelift_object::{ObjectBuilder, ObjectModule};
-use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor};
+use cranelift_object::object::write::SymbolSection;
+use cranelift_object::{ObjectBuilder, ObjectModule, ObjectProduct};
+use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_SIZE};
 use kiln_abi::trap::CodeTables;
 use std::sync::Arc;
 
@@ -83,8 +84,9 @@ pub struct ObjectContents<'a> {
 pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<Vec<u8>> {
     use kiln_abi::symbols::{self, prefixed};
     let mut code_tables = Vec::new();
+    // Each code entry's length and tables; its code's offset is known once cranelift-object
+    // has placed the functions, so the entries are written after `finish`.
     let mut code_entries = Vec::new();
-    let mut code_relocs = Vec::new();
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
         if let Some((func_id, code)) = &contents.code[i] {
@@ -93,20 +95,19 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
                 .map_err(emit_error)?;
         }
     }
-    for (i, entry) in contents.code.iter().enumerate() {
+    for entry in &contents.code {
         let too_large = || CompileError::Limit("trap or call-site table larger than 4 GiB".into());
         let tables_start = u32::try_from(code_tables.len()).map_err(|_| too_large())?;
         let Some((func_id, code)) = entry else {
-            // No code: no relocation leaves the address null, and the runtime registers
-            // no range for length 0. Its tables are empty.
-            code_entries.extend_from_slice(&CodeEntry::encode(0, tables_start));
+            // No code: offset and length 0, and the runtime registers no range for length
+            // 0. Its tables are empty.
+            code_entries.push((None, 0, tables_start));
             CodeTables::encode(&[], &[], &mut code_tables).ok_or_else(too_large)?;
             continue;
         };
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        code_entries.extend_from_slice(&CodeEntry::encode(code_len, tables_start));
-        code_relocs.push((abi::code_entry_code_offset(i), *func_id));
+        code_entries.push((Some(*func_id), code_len, tables_start));
         CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
             .ok_or_else(too_large)?;
     }
@@ -132,16 +133,22 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         &[],
         &[],
     )?;
-    code_entries.resize(code_entries.len().max(8), 0);
+    // Zeros for now, rewritten after `finish` (see `write_code_entries`).
+    let code_entries_len = code_entries.len() * CODE_ENTRY_SIZE;
     let code = define_data(
         &mut module,
         &prefixed(prefix, symbols::FUNCTIONS),
         Linkage::Local,
-        code_entries,
-        16,
-        &code_relocs,
+        vec![0; code_entries_len.max(8)],
+        4,
+        &[],
         &[],
     )?;
+    // The code base: the first function in `.text`.
+    let code_base = contents
+        .text_order
+        .iter()
+        .find_map(|&i| contents.code[i].as_ref().map(|(func_id, _)| *func_id));
     let memory_image_len = contents
         .memory_image
         .as_ref()
@@ -181,7 +188,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         Linkage::Export,
         descriptor.to_vec(),
         16,
-        &[],
+        &abi::descriptor_code_base(code_base),
         &descriptor_addresses,
     )?;
     let mut product = module.finish();
@@ -195,5 +202,50 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
             symbol.size -= u64::from(code.entry);
         }
     }
+    write_code_entries(&mut product, code, code_base, &code_entries)?;
     product.emit().map_err(emit_error)
+}
+
+/// Writes the code-entry table `code` of `product`: each entry's code offset (from the
+/// symbol of `code_base`, the first function in `.text`; 0 without code), code length and
+/// tables' start. The functions' symbols are final by now (past their padding).
+fn write_code_entries(
+    product: &mut ObjectProduct,
+    code: DataId,
+    code_base: Option<FuncId>,
+    entries: &[(Option<FuncId>, u32, u32)],
+) -> Result<()> {
+    let place = |product: &ObjectProduct, symbol| {
+        let symbol = product.object.symbol(symbol);
+        (symbol.section, symbol.value)
+    };
+    let base = code_base.map(|id| place(product, product.function_symbol(id)));
+    let mut bytes = Vec::with_capacity(entries.len() * CODE_ENTRY_SIZE);
+    for &(func_id, code_len, tables_start) in entries {
+        let code_offset = match (func_id, base) {
+            (Some(func_id), Some((base_section, base_value))) => {
+                let (section, value) = place(product, product.function_symbol(func_id));
+                if section != base_section {
+                    return Err(CompileError::Emit(
+                        "functions in more than one section".into(),
+                    ));
+                }
+                value
+                    .checked_sub(base_value)
+                    .and_then(|offset| u32::try_from(offset).ok())
+                    .ok_or_else(|| CompileError::Limit("code larger than 4 GiB".into()))?
+            }
+            _ => 0,
+        };
+        bytes.extend_from_slice(&CodeEntry::encode(code_offset, code_len, tables_start));
+    }
+    let (table_section, table_value) = place(product, product.data_symbol(code));
+    let SymbolSection::Section(section) = table_section else {
+        return Err(CompileError::Emit(
+            "code-entry table without a section".into(),
+        ));
+    };
+    let start = usize::try_from(table_value).map_err(emit_error)?;
+    product.object.section_mut(section).data_mut()[start..][..bytes.len()].copy_from_slice(&bytes);
+    Ok(())
 }

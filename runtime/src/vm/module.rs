@@ -132,7 +132,7 @@ impl Module {
                     .and_then(CodeTables::decode)
                     .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
                 Ok(CodeRange {
-                    start: entry.code as usize,
+                    start: descriptor.code_address(entry) as usize,
                     len: entry.code_len as usize,
                     traps: code_tables.traps,
                     calls: code_tables.calls,
@@ -234,7 +234,7 @@ impl Module {
     /// Code of defined function `defined_index`.
     pub(crate) fn function_code(&self, defined_index: u32) -> *const u8 {
         // SAFETY: validated descriptor; callers pass defined indices from the metadata.
-        unsafe { self.0.descriptor.code_entries()[defined_index as usize].code }
+        unsafe { self.0.descriptor.code(defined_index as usize) }
     }
 }
 
@@ -285,8 +285,12 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
     // SAFETY: the caller checked magic and version; pointers are relocated.
     let entries = unsafe { descriptor.code_entries() };
     for entry in entries {
-        // Each entry's code tables are checked as they are decoded (`from_descriptor`).
-        if entry.code.is_null() && entry.code_len > 0 {
+        // Each entry's code tables are checked as they are decoded (`from_descriptor`),
+        // and the ranges for overlap when they are registered.
+        let end = (descriptor.code_base as usize)
+            .checked_add(entry.code_offset as usize)
+            .and_then(|start| start.checked_add(entry.code_len as usize));
+        if entry.code_len > 0 && (descriptor.code_base.is_null() || end.is_none()) {
             return Err(corrupt("code entry out of range"));
         }
     }
@@ -509,7 +513,8 @@ fn write_perf_map(module: &Module) {
         };
         text.push_str(&format!(
             "{:x} {:x} {name}\n",
-            entry.code as usize, entry.code_len
+            module.0.descriptor.code_address(entry) as usize,
+            entry.code_len
         ));
     }
     let _ = file.write_all(text.as_bytes());
