@@ -111,8 +111,29 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
             .ok_or_else(too_large)?;
     }
-    let metadata_len = contents.metadata.len();
     let prefix = contents.prefix;
+    // The memory image first: read-only data is laid out in the order of definition, and
+    // the image is page-aligned, so the data after it needs no padding (the metadata and
+    // code tables before it left up to a page less one byte of it).
+    let memory_image_len = contents
+        .memory_image
+        .as_ref()
+        .map_or(0, |(image, _)| image.len());
+    let memory_image = contents
+        .memory_image
+        .map(|(image, align)| {
+            define_data(
+                &mut module,
+                &prefixed(prefix, symbols::MEMORY_IMAGE),
+                Linkage::Local,
+                image,
+                align,
+                &[],
+                &[],
+            )
+        })
+        .transpose()?;
+    let metadata_len = contents.metadata.len();
     let metadata = define_data(
         &mut module,
         &prefixed(prefix, symbols::METADATA),
@@ -149,24 +170,6 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         .text_order
         .iter()
         .find_map(|&i| contents.code[i].as_ref().map(|(func_id, _)| *func_id));
-    let memory_image_len = contents
-        .memory_image
-        .as_ref()
-        .map_or(0, |(image, _)| image.len());
-    let memory_image = contents
-        .memory_image
-        .map(|(image, align)| {
-            define_data(
-                &mut module,
-                &prefixed(prefix, symbols::MEMORY_IMAGE),
-                Linkage::Local,
-                image,
-                align,
-                &[],
-                &[],
-            )
-        })
-        .transpose()?;
     let descriptor = ModuleDescriptor::encode(
         contents.n_functions,
         contents.n_types,
