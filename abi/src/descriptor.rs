@@ -6,11 +6,11 @@
 //!  <prefix>kiln_module ─► ModuleDescriptor
 //!                           ├─ metadata ──────► postcard bytes (metadata.rs)
 //!                           ├─ code ──────────► [CodeEntry; n_functions + 2 * n_types]
-//!                           │                      ├─ code_offset: its code, from code_base
-//!                           │                      └─ tables_start: its part of the code tables
+//!                           │                      └─ code_offset: its code, from code_base
 //!                           ├─ code_base ─────► the first function in the object's `.text`
 //!                           ├─ tables ────────► tables_len bytes: each code entry's trap table
-//!                           │                     and call-site table (trap.rs `CodeTables`)
+//!                           │                     and call-site table (trap.rs `CodeTables`),
+//!                           │                     in code-entry order
 //!                           ├─ memory_image ──► the first memory's initial bytes (or null)
 //!                           └─ profile ───────► [u64; n_functions] entry counters, written by
 //!                                                 the code (or null: it does not count)
@@ -26,7 +26,8 @@
 //! linker (or by the runtime's loader), so reading it costs nothing at start-up. The code
 //! entries hold no pointers: all of an object's code is in its one `.text`, so each entry
 //! holds its code's offset from `code_base`, which the compiler knows once it has placed the
-//! functions. That makes an entry 12 bytes instead of 16, and saves the linker a relocation
+//! functions. That makes an entry 8 bytes instead of 16 (its tables are found by their
+//! lengths, `trap::CodeTables`), and saves the linker a relocation
 //! per entry, which in a position-independent executable is a 24-byte dynamic relocation
 //! that the dynamic loader applies at each start.
 
@@ -59,8 +60,8 @@ pub struct ModuleDescriptor {
     /// The address the code entries' [`CodeEntry::code_offset`]s count from: the first
     /// function placed in the object's `.text` (null when no entry has code).
     pub code_base: *const u8,
-    /// The code tables: every code entry's trap and call-site tables, encoded as
-    /// `trap::CodeTables` describes.
+    /// The code tables: every code entry's trap and call-site tables, in code-entry order,
+    /// encoded as `trap::CodeTables` describes.
     pub tables: *const u8,
     /// Length of the code tables in bytes.
     pub tables_len: usize,
@@ -106,9 +107,6 @@ pub struct CodeEntry {
     pub code_offset: u32,
     /// Length of the code in bytes; 0 for a function without code.
     pub code_len: u32,
-    /// Byte offset of the function's trap and call-site tables (`trap::CodeTables`) in
-    /// the descriptor's code tables.
-    pub tables_start: u32,
 }
 
 /// Offset of [`ModuleDescriptor::metadata`].
@@ -270,14 +268,12 @@ impl ModuleDescriptor {
 
 impl CodeEntry {
     /// The bytes of an entry as the compiler writes it: `code_offset` from the descriptor's
-    /// `code_base`, `tables_start` the byte offset of the entry's tables in the code tables.
-    pub fn encode(code_offset: u32, code_len: u32, tables_start: u32) -> [u8; CODE_ENTRY_SIZE] {
+    /// `code_base`.
+    pub fn encode(code_offset: u32, code_len: u32) -> [u8; CODE_ENTRY_SIZE] {
         let mut bytes = [0u8; CODE_ENTRY_SIZE];
         bytes[offset_of!(CodeEntry, code_offset)..][..4]
             .copy_from_slice(&code_offset.to_le_bytes());
         bytes[offset_of!(CodeEntry, code_len)..][..4].copy_from_slice(&code_len.to_le_bytes());
-        bytes[offset_of!(CodeEntry, tables_start)..][..4]
-            .copy_from_slice(&tables_start.to_le_bytes());
         bytes
     }
 }
@@ -296,7 +292,7 @@ unsafe fn slice_or_empty<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
 }
 
 const _: () = assert!(offset_of!(ModuleDescriptor, metadata) == 24);
-const _: () = assert!(CODE_ENTRY_SIZE == 12);
+const _: () = assert!(CODE_ENTRY_SIZE == 8);
 
 #[cfg(test)]
 mod tests {
@@ -304,20 +300,18 @@ mod tests {
 
     #[test]
     fn code_entries_are_offsets_from_the_code_base() {
-        let bytes = CodeEntry::encode(0x0102_0304, 0x20, 0x0a0b_0c0d);
-        assert_eq!(bytes, [4, 3, 2, 1, 0x20, 0, 0, 0, 0xd, 0xc, 0xb, 0xa]);
+        let bytes = CodeEntry::encode(0x0102_0304, 0x20);
+        assert_eq!(bytes, [4, 3, 2, 1, 0x20, 0, 0, 0]);
         let code = [0u8; 64];
         let entries = [
             CodeEntry {
                 code_offset: 16,
                 code_len: 8,
-                tables_start: 0,
             },
             // A function without code: offset 0 would be the base itself.
             CodeEntry {
                 code_offset: 0,
                 code_len: 0,
-                tables_start: 3,
             },
         ];
         let descriptor = ModuleDescriptor {

@@ -169,21 +169,21 @@ impl TrapEntry {
 /// arithmetic, as a zigzag-encoded `i32`) as an unsigned LEB128; then, when the low bit is
 /// set, the trap code byte. Most trap sites are memory accesses, so most entries repeat the
 /// previous one's code (a Rust WASI program: 6,328 of 7,867) and take no byte for it.
+///
+/// The table is its bytes: entries follow one another to its end, with no count.
 #[derive(Clone, Copy, Debug)]
 pub struct TrapTable<'a> {
-    /// The entries' bytes (and possibly more after them: the next code entry's).
+    /// The entries' bytes.
     bytes: &'a [u8],
-    /// Number of entries.
-    len: u32,
 }
 
 impl<'a> TrapTable<'a> {
     /// A table of no entries.
-    pub const EMPTY: TrapTable<'static> = TrapTable { bytes: &[], len: 0 };
+    pub const EMPTY: TrapTable<'static> = TrapTable { bytes: &[] };
 
-    /// The `len` entries encoded at the start of `bytes`.
-    pub fn new(bytes: &'a [u8], len: u32) -> TrapTable<'a> {
-        TrapTable { bytes, len }
+    /// The entries encoded in `bytes`.
+    pub fn new(bytes: &'a [u8]) -> TrapTable<'a> {
+        TrapTable { bytes }
     }
 
     /// Appends the encoding of `entries` (sorted by code offset) to `out`.
@@ -203,12 +203,15 @@ impl<'a> TrapTable<'a> {
         }
     }
 
-    /// The entries, in code-offset order; fewer when the bytes end early or the first entry
-    /// has no trap code (a corrupt table).
+    /// The entries, in code-offset order; they end early where an entry is cut short or the
+    /// first has no trap code (a corrupt table).
     pub fn iter(&self) -> impl Iterator<Item = TrapEntry> + 'a {
         let mut bytes = self.bytes;
         let (mut code, mut wasm, mut previous_code) = (0u32, 0u32, None);
-        (0..self.len).map_while(move |_| {
+        core::iter::from_fn(move || {
+            if bytes.is_empty() {
+                return None;
+            }
             let first = leb128::read(&mut bytes)?;
             let code_delta = u32::try_from(first >> 1).ok()?;
             let wasm_delta = leb128::unzigzag(leb128::read_u32(&mut bytes)?);
@@ -228,6 +231,7 @@ impl<'a> TrapTable<'a> {
                 trap_code,
             })
         })
+        .fuse()
     }
 
     /// The entry of the instruction at `code_offset`, if it is a trap site.
@@ -288,14 +292,14 @@ impl CallSiteEntry {
 /// the call, as an unsigned LEB128; the wasm offset's difference from the previous entry's
 /// (from the table's wasm start before the first: in [`CodeTables`] the first trap entry's
 /// wasm offset, near the function's own, so the first call's takes a byte rather than
-/// three; wrapping `u32` arithmetic, as a zigzag-encoded `i32`) as an unsigned LEB128; then, for a covered call only, the handler offset and the frame offset, each an
-/// unsigned LEB128. Most calls are not covered, so they cost nothing for either.
+/// three; wrapping `u32` arithmetic, as a zigzag-encoded `i32`) as an unsigned LEB128;
+/// then, for a covered call only, the handler offset and the frame offset, each an unsigned
+/// LEB128. Most calls are not covered, so they cost nothing for either. As in a
+/// [`TrapTable`], the entries follow one another to the end of the bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct CallSiteTable<'a> {
-    /// The entries' bytes (and possibly more after them: the next code entry's).
+    /// The entries' bytes.
     bytes: &'a [u8],
-    /// Number of entries.
-    len: u32,
     /// The wasm offset the first entry's is a difference from.
     wasm_start: u32,
 }
@@ -304,17 +308,12 @@ impl<'a> CallSiteTable<'a> {
     /// A table of no entries.
     pub const EMPTY: CallSiteTable<'static> = CallSiteTable {
         bytes: &[],
-        len: 0,
         wasm_start: 0,
     };
 
-    /// The `len` entries encoded at the start of `bytes` from wasm offset `wasm_start`.
-    pub fn new(bytes: &'a [u8], len: u32, wasm_start: u32) -> CallSiteTable<'a> {
-        CallSiteTable {
-            bytes,
-            len,
-            wasm_start,
-        }
+    /// The entries encoded in `bytes` from wasm offset `wasm_start`.
+    pub fn new(bytes: &'a [u8], wasm_start: u32) -> CallSiteTable<'a> {
+        CallSiteTable { bytes, wasm_start }
     }
 
     /// Appends the encoding of `entries` (sorted by return offset) from wasm offset
@@ -337,12 +336,15 @@ impl<'a> CallSiteTable<'a> {
         }
     }
 
-    /// The entries, in return-offset order; fewer when the bytes end early (a corrupt
-    /// table).
+    /// The entries, in return-offset order; they end early where an entry is cut short (a
+    /// corrupt table).
     pub fn iter(&self) -> impl Iterator<Item = CallSiteEntry> + 'a {
         let mut bytes = self.bytes;
         let (mut ret, mut wasm) = (0u32, self.wasm_start);
-        (0..self.len).map_while(move |_| {
+        core::iter::from_fn(move || {
+            if bytes.is_empty() {
+                return None;
+            }
             let first = leb128::read(&mut bytes)?;
             let ret_delta = u32::try_from(first >> 1).ok()?;
             let wasm_delta = leb128::unzigzag(leb128::read_u32(&mut bytes)?);
@@ -361,6 +363,7 @@ impl<'a> CallSiteTable<'a> {
                 frame_offset,
             })
         })
+        .fuse()
     }
 
     /// The entry of the call whose return address is at `return_offset`, if there is one.
@@ -372,12 +375,12 @@ impl<'a> CallSiteTable<'a> {
 }
 
 /// A code entry's part of the module's code tables: its trap table and its call-site
-/// table, one run of bytes that its code entry points to (`CodeEntry::tables_start`): the
-/// number of trap entries, the number of call sites and the length in bytes of the trap
-/// entries, each an unsigned LEB128, then the [`TrapTable`]'s entries, then the
-/// [`CallSiteTable`]'s, from the first trap entry's wasm offset (0 without trap entries). Keeping the counts here rather than in fixed fields of the code
-/// entry halves the code-entry table (16 bytes an entry instead of 32); a trampoline with
-/// neither table costs three bytes.
+/// table, one run of bytes: the length in bytes of the trap entries and of the call sites,
+/// each an unsigned LEB128, then the [`TrapTable`]'s entries, then the [`CallSiteTable`]'s,
+/// from the first trap entry's wasm offset (0 without trap entries). The code entries'
+/// tables follow one another in code-entry order, so the runtime finds each by reading the
+/// lengths of those before it, once, when it registers the module; the code entries hold
+/// only their code (8 bytes an entry). A trampoline with neither table costs two bytes.
 #[derive(Clone, Copy, Debug)]
 pub struct CodeTables<'a> {
     /// The trap sites.
@@ -388,34 +391,36 @@ pub struct CodeTables<'a> {
 
 impl<'a> CodeTables<'a> {
     /// Appends a code entry's tables to `out`: its trap entries (sorted by code offset)
-    /// and its call sites (sorted by return offset). `None` when a count or the trap
-    /// entries' length passes `u32`.
+    /// and its call sites (sorted by return offset). `None` when a table's length passes
+    /// `u32`.
     pub fn encode(traps: &[TrapEntry], calls: &[CallSiteEntry], out: &mut Vec<u8>) -> Option<()> {
         let mut trap_bytes = Vec::new();
         TrapTable::encode(traps, &mut trap_bytes);
-        for count in [traps.len(), calls.len(), trap_bytes.len()] {
-            leb128::write(out, u64::from(u32::try_from(count).ok()?));
+        let wasm_start = traps.first().map_or(0, |trap| trap.wasm_offset);
+        let mut call_bytes = Vec::new();
+        CallSiteTable::encode(calls, wasm_start, &mut call_bytes);
+        for table in [&trap_bytes, &call_bytes] {
+            leb128::write(out, u64::from(u32::try_from(table.len()).ok()?));
         }
         out.extend_from_slice(&trap_bytes);
-        let wasm_start = traps.first().map_or(0, |trap| trap.wasm_offset);
-        CallSiteTable::encode(calls, wasm_start, out);
+        out.extend_from_slice(&call_bytes);
         Some(())
     }
 
-    /// The tables encoded at the start of `bytes` (which may go on with the next code
-    /// entry's); `None` when the header does not decode or the trap entries' length passes
-    /// the bytes. Entries past the end of the bytes are left out when they are read.
-    pub fn decode(bytes: &'a [u8]) -> Option<CodeTables<'a>> {
-        let mut rest = bytes;
-        let n_traps = leb128::read_u32(&mut rest)?;
-        let n_calls = leb128::read_u32(&mut rest)?;
+    /// The tables encoded at the start of `bytes`, which is advanced past them (to the
+    /// next code entry's); `None` when the lengths do not decode or pass the bytes.
+    pub fn decode(bytes: &mut &'a [u8]) -> Option<CodeTables<'a>> {
+        let mut rest = *bytes;
         let trap_bytes = usize::try_from(leb128::read_u32(&mut rest)?).ok()?;
-        let (traps, calls) = rest.split_at_checked(trap_bytes)?;
-        let traps = TrapTable::new(traps, n_traps);
+        let call_bytes = usize::try_from(leb128::read_u32(&mut rest)?).ok()?;
+        let (traps, rest) = rest.split_at_checked(trap_bytes)?;
+        let (calls, rest) = rest.split_at_checked(call_bytes)?;
+        *bytes = rest;
+        let traps = TrapTable::new(traps);
         let wasm_start = traps.iter().next().map_or(0, |trap| trap.wasm_offset);
         Some(CodeTables {
             traps,
-            calls: CallSiteTable::new(calls, n_calls, wasm_start),
+            calls: CallSiteTable::new(calls, wasm_start),
         })
     }
 }
@@ -475,7 +480,7 @@ mod tests {
         ];
         let mut bytes = vec![0xaa];
         TrapTable::encode(&entries, &mut bytes);
-        let table = TrapTable::new(&bytes[1..], entries.len() as u32);
+        let table = TrapTable::new(&bytes[1..]);
         assert_eq!(table.iter().collect::<Vec<_>>(), entries);
         assert_eq!(table.find(300), Some(entries[3]));
         assert_eq!(
@@ -499,23 +504,23 @@ mod tests {
         let mut bytes_mixed = Vec::new();
         TrapTable::encode(&mixed, &mut bytes_mixed);
         assert_eq!(bytes_mixed.len(), compact.len() + 2);
-        let table_mixed = TrapTable::new(&bytes_mixed, 100);
+        let table_mixed = TrapTable::new(&bytes_mixed);
         assert_eq!(table_mixed.iter().collect::<Vec<_>>(), mixed);
         assert_eq!(table_mixed.find(51 * 9), Some(mixed[51]));
         // Truncated bytes end the entries early; an over-long LEB128 ends them too.
-        let truncated = TrapTable::new(&bytes[1..bytes.len() - 1], entries.len() as u32);
+        let truncated = TrapTable::new(&bytes[1..bytes.len() - 1]);
         assert_eq!(truncated.iter().count(), entries.len() - 1);
         let over_long = [0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0];
-        assert_eq!(TrapTable::new(&over_long, 1).iter().count(), 0);
+        assert_eq!(TrapTable::new(&over_long).iter().count(), 0);
         // A first entry that repeats a code no entry gave, or a code-offset delta past
         // `u32` (the flag bit aside), ends the entries too.
-        assert_eq!(TrapTable::new(&[4 << 1, 0, 2], 1).iter().count(), 0);
+        assert_eq!(TrapTable::new(&[4 << 1, 0, 2]).iter().count(), 0);
         let too_far = [0xff, 0xff, 0xff, 0xff, 0x7f, 0, 2];
-        assert_eq!(TrapTable::new(&too_far, 1).iter().count(), 0);
+        assert_eq!(TrapTable::new(&too_far).iter().count(), 0);
         // Each cut of a table decodes to the entries whole before it, and finds nothing
         // past them.
         for cut in 0..bytes_mixed.len() {
-            let table = TrapTable::new(&bytes_mixed[..cut], 100);
+            let table = TrapTable::new(&bytes_mixed[..cut]);
             let decoded: Vec<_> = table.iter().collect();
             assert_eq!(decoded, mixed[..decoded.len()], "cut at {cut}");
             assert!(decoded.len() < 100);
@@ -544,7 +549,7 @@ mod tests {
         ];
         let mut bytes = vec![0xaa];
         CallSiteTable::encode(&entries, 0, &mut bytes);
-        let table = CallSiteTable::new(&bytes[1..], entries.len() as u32, 0);
+        let table = CallSiteTable::new(&bytes[1..], 0);
         assert_eq!(table.iter().collect::<Vec<_>>(), entries);
         assert_eq!(
             table.find(12),
@@ -561,12 +566,8 @@ mod tests {
         let mut from_start = Vec::new();
         CallSiteTable::encode(&entries[1..2], 0x1ffe, &mut from_start);
         assert_eq!(from_start[..2], [(12 << 1) | 1, 4]);
-        let table_from_start = CallSiteTable::new(&from_start, 1, 0x1ffe);
+        let table_from_start = CallSiteTable::new(&from_start, 0x1ffe);
         assert_eq!(table_from_start.find(12), Some(entries[1]));
-        // A table is read only up to its length: the next code entry's bytes follow it.
-        let first_two = CallSiteTable::new(&bytes[1..], 2, 0);
-        assert_eq!(first_two.iter().collect::<Vec<_>>(), entries[..2]);
-        assert_eq!(first_two.find(40), None);
     }
 
     #[test]
@@ -600,24 +601,23 @@ mod tests {
         assert_eq!(bytes, [4 << 1, 0x20, (4 << 1) | 1, 8, 0x20, 0x10]);
         for cut in 0..bytes.len() {
             let expected = if cut >= 2 { 1 } else { 0 };
-            let table = CallSiteTable::new(&bytes[..cut], 2, 0);
+            let table = CallSiteTable::new(&bytes[..cut], 0);
             assert_eq!(table.iter().count(), expected, "cut at {cut}");
             assert_eq!(table.find(8), None);
         }
-        // A length past the bytes reads what is there.
-        assert_eq!(CallSiteTable::new(&bytes, 1000, 0).iter().count(), 2);
+        assert_eq!(CallSiteTable::new(&bytes, 0).iter().count(), 2);
         // A return-offset delta past `u32` (the flag bit aside), an over-long LEB128 and a
         // handler offset past `u32` end the entries.
         let too_far = [0xff, 0xff, 0xff, 0xff, 0x7f, 0];
-        assert_eq!(CallSiteTable::new(&too_far, 1, 0).iter().count(), 0);
+        assert_eq!(CallSiteTable::new(&too_far, 0).iter().count(), 0);
         let over_long = [0x80; 12];
-        assert_eq!(CallSiteTable::new(&over_long, 1, 0).iter().count(), 0);
+        assert_eq!(CallSiteTable::new(&over_long, 0).iter().count(), 0);
         let handler_too_far = [0x01, 0, 0xff, 0xff, 0xff, 0xff, 0x1f, 0];
-        assert_eq!(CallSiteTable::new(&handler_too_far, 1, 0).iter().count(), 0);
+        assert_eq!(CallSiteTable::new(&handler_too_far, 0).iter().count(), 0);
     }
 
     #[test]
-    fn code_tables_hold_both_tables_behind_their_counts() {
+    fn code_tables_hold_both_tables_behind_their_lengths_one_after_another() {
         let traps = [TrapEntry {
             code_offset: 3,
             wasm_offset: 0x20,
@@ -628,30 +628,46 @@ mod tests {
         CodeTables::encode(&traps, &calls, &mut bytes).unwrap();
         let start = bytes.len();
         CodeTables::encode(&[], &[], &mut bytes).unwrap();
-        // One trap entry of 3 bytes, then the calls, whose first wasm offset is a
-        // difference from the trap entry's.
-        assert_eq!(bytes[1..4], [1, 2, 3]);
+        CodeTables::encode(&traps, &[], &mut bytes).unwrap();
+        // The lengths, one trap entry of 3 bytes, then the calls (6 bytes), whose first
+        // wasm offset is a difference from the trap entry's.
+        assert_eq!(bytes[1..3], [3, 6]);
         assert_eq!(
-            bytes[4..7],
+            bytes[3..6],
             [(3 << 1) | 1, 0x20 << 1, TrapCode::Unreachable as u8]
         );
-        assert_eq!(bytes[7..9], [9 << 1, 0x24 << 1]);
-        assert_eq!(bytes[start..], [0, 0, 0], "a trampoline's empty tables");
-        let tables = CodeTables::decode(&bytes[1..]).unwrap();
+        assert_eq!(bytes[6..8], [9 << 1, 0x24 << 1]);
+        assert_eq!(
+            bytes[start..start + 2],
+            [0, 0],
+            "a trampoline's empty tables"
+        );
+        // Each decode moves on to the next code entry's tables.
+        let mut rest = &bytes[1..];
+        let tables = CodeTables::decode(&mut rest).unwrap();
         assert_eq!(tables.traps.iter().collect::<Vec<_>>(), traps);
         assert_eq!(tables.calls.iter().collect::<Vec<_>>(), calls);
-        let empty = CodeTables::decode(&bytes[start..]).unwrap();
+        let empty = CodeTables::decode(&mut rest).unwrap();
         assert_eq!(
             (empty.traps.iter().count(), empty.calls.iter().count()),
             (0, 0)
         );
-        // A header cut short or a trap length past the bytes does not decode; entries
-        // cut short decode to fewer.
-        assert!(CodeTables::decode(&[1, 2]).is_none());
-        assert!(CodeTables::decode(&[1, 0, 4, 0, 0, 0]).is_none());
-        assert!(CodeTables::decode(&[0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0]).is_none());
-        let cut = CodeTables::decode(&bytes[1..start - 2]).unwrap();
-        assert_eq!(cut.traps.iter().count(), 1);
-        assert_eq!(cut.calls.iter().count(), 1);
+        let third = CodeTables::decode(&mut rest).unwrap();
+        assert_eq!(third.traps.iter().collect::<Vec<_>>(), traps);
+        assert_eq!(third.calls.iter().count(), 0);
+        assert!(rest.is_empty());
+        assert!(CodeTables::decode(&mut rest).is_none(), "no lengths");
+        // Lengths cut short, over-long or past the bytes do not decode, and leave the
+        // bytes where they were.
+        for corrupt in [
+            &[1][..],
+            &[1, 2, 4],
+            &[0, 2, 0],
+            &[0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0, 0],
+        ] {
+            let mut rest = corrupt;
+            assert!(CodeTables::decode(&mut rest).is_none(), "{corrupt:?}");
+            assert_eq!(rest, corrupt);
+        }
     }
 }

@@ -84,8 +84,8 @@ pub struct ObjectContents<'a> {
 pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<Vec<u8>> {
     use kiln_abi::symbols::{self, prefixed};
     let mut code_tables = Vec::new();
-    // Each code entry's length and tables; its code's offset is known once cranelift-object
-    // has placed the functions, so the entries are written after `finish`.
+    // Each code entry's function and code length; its code's offset is known once
+    // cranelift-object has placed the functions, so the entries are written after `finish`.
     let mut code_entries = Vec::new();
     // `.text` follows the order of definition.
     for &i in &contents.text_order {
@@ -97,17 +97,16 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
     }
     for entry in &contents.code {
         let too_large = || CompileError::Limit("trap or call-site table larger than 4 GiB".into());
-        let tables_start = u32::try_from(code_tables.len()).map_err(|_| too_large())?;
         let Some((func_id, code)) = entry else {
             // No code: offset and length 0, and the runtime registers no range for length
             // 0. Its tables are empty.
-            code_entries.push((None, 0, tables_start));
+            code_entries.push((None, 0));
             CodeTables::encode(&[], &[], &mut code_tables).ok_or_else(too_large)?;
             continue;
         };
         let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
             .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        code_entries.push((Some(*func_id), code_len, tables_start));
+        code_entries.push((Some(*func_id), code_len));
         CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
             .ok_or_else(too_large)?;
     }
@@ -210,13 +209,13 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
 }
 
 /// Writes the code-entry table `code` of `product`: each entry's code offset (from the
-/// symbol of `code_base`, the first function in `.text`; 0 without code), code length and
-/// tables' start. The functions' symbols are final by now (past their padding).
+/// symbol of `code_base`, the first function in `.text`; 0 without code) and code length.
+/// The functions' symbols are final by now (past their padding).
 fn write_code_entries(
     product: &mut ObjectProduct,
     code: DataId,
     code_base: Option<FuncId>,
-    entries: &[(Option<FuncId>, u32, u32)],
+    entries: &[(Option<FuncId>, u32)],
 ) -> Result<()> {
     let place = |product: &ObjectProduct, symbol| {
         let symbol = product.object.symbol(symbol);
@@ -224,7 +223,7 @@ fn write_code_entries(
     };
     let base = code_base.map(|id| place(product, product.function_symbol(id)));
     let mut bytes = Vec::with_capacity(entries.len() * CODE_ENTRY_SIZE);
-    for &(func_id, code_len, tables_start) in entries {
+    for &(func_id, code_len) in entries {
         let code_offset = match (func_id, base) {
             (Some(func_id), Some((base_section, base_value))) => {
                 let (section, value) = place(product, product.function_symbol(func_id));
@@ -240,7 +239,7 @@ fn write_code_entries(
             }
             _ => 0,
         };
-        bytes.extend_from_slice(&CodeEntry::encode(code_offset, code_len, tables_start));
+        bytes.extend_from_slice(&CodeEntry::encode(code_offset, code_len));
     }
     let (table_section, table_value) = place(product, product.data_symbol(code));
     let SymbolSection::Section(section) = table_section else {

@@ -256,7 +256,7 @@ pub(crate) fn flush_icache(_start: usize, _len: usize) {}
 pub(crate) fn leaked_trap_table(entries: &[TrapEntry]) -> TrapTable<'static> {
     let mut bytes = Vec::new();
     TrapTable::encode(entries, &mut bytes);
-    TrapTable::new(Vec::leak(bytes), entries.len() as u32)
+    TrapTable::new(Vec::leak(bytes))
 }
 
 /// `entries` encoded as a call-site table that lives for the rest of the process, for tests
@@ -265,7 +265,7 @@ pub(crate) fn leaked_trap_table(entries: &[TrapEntry]) -> TrapTable<'static> {
 pub(crate) fn leaked_call_site_table(entries: &[CallSiteEntry]) -> CallSiteTable<'static> {
     let mut bytes = Vec::new();
     CallSiteTable::encode(entries, 0, &mut bytes);
-    CallSiteTable::new(Vec::leak(bytes), entries.len() as u32, 0)
+    CallSiteTable::new(Vec::leak(bytes), 0)
 }
 
 #[cfg(test)]

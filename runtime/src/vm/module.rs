@@ -113,33 +113,32 @@ impl Module {
         let (entries, tables) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
-        let ranges = entries
-            .iter()
-            .enumerate()
-            .filter(|(_, entry)| entry.code_len > 0)
-            .map(|(index, entry)| {
-                let kind = if index < n_functions {
-                    CodeKind::Function(index as u32)
-                } else if index < n_functions + n_types {
-                    CodeKind::EntryTrampoline
-                } else {
-                    CodeKind::ExitTrampoline
-                };
-                // The tables' entries are decoded with bounds checks when they are read;
-                // their start and header are checked here.
-                let code_tables = tables
-                    .get(entry.tables_start as usize..)
-                    .and_then(CodeTables::decode)
-                    .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
-                Ok(CodeRange {
-                    start: descriptor.code_address(entry) as usize,
-                    len: entry.code_len as usize,
-                    traps: code_tables.traps,
-                    calls: code_tables.calls,
-                    kind,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
+        // Each code entry's tables follow the previous entry's, also for entries without
+        // code (whose tables are empty). The tables' entries are decoded with bounds checks
+        // when they are read; their lengths are checked here.
+        let mut rest = tables;
+        let mut ranges = Vec::with_capacity(entries.len());
+        for (index, entry) in entries.iter().enumerate() {
+            let code_tables = CodeTables::decode(&mut rest)
+                .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
+            if entry.code_len == 0 {
+                continue;
+            }
+            let kind = if index < n_functions {
+                CodeKind::Function(index as u32)
+            } else if index < n_functions + n_types {
+                CodeKind::EntryTrampoline
+            } else {
+                CodeKind::ExitTrampoline
+            };
+            ranges.push(CodeRange {
+                start: descriptor.code_address(entry) as usize,
+                len: entry.code_len as usize,
+                traps: code_tables.traps,
+                calls: code_tables.calls,
+                kind,
+            });
+        }
         let code_module = CodeModule::new(
             ranges,
             metadata.name,
