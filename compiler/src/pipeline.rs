@@ -117,11 +117,24 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
 /// The metadata's bytes, with the function names demangled for backtraces and perf maps
 /// (`names.rs`) in their compact encoding (`kiln_abi::function_names`); the function
 /// symbols keep the raw names; and `profile`, how code that counts writes its profile.
+///
+/// Imported functions are left unnamed: backtraces and perf maps name only code of the
+/// module's own functions (an imported function's frames are the host's), and the names
+/// toolchains give imports are long (the Rust `files` program's 27 are
+/// `__imported_wasi_snapshot_preview1_<function>`, about 1 KB).
 fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
+    let n_imported = info.metadata.imported_count(ExternKind::Func) as usize;
     let demangled: Vec<Cow<'_, str>> = info
         .function_names
         .iter()
-        .map(|name| names::demangle(name))
+        .enumerate()
+        .map(|(func_index, name)| {
+            if func_index < n_imported {
+                Cow::Borrowed("")
+            } else {
+                names::demangle(name)
+            }
+        })
         .collect();
     let demangled: Vec<&str> = demangled.iter().map(|name| name.as_ref()).collect();
     let names = FunctionNames::encode(&demangled);

@@ -272,3 +272,31 @@ fn memory64_fill_and_grow_compile_on_both_targets() {
         }
     }
 }
+
+#[test]
+fn metadata_names_the_defined_functions_and_not_the_imported_ones() {
+    let bytes = compile_wat(
+        r#"(module
+             (import "host" "log" (func $__imported_host_log (param i32)))
+             (func $run (export "run") (call $__imported_host_log (i32.const 1))))"#,
+    );
+    let file = object::File::parse(&*bytes).unwrap();
+    let symbol = file
+        .symbols()
+        .find(|s| s.name() == Ok("kiln_metadata"))
+        .expect("a metadata symbol");
+    let section = file
+        .section_by_index(symbol.section_index().unwrap())
+        .unwrap();
+    let data = object::ObjectSection::data(&section).unwrap();
+    let start =
+        usize::try_from(symbol.address() - object::ObjectSection::address(&section)).unwrap();
+    let metadata_bytes = &data[start..start + symbol.size() as usize];
+    let metadata = kiln_abi::metadata::ModuleMetadata::decode(metadata_bytes).unwrap();
+    // Backtraces name only the module's own code; an import's frames are the host's.
+    assert!(metadata.function_names.get(0).is_none());
+    assert_eq!(
+        metadata.function_names.get(1).map(|name| name.to_string()),
+        Some("run".to_string())
+    );
+}
