@@ -8,6 +8,7 @@ use crate::runtime_archive::{
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use kiln_abi::metadata::ExternKind;
 use std::path::{Path, PathBuf};
 
 /// What `kiln compile` writes.
@@ -300,7 +301,9 @@ pub(crate) fn link_executable(
 /// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
 /// preopened directories when one is granted, the reading of the environment when it is
 /// inherited, the CPU feature check when the code compiled with `options` needs more
-/// than the baseline, the profile writer when the code counts function entries.
+/// than the baseline, the profile writer when the code counts function entries, and the
+/// phases of instantiation for what the module has (tables, element segments, tags,
+/// imports other than functions).
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
@@ -323,6 +326,18 @@ fn linked_runtime_parts(
             parts.push(kiln_runtime::linked::BENCH);
         }
     }
+    let metadata = &info.metadata;
+    let imported = |kind| metadata.imported_count(kind) as usize;
+    parts.extend(kiln_runtime::linked::instantiation_parts(
+        kiln_runtime::linked::InstantiationCounts {
+            tables: metadata.tables.len(),
+            imported_tables: imported(ExternKind::Table),
+            tags: metadata.tags.len(),
+            imported_tags: imported(ExternKind::Tag),
+            elements: metadata.elements.len(),
+            entity_imports: metadata.imports.len() - imported(ExternKind::Func),
+        },
+    ));
     parts.extend(granted_runtime_parts(grants, options)?);
     if options.profile_generate {
         parts.push(kiln_runtime::linked::PROFILE);
