@@ -136,6 +136,8 @@ pub fn build_executable(
         &[object_path],
         &[],
         &parts,
+        // The core modules are compiled one by one; their builtins are not collected.
+        kiln_abi::builtins::Builtin::ALL,
         &options,
         &scratch,
         output,

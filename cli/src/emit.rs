@@ -207,6 +207,8 @@ pub(crate) fn build_executable(
     let grants = args.grants.grants()?;
     let mut options = crate::limits::instrumented(options, &grants.limits);
     args.profile.apply(&mut options, wasm, output)?;
+    let builtins_used = kiln_compiler::BuiltinsUsed::default();
+    options.builtins_used = Some(builtins_used.clone());
     let options = &options;
     let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
@@ -219,6 +221,7 @@ pub(crate) fn build_executable(
         &[object_path],
         &wasi_imports,
         &parts,
+        &builtins_used.builtins(),
         options,
         &scratch,
         output,
@@ -230,8 +233,8 @@ pub(crate) fn build_executable(
 }
 
 /// Links `objects` (compiled modules, and a component's image) with the WASI grants
-/// object (the preview 1 functions `wasi_imports` and the optional runtime `parts`) and
-/// the runtime into `output`.
+/// object (the preview 1 functions `wasi_imports`, the optional runtime `parts` and the
+/// `builtins` the code calls) and the runtime into `output`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn link_executable(
     args: &BuildArgs,
@@ -239,6 +242,7 @@ pub(crate) fn link_executable(
     objects: &[PathBuf],
     wasi_imports: &[String],
     parts: &[kiln_runtime::linked::LinkedPart],
+    builtins: &[kiln_abi::builtins::Builtin],
     options: &kiln_compiler::CompileOptions,
     scratch: &ScratchDir,
     output: &Path,
@@ -248,7 +252,7 @@ pub(crate) fn link_executable(
     let grants_path = scratch.0.join("wasi-grants.o");
     write(
         &grants_path,
-        &crate::grants::object(grants, wasi_imports, parts, &target)?,
+        &crate::grants::object(grants, wasi_imports, parts, builtins, &target)?,
     )?;
     let linker = args
         .linker

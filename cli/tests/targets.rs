@@ -212,6 +212,9 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
         "kiln_instantiate_elements",
         "kiln_instantiate_tags",
         "kiln_check_entity_import",
+        "kiln_builtin_memory_grow",
+        "kiln_builtin_table_grow",
+        "kiln_builtin_table_copy",
     ];
     let linked = |exe: &Path| -> Vec<&str> {
         let bytes = std::fs::read(exe).unwrap();
@@ -271,7 +274,8 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
     assert_eq!(recorded.lines().count(), 1, "{recorded:?}");
     assert!(recorded.trim().parse::<u64>().is_ok(), "{recorded:?}");
 
-    // A table, an element segment and a tag: their phases of instantiation.
+    // A table, an element segment and a tag: their phases of instantiation; of the
+    // builtins, those the code calls.
     let tables = dir.join("tables.wat");
     std::fs::write(
         &tables,
@@ -288,7 +292,11 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
             (i32.store (i32.const 0) (i32.const 16))
             (i32.store (i32.const 4) (i32.const 16))
             (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
-          (func (export "_start") (call_indirect (type $print) (i32.const 1))))"#,
+          (func (export "_start")
+            (if (i32.ne (memory.grow (i32.const 1)) (i32.const 1)) (then unreachable))
+            (if (i32.ne (table.grow (ref.null func) (i32.const 1)) (i32.const 2))
+              (then unreachable))
+            (call_indirect (type $print) (i32.const 1))))"#,
     )
     .unwrap();
     let with_tables = dir.join("tables");
@@ -298,7 +306,9 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
         [
             "kiln_instantiate_tables",
             "kiln_instantiate_elements",
-            "kiln_instantiate_tags"
+            "kiln_instantiate_tags",
+            "kiln_builtin_memory_grow",
+            "kiln_builtin_table_grow"
         ]
     );
     let output = run(&mut Command::new(&with_tables));

@@ -48,6 +48,10 @@ core::arch::global_asm!(
     ".hidden kiln_throw_ref",
     ".type kiln_throw_ref, @function",
     "kiln_throw_ref:",
+    // The name executables' builtin tables use (`vm/linked.rs`).
+    ".globl kiln_builtin_throw_ref",
+    ".hidden kiln_builtin_throw_ref",
+    "kiln_builtin_throw_ref:",
     // rdi = vmctx, rsi = exception; rbp is still the thrower's frame pointer and [rsp]
     // the return address into it.
     "mov rdx, rbp",
@@ -77,6 +81,10 @@ core::arch::global_asm!(
     ".hidden kiln_throw_ref",
     ".type kiln_throw_ref, %function",
     "kiln_throw_ref:",
+    // The name executables' builtin tables use (`vm/linked.rs`).
+    ".globl kiln_builtin_throw_ref",
+    ".hidden kiln_builtin_throw_ref",
+    "kiln_builtin_throw_ref:",
     // x0 = vmctx, x1 = exception; x29 is still the thrower's frame pointer and x30 the
     // return address into it.
     "mov x2, x29",

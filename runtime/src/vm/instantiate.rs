@@ -22,7 +22,6 @@
 //! [`TAGS`]: super::linked::TAGS
 //! [`ENTITY_IMPORTS`]: super::linked::ENTITY_IMPORTS
 
-use super::builtins::BUILTINS;
 use super::const_expr::evaluate;
 use super::instance::{vmctx_layout, InstanceData};
 use super::memory::{settings_compatible, LinearMemory};
@@ -32,6 +31,7 @@ use super::store::{
 };
 use super::table::{range, TableStorage};
 use crate::error::{InstantiateError, Trap};
+use kiln_abi::builtins::VMBuiltins;
 use kiln_abi::metadata::{
     DataMode, ElementItems, ElementMode, ExternKind, GlobalType, ImportType, MemoryType, TableType,
 };
@@ -55,7 +55,10 @@ pub(crate) unsafe fn instantiate(
     let store = unsafe { &mut *store_ptr };
     check_instrumentation(store, module)?;
     check_imports(store, module, imports)?;
-    let instance = allocate_context(store, store_ptr, module);
+    let builtins = super::builtins::table().ok_or_else(|| {
+        InstantiateError::Host("the executable was linked without a table of builtins".into())
+    })?;
+    let instance = allocate_context(store, store_ptr, module, builtins);
     let index = instances.len() as u32;
     instances.push(instance);
     let instance = instances[index as usize].as_ptr();
@@ -386,6 +389,7 @@ fn allocate_context(
     store: &mut VMStore,
     store_ptr: *mut VMStore,
     module: &Module,
+    builtins: &'static VMBuiltins,
 ) -> OwnedPtr<InstanceData> {
     let metadata = module.metadata();
     let offsets = VMOffsets::new(metadata.vm_counts());
@@ -415,7 +419,7 @@ fn allocate_context(
         let header = vmctx.cast::<VMContextHeader>();
         (*header).magic = VMCTX_MAGIC;
         (*header).limits = store.limits.get();
-        (*header).builtins = &BUILTINS;
+        (*header).builtins = builtins;
         (*header).instance = instance.cast();
         for (index, &type_id) in module.0.type_ids.iter().enumerate() {
             *(*instance).at::<u32>(offsets.type_id(index as u32)) = type_id;

@@ -148,6 +148,23 @@ pub struct InstantiationCounts {
 /// (components, which instantiate several modules that import from one another).
 pub const ALL_INSTANTIATION_PARTS: [LinkedPart; 4] = [TABLES, ELEMENTS, TAGS, ENTITY_IMPORTS];
 
+/// The pointer to an executable's table of builtins (`kiln_abi::builtins::VMBuiltins`),
+/// which `kiln build`'s object defines: in the slot of each builtin the module's code
+/// calls (`kiln_compiler::CompileOptions::builtins_used`), that builtin
+/// ([`builtin_symbol`]); in the others [`BUILTIN_MISSING`]. So an executable links only
+/// the builtins its code calls: `table.grow`, the bulk operations and the exception
+/// builtins stay out of a hello. Without it (an executable not linked by `kiln build`)
+/// nothing instantiates.
+pub const BUILTINS_POINTER: &str = "kiln_linked_builtins";
+
+/// The function in the slots of builtins the code does not call: it reports and aborts.
+pub const BUILTIN_MISSING: &str = "kiln_builtin_missing";
+
+/// The symbol under which the runtime of executables exports `builtin`.
+pub fn builtin_symbol(builtin: kiln_abi::builtins::Builtin) -> String {
+    format!("kiln_builtin_{}", builtin.name())
+}
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.
@@ -207,11 +224,23 @@ mod tests {
             TAGS.definition,
             ENTITY_IMPORTS.pointer,
             ENTITY_IMPORTS.definition,
+            BUILTINS_POINTER,
+            BUILTIN_MISSING,
         ];
         for (index, symbol) in symbols.iter().enumerate() {
             assert!(symbol.starts_with("kiln_"), "{symbol}");
             assert!(!symbols[..index].contains(symbol), "{symbol} twice");
         }
+    }
+
+    #[test]
+    fn builtins_are_exported_under_their_field_names() {
+        use kiln_abi::builtins::Builtin;
+        assert_eq!(
+            builtin_symbol(Builtin::MemoryGrow),
+            "kiln_builtin_memory_grow"
+        );
+        assert_eq!(builtin_symbol(Builtin::ThrowRef), "kiln_builtin_throw_ref");
     }
 
     #[test]
