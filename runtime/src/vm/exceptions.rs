@@ -42,7 +42,9 @@ extern "C" {
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
-    ".text",
+    // Each function in a section of its own, which the linker drops from an executable
+    // whose code never throws (`vm/linked.rs`, "builtins"), and with it the unwinder.
+    ".pushsection .text.kiln_throw_ref,\"ax\",@progbits",
     ".p2align 4",
     ".globl kiln_throw_ref",
     ".hidden kiln_throw_ref",
@@ -58,7 +60,8 @@ core::arch::global_asm!(
     "mov rcx, [rsp]",
     "jmp {unwind}",
     ".size kiln_throw_ref, . - kiln_throw_ref",
-    "",
+    ".popsection",
+    ".pushsection .text.kiln_resume_exception,\"ax\",@progbits",
     ".p2align 4",
     ".globl kiln_resume_exception",
     ".hidden kiln_resume_exception",
@@ -70,12 +73,15 @@ core::arch::global_asm!(
     "mov rax, rcx",
     "jmp rdi",
     ".size kiln_resume_exception, . - kiln_resume_exception",
+    ".popsection",
     unwind = sym throw_ref_unwind,
 );
 
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
-    ".text",
+    // Each function in a section of its own, which the linker drops from an executable
+    // whose code never throws (`vm/linked.rs`, "builtins"), and with it the unwinder.
+    ".pushsection .text.kiln_throw_ref,\"ax\",%progbits",
     ".p2align 4",
     ".globl kiln_throw_ref",
     ".hidden kiln_throw_ref",
@@ -91,7 +97,8 @@ core::arch::global_asm!(
     "mov x3, x30",
     "b {unwind}",
     ".size kiln_throw_ref, . - kiln_throw_ref",
-    "",
+    ".popsection",
+    ".pushsection .text.kiln_resume_exception,\"ax\",%progbits",
     ".p2align 4",
     ".globl kiln_resume_exception",
     ".hidden kiln_resume_exception",
@@ -104,6 +111,7 @@ core::arch::global_asm!(
     "mov x0, x3",
     "br x16",
     ".size kiln_resume_exception, . - kiln_resume_exception",
+    ".popsection",
     unwind = sym throw_ref_unwind,
 );
 
