@@ -67,7 +67,32 @@ impl std::fmt::Debug for Module {
 }
 
 /// Modules created so far, by descriptor address, so that a descriptor registers once.
+#[cfg(not(feature = "exe-main"))]
 static MODULES: LazyLock<Mutex<HashMap<usize, Module>>> = LazyLock::new(Default::default);
+
+/// Modules created so far, by descriptor address, so that a descriptor registers once: in
+/// an executable one module, or a component's few, which a vector holds without a hash
+/// table's code.
+#[cfg(feature = "exe-main")]
+static MODULES: Mutex<ModuleList> = Mutex::new(ModuleList(Vec::new()));
+
+/// The modules of an executable, by descriptor address ([`MODULES`]).
+#[cfg(feature = "exe-main")]
+struct ModuleList(Vec<(usize, Module)>);
+
+#[cfg(feature = "exe-main")]
+impl ModuleList {
+    fn get(&self, key: &usize) -> Option<&Module> {
+        self.0
+            .iter()
+            .find(|(address, _)| address == key)
+            .map(|(_, module)| module)
+    }
+
+    fn insert(&mut self, key: usize, module: Module) {
+        self.0.push((key, module));
+    }
+}
 
 impl Module {
     /// Wraps a compiled module's descriptor: checks its magic and ABI version, decodes its
@@ -161,9 +186,11 @@ impl Module {
                     descriptor.exit_trampoline(type_index as u32) as usize,
                 )
             };
-            trampolines
-                .entry(type_id)
-                .or_insert(Trampolines { entry, exit });
+            let slot = type_id as usize;
+            if trampolines.len() <= slot {
+                trampolines.resize(slot + 1, None);
+            }
+            trampolines[slot].get_or_insert(Trampolines { entry, exit });
         }
         drop(trampolines);
 
@@ -461,14 +488,16 @@ pub(crate) struct Trampolines {
     pub exit: usize,
 }
 
-static TRAMPOLINES: LazyLock<Mutex<HashMap<u32, Trampolines>>> = LazyLock::new(Default::default);
+/// Each canonical type's trampolines, indexed by its id (ids are dense from 0, see
+/// `TypeRegistry`).
+static TRAMPOLINES: Mutex<Vec<Option<Trampolines>>> = Mutex::new(Vec::new());
 
 /// The trampolines of canonical type `type_id`, if a registered module has that type.
 pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
     let trampolines = TRAMPOLINES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    trampolines.get(&type_id).copied()
+    trampolines.get(type_id as usize).copied().flatten()
 }
 
 /// Appends the module's functions to `/tmp/perf-<pid>.map` for `perf` (`KILN_PERF_MAP=1`;
