@@ -27,21 +27,21 @@
 ;; add_one:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %r11
-;;      b: movq 0x90(%rdi), %rax
-;;     12: movl %edx, %esi
-;;     14: leaq 4(%rsi), %rdi
-;;     18: cmpq %rax, %rdi
-;;     1b: ja 0x3c
-;;     21: addl $1, (%r11, %rsi)
-;;     26: subl $1, %ecx
-;;     29: addl $4, %edx
-;;     2f: testl %ecx, %ecx
-;;     31: jne 0x12
-;;     37: movq %rbp, %rsp
-;;     3a: popq %rbp
-;;     3b: retq
-;;     3c: ud2
+;;      4: movq 0x20(%rdi), %r11
+;;      8: movq 0x28(%rdi), %rax
+;;      c: movl %edx, %esi
+;;      e: leaq 4(%rsi), %rdi
+;;     12: cmpq %rax, %rdi
+;;     15: ja 0x36
+;;     1b: addl $1, (%r11, %rsi)
+;;     20: subl $1, %ecx
+;;     23: addl $4, %edx
+;;     29: testl %ecx, %ecx
+;;     2b: jne 0xc
+;;     31: movq %rbp, %rsp
+;;     34: popq %rbp
+;;     35: retq
+;;     36: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -49,7 +49,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xa2
+;;     12: ja 0x9c
 ;;     18: subq $0x30, %rsp
 ;;     1c: movq %rbx, (%rsp)
 ;;     20: movq %r12, 8(%rsp)
@@ -57,54 +57,54 @@
 ;;     2a: movq %r14, 0x18(%rsp)
 ;;     2f: movq %r15, 0x20(%rsp)
 ;;     34: movq %rcx, %r15
-;;     37: movq 0x28(%rdi), %r12
-;;     3b: movq 0x38(%rdi), %r13
+;;     37: movq 0x38(%rdi), %r12
+;;     3b: movq 0x48(%rdi), %r13
 ;;     3f: movl %edx, %r14d
 ;;     42: movq %rdi, %rbx
 ;;     45: movq %rbx, %rsi
 ;;     48: movq %r13, %rdi
 ;;     4b: callq *%r12
 ;;     4e: leaq 4(%r14), %rax
-;;     52: cmpq 0x90(%rbx), %rax
-;;     59: ja 0xa4
-;;     5f: movq 0x88(%rbx), %rax
-;;     66: addl $1, (%rax, %r14)
-;;     6b: movq %r15, %rcx
-;;     6e: subl $1, %ecx
-;;     71: testl %ecx, %ecx
-;;     73: je 0x81
-;;     79: movq %rcx, %r15
-;;     7c: jmp 0x45
-;;     81: movq (%rsp), %rbx
-;;     85: movq 8(%rsp), %r12
-;;     8a: movq 0x10(%rsp), %r13
-;;     8f: movq 0x18(%rsp), %r14
-;;     94: movq 0x20(%rsp), %r15
-;;     99: addq $0x30, %rsp
-;;     9d: movq %rbp, %rsp
-;;     a0: popq %rbp
-;;     a1: retq
-;;     a2: ud2
-;;     a4: ud2
+;;     52: cmpq 0x28(%rbx), %rax
+;;     56: ja 0x9e
+;;     5c: movq 0x20(%rbx), %rax
+;;     60: addl $1, (%rax, %r14)
+;;     65: movq %r15, %rcx
+;;     68: subl $1, %ecx
+;;     6b: testl %ecx, %ecx
+;;     6d: je 0x7b
+;;     73: movq %rcx, %r15
+;;     76: jmp 0x45
+;;     7b: movq (%rsp), %rbx
+;;     7f: movq 8(%rsp), %r12
+;;     84: movq 0x10(%rsp), %r13
+;;     89: movq 0x18(%rsp), %r14
+;;     8e: movq 0x20(%rsp), %r15
+;;     93: addq $0x30, %rsp
+;;     97: movq %rbp, %rsp
+;;     9a: popq %rbp
+;;     9b: retq
+;;     9c: ud2
+;;     9e: ud2
 ;; == x86_64 + avx2 ==
 ;; add_one:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %r11
-;;      b: movq 0x90(%rdi), %rax
-;;     12: movl %edx, %esi
-;;     14: leaq 4(%rsi), %rdi
-;;     18: cmpq %rax, %rdi
-;;     1b: ja 0x3c
-;;     21: addl $1, (%r11, %rsi)
-;;     26: subl $1, %ecx
-;;     29: addl $4, %edx
-;;     2f: testl %ecx, %ecx
-;;     31: jne 0x12
-;;     37: movq %rbp, %rsp
-;;     3a: popq %rbp
-;;     3b: retq
-;;     3c: ud2
+;;      4: movq 0x20(%rdi), %r11
+;;      8: movq 0x28(%rdi), %rax
+;;      c: movl %edx, %esi
+;;      e: leaq 4(%rsi), %rdi
+;;     12: cmpq %rax, %rdi
+;;     15: ja 0x36
+;;     1b: addl $1, (%r11, %rsi)
+;;     20: subl $1, %ecx
+;;     23: addl $4, %edx
+;;     29: testl %ecx, %ecx
+;;     2b: jne 0xc
+;;     31: movq %rbp, %rsp
+;;     34: popq %rbp
+;;     35: retq
+;;     36: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -112,7 +112,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xa2
+;;     12: ja 0x9c
 ;;     18: subq $0x30, %rsp
 ;;     1c: movq %rbx, (%rsp)
 ;;     20: movq %r12, 8(%rsp)
@@ -120,32 +120,32 @@
 ;;     2a: movq %r14, 0x18(%rsp)
 ;;     2f: movq %r15, 0x20(%rsp)
 ;;     34: movq %rcx, %r15
-;;     37: movq 0x28(%rdi), %r12
-;;     3b: movq 0x38(%rdi), %r13
+;;     37: movq 0x38(%rdi), %r12
+;;     3b: movq 0x48(%rdi), %r13
 ;;     3f: movl %edx, %r14d
 ;;     42: movq %rdi, %rbx
 ;;     45: movq %rbx, %rsi
 ;;     48: movq %r13, %rdi
 ;;     4b: callq *%r12
 ;;     4e: leaq 4(%r14), %rax
-;;     52: cmpq 0x90(%rbx), %rax
-;;     59: ja 0xa4
-;;     5f: movq 0x88(%rbx), %rax
-;;     66: addl $1, (%rax, %r14)
-;;     6b: movq %r15, %rcx
-;;     6e: subl $1, %ecx
-;;     71: testl %ecx, %ecx
-;;     73: je 0x81
-;;     79: movq %rcx, %r15
-;;     7c: jmp 0x45
-;;     81: movq (%rsp), %rbx
-;;     85: movq 8(%rsp), %r12
-;;     8a: movq 0x10(%rsp), %r13
-;;     8f: movq 0x18(%rsp), %r14
-;;     94: movq 0x20(%rsp), %r15
-;;     99: addq $0x30, %rsp
-;;     9d: movq %rbp, %rsp
-;;     a0: popq %rbp
-;;     a1: retq
-;;     a2: ud2
-;;     a4: ud2
+;;     52: cmpq 0x28(%rbx), %rax
+;;     56: ja 0x9e
+;;     5c: movq 0x20(%rbx), %rax
+;;     60: addl $1, (%rax, %r14)
+;;     65: movq %r15, %rcx
+;;     68: subl $1, %ecx
+;;     6b: testl %ecx, %ecx
+;;     6d: je 0x7b
+;;     73: movq %rcx, %r15
+;;     76: jmp 0x45
+;;     7b: movq (%rsp), %rbx
+;;     7f: movq 8(%rsp), %r12
+;;     84: movq 0x10(%rsp), %r13
+;;     89: movq 0x18(%rsp), %r14
+;;     8e: movq 0x20(%rsp), %r15
+;;     93: addq $0x30, %rsp
+;;     97: movq %rbp, %rsp
+;;     9a: popq %rbp
+;;     9b: retq
+;;     9c: ud2
+;;     9e: ud2

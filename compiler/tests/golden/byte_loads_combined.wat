@@ -40,87 +40,87 @@
 ;; get4byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movl (%rsi, %rdi), %eax
-;;     10: bswapl %eax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movl (%rsi, %rdi), %eax
+;;      d: bswapl %eax
+;;      f: movq %rbp, %rsp
+;;     12: popq %rbp
+;;     13: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movzwq 8(%rsi, %rdi), %rax
-;;     13: movq %rbp, %rsp
-;;     16: popq %rbp
-;;     17: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movzwq 8(%rsi, %rdi), %rax
+;;     10: movq %rbp, %rsp
+;;     13: popq %rbp
+;;     14: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movq (%rsi, %rdi), %rax
-;;     11: bswapq %rax
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movq (%rsi, %rdi), %rax
+;;      e: bswapq %rax
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %r10
-;;      b: movl %edx, %r11d
-;;      e: movzbq (%r10, %r11), %r9
-;;     13: movzbq 1(%r10, %r11), %r10
-;;     19: movq %r9, %r11
-;;     1c: shll $8, %r11d
-;;     20: orl %r10d, %r11d
-;;     23: leal (%r11, %r9), %eax
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;      4: movq 0x20(%rdi), %r10
+;;      8: movl %edx, %r11d
+;;      b: movzbq (%r10, %r11), %r9
+;;     10: movzbq 1(%r10, %r11), %r10
+;;     16: movq %r9, %r11
+;;     19: shll $8, %r11d
+;;     1d: orl %r10d, %r11d
+;;     20: leal (%r11, %r9), %eax
+;;     24: movq %rbp, %rsp
+;;     27: popq %rbp
+;;     28: retq
 ;; == x86_64 + avx2 ==
 ;; get4byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movl (%rsi, %rdi), %eax
-;;     10: bswapl %eax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movl (%rsi, %rdi), %eax
+;;      d: bswapl %eax
+;;      f: movq %rbp, %rsp
+;;     12: popq %rbp
+;;     13: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movzwq 8(%rsi, %rdi), %rax
-;;     13: movq %rbp, %rsp
-;;     16: popq %rbp
-;;     17: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movzwq 8(%rsi, %rdi), %rax
+;;     10: movq %rbp, %rsp
+;;     13: popq %rbp
+;;     14: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movq (%rsi, %rdi), %rax
-;;     11: bswapq %rax
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movq (%rsi, %rdi), %rax
+;;      e: bswapq %rax
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa8(%rdi), %r10
-;;      b: movl %edx, %r11d
-;;      e: movzbq (%r10, %r11), %r9
-;;     13: movzbq 1(%r10, %r11), %r10
-;;     19: movq %r9, %r11
-;;     1c: shll $8, %r11d
-;;     20: orl %r10d, %r11d
-;;     23: leal (%r11, %r9), %eax
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;      4: movq 0x20(%rdi), %r10
+;;      8: movl %edx, %r11d
+;;      b: movzbq (%r10, %r11), %r9
+;;     10: movzbq 1(%r10, %r11), %r10
+;;     16: movq %r9, %r11
+;;     19: shll $8, %r11d
+;;     1d: orl %r10d, %r11d
+;;     20: leal (%r11, %r9), %eax
+;;     24: movq %rbp, %rsp
+;;     27: popq %rbp
+;;     28: retq

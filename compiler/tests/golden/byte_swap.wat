@@ -25,7 +25,7 @@
 ;; load64_be:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x48(%rdi), %rsi
+;;      4: movq 0x20(%rdi), %rsi
 ;;      8: movl %edx, %edi
 ;;      a: movq (%rsi, %rdi), %rax
 ;;      e: bswapq %rax
@@ -36,7 +36,7 @@
 ;; load64_be:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x48(%rdi), %rsi
+;;      4: movq 0x20(%rdi), %rsi
 ;;      8: movl %edx, %edi
 ;;      a: movq (%rsi, %rdi), %rax
 ;;      e: bswapq %rax

@@ -17,8 +17,8 @@
 ;; f:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl 0x50(%rdi), %esi
-;;      7: movq 0x48(%rdi), %rdi
+;;      4: movl 0x20(%rdi), %esi
+;;      7: movq 0x40(%rdi), %rdi
 ;;      b: addl (%rdi), %esi
 ;;      d: leal 0x10000(%rdx, %rsi), %eax
 ;;     14: movq %rbp, %rsp
@@ -28,8 +28,8 @@
 ;; f:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl 0x50(%rdi), %esi
-;;      7: movq 0x48(%rdi), %rdi
+;;      4: movl 0x20(%rdi), %esi
+;;      7: movq 0x40(%rdi), %rdi
 ;;      b: addl (%rdi), %esi
 ;;      d: leal 0x10000(%rdx, %rsi), %eax
 ;;     14: movq %rbp, %rsp

@@ -39,10 +39,10 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x88
+;;     12: ja 0x82
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x8a
+;;     1e: jae 0x84
 ;;     24: movq (%rip), %rdx
 ;;     2b: movl 0x20(%rdx, %rax, 4), %esi
 ;;     2f: movq (%rdx, %rax, 8), %r9
@@ -54,25 +54,25 @@
 ;;     44: movq %rbp, %rsp
 ;;     47: popq %rbp
 ;;     48: retq
-;;     49: movq 0x130(%rdi), %rdx
-;;     50: cmpq 0x138(%rdi), %rax
-;;     57: jae 0x8c
-;;     5d: movq (%rdx, %rax, 8), %rax
-;;     61: testq %rax, %rax
-;;     64: je 0x8e
-;;     6a: movl 0x18(%rax), %edx
-;;     6d: cmpl 0x20(%rdi), %edx
-;;     70: movq %rdi, %rsi
-;;     73: jne 0x90
-;;     79: movq (%rax), %r9
-;;     7c: movq 0x10(%rax), %rdi
-;;     80: movq %rcx, %rdx
-;;     83: jmp 0x41
+;;     49: movq 0x20(%rdi), %rdx
+;;     4d: cmpq 0x28(%rdi), %rax
+;;     51: jae 0x86
+;;     57: movq (%rdx, %rax, 8), %rax
+;;     5b: testq %rax, %rax
+;;     5e: je 0x88
+;;     64: movl 0x18(%rax), %edx
+;;     67: cmpl 0x40(%rdi), %edx
+;;     6a: movq %rdi, %rsi
+;;     6d: jne 0x8a
+;;     73: movq (%rax), %r9
+;;     76: movq 0x10(%rax), %rdi
+;;     7a: movq %rcx, %rdx
+;;     7d: jmp 0x41
+;;     82: ud2
+;;     84: ud2
+;;     86: ud2
 ;;     88: ud2
 ;;     8a: ud2
-;;     8c: ud2
-;;     8e: ud2
-;;     90: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -80,29 +80,29 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5d
-;;     18: movq 0x140(%rdi), %r10
-;;     1f: movl %edx, %r11d
-;;     22: cmpq 0x148(%rdi), %r11
-;;     29: jae 0x5f
-;;     2f: movq (%r10, %r11, 8), %rax
-;;     33: testq %rax, %rax
-;;     36: je 0x61
-;;     3c: movl 0x18(%rax), %edx
-;;     3f: cmpl 0x20(%rdi), %edx
-;;     42: movq %rdi, %rsi
-;;     45: jne 0x63
-;;     4b: movq (%rax), %r8
-;;     4e: movq 0x10(%rax), %rdi
-;;     52: movq %rcx, %rdx
-;;     55: callq *%r8
-;;     58: movq %rbp, %rsp
-;;     5b: popq %rbp
-;;     5c: retq
+;;     12: ja 0x57
+;;     18: movq 0x30(%rdi), %r10
+;;     1c: movl %edx, %r11d
+;;     1f: cmpq 0x38(%rdi), %r11
+;;     23: jae 0x59
+;;     29: movq (%r10, %r11, 8), %rax
+;;     2d: testq %rax, %rax
+;;     30: je 0x5b
+;;     36: movl 0x18(%rax), %edx
+;;     39: cmpl 0x40(%rdi), %edx
+;;     3c: movq %rdi, %rsi
+;;     3f: jne 0x5d
+;;     45: movq (%rax), %r8
+;;     48: movq 0x10(%rax), %rdi
+;;     4c: movq %rcx, %rdx
+;;     4f: callq *%r8
+;;     52: movq %rbp, %rsp
+;;     55: popq %rbp
+;;     56: retq
+;;     57: ud2
+;;     59: ud2
+;;     5b: ud2
 ;;     5d: ud2
-;;     5f: ud2
-;;     61: ud2
-;;     63: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -132,7 +132,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6f
+;;     12: ja 0x69
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $3, %rax
 ;;     1e: jne 0x31
@@ -141,24 +141,24 @@
 ;;     2c: movq %rbp, %rsp
 ;;     2f: popq %rbp
 ;;     30: retq
-;;     31: movq 0x130(%rdi), %rcx
-;;     38: cmpq 0x138(%rdi), %rax
-;;     3f: jae 0x71
-;;     45: movq (%rcx, %rax, 8), %rax
-;;     49: testq %rax, %rax
-;;     4c: je 0x73
-;;     52: movl 0x18(%rax), %ecx
-;;     55: cmpl 0x24(%rdi), %ecx
-;;     58: movq %rdi, %rsi
-;;     5b: jne 0x75
-;;     61: movq (%rax), %rcx
-;;     64: movq 0x10(%rax), %rdi
-;;     68: callq *%rcx
-;;     6a: jmp 0x2c
+;;     31: movq 0x20(%rdi), %rcx
+;;     35: cmpq 0x28(%rdi), %rax
+;;     39: jae 0x6b
+;;     3f: movq (%rcx, %rax, 8), %rax
+;;     43: testq %rax, %rax
+;;     46: je 0x6d
+;;     4c: movl 0x18(%rax), %ecx
+;;     4f: cmpl 0x44(%rdi), %ecx
+;;     52: movq %rdi, %rsi
+;;     55: jne 0x6f
+;;     5b: movq (%rax), %rcx
+;;     5e: movq 0x10(%rax), %rdi
+;;     62: callq *%rcx
+;;     64: jmp 0x2c
+;;     69: ud2
+;;     6b: ud2
+;;     6d: ud2
 ;;     6f: ud2
-;;     71: ud2
-;;     73: ud2
-;;     75: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -183,10 +183,10 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x88
+;;     12: ja 0x82
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x8a
+;;     1e: jae 0x84
 ;;     24: movq (%rip), %rdx
 ;;     2b: movl 0x20(%rdx, %rax, 4), %esi
 ;;     2f: movq (%rdx, %rax, 8), %r9
@@ -198,25 +198,25 @@
 ;;     44: movq %rbp, %rsp
 ;;     47: popq %rbp
 ;;     48: retq
-;;     49: movq 0x130(%rdi), %rdx
-;;     50: cmpq 0x138(%rdi), %rax
-;;     57: jae 0x8c
-;;     5d: movq (%rdx, %rax, 8), %rax
-;;     61: testq %rax, %rax
-;;     64: je 0x8e
-;;     6a: movl 0x18(%rax), %edx
-;;     6d: cmpl 0x20(%rdi), %edx
-;;     70: movq %rdi, %rsi
-;;     73: jne 0x90
-;;     79: movq (%rax), %r9
-;;     7c: movq 0x10(%rax), %rdi
-;;     80: movq %rcx, %rdx
-;;     83: jmp 0x41
+;;     49: movq 0x20(%rdi), %rdx
+;;     4d: cmpq 0x28(%rdi), %rax
+;;     51: jae 0x86
+;;     57: movq (%rdx, %rax, 8), %rax
+;;     5b: testq %rax, %rax
+;;     5e: je 0x88
+;;     64: movl 0x18(%rax), %edx
+;;     67: cmpl 0x40(%rdi), %edx
+;;     6a: movq %rdi, %rsi
+;;     6d: jne 0x8a
+;;     73: movq (%rax), %r9
+;;     76: movq 0x10(%rax), %rdi
+;;     7a: movq %rcx, %rdx
+;;     7d: jmp 0x41
+;;     82: ud2
+;;     84: ud2
+;;     86: ud2
 ;;     88: ud2
 ;;     8a: ud2
-;;     8c: ud2
-;;     8e: ud2
-;;     90: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -224,29 +224,29 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5d
-;;     18: movq 0x140(%rdi), %r10
-;;     1f: movl %edx, %r11d
-;;     22: cmpq 0x148(%rdi), %r11
-;;     29: jae 0x5f
-;;     2f: movq (%r10, %r11, 8), %rax
-;;     33: testq %rax, %rax
-;;     36: je 0x61
-;;     3c: movl 0x18(%rax), %edx
-;;     3f: cmpl 0x20(%rdi), %edx
-;;     42: movq %rdi, %rsi
-;;     45: jne 0x63
-;;     4b: movq (%rax), %r8
-;;     4e: movq 0x10(%rax), %rdi
-;;     52: movq %rcx, %rdx
-;;     55: callq *%r8
-;;     58: movq %rbp, %rsp
-;;     5b: popq %rbp
-;;     5c: retq
+;;     12: ja 0x57
+;;     18: movq 0x30(%rdi), %r10
+;;     1c: movl %edx, %r11d
+;;     1f: cmpq 0x38(%rdi), %r11
+;;     23: jae 0x59
+;;     29: movq (%r10, %r11, 8), %rax
+;;     2d: testq %rax, %rax
+;;     30: je 0x5b
+;;     36: movl 0x18(%rax), %edx
+;;     39: cmpl 0x40(%rdi), %edx
+;;     3c: movq %rdi, %rsi
+;;     3f: jne 0x5d
+;;     45: movq (%rax), %r8
+;;     48: movq 0x10(%rax), %rdi
+;;     4c: movq %rcx, %rdx
+;;     4f: callq *%r8
+;;     52: movq %rbp, %rsp
+;;     55: popq %rbp
+;;     56: retq
+;;     57: ud2
+;;     59: ud2
+;;     5b: ud2
 ;;     5d: ud2
-;;     5f: ud2
-;;     61: ud2
-;;     63: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -276,7 +276,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6f
+;;     12: ja 0x69
 ;;     18: movl %edx, %eax
 ;;     1a: cmpq $3, %rax
 ;;     1e: jne 0x31
@@ -285,24 +285,24 @@
 ;;     2c: movq %rbp, %rsp
 ;;     2f: popq %rbp
 ;;     30: retq
-;;     31: movq 0x130(%rdi), %rcx
-;;     38: cmpq 0x138(%rdi), %rax
-;;     3f: jae 0x71
-;;     45: movq (%rcx, %rax, 8), %rax
-;;     49: testq %rax, %rax
-;;     4c: je 0x73
-;;     52: movl 0x18(%rax), %ecx
-;;     55: cmpl 0x24(%rdi), %ecx
-;;     58: movq %rdi, %rsi
-;;     5b: jne 0x75
-;;     61: movq (%rax), %rcx
-;;     64: movq 0x10(%rax), %rdi
-;;     68: callq *%rcx
-;;     6a: jmp 0x2c
+;;     31: movq 0x20(%rdi), %rcx
+;;     35: cmpq 0x28(%rdi), %rax
+;;     39: jae 0x6b
+;;     3f: movq (%rcx, %rax, 8), %rax
+;;     43: testq %rax, %rax
+;;     46: je 0x6d
+;;     4c: movl 0x18(%rax), %ecx
+;;     4f: cmpl 0x44(%rdi), %ecx
+;;     52: movq %rdi, %rsi
+;;     55: jne 0x6f
+;;     5b: movq (%rax), %rcx
+;;     5e: movq 0x10(%rax), %rdi
+;;     62: callq *%rcx
+;;     64: jmp 0x2c
+;;     69: ud2
+;;     6b: ud2
+;;     6d: ud2
 ;;     6f: ud2
-;;     71: ud2
-;;     73: ud2
-;;     75: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

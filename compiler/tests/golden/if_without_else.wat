@@ -17,7 +17,7 @@
 ;; count_even:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: addl $1, 0x50(%rdi)
+;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %edx
 ;;     10: jne 0x1c
@@ -32,7 +32,7 @@
 ;; count_even:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: addl $1, 0x50(%rdi)
+;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %edx
 ;;     10: jne 0x1c

@@ -21,7 +21,7 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: xorl %eax, %eax
-;;      6: movq 0x48(%rdi), %r11
+;;      6: movq 0x20(%rdi), %r11
 ;;      a: movq %rax, %r8
 ;;      d: leal (%rdx, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx
@@ -37,7 +37,7 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: xorl %eax, %eax
-;;      6: movq 0x48(%rdi), %r11
+;;      6: movq 0x20(%rdi), %r11
 ;;      a: movq %rax, %r8
 ;;      d: leal (%rdx, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx

@@ -19,7 +19,7 @@
 ;;      0: stp x29, x30, [sp, #-0x10]!
 ;;      4: mov x29, sp
 ;;      8: mov w3, #0
-;;      c: ldr x10, [x2, #0x48]
+;;      c: ldr x10, [x2, #0x20]
 ;;     10: mov x7, x3
 ;;     14: add w11, w4, w7
 ;;     18: ldr w11, [x10, w11, uxtw]

@@ -20,95 +20,95 @@
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x3d(%rip), %rdx
-;;      b: ja 0x22
-;;     11: movq 0x90(%rdi), %rax
-;;     18: movq 0x10(%rax, %rdx), %rax
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: movq %rdx, %r8
-;;     25: addq $0x18, %r8
-;;     29: jb 0x41
-;;     2f: cmpq 0x98(%rdi), %r8
-;;     36: ja 0x43
-;;     3c: jmp 0x11
-;;     41: ud2
-;;     43: ud2
-;;     45: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
+;;      4: cmpq 0x35(%rip), %rdx
+;;      b: ja 0x1f
+;;     11: movq 0x20(%rdi), %rax
+;;     15: movq 0x10(%rax, %rdx), %rax
+;;     1a: movq %rbp, %rsp
+;;     1d: popq %rbp
+;;     1e: retq
+;;     1f: movq %rdx, %r8
+;;     22: addq $0x18, %r8
+;;     26: jb 0x3b
+;;     2c: cmpq 0x28(%rdi), %r8
+;;     30: ja 0x3d
+;;     36: jmp 0x11
+;;     3b: ud2
+;;     3d: ud2
+;;     3f: .byte 00 e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x3d(%rip), %rdx
-;;      b: ja 0x20
-;;     11: movq 0x90(%rdi), %rax
-;;     18: movb %cl, (%rax, %rdx)
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq %rdx, %r8
-;;     23: addq $1, %r8
-;;     27: jb 0x3f
-;;     2d: cmpq 0x98(%rdi), %r8
-;;     34: ja 0x41
-;;     3a: jmp 0x11
-;;     3f: ud2
-;;     41: ud2
-;;     43: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
+;;      4: cmpq 0x35(%rip), %rdx
+;;      b: ja 0x1d
+;;     11: movq 0x20(%rdi), %rax
+;;     15: movb %cl, (%rax, %rdx)
+;;     18: movq %rbp, %rsp
+;;     1b: popq %rbp
+;;     1c: retq
+;;     1d: movq %rdx, %r8
+;;     20: addq $1, %r8
+;;     24: jb 0x39
+;;     2a: cmpq 0x28(%rdi), %r8
+;;     2e: ja 0x3b
+;;     34: jmp 0x11
+;;     39: ud2
+;;     3b: ud2
+;;     3d: .byte 00 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa0(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movq 0x10(%rsi, %rdi), %rax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;      4: movq 0x30(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movq 0x10(%rsi, %rdi), %rax
+;;      f: movq %rbp, %rsp
+;;     12: popq %rbp
+;;     13: retq
 ;; == x86_64 + avx2 ==
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x3d(%rip), %rdx
-;;      b: ja 0x22
-;;     11: movq 0x90(%rdi), %rax
-;;     18: movq 0x10(%rax, %rdx), %rax
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: movq %rdx, %r8
-;;     25: addq $0x18, %r8
-;;     29: jb 0x41
-;;     2f: cmpq 0x98(%rdi), %r8
-;;     36: ja 0x43
-;;     3c: jmp 0x11
-;;     41: ud2
-;;     43: ud2
-;;     45: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
+;;      4: cmpq 0x35(%rip), %rdx
+;;      b: ja 0x1f
+;;     11: movq 0x20(%rdi), %rax
+;;     15: movq 0x10(%rax, %rdx), %rax
+;;     1a: movq %rbp, %rsp
+;;     1d: popq %rbp
+;;     1e: retq
+;;     1f: movq %rdx, %r8
+;;     22: addq $0x18, %r8
+;;     26: jb 0x3b
+;;     2c: cmpq 0x28(%rdi), %r8
+;;     30: ja 0x3d
+;;     36: jmp 0x11
+;;     3b: ud2
+;;     3d: ud2
+;;     3f: .byte 00 e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x3d(%rip), %rdx
-;;      b: ja 0x20
-;;     11: movq 0x90(%rdi), %rax
-;;     18: movb %cl, (%rax, %rdx)
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq %rdx, %r8
-;;     23: addq $1, %r8
-;;     27: jb 0x3f
-;;     2d: cmpq 0x98(%rdi), %r8
-;;     34: ja 0x41
-;;     3a: jmp 0x11
-;;     3f: ud2
-;;     41: ud2
-;;     43: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
+;;      4: cmpq 0x35(%rip), %rdx
+;;      b: ja 0x1d
+;;     11: movq 0x20(%rdi), %rax
+;;     15: movb %cl, (%rax, %rdx)
+;;     18: movq %rbp, %rsp
+;;     1b: popq %rbp
+;;     1c: retq
+;;     1d: movq %rdx, %r8
+;;     20: addq $1, %r8
+;;     24: jb 0x39
+;;     2a: cmpq 0x28(%rdi), %r8
+;;     2e: ja 0x3b
+;;     34: jmp 0x11
+;;     39: ud2
+;;     3b: ud2
+;;     3d: .byte 00 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0xa0(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movq 0x10(%rsi, %rdi), %rax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;      4: movq 0x30(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movq 0x10(%rsi, %rdi), %rax
+;;      f: movq %rbp, %rsp
+;;     12: popq %rbp
+;;     13: retq

@@ -45,32 +45,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6c
+;;     12: ja 0x69
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
 ;;     20: movq %r14, 8(%rsp)
 ;;     25: testl %edx, %edx
-;;     27: je 0x48
-;;     2d: movl %edx, 0x90(%rdi)
-;;     33: movq %rdx, %rax
-;;     36: movq (%rsp), %r12
-;;     3a: movq 8(%rsp), %r14
-;;     3f: addq $0x10, %rsp
-;;     43: movq %rbp, %rsp
-;;     46: popq %rbp
-;;     47: retq
-;;     48: movq 0x10(%rdi), %r14
-;;     4c: movq %rdi, %r12
-;;     4f: movq 0x58(%r14), %rcx
-;;     53: xorl %esi, %esi
-;;     55: callq *%rcx
-;;     57: movl $7, 0x10(%rax)
-;;     5e: movq 0x60(%r14), %rcx
-;;     62: movq %rax, %rsi
-;;     65: movq %r12, %rdi
-;;     68: callq *%rcx
-;;     6a: ud2
-;;     6c: ud2
+;;     27: je 0x45
+;;     2d: movl %edx, 0x20(%rdi)
+;;     30: movq %rdx, %rax
+;;     33: movq (%rsp), %r12
+;;     37: movq 8(%rsp), %r14
+;;     3c: addq $0x10, %rsp
+;;     40: movq %rbp, %rsp
+;;     43: popq %rbp
+;;     44: retq
+;;     45: movq 0x10(%rdi), %r14
+;;     49: movq %rdi, %r12
+;;     4c: movq 0x58(%r14), %rcx
+;;     50: xorl %esi, %esi
+;;     52: callq *%rcx
+;;     54: movl $7, 0x10(%rax)
+;;     5b: movq 0x60(%r14), %rcx
+;;     5f: movq %rax, %rsi
+;;     62: movq %r12, %rdi
+;;     65: callq *%rcx
+;;     67: ud2
+;;     69: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -78,7 +78,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc8
+;;     12: ja 0xc5
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -112,18 +112,18 @@
 ;;     92: movq %r12, %rsi
 ;;     95: movq (%rsi), %rax
 ;;     98: movq (%rsp), %rdi
-;;     9c: movq 0x88(%rdi), %rcx
-;;     a3: cmpq %rcx, %rax
-;;     a6: je 0xbc
-;;     ac: movq (%rsp), %rdi
-;;     b0: movq 0x10(%rdi), %rax
-;;     b4: movq 0x60(%rax), %rax
-;;     b8: callq *%rax
-;;     ba: ud2
-;;     bc: movl 0x10(%rsi), %eax
-;;     bf: movq %rsi, 0x18(%rbx)
-;;     c3: jmp 0x42
-;;     c8: ud2
+;;     9c: movq 0x30(%rdi), %rcx
+;;     a0: cmpq %rcx, %rax
+;;     a3: je 0xb9
+;;     a9: movq (%rsp), %rdi
+;;     ad: movq 0x10(%rdi), %rax
+;;     b1: movq 0x60(%rax), %rax
+;;     b5: callq *%rax
+;;     b7: ud2
+;;     b9: movl 0x10(%rsi), %eax
+;;     bc: movq %rsi, 0x18(%rbx)
+;;     c0: jmp 0x42
+;;     c5: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -146,32 +146,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6c
+;;     12: ja 0x69
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
 ;;     20: movq %r14, 8(%rsp)
 ;;     25: testl %edx, %edx
-;;     27: je 0x48
-;;     2d: movl %edx, 0x90(%rdi)
-;;     33: movq %rdx, %rax
-;;     36: movq (%rsp), %r12
-;;     3a: movq 8(%rsp), %r14
-;;     3f: addq $0x10, %rsp
-;;     43: movq %rbp, %rsp
-;;     46: popq %rbp
-;;     47: retq
-;;     48: movq 0x10(%rdi), %r14
-;;     4c: movq %rdi, %r12
-;;     4f: movq 0x58(%r14), %rcx
-;;     53: xorl %esi, %esi
-;;     55: callq *%rcx
-;;     57: movl $7, 0x10(%rax)
-;;     5e: movq 0x60(%r14), %rcx
-;;     62: movq %rax, %rsi
-;;     65: movq %r12, %rdi
-;;     68: callq *%rcx
-;;     6a: ud2
-;;     6c: ud2
+;;     27: je 0x45
+;;     2d: movl %edx, 0x20(%rdi)
+;;     30: movq %rdx, %rax
+;;     33: movq (%rsp), %r12
+;;     37: movq 8(%rsp), %r14
+;;     3c: addq $0x10, %rsp
+;;     40: movq %rbp, %rsp
+;;     43: popq %rbp
+;;     44: retq
+;;     45: movq 0x10(%rdi), %r14
+;;     49: movq %rdi, %r12
+;;     4c: movq 0x58(%r14), %rcx
+;;     50: xorl %esi, %esi
+;;     52: callq *%rcx
+;;     54: movl $7, 0x10(%rax)
+;;     5b: movq 0x60(%r14), %rcx
+;;     5f: movq %rax, %rsi
+;;     62: movq %r12, %rdi
+;;     65: callq *%rcx
+;;     67: ud2
+;;     69: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -179,7 +179,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc8
+;;     12: ja 0xc5
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -213,15 +213,15 @@
 ;;     92: movq %r12, %rsi
 ;;     95: movq (%rsi), %rax
 ;;     98: movq (%rsp), %rdi
-;;     9c: movq 0x88(%rdi), %rcx
-;;     a3: cmpq %rcx, %rax
-;;     a6: je 0xbc
-;;     ac: movq (%rsp), %rdi
-;;     b0: movq 0x10(%rdi), %rax
-;;     b4: movq 0x60(%rax), %rax
-;;     b8: callq *%rax
-;;     ba: ud2
-;;     bc: movl 0x10(%rsi), %eax
-;;     bf: movq %rsi, 0x18(%rbx)
-;;     c3: jmp 0x42
-;;     c8: ud2
+;;     9c: movq 0x30(%rdi), %rcx
+;;     a0: cmpq %rcx, %rax
+;;     a3: je 0xb9
+;;     a9: movq (%rsp), %rdi
+;;     ad: movq 0x10(%rdi), %rax
+;;     b1: movq 0x60(%rax), %rax
+;;     b5: callq *%rax
+;;     b7: ud2
+;;     b9: movl 0x10(%rsi), %eax
+;;     bc: movq %rsi, 0x18(%rbx)
+;;     c0: jmp 0x42
+;;     c5: ud2

@@ -41,7 +41,7 @@
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl %edx, 0x70(%rdi)
+;;      4: movl %edx, 0x20(%rdi)
 ;;      7: leal 1(%rdx), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
@@ -70,7 +70,7 @@
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl %edx, 0x70(%rdi)
+;;      4: movl %edx, 0x20(%rdi)
 ;;      7: leal 1(%rdx), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp

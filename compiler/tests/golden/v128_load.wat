@@ -16,57 +16,57 @@
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: pmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: pmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; v128_load32_zero:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movl (%rsi, %rdi), %esi
-;;     10: movd %esi, %xmm0
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movl (%rsi, %rdi), %esi
+;;      d: movd %esi, %xmm0
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: pextrw $3, %xmm0, (%rsi, %rdi)
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: pextrw $3, %xmm0, (%rsi, %rdi)
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; == x86_64 + avx2 ==
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; v128_load32_zero:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: movl (%rsi, %rdi), %esi
-;;     10: vmovd %esi, %xmm0
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: movl (%rsi, %rdi), %esi
+;;      d: vmovd %esi, %xmm0
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x88(%rdi), %rsi
-;;      b: movl %edx, %edi
-;;      d: vpextrw $3, %xmm0, (%rsi, %rdi)
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movq 0x20(%rdi), %rsi
+;;      8: movl %edx, %edi
+;;      a: vpextrw $3, %xmm0, (%rsi, %rdi)
+;;     11: movq %rbp, %rsp
+;;     14: popq %rbp
+;;     15: retq
