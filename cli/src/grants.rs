@@ -180,18 +180,7 @@ pub fn object(
         pointer_to(&mut object, table, offset, name)?;
     }
     for part in parts {
-        let offset = object.append_section_data(table, &[0; 8], 8);
-        object.add_symbol(Symbol {
-            name: part.pointer.as_bytes().to_vec(),
-            value: offset,
-            size: 8,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Linkage,
-            weak: false,
-            section: SymbolSection::Section(table),
-            flags: SymbolFlags::None,
-        });
-        pointer_to(&mut object, table, offset, part.definition)?;
+        pointer_symbol(&mut object, table, part.pointer, part.definition)?;
     }
 
     let slots = vec![0; 8 * Builtin::ALL.len()];
@@ -219,19 +208,35 @@ pub fn object(
             &symbol,
         )?;
     }
-    let offset = object.append_section_data(table, &[0; 8], 8);
+    pointer_symbol(
+        &mut object,
+        table,
+        linked::BUILTINS_POINTER,
+        "kiln_builtin_table",
+    )?;
+    Ok(object.write()?)
+}
+
+/// Appends to `section` a pointer to the symbol `target`, itself the global symbol
+/// `name`: how the runtime of executables finds a part `kiln build` linked.
+fn pointer_symbol(
+    object: &mut Object<'_>,
+    section: object::write::SectionId,
+    name: &str,
+    target: &str,
+) -> Result<()> {
+    let offset = object.append_section_data(section, &[0; 8], 8);
     object.add_symbol(Symbol {
-        name: linked::BUILTINS_POINTER.as_bytes().to_vec(),
+        name: name.as_bytes().to_vec(),
         value: offset,
         size: 8,
         kind: SymbolKind::Data,
         scope: SymbolScope::Linkage,
         weak: false,
-        section: SymbolSection::Section(table),
+        section: SymbolSection::Section(section),
         flags: SymbolFlags::None,
     });
-    pointer_to(&mut object, table, offset, "kiln_builtin_table")?;
-    Ok(object.write()?)
+    pointer_to(object, section, offset, target)
 }
 
 /// An empty relocatable ELF object for `triple`, for what `kiln build` links beside the
