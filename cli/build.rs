@@ -16,7 +16,8 @@
 //! toolchain building kiln, with a warning. `KILN_RUNTIME_TOOLCHAIN=<toolchain>` picks
 //! another, `=none` the fallback. For musl targets the C
 //! runtime objects and `libc.a` of Rust's self-contained musl are embedded too, so a static
-//! executable can be linked with nothing but `ld.lld`.
+//! executable can be linked with nothing but `ld.lld` (and its `libunwind.a` when the
+//! archive can unwind, that is without the size toolchain).
 //!
 //! For the host target a second archive, with the C interface (feature `c-api`) and no
 //! `main`, serves `kiln compile --emit staticlib`.
@@ -260,6 +261,12 @@ fn main() {
             }
             if target.ends_with("musl") {
                 for name in MUSL_FILES {
+                    // An archive built with `immediate-abort` never unwinds: without
+                    // libunwind in the link, its `assert` no longer brings in musl's
+                    // `stderr` FILE, which `exit` then flushes (about 600 bytes).
+                    if name == "libunwind.a" && size_toolchain.is_some() {
+                        continue;
+                    }
                     let source = libdir.join("self-contained").join(name);
                     let copy = dir.join(name);
                     std::fs::copy(&source, &copy)

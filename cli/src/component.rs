@@ -126,13 +126,18 @@ pub fn build_executable(
     let object_path = scratch.0.join("component.o");
     std::fs::write(&object_path, &object)
         .with_context(|| format!("{}: cannot write", object_path.display()))?;
-    let parts = crate::emit::granted_runtime_parts(&grants, &options)?;
+    // The core modules instantiate one another's tables, memories and globals: every
+    // phase of instantiation is linked.
+    let mut parts = crate::emit::granted_runtime_parts(&grants, &options)?;
+    parts.extend(kiln_runtime::linked::ALL_INSTANTIATION_PARTS);
     crate::emit::link_executable(
         args,
         &grants,
         &[object_path],
         &[],
         &parts,
+        // The core modules are compiled one by one; their builtins are not collected.
+        kiln_abi::builtins::Builtin::ALL,
         &options,
         &scratch,
         output,

@@ -8,6 +8,7 @@ use crate::runtime_archive::{
 };
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use kiln_abi::metadata::ExternKind;
 use std::path::{Path, PathBuf};
 
 /// What `kiln compile` writes.
@@ -206,6 +207,8 @@ pub(crate) fn build_executable(
     let grants = args.grants.grants()?;
     let mut options = crate::limits::instrumented(options, &grants.limits);
     args.profile.apply(&mut options, wasm, output)?;
+    let builtins_used = kiln_compiler::BuiltinsUsed::default();
+    options.builtins_used = Some(builtins_used.clone());
     let options = &options;
     let object = compile_file(&args.input, wasm, options)?;
     let scratch = ScratchDir::new()?;
@@ -218,6 +221,7 @@ pub(crate) fn build_executable(
         &[object_path],
         &wasi_imports,
         &parts,
+        &builtins_used.builtins(),
         options,
         &scratch,
         output,
@@ -229,8 +233,8 @@ pub(crate) fn build_executable(
 }
 
 /// Links `objects` (compiled modules, and a component's image) with the WASI grants
-/// object (the preview 1 functions `wasi_imports` and the optional runtime `parts`) and
-/// the runtime into `output`.
+/// object (the preview 1 functions `wasi_imports`, the optional runtime `parts` and the
+/// `builtins` the code calls) and the runtime into `output`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn link_executable(
     args: &BuildArgs,
@@ -238,6 +242,7 @@ pub(crate) fn link_executable(
     objects: &[PathBuf],
     wasi_imports: &[String],
     parts: &[kiln_runtime::linked::LinkedPart],
+    builtins: &[kiln_abi::builtins::Builtin],
     options: &kiln_compiler::CompileOptions,
     scratch: &ScratchDir,
     output: &Path,
@@ -247,7 +252,7 @@ pub(crate) fn link_executable(
     let grants_path = scratch.0.join("wasi-grants.o");
     write(
         &grants_path,
-        &crate::grants::object(grants, wasi_imports, parts, &target)?,
+        &crate::grants::object(grants, wasi_imports, parts, builtins, &target)?,
     )?;
     let linker = args
         .linker
@@ -300,7 +305,9 @@ pub(crate) fn link_executable(
 /// when it imports `bench`, the timer thread when a time limit is baked in, the opening of
 /// preopened directories when one is granted, the reading of the environment when it is
 /// inherited, the CPU feature check when the code compiled with `options` needs more
-/// than the baseline, the profile writer when the code counts function entries.
+/// than the baseline, the profile writer when the code counts function entries, and the
+/// phases of instantiation for what the module has (tables, element segments, tags,
+/// imports other than functions).
 fn linked_runtime_parts(
     input: &Path,
     wasm: &[u8],
@@ -323,6 +330,18 @@ fn linked_runtime_parts(
             parts.push(kiln_runtime::linked::BENCH);
         }
     }
+    let metadata = &info.metadata;
+    let imported = |kind| metadata.imported_count(kind) as usize;
+    parts.extend(kiln_runtime::linked::instantiation_parts(
+        kiln_runtime::linked::InstantiationCounts {
+            tables: metadata.tables.len(),
+            imported_tables: imported(ExternKind::Table),
+            tags: metadata.tags.len(),
+            imported_tags: imported(ExternKind::Tag),
+            elements: metadata.elements.len(),
+            entity_imports: metadata.imports.len() - imported(ExternKind::Func),
+        },
+    ));
     parts.extend(granted_runtime_parts(grants, options)?);
     if options.profile_generate {
         parts.push(kiln_runtime::linked::PROFILE);

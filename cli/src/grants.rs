@@ -9,7 +9,8 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use kiln_runtime::linked::LinkedPart;
+use kiln_abi::builtins::Builtin;
+use kiln_runtime::linked::{self, LinkedPart};
 use kiln_runtime::wasi::{AddressPattern, Grants, NetworkGrants, GRANTS_SYMBOL, IMPORTS_SYMBOL};
 use object::write::{Object, Relocation, StandardSection, Symbol, SymbolSection};
 use object::{
@@ -134,13 +135,15 @@ impl GrantArgs {
 
 /// A relocatable object for `triple` defining the grants symbol, the table of the
 /// WASI definitions the module imports (`wasi_imports`, symbols named by
-/// `kiln_runtime::wasi::import_symbol`) and the pointer to each of the runtime `parts` the
-/// executable needs (`kiln_runtime::linked`), which makes the linker take those from the
-/// runtime archive and no others.
+/// `kiln_runtime::wasi::import_symbol`), the pointer to each of the runtime `parts` the
+/// executable needs (`kiln_runtime::linked`) and the table of the `builtins` its code
+/// calls (`kiln_runtime::linked::BUILTINS_POINTER`), which makes the linker take those
+/// from the runtime archive and no others.
 pub fn object(
     grants: &Grants,
     wasi_imports: &[String],
     parts: &[LinkedPart],
+    builtins: &[Builtin],
     triple: &str,
 ) -> Result<Vec<u8>> {
     let mut object = elf_object(triple)?;
@@ -177,20 +180,63 @@ pub fn object(
         pointer_to(&mut object, table, offset, name)?;
     }
     for part in parts {
-        let offset = object.append_section_data(table, &[0; 8], 8);
-        object.add_symbol(Symbol {
-            name: part.pointer.as_bytes().to_vec(),
-            value: offset,
-            size: 8,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Linkage,
-            weak: false,
-            section: SymbolSection::Section(table),
-            flags: SymbolFlags::None,
-        });
-        pointer_to(&mut object, table, offset, part.definition)?;
+        pointer_symbol(&mut object, table, part.pointer, part.definition)?;
     }
+
+    let slots = vec![0; 8 * Builtin::ALL.len()];
+    let builtins_offset = object.append_section_data(table, &slots, 8);
+    object.add_symbol(Symbol {
+        name: b"kiln_builtin_table".to_vec(),
+        value: builtins_offset,
+        size: slots.len() as u64,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Compilation,
+        weak: false,
+        section: SymbolSection::Section(table),
+        flags: SymbolFlags::None,
+    });
+    for (index, builtin) in Builtin::ALL.iter().enumerate() {
+        let symbol = if builtins.contains(builtin) {
+            linked::builtin_symbol(*builtin)
+        } else {
+            linked::BUILTIN_MISSING.to_string()
+        };
+        pointer_to(
+            &mut object,
+            table,
+            builtins_offset + 8 * index as u64,
+            &symbol,
+        )?;
+    }
+    pointer_symbol(
+        &mut object,
+        table,
+        linked::BUILTINS_POINTER,
+        "kiln_builtin_table",
+    )?;
     Ok(object.write()?)
+}
+
+/// Appends to `section` a pointer to the symbol `target`, itself the global symbol
+/// `name`: how the runtime of executables finds a part `kiln build` linked.
+fn pointer_symbol(
+    object: &mut Object<'_>,
+    section: object::write::SectionId,
+    name: &str,
+    target: &str,
+) -> Result<()> {
+    let offset = object.append_section_data(section, &[0; 8], 8);
+    object.add_symbol(Symbol {
+        name: name.as_bytes().to_vec(),
+        value: offset,
+        size: 8,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(section),
+        flags: SymbolFlags::None,
+    });
+    pointer_to(object, section, offset, target)
 }
 
 /// An empty relocatable ELF object for `triple`, for what `kiln build` links beside the

@@ -5,8 +5,9 @@
 //!   `$CC` for the host architecture, else `cc` or `aarch64-linux-gnu-gcc` /
 //!   `x86_64-linux-gnu-gcc`) links the object, the runtime archive and glibc dynamically.
 //! - `*-linux-musl`: `ld.lld` (or `--linker`) links a fully static executable from the
-//!   object, the runtime archive and Rust's self-contained musl (crt objects, `libc.a`,
-//!   `libunwind.a`), all embedded in kiln: no C toolchain for the target is needed.
+//!   object, the runtime archive and Rust's self-contained musl (crt objects, `libc.a`, and
+//!   `libunwind.a` for a runtime that can unwind), all embedded in kiln: no C toolchain
+//!   for the target is needed.
 //!
 //! A runtime missing from this kiln can be supplied as `$KILN_RUNTIME_DIR/<triple>/` holding
 //! the same files (`libkiln_runtime.a`, and for musl the crt objects and libraries).
@@ -163,11 +164,14 @@ pub fn link_command(
             .args([file("crt1.o"), file("crti.o"), file("crtbegin.o")])
             .args(objects)
             .arg("--start-group")
-            .args([
-                file("libkiln_runtime.a"),
-                file("libunwind.a"),
-                file("libc.a"),
-            ])
+            .arg(file("libkiln_runtime.a"));
+        // Only a runtime that can unwind comes with it (see build.rs).
+        let unwind = file("libunwind.a");
+        if unwind.is_file() {
+            command.arg(unwind);
+        }
+        command
+            .arg(file("libc.a"))
             .arg("--end-group")
             .args([file("crtend.o"), file("crtn.o")]);
     } else {

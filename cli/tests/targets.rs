@@ -208,6 +208,13 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
         "kiln_cpu_has_feature",
         "kiln_open_preopen",
         "kiln_inherited_env",
+        "kiln_instantiate_tables",
+        "kiln_instantiate_elements",
+        "kiln_instantiate_tags",
+        "kiln_check_entity_import",
+        "kiln_builtin_memory_grow",
+        "kiln_builtin_table_grow",
+        "kiln_builtin_table_copy",
     ];
     let linked = |exe: &Path| -> Vec<&str> {
         let bytes = std::fs::read(exe).unwrap();
@@ -266,6 +273,60 @@ fn executables_link_optional_runtime_parts_only_when_needed() {
     let recorded = std::fs::read_to_string(&times).unwrap();
     assert_eq!(recorded.lines().count(), 1, "{recorded:?}");
     assert!(recorded.trim().parse::<u64>().is_ok(), "{recorded:?}");
+
+    // A table, an element segment and a tag: their phases of instantiation; of the
+    // builtins, those the code calls.
+    let tables = dir.join("tables.wat");
+    std::fs::write(
+        &tables,
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write"
+            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const 16) "through a table\n")
+          (type $print (func))
+          (table 2 funcref)
+          (elem (i32.const 1) $print)
+          (tag $unused (param i32))
+          (func $print (type $print)
+            (i32.store (i32.const 0) (i32.const 16))
+            (i32.store (i32.const 4) (i32.const 16))
+            (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+          (func (export "_start")
+            (if (i32.ne (memory.grow (i32.const 1)) (i32.const 1)) (then unreachable))
+            (if (i32.ne (table.grow (ref.null func) (i32.const 1)) (i32.const 2))
+              (then unreachable))
+            (call_indirect (type $print) (i32.const 1))))"#,
+    )
+    .unwrap();
+    let with_tables = dir.join("tables");
+    build(target, &tables, &with_tables, &[]);
+    assert_eq!(
+        linked(&with_tables),
+        [
+            "kiln_instantiate_tables",
+            "kiln_instantiate_elements",
+            "kiln_instantiate_tags",
+            "kiln_builtin_memory_grow",
+            "kiln_builtin_table_grow"
+        ]
+    );
+    let output = run(&mut Command::new(&with_tables));
+    assert_success(&output, "a module with a table and a tag");
+    assert_eq!(output.stdout, "through a table\n");
+    // An imported global: its check is linked; no executable defines it.
+    let global = dir.join("global.wat");
+    std::fs::write(
+        &global,
+        r#"(module (import "env" "limit" (global i32)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let with_global = dir.join("global");
+    build(target, &global, &with_global, &[]);
+    assert_eq!(linked(&with_global), ["kiln_check_entity_import"]);
+    let output = run(&mut Command::new(&with_global));
+    assert_ne!(output.code, Some(0), "{}", output.describe());
+    assert!(output.stderr.contains("env::limit"), "{}", output.stderr);
 
     // The baseline (x86-64-v2) needs no check; AVX2 does.
     let baseline = dir.join("hello-sse42");

@@ -54,6 +54,9 @@ pub struct ModuleEnv<'a> {
     /// The entry counters when the code counts (`--profile-generate`, see
     /// [`ModuleEnv::count_entry`]).
     pub profile_counters: Option<DataId>,
+    /// The builtins the translated code calls, bit `Builtin as u32` each (set by the
+    /// translating threads, see [`crate::CompileOptions::builtins_used`]).
+    pub builtins_used: std::sync::atomic::AtomicU32,
 }
 
 /// The pointer type of every supported target.
@@ -163,6 +166,7 @@ impl<'a> ModuleEnv<'a> {
             throws: crate::throws::MayThrow::everything(info),
             devirt: Default::default(),
             profile_counters: None,
+            builtins_used: Default::default(),
         }
     }
 
@@ -376,6 +380,8 @@ impl<'a> ModuleEnv<'a> {
         builtin: Builtin,
         args: &[Value],
     ) -> ir::Inst {
+        self.builtins_used
+            .fetch_or(1 << builtin as u32, std::sync::atomic::Ordering::Relaxed);
         let signature = builder.import_signature(self.builtin_signature(builtin));
         let table = builder
             .ins()

@@ -131,6 +131,27 @@ pub struct CompileOptions {
     /// entered are neither inlined nor grown (`inline.rs`). It must have been recorded
     /// for the same module ([`Profile::check`]): `compile` refuses another module's.
     pub profile_use: Option<Profile>,
+    /// Set by `compile` to the builtins the generated code calls (bit `Builtin as u32`
+    /// each, `kiln_abi::builtins::Builtin`), so that `kiln build` links only those into an
+    /// executable. `None` by default.
+    pub builtins_used: Option<BuiltinsUsed>,
+}
+
+/// Where `compile` reports the builtins the generated code calls
+/// ([`CompileOptions::builtins_used`]).
+#[derive(Clone, Debug, Default)]
+pub struct BuiltinsUsed(pub std::sync::Arc<std::sync::atomic::AtomicU32>);
+
+impl BuiltinsUsed {
+    /// The builtins reported, in table order.
+    pub fn builtins(&self) -> Vec<kiln_abi::builtins::Builtin> {
+        let used = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        kiln_abi::builtins::Builtin::ALL
+            .iter()
+            .copied()
+            .filter(|&builtin| used & (1 << builtin as u32) != 0)
+            .collect()
+    }
 }
 
 /// How the relaxed SIMD operators of Wasm 3.0 are lowered (see ARCHITECTURE.md, "Relaxed
@@ -189,6 +210,7 @@ impl Default for CompileOptions {
             profile_generate: false,
             profile_file: None,
             profile_use: None,
+            builtins_used: None,
         }
     }
 }

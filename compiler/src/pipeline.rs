@@ -10,7 +10,7 @@ use crate::{
     devirt, inline, isa, memory_image, names, object, placement, reachability, throws, trampolines,
     translate,
 };
-use crate::{CompileOptions, Progress};
+use crate::{BuiltinsUsed, CompileOptions, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::Context;
@@ -81,6 +81,12 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         plain: OnceLock::new(),
     };
     let mut code = compile_code(&env, &isas, &trampolines, options)?;
+    if let Some(BuiltinsUsed(used)) = &options.builtins_used {
+        used.store(
+            env.builtins_used.load(std::sync::atomic::Ordering::Relaxed),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
     let text_order = placement::place(
         &info,
         &mut code,

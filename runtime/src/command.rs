@@ -10,7 +10,6 @@ use crate::Linker;
 use crate::Module;
 use crate::{Extern, Store};
 use kiln_abi::component::ComponentPlan;
-use std::io::Write;
 
 /// Exit status after a trap (like an abort).
 pub const TRAP_EXIT_CODE: i32 = 134;
@@ -179,8 +178,11 @@ pub(crate) fn exit_with_component(
 /// Flushes Rust's stdout and ends the process with `code` at once (see
 /// [`exit_with_command`]).
 fn exit_now(code: i32) -> ! {
-    // Nothing can be reported if this fails: stdout is where it would go.
-    let _ = std::io::stdout().flush();
+    // Nothing can be reported if this fails: stdout is where it would go. An executable
+    // never writes to Rust's stdout (WASI writes go to the descriptors at once), so it
+    // has nothing to flush, and leaves out std's stdout and its buffer.
+    #[cfg(not(feature = "exe-main"))]
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     // SAFETY: `_exit` has no preconditions; no buffered output is left behind (above).
     unsafe { libc::_exit(code) }
 }

@@ -5,12 +5,40 @@ use super::instance::{Extern, Instance};
 use super::store::Store;
 use crate::error::InstantiateError;
 use crate::vm::module::Module;
-use crate::vm::HashMap;
 
 /// Items by (module, name), for resolving imports.
 #[derive(Default, Debug, Clone)]
 pub struct Linker {
-    items: HashMap<(String, String), Extern>,
+    items: Items,
+}
+
+#[cfg(not(feature = "exe-main"))]
+type Items = crate::vm::HashMap<(String, String), Extern>;
+
+/// An executable's linker holds its WASI functions, some tens: a vector searched in order
+/// is fast enough, and smaller than a hash map.
+#[cfg(feature = "exe-main")]
+type Items = ItemList;
+
+#[cfg(feature = "exe-main")]
+#[derive(Default, Debug, Clone)]
+struct ItemList(Vec<((String, String), Extern)>);
+
+#[cfg(feature = "exe-main")]
+impl ItemList {
+    fn insert(&mut self, key: (String, String), item: Extern) {
+        match self.0.iter_mut().find(|(defined, _)| *defined == key) {
+            Some((_, slot)) => *slot = item,
+            None => self.0.push((key, item)),
+        }
+    }
+
+    fn get(&self, (module, name): &(String, String)) -> Option<&Extern> {
+        self.0
+            .iter()
+            .find(|((m, n), _)| m == module && n == name)
+            .map(|(_, item)| item)
+    }
 }
 
 impl Linker {

@@ -24,11 +24,47 @@ macro_rules! builtin_table {
         $field:ident($variant:ident)($($param:ident: $ty:ident),* $(,)?)
             $(-> $result:ident)?, trap $trap:ident;
     )*) => {
-        /// The table every context points to.
+        /// The table every context points to (outside executables, see [`table`]).
+        #[cfg_attr(feature = "exe-main", allow(dead_code))]
         pub(crate) static BUILTINS: VMBuiltins = VMBuiltins { $($field),* };
     };
 }
 kiln_abi::foreach_builtin!(builtin_table);
+
+/// The table every context points to.
+#[cfg(not(feature = "exe-main"))]
+pub(crate) fn table() -> Option<&'static VMBuiltins> {
+    Some(&BUILTINS)
+}
+
+// In executables the table is `kiln build`'s (`vm/linked.rs`, "builtins"): the builtins
+// the module's code calls, each exported as `kiln_builtin_<field>`, and
+// `kiln_builtin_missing` in the other slots, so that an executable links only the
+// builtins its code calls.
+#[cfg(feature = "exe-main")]
+super::linked::linked_part!(
+    kiln_linked_builtins,
+    fn linked_table() -> Option<&'static VMBuiltins>
+);
+
+/// The table every context points to: `kiln build`'s, if it linked one.
+#[cfg(feature = "exe-main")]
+pub(crate) fn table() -> Option<&'static VMBuiltins> {
+    linked_table()
+}
+
+/// The builtin in the slots of `kiln build`'s table whose builtins the code does not call:
+/// never called by code that `kiln build` compiled; it stops the process rather than jump
+/// to null.
+#[cfg(feature = "exe-main")]
+#[export_name = "kiln_builtin_missing"]
+unsafe extern "C" fn builtin_missing() {
+    const MESSAGE: &[u8] =
+        b"kiln: the code called a builtin that was not linked into this executable\n";
+    // SAFETY: writing a static buffer to the standard error descriptor.
+    unsafe { libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len()) };
+    std::process::abort();
+}
 
 /// Runs a builtin's body with the caller's instance and store; `failure` if it panics.
 ///
@@ -51,6 +87,7 @@ unsafe fn with_instance<T>(
     catch_unwind(AssertUnwindSafe(|| body(instance, store))).unwrap_or(failure)
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_memory_grow")]
 unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
     // SAFETY: called by compiled code with its context.
     unsafe {
@@ -63,6 +100,7 @@ unsafe extern "C" fn memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_memory_copy")]
 unsafe extern "C" fn memory_copy(
     vmctx: *mut u8,
     dst_memory: u32,
@@ -91,6 +129,7 @@ unsafe extern "C" fn memory_copy(
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_memory_fill")]
 unsafe extern "C" fn memory_fill(
     vmctx: *mut u8,
     memory: u32,
@@ -114,6 +153,7 @@ unsafe extern "C" fn memory_fill(
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_memory_init")]
 unsafe extern "C" fn memory_init(
     vmctx: *mut u8,
     memory: u32,
@@ -150,6 +190,7 @@ unsafe extern "C" fn memory_init(
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_data_drop")]
 unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
     // SAFETY: called by compiled code with its context.
     unsafe {
@@ -161,6 +202,7 @@ unsafe extern "C" fn data_drop(vmctx: *mut u8, data: u32) {
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_table_grow")]
 unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: usize) -> u64 {
     // SAFETY: called by compiled code with its context.
     unsafe {
@@ -173,6 +215,7 @@ unsafe extern "C" fn table_grow(vmctx: *mut u8, table: u32, delta: u64, init: us
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_table_fill")]
 unsafe extern "C" fn table_fill(
     vmctx: *mut u8,
     table: u32,
@@ -192,6 +235,7 @@ unsafe extern "C" fn table_fill(
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_table_copy")]
 unsafe extern "C" fn table_copy(
     vmctx: *mut u8,
     dst_table: u32,
@@ -230,6 +274,7 @@ unsafe extern "C" fn table_copy(
     }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_table_init")]
 unsafe extern "C" fn table_init(
     vmctx: *mut u8,
     table: u32,
@@ -263,10 +308,12 @@ unsafe extern "C" fn table_init(
 /// `call_indirect`'s type check for a type that is not final, when the ids differ: 0 if
 /// `actual` declares `expected` among its supertypes, else 1 (`indirect call type
 /// mismatch`).
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_func_type_check")]
 unsafe extern "C" fn func_type_check(_vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
     u32::from(!super::module::is_subtype(actual, expected))
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_elem_drop")]
 unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     // SAFETY: called by compiled code with its context.
     unsafe {
@@ -278,11 +325,16 @@ unsafe extern "C" fn elem_drop(vmctx: *mut u8, elem: u32) {
     }
 }
 
+#[cfg_attr(
+    feature = "exe-main",
+    export_name = "kiln_builtin_exception_release_caught"
+)]
 unsafe extern "C" fn exception_release_caught(vmctx: *mut u8) {
     // SAFETY: called by compiled code with its context.
     unsafe { with_instance(vmctx, (), |_, store| store.release_caught_exception()) }
 }
 
+#[cfg_attr(feature = "exe-main", export_name = "kiln_builtin_exception_new")]
 unsafe extern "C" fn exception_new(vmctx: *mut u8, tag: u32) -> usize {
     // SAFETY: called by compiled code with its context.
     unsafe {

@@ -42,19 +42,26 @@ extern "C" {
 
 #[cfg(target_arch = "x86_64")]
 core::arch::global_asm!(
-    ".text",
+    // Each function in a section of its own, which the linker drops from an executable
+    // whose code never throws (`vm/linked.rs`, "builtins"), and with it the unwinder.
+    ".pushsection .text.kiln_throw_ref,\"ax\",@progbits",
     ".p2align 4",
     ".globl kiln_throw_ref",
     ".hidden kiln_throw_ref",
     ".type kiln_throw_ref, @function",
     "kiln_throw_ref:",
+    // The name executables' builtin tables use (`vm/linked.rs`).
+    ".globl kiln_builtin_throw_ref",
+    ".hidden kiln_builtin_throw_ref",
+    "kiln_builtin_throw_ref:",
     // rdi = vmctx, rsi = exception; rbp is still the thrower's frame pointer and [rsp]
     // the return address into it.
     "mov rdx, rbp",
     "mov rcx, [rsp]",
     "jmp {unwind}",
     ".size kiln_throw_ref, . - kiln_throw_ref",
-    "",
+    ".popsection",
+    ".pushsection .text.kiln_resume_exception,\"ax\",@progbits",
     ".p2align 4",
     ".globl kiln_resume_exception",
     ".hidden kiln_resume_exception",
@@ -66,24 +73,32 @@ core::arch::global_asm!(
     "mov rax, rcx",
     "jmp rdi",
     ".size kiln_resume_exception, . - kiln_resume_exception",
+    ".popsection",
     unwind = sym throw_ref_unwind,
 );
 
 #[cfg(target_arch = "aarch64")]
 core::arch::global_asm!(
-    ".text",
+    // Each function in a section of its own, which the linker drops from an executable
+    // whose code never throws (`vm/linked.rs`, "builtins"), and with it the unwinder.
+    ".pushsection .text.kiln_throw_ref,\"ax\",%progbits",
     ".p2align 4",
     ".globl kiln_throw_ref",
     ".hidden kiln_throw_ref",
     ".type kiln_throw_ref, %function",
     "kiln_throw_ref:",
+    // The name executables' builtin tables use (`vm/linked.rs`).
+    ".globl kiln_builtin_throw_ref",
+    ".hidden kiln_builtin_throw_ref",
+    "kiln_builtin_throw_ref:",
     // x0 = vmctx, x1 = exception; x29 is still the thrower's frame pointer and x30 the
     // return address into it.
     "mov x2, x29",
     "mov x3, x30",
     "b {unwind}",
     ".size kiln_throw_ref, . - kiln_throw_ref",
-    "",
+    ".popsection",
+    ".pushsection .text.kiln_resume_exception,\"ax\",%progbits",
     ".p2align 4",
     ".globl kiln_resume_exception",
     ".hidden kiln_resume_exception",
@@ -96,6 +111,7 @@ core::arch::global_asm!(
     "mov x0, x3",
     "br x16",
     ".size kiln_resume_exception, . - kiln_resume_exception",
+    ".popsection",
     unwind = sym throw_ref_unwind,
 );
 

@@ -78,6 +78,93 @@ pub const PROFILE: LinkedPart = LinkedPart {
     definition: "kiln_profile_write",
 };
 
+/// Instantiation's creation of the tables a module defines (`vm/instantiate.rs`, with the
+/// tables' storage): linked when the module defines a table.
+pub const TABLES: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_tables",
+    definition: "kiln_instantiate_tables",
+};
+
+/// Instantiation's evaluation of element segments and copying of the active ones into
+/// their tables (`vm/instantiate.rs`): linked when the module has an element segment.
+pub const ELEMENTS: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_elements",
+    definition: "kiln_instantiate_elements",
+};
+
+/// Instantiation's creation of the tags a module defines (`vm/instantiate.rs`): linked
+/// when the module defines a tag.
+pub const TAGS: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_tags",
+    definition: "kiln_instantiate_tags",
+};
+
+/// Instantiation's check of imported tables, memories, globals and tags against their
+/// import types, with the messages that describe them (`vm/instantiate.rs`): linked when
+/// the module imports one.
+pub const ENTITY_IMPORTS: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_entity_imports",
+    definition: "kiln_check_entity_import",
+};
+
+/// The parts of instantiation that a module with `counts` needs: [`TABLES`] when it
+/// defines a table, [`ELEMENTS`] when it has an element segment, [`TAGS`] when it defines
+/// a tag, [`ENTITY_IMPORTS`] when it imports anything but functions.
+pub fn instantiation_parts(counts: InstantiationCounts) -> Vec<LinkedPart> {
+    let mut parts = Vec::new();
+    if counts.tables > counts.imported_tables {
+        parts.push(TABLES);
+    }
+    if counts.elements > 0 {
+        parts.push(ELEMENTS);
+    }
+    if counts.tags > counts.imported_tags {
+        parts.push(TAGS);
+    }
+    if counts.entity_imports > 0 {
+        parts.push(ENTITY_IMPORTS);
+    }
+    parts
+}
+
+/// What [`instantiation_parts`] asks of a module: counts from its metadata.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstantiationCounts {
+    /// Tables, imported and defined.
+    pub tables: usize,
+    /// Imported tables.
+    pub imported_tables: usize,
+    /// Tags, imported and defined.
+    pub tags: usize,
+    /// Imported tags.
+    pub imported_tags: usize,
+    /// Element segments of any mode.
+    pub elements: usize,
+    /// Imports of tables, memories, globals and tags.
+    pub entity_imports: usize,
+}
+
+/// Every part of instantiation, for executables whose modules are not known one by one
+/// (components, which instantiate several modules that import from one another).
+pub const ALL_INSTANTIATION_PARTS: [LinkedPart; 4] = [TABLES, ELEMENTS, TAGS, ENTITY_IMPORTS];
+
+/// The pointer to an executable's table of builtins (`kiln_abi::builtins::VMBuiltins`),
+/// which `kiln build`'s object defines: in the slot of each builtin the module's code
+/// calls (`kiln_compiler::CompileOptions::builtins_used`), that builtin
+/// ([`builtin_symbol`]); in the others [`BUILTIN_MISSING`]. So an executable links only
+/// the builtins its code calls: `table.grow`, the bulk operations and the exception
+/// builtins stay out of a hello. Without it (an executable not linked by `kiln build`)
+/// nothing instantiates.
+pub const BUILTINS_POINTER: &str = "kiln_linked_builtins";
+
+/// The function in the slots of builtins the code does not call: it reports and aborts.
+pub const BUILTIN_MISSING: &str = "kiln_builtin_missing";
+
+/// The symbol under which the runtime of executables exports `builtin`.
+pub fn builtin_symbol(builtin: kiln_abi::builtins::Builtin) -> String {
+    format!("kiln_builtin_{}", builtin.name())
+}
+
 /// Defines the weak null pointer symbol `$pointer` (see the module documentation) and
 /// `fn $accessor() -> Option<$ty>`, the part it points to; `$ty` is a function pointer
 /// type, whose null value is `None`.
@@ -129,11 +216,54 @@ mod tests {
             INHERITED_ENV.definition,
             PROFILE.pointer,
             PROFILE.definition,
+            TABLES.pointer,
+            TABLES.definition,
+            ELEMENTS.pointer,
+            ELEMENTS.definition,
+            TAGS.pointer,
+            TAGS.definition,
+            ENTITY_IMPORTS.pointer,
+            ENTITY_IMPORTS.definition,
+            BUILTINS_POINTER,
+            BUILTIN_MISSING,
         ];
         for (index, symbol) in symbols.iter().enumerate() {
             assert!(symbol.starts_with("kiln_"), "{symbol}");
             assert!(!symbols[..index].contains(symbol), "{symbol} twice");
         }
+    }
+
+    #[test]
+    fn builtins_are_exported_under_their_field_names() {
+        use kiln_abi::builtins::Builtin;
+        assert_eq!(
+            builtin_symbol(Builtin::MemoryGrow),
+            "kiln_builtin_memory_grow"
+        );
+        assert_eq!(builtin_symbol(Builtin::ThrowRef), "kiln_builtin_throw_ref");
+    }
+
+    #[test]
+    fn instantiation_parts_follow_what_the_module_has() {
+        let none = InstantiationCounts::default();
+        assert_eq!(instantiation_parts(none), []);
+        let imported_only = InstantiationCounts {
+            tables: 1,
+            imported_tables: 1,
+            tags: 2,
+            imported_tags: 2,
+            entity_imports: 3,
+            ..none
+        };
+        assert_eq!(instantiation_parts(imported_only), [ENTITY_IMPORTS]);
+        let defined = InstantiationCounts {
+            tables: 2,
+            imported_tables: 1,
+            tags: 1,
+            elements: 1,
+            ..none
+        };
+        assert_eq!(instantiation_parts(defined), [TABLES, ELEMENTS, TAGS]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! functions can get a `wasm_call` of their type and any wasm function can be called.
 
 use super::code::{self, CodeKind, CodeModule, CodeRange};
+#[cfg(not(feature = "exe-main"))]
 use super::HashMap;
 use crate::Error;
 use kiln_abi::descriptor::{ModuleDescriptor, DESCRIPTOR_MAGIC};
@@ -17,7 +18,9 @@ use kiln_abi::metadata::{
 };
 use kiln_abi::trap::CodeTables;
 use kiln_abi::ABI_VERSION;
-use std::sync::{Arc, LazyLock, Mutex};
+#[cfg(not(feature = "exe-main"))]
+use std::sync::LazyLock;
+use std::sync::{Arc, Mutex};
 
 /// The link-time ABI-version marker (`kiln_abi::symbols::abi_version_symbol`): the bindings
 /// and C headers that kiln-build generates for an object reference
@@ -67,7 +70,32 @@ impl std::fmt::Debug for Module {
 }
 
 /// Modules created so far, by descriptor address, so that a descriptor registers once.
+#[cfg(not(feature = "exe-main"))]
 static MODULES: LazyLock<Mutex<HashMap<usize, Module>>> = LazyLock::new(Default::default);
+
+/// Modules created so far, by descriptor address, so that a descriptor registers once: in
+/// an executable one module, or a component's few, which a vector holds without a hash
+/// table's code.
+#[cfg(feature = "exe-main")]
+static MODULES: Mutex<ModuleList> = Mutex::new(ModuleList(Vec::new()));
+
+/// The modules of an executable, by descriptor address ([`MODULES`]).
+#[cfg(feature = "exe-main")]
+struct ModuleList(Vec<(usize, Module)>);
+
+#[cfg(feature = "exe-main")]
+impl ModuleList {
+    fn get(&self, key: &usize) -> Option<&Module> {
+        self.0
+            .iter()
+            .find(|(address, _)| address == key)
+            .map(|(_, module)| module)
+    }
+
+    fn insert(&mut self, key: usize, module: Module) {
+        self.0.push((key, module));
+    }
+}
 
 impl Module {
     /// Wraps a compiled module's descriptor: checks its magic and ABI version, decodes its
@@ -160,9 +188,11 @@ impl Module {
                     descriptor.exit_trampoline(type_index as u32) as usize,
                 )
             };
-            trampolines
-                .entry(type_id)
-                .or_insert(Trampolines { entry, exit });
+            let slot = type_id as usize;
+            if trampolines.len() <= slot {
+                trampolines.resize(slot + 1, None);
+            }
+            trampolines[slot].get_or_insert(Trampolines { entry, exit });
         }
         drop(trampolines);
 
@@ -301,14 +331,34 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
 /// holds a type id, not a module's type index, so structurally equal types of different
 /// modules (whose indices differ) get one id; the key includes finality and the
 /// supertype's id, which are part of a type's identity (Wasm 3.0 `sub`).
-#[derive(Default)]
+///
+/// The ids by key are a small open-addressing hash set of its own (`keys`, `slots`)
+/// rather than a `HashMap`: it only grows, and this was the last hash map every executable
+/// carried, whose code (about 2 KB with the others') an executable then leaves out.
 struct TypeRegistry {
-    ids: HashMap<(FuncType, Subtyping), u32>,
+    /// The key each id was interned under, by id.
+    keys: Vec<(FuncType, Subtyping)>,
+    /// Hash slots: 0 empty, else an id plus one; a power of two in length, at least twice
+    /// as long as `keys` once anything is interned.
+    slots: Vec<u32>,
     types: Vec<FuncType>,
     supertypes: Vec<Option<u32>>,
 }
 
-static TYPES: LazyLock<Mutex<TypeRegistry>> = LazyLock::new(Default::default);
+static TYPES: Mutex<TypeRegistry> = Mutex::new(TypeRegistry {
+    keys: Vec::new(),
+    slots: Vec::new(),
+    types: Vec::new(),
+    supertypes: Vec::new(),
+});
+
+/// The hash of a registry key, borrowed or owned (they hash alike).
+fn slot_hash(key: &impl std::hash::Hash) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = super::FxHasher::default();
+    key.hash(&mut hasher);
+    hasher.finish()
+}
 
 /// Stands for "the type itself" in a registry key while the type's id is not known yet
 /// (Wasm 3.0 lets a type refer to itself). No id reaches it: ids are dense from 0.
@@ -324,7 +374,7 @@ impl TypeRegistry {
     /// The id of canonical type `key`, whose references to itself are `SELF_REFERENCE`,
     /// declared with `subtyping` (its supertype an id already).
     fn intern(&mut self, key: FuncType, subtyping: Subtyping) -> u32 {
-        if let Some(&id) = self.ids.get(&(key.clone(), subtyping)) {
+        if let Some(id) = self.find(&key, subtyping) {
             return id;
         }
         let id = self.types.len() as u32;
@@ -340,8 +390,51 @@ impl TypeRegistry {
         );
         self.types.push(canonical);
         self.supertypes.push(subtyping.supertype);
-        self.ids.insert((key, subtyping), id);
+        self.keys.push((key, subtyping));
+        if self.slots.len() < 2 * self.keys.len() {
+            self.rehash((2 * self.keys.len()).next_power_of_two().max(16));
+        } else {
+            let slot = self.free_slot(slot_hash(&self.keys[id as usize]));
+            self.slots[slot] = id + 1;
+        }
         id
+    }
+
+    /// The id interned for `key` with `subtyping`, if any.
+    fn find(&self, key: &FuncType, subtyping: Subtyping) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let mut slot = slot_hash(&(key, subtyping)) as usize & mask;
+        loop {
+            let id = self.slots[slot].checked_sub(1)?;
+            let (interned, interned_subtyping) = &self.keys[id as usize];
+            if interned == key && *interned_subtyping == subtyping {
+                return Some(id);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// The first empty slot from `hash` on (linear probing; the table is at most half
+    /// full).
+    fn free_slot(&self, hash: u64) -> usize {
+        let mask = self.slots.len() - 1;
+        let mut slot = hash as usize & mask;
+        while self.slots[slot] != 0 {
+            slot = (slot + 1) & mask;
+        }
+        slot
+    }
+
+    /// Rebuilds the slots, `len` of them (a power of two), for every key.
+    fn rehash(&mut self, len: usize) {
+        self.slots = vec![0; len];
+        for id in 0..self.keys.len() {
+            let slot = self.free_slot(slot_hash(&self.keys[id]));
+            self.slots[slot] = id as u32 + 1;
+        }
     }
 
     /// Whether type `sub` is type `sup` or declares it among its supertypes.
@@ -464,14 +557,16 @@ pub(crate) struct Trampolines {
     pub exit: usize,
 }
 
-static TRAMPOLINES: LazyLock<Mutex<HashMap<u32, Trampolines>>> = LazyLock::new(Default::default);
+/// Each canonical type's trampolines, indexed by its id (ids are dense from 0, see
+/// `TypeRegistry`).
+static TRAMPOLINES: Mutex<Vec<Option<Trampolines>>> = Mutex::new(Vec::new());
 
 /// The trampolines of canonical type `type_id`, if a registered module has that type.
 pub(crate) fn trampolines(type_id: u32) -> Option<Trampolines> {
     let trampolines = TRAMPOLINES
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    trampolines.get(&type_id).copied()
+    trampolines.get(type_id as usize).copied().flatten()
 }
 
 /// Appends the module's functions to `/tmp/perf-<pid>.map` for `perf` (`KILN_PERF_MAP=1`;

@@ -125,7 +125,7 @@ pub(crate) struct VMStore {
     pub throw_origin: (usize, Vec<usize>, bool),
     /// Every `VMFuncRef` address that compiled code may hand back (a function's own, and
     /// the copies in importing contexts), to the index of the function it stands for.
-    pub func_by_ref: HashMap<usize, u32>,
+    pub func_by_ref: FuncRefIndex,
     /// Why the last host function that returned an error did so; taken when the
     /// resulting `HostUnwind` trap reaches the call that entered wasm.
     pub pending_host_error: Option<HostError>,
@@ -260,7 +260,7 @@ impl VMStore {
             free_exceptions: Vec::new(),
             pending_exception: None,
             throw_origin: (0, Vec::new(), false),
-            func_by_ref: HashMap::default(),
+            func_by_ref: FuncRefIndex::default(),
             pending_host_error: None,
         }
     }
@@ -393,7 +393,7 @@ impl VMStore {
 
     /// The function a `VMFuncRef` address (a table element or `funcref` value) stands for.
     pub fn func_of_ref(&self, address: usize) -> Option<u32> {
-        self.func_by_ref.get(&address).copied()
+        self.func_by_ref.get(address)
     }
 
     /// The fuel left: what `VMLimits::fuel` holds, never below zero.
@@ -459,5 +459,31 @@ fn fill_exit_trampoline(data: &FuncData) {
                 (*data.func_ref).wasm_call = trampolines.exit as *const u8;
             }
         }
+    }
+}
+
+/// `VMFuncRef` addresses and the functions they stand for ([`VMStore::func_by_ref`]),
+/// sorted by address. A context's slots are inserted in increasing order, so an insertion
+/// is nearly always a push; a lookup is a binary search. Smaller than a hash map in every
+/// executable, which has no other use for one's code.
+#[derive(Default)]
+pub struct FuncRefIndex(Vec<(usize, u32)>);
+
+impl FuncRefIndex {
+    /// Records that `address` stands for function `index`.
+    pub fn insert(&mut self, address: usize, index: u32) {
+        match self.0.binary_search_by_key(&address, |&(key, _)| key) {
+            Ok(position) => self.0[position].1 = index,
+            Err(position) => self.0.insert(position, (address, index)),
+        }
+    }
+
+    /// The function `address` stands for.
+    pub fn get(&self, address: usize) -> Option<u32> {
+        let position = self
+            .0
+            .binary_search_by_key(&address, |&(key, _)| key)
+            .ok()?;
+        Some(self.0[position].1)
     }
 }
