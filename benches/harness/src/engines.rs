@@ -99,6 +99,9 @@ pub struct Toolchain {
     /// all do the same work).
     pub kiln_deterministic: bool,
     pub wasm2c: Result<wasm2c::Wasm2c, String>,
+    /// The `wasmtime` CLI whose `wasmtime compile` is Wasmtime's process compile measure,
+    /// with its `--version` (a release of its own, not necessarily the embedded 48.0.8).
+    pub wasmtime_cli: Option<(PathBuf, String)>,
     /// This binary, for `kiln-bench exec`.
     pub harness: PathBuf,
 }
@@ -157,13 +160,14 @@ impl Toolchain {
             kiln_static,
             kiln_deterministic,
             wasm2c: wasm2c::available(),
+            wasmtime_cli: crate::coldstart::wasmtime_binary(),
             harness: std::env::current_exe()?,
         })
     }
 
     pub fn describe(&self) -> String {
         format!(
-            "{} ({}; bench imports: {}, region timing: {}, static: {}), wasmtime 48.0.8, wasm2c: {}",
+            "{} ({}; bench imports: {}, region timing: {}, static: {}), wasmtime 48.0.8, wasm2c: {}, `wasmtime compile`: {}",
             self.kiln.display(),
             self.kiln_version,
             if self.kiln_bench_imports {
@@ -183,6 +187,10 @@ impl Toolchain {
             match &self.wasm2c {
                 Ok(wasm2c) => wasm2c.describe(),
                 Err(reason) => format!("skipped: {reason}"),
+            },
+            match &self.wasmtime_cli {
+                Some((binary, version)) => format!("{} ({version})", binary.display()),
+                None => "no wasmtime CLI found".to_string(),
             }
         )
     }
@@ -220,9 +228,12 @@ impl Toolchain {
 struct Prepared {
     /// The command (without the workload's arguments) to run.
     program: Command,
-    /// kiln only: the module to time `kiln compile` on, per round, and the engine's
-    /// extra flags for it.
+    /// kiln only: the module to compile, per round, in-process (`kiln-bench kiln-compile`)
+    /// and as a `kiln compile` process, and the engine's extra flags for it.
     kiln_compile_input: Option<(PathBuf, &'static [&'static str])>,
+    /// Wasmtime JIT only: the module to time `wasmtime compile` on, per round, when a
+    /// `wasmtime` CLI is found.
+    wasmtime_compile_input: Option<PathBuf>,
     /// A compile time measured once at preparation (precompiled Wasmtime, wasm2c).
     compile_once: Option<Duration>,
     artifact_bytes: Option<u64>,
@@ -445,6 +456,10 @@ fn prepare(
                 &workload.preopens,
             ),
             kiln_compile_input: None,
+            wasmtime_compile_input: toolchain
+                .wasmtime_cli
+                .is_some()
+                .then(|| workload.wasm.clone()),
             compile_once: None,
             artifact_bytes: file_size(&workload.wasm),
         },
@@ -459,6 +474,7 @@ fn prepare(
                     &workload.preopens,
                 ),
                 kiln_compile_input: None,
+                wasmtime_compile_input: None,
                 compile_once: Some(elapsed),
                 artifact_bytes: file_size(&cwasm),
             }
@@ -480,6 +496,7 @@ fn prepare(
                 Ok((program, elapsed)) => Prepared {
                     program: Command::new(&program),
                     kiln_compile_input: None,
+                    wasmtime_compile_input: None,
                     compile_once: Some(elapsed),
                     artifact_bytes: file_size(&program),
                 },
@@ -495,6 +512,7 @@ fn prepare(
             Prepared {
                 program: Command::new(native),
                 kiln_compile_input: None,
+                wasmtime_compile_input: None,
                 compile_once: None,
                 artifact_bytes: file_size(native),
             }
@@ -510,20 +528,44 @@ fn run_once(
     scratch: &Path,
 ) -> Result<(Sample, bool)> {
     let mut compile = ready.compile_once;
+    let mut compile_process = None;
     if let Some((input, args)) = &ready.kiln_compile_input {
-        let object = scratch.join("kiln-compile.o");
-        std::fs::create_dir_all(scratch)?;
+        let flags = || KILN_CODEGEN_ARGS.iter().chain(args.iter());
+        let mut in_process = Command::new(&toolchain.harness);
+        in_process
+            .arg("kiln-compile")
+            .arg(input)
+            .arg("--")
+            .args(flags());
+        let output = measure_tool(in_process, scratch).context("kiln-bench kiln-compile")?;
         compile = Some(
-            run_tool(
-                Command::new(&toolchain.kiln)
-                    .arg("compile")
-                    .args(KILN_CODEGEN_ARGS)
-                    .args(*args)
-                    .arg(input)
-                    .arg("-o")
-                    .arg(&object),
-            )
-            .context("kiln compile")?,
+            output
+                .compile
+                .context("kiln-bench kiln-compile wrote no time")?,
+        );
+        let mut process = Command::new(&toolchain.kiln);
+        process
+            .arg("compile")
+            .args(flags())
+            .arg(input)
+            .arg("-o")
+            .arg(scratch.join("kiln-compile.o"));
+        compile_process = Some(measure_tool(process, scratch).context("kiln compile")?.wall);
+    }
+    if let (Some(input), Some((wasmtime, _))) =
+        (&ready.wasmtime_compile_input, &toolchain.wasmtime_cli)
+    {
+        let mut process = Command::new(wasmtime);
+        // No cache: every run compiles (the CLI's cache is on by default).
+        process
+            .args(["compile", "-C", "cache=n"])
+            .arg(input)
+            .arg("-o")
+            .arg(scratch.join("wasmtime-compile.cwasm"));
+        compile_process = Some(
+            measure_tool(process, scratch)
+                .context("wasmtime compile")?
+                .wall,
         );
     }
     let mut command = Command::new(ready.program.get_program());
@@ -552,6 +594,7 @@ fn run_once(
     Ok((
         Sample {
             compile: compile.or(output.compile),
+            compile_process,
             region: output.region.or_else(|| {
                 let parse = workload.region_from_stdout?;
                 parse(&String::from_utf8_lossy(&output.stdout))
@@ -561,6 +604,21 @@ fn run_once(
         },
         !matches!(workload.check, crate::workloads::Check::ExitOnly),
     ))
+}
+
+/// Runs a compile step through the spawner (wall time fork to reap, as every measured run),
+/// failing with its stderr unless it exits 0.
+fn measure_tool(command: Command, scratch: &Path) -> Result<RunOutput> {
+    let output = process::measure(command, None, scratch)?;
+    if output.status != 0 {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        anyhow::bail!(
+            "exit status {}: {}",
+            output.status,
+            stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    Ok(output)
 }
 
 /// `kiln build` of `workload` (for `target`, else the host), ready to run.
@@ -603,6 +661,7 @@ fn prepare_kiln(
         // inlining's is.
         kiln_compile_input: matches!(engine, Engine::Kiln | Engine::KilnInline)
             .then(|| (input, engine.limit_args())),
+        wasmtime_compile_input: None,
         compile_once: None,
         artifact_bytes,
     })
@@ -618,6 +677,7 @@ mod tests {
                 .iter()
                 .map(|&ms| Sample {
                     compile: None,
+                    compile_process: None,
                     region: Some(Duration::from_millis(ms)),
                     wall: Duration::from_millis(ms + 1),
                     peak_rss_kib: 0,

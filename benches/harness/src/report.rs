@@ -343,6 +343,62 @@ fn write_limits(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
 }
 
 /// The median of the paired ratios of `engine` to the baseline on one workload.
+/// Wasmtime's median in-process compile time from which a module counts as large in
+/// [`write_compile_by_size`] (session 18's split).
+const LARGE_COMPILE: f64 = 0.050;
+
+/// kiln's compile-time geomeans (both measures) per suite, split at [`LARGE_COMPILE`] of
+/// Wasmtime's: a fixed cost per compile weighs on small modules only.
+fn write_compile_by_size(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
+    let mut rows = Vec::new();
+    for suite in [Suite::Own, Suite::Sightglass, Suite::Wasm3] {
+        for (large, label) in [(true, "≥ 50 ms"), (false, "< 50 ms")] {
+            let members: Vec<usize> = (0..inputs.workloads.len())
+                .filter(|&index| inputs.workloads[index].suite == suite)
+                .filter(|&index| {
+                    figure(inputs, index, Engine::BASELINE, Metric::Compile)
+                        .is_some_and(|wasmtime| (wasmtime.median >= LARGE_COMPILE) == large)
+                })
+                .collect();
+            for engine in [Engine::Kiln, Engine::KilnInline] {
+                let mean = |metric| {
+                    let ratios: Vec<f64> = members
+                        .iter()
+                        .filter_map(|&index| ratio(inputs, index, engine, metric))
+                        .collect();
+                    (geometric_mean(&ratios), ratios.len())
+                };
+                let (in_process, count) = mean(Metric::Compile);
+                let (process, _) = mean(Metric::CompileProcess);
+                if count > 0 {
+                    rows.push(format!(
+                        "| {} | {label} | {} | {} | {} | {count} |",
+                        suite.id(),
+                        engine.id(),
+                        times(in_process),
+                        times(process)
+                    ));
+                }
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(md, "### Compile time by module size\n")?;
+    writeln!(md, "Modules split by Wasmtime's median in-process compile time; geomeans of kiln's ratios to Wasmtime, in-process against `Module::new`, process against `wasmtime compile`.\n")?;
+    writeln!(
+        md,
+        "| suite | Wasmtime compile | engine | in-process | process | benchmarks |"
+    )?;
+    writeln!(md, "|---|---|---|---:|---:|---:|")?;
+    for row in rows {
+        writeln!(md, "{row}")?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
 fn ratio(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<f64> {
     let outcome = inputs.results.get(workload, engine)?;
     outcome.median_ratio(inputs.results.get(workload, Engine::BASELINE)?, metric)
@@ -452,7 +508,14 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     )?;
     writeln!(md, "- {} run(s) per benchmark and engine, engines in turn within each round; the whole report took {:.0} s", inputs.runs, inputs.elapsed.as_secs_f64())?;
     writeln!(md, "- Ratios are to Wasmtime JIT, taken pair by pair (run *i* against run *i*, same round), median of the pairs; lower is faster. Times in ms: median (min–max).")?;
-    writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`), and for CoreMark, which runs for a fixed time, its own time per iteration (`Total time` ÷ `Iterations`, the inverse of its score); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile: `kiln compile` (a process, per run), Wasmtime `Module::new` (in-process, per run), Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
+    writeln!(md, "- Run time is the sightglass measured region (`bench.start` to `bench.end`), and for CoreMark, which runs for a fixed time, its own time per iteration (`Total time` ÷ `Iterations`, the inverse of its score); process time is spawn to exit (for Wasmtime JIT it includes compiling the module). Compile (in-process, per run, each in a fresh child of the harness so neither engine starts warm): kiln, `kiln_compiler::compile` of this checkout's `compiler/`, built into the harness (the call `kiln compile` makes, same flags), from before reading the module to the object's bytes in memory (`kiln-bench kiln-compile`); Wasmtime JIT, `Engine::default()` + `Module::from_file` (`kiln-bench exec`). Both compile functions in parallel on every core (kiln on rayon, Wasmtime with `parallel-compilation`) and share one Cranelift 0.135.8. Compile (process, per run): spawn to exit of `kiln compile` (writes the object) and of `wasmtime compile -C cache=n` (writes the `.cwasm`; the `wasmtime` CLI named below, its own release). Wasmtime precompiled: `Module::new` + `serialize` (once), wasm2c: `wasm2c` + `clang -O2` (once).")?;
+    if let Some((binary, version)) = &toolchain.wasmtime_cli {
+        writeln!(
+            md,
+            "- `wasmtime compile`: `{}` ({version})",
+            binary.display()
+        )?;
+    }
     if toolchain.kiln_deterministic {
         writeln!(md, "- The libsodium workloads, whose work depends on random numbers, run with deterministic clocks and randomness on every engine (`kiln build --deterministic`; the embedded Wasmtime's `clock_time_get`, `clock_res_get` and `random_get` replaced by the same virtual clock and SplitMix64 stream), so every engine does the same work.")?;
     } else {
@@ -467,9 +530,9 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
     writeln!(md, "## Geometric means of the ratios to Wasmtime JIT\n")?;
     writeln!(
         md,
-        "| suite | engine | run time | process time | compile | benchmarks |"
+        "| suite | engine | run time | process time | compile (in-process) | compile (process) | benchmarks |"
     )?;
-    writeln!(md, "|---|---|---:|---:|---:|---:|")?;
+    writeln!(md, "|---|---|---:|---:|---:|---:|---:|")?;
     let suites = [Suite::Own, Suite::Sightglass, Suite::Wasm3];
     let mut geomeans = Vec::new();
     for suite in suites {
@@ -490,22 +553,25 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             let (region, _) = mean(Metric::Region);
             let (wall, count) = mean(Metric::Wall);
             let (compile, _) = mean(Metric::Compile);
+            let (compile_process, _) = mean(Metric::CompileProcess);
             if count == 0 {
                 continue;
             }
             writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {count} |",
+                "| {} | {} | {} | {} | {} | {} | {count} |",
                 suite.id(),
                 engine.id(),
                 times(region),
                 times(wall),
-                times(compile)
+                times(compile),
+                times(compile_process)
             )?;
-            geomeans.push(serde_json::json!({"suite": suite.id(), "engine": engine.id(), "run_time": region, "process_time": wall, "compile": compile, "benchmarks": count}));
+            geomeans.push(serde_json::json!({"suite": suite.id(), "engine": engine.id(), "run_time": region, "process_time": wall, "compile": compile, "compile_process": compile_process, "benchmarks": count}));
         }
     }
     writeln!(md)?;
+    write_compile_by_size(&mut md, inputs)?;
     writeln!(
         md,
         "Charts: [run time](run-time.svg), [process time](process-time.svg).\n"
@@ -566,8 +632,8 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             continue;
         }
         writeln!(md, "## {}\n", suite.id())?;
-        writeln!(md, "| benchmark | engine | compile ms | run time ms | ×wasmtime | ×native | process ms | ×wasmtime | peak RSS MiB | artifact KiB |")?;
-        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+        writeln!(md, "| benchmark | engine | compile ms | compile process ms | run time ms | ×wasmtime | ×native | process ms | ×wasmtime | peak RSS MiB | artifact KiB |")?;
+        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
         for &index in &members {
             let workload = &inputs.workloads[index];
             for &engine in inputs.engines {
@@ -590,7 +656,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                     ));
                     writeln!(
                         md,
-                        "| {} | {} | failed | | | | | | | |",
+                        "| {} | {} | failed | | | | | | | | |",
                         workload.name,
                         engine.id()
                     )?;
@@ -611,10 +677,11 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                 );
                 writeln!(
                     md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                     workload.name,
                     engine.id(),
                     milliseconds(figure(inputs, index, engine, Metric::Compile), false),
+                    milliseconds(figure(inputs, index, engine, Metric::CompileProcess), false),
                     if outcome.whole_process_only {
                         "–".to_string()
                     } else {
@@ -657,6 +724,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
                     "extra_rounds": outcome.extra_rounds,
                     "samples": outcome.samples.iter().map(|sample| serde_json::json!({
                         "compile_s": sample.compile.map(|value| value.as_secs_f64()),
+                        "compile_process_s": sample.compile_process.map(|value| value.as_secs_f64()),
                         "region_s": sample.region.map(|value| value.as_secs_f64()),
                         "process_s": sample.wall.as_secs_f64(),
                         "peak_rss_kib": sample.peak_rss_kib,
@@ -810,6 +878,7 @@ mod tests {
                 .iter()
                 .map(|&ms| Sample {
                     compile: None,
+                    compile_process: None,
                     region: Some(Duration::from_millis(ms)),
                     wall: Duration::from_millis(ms + 2),
                     peak_rss_kib: 0,

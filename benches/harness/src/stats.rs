@@ -10,7 +10,10 @@ pub const SLOW_RATIO: f64 = 1.15;
 /// One measured run.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
+    /// Compile time in-process (kiln: `kiln_compiler::compile`; Wasmtime: `Module::new`).
     pub compile: Option<Duration>,
+    /// Compile time as a process, spawn to exit (`kiln compile`, `wasmtime compile`).
+    pub compile_process: Option<Duration>,
     pub region: Option<Duration>,
     pub wall: Duration,
     pub peak_rss_kib: u64,
@@ -19,6 +22,7 @@ pub struct Sample {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     Compile,
+    CompileProcess,
     Region,
     Wall,
 }
@@ -27,6 +31,7 @@ impl Metric {
     pub fn of(self, sample: &Sample) -> Option<f64> {
         match self {
             Metric::Compile => sample.compile.map(|value| value.as_secs_f64()),
+            Metric::CompileProcess => sample.compile_process.map(|value| value.as_secs_f64()),
             Metric::Region => sample.region.map(|value| value.as_secs_f64()),
             Metric::Wall => Some(sample.wall.as_secs_f64()),
         }
