@@ -91,6 +91,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         &info,
         &mut code,
         options.opt_level,
+        isa.triple().architecture,
         options.profile_use.as_ref(),
     );
     let image_granule =
