@@ -44,8 +44,9 @@ const PADDING_BYTE: u8 = 0xcc;
 /// compilers give functions there, measured 1.015x slower on call-heavy workloads:
 /// benches/README.md, "Session 18"); on a 16-byte boundary when size matters too.
 ///
-/// aarch64: on a 16-byte boundary at every level, the function alignment of LLVM's and
-/// GCC's tunings for the common AArch64 cores. kiln pads no aarch64 loop (Cranelift
+/// aarch64: on a 16-byte boundary at every level, as native compilers place functions
+/// there (clang 14 `-O2`: 16 bytes for `-mcpu=neoverse-n1`, 4 for generic AArch64; GCC 12's
+/// generic tuning: 16 when at most 11 bytes of padding). kiln pads no aarch64 loop (Cranelift
 /// records block offsets for x86_64 only, see `isa::build_isa`), and no aarch64 hardware
 /// has measured what a line per function would buy, while it costs 7% of the code (the
 /// files program of benches/README.md: 14,932 bytes of padding in 228,832).
@@ -106,7 +107,11 @@ pub fn place(
         offset = if cold(i) {
             pack(compiled, offset)
         } else {
-            lay_out(compiled, offset, function_alignment(opt_level, architecture))
+            lay_out(
+                compiled,
+                offset,
+                function_alignment(opt_level, architecture),
+            )
         };
         if position == 0 {
             // The section's alignment is its most aligned function's: make it a line, so
