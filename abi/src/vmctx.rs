@@ -109,8 +109,8 @@ static NEVER_INTERRUPTED: u64 = 0;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VMFuncRef {
-    /// Native code with the wasm calling convention: `(callee_vmctx, caller_vmctx,
-    /// params...) -> results`.
+    /// Native code with the wasm calling convention: `(callee_vmctx, params...,
+    /// caller_vmctx) -> results`.
     pub wasm_call: *const u8,
     /// For host functions, the [`VMArrayCallFn`] to run; null for wasm functions.
     pub array_call: *const u8,

@@ -122,13 +122,50 @@ pub fn ir_type(ty: ValType) -> Type {
     }
 }
 
-/// The wasm calling convention's signature for a function of type `ty`.
+/// The wasm calling convention's signature for a function of type `ty`:
+/// `(callee_vmctx, params..., caller_vmctx) -> results`, what every caller that may reach
+/// a host function uses (imports, `call_indirect`, `call_ref`, the entry trampolines).
 pub fn wasm_signature(ty: &FuncType) -> Signature {
+    let mut signature = defined_signature_without_caller(ty);
+    signature.params.push(AbiParam::new(POINTER));
+    signature
+}
+
+/// The signature defined function of type `ty` is compiled with, and direct calls use:
+/// [`wasm_signature`] without its trailing `caller_vmctx` when every parameter of that
+/// signature travels in a register. Only host functions read `caller_vmctx`, and they are
+/// never called directly, so a direct call does not set it; a caller through a
+/// `VMFuncRef` still passes it, in a register the callee ignores. Where the full
+/// signature passes something on the stack, the callee (which pops its stack arguments in
+/// the `tail` convention) must be declared with it, and the context is kept.
+pub fn defined_signature(ty: &FuncType) -> Signature {
+    if caller_in_register(ty) {
+        defined_signature_without_caller(ty)
+    } else {
+        wasm_signature(ty)
+    }
+}
+
+/// Whether [`defined_signature`] leaves out `caller_vmctx`.
+pub fn caller_in_register(ty: &FuncType) -> bool {
+    // Cranelift's `tail` convention passes six integer arguments in registers on both
+    // targets (x86_64 `rdi`, `rsi`, `rdx`, `rcx`, `r8`, `r9`; aarch64 `x2`-`x7`) and
+    // floating-point and vector ones in their own registers, which the contexts do not use.
+    // A function whose results need a return area gets its pointer as one more integer
+    // argument on x86_64; two results of each class always return in registers, so only
+    // functions with more may need it (counted as if they did).
+    const INTEGER_ARGUMENT_REGISTERS: usize = 6;
+    let integers = |types: &[ValType]| types.iter().filter(|t| ir_type(**t).is_int()).count();
+    let others = |types: &[ValType]| types.len() - integers(types);
+    let return_area = integers(&ty.results) > 2 || others(&ty.results) > 2;
+    integers(&ty.params) + 2 + usize::from(return_area) <= INTEGER_ARGUMENT_REGISTERS
+}
+
+fn defined_signature_without_caller(ty: &FuncType) -> Signature {
     let mut signature = Signature::new(WASM_CALL_CONV);
     signature
         .params
         .push(AbiParam::special(POINTER, ArgumentPurpose::VMContext));
-    signature.params.push(AbiParam::new(POINTER));
     signature
         .params
         .extend(ty.params.iter().map(|t| AbiParam::new(ir_type(*t))));
@@ -136,6 +173,25 @@ pub fn wasm_signature(ty: &FuncType) -> Signature {
         .returns
         .extend(ty.results.iter().map(|t| AbiParam::new(ir_type(*t))));
     signature
+}
+
+/// The arguments of a call with [`wasm_signature`].
+pub fn wasm_call_args(callee_vmctx: Value, args: &[Value], caller_vmctx: Value) -> Vec<Value> {
+    let mut call_args = Vec::with_capacity(args.len() + 2);
+    call_args.push(callee_vmctx);
+    call_args.extend_from_slice(args);
+    call_args.push(caller_vmctx);
+    call_args
+}
+
+/// The arguments of a direct call to a defined function of type `ty`, with
+/// [`defined_signature`].
+pub fn direct_call_args(ty: &FuncType, vmctx: Value, args: &[Value]) -> Vec<Value> {
+    let mut call_args = wasm_call_args(vmctx, args, vmctx);
+    if caller_in_register(ty) {
+        call_args.pop();
+    }
+    call_args
 }
 
 fn abi_type(ty: AbiType) -> Type {
@@ -172,8 +228,9 @@ impl<'a> ModuleEnv<'a> {
 
     /// Counts an entry into defined function `defined_index` when the code counts
     /// (`--profile-generate`): `counters[defined_index] += 1`, a plain load, add and store
-    /// of its word in the object's writable counters (`kiln_abi::profile`). Not atomic: threads that share a module may lose counts, which only
-    /// makes a profile less exact, never the program wrong. Inlined with its function, so
+    /// of its word in the object's writable counters (`kiln_abi::profile`). Not atomic:
+    /// threads that share a module may lose counts, which only makes a profile less exact,
+    /// never the program wrong. Inlined with its function, so
     /// a call inlined by `--inline` still counts (`inline::with_symbols_named_as_in`).
     pub fn count_entry(&self, builder: &mut FunctionBuilder, defined_index: u32) {
         let Some(counters) = self.profile_counters else {

@@ -3,7 +3,7 @@
 //! symbol, translate and compile the functions and trampolines (in parallel, one task
 //! each), place the code (`placement.rs`), and write the object (`object.rs`).
 
-use crate::abi::{wasm_signature, ModuleEnv};
+use crate::abi::{defined_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
 use crate::{
@@ -91,6 +91,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         &info,
         &mut code,
         options.opt_level,
+        isa.triple().architecture,
         options.profile_use.as_ref(),
     );
     let image_granule =
@@ -224,7 +225,7 @@ fn declare_functions(
             func_ids.push(None);
             continue;
         }
-        let signature = wasm_signature(info.func_type(n_imported + defined as u32));
+        let signature = defined_signature(info.func_type(n_imported + defined as u32));
         func_ids.push(Some(
             module
                 .declare_function(symbol, Linkage::Local, &signature)

@@ -33,10 +33,10 @@ pub fn entry_trampoline(
     let &[wasm_call, callee_vmctx, caller_vmctx, values] = builder.block_params(block) else {
         unreachable!("four parameters were declared")
     };
-    let mut args = vec![callee_vmctx, caller_vmctx];
-    for (i, param) in ty.params.iter().enumerate() {
-        args.push(abi::load_valraw(&mut builder, ir_type(*param), values, i));
-    }
+    let params: Vec<_> = (ty.params.iter().enumerate())
+        .map(|(i, param)| abi::load_valraw(&mut builder, ir_type(*param), values, i))
+        .collect();
+    let args = abi::wasm_call_args(callee_vmctx, &params, caller_vmctx);
     let wasm_signature = builder.import_signature(wasm_signature(ty));
     let call = builder
         .ins()
@@ -64,10 +64,10 @@ pub fn exit_trampoline(
     builder.switch_to_block(block);
     builder.seal_block(block);
     let params = builder.block_params(block).to_vec();
-    let (callee_vmctx, caller_vmctx) = (params[0], params[1]);
+    let (callee_vmctx, caller_vmctx) = (params[0], params[params.len() - 1]);
     let len = ty.params.len().max(ty.results.len()).max(1) as u32;
     let values = abi::stack_valraw_array(&mut builder, len);
-    for (i, param) in params[2..].iter().enumerate() {
+    for (i, param) in params[1..params.len() - 1].iter().enumerate() {
         abi::store_valraw(&mut builder, *param, values, i);
     }
     let array_call = abi::load_host_array_call(&mut builder, callee_vmctx);

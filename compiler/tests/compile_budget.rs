@@ -88,7 +88,9 @@ fn check(name: &str, shape: fn(usize) -> String, size: usize) {
 
 #[test]
 fn a_huge_br_table_compiles_in_near_linear_time() {
-    check("br_table targets", br_table, 8_000);
+    // 8,000 targets compiled in under the 2 ms floor of `check`, where the machine's
+    // load alone moved the ratio past the bound; at 32,000 it is 10x to 17x.
+    check("br_table targets", br_table, 32_000);
 }
 
 #[test]

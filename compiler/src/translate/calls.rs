@@ -28,13 +28,11 @@ impl FuncTranslator<'_, '_> {
                 self.env
                     .imported_callee(&mut self.builder, self.vmctx, func_index);
             let signature = self.builder.import_signature(abi::wasm_signature(ty));
-            let mut call_args = vec![callee_vmctx, self.vmctx];
-            call_args.extend(args);
+            let call_args = abi::wasm_call_args(callee_vmctx, &args, self.vmctx);
             self.emit_call_indirect(signature, code, &call_args, may_throw)
         } else {
             let callee = self.direct_callee(func_index);
-            let mut call_args = vec![self.vmctx, self.vmctx];
-            call_args.extend(args);
+            let call_args = abi::direct_call_args(ty, self.vmctx, &args);
             self.emit_call(callee, &call_args, may_throw)
         };
         self.stack.extend(results);
@@ -55,7 +53,7 @@ impl FuncTranslator<'_, '_> {
             });
         let signature = self
             .builder
-            .import_signature(abi::wasm_signature(self.env.info.func_type(func_index)));
+            .import_signature(abi::defined_signature(self.env.info.func_type(func_index)));
         let callee = self.builder.import_function(ir::ExtFuncData {
             name: ir::ExternalName::user(name),
             signature,
@@ -82,8 +80,7 @@ impl FuncTranslator<'_, '_> {
         }
         let (code, callee_vmctx) = self.indirect_callee(type_index, table_index, index);
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
-        let mut call_args = vec![callee_vmctx, self.vmctx];
-        call_args.extend(args);
+        let call_args = abi::wasm_call_args(callee_vmctx, &args, self.vmctx);
         let may_throw = self.env.throws.indirect(type_index);
         let results = self.emit_call_indirect(signature, code, &call_args, may_throw);
         self.stack.extend(results);
@@ -172,8 +169,7 @@ impl FuncTranslator<'_, '_> {
         let ty = &self.env.info.metadata.types[type_index as usize];
         let args = self.pop_n(ty.params.len());
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
-        let mut call_args = vec![callee_vmctx, self.vmctx];
-        call_args.extend(args);
+        let call_args = abi::wasm_call_args(callee_vmctx, &args, self.vmctx);
         let may_throw = self.env.throws.indirect(type_index);
         let results = self.emit_call_indirect(signature, code, &call_args, may_throw);
         self.stack.extend(results);
@@ -191,8 +187,7 @@ impl FuncTranslator<'_, '_> {
             self.return_call_indirect(ty, code, callee_vmctx, args);
         } else {
             let callee = self.direct_callee(func_index);
-            let mut call_args = vec![self.vmctx, self.vmctx];
-            call_args.extend(args);
+            let call_args = abi::direct_call_args(ty, self.vmctx, &args);
             self.mark_tail_call();
             self.builder.ins().return_call(callee, &call_args);
             self.reachable = false;
@@ -233,8 +228,7 @@ impl FuncTranslator<'_, '_> {
         args: Vec<Value>,
     ) {
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
-        let mut call_args = vec![callee_vmctx, self.vmctx];
-        call_args.extend(args);
+        let call_args = abi::wasm_call_args(callee_vmctx, &args, self.vmctx);
         self.mark_tail_call();
         self.builder
             .ins()

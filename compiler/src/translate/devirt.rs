@@ -125,8 +125,8 @@ impl FuncTranslator<'_, '_> {
         self.builder.switch_to_block(direct);
         self.builder.seal_block(direct);
         let callee = self.direct_callee(target.func);
-        let mut call_args = vec![self.vmctx, self.vmctx];
-        call_args.extend_from_slice(args);
+        let callee_type = self.env.info.func_type(target.func);
+        let call_args = abi::direct_call_args(callee_type, self.vmctx, args);
         let merge = self.builder.create_block();
         if tail {
             self.mark_tail_call();
@@ -151,8 +151,7 @@ impl FuncTranslator<'_, '_> {
             return Some(Vec::new());
         }
         let signature = self.builder.import_signature(abi::wasm_signature(ty));
-        let mut call_args = vec![callee_vmctx, self.vmctx];
-        call_args.extend_from_slice(args);
+        let call_args = abi::wasm_call_args(callee_vmctx, args, self.vmctx);
         let may_throw = self.env.throws.indirect(type_index);
         let results = self.emit_call_indirect(signature, code, &call_args, may_throw);
         let results: Vec<ir::BlockArg> = results.into_iter().map(ir::BlockArg::Value).collect();

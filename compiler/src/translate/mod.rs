@@ -19,7 +19,7 @@ mod simd;
 mod tables;
 mod variables;
 
-use crate::abi::{ir_type, wasm_signature, ModuleEnv};
+use crate::abi::{defined_signature, ir_type, ModuleEnv};
 use crate::error::{unsupported, CompileError, Result};
 use control::{ControlFrame, FrameKind};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
@@ -40,7 +40,7 @@ pub fn translate_function(
 ) -> Result<()> {
     let func_index = env.n_imported_funcs() + defined_index;
     let ty = env.info.func_type(func_index);
-    func.signature = wasm_signature(ty);
+    func.signature = defined_signature(ty);
     func.name = ir::UserFuncName::user(0, env.func_id(defined_index as usize).as_u32());
     env.declare_stack_limit(func);
 
@@ -60,7 +60,7 @@ pub fn translate_function(
     env.count_entry(&mut builder, defined_index);
 
     let mut locals = Vec::new();
-    for (param, value) in ty.params.iter().zip(&params[2..]) {
+    for (param, value) in ty.params.iter().zip(&params[1..]) {
         let var = builder.declare_var(ir_type(*param));
         builder.def_var(var, *value);
         locals.push(var);

@@ -29,14 +29,14 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %r11
 ;;      8: movq 0x28(%rdi), %rax
-;;      c: movl %edx, %esi
-;;      e: leaq 4(%rsi), %rdi
+;;      c: movl %esi, %ecx
+;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
 ;;     15: ja 0x36
-;;     1b: addl $1, (%r11, %rsi)
-;;     20: subl $1, %ecx
-;;     23: addl $4, %edx
-;;     29: testl %ecx, %ecx
+;;     1b: addl $1, (%r11, %rcx)
+;;     20: subl $1, %edx
+;;     23: addl $4, %esi
+;;     29: testl %edx, %edx
 ;;     2b: jne 0xc
 ;;     31: movq %rbp, %rsp
 ;;     34: popq %rbp
@@ -56,10 +56,10 @@
 ;;     25: movq %r13, 0x10(%rsp)
 ;;     2a: movq %r14, 0x18(%rsp)
 ;;     2f: movq %r15, 0x20(%rsp)
-;;     34: movq %rcx, %r15
+;;     34: movq %rdx, %r15
 ;;     37: movq 0x38(%rdi), %r12
 ;;     3b: movq 0x48(%rdi), %r13
-;;     3f: movl %edx, %r14d
+;;     3f: movl %esi, %r14d
 ;;     42: movq %rdi, %rbx
 ;;     45: movq %rbx, %rsi
 ;;     48: movq %r13, %rdi
@@ -69,11 +69,11 @@
 ;;     56: ja 0x9e
 ;;     5c: movq 0x20(%rbx), %rax
 ;;     60: addl $1, (%rax, %r14)
-;;     65: movq %r15, %rcx
-;;     68: subl $1, %ecx
-;;     6b: testl %ecx, %ecx
+;;     65: movq %r15, %rdx
+;;     68: subl $1, %edx
+;;     6b: testl %edx, %edx
 ;;     6d: je 0x7b
-;;     73: movq %rcx, %r15
+;;     73: movq %rdx, %r15
 ;;     76: jmp 0x45
 ;;     7b: movq (%rsp), %rbx
 ;;     7f: movq 8(%rsp), %r12
@@ -92,14 +92,14 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %r11
 ;;      8: movq 0x28(%rdi), %rax
-;;      c: movl %edx, %esi
-;;      e: leaq 4(%rsi), %rdi
+;;      c: movl %esi, %ecx
+;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
 ;;     15: ja 0x36
-;;     1b: addl $1, (%r11, %rsi)
-;;     20: subl $1, %ecx
-;;     23: addl $4, %edx
-;;     29: testl %ecx, %ecx
+;;     1b: addl $1, (%r11, %rcx)
+;;     20: subl $1, %edx
+;;     23: addl $4, %esi
+;;     29: testl %edx, %edx
 ;;     2b: jne 0xc
 ;;     31: movq %rbp, %rsp
 ;;     34: popq %rbp
@@ -119,10 +119,10 @@
 ;;     25: movq %r13, 0x10(%rsp)
 ;;     2a: movq %r14, 0x18(%rsp)
 ;;     2f: movq %r15, 0x20(%rsp)
-;;     34: movq %rcx, %r15
+;;     34: movq %rdx, %r15
 ;;     37: movq 0x38(%rdi), %r12
 ;;     3b: movq 0x48(%rdi), %r13
-;;     3f: movl %edx, %r14d
+;;     3f: movl %esi, %r14d
 ;;     42: movq %rdi, %rbx
 ;;     45: movq %rbx, %rsi
 ;;     48: movq %r13, %rdi
@@ -132,11 +132,11 @@
 ;;     56: ja 0x9e
 ;;     5c: movq 0x20(%rbx), %rax
 ;;     60: addl $1, (%rax, %r14)
-;;     65: movq %r15, %rcx
-;;     68: subl $1, %ecx
-;;     6b: testl %ecx, %ecx
+;;     65: movq %r15, %rdx
+;;     68: subl $1, %edx
+;;     6b: testl %edx, %edx
 ;;     6d: je 0x7b
-;;     73: movq %rcx, %r15
+;;     73: movq %rdx, %r15
 ;;     76: jmp 0x45
 ;;     7b: movq (%rsp), %rbx
 ;;     7f: movq 8(%rsp), %r12

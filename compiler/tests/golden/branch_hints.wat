@@ -40,18 +40,18 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x40
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jl 0x28
-;;     20: imull $3, %edx, %eax
+;;     20: imull $3, %esi, %eax
 ;;     23: movq %rbp, %rsp
 ;;     26: popq %rbp
 ;;     27: retq
 ;;     28: movq 0x28(%rdi), %r11
 ;;     2c: movq %rdi, %rax
 ;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rsi
+;;     33: movq %rax, %rdx
 ;;     36: callq *%r11
-;;     39: xorl %edx, %edx
+;;     39: xorl %esi, %esi
 ;;     3b: jmp 0x20
 ;;     40: ud2
 ;; unhinted_if:
@@ -62,15 +62,15 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x3b
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jge 0x33
 ;;     20: movq 0x28(%rdi), %r11
 ;;     24: movq %rdi, %rax
 ;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rsi
+;;     2b: movq %rax, %rdx
 ;;     2e: callq *%r11
-;;     31: xorl %edx, %edx
-;;     33: imull $3, %edx, %eax
+;;     31: xorl %esi, %esi
+;;     33: imull $3, %esi, %eax
 ;;     36: movq %rbp, %rsp
 ;;     39: popq %rbp
 ;;     3a: retq
@@ -83,18 +83,18 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x40
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jl 0x28
-;;     20: imull $3, %edx, %eax
+;;     20: imull $3, %esi, %eax
 ;;     23: movq %rbp, %rsp
 ;;     26: popq %rbp
 ;;     27: retq
 ;;     28: movq 0x28(%rdi), %r11
 ;;     2c: movq %rdi, %rax
 ;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rsi
+;;     33: movq %rax, %rdx
 ;;     36: callq *%r11
-;;     39: xorl %edx, %edx
+;;     39: xorl %esi, %esi
 ;;     3b: jmp 0x20
 ;;     40: ud2
 ;; unhinted_br_if:
@@ -105,15 +105,15 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x3b
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jge 0x33
 ;;     20: movq 0x28(%rdi), %r11
 ;;     24: movq %rdi, %rax
 ;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rsi
+;;     2b: movq %rax, %rdx
 ;;     2e: callq *%r11
-;;     31: xorl %edx, %edx
-;;     33: imull $3, %edx, %eax
+;;     31: xorl %esi, %esi
+;;     33: imull $3, %esi, %eax
 ;;     36: movq %rbp, %rsp
 ;;     39: popq %rbp
 ;;     3a: retq
@@ -127,18 +127,18 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x40
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jl 0x28
-;;     20: imull $3, %edx, %eax
+;;     20: imull $3, %esi, %eax
 ;;     23: movq %rbp, %rsp
 ;;     26: popq %rbp
 ;;     27: retq
 ;;     28: movq 0x28(%rdi), %r11
 ;;     2c: movq %rdi, %rax
 ;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rsi
+;;     33: movq %rax, %rdx
 ;;     36: callq *%r11
-;;     39: xorl %edx, %edx
+;;     39: xorl %esi, %esi
 ;;     3b: jmp 0x20
 ;;     40: ud2
 ;; unhinted_if:
@@ -149,15 +149,15 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x3b
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jge 0x33
 ;;     20: movq 0x28(%rdi), %r11
 ;;     24: movq %rdi, %rax
 ;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rsi
+;;     2b: movq %rax, %rdx
 ;;     2e: callq *%r11
-;;     31: xorl %edx, %edx
-;;     33: imull $3, %edx, %eax
+;;     31: xorl %esi, %esi
+;;     33: imull $3, %esi, %eax
 ;;     36: movq %rbp, %rsp
 ;;     39: popq %rbp
 ;;     3a: retq
@@ -170,18 +170,18 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x40
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jl 0x28
-;;     20: imull $3, %edx, %eax
+;;     20: imull $3, %esi, %eax
 ;;     23: movq %rbp, %rsp
 ;;     26: popq %rbp
 ;;     27: retq
 ;;     28: movq 0x28(%rdi), %r11
 ;;     2c: movq %rdi, %rax
 ;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rsi
+;;     33: movq %rax, %rdx
 ;;     36: callq *%r11
-;;     39: xorl %edx, %edx
+;;     39: xorl %esi, %esi
 ;;     3b: jmp 0x20
 ;;     40: ud2
 ;; unhinted_br_if:
@@ -192,15 +192,15 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x3b
-;;     18: testl %edx, %edx
+;;     18: testl %esi, %esi
 ;;     1a: jge 0x33
 ;;     20: movq 0x28(%rdi), %r11
 ;;     24: movq %rdi, %rax
 ;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rsi
+;;     2b: movq %rax, %rdx
 ;;     2e: callq *%r11
-;;     31: xorl %edx, %edx
-;;     33: imull $3, %edx, %eax
+;;     31: xorl %esi, %esi
+;;     33: imull $3, %esi, %eax
 ;;     36: movq %rbp, %rsp
 ;;     39: popq %rbp
 ;;     3a: retq

@@ -40,37 +40,41 @@
 ;; get4byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movl (%rsi, %rdi), %eax
-;;      d: bswapl %eax
-;;      f: movq %rbp, %rsp
-;;     12: popq %rbp
-;;     13: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %eax
+;;     11: bswapl %eax
+;;     13: movq %rbp, %rsp
+;;     16: popq %rbp
+;;     17: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movzwq 8(%rsi, %rdi), %rax
-;;     10: movq %rbp, %rsp
-;;     13: popq %rbp
-;;     14: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movzwq 8(%rsi, %rdi), %rax
+;;     16: movq %rbp, %rsp
+;;     19: popq %rbp
+;;     1a: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq (%rsi, %rdi), %rax
-;;      e: bswapq %rax
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %r10
-;;      8: movl %edx, %r11d
+;;      8: movl %esi, %r11d
 ;;      b: movzbq (%r10, %r11), %r9
 ;;     10: movzbq 1(%r10, %r11), %r10
 ;;     16: movq %r9, %r11
@@ -84,37 +88,41 @@
 ;; get4byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movl (%rsi, %rdi), %eax
-;;      d: bswapl %eax
-;;      f: movq %rbp, %rsp
-;;     12: popq %rbp
-;;     13: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %eax
+;;     11: bswapl %eax
+;;     13: movq %rbp, %rsp
+;;     16: popq %rbp
+;;     17: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movzwq 8(%rsi, %rdi), %rax
-;;     10: movq %rbp, %rsp
-;;     13: popq %rbp
-;;     14: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movzwq 8(%rsi, %rdi), %rax
+;;     16: movq %rbp, %rsp
+;;     19: popq %rbp
+;;     1a: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq (%rsi, %rdi), %rax
-;;      e: bswapq %rax
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %r10
-;;      8: movl %edx, %r11d
+;;      8: movl %esi, %r11d
 ;;      b: movzbq (%r10, %r11), %r9
 ;;     10: movzbq 1(%r10, %r11), %r10
 ;;     16: movq %r9, %r11

@@ -25,21 +25,23 @@
 ;; load64_be:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq (%rsi, %rdi), %rax
-;;      e: bswapq %rax
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; == x86_64 + avx2 ==
 ;; load64_be:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq (%rsi, %rdi), %rax
-;;      e: bswapq %rax
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq

@@ -17,21 +17,21 @@
 ;; f:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl 0x20(%rdi), %esi
-;;      7: movq 0x40(%rdi), %rdi
-;;      b: addl (%rdi), %esi
-;;      d: leal 0x10000(%rdx, %rsi), %eax
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movl 0x20(%rdi), %r8d
+;;      8: movq 0x40(%rdi), %rdi
+;;      c: addl (%rdi), %r8d
+;;      f: leal 0x10000(%rsi, %r8), %eax
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq
 ;; == x86_64 + avx2 ==
 ;; f:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl 0x20(%rdi), %esi
-;;      7: movq 0x40(%rdi), %rdi
-;;      b: addl (%rdi), %esi
-;;      d: leal 0x10000(%rdx, %rsi), %eax
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
+;;      4: movl 0x20(%rdi), %r8d
+;;      8: movq 0x40(%rdi), %rdi
+;;      c: addl (%rdi), %r8d
+;;      f: leal 0x10000(%rsi, %r8), %eax
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq

@@ -39,40 +39,41 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x82
-;;     18: movl %edx, %eax
+;;     12: ja 0x85
+;;     18: movl %esi, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x84
-;;     24: movq (%rip), %rdx
-;;     2b: movl 0x20(%rdx, %rax, 4), %esi
-;;     2f: movq (%rdx, %rax, 8), %r9
+;;     1e: jae 0x87
+;;     24: movq (%rip), %rcx
+;;     2b: movl 0x20(%rcx, %rax, 4), %esi
+;;     2f: movq (%rcx, %rax, 8), %r9
 ;;     33: testl %esi, %esi
 ;;     35: jne 0x49
-;;     3b: movq %rcx, %rdx
-;;     3e: movq %rdi, %rsi
+;;     3b: movq %rdx, %rsi
+;;     3e: movq %rdi, %rdx
 ;;     41: callq *%r9
 ;;     44: movq %rbp, %rsp
 ;;     47: popq %rbp
 ;;     48: retq
-;;     49: movq 0x20(%rdi), %rdx
+;;     49: movq 0x20(%rdi), %rcx
 ;;     4d: cmpq 0x28(%rdi), %rax
-;;     51: jae 0x86
-;;     57: movq (%rdx, %rax, 8), %rax
+;;     51: jae 0x89
+;;     57: movq (%rcx, %rax, 8), %rax
 ;;     5b: testq %rax, %rax
-;;     5e: je 0x88
-;;     64: movl 0x18(%rax), %edx
-;;     67: cmpl 0x40(%rdi), %edx
-;;     6a: movq %rdi, %rsi
-;;     6d: jne 0x8a
+;;     5e: je 0x8b
+;;     64: movl 0x18(%rax), %ecx
+;;     67: cmpl 0x40(%rdi), %ecx
+;;     6a: movq %rdi, %rcx
+;;     6d: jne 0x8d
 ;;     73: movq (%rax), %r9
 ;;     76: movq 0x10(%rax), %rdi
-;;     7a: movq %rcx, %rdx
-;;     7d: jmp 0x41
-;;     82: ud2
-;;     84: ud2
-;;     86: ud2
-;;     88: ud2
-;;     8a: ud2
+;;     7a: movq %rdx, %rsi
+;;     7d: movq %rcx, %rdx
+;;     80: jmp 0x41
+;;     85: ud2
+;;     87: ud2
+;;     89: ud2
+;;     8b: ud2
+;;     8d: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -80,29 +81,31 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x57
+;;     12: ja 0x5c
 ;;     18: movq 0x30(%rdi), %r10
-;;     1c: movl %edx, %r11d
+;;     1c: movl %esi, %r11d
 ;;     1f: cmpq 0x38(%rdi), %r11
-;;     23: jae 0x59
+;;     23: jae 0x5e
 ;;     29: movq (%r10, %r11, 8), %rax
 ;;     2d: testq %rax, %rax
-;;     30: je 0x5b
-;;     36: movl 0x18(%rax), %edx
-;;     39: cmpl 0x40(%rdi), %edx
+;;     30: je 0x60
+;;     36: movl 0x18(%rax), %ecx
+;;     39: cmpl 0x40(%rdi), %ecx
 ;;     3c: movq %rdi, %rsi
-;;     3f: jne 0x5d
-;;     45: movq (%rax), %r8
+;;     3f: jne 0x62
+;;     45: movq (%rax), %rcx
 ;;     48: movq 0x10(%rax), %rdi
-;;     4c: movq %rcx, %rdx
-;;     4f: callq *%r8
-;;     52: movq %rbp, %rsp
-;;     55: popq %rbp
-;;     56: retq
-;;     57: ud2
-;;     59: ud2
-;;     5b: ud2
-;;     5d: ud2
+;;     4c: movq %rdx, %rax
+;;     4f: movq %rsi, %rdx
+;;     52: movq %rax, %rsi
+;;     55: callq *%rcx
+;;     57: movq %rbp, %rsp
+;;     5a: popq %rbp
+;;     5b: retq
+;;     5c: ud2
+;;     5e: ud2
+;;     60: ud2
+;;     62: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -110,18 +113,17 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x25
-;;     18: movq %rdi, %rsi
-;;     1b: callq 0x20
-;;     20: movq %rbp, %rsp
-;;     23: popq %rbp
-;;     24: retq
-;;     25: ud2
+;;     12: ja 0x22
+;;     18: callq 0x1d
+;;     1d: movq %rbp, %rsp
+;;     20: popq %rbp
+;;     21: retq
+;;     22: ud2
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq %rdx, %rax
-;;      7: imull %edx, %eax
+;;      4: movq %rsi, %rax
+;;      7: imull %esi, %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
 ;;      e: retq
@@ -132,33 +134,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x69
-;;     18: movl %edx, %eax
+;;     12: ja 0x66
+;;     18: movl %esi, %eax
 ;;     1a: cmpq $3, %rax
-;;     1e: jne 0x31
-;;     24: movq %rdi, %rsi
-;;     27: callq 0x2c
-;;     2c: movq %rbp, %rsp
-;;     2f: popq %rbp
-;;     30: retq
-;;     31: movq 0x20(%rdi), %rcx
-;;     35: cmpq 0x28(%rdi), %rax
-;;     39: jae 0x6b
-;;     3f: movq (%rcx, %rax, 8), %rax
-;;     43: testq %rax, %rax
-;;     46: je 0x6d
-;;     4c: movl 0x18(%rax), %ecx
-;;     4f: cmpl 0x44(%rdi), %ecx
-;;     52: movq %rdi, %rsi
-;;     55: jne 0x6f
-;;     5b: movq (%rax), %rcx
-;;     5e: movq 0x10(%rax), %rdi
-;;     62: callq *%rcx
-;;     64: jmp 0x2c
-;;     69: ud2
-;;     6b: ud2
-;;     6d: ud2
-;;     6f: ud2
+;;     1e: jne 0x2e
+;;     24: callq 0x29
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: movq 0x20(%rdi), %rcx
+;;     32: cmpq 0x28(%rdi), %rax
+;;     36: jae 0x68
+;;     3c: movq (%rcx, %rax, 8), %rax
+;;     40: testq %rax, %rax
+;;     43: je 0x6a
+;;     49: movl 0x18(%rax), %ecx
+;;     4c: cmpl 0x44(%rdi), %ecx
+;;     4f: movq %rdi, %rsi
+;;     52: jne 0x6c
+;;     58: movq (%rax), %rcx
+;;     5b: movq 0x10(%rax), %rdi
+;;     5f: callq *%rcx
+;;     61: jmp 0x29
+;;     66: ud2
+;;     68: ud2
+;;     6a: ud2
+;;     6c: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -171,7 +172,7 @@
 ;; double:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: leal (%rdx, %rdx), %eax
+;;      4: leal (%rsi, %rsi), %eax
 ;;      7: movq %rbp, %rsp
 ;;      a: popq %rbp
 ;;      b: retq
@@ -183,40 +184,41 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x82
-;;     18: movl %edx, %eax
+;;     12: ja 0x85
+;;     18: movl %esi, %eax
 ;;     1a: cmpq $4, %rax
-;;     1e: jae 0x84
-;;     24: movq (%rip), %rdx
-;;     2b: movl 0x20(%rdx, %rax, 4), %esi
-;;     2f: movq (%rdx, %rax, 8), %r9
+;;     1e: jae 0x87
+;;     24: movq (%rip), %rcx
+;;     2b: movl 0x20(%rcx, %rax, 4), %esi
+;;     2f: movq (%rcx, %rax, 8), %r9
 ;;     33: testl %esi, %esi
 ;;     35: jne 0x49
-;;     3b: movq %rcx, %rdx
-;;     3e: movq %rdi, %rsi
+;;     3b: movq %rdx, %rsi
+;;     3e: movq %rdi, %rdx
 ;;     41: callq *%r9
 ;;     44: movq %rbp, %rsp
 ;;     47: popq %rbp
 ;;     48: retq
-;;     49: movq 0x20(%rdi), %rdx
+;;     49: movq 0x20(%rdi), %rcx
 ;;     4d: cmpq 0x28(%rdi), %rax
-;;     51: jae 0x86
-;;     57: movq (%rdx, %rax, 8), %rax
+;;     51: jae 0x89
+;;     57: movq (%rcx, %rax, 8), %rax
 ;;     5b: testq %rax, %rax
-;;     5e: je 0x88
-;;     64: movl 0x18(%rax), %edx
-;;     67: cmpl 0x40(%rdi), %edx
-;;     6a: movq %rdi, %rsi
-;;     6d: jne 0x8a
+;;     5e: je 0x8b
+;;     64: movl 0x18(%rax), %ecx
+;;     67: cmpl 0x40(%rdi), %ecx
+;;     6a: movq %rdi, %rcx
+;;     6d: jne 0x8d
 ;;     73: movq (%rax), %r9
 ;;     76: movq 0x10(%rax), %rdi
-;;     7a: movq %rcx, %rdx
-;;     7d: jmp 0x41
-;;     82: ud2
-;;     84: ud2
-;;     86: ud2
-;;     88: ud2
-;;     8a: ud2
+;;     7a: movq %rdx, %rsi
+;;     7d: movq %rcx, %rdx
+;;     80: jmp 0x41
+;;     85: ud2
+;;     87: ud2
+;;     89: ud2
+;;     8b: ud2
+;;     8d: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -224,29 +226,31 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x57
+;;     12: ja 0x5c
 ;;     18: movq 0x30(%rdi), %r10
-;;     1c: movl %edx, %r11d
+;;     1c: movl %esi, %r11d
 ;;     1f: cmpq 0x38(%rdi), %r11
-;;     23: jae 0x59
+;;     23: jae 0x5e
 ;;     29: movq (%r10, %r11, 8), %rax
 ;;     2d: testq %rax, %rax
-;;     30: je 0x5b
-;;     36: movl 0x18(%rax), %edx
-;;     39: cmpl 0x40(%rdi), %edx
+;;     30: je 0x60
+;;     36: movl 0x18(%rax), %ecx
+;;     39: cmpl 0x40(%rdi), %ecx
 ;;     3c: movq %rdi, %rsi
-;;     3f: jne 0x5d
-;;     45: movq (%rax), %r8
+;;     3f: jne 0x62
+;;     45: movq (%rax), %rcx
 ;;     48: movq 0x10(%rax), %rdi
-;;     4c: movq %rcx, %rdx
-;;     4f: callq *%r8
-;;     52: movq %rbp, %rsp
-;;     55: popq %rbp
-;;     56: retq
-;;     57: ud2
-;;     59: ud2
-;;     5b: ud2
-;;     5d: ud2
+;;     4c: movq %rdx, %rax
+;;     4f: movq %rsi, %rdx
+;;     52: movq %rax, %rsi
+;;     55: callq *%rcx
+;;     57: movq %rbp, %rsp
+;;     5a: popq %rbp
+;;     5b: retq
+;;     5c: ud2
+;;     5e: ud2
+;;     60: ud2
+;;     62: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -254,18 +258,17 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x25
-;;     18: movq %rdi, %rsi
-;;     1b: callq 0x20
-;;     20: movq %rbp, %rsp
-;;     23: popq %rbp
-;;     24: retq
-;;     25: ud2
+;;     12: ja 0x22
+;;     18: callq 0x1d
+;;     1d: movq %rbp, %rsp
+;;     20: popq %rbp
+;;     21: retq
+;;     22: ud2
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq %rdx, %rax
-;;      7: imull %edx, %eax
+;;      4: movq %rsi, %rax
+;;      7: imull %esi, %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
 ;;      e: retq
@@ -276,33 +279,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x69
-;;     18: movl %edx, %eax
+;;     12: ja 0x66
+;;     18: movl %esi, %eax
 ;;     1a: cmpq $3, %rax
-;;     1e: jne 0x31
-;;     24: movq %rdi, %rsi
-;;     27: callq 0x2c
-;;     2c: movq %rbp, %rsp
-;;     2f: popq %rbp
-;;     30: retq
-;;     31: movq 0x20(%rdi), %rcx
-;;     35: cmpq 0x28(%rdi), %rax
-;;     39: jae 0x6b
-;;     3f: movq (%rcx, %rax, 8), %rax
-;;     43: testq %rax, %rax
-;;     46: je 0x6d
-;;     4c: movl 0x18(%rax), %ecx
-;;     4f: cmpl 0x44(%rdi), %ecx
-;;     52: movq %rdi, %rsi
-;;     55: jne 0x6f
-;;     5b: movq (%rax), %rcx
-;;     5e: movq 0x10(%rax), %rdi
-;;     62: callq *%rcx
-;;     64: jmp 0x2c
-;;     69: ud2
-;;     6b: ud2
-;;     6d: ud2
-;;     6f: ud2
+;;     1e: jne 0x2e
+;;     24: callq 0x29
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: movq 0x20(%rdi), %rcx
+;;     32: cmpq 0x28(%rdi), %rax
+;;     36: jae 0x68
+;;     3c: movq (%rcx, %rax, 8), %rax
+;;     40: testq %rax, %rax
+;;     43: je 0x6a
+;;     49: movl 0x18(%rax), %ecx
+;;     4c: cmpl 0x44(%rdi), %ecx
+;;     4f: movq %rdi, %rsi
+;;     52: jne 0x6c
+;;     58: movq (%rax), %rcx
+;;     5b: movq 0x10(%rax), %rdi
+;;     5f: callq *%rcx
+;;     61: jmp 0x29
+;;     66: ud2
+;;     68: ud2
+;;     6a: ud2
+;;     6c: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -315,7 +317,7 @@
 ;; double:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: leal (%rdx, %rdx), %eax
+;;      4: leal (%rsi, %rsi), %eax
 ;;      7: movq %rbp, %rsp
 ;;      a: popq %rbp
 ;;      b: retq

@@ -19,11 +19,11 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
-;;      a: testl $1, %edx
+;;      a: testl $1, %esi
 ;;     10: jne 0x1c
 ;;     16: addl $1, %eax
-;;     1c: subl $1, %edx
-;;     1f: testl %edx, %edx
+;;     1c: subl $1, %esi
+;;     1f: testl %esi, %esi
 ;;     21: jne 0xa
 ;;     27: movq %rbp, %rsp
 ;;     2a: popq %rbp
@@ -34,11 +34,11 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
-;;      a: testl $1, %edx
+;;      a: testl $1, %esi
 ;;     10: jne 0x1c
 ;;     16: addl $1, %eax
-;;     1c: subl $1, %edx
-;;     1f: testl %edx, %edx
+;;     1c: subl $1, %esi
+;;     1f: testl %esi, %esi
 ;;     21: jne 0xa
 ;;     27: movq %rbp, %rsp
 ;;     2a: popq %rbp

@@ -19,8 +19,8 @@
 ;; sum_scaled:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: imull $3, %edx, %eax
-;;      7: imull $3, %ecx, %ecx
+;;      4: imull $3, %esi, %eax
+;;      7: imull $3, %edx, %ecx
 ;;      a: leal 2(%rax, %rcx), %eax
 ;;      e: movq %rbp, %rsp
 ;;     11: popq %rbp
@@ -33,12 +33,12 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x36
-;;     18: movq %rdi, %rsi
-;;     1b: movq %rsi, %rdi
+;;     18: movq %rdi, %rdx
+;;     1b: movq %rdx, %rdi
 ;;     1e: movq 0x28(%rdi), %r10
 ;;     22: movq 0x38(%rdi), %rdi
-;;     26: imull $3, %edx, %r11d
-;;     2a: leal 1(%r11), %edx
+;;     26: imull $3, %esi, %r11d
+;;     2a: leal 1(%r11), %esi
 ;;     2e: callq *%r10
 ;;     31: movq %rbp, %rsp
 ;;     34: popq %rbp
@@ -47,7 +47,7 @@
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: imull $3, %edx, %esi
+;;      4: imull $3, %esi, %esi
 ;;      7: leal 1(%rsi), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
@@ -56,8 +56,8 @@
 ;; sum_scaled:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: imull $3, %edx, %eax
-;;      7: imull $3, %ecx, %ecx
+;;      4: imull $3, %esi, %eax
+;;      7: imull $3, %edx, %ecx
 ;;      a: leal 2(%rax, %rcx), %eax
 ;;      e: movq %rbp, %rsp
 ;;     11: popq %rbp
@@ -70,12 +70,12 @@
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x36
-;;     18: movq %rdi, %rsi
-;;     1b: movq %rsi, %rdi
+;;     18: movq %rdi, %rdx
+;;     1b: movq %rdx, %rdi
 ;;     1e: movq 0x28(%rdi), %r10
 ;;     22: movq 0x38(%rdi), %rdi
-;;     26: imull $3, %edx, %r11d
-;;     2a: leal 1(%r11), %edx
+;;     26: imull $3, %esi, %r11d
+;;     2a: leal 1(%r11), %esi
 ;;     2e: callq *%r10
 ;;     31: movq %rbp, %rsp
 ;;     34: popq %rbp
@@ -84,7 +84,7 @@
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: imull $3, %edx, %esi
+;;      4: imull $3, %esi, %esi
 ;;      7: leal 1(%rsi), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp

@@ -23,7 +23,7 @@
 ;;      4: xorl %eax, %eax
 ;;      6: movq 0x20(%rdi), %r11
 ;;      a: movq %rax, %r8
-;;      d: leal (%rdx, %r8), %ecx
+;;      d: leal (%rsi, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx
 ;;     15: addl $4, %r8d
 ;;     1c: addl %ecx, %eax
@@ -39,7 +39,7 @@
 ;;      4: xorl %eax, %eax
 ;;      6: movq 0x20(%rdi), %r11
 ;;      a: movq %rax, %r8
-;;      d: leal (%rdx, %r8), %ecx
+;;      d: leal (%rsi, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx
 ;;     15: addl $4, %r8d
 ;;     1c: addl %ecx, %eax

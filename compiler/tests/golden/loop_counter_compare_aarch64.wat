@@ -18,17 +18,17 @@
 ;; sum:
 ;;      0: stp x29, x30, [sp, #-0x10]!
 ;;      4: mov x29, sp
-;;      8: mov w3, #0
+;;      8: mov w4, #0
 ;;      c: ldr x10, [x2, #0x20]
-;;     10: mov x7, x3
-;;     14: add w11, w4, w7
+;;     10: mov x7, x4
+;;     14: add w11, w3, w7
 ;;     18: ldr w11, [x10, w11, uxtw]
 ;;     1c: add w7, w7, #4
-;;     20: mov x2, x3
+;;     20: mov x2, x4
 ;;     24: add w2, w2, w11
 ;;     28: cmp w7, #1, lsl #12
 ;;     2c: b.eq #0x38
-;;     30: mov x3, x2
+;;     30: mov x4, x2
 ;;     34: b #0x14
 ;;     38: ldp x29, x30, [sp], #0x10
 ;;     3c: ret

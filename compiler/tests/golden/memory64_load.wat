@@ -20,14 +20,14 @@
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rdx
+;;      4: cmpq 0x35(%rip), %rsi
 ;;      b: ja 0x1f
 ;;     11: movq 0x20(%rdi), %rax
-;;     15: movq 0x10(%rax, %rdx), %rax
+;;     15: movq 0x10(%rax, %rsi), %rax
 ;;     1a: movq %rbp, %rsp
 ;;     1d: popq %rbp
 ;;     1e: retq
-;;     1f: movq %rdx, %r8
+;;     1f: movq %rsi, %r8
 ;;     22: addq $0x18, %r8
 ;;     26: jb 0x3b
 ;;     2c: cmpq 0x28(%rdi), %r8
@@ -39,14 +39,14 @@
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rdx
+;;      4: cmpq 0x35(%rip), %rsi
 ;;      b: ja 0x1d
 ;;     11: movq 0x20(%rdi), %rax
-;;     15: movb %cl, (%rax, %rdx)
+;;     15: movb %dl, (%rax, %rsi)
 ;;     18: movq %rbp, %rsp
 ;;     1b: popq %rbp
 ;;     1c: retq
-;;     1d: movq %rdx, %r8
+;;     1d: movq %rsi, %r8
 ;;     20: addq $1, %r8
 ;;     24: jb 0x39
 ;;     2a: cmpq 0x28(%rdi), %r8
@@ -58,24 +58,26 @@
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x30(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq 0x10(%rsi, %rdi), %rax
-;;      f: movq %rbp, %rsp
-;;     12: popq %rbp
-;;     13: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x30(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movq 0x10(%rsi, %rdi), %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; == x86_64 + avx2 ==
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rdx
+;;      4: cmpq 0x35(%rip), %rsi
 ;;      b: ja 0x1f
 ;;     11: movq 0x20(%rdi), %rax
-;;     15: movq 0x10(%rax, %rdx), %rax
+;;     15: movq 0x10(%rax, %rsi), %rax
 ;;     1a: movq %rbp, %rsp
 ;;     1d: popq %rbp
 ;;     1e: retq
-;;     1f: movq %rdx, %r8
+;;     1f: movq %rsi, %r8
 ;;     22: addq $0x18, %r8
 ;;     26: jb 0x3b
 ;;     2c: cmpq 0x28(%rdi), %r8
@@ -87,14 +89,14 @@
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rdx
+;;      4: cmpq 0x35(%rip), %rsi
 ;;      b: ja 0x1d
 ;;     11: movq 0x20(%rdi), %rax
-;;     15: movb %cl, (%rax, %rdx)
+;;     15: movb %dl, (%rax, %rsi)
 ;;     18: movq %rbp, %rsp
 ;;     1b: popq %rbp
 ;;     1c: retq
-;;     1d: movq %rdx, %r8
+;;     1d: movq %rsi, %r8
 ;;     20: addq $1, %r8
 ;;     24: jb 0x39
 ;;     2a: cmpq 0x28(%rdi), %r8
@@ -106,9 +108,11 @@
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x30(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movq 0x10(%rsi, %rdi), %rax
-;;      f: movq %rbp, %rsp
-;;     12: popq %rbp
-;;     13: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x30(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movq 0x10(%rsi, %rdi), %rax
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq

@@ -17,21 +17,21 @@
 ;; caller:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq (%rip), %rsi
-;;      b: addq $8, %rsi
-;;     12: addq $1, (%rsi)
-;;     16: movq (%rip), %rsi
-;;     1d: addq $1, (%rsi)
-;;     21: imull $3, %edx, %eax
+;;      4: movq (%rip), %rdi
+;;      b: addq $8, %rdi
+;;     12: addq $1, (%rdi)
+;;     16: movq (%rip), %rdi
+;;     1d: addq $1, (%rdi)
+;;     21: imull $3, %esi, %eax
 ;;     24: movq %rbp, %rsp
 ;;     27: popq %rbp
 ;;     28: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq (%rip), %rsi
-;;      b: addq $1, (%rsi)
-;;      f: imull $3, %edx, %eax
+;;      4: movq (%rip), %rdi
+;;      b: addq $1, (%rdi)
+;;      f: imull $3, %esi, %eax
 ;;     12: movq %rbp, %rsp
 ;;     15: popq %rbp
 ;;     16: retq
@@ -39,21 +39,21 @@
 ;; caller:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq (%rip), %rsi
-;;      b: addq $8, %rsi
-;;     12: addq $1, (%rsi)
-;;     16: movq (%rip), %rsi
-;;     1d: addq $1, (%rsi)
-;;     21: imull $3, %edx, %eax
+;;      4: movq (%rip), %rdi
+;;      b: addq $8, %rdi
+;;     12: addq $1, (%rdi)
+;;     16: movq (%rip), %rdi
+;;     1d: addq $1, (%rdi)
+;;     21: imull $3, %esi, %eax
 ;;     24: movq %rbp, %rsp
 ;;     27: popq %rbp
 ;;     28: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq (%rip), %rsi
-;;      b: addq $1, (%rsi)
-;;      f: imull $3, %edx, %eax
+;;      4: movq (%rip), %rdi
+;;      b: addq $1, (%rdi)
+;;      f: imull $3, %esi, %eax
 ;;     12: movq %rbp, %rsp
 ;;     15: popq %rbp
 ;;     16: retq

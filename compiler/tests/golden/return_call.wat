@@ -18,19 +18,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x39
-;;     18: testl %edx, %edx
-;;     1a: je 0x2f
-;;     20: subl $1, %edx
-;;     23: movq %rdi, %rsi
-;;     26: movq %rbp, %rsp
-;;     29: popq %rbp
-;;     2a: jmp 0x2f
-;;     2f: movl $7, %eax
-;;     34: movq %rbp, %rsp
-;;     37: popq %rbp
-;;     38: retq
-;;     39: ud2
+;;     12: ja 0x36
+;;     18: testl %esi, %esi
+;;     1a: je 0x2c
+;;     20: subl $1, %esi
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: jmp 0x2c
+;;     2c: movl $7, %eax
+;;     31: movq %rbp, %rsp
+;;     34: popq %rbp
+;;     35: retq
+;;     36: ud2
 ;; == x86_64 + avx2 ==
 ;; count_down:
 ;;      0: pushq %rbp
@@ -39,16 +38,15 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x39
-;;     18: testl %edx, %edx
-;;     1a: je 0x2f
-;;     20: subl $1, %edx
-;;     23: movq %rdi, %rsi
-;;     26: movq %rbp, %rsp
-;;     29: popq %rbp
-;;     2a: jmp 0x2f
-;;     2f: movl $7, %eax
-;;     34: movq %rbp, %rsp
-;;     37: popq %rbp
-;;     38: retq
-;;     39: ud2
+;;     12: ja 0x36
+;;     18: testl %esi, %esi
+;;     1a: je 0x2c
+;;     20: subl $1, %esi
+;;     23: movq %rbp, %rsp
+;;     26: popq %rbp
+;;     27: jmp 0x2c
+;;     2c: movl $7, %eax
+;;     31: movq %rbp, %rsp
+;;     34: popq %rbp
+;;     35: retq
+;;     36: ud2

@@ -31,13 +31,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x25
-;;     18: movq %rdi, %rsi
-;;     1b: callq 0x20
-;;     20: movq %rbp, %rsp
-;;     23: popq %rbp
-;;     24: retq
-;;     25: ud2
+;;     12: ja 0x22
+;;     18: callq 0x1d
+;;     1d: movq %rbp, %rsp
+;;     20: popq %rbp
+;;     21: retq
+;;     22: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -49,10 +48,10 @@
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
 ;;     20: movq %r14, 8(%rsp)
-;;     25: testl %edx, %edx
+;;     25: testl %esi, %esi
 ;;     27: je 0x45
-;;     2d: movl %edx, 0x20(%rdi)
-;;     30: movq %rdx, %rax
+;;     2d: movl %esi, 0x20(%rdi)
+;;     30: movq %rsi, %rax
 ;;     33: movq (%rsp), %r12
 ;;     37: movq 8(%rsp), %r14
 ;;     3c: addq $0x10, %rsp
@@ -78,7 +77,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc5
+;;     12: ja 0xc1
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -86,44 +85,43 @@
 ;;     2b: movq %r14, 0x28(%rsp)
 ;;     30: movq %r15, 0x30(%rsp)
 ;;     35: movq %rdi, (%rsp)
-;;     39: movq (%rsp), %rsi
-;;     3d: callq 0x42
-;;     42: movq 0x10(%rsp), %rbx
-;;     47: movq 0x18(%rsp), %r12
-;;     4c: movq 0x20(%rsp), %r13
-;;     51: movq 0x28(%rsp), %r14
-;;     56: movq 0x30(%rsp), %r15
-;;     5b: addq $0x40, %rsp
-;;     5f: movq %rbp, %rsp
-;;     62: popq %rbp
-;;     63: retq
-;;     64: movq (%rsp), %rdi
-;;     68: movq %rax, %r12
-;;     6b: movq 8(%rdi), %rbx
-;;     6f: movq 0x18(%rbx), %rax
-;;     73: testq %rax, %rax
-;;     76: jne 0x84
-;;     7c: movq %r12, %rsi
-;;     7f: jmp 0x95
-;;     84: movq (%rsp), %rdi
-;;     88: movq 0x10(%rdi), %rax
-;;     8c: movq 0x68(%rax), %rax
-;;     90: callq *%rax
-;;     92: movq %r12, %rsi
-;;     95: movq (%rsi), %rax
-;;     98: movq (%rsp), %rdi
-;;     9c: movq 0x30(%rdi), %rcx
-;;     a0: cmpq %rcx, %rax
-;;     a3: je 0xb9
-;;     a9: movq (%rsp), %rdi
-;;     ad: movq 0x10(%rdi), %rax
-;;     b1: movq 0x60(%rax), %rax
-;;     b5: callq *%rax
-;;     b7: ud2
-;;     b9: movl 0x10(%rsi), %eax
-;;     bc: movq %rsi, 0x18(%rbx)
-;;     c0: jmp 0x42
-;;     c5: ud2
+;;     39: callq 0x3e
+;;     3e: movq 0x10(%rsp), %rbx
+;;     43: movq 0x18(%rsp), %r12
+;;     48: movq 0x20(%rsp), %r13
+;;     4d: movq 0x28(%rsp), %r14
+;;     52: movq 0x30(%rsp), %r15
+;;     57: addq $0x40, %rsp
+;;     5b: movq %rbp, %rsp
+;;     5e: popq %rbp
+;;     5f: retq
+;;     60: movq (%rsp), %rdi
+;;     64: movq %rax, %r12
+;;     67: movq 8(%rdi), %rbx
+;;     6b: movq 0x18(%rbx), %rax
+;;     6f: testq %rax, %rax
+;;     72: jne 0x80
+;;     78: movq %r12, %rsi
+;;     7b: jmp 0x91
+;;     80: movq (%rsp), %rdi
+;;     84: movq 0x10(%rdi), %rax
+;;     88: movq 0x68(%rax), %rax
+;;     8c: callq *%rax
+;;     8e: movq %r12, %rsi
+;;     91: movq (%rsi), %rax
+;;     94: movq (%rsp), %rdi
+;;     98: movq 0x30(%rdi), %rcx
+;;     9c: cmpq %rcx, %rax
+;;     9f: je 0xb5
+;;     a5: movq (%rsp), %rdi
+;;     a9: movq 0x10(%rdi), %rax
+;;     ad: movq 0x60(%rax), %rax
+;;     b1: callq *%rax
+;;     b3: ud2
+;;     b5: movl 0x10(%rsi), %eax
+;;     b8: movq %rsi, 0x18(%rbx)
+;;     bc: jmp 0x3e
+;;     c1: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -132,13 +130,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x25
-;;     18: movq %rdi, %rsi
-;;     1b: callq 0x20
-;;     20: movq %rbp, %rsp
-;;     23: popq %rbp
-;;     24: retq
-;;     25: ud2
+;;     12: ja 0x22
+;;     18: callq 0x1d
+;;     1d: movq %rbp, %rsp
+;;     20: popq %rbp
+;;     21: retq
+;;     22: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -150,10 +147,10 @@
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
 ;;     20: movq %r14, 8(%rsp)
-;;     25: testl %edx, %edx
+;;     25: testl %esi, %esi
 ;;     27: je 0x45
-;;     2d: movl %edx, 0x20(%rdi)
-;;     30: movq %rdx, %rax
+;;     2d: movl %esi, 0x20(%rdi)
+;;     30: movq %rsi, %rax
 ;;     33: movq (%rsp), %r12
 ;;     37: movq 8(%rsp), %r14
 ;;     3c: addq $0x10, %rsp
@@ -179,7 +176,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc5
+;;     12: ja 0xc1
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -187,41 +184,40 @@
 ;;     2b: movq %r14, 0x28(%rsp)
 ;;     30: movq %r15, 0x30(%rsp)
 ;;     35: movq %rdi, (%rsp)
-;;     39: movq (%rsp), %rsi
-;;     3d: callq 0x42
-;;     42: movq 0x10(%rsp), %rbx
-;;     47: movq 0x18(%rsp), %r12
-;;     4c: movq 0x20(%rsp), %r13
-;;     51: movq 0x28(%rsp), %r14
-;;     56: movq 0x30(%rsp), %r15
-;;     5b: addq $0x40, %rsp
-;;     5f: movq %rbp, %rsp
-;;     62: popq %rbp
-;;     63: retq
-;;     64: movq (%rsp), %rdi
-;;     68: movq %rax, %r12
-;;     6b: movq 8(%rdi), %rbx
-;;     6f: movq 0x18(%rbx), %rax
-;;     73: testq %rax, %rax
-;;     76: jne 0x84
-;;     7c: movq %r12, %rsi
-;;     7f: jmp 0x95
-;;     84: movq (%rsp), %rdi
-;;     88: movq 0x10(%rdi), %rax
-;;     8c: movq 0x68(%rax), %rax
-;;     90: callq *%rax
-;;     92: movq %r12, %rsi
-;;     95: movq (%rsi), %rax
-;;     98: movq (%rsp), %rdi
-;;     9c: movq 0x30(%rdi), %rcx
-;;     a0: cmpq %rcx, %rax
-;;     a3: je 0xb9
-;;     a9: movq (%rsp), %rdi
-;;     ad: movq 0x10(%rdi), %rax
-;;     b1: movq 0x60(%rax), %rax
-;;     b5: callq *%rax
-;;     b7: ud2
-;;     b9: movl 0x10(%rsi), %eax
-;;     bc: movq %rsi, 0x18(%rbx)
-;;     c0: jmp 0x42
-;;     c5: ud2
+;;     39: callq 0x3e
+;;     3e: movq 0x10(%rsp), %rbx
+;;     43: movq 0x18(%rsp), %r12
+;;     48: movq 0x20(%rsp), %r13
+;;     4d: movq 0x28(%rsp), %r14
+;;     52: movq 0x30(%rsp), %r15
+;;     57: addq $0x40, %rsp
+;;     5b: movq %rbp, %rsp
+;;     5e: popq %rbp
+;;     5f: retq
+;;     60: movq (%rsp), %rdi
+;;     64: movq %rax, %r12
+;;     67: movq 8(%rdi), %rbx
+;;     6b: movq 0x18(%rbx), %rax
+;;     6f: testq %rax, %rax
+;;     72: jne 0x80
+;;     78: movq %r12, %rsi
+;;     7b: jmp 0x91
+;;     80: movq (%rsp), %rdi
+;;     84: movq 0x10(%rdi), %rax
+;;     88: movq 0x68(%rax), %rax
+;;     8c: callq *%rax
+;;     8e: movq %r12, %rsi
+;;     91: movq (%rsi), %rax
+;;     94: movq (%rsp), %rdi
+;;     98: movq 0x30(%rdi), %rcx
+;;     9c: cmpq %rcx, %rax
+;;     9f: je 0xb5
+;;     a5: movq (%rsp), %rdi
+;;     a9: movq 0x10(%rdi), %rax
+;;     ad: movq 0x60(%rax), %rax
+;;     b1: callq *%rax
+;;     b3: ud2
+;;     b5: movl 0x10(%rsi), %eax
+;;     b8: movq %rsi, 0x18(%rbx)
+;;     bc: jmp 0x3e
+;;     c1: ud2

@@ -25,24 +25,23 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
+;;     12: ja 0x38
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
-;;     20: movq %rdi, %rsi
-;;     23: movq %rdx, %r12
-;;     26: callq 0x2b
-;;     2b: addl %r12d, %eax
-;;     2e: movq (%rsp), %r12
-;;     32: addq $0x10, %rsp
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     20: movq %rsi, %r12
+;;     23: callq 0x28
+;;     28: addl %r12d, %eax
+;;     2b: movq (%rsp), %r12
+;;     2f: addq $0x10, %rsp
+;;     33: movq %rbp, %rsp
+;;     36: popq %rbp
+;;     37: retq
+;;     38: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl %edx, 0x20(%rdi)
-;;      7: leal 1(%rdx), %eax
+;;      4: movl %esi, 0x20(%rdi)
+;;      7: leal 1(%rsi), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
 ;;      e: retq
@@ -54,24 +53,23 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
+;;     12: ja 0x38
 ;;     18: subq $0x10, %rsp
 ;;     1c: movq %r12, (%rsp)
-;;     20: movq %rdi, %rsi
-;;     23: movq %rdx, %r12
-;;     26: callq 0x2b
-;;     2b: addl %r12d, %eax
-;;     2e: movq (%rsp), %r12
-;;     32: addq $0x10, %rsp
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     20: movq %rsi, %r12
+;;     23: callq 0x28
+;;     28: addl %r12d, %eax
+;;     2b: movq (%rsp), %r12
+;;     2f: addq $0x10, %rsp
+;;     33: movq %rbp, %rsp
+;;     36: popq %rbp
+;;     37: retq
+;;     38: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movl %edx, 0x20(%rdi)
-;;      7: leal 1(%rdx), %eax
+;;      4: movl %esi, 0x20(%rdi)
+;;      7: leal 1(%rsi), %eax
 ;;      a: movq %rbp, %rsp
 ;;      d: popq %rbp
 ;;      e: retq

@@ -16,57 +16,67 @@
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: pmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: pmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq
 ;; v128_load32_zero:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movl (%rsi, %rdi), %esi
-;;      d: movd %esi, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %esi
+;;     11: movd %esi, %xmm0
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: pextrw $3, %xmm0, (%rsi, %rdi)
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: pextrw $3, %xmm0, (%rsi, %rdi)
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq
 ;; == x86_64 + avx2 ==
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq
 ;; v128_load32_zero:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: movl (%rsi, %rdi), %esi
-;;      d: vmovd %esi, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %esi
+;;     11: vmovd %esi, %xmm0
+;;     15: movq %rbp, %rsp
+;;     18: popq %rbp
+;;     19: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: movq 0x20(%rdi), %rsi
-;;      8: movl %edx, %edi
-;;      a: vpextrw $3, %xmm0, (%rsi, %rdi)
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: vpextrw $3, %xmm0, (%rsi, %rdi)
+;;     17: movq %rbp, %rsp
+;;     1a: popq %rbp
+;;     1b: retq
