@@ -461,7 +461,6 @@ fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(
                 }
                 slot.write(copy);
             }
-            store.func_by_ref.insert(slot as usize, store_index);
             store_index
         } else {
             let defined_index = func_index as u32 - module.0.n_imported_functions;
@@ -476,7 +475,7 @@ fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(
                     _pad: 0,
                 });
             }
-            store.push_func(FuncData {
+            store.push_func_unindexed(FuncData {
                 ty: module.canonical_func_type(type_index),
                 type_id,
                 func_ref: slot,
@@ -486,6 +485,9 @@ fn link_functions(store: &mut VMStore, instance: &mut InstanceData, imports: &[(
         };
         instance.funcs.push(func);
     }
+    // The slots, one after another from the first, recorded in one run.
+    let first_slot = instance.at::<VMFuncRef>(offsets.func_ref(0)) as usize;
+    store.func_by_ref.extend(first_slot, &instance.funcs);
     // Host functions made before any module of their type was registered get their
     // `wasm_call` now, so that they can be called through tables.
     store.fill_exit_trampolines();

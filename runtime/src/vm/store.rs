@@ -364,8 +364,16 @@ impl VMStore {
 
     /// Adds a function whose own `VMFuncRef` is `func_ref`; returns its index.
     pub fn push_func(&mut self, data: FuncData) -> u32 {
+        let index = self.push_func_unindexed(data);
+        self.func_by_ref
+            .insert(self.funcs[index as usize].func_ref as usize, index);
+        index
+    }
+
+    /// Adds a function like [`VMStore::push_func`] but leaves its `VMFuncRef` out of
+    /// [`VMStore::func_by_ref`], for the caller to record with the others of its run.
+    pub fn push_func_unindexed(&mut self, data: FuncData) -> u32 {
         let index = self.funcs.len() as u32;
-        self.func_by_ref.insert(data.func_ref as usize, index);
         self.funcs.push(data);
         index
     }
@@ -463,18 +471,54 @@ fn fill_exit_trampoline(data: &FuncData) {
 }
 
 /// `VMFuncRef` addresses and the functions they stand for ([`VMStore::func_by_ref`]),
-/// sorted by address. A context's slots are inserted in increasing order, so an insertion
-/// is nearly always a push; a lookup is a binary search. Smaller than a hash map in every
-/// executable, which has no other use for one's code.
+/// sorted by address; a lookup is a binary search. Smaller than a hash map in every
+/// executable, which has no other use for one's code. An instance's slots come in one
+/// run ([`FuncRefIndex::extend`]): appended when they lie above every address so far,
+/// else merged in one pass, so that a store of many instances whose contexts the allocator
+/// places at falling addresses costs linear time per instance, not a move of the whole
+/// index per slot.
 #[derive(Default)]
 pub struct FuncRefIndex(Vec<(usize, u32)>);
 
 impl FuncRefIndex {
     /// Records that `address` stands for function `index`.
     pub fn insert(&mut self, address: usize, index: u32) {
-        match self.0.binary_search_by_key(&address, |&(key, _)| key) {
-            Ok(position) => self.0[position].1 = index,
-            Err(position) => self.0.insert(position, (address, index)),
+        self.extend(address, &[index]);
+    }
+
+    /// Records that the `VMFuncRef` at `first + i * size_of::<VMFuncRef>()` stands for
+    /// function `indices[i]`, for each `i`; an address already present stands for its new
+    /// index from now on.
+    pub fn extend(&mut self, first: usize, indices: &[u32]) {
+        const STRIDE: usize = size_of::<VMFuncRef>();
+        let run = (0..indices.len()).map(|i| (first + i * STRIDE, indices[i]));
+        if self.0.last().is_none_or(|&(last, _)| first > last) {
+            self.0.extend(run);
+            return;
+        }
+        // Addresses present already take their new index in place; the others are merged
+        // from the back into the grown vector, each element moved once.
+        let mut new = indices.len();
+        for (address, index) in run.clone() {
+            if let Ok(position) = self.0.binary_search_by_key(&address, |&(key, _)| key) {
+                self.0[position].1 = index;
+                new -= 1;
+            }
+        }
+        let mut old = self.0.len();
+        self.0.resize(old + new, (0, 0));
+        let mut end = self.0.len();
+        for (address, index) in run.rev() {
+            while old > 0 && self.0[old - 1].0 > address {
+                end -= 1;
+                old -= 1;
+                self.0[end] = self.0[old];
+            }
+            if old > 0 && self.0[old - 1].0 == address {
+                continue;
+            }
+            end -= 1;
+            self.0[end] = (address, index);
         }
     }
 
@@ -485,5 +529,64 @@ impl FuncRefIndex {
             .binary_search_by_key(&address, |&(key, _)| key)
             .ok()?;
         Some(self.0[position].1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FuncRefIndex;
+
+    /// Records `n` slots 32 bytes apart from `base`, standing for `first..first + n`.
+    fn run(index: &mut FuncRefIndex, base: usize, first: u32, n: u32) {
+        index.extend(base, &(first..first + n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn runs_above_below_and_between_others_are_all_found() {
+        let mut index = FuncRefIndex::default();
+        run(&mut index, 10_000, 0, 4); // appended
+        run(&mut index, 1_000, 4, 4); // below everything
+        run(&mut index, 5_000, 8, 4); // between the two
+        run(&mut index, 20_000, 12, 4); // appended again
+        index.insert(5_016, 99); // a single address between two slots
+        assert!(index.0.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(index.0.len(), 17);
+        for (base, first) in [(10_000, 0), (1_000, 4), (5_000, 8), (20_000, 12)] {
+            for i in 0..4 {
+                assert_eq!(index.get(base + 32 * i as usize), Some(first + i));
+            }
+        }
+        assert_eq!(index.get(5_016), Some(99));
+        assert_eq!(index.get(5_001), None);
+        assert_eq!(index.get(0), None);
+    }
+
+    #[test]
+    fn an_address_recorded_again_stands_for_its_new_function() {
+        let mut index = FuncRefIndex::default();
+        run(&mut index, 1_000, 0, 8);
+        run(&mut index, 1_064, 50, 3); // slots 2, 3 and 4 again
+        index.insert(1_000, 70);
+        assert_eq!(index.0.len(), 8);
+        let found: Vec<_> = (0..8).map(|i| index.get(1_000 + 32 * i)).collect();
+        let expected = [70, 1, 50, 51, 52, 5, 6, 7].map(Some);
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn contexts_at_falling_addresses_keep_the_index_sorted() {
+        // The allocator's worst case for the old per-slot insertion: each instance's
+        // context below the previous one's.
+        let mut index = FuncRefIndex::default();
+        for instance in 0..100u32 {
+            let base = 10_000_000 - instance as usize * 100_000;
+            run(&mut index, base, instance * 1_000, 1_000);
+        }
+        assert_eq!(index.0.len(), 100_000);
+        assert!(index.0.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(
+            index.get(10_000_000 - 99 * 100_000 + 32 * 999),
+            Some(99_999)
+        );
     }
 }
