@@ -130,6 +130,15 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
+    /// A [`Packed`] string. Its unpacked length is checked where it is unpacked
+    /// (`Packed::unpack_into`), which only executables whose module compresses link.
+    fn packed(&mut self) -> Result<Packed<'a>> {
+        Ok(Packed {
+            unpacked_len: self.u32()?,
+            bytes: self.bytes()?,
+        })
+    }
+
     fn str(&mut self) -> Result<&'a str> {
         core::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("bad UTF-8"))
     }
@@ -302,7 +311,7 @@ impl<'a> Reader<'a> {
                 1 => DataMode::Passive,
                 _ => return Err(DecodeError("bad data segment")),
             },
-            bytes: self.bytes()?,
+            bytes: self.packed()?,
         })
     }
 
@@ -329,7 +338,7 @@ impl<'a> Reader<'a> {
             start: self.option(Self::u32)?,
             elements: self.vec(Self::element_segment)?,
             data: self.vec(Self::data_segment)?,
-            function_names: FunctionNames::new(self.bytes()?),
+            function_names: self.packed()?,
             memory_settings: MemorySettings {
                 reservation: self.u64()?,
                 guard_size: self.u64()?,
@@ -354,7 +363,13 @@ mod tests {
     /// Metadata with every variant of every enum and the extreme values of every integer
     /// type, so that each read is checked against postcard's encoding of it.
     fn everything() -> ModuleMetadata<'static> {
-        let names = FunctionNames::encode(&["f", "", "<core::fmt::Write>::write_str"]).leak();
+        let names = crate::function_names::FunctionNames::encode(&[
+            "f",
+            "",
+            "<core::fmt::Write>::write_str",
+        ])
+        .leak();
+        let packed_segment = &[0x1f, 0, 1, 2];
         let all_heaps = [
             HeapType::Func,
             HeapType::NoFunc,
@@ -503,14 +518,24 @@ mod tests {
                         memory: 0,
                         offset: vec![ConstOp::I64Const(-5)],
                     },
-                    bytes: &[0, 255, 128],
+                    bytes: Packed::plain(&[0, 255, 128]),
+                },
+                DataSegment {
+                    mode: DataMode::Active {
+                        memory: 0,
+                        offset: vec![ConstOp::I32Const(0)],
+                    },
+                    bytes: Packed {
+                        unpacked_len: u32::MAX,
+                        bytes: packed_segment,
+                    },
                 },
                 DataSegment {
                     mode: DataMode::Passive,
-                    bytes: &[],
+                    bytes: Packed::plain(&[]),
                 },
             ],
-            function_names: FunctionNames::new(names),
+            function_names: Packed::plain(names),
             memory_settings: MemorySettings {
                 reservation: u64::MAX,
                 guard_size: 0,

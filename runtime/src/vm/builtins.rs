@@ -171,10 +171,11 @@ unsafe extern "C" fn memory_init(
             let Some(segment) = instance.module.metadata().data.get(data as usize) else {
                 return 1;
             };
-            let bytes = if instance.data_dropped[data as usize] {
-                &[][..]
-            } else {
-                segment.bytes
+            // Only active segments are stored compressed (the metadata's decoder checks),
+            // and instantiation dropped those.
+            let bytes = match segment.bytes.as_plain() {
+                Some(bytes) if !instance.data_dropped[data as usize] => bytes,
+                _ => &[][..],
             };
             let (Some(dst), Some(src)) = (
                 range(dst, len.into(), length),
