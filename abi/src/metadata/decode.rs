@@ -244,9 +244,19 @@ impl<'a> Reader<'a> {
         self.vec(Self::const_op)
     }
 
-    fn import(&mut self) -> Result<Import<'a>> {
+    /// An import, whose module name is `previous`'s when it is not stored
+    /// (`metadata::serialize_imports`).
+    fn import(&mut self, previous: &mut Option<&'a str>) -> Result<Import<'a>> {
+        // Not `self.option(Self::str)`: its instance alone was 111 bytes of every
+        // executable.
+        let module = match (self.is_some()?, *previous) {
+            (true, _) => self.str()?,
+            (false, Some(previous)) => previous,
+            (false, None) => return Err(DecodeError("bad import")),
+        };
+        *previous = Some(module);
         Ok(Import {
-            module: self.str()?,
+            module,
             name: self.str()?,
             ty: match self.variant()? {
                 0 => ImportType::Func(self.u32()?),
@@ -326,7 +336,10 @@ impl<'a> Reader<'a> {
         Ok(ModuleMetadata {
             name: self.option(Self::str)?,
             types: self.vec(Self::func_type)?,
-            imports: self.vec(Self::import)?,
+            imports: {
+                let mut previous = None;
+                self.vec(|reader| reader.import(&mut previous))?
+            },
             functions: self.vec(Self::u32)?,
             tables: self.vec(Self::table_type)?,
             memories: self.vec(Self::memory_type)?,
@@ -590,6 +603,39 @@ mod tests {
                 let _ = ModuleMetadata::decode(&altered);
             }
         }
+    }
+
+    #[test]
+    fn import_module_names_are_stored_once_per_run() {
+        let mut metadata = everything();
+        let wasi = "wasi_snapshot_preview1";
+        metadata.imports = ["fd_write", "fd_read", "proc_exit"]
+            .into_iter()
+            .map(|name| Import {
+                module: wasi,
+                name,
+                ty: ImportType::Func(1),
+            })
+            .collect();
+        let encoded = metadata.encode();
+        let count = encoded
+            .windows(wasi.len())
+            .filter(|window| *window == wasi.as_bytes())
+            .count();
+        assert_eq!(count, 1, "the module name once for three imports");
+        assert_eq!(ModuleMetadata::decode(&encoded).unwrap(), metadata);
+        // The first import cannot take the previous one's module name.
+        let at = encoded
+            .windows(wasi.len())
+            .position(|window| window == wasi.as_bytes())
+            .unwrap();
+        let mut altered = encoded[..at - 2].to_vec();
+        altered.push(0);
+        altered.extend_from_slice(&encoded[at + wasi.len()..]);
+        assert_eq!(
+            ModuleMetadata::decode(&altered),
+            Err(DecodeError("bad import"))
+        );
     }
 
     #[test]
