@@ -171,8 +171,8 @@ unsafe extern "C" fn memory_init(
             let Some(segment) = instance.module.metadata().data.get(data as usize) else {
                 return 1;
             };
-            // Only active segments are stored compressed (the metadata's decoder checks),
-            // and instantiation dropped those.
+            // The compiler compresses only active segments, which instantiation dropped; a
+            // compressed passive one (a corrupt object) reads as empty.
             let bytes = match segment.bytes.as_plain() {
                 Some(bytes) if !instance.data_dropped[data as usize] => bytes,
                 _ => &[][..],
