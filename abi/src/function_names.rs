@@ -19,10 +19,12 @@
 //!
 //! A name is looked up by a scan (of the names before it and of the piece lengths), which
 //! allocates nothing: names are read only when a trap is reported or a perf map written.
+//! The metadata may store these bytes compressed (`packed.rs`, about 11 KB → 7.7 KB for
+//! the `files` program); the runtime then unpacks them once, the first time it names a
+//! function.
 //! Bytes that do not follow the format make a lookup return `None`, never panic.
 
 use crate::leb128;
-use serde::{Serialize, Serializer};
 use std::collections::HashMap;
 
 /// The encoded function names, borrowed from a module's metadata.
@@ -172,13 +174,6 @@ impl FunctionName<'_> {
 impl core::fmt::Display for FunctionName<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.pieces().try_for_each(|piece| f.write_str(piece))
-    }
-}
-
-impl Serialize for FunctionNames<'_> {
-    /// As the bytes (the metadata's `&[u8]` fields are written alike).
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(self.bytes)
     }
 }
 

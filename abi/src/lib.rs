@@ -13,6 +13,7 @@ pub mod function_names;
 pub mod leb128;
 pub mod link;
 pub mod metadata;
+pub mod packed;
 pub mod profile;
 pub mod symbols;
 pub mod trap;

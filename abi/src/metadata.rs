@@ -5,9 +5,12 @@
 //! object of the kiln object file (postcard's format, through serde); the runtime decodes
 //! it in place with [`ModuleMetadata::decode`], a decoder of that format written by hand
 //! for size (`metadata/decode.rs`). Byte strings (data segments, names) borrow from the
-//! encoded bytes, so data segments are never copied before they are applied.
+//! encoded bytes, so data segments are never copied before they are applied; the larger
+//! ones may be stored compressed (`packed.rs`), and are then unpacked where they are used:
+//! an active data segment straight into linear memory, the function names when a function
+//! is first named.
 
-use crate::function_names::FunctionNames;
+use crate::packed::Packed;
 use serde::{Deserialize, Serialize};
 
 mod decode;
@@ -429,8 +432,10 @@ pub enum DataMode {
 pub struct DataSegment<'a> {
     /// When it is applied.
     pub mode: DataMode,
-    /// The bytes, borrowed from the encoded metadata.
-    pub bytes: &'a [u8],
+    /// The bytes, borrowed from the encoded metadata; compressed only in an active segment
+    /// (a passive one is copied from by `memory.init` as it is stored).
+    #[serde(borrow)]
+    pub bytes: Packed<'a>,
 }
 
 /// How linear memories must be laid out for the code, chosen at compile time.
@@ -497,7 +502,9 @@ pub struct ModuleMetadata<'a> {
     pub name: Option<&'a str>,
     /// Function types.
     pub types: Vec<FuncType>,
-    /// Imports, in order.
+    /// Imports, in order. Encoded with each module name stored once per run of imports
+    /// from the same module ([`serialize_imports`]).
+    #[serde(serialize_with = "serialize_imports")]
     pub imports: Vec<Import<'a>>,
     /// Type index of every function, imported first.
     pub functions: Vec<u32>,
@@ -522,8 +529,9 @@ pub struct ModuleMetadata<'a> {
     /// Data segments.
     pub data: Vec<DataSegment<'a>>,
     /// Name of every function (none where the module gives none), for backtraces and
-    /// perf maps, demangled by the compiler, in their compact encoding.
-    pub function_names: FunctionNames<'a>,
+    /// perf maps, demangled by the compiler, in their compact encoding
+    /// (`crate::function_names::FunctionNames`), perhaps compressed.
+    pub function_names: Packed<'a>,
     /// Memory layout the code was compiled for.
     pub memory_settings: MemorySettings,
     /// CPU features the code may use, the target's baseline included, as Cranelift's ISA
@@ -557,6 +565,22 @@ pub struct ModuleMetadata<'a> {
     /// executable whose code does not count) links no decoder for the settings: decoding
     /// them in place cost every static executable about 2.9 KB of code.
     pub profile: Option<&'a [u8]>,
+}
+
+/// The imports as the metadata stores them: each as its module name, its field name and
+/// its type, the module name `None` where it is the previous import's. A WASI program
+/// imports everything from `wasi_snapshot_preview1`: the Rust `files` program's 27
+/// imports repeated it in about 600 bytes.
+fn serialize_imports<S: serde::Serializer>(
+    imports: &[Import<'_>],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut previous = None;
+    serializer.collect_seq(imports.iter().map(|import| {
+        let module = (previous != Some(import.module)).then_some(import.module);
+        previous = Some(import.module);
+        (module, import.name, import.ty)
+    }))
 }
 
 /// How a module compiled to count function entries writes its profile (see
@@ -640,7 +664,7 @@ mod tests {
             file: Some("/tmp/app.kilnprof"),
         };
         let profile = settings.encode();
-        let names = FunctionNames::encode(&["f", "g"]);
+        let names = crate::function_names::FunctionNames::encode(&["f", "g"]);
         let metadata = ModuleMetadata {
             name: Some("m"),
             types: vec![FuncType {
@@ -676,9 +700,9 @@ mod tests {
                     memory: 0,
                     offset: vec![ConstOp::I32Const(8)],
                 },
-                bytes: &bytes,
+                bytes: Packed::plain(&bytes),
             }],
-            function_names: FunctionNames::new(&names),
+            function_names: Packed::plain(&names),
             memory_settings: MemorySettings {
                 reservation: 1 << 32,
                 guard_size: 1 << 31,
@@ -703,7 +727,7 @@ mod tests {
             ProfileSettings::decode(decoded.profile.unwrap()).unwrap(),
             settings
         );
-        let segment = decoded.data[0].bytes.as_ptr() as usize;
+        let segment = decoded.data[0].bytes.bytes.as_ptr() as usize;
         let range = encoded.as_ptr() as usize..encoded.as_ptr() as usize + encoded.len();
         assert!(
             range.contains(&segment),

@@ -214,7 +214,8 @@ pub(crate) fn build_executable(
     let scratch = ScratchDir::new()?;
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
-    let (wasi_imports, parts) = linked_runtime_parts(&args.input, wasm, &grants, options)?;
+    let (wasi_imports, mut parts) = linked_runtime_parts(&args.input, wasm, &grants, options)?;
+    parts.extend(packed_runtime_parts(&object)?);
     link_executable(
         args,
         &grants,
@@ -347,6 +348,49 @@ fn linked_runtime_parts(
         parts.push(kiln_runtime::linked::PROFILE);
     }
     Ok((symbols, parts))
+}
+
+/// The unpacking of compressed function names and data segments
+/// (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`) when a module of the compiled
+/// `object` (one, or a component's several) stores them compressed, as its metadata says.
+pub(crate) fn packed_runtime_parts(object: &[u8]) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
+    use kiln_runtime::linked::{UNPACK_DATA, UNPACK_NAMES};
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let mut parts = Vec::new();
+    let file = object::File::parse(object).context("reading the compiled object")?;
+    for symbol in file.symbols() {
+        if !symbol
+            .name()
+            .is_ok_and(|name| name.ends_with(kiln_abi::symbols::METADATA))
+        {
+            continue;
+        }
+        let section = symbol
+            .section_index()
+            .and_then(|index| file.section_by_index(index).ok())
+            .context("the compiled object's metadata has no section")?;
+        let data = section
+            .data()
+            .context("reading the compiled object's metadata")?;
+        let bytes = symbol
+            .address()
+            .checked_sub(section.address())
+            .and_then(|start| usize::try_from(start).ok())
+            .zip(usize::try_from(symbol.size()).ok())
+            .and_then(|(start, len)| data.get(start..start.checked_add(len)?))
+            .context("the compiled object's metadata lies outside its section")?;
+        let metadata = kiln_abi::metadata::ModuleMetadata::decode(bytes)?;
+        let packed = |bytes: &kiln_abi::packed::Packed<'_>| bytes.as_plain().is_none();
+        if packed(&metadata.function_names) && !parts.contains(&UNPACK_NAMES) {
+            parts.push(UNPACK_NAMES);
+        }
+        if metadata.data.iter().any(|segment| packed(&segment.bytes))
+            && !parts.contains(&UNPACK_DATA)
+        {
+            parts.push(UNPACK_DATA);
+        }
+    }
+    Ok(parts)
 }
 
 /// The optional runtime parts that `grants` and the code's CPU features need, whatever

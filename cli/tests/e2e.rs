@@ -36,7 +36,7 @@ const C_PROGRAMS: &[(&str, bool)] = &[
     ("stdin", true),
     ("compute", true),
 ];
-const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute"];
+const RUST_PROGRAMS: &[&str] = &["hello", "args", "compute", "options"];
 
 // ---------------------------------------------------------------------------------------
 // C programs
@@ -237,6 +237,63 @@ fn trap_reports_demangle_rust_and_cpp_names() {
         &["divide(int, int)", "calc::average", "calc::run"],
         Backtrace::Whole,
     );
+}
+
+#[test]
+fn trap_reports_name_functions_from_compressed_names() {
+    // A Rust program's names (its standard library's) are long enough that the metadata
+    // stores them compressed (`kiln_abi::packed`): the executable links their unpacking,
+    // which runs only when the trap is reported. `options open` without a count panics
+    // (an index out of bounds), and Rust's panic aborts with `unreachable`.
+    let program = rust_program("options");
+    let scratch = scratch_dir("trap-compressed-names");
+    let executable = scratch.join("options");
+    let output = run_kiln(
+        &[
+            "build",
+            path_str(&program.wasm),
+            "-o",
+            path_str(&executable),
+        ],
+        b"",
+    );
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    let symbols = elf_symbols(&std::fs::read(&executable).unwrap()).unwrap();
+    assert!(
+        symbols.iter().any(|symbol| symbol == "kiln_unpack_names"),
+        "the names must be stored compressed, so the executable unpacks them"
+    );
+    let built = run(Command::new(&executable).arg("open").env_clear(), b"");
+    let kiln_run = run_kiln(&["run", path_str(&program.wasm), "open"], b"");
+    for (how, output) in [("kiln build", &built), ("kiln run", &kiln_run)] {
+        assert_eq!(
+            output.code,
+            Some(TRAP_EXIT_CODE),
+            "{how}: {}",
+            output.describe()
+        );
+        let frames: Vec<&str> = output
+            .stderr
+            .lines()
+            .skip_while(|line| *line != "wasm backtrace:")
+            .filter_map(frame_name)
+            .collect();
+        let mut remaining = frames.iter();
+        for frame in [
+            "std::process::abort",
+            "core::panicking::panic_bounds_check",
+            "options::main",
+            "_start",
+        ] {
+            assert!(
+                remaining.any(|name| *name == frame),
+                "{how}: the backtrace must name {frame:?} in order: {}",
+                output.describe()
+            );
+        }
+    }
+    // The module's name comes from its name section, so both reports are the same.
+    assert_eq!(built.stderr, kiln_run.stderr);
 }
 
 #[test]

@@ -51,7 +51,8 @@ pub fn build(metadata: &ModuleMetadata<'_>, granule: u64) -> Option<(u64, Vec<u8
         if end > initial_bytes {
             return None;
         }
-        segments.push((start, segment.bytes));
+        // The module pass's segments are plain; the writer compresses them only later.
+        segments.push((start, segment.bytes.as_plain()?));
     }
     let data_bytes: u64 = segments.iter().map(|(_, bytes)| bytes.len() as u64).sum();
     if data_bytes < MIN_DATA_BYTES.max(MIN_DATA_GRANULES.saturating_mul(granule)) {
@@ -83,7 +84,7 @@ pub fn build(metadata: &ModuleMetadata<'_>, granule: u64) -> Option<(u64, Vec<u8
 pub fn leave_out_imaged_segments(metadata: &mut ModuleMetadata<'_>) {
     for segment in &mut metadata.data {
         if let DataMode::Active { memory: 0, .. } = segment.mode {
-            segment.bytes = &[];
+            segment.bytes = kiln_abi::packed::Packed::plain(&[]);
         }
     }
 }

@@ -233,7 +233,7 @@ pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<
                     };
                     metadata.data.push(DataSegment {
                         mode,
-                        bytes: data.data,
+                        bytes: kiln_abi::packed::Packed::plain(data.data),
                     });
                 }
             }

@@ -23,7 +23,8 @@ use cranelift_module::{
 use cranelift_object::ObjectModule;
 use kiln_abi::descriptor::memory_image_granule;
 use kiln_abi::function_names::FunctionNames;
-use kiln_abi::metadata::{ExternKind, ProfileSettings};
+use kiln_abi::metadata::{DataMode, ExternKind, ProfileSettings};
+use kiln_abi::packed::{self, Packed};
 use kiln_abi::symbols;
 use kiln_abi::trap::{CallSiteEntry, TrapEntry, NO_HANDLER, NO_WASM_OFFSET};
 use rayon::prelude::*;
@@ -129,6 +130,11 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
 /// module's own functions (an imported function's frames are the host's), and the names
 /// toolchains give imports are long (the Rust `files` program's 27 are
 /// `__imported_wasi_snapshot_preview1_<function>`, about 1 KB).
+///
+/// The names and the active data segments are stored compressed where that saves enough
+/// (`kiln_abi::packed`): the runtime unpacks a segment straight into linear memory at
+/// instantiation, and the names the first time it names a function. Passive segments stay
+/// as they are, for `memory.init` to copy from.
 fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
     let n_imported = info.metadata.imported_count(ExternKind::Func) as usize;
     let demangled: Vec<Cow<'_, str>> = info
@@ -145,11 +151,37 @@ fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) 
         .collect();
     let demangled: Vec<&str> = demangled.iter().map(|name| name.as_ref()).collect();
     let names = FunctionNames::encode(&demangled);
+    let packed_names = packed::compress(&names);
+    let packed_data: Vec<Option<Vec<u8>>> = info
+        .metadata
+        .data
+        .iter()
+        .map(|segment| match (&segment.mode, segment.bytes.as_plain()) {
+            (DataMode::Active { .. }, Some(bytes)) => packed::compress(bytes),
+            _ => None,
+        })
+        .collect();
     let mut metadata = info.metadata.clone();
-    metadata.function_names = FunctionNames::new(&names);
+    metadata.function_names = pack(&names, &packed_names);
+    for (segment, packed) in metadata.data.iter_mut().zip(&packed_data) {
+        if let Some(plain) = segment.bytes.as_plain() {
+            segment.bytes = pack(plain, packed);
+        }
+    }
     let profile = profile.map(|settings| settings.encode());
     metadata.profile = profile.as_deref();
     metadata.encode()
+}
+
+/// `plain` as the metadata stores it: `packed`, its compression, when there is one.
+fn pack<'a>(plain: &'a [u8], packed: &'a Option<Vec<u8>>) -> Packed<'a> {
+    match (packed, u32::try_from(plain.len())) {
+        (Some(bytes), Ok(len)) => Packed {
+            unpacked_len: len,
+            bytes,
+        },
+        _ => Packed::plain(plain),
+    }
 }
 
 /// What the metadata of code compiled with `options` says about writing profiles: with

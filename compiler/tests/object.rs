@@ -273,14 +273,9 @@ fn memory64_fill_and_grow_compile_on_both_targets() {
     }
 }
 
-#[test]
-fn metadata_names_the_defined_functions_and_not_the_imported_ones() {
-    let bytes = compile_wat(
-        r#"(module
-             (import "host" "log" (func $__imported_host_log (param i32)))
-             (func $run (export "run") (call $__imported_host_log (i32.const 1))))"#,
-    );
-    let file = object::File::parse(&*bytes).unwrap();
+/// The bytes of an object's `kiln_metadata` symbol.
+fn metadata_bytes(bytes: &[u8]) -> Vec<u8> {
+    let file = object::File::parse(bytes).unwrap();
     let symbol = file
         .symbols()
         .find(|s| s.name() == Ok("kiln_metadata"))
@@ -291,12 +286,84 @@ fn metadata_names_the_defined_functions_and_not_the_imported_ones() {
     let data = object::ObjectSection::data(&section).unwrap();
     let start =
         usize::try_from(symbol.address() - object::ObjectSection::address(&section)).unwrap();
-    let metadata_bytes = &data[start..start + symbol.size() as usize];
-    let metadata = kiln_abi::metadata::ModuleMetadata::decode(metadata_bytes).unwrap();
+    data[start..start + symbol.size() as usize].to_vec()
+}
+
+#[test]
+fn metadata_names_the_defined_functions_and_not_the_imported_ones() {
+    let bytes = compile_wat(
+        r#"(module
+             (import "host" "log" (func $__imported_host_log (param i32)))
+             (func $run (export "run") (call $__imported_host_log (i32.const 1))))"#,
+    );
+    let metadata_bytes = metadata_bytes(&bytes);
+    let metadata = kiln_abi::metadata::ModuleMetadata::decode(&metadata_bytes).unwrap();
+    let names = metadata
+        .function_names
+        .as_plain()
+        .expect("few names stay plain");
+    let names = kiln_abi::function_names::FunctionNames::new(names);
     // Backtraces name only the module's own code; an import's frames are the host's.
-    assert!(metadata.function_names.get(0).is_none());
+    assert!(names.get(0).is_none());
     assert_eq!(
-        metadata.function_names.get(1).map(|name| name.to_string()),
+        names.get(1).map(|name| name.to_string()),
         Some("run".to_string())
+    );
+}
+
+#[test]
+fn metadata_compresses_large_active_data_and_names_only() {
+    // 16 KiB of repetitive active data (below the memory image's 64 KiB, so it stays in
+    // the metadata), the same as a passive segment, a small active one, and 300 functions
+    // whose names share their paths.
+    let pattern = "kiln data ".repeat(1640);
+    let functions: String = (0..300)
+        .map(|index| format!("(func $core::fmt::builders::DebugStruct::field{index})\n"))
+        .collect();
+    let wat = format!(
+        r#"(module
+             (memory 1)
+             (data (i32.const 16) "{pattern}")
+             (data "{pattern}")
+             (data (i32.const 0) "small")
+             {functions})"#
+    );
+    let object = compile_wat(&wat);
+    assert_eq!(
+        compile_wat(&wat),
+        object,
+        "compression must be deterministic"
+    );
+    let metadata_bytes = metadata_bytes(&object);
+    let metadata = kiln_abi::metadata::ModuleMetadata::decode(&metadata_bytes).unwrap();
+    let segments: Vec<(bool, Vec<u8>)> = metadata
+        .data
+        .iter()
+        .map(|segment| {
+            (
+                segment.bytes.as_plain().is_some(),
+                segment.bytes.to_vec().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        [
+            (false, pattern.as_bytes().to_vec()),
+            (true, pattern.as_bytes().to_vec()),
+            (true, b"small".to_vec()),
+        ]
+    );
+    let packed = metadata.data[0].bytes;
+    assert!(packed.bytes.len() + kiln_abi::packed::MIN_SAVING <= packed.len());
+    assert!(
+        metadata.function_names.as_plain().is_none(),
+        "names compressed"
+    );
+    let names = metadata.function_names.to_vec().unwrap();
+    let names = kiln_abi::function_names::FunctionNames::new(&names);
+    assert_eq!(
+        names.get(299).map(|name| name.to_string()),
+        Some("core::fmt::builders::DebugStruct::field299".to_string())
     );
 }

@@ -130,6 +130,15 @@ impl<'a> Reader<'a> {
         self.take(len)
     }
 
+    /// A [`Packed`] string. Its unpacked length is checked where it is unpacked
+    /// (`Packed::unpack_into`), which only executables whose module compresses link.
+    fn packed(&mut self) -> Result<Packed<'a>> {
+        Ok(Packed {
+            unpacked_len: self.u32()?,
+            bytes: self.bytes()?,
+        })
+    }
+
     fn str(&mut self) -> Result<&'a str> {
         core::str::from_utf8(self.bytes()?).map_err(|_| DecodeError("bad UTF-8"))
     }
@@ -235,9 +244,19 @@ impl<'a> Reader<'a> {
         self.vec(Self::const_op)
     }
 
-    fn import(&mut self) -> Result<Import<'a>> {
+    /// An import, whose module name is `previous`'s when it is not stored
+    /// (`metadata::serialize_imports`).
+    fn import(&mut self, previous: &mut Option<&'a str>) -> Result<Import<'a>> {
+        // Not `self.option(Self::str)`: its instance alone was 111 bytes of every
+        // executable.
+        let module = match (self.is_some()?, *previous) {
+            (true, _) => self.str()?,
+            (false, Some(previous)) => previous,
+            (false, None) => return Err(DecodeError("bad import")),
+        };
+        *previous = Some(module);
         Ok(Import {
-            module: self.str()?,
+            module,
             name: self.str()?,
             ty: match self.variant()? {
                 0 => ImportType::Func(self.u32()?),
@@ -302,7 +321,7 @@ impl<'a> Reader<'a> {
                 1 => DataMode::Passive,
                 _ => return Err(DecodeError("bad data segment")),
             },
-            bytes: self.bytes()?,
+            bytes: self.packed()?,
         })
     }
 
@@ -317,7 +336,10 @@ impl<'a> Reader<'a> {
         Ok(ModuleMetadata {
             name: self.option(Self::str)?,
             types: self.vec(Self::func_type)?,
-            imports: self.vec(Self::import)?,
+            imports: {
+                let mut previous = None;
+                self.vec(|reader| reader.import(&mut previous))?
+            },
             functions: self.vec(Self::u32)?,
             tables: self.vec(Self::table_type)?,
             memories: self.vec(Self::memory_type)?,
@@ -329,7 +351,7 @@ impl<'a> Reader<'a> {
             start: self.option(Self::u32)?,
             elements: self.vec(Self::element_segment)?,
             data: self.vec(Self::data_segment)?,
-            function_names: FunctionNames::new(self.bytes()?),
+            function_names: self.packed()?,
             memory_settings: MemorySettings {
                 reservation: self.u64()?,
                 guard_size: self.u64()?,
@@ -354,7 +376,13 @@ mod tests {
     /// Metadata with every variant of every enum and the extreme values of every integer
     /// type, so that each read is checked against postcard's encoding of it.
     fn everything() -> ModuleMetadata<'static> {
-        let names = FunctionNames::encode(&["f", "", "<core::fmt::Write>::write_str"]).leak();
+        let names = crate::function_names::FunctionNames::encode(&[
+            "f",
+            "",
+            "<core::fmt::Write>::write_str",
+        ])
+        .leak();
+        let packed_segment = &[0x1f, 0, 1, 2];
         let all_heaps = [
             HeapType::Func,
             HeapType::NoFunc,
@@ -503,14 +531,24 @@ mod tests {
                         memory: 0,
                         offset: vec![ConstOp::I64Const(-5)],
                     },
-                    bytes: &[0, 255, 128],
+                    bytes: Packed::plain(&[0, 255, 128]),
+                },
+                DataSegment {
+                    mode: DataMode::Active {
+                        memory: 0,
+                        offset: vec![ConstOp::I32Const(0)],
+                    },
+                    bytes: Packed {
+                        unpacked_len: u32::MAX,
+                        bytes: packed_segment,
+                    },
                 },
                 DataSegment {
                     mode: DataMode::Passive,
-                    bytes: &[],
+                    bytes: Packed::plain(&[]),
                 },
             ],
-            function_names: FunctionNames::new(names),
+            function_names: Packed::plain(names),
             memory_settings: MemorySettings {
                 reservation: u64::MAX,
                 guard_size: 0,
@@ -565,6 +603,39 @@ mod tests {
                 let _ = ModuleMetadata::decode(&altered);
             }
         }
+    }
+
+    #[test]
+    fn import_module_names_are_stored_once_per_run() {
+        let mut metadata = everything();
+        let wasi = "wasi_snapshot_preview1";
+        metadata.imports = ["fd_write", "fd_read", "proc_exit"]
+            .into_iter()
+            .map(|name| Import {
+                module: wasi,
+                name,
+                ty: ImportType::Func(1),
+            })
+            .collect();
+        let encoded = metadata.encode();
+        let count = encoded
+            .windows(wasi.len())
+            .filter(|window| *window == wasi.as_bytes())
+            .count();
+        assert_eq!(count, 1, "the module name once for three imports");
+        assert_eq!(ModuleMetadata::decode(&encoded).unwrap(), metadata);
+        // The first import cannot take the previous one's module name.
+        let at = encoded
+            .windows(wasi.len())
+            .position(|window| window == wasi.as_bytes())
+            .unwrap();
+        let mut altered = encoded[..at - 2].to_vec();
+        altered.push(0);
+        altered.extend_from_slice(&encoded[at + wasi.len()..]);
+        assert_eq!(
+            ModuleMetadata::decode(&altered),
+            Err(DecodeError("bad import"))
+        );
     }
 
     #[test]

@@ -171,10 +171,11 @@ unsafe extern "C" fn memory_init(
             let Some(segment) = instance.module.metadata().data.get(data as usize) else {
                 return 1;
             };
-            let bytes = if instance.data_dropped[data as usize] {
-                &[][..]
-            } else {
-                segment.bytes
+            // The compiler compresses only active segments, which instantiation dropped; a
+            // compressed passive one (a corrupt object) reads as empty.
+            let bytes = match segment.bytes.as_plain() {
+                Some(bytes) if !instance.data_dropped[data as usize] => bytes,
+                _ => &[][..],
             };
             let (Some(dst), Some(src)) = (
                 range(dst, len.into(), length),

@@ -14,6 +14,7 @@
 //! twice is avoided one level up (`Module::from_descriptor` deduplicates descriptors).
 
 use kiln_abi::function_names::{FunctionName, FunctionNames};
+use kiln_abi::packed::Packed;
 use kiln_abi::trap::{CallSiteEntry, CallSiteTable, TrapEntry, TrapTable};
 use kiln_abi::TrapCode;
 use std::ptr;
@@ -59,8 +60,12 @@ pub(crate) struct CodeModule {
     pub name: Option<&'static str>,
     /// Number of imported functions: defined function `i` is function `n_imported + i`.
     pub n_imported_functions: u32,
-    /// Name of every function (imported first), in their compact encoding.
-    pub function_names: FunctionNames<'static>,
+    /// Name of every function (imported first), in their compact encoding, perhaps
+    /// compressed.
+    function_names: Packed<'static>,
+    /// Compressed names unpacked: null until a function is first named, then
+    /// `function_names.len()` bytes leaked like the module (`vm/unpack.rs`).
+    unpacked_names: AtomicPtr<u8>,
 }
 
 /// Where a PC lies in registered code.
@@ -101,7 +106,7 @@ impl CodeModule {
         mut ranges: Vec<CodeRange>,
         name: Option<&'static str>,
         n_imported_functions: u32,
-        function_names: FunctionNames<'static>,
+        function_names: Packed<'static>,
     ) -> Option<CodeModule> {
         ranges.sort_unstable_by_key(|range| range.start);
         for pair in ranges.windows(2) {
@@ -118,6 +123,7 @@ impl CodeModule {
             name,
             n_imported_functions,
             function_names,
+            unpacked_names: AtomicPtr::new(ptr::null_mut()),
         })
     }
 
@@ -172,9 +178,20 @@ impl CodeModule {
         })
     }
 
-    /// The name of defined function `defined_index`, if the module gives one.
-    pub fn function_name(&self, func_index: u32) -> Option<FunctionName<'static>> {
-        self.function_names.get(func_index)
+    /// The name of function `func_index`, if the module gives one. Allocates the first
+    /// time when the names are compressed: never called from the signal handler (traps
+    /// are symbolized after the guarded call returns, `vm/call.rs`).
+    pub fn function_name(&'static self, func_index: u32) -> Option<FunctionName<'static>> {
+        FunctionNames::new(self.names()?).get(func_index)
+    }
+
+    /// The encoded names: as stored, or unpacked once (`vm/unpack.rs`). `None` when they
+    /// do not unpack.
+    fn names(&'static self) -> Option<&'static [u8]> {
+        match self.function_names.as_plain() {
+            Some(plain) => Some(plain),
+            None => super::unpack::names(&self.function_names, &self.unpacked_names),
+        }
     }
 }
 
@@ -313,7 +330,7 @@ mod tests {
             ],
             None,
             0,
-            FunctionNames::default(),
+            Packed::default(),
         )
         .unwrap();
         let all: Vec<usize> = module.warm_addresses(usize::MAX).collect();
@@ -343,7 +360,7 @@ mod tests {
             vec![range(base + 32, 16, &[]), range(base, 16, &TRAPS)],
             Some("m"),
             0,
-            FunctionNames::default(),
+            Packed::default(),
         )
         .unwrap();
         register(module);
@@ -373,7 +390,7 @@ mod tests {
             }],
             None,
             0,
-            FunctionNames::default(),
+            Packed::default(),
         )
         .unwrap();
         register(module);
@@ -397,7 +414,7 @@ mod tests {
             vec![range(0, 16, &[]), range(8, 16, &[])],
             None,
             0,
-            FunctionNames::default()
+            Packed::default()
         )
         .is_none());
     }

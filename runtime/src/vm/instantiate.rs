@@ -737,14 +737,26 @@ fn apply_data(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), In
                 .ok_or_else(|| InstantiateError::Host(format!("no memory {memory}")))?;
             let range = range(offset.u64(), segment.bytes.len() as u64, length)
                 .ok_or_else(|| trap(TrapCode::MemoryOutOfBounds))?;
-            // SAFETY: the range lies within the memory's accessible bytes (checked above),
-            // which do not overlap the module's read-only segment bytes.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    segment.bytes.as_ptr(),
-                    base.add(range.start),
-                    segment.bytes.len(),
-                );
+            if let Some(bytes) = segment.bytes.as_plain() {
+                // SAFETY: the range lies within the memory's accessible bytes (checked
+                // above), which do not overlap the module's read-only segment bytes.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        bytes.as_ptr(),
+                        base.add(range.start),
+                        bytes.len(),
+                    );
+                }
+            } else {
+                // SAFETY: as above; nothing else reads or writes the range while
+                // instantiation decodes the segment straight into it.
+                let destination =
+                    unsafe { std::slice::from_raw_parts_mut(base.add(range.start), range.len()) };
+                if !super::unpack::unpack_data_into(&segment.bytes, destination) {
+                    return Err(InstantiateError::Host(
+                        "corrupt compressed data segment".into(),
+                    ));
+                }
             }
         }
         instance.data_dropped[segment_index] = true;

@@ -78,6 +78,22 @@ pub const PROFILE: LinkedPart = LinkedPart {
     definition: "kiln_profile_write",
 };
 
+/// Unpacking compressed active data segments into linear memory (`vm/unpack.rs`, with
+/// `lz4_flex`'s block decoder): linked when the module stores one compressed
+/// (`kiln_abi::packed`), which a module with little data does not.
+pub const UNPACK_DATA: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_unpack_data",
+    definition: "kiln_unpack_data",
+};
+
+/// Unpacking compressed function names the first time a backtrace or perf map names a
+/// function (`vm/unpack.rs`, with the LZ4 decoder): linked when the module stores its
+/// names compressed.
+pub const UNPACK_NAMES: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_unpack_names",
+    definition: "kiln_unpack_names",
+};
+
 /// Instantiation's creation of the tables a module defines (`vm/instantiate.rs`, with the
 /// tables' storage): linked when the module defines a table.
 pub const TABLES: LinkedPart = LinkedPart {

@@ -102,3 +102,4 @@ pub(crate) mod module;
 pub(crate) mod store;
 pub(crate) mod table;
 pub(crate) mod traps;
+pub(crate) mod unpack;

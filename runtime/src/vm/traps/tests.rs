@@ -24,7 +24,7 @@ fn load_function(bytes: &[u8], traps: &'static [TrapEntry]) -> usize {
         kind: CodeKind::Function(0),
     };
     let names = kiln_abi::function_names::FunctionNames::encode(&["", "", "f"]).leak();
-    let names = kiln_abi::function_names::FunctionNames::new(names);
+    let names = kiln_abi::packed::Packed::plain(names);
     code::register(CodeModule::new(vec![range], Some("handmade"), 2, names).unwrap());
     start as usize
 }
