@@ -150,10 +150,7 @@ fn build_archive(
                 "-Zbuild-std=std,panic_abort",
                 "-Zbuild-std-features=optimize_for_size",
             ])
-            .env(
-                "RUSTFLAGS",
-                "-Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no",
-            )
+            .env("RUSTFLAGS", size_rustflags(target))
             // The outer cargo's choice of compiler and toolchain is stable kiln's own.
             .env_remove("RUSTC")
             .env_remove("RUSTDOC")
@@ -325,4 +322,19 @@ fn source_hash(workspace: &Path) -> u64 {
         hasher.write(&std::fs::read(&path).unwrap_or_default());
     }
     hasher.finish()
+}
+
+/// The flags of the size-built runtime archive for `target`. On aarch64, atomics are
+/// inline load/store-exclusive loops, which every ARMv8 core runs, instead of calls to
+/// outline routines that pick LSE instructions when the CPU has them: those need the
+/// standard library's start-up constructor to ask the CPU (`configure_builtins`), which
+/// links `std_detect`'s feature cache (about 2 KB). The runtime's atomics are reference
+/// counts and one-time initialisations, never contended enough for LSE to matter.
+fn size_rustflags(target: &str) -> String {
+    let mut flags =
+        "-Zunstable-options -Cpanic=immediate-abort -Cforce-unwind-tables=no".to_string();
+    if target.starts_with("aarch64") {
+        flags.push_str(" -Ctarget-feature=-outline-atomics");
+    }
+    flags
 }

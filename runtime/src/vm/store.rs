@@ -473,10 +473,9 @@ fn fill_exit_trampoline(data: &FuncData) {
 /// `VMFuncRef` addresses and the functions they stand for ([`VMStore::func_by_ref`]),
 /// sorted by address; a lookup is a binary search. Smaller than a hash map in every
 /// executable, which has no other use for one's code. An instance's slots come in one
-/// run ([`FuncRefIndex::extend`]): appended when they lie above every address so far,
-/// else merged in one pass, so that a store of many instances whose contexts the allocator
-/// places at falling addresses costs linear time per instance, not a move of the whole
-/// index per slot.
+/// run ([`FuncRefIndex::extend`]) that goes in whole with one move of what lies above it,
+/// so that a store of many instances whose contexts the allocator places at falling
+/// addresses costs linear time per instance, not a move of the whole index per slot.
 #[derive(Default)]
 pub struct FuncRefIndex(Vec<(usize, u32)>);
 
@@ -487,38 +486,25 @@ impl FuncRefIndex {
     }
 
     /// Records that the `VMFuncRef` at `first + i * size_of::<VMFuncRef>()` stands for
-    /// function `indices[i]`, for each `i`; an address already present stands for its new
-    /// index from now on.
+    /// function `indices[i]`, for each `i`. The run goes in whole at its place: what was
+    /// recorded inside its address range before (slots of memory freed and allocated
+    /// again) is replaced.
     pub fn extend(&mut self, first: usize, indices: &[u32]) {
         const STRIDE: usize = size_of::<VMFuncRef>();
-        let run = (0..indices.len()).map(|i| (first + i * STRIDE, indices[i]));
-        if self.0.last().is_none_or(|&(last, _)| first > last) {
-            self.0.extend(run);
-            return;
+        let end_address = first + indices.len() * STRIDE;
+        let start = self.0.partition_point(|&(address, _)| address < first);
+        let end = self
+            .0
+            .partition_point(|&(address, _)| address < end_address);
+        let old_len = self.0.len();
+        let new_len = old_len - (end - start) + indices.len();
+        if new_len > old_len {
+            self.0.resize(new_len, (0, 0));
         }
-        // Addresses present already take their new index in place; the others are merged
-        // from the back into the grown vector, each element moved once.
-        let mut new = indices.len();
-        for (address, index) in run.clone() {
-            if let Ok(position) = self.0.binary_search_by_key(&address, |&(key, _)| key) {
-                self.0[position].1 = index;
-                new -= 1;
-            }
-        }
-        let mut old = self.0.len();
-        self.0.resize(old + new, (0, 0));
-        let mut end = self.0.len();
-        for (address, index) in run.rev() {
-            while old > 0 && self.0[old - 1].0 > address {
-                end -= 1;
-                old -= 1;
-                self.0[end] = self.0[old];
-            }
-            if old > 0 && self.0[old - 1].0 == address {
-                continue;
-            }
-            end -= 1;
-            self.0[end] = (address, index);
+        self.0.copy_within(end..old_len, start + indices.len());
+        self.0.truncate(new_len);
+        for (i, &index) in indices.iter().enumerate() {
+            self.0[start + i] = (first + i * STRIDE, index);
         }
     }
 
@@ -548,7 +534,7 @@ mod tests {
         run(&mut index, 1_000, 4, 4); // below everything
         run(&mut index, 5_000, 8, 4); // between the two
         run(&mut index, 20_000, 12, 4); // appended again
-        index.insert(5_016, 99); // a single address between two slots
+        index.insert(6_000, 99); // a single one between two runs
         assert!(index.0.windows(2).all(|pair| pair[0].0 < pair[1].0));
         assert_eq!(index.0.len(), 17);
         for (base, first) in [(10_000, 0), (1_000, 4), (5_000, 8), (20_000, 12)] {
@@ -556,7 +542,7 @@ mod tests {
                 assert_eq!(index.get(base + 32 * i as usize), Some(first + i));
             }
         }
-        assert_eq!(index.get(5_016), Some(99));
+        assert_eq!(index.get(6_000), Some(99));
         assert_eq!(index.get(5_001), None);
         assert_eq!(index.get(0), None);
     }
@@ -571,6 +557,21 @@ mod tests {
         let found: Vec<_> = (0..8).map(|i| index.get(1_000 + 32 * i)).collect();
         let expected = [70, 1, 50, 51, 52, 5, 6, 7].map(Some);
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_run_over_memory_recorded_before_replaces_what_was_there() {
+        let mut index = FuncRefIndex::default();
+        run(&mut index, 1_000, 0, 2); // 1000, 1032
+        run(&mut index, 1_100, 2, 2); // 1100, 1132
+        run(&mut index, 2_000, 4, 1);
+        run(&mut index, 990, 10, 6); // 990 ..= 1150, over both runs above
+        assert_eq!(index.0.len(), 7);
+        assert!(index.0.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert_eq!(index.get(1_000), None);
+        assert_eq!(index.get(1_100), None);
+        assert_eq!(index.get(990 + 32 * 5), Some(15));
+        assert_eq!(index.get(2_000), Some(4));
     }
 
     #[test]
