@@ -580,14 +580,7 @@ fn run_once(
             output.wall.as_secs_f64()
         );
     }
-    if output.status != 0 {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        anyhow::bail!(
-            "exit status {}: {}",
-            output.status,
-            stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
-        );
-    }
+    exited_zero(&output)?;
     workload
         .check(&output.stdout, &output.stderr)
         .map_err(anyhow::Error::msg)?;
@@ -610,6 +603,12 @@ fn run_once(
 /// failing with its stderr unless it exits 0.
 fn measure_tool(command: Command, scratch: &Path) -> Result<RunOutput> {
     let output = process::measure(command, None, scratch)?;
+    exited_zero(&output)?;
+    Ok(output)
+}
+
+/// Fails with the exit status and the first lines of stderr unless `output` exited 0.
+fn exited_zero(output: &RunOutput) -> Result<()> {
     if output.status != 0 {
         let stderr = String::from_utf8_lossy(&output.stderr);
         anyhow::bail!(
@@ -618,7 +617,7 @@ fn measure_tool(command: Command, scratch: &Path) -> Result<RunOutput> {
             stderr.lines().take(3).collect::<Vec<_>>().join(" | ")
         );
     }
-    Ok(output)
+    Ok(())
 }
 
 /// `kiln build` of `workload` (for `target`, else the host), ready to run.

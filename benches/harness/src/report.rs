@@ -342,7 +342,6 @@ fn write_limits(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The median of the paired ratios of `engine` to the baseline on one workload.
 /// Wasmtime's median in-process compile time from which a module counts as large in
 /// [`write_compile_by_size`] (session 18's split).
 const LARGE_COMPILE: f64 = 0.050;
@@ -361,13 +360,7 @@ fn write_compile_by_size(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
                 })
                 .collect();
             for engine in [Engine::Kiln, Engine::KilnInline] {
-                let mean = |metric| {
-                    let ratios: Vec<f64> = members
-                        .iter()
-                        .filter_map(|&index| ratio(inputs, index, engine, metric))
-                        .collect();
-                    (geometric_mean(&ratios), ratios.len())
-                };
+                let mean = |metric| mean_ratio(inputs, &members, engine, metric);
                 let (in_process, count) = mean(Metric::Compile);
                 let (process, _) = mean(Metric::CompileProcess);
                 if count > 0 {
@@ -399,6 +392,21 @@ fn write_compile_by_size(md: &mut String, inputs: &Inputs<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The geometric mean of [`ratio`] over the workloads `members`, and how many had one.
+fn mean_ratio(
+    inputs: &Inputs<'_>,
+    members: &[usize],
+    engine: Engine,
+    metric: Metric,
+) -> (Option<f64>, usize) {
+    let ratios: Vec<f64> = members
+        .iter()
+        .filter_map(|&index| ratio(inputs, index, engine, metric))
+        .collect();
+    (geometric_mean(&ratios), ratios.len())
+}
+
+/// The median of the paired ratios of `engine` to the baseline on one workload.
 fn ratio(inputs: &Inputs<'_>, workload: usize, engine: Engine, metric: Metric) -> Option<f64> {
     let outcome = inputs.results.get(workload, engine)?;
     outcome.median_ratio(inputs.results.get(workload, Engine::BASELINE)?, metric)
@@ -543,13 +551,7 @@ pub fn write(inputs: &Inputs<'_>) -> Result<PathBuf> {
             continue;
         }
         for &engine in inputs.engines {
-            let mean = |metric| {
-                let ratios: Vec<f64> = members
-                    .iter()
-                    .filter_map(|&index| ratio(inputs, index, engine, metric))
-                    .collect();
-                (geometric_mean(&ratios), ratios.len())
-            };
+            let mean = |metric| mean_ratio(inputs, &members, engine, metric);
             let (region, _) = mean(Metric::Region);
             let (wall, count) = mean(Metric::Wall);
             let (compile, _) = mean(Metric::Compile);
