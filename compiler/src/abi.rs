@@ -230,8 +230,8 @@ impl<'a> ModuleEnv<'a> {
     /// (`--profile-generate`): `counters[defined_index] += 1`, a plain load, add and store
     /// of its word in the object's writable counters (`kiln_abi::profile`). Not atomic:
     /// threads that share a module may lose counts, which only makes a profile less exact,
-    /// never the program wrong. Inlined with its function, so
-    /// a call inlined by `--inline` still counts (`inline::with_symbols_named_as_in`).
+    /// never the program wrong. Inlined with its function, so a call inlined by `--inline`
+    /// still counts (`inline::with_symbols_named_as_in`).
     pub fn count_entry(&self, builder: &mut FunctionBuilder, defined_index: u32) {
         let Some(counters) = self.profile_counters else {
             return;
