@@ -102,8 +102,10 @@ pub fn build_isa(
 }
 
 /// The ISA [`build_isa`] makes, without the machine-code CFG information that loop
-/// alignment reads: for functions with so many blocks that recording it would cost time
-/// quadratic in their number (see `pipeline::MAX_BLOCKS_FOR_LOOP_ALIGNMENT`).
+/// alignment and branch shortening read: for functions with so many blocks that recording
+/// it would cost time quadratic in their number (see
+/// `pipeline::MAX_BLOCKS_FOR_LOOP_ALIGNMENT`; their branches stay long where they have a
+/// jump table, whose end the pass finds by the next block).
 pub fn build_isa_without_cfg_info(
     triple: &Triple,
     opt_level: OptLevel,
@@ -136,8 +138,9 @@ fn build_isa_with(
     set(&mut flags, "unwind_info", "false")?;
     // Functions with more results than return registers return the rest through memory.
     set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
-    // Block offsets and edges of the final code, to find loops (see `placement::loop_header`).
-    if cfg_info && triple.architecture == Architecture::X86_64 && opt_level == OptLevel::Speed {
+    // Block offsets and edges of the final code: where jump tables end, for branch
+    // shortening (`relax.rs`), and loops, for placement at `speed` (`placement::loop_header`).
+    if cfg_info && triple.architecture == Architecture::X86_64 {
         set(&mut flags, "machine_code_cfg_info", "true")?;
     }
     set(

@@ -20,6 +20,7 @@ mod pipeline;
 mod placement;
 pub mod profile;
 mod reachability;
+mod relax;
 mod throws;
 mod trampolines;
 mod translate;

@@ -7,8 +7,8 @@ use crate::abi::{defined_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
 use crate::{
-    devirt, inline, isa, memory_image, names, object, placement, reachability, throws, trampolines,
-    translate,
+    devirt, inline, isa, memory_image, names, object, placement, reachability, relax, throws,
+    trampolines, translate,
 };
 use crate::{BuiltinsUsed, CompileOptions, Progress};
 use cranelift_codegen::ir;
@@ -657,7 +657,7 @@ fn codegen(
         .filter(|entry| entry.wasm_offset != translate::TAIL_CALL_LOCATION)
         .collect();
     call_sites.sort_by_key(|c| c.return_offset);
-    Ok(CompiledCode {
+    let mut code = CompiledCode {
         bytes: compiled.code_buffer().to_vec(),
         entry: 0,
         alignment: u64::from(compiled.buffer.alignment),
@@ -666,7 +666,11 @@ fn codegen(
         call_sites,
         block_starts: compiled.bb_starts.clone(),
         block_edges: compiled.bb_edges.clone(),
-    })
+    };
+    if isa.triple().architecture == target_lexicon::Architecture::X86_64 {
+        relax::shorten_branches(&mut code);
+    }
+    Ok(code)
 }
 
 /// The message of a caught panic.

@@ -5,8 +5,8 @@
 //!   short benchmark (or a short-lived program) executes code straight from the page
 //!   cache, not from the CPU caches a JIT has just written it through; contiguous code
 //!   touches fewer pages and lets the prefetcher stream it.
-//! - Padding: where Cranelift recorded the final code's blocks (x86_64 at `--opt-level
-//!   speed`, see `isa::build_isa`), a function with a loop is padded so that its innermost
+//! - Padding: at `--opt-level speed`, where Cranelift recorded the final code's blocks
+//!   (x86_64, see `isa::build_isa`), a function with a loop is padded so that its innermost
 //!   loop starts a 64-byte cache line (see [`loop_header`] for why). The padding is
 //!   measured from where the function falls in `.text` (the section starts a line), so a
 //!   function costs what its loop needs, 32 bytes on average, and no more. Every other
@@ -111,6 +111,7 @@ pub fn place(
                 compiled,
                 offset,
                 function_alignment(opt_level, architecture),
+                opt_level == OptLevel::Speed,
             )
         };
         if position == 0 {
@@ -239,11 +240,15 @@ fn pack(code: &mut CompiledCode, offset: u64) -> u64 {
 /// allows, as cranelift-object places it (each function's bytes at the next multiple of
 /// their alignment, in the order they are defined): a function with a loop gets the
 /// padding in front of its entry that puts its innermost loop on a cache line, any other
-/// the alignment `function_alignment`. Returns the offset after the function.
-fn lay_out(code: &mut CompiledCode, offset: u64, function_alignment: u64) -> u64 {
+/// the alignment `function_alignment`. Loops are padded only where `pad_loops` (code
+/// compiled for speed alone). Returns the offset after the function.
+fn lay_out(code: &mut CompiledCode, offset: u64, function_alignment: u64, pad_loops: bool) -> u64 {
     // The function's own alignment (16 for vector constants, say) must hold at its entry.
     let code_alignment = code.alignment.max(1);
-    let Some(header) = loop_header(&code.block_starts, &code.block_edges) else {
+    let header = pad_loops
+        .then(|| loop_header(&code.block_starts, &code.block_edges))
+        .flatten();
+    let Some(header) = header else {
         code.alignment = code_alignment.max(function_alignment);
         return offset.next_multiple_of(code.alignment) + code.bytes.len() as u64;
     };
@@ -264,8 +269,8 @@ fn lay_out(code: &mut CompiledCode, offset: u64, function_alignment: u64) -> u64
 
 /// The offset of the loop whose header should start a cache line: of the loops in the
 /// final code (back edges), the most deeply nested, then the shortest, then the first.
-/// `None` without loops, or when Cranelift recorded no block offsets (it does for x86_64
-/// at `--opt-level speed`, see `isa::build_isa`).
+/// `None` without loops, or when Cranelift recorded no block offsets (it does for x86_64,
+/// see `isa::build_isa`).
 ///
 /// Why: the front end of x86_64 cores fetches and caches decoded instructions per aligned
 /// 32- or 64-byte window, so where a hot loop falls within a line decides how many
@@ -458,7 +463,7 @@ mod tests {
         // A loop at 0x10 of code placed at offset 100 (a line starts at 64, the next at
         // 128): 12 bytes of padding put the loop at 128 and the entry at 112.
         let mut looped = code(50, 1, Some(0x10));
-        assert_eq!(lay_out(&mut looped, 100, 64), 112 + 50);
+        assert_eq!(lay_out(&mut looped, 100, 64, true), 112 + 50);
         assert_eq!(
             (looped.entry, looped.bytes.len(), looped.alignment),
             (12, 62, 1)
@@ -468,18 +473,18 @@ mod tests {
         // 16-byte boundary, can start 8 bytes into a line at best: at 136 with 32 bytes of
         // padding (at 104 without).
         let mut aligned = code(50, 16, Some(0x18));
-        assert_eq!(lay_out(&mut aligned, 70, 64), 80 + 32 + 50);
+        assert_eq!(lay_out(&mut aligned, 70, 64, true), 80 + 32 + 50);
         assert_eq!((aligned.entry, aligned.alignment), (32, 16));
         // Without a loop: the function alignment, no padding.
         let mut plain = code(10, 1, None);
-        assert_eq!(lay_out(&mut plain, 100, 64), 138);
+        assert_eq!(lay_out(&mut plain, 100, 64, true), 138);
         assert_eq!((plain.entry, plain.alignment), (0, 64));
         let mut small = code(10, 1, None);
-        assert_eq!(lay_out(&mut small, 100, 16), 122);
+        assert_eq!(lay_out(&mut small, 100, 16, true), 122);
         assert_eq!(small.alignment, 16);
         // The code's own alignment wins over a smaller function alignment.
         let mut constants = code(10, 32, None);
-        assert_eq!(lay_out(&mut constants, 100, 16), 138);
+        assert_eq!(lay_out(&mut constants, 100, 16, true), 138);
     }
 
     #[test]

@@ -32,16 +32,16 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x36
-;;     1b: addl $1, (%r11, %rcx)
-;;     20: subl $1, %edx
-;;     23: addl $4, %esi
-;;     29: testl %edx, %edx
-;;     2b: jne 0xc
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     15: ja 0x2e
+;;     17: addl $1, (%r11, %rcx)
+;;     1c: subl $1, %edx
+;;     1f: addl $4, %esi
+;;     25: testl %edx, %edx
+;;     27: jne 0xc
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -49,43 +49,43 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x9c
-;;     18: subq $0x30, %rsp
-;;     1c: movq %rbx, (%rsp)
-;;     20: movq %r12, 8(%rsp)
-;;     25: movq %r13, 0x10(%rsp)
-;;     2a: movq %r14, 0x18(%rsp)
-;;     2f: movq %r15, 0x20(%rsp)
-;;     34: movq %rdx, %r15
-;;     37: movq 0x38(%rdi), %r12
-;;     3b: movq 0x48(%rdi), %r13
-;;     3f: movl %esi, %r14d
-;;     42: movq %rdi, %rbx
-;;     45: movq %rbx, %rsi
-;;     48: movq %r13, %rdi
-;;     4b: callq *%r12
-;;     4e: leaq 4(%r14), %rax
-;;     52: cmpq 0x28(%rbx), %rax
-;;     56: ja 0x9e
-;;     5c: movq 0x20(%rbx), %rax
-;;     60: addl $1, (%rax, %r14)
-;;     65: movq %r15, %rdx
-;;     68: subl $1, %edx
-;;     6b: testl %edx, %edx
-;;     6d: je 0x7b
-;;     73: movq %rdx, %r15
-;;     76: jmp 0x45
-;;     7b: movq (%rsp), %rbx
-;;     7f: movq 8(%rsp), %r12
-;;     84: movq 0x10(%rsp), %r13
-;;     89: movq 0x18(%rsp), %r14
-;;     8e: movq 0x20(%rsp), %r15
-;;     93: addq $0x30, %rsp
-;;     97: movq %rbp, %rsp
-;;     9a: popq %rbp
-;;     9b: retq
-;;     9c: ud2
-;;     9e: ud2
+;;     12: ja 0x8d
+;;     14: subq $0x30, %rsp
+;;     18: movq %rbx, (%rsp)
+;;     1c: movq %r12, 8(%rsp)
+;;     21: movq %r13, 0x10(%rsp)
+;;     26: movq %r14, 0x18(%rsp)
+;;     2b: movq %r15, 0x20(%rsp)
+;;     30: movq %rdx, %r15
+;;     33: movq 0x38(%rdi), %r12
+;;     37: movq 0x48(%rdi), %r13
+;;     3b: movl %esi, %r14d
+;;     3e: movq %rdi, %rbx
+;;     41: movq %rbx, %rsi
+;;     44: movq %r13, %rdi
+;;     47: callq *%r12
+;;     4a: leaq 4(%r14), %rax
+;;     4e: cmpq 0x28(%rbx), %rax
+;;     52: ja 0x8f
+;;     54: movq 0x20(%rbx), %rax
+;;     58: addl $1, (%rax, %r14)
+;;     5d: movq %r15, %rdx
+;;     60: subl $1, %edx
+;;     63: testl %edx, %edx
+;;     65: je 0x6c
+;;     67: movq %rdx, %r15
+;;     6a: jmp 0x41
+;;     6c: movq (%rsp), %rbx
+;;     70: movq 8(%rsp), %r12
+;;     75: movq 0x10(%rsp), %r13
+;;     7a: movq 0x18(%rsp), %r14
+;;     7f: movq 0x20(%rsp), %r15
+;;     84: addq $0x30, %rsp
+;;     88: movq %rbp, %rsp
+;;     8b: popq %rbp
+;;     8c: retq
+;;     8d: ud2
+;;     8f: ud2
 ;; == x86_64 + avx2 ==
 ;; add_one:
 ;;      0: pushq %rbp
@@ -95,16 +95,16 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x36
-;;     1b: addl $1, (%r11, %rcx)
-;;     20: subl $1, %edx
-;;     23: addl $4, %esi
-;;     29: testl %edx, %edx
-;;     2b: jne 0xc
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     15: ja 0x2e
+;;     17: addl $1, (%r11, %rcx)
+;;     1c: subl $1, %edx
+;;     1f: addl $4, %esi
+;;     25: testl %edx, %edx
+;;     27: jne 0xc
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -112,40 +112,40 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x9c
-;;     18: subq $0x30, %rsp
-;;     1c: movq %rbx, (%rsp)
-;;     20: movq %r12, 8(%rsp)
-;;     25: movq %r13, 0x10(%rsp)
-;;     2a: movq %r14, 0x18(%rsp)
-;;     2f: movq %r15, 0x20(%rsp)
-;;     34: movq %rdx, %r15
-;;     37: movq 0x38(%rdi), %r12
-;;     3b: movq 0x48(%rdi), %r13
-;;     3f: movl %esi, %r14d
-;;     42: movq %rdi, %rbx
-;;     45: movq %rbx, %rsi
-;;     48: movq %r13, %rdi
-;;     4b: callq *%r12
-;;     4e: leaq 4(%r14), %rax
-;;     52: cmpq 0x28(%rbx), %rax
-;;     56: ja 0x9e
-;;     5c: movq 0x20(%rbx), %rax
-;;     60: addl $1, (%rax, %r14)
-;;     65: movq %r15, %rdx
-;;     68: subl $1, %edx
-;;     6b: testl %edx, %edx
-;;     6d: je 0x7b
-;;     73: movq %rdx, %r15
-;;     76: jmp 0x45
-;;     7b: movq (%rsp), %rbx
-;;     7f: movq 8(%rsp), %r12
-;;     84: movq 0x10(%rsp), %r13
-;;     89: movq 0x18(%rsp), %r14
-;;     8e: movq 0x20(%rsp), %r15
-;;     93: addq $0x30, %rsp
-;;     97: movq %rbp, %rsp
-;;     9a: popq %rbp
-;;     9b: retq
-;;     9c: ud2
-;;     9e: ud2
+;;     12: ja 0x8d
+;;     14: subq $0x30, %rsp
+;;     18: movq %rbx, (%rsp)
+;;     1c: movq %r12, 8(%rsp)
+;;     21: movq %r13, 0x10(%rsp)
+;;     26: movq %r14, 0x18(%rsp)
+;;     2b: movq %r15, 0x20(%rsp)
+;;     30: movq %rdx, %r15
+;;     33: movq 0x38(%rdi), %r12
+;;     37: movq 0x48(%rdi), %r13
+;;     3b: movl %esi, %r14d
+;;     3e: movq %rdi, %rbx
+;;     41: movq %rbx, %rsi
+;;     44: movq %r13, %rdi
+;;     47: callq *%r12
+;;     4a: leaq 4(%r14), %rax
+;;     4e: cmpq 0x28(%rbx), %rax
+;;     52: ja 0x8f
+;;     54: movq 0x20(%rbx), %rax
+;;     58: addl $1, (%rax, %r14)
+;;     5d: movq %r15, %rdx
+;;     60: subl $1, %edx
+;;     63: testl %edx, %edx
+;;     65: je 0x6c
+;;     67: movq %rdx, %r15
+;;     6a: jmp 0x41
+;;     6c: movq (%rsp), %rbx
+;;     70: movq 8(%rsp), %r12
+;;     75: movq 0x10(%rsp), %r13
+;;     7a: movq 0x18(%rsp), %r14
+;;     7f: movq 0x20(%rsp), %r15
+;;     84: addq $0x30, %rsp
+;;     88: movq %rbp, %rsp
+;;     8b: popq %rbp
+;;     8c: retq
+;;     8d: ud2
+;;     8f: ud2

@@ -39,21 +39,21 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x40
-;;     18: testl %esi, %esi
-;;     1a: jl 0x28
-;;     20: imull $3, %esi, %eax
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: retq
-;;     28: movq 0x28(%rdi), %r11
-;;     2c: movq %rdi, %rax
-;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rdx
-;;     36: callq *%r11
-;;     39: xorl %esi, %esi
-;;     3b: jmp 0x20
-;;     40: ud2
+;;     12: ja 0x35
+;;     14: testl %esi, %esi
+;;     16: jl 0x20
+;;     18: imull $3, %esi, %eax
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: retq
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rdx
+;;     2e: callq *%r11
+;;     31: xorl %esi, %esi
+;;     33: jmp 0x18
+;;     35: ud2
 ;; unhinted_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -61,20 +61,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
-;;     18: testl %esi, %esi
-;;     1a: jge 0x33
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: imull $3, %esi, %eax
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     12: ja 0x33
+;;     14: testl %esi, %esi
+;;     16: jge 0x2b
+;;     18: movq 0x28(%rdi), %r11
+;;     1c: movq %rdi, %rax
+;;     1f: movq 0x38(%rax), %rdi
+;;     23: movq %rax, %rdx
+;;     26: callq *%r11
+;;     29: xorl %esi, %esi
+;;     2b: imull $3, %esi, %eax
+;;     2e: movq %rbp, %rsp
+;;     31: popq %rbp
+;;     32: retq
+;;     33: ud2
 ;; hinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -82,21 +82,21 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x40
-;;     18: testl %esi, %esi
-;;     1a: jl 0x28
-;;     20: imull $3, %esi, %eax
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: retq
-;;     28: movq 0x28(%rdi), %r11
-;;     2c: movq %rdi, %rax
-;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rdx
-;;     36: callq *%r11
-;;     39: xorl %esi, %esi
-;;     3b: jmp 0x20
-;;     40: ud2
+;;     12: ja 0x35
+;;     14: testl %esi, %esi
+;;     16: jl 0x20
+;;     18: imull $3, %esi, %eax
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: retq
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rdx
+;;     2e: callq *%r11
+;;     31: xorl %esi, %esi
+;;     33: jmp 0x18
+;;     35: ud2
 ;; unhinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -104,20 +104,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
-;;     18: testl %esi, %esi
-;;     1a: jge 0x33
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: imull $3, %esi, %eax
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     12: ja 0x33
+;;     14: testl %esi, %esi
+;;     16: jge 0x2b
+;;     18: movq 0x28(%rdi), %r11
+;;     1c: movq %rdi, %rax
+;;     1f: movq 0x38(%rax), %rdi
+;;     23: movq %rax, %rdx
+;;     26: callq *%r11
+;;     29: xorl %esi, %esi
+;;     2b: imull $3, %esi, %eax
+;;     2e: movq %rbp, %rsp
+;;     31: popq %rbp
+;;     32: retq
+;;     33: ud2
 ;; == x86_64 + avx2 ==
 ;; hinted_if:
 ;;      0: pushq %rbp
@@ -126,21 +126,21 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x40
-;;     18: testl %esi, %esi
-;;     1a: jl 0x28
-;;     20: imull $3, %esi, %eax
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: retq
-;;     28: movq 0x28(%rdi), %r11
-;;     2c: movq %rdi, %rax
-;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rdx
-;;     36: callq *%r11
-;;     39: xorl %esi, %esi
-;;     3b: jmp 0x20
-;;     40: ud2
+;;     12: ja 0x35
+;;     14: testl %esi, %esi
+;;     16: jl 0x20
+;;     18: imull $3, %esi, %eax
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: retq
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rdx
+;;     2e: callq *%r11
+;;     31: xorl %esi, %esi
+;;     33: jmp 0x18
+;;     35: ud2
 ;; unhinted_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -148,20 +148,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
-;;     18: testl %esi, %esi
-;;     1a: jge 0x33
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: imull $3, %esi, %eax
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     12: ja 0x33
+;;     14: testl %esi, %esi
+;;     16: jge 0x2b
+;;     18: movq 0x28(%rdi), %r11
+;;     1c: movq %rdi, %rax
+;;     1f: movq 0x38(%rax), %rdi
+;;     23: movq %rax, %rdx
+;;     26: callq *%r11
+;;     29: xorl %esi, %esi
+;;     2b: imull $3, %esi, %eax
+;;     2e: movq %rbp, %rsp
+;;     31: popq %rbp
+;;     32: retq
+;;     33: ud2
 ;; hinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -169,21 +169,21 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x40
-;;     18: testl %esi, %esi
-;;     1a: jl 0x28
-;;     20: imull $3, %esi, %eax
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: retq
-;;     28: movq 0x28(%rdi), %r11
-;;     2c: movq %rdi, %rax
-;;     2f: movq 0x38(%rax), %rdi
-;;     33: movq %rax, %rdx
-;;     36: callq *%r11
-;;     39: xorl %esi, %esi
-;;     3b: jmp 0x20
-;;     40: ud2
+;;     12: ja 0x35
+;;     14: testl %esi, %esi
+;;     16: jl 0x20
+;;     18: imull $3, %esi, %eax
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: retq
+;;     20: movq 0x28(%rdi), %r11
+;;     24: movq %rdi, %rax
+;;     27: movq 0x38(%rax), %rdi
+;;     2b: movq %rax, %rdx
+;;     2e: callq *%r11
+;;     31: xorl %esi, %esi
+;;     33: jmp 0x18
+;;     35: ud2
 ;; unhinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -191,17 +191,17 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x3b
-;;     18: testl %esi, %esi
-;;     1a: jge 0x33
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: imull $3, %esi, %eax
-;;     36: movq %rbp, %rsp
-;;     39: popq %rbp
-;;     3a: retq
-;;     3b: ud2
+;;     12: ja 0x33
+;;     14: testl %esi, %esi
+;;     16: jge 0x2b
+;;     18: movq 0x28(%rdi), %r11
+;;     1c: movq %rdi, %rax
+;;     1f: movq 0x38(%rax), %rdi
+;;     23: movq %rax, %rdx
+;;     26: callq *%r11
+;;     29: xorl %esi, %esi
+;;     2b: imull $3, %esi, %eax
+;;     2e: movq %rbp, %rsp
+;;     31: popq %rbp
+;;     32: retq
+;;     33: ud2

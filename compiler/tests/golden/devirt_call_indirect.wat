@@ -39,41 +39,41 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x85
-;;     18: movl %esi, %eax
-;;     1a: cmpq $4, %rax
-;;     1e: jae 0x87
-;;     24: movq (%rip), %rcx
-;;     2b: movl 0x20(%rcx, %rax, 4), %esi
-;;     2f: movq (%rcx, %rax, 8), %r9
-;;     33: testl %esi, %esi
-;;     35: jne 0x49
-;;     3b: movq %rdx, %rsi
-;;     3e: movq %rdi, %rdx
-;;     41: callq *%r9
-;;     44: movq %rbp, %rsp
-;;     47: popq %rbp
-;;     48: retq
-;;     49: movq 0x20(%rdi), %rcx
-;;     4d: cmpq 0x28(%rdi), %rax
-;;     51: jae 0x89
-;;     57: movq (%rcx, %rax, 8), %rax
-;;     5b: testq %rax, %rax
-;;     5e: je 0x8b
-;;     64: movl 0x18(%rax), %ecx
-;;     67: cmpl 0x40(%rdi), %ecx
-;;     6a: movq %rdi, %rcx
-;;     6d: jne 0x8d
-;;     73: movq (%rax), %r9
-;;     76: movq 0x10(%rax), %rdi
-;;     7a: movq %rdx, %rsi
-;;     7d: movq %rcx, %rdx
-;;     80: jmp 0x41
-;;     85: ud2
-;;     87: ud2
-;;     89: ud2
-;;     8b: ud2
-;;     8d: ud2
+;;     12: ja 0x6a
+;;     14: movl %esi, %eax
+;;     16: cmpq $4, %rax
+;;     1a: jae 0x6c
+;;     1c: movq (%rip), %rcx
+;;     23: movl 0x20(%rcx, %rax, 4), %esi
+;;     27: movq (%rcx, %rax, 8), %r9
+;;     2b: testl %esi, %esi
+;;     2d: jne 0x3d
+;;     2f: movq %rdx, %rsi
+;;     32: movq %rdi, %rdx
+;;     35: callq *%r9
+;;     38: movq %rbp, %rsp
+;;     3b: popq %rbp
+;;     3c: retq
+;;     3d: movq 0x20(%rdi), %rcx
+;;     41: cmpq 0x28(%rdi), %rax
+;;     45: jae 0x6e
+;;     47: movq (%rcx, %rax, 8), %rax
+;;     4b: testq %rax, %rax
+;;     4e: je 0x70
+;;     50: movl 0x18(%rax), %ecx
+;;     53: cmpl 0x40(%rdi), %ecx
+;;     56: movq %rdi, %rcx
+;;     59: jne 0x72
+;;     5b: movq (%rax), %r9
+;;     5e: movq 0x10(%rax), %rdi
+;;     62: movq %rdx, %rsi
+;;     65: movq %rcx, %rdx
+;;     68: jmp 0x35
+;;     6a: ud2
+;;     6c: ud2
+;;     6e: ud2
+;;     70: ud2
+;;     72: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -81,31 +81,31 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5c
-;;     18: movq 0x30(%rdi), %r10
-;;     1c: movl %esi, %r11d
-;;     1f: cmpq 0x38(%rdi), %r11
-;;     23: jae 0x5e
-;;     29: movq (%r10, %r11, 8), %rax
-;;     2d: testq %rax, %rax
-;;     30: je 0x60
-;;     36: movl 0x18(%rax), %ecx
-;;     39: cmpl 0x40(%rdi), %ecx
-;;     3c: movq %rdi, %rsi
-;;     3f: jne 0x62
-;;     45: movq (%rax), %rcx
-;;     48: movq 0x10(%rax), %rdi
-;;     4c: movq %rdx, %rax
-;;     4f: movq %rsi, %rdx
-;;     52: movq %rax, %rsi
-;;     55: callq *%rcx
-;;     57: movq %rbp, %rsp
-;;     5a: popq %rbp
-;;     5b: retq
-;;     5c: ud2
-;;     5e: ud2
-;;     60: ud2
-;;     62: ud2
+;;     12: ja 0x4c
+;;     14: movq 0x30(%rdi), %r10
+;;     18: movl %esi, %r11d
+;;     1b: cmpq 0x38(%rdi), %r11
+;;     1f: jae 0x4e
+;;     21: movq (%r10, %r11, 8), %rax
+;;     25: testq %rax, %rax
+;;     28: je 0x50
+;;     2a: movl 0x18(%rax), %ecx
+;;     2d: cmpl 0x40(%rdi), %ecx
+;;     30: movq %rdi, %rsi
+;;     33: jne 0x52
+;;     35: movq (%rax), %rcx
+;;     38: movq 0x10(%rax), %rdi
+;;     3c: movq %rdx, %rax
+;;     3f: movq %rsi, %rdx
+;;     42: movq %rax, %rsi
+;;     45: callq *%rcx
+;;     47: movq %rbp, %rsp
+;;     4a: popq %rbp
+;;     4b: retq
+;;     4c: ud2
+;;     4e: ud2
+;;     50: ud2
+;;     52: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -113,12 +113,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x22
-;;     18: callq 0x1d
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: ud2
+;;     12: ja 0x1e
+;;     14: callq 0x19
+;;     19: movq %rbp, %rsp
+;;     1c: popq %rbp
+;;     1d: retq
+;;     1e: ud2
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -134,32 +134,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x66
-;;     18: movl %esi, %eax
-;;     1a: cmpq $3, %rax
-;;     1e: jne 0x2e
-;;     24: callq 0x29
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: movq 0x20(%rdi), %rcx
-;;     32: cmpq 0x28(%rdi), %rax
-;;     36: jae 0x68
-;;     3c: movq (%rcx, %rax, 8), %rax
-;;     40: testq %rax, %rax
-;;     43: je 0x6a
-;;     49: movl 0x18(%rax), %ecx
-;;     4c: cmpl 0x44(%rdi), %ecx
-;;     4f: movq %rdi, %rsi
-;;     52: jne 0x6c
-;;     58: movq (%rax), %rcx
-;;     5b: movq 0x10(%rax), %rdi
-;;     5f: callq *%rcx
-;;     61: jmp 0x29
-;;     66: ud2
-;;     68: ud2
-;;     6a: ud2
-;;     6c: ud2
+;;     12: ja 0x4f
+;;     14: movl %esi, %eax
+;;     16: cmpq $3, %rax
+;;     1a: jne 0x26
+;;     1c: callq 0x21
+;;     21: movq %rbp, %rsp
+;;     24: popq %rbp
+;;     25: retq
+;;     26: movq 0x20(%rdi), %rcx
+;;     2a: cmpq 0x28(%rdi), %rax
+;;     2e: jae 0x51
+;;     30: movq (%rcx, %rax, 8), %rax
+;;     34: testq %rax, %rax
+;;     37: je 0x53
+;;     39: movl 0x18(%rax), %ecx
+;;     3c: cmpl 0x44(%rdi), %ecx
+;;     3f: movq %rdi, %rsi
+;;     42: jne 0x55
+;;     44: movq (%rax), %rcx
+;;     47: movq 0x10(%rax), %rdi
+;;     4b: callq *%rcx
+;;     4d: jmp 0x21
+;;     4f: ud2
+;;     51: ud2
+;;     53: ud2
+;;     55: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -184,41 +184,41 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x85
-;;     18: movl %esi, %eax
-;;     1a: cmpq $4, %rax
-;;     1e: jae 0x87
-;;     24: movq (%rip), %rcx
-;;     2b: movl 0x20(%rcx, %rax, 4), %esi
-;;     2f: movq (%rcx, %rax, 8), %r9
-;;     33: testl %esi, %esi
-;;     35: jne 0x49
-;;     3b: movq %rdx, %rsi
-;;     3e: movq %rdi, %rdx
-;;     41: callq *%r9
-;;     44: movq %rbp, %rsp
-;;     47: popq %rbp
-;;     48: retq
-;;     49: movq 0x20(%rdi), %rcx
-;;     4d: cmpq 0x28(%rdi), %rax
-;;     51: jae 0x89
-;;     57: movq (%rcx, %rax, 8), %rax
-;;     5b: testq %rax, %rax
-;;     5e: je 0x8b
-;;     64: movl 0x18(%rax), %ecx
-;;     67: cmpl 0x40(%rdi), %ecx
-;;     6a: movq %rdi, %rcx
-;;     6d: jne 0x8d
-;;     73: movq (%rax), %r9
-;;     76: movq 0x10(%rax), %rdi
-;;     7a: movq %rdx, %rsi
-;;     7d: movq %rcx, %rdx
-;;     80: jmp 0x41
-;;     85: ud2
-;;     87: ud2
-;;     89: ud2
-;;     8b: ud2
-;;     8d: ud2
+;;     12: ja 0x6a
+;;     14: movl %esi, %eax
+;;     16: cmpq $4, %rax
+;;     1a: jae 0x6c
+;;     1c: movq (%rip), %rcx
+;;     23: movl 0x20(%rcx, %rax, 4), %esi
+;;     27: movq (%rcx, %rax, 8), %r9
+;;     2b: testl %esi, %esi
+;;     2d: jne 0x3d
+;;     2f: movq %rdx, %rsi
+;;     32: movq %rdi, %rdx
+;;     35: callq *%r9
+;;     38: movq %rbp, %rsp
+;;     3b: popq %rbp
+;;     3c: retq
+;;     3d: movq 0x20(%rdi), %rcx
+;;     41: cmpq 0x28(%rdi), %rax
+;;     45: jae 0x6e
+;;     47: movq (%rcx, %rax, 8), %rax
+;;     4b: testq %rax, %rax
+;;     4e: je 0x70
+;;     50: movl 0x18(%rax), %ecx
+;;     53: cmpl 0x40(%rdi), %ecx
+;;     56: movq %rdi, %rcx
+;;     59: jne 0x72
+;;     5b: movq (%rax), %r9
+;;     5e: movq 0x10(%rax), %rdi
+;;     62: movq %rdx, %rsi
+;;     65: movq %rcx, %rdx
+;;     68: jmp 0x35
+;;     6a: ud2
+;;     6c: ud2
+;;     6e: ud2
+;;     70: ud2
+;;     72: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -226,31 +226,31 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5c
-;;     18: movq 0x30(%rdi), %r10
-;;     1c: movl %esi, %r11d
-;;     1f: cmpq 0x38(%rdi), %r11
-;;     23: jae 0x5e
-;;     29: movq (%r10, %r11, 8), %rax
-;;     2d: testq %rax, %rax
-;;     30: je 0x60
-;;     36: movl 0x18(%rax), %ecx
-;;     39: cmpl 0x40(%rdi), %ecx
-;;     3c: movq %rdi, %rsi
-;;     3f: jne 0x62
-;;     45: movq (%rax), %rcx
-;;     48: movq 0x10(%rax), %rdi
-;;     4c: movq %rdx, %rax
-;;     4f: movq %rsi, %rdx
-;;     52: movq %rax, %rsi
-;;     55: callq *%rcx
-;;     57: movq %rbp, %rsp
-;;     5a: popq %rbp
-;;     5b: retq
-;;     5c: ud2
-;;     5e: ud2
-;;     60: ud2
-;;     62: ud2
+;;     12: ja 0x4c
+;;     14: movq 0x30(%rdi), %r10
+;;     18: movl %esi, %r11d
+;;     1b: cmpq 0x38(%rdi), %r11
+;;     1f: jae 0x4e
+;;     21: movq (%r10, %r11, 8), %rax
+;;     25: testq %rax, %rax
+;;     28: je 0x50
+;;     2a: movl 0x18(%rax), %ecx
+;;     2d: cmpl 0x40(%rdi), %ecx
+;;     30: movq %rdi, %rsi
+;;     33: jne 0x52
+;;     35: movq (%rax), %rcx
+;;     38: movq 0x10(%rax), %rdi
+;;     3c: movq %rdx, %rax
+;;     3f: movq %rsi, %rdx
+;;     42: movq %rax, %rsi
+;;     45: callq *%rcx
+;;     47: movq %rbp, %rsp
+;;     4a: popq %rbp
+;;     4b: retq
+;;     4c: ud2
+;;     4e: ud2
+;;     50: ud2
+;;     52: ud2
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -258,12 +258,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x22
-;;     18: callq 0x1d
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: ud2
+;;     12: ja 0x1e
+;;     14: callq 0x19
+;;     19: movq %rbp, %rsp
+;;     1c: popq %rbp
+;;     1d: retq
+;;     1e: ud2
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -279,32 +279,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x66
-;;     18: movl %esi, %eax
-;;     1a: cmpq $3, %rax
-;;     1e: jne 0x2e
-;;     24: callq 0x29
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: movq 0x20(%rdi), %rcx
-;;     32: cmpq 0x28(%rdi), %rax
-;;     36: jae 0x68
-;;     3c: movq (%rcx, %rax, 8), %rax
-;;     40: testq %rax, %rax
-;;     43: je 0x6a
-;;     49: movl 0x18(%rax), %ecx
-;;     4c: cmpl 0x44(%rdi), %ecx
-;;     4f: movq %rdi, %rsi
-;;     52: jne 0x6c
-;;     58: movq (%rax), %rcx
-;;     5b: movq 0x10(%rax), %rdi
-;;     5f: callq *%rcx
-;;     61: jmp 0x29
-;;     66: ud2
-;;     68: ud2
-;;     6a: ud2
-;;     6c: ud2
+;;     12: ja 0x4f
+;;     14: movl %esi, %eax
+;;     16: cmpq $3, %rax
+;;     1a: jne 0x26
+;;     1c: callq 0x21
+;;     21: movq %rbp, %rsp
+;;     24: popq %rbp
+;;     25: retq
+;;     26: movq 0x20(%rdi), %rcx
+;;     2a: cmpq 0x28(%rdi), %rax
+;;     2e: jae 0x51
+;;     30: movq (%rcx, %rax, 8), %rax
+;;     34: testq %rax, %rax
+;;     37: je 0x53
+;;     39: movl 0x18(%rax), %ecx
+;;     3c: cmpl 0x44(%rdi), %ecx
+;;     3f: movq %rdi, %rsi
+;;     42: jne 0x55
+;;     44: movq (%rax), %rcx
+;;     47: movq 0x10(%rax), %rdi
+;;     4b: callq *%rcx
+;;     4d: jmp 0x21
+;;     4f: ud2
+;;     51: ud2
+;;     53: ud2
+;;     55: ud2
 ;; half:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

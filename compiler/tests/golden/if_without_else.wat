@@ -20,14 +20,14 @@
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %esi
-;;     10: jne 0x1c
-;;     16: addl $1, %eax
-;;     1c: subl $1, %esi
-;;     1f: testl %esi, %esi
-;;     21: jne 0xa
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;     10: jne 0x18
+;;     12: addl $1, %eax
+;;     18: subl $1, %esi
+;;     1b: testl %esi, %esi
+;;     1d: jne 0xa
+;;     1f: movq %rbp, %rsp
+;;     22: popq %rbp
+;;     23: retq
 ;; == x86_64 + avx2 ==
 ;; count_even:
 ;;      0: pushq %rbp
@@ -35,11 +35,11 @@
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %esi
-;;     10: jne 0x1c
-;;     16: addl $1, %eax
-;;     1c: subl $1, %esi
-;;     1f: testl %esi, %esi
-;;     21: jne 0xa
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;     10: jne 0x18
+;;     12: addl $1, %eax
+;;     18: subl $1, %esi
+;;     1b: testl %esi, %esi
+;;     1d: jne 0xa
+;;     1f: movq %rbp, %rsp
+;;     22: popq %rbp
+;;     23: retq

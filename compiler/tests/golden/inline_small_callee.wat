@@ -32,18 +32,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x36
-;;     18: movq %rdi, %rdx
-;;     1b: movq %rdx, %rdi
-;;     1e: movq 0x28(%rdi), %r10
-;;     22: movq 0x38(%rdi), %rdi
-;;     26: imull $3, %esi, %r11d
-;;     2a: leal 1(%r11), %esi
-;;     2e: callq *%r10
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     12: ja 0x32
+;;     14: movq %rdi, %rdx
+;;     17: movq %rdx, %rdi
+;;     1a: movq 0x28(%rdi), %r10
+;;     1e: movq 0x38(%rdi), %rdi
+;;     22: imull $3, %esi, %r11d
+;;     26: leal 1(%r11), %esi
+;;     2a: callq *%r10
+;;     2d: movq %rbp, %rsp
+;;     30: popq %rbp
+;;     31: retq
+;;     32: ud2
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -69,18 +69,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x36
-;;     18: movq %rdi, %rdx
-;;     1b: movq %rdx, %rdi
-;;     1e: movq 0x28(%rdi), %r10
-;;     22: movq 0x38(%rdi), %rdi
-;;     26: imull $3, %esi, %r11d
-;;     2a: leal 1(%r11), %esi
-;;     2e: callq *%r10
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     12: ja 0x32
+;;     14: movq %rdi, %rdx
+;;     17: movq %rdx, %rdi
+;;     1a: movq 0x28(%rdi), %r10
+;;     1e: movq 0x38(%rdi), %rdi
+;;     22: imull $3, %esi, %r11d
+;;     26: leal 1(%r11), %esi
+;;     2a: callq *%r10
+;;     2d: movq %rbp, %rsp
+;;     30: popq %rbp
+;;     31: retq
+;;     32: ud2
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

@@ -29,9 +29,9 @@
 ;;     1c: addl %ecx, %eax
 ;;     1e: cmpl $0x1000, %r8d
 ;;     25: jne 0xd
-;;     2b: movq %rbp, %rsp
-;;     2e: popq %rbp
-;;     2f: retq
+;;     27: movq %rbp, %rsp
+;;     2a: popq %rbp
+;;     2b: retq
 ;; == x86_64 + avx2 ==
 ;; sum:
 ;;      0: pushq %rbp
@@ -45,6 +45,6 @@
 ;;     1c: addl %ecx, %eax
 ;;     1e: cmpl $0x1000, %r8d
 ;;     25: jne 0xd
-;;     2b: movq %rbp, %rsp
-;;     2e: popq %rbp
-;;     2f: retq
+;;     27: movq %rbp, %rsp
+;;     2a: popq %rbp
+;;     2b: retq

@@ -20,41 +20,41 @@
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rsi
-;;      b: ja 0x1f
-;;     11: movq 0x20(%rdi), %rax
-;;     15: movq 0x10(%rax, %rsi), %rax
-;;     1a: movq %rbp, %rsp
-;;     1d: popq %rbp
-;;     1e: retq
-;;     1f: movq %rsi, %r8
-;;     22: addq $0x18, %r8
-;;     26: jb 0x3b
-;;     2c: cmpq 0x28(%rdi), %r8
-;;     30: ja 0x3d
-;;     36: jmp 0x11
-;;     3b: ud2
-;;     3d: ud2
-;;     3f: .byte 00 e8 ff ff 7f 01 00 00 00
+;;      4: cmpq 0x25(%rip), %rsi
+;;      b: ja 0x1b
+;;      d: movq 0x20(%rdi), %rax
+;;     11: movq 0x10(%rax, %rsi), %rax
+;;     16: movq %rbp, %rsp
+;;     19: popq %rbp
+;;     1a: retq
+;;     1b: movq %rsi, %r8
+;;     1e: addq $0x18, %r8
+;;     22: jb 0x2c
+;;     24: cmpq 0x28(%rdi), %r8
+;;     28: ja 0x2e
+;;     2a: jmp 0xd
+;;     2c: ud2
+;;     2e: ud2
+;;     30: .byte e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rsi
-;;      b: ja 0x1d
-;;     11: movq 0x20(%rdi), %rax
-;;     15: movb %dl, (%rax, %rsi)
-;;     18: movq %rbp, %rsp
-;;     1b: popq %rbp
-;;     1c: retq
-;;     1d: movq %rsi, %r8
-;;     20: addq $1, %r8
-;;     24: jb 0x39
-;;     2a: cmpq 0x28(%rdi), %r8
-;;     2e: ja 0x3b
-;;     34: jmp 0x11
-;;     39: ud2
-;;     3b: ud2
-;;     3d: .byte 00 00 00 ff ff ff 7f 01 00 00 00
+;;      4: cmpq 0x25(%rip), %rsi
+;;      b: ja 0x19
+;;      d: movq 0x20(%rdi), %rax
+;;     11: movb %dl, (%rax, %rsi)
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;;     19: movq %rsi, %r8
+;;     1c: addq $1, %r8
+;;     20: jb 0x2a
+;;     22: cmpq 0x28(%rdi), %r8
+;;     26: ja 0x2c
+;;     28: jmp 0xd
+;;     2a: ud2
+;;     2c: ud2
+;;     2e: .byte 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -70,41 +70,41 @@
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rsi
-;;      b: ja 0x1f
-;;     11: movq 0x20(%rdi), %rax
-;;     15: movq 0x10(%rax, %rsi), %rax
-;;     1a: movq %rbp, %rsp
-;;     1d: popq %rbp
-;;     1e: retq
-;;     1f: movq %rsi, %r8
-;;     22: addq $0x18, %r8
-;;     26: jb 0x3b
-;;     2c: cmpq 0x28(%rdi), %r8
-;;     30: ja 0x3d
-;;     36: jmp 0x11
-;;     3b: ud2
-;;     3d: ud2
-;;     3f: .byte 00 e8 ff ff 7f 01 00 00 00
+;;      4: cmpq 0x25(%rip), %rsi
+;;      b: ja 0x1b
+;;      d: movq 0x20(%rdi), %rax
+;;     11: movq 0x10(%rax, %rsi), %rax
+;;     16: movq %rbp, %rsp
+;;     19: popq %rbp
+;;     1a: retq
+;;     1b: movq %rsi, %r8
+;;     1e: addq $0x18, %r8
+;;     22: jb 0x2c
+;;     24: cmpq 0x28(%rdi), %r8
+;;     28: ja 0x2e
+;;     2a: jmp 0xd
+;;     2c: ud2
+;;     2e: ud2
+;;     30: .byte e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
-;;      4: cmpq 0x35(%rip), %rsi
-;;      b: ja 0x1d
-;;     11: movq 0x20(%rdi), %rax
-;;     15: movb %dl, (%rax, %rsi)
-;;     18: movq %rbp, %rsp
-;;     1b: popq %rbp
-;;     1c: retq
-;;     1d: movq %rsi, %r8
-;;     20: addq $1, %r8
-;;     24: jb 0x39
-;;     2a: cmpq 0x28(%rdi), %r8
-;;     2e: ja 0x3b
-;;     34: jmp 0x11
-;;     39: ud2
-;;     3b: ud2
-;;     3d: .byte 00 00 00 ff ff ff 7f 01 00 00 00
+;;      4: cmpq 0x25(%rip), %rsi
+;;      b: ja 0x19
+;;      d: movq 0x20(%rdi), %rax
+;;     11: movb %dl, (%rax, %rsi)
+;;     14: movq %rbp, %rsp
+;;     17: popq %rbp
+;;     18: retq
+;;     19: movq %rsi, %r8
+;;     1c: addq $1, %r8
+;;     20: jb 0x2a
+;;     22: cmpq 0x28(%rdi), %r8
+;;     26: ja 0x2c
+;;     28: jmp 0xd
+;;     2a: ud2
+;;     2c: ud2
+;;     2e: .byte 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

@@ -18,18 +18,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x36
-;;     18: testl %esi, %esi
-;;     1a: je 0x2c
-;;     20: subl $1, %esi
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: jmp 0x2c
-;;     2c: movl $7, %eax
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     12: ja 0x2e
+;;     14: testl %esi, %esi
+;;     16: je 0x24
+;;     18: subl $1, %esi
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: jmp 0x24
+;;     24: movl $7, %eax
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: ud2
 ;; == x86_64 + avx2 ==
 ;; count_down:
 ;;      0: pushq %rbp
@@ -38,15 +38,15 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x36
-;;     18: testl %esi, %esi
-;;     1a: je 0x2c
-;;     20: subl $1, %esi
-;;     23: movq %rbp, %rsp
-;;     26: popq %rbp
-;;     27: jmp 0x2c
-;;     2c: movl $7, %eax
-;;     31: movq %rbp, %rsp
-;;     34: popq %rbp
-;;     35: retq
-;;     36: ud2
+;;     12: ja 0x2e
+;;     14: testl %esi, %esi
+;;     16: je 0x24
+;;     18: subl $1, %esi
+;;     1b: movq %rbp, %rsp
+;;     1e: popq %rbp
+;;     1f: jmp 0x24
+;;     24: movl $7, %eax
+;;     29: movq %rbp, %rsp
+;;     2c: popq %rbp
+;;     2d: retq
+;;     2e: ud2

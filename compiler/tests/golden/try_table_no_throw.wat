@@ -31,12 +31,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x22
-;;     18: callq 0x1d
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: ud2
+;;     12: ja 0x1e
+;;     14: callq 0x19
+;;     19: movq %rbp, %rsp
+;;     1c: popq %rbp
+;;     1d: retq
+;;     1e: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -44,32 +44,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x69
-;;     18: subq $0x10, %rsp
-;;     1c: movq %r12, (%rsp)
-;;     20: movq %r14, 8(%rsp)
-;;     25: testl %esi, %esi
-;;     27: je 0x45
-;;     2d: movl %esi, 0x20(%rdi)
-;;     30: movq %rsi, %rax
-;;     33: movq (%rsp), %r12
-;;     37: movq 8(%rsp), %r14
-;;     3c: addq $0x10, %rsp
-;;     40: movq %rbp, %rsp
-;;     43: popq %rbp
-;;     44: retq
-;;     45: movq 0x10(%rdi), %r14
-;;     49: movq %rdi, %r12
-;;     4c: movq 0x58(%r14), %rcx
-;;     50: xorl %esi, %esi
-;;     52: callq *%rcx
-;;     54: movl $7, 0x10(%rax)
-;;     5b: movq 0x60(%r14), %rcx
-;;     5f: movq %rax, %rsi
-;;     62: movq %r12, %rdi
-;;     65: callq *%rcx
-;;     67: ud2
-;;     69: ud2
+;;     12: ja 0x61
+;;     14: subq $0x10, %rsp
+;;     18: movq %r12, (%rsp)
+;;     1c: movq %r14, 8(%rsp)
+;;     21: testl %esi, %esi
+;;     23: je 0x3d
+;;     25: movl %esi, 0x20(%rdi)
+;;     28: movq %rsi, %rax
+;;     2b: movq (%rsp), %r12
+;;     2f: movq 8(%rsp), %r14
+;;     34: addq $0x10, %rsp
+;;     38: movq %rbp, %rsp
+;;     3b: popq %rbp
+;;     3c: retq
+;;     3d: movq 0x10(%rdi), %r14
+;;     41: movq %rdi, %r12
+;;     44: movq 0x58(%r14), %rcx
+;;     48: xorl %esi, %esi
+;;     4a: callq *%rcx
+;;     4c: movl $7, 0x10(%rax)
+;;     53: movq 0x60(%r14), %rcx
+;;     57: movq %rax, %rsi
+;;     5a: movq %r12, %rdi
+;;     5d: callq *%rcx
+;;     5f: ud2
+;;     61: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -77,7 +77,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc1
+;;     12: ja 0xb3
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -100,28 +100,28 @@
 ;;     67: movq 8(%rdi), %rbx
 ;;     6b: movq 0x18(%rbx), %rax
 ;;     6f: testq %rax, %rax
-;;     72: jne 0x80
-;;     78: movq %r12, %rsi
-;;     7b: jmp 0x91
-;;     80: movq (%rsp), %rdi
-;;     84: movq 0x10(%rdi), %rax
-;;     88: movq 0x68(%rax), %rax
-;;     8c: callq *%rax
-;;     8e: movq %r12, %rsi
-;;     91: movq (%rsi), %rax
-;;     94: movq (%rsp), %rdi
-;;     98: movq 0x30(%rdi), %rcx
-;;     9c: cmpq %rcx, %rax
-;;     9f: je 0xb5
-;;     a5: movq (%rsp), %rdi
-;;     a9: movq 0x10(%rdi), %rax
-;;     ad: movq 0x60(%rax), %rax
-;;     b1: callq *%rax
+;;     72: jne 0x79
+;;     74: movq %r12, %rsi
+;;     77: jmp 0x8a
+;;     79: movq (%rsp), %rdi
+;;     7d: movq 0x10(%rdi), %rax
+;;     81: movq 0x68(%rax), %rax
+;;     85: callq *%rax
+;;     87: movq %r12, %rsi
+;;     8a: movq (%rsi), %rax
+;;     8d: movq (%rsp), %rdi
+;;     91: movq 0x30(%rdi), %rcx
+;;     95: cmpq %rcx, %rax
+;;     98: je 0xaa
+;;     9a: movq (%rsp), %rdi
+;;     9e: movq 0x10(%rdi), %rax
+;;     a2: movq 0x60(%rax), %rax
+;;     a6: callq *%rax
+;;     a8: ud2
+;;     aa: movl 0x10(%rsi), %eax
+;;     ad: movq %rsi, 0x18(%rbx)
+;;     b1: jmp 0x3e
 ;;     b3: ud2
-;;     b5: movl 0x10(%rsi), %eax
-;;     b8: movq %rsi, 0x18(%rbx)
-;;     bc: jmp 0x3e
-;;     c1: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -130,12 +130,12 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x22
-;;     18: callq 0x1d
-;;     1d: movq %rbp, %rsp
-;;     20: popq %rbp
-;;     21: retq
-;;     22: ud2
+;;     12: ja 0x1e
+;;     14: callq 0x19
+;;     19: movq %rbp, %rsp
+;;     1c: popq %rbp
+;;     1d: retq
+;;     1e: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -143,32 +143,32 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x69
-;;     18: subq $0x10, %rsp
-;;     1c: movq %r12, (%rsp)
-;;     20: movq %r14, 8(%rsp)
-;;     25: testl %esi, %esi
-;;     27: je 0x45
-;;     2d: movl %esi, 0x20(%rdi)
-;;     30: movq %rsi, %rax
-;;     33: movq (%rsp), %r12
-;;     37: movq 8(%rsp), %r14
-;;     3c: addq $0x10, %rsp
-;;     40: movq %rbp, %rsp
-;;     43: popq %rbp
-;;     44: retq
-;;     45: movq 0x10(%rdi), %r14
-;;     49: movq %rdi, %r12
-;;     4c: movq 0x58(%r14), %rcx
-;;     50: xorl %esi, %esi
-;;     52: callq *%rcx
-;;     54: movl $7, 0x10(%rax)
-;;     5b: movq 0x60(%r14), %rcx
-;;     5f: movq %rax, %rsi
-;;     62: movq %r12, %rdi
-;;     65: callq *%rcx
-;;     67: ud2
-;;     69: ud2
+;;     12: ja 0x61
+;;     14: subq $0x10, %rsp
+;;     18: movq %r12, (%rsp)
+;;     1c: movq %r14, 8(%rsp)
+;;     21: testl %esi, %esi
+;;     23: je 0x3d
+;;     25: movl %esi, 0x20(%rdi)
+;;     28: movq %rsi, %rax
+;;     2b: movq (%rsp), %r12
+;;     2f: movq 8(%rsp), %r14
+;;     34: addq $0x10, %rsp
+;;     38: movq %rbp, %rsp
+;;     3b: popq %rbp
+;;     3c: retq
+;;     3d: movq 0x10(%rdi), %r14
+;;     41: movq %rdi, %r12
+;;     44: movq 0x58(%r14), %rcx
+;;     48: xorl %esi, %esi
+;;     4a: callq *%rcx
+;;     4c: movl $7, 0x10(%rax)
+;;     53: movq 0x60(%r14), %rcx
+;;     57: movq %rax, %rsi
+;;     5a: movq %r12, %rdi
+;;     5d: callq *%rcx
+;;     5f: ud2
+;;     61: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -176,7 +176,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xc1
+;;     12: ja 0xb3
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -199,25 +199,25 @@
 ;;     67: movq 8(%rdi), %rbx
 ;;     6b: movq 0x18(%rbx), %rax
 ;;     6f: testq %rax, %rax
-;;     72: jne 0x80
-;;     78: movq %r12, %rsi
-;;     7b: jmp 0x91
-;;     80: movq (%rsp), %rdi
-;;     84: movq 0x10(%rdi), %rax
-;;     88: movq 0x68(%rax), %rax
-;;     8c: callq *%rax
-;;     8e: movq %r12, %rsi
-;;     91: movq (%rsi), %rax
-;;     94: movq (%rsp), %rdi
-;;     98: movq 0x30(%rdi), %rcx
-;;     9c: cmpq %rcx, %rax
-;;     9f: je 0xb5
-;;     a5: movq (%rsp), %rdi
-;;     a9: movq 0x10(%rdi), %rax
-;;     ad: movq 0x60(%rax), %rax
-;;     b1: callq *%rax
+;;     72: jne 0x79
+;;     74: movq %r12, %rsi
+;;     77: jmp 0x8a
+;;     79: movq (%rsp), %rdi
+;;     7d: movq 0x10(%rdi), %rax
+;;     81: movq 0x68(%rax), %rax
+;;     85: callq *%rax
+;;     87: movq %r12, %rsi
+;;     8a: movq (%rsi), %rax
+;;     8d: movq (%rsp), %rdi
+;;     91: movq 0x30(%rdi), %rcx
+;;     95: cmpq %rcx, %rax
+;;     98: je 0xaa
+;;     9a: movq (%rsp), %rdi
+;;     9e: movq 0x10(%rdi), %rax
+;;     a2: movq 0x60(%rax), %rax
+;;     a6: callq *%rax
+;;     a8: ud2
+;;     aa: movl 0x10(%rsi), %eax
+;;     ad: movq %rsi, 0x18(%rbx)
+;;     b1: jmp 0x3e
 ;;     b3: ud2
-;;     b5: movl 0x10(%rsi), %eax
-;;     b8: movq %rsi, 0x18(%rbx)
-;;     bc: jmp 0x3e
-;;     c1: ud2

@@ -25,18 +25,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x38
-;;     18: subq $0x10, %rsp
-;;     1c: movq %r12, (%rsp)
-;;     20: movq %rsi, %r12
-;;     23: callq 0x28
-;;     28: addl %r12d, %eax
-;;     2b: movq (%rsp), %r12
-;;     2f: addq $0x10, %rsp
-;;     33: movq %rbp, %rsp
-;;     36: popq %rbp
-;;     37: retq
-;;     38: ud2
+;;     12: ja 0x34
+;;     14: subq $0x10, %rsp
+;;     18: movq %r12, (%rsp)
+;;     1c: movq %rsi, %r12
+;;     1f: callq 0x24
+;;     24: addl %r12d, %eax
+;;     27: movq (%rsp), %r12
+;;     2b: addq $0x10, %rsp
+;;     2f: movq %rbp, %rsp
+;;     32: popq %rbp
+;;     33: retq
+;;     34: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -53,18 +53,18 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x38
-;;     18: subq $0x10, %rsp
-;;     1c: movq %r12, (%rsp)
-;;     20: movq %rsi, %r12
-;;     23: callq 0x28
-;;     28: addl %r12d, %eax
-;;     2b: movq (%rsp), %r12
-;;     2f: addq $0x10, %rsp
-;;     33: movq %rbp, %rsp
-;;     36: popq %rbp
-;;     37: retq
-;;     38: ud2
+;;     12: ja 0x34
+;;     14: subq $0x10, %rsp
+;;     18: movq %r12, (%rsp)
+;;     1c: movq %rsi, %r12
+;;     1f: callq 0x24
+;;     24: addl %r12d, %eax
+;;     27: movq (%rsp), %r12
+;;     2b: addq $0x10, %rsp
+;;     2f: movq %rbp, %rsp
+;;     32: popq %rbp
+;;     33: retq
+;;     34: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
