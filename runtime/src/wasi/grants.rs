@@ -288,7 +288,12 @@ pub struct PreopenError {
 
 impl std::fmt::Display for PreopenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "preopening {}: {}", self.host, self.error)
+        write!(
+            f,
+            "preopening {}: {}",
+            self.host,
+            crate::error::IoMessage(&self.error)
+        )
     }
 }
 
