@@ -615,7 +615,7 @@ impl<'a> ModuleMetadata<'a> {
     /// Decodes metadata written by [`ModuleMetadata::encode`], borrowing from `bytes` (by
     /// the hand-written decoder of `decode.rs`, not serde's).
     pub fn decode(bytes: &'a [u8]) -> Result<ModuleMetadata<'a>, DecodeError> {
-        decode::Reader::new(bytes).module_metadata()
+        decode::Reader::metadata(bytes)
     }
 
     /// Number of imports of each kind.

@@ -130,7 +130,7 @@ pub fn build_executable(
     // phase of instantiation is linked.
     let mut parts = crate::emit::granted_runtime_parts(&grants, &options)?;
     parts.extend(kiln_runtime::linked::ALL_INSTANTIATION_PARTS);
-    parts.extend(crate::emit::packed_runtime_parts(&object)?);
+    parts.extend(crate::emit::metadata_runtime_parts(&object)?);
     crate::emit::link_executable(
         args,
         &grants,

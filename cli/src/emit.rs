@@ -215,7 +215,7 @@ pub(crate) fn build_executable(
     let object_path = scratch.0.join("module.o");
     write(&object_path, &object)?;
     let (wasi_imports, mut parts) = linked_runtime_parts(&args.input, wasm, &grants, options)?;
-    parts.extend(packed_runtime_parts(&object)?);
+    parts.extend(metadata_runtime_parts(&object)?);
     link_executable(
         args,
         &grants,
@@ -350,11 +350,15 @@ fn linked_runtime_parts(
     Ok((symbols, parts))
 }
 
-/// The unpacking of compressed function names and data segments
-/// (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`) when a module of the compiled
-/// `object` (one, or a component's several) stores them compressed, as its metadata says.
-pub(crate) fn packed_runtime_parts(object: &[u8]) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
-    use kiln_runtime::linked::{UNPACK_DATA, UNPACK_NAMES};
+/// The parts that what the compiled `object`'s modules (one, or a component's several)
+/// store needs, as their metadata says: the unpacking of compressed function names and
+/// data segments (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`) when a module
+/// stores them compressed, the mapping of a memory image (`MEMORY_IMAGE`) when one has an
+/// image.
+pub(crate) fn metadata_runtime_parts(
+    object: &[u8],
+) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
+    use kiln_runtime::linked::{MEMORY_IMAGE, UNPACK_DATA, UNPACK_NAMES};
     use object::{Object, ObjectSection, ObjectSymbol};
     let mut parts = Vec::new();
     let file = object::File::parse(object).context("reading the compiled object")?;
@@ -388,6 +392,9 @@ pub(crate) fn packed_runtime_parts(object: &[u8]) -> Result<Vec<kiln_runtime::li
             && !parts.contains(&UNPACK_DATA)
         {
             parts.push(UNPACK_DATA);
+        }
+        if metadata.memory_image_offset.is_some() && !parts.contains(&MEMORY_IMAGE) {
+            parts.push(MEMORY_IMAGE);
         }
     }
     Ok(parts)

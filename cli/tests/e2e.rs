@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use support::{
-    build_c_programs, build_rust_programs, path_str, run, run_kiln, scratch_dir, target_dir,
-    wat_program, Program, KILN,
+    build_c_programs, build_rust_programs, path_str, repository_root, run, run_kiln, scratch_dir,
+    target_dir, wat_program, Program, KILN,
 };
 
 /// Exit code of a guest that trapped.
@@ -942,6 +942,61 @@ fn built_executable_is_standalone() {
         "{}",
         output.describe()
     );
+}
+
+/// A granted directory that is gone, or not a directory, when the executable starts: it
+/// stops with exit code 1 before the guest runs and names the path and the system's
+/// reason as std's `io::Error` words it (the runtime of executables writes that message
+/// itself, `error::IoMessage`).
+#[test]
+fn a_preopen_that_cannot_be_opened_is_named_with_the_systems_reason() {
+    let scratch = scratch_dir("preopen-gone");
+    let dir = scratch.join("granted");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = repository_root().join("examples/hello.wat");
+    for target in host_targets() {
+        let executable = scratch.join(format!("hello-{target}"));
+        let built = run_kiln(
+            &[
+                "build",
+                "--target",
+                &target,
+                path_str(&source),
+                "--dir",
+                path_str(&dir),
+                "-o",
+                path_str(&executable),
+            ],
+            b"",
+        );
+        assert_eq!(built.code, Some(0), "{target}: {}", built.describe());
+        let output = run(Command::new(&executable).env_clear(), b"");
+        assert_eq!(output.code, Some(0), "{target}: {}", output.describe());
+        std::fs::remove_dir(&dir).unwrap();
+        let output = run(Command::new(&executable).env_clear(), b"");
+        let expected = format!(
+            "error: preopening {}: No such file or directory (os error 2)\n",
+            dir.display()
+        );
+        assert_eq!(
+            (output.code, output.stdout.as_str(), output.stderr.as_str()),
+            (Some(1), "", expected.as_str()),
+            "{target}"
+        );
+        std::fs::write(&dir, b"a file").unwrap();
+        let output = run(Command::new(&executable).env_clear(), b"");
+        let expected = format!(
+            "error: preopening {}: Not a directory (os error 20)\n",
+            dir.display()
+        );
+        assert_eq!(
+            (output.code, output.stderr.as_str()),
+            (Some(1), expected.as_str()),
+            "{target}"
+        );
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::create_dir(&dir).unwrap();
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -25,7 +25,10 @@ pub fn run_command(module: &Module, wasi: WasiCtx) -> i32 {
 pub fn run_command_limited(module: &Module, wasi: WasiCtx, limits: &RunLimits) -> i32 {
     let mut store = Store::new();
     if let Err(error) = limits.apply(&mut store) {
-        eprintln!("error: cannot start the time limit: {error}");
+        eprintln!(
+            "error: cannot start the time limit: {}",
+            crate::error::IoMessage(&error)
+        );
         return 1;
     }
     run_in(&mut store, module, |linker, store| {
@@ -58,7 +61,10 @@ pub(crate) fn exit_with(
     let code = match limits.apply(&mut store) {
         Ok(()) => run_in(&mut store, module, add_imports),
         Err(error) => {
-            eprintln!("error: cannot start the time limit: {error}");
+            eprintln!(
+                "error: cannot start the time limit: {}",
+                crate::error::IoMessage(&error)
+            );
             1
         }
     };
@@ -121,7 +127,10 @@ fn run_component_with(
 ) -> i32 {
     let mut store = Store::new();
     if let Err(error) = limits.apply(&mut store) {
-        eprintln!("error: cannot start the time limit: {error}");
+        eprintln!(
+            "error: cannot start the time limit: {}",
+            crate::error::IoMessage(&error)
+        );
         return 1;
     }
     let mut host = WasiP2::with_catalog(wasi, store.interrupt_state(), catalog);

@@ -29,6 +29,49 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// An `io::Error` as its `Display` shows it (`No such file or directory (os error 2)`, or
+/// the message it carries), for the errors of the runtime's own system calls: mappings,
+/// the timer thread, preopened directories.
+///
+/// In executables it is written here rather than by std's `Display`, which carries the
+/// descriptions of every `ErrorKind` and their tables (about 1.3 KB of every static
+/// executable) for errors that have neither a code nor a message, which the runtime of
+/// executables never reports: its mappings and timer fail with a code or a message of
+/// their own (`BadRange`, `TimerNotLinked`), and the part that opens preopens gives every
+/// error one (`wasi::open_ambient_dir`). Elsewhere it is std's `Display`.
+pub(crate) struct IoMessage<'a>(pub &'a std::io::Error);
+
+impl fmt::Display for IoMessage<'_> {
+    #[cfg(feature = "exe-main")]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(code) = self.0.raw_os_error() {
+            // As std words it: the C library's description, then the code.
+            let mut buffer = [0 as std::ffi::c_char; 128];
+            // SAFETY: `strerror_r` writes at most `buffer.len()` bytes, NUL-terminated, into
+            // the zeroed buffer (which stays an empty string if it writes nothing).
+            let detail = unsafe {
+                libc::strerror_r(code, buffer.as_mut_ptr(), buffer.len());
+                std::ffi::CStr::from_ptr(buffer.as_ptr())
+            };
+            return write!(
+                f,
+                "{} (os error {code})",
+                String::from_utf8_lossy(detail.to_bytes())
+            );
+        }
+        match self.0.get_ref() {
+            Some(inner) => fmt::Display::fmt(inner, f),
+            // Not reached (see above); says what little is known.
+            None => f.write_str("an error without a code or a message"),
+        }
+    }
+
+    #[cfg(not(feature = "exe-main"))]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.0, f)
+    }
+}
+
 /// One frame of a trap's backtrace, innermost first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FrameInfo {

@@ -14,8 +14,9 @@
 //! and applying element segments ([`ELEMENTS`]), creating the tags it defines ([`TAGS`]),
 //! and checking imported tables, memories, globals and tags ([`ENTITY_IMPORTS`]). `kiln
 //! build` links each when the module has what it works on, so a hello carries none of
-//! them; elsewhere they are plain calls. A phase with work to do in an executable linked
-//! without it fails the instantiation, naming what is missing.
+//! them; elsewhere they are plain calls. So is the mapping of the module's memory image
+//! ([`MEMORY_IMAGE`]), linked when the module has one. A phase with work to do in an
+//! executable linked without it fails the instantiation, naming what is missing.
 //!
 //!
 //! The phases are kept out of line (`#[inline(never)]`): inlined into one function they
@@ -25,6 +26,7 @@
 //! [`ELEMENTS`]: super::linked::ELEMENTS
 //! [`TAGS`]: super::linked::TAGS
 //! [`ENTITY_IMPORTS`]: super::linked::ENTITY_IMPORTS
+//! [`MEMORY_IMAGE`]: super::linked::MEMORY_IMAGE
 
 use super::const_expr::evaluate;
 use super::instance::{vmctx_layout, InstanceData};
@@ -98,6 +100,9 @@ pub(crate) unsafe fn instantiate(
 /// documentation).
 type Phase = fn(&mut VMStore, &mut InstanceData) -> Result<(), InstantiateError>;
 
+/// Applying the memory image: whether the module had one (see `apply_memory_image`).
+type MemoryImage = fn(&mut VMStore, &InstanceData) -> Result<bool, InstantiateError>;
+
 /// The check of an imported table, memory, global or tag against its import type.
 type EntityImportCheck = fn(&VMStore, &Module, ImportType, (ExternKind, u32)) -> Result<(), String>;
 
@@ -112,6 +117,8 @@ super::linked::linked_part!(
     kiln_linked_entity_imports,
     fn linked_entity_imports() -> Option<EntityImportCheck>
 );
+#[cfg(feature = "exe-main")]
+super::linked::linked_part!(kiln_linked_memory_image, fn linked_memory_image() -> Option<MemoryImage>);
 
 #[cfg(not(feature = "exe-main"))]
 fn linked_tables() -> Option<Phase> {
@@ -128,6 +135,10 @@ fn linked_tags() -> Option<Phase> {
 #[cfg(not(feature = "exe-main"))]
 fn linked_entity_imports() -> Option<EntityImportCheck> {
     Some(check_entity_import)
+}
+#[cfg(not(feature = "exe-main"))]
+fn linked_memory_image() -> Option<MemoryImage> {
+    Some(apply_memory_image)
 }
 
 /// The part `part` that a module with `what` needs, or the error of an executable linked
@@ -725,7 +736,16 @@ fn apply_elements(
 fn apply_data(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), InstantiateError> {
     let module = instance.module.clone();
     let metadata = module.metadata();
-    let image_applied = apply_memory_image(store, instance)?;
+    let image_applied = match metadata.memory_image_offset {
+        Some(_) => linked_memory_image().ok_or_else(|| {
+            InstantiateError::Host(
+                "the module has a memory image, but the executable was linked without the \
+                 code that maps it"
+                    .into(),
+            )
+        })?(store, instance)?,
+        None => false,
+    };
     for (segment_index, segment) in metadata.data.iter().enumerate() {
         let DataMode::Active { memory, offset } = &segment.mode else {
             continue;
@@ -765,7 +785,7 @@ fn apply_data(store: &mut VMStore, instance: &mut InstanceData) -> Result<(), In
 }
 
 /// Maps or copies the module's memory image into its first memory; whether it had one.
-#[inline(never)]
+#[cfg_attr(feature = "exe-main", export_name = "kiln_apply_memory_image")]
 fn apply_memory_image(
     store: &mut VMStore,
     instance: &InstanceData,

@@ -94,6 +94,14 @@ pub const UNPACK_NAMES: LinkedPart = LinkedPart {
     definition: "kiln_unpack_names",
 };
 
+/// Mapping (or copying) the module's memory image into its first memory at instantiation
+/// (`vm/instantiate.rs`, `vm/memory_image.rs`, with the C library's `dl_iterate_phdr`):
+/// linked when the module has an image, which only one with 64 KiB of data or more does.
+pub const MEMORY_IMAGE: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_memory_image",
+    definition: "kiln_apply_memory_image",
+};
+
 /// Instantiation's creation of the tables a module defines (`vm/instantiate.rs`, with the
 /// tables' storage): linked when the module defines a table.
 pub const TABLES: LinkedPart = LinkedPart {
@@ -240,6 +248,12 @@ mod tests {
             TAGS.definition,
             ENTITY_IMPORTS.pointer,
             ENTITY_IMPORTS.definition,
+            MEMORY_IMAGE.pointer,
+            MEMORY_IMAGE.definition,
+            UNPACK_DATA.pointer,
+            UNPACK_DATA.definition,
+            UNPACK_NAMES.pointer,
+            UNPACK_NAMES.definition,
             BUILTINS_POINTER,
             BUILTIN_MISSING,
         ];

@@ -161,7 +161,8 @@ impl LinearMemory {
             Some(mapping) if mapping_len > 0 => Ok(mapping),
             _ => Mmap::reserve(mapping_len).map_err(|error| {
                 Error::new(format!(
-                    "cannot reserve {mapping_len} bytes of address space for a memory: {error}"
+                    "cannot reserve {mapping_len} bytes of address space for a memory: {}",
+                    crate::error::IoMessage(&error)
                 ))
             }),
         };
@@ -189,7 +190,12 @@ impl LinearMemory {
             let accessible = self.len;
             self.mapping_mut()
                 .make_accessible(accessible, len - accessible)
-                .map_err(|error| Error::new(format!("cannot grow memory: {error}")))?;
+                .map_err(|error| {
+                    Error::new(format!(
+                        "cannot grow memory: {}",
+                        crate::error::IoMessage(&error)
+                    ))
+                })?;
         }
         self.len = len;
         Ok(())

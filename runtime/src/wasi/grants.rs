@@ -180,16 +180,14 @@ impl Grants {
                 }
                 KIND_INHERIT_ENV => grants.inherit_env = true,
                 KIND_DETERMINISTIC => grants.deterministic = true,
-                KIND_MAX_MEMORY => {
-                    grants.limits.resources.max_memory_bytes = Some(text?.parse().ok()?)
-                }
+                KIND_MAX_MEMORY => grants.limits.resources.max_memory_bytes = Some(decimal(text?)?),
                 KIND_MAX_TABLE_ELEMENTS => {
-                    grants.limits.resources.max_table_elements = Some(text?.parse().ok()?)
+                    grants.limits.resources.max_table_elements = Some(decimal(text?)?)
                 }
-                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(text?.parse().ok()?),
-                KIND_FUEL => grants.limits.fuel = Some(text?.parse().ok()?),
+                KIND_MAX_STACK => grants.limits.max_wasm_stack = Some(decimal(text?)?),
+                KIND_FUEL => grants.limits.fuel = Some(decimal(text?)?),
                 KIND_TIMEOUT => {
-                    let nanos = text?.parse().ok()?;
+                    let nanos = decimal(text?)?;
                     grants.limits.timeout = Some(std::time::Duration::from_nanos(nanos))
                 }
                 // Binary, so that decoding them needs no text parsing: the code of every
@@ -207,8 +205,8 @@ impl Grants {
                 KIND_INHERIT_NETWORK => grants.network.inherit = true,
                 KIND_ARGV0 => grants.argv0 = Some(text?.into()),
                 KIND_CWD => grants.cwd = Some(text?.into()),
-                KIND_MAX_RESOURCES => grants.limits.max_resources = Some(text?.parse().ok()?),
-                KIND_HOSTCALL_FUEL => grants.limits.hostcall_fuel = Some(text?.parse().ok()?),
+                KIND_MAX_RESOURCES => grants.limits.max_resources = Some(decimal(text?)?),
+                KIND_HOSTCALL_FUEL => grants.limits.hostcall_fuel = Some(decimal(text?)?),
                 _ => return None,
             }
             records = &rest[4 + len..];
@@ -256,6 +254,26 @@ impl Grants {
     }
 }
 
+/// The number a limit record holds, in decimal as `str::parse` reads it (an optional `+`,
+/// then at least one digit), converted to the limit's type; `None` when it is not one or
+/// does not fit. Not `str::parse` itself: its instances for each integer type were 380
+/// bytes of every executable.
+fn decimal<T: TryFrom<u64>>(text: &str) -> Option<T> {
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value = 0u64;
+    for byte in digits.bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    T::try_from(value).ok()
+}
+
 /// A granted directory that cannot be opened.
 ///
 /// A type of its own rather than an `io::Error` with a formatted message: that would bring
@@ -270,7 +288,12 @@ pub struct PreopenError {
 
 impl std::fmt::Display for PreopenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "preopening {}: {}", self.host, self.error)
+        write!(
+            f,
+            "preopening {}: {}",
+            self.host,
+            crate::error::IoMessage(&self.error)
+        )
     }
 }
 
@@ -357,6 +380,35 @@ mod tests {
         assert!(debug.contains("initial_cwd: None"), "{debug}");
         // A malformed limit record.
         assert_eq!(Grants::decode(&[18, 1, 0, 0, 0, b'x']), None);
+    }
+
+    #[test]
+    fn limits_decode_as_str_parse_reads_them() {
+        for text in [
+            "0",
+            "+7",
+            "007",
+            "18446744073709551615",
+            "18446744073709551616",
+            "4294967295",
+            "4294967296",
+            "",
+            "+",
+            "-1",
+            "1 ",
+            " 1",
+            "1_000",
+            "١",
+            "0x10",
+        ] {
+            assert_eq!(decimal::<u64>(text), text.parse::<u64>().ok(), "{text:?}");
+            assert_eq!(decimal::<u32>(text), text.parse::<u32>().ok(), "{text:?}");
+            assert_eq!(
+                decimal::<usize>(text),
+                text.parse::<usize>().ok(),
+                "{text:?}"
+            );
+        }
     }
 
     fn pattern(text: &str) -> AddressPattern {

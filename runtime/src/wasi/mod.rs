@@ -180,10 +180,37 @@ pub(crate) fn inherited_env_linked() -> bool {
 /// Opens the host directory `path` for a preopen. In the runtime of executables this is a
 /// part linked on demand (`vm/linked.rs`): `kiln build` links it when it bakes in a `--dir`
 /// grant, and only then does an executable carry the code that opens host paths.
+///
+/// Its errors all have a code or a message, as `error::IoMessage` needs in executables:
+/// one without (a bare `ErrorKind`) gets std's description of it as its message, here, so
+/// that only this part links those descriptions.
 #[cfg_attr(feature = "exe-main", export_name = "kiln_open_preopen")]
 fn open_ambient_dir(path: &Path) -> std::io::Result<cap_std::fs::Dir> {
-    cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority())
+    cap_std::fs::Dir::open_ambient_dir(path, cap_std::ambient_authority()).map_err(|error| {
+        if error.raw_os_error().is_some() || error.get_ref().is_some() {
+            return error;
+        }
+        std::io::Error::new(error.kind(), Described(error.to_string()))
+    })
 }
+
+/// An error's description, as its own message (see [`open_ambient_dir`]). `Debug` writes
+/// it as it is: a `String`'s would escape it, with the Unicode tables that takes.
+struct Described(String);
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Debug for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Described {}
 
 #[cfg(not(feature = "exe-main"))]
 use open_ambient_dir as open_preopen;
