@@ -32,16 +32,15 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x2e
+;;     15: ja 0x2b
 ;;     17: addl $1, (%r11, %rcx)
 ;;     1c: subl $1, %edx
 ;;     1f: addl $4, %esi
 ;;     25: testl %edx, %edx
 ;;     27: jne 0xc
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: ud2
+;;     29: leave
+;;     2a: retq
+;;     2b: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -49,7 +48,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x8d
+;;     12: ja 0x86
 ;;     14: subq $0x30, %rsp
 ;;     18: movq %rbx, (%rsp)
 ;;     1c: movq %r12, 8(%rsp)
@@ -66,7 +65,7 @@
 ;;     47: callq *%r12
 ;;     4a: leaq 4(%r14), %rax
 ;;     4e: cmpq 0x28(%rbx), %rax
-;;     52: ja 0x8f
+;;     52: ja 0x88
 ;;     54: movq 0x20(%rbx), %rax
 ;;     58: addl $1, (%rax, %r14)
 ;;     5d: movq %r15, %rdx
@@ -80,12 +79,10 @@
 ;;     75: movq 0x10(%rsp), %r13
 ;;     7a: movq 0x18(%rsp), %r14
 ;;     7f: movq 0x20(%rsp), %r15
-;;     84: addq $0x30, %rsp
-;;     88: movq %rbp, %rsp
-;;     8b: popq %rbp
-;;     8c: retq
-;;     8d: ud2
-;;     8f: ud2
+;;     84: leave
+;;     85: retq
+;;     86: ud2
+;;     88: ud2
 ;; == x86_64 + avx2 ==
 ;; add_one:
 ;;      0: pushq %rbp
@@ -95,16 +92,15 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x2e
+;;     15: ja 0x2b
 ;;     17: addl $1, (%r11, %rcx)
 ;;     1c: subl $1, %edx
 ;;     1f: addl $4, %esi
 ;;     25: testl %edx, %edx
 ;;     27: jne 0xc
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: ud2
+;;     29: leave
+;;     2a: retq
+;;     2b: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -112,7 +108,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x8d
+;;     12: ja 0x86
 ;;     14: subq $0x30, %rsp
 ;;     18: movq %rbx, (%rsp)
 ;;     1c: movq %r12, 8(%rsp)
@@ -129,7 +125,7 @@
 ;;     47: callq *%r12
 ;;     4a: leaq 4(%r14), %rax
 ;;     4e: cmpq 0x28(%rbx), %rax
-;;     52: ja 0x8f
+;;     52: ja 0x88
 ;;     54: movq 0x20(%rbx), %rax
 ;;     58: addl $1, (%rax, %r14)
 ;;     5d: movq %r15, %rdx
@@ -143,9 +139,7 @@
 ;;     75: movq 0x10(%rsp), %r13
 ;;     7a: movq 0x18(%rsp), %r14
 ;;     7f: movq 0x20(%rsp), %r15
-;;     84: addq $0x30, %rsp
-;;     88: movq %rbp, %rsp
-;;     8b: popq %rbp
-;;     8c: retq
-;;     8d: ud2
-;;     8f: ud2
+;;     84: leave
+;;     85: retq
+;;     86: ud2
+;;     88: ud2

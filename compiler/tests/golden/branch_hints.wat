@@ -39,21 +39,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x35
+;;     12: ja 0x32
 ;;     14: testl %esi, %esi
-;;     16: jl 0x20
+;;     16: jl 0x1d
 ;;     18: imull $3, %esi, %eax
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: jmp 0x18
-;;     35: ud2
+;;     1b: leave
+;;     1c: retq
+;;     1d: movq 0x28(%rdi), %r11
+;;     21: movq %rdi, %rax
+;;     24: movq 0x38(%rax), %rdi
+;;     28: movq %rax, %rdx
+;;     2b: callq *%r11
+;;     2e: xorl %esi, %esi
+;;     30: jmp 0x18
+;;     32: ud2
 ;; unhinted_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -61,7 +60,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x33
+;;     12: ja 0x30
 ;;     14: testl %esi, %esi
 ;;     16: jge 0x2b
 ;;     18: movq 0x28(%rdi), %r11
@@ -71,10 +70,9 @@
 ;;     26: callq *%r11
 ;;     29: xorl %esi, %esi
 ;;     2b: imull $3, %esi, %eax
-;;     2e: movq %rbp, %rsp
-;;     31: popq %rbp
-;;     32: retq
-;;     33: ud2
+;;     2e: leave
+;;     2f: retq
+;;     30: ud2
 ;; hinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -82,21 +80,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x35
+;;     12: ja 0x32
 ;;     14: testl %esi, %esi
-;;     16: jl 0x20
+;;     16: jl 0x1d
 ;;     18: imull $3, %esi, %eax
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: jmp 0x18
-;;     35: ud2
+;;     1b: leave
+;;     1c: retq
+;;     1d: movq 0x28(%rdi), %r11
+;;     21: movq %rdi, %rax
+;;     24: movq 0x38(%rax), %rdi
+;;     28: movq %rax, %rdx
+;;     2b: callq *%r11
+;;     2e: xorl %esi, %esi
+;;     30: jmp 0x18
+;;     32: ud2
 ;; unhinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -104,7 +101,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x33
+;;     12: ja 0x30
 ;;     14: testl %esi, %esi
 ;;     16: jge 0x2b
 ;;     18: movq 0x28(%rdi), %r11
@@ -114,10 +111,9 @@
 ;;     26: callq *%r11
 ;;     29: xorl %esi, %esi
 ;;     2b: imull $3, %esi, %eax
-;;     2e: movq %rbp, %rsp
-;;     31: popq %rbp
-;;     32: retq
-;;     33: ud2
+;;     2e: leave
+;;     2f: retq
+;;     30: ud2
 ;; == x86_64 + avx2 ==
 ;; hinted_if:
 ;;      0: pushq %rbp
@@ -126,21 +122,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x35
+;;     12: ja 0x32
 ;;     14: testl %esi, %esi
-;;     16: jl 0x20
+;;     16: jl 0x1d
 ;;     18: imull $3, %esi, %eax
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: jmp 0x18
-;;     35: ud2
+;;     1b: leave
+;;     1c: retq
+;;     1d: movq 0x28(%rdi), %r11
+;;     21: movq %rdi, %rax
+;;     24: movq 0x38(%rax), %rdi
+;;     28: movq %rax, %rdx
+;;     2b: callq *%r11
+;;     2e: xorl %esi, %esi
+;;     30: jmp 0x18
+;;     32: ud2
 ;; unhinted_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -148,7 +143,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x33
+;;     12: ja 0x30
 ;;     14: testl %esi, %esi
 ;;     16: jge 0x2b
 ;;     18: movq 0x28(%rdi), %r11
@@ -158,10 +153,9 @@
 ;;     26: callq *%r11
 ;;     29: xorl %esi, %esi
 ;;     2b: imull $3, %esi, %eax
-;;     2e: movq %rbp, %rsp
-;;     31: popq %rbp
-;;     32: retq
-;;     33: ud2
+;;     2e: leave
+;;     2f: retq
+;;     30: ud2
 ;; hinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -169,21 +163,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x35
+;;     12: ja 0x32
 ;;     14: testl %esi, %esi
-;;     16: jl 0x20
+;;     16: jl 0x1d
 ;;     18: imull $3, %esi, %eax
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: retq
-;;     20: movq 0x28(%rdi), %r11
-;;     24: movq %rdi, %rax
-;;     27: movq 0x38(%rax), %rdi
-;;     2b: movq %rax, %rdx
-;;     2e: callq *%r11
-;;     31: xorl %esi, %esi
-;;     33: jmp 0x18
-;;     35: ud2
+;;     1b: leave
+;;     1c: retq
+;;     1d: movq 0x28(%rdi), %r11
+;;     21: movq %rdi, %rax
+;;     24: movq 0x38(%rax), %rdi
+;;     28: movq %rax, %rdx
+;;     2b: callq *%r11
+;;     2e: xorl %esi, %esi
+;;     30: jmp 0x18
+;;     32: ud2
 ;; unhinted_br_if:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -191,7 +184,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x33
+;;     12: ja 0x30
 ;;     14: testl %esi, %esi
 ;;     16: jge 0x2b
 ;;     18: movq 0x28(%rdi), %r11
@@ -201,7 +194,6 @@
 ;;     26: callq *%r11
 ;;     29: xorl %esi, %esi
 ;;     2b: imull $3, %esi, %eax
-;;     2e: movq %rbp, %rsp
-;;     31: popq %rbp
-;;     32: retq
-;;     33: ud2
+;;     2e: leave
+;;     2f: retq
+;;     30: ud2

@@ -45,20 +45,8 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movl (%rsi, %rdi), %eax
 ;;     11: bswapl %eax
-;;     13: movq %rbp, %rsp
-;;     16: popq %rbp
-;;     17: retq
-;; le16:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movq %r8, %rdi
-;;      e: movl %edi, %edi
-;;     10: movzwq 8(%rsi, %rdi), %rax
-;;     16: movq %rbp, %rsp
-;;     19: popq %rbp
-;;     1a: retq
+;;     13: leave
+;;     14: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -67,9 +55,18 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movq (%rsi, %rdi), %rax
 ;;     12: bswapq %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq
+;; le16:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movzwq 8(%rsi, %rdi), %rax
+;;     16: leave
+;;     17: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -81,9 +78,8 @@
 ;;     19: shll $8, %r11d
 ;;     1d: orl %r10d, %r11d
 ;;     20: leal (%r11, %r9), %eax
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: leave
+;;     25: retq
 ;; == x86_64 + avx2 ==
 ;; get4byte:
 ;;      0: pushq %rbp
@@ -93,20 +89,8 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movl (%rsi, %rdi), %eax
 ;;     11: bswapl %eax
-;;     13: movq %rbp, %rsp
-;;     16: popq %rbp
-;;     17: retq
-;; le16:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movq %r8, %rdi
-;;      e: movl %edi, %edi
-;;     10: movzwq 8(%rsi, %rdi), %rax
-;;     16: movq %rbp, %rsp
-;;     19: popq %rbp
-;;     1a: retq
+;;     13: leave
+;;     14: retq
 ;; get8byte:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -115,9 +99,18 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movq (%rsi, %rdi), %rax
 ;;     12: bswapq %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq
+;; le16:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: movzwq 8(%rsi, %rdi), %rax
+;;     16: leave
+;;     17: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -129,6 +122,5 @@
 ;;     19: shll $8, %r11d
 ;;     1d: orl %r10d, %r11d
 ;;     20: leal (%r11, %r9), %eax
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: leave
+;;     25: retq

@@ -30,9 +30,8 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movq (%rsi, %rdi), %rax
 ;;     12: bswapq %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq
 ;; == x86_64 + avx2 ==
 ;; load64_be:
 ;;      0: pushq %rbp
@@ -42,6 +41,5 @@
 ;;      b: movl %r8d, %edi
 ;;      e: movq (%rsi, %rdi), %rax
 ;;     12: bswapq %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq

@@ -21,9 +21,8 @@
 ;;      8: movq 0x40(%rdi), %rdi
 ;;      c: addl (%rdi), %r8d
 ;;      f: leal 0x10000(%rsi, %r8), %eax
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
+;;     17: leave
+;;     18: retq
 ;; == x86_64 + avx2 ==
 ;; f:
 ;;      0: pushq %rbp
@@ -32,6 +31,5 @@
 ;;      8: movq 0x40(%rdi), %rdi
 ;;      c: addl (%rdi), %r8d
 ;;      f: leal 0x10000(%rsi, %r8), %eax
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
+;;     17: leave
+;;     18: retq

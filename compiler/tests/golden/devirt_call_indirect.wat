@@ -39,41 +39,40 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6a
+;;     12: ja 0x67
 ;;     14: movl %esi, %eax
 ;;     16: cmpq $4, %rax
-;;     1a: jae 0x6c
+;;     1a: jae 0x69
 ;;     1c: movq (%rip), %rcx
 ;;     23: movl 0x20(%rcx, %rax, 4), %esi
 ;;     27: movq (%rcx, %rax, 8), %r9
 ;;     2b: testl %esi, %esi
-;;     2d: jne 0x3d
+;;     2d: jne 0x3a
 ;;     2f: movq %rdx, %rsi
 ;;     32: movq %rdi, %rdx
 ;;     35: callq *%r9
-;;     38: movq %rbp, %rsp
-;;     3b: popq %rbp
-;;     3c: retq
-;;     3d: movq 0x20(%rdi), %rcx
-;;     41: cmpq 0x28(%rdi), %rax
-;;     45: jae 0x6e
-;;     47: movq (%rcx, %rax, 8), %rax
-;;     4b: testq %rax, %rax
-;;     4e: je 0x70
-;;     50: movl 0x18(%rax), %ecx
-;;     53: cmpl 0x40(%rdi), %ecx
-;;     56: movq %rdi, %rcx
-;;     59: jne 0x72
-;;     5b: movq (%rax), %r9
-;;     5e: movq 0x10(%rax), %rdi
-;;     62: movq %rdx, %rsi
-;;     65: movq %rcx, %rdx
-;;     68: jmp 0x35
-;;     6a: ud2
-;;     6c: ud2
-;;     6e: ud2
-;;     70: ud2
-;;     72: ud2
+;;     38: leave
+;;     39: retq
+;;     3a: movq 0x20(%rdi), %rcx
+;;     3e: cmpq 0x28(%rdi), %rax
+;;     42: jae 0x6b
+;;     44: movq (%rcx, %rax, 8), %rax
+;;     48: testq %rax, %rax
+;;     4b: je 0x6d
+;;     4d: movl 0x18(%rax), %ecx
+;;     50: cmpl 0x40(%rdi), %ecx
+;;     53: movq %rdi, %rcx
+;;     56: jne 0x6f
+;;     58: movq (%rax), %r9
+;;     5b: movq 0x10(%rax), %rdi
+;;     5f: movq %rdx, %rsi
+;;     62: movq %rcx, %rdx
+;;     65: jmp 0x35
+;;     67: ud2
+;;     69: ud2
+;;     6b: ud2
+;;     6d: ud2
+;;     6f: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -81,31 +80,38 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x4c
+;;     12: ja 0x49
 ;;     14: movq 0x30(%rdi), %r10
 ;;     18: movl %esi, %r11d
 ;;     1b: cmpq 0x38(%rdi), %r11
-;;     1f: jae 0x4e
+;;     1f: jae 0x4b
 ;;     21: movq (%r10, %r11, 8), %rax
 ;;     25: testq %rax, %rax
-;;     28: je 0x50
+;;     28: je 0x4d
 ;;     2a: movl 0x18(%rax), %ecx
 ;;     2d: cmpl 0x40(%rdi), %ecx
 ;;     30: movq %rdi, %rsi
-;;     33: jne 0x52
+;;     33: jne 0x4f
 ;;     35: movq (%rax), %rcx
 ;;     38: movq 0x10(%rax), %rdi
 ;;     3c: movq %rdx, %rax
 ;;     3f: movq %rsi, %rdx
 ;;     42: movq %rax, %rsi
 ;;     45: callq *%rcx
-;;     47: movq %rbp, %rsp
-;;     4a: popq %rbp
-;;     4b: retq
-;;     4c: ud2
-;;     4e: ud2
-;;     50: ud2
-;;     52: ud2
+;;     47: leave
+;;     48: retq
+;;     49: ud2
+;;     4b: ud2
+;;     4d: ud2
+;;     4f: ud2
+;; half:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: mulsd 4(%rip), %xmm0
+;;      c: leave
+;;      d: retq
+;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
+;;     1e: .byte 00 00
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -113,20 +119,24 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x1e
+;;     12: ja 0x1b
 ;;     14: callq 0x19
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: ud2
+;;     19: leave
+;;     1a: retq
+;;     1b: ud2
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rsi, %rsi), %eax
+;;      7: leave
+;;      8: retq
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq %rsi, %rax
 ;;      7: imull %esi, %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; wasm_function_7:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -134,48 +144,31 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x4f
+;;     12: ja 0x4c
 ;;     14: movl %esi, %eax
 ;;     16: cmpq $3, %rax
-;;     1a: jne 0x26
+;;     1a: jne 0x23
 ;;     1c: callq 0x21
-;;     21: movq %rbp, %rsp
-;;     24: popq %rbp
-;;     25: retq
-;;     26: movq 0x20(%rdi), %rcx
-;;     2a: cmpq 0x28(%rdi), %rax
-;;     2e: jae 0x51
-;;     30: movq (%rcx, %rax, 8), %rax
-;;     34: testq %rax, %rax
-;;     37: je 0x53
-;;     39: movl 0x18(%rax), %ecx
-;;     3c: cmpl 0x44(%rdi), %ecx
-;;     3f: movq %rdi, %rsi
-;;     42: jne 0x55
-;;     44: movq (%rax), %rcx
-;;     47: movq 0x10(%rax), %rdi
-;;     4b: callq *%rcx
-;;     4d: jmp 0x21
-;;     4f: ud2
-;;     51: ud2
-;;     53: ud2
-;;     55: ud2
-;; half:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: mulsd 0x14(%rip), %xmm0
-;;      c: movq %rbp, %rsp
-;;      f: popq %rbp
-;;     10: retq
-;;     11: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-;;     21: .byte 00 00 00 00 00 e0 3f 00 00 00 00 00 00 00 00
-;; double:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: leal (%rsi, %rsi), %eax
-;;      7: movq %rbp, %rsp
-;;      a: popq %rbp
-;;      b: retq
+;;     21: leave
+;;     22: retq
+;;     23: movq 0x20(%rdi), %rcx
+;;     27: cmpq 0x28(%rdi), %rax
+;;     2b: jae 0x4e
+;;     2d: movq (%rcx, %rax, 8), %rax
+;;     31: testq %rax, %rax
+;;     34: je 0x50
+;;     36: movl 0x18(%rax), %ecx
+;;     39: cmpl 0x44(%rdi), %ecx
+;;     3c: movq %rdi, %rsi
+;;     3f: jne 0x52
+;;     41: movq (%rax), %rcx
+;;     44: movq 0x10(%rax), %rdi
+;;     48: callq *%rcx
+;;     4a: jmp 0x21
+;;     4c: ud2
+;;     4e: ud2
+;;     50: ud2
+;;     52: ud2
 ;; == x86_64 + avx2 ==
 ;; wasm_function_4:
 ;;      0: pushq %rbp
@@ -184,41 +177,40 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x6a
+;;     12: ja 0x67
 ;;     14: movl %esi, %eax
 ;;     16: cmpq $4, %rax
-;;     1a: jae 0x6c
+;;     1a: jae 0x69
 ;;     1c: movq (%rip), %rcx
 ;;     23: movl 0x20(%rcx, %rax, 4), %esi
 ;;     27: movq (%rcx, %rax, 8), %r9
 ;;     2b: testl %esi, %esi
-;;     2d: jne 0x3d
+;;     2d: jne 0x3a
 ;;     2f: movq %rdx, %rsi
 ;;     32: movq %rdi, %rdx
 ;;     35: callq *%r9
-;;     38: movq %rbp, %rsp
-;;     3b: popq %rbp
-;;     3c: retq
-;;     3d: movq 0x20(%rdi), %rcx
-;;     41: cmpq 0x28(%rdi), %rax
-;;     45: jae 0x6e
-;;     47: movq (%rcx, %rax, 8), %rax
-;;     4b: testq %rax, %rax
-;;     4e: je 0x70
-;;     50: movl 0x18(%rax), %ecx
-;;     53: cmpl 0x40(%rdi), %ecx
-;;     56: movq %rdi, %rcx
-;;     59: jne 0x72
-;;     5b: movq (%rax), %r9
-;;     5e: movq 0x10(%rax), %rdi
-;;     62: movq %rdx, %rsi
-;;     65: movq %rcx, %rdx
-;;     68: jmp 0x35
-;;     6a: ud2
-;;     6c: ud2
-;;     6e: ud2
-;;     70: ud2
-;;     72: ud2
+;;     38: leave
+;;     39: retq
+;;     3a: movq 0x20(%rdi), %rcx
+;;     3e: cmpq 0x28(%rdi), %rax
+;;     42: jae 0x6b
+;;     44: movq (%rcx, %rax, 8), %rax
+;;     48: testq %rax, %rax
+;;     4b: je 0x6d
+;;     4d: movl 0x18(%rax), %ecx
+;;     50: cmpl 0x40(%rdi), %ecx
+;;     53: movq %rdi, %rcx
+;;     56: jne 0x6f
+;;     58: movq (%rax), %r9
+;;     5b: movq 0x10(%rax), %rdi
+;;     5f: movq %rdx, %rsi
+;;     62: movq %rcx, %rdx
+;;     65: jmp 0x35
+;;     67: ud2
+;;     69: ud2
+;;     6b: ud2
+;;     6d: ud2
+;;     6f: ud2
 ;; wasm_function_5:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -226,31 +218,38 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x4c
+;;     12: ja 0x49
 ;;     14: movq 0x30(%rdi), %r10
 ;;     18: movl %esi, %r11d
 ;;     1b: cmpq 0x38(%rdi), %r11
-;;     1f: jae 0x4e
+;;     1f: jae 0x4b
 ;;     21: movq (%r10, %r11, 8), %rax
 ;;     25: testq %rax, %rax
-;;     28: je 0x50
+;;     28: je 0x4d
 ;;     2a: movl 0x18(%rax), %ecx
 ;;     2d: cmpl 0x40(%rdi), %ecx
 ;;     30: movq %rdi, %rsi
-;;     33: jne 0x52
+;;     33: jne 0x4f
 ;;     35: movq (%rax), %rcx
 ;;     38: movq 0x10(%rax), %rdi
 ;;     3c: movq %rdx, %rax
 ;;     3f: movq %rsi, %rdx
 ;;     42: movq %rax, %rsi
 ;;     45: callq *%rcx
-;;     47: movq %rbp, %rsp
-;;     4a: popq %rbp
-;;     4b: retq
-;;     4c: ud2
-;;     4e: ud2
-;;     50: ud2
-;;     52: ud2
+;;     47: leave
+;;     48: retq
+;;     49: ud2
+;;     4b: ud2
+;;     4d: ud2
+;;     4f: ud2
+;; half:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: vmulsd 4(%rip), %xmm0, %xmm0
+;;      c: leave
+;;      d: retq
+;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
+;;     1e: .byte 00 00
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -258,20 +257,24 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x1e
+;;     12: ja 0x1b
 ;;     14: callq 0x19
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: ud2
+;;     19: leave
+;;     1a: retq
+;;     1b: ud2
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rsi, %rsi), %eax
+;;      7: leave
+;;      8: retq
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq %rsi, %rax
 ;;      7: imull %esi, %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; wasm_function_7:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -279,45 +282,28 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x4f
+;;     12: ja 0x4c
 ;;     14: movl %esi, %eax
 ;;     16: cmpq $3, %rax
-;;     1a: jne 0x26
+;;     1a: jne 0x23
 ;;     1c: callq 0x21
-;;     21: movq %rbp, %rsp
-;;     24: popq %rbp
-;;     25: retq
-;;     26: movq 0x20(%rdi), %rcx
-;;     2a: cmpq 0x28(%rdi), %rax
-;;     2e: jae 0x51
-;;     30: movq (%rcx, %rax, 8), %rax
-;;     34: testq %rax, %rax
-;;     37: je 0x53
-;;     39: movl 0x18(%rax), %ecx
-;;     3c: cmpl 0x44(%rdi), %ecx
-;;     3f: movq %rdi, %rsi
-;;     42: jne 0x55
-;;     44: movq (%rax), %rcx
-;;     47: movq 0x10(%rax), %rdi
-;;     4b: callq *%rcx
-;;     4d: jmp 0x21
-;;     4f: ud2
-;;     51: ud2
-;;     53: ud2
-;;     55: ud2
-;; half:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: vmulsd 0x14(%rip), %xmm0, %xmm0
-;;      c: movq %rbp, %rsp
-;;      f: popq %rbp
-;;     10: retq
-;;     11: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-;;     21: .byte 00 00 00 00 00 e0 3f 00 00 00 00 00 00 00 00
-;; double:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: leal (%rsi, %rsi), %eax
-;;      7: movq %rbp, %rsp
-;;      a: popq %rbp
-;;      b: retq
+;;     21: leave
+;;     22: retq
+;;     23: movq 0x20(%rdi), %rcx
+;;     27: cmpq 0x28(%rdi), %rax
+;;     2b: jae 0x4e
+;;     2d: movq (%rcx, %rax, 8), %rax
+;;     31: testq %rax, %rax
+;;     34: je 0x50
+;;     36: movl 0x18(%rax), %ecx
+;;     39: cmpl 0x44(%rdi), %ecx
+;;     3c: movq %rdi, %rsi
+;;     3f: jne 0x52
+;;     41: movq (%rax), %rcx
+;;     44: movq 0x10(%rax), %rdi
+;;     48: callq *%rcx
+;;     4a: jmp 0x21
+;;     4c: ud2
+;;     4e: ud2
+;;     50: ud2
+;;     52: ud2

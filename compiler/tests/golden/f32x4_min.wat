@@ -23,18 +23,16 @@
 ;;     19: orps %xmm0, %xmm2
 ;;     1c: psrld $0xa, %xmm0
 ;;     21: andnps %xmm2, %xmm0
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: leave
+;;     25: retq
 ;; f32x4_pmin:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movdqa %xmm0, %xmm5
 ;;      8: movdqa %xmm1, %xmm0
 ;;      c: minps %xmm5, %xmm0
-;;      f: movq %rbp, %rsp
-;;     12: popq %rbp
-;;     13: retq
+;;      f: leave
+;;     10: retq
 ;; == x86_64 + avx2 ==
 ;; f32x4_min:
 ;;      0: pushq %rbp
@@ -46,13 +44,11 @@
 ;;     15: vorps %xmm1, %xmm0, %xmm0
 ;;     19: vpsrld $0xa, %xmm1, %xmm1
 ;;     1e: vandnps %xmm0, %xmm1, %xmm0
-;;     22: movq %rbp, %rsp
-;;     25: popq %rbp
-;;     26: retq
+;;     22: leave
+;;     23: retq
 ;; f32x4_pmin:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vminps %xmm0, %xmm1, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq

@@ -15,11 +15,10 @@
 ;;      9: movdqa %xmm0, %xmm6
 ;;      d: pcmpeqw 0xb(%rip), %xmm6
 ;;     15: pxor %xmm6, %xmm0
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: .byte 00 00 00 80 00 80 00 80 00 80 00 80 00 80 00 80
-;;     2e: .byte 00 80
+;;     19: leave
+;;     1a: retq
+;;     1b: .byte 00 00 00 00 00 00 80 00 80 00 80 00 80 00 80 00
+;;     2b: .byte 80 00 80 00 80
 ;; == x86_64 + avx2 ==
 ;; i16x8_q15mulr_sat_s:
 ;;      0: pushq %rbp
@@ -27,8 +26,7 @@
 ;;      4: vpmulhrsw %xmm1, %xmm0, %xmm4
 ;;      9: vpcmpeqw 0xf(%rip), %xmm4, %xmm6
 ;;     11: vpxor %xmm6, %xmm4, %xmm0
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
-;;     1a: .byte 00 00 00 00 00 00 00 80 00 80 00 80 00 80 00 80
-;;     2a: .byte 00 80 00 80 00 80
+;;     15: leave
+;;     16: retq
+;;     17: .byte 00 00 00 00 00 00 00 00 00 00 80 00 80 00 80 00
+;;     27: .byte 80 00 80 00 80 00 80 00 80

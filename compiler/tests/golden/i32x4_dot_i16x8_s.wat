@@ -14,9 +14,8 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: pmaddwd %xmm1, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq
 ;; i16x8_extadd_pairwise_i8x16_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -24,26 +23,23 @@
 ;;      8: movdqu 0x10(%rip), %xmm0
 ;;     10: movdqa %xmm4, %xmm6
 ;;     14: pmaddubsw %xmm6, %xmm0
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: .byte 00 00 01 01 01 01 01 01 01 01 01 01 01 01 01 01
-;;     2e: .byte 01 01
+;;     19: leave
+;;     1a: retq
+;;     1b: .byte 00 00 00 00 00 01 01 01 01 01 01 01 01 01 01 01
+;;     2b: .byte 01 01 01 01 01
 ;; == x86_64 + avx2 ==
 ;; i32x4_dot_i16x8_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vpmaddwd %xmm1, %xmm0, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq
 ;; i16x8_extadd_pairwise_i8x16_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vmovdqu 0x14(%rip), %xmm3
 ;;      c: vpmaddubsw %xmm0, %xmm3, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
-;;     16: .byte 00 00 00 00 00 00 00 00 00 00 01 01 01 01 01 01
-;;     26: .byte 01 01 01 01 01 01 01 01 01 01
+;;     11: leave
+;;     12: retq
+;;     13: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 01 01 01
+;;     23: .byte 01 01 01 01 01 01 01 01 01 01 01 01 01

@@ -14,14 +14,13 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: movdqa %xmm0, %xmm4
 ;;      8: cmpeqpd %xmm0, %xmm4
-;;      d: andps 0x1c(%rip), %xmm4
+;;      d: andps 0xc(%rip), %xmm4
 ;;     14: minpd %xmm4, %xmm0
 ;;     18: cvttpd2dq %xmm0, %xmm0
-;;     1c: movq %rbp, %rsp
-;;     1f: popq %rbp
-;;     20: retq
-;;     21: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-;;     31: .byte 00 c0 ff ff ff df 41 00 00 c0 ff ff ff df 41
+;;     1c: leave
+;;     1d: retq
+;;     1e: .byte 00 00 00 00 c0 ff ff ff df 41 00 00 c0 ff ff ff
+;;     2e: .byte df 41
 ;; == x86_64 + avx2 ==
 ;; i32x4_trunc_sat_f64x2_s_zero:
 ;;      0: pushq %rbp
@@ -30,8 +29,7 @@
 ;;      9: vandps 0xf(%rip), %xmm3, %xmm5
 ;;     11: vminpd %xmm5, %xmm0, %xmm7
 ;;     15: vcvttpd2dq %xmm7, %xmm0
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: .byte 00 00 00 00 c0 ff ff ff df 41 00 00 c0 ff ff ff
-;;     2e: .byte df 41
+;;     19: leave
+;;     1a: retq
+;;     1b: .byte 00 00 00 00 00 00 00 c0 ff ff ff df 41 00 00 c0
+;;     2b: .byte ff ff ff df 41

@@ -13,19 +13,17 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: paddusb 0x14(%rip), %xmm1
 ;;      c: pshufb %xmm1, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
-;;     16: .byte 00 00 00 00 00 00 00 00 00 00 70 70 70 70 70 70
-;;     26: .byte 70 70 70 70 70 70 70 70 70 70
+;;     11: leave
+;;     12: retq
+;;     13: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 70 70 70
+;;     23: .byte 70 70 70 70 70 70 70 70 70 70 70 70 70
 ;; == x86_64 + avx2 ==
 ;; i8x16_swizzle:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vpaddusb 0x14(%rip), %xmm1, %xmm4
 ;;      c: vpshufb %xmm4, %xmm0, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
-;;     16: .byte 00 00 00 00 00 00 00 00 00 00 70 70 70 70 70 70
-;;     26: .byte 70 70 70 70 70 70 70 70 70 70
+;;     11: leave
+;;     12: retq
+;;     13: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 70 70 70
+;;     23: .byte 70 70 70 70 70 70 70 70 70 70 70 70 70

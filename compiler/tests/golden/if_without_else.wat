@@ -25,9 +25,8 @@
 ;;     18: subl $1, %esi
 ;;     1b: testl %esi, %esi
 ;;     1d: jne 0xa
-;;     1f: movq %rbp, %rsp
-;;     22: popq %rbp
-;;     23: retq
+;;     1f: leave
+;;     20: retq
 ;; == x86_64 + avx2 ==
 ;; count_even:
 ;;      0: pushq %rbp
@@ -40,6 +39,5 @@
 ;;     18: subl $1, %esi
 ;;     1b: testl %esi, %esi
 ;;     1d: jne 0xa
-;;     1f: movq %rbp, %rsp
-;;     22: popq %rbp
-;;     23: retq
+;;     1f: leave
+;;     20: retq

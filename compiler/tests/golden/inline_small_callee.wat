@@ -22,9 +22,8 @@
 ;;      4: imull $3, %esi, %eax
 ;;      7: imull $3, %edx, %ecx
 ;;      a: leal 2(%rax, %rcx), %eax
-;;      e: movq %rbp, %rsp
-;;     11: popq %rbp
-;;     12: retq
+;;      e: leave
+;;      f: retq
 ;; calls_import:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -32,7 +31,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x32
+;;     12: ja 0x2f
 ;;     14: movq %rdi, %rdx
 ;;     17: movq %rdx, %rdi
 ;;     1a: movq 0x28(%rdi), %r10
@@ -40,18 +39,16 @@
 ;;     22: imull $3, %esi, %r11d
 ;;     26: leal 1(%r11), %esi
 ;;     2a: callq *%r10
-;;     2d: movq %rbp, %rsp
-;;     30: popq %rbp
-;;     31: retq
-;;     32: ud2
+;;     2d: leave
+;;     2e: retq
+;;     2f: ud2
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: imull $3, %esi, %esi
 ;;      7: leal 1(%rsi), %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; == x86_64 + avx2 ==
 ;; sum_scaled:
 ;;      0: pushq %rbp
@@ -59,9 +56,8 @@
 ;;      4: imull $3, %esi, %eax
 ;;      7: imull $3, %edx, %ecx
 ;;      a: leal 2(%rax, %rcx), %eax
-;;      e: movq %rbp, %rsp
-;;     11: popq %rbp
-;;     12: retq
+;;      e: leave
+;;      f: retq
 ;; calls_import:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -69,7 +65,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x32
+;;     12: ja 0x2f
 ;;     14: movq %rdi, %rdx
 ;;     17: movq %rdx, %rdi
 ;;     1a: movq 0x28(%rdi), %r10
@@ -77,15 +73,13 @@
 ;;     22: imull $3, %esi, %r11d
 ;;     26: leal 1(%r11), %esi
 ;;     2a: callq *%r10
-;;     2d: movq %rbp, %rsp
-;;     30: popq %rbp
-;;     31: retq
-;;     32: ud2
+;;     2d: leave
+;;     2e: retq
+;;     2f: ud2
 ;; scale:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: imull $3, %esi, %esi
 ;;      7: leal 1(%rsi), %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq

@@ -29,9 +29,8 @@
 ;;     1c: addl %ecx, %eax
 ;;     1e: cmpl $0x1000, %r8d
 ;;     25: jne 0xd
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;     27: leave
+;;     28: retq
 ;; == x86_64 + avx2 ==
 ;; sum:
 ;;      0: pushq %rbp
@@ -45,6 +44,5 @@
 ;;     1c: addl %ecx, %eax
 ;;     1e: cmpl $0x1000, %r8d
 ;;     25: jne 0xd
-;;     27: movq %rbp, %rsp
-;;     2a: popq %rbp
-;;     2b: retq
+;;     27: leave
+;;     28: retq

@@ -21,40 +21,38 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: cmpq 0x25(%rip), %rsi
-;;      b: ja 0x1b
+;;      b: ja 0x18
 ;;      d: movq 0x20(%rdi), %rax
 ;;     11: movq 0x10(%rax, %rsi), %rax
-;;     16: movq %rbp, %rsp
-;;     19: popq %rbp
-;;     1a: retq
-;;     1b: movq %rsi, %r8
-;;     1e: addq $0x18, %r8
-;;     22: jb 0x2c
-;;     24: cmpq 0x28(%rdi), %r8
-;;     28: ja 0x2e
-;;     2a: jmp 0xd
-;;     2c: ud2
-;;     2e: ud2
-;;     30: .byte e8 ff ff 7f 01 00 00 00
+;;     16: leave
+;;     17: retq
+;;     18: movq %rsi, %r8
+;;     1b: addq $0x18, %r8
+;;     1f: jb 0x29
+;;     21: cmpq 0x28(%rdi), %r8
+;;     25: ja 0x2b
+;;     27: jmp 0xd
+;;     29: ud2
+;;     2b: ud2
+;;     2d: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: cmpq 0x25(%rip), %rsi
-;;      b: ja 0x19
+;;      b: ja 0x16
 ;;      d: movq 0x20(%rdi), %rax
 ;;     11: movb %dl, (%rax, %rsi)
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
-;;     19: movq %rsi, %r8
-;;     1c: addq $1, %r8
-;;     20: jb 0x2a
-;;     22: cmpq 0x28(%rdi), %r8
-;;     26: ja 0x2c
-;;     28: jmp 0xd
-;;     2a: ud2
-;;     2c: ud2
-;;     2e: .byte 00 00 ff ff ff 7f 01 00 00 00
+;;     14: leave
+;;     15: retq
+;;     16: movq %rsi, %r8
+;;     19: addq $1, %r8
+;;     1d: jb 0x27
+;;     1f: cmpq 0x28(%rdi), %r8
+;;     23: ja 0x29
+;;     25: jmp 0xd
+;;     27: ud2
+;;     29: ud2
+;;     2b: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -63,48 +61,45 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: movq 0x10(%rsi, %rdi), %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq
 ;; == x86_64 + avx2 ==
 ;; load64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: cmpq 0x25(%rip), %rsi
-;;      b: ja 0x1b
+;;      b: ja 0x18
 ;;      d: movq 0x20(%rdi), %rax
 ;;     11: movq 0x10(%rax, %rsi), %rax
-;;     16: movq %rbp, %rsp
-;;     19: popq %rbp
-;;     1a: retq
-;;     1b: movq %rsi, %r8
-;;     1e: addq $0x18, %r8
-;;     22: jb 0x2c
-;;     24: cmpq 0x28(%rdi), %r8
-;;     28: ja 0x2e
-;;     2a: jmp 0xd
-;;     2c: ud2
-;;     2e: ud2
-;;     30: .byte e8 ff ff 7f 01 00 00 00
+;;     16: leave
+;;     17: retq
+;;     18: movq %rsi, %r8
+;;     1b: addq $0x18, %r8
+;;     1f: jb 0x29
+;;     21: cmpq 0x28(%rdi), %r8
+;;     25: ja 0x2b
+;;     27: jmp 0xd
+;;     29: ud2
+;;     2b: ud2
+;;     2d: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: cmpq 0x25(%rip), %rsi
-;;      b: ja 0x19
+;;      b: ja 0x16
 ;;      d: movq 0x20(%rdi), %rax
 ;;     11: movb %dl, (%rax, %rsi)
-;;     14: movq %rbp, %rsp
-;;     17: popq %rbp
-;;     18: retq
-;;     19: movq %rsi, %r8
-;;     1c: addq $1, %r8
-;;     20: jb 0x2a
-;;     22: cmpq 0x28(%rdi), %r8
-;;     26: ja 0x2c
-;;     28: jmp 0xd
-;;     2a: ud2
-;;     2c: ud2
-;;     2e: .byte 00 00 ff ff ff 7f 01 00 00 00
+;;     14: leave
+;;     15: retq
+;;     16: movq %rsi, %r8
+;;     19: addq $1, %r8
+;;     1d: jb 0x27
+;;     1f: cmpq 0x28(%rdi), %r8
+;;     23: ja 0x29
+;;     25: jmp 0xd
+;;     27: ud2
+;;     29: ud2
+;;     2b: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -113,6 +108,5 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: movq 0x10(%rsi, %rdi), %rax
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     15: leave
+;;     16: retq

@@ -23,18 +23,16 @@
 ;;     16: movq (%rip), %rdi
 ;;     1d: addq $1, (%rdi)
 ;;     21: imull $3, %esi, %eax
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: leave
+;;     25: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq (%rip), %rdi
 ;;      b: addq $1, (%rdi)
 ;;      f: imull $3, %esi, %eax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;     12: leave
+;;     13: retq
 ;; == x86_64 + avx2 ==
 ;; caller:
 ;;      0: pushq %rbp
@@ -45,15 +43,13 @@
 ;;     16: movq (%rip), %rdi
 ;;     1d: addq $1, (%rdi)
 ;;     21: imull $3, %esi, %eax
-;;     24: movq %rbp, %rsp
-;;     27: popq %rbp
-;;     28: retq
+;;     24: leave
+;;     25: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq (%rip), %rdi
 ;;      b: addq $1, (%rdi)
 ;;      f: imull $3, %esi, %eax
-;;     12: movq %rbp, %rsp
-;;     15: popq %rbp
-;;     16: retq
+;;     12: leave
+;;     13: retq

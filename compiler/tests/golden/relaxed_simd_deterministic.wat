@@ -20,11 +20,10 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: paddusb 0x14(%rip), %xmm1
 ;;      c: pshufb %xmm1, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
-;;     16: .byte 00 00 00 00 00 00 00 00 00 00 70 70 70 70 70 70
-;;     26: .byte 70 70 70 70 70 70 70 70 70 70
+;;     11: leave
+;;     12: retq
+;;     13: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 70 70 70
+;;     23: .byte 70 70 70 70 70 70 70 70 70 70 70 70 70
 ;; relaxed_min:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -45,11 +44,10 @@
 ;;     3b: movdqa %xmm3, %xmm1
 ;;     3f: pblendvb %xmm0, %xmm2, %xmm1
 ;;     44: movdqa %xmm1, %xmm0
-;;     48: movq %rbp, %rsp
-;;     4b: popq %rbp
-;;     4c: retq
-;;     4d: .byte 00 00 00 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f 00
-;;     5d: .byte 00 c0 7f
+;;     48: leave
+;;     49: retq
+;;     4a: .byte 00 00 00 00 00 00 00 00 c0 7f 00 00 c0 7f 00 00
+;;     5a: .byte c0 7f 00 00 c0 7f
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -57,28 +55,25 @@
 ;;      7: addps %xmm2, %xmm0
 ;;      a: movdqa %xmm0, %xmm1
 ;;      e: cmpneqps %xmm0, %xmm1
-;;     12: movups 0x27(%rip), %xmm2
+;;     12: movups 0x17(%rip), %xmm2
 ;;     19: movdqa %xmm0, %xmm3
 ;;     1d: movdqa %xmm1, %xmm0
 ;;     21: movdqa %xmm3, %xmm1
 ;;     25: pblendvb %xmm0, %xmm2, %xmm1
 ;;     2a: movdqa %xmm1, %xmm0
-;;     2e: movq %rbp, %rsp
-;;     31: popq %rbp
-;;     32: retq
-;;     33: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 c0
-;;     43: .byte 7f 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f
+;;     2e: leave
+;;     2f: retq
+;;     30: .byte 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f
 ;; == x86_64 + avx2 + fma ==
 ;; relaxed_swizzle:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vpaddusb 0x14(%rip), %xmm1, %xmm4
 ;;      c: vpshufb %xmm4, %xmm0, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
-;;     16: .byte 00 00 00 00 00 00 00 00 00 00 70 70 70 70 70 70
-;;     26: .byte 70 70 70 70 70 70 70 70 70 70
+;;     11: leave
+;;     12: retq
+;;     13: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 70 70 70
+;;     23: .byte 70 70 70 70 70 70 70 70 70 70 70 70 70
 ;; relaxed_min:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -92,11 +87,10 @@
 ;;     22: vcmpneqps %xmm0, %xmm0, %xmm1
 ;;     27: vmovups 0x11(%rip), %xmm2
 ;;     2f: vpblendvb %xmm1, %xmm2, %xmm0, %xmm0
-;;     35: movq %rbp, %rsp
-;;     38: popq %rbp
-;;     39: retq
-;;     3a: .byte 00 00 00 00 00 00 00 00 c0 7f 00 00 c0 7f 00 00
-;;     4a: .byte c0 7f 00 00 c0 7f
+;;     35: leave
+;;     36: retq
+;;     37: .byte 00 00 00 00 00 00 00 00 00 00 00 c0 7f 00 00 c0
+;;     47: .byte 7f 00 00 c0 7f 00 00 c0 7f
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -105,8 +99,7 @@
 ;;      c: vcmpneqps %xmm0, %xmm0, %xmm1
 ;;     11: vmovups 0x17(%rip), %xmm2
 ;;     19: vpblendvb %xmm1, %xmm2, %xmm0, %xmm0
-;;     1f: movq %rbp, %rsp
-;;     22: popq %rbp
-;;     23: retq
-;;     24: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 c0 7f
-;;     34: .byte 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f
+;;     1f: leave
+;;     20: retq
+;;     21: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+;;     31: .byte 00 c0 7f 00 00 c0 7f 00 00 c0 7f 00 00 c0 7f

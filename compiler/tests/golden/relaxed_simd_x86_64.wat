@@ -25,16 +25,14 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: pshufb %xmm1, %xmm0
-;;      9: movq %rbp, %rsp
-;;      c: popq %rbp
-;;      d: retq
+;;      9: leave
+;;      a: retq
 ;; relaxed_trunc_f32x4_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: cvttps2dq %xmm0, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq
 ;; relaxed_laneselect:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -43,73 +41,63 @@
 ;;      c: movdqa %xmm1, %xmm5
 ;;     10: blendvps %xmm0, %xmm7, %xmm5
 ;;     15: movdqa %xmm5, %xmm0
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;; relaxed_min:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: minps %xmm1, %xmm0
-;;      7: movq %rbp, %rsp
-;;      a: popq %rbp
-;;      b: retq
+;;     19: leave
+;;     1a: retq
 ;; relaxed_dot:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movdqa %xmm0, %xmm5
 ;;      8: movdqa %xmm1, %xmm0
 ;;      c: pmaddubsw %xmm5, %xmm0
-;;     11: movq %rbp, %rsp
-;;     14: popq %rbp
-;;     15: retq
+;;     11: leave
+;;     12: retq
+;; relaxed_min:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: minps %xmm1, %xmm0
+;;      7: leave
+;;      8: retq
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: mulps %xmm1, %xmm0
 ;;      7: addps %xmm2, %xmm0
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; == x86_64 + avx2 + fma ==
 ;; relaxed_swizzle:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vpshufb %xmm1, %xmm0, %xmm0
-;;      9: movq %rbp, %rsp
-;;      c: popq %rbp
-;;      d: retq
+;;      9: leave
+;;      a: retq
 ;; relaxed_trunc_f32x4_s:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vcvttps2dq %xmm0, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq
 ;; relaxed_laneselect:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vblendvps %xmm2, %xmm0, %xmm1, %xmm0
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; relaxed_min:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vminps %xmm1, %xmm0, %xmm0
-;;      8: movq %rbp, %rsp
-;;      b: popq %rbp
-;;      c: retq
+;;      8: leave
+;;      9: retq
 ;; relaxed_dot:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vpmaddubsw %xmm0, %xmm1, %xmm0
-;;      9: movq %rbp, %rsp
-;;      c: popq %rbp
-;;      d: retq
+;;      9: leave
+;;      a: retq
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: vfmadd213ps %xmm2, %xmm1, %xmm0
-;;      9: movq %rbp, %rsp
-;;      c: popq %rbp
-;;      d: retq
+;;      9: leave
+;;      a: retq

@@ -18,18 +18,16 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x2e
+;;     12: ja 0x28
 ;;     14: testl %esi, %esi
-;;     16: je 0x24
+;;     16: je 0x21
 ;;     18: subl $1, %esi
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: jmp 0x24
-;;     24: movl $7, %eax
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: ud2
+;;     1b: leave
+;;     1c: jmp 0x21
+;;     21: movl $7, %eax
+;;     26: leave
+;;     27: retq
+;;     28: ud2
 ;; == x86_64 + avx2 ==
 ;; count_down:
 ;;      0: pushq %rbp
@@ -38,15 +36,13 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x2e
+;;     12: ja 0x28
 ;;     14: testl %esi, %esi
-;;     16: je 0x24
+;;     16: je 0x21
 ;;     18: subl $1, %esi
-;;     1b: movq %rbp, %rsp
-;;     1e: popq %rbp
-;;     1f: jmp 0x24
-;;     24: movl $7, %eax
-;;     29: movq %rbp, %rsp
-;;     2c: popq %rbp
-;;     2d: retq
-;;     2e: ud2
+;;     1b: leave
+;;     1c: jmp 0x21
+;;     21: movl $7, %eax
+;;     26: leave
+;;     27: retq
+;;     28: ud2

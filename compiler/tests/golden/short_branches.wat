@@ -26,7 +26,7 @@
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %rax
-;;      8: movdqu 0x30(%rip), %xmm0
+;;      8: movdqu 0x20(%rip), %xmm0
 ;;     10: movl %esi, %ecx
 ;;     12: movdqu (%rax, %rcx), %xmm1
 ;;     17: paddd %xmm0, %xmm1
@@ -35,11 +35,10 @@
 ;;     23: addl $0x10, %esi
 ;;     29: testl %edx, %edx
 ;;     2b: jne 0x10
-;;     2d: movq %rbp, %rsp
-;;     30: popq %rbp
-;;     31: retq
-;;     32: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00
-;;     42: .byte 00 00 01 00 00 00 01 00 00 00 01 00 00 00
+;;     2d: leave
+;;     2e: retq
+;;     2f: .byte 00 01 00 00 00 01 00 00 00 01 00 00 00 01 00 00
+;;     3f: .byte 00
 ;; pick:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -51,15 +50,14 @@
 ;;     1b: movslq (%rcx, %r8, 4), %rax
 ;;     1f: addq %rax, %rcx
 ;;     22: jmpq *%rcx
-;;     24: .byte 16 00 00 00 0c 00 00 00 20 00 00 00 b8 19 00 00
-;;     34: .byte 00 48 89 ec 5d c3 b8 0f 00 00 00 48 89 ec 5d c3
-;;     44: .byte 33 c0 48 89 ec 5d c3
+;;     24: .byte 13 00 00 00 0c 00 00 00 1a 00 00 00 b8 19 00 00
+;;     34: .byte 00 c9 c3 b8 0f 00 00 00 c9 c3 33 c0 c9 c3
 ;; == x86_64 + avx2 ==
 ;; add_ones:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movq 0x20(%rdi), %rax
-;;      8: vmovdqu 0x30(%rip), %xmm0
+;;      8: vmovdqu 0x20(%rip), %xmm0
 ;;     10: movl %esi, %ecx
 ;;     12: vmovdqu (%rax, %rcx), %xmm1
 ;;     17: vpaddd %xmm0, %xmm1, %xmm1
@@ -68,11 +66,10 @@
 ;;     23: addl $0x10, %esi
 ;;     29: testl %edx, %edx
 ;;     2b: jne 0x10
-;;     2d: movq %rbp, %rsp
-;;     30: popq %rbp
-;;     31: retq
-;;     32: .byte 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00
-;;     42: .byte 00 00 01 00 00 00 01 00 00 00 01 00 00 00
+;;     2d: leave
+;;     2e: retq
+;;     2f: .byte 00 01 00 00 00 01 00 00 00 01 00 00 00 01 00 00
+;;     3f: .byte 00
 ;; pick:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -84,6 +81,5 @@
 ;;     1b: movslq (%rcx, %r8, 4), %rax
 ;;     1f: addq %rax, %rcx
 ;;     22: jmpq *%rcx
-;;     24: .byte 16 00 00 00 0c 00 00 00 20 00 00 00 b8 19 00 00
-;;     34: .byte 00 48 89 ec 5d c3 b8 0f 00 00 00 48 89 ec 5d c3
-;;     44: .byte 33 c0 48 89 ec 5d c3
+;;     24: .byte 13 00 00 00 0c 00 00 00 1a 00 00 00 b8 19 00 00
+;;     34: .byte 00 c9 c3 b8 0f 00 00 00 c9 c3 33 c0 c9 c3

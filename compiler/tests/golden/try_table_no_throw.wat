@@ -31,12 +31,11 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x1e
+;;     12: ja 0x1b
 ;;     14: callq 0x19
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: ud2
+;;     19: leave
+;;     1a: retq
+;;     1b: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -44,32 +43,30 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x61
+;;     12: ja 0x5a
 ;;     14: subq $0x10, %rsp
 ;;     18: movq %r12, (%rsp)
 ;;     1c: movq %r14, 8(%rsp)
 ;;     21: testl %esi, %esi
-;;     23: je 0x3d
+;;     23: je 0x36
 ;;     25: movl %esi, 0x20(%rdi)
 ;;     28: movq %rsi, %rax
 ;;     2b: movq (%rsp), %r12
 ;;     2f: movq 8(%rsp), %r14
-;;     34: addq $0x10, %rsp
-;;     38: movq %rbp, %rsp
-;;     3b: popq %rbp
-;;     3c: retq
-;;     3d: movq 0x10(%rdi), %r14
-;;     41: movq %rdi, %r12
-;;     44: movq 0x58(%r14), %rcx
-;;     48: xorl %esi, %esi
-;;     4a: callq *%rcx
-;;     4c: movl $7, 0x10(%rax)
-;;     53: movq 0x60(%r14), %rcx
-;;     57: movq %rax, %rsi
-;;     5a: movq %r12, %rdi
-;;     5d: callq *%rcx
-;;     5f: ud2
-;;     61: ud2
+;;     34: leave
+;;     35: retq
+;;     36: movq 0x10(%rdi), %r14
+;;     3a: movq %rdi, %r12
+;;     3d: movq 0x58(%r14), %rcx
+;;     41: xorl %esi, %esi
+;;     43: callq *%rcx
+;;     45: movl $7, 0x10(%rax)
+;;     4c: movq 0x60(%r14), %rcx
+;;     50: movq %rax, %rsi
+;;     53: movq %r12, %rdi
+;;     56: callq *%rcx
+;;     58: ud2
+;;     5a: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -77,7 +74,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xb3
+;;     12: ja 0xac
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -91,37 +88,35 @@
 ;;     48: movq 0x20(%rsp), %r13
 ;;     4d: movq 0x28(%rsp), %r14
 ;;     52: movq 0x30(%rsp), %r15
-;;     57: addq $0x40, %rsp
-;;     5b: movq %rbp, %rsp
-;;     5e: popq %rbp
-;;     5f: retq
-;;     60: movq (%rsp), %rdi
-;;     64: movq %rax, %r12
-;;     67: movq 8(%rdi), %rbx
-;;     6b: movq 0x18(%rbx), %rax
-;;     6f: testq %rax, %rax
-;;     72: jne 0x79
-;;     74: movq %r12, %rsi
-;;     77: jmp 0x8a
-;;     79: movq (%rsp), %rdi
-;;     7d: movq 0x10(%rdi), %rax
-;;     81: movq 0x68(%rax), %rax
-;;     85: callq *%rax
-;;     87: movq %r12, %rsi
-;;     8a: movq (%rsi), %rax
-;;     8d: movq (%rsp), %rdi
-;;     91: movq 0x30(%rdi), %rcx
-;;     95: cmpq %rcx, %rax
-;;     98: je 0xaa
-;;     9a: movq (%rsp), %rdi
-;;     9e: movq 0x10(%rdi), %rax
-;;     a2: movq 0x60(%rax), %rax
-;;     a6: callq *%rax
-;;     a8: ud2
-;;     aa: movl 0x10(%rsi), %eax
-;;     ad: movq %rsi, 0x18(%rbx)
-;;     b1: jmp 0x3e
-;;     b3: ud2
+;;     57: leave
+;;     58: retq
+;;     59: movq (%rsp), %rdi
+;;     5d: movq %rax, %r12
+;;     60: movq 8(%rdi), %rbx
+;;     64: movq 0x18(%rbx), %rax
+;;     68: testq %rax, %rax
+;;     6b: jne 0x72
+;;     6d: movq %r12, %rsi
+;;     70: jmp 0x83
+;;     72: movq (%rsp), %rdi
+;;     76: movq 0x10(%rdi), %rax
+;;     7a: movq 0x68(%rax), %rax
+;;     7e: callq *%rax
+;;     80: movq %r12, %rsi
+;;     83: movq (%rsi), %rax
+;;     86: movq (%rsp), %rdi
+;;     8a: movq 0x30(%rdi), %rcx
+;;     8e: cmpq %rcx, %rax
+;;     91: je 0xa3
+;;     93: movq (%rsp), %rdi
+;;     97: movq 0x10(%rdi), %rax
+;;     9b: movq 0x60(%rax), %rax
+;;     9f: callq *%rax
+;;     a1: ud2
+;;     a3: movl 0x10(%rsi), %eax
+;;     a6: movq %rsi, 0x18(%rbx)
+;;     aa: jmp 0x3e
+;;     ac: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -130,12 +125,11 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x10, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x1e
+;;     12: ja 0x1b
 ;;     14: callq 0x19
-;;     19: movq %rbp, %rsp
-;;     1c: popq %rbp
-;;     1d: retq
-;;     1e: ud2
+;;     19: leave
+;;     1a: retq
+;;     1b: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -143,32 +137,30 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x61
+;;     12: ja 0x5a
 ;;     14: subq $0x10, %rsp
 ;;     18: movq %r12, (%rsp)
 ;;     1c: movq %r14, 8(%rsp)
 ;;     21: testl %esi, %esi
-;;     23: je 0x3d
+;;     23: je 0x36
 ;;     25: movl %esi, 0x20(%rdi)
 ;;     28: movq %rsi, %rax
 ;;     2b: movq (%rsp), %r12
 ;;     2f: movq 8(%rsp), %r14
-;;     34: addq $0x10, %rsp
-;;     38: movq %rbp, %rsp
-;;     3b: popq %rbp
-;;     3c: retq
-;;     3d: movq 0x10(%rdi), %r14
-;;     41: movq %rdi, %r12
-;;     44: movq 0x58(%r14), %rcx
-;;     48: xorl %esi, %esi
-;;     4a: callq *%rcx
-;;     4c: movl $7, 0x10(%rax)
-;;     53: movq 0x60(%r14), %rcx
-;;     57: movq %rax, %rsi
-;;     5a: movq %r12, %rdi
-;;     5d: callq *%rcx
-;;     5f: ud2
-;;     61: ud2
+;;     34: leave
+;;     35: retq
+;;     36: movq 0x10(%rdi), %r14
+;;     3a: movq %rdi, %r12
+;;     3d: movq 0x58(%r14), %rcx
+;;     41: xorl %esi, %esi
+;;     43: callq *%rcx
+;;     45: movl $7, 0x10(%rax)
+;;     4c: movq 0x60(%r14), %rcx
+;;     50: movq %rax, %rsi
+;;     53: movq %r12, %rdi
+;;     56: callq *%rcx
+;;     58: ud2
+;;     5a: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -176,7 +168,7 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xb3
+;;     12: ja 0xac
 ;;     18: subq $0x40, %rsp
 ;;     1c: movq %rbx, 0x10(%rsp)
 ;;     21: movq %r12, 0x18(%rsp)
@@ -190,34 +182,32 @@
 ;;     48: movq 0x20(%rsp), %r13
 ;;     4d: movq 0x28(%rsp), %r14
 ;;     52: movq 0x30(%rsp), %r15
-;;     57: addq $0x40, %rsp
-;;     5b: movq %rbp, %rsp
-;;     5e: popq %rbp
-;;     5f: retq
-;;     60: movq (%rsp), %rdi
-;;     64: movq %rax, %r12
-;;     67: movq 8(%rdi), %rbx
-;;     6b: movq 0x18(%rbx), %rax
-;;     6f: testq %rax, %rax
-;;     72: jne 0x79
-;;     74: movq %r12, %rsi
-;;     77: jmp 0x8a
-;;     79: movq (%rsp), %rdi
-;;     7d: movq 0x10(%rdi), %rax
-;;     81: movq 0x68(%rax), %rax
-;;     85: callq *%rax
-;;     87: movq %r12, %rsi
-;;     8a: movq (%rsi), %rax
-;;     8d: movq (%rsp), %rdi
-;;     91: movq 0x30(%rdi), %rcx
-;;     95: cmpq %rcx, %rax
-;;     98: je 0xaa
-;;     9a: movq (%rsp), %rdi
-;;     9e: movq 0x10(%rdi), %rax
-;;     a2: movq 0x60(%rax), %rax
-;;     a6: callq *%rax
-;;     a8: ud2
-;;     aa: movl 0x10(%rsi), %eax
-;;     ad: movq %rsi, 0x18(%rbx)
-;;     b1: jmp 0x3e
-;;     b3: ud2
+;;     57: leave
+;;     58: retq
+;;     59: movq (%rsp), %rdi
+;;     5d: movq %rax, %r12
+;;     60: movq 8(%rdi), %rbx
+;;     64: movq 0x18(%rbx), %rax
+;;     68: testq %rax, %rax
+;;     6b: jne 0x72
+;;     6d: movq %r12, %rsi
+;;     70: jmp 0x83
+;;     72: movq (%rsp), %rdi
+;;     76: movq 0x10(%rdi), %rax
+;;     7a: movq 0x68(%rax), %rax
+;;     7e: callq *%rax
+;;     80: movq %r12, %rsi
+;;     83: movq (%rsi), %rax
+;;     86: movq (%rsp), %rdi
+;;     8a: movq 0x30(%rdi), %rcx
+;;     8e: cmpq %rcx, %rax
+;;     91: je 0xa3
+;;     93: movq (%rsp), %rdi
+;;     97: movq 0x10(%rdi), %rax
+;;     9b: movq 0x60(%rax), %rax
+;;     9f: callq *%rax
+;;     a1: ud2
+;;     a3: movl 0x10(%rsi), %eax
+;;     a6: movq %rsi, 0x18(%rbx)
+;;     aa: jmp 0x3e
+;;     ac: ud2

@@ -25,26 +25,23 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x34
+;;     12: ja 0x2d
 ;;     14: subq $0x10, %rsp
 ;;     18: movq %r12, (%rsp)
 ;;     1c: movq %rsi, %r12
 ;;     1f: callq 0x24
 ;;     24: addl %r12d, %eax
 ;;     27: movq (%rsp), %r12
-;;     2b: addq $0x10, %rsp
-;;     2f: movq %rbp, %rsp
-;;     32: popq %rbp
-;;     33: retq
-;;     34: ud2
+;;     2b: leave
+;;     2c: retq
+;;     2d: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movl %esi, 0x20(%rdi)
 ;;      7: leal 1(%rsi), %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq
 ;; == x86_64 + avx2 ==
 ;; with_handler:
 ;;      0: pushq %rbp
@@ -53,23 +50,20 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x34
+;;     12: ja 0x2d
 ;;     14: subq $0x10, %rsp
 ;;     18: movq %r12, (%rsp)
 ;;     1c: movq %rsi, %r12
 ;;     1f: callq 0x24
 ;;     24: addl %r12d, %eax
 ;;     27: movq (%rsp), %r12
-;;     2b: addq $0x10, %rsp
-;;     2f: movq %rbp, %rsp
-;;     32: popq %rbp
-;;     33: retq
-;;     34: ud2
+;;     2b: leave
+;;     2c: retq
+;;     2d: ud2
 ;; callee:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
 ;;      4: movl %esi, 0x20(%rdi)
 ;;      7: leal 1(%rsi), %eax
-;;      a: movq %rbp, %rsp
-;;      d: popq %rbp
-;;      e: retq
+;;      a: leave
+;;      b: retq

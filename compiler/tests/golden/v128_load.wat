@@ -21,20 +21,8 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: pmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
-;; v128_load32_zero:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movl %r8d, %edi
-;;      e: movl (%rsi, %rdi), %esi
-;;     11: movd %esi, %xmm0
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     17: leave
+;;     18: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -43,9 +31,18 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: pextrw $3, %xmm0, (%rsi, %rdi)
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
+;;     17: leave
+;;     18: retq
+;; v128_load32_zero:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %esi
+;;     11: movd %esi, %xmm0
+;;     15: leave
+;;     16: retq
 ;; == x86_64 + avx2 ==
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
@@ -55,20 +52,8 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
-;; v128_load32_zero:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movl %r8d, %edi
-;;      e: movl (%rsi, %rdi), %esi
-;;     11: vmovd %esi, %xmm0
-;;     15: movq %rbp, %rsp
-;;     18: popq %rbp
-;;     19: retq
+;;     17: leave
+;;     18: retq
 ;; v128_store_lane:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -77,6 +62,15 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: vpextrw $3, %xmm0, (%rsi, %rdi)
-;;     17: movq %rbp, %rsp
-;;     1a: popq %rbp
-;;     1b: retq
+;;     17: leave
+;;     18: retq
+;; v128_load32_zero:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movl (%rsi, %rdi), %esi
+;;     11: vmovd %esi, %xmm0
+;;     15: leave
+;;     16: retq
