@@ -22,6 +22,11 @@
 //! The same layout rewrites each epilogue's frame teardown, `mov %rbp,%rsp; pop %rbp`,
 //! as the 1-byte `leave`, and drops the `add $n,%rsp` Cranelift puts right before it,
 //! which the `mov` makes dead (604 epilogues in the files program, 453 with an `add`).
+//! And where a function saves callee-saved registers in the top of its frame, as
+//! Cranelift does with `mov`s after its `sub $n,%rsp` (4 to 8 bytes each, and again to
+//! restore), it saves them with `push` (1 or 2 bytes) in front of a smaller `sub` and
+//! restores them with `lea -8k(%rbp),%rsp` and `pop`s before the `leave`: the frame keeps
+//! its size and every other slot its address (see [`push_saves`] for the conditions).
 //!
 //! It rewrites only what it fully understands: a function whose code holds anything
 //! else (an instruction the decoder rejects, a branch of another form, a `%rip`-relative
@@ -32,7 +37,7 @@
 
 use crate::pipeline::CompiledCode;
 use cranelift_module::ModuleRelocTarget;
-use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction};
+use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register};
 use kiln_abi::trap::NO_HANDLER;
 
 /// The constants after the code keep their offset modulo this (Cranelift aligns none
@@ -63,8 +68,15 @@ enum Kind {
     Table { targets: Vec<usize> },
     /// `mov %rbp,%rsp; pop %rbp`, written as `leave`.
     Leave,
-    /// An instruction left out (an `add` to `%rsp` in front of a [`Kind::Leave`]).
+    /// An instruction left out (an `add` to `%rsp` in front of a [`Kind::Leave`], a save
+    /// or restore that [`Kind::Pushes`] or [`Kind::Pops`] does instead).
     Gone,
+    /// The prologue's `sub $n,%rsp`, written as a `push` of each of `registers` (callee-
+    /// saved, by number) and then `sub` of what is left of `n`, `sub`.
+    Pushes { registers: Vec<u8>, sub: u32 },
+    /// An epilogue's first restore, written as `lea -8k(%rbp),%rsp` (the `k` registers
+    /// pushed) and a `pop` of each of `registers`, in reverse.
+    Pops { registers: Vec<u8> },
 }
 
 /// A run of the old code: one instruction, or a jump table.
@@ -244,6 +256,17 @@ fn decode(code: &CompiledCode) -> Option<Decoded> {
         None => offset,
     };
     fuse_epilogues(&mut pieces, bytes, &block_starts);
+    let mut targets: Vec<u32> = block_starts.clone();
+    targets.extend(branch_targets.iter().map(|&(_, target)| target));
+    targets.extend(
+        table_targets
+            .iter()
+            .flat_map(|(_, targets)| targets.iter().copied()),
+    );
+    targets.extend(code.call_sites.iter().map(|site| site.handler_offset));
+    targets.extend(code.traps.iter().map(|trap| trap.code_offset));
+    targets.sort_unstable();
+    push_saves(&mut pieces, bytes, &targets);
     let piece_at = |target: u32| -> Option<usize> {
         let index = pieces.partition_point(|piece| piece.start < target);
         (pieces.get(index)?.start == target).then_some(index)
@@ -322,6 +345,213 @@ fn fuse_epilogues(pieces: &mut Vec<Piece>, bytes: &[u8], block_starts: &[u32]) {
         index += 2;
     }
     *pieces = fused;
+}
+
+/// Saves callee-saved registers with `push` and restores them with `pop` where Cranelift
+/// stores them (`mov %r,d(%rsp)`, 4 to 8 bytes each, twice) in the top of its frame, right
+/// under the saved `%rbp`: the prologue's `sub $n,%rsp` becomes the pushes and a smaller
+/// `sub`, and each epilogue's restores become `lea -8k(%rbp),%rsp` and the pops, in front
+/// of its `leave`. The frame keeps its size, so every other slot keeps its address; the
+/// pushes land in the save area (`k` slots rounded up to 16 bytes), which nothing else
+/// reads or writes.
+///
+/// Only when everything is as expected: the function starts `push %rbp; mov %rsp,%rbp`,
+/// then instructions that do not move `%rsp` (the stack check), then `sub $n,%rsp` and
+/// the saves, each within the save area; every load of a saved register from its slot is
+/// in an epilogue that restores them all, one after the other, with nothing but a dropped
+/// `add` between them and its `leave`; no other instruction addresses `%rsp` at or above
+/// the save area; and nothing jumps (or returns, or resumes) into a prologue or epilogue
+/// past its first restore (`targets`, sorted). Anything else keeps Cranelift's saves.
+fn push_saves(pieces: &mut [Piece], bytes: &[u8], targets: &[u32]) {
+    let decode = |piece: &Piece| -> Option<Instruction> {
+        if !matches!(piece.kind, Kind::Copy) {
+            return None;
+        }
+        let code = &bytes[piece.start as usize..(piece.start + piece.len) as usize];
+        let instruction = Decoder::new(64, code, DecoderOptions::NONE).decode();
+        (!instruction.is_invalid()).then_some(instruction)
+    };
+    // `d(%rsp)`: the displacement, for a memory operand based on `%rsp` alone.
+    let rsp_slot = |instruction: &Instruction, operand: u32| -> Option<i64> {
+        (instruction.op_kind(operand) == OpKind::Memory
+            && instruction.memory_base() == Register::RSP
+            && instruction.memory_index() == Register::None)
+            .then(|| instruction.memory_displacement64() as i64)
+    };
+    let is = |piece: &Piece, pattern: &[u8]| {
+        piece.kind == Kind::Copy
+            && bytes[piece.start as usize..(piece.start + piece.len) as usize] == *pattern
+    };
+    let targeted = |piece: &Piece| targets.binary_search(&piece.start).is_ok();
+    if !(pieces.len() > 2 && is(&pieces[0], &[0x55]) && is(&pieces[1], &[0x48, 0x89, 0xe5])) {
+        return;
+    }
+    // Up to the `sub` that makes the frame: nothing that moves `%rsp`.
+    let mut sub_index = 2;
+    let frame = loop {
+        let piece = pieces.get(sub_index);
+        if let Some(Piece {
+            kind: Kind::Branch { cc: Some(_), .. },
+            ..
+        }) = piece
+        {
+            // The stack check's branch to its trap.
+            sub_index += 1;
+            continue;
+        }
+        let Some(instruction) = piece.and_then(decode) else {
+            return;
+        };
+        let op0 = (instruction.op_count() > 0 && instruction.op0_kind() == OpKind::Register)
+            .then(|| instruction.op0_register());
+        match instruction.mnemonic() {
+            Mnemonic::Sub if op0 == Some(Register::RSP) => {
+                match instruction.op1_kind() {
+                    OpKind::Immediate8to64 | OpKind::Immediate32to64 => {}
+                    _ => return,
+                }
+                break instruction.immediate(1) as i64;
+            }
+            Mnemonic::Mov | Mnemonic::Add | Mnemonic::Lea
+                if op0.is_some_and(|register| register != Register::RSP) => {}
+            Mnemonic::Cmp => {}
+            _ => return,
+        }
+        if targeted(&pieces[sub_index]) {
+            return;
+        }
+        sub_index += 1;
+    };
+    // The saves, and the save area they must lie in.
+    let mut saves: Vec<(u8, i64)> = Vec::new();
+    let mut index = sub_index + 1;
+    while let Some(instruction) = pieces.get(index).and_then(decode) {
+        let (Mnemonic::Mov, Some(slot)) = (instruction.mnemonic(), rsp_slot(&instruction, 0))
+        else {
+            break;
+        };
+        let Some(register) = callee_saved(instruction.op1_register()) else {
+            break;
+        };
+        if targeted(&pieces[index]) || saves.iter().any(|&(r, d)| r == register || d == slot) {
+            return;
+        }
+        saves.push((register, slot));
+        index += 1;
+    }
+    let area = (8 * saves.len() as i64 + 15) / 16 * 16;
+    if saves.is_empty()
+        || frame < area
+        || frame > i64::from(u32::MAX)
+        || saves
+            .iter()
+            .any(|&(_, slot)| slot < frame - area || slot >= frame || slot % 8 != 0)
+    {
+        return;
+    }
+    let saves_end = index;
+    // The epilogues: each first restore's index; every other touch of the area fails.
+    let mut epilogues = Vec::new();
+    let mut index = saves_end;
+    while index < pieces.len() {
+        let Some(instruction) = decode(&pieces[index]) else {
+            index += 1;
+            continue;
+        };
+        let restores = |instruction: &Instruction| -> Option<(u8, i64)> {
+            let register = callee_saved(instruction.op0_register())?;
+            let slot = rsp_slot(instruction, 1)?;
+            (instruction.mnemonic() == Mnemonic::Mov && instruction.op_count() == 2)
+                .then_some((register, slot))
+        };
+        if restores(&instruction).is_some_and(|restore| saves.contains(&restore)) {
+            // All of them, one after the other, then an optional dropped `add`, `leave`.
+            let first = index;
+            let mut restored = Vec::new();
+            while let Some(restore) = pieces
+                .get(index)
+                .and_then(decode)
+                .and_then(|i| restores(&i))
+            {
+                if !saves.contains(&restore) || restored.contains(&restore) {
+                    return;
+                }
+                restored.push(restore);
+                index += 1;
+            }
+            if restored.len() != saves.len() {
+                return;
+            }
+            if pieces
+                .get(index)
+                .is_some_and(|piece| piece.kind == Kind::Gone)
+            {
+                index += 1;
+            }
+            if pieces
+                .get(index)
+                .is_none_or(|piece| piece.kind != Kind::Leave)
+                || pieces[first + 1..=index].iter().any(targeted)
+            {
+                return;
+            }
+            epilogues.push(first);
+            index += 1;
+            continue;
+        }
+        let touches = (0..instruction.op_count())
+            .filter_map(|operand| rsp_slot(&instruction, operand))
+            .any(|slot| slot >= frame - area);
+        if touches {
+            return;
+        }
+        index += 1;
+    }
+    let registers: Vec<u8> = saves.iter().map(|&(register, _)| register).collect();
+    pieces[sub_index].kind = Kind::Pushes {
+        registers: registers.clone(),
+        sub: (frame - 8 * saves.len() as i64) as u32,
+    };
+    for piece in &mut pieces[sub_index + 1..saves_end] {
+        piece.kind = Kind::Gone;
+    }
+    for first in epilogues {
+        pieces[first].kind = Kind::Pops {
+            registers: registers.clone(),
+        };
+        for piece in &mut pieces[first + 1..first + saves.len()] {
+            piece.kind = Kind::Gone;
+        }
+    }
+}
+
+/// The number of a register the System V ABI makes callee-saved (besides `%rbp`).
+fn callee_saved(register: Register) -> Option<u8> {
+    match register {
+        Register::RBX => Some(3),
+        Register::R12 => Some(12),
+        Register::R13 => Some(13),
+        Register::R14 => Some(14),
+        Register::R15 => Some(15),
+        _ => None,
+    }
+}
+
+/// The length of a `push` or `pop` of register number `register`.
+fn push_len(register: u8) -> u32 {
+    if register >= 8 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Appends `push` (`opcode` 0x50) or `pop` (0x58) of register number `register`.
+fn push_pop(bytes: &mut Vec<u8>, opcode: u8, register: u8) {
+    if register >= 8 {
+        bytes.push(0x41);
+    }
+    bytes.push(opcode + (register & 7));
 }
 
 /// The kind of the instruction at `start`; `None` for a control transfer the pass does
@@ -453,6 +683,16 @@ fn new_len(piece: &Piece, short: bool) -> u32 {
         Kind::Branch { .. } if short => 2,
         Kind::Leave => 1,
         Kind::Gone => 0,
+        Kind::Pushes { ref registers, sub } => {
+            let pushes: u32 = registers.iter().map(|&r| push_len(r)).sum();
+            pushes
+                + match sub {
+                    0 => 0,
+                    1..=127 => 4,
+                    _ => 7,
+                }
+        }
+        Kind::Pops { ref registers } => 4 + registers.iter().map(|&r| push_len(r)).sum::<u32>(),
         _ => piece.len,
     }
 }
@@ -535,6 +775,26 @@ fn emit(code: &CompiledCode, decoded: &Decoded, layout: &Layout) -> Option<Vec<u
             }
             Kind::Leave => bytes.push(0xc9),
             Kind::Gone => {}
+            Kind::Pushes { registers, sub } => {
+                for &register in registers {
+                    push_pop(&mut bytes, 0x50, register);
+                }
+                match *sub {
+                    0 => {}
+                    sub @ 1..=127 => bytes.extend([0x48, 0x83, 0xec, sub as u8]),
+                    sub => {
+                        bytes.extend([0x48, 0x81, 0xec]);
+                        bytes.extend(sub.to_le_bytes());
+                    }
+                }
+            }
+            Kind::Pops { registers } => {
+                let pushed = i8::try_from(8 * registers.len()).ok()?;
+                bytes.extend([0x48, 0x8d, 0x65, pushed.wrapping_neg() as u8]);
+                for &register in registers.iter().rev() {
+                    push_pop(&mut bytes, 0x58, register);
+                }
+            }
         }
     }
     // Never executed: after the last instruction, before the constants.
@@ -604,7 +864,19 @@ fn check(bytes: &[u8], decoded: &Decoded, layout: &Layout) -> bool {
         }
         decoder.set_ip(u64::from(start));
         decoder.decode_out(&mut instruction);
-        if instruction.is_invalid() || instruction.len() as u32 != len {
+        let mut end = start + instruction.len() as u32;
+        if matches!(piece.kind, Kind::Pushes { .. } | Kind::Pops { .. }) {
+            // Several instructions: each must decode, the last end where the piece does.
+            let mut next = Instruction::default();
+            while end < start + len {
+                decoder.decode_out(&mut next);
+                if next.is_invalid() {
+                    return false;
+                }
+                end += next.len() as u32;
+            }
+        }
+        if instruction.is_invalid() || end != start + len {
             return false;
         }
         let consistent = match piece.kind {
@@ -853,6 +1125,66 @@ mod tests {
         compiled.block_starts = vec![0, 3];
         assert!(!shorten_branches(&mut compiled));
         assert_eq!(compiled.bytes, [0x48, 0x89, 0xec, 0x5d, 0xc3]);
+    }
+
+    /// A function that saves `%rbx` and `%r12` in the top of a 32-byte frame.
+    fn saving(body: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0x55, 0x48, 0x89, 0xe5]; // 00: push rbp; mov rbp, rsp
+        bytes.extend([0x48, 0x83, 0xec, 0x20]); // 04: sub rsp, 0x20
+        bytes.extend([0x48, 0x89, 0x5c, 0x24, 0x10]); // 08: mov [rsp+0x10], rbx
+        bytes.extend([0x4c, 0x89, 0x64, 0x24, 0x18]); // 0d: mov [rsp+0x18], r12
+        bytes.extend(body); // 12
+        bytes.extend([0x48, 0x8b, 0x5c, 0x24, 0x10]); // mov rbx, [rsp+0x10]
+        bytes.extend([0x4c, 0x8b, 0x64, 0x24, 0x18]); // mov r12, [rsp+0x18]
+        bytes.extend([0x48, 0x83, 0xc4, 0x20]); // add rsp, 0x20
+        bytes.extend([0x48, 0x89, 0xec, 0x5d, 0xc3]); // mov rsp, rbp; pop rbp; ret
+        bytes
+    }
+
+    /// Saves in the top of the frame become pushes and a smaller `sub`, the restores a
+    /// `lea` from `%rbp` and pops; a spill below the save area stays where it is.
+    #[test]
+    fn saves_become_pushes_and_restores_pops() {
+        let mut compiled = code(saving(&[0x48, 0x89, 0x04, 0x24])); // mov [rsp], rax
+        assert!(shorten_branches(&mut compiled));
+        let expected = [
+            0x55, 0x48, 0x89, 0xe5, // push rbp; mov rbp, rsp
+            0x53, 0x41, 0x54, // push rbx; push r12
+            0x48, 0x83, 0xec, 0x10, // sub rsp, 0x10
+            0x48, 0x89, 0x04, 0x24, // mov [rsp], rax
+            0x48, 0x8d, 0x65, 0xf0, // lea rsp, [rbp-16]
+            0x41, 0x5c, 0x5b, // pop r12; pop rbx
+            0xc9, 0xc3, // leave; ret
+        ];
+        assert_eq!(compiled.bytes, expected, "{:x?}", compiled.bytes);
+    }
+
+    /// The saves stay as Cranelift wrote them (the epilogue still becomes `leave`) when
+    /// another instruction touches the save area, or a block starts inside the restores.
+    #[test]
+    fn saves_stay_where_anything_else_touches_them() {
+        let leave_only = |bytes: &[u8]| {
+            let end = bytes.len();
+            let mut expected = bytes[..end - 9].to_vec();
+            expected.extend([0xc9, 0xc3]);
+            expected
+        };
+        // mov rax, [rsp+0x18]: reads r12's slot.
+        let bytes = saving(&[0x48, 0x8b, 0x44, 0x24, 0x18]);
+        let mut compiled = code(bytes.clone());
+        assert!(shorten_branches(&mut compiled));
+        assert_eq!(compiled.bytes, leave_only(&bytes));
+        // A block at the second restore.
+        let bytes = saving(&[0x90]);
+        let mut compiled = code(bytes.clone());
+        compiled.block_starts = vec![0, 0x18];
+        assert!(shorten_branches(&mut compiled));
+        assert_eq!(compiled.bytes, leave_only(&bytes));
+        // lea rax, [rsp+0x10]: the address of rbx's slot.
+        let bytes = saving(&[0x48, 0x8d, 0x44, 0x24, 0x10]);
+        let mut compiled = code(bytes.clone());
+        assert!(shorten_branches(&mut compiled));
+        assert_eq!(compiled.bytes, leave_only(&bytes));
     }
 
     /// What the pass does not understand leaves the code as it is: a branch into the

@@ -48,41 +48,42 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x86
-;;     14: subq $0x30, %rsp
-;;     18: movq %rbx, (%rsp)
-;;     1c: movq %r12, 8(%rsp)
-;;     21: movq %r13, 0x10(%rsp)
-;;     26: movq %r14, 0x18(%rsp)
-;;     2b: movq %r15, 0x20(%rsp)
-;;     30: movq %rdx, %r15
-;;     33: movq 0x38(%rdi), %r12
-;;     37: movq 0x48(%rdi), %r13
-;;     3b: movl %esi, %r14d
-;;     3e: movq %rdi, %rbx
-;;     41: movq %rbx, %rsi
-;;     44: movq %r13, %rdi
-;;     47: callq *%r12
-;;     4a: leaq 4(%r14), %rax
-;;     4e: cmpq 0x28(%rbx), %rax
-;;     52: ja 0x88
-;;     54: movq 0x20(%rbx), %rax
-;;     58: addl $1, (%rax, %r14)
-;;     5d: movq %r15, %rdx
-;;     60: subl $1, %edx
-;;     63: testl %edx, %edx
-;;     65: je 0x6c
-;;     67: movq %rdx, %r15
-;;     6a: jmp 0x41
-;;     6c: movq (%rsp), %rbx
-;;     70: movq 8(%rsp), %r12
-;;     75: movq 0x10(%rsp), %r13
-;;     7a: movq 0x18(%rsp), %r14
-;;     7f: movq 0x20(%rsp), %r15
-;;     84: leave
-;;     85: retq
-;;     86: ud2
-;;     88: ud2
+;;     12: ja 0x6c
+;;     14: pushq %rbx
+;;     15: pushq %r12
+;;     17: pushq %r13
+;;     19: pushq %r14
+;;     1b: pushq %r15
+;;     1d: subq $8, %rsp
+;;     21: movq %rdx, %r15
+;;     24: movq 0x38(%rdi), %r12
+;;     28: movq 0x48(%rdi), %r13
+;;     2c: movl %esi, %r14d
+;;     2f: movq %rdi, %rbx
+;;     32: movq %rbx, %rsi
+;;     35: movq %r13, %rdi
+;;     38: callq *%r12
+;;     3b: leaq 4(%r14), %rax
+;;     3f: cmpq 0x28(%rbx), %rax
+;;     43: ja 0x6e
+;;     45: movq 0x20(%rbx), %rax
+;;     49: addl $1, (%rax, %r14)
+;;     4e: movq %r15, %rdx
+;;     51: subl $1, %edx
+;;     54: testl %edx, %edx
+;;     56: je 0x5d
+;;     58: movq %rdx, %r15
+;;     5b: jmp 0x32
+;;     5d: leaq -0x28(%rbp), %rsp
+;;     61: popq %r15
+;;     63: popq %r14
+;;     65: popq %r13
+;;     67: popq %r12
+;;     69: popq %rbx
+;;     6a: leave
+;;     6b: retq
+;;     6c: ud2
+;;     6e: ud2
 ;; == x86_64 + avx2 ==
 ;; add_one:
 ;;      0: pushq %rbp
@@ -108,38 +109,39 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x40, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x86
-;;     14: subq $0x30, %rsp
-;;     18: movq %rbx, (%rsp)
-;;     1c: movq %r12, 8(%rsp)
-;;     21: movq %r13, 0x10(%rsp)
-;;     26: movq %r14, 0x18(%rsp)
-;;     2b: movq %r15, 0x20(%rsp)
-;;     30: movq %rdx, %r15
-;;     33: movq 0x38(%rdi), %r12
-;;     37: movq 0x48(%rdi), %r13
-;;     3b: movl %esi, %r14d
-;;     3e: movq %rdi, %rbx
-;;     41: movq %rbx, %rsi
-;;     44: movq %r13, %rdi
-;;     47: callq *%r12
-;;     4a: leaq 4(%r14), %rax
-;;     4e: cmpq 0x28(%rbx), %rax
-;;     52: ja 0x88
-;;     54: movq 0x20(%rbx), %rax
-;;     58: addl $1, (%rax, %r14)
-;;     5d: movq %r15, %rdx
-;;     60: subl $1, %edx
-;;     63: testl %edx, %edx
-;;     65: je 0x6c
-;;     67: movq %rdx, %r15
-;;     6a: jmp 0x41
-;;     6c: movq (%rsp), %rbx
-;;     70: movq 8(%rsp), %r12
-;;     75: movq 0x10(%rsp), %r13
-;;     7a: movq 0x18(%rsp), %r14
-;;     7f: movq 0x20(%rsp), %r15
-;;     84: leave
-;;     85: retq
-;;     86: ud2
-;;     88: ud2
+;;     12: ja 0x6c
+;;     14: pushq %rbx
+;;     15: pushq %r12
+;;     17: pushq %r13
+;;     19: pushq %r14
+;;     1b: pushq %r15
+;;     1d: subq $8, %rsp
+;;     21: movq %rdx, %r15
+;;     24: movq 0x38(%rdi), %r12
+;;     28: movq 0x48(%rdi), %r13
+;;     2c: movl %esi, %r14d
+;;     2f: movq %rdi, %rbx
+;;     32: movq %rbx, %rsi
+;;     35: movq %r13, %rdi
+;;     38: callq *%r12
+;;     3b: leaq 4(%r14), %rax
+;;     3f: cmpq 0x28(%rbx), %rax
+;;     43: ja 0x6e
+;;     45: movq 0x20(%rbx), %rax
+;;     49: addl $1, (%rax, %r14)
+;;     4e: movq %r15, %rdx
+;;     51: subl $1, %edx
+;;     54: testl %edx, %edx
+;;     56: je 0x5d
+;;     58: movq %rdx, %r15
+;;     5b: jmp 0x32
+;;     5d: leaq -0x28(%rbp), %rsp
+;;     61: popq %r15
+;;     63: popq %r14
+;;     65: popq %r13
+;;     67: popq %r12
+;;     69: popq %rbx
+;;     6a: leave
+;;     6b: retq
+;;     6c: ud2
+;;     6e: ud2

@@ -43,30 +43,30 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5a
-;;     14: subq $0x10, %rsp
-;;     18: movq %r12, (%rsp)
-;;     1c: movq %r14, 8(%rsp)
-;;     21: testl %esi, %esi
-;;     23: je 0x36
-;;     25: movl %esi, 0x20(%rdi)
-;;     28: movq %rsi, %rax
-;;     2b: movq (%rsp), %r12
-;;     2f: movq 8(%rsp), %r14
-;;     34: leave
-;;     35: retq
-;;     36: movq 0x10(%rdi), %r14
-;;     3a: movq %rdi, %r12
-;;     3d: movq 0x58(%r14), %rcx
-;;     41: xorl %esi, %esi
-;;     43: callq *%rcx
-;;     45: movl $7, 0x10(%rax)
-;;     4c: movq 0x60(%r14), %rcx
-;;     50: movq %rax, %rsi
-;;     53: movq %r12, %rdi
-;;     56: callq *%rcx
-;;     58: ud2
-;;     5a: ud2
+;;     12: ja 0x50
+;;     14: pushq %r12
+;;     16: pushq %r14
+;;     18: testl %esi, %esi
+;;     1a: je 0x2c
+;;     1c: movl %esi, 0x20(%rdi)
+;;     1f: movq %rsi, %rax
+;;     22: leaq -0x10(%rbp), %rsp
+;;     26: popq %r14
+;;     28: popq %r12
+;;     2a: leave
+;;     2b: retq
+;;     2c: movq 0x10(%rdi), %r14
+;;     30: movq %rdi, %r12
+;;     33: movq 0x58(%r14), %rcx
+;;     37: xorl %esi, %esi
+;;     39: callq *%rcx
+;;     3b: movl $7, 0x10(%rax)
+;;     42: movq 0x60(%r14), %rcx
+;;     46: movq %rax, %rsi
+;;     49: movq %r12, %rdi
+;;     4c: callq *%rcx
+;;     4e: ud2
+;;     50: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -74,49 +74,50 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xac
-;;     18: subq $0x40, %rsp
-;;     1c: movq %rbx, 0x10(%rsp)
-;;     21: movq %r12, 0x18(%rsp)
-;;     26: movq %r13, 0x20(%rsp)
-;;     2b: movq %r14, 0x28(%rsp)
-;;     30: movq %r15, 0x30(%rsp)
-;;     35: movq %rdi, (%rsp)
-;;     39: callq 0x3e
-;;     3e: movq 0x10(%rsp), %rbx
-;;     43: movq 0x18(%rsp), %r12
-;;     48: movq 0x20(%rsp), %r13
-;;     4d: movq 0x28(%rsp), %r14
-;;     52: movq 0x30(%rsp), %r15
-;;     57: leave
-;;     58: retq
-;;     59: movq (%rsp), %rdi
-;;     5d: movq %rax, %r12
-;;     60: movq 8(%rdi), %rbx
-;;     64: movq 0x18(%rbx), %rax
-;;     68: testq %rax, %rax
-;;     6b: jne 0x72
-;;     6d: movq %r12, %rsi
-;;     70: jmp 0x83
-;;     72: movq (%rsp), %rdi
-;;     76: movq 0x10(%rdi), %rax
-;;     7a: movq 0x68(%rax), %rax
-;;     7e: callq *%rax
-;;     80: movq %r12, %rsi
-;;     83: movq (%rsi), %rax
-;;     86: movq (%rsp), %rdi
-;;     8a: movq 0x30(%rdi), %rcx
-;;     8e: cmpq %rcx, %rax
-;;     91: je 0xa3
-;;     93: movq (%rsp), %rdi
-;;     97: movq 0x10(%rdi), %rax
-;;     9b: movq 0x60(%rax), %rax
-;;     9f: callq *%rax
-;;     a1: ud2
-;;     a3: movl 0x10(%rsi), %eax
-;;     a6: movq %rsi, 0x18(%rbx)
-;;     aa: jmp 0x3e
-;;     ac: ud2
+;;     12: ja 0x8c
+;;     14: pushq %rbx
+;;     15: pushq %r12
+;;     17: pushq %r13
+;;     19: pushq %r14
+;;     1b: pushq %r15
+;;     1d: subq $0x18, %rsp
+;;     21: movq %rdi, (%rsp)
+;;     25: callq 0x2a
+;;     2a: leaq -0x28(%rbp), %rsp
+;;     2e: popq %r15
+;;     30: popq %r14
+;;     32: popq %r13
+;;     34: popq %r12
+;;     36: popq %rbx
+;;     37: leave
+;;     38: retq
+;;     39: movq (%rsp), %rdi
+;;     3d: movq %rax, %r12
+;;     40: movq 8(%rdi), %rbx
+;;     44: movq 0x18(%rbx), %rax
+;;     48: testq %rax, %rax
+;;     4b: jne 0x52
+;;     4d: movq %r12, %rsi
+;;     50: jmp 0x63
+;;     52: movq (%rsp), %rdi
+;;     56: movq 0x10(%rdi), %rax
+;;     5a: movq 0x68(%rax), %rax
+;;     5e: callq *%rax
+;;     60: movq %r12, %rsi
+;;     63: movq (%rsi), %rax
+;;     66: movq (%rsp), %rdi
+;;     6a: movq 0x30(%rdi), %rcx
+;;     6e: cmpq %rcx, %rax
+;;     71: je 0x83
+;;     73: movq (%rsp), %rdi
+;;     77: movq 0x10(%rdi), %rax
+;;     7b: movq 0x60(%rax), %rax
+;;     7f: callq *%rax
+;;     81: ud2
+;;     83: movl 0x10(%rsi), %eax
+;;     86: movq %rsi, 0x18(%rbx)
+;;     8a: jmp 0x2a
+;;     8c: ud2
 ;; == x86_64 + avx2 ==
 ;; without_handler:
 ;;      0: pushq %rbp
@@ -137,30 +138,30 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0x5a
-;;     14: subq $0x10, %rsp
-;;     18: movq %r12, (%rsp)
-;;     1c: movq %r14, 8(%rsp)
-;;     21: testl %esi, %esi
-;;     23: je 0x36
-;;     25: movl %esi, 0x20(%rdi)
-;;     28: movq %rsi, %rax
-;;     2b: movq (%rsp), %r12
-;;     2f: movq 8(%rsp), %r14
-;;     34: leave
-;;     35: retq
-;;     36: movq 0x10(%rdi), %r14
-;;     3a: movq %rdi, %r12
-;;     3d: movq 0x58(%r14), %rcx
-;;     41: xorl %esi, %esi
-;;     43: callq *%rcx
-;;     45: movl $7, 0x10(%rax)
-;;     4c: movq 0x60(%r14), %rcx
-;;     50: movq %rax, %rsi
-;;     53: movq %r12, %rdi
-;;     56: callq *%rcx
-;;     58: ud2
-;;     5a: ud2
+;;     12: ja 0x50
+;;     14: pushq %r12
+;;     16: pushq %r14
+;;     18: testl %esi, %esi
+;;     1a: je 0x2c
+;;     1c: movl %esi, 0x20(%rdi)
+;;     1f: movq %rsi, %rax
+;;     22: leaq -0x10(%rbp), %rsp
+;;     26: popq %r14
+;;     28: popq %r12
+;;     2a: leave
+;;     2b: retq
+;;     2c: movq 0x10(%rdi), %r14
+;;     30: movq %rdi, %r12
+;;     33: movq 0x58(%r14), %rcx
+;;     37: xorl %esi, %esi
+;;     39: callq *%rcx
+;;     3b: movl $7, 0x10(%rax)
+;;     42: movq 0x60(%r14), %rcx
+;;     46: movq %rax, %rsi
+;;     49: movq %r12, %rdi
+;;     4c: callq *%rcx
+;;     4e: ud2
+;;     50: ud2
 ;; with_handler:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -168,46 +169,47 @@
 ;;      8: movq (%r10), %r10
 ;;      b: addq $0x50, %r10
 ;;      f: cmpq %rsp, %r10
-;;     12: ja 0xac
-;;     18: subq $0x40, %rsp
-;;     1c: movq %rbx, 0x10(%rsp)
-;;     21: movq %r12, 0x18(%rsp)
-;;     26: movq %r13, 0x20(%rsp)
-;;     2b: movq %r14, 0x28(%rsp)
-;;     30: movq %r15, 0x30(%rsp)
-;;     35: movq %rdi, (%rsp)
-;;     39: callq 0x3e
-;;     3e: movq 0x10(%rsp), %rbx
-;;     43: movq 0x18(%rsp), %r12
-;;     48: movq 0x20(%rsp), %r13
-;;     4d: movq 0x28(%rsp), %r14
-;;     52: movq 0x30(%rsp), %r15
-;;     57: leave
-;;     58: retq
-;;     59: movq (%rsp), %rdi
-;;     5d: movq %rax, %r12
-;;     60: movq 8(%rdi), %rbx
-;;     64: movq 0x18(%rbx), %rax
-;;     68: testq %rax, %rax
-;;     6b: jne 0x72
-;;     6d: movq %r12, %rsi
-;;     70: jmp 0x83
-;;     72: movq (%rsp), %rdi
-;;     76: movq 0x10(%rdi), %rax
-;;     7a: movq 0x68(%rax), %rax
-;;     7e: callq *%rax
-;;     80: movq %r12, %rsi
-;;     83: movq (%rsi), %rax
-;;     86: movq (%rsp), %rdi
-;;     8a: movq 0x30(%rdi), %rcx
-;;     8e: cmpq %rcx, %rax
-;;     91: je 0xa3
-;;     93: movq (%rsp), %rdi
-;;     97: movq 0x10(%rdi), %rax
-;;     9b: movq 0x60(%rax), %rax
-;;     9f: callq *%rax
-;;     a1: ud2
-;;     a3: movl 0x10(%rsi), %eax
-;;     a6: movq %rsi, 0x18(%rbx)
-;;     aa: jmp 0x3e
-;;     ac: ud2
+;;     12: ja 0x8c
+;;     14: pushq %rbx
+;;     15: pushq %r12
+;;     17: pushq %r13
+;;     19: pushq %r14
+;;     1b: pushq %r15
+;;     1d: subq $0x18, %rsp
+;;     21: movq %rdi, (%rsp)
+;;     25: callq 0x2a
+;;     2a: leaq -0x28(%rbp), %rsp
+;;     2e: popq %r15
+;;     30: popq %r14
+;;     32: popq %r13
+;;     34: popq %r12
+;;     36: popq %rbx
+;;     37: leave
+;;     38: retq
+;;     39: movq (%rsp), %rdi
+;;     3d: movq %rax, %r12
+;;     40: movq 8(%rdi), %rbx
+;;     44: movq 0x18(%rbx), %rax
+;;     48: testq %rax, %rax
+;;     4b: jne 0x52
+;;     4d: movq %r12, %rsi
+;;     50: jmp 0x63
+;;     52: movq (%rsp), %rdi
+;;     56: movq 0x10(%rdi), %rax
+;;     5a: movq 0x68(%rax), %rax
+;;     5e: callq *%rax
+;;     60: movq %r12, %rsi
+;;     63: movq (%rsi), %rax
+;;     66: movq (%rsp), %rdi
+;;     6a: movq 0x30(%rdi), %rcx
+;;     6e: cmpq %rcx, %rax
+;;     71: je 0x83
+;;     73: movq (%rsp), %rdi
+;;     77: movq 0x10(%rdi), %rax
+;;     7b: movq 0x60(%rax), %rax
+;;     7f: callq *%rax
+;;     81: ud2
+;;     83: movl 0x10(%rsi), %eax
+;;     86: movq %rsi, 0x18(%rbx)
+;;     8a: jmp 0x2a
+;;     8c: ud2

@@ -26,12 +26,13 @@
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x2d
-;;     14: subq $0x10, %rsp
-;;     18: movq %r12, (%rsp)
-;;     1c: movq %rsi, %r12
-;;     1f: callq 0x24
-;;     24: addl %r12d, %eax
-;;     27: movq (%rsp), %r12
+;;     14: pushq %r12
+;;     16: subq $8, %rsp
+;;     1a: movq %rsi, %r12
+;;     1d: callq 0x22
+;;     22: addl %r12d, %eax
+;;     25: leaq -8(%rbp), %rsp
+;;     29: popq %r12
 ;;     2b: leave
 ;;     2c: retq
 ;;     2d: ud2
@@ -51,12 +52,13 @@
 ;;      b: addq $0x20, %r10
 ;;      f: cmpq %rsp, %r10
 ;;     12: ja 0x2d
-;;     14: subq $0x10, %rsp
-;;     18: movq %r12, (%rsp)
-;;     1c: movq %rsi, %r12
-;;     1f: callq 0x24
-;;     24: addl %r12d, %eax
-;;     27: movq (%rsp), %r12
+;;     14: pushq %r12
+;;     16: subq $8, %rsp
+;;     1a: movq %rsi, %r12
+;;     1d: callq 0x22
+;;     22: addl %r12d, %eax
+;;     25: leaq -8(%rbp), %rsp
+;;     29: popq %r12
 ;;     2b: leave
 ;;     2c: retq
 ;;     2d: ud2
