@@ -27,6 +27,8 @@
 //! restore), it saves them with `push` (1 or 2 bytes) in front of a smaller `sub` and
 //! restores them with `lea -8k(%rbp),%rsp` and `pop`s before the `leave`: the frame keeps
 //! its size and every other slot its address (see [`push_saves`] for the conditions).
+//! Arithmetic with a 32-bit immediate that fits in 8 bits (`81 /n id`, which Cranelift
+//! emits for some) gets the sign-extended 8-bit form (`83 /n ib`), 3 bytes shorter.
 //!
 //! It rewrites only what it fully understands: a function whose code holds anything
 //! else (an instruction the decoder rejects, a branch of another form, a `%rip`-relative
@@ -68,6 +70,10 @@ enum Kind {
     Table { targets: Vec<usize> },
     /// `mov %rbp,%rsp; pop %rbp`, written as `leave`.
     Leave,
+    /// An arithmetic instruction with a 32-bit immediate that fits in 8 bits (opcode
+    /// `0x81` at `opcode`), written with the sign-extended 8-bit one (`0x83`): the same
+    /// operation and flags, 3 bytes shorter.
+    ShortImmediate { opcode: u32 },
     /// An instruction left out (an `add` to `%rsp` in front of a [`Kind::Leave`], a save
     /// or restore that [`Kind::Pushes`] or [`Kind::Pops`] does instead).
     Gone,
@@ -107,7 +113,7 @@ pub(crate) fn shorten_branches(code: &mut CompiledCode) -> bool {
     if !decoded
         .pieces
         .iter()
-        .any(|piece| matches!(piece.kind, Kind::Branch { .. } | Kind::Leave))
+        .any(|piece| piece.kind != Kind::Copy && !matches!(piece.kind, Kind::RipRelative { .. }))
     {
         return false;
     }
@@ -315,7 +321,7 @@ fn fuse_epilogues(pieces: &mut Vec<Piece>, bytes: &[u8], block_starts: &[u32]) {
     };
     let is_add_to_rsp = |piece: &Piece| {
         let at = piece.start as usize;
-        piece.kind == Kind::Copy
+        matches!(piece.kind, Kind::Copy | Kind::ShortImmediate { .. })
             && matches!(
                 (&bytes[at..(piece.start + piece.len) as usize], piece.len),
                 ([0x48, 0x83, 0xc4, _], 4) | ([0x48, 0x81, 0xc4, ..], 7)
@@ -363,8 +369,9 @@ fn fuse_epilogues(pieces: &mut Vec<Piece>, bytes: &[u8], block_starts: &[u32]) {
 /// the save area; and nothing jumps (or returns, or resumes) into a prologue or epilogue
 /// past its first restore (`targets`, sorted). Anything else keeps Cranelift's saves.
 fn push_saves(pieces: &mut [Piece], bytes: &[u8], targets: &[u32]) {
+    // The old instruction (a shortened immediate does the same as the old one).
     let decode = |piece: &Piece| -> Option<Instruction> {
-        if !matches!(piece.kind, Kind::Copy) {
+        if !matches!(piece.kind, Kind::Copy | Kind::ShortImmediate { .. }) {
             return None;
         }
         let code = &bytes[piece.start as usize..(piece.start + piece.len) as usize];
@@ -605,8 +612,31 @@ fn classify(
                 target,
             })
         }
-        _ => Some(Kind::Copy),
+        // A relocation may sit in the immediate: the linker's, as it is.
+        _ if relocated => Some(Kind::Copy),
+        _ => {
+            Some(short_immediate(decoder, instruction, &bytes[at..at + len]).unwrap_or(Kind::Copy))
+        }
     }
+}
+
+/// [`Kind::ShortImmediate`] for an arithmetic instruction with a 32-bit immediate that
+/// fits in 8 bits (`81 /n id`: `add`, `or`, `adc`, `sbb`, `and`, `sub`, `xor`, `cmp` on 32
+/// or 64 bits, with at most a REX prefix); `None` for anything else.
+fn short_immediate(decoder: &Decoder<'_>, instruction: &Instruction, bytes: &[u8]) -> Option<Kind> {
+    let opcode = match bytes {
+        [0x81, ..] => 0,
+        [0x40..=0x4f, 0x81, ..] => 1,
+        _ => return None,
+    };
+    let offsets = decoder.get_constant_offsets(instruction);
+    let at = offsets.immediate_offset();
+    if !offsets.has_immediate() || offsets.immediate_size() != 4 || at + 4 != bytes.len() {
+        return None;
+    }
+    let immediate = i32::from_le_bytes(bytes[at..].try_into().ok()?);
+    i8::try_from(immediate).ok()?;
+    Some(Kind::ShortImmediate { opcode })
 }
 
 /// Where each piece goes in the new code, and which branches are short.
@@ -682,6 +712,7 @@ fn new_len(piece: &Piece, short: bool) -> u32 {
     match piece.kind {
         Kind::Branch { .. } if short => 2,
         Kind::Leave => 1,
+        Kind::ShortImmediate { .. } => piece.len - 3,
         Kind::Gone => 0,
         Kind::Pushes { ref registers, sub } => {
             let pushes: u32 = registers.iter().map(|&r| push_len(r)).sum();
@@ -774,6 +805,14 @@ fn emit(code: &CompiledCode, decoded: &Decoded, layout: &Layout) -> Option<Vec<u
                 }
             }
             Kind::Leave => bytes.push(0xc9),
+            Kind::ShortImmediate { opcode } => {
+                let opcode = *opcode as usize;
+                let end = old_bytes.len() - 4;
+                bytes.extend_from_slice(&old_bytes[..opcode]);
+                bytes.push(0x83);
+                bytes.extend_from_slice(&old_bytes[opcode + 1..end]);
+                bytes.push(old_bytes[end]);
+            }
             Kind::Gone => {}
             Kind::Pushes { registers, sub } => {
                 for &register in registers {
@@ -1185,6 +1224,35 @@ mod tests {
         let mut compiled = code(bytes.clone());
         assert!(shorten_branches(&mut compiled));
         assert_eq!(compiled.bytes, leave_only(&bytes));
+    }
+
+    /// Arithmetic with a 32-bit immediate that fits in 8 bits gets the 8-bit form; one
+    /// that does not fit, or a 16-bit one, stays; a trap on it moves with it.
+    #[test]
+    fn immediates_that_fit_become_short() {
+        let mut bytes = vec![0x81, 0xc0, 0x04, 0, 0, 0]; // 00: add eax, 4
+        bytes.extend([0x49, 0x81, 0xea, 0x80, 0xff, 0xff, 0xff]); // 06: sub r10, -128
+        bytes.extend([0x81, 0x7f, 0x10, 0x7f, 0, 0, 0]); // 0d: cmp dword [rdi+16], 127
+        bytes.extend([0x81, 0xc1, 0x80, 0, 0, 0]); // 14: add ecx, 128
+        bytes.extend([0x66, 0x81, 0xc1, 0x04, 0]); // 1a: add cx, 4
+        bytes.push(0xc3); // 1f: ret
+        let mut compiled = code(bytes);
+        compiled.traps.push(TrapEntry {
+            code_offset: 0x0d,
+            wasm_offset: 1,
+            trap_code: 2,
+        });
+        assert!(shorten_branches(&mut compiled));
+        let expected = [
+            0x83, 0xc0, 0x04, // add eax, 4
+            0x49, 0x83, 0xea, 0x80, // sub r10, -128
+            0x83, 0x7f, 0x10, 0x7f, // cmp dword [rdi+16], 127
+            0x81, 0xc1, 0x80, 0, 0, 0, // add ecx, 128
+            0x66, 0x81, 0xc1, 0x04, 0, // add cx, 4
+            0xc3,
+        ];
+        assert_eq!(compiled.bytes, expected, "{:x?}", compiled.bytes);
+        assert_eq!(compiled.traps[0].code_offset, 0x07);
     }
 
     /// What the pass does not understand leaves the code as it is: a branch into the

@@ -32,15 +32,15 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x2b
+;;     15: ja 0x28
 ;;     17: addl $1, (%r11, %rcx)
 ;;     1c: subl $1, %edx
 ;;     1f: addl $4, %esi
-;;     25: testl %edx, %edx
-;;     27: jne 0xc
-;;     29: leave
-;;     2a: retq
-;;     2b: ud2
+;;     22: testl %edx, %edx
+;;     24: jne 0xc
+;;     26: leave
+;;     27: retq
+;;     28: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -93,15 +93,15 @@
 ;;      c: movl %esi, %ecx
 ;;      e: leaq 4(%rcx), %rdi
 ;;     12: cmpq %rax, %rdi
-;;     15: ja 0x2b
+;;     15: ja 0x28
 ;;     17: addl $1, (%r11, %rcx)
 ;;     1c: subl $1, %edx
 ;;     1f: addl $4, %esi
-;;     25: testl %edx, %edx
-;;     27: jne 0xc
-;;     29: leave
-;;     2a: retq
-;;     2b: ud2
+;;     22: testl %edx, %edx
+;;     24: jne 0xc
+;;     26: leave
+;;     27: retq
+;;     28: ud2
 ;; with_call:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

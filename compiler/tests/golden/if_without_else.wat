@@ -20,13 +20,13 @@
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %esi
-;;     10: jne 0x18
+;;     10: jne 0x15
 ;;     12: addl $1, %eax
-;;     18: subl $1, %esi
-;;     1b: testl %esi, %esi
-;;     1d: jne 0xa
-;;     1f: leave
-;;     20: retq
+;;     15: subl $1, %esi
+;;     18: testl %esi, %esi
+;;     1a: jne 0xa
+;;     1c: leave
+;;     1d: retq
 ;; == x86_64 + avx2 ==
 ;; count_even:
 ;;      0: pushq %rbp
@@ -34,10 +34,10 @@
 ;;      4: addl $1, 0x20(%rdi)
 ;;      8: xorl %eax, %eax
 ;;      a: testl $1, %esi
-;;     10: jne 0x18
+;;     10: jne 0x15
 ;;     12: addl $1, %eax
-;;     18: subl $1, %esi
-;;     1b: testl %esi, %esi
-;;     1d: jne 0xa
-;;     1f: leave
-;;     20: retq
+;;     15: subl $1, %esi
+;;     18: testl %esi, %esi
+;;     1a: jne 0xa
+;;     1c: leave
+;;     1d: retq

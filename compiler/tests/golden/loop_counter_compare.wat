@@ -26,11 +26,11 @@
 ;;      d: leal (%rsi, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx
 ;;     15: addl $4, %r8d
-;;     1c: addl %ecx, %eax
-;;     1e: cmpl $0x1000, %r8d
-;;     25: jne 0xd
-;;     27: leave
-;;     28: retq
+;;     19: addl %ecx, %eax
+;;     1b: cmpl $0x1000, %r8d
+;;     22: jne 0xd
+;;     24: leave
+;;     25: retq
 ;; == x86_64 + avx2 ==
 ;; sum:
 ;;      0: pushq %rbp
@@ -41,8 +41,8 @@
 ;;      d: leal (%rsi, %r8), %ecx
 ;;     11: movl (%r11, %rcx), %ecx
 ;;     15: addl $4, %r8d
-;;     1c: addl %ecx, %eax
-;;     1e: cmpl $0x1000, %r8d
-;;     25: jne 0xd
-;;     27: leave
-;;     28: retq
+;;     19: addl %ecx, %eax
+;;     1b: cmpl $0x1000, %r8d
+;;     22: jne 0xd
+;;     24: leave
+;;     25: retq

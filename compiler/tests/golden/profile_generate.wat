@@ -19,12 +19,12 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: movq (%rip), %rdi
 ;;      b: addq $8, %rdi
-;;     12: addq $1, (%rdi)
-;;     16: movq (%rip), %rdi
-;;     1d: addq $1, (%rdi)
-;;     21: imull $3, %esi, %eax
-;;     24: leave
-;;     25: retq
+;;      f: addq $1, (%rdi)
+;;     13: movq (%rip), %rdi
+;;     1a: addq $1, (%rdi)
+;;     1e: imull $3, %esi, %eax
+;;     21: leave
+;;     22: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -39,12 +39,12 @@
 ;;      1: movq %rsp, %rbp
 ;;      4: movq (%rip), %rdi
 ;;      b: addq $8, %rdi
-;;     12: addq $1, (%rdi)
-;;     16: movq (%rip), %rdi
-;;     1d: addq $1, (%rdi)
-;;     21: imull $3, %esi, %eax
-;;     24: leave
-;;     25: retq
+;;      f: addq $1, (%rdi)
+;;     13: movq (%rip), %rdi
+;;     1a: addq $1, (%rdi)
+;;     1e: imull $3, %esi, %eax
+;;     21: leave
+;;     22: retq
 ;; leaf:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

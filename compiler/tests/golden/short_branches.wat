@@ -33,12 +33,12 @@
 ;;     1b: movdqu %xmm1, (%rax, %rcx)
 ;;     20: subl $1, %edx
 ;;     23: addl $0x10, %esi
-;;     29: testl %edx, %edx
-;;     2b: jne 0x10
-;;     2d: leave
-;;     2e: retq
-;;     2f: .byte 00 01 00 00 00 01 00 00 00 01 00 00 00 01 00 00
-;;     3f: .byte 00
+;;     26: testl %edx, %edx
+;;     28: jne 0x10
+;;     2a: leave
+;;     2b: retq
+;;     2c: .byte 00 00 00 00 01 00 00 00 01 00 00 00 01 00 00 00
+;;     3c: .byte 01 00 00 00
 ;; pick:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -64,12 +64,12 @@
 ;;     1b: vmovdqu %xmm1, (%rax, %rcx)
 ;;     20: subl $1, %edx
 ;;     23: addl $0x10, %esi
-;;     29: testl %edx, %edx
-;;     2b: jne 0x10
-;;     2d: leave
-;;     2e: retq
-;;     2f: .byte 00 01 00 00 00 01 00 00 00 01 00 00 00 01 00 00
-;;     3f: .byte 00
+;;     26: testl %edx, %edx
+;;     28: jne 0x10
+;;     2a: leave
+;;     2b: retq
+;;     2c: .byte 00 00 00 00 01 00 00 00 01 00 00 00 01 00 00 00
+;;     3c: .byte 01 00 00 00
 ;; pick:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
