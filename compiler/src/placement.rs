@@ -11,7 +11,9 @@
 //!   measured from where the function falls in `.text` (the section starts a line), so a
 //!   function costs what its loop needs, 32 bytes on average, and no more. Every other
 //!   function starts a line at `--opt-level speed` and a 16-byte boundary otherwise; on
-//!   aarch64 every function starts a 16-byte boundary ([`function_alignment`]).
+//!   aarch64 every function starts a 16-byte boundary ([`function_alignment`]). Where
+//!   every function starts a line, small functions fill the padding in front of others
+//!   ([`Fillers`]), each within one line.
 //!
 //! - With a profile (`--profile-use`, `profile.rs`): the hot functions come first, then
 //!   the other functions entered at least once, each in call-graph order among themselves
@@ -616,6 +618,39 @@ mod tests {
         // The code's own alignment wins over a smaller function alignment.
         let mut constants = code(10, 32, None);
         assert_eq!(lay_out(&mut constants, 100, 16, true), 138);
+    }
+
+    /// Fillers go into the padding before an entry, largest first, each on a 16-byte
+    /// boundary and within one line; one with a loop, a long one or one that would cross a
+    /// line stays out.
+    #[test]
+    fn small_functions_fill_padding_within_a_line() {
+        let entry = |compiled: CompiledCode| Some((FuncId::from_u32(0), compiled));
+        let mut code: CodeEntries = vec![
+            entry(code(20, 1, None)),    // 0: 20 bytes
+            entry(code(40, 1, None)),    // 1: 40 bytes
+            entry(code(30, 1, Some(0))), // 2: a loop
+            entry(code(100, 1, None)),   // 3: longer than a line
+            entry(code(10, 32, None)),   // 4: aligned to 32, more than fillers get
+            entry(code(60, 1, None)),    // 5: 60 bytes
+        ];
+        let mut fillers = Fillers::new(&code, 0..code.len(), true);
+        let mut placed = vec![false; code.len()];
+        let mut text_order = Vec::new();
+        // Padding from 4 to 128: 5 (60 bytes) would cross the line at 64 from 16, so 1
+        // (40 bytes) goes at 16, then 5 at 64 (up to 124); 0 (20 bytes) fits no more.
+        let end = fillers.fill(&mut code, &mut placed, &mut text_order, 4, 128);
+        assert_eq!((text_order.as_slice(), end), (&[1, 5][..], 124));
+        let alignment = |i: usize| code[i].as_ref().unwrap().1.alignment;
+        assert_eq!((alignment(1), alignment(5)), (16, 16));
+        // The next padding takes 0.
+        let end = fillers.fill(&mut code, &mut placed, &mut text_order, 128, 192);
+        assert_eq!((text_order.as_slice(), end), (&[1, 5, 0][..], 148));
+        // Nothing left that may fill.
+        assert_eq!(
+            fillers.fill(&mut code, &mut placed, &mut text_order, 192, 256),
+            192
+        );
     }
 
     #[test]

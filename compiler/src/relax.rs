@@ -3,8 +3,8 @@
 //! a few dozen bytes, where the 2-byte `rel8` forms reach. Cranelift 0.135's x64 emitter
 //! has no branch relaxation (its only label uses are 32-bit), so kiln shortens the
 //! branches of each compiled function itself, before placement (benches/README.md,
-//! "Session 20: short branches on x86_64": 3,443 of the files program's 6,320 branches
-//! jumped at most 100 bytes).
+//! "Session 18" and "Session 20: x86_64 code rewritten after Cranelift": 3,443 of the
+//! files program's 6,320 branches jumped at most 100 bytes).
 //!
 //! The pass decodes the function's machine code (`iced-x86`) from its entry on, so it
 //! knows every instruction's bounds; it stops where the constants Cranelift puts after
