@@ -10,7 +10,8 @@
 //!   loop starts a 64-byte cache line (see [`loop_header`] for why). The padding is
 //!   measured from where the function falls in `.text` (the section starts a line), so a
 //!   function costs what its loop needs, 32 bytes on average, and no more. Every other
-//!   function starts a line at `--opt-level speed` and a 16-byte boundary otherwise; on
+//!   function starts a line at `--opt-level speed` (or an earlier 16-byte boundary from
+//!   which it takes no more lines) and a 16-byte boundary otherwise; on
 //!   aarch64 every function starts a 16-byte boundary ([`function_alignment`]). Where
 //!   every function starts a line, small functions fill the padding in front of others
 //!   ([`Fillers`]), each within one line.
@@ -44,7 +45,9 @@ const PADDING_BYTE: u8 = 0xcc;
 ///
 /// x86_64: on a cache line when the code is compiled for speed alone (16 bytes, what C
 /// compilers give functions there, measured 1.015x slower on call-heavy workloads:
-/// benches/README.md, "Session 18"); on a 16-byte boundary when size matters too.
+/// benches/README.md, "Session 18"), or on the 16-byte boundary before that line where
+/// the function takes no more lines from there ([`plan`]); on a 16-byte boundary when
+/// size matters too.
 ///
 /// aarch64: on a 16-byte boundary at every level, as native compilers place functions
 /// there (clang 14 `-O2`: 16 bytes for `-mcpu=neoverse-n1`, 4 for generic AArch64; GCC 12's
@@ -382,7 +385,17 @@ fn plan(code: &CompiledCode, offset: u64, function_alignment: u64, pad_loops: bo
         .then(|| loop_header(&code.block_starts, &code.block_edges))
         .flatten();
     let Some(header) = header else {
-        let alignment = code_alignment.max(function_alignment);
+        let mut alignment = code_alignment.max(function_alignment);
+        if function_alignment == CACHE_LINE && code_alignment <= FILLER_ALIGNMENT {
+            // As few lines as from a line's start, from the next 16-byte boundary if it
+            // takes no more.
+            let len = (code.bytes.len() as u64).max(1);
+            let near = offset.next_multiple_of(FILLER_ALIGNMENT);
+            let lines = |start: u64| (start + len - 1) / CACHE_LINE - start / CACHE_LINE + 1;
+            if lines(near) == len.div_ceil(CACHE_LINE) {
+                alignment = FILLER_ALIGNMENT;
+            }
+        }
         return Plan {
             start: offset.next_multiple_of(alignment),
             padding: 0,
@@ -608,10 +621,24 @@ mod tests {
         let mut aligned = code(50, 16, Some(0x18));
         assert_eq!(lay_out(&mut aligned, 70, 64, true), 80 + 32 + 50);
         assert_eq!((aligned.entry, aligned.alignment), (32, 16));
-        // Without a loop: the function alignment, no padding.
-        let mut plain = code(10, 1, None);
-        assert_eq!(lay_out(&mut plain, 100, 64, true), 138);
-        assert_eq!((plain.entry, plain.alignment), (0, 64));
+        // Without a loop, with lines for functions: a line's start, or the next 16-byte
+        // boundary where the function takes no more lines from there. 10 bytes fit in
+        // 112..122; 30 would cross the line at 128, so they start it; 70 take two lines
+        // from 112 as from 128; 120 would take three from 112, two from 128.
+        for (len, placed_at, alignment) in
+            [(10, 112, 16), (30, 128, 64), (70, 112, 16), (120, 128, 64)]
+        {
+            let mut plain = code(len, 1, None);
+            assert_eq!(
+                lay_out(&mut plain, 100, 64, true),
+                placed_at + len as u64,
+                "{len}"
+            );
+            assert_eq!((plain.entry, plain.alignment), (0, alignment), "{len}");
+        }
+        // Code with an alignment of its own above 16 starts a line.
+        let mut wide = code(10, 32, None);
+        assert_eq!(lay_out(&mut wide, 100, 64, true), 138);
         let mut small = code(10, 1, None);
         assert_eq!(lay_out(&mut small, 100, 16, true), 122);
         assert_eq!(small.alignment, 16);

@@ -47,16 +47,6 @@
 ;;     11: bswapl %eax
 ;;     13: leave
 ;;     14: retq
-;; get8byte:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movl %r8d, %edi
-;;      e: movq (%rsi, %rdi), %rax
-;;     12: bswapq %rax
-;;     15: leave
-;;     16: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -67,6 +57,16 @@
 ;;     10: movzwq 8(%rsi, %rdi), %rax
 ;;     16: leave
 ;;     17: retq
+;; get8byte:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: leave
+;;     16: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -91,16 +91,6 @@
 ;;     11: bswapl %eax
 ;;     13: leave
 ;;     14: retq
-;; get8byte:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movl %r8d, %edi
-;;      e: movq (%rsi, %rdi), %rax
-;;     12: bswapq %rax
-;;     15: leave
-;;     16: retq
 ;; le16:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -111,6 +101,16 @@
 ;;     10: movzwq 8(%rsi, %rdi), %rax
 ;;     16: leave
 ;;     17: retq
+;; get8byte:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movl %r8d, %edi
+;;      e: movq (%rsi, %rdi), %rax
+;;     12: bswapq %rax
+;;     15: leave
+;;     16: retq
 ;; kept:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

@@ -104,14 +104,6 @@
 ;;     4b: ud2
 ;;     4d: ud2
 ;;     4f: ud2
-;; half:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: mulsd 4(%rip), %xmm0
-;;      c: leave
-;;      d: retq
-;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
-;;     1e: .byte 00 00
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -124,12 +116,6 @@
 ;;     19: leave
 ;;     1a: retq
 ;;     1b: ud2
-;; double:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: leal (%rsi, %rsi), %eax
-;;      7: leave
-;;      8: retq
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -137,6 +123,12 @@
 ;;      7: imull %esi, %eax
 ;;      a: leave
 ;;      b: retq
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rsi, %rsi), %eax
+;;      7: leave
+;;      8: retq
 ;; wasm_function_7:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -169,6 +161,14 @@
 ;;     4e: ud2
 ;;     50: ud2
 ;;     52: ud2
+;; half:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: mulsd 4(%rip), %xmm0
+;;      c: leave
+;;      d: retq
+;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
+;;     1e: .byte 00 00
 ;; == x86_64 + avx2 ==
 ;; wasm_function_4:
 ;;      0: pushq %rbp
@@ -242,14 +242,6 @@
 ;;     4b: ud2
 ;;     4d: ud2
 ;;     4f: ud2
-;; half:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: vmulsd 4(%rip), %xmm0, %xmm0
-;;      c: leave
-;;      d: retq
-;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
-;;     1e: .byte 00 00
 ;; wasm_function_6:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -262,12 +254,6 @@
 ;;     19: leave
 ;;     1a: retq
 ;;     1b: ud2
-;; double:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: leal (%rsi, %rsi), %eax
-;;      7: leave
-;;      8: retq
 ;; square:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -275,6 +261,12 @@
 ;;      7: imull %esi, %eax
 ;;      a: leave
 ;;      b: retq
+;; double:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: leal (%rsi, %rsi), %eax
+;;      7: leave
+;;      8: retq
 ;; wasm_function_7:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -307,3 +299,11 @@
 ;;     4e: ud2
 ;;     50: ud2
 ;;     52: ud2
+;; half:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: vmulsd 4(%rip), %xmm0, %xmm0
+;;      c: leave
+;;      d: retq
+;;      e: .byte 00 00 00 00 00 00 00 00 e0 3f 00 00 00 00 00 00
+;;     1e: .byte 00 00

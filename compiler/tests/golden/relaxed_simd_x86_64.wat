@@ -43,6 +43,12 @@
 ;;     15: movdqa %xmm5, %xmm0
 ;;     19: leave
 ;;     1a: retq
+;; relaxed_min:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: minps %xmm1, %xmm0
+;;      7: leave
+;;      8: retq
 ;; relaxed_dot:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -51,12 +57,6 @@
 ;;      c: pmaddubsw %xmm5, %xmm0
 ;;     11: leave
 ;;     12: retq
-;; relaxed_min:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: minps %xmm1, %xmm0
-;;      7: leave
-;;      8: retq
 ;; relaxed_madd:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

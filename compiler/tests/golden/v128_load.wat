@@ -23,16 +23,6 @@
 ;;     10: pmovsxbw 0x10(%rsi, %rdi), %xmm0
 ;;     17: leave
 ;;     18: retq
-;; v128_store_lane:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movq %r8, %rdi
-;;      e: movl %edi, %edi
-;;     10: pextrw $3, %xmm0, (%rsi, %rdi)
-;;     17: leave
-;;     18: retq
 ;; v128_load32_zero:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -43,6 +33,16 @@
 ;;     11: movd %esi, %xmm0
 ;;     15: leave
 ;;     16: retq
+;; v128_store_lane:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: pextrw $3, %xmm0, (%rsi, %rdi)
+;;     17: leave
+;;     18: retq
 ;; == x86_64 + avx2 ==
 ;; v128_load8x8_s:
 ;;      0: pushq %rbp
@@ -52,16 +52,6 @@
 ;;      b: movq %r8, %rdi
 ;;      e: movl %edi, %edi
 ;;     10: vpmovsxbw 0x10(%rsi, %rdi), %xmm0
-;;     17: leave
-;;     18: retq
-;; v128_store_lane:
-;;      0: pushq %rbp
-;;      1: movq %rsp, %rbp
-;;      4: movq %rsi, %r8
-;;      7: movq 0x20(%rdi), %rsi
-;;      b: movq %r8, %rdi
-;;      e: movl %edi, %edi
-;;     10: vpextrw $3, %xmm0, (%rsi, %rdi)
 ;;     17: leave
 ;;     18: retq
 ;; v128_load32_zero:
@@ -74,3 +64,13 @@
 ;;     11: vmovd %esi, %xmm0
 ;;     15: leave
 ;;     16: retq
+;; v128_store_lane:
+;;      0: pushq %rbp
+;;      1: movq %rsp, %rbp
+;;      4: movq %rsi, %r8
+;;      7: movq 0x20(%rdi), %rsi
+;;      b: movq %r8, %rdi
+;;      e: movl %edi, %edi
+;;     10: vpextrw $3, %xmm0, (%rsi, %rdi)
+;;     17: leave
+;;     18: retq
