@@ -1,7 +1,8 @@
-//! Byte strings of the metadata that the compiler may store compressed: the active data
+//! Byte strings that the compiler may store compressed: of the metadata, the active data
 //! segments, which instantiation unpacks straight into linear memory, and the function
 //! names, which the runtime unpacks the first time a backtrace or perf map names a
-//! function.
+//! function; on their own, the code tables (trap and call-site tables), which the runtime
+//! unpacks when it registers the module ([`Packed::write_standalone`]).
 //!
 //! The compression is LZ4's block format (`lz4_flex`, safe Rust in both directions): its
 //! decoder is about a kilobyte of code, and it unpacks at memory speed. The writer
@@ -116,6 +117,26 @@ impl<'a> Packed<'a> {
     }
 }
 
+impl<'a> Packed<'a> {
+    /// Appends the string as it is stored on its own, outside the metadata (the code
+    /// tables, `kiln_code_tables`): [`Packed::unpacked_len`] as 4 bytes, little-endian,
+    /// then the stored bytes.
+    pub fn write_standalone(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.unpacked_len.to_le_bytes());
+        out.extend_from_slice(self.bytes);
+    }
+
+    /// A string written by [`Packed::write_standalone`]; `None` without the 4 bytes of
+    /// its length.
+    pub fn read_standalone(bytes: &'a [u8]) -> Option<Packed<'a>> {
+        let (len, bytes) = bytes.split_first_chunk::<4>()?;
+        Some(Packed {
+            unpacked_len: u32::from_le_bytes(*len),
+            bytes,
+        })
+    }
+}
+
 /// `bytes` compressed, when that saves at least [`MIN_SAVING`] bytes (and they fit the
 /// format's `u32` length); store the result with `unpacked_len: bytes.len()`.
 pub fn compress(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -155,6 +176,25 @@ mod tests {
         }
         out.truncate(len);
         out
+    }
+
+    #[test]
+    fn standalone_strings_carry_their_length_in_front() {
+        let text = b"code tables ".repeat(200);
+        let compressed = compress(&text).unwrap();
+        for packed in [
+            Packed::plain(b"plain"),
+            Packed {
+                unpacked_len: text.len() as u32,
+                bytes: &compressed,
+            },
+        ] {
+            let mut stored = Vec::new();
+            packed.write_standalone(&mut stored);
+            assert_eq!(stored.len(), 4 + packed.bytes.len());
+            assert_eq!(Packed::read_standalone(&stored), Some(packed));
+        }
+        assert_eq!(Packed::read_standalone(&[1, 0, 0]), None);
     }
 
     #[test]

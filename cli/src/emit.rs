@@ -351,50 +351,63 @@ fn linked_runtime_parts(
 }
 
 /// The parts that what the compiled `object`'s modules (one, or a component's several)
-/// store needs, as their metadata says: the unpacking of compressed function names and
-/// data segments (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`) when a module
-/// stores them compressed, the mapping of a memory image (`MEMORY_IMAGE`) when one has an
-/// image.
+/// store needs, as their metadata and code tables say: the unpacking of compressed
+/// function names and data segments (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`)
+/// when a module stores them compressed, and of compressed code tables (`UNPACK_DATA`),
+/// the mapping of a memory image (`MEMORY_IMAGE`) when one has an image.
 pub(crate) fn metadata_runtime_parts(
     object: &[u8],
 ) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
-    use kiln_runtime::linked::{MEMORY_IMAGE, UNPACK_DATA, UNPACK_NAMES};
-    use object::{Object, ObjectSection, ObjectSymbol};
+    use kiln_runtime::linked::{LinkedPart, MEMORY_IMAGE, UNPACK_DATA, UNPACK_NAMES};
+    use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
     let mut parts = Vec::new();
+    let mut add = |part: LinkedPart| {
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    };
     let file = object::File::parse(object).context("reading the compiled object")?;
     for symbol in file.symbols() {
-        if !symbol
-            .name()
-            .is_ok_and(|name| name.ends_with(kiln_abi::symbols::METADATA))
-        {
+        let Ok(name) = symbol.name() else {
+            continue;
+        };
+        let metadata = name.ends_with(kiln_abi::symbols::METADATA);
+        let code_tables = name.ends_with(kiln_abi::symbols::CODE_TABLES);
+        if symbol.kind() != SymbolKind::Data || !(metadata || code_tables) {
             continue;
         }
         let section = symbol
             .section_index()
             .and_then(|index| file.section_by_index(index).ok())
-            .context("the compiled object's metadata has no section")?;
+            .with_context(|| format!("the compiled object's {name} has no section"))?;
         let data = section
             .data()
-            .context("reading the compiled object's metadata")?;
+            .with_context(|| format!("reading the compiled object's {name}"))?;
         let bytes = symbol
             .address()
             .checked_sub(section.address())
             .and_then(|start| usize::try_from(start).ok())
             .zip(usize::try_from(symbol.size()).ok())
             .and_then(|(start, len)| data.get(start..start.checked_add(len)?))
-            .context("the compiled object's metadata lies outside its section")?;
-        let metadata = kiln_abi::metadata::ModuleMetadata::decode(bytes)?;
+            .with_context(|| format!("the compiled object's {name} lies outside its section"))?;
         let packed = |bytes: &kiln_abi::packed::Packed<'_>| bytes.as_plain().is_none();
-        if packed(&metadata.function_names) && !parts.contains(&UNPACK_NAMES) {
-            parts.push(UNPACK_NAMES);
+        if code_tables {
+            let tables = kiln_abi::packed::Packed::read_standalone(bytes)
+                .context("the compiled object's code tables are corrupt")?;
+            if packed(&tables) {
+                add(UNPACK_DATA);
+            }
+            continue;
         }
-        if metadata.data.iter().any(|segment| packed(&segment.bytes))
-            && !parts.contains(&UNPACK_DATA)
-        {
-            parts.push(UNPACK_DATA);
+        let metadata = kiln_abi::metadata::ModuleMetadata::decode(bytes)?;
+        if packed(&metadata.function_names) {
+            add(UNPACK_NAMES);
         }
-        if metadata.memory_image_offset.is_some() && !parts.contains(&MEMORY_IMAGE) {
-            parts.push(MEMORY_IMAGE);
+        if metadata.data.iter().any(|segment| packed(&segment.bytes)) {
+            add(UNPACK_DATA);
+        }
+        if metadata.memory_image_offset.is_some() {
+            add(MEMORY_IMAGE);
         }
     }
     Ok(parts)

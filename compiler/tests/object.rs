@@ -367,3 +367,56 @@ fn metadata_compresses_large_active_data_and_names_only() {
         Some("core::fmt::builders::DebugStruct::field299".to_string())
     );
 }
+
+/// The bytes of the data symbol `name` in `file`.
+fn symbol_bytes<'a>(file: &object::File<'a>, name: &str) -> &'a [u8] {
+    use object::ObjectSection;
+    let symbol = file.symbols().find(|s| s.name() == Ok(name)).unwrap();
+    let section = file
+        .section_by_index(symbol.section_index().unwrap())
+        .unwrap();
+    let start = (symbol.address() - section.address()) as usize;
+    &section.data().unwrap()[start..start + symbol.size() as usize]
+}
+
+/// Code tables that compress well enough are stored compressed, with their unpacked
+/// length in front, and unpack into every code entry's trap and call-site tables; small
+/// ones are stored as they are.
+#[test]
+fn code_tables_are_stored_compressed_when_that_saves_enough() {
+    use kiln_abi::packed::Packed;
+    use kiln_abi::trap::CodeTables;
+    // 200 functions of divisions (trap sites) and a call (a call site) each.
+    let body = "(drop (i32.div_s (local.get 0) (local.get 1)))".repeat(20);
+    let functions: String = (0..200)
+        .map(|i| {
+            format!(
+                r#"(func $f{i} (export "f{i}") (param i32 i32) (result i32) {body}
+                     (call $f{next} (local.get 0) (local.get 1)))"#,
+                next = (i + 1) % 200
+            )
+        })
+        .collect();
+    for (wat, compressed) in [
+        (format!("(module {functions})"), true),
+        (FACTORIAL.to_string(), false),
+    ] {
+        let bytes = compile_wat(&wat);
+        let file = object::File::parse(&*bytes).unwrap();
+        let stored = symbol_bytes(&file, "kiln_code_tables");
+        let packed = Packed::read_standalone(stored).unwrap();
+        assert_eq!(packed.as_plain().is_none(), compressed, "{packed:?}");
+        let mut tables = &packed.to_vec().unwrap()[..];
+        let mut traps = 0;
+        let mut calls = 0;
+        while !tables.is_empty() {
+            let entry = CodeTables::decode(&mut tables).unwrap();
+            traps += entry.traps.iter().count();
+            calls += entry.calls.iter().count();
+        }
+        if compressed {
+            assert!(traps >= 200, "{traps} trap sites");
+            assert!(calls >= 200, "{calls} call sites");
+        }
+    }
+}

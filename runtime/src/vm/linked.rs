@@ -78,9 +78,10 @@ pub const PROFILE: LinkedPart = LinkedPart {
     definition: "kiln_profile_write",
 };
 
-/// Unpacking compressed active data segments into linear memory (`vm/unpack.rs`, with
-/// `lz4_flex`'s block decoder): linked when the module stores one compressed
-/// (`kiln_abi::packed`), which a module with little data does not.
+/// Unpacking compressed active data segments into linear memory, and compressed code
+/// tables when the module is registered (`vm/unpack.rs`, with `lz4_flex`'s block
+/// decoder): linked when the module stores either compressed (`kiln_abi::packed`), which
+/// a small module does not.
 pub const UNPACK_DATA: LinkedPart = LinkedPart {
     pointer: "kiln_linked_unpack_data",
     definition: "kiln_unpack_data",

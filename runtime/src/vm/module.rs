@@ -28,12 +28,12 @@ use std::sync::{Arc, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_15"]
+#[export_name = "kiln_abi_version_16"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 15,
+    ABI_VERSION == 16,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -138,7 +138,8 @@ impl Module {
         let n_imported_functions = validate(descriptor, metadata)?;
 
         // SAFETY: as above; `validate` checked the counts.
-        let (entries, tables) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
+        let (entries, stored) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
+        let tables = code_tables(stored)?;
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
         // Each code entry's tables follow the previous entry's, also for entries without
@@ -268,6 +269,25 @@ impl Module {
 }
 
 /// Checks that the descriptor and metadata agree; returns the number of imported functions.
+/// The code tables stored at `stored` (`kiln_abi::packed::Packed::write_standalone`):
+/// as they are, or unpacked once into bytes that live as long as the program, as the
+/// leaked metadata does (the code registry keeps `'static` tables).
+fn code_tables(stored: &'static [u8]) -> Result<&'static [u8], Error> {
+    let corrupt = || Error::new("corrupt kiln module: code tables do not unpack");
+    let packed = kiln_abi::packed::Packed::read_standalone(stored).ok_or_else(corrupt)?;
+    if let Some(plain) = packed.as_plain() {
+        return Ok(plain);
+    }
+    if !packed.is_plausible() {
+        return Err(corrupt());
+    }
+    let mut tables = vec![0; packed.len()];
+    if !super::unpack::unpack_data_into(&packed, &mut tables) {
+        return Err(corrupt());
+    }
+    Ok(Box::leak(tables.into_boxed_slice()))
+}
+
 fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Result<u32, Error> {
     let corrupt = |what: &str| Error::new(format!("corrupt kiln module: {what}"));
     let n_imported = metadata

@@ -1,6 +1,7 @@
-//! Unpacking the metadata's compressed strings (`kiln_abi::packed`): an active data
-//! segment straight into linear memory at instantiation, the function names the first
-//! time a function is named.
+//! Unpacking compressed strings (`kiln_abi::packed`): an active data segment straight
+//! into linear memory at instantiation, the code tables when the module is registered
+//! (`vm/module.rs`, with the data's unpacking), the function names the first time a
+//! function is named.
 //!
 //! Executables link each on demand (`vm/linked.rs`, [`super::linked::UNPACK_DATA`] and
 //! [`super::linked::UNPACK_NAMES`]), with the LZ4 decoder: only when their module stores
