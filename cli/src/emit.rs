@@ -353,12 +353,15 @@ fn linked_runtime_parts(
 /// The parts that what the compiled `object`'s modules (one, or a component's several)
 /// store needs, as their metadata and code tables say: the unpacking of compressed
 /// function names and data segments (`kiln_runtime::linked::UNPACK_NAMES`, `UNPACK_DATA`)
-/// when a module stores them compressed, and of compressed code tables (`UNPACK_DATA`),
+/// when a module stores them compressed, and of compressed code tables
+/// (`UNPACK_CODE_TABLES`),
 /// the mapping of a memory image (`MEMORY_IMAGE`) when one has an image.
 pub(crate) fn metadata_runtime_parts(
     object: &[u8],
 ) -> Result<Vec<kiln_runtime::linked::LinkedPart>> {
-    use kiln_runtime::linked::{LinkedPart, MEMORY_IMAGE, UNPACK_DATA, UNPACK_NAMES};
+    use kiln_runtime::linked::{
+        LinkedPart, MEMORY_IMAGE, UNPACK_CODE_TABLES, UNPACK_DATA, UNPACK_NAMES,
+    };
     use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
     let mut parts = Vec::new();
     let mut add = |part: LinkedPart| {
@@ -395,7 +398,7 @@ pub(crate) fn metadata_runtime_parts(
             let tables = kiln_abi::packed::Packed::read_standalone(bytes)
                 .context("the compiled object's code tables are corrupt")?;
             if packed(&tables) {
-                add(UNPACK_DATA);
+                add(UNPACK_CODE_TABLES);
             }
             continue;
         }

@@ -78,13 +78,20 @@ pub const PROFILE: LinkedPart = LinkedPart {
     definition: "kiln_profile_write",
 };
 
-/// Unpacking compressed active data segments into linear memory, and compressed code
-/// tables when the module is registered (`vm/unpack.rs`, with `lz4_flex`'s block
-/// decoder): linked when the module stores either compressed (`kiln_abi::packed`), which
-/// a small module does not.
+/// Unpacking compressed active data segments into linear memory (`vm/unpack.rs`, with
+/// `lz4_flex`'s block decoder): linked when the module stores one compressed
+/// (`kiln_abi::packed`), which a module with little data does not.
 pub const UNPACK_DATA: LinkedPart = LinkedPart {
     pointer: "kiln_linked_unpack_data",
     definition: "kiln_unpack_data",
+};
+
+/// Unpacking compressed code tables when the module is registered (`vm/unpack.rs`, with
+/// the LZ4 decoder): linked when the module stores them compressed, which a small module
+/// does not.
+pub const UNPACK_CODE_TABLES: LinkedPart = LinkedPart {
+    pointer: "kiln_linked_unpack_code_tables",
+    definition: "kiln_unpack_code_tables",
 };
 
 /// Unpacking compressed function names the first time a backtrace or perf map names a
@@ -255,6 +262,8 @@ mod tests {
             UNPACK_DATA.definition,
             UNPACK_NAMES.pointer,
             UNPACK_NAMES.definition,
+            UNPACK_CODE_TABLES.pointer,
+            UNPACK_CODE_TABLES.definition,
             BUILTINS_POINTER,
             BUILTIN_MISSING,
         ];

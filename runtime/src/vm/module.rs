@@ -139,7 +139,8 @@ impl Module {
 
         // SAFETY: as above; `validate` checked the counts.
         let (entries, stored) = unsafe { (descriptor.code_entries(), descriptor.code_tables()) };
-        let tables = code_tables(stored)?;
+        // Tables that do not unpack are none: the first entry finds none and fails.
+        let tables = code_tables(stored).unwrap_or_default();
         let n_functions = descriptor.n_functions as usize;
         let n_types = descriptor.n_types as usize;
         // Each code entry's tables follow the previous entry's, also for entries without
@@ -148,8 +149,9 @@ impl Module {
         let mut rest = tables;
         let mut ranges = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
-            let code_tables = CodeTables::decode(&mut rest)
-                .ok_or_else(|| Error::new("corrupt kiln module: code tables out of range"))?;
+            let code_tables = CodeTables::decode(&mut rest).ok_or_else(|| {
+                Error::new("corrupt kiln module: code tables corrupt or out of range")
+            })?;
             if entry.code_len == 0 {
                 continue;
             }
@@ -269,23 +271,14 @@ impl Module {
 }
 
 /// Checks that the descriptor and metadata agree; returns the number of imported functions.
-/// The code tables stored at `stored` (`kiln_abi::packed::Packed::write_standalone`):
-/// as they are, or unpacked once into bytes that live as long as the program, as the
-/// leaked metadata does (the code registry keeps `'static` tables).
-fn code_tables(stored: &'static [u8]) -> Result<&'static [u8], Error> {
-    let corrupt = || Error::new("corrupt kiln module: code tables do not unpack");
-    let packed = kiln_abi::packed::Packed::read_standalone(stored).ok_or_else(corrupt)?;
-    if let Some(plain) = packed.as_plain() {
-        return Ok(plain);
+/// The code tables stored at `stored` (`kiln_abi::packed::Packed::write_standalone`): as
+/// they are, or unpacked once (`vm/unpack.rs`); `None` when they do not unpack.
+fn code_tables(stored: &'static [u8]) -> Option<&'static [u8]> {
+    let packed = kiln_abi::packed::Packed::read_standalone(stored)?;
+    match packed.as_plain() {
+        Some(plain) => Some(plain),
+        None => super::unpack::code_tables(&packed),
     }
-    if !packed.is_plausible() {
-        return Err(corrupt());
-    }
-    let mut tables = vec![0; packed.len()];
-    if !super::unpack::unpack_data_into(&packed, &mut tables) {
-        return Err(corrupt());
-    }
-    Ok(Box::leak(tables.into_boxed_slice()))
 }
 
 fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Result<u32, Error> {

@@ -1,10 +1,9 @@
 //! Unpacking compressed strings (`kiln_abi::packed`): an active data segment straight
 //! into linear memory at instantiation, the code tables when the module is registered
-//! (`vm/module.rs`, with the data's unpacking), the function names the first time a
-//! function is named.
+//! (`vm/module.rs`), the function names the first time a function is named.
 //!
-//! Executables link each on demand (`vm/linked.rs`, [`super::linked::UNPACK_DATA`] and
-//! [`super::linked::UNPACK_NAMES`]), with the LZ4 decoder: only when their module stores
+//! Executables link each on demand (`vm/linked.rs`, [`super::linked::UNPACK_DATA`],
+//! [`super::linked::UNPACK_CODE_TABLES`] and [`super::linked::UNPACK_NAMES`]), with the LZ4 decoder: only when their module stores
 //! such a string compressed, which a module with little data (a hello) does not, so its
 //! executable has neither the decoder nor the unpacked names' allocation.
 
@@ -48,7 +47,17 @@ fn unpack_names(packed: &Packed<'static>, unpacked: &AtomicPtr<u8>) -> Option<&'
     Some(unsafe { std::slice::from_raw_parts(names, len) })
 }
 
+/// The code tables `packed` unpacked into bytes that live as long as the program, as the
+/// module's leaked metadata does (the code registry keeps `'static` tables); `None` when
+/// they do not unpack.
+#[cfg_attr(feature = "exe-main", export_name = "kiln_unpack_code_tables")]
+fn unpack_code_tables(packed: &Packed<'_>) -> Option<&'static [u8]> {
+    let tables = packed.to_vec().ok()?;
+    Some(Box::leak(tables.into_boxed_slice()))
+}
+
 type UnpackData = fn(&Packed<'_>, &mut [u8]) -> bool;
+type UnpackCodeTables = fn(&Packed<'_>) -> Option<&'static [u8]>;
 type UnpackNames = fn(&Packed<'static>, &AtomicPtr<u8>) -> Option<&'static [u8]>;
 
 #[cfg(feature = "exe-main")]
@@ -59,9 +68,19 @@ super::linked::linked_part!(
     fn linked_unpack_names() -> Option<UnpackNames>
 );
 
+#[cfg(feature = "exe-main")]
+super::linked::linked_part!(
+    kiln_linked_unpack_code_tables,
+    fn linked_unpack_code_tables() -> Option<UnpackCodeTables>
+);
+
 #[cfg(not(feature = "exe-main"))]
 fn linked_unpack_data() -> Option<UnpackData> {
     Some(unpack_data)
+}
+#[cfg(not(feature = "exe-main"))]
+fn linked_unpack_code_tables() -> Option<UnpackCodeTables> {
+    Some(unpack_code_tables)
 }
 #[cfg(not(feature = "exe-main"))]
 fn linked_unpack_names() -> Option<UnpackNames> {
@@ -73,6 +92,12 @@ fn linked_unpack_names() -> Option<UnpackNames> {
 /// linked by `kiln build`, which links it whenever the module compresses a data segment).
 pub(crate) fn unpack_data_into(packed: &Packed<'_>, out: &mut [u8]) -> bool {
     linked_unpack_data().is_some_and(|unpack| unpack(packed, out))
+}
+
+/// The compressed code tables `packed` unpacked; `None` when they do not unpack or the
+/// executable lacks the decoder.
+pub(crate) fn code_tables(packed: &Packed<'_>) -> Option<&'static [u8]> {
+    linked_unpack_code_tables()?(packed)
 }
 
 /// The compressed names `packed` unpacked, once, into `unpacked`; `None` when they do not
