@@ -125,7 +125,7 @@ impl Module {
         // SAFETY: the magic and version match, and the caller guarantees relocation.
         let bytes = unsafe { descriptor.metadata_bytes() };
         let metadata =
-            ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
+            ModuleMetadata::decode_boxed(bytes).map_err(|error| Error::new(error.to_string()))?;
         let missing = super::cpu::missing_features(&metadata.cpu_features);
         if !missing.is_empty() {
             return Err(Error::new(format!(
@@ -134,7 +134,7 @@ impl Module {
                 missing.join(", ")
             )));
         }
-        let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
+        let metadata: &'static ModuleMetadata<'static> = Box::leak(metadata);
         let n_imported_functions = validate(descriptor, metadata)?;
 
         // SAFETY: as above; `validate` checked the counts.
