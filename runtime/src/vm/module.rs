@@ -129,9 +129,9 @@ impl Module {
         let missing = super::cpu::missing_features(&metadata.cpu_features);
         if !missing.is_empty() {
             return Err(Error::new(format!(
-                "the code was compiled for CPU features this machine lacks: {} (compile \
-                 without --target-features, or with the features of the machine it runs on)",
-                missing.join(", ")
+                "the code was compiled for CPU features this machine lacks: {missing} \
+                 (compile without --target-features, or with the features of the machine it \
+                 runs on)"
             )));
         }
         let metadata: &'static ModuleMetadata<'static> = Box::leak(metadata);
