@@ -126,6 +126,9 @@ impl Module {
         let bytes = unsafe { descriptor.metadata_bytes() };
         let metadata =
             ModuleMetadata::decode_boxed(bytes).map_err(|error| Error::new(error.to_string()))?;
+        // Kept for the process's life from here, also when the module is refused below
+        // (as after `validate`): dropping it on that path was a copy of its drop glue.
+        let metadata: &'static ModuleMetadata<'static> = Box::leak(metadata);
         let missing = super::cpu::missing_features(&metadata.cpu_features);
         if !missing.is_empty() {
             return Err(Error::new(format!(
@@ -134,7 +137,6 @@ impl Module {
                  runs on)"
             )));
         }
-        let metadata: &'static ModuleMetadata<'static> = Box::leak(metadata);
         let n_imported_functions = validate(descriptor, metadata)?;
 
         // SAFETY: as above; `validate` checked the counts.
