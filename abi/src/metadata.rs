@@ -618,6 +618,11 @@ impl<'a> ModuleMetadata<'a> {
         decode::Reader::metadata(bytes)
     }
 
+    /// [`ModuleMetadata::decode`] into a heap allocation, written in place.
+    pub fn decode_boxed(bytes: &'a [u8]) -> Result<Box<ModuleMetadata<'a>>, DecodeError> {
+        decode::Reader::metadata_boxed(bytes)
+    }
+
     /// Number of imports of each kind.
     pub fn imported_count(&self, kind: ExternKind) -> u32 {
         let count = self.imports.iter().filter(|import| {

@@ -158,8 +158,20 @@ pub fn link_command(
     let mut command = Command::new(linker);
     if is_musl(triple) {
         let file = |name: &str| runtime.join(name);
+        // `--icf=all`: sections of identical code or read-only data are kept once: the
+        // runtime's generic helpers instantiated for types of one layout (`RawVec`
+        // growth, drop glue, `with_capacity`), which LTO leaves apart (about 500 B of a
+        // static executable, 700 on aarch64). Safe here: a module's code is one `.text`
+        // section, so no two wasm functions fold into one address (code lookup and
+        // backtraces need each its own), and the runtime compares no function addresses.
         command
-            .args(["-static", "--gc-sections", "--strip-debug", "-o"])
+            .args([
+                "-static",
+                "--gc-sections",
+                "--icf=all",
+                "--strip-debug",
+                "-o",
+            ])
             .arg(output)
             .args([file("crt1.o"), file("crti.o"), file("crtbegin.o")])
             .args(objects)

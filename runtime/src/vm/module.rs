@@ -125,16 +125,18 @@ impl Module {
         // SAFETY: the magic and version match, and the caller guarantees relocation.
         let bytes = unsafe { descriptor.metadata_bytes() };
         let metadata =
-            ModuleMetadata::decode(bytes).map_err(|error| Error::new(error.to_string()))?;
+            ModuleMetadata::decode_boxed(bytes).map_err(|error| Error::new(error.to_string()))?;
+        // Kept for the process's life from here, also when the module is refused below
+        // (as after `validate`): dropping it on that path was a copy of its drop glue.
+        let metadata: &'static ModuleMetadata<'static> = Box::leak(metadata);
         let missing = super::cpu::missing_features(&metadata.cpu_features);
         if !missing.is_empty() {
             return Err(Error::new(format!(
-                "the code was compiled for CPU features this machine lacks: {} (compile \
-                 without --target-features, or with the features of the machine it runs on)",
-                missing.join(", ")
+                "the code was compiled for CPU features this machine lacks: {missing} \
+                 (compile without --target-features, or with the features of the machine it \
+                 runs on)"
             )));
         }
-        let metadata: &'static ModuleMetadata<'static> = Box::leak(Box::new(metadata));
         let n_imported_functions = validate(descriptor, metadata)?;
 
         // SAFETY: as above; `validate` checked the counts.
