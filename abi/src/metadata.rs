@@ -606,6 +606,44 @@ impl<'a> ProfileSettings<'a> {
     }
 }
 
+impl ModuleMetadata<'static> {
+    /// Metadata of nothing: what the decoder (`decode.rs`) fills in, field by field, and
+    /// the compiler's module pass starts from.
+    pub const EMPTY: ModuleMetadata<'static> = ModuleMetadata {
+        name: None,
+        types: Vec::new(),
+        imports: Vec::new(),
+        functions: Vec::new(),
+        tables: Vec::new(),
+        memories: Vec::new(),
+        global_types: Vec::new(),
+        globals: Vec::new(),
+        tags: Vec::new(),
+        tag_names: Vec::new(),
+        exports: Vec::new(),
+        start: None,
+        elements: Vec::new(),
+        data: Vec::new(),
+        function_names: Packed {
+            unpacked_len: 0,
+            bytes: &[],
+        },
+        memory_settings: MemorySettings {
+            reservation: 0,
+            guard_size: 0,
+            bounds_checks: false,
+        },
+        cpu_features: Vec::new(),
+        memory_image_offset: None,
+        table_inits: Vec::new(),
+        subtyping: Vec::new(),
+        fuel: false,
+        interruptible: false,
+        may_throw: Vec::new(),
+        profile: None,
+    };
+}
+
 impl<'a> ModuleMetadata<'a> {
     /// Encodes the metadata for the object file.
     pub fn encode(&self) -> Vec<u8> {

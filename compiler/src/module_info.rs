@@ -68,30 +68,8 @@ impl<'a> ModuleInfo<'a> {
 pub fn parse(wasm: &[u8], memory_settings: MemorySettings) -> Result<ModuleInfo<'_>> {
     let mut function_names = Vec::new();
     let mut metadata = ModuleMetadata {
-        name: None,
-        types: Vec::new(),
-        imports: Vec::new(),
-        functions: Vec::new(),
-        tables: Vec::new(),
-        memories: Vec::new(),
-        global_types: Vec::new(),
-        globals: Vec::new(),
-        tags: Vec::new(),
-        tag_names: Vec::new(),
-        exports: Vec::new(),
-        start: None,
-        elements: Vec::new(),
-        data: Vec::new(),
-        function_names: Default::default(),
         memory_settings,
-        cpu_features: Vec::new(),
-        memory_image_offset: None,
-        table_inits: Vec::new(),
-        subtyping: Vec::new(),
-        fuel: false,
-        interruptible: false,
-        may_throw: Vec::new(),
-        profile: None,
+        ..ModuleMetadata::EMPTY
     };
     let mut bodies = Vec::new();
     let mut sections = Vec::new();

@@ -8,10 +8,11 @@
 //! read. Here each primitive is one small function over a [`Reader`], and a type's
 //! decoder is the list of its fields' reads: 4 KB less. (Keeping each `vec` out of line
 //! was measured larger: LLVM then inlines the whole decoder into its caller.) The
-//! metadata's fields are read into a boxed [`EMPTY`] value, one at a time, as the runtime
-//! keeps it ([`Reader::metadata_boxed`]): an error drops that one value, and no field is
-//! copied after its read (a value decoded on the stack and then boxed cost 720 bytes more
-//! of a static x86_64 executable, its fields copied one by one from their spill slots). A
+//! metadata's fields are read into a boxed [`ModuleMetadata::EMPTY`] value, one at a
+//! time, as the runtime keeps it ([`Reader::metadata_boxed`]): an error drops that one
+//! value, and no field is copied after its read (a value decoded on the stack and then
+//! boxed cost 720 bytes more of a static x86_64 executable, its fields copied one by one
+//! from their spill slots). A
 //! failed read returns a unit [`Fail`] and leaves its message in the reader, so results fit
 //! in registers, and every sequence shares one loop, [`Reader::each`], over a closure that
 //! reads and pushes an element: 2.9 KB less again (x86_64 static hello).
@@ -74,7 +75,7 @@ impl<'a> Reader<'a> {
     pub(super) fn metadata(
         bytes: &'a [u8],
     ) -> core::result::Result<ModuleMetadata<'a>, DecodeError> {
-        let mut metadata = EMPTY;
+        let mut metadata = ModuleMetadata::EMPTY;
         let mut reader = Reader::new(bytes);
         match reader.module_metadata(&mut metadata) {
             Ok(()) => Ok(metadata),
@@ -87,7 +88,7 @@ impl<'a> Reader<'a> {
     pub(super) fn metadata_boxed(
         bytes: &'a [u8],
     ) -> core::result::Result<Box<ModuleMetadata<'a>>, DecodeError> {
-        let mut metadata = Box::new(EMPTY);
+        let mut metadata = Box::new(ModuleMetadata::EMPTY);
         let mut reader = Reader::new(bytes);
         match reader.module_metadata(&mut metadata) {
             Ok(()) => Ok(metadata),
@@ -422,9 +423,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Reads the metadata's fields into `metadata`, which holds [`EMPTY`] (so that a
-    /// failed read leaves a value that drops as one, and a boxed value is written in
-    /// place: see [`Reader::metadata_boxed`]).
+    /// Reads the metadata's fields into `metadata`, which holds [`ModuleMetadata::EMPTY`]
+    /// (so that a failed read leaves a value that drops as one, and a boxed value is
+    /// written in place: see [`Reader::metadata_boxed`]).
     fn module_metadata(&mut self, metadata: &mut ModuleMetadata<'a>) -> Result<()> {
         set(&mut metadata.name, self.option(Self::str)?);
         set(&mut metadata.types, self.vec(Self::func_type)?);
@@ -468,46 +469,12 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Puts `value` in `slot`, which holds a field of [`EMPTY`]: that has nothing to drop, so
-/// it is forgotten, and no drop of the old value is compiled at each field.
+/// Puts `value` in `slot`, which holds a field of [`ModuleMetadata::EMPTY`]: that has
+/// nothing to drop, so it is forgotten, and no drop of the old value is compiled at each
+/// field.
 fn set<T>(slot: &mut T, value: T) {
     core::mem::forget(core::mem::replace(slot, value));
 }
-
-/// Metadata of nothing, which [`Reader::module_metadata`] fills in.
-const EMPTY: ModuleMetadata<'static> = ModuleMetadata {
-    name: None,
-    types: Vec::new(),
-    imports: Vec::new(),
-    functions: Vec::new(),
-    tables: Vec::new(),
-    memories: Vec::new(),
-    global_types: Vec::new(),
-    globals: Vec::new(),
-    tags: Vec::new(),
-    tag_names: Vec::new(),
-    exports: Vec::new(),
-    start: None,
-    elements: Vec::new(),
-    data: Vec::new(),
-    function_names: Packed {
-        unpacked_len: 0,
-        bytes: &[],
-    },
-    memory_settings: MemorySettings {
-        reservation: 0,
-        guard_size: 0,
-        bounds_checks: false,
-    },
-    cpu_features: Vec::new(),
-    memory_image_offset: None,
-    table_inits: Vec::new(),
-    subtyping: Vec::new(),
-    fuel: false,
-    interruptible: false,
-    may_throw: Vec::new(),
-    profile: None,
-};
 
 #[cfg(test)]
 mod tests {
