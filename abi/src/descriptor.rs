@@ -105,9 +105,16 @@ pub struct CodeEntry {
     /// 0, with `code_len` 0, for a function the compiler left out because nothing can run
     /// it (`compiler/src/reachability.rs`).
     pub code_offset: u32,
-    /// Length of the code in bytes; 0 for a function without code.
+    /// Length of the code in bytes, 0 for a function without code; with [`SHARED_CODE`]
+    /// set in an entry whose code is an earlier entry's.
     pub code_len: u32,
 }
+
+/// The bit of [`CodeEntry::code_len`] that marks code shared with an earlier entry: a
+/// function folded into an earlier one with the same type and body
+/// (`compiler/src/fold.rs`), whose entry repeats that one's offset and length and has
+/// empty code tables. The runtime registers the code once, as the earlier function's.
+pub const SHARED_CODE: u32 = 1 << 31;
 
 /// Offset of [`ModuleDescriptor::metadata`].
 pub const DESCRIPTOR_METADATA: usize = offset_of!(ModuleDescriptor, metadata);
@@ -267,6 +274,16 @@ impl ModuleDescriptor {
 }
 
 impl CodeEntry {
+    /// Length of the code in bytes (0 for a function without code).
+    pub fn length(&self) -> u32 {
+        self.code_len & !SHARED_CODE
+    }
+
+    /// Whether the code is an earlier entry's ([`SHARED_CODE`]).
+    pub fn shares_code(&self) -> bool {
+        self.code_len & SHARED_CODE != 0
+    }
+
     /// The bytes of an entry as the compiler writes it: `code_offset` from the descriptor's
     /// `code_base`.
     pub fn encode(code_offset: u32, code_len: u32) -> [u8; CODE_ENTRY_SIZE] {

@@ -85,6 +85,11 @@ pub struct CodegenArgs {
     /// start function, table element or `ref.func` reaches them through direct calls).
     #[arg(long)]
     pub keep_unused_functions: bool,
+    /// Compile every function on its own, also those whose type and body equal an earlier
+    /// function's (folded by default: they share its code, and a backtrace names the
+    /// first function of the group).
+    #[arg(long)]
+    pub keep_identical_functions: bool,
 }
 
 impl CodegenArgs {
@@ -142,6 +147,7 @@ impl CodegenArgs {
             },
             devirtualize: !self.no_devirt,
             drop_unused_functions: !self.keep_unused_functions,
+            fold_identical_functions: !self.keep_identical_functions,
             ..CompileOptions::default()
         })
     }

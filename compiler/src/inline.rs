@@ -87,7 +87,7 @@ pub struct InlinePlan {
 
 impl InlinePlan {
     /// Scans the translated functions (by defined index, an empty function in place of
-    /// one left out, which nothing calls; `func_ids` their ids, `may_throw`
+    /// one left out or folded, which no id names; `func_ids` their ids, `may_throw`
     /// whether each may throw), guided by `profile` when there is one (it counts these
     /// functions: `Profile::check`).
     pub fn new(
@@ -96,11 +96,14 @@ impl InlinePlan {
         may_throw: &[bool],
         profile: Option<&crate::profile::Profile>,
     ) -> InlinePlan {
-        let defined_by_id: HashMap<u32, usize> = func_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(defined, id)| Some((id.as_ref()?.as_u32(), defined)))
-            .collect();
+        // A folded function has the id of the earlier function it is folded into
+        // (`fold.rs`): the id names that one, whose body was translated.
+        let mut defined_by_id: HashMap<u32, usize> = HashMap::new();
+        for (defined, id) in func_ids.iter().enumerate() {
+            if let Some(id) = id {
+                defined_by_id.entry(id.as_u32()).or_insert(defined);
+            }
+        }
         let mut plan = InlinePlan {
             sizes: Vec::with_capacity(functions.len()),
             call_sites: vec![0; functions.len()],

@@ -10,6 +10,7 @@
 mod abi;
 mod devirt;
 mod error;
+mod fold;
 mod inline;
 mod isa;
 mod memory_image;
@@ -118,6 +119,10 @@ pub struct CompileOptions {
     /// start function, element segment or `ref.func` reaches through direct calls. They
     /// keep their index, name and type; only their code is absent. On by default.
     pub drop_unused_functions: bool,
+    /// Fold functions with the same type and the same body into one copy of code
+    /// (`fold.rs`): a frame in the shared code is reported as the first function's. On by
+    /// default; off under `profile_generate`, where every function counts its own entries.
+    pub fold_identical_functions: bool,
     /// Count function entries (`--profile-generate`, see `profile.rs`): each defined
     /// function increments its own counter in writable data when entered (a load, an add
     /// and a store; not atomic), and the metadata records the module's hash and
@@ -208,6 +213,7 @@ impl Default for CompileOptions {
             nothrow_wasi_imports: true,
             devirtualize: true,
             drop_unused_functions: true,
+            fold_identical_functions: true,
             profile_generate: false,
             profile_file: None,
             profile_use: None,

@@ -8,12 +8,12 @@
 
 use crate::abi;
 use crate::error::{CompileError, Result};
-use crate::pipeline::CodeEntries;
+use crate::pipeline::{CodeEntries, CompiledCode};
 use cranelift_codegen::isa::TargetIsa;
 use cranelift_module::{default_libcall_names, DataDescription, DataId, FuncId, Linkage, Module};
-use cranelift_object::object::write::SymbolSection;
+use cranelift_object::object::write::{Symbol, SymbolSection};
 use cranelift_object::{ObjectBuilder, ObjectModule, ObjectProduct};
-use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_SIZE};
+use kiln_abi::descriptor::{CodeEntry, ModuleDescriptor, CODE_ENTRY_SIZE, SHARED_CODE};
 use kiln_abi::packed::Packed;
 use kiln_abi::trap::CodeTables;
 use std::sync::Arc;
@@ -70,8 +70,11 @@ pub struct ObjectContents<'a> {
     /// Encoded metadata.
     pub metadata: Vec<u8>,
     /// Every code entry in descriptor order with its id and compiled code (`None` for a
-    /// function left out: its entry has no code, a null address and length 0).
+    /// function left out, whose entry has no code, a null address and length 0, and for a
+    /// folded one).
     pub code: CodeEntries,
+    /// The functions folded into others (`fold.rs`), in index order.
+    pub folded: Vec<Folded>,
     /// The order of `code`'s entries in `.text` (see `placement.rs`).
     pub text_order: Vec<usize>,
     /// The first memory's initial contents (see `memory_image.rs`) and their alignment, if
@@ -79,6 +82,16 @@ pub struct ObjectContents<'a> {
     pub memory_image: Option<(Vec<u8>, u64)>,
     /// The entry counters of code that counts (`--profile-generate`) and their number.
     pub profile_counters: Option<(DataId, usize)>,
+}
+
+/// A function folded into an earlier one with the same code (`fold.rs`).
+pub struct Folded {
+    /// Its code entry (its defined index).
+    pub entry: usize,
+    /// The code entry whose code it shares (that function's defined index).
+    pub into: usize,
+    /// Its symbol, given the shared code's address and size.
+    pub symbol: String,
 }
 
 /// Defines all code and data in `module` and returns the object file's bytes.
@@ -96,8 +109,21 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
                 .map_err(emit_error)?;
         }
     }
-    for entry in &contents.code {
+    let mut folded = contents.folded.iter().peekable();
+    for (index, entry) in contents.code.iter().enumerate() {
         let too_large = || CompileError::Limit("trap or call-site table larger than 4 GiB".into());
+        if let Some(function) = folded.next_if(|function| function.entry == index) {
+            // The offset and length of the code it shares, marked shared, and no tables:
+            // the runtime registers the code once, as the first function's.
+            let Some((func_id, code)) = &contents.code[function.into] else {
+                return Err(CompileError::Emit(
+                    "a function folded into one without code".into(),
+                ));
+            };
+            code_entries.push((Some(*func_id), code_len(code)? | SHARED_CODE));
+            CodeTables::encode(&[], &[], &mut code_tables).ok_or_else(too_large)?;
+            continue;
+        }
         let Some((func_id, code)) = entry else {
             // No code: offset and length 0, and the runtime registers no range for length
             // 0. Its tables are empty.
@@ -105,9 +131,7 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
             CodeTables::encode(&[], &[], &mut code_tables).ok_or_else(too_large)?;
             continue;
         };
-        let code_len = u32::try_from(code.bytes.len() - code.entry as usize)
-            .map_err(|_| CompileError::Limit("function larger than 4 GiB".into()))?;
-        code_entries.push((Some(*func_id), code_len));
+        code_entries.push((Some(*func_id), code_len(code)?));
         CodeTables::encode(&code.traps, &code.call_sites, &mut code_tables)
             .ok_or_else(too_large)?;
     }
@@ -221,7 +245,32 @@ pub fn write(mut module: ObjectModule, contents: ObjectContents<'_>) -> Result<V
         }
     }
     write_code_entries(&mut product, code, code_base, &code_entries)?;
+    for function in contents.folded {
+        let Some((func_id, _)) = &contents.code[function.into] else {
+            continue; // refused above
+        };
+        let shared = product.object.symbol(product.function_symbol(*func_id));
+        let symbol = Symbol {
+            name: function.symbol.into_bytes(),
+            value: shared.value,
+            size: shared.size,
+            kind: shared.kind,
+            scope: shared.scope,
+            weak: shared.weak,
+            section: shared.section,
+            flags: shared.flags,
+        };
+        product.object.add_symbol(symbol);
+    }
     product.emit().map_err(emit_error)
+}
+
+/// The length of `code`'s machine code (past its padding), below [`SHARED_CODE`].
+fn code_len(code: &CompiledCode) -> Result<u32> {
+    u32::try_from(code.bytes.len() - code.entry as usize)
+        .ok()
+        .filter(|&len| len < SHARED_CODE)
+        .ok_or_else(|| CompileError::Limit("function larger than 2 GiB".into()))
 }
 
 /// Writes the code-entry table `code` of `product`: each entry's code offset (from the

@@ -7,7 +7,7 @@ use crate::abi::{defined_signature, ModuleEnv};
 use crate::error::{CompileError, Result};
 use crate::module_info::{self, ModuleInfo};
 use crate::{
-    devirt, inline, isa, memory_image, names, object, placement, reachability, relax, throws,
+    devirt, fold, inline, isa, memory_image, names, object, placement, reachability, relax, throws,
     trampolines, translate,
 };
 use crate::{BuiltinsUsed, CompileOptions, Progress};
@@ -53,7 +53,18 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.may_throw = throws.functions.clone();
     let reachable = reachability::analyse(&info, !options.drop_unused_functions, options.parallel)?;
     let mut module = object::new_module(isa.clone(), info.metadata.name.unwrap_or("wasm"))?;
-    let func_ids = declare_functions(&mut module, &info, &reachable, &options.symbol_prefix)?;
+    let folded = if options.fold_identical_functions && !options.profile_generate {
+        fold::identical_functions(&info, &reachable)
+    } else {
+        vec![None; info.bodies.len()]
+    };
+    let (func_ids, folded_symbols) = declare_functions(
+        &mut module,
+        &info,
+        &reachable,
+        &folded,
+        &options.symbol_prefix,
+    )?;
     let trampolines = declare_trampolines(&mut module, &info, &*isa, &options.symbol_prefix)?;
     let devirt = if options.devirtualize {
         let mut devirt = devirt::Devirt::analyze(&info, options.parallel)?;
@@ -81,7 +92,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         options,
         plain: OnceLock::new(),
     };
-    let mut code = compile_code(&env, &isas, &trampolines, options)?;
+    let mut code = compile_code(&env, &isas, &trampolines, &folded, options)?;
     if let Some(BuiltinsUsed(used)) = &options.builtins_used {
         used.store(
             env.builtins_used.load(std::sync::atomic::Ordering::Relaxed),
@@ -115,6 +126,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
             n_types: info.metadata.types.len() as u32,
             metadata: encode_metadata(&info, profile_settings(wasm, options)),
             code,
+            folded: folded_symbols,
             text_order,
             memory_image,
             profile_counters: profile_counters.map(|id| (id, info.bodies.len())),
@@ -243,28 +255,42 @@ pub struct CompiledCode {
 }
 
 /// Declares the `reachable` defined functions in `module`, in index order, and returns
-/// their ids by defined index (`None` for a function left out: it has no symbol).
+/// their ids by defined index (`None` for a function left out: it has no symbol; a folded
+/// function has the id of the function it is folded into, `fold.rs`) and the folded
+/// functions with their symbols.
 fn declare_functions(
     module: &mut ObjectModule,
     info: &ModuleInfo<'_>,
     reachable: &[bool],
+    folded: &[Option<u32>],
     prefix: &str,
-) -> Result<Vec<Option<FuncId>>> {
+) -> Result<(Vec<Option<FuncId>>, Vec<object::Folded>)> {
     let n_imported = info.n_imported_funcs();
-    let mut func_ids = Vec::new();
-    for (defined, symbol) in function_symbols(info, prefix).iter().enumerate() {
+    let mut func_ids: Vec<Option<FuncId>> = Vec::new();
+    let mut folded_symbols = Vec::new();
+    for (defined, symbol) in function_symbols(info, prefix).into_iter().enumerate() {
         if !reachable[defined] {
             func_ids.push(None);
+            continue;
+        }
+        if let Some(into) = folded[defined] {
+            // Folded into an earlier function, declared by now.
+            func_ids.push(func_ids[into as usize]);
+            folded_symbols.push(object::Folded {
+                entry: defined,
+                into: into as usize,
+                symbol,
+            });
             continue;
         }
         let signature = defined_signature(info.func_type(n_imported + defined as u32));
         func_ids.push(Some(
             module
-                .declare_function(symbol, Linkage::Local, &signature)
+                .declare_function(&symbol, Linkage::Local, &signature)
                 .map_err(object::emit_error)?,
         ));
     }
-    Ok(func_ids)
+    Ok((func_ids, folded_symbols))
 }
 
 /// Symbols of the defined functions: name-section names where unique, otherwise
@@ -387,25 +413,32 @@ impl Isas<'_> {
 /// with its id and code; `None` for a function left out (`reachability.rs`).
 pub type CodeEntries = Vec<Option<(FuncId, CompiledCode)>>;
 
-/// Translates and compiles every reachable defined function and every trampoline, on all
-/// cores when `options.parallel`; returns every code entry in descriptor order. With
+/// Translates and compiles every reachable defined function not `folded` into another
+/// and every trampoline, on all cores when `options.parallel`; returns every code entry in
+/// descriptor order (`None` for a function left out or folded). With
 /// `options.inline`, every function is translated before any is compiled, so that callers
 /// can take their callees' bodies (`inline.rs`).
 fn compile_code(
     env: &ModuleEnv<'_>,
     isas: &Isas<'_>,
     trampolines: &[(FuncId, ir::Function)],
+    folded: &[Option<u32>],
     options: &CompileOptions,
 ) -> Result<CodeEntries> {
     let isa = isas.main;
     let info = env.info;
     let n_functions = info.bodies.len();
-    let n_compiled = env.func_ids.iter().flatten().count();
+    let compiled_here =
+        |defined: usize| env.func_ids[defined].is_some() && folded[defined].is_none();
+    let n_compiled = (0..n_functions)
+        .filter(|&defined| compiled_here(defined))
+        .count();
     let done = AtomicUsize::new(0);
     let translate_function = |defined: usize| -> Result<ir::Function> {
         let mut func = ir::Function::new();
-        if env.func_ids[defined].is_none() {
-            // Left out: nothing calls it, so nothing inlines this empty stand-in either.
+        if !compiled_here(defined) {
+            // Left out or folded: every call names another function's id (or none), so
+            // nothing inlines this empty stand-in either.
             return Ok(func);
         }
         let mut builder_context = FunctionBuilderContext::new();
@@ -456,7 +489,7 @@ fn compile_code(
                 options.profile_use.as_ref(),
             );
             map_indices(options.parallel, n_functions, |defined| {
-                if env.func_ids[defined].is_none() {
+                if !compiled_here(defined) {
                     return Ok(None);
                 }
                 let mut context = Context::for_function(functions[defined].clone());
@@ -486,7 +519,7 @@ fn compile_code(
             })
         } else {
             map_indices(options.parallel, n_functions, |defined| {
-                if env.func_ids[defined].is_none() {
+                if !compiled_here(defined) {
                     return Ok(None);
                 }
                 let context = Context::for_function(translate_function(defined)?);
@@ -746,9 +779,10 @@ mod tests {
         let info = module_info::parse(&wasm, options.memory).unwrap();
         let isa = isa::build_isa(&options.target, options.opt_level, &[]).unwrap();
         let mut module = object::new_module(isa.clone(), "test").unwrap();
-        // Every function, reachable or not: the tests look at each one's code.
+        // Every function, reachable or not, on its own: the tests look at each one's code.
         let reachable = vec![true; info.bodies.len()];
-        let func_ids = declare_functions(&mut module, &info, &reachable, "").unwrap();
+        let folded = vec![None; info.bodies.len()];
+        let (func_ids, _) = declare_functions(&mut module, &info, &reachable, &folded, "").unwrap();
         let mut env = ModuleEnv::new(&info, func_ids, &*isa, options.memory);
         env.throws = throws::analyse(&info, options.nothrow_wasi_imports).unwrap();
         let isas = Isas {
@@ -756,7 +790,7 @@ mod tests {
             options: &options,
             plain: OnceLock::new(),
         };
-        compile_code(&env, &isas, &[], &options)
+        compile_code(&env, &isas, &[], &folded, &options)
             .unwrap()
             .into_iter()
             .map(|entry| entry.expect("every function is compiled").1)

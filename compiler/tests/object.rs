@@ -420,3 +420,46 @@ fn code_tables_are_stored_compressed_when_that_saves_enough() {
         }
     }
 }
+
+/// Functions with the same type and body share one copy of code (`fold.rs`): the later
+/// one's symbol has the earlier one's address and size, and its code entry repeats the
+/// earlier one's marked shared; `fold_identical_functions: false` compiles each apart.
+#[test]
+fn identical_functions_share_one_copy_of_code() {
+    use kiln_abi::descriptor::{CodeEntry, CODE_ENTRY_SIZE, SHARED_CODE};
+    let wat = r#"(module
+        (func $a (export "a") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+        (func $c (export "c") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 5)))
+        (func $b (export "b") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3))))"#;
+    for fold in [true, false] {
+        let options = CompileOptions {
+            fold_identical_functions: fold,
+            ..CompileOptions::default()
+        };
+        let bytes = compile(&wat::parse_str(wat).unwrap(), &options).unwrap();
+        let file = object::File::parse(&*bytes).unwrap();
+        let place = |name: &str| {
+            let symbol = file.symbols().find(|s| s.name() == Ok(name)).unwrap();
+            (symbol.address(), symbol.size())
+        };
+        assert_eq!(place("a") == place("b"), fold, "fold {fold}");
+        assert_ne!(place("a"), place("c"));
+        let entries: Vec<CodeEntry> = symbol_bytes(&file, "kiln_functions")
+            .chunks(CODE_ENTRY_SIZE)
+            .map(|bytes| CodeEntry {
+                code_offset: u32::from_le_bytes(bytes[..4].try_into().unwrap()),
+                code_len: u32::from_le_bytes(bytes[4..8].try_into().unwrap()),
+            })
+            .collect();
+        assert_eq!(entries[2].shares_code(), fold);
+        assert!(!entries[0].shares_code() && !entries[1].shares_code());
+        assert_eq!(
+            (entries[0].code_offset, entries[0].code_len)
+                == (entries[2].code_offset, entries[2].length()),
+            fold
+        );
+        if fold {
+            assert_eq!(entries[2].code_len, entries[0].code_len | SHARED_CODE);
+        }
+    }
+}

@@ -67,8 +67,11 @@ pub struct Settings {
     /// and, with `inline`, inlining, but never results. Drawn after `profile_generate`.
     pub profile_seed: Option<u64>,
     /// Every function compiled, also those nothing can run (`--keep-unused-functions`);
-    /// kiln leaves them out by default. Drawn last.
+    /// kiln leaves them out by default. Drawn after the profile settings.
     pub keep_unused_functions: bool,
+    /// Every function compiled on its own, also those identical to an earlier one
+    /// (`--keep-identical-functions`); kiln folds them by default. Drawn last.
+    pub keep_identical_functions: bool,
 }
 
 impl Settings {
@@ -91,11 +94,13 @@ impl Settings {
             profile_generate: false,
             profile_seed: None,
             keep_unused_functions: false,
+            keep_identical_functions: false,
         }
     }
 
-    /// These settings with `inline`, `no_devirt`, the profile settings and
-    /// `keep_unused_functions` drawn from the rest of the input.
+    /// These settings with `inline`, `no_devirt`, the profile settings,
+    /// `keep_unused_functions` and `keep_identical_functions` drawn from the rest of the
+    /// input.
     fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
         let inline = u.ratio(1, 2).unwrap_or(false);
         let no_devirt = u.ratio(1, 2).unwrap_or(false);
@@ -105,12 +110,14 @@ impl Settings {
             _ => None,
         };
         let keep_unused_functions = u.ratio(1, 4).unwrap_or(false);
+        let keep_identical_functions = u.ratio(1, 4).unwrap_or(false);
         Settings {
             inline,
             no_devirt,
             profile_generate,
             profile_seed,
             keep_unused_functions,
+            keep_identical_functions,
             ..self
         }
     }
@@ -145,6 +152,7 @@ impl Settings {
             inline: self.inline,
             devirtualize: !self.no_devirt,
             drop_unused_functions: !self.keep_unused_functions,
+            fold_identical_functions: !self.keep_identical_functions,
             profile_generate: self.profile_generate,
             profile_use: self.profile_seed.map(|seed| Settings::profile(wasm, seed)),
             memory: if self.bounds_checks {

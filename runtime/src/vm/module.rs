@@ -28,12 +28,12 @@ use std::sync::{Arc, Mutex};
 /// it with a runtime of another version fails with an undefined symbol that names `N`;
 /// [`Module::from_descriptor`] then checks the version again at load time.
 #[used]
-#[export_name = "kiln_abi_version_16"]
+#[export_name = "kiln_abi_version_17"]
 pub static KILN_ABI_VERSION_MARKER: u32 = ABI_VERSION;
 
 // The marker's name above must spell the current version.
 const _: () = assert!(
-    ABI_VERSION == 16,
+    ABI_VERSION == 17,
     "rename KILN_ABI_VERSION_MARKER's export_name to kiln_abi_version_<ABI_VERSION>"
 );
 
@@ -154,7 +154,8 @@ impl Module {
             let code_tables = CodeTables::decode(&mut rest).ok_or_else(|| {
                 Error::new("corrupt kiln module: code tables corrupt or out of range")
             })?;
-            if entry.code_len == 0 {
+            // Shared code is registered as the earlier entry's, with its tables.
+            if entry.code_len == 0 || entry.shares_code() {
                 continue;
             }
             let kind = if index < n_functions {
@@ -333,7 +334,7 @@ fn validate(descriptor: &ModuleDescriptor, metadata: &ModuleMetadata<'_>) -> Res
         // and the ranges for overlap when they are registered.
         let end = (descriptor.code_base as usize)
             .checked_add(entry.code_offset as usize)
-            .and_then(|start| start.checked_add(entry.code_len as usize));
+            .and_then(|start| start.checked_add(entry.length() as usize));
         if entry.code_len > 0 && (descriptor.code_base.is_null() || end.is_none()) {
             return Err(corrupt("code entry out of range"));
         }
@@ -604,8 +605,9 @@ fn write_perf_map(module: &Module) {
     let n_types = module.0.descriptor.n_types as usize;
     let mut text = String::new();
     for (index, entry) in entries.iter().enumerate() {
-        // A function left out as unused has no code.
-        if entry.code_len == 0 {
+        // A function left out as unused has no code; shared code is named once, as the
+        // first function's (as in backtraces).
+        if entry.code_len == 0 || entry.shares_code() {
             continue;
         }
         let name = if index < n_functions {
