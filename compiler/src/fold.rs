@@ -14,13 +14,17 @@
 //! gives it a symbol at the same address, for debuggers and profilers. The runtime
 //! registers one range for the entries of a group, the first's (`vm/code.rs`), so a frame
 //! in the shared code is reported as the first function's, at the first body's offsets:
-//! the body is the same, only the name is one of the group's. `--keep-identical-functions`
+//! the body is the same, only the name is one of the group's. A function with branch hints
+//! is compiled on its own (they are by function index, outside the body); with a profile,
+//! a folded function's entries count for the code that runs them (`merged_profile`).
+//! `--keep-identical-functions`
 //! compiles every function on its own, and so does `--profile-generate` (every function
 //! counts its own entries).
 //!
 //! The comparison hashes every body once: linear in the size of the code section.
 
 use crate::module_info::ModuleInfo;
+use crate::profile::Profile;
 use std::collections::HashMap;
 
 /// By defined index, the defined function whose code the function shares, if it is folded
@@ -34,7 +38,13 @@ pub fn identical_functions(info: &ModuleInfo<'_>, reachable: &[bool]) -> Vec<Opt
         if !reachable[defined] {
             continue;
         }
-        let ty = info.metadata.functions[n_imported + defined];
+        let index = n_imported + defined;
+        // Branch hints (`metadata.code.branch_hint`) are by function index, outside the
+        // body: a hinted function is compiled with its own hints.
+        if info.branch_hints.contains_key(&(index as u32)) {
+            continue;
+        }
+        let ty = info.metadata.functions[index];
         let defined = defined as u32;
         let canonical = *first.entry((ty, body.as_bytes())).or_insert(defined);
         if canonical != defined {
@@ -42,6 +52,20 @@ pub fn identical_functions(info: &ModuleInfo<'_>, reachable: &[bool]) -> Vec<Opt
         }
     }
     folded
+}
+
+/// `profile` with the entries of each `folded` function counted for the function it is
+/// folded into, whose code runs them: placement and inlining see the group's entries.
+pub fn merged_profile(profile: &Profile, folded: &[Option<u32>]) -> Profile {
+    let mut counts = profile.counts().to_vec();
+    for (defined, into) in folded.iter().enumerate() {
+        if let (Some(into), Some(&count)) = (into, profile.counts().get(defined)) {
+            if let Some(total) = counts.get_mut(*into as usize) {
+                *total = total.saturating_add(count);
+            }
+        }
+    }
+    profile.with_counts(counts)
 }
 
 #[cfg(test)]
@@ -75,6 +99,28 @@ mod tests {
             folded(wat, &[false, true, true, true, true]),
             [None, None, None, Some(1), None]
         );
+    }
+
+    #[test]
+    fn hinted_functions_are_compiled_with_their_own_hints() {
+        // The same body; only the second has a branch hint (`@metadata.code.branch_hint`),
+        // by function index, outside the body. Unhinted, the third folds into the first.
+        let wat = r#"(module
+            (func (param i32) (result i32)
+              (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2))))
+            (func (param i32) (result i32)
+              (@metadata.code.branch_hint "\00")
+              (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2))))
+            (func (param i32) (result i32)
+              (if (result i32) (local.get 0) (then (i32.const 1)) (else (i32.const 2)))))"#;
+        assert_eq!(folded(wat, &[true; 3]), [None, None, Some(0)]);
+    }
+
+    #[test]
+    fn a_profile_counts_folded_entries_for_the_code_that_runs_them() {
+        let profile = Profile::new([7; 32], vec![1, 2, 30, 400, 5000]);
+        let merged = merged_profile(&profile, &[None, Some(0), None, Some(0), Some(2)]);
+        assert_eq!(merged, Profile::new([7; 32], vec![403, 2, 5030, 400, 5000]));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::{
     devirt, fold, inline, isa, memory_image, names, object, placement, reachability, relax, throws,
     trampolines, translate,
 };
-use crate::{BuiltinsUsed, CompileOptions, Progress};
+use crate::{BuiltinsUsed, CompileOptions, Profile, Progress};
 use cranelift_codegen::ir;
 use cranelift_codegen::isa::{OwnedTargetIsa, TargetIsa};
 use cranelift_codegen::Context;
@@ -58,6 +58,11 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     } else {
         vec![None; info.bodies.len()]
     };
+    // Placement and inlining count a folded function's entries for the code that runs them.
+    let profile = options
+        .profile_use
+        .as_ref()
+        .map(|profile| fold::merged_profile(profile, &folded));
     let (func_ids, folded_symbols) = declare_functions(
         &mut module,
         &info,
@@ -92,7 +97,14 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         options,
         plain: OnceLock::new(),
     };
-    let mut code = compile_code(&env, &isas, &trampolines, &folded, options)?;
+    let mut code = compile_code(
+        &env,
+        &isas,
+        &trampolines,
+        &folded,
+        profile.as_ref(),
+        options,
+    )?;
     if let Some(BuiltinsUsed(used)) = &options.builtins_used {
         used.store(
             env.builtins_used.load(std::sync::atomic::Ordering::Relaxed),
@@ -104,7 +116,7 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
         &mut code,
         options.opt_level,
         isa.triple().architecture,
-        options.profile_use.as_ref(),
+        profile.as_ref(),
     );
     let image_granule =
         memory_image_granule(isa.triple().architecture == target_lexicon::Architecture::X86_64)
@@ -417,12 +429,13 @@ pub type CodeEntries = Vec<Option<(FuncId, CompiledCode)>>;
 /// and every trampoline, on all cores when `options.parallel`; returns every code entry in
 /// descriptor order (`None` for a function left out or folded). With
 /// `options.inline`, every function is translated before any is compiled, so that callers
-/// can take their callees' bodies (`inline.rs`).
+/// can take their callees' bodies (`inline.rs`), guided by `profile` when there is one.
 fn compile_code(
     env: &ModuleEnv<'_>,
     isas: &Isas<'_>,
     trampolines: &[(FuncId, ir::Function)],
     folded: &[Option<u32>],
+    profile: Option<&Profile>,
     options: &CompileOptions,
 ) -> Result<CodeEntries> {
     let isa = isas.main;
@@ -486,7 +499,7 @@ fn compile_code(
                 &functions,
                 &env.func_ids,
                 &env.throws.functions[n_imported..],
-                options.profile_use.as_ref(),
+                profile,
             );
             map_indices(options.parallel, n_functions, |defined| {
                 if !compiled_here(defined) {
@@ -790,11 +803,18 @@ mod tests {
             options: &options,
             plain: OnceLock::new(),
         };
-        compile_code(&env, &isas, &[], &folded, &options)
-            .unwrap()
-            .into_iter()
-            .map(|entry| entry.expect("every function is compiled").1)
-            .collect()
+        compile_code(
+            &env,
+            &isas,
+            &[],
+            &folded,
+            options.profile_use.as_ref(),
+            &options,
+        )
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.expect("every function is compiled").1)
+        .collect()
     }
 
     /// In the object, every function's innermost loop starts a cache line, and a function

@@ -74,6 +74,11 @@ impl Profile {
         }
     }
 
+    /// The same profile (module hash) with other counts.
+    pub(crate) fn with_counts(&self, counts: Vec<u64>) -> Profile {
+        Profile::new(self.data.module_sha256, counts)
+    }
+
     /// Entry count of each defined function, by defined index.
     pub fn counts(&self) -> &[u64] {
         &self.data.counts
