@@ -93,12 +93,14 @@ pub fn load(
 
 /// `kiln build` of a component: compiles each core module with its symbol prefix and links
 /// them with the component's image (the plan and the modules' descriptors, see
-/// [`image_object`]), the WASI grants and the runtime into the executable `output`.
+/// [`image_object`]), the WASI grants and the runtime into the executable `output`; with
+/// `--size-report`, reports its sizes under `name`.
 pub fn build_executable(
     args: &BuildArgs,
     wasm: &[u8],
     options: &kiln_compiler::CompileOptions,
     output: &Path,
+    name: &str,
 ) -> Result<()> {
     let path = &args.input;
     let grants = args.grants.grants()?;
@@ -144,7 +146,7 @@ pub fn build_executable(
         output,
     )?;
     if args.size_report {
-        print!("{}", crate::emit::size_report(&[&object], output)?);
+        print!("{}", crate::emit::size_report(&[&object], output, name)?);
     }
     Ok(())
 }

@@ -70,7 +70,8 @@ pub struct BuildArgs {
     /// `<arch>-linux-gnu-gcc` cross driver for another, `ld.lld` for musl targets).
     #[arg(long)]
     pub linker: Option<String>,
-    /// Print how the executable's bytes split into generated code, module data and runtime.
+    /// Print how the executable's bytes split into generated code, module data and runtime
+    /// (with `--oci`, for each platform's executable, then the image's bytes in blobs).
     #[arg(long)]
     pub size_report: bool,
     /// Leave the symbol table out of the executable (about 40% of a small one). Trap
@@ -190,19 +191,21 @@ pub fn build(args: &BuildArgs) -> Result<()> {
         .as_deref()
         .context("kiln build needs -o FILE (or --oci DIR)")?;
     let options = args.codegen.compile_options()?;
-    build_executable(args, &wasm, &options, output)
+    build_executable(args, &wasm, &options, output, &output.display().to_string())
 }
 
-/// Compiles `wasm` with `options` and links it into the executable `output`.
+/// Compiles `wasm` with `options` and links it into the executable `output`; with
+/// `--size-report`, reports its sizes under `name`.
 pub(crate) fn build_executable(
     args: &BuildArgs,
     wasm: &[u8],
     options: &kiln_compiler::CompileOptions,
     output: &Path,
+    name: &str,
 ) -> Result<()> {
     if crate::component::is_component(wasm) {
         args.profile.refuse("components")?;
-        return crate::component::build_executable(args, wasm, options, output);
+        return crate::component::build_executable(args, wasm, options, output, name);
     }
     let grants = args.grants.grants()?;
     let mut options = crate::limits::instrumented(options, &grants.limits);
@@ -228,7 +231,7 @@ pub(crate) fn build_executable(
         output,
     )?;
     if args.size_report {
-        print!("{}", size_report(&[&object], output)?);
+        print!("{}", size_report(&[&object], output, name)?);
     }
     Ok(())
 }
@@ -443,7 +446,7 @@ pub(crate) fn granted_runtime_parts(
 /// Where an executable's bytes come from: the modules' generated code, the modules' data
 /// (metadata, data segments, trap and code tables), and everything else (the runtime, the
 /// Rust standard library, the C library, headers and symbols).
-pub(crate) fn size_report(objects: &[&[u8]], executable: &Path) -> Result<String> {
+pub(crate) fn size_report(objects: &[&[u8]], executable: &Path, name: &str) -> Result<String> {
     use object::{Object, ObjectSection, SectionKind};
     let (mut code, mut data) = (0u64, 0u64);
     for object in objects {
@@ -466,8 +469,7 @@ pub(crate) fn size_report(objects: &[&[u8]], executable: &Path) -> Result<String
     let rest = total.saturating_sub(code + data);
     let percent = |part: u64| part as f64 * 100.0 / total.max(1) as f64;
     Ok(format!(
-        "{}: {total} bytes\n  generated code   {code:>10} bytes {:>5.1}%\n  module data      {data:>10} bytes {:>5.1}%\n  runtime and libc {rest:>10} bytes {:>5.1}%\n",
-        executable.display(),
+        "{name}: {total} bytes\n  generated code   {code:>10} bytes {:>5.1}%\n  module data      {data:>10} bytes {:>5.1}%\n  runtime and libc {rest:>10} bytes {:>5.1}%\n",
         percent(code),
         percent(data),
         percent(rest)

@@ -402,7 +402,8 @@ pub fn build_image(args: &BuildArgs, wasm: &[u8]) -> Result<()> {
     for (target, architecture) in targets.iter().zip(architectures) {
         let options = args.codegen.compile_options_for(target.clone())?;
         let executable_path = scratch.0.join(format!("{architecture}.exe"));
-        crate::emit::build_executable(args, wasm, &options, &executable_path)?;
+        let name = format!("linux/{architecture} executable");
+        crate::emit::build_executable(args, wasm, &options, &executable_path, &name)?;
         let executable = std::fs::read(&executable_path)
             .with_context(|| format!("{}: cannot read", executable_path.display()))?;
         images.push(image(
@@ -414,6 +415,18 @@ pub fn build_image(args: &BuildArgs, wasm: &[u8]) -> Result<()> {
         )?);
     }
     let files = layout(images, &args.oci_tag);
+    if args.size_report {
+        let blobs: Vec<usize> = files
+            .iter()
+            .filter(|(path, _)| path.starts_with("blobs/"))
+            .map(|(_, bytes)| bytes.len())
+            .collect();
+        println!(
+            "OCI image: {} bytes in {} blobs",
+            blobs.iter().sum::<usize>(),
+            blobs.len()
+        );
+    }
     if let Some(dir) = &args.oci {
         write_directory(dir, &files)?;
     }

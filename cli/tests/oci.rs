@@ -84,8 +84,34 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 fn an_image_holds_only_the_executable_and_runs_it_in_a_chroot() {
     let scratch = scratch_dir("chroot");
     let layout = scratch.join("image");
-    let built = kiln_build(&[path_str(&hello()), "--oci", path_str(&layout)], &[]);
+    let built = kiln_build(
+        &[
+            path_str(&hello()),
+            "--oci",
+            path_str(&layout),
+            "--size-report",
+        ],
+        &[],
+    );
     assert_success(&built, "kiln build --oci");
+    // The size report names the platform's executable, then counts the blobs as written:
+    // issue 20's goal is a hello image of at most 200 KiB in blobs.
+    let blobs: Vec<u64> = std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|entry| entry.unwrap().metadata().unwrap().len())
+        .collect();
+    let blob_bytes: u64 = blobs.iter().sum();
+    assert!(
+        built.stdout.starts_with("linux/amd64 executable: ")
+            && built.stdout.contains("runtime and libc")
+            && built.stdout.ends_with(&format!(
+                "OCI image: {blob_bytes} bytes in {} blobs\n",
+                blobs.len()
+            )),
+        "{}",
+        built.stdout
+    );
+    assert!(blob_bytes <= 200 * 1024, "{blob_bytes} bytes in blobs");
 
     let inspected = tool(
         "skopeo",
