@@ -714,7 +714,9 @@ fn codegen(
         block_edges: compiled.bb_edges.clone(),
     };
     if isa.triple().architecture == target_lexicon::Architecture::X86_64 {
-        relax::shorten_branches(&mut code);
+        // Loops start cache lines at `speed` only (`placement.rs`).
+        let spread_loops = isa.flags().opt_level() == cranelift_codegen::settings::OptLevel::Speed;
+        relax::shorten_branches(&mut code, spread_loops);
     }
     Ok(code)
 }

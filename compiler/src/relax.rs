@@ -29,6 +29,9 @@
 //! its size and every other slot its address (see [`push_saves`] for the conditions).
 //! Arithmetic with a 32-bit immediate that fits in 8 bits (`81 /n id`, which Cranelift
 //! emits for some) gets the sign-extended 8-bit form (`83 /n ib`), 3 bytes shorter.
+//! Where the loop placement starts on a cache line would get more than
+//! [`MAX_BRANCHES_PER_LINE`] short branches in one of its lines, that line's branches
+//! keep their 32-bit forms, which spreads them (at `--opt-level speed` only).
 //!
 //! It rewrites only what it fully understands: a function whose code holds anything
 //! else (an instruction the decoder rejects, a branch of another form, a `%rip`-relative
@@ -101,9 +104,11 @@ struct Decoded {
 }
 
 /// Shortens the branches of `code` (x86_64 machine code, entry at offset 0, before
-/// placement) where it can; returns whether the code changed. Leaves `code` unchanged
-/// when the function holds anything the pass does not understand.
-pub(crate) fn shorten_branches(code: &mut CompiledCode) -> bool {
+/// placement) where it can, and with `spread_loops` (placement starts the function's
+/// innermost loop on a cache line, `--opt-level speed`) not where that puts more than
+/// [`MAX_BRANCHES_PER_LINE`] in one of the loop's lines; returns whether the code changed.
+/// Leaves `code` unchanged when the function holds anything the pass does not understand.
+pub(crate) fn shorten_branches(code: &mut CompiledCode, spread_loops: bool) -> bool {
     if code.entry != 0 || u32::try_from(code.bytes.len()).is_err() {
         return false;
     }
@@ -117,9 +122,18 @@ pub(crate) fn shorten_branches(code: &mut CompiledCode) -> bool {
     {
         return false;
     }
-    let Some(layout) = Layout::fixpoint(&decoded) else {
+    let Some(mut layout) = Layout::fixpoint(&decoded, None) else {
         return false;
     };
+    if let Some(long) = spread_loops
+        .then(|| dense_loop_branches(code, &decoded, &layout))
+        .flatten()
+    {
+        let Some(spread) = Layout::fixpoint(&decoded, Some(&long)) else {
+            return false;
+        };
+        layout = spread;
+    }
     let Some(bytes) = emit(code, &decoded, &layout) else {
         return false;
     };
@@ -652,11 +666,14 @@ struct Layout {
 impl Layout {
     /// Starts with every branch short and grows those that do not reach until none
     /// changes; `None` past [`MAX_ROUNDS`] rounds.
-    fn fixpoint(decoded: &Decoded) -> Option<Layout> {
+    fn fixpoint(decoded: &Decoded, long: Option<&[bool]>) -> Option<Layout> {
         let mut short: Vec<bool> = decoded
             .pieces
             .iter()
-            .map(|piece| matches!(piece.kind, Kind::Branch { .. }))
+            .enumerate()
+            .map(|(index, piece)| {
+                matches!(piece.kind, Kind::Branch { .. }) && !long.is_some_and(|long| long[index])
+            })
             .collect();
         for _ in 0..MAX_ROUNDS {
             let layout = Layout::with(decoded, short.clone());
@@ -705,6 +722,68 @@ impl Layout {
         let displacement = i64::from(self.starts[target]) - from;
         i8::try_from(displacement).is_ok()
     }
+}
+
+/// Branches in one 64-byte line of the loop placement starts on a line (lines counted
+/// from its header), above which the line's branches keep their 32-bit form. On this AMD
+/// EPYC (Zen 4), quicksort's hot function with five short branches in its inner loop's
+/// line ran 1.18x as long as with them spread over two lines (benches/README.md, "Session
+/// 21"); four and fewer are left short.
+const MAX_BRANCHES_PER_LINE: usize = 4;
+
+/// The branches in the lines of the loop placement starts on a line
+/// (`placement::loop_header`) where `layout` puts more than [`MAX_BRANCHES_PER_LINE`] in
+/// one line (by piece, `true` for each), if there are any.
+fn dense_loop_branches(
+    code: &CompiledCode,
+    decoded: &Decoded,
+    layout: &Layout,
+) -> Option<Vec<bool>> {
+    let header = crate::placement::loop_header(&code.block_starts, &code.block_edges)?;
+    let new_of = |old: u32| {
+        let index = decoded.pieces.partition_point(|piece| piece.start < old);
+        layout.starts.get(index).copied().unwrap_or(layout.code_end)
+    };
+    let new_header = new_of(header);
+    // The line of new offset `new`, counted from the header's (`None` before it).
+    let line = |new: u32| {
+        new.checked_sub(new_header)
+            .map(|distance| (distance / 64) as usize)
+    };
+    // The loop runs from its header to the end of the block of its farthest back edge.
+    let last_line = code
+        .block_edges
+        .iter()
+        .filter(|&&(from, to)| to == header && to <= from)
+        .filter_map(|&(from, _)| {
+            let end = code
+                .block_starts
+                .iter()
+                .copied()
+                .filter(|&start| start > from)
+                .min()
+                .unwrap_or(decoded.tail);
+            line(new_of(end).checked_sub(1)?)
+        })
+        .max()?;
+    // Each branch's line: the line of its last byte.
+    let branch_line = |index: usize| {
+        let piece = &decoded.pieces[index];
+        matches!(piece.kind, Kind::Branch { .. })
+            .then(|| line(layout.starts[index] + new_len(piece, layout.short[index]) - 1))
+            .flatten()
+            .filter(|&line| line <= last_line)
+    };
+    let mut counts = vec![0; last_line + 1];
+    for index in 0..decoded.pieces.len() {
+        if let Some(line) = branch_line(index) {
+            counts[line] += 1;
+        }
+    }
+    let long: Vec<bool> = (0..decoded.pieces.len())
+        .map(|index| branch_line(index).is_some_and(|line| counts[line] > MAX_BRANCHES_PER_LINE))
+        .collect();
+    long.contains(&true).then_some(long)
 }
 
 /// A piece's length in the new code.
@@ -995,7 +1074,7 @@ mod tests {
         compiled.block_starts = vec![0, 0x06, 0x14, 0x19];
         compiled.block_edges = vec![(0, 0x06), (0, 0x14), (0x14, 0x19)];
 
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         let expected = [
             0x74, 0x0e, // 00: je 10
             0x0f, 0x0b, // 02: ud2
@@ -1014,6 +1093,53 @@ mod tests {
         assert_eq!(compiled.block_edges, [(0, 0x02), (0, 0x10), (0x10, 0x12)]);
     }
 
+    /// A loop of `exits` `jne`s to the `ret` after it and a `jmp` back to its header, with
+    /// its blocks.
+    fn branchy_loop(exits: u32) -> CompiledCode {
+        let mut bytes = Vec::new();
+        let ret = 6 * exits + 5;
+        for exit in 0..exits {
+            bytes.extend([0x0f, 0x85]);
+            bytes.extend(rel32(6 * exit + 6, ret)); // jne ret
+        }
+        bytes.push(0xe9);
+        bytes.extend(rel32(ret, 0)); // jmp 0
+        bytes.push(0xc3); // ret
+        let mut compiled = code(bytes);
+        compiled.block_starts = (0..=exits).map(|block| 6 * block).chain([ret]).collect();
+        compiled.block_edges = (0..exits)
+            .flat_map(|block| [(6 * block, 6 * block + 6), (6 * block, ret)])
+            .chain([(6 * exits, 0)])
+            .collect();
+        compiled
+    }
+
+    /// With `spread_loops`, the branches of a loop's line that would hold more than four
+    /// short ones keep their 32-bit form; four stay short, and without `spread_loops` all
+    /// are short.
+    #[test]
+    fn loops_keep_more_than_four_branches_a_line_long() {
+        let mut spread = branchy_loop(4);
+        assert!(shorten_branches(&mut spread, true));
+        assert_eq!(
+            spread.bytes,
+            branchy_loop(4).bytes,
+            "five branches in the line stay long"
+        );
+        let mut short = branchy_loop(4);
+        assert!(shorten_branches(&mut short, false));
+        assert_eq!(short.bytes.len(), 5 * 2 + 1);
+
+        let mut shortened = branchy_loop(3);
+        assert!(shorten_branches(&mut shortened, true));
+        assert_eq!(
+            shortened.bytes.len(),
+            4 * 2 + 1,
+            "four branches become short"
+        );
+        assert_eq!(shortened.block_edges.last(), Some(&(6, 0)));
+    }
+
     /// A branch over 200 bytes keeps its 32-bit form (with its new displacement), and a
     /// branch whose short form stops reaching once another branch has grown grows too.
     #[test]
@@ -1025,7 +1151,7 @@ mod tests {
         bytes.extend(vec![0x90; 200]); // 0b: nops
         bytes.push(0xc3); // d3: ret
         let mut compiled = code(bytes);
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         // The jmp stays long (200 nops and the jne between), the jne becomes short.
         assert_eq!(compiled.bytes[0], 0xe9);
         assert_eq!(compiled.bytes[1..5], rel32(5, 5 + 2 + 200));
@@ -1045,7 +1171,7 @@ mod tests {
         bytes.push(0xe9);
         bytes.extend(rel32(0x155, 0x14f)); // 150: jmp 14f
         let mut compiled = code(bytes);
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes[..2], [0x0f, 0x85]);
         assert_eq!(compiled.bytes[2..6], rel32(6, 0x86));
         assert_eq!(compiled.bytes[6], 0xe9);
@@ -1074,7 +1200,7 @@ mod tests {
         bytes.extend(vec![0; 7]); // 29: padding
         bytes.extend(1.5f64.to_le_bytes()); // 30: the constant
         let mut compiled = code(bytes);
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes[..6], [0x75, 0x13, 0x75, 0x11, 0xeb, 0x0f]);
         assert_eq!(compiled.bytes[0x15..0x19], [0xf2, 0x0f, 0x10, 0x05]);
         assert_eq!(compiled.bytes[0x19..0x1d], rel32(0x1d, 0x20));
@@ -1104,7 +1230,7 @@ mod tests {
         let mut compiled = code(bytes);
         // The table ends where the next block starts.
         compiled.block_starts = vec![0, 0x22, 0x28];
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes[..2], [0x73, 0x1f]);
         assert_eq!(compiled.bytes[2..5], [0x48, 0x8d, 0x05]);
         assert_eq!(compiled.bytes[5..9], rel32(0x09, 0x12));
@@ -1132,7 +1258,7 @@ mod tests {
         bytes.extend([0x48, 0x89, 0xec, 0x5d, 0xc3]); // 18: mov rsp, rbp; pop rbp; ret
         let mut compiled = code(bytes);
         compiled.block_starts = vec![0, 0x06, 0x0f, 0x10, 0x11];
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(
             compiled.bytes,
             [0x74, 0x04, 0xc9, 0xc3, 0xc3, 0x90, 0xc9, 0xc3],
@@ -1151,18 +1277,18 @@ mod tests {
         bytes.push(0xc3); // 10: ret
         let mut compiled = code(bytes);
         compiled.block_starts = vec![0, 0x05, 0x0a, 0x10];
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, [0xc9, 0xc3, 0xeb, 0x00, 0x74, 0xfa, 0xc3]);
         assert_eq!(compiled.block_starts, [0, 0x02, 0x04, 0x06]);
 
         // Without a branch to shorten, the epilogue alone is rewritten; with a block at
         // its `pop`, it is not.
         let mut compiled = code(vec![0x48, 0x89, 0xec, 0x5d, 0xc3]);
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, [0xc9, 0xc3]);
         let mut compiled = code(vec![0x48, 0x89, 0xec, 0x5d, 0xc3]);
         compiled.block_starts = vec![0, 3];
-        assert!(!shorten_branches(&mut compiled));
+        assert!(!shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, [0x48, 0x89, 0xec, 0x5d, 0xc3]);
     }
 
@@ -1185,7 +1311,7 @@ mod tests {
     #[test]
     fn saves_become_pushes_and_restores_pops() {
         let mut compiled = code(saving(&[0x48, 0x89, 0x04, 0x24])); // mov [rsp], rax
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         let expected = [
             0x55, 0x48, 0x89, 0xe5, // push rbp; mov rbp, rsp
             0x53, 0x41, 0x54, // push rbx; push r12
@@ -1211,18 +1337,18 @@ mod tests {
         // mov rax, [rsp+0x18]: reads r12's slot.
         let bytes = saving(&[0x48, 0x8b, 0x44, 0x24, 0x18]);
         let mut compiled = code(bytes.clone());
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, leave_only(&bytes));
         // A block at the second restore.
         let bytes = saving(&[0x90]);
         let mut compiled = code(bytes.clone());
         compiled.block_starts = vec![0, 0x18];
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, leave_only(&bytes));
         // lea rax, [rsp+0x10]: the address of rbx's slot.
         let bytes = saving(&[0x48, 0x8d, 0x44, 0x24, 0x10]);
         let mut compiled = code(bytes.clone());
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         assert_eq!(compiled.bytes, leave_only(&bytes));
     }
 
@@ -1242,7 +1368,7 @@ mod tests {
             wasm_offset: 1,
             trap_code: 2,
         });
-        assert!(shorten_branches(&mut compiled));
+        assert!(shorten_branches(&mut compiled, false));
         let expected = [
             0x83, 0xc0, 0x04, // add eax, 4
             0x49, 0x83, 0xea, 0x80, // sub r10, -128
@@ -1289,7 +1415,7 @@ mod tests {
                     trap_code: 0,
                 });
             }
-            assert!(!shorten_branches(&mut compiled), "{bytes:02x?}");
+            assert!(!shorten_branches(&mut compiled, false), "{bytes:02x?}");
             assert_eq!(compiled.bytes, bytes);
         }
     }
