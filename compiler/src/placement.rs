@@ -427,21 +427,40 @@ fn plan(code: &CompiledCode, offset: u64, function_alignment: u64, pad_loops: bo
 /// function: one whose chosen loop is at offset h starts (64 - h) mod 64 bytes into its
 /// line, the padding in front of its symbol.
 pub(crate) fn loop_header(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<u32> {
+    innermost_loop(bb_starts, bb_edges).map(|(header, _)| header)
+}
+
+/// The loop [`loop_header`] chooses, as `[header, end)`: its header and the end of the
+/// block of its farthest back edge. In time `O(E log E + B + L^2)` for `E` edges, `B`
+/// blocks and `L` loops (of at most `MAX_BLOCKS_FOR_LOOP_ALIGNMENT` blocks, `pipeline.rs`).
+pub(crate) fn innermost_loop(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<(u32, u32)> {
+    // Block starts in order (as Cranelift and `relax.rs` give them), for binary searches.
+    let sorted;
+    let bb_starts = if bb_starts.is_sorted() {
+        bb_starts
+    } else {
+        sorted = {
+            let mut starts = bb_starts.to_vec();
+            starts.sort_unstable();
+            starts
+        };
+        &sorted
+    };
     // Each loop as [header, end of its last block): one per header, the farthest back edge.
+    let mut back_edges: Vec<(u32, u32)> = bb_edges
+        .iter()
+        .filter(|&&(from, to)| to <= from)
+        .map(|&(from, to)| {
+            let after = bb_starts.partition_point(|&start| start <= from);
+            (to, bb_starts.get(after).copied().unwrap_or(u32::MAX))
+        })
+        .collect();
+    back_edges.sort_unstable();
     let mut loops: Vec<(u32, u32)> = Vec::new();
-    for &(from, to) in bb_edges {
-        if to > from {
-            continue;
-        }
-        let end = bb_starts
-            .iter()
-            .copied()
-            .filter(|&start| start > from)
-            .min()
-            .unwrap_or(u32::MAX);
-        match loops.iter_mut().find(|(header, _)| *header == to) {
-            Some(existing) => existing.1 = existing.1.max(end),
-            None => loops.push((to, end)),
+    for (header, end) in back_edges {
+        match loops.last_mut() {
+            Some(last) if last.0 == header => last.1 = last.1.max(end),
+            _ => loops.push((header, end)),
         }
     }
     let depth = |&(header, end): &(u32, u32)| {
@@ -460,7 +479,7 @@ pub(crate) fn loop_header(bb_starts: &[u32], bb_edges: &[(u32, u32)]) -> Option<
                 std::cmp::Reverse(header),
             )
         })
-        .map(|&(header, _)| header)
+        .copied()
 }
 
 /// Padding before a function's entry that puts offset `header` of its code, counted from
@@ -554,6 +573,11 @@ mod tests {
             (0x50, 0x80),
         ];
         assert_eq!(loop_header(&starts, &edges), Some(0x30));
+        // The inner loop ends where the block after its latch starts; block starts in any
+        // order give the same loop.
+        assert_eq!(innermost_loop(&starts, &edges), Some((0x30, 0x50)));
+        let shuffled = [0x50, 0x00, 0x80, 0x30, 0x10];
+        assert_eq!(innermost_loop(&shuffled, &edges), Some((0x30, 0x50)));
     }
 
     #[test]

@@ -44,6 +44,8 @@ use crate::pipeline::CompiledCode;
 use cranelift_module::ModuleRelocTarget;
 use iced_x86::{Decoder, DecoderOptions, FlowControl, Instruction, Mnemonic, OpKind, Register};
 use kiln_abi::trap::NO_HANDLER;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// The constants after the code keep their offset modulo this (Cranelift aligns none
 /// of x86_64's constants to more than 16 bytes).
@@ -180,14 +182,21 @@ fn decode(code: &CompiledCode) -> Option<Decoded> {
     // resolved to pieces once all are known (and epilogues fused).
     let mut branch_targets: Vec<(u32, u32)> = Vec::new();
     let mut table_targets: Vec<(u32, Vec<u32>)> = Vec::new();
-    // Addresses read `%rip`-relative beyond the code decoded so far, lowest first.
-    let mut data: std::collections::BTreeSet<u32> = std::collections::BTreeSet::new();
+    // Addresses read `%rip`-relative, lowest first: those below `offset` are dropped as
+    // the decoding passes them (it only moves forward).
+    let mut data: BinaryHeap<Reverse<u32>> = BinaryHeap::new();
     let mut after_indirect_jump = false;
     let mut offset = 0u32;
     // Where the constants start, once found.
     let mut constants = None;
     while offset < len {
-        let next_data = data.range(offset..).next().copied();
+        while data
+            .peek()
+            .is_some_and(|&Reverse(address)| address < offset)
+        {
+            data.pop();
+        }
+        let next_data = data.peek().map(|&Reverse(address)| address);
         if next_data == Some(offset) {
             if !after_indirect_jump {
                 constants = next_data;
@@ -245,9 +254,7 @@ fn decode(code: &CompiledCode) -> Option<Decoded> {
             Kind::Branch { .. } => {
                 branch_targets.push((offset, instruction.near_branch_target() as u32))
             }
-            Kind::RipRelative { target, .. } => {
-                data.insert(*target);
-            }
+            Kind::RipRelative { target, .. } => data.push(Reverse(*target)),
             _ => {}
         }
         after_indirect_jump = instruction.flow_control() == FlowControl::IndirectBranch;
@@ -475,6 +482,15 @@ fn push_saves(pieces: &mut [Piece], bytes: &[u8], targets: &[u32]) {
     let mut epilogues = Vec::new();
     let mut index = saves_end;
     while index < pieces.len() {
+        // Only an instruction with a SIB byte of base `%rsp` and no index can address
+        // `d(%rsp)`: one without any such byte is neither a restore nor a touch, and is
+        // not decoded again.
+        let piece = &pieces[index];
+        let piece_bytes = &bytes[piece.start as usize..(piece.start + piece.len) as usize];
+        if !piece_bytes.iter().any(|&byte| byte & 0x3f == 0x24) {
+            index += 1;
+            continue;
+        }
         let Some(instruction) = decode(&pieces[index]) else {
             index += 1;
             continue;
@@ -732,14 +748,14 @@ impl Layout {
 const MAX_BRANCHES_PER_LINE: usize = 4;
 
 /// The branches in the lines of the loop placement starts on a line
-/// (`placement::loop_header`) where `layout` puts more than [`MAX_BRANCHES_PER_LINE`] in
+/// (`placement::innermost_loop`) where `layout` puts more than [`MAX_BRANCHES_PER_LINE`] in
 /// one line (by piece, `true` for each), if there are any.
 fn dense_loop_branches(
     code: &CompiledCode,
     decoded: &Decoded,
     layout: &Layout,
 ) -> Option<Vec<bool>> {
-    let header = crate::placement::loop_header(&code.block_starts, &code.block_edges)?;
+    let (header, end) = crate::placement::innermost_loop(&code.block_starts, &code.block_edges)?;
     let new_of = |old: u32| {
         let index = decoded.pieces.partition_point(|piece| piece.start < old);
         layout.starts.get(index).copied().unwrap_or(layout.code_end)
@@ -751,21 +767,7 @@ fn dense_loop_branches(
             .map(|distance| (distance / 64) as usize)
     };
     // The loop runs from its header to the end of the block of its farthest back edge.
-    let last_line = code
-        .block_edges
-        .iter()
-        .filter(|&&(from, to)| to == header && to <= from)
-        .filter_map(|&(from, _)| {
-            let end = code
-                .block_starts
-                .iter()
-                .copied()
-                .filter(|&start| start > from)
-                .min()
-                .unwrap_or(decoded.tail);
-            line(new_of(end).checked_sub(1)?)
-        })
-        .max()?;
+    let last_line = line(new_of(end.min(decoded.tail)).checked_sub(1)?)?;
     // Each branch's line: the line of its last byte.
     let branch_line = |index: usize| {
         let piece = &decoded.pieces[index];
