@@ -10,8 +10,7 @@
 
 mod common;
 
-use common::{call_with_fuel, Outcome};
-use kiln_runtime::{load_object, Module, Store};
+use common::{run_calls, Outcome};
 
 const WAT: &str = r#"(module
   (type $ii (func (param i32) (result i32)))
@@ -43,7 +42,6 @@ fn run(
     profile: bool,
     calls: &[(&str, Vec<i32>)],
 ) -> (Vec<(Outcome, u64)>, Option<Vec<u64>>) {
-    let wasm = wat::parse_str(WAT).expect("valid wat");
     let options = kiln_compiler::CompileOptions {
         fold_identical_functions: fold,
         inline,
@@ -51,23 +49,7 @@ fn run(
         profile_generate: profile,
         ..kiln_compiler::CompileOptions::default()
     };
-    let object = kiln_compiler::compile(&wasm, &options).expect("compiles");
-    let module: Module = load_object(&object, "").expect("loads");
-    let mut store = Store::new();
-    let instance = kiln_runtime::Linker::new()
-        .instantiate(&mut store, &module)
-        .expect("instantiates");
-    let outcomes = calls
-        .iter()
-        .map(|(name, args)| call_with_fuel(&mut store, &instance, name, args))
-        .collect();
-    let counts = profile.then(|| {
-        kiln_runtime::profile::profile(&module)
-            .expect("the code counts")
-            .expect("the profile settings decode")
-            .counts
-    });
-    (outcomes, counts)
+    run_calls(WAT, &options, calls)
 }
 
 fn calls() -> Vec<(&'static str, Vec<i32>)> {

@@ -1,8 +1,8 @@
-//! What the differential tests (`devirt.rs`, `unused_functions.rs`) observe of a call: the
-//! module is compiled with and without an optimization, and each call must give the same
-//! outcome and spend the same fuel either way.
+//! What the differential tests (`devirt.rs`, `unused_functions.rs`, `identical_functions.rs`)
+//! observe of a call: the module is compiled with and without an optimization, and each
+//! call must give the same outcome and spend the same fuel either way.
 
-use kiln_runtime::{CallError, Extern, Instance, Store, Val};
+use kiln_runtime::{load_object, CallError, Extern, Instance, Linker, Module, Store, Val};
 
 /// What a call did: its results, or its trap's code and frames (function index, name and
 /// wasm offset of each).
@@ -45,4 +45,33 @@ pub fn call_with_fuel(
         Err(other) => panic!("{name}: {other:?}"),
     };
     (outcome, store.fuel().expect("fuel was set"))
+}
+
+/// Every call of `calls` in one instance of `wat` compiled with `options` (a module without
+/// imports), each with its outcome and the fuel it left (`call_with_fuel`); then, for code
+/// compiled to count (`profile_generate`), each defined function's entry count.
+#[allow(dead_code)] // Not every test binary that includes this module calls it.
+pub fn run_calls(
+    wat: &str,
+    options: &kiln_compiler::CompileOptions,
+    calls: &[(&str, Vec<i32>)],
+) -> (Vec<(Outcome, u64)>, Option<Vec<u64>>) {
+    let wasm = wat::parse_str(wat).expect("valid wat");
+    let object = kiln_compiler::compile(&wasm, options).expect("compiles");
+    let module: Module = load_object(&object, "").expect("loads");
+    let mut store = Store::new();
+    let instance = Linker::new()
+        .instantiate(&mut store, &module)
+        .expect("instantiates");
+    let outcomes = calls
+        .iter()
+        .map(|(name, args)| call_with_fuel(&mut store, &instance, name, args))
+        .collect();
+    let counts = options.profile_generate.then(|| {
+        kiln_runtime::profile::profile(&module)
+            .expect("the code counts")
+            .expect("the profile settings decode")
+            .counts
+    });
+    (outcomes, counts)
 }
