@@ -756,18 +756,19 @@ fn dense_loop_branches(
     layout: &Layout,
 ) -> Option<Vec<bool>> {
     let (header, end) = crate::placement::innermost_loop(&code.block_starts, &code.block_edges)?;
-    let new_of = |old: u32| {
-        let index = decoded.pieces.partition_point(|piece| piece.start < old);
-        layout.starts.get(index).copied().unwrap_or(layout.code_end)
-    };
-    let new_header = new_of(header);
+    let new_header = new_boundary(decoded, layout, header)?;
     // The line of new offset `new`, counted from the header's (`None` before it).
     let line = |new: u32| {
         new.checked_sub(new_header)
             .map(|distance| (distance / 64) as usize)
     };
-    // The loop runs from its header to the end of the block of its farthest back edge.
-    let last_line = line(new_of(end.min(decoded.tail)).checked_sub(1)?)?;
+    // The loop runs from its header to the end of the block of its farthest back edge
+    // (`u32::MAX`: the end of the code).
+    let new_end = match end {
+        u32::MAX => layout.code_end,
+        end => new_boundary(decoded, layout, end)?,
+    };
+    let last_line = line(new_end.checked_sub(1)?)?;
     // Each branch's line: the line of its last byte.
     let branch_line = |index: usize| {
         let piece = &decoded.pieces[index];
