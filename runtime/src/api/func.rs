@@ -7,7 +7,7 @@
 use super::store::{handle, Store};
 use super::values::{check_value, raw_from_val, val_from_raw, Val};
 use crate::error::CallError;
-use crate::vm::host::new_host_func;
+use crate::vm::host::{new_host_func, HostBody};
 use crate::vm::instance::InstanceData;
 use crate::vm::store::VMStore;
 use crate::HostError;
@@ -74,7 +74,32 @@ impl Func {
             }
             Ok(())
         };
-        let (index, context) = new_host_func(store.as_ptr(), ty, Box::new(body));
+        Func::from_body(store, ty, Box::new(body))
+    }
+
+    /// A function of type `ty` whose body `f` works on the raw value array: the
+    /// arguments come in its first entries, of the parameter types (every path into a
+    /// function checks them: an import's type at instantiation, `call_indirect`'s type
+    /// id, [`Func::call`]'s arguments), and `f` writes the results over them. The array
+    /// holds at least max(params, results) values. For the runtime's own host functions
+    /// (WASI): a call converts nothing and allocates nothing.
+    pub(crate) fn new_host_raw(
+        store: &mut Store,
+        ty: FuncType,
+        f: impl Fn(&mut Caller<'_>, &mut [ValRaw]) -> Result<(), HostError> + 'static,
+    ) -> Func {
+        let body = move |store: *mut VMStore,
+                         instance: *mut InstanceData,
+                         values: &mut [ValRaw]|
+              -> Result<(), HostError> {
+            f(&mut Caller::new(store, instance), values)
+        };
+        Func::from_body(store, ty, Box::new(body))
+    }
+
+    /// Adds a host function running `body` to `store`.
+    fn from_body(store: &mut Store, ty: FuncType, body: Box<HostBody>) -> Func {
+        let (index, context) = new_host_func(store.as_ptr(), ty, body);
         store.host_funcs.push(context);
         Func {
             store: store.inner.id,

@@ -9,7 +9,7 @@
 //! errnos; `SIGPIPE` is ignored (see `add_to_linker`).
 
 use super::table::{fdflags, filetype, rights, Descriptor, StdioStream};
-use super::{errno_fn, Definition, Errno, GuestMemory, WasiState};
+use super::{errno_fn, Definition, Errno, GuestMemory, HostIovecs, WasiState};
 use std::os::fd::{AsRawFd, RawFd};
 
 pub(super) const DEFINITIONS: &[&Definition] = &[
@@ -75,7 +75,7 @@ fn vectored(
 /// Writes `iovecs` to the host `fd` with `writev`. A blocking stdio stream (`all`) is
 /// written to the end: after a partial write the rest follows, until the host takes no
 /// more or fails (the bytes already written are still reported).
-fn write_host(fd: RawFd, mut iovecs: Vec<libc::iovec>, all: bool) -> Result<usize, Errno> {
+fn write_host(fd: RawFd, mut iovecs: HostIovecs, all: bool) -> Result<usize, Errno> {
     let mut written = 0;
     let mut first = 0;
     loop {

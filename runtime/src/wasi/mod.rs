@@ -63,6 +63,7 @@ use crate::Linker;
 use crate::Val;
 use crate::{Extern, Func, Store};
 use kiln_abi::metadata::{FuncType, ValType};
+use kiln_abi::vmctx::ValRaw;
 use kiln_abi::TrapCode;
 use std::cell::{Cell, RefCell};
 use std::path::Path;
@@ -790,24 +791,55 @@ fn add_definitions(
             results: definition.results.to_vec(),
         };
         let state = state.clone();
-        let run = definition.run;
-        let func = Func::new_host(store, ty, move |caller, args| {
-            call(run, &state, caller, args)
+        let func = Func::new_host_raw(store, ty, move |caller, values| {
+            call_raw(definition, &state, caller, values)
         });
         linker.define(module, definition.name, Extern::Func(func));
     }
 }
 
-/// Runs one WASI function for `caller`. Not inlined: one copy serves every host function.
+/// The most parameters a WASI function has (`impl_functions!` goes up to 10).
+const MAX_PARAMS: usize = 10;
+
+/// Runs the WASI function `definition` on a host call's value array: the arguments
+/// decoded into `Val`s on the stack, the errno (if the function has one) written over the
+/// first. Nothing is allocated: a guest reading a file in small pieces makes hundreds of
+/// thousands of these calls.
+fn call_raw(
+    definition: &Definition,
+    state: &WasiState,
+    caller: &mut Caller<'_>,
+    values: &mut [ValRaw],
+) -> Result<(), HostError> {
+    let mut args = [Val::I32(0); MAX_PARAMS];
+    let args = args
+        .get_mut(..definition.params.len())
+        .ok_or_else(mismatch)?;
+    for ((arg, &ty), raw) in args.iter_mut().zip(definition.params).zip(values.iter()) {
+        *arg = match ty {
+            ValType::I32 => Val::I32(raw.u32() as i32),
+            ValType::I64 => Val::I64(raw.u64() as i64),
+            _ => return Err(mismatch()),
+        };
+    }
+    if let Some(errno) = call(definition.run, state, caller, args)? {
+        // The host call's array holds at least one value when the function has a result.
+        *values.first_mut().ok_or_else(mismatch)? = ValRaw::from_u64(u64::from(errno as u32));
+    }
+    Ok(())
+}
+
+/// Runs one WASI function for `caller`; returns its errno, `None` for a function without
+/// a result (`proc_exit`). Not inlined: one copy serves every host function.
 #[inline(never)]
 pub(crate) fn call(
     run: Run,
     state: &WasiState,
     caller: &mut Caller<'_>,
     args: &[Val],
-) -> Result<Vec<Val>, HostError> {
+) -> Result<Option<i32>, HostError> {
     match run {
-        Run::Raw(run) => run(state, caller, args).map(|()| Vec::new()),
+        Run::Raw(run) => run(state, caller, args).map(|()| None),
         Run::Errno(run) => {
             let mut memory = memory(caller)?;
             let errno = match run(state, &mut memory, args) {
@@ -819,7 +851,7 @@ pub(crate) fn call(
                 Ok(Err(errno)) => errno.0,
                 Err(Mismatch) => return Err(mismatch()),
             };
-            Ok(vec![Val::I32(errno.into())])
+            Ok(Some(errno.into()))
         }
     }
 }
@@ -899,36 +931,110 @@ impl GuestMemory<'_> {
         self.write_bytes(pointer, &value.to_le_bytes())
     }
 
-    /// The `(buf, buf_len)` pairs of an iovec array, all checked to be in bounds.
-    pub fn iovecs(&self, pointer: u32, count: u32) -> Result<Vec<(u32, u32)>, Errno> {
+    /// Buffer `index` of the guest's iovec array at `pointer` as `(buf, buf_len)`,
+    /// checked to be in bounds (the array itself too).
+    fn iovec(&self, pointer: u32, index: u32) -> Result<(u32, u32), Errno> {
+        let entry = index
+            .checked_mul(8)
+            .and_then(|offset| pointer.checked_add(offset))
+            .ok_or(Errno::FAULT)?;
+        let (buf, len) = (
+            self.read_u32(entry)?,
+            self.read_u32(entry.saturating_add(4))?,
+        );
+        self.check(buf, len)?;
+        Ok((buf, len))
+    }
+
+    /// Checks that the iovec array at `pointer` and every buffer it names are in bounds.
+    pub fn check_iovecs(&self, pointer: u32, count: u32) -> Result<(), Errno> {
         self.check_array(pointer, count, 8)?;
-        (0..count)
-            .map(|index| {
-                let entry = pointer + index * 8;
-                let (buf, len) = (self.read_u32(entry)?, self.read_u32(entry + 4)?);
-                self.check(buf, len)?;
-                Ok((buf, len))
-            })
-            .collect()
+        (0..count).try_for_each(|index| self.iovec(pointer, index).map(drop))
     }
 
     /// The guest's iovec array at `pointer` as host iovecs into this memory, for one
     /// `readv`/`writev`: empty buffers left out, at most `UIO_MAXIOV` of them (the host
     /// then transfers a prefix, which the guest sees as a short read or write). The buffers
     /// may overlap: only the kernel goes through these pointers, while `self` is borrowed.
-    pub fn host_iovecs(&mut self, pointer: u32, count: u32) -> Result<Vec<libc::iovec>, Errno> {
-        let iovecs = self.iovecs(pointer, count)?;
+    /// Every buffer is checked, also those past the `UIO_MAXIOV` the host gets.
+    pub fn host_iovecs(&mut self, pointer: u32, count: u32) -> Result<HostIovecs, Errno> {
+        self.check_array(pointer, count, 8)?;
         let base = self.0.as_mut_ptr();
-        Ok(iovecs
-            .into_iter()
-            .filter(|&(_, len)| len > 0)
-            .take(libc::UIO_MAXIOV as usize)
-            .map(|(buf, len)| libc::iovec {
-                // SAFETY: `iovecs` checked that `buf + len` is within the memory.
-                iov_base: unsafe { base.add(buf as usize) }.cast(),
-                iov_len: len as usize,
-            })
-            .collect())
+        let mut iovecs = HostIovecs::default();
+        for index in 0..count {
+            let (buf, len) = self.iovec(pointer, index)?;
+            if len > 0 && iovecs.len() < libc::UIO_MAXIOV as usize {
+                iovecs.push(libc::iovec {
+                    // SAFETY: `iovec` checked that `buf + len` is within the memory.
+                    iov_base: unsafe { base.add(buf as usize) }.cast(),
+                    iov_len: len as usize,
+                });
+            }
+        }
+        Ok(iovecs)
+    }
+}
+
+/// The most host iovecs [`HostIovecs`] keeps on the stack: a guest's read or write names
+/// one or two buffers almost always.
+const INLINE_IOVECS: usize = 8;
+
+/// Host iovecs for one `readv`/`writev` ([`GuestMemory::host_iovecs`]): up to
+/// [`INLINE_IOVECS`] on the stack, more in a `Vec`, so that the common call allocates
+/// nothing.
+pub(crate) struct HostIovecs {
+    inline: [libc::iovec; INLINE_IOVECS],
+    inline_len: usize,
+    /// Every iovec once there are more than [`INLINE_IOVECS`]; empty until then.
+    heap: Vec<libc::iovec>,
+}
+
+impl Default for HostIovecs {
+    fn default() -> HostIovecs {
+        let empty = libc::iovec {
+            iov_base: std::ptr::null_mut(),
+            iov_len: 0,
+        };
+        HostIovecs {
+            inline: [empty; INLINE_IOVECS],
+            inline_len: 0,
+            heap: Vec::new(),
+        }
+    }
+}
+
+impl HostIovecs {
+    fn push(&mut self, iovec: libc::iovec) {
+        if self.heap.is_empty() && self.inline_len < INLINE_IOVECS {
+            self.inline[self.inline_len] = iovec;
+            self.inline_len += 1;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline);
+            }
+            self.heap.push(iovec);
+        }
+    }
+}
+
+impl std::ops::Deref for HostIovecs {
+    type Target = [libc::iovec];
+    fn deref(&self) -> &[libc::iovec] {
+        if self.heap.is_empty() {
+            &self.inline[..self.inline_len]
+        } else {
+            &self.heap
+        }
+    }
+}
+
+impl std::ops::DerefMut for HostIovecs {
+    fn deref_mut(&mut self) -> &mut [libc::iovec] {
+        if self.heap.is_empty() {
+            &mut self.inline[..self.inline_len]
+        } else {
+            &mut self.heap
+        }
     }
 }
 

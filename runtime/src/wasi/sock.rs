@@ -47,7 +47,7 @@ fn sock_recv(
     ro_datalen: u32,
     ro_flags: u32,
 ) -> Result<(), Errno> {
-    memory.iovecs(iovs, iovs_len)?;
+    memory.check_iovecs(iovs, iovs_len)?;
     memory.check(ro_datalen, 4)?;
     memory.check(ro_flags, 2)?;
     not_a_socket(state, fd)
@@ -62,7 +62,7 @@ fn sock_send(
     _si_flags: u32,
     so_datalen: u32,
 ) -> Result<(), Errno> {
-    memory.iovecs(iovs, iovs_len)?;
+    memory.check_iovecs(iovs, iovs_len)?;
     memory.check(so_datalen, 4)?;
     not_a_socket(state, fd)
 }

@@ -30,9 +30,9 @@ fn find(definitions: impl Iterator<Item = &'static Definition>, name: &str) -> R
 /// Runs `run` with `args` over `memory`; returns the errno.
 fn call_with(run: Run, state: &WasiState, memory: &mut [u8], args: &[Val]) -> i32 {
     let mut caller = Caller::with_memory(memory);
-    match call(run, state, &mut caller, args).unwrap().as_slice() {
-        [Val::I32(errno)] => *errno,
-        other => panic!("unexpected results {other:?}"),
+    match call(run, state, &mut caller, args).unwrap() {
+        Some(errno) => errno,
+        None => panic!("no errno"),
     }
 }
 
@@ -510,6 +510,105 @@ fn reads_and_writes_gather_and_scatter_iovecs() {
     );
     assert_eq!(read_u32(&memory, 8), 10);
     assert_eq!(&memory[440..447], b"helello");
+}
+
+/// `host_iovecs` keeps the first `INLINE_IOVECS` on the stack and moves to a `Vec` past
+/// them: the same buffers in the same order either way, empty ones left out, every
+/// buffer checked (also those past `UIO_MAXIOV`, which the host does not get).
+#[test]
+fn host_iovecs_past_the_inline_ones_keep_their_order() {
+    let mut memory = vec![0u8; 1 << 16];
+    let base = memory.as_ptr() as usize;
+    for count in [
+        0,
+        1,
+        INLINE_IOVECS - 1,
+        INLINE_IOVECS,
+        INLINE_IOVECS + 1,
+        40,
+    ] {
+        // Buffer `i` at 8192 + 16 i, 1 + i % 5 bytes long; every third one empty.
+        let entries: Vec<(u32, u32)> = (0..count as u32)
+            .map(|i| (8192 + 16 * i, if i % 3 == 2 { 0 } else { 1 + i % 5 }))
+            .collect();
+        put_iovecs(&mut memory, 64, &entries);
+        let mut guest = GuestMemory(&mut memory);
+        let iovecs = guest.host_iovecs(64, count as u32).unwrap();
+        let got: Vec<(usize, usize)> = iovecs
+            .iter()
+            .map(|iovec| (iovec.iov_base as usize - base, iovec.iov_len))
+            .collect();
+        let expected: Vec<(usize, usize)> = entries
+            .iter()
+            .filter(|&&(_, len)| len > 0)
+            .map(|&(buf, len)| (buf as usize, len as usize))
+            .collect();
+        assert_eq!(got, expected, "{count} iovecs");
+    }
+    // A buffer out of bounds after the inline ones fails the whole call.
+    let mut entries: Vec<(u32, u32)> = (0..12).map(|i| (8192 + 16 * i, 4)).collect();
+    entries[10] = (u32::MAX - 2, 4);
+    put_iovecs(&mut memory, 64, &entries);
+    let mut guest = GuestMemory(&mut memory);
+    assert_eq!(guest.host_iovecs(64, 12).err(), Some(Errno::FAULT));
+    // At most `UIO_MAXIOV` go to the host, but the ones after them are still checked.
+    let max = libc::UIO_MAXIOV as u32;
+    let mut entries: Vec<(u32, u32)> = (0..max + 2).map(|i| (8192 + i, 1)).collect();
+    put_iovecs(&mut memory, 64, &entries);
+    let mut guest = GuestMemory(&mut memory);
+    assert_eq!(guest.host_iovecs(64, max + 2).unwrap().len(), max as usize);
+    entries[max as usize + 1] = (1 << 16, 1);
+    put_iovecs(&mut memory, 64, &entries);
+    let mut guest = GuestMemory(&mut memory);
+    assert_eq!(guest.host_iovecs(64, max + 2).err(), Some(Errno::FAULT));
+}
+
+/// fd_write and fd_read with more iovecs than `host_iovecs` keeps on the stack.
+#[test]
+fn many_iovecs_gather_and_scatter() {
+    let scratch = Scratch::new("many-iovecs");
+    let state = scratch.state();
+    let mut memory = vec![0u8; 1024];
+    memory[256..259].copy_from_slice(b"out");
+    let rights = rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK;
+    let create = [
+        Val::I32(3),
+        Val::I32(0),
+        Val::I32(256),
+        Val::I32(3),
+        Val::I32(1), // O_CREAT
+        Val::I64(rights as i64),
+        Val::I64(0),
+        Val::I32(0),
+        Val::I32(0),
+    ];
+    assert_eq!(check(&state, &mut memory, "path_open", &create), 0);
+    let fd = read_u32(&memory, 0);
+    // 26 one-letter buffers written backwards: "zyx...a".
+    memory[300..326].copy_from_slice(b"abcdefghijklmnopqrstuvwxyz");
+    let backwards: Vec<(u32, u32)> = (0..26).rev().map(|i| (300 + i, 1)).collect();
+    put_iovecs(&mut memory, 16, &backwards);
+    assert_eq!(
+        check(&state, &mut memory, "fd_write", &i32s(&[fd, 16, 26, 8])),
+        0
+    );
+    assert_eq!(read_u32(&memory, 8), 26);
+    let written = std::fs::read(scratch.0.join("root/out")).unwrap();
+    assert_eq!(written, b"zyxwvutsrqponmlkjihgfedcba");
+    // Read back into 13 two-byte buffers, every other one of 4 bytes apart.
+    let seek = [Val::I32(fd as i32), Val::I64(0), Val::I32(0), Val::I32(8)];
+    assert_eq!(check(&state, &mut memory, "fd_seek", &seek), 0);
+    let pairs: Vec<(u32, u32)> = (0..13).map(|i| (600 + 4 * i, 2)).collect();
+    put_iovecs(&mut memory, 16, &pairs);
+    assert_eq!(
+        check(&state, &mut memory, "fd_read", &i32s(&[fd, 16, 13, 8])),
+        0
+    );
+    assert_eq!(read_u32(&memory, 8), 26);
+    let read: Vec<u8> = (0..13)
+        .flat_map(|i| memory[600 + 4 * i..602 + 4 * i].to_vec())
+        .collect();
+    assert_eq!(read, b"zyxwvutsrqponmlkjihgfedcba");
 }
 
 #[test]
