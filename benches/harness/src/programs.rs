@@ -112,11 +112,17 @@ pub fn build_all(root: &Path, out: &Path, with_sqlite: bool) -> Result<BuiltProg
         }
         // SQLite's C code (the `cc` crate): clang for both targets, as for the C programs;
         // Debian's clang 14 knows the WASI target as `wasm32-wasi`, and its sysroot. With
-        // `simd128`, as the C programs (`C_WASM_FLAGS`).
+        // `simd128`, as the C programs (`C_WASM_FLAGS`). `HAVE_PREAD`/`HAVE_PWRITE`: SQLite
+        // defines them for `__linux__` only, and without them its file layer seeks before
+        // every read and write (`lseek` + `readv`: twice the host calls of the native
+        // build's `pread64`); wasi-libc has both (`fd_pread`, `fd_pwrite`).
         cargo
             .env("CC", "clang")
             .env("CC_wasm32_wasip1", "clang")
-            .env("CFLAGS_wasm32_wasip1", "--target=wasm32-wasi -msimd128")
+            .env(
+                "CFLAGS_wasm32_wasip1",
+                "--target=wasm32-wasi -msimd128 -DHAVE_PREAD=1 -DHAVE_PWRITE=1",
+            )
             .env("AR_wasm32_wasip1", wasm_ar());
         if let Some(target) = target {
             cargo.args(["--target", target]);

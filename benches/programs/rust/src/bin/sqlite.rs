@@ -9,8 +9,9 @@
 //! Every query result is folded into one checksum, printed with the row counts: the same
 //! line for both databases, so each checks the other. The file database is deleted before
 //! and after the measured region; writes are not synced (`synchronous = OFF`), so the file
-//! variant times SQLite's pager and the WASI file calls (open, read, write, seek, unlink)
-//! rather than the device's flush latency. The one connection holds its lock for its
+//! variant times SQLite's pager and the WASI file calls (open, `pread`, `pwrite`, unlink:
+//! the harness builds the WASI SQLite with `HAVE_PREAD`, as on Linux) rather than the
+//! device's flush latency. The one connection holds its lock for its
 //! lifetime (`locking_mode = EXCLUSIVE`): on WASI, which has no `fcntl` locks, SQLite
 //! locks with a directory (`mkdir`/`rmdir` per transaction, 50,000 pairs in this
 //! workload) where the native build takes an `fcntl` lock, and the two would not be doing
