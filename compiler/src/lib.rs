@@ -8,6 +8,7 @@
 //! ```
 
 mod abi;
+mod commute;
 mod devirt;
 mod error;
 mod fold;

@@ -594,6 +594,9 @@ fn codegen_wasm_function(
     func_index: u32,
     name: &str,
 ) -> Result<CompiledCode> {
+    if isa.triple().architecture == target_lexicon::Architecture::X86_64 {
+        crate::commute::order_operands(&mut context.func);
+    }
     let calls_nothing = || {
         let func = &context.func;
         func.layout
