@@ -694,6 +694,62 @@ fn wasi_commands_exit_with_their_code() {
     assert_eq!(kiln_runtime::run_command(&unlinkable, WasiCtx::new()), 1);
 }
 
+/// WASI functions reach the memory the calling module exports as `memory`, wherever it
+/// stands among the exports, take `i64` arguments and return their errno through the
+/// raw host-call path; a module whose memory has another name gets an error, not a crash.
+#[test]
+fn wasi_calls_use_the_memory_exported_as_memory() {
+    use kiln_runtime::wasi::WasiCtx;
+    let wat = |memory_name: &str| {
+        let mut exports = String::new();
+        for i in 0..40 {
+            exports.push_str(&format!("(func (export \"f{i}\"))\n"));
+        }
+        format!(
+            r#"(module
+                (import "wasi_snapshot_preview1" "clock_time_get"
+                    (func $clock_time_get (param i32 i64 i32) (result i32)))
+                {exports}
+                (memory (export "{memory_name}") 1)
+                ;; The monotonic clock's time at byte 8 (precision 1 ns), and the errno.
+                (func (export "now") (result i32)
+                    (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 8)))
+                ;; An out-of-bounds result pointer: EFAULT (21).
+                (func (export "fault") (result i32)
+                    (call $clock_time_get (i32.const 1) (i64.const 1) (i32.const 65534)))
+                (func (export "read") (result i64) (i64.load (i32.const 8))))"#
+        )
+    };
+    let mut store = Store::new();
+    let mut linker = Linker::new();
+    kiln_runtime::wasi::add_to_linker(&mut linker, &mut store, WasiCtx::new());
+    let instance = linker
+        .instantiate(&mut store, &module(&wat("memory")))
+        .unwrap();
+    assert_eq!(
+        call(&mut store, instance, "now", &[]).unwrap(),
+        [Val::I32(0)]
+    );
+    let [Val::I64(time)] = call(&mut store, instance, "read", &[]).unwrap()[..] else {
+        panic!("an i64")
+    };
+    assert!(time > 0, "the clock wrote {time}");
+    assert_eq!(
+        call(&mut store, instance, "fault", &[]).unwrap(),
+        [Val::I32(21)]
+    );
+
+    let renamed = linker
+        .instantiate(&mut store, &module(&wat("mem")))
+        .unwrap();
+    match call(&mut store, renamed, "now", &[]) {
+        Err(CallError::Host(message)) => {
+            assert!(message.contains("does not export `memory`"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 // The forged name below is an x86_64 feature.
 #[cfg(target_arch = "x86_64")]
 #[test]

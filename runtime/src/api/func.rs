@@ -217,7 +217,7 @@ impl Caller<'_> {
             return None;
         }
         // SAFETY: the calling instance is live while it calls us.
-        let (base, length) = unsafe { (*self.instance).exported_memory("memory") }?;
+        let (base, length) = unsafe { (*self.instance).exported_memory() }?;
         // SAFETY: `length` accessible bytes from `base`; the guest is suspended in this
         // call and nothing else can grow or view the memory meanwhile, and the slice
         // borrows this caller.

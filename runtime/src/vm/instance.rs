@@ -29,6 +29,9 @@ pub(crate) struct InstanceData {
     pub elements: Vec<Vec<usize>>,
     /// Whether each data segment was dropped.
     pub data_dropped: Vec<bool>,
+    /// The index of the memory exported as `memory`, which WASI's host functions use on
+    /// every call: found once, not by a search of the exports per call.
+    pub memory_export: Option<u32>,
 }
 
 /// The allocation layout of a context.
@@ -94,14 +97,19 @@ impl InstanceData {
         Some((kind, *indices.get(index as usize)?))
     }
 
-    /// Base and length of the exported memory `name`.
-    pub fn exported_memory(&self, name: &str) -> Option<(*mut u8, usize)> {
-        let export = self
-            .module
+    /// The index of the memory `module` exports as `memory`, if any (for
+    /// [`InstanceData::memory_export`]).
+    pub fn find_memory_export(module: &Module) -> Option<u32> {
+        module
             .metadata()
             .exports
             .iter()
-            .find(|export| export.name == name && export.kind == ExternKind::Memory)?;
-        self.memory_view(export.index)
+            .find(|export| export.name == "memory" && export.kind == ExternKind::Memory)
+            .map(|export| export.index)
+    }
+
+    /// Base and length of the memory exported as `memory`.
+    pub fn exported_memory(&self) -> Option<(*mut u8, usize)> {
+        self.memory_view(self.memory_export?)
     }
 }

@@ -429,6 +429,7 @@ fn allocate_context(
         tags: Vec::new(),
         elements: Vec::new(),
         data_dropped: vec![false; metadata.data.len()],
+        memory_export: InstanceData::find_memory_export(module),
     });
     let instance = data.as_ptr();
     // SAFETY: `vmctx` is a zeroed allocation of `offsets.size` bytes, aligned to 16; the
