@@ -15,75 +15,57 @@
 //! (x86 returns the first operand's NaN, and either order gives a canonical NaN from
 //! canonical ones and an arithmetic NaN otherwise, as the spec requires).
 //!
-//! Which operand lives on is judged within one block before optimization: the value is
-//! used later in the block, or it is not local to the block (defined or used in another
-//! block: a loop-invariant value lives across the whole loop). An operand dies here when
-//! this is its last use and every use and its definition are in this block. A wrong
-//! guess costs one register copy, never a wrong result.
+//! Which operand lives on is judged within the instruction's block, before optimization:
+//! the first lives on if it is used later in the block or defined in another (a
+//! loop-invariant value lives through the loop), the second dies if it is defined in the
+//! block and not used later in it. Where a guess is wrong, both operands live on (the
+//! second is used in another block) or both die (the first's last use is here), and either
+//! order costs the same copy or none: the swap never costs more than the order it
+//! replaces. The result is correct either way.
 
 use cranelift_codegen::entity::EntityRef;
-use cranelift_codegen::ir::{Function, InstructionData, Opcode, Value, ValueDef};
+use cranelift_codegen::ir::{Block, Function, Inst, InstructionData, Opcode, Value, ValueDef};
 
 /// Swaps the operands of the commutative two-address instructions of `func` whose first
 /// operand lives on and whose second dies there (see the module's documentation).
 pub fn order_operands(func: &mut Function) {
-    let values = func.dfg.num_values();
-    // Each value's root: itself, or what a chain of vector-to-vector bitcasts (no
-    // instruction at all: wasm's `v128` operations bitcast their operands to and from
-    // lane types) starts from.
-    let roots: Vec<Value> = (0..values).map(|v| root(func, Value::new(v))).collect();
-    // The block each value is local to: defined and used only there. `None` for values
-    // not seen yet; `Some(None)` once a value is seen in two blocks.
-    let mut home: Vec<Option<Option<u32>>> = vec![None; values];
-    let note = |home: &mut Vec<Option<Option<u32>>>, value: Value, block: u32| {
-        let slot = &mut home[value.index()];
-        *slot = match *slot {
-            None => Some(Some(block)),
-            Some(Some(seen)) if seen == block => Some(Some(block)),
-            _ => Some(None),
-        };
-    };
-    for block in func.layout.blocks() {
-        let index = block.as_u32();
-        for &param in func.dfg.block_params(block) {
-            note(&mut home, param, index);
-        }
-        for inst in func.layout.block_insts(block) {
-            for &result in func.dfg.inst_results(inst) {
-                note(&mut home, roots[result.index()], index);
-            }
-            for value in func.dfg.inst_values(inst) {
-                note(&mut home, roots[value.index()], index);
-            }
-        }
+    // Most functions have no candidate at all: one look at each instruction's opcode.
+    let blocks: Vec<Block> = func
+        .layout
+        .blocks()
+        .filter(|&block| {
+            func.layout
+                .block_insts(block)
+                .any(|inst| candidate(func, inst).is_some())
+        })
+        .collect();
+    if blocks.is_empty() {
+        return;
     }
-    let local = |home: &[Option<Option<u32>>], value: Value, block: u32| {
-        home.get(value.index()) == Some(&Some(Some(block)))
-    };
-
-    // Backwards through each block: `used_after[v] == stamp` marks a value used by an
-    // instruction after the current one in the current block.
-    let mut used_after: Vec<u32> = vec![0; values];
-    let mut stamp = 0u32;
-    let blocks: Vec<_> = func.layout.blocks().collect();
-    for block in blocks {
-        let index = block.as_u32();
-        stamp += 1;
+    // Backwards through each block: `used_after[v] == stamp` marks a value (a root) used
+    // by an instruction after the current one in the current block.
+    let mut used_after: Vec<u32> = vec![0; func.dfg.num_values()];
+    for (stamp, block) in (1u32..).zip(blocks) {
+        let defined_here = |func: &Function, value: Value| match func.dfg.value_def(value) {
+            ValueDef::Result(inst, _) => func.layout.inst_block(inst) == Some(block),
+            ValueDef::Param(param_block, _) => param_block == block,
+            _ => false,
+        };
         let mut inst = func.layout.last_inst(block);
         while let Some(current) = inst {
-            if let InstructionData::Binary { opcode, args } = func.dfg.insts[current] {
-                let ty = func.dfg.ctrl_typevar(current);
-                let [first, second] = args.map(|arg| roots[arg.index()]);
-                let lives_on = |value: Value| {
-                    used_after[value.index()] == stamp || !local(&home, value, index)
-                };
-                if is_two_address_commutative(opcode, ty.is_vector())
-                    && first != second
-                    && lives_on(first)
-                    && !lives_on(second)
+            if let Some(args) = candidate(func, current) {
+                let [first, second] = args.map(|arg| root(func, arg));
+                let first_lives_on =
+                    used_after[first.index()] == stamp || !defined_here(func, first);
+                let second_dies =
+                    used_after[second.index()] != stamp && defined_here(func, second);
+                if first != second
+                    && first_lives_on
+                    && second_dies
                     && !is_constant(func, first)
                     && !is_constant(func, second)
                 {
+                    let opcode = func.dfg.insts[current].opcode();
                     // The instruction's own operands (perhaps bitcasts of the roots).
                     func.dfg.insts[current] = InstructionData::Binary {
                         opcode,
@@ -92,10 +74,21 @@ pub fn order_operands(func: &mut Function) {
                 }
             }
             for value in func.dfg.inst_values(current) {
-                used_after[roots[value.index()].index()] = stamp;
+                used_after[root(func, value).index()] = stamp;
             }
             inst = func.layout.prev_inst(current);
         }
+    }
+}
+
+/// The operands of `inst` if it is a commutative two-address instruction.
+fn candidate(func: &Function, inst: Inst) -> Option<[Value; 2]> {
+    match func.dfg.insts[inst] {
+        InstructionData::Binary { opcode, args } => {
+            let vector = func.dfg.value_type(func.dfg.first_result(inst)).is_vector();
+            is_two_address_commutative(opcode, vector).then_some(args)
+        }
+        _ => None,
     }
 }
 
