@@ -57,8 +57,7 @@ pub fn order_operands(func: &mut Function) {
                 let [first, second] = args.map(|arg| root(func, arg));
                 let first_lives_on =
                     used_after[first.index()] == stamp || !defined_here(func, first);
-                let second_dies =
-                    used_after[second.index()] != stamp && defined_here(func, second);
+                let second_dies = used_after[second.index()] != stamp && defined_here(func, second);
                 if first != second
                     && first_lives_on
                     && second_dies
