@@ -443,13 +443,10 @@ fn read_u32(memory: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(memory[at..at + 4].try_into().unwrap())
 }
 
-#[test]
-fn reads_and_writes_gather_and_scatter_iovecs() {
-    let scratch = Scratch::new("vectored");
-    let state = scratch.state();
-    let mut memory = vec![0u8; 512];
-    let path = b"out";
-    memory[256..259].copy_from_slice(path);
+/// Creates `out` in the preopen (fd 3) for reading, writing and seeking, with its name at
+/// byte 256 of `memory`; returns the new descriptor.
+fn create_out(state: &WasiState, memory: &mut [u8]) -> u32 {
+    memory[256..259].copy_from_slice(b"out");
     let rights = rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK;
     let create = [
         Val::I32(3),
@@ -462,8 +459,16 @@ fn reads_and_writes_gather_and_scatter_iovecs() {
         Val::I32(0),
         Val::I32(0),
     ];
-    assert_eq!(check(&state, &mut memory, "path_open", &create), 0);
-    let fd = read_u32(&memory, 0);
+    assert_eq!(check(state, memory, "path_open", &create), 0);
+    read_u32(memory, 0)
+}
+
+#[test]
+fn reads_and_writes_gather_and_scatter_iovecs() {
+    let scratch = Scratch::new("vectored");
+    let state = scratch.state();
+    let mut memory = vec![0u8; 512];
+    let fd = create_out(&state, &mut memory);
     // fd_write gathers "hello", nothing, "hello" again (the same bytes) and " kiln".
     memory[300..310].copy_from_slice(b"hello kiln");
     put_iovecs(&mut memory, 16, &[(300, 5), (0, 0), (300, 5), (305, 5)]);
@@ -569,21 +574,7 @@ fn many_iovecs_gather_and_scatter() {
     let scratch = Scratch::new("many-iovecs");
     let state = scratch.state();
     let mut memory = vec![0u8; 1024];
-    memory[256..259].copy_from_slice(b"out");
-    let rights = rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK;
-    let create = [
-        Val::I32(3),
-        Val::I32(0),
-        Val::I32(256),
-        Val::I32(3),
-        Val::I32(1), // O_CREAT
-        Val::I64(rights as i64),
-        Val::I64(0),
-        Val::I32(0),
-        Val::I32(0),
-    ];
-    assert_eq!(check(&state, &mut memory, "path_open", &create), 0);
-    let fd = read_u32(&memory, 0);
+    let fd = create_out(&state, &mut memory);
     // 26 one-letter buffers written backwards: "zyx...a".
     memory[300..326].copy_from_slice(b"abcdefghijklmnopqrstuvwxyz");
     let backwards: Vec<(u32, u32)> = (0..26).rev().map(|i| (300 + i, 1)).collect();
