@@ -271,4 +271,20 @@ mod tests {
         assert_eq!(before.len(), 3);
         assert_eq!(after, before);
     }
+
+    #[test]
+    fn constants_keep_their_place() {
+        let (before, after) = ordered(|builder, _, pointer, _| {
+            // The constant is used again below and the load dies here: a swap but for the
+            // constant.
+            let two = builder.ins().f64const(2.0);
+            let loaded = load(builder, types::F64, pointer, 0);
+            let product = builder.ins().fmul(two, loaded);
+            let sum = builder.ins().fadd(product, two);
+            let wide = builder.ins().splat(types::F64X2, sum);
+            builder.ins().return_(&[wide]);
+        });
+        assert_eq!(before.len(), 2);
+        assert_eq!(after, before);
+    }
 }
