@@ -24,7 +24,7 @@ pub use trap::TrapCode;
 /// Version of the contract in this crate. Bumped on any change to a layout, a trap code, a
 /// builtin signature, the metadata format or a symbol name. A runtime refuses (with both
 /// version numbers in the message) to load an object whose version differs.
-pub const ABI_VERSION: u32 = 17;
+pub const ABI_VERSION: u32 = 18;
 
 /// The x86_64 CPU features all kiln code may use (x86-64-v2), as Cranelift's ISA flag
 /// names without `has_`: the compiler always enables them, and the runtime assumes them

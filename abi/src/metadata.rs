@@ -495,6 +495,15 @@ impl MemorySettings {
     }
 }
 
+/// The address of a module's first memory in code compiled for a fixed one
+/// ([`ModuleMetadata::fixed_memory_address`]; x86_64 executables): 1.5 GiB. Below 2 GiB, so
+/// the address plus a 32-bit index is one addressing mode (a sign-extended 32-bit
+/// displacement plus the index's register); above the low addresses where a
+/// position-dependent executable (4 MiB), its `brk` heap and valgrind (1.375 GiB) sit. The
+/// memory's mapping, reservation and guard (6 GiB by default), ends at 7.5 GiB, far below
+/// where Linux puts position-independent executables, libraries and `mmap`s (from 2^46 up).
+pub const FIXED_MEMORY_ADDRESS: u64 = 0x6000_0000;
+
 /// Everything about a module the runtime needs besides its code.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ModuleMetadata<'a> {
@@ -543,6 +552,13 @@ pub struct ModuleMetadata<'a> {
     /// defines); `Some` means the image replaces that memory's active data segments, whose
     /// bytes [`ModuleMetadata::data`] then leaves out (they are empty).
     pub memory_image_offset: Option<u64>,
+    /// Where the code assumes the module's first memory lies ([`FIXED_MEMORY_ADDRESS`]),
+    /// when it was compiled for that: the code then adds the address to an access's index
+    /// as a constant instead of keeping the memory's base in a register. The memory is
+    /// defined by the module, 32-bit, in the default layout (no explicit bounds checks, so
+    /// it never moves); the runtime maps it at this address or refuses to instantiate, so
+    /// one instance of such a module can live in a process at a time.
+    pub fixed_memory_address: Option<u64>,
     /// The initial element of each defined table, in order: `None` for null, else the
     /// table's initialiser expression (Wasm 3.0 `(table n (ref $t) (ref.func $f))`),
     /// evaluated once at instantiation.
@@ -635,6 +651,7 @@ impl ModuleMetadata<'static> {
         },
         cpu_features: Vec::new(),
         memory_image_offset: None,
+        fixed_memory_address: None,
         table_inits: Vec::new(),
         subtyping: Vec::new(),
         fuel: false,
@@ -753,6 +770,7 @@ mod tests {
             },
             cpu_features: vec!["sse41", "avx2"],
             memory_image_offset: Some(65536),
+            fixed_memory_address: Some(FIXED_MEMORY_ADDRESS),
             fuel: true,
             interruptible: false,
             may_throw: vec![false, true],

@@ -79,6 +79,13 @@ pub struct BuildArgs {
     /// debuggers and profilers see addresses instead of function names.
     #[arg(long)]
     pub strip: bool,
+    /// Compile for the module's memory anywhere in the address space. By default an x86_64
+    /// executable of a module that defines its memory finds that memory at a fixed address
+    /// (1.5 GiB, 6 GiB of address space reserved from there), so its code keeps no
+    /// register for the memory's base; the executable then refuses to start where that
+    /// range is taken (a sanitizer's shadow memory, say).
+    #[arg(long)]
+    pub movable_memory: bool,
     #[command(flatten)]
     pub profile: crate::options::ProfileArgs,
     #[command(flatten)]
@@ -209,6 +216,8 @@ pub(crate) fn build_executable(
     }
     let grants = args.grants.grants()?;
     let mut options = crate::limits::instrumented(options, &grants.limits);
+    // The executable instantiates its module once.
+    options.fixed_memory_address = !args.movable_memory;
     args.profile.apply(&mut options, wasm, output)?;
     let builtins_used = kiln_compiler::BuiltinsUsed::default();
     options.builtins_used = Some(builtins_used.clone());

@@ -124,6 +124,14 @@ pub struct CompileOptions {
     /// (`fold.rs`): a frame in the shared code is reported as the first function's. On by
     /// default; off under `profile_generate`, where every function counts its own entries.
     pub fold_identical_functions: bool,
+    /// Compile for the module's first memory at [`kiln_abi::metadata::FIXED_MEMORY_ADDRESS`]
+    /// (`kiln build`'s executables, which instantiate their module once): an access with a
+    /// computed index adds the address as a constant displacement (`0x60000000(%rax)`),
+    /// so the memory's base needs no register. Applies on x86_64 to a first memory the
+    /// module defines, 32-bit, without explicit bounds checks; elsewhere it changes
+    /// nothing. The metadata records it, and the runtime maps the memory there or refuses
+    /// to instantiate (a second instance while the first lives). Off by default.
+    pub fixed_memory_address: bool,
     /// Count function entries (`--profile-generate`, see `profile.rs`): each defined
     /// function increments its own counter in writable data when entered (a load, an add
     /// and a store; not atomic), and the metadata records the module's hash and
@@ -215,6 +223,7 @@ impl Default for CompileOptions {
             devirtualize: true,
             drop_unused_functions: true,
             fold_identical_functions: true,
+            fixed_memory_address: false,
             profile_generate: false,
             profile_file: None,
             profile_use: None,

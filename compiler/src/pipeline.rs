@@ -49,6 +49,8 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     info.metadata.cpu_features = isa::enabled_cpu_features(&*isa);
     info.metadata.fuel = options.fuel;
     info.metadata.interruptible = options.interruptible;
+    info.metadata.fixed_memory_address = has_fixed_memory_address(&info, options)
+        .then_some(kiln_abi::metadata::FIXED_MEMORY_ADDRESS);
     let throws = throws::analyse(&info, options.nothrow_wasi_imports)?;
     info.metadata.may_throw = throws.functions.clone();
     let reachable = reachability::analyse(&info, !options.drop_unused_functions, options.parallel)?;
@@ -159,6 +161,22 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
 /// (`kiln_abi::packed`): the runtime unpacks a segment straight into linear memory at
 /// instantiation, and the names the first time it names a function. Passive segments stay
 /// as they are, for `memory.init` to copy from.
+/// Whether the code gets its first memory at a fixed address
+/// ([`CompileOptions::fixed_memory_address`]): asked for, on x86_64 (whose addressing modes
+/// take the address as a displacement), and a memory the module defines, 32-bit, that
+/// never moves (no explicit bounds checks).
+fn has_fixed_memory_address(info: &ModuleInfo<'_>, options: &CompileOptions) -> bool {
+    let metadata = &info.metadata;
+    options.fixed_memory_address
+        && options.target.architecture == target_lexicon::Architecture::X86_64
+        && !metadata.memory_settings.bounds_checks
+        && metadata.imported_count(ExternKind::Memory) == 0
+        && metadata
+            .memories
+            .first()
+            .is_some_and(|memory| !memory.memory64)
+}
+
 fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
     let n_imported = info.metadata.imported_count(ExternKind::Func) as usize;
     let demangled: Vec<Cow<'_, str>> = info

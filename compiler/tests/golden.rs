@@ -25,6 +25,9 @@
 //! (`true`, `false`) defaults to `CompileOptions::default()`'s; `bounds_checks` (`true`,
 //! `false`, default `false`) compiles as `--bounds-checks` does (no reservation, no guard);
 //! `profile_generate` (`true`, `false`: count function entries) defaults to `false`;
+//! `fixed_memory_address` (`true`, `false`: the first memory at
+//! `kiln_abi::metadata::FIXED_MEMORY_ADDRESS`, as in `kiln build`'s executables) defaults
+//! to `false`;
 //! `x86_64_features` (comma-separated, e.g. `"avx2,fma"`) replaces AVX2 in the second
 //! x86_64 configuration. The expectation is the run of `;;` lines at the end of the file, after the
 //! module. To add a case, write the directives and the module and run
@@ -90,6 +93,8 @@ struct Case {
     bounds_checks: bool,
     /// Whether the code counts function entries (`--profile-generate`).
     profile_generate: bool,
+    /// Whether the first memory is at a fixed address (`kiln build`'s executables).
+    fixed_memory_address: bool,
     /// The features of the second x86_64 configuration, when not AVX2.
     x86_64_features: Option<Vec<String>>,
     /// The file up to its expectation: directives, comments, the module.
@@ -131,6 +136,7 @@ fn parse_case(path: &Path, text: &str) -> Case {
     let mut inline = CompileOptions::default().inline;
     let mut bounds_checks = false;
     let mut profile_generate = false;
+    let mut fixed_memory_address = false;
     for (number, line) in lines.iter().enumerate() {
         let Some(directive) = line.strip_prefix(";;!") else {
             continue;
@@ -158,26 +164,11 @@ fn parse_case(path: &Path, text: &str) -> Case {
                     other => panic!("{at}: unknown relaxed_simd {other:?}"),
                 }
             }
-            "inline" => {
-                inline = match value {
-                    "true" => true,
-                    "false" => false,
-                    other => panic!("{at}: inline is true or false, not {other:?}"),
-                }
-            }
-            "bounds_checks" => {
-                bounds_checks = match value {
-                    "true" => true,
-                    "false" => false,
-                    other => panic!("{at}: bounds_checks is true or false, not {other:?}"),
-                }
-            }
-            "profile_generate" => {
-                profile_generate = match value {
-                    "true" => true,
-                    "false" => false,
-                    other => panic!("{at}: profile_generate is true or false, not {other:?}"),
-                }
+            "inline" => inline = boolean(&at, "inline", value),
+            "bounds_checks" => bounds_checks = boolean(&at, "bounds_checks", value),
+            "profile_generate" => profile_generate = boolean(&at, "profile_generate", value),
+            "fixed_memory_address" => {
+                fixed_memory_address = boolean(&at, "fixed_memory_address", value)
             }
             "x86_64_features" => {
                 x86_64_features = Some(value.split(',').map(|f| f.trim().to_string()).collect())
@@ -204,9 +195,19 @@ fn parse_case(path: &Path, text: &str) -> Case {
         inline,
         bounds_checks,
         profile_generate,
+        fixed_memory_address,
         x86_64_features,
         source,
         expected,
+    }
+}
+
+/// The value of boolean directive `key`, `true` or `false`.
+fn boolean(at: &str, key: &str, value: &str) -> bool {
+    match value {
+        "true" => true,
+        "false" => false,
+        other => panic!("{at}: {key} is true or false, not {other:?}"),
     }
 }
 
@@ -387,6 +388,7 @@ fn golden_output(path: &Path, case: &Case) -> String {
                 CompileOptions::default().memory
             },
             profile_generate: case.profile_generate,
+            fixed_memory_address: case.fixed_memory_address,
             parallel: false,
             ..CompileOptions::default()
         };

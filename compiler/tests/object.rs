@@ -463,3 +463,57 @@ fn identical_functions_share_one_copy_of_code() {
         }
     }
 }
+
+#[test]
+fn only_a_defined_32_bit_memory_on_x86_64_gets_a_fixed_address() {
+    let fixed = |wat: &str, configure: &dyn Fn(&mut CompileOptions)| {
+        let mut options = CompileOptions {
+            fixed_memory_address: true,
+            ..CompileOptions::default()
+        };
+        configure(&mut options);
+        let object = compile(&wat::parse_str(wat).unwrap(), &options).unwrap();
+        let metadata_bytes = metadata_bytes(&object);
+        kiln_abi::metadata::ModuleMetadata::decode(&metadata_bytes)
+            .unwrap()
+            .fixed_memory_address
+    };
+    let x86_64 = |options: &mut CompileOptions| {
+        options.target = "x86_64-unknown-linux-gnu".parse().unwrap();
+    };
+    let defined = "(module (memory 1) (memory 1))";
+    let address = Some(kiln_abi::metadata::FIXED_MEMORY_ADDRESS);
+    assert_eq!(fixed(defined, &x86_64), address);
+    assert_eq!(
+        fixed(defined, &|options| {
+            x86_64(options);
+            options.fixed_memory_address = false;
+        }),
+        None
+    );
+    // Where the code would gain nothing, or the memory may move or lie elsewhere.
+    assert_eq!(
+        fixed(defined, &|options| {
+            options.target = "aarch64-unknown-linux-gnu".parse().unwrap();
+        }),
+        None
+    );
+    assert_eq!(
+        fixed(defined, &|options| {
+            x86_64(options);
+            options.memory = MemorySettings {
+                reservation: 0,
+                guard_size: 0,
+                bounds_checks: true,
+            };
+        }),
+        None
+    );
+    for other in [
+        "(module (memory i64 1))",
+        r#"(module (import "env" "memory" (memory 1)) (memory 1))"#,
+        "(module)",
+    ] {
+        assert_eq!(fixed(other, &x86_64), None, "{other}");
+    }
+}

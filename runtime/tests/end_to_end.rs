@@ -1061,3 +1061,57 @@ fn an_interrupt_handle_stops_a_guest_from_another_thread() {
         TrapCode::TimeLimit
     );
 }
+
+/// Code compiled for a fixed memory address (`kiln build`'s executables on x86_64) finds
+/// its memory there: accesses with computed indices reach it, out-of-bounds ones trap, and
+/// a second instance is refused with a message while the first lives, then allowed.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_module_with_a_fixed_memory_address_has_one_instance_at_a_time() {
+    let wasm = wat::parse_str(
+        r#"(module
+             (memory (export "memory") 1)
+             (func (export "store") (param i32 i32) (i32.store (local.get 0) (local.get 1)))
+             (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+             (func (export "global") (result i32) (i32.load (i32.const 64))))"#,
+    )
+    .unwrap();
+    let options = kiln_compiler::CompileOptions {
+        fixed_memory_address: true,
+        ..kiln_compiler::CompileOptions::default()
+    };
+    let object = kiln_compiler::compile(&wasm, &options).expect("compiles");
+    let module = load_object(&object, "").expect("loads");
+    let address = kiln_abi::metadata::FIXED_MEMORY_ADDRESS as usize;
+    let mut first = Store::new();
+    let instance = Linker::new().instantiate(&mut first, &module).unwrap();
+    let Some(Extern::Memory(memory)) = instance.get_export(&first, "memory") else {
+        panic!("a memory export")
+    };
+    assert_eq!(memory.data(&first).as_ptr() as usize, address);
+    call(&mut first, instance, "store", &[Val::I32(64), Val::I32(42)]).unwrap();
+    assert_eq!(
+        call(&mut first, instance, "global", &[]).unwrap(),
+        [Val::I32(42)]
+    );
+    assert_eq!(
+        call(&mut first, instance, "load", &[Val::I32(64)]).unwrap(),
+        [Val::I32(42)]
+    );
+    assert_eq!(
+        trap_code(call(&mut first, instance, "load", &[Val::I32(65534)])),
+        TrapCode::MemoryOutOfBounds
+    );
+    let mut second = Store::new();
+    let error = Linker::new()
+        .instantiate(&mut second, &module)
+        .expect_err("the address is taken");
+    let message = error.to_string();
+    assert!(message.contains(&format!("{address:#x}")), "{message}");
+    drop(first);
+    let instance = Linker::new().instantiate(&mut second, &module).unwrap();
+    assert_eq!(
+        call(&mut second, instance, "load", &[Val::I32(64)]).unwrap(),
+        [Val::I32(0)]
+    );
+}

@@ -456,6 +456,7 @@ impl<'a> Reader<'a> {
         );
         set(&mut metadata.cpu_features, self.vec(Self::str)?);
         set(&mut metadata.memory_image_offset, self.option(Self::u64)?);
+        set(&mut metadata.fixed_memory_address, self.option(Self::u64)?);
         set(
             &mut metadata.table_inits,
             self.vec(|reader| reader.option(Self::const_expr))?,
@@ -663,6 +664,7 @@ mod tests {
             },
             cpu_features: vec!["sse41"],
             memory_image_offset: None,
+            fixed_memory_address: None,
             table_inits: vec![None, Some(ops)],
             subtyping: vec![
                 Subtyping::FINAL,
@@ -687,6 +689,7 @@ mod tests {
         let mut set = metadata.clone();
         set.name = Some("name");
         set.memory_image_offset = Some(u64::MAX);
+        set.fixed_memory_address = Some(crate::metadata::FIXED_MEMORY_ADDRESS);
         set.profile = Some(&[1, 2]);
         assert_eq!(ModuleMetadata::decode(&set.encode()).unwrap(), set);
     }

@@ -95,6 +95,12 @@ pub fn translate_function(
     } else {
         Some(env.memory_base(&mut builder, vmctx, 0))
     };
+    let memory0_fixed = env
+        .info
+        .metadata
+        .fixed_memory_address
+        .filter(|_| memory0_base.is_some())
+        .map(|address| builder.ins().iconst(ir::types::I64, address as i64));
     let mut translator = FuncTranslator {
         builder,
         env,
@@ -113,6 +119,8 @@ pub fn translate_function(
         locals,
         offset: 0,
         memory0_base,
+        memory0_fixed,
+        memory0_accesses: memory::Memory0Accesses::default(),
         memory64_checked: HashMap::new(),
         byte_loads: 0,
         byte_shifts: 0,
@@ -142,6 +150,7 @@ pub fn translate_function(
         let op = reader.read()?;
         translator.translate_operator(op)?;
     }
+    translator.settle_memory0_base();
     let (byte_loads, byte_shifts) = (translator.byte_loads, translator.byte_shifts);
     translator.builder.finalize(env.frontend_config);
     // Bytes assembled into an integer take at least two byte loads and a shift by a byte.
@@ -247,6 +256,12 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     pub offset: u64,
     /// Base of memory 0, loaded once in the entry block.
     pub memory0_base: Option<Value>,
+    /// With the first memory at a fixed address (`ModuleMetadata::fixed_memory_address`):
+    /// that address, an `iconst` in the entry block, the base of accesses with a computed
+    /// index until [`FuncTranslator::settle_memory0_base`] decides.
+    pub memory0_fixed: Option<Value>,
+    /// The first memory's accesses so far, by kind of index (with `memory0_fixed`).
+    pub memory0_accesses: memory::Memory0Accesses,
     /// 64-bit memory accesses already checked in the current block: (memory, index) to
     /// the block and the largest `offset + size` checked (see `memory.rs`).
     pub memory64_checked: HashMap<(u32, Value), (ir::Block, u64)>,

@@ -598,11 +598,39 @@ fn create_memories(
                 )));
             }
         }
-        let memory = LinearMemory::new(*ty, metadata.memory_settings)
-            .map_err(|error| InstantiateError::Host(error.to_string()))?;
+        let memory = match metadata.fixed_memory_address {
+            Some(address) if defined_index == 0 => {
+                fixed_memory_address(address, n_imported, ty, metadata.memory_settings)?;
+                LinearMemory::new_at(*ty, metadata.memory_settings, address as usize)
+            }
+            _ => LinearMemory::new(*ty, metadata.memory_settings),
+        }
+        .map_err(|error| InstantiateError::Host(error.to_string()))?;
         let definition = instance.at(instance.offsets.memory(defined_index as u32));
         let index = store.push_memory(MemoryData::new(memory, Storage::InContext(definition)));
         instance.memories.push(index);
+    }
+    Ok(())
+}
+
+/// Checks the fixed address the metadata gives the first memory: the one the compiler
+/// writes, for a memory it defines, 32-bit, that never moves (no explicit bounds checks).
+/// Anything else is a corrupt object, whose code would reach outside its memory.
+fn fixed_memory_address(
+    address: u64,
+    n_imported: usize,
+    ty: &kiln_abi::metadata::MemoryType,
+    settings: kiln_abi::metadata::MemorySettings,
+) -> Result<(), InstantiateError> {
+    if address != kiln_abi::metadata::FIXED_MEMORY_ADDRESS
+        || n_imported != 0
+        || ty.memory64
+        || settings.bounds_checks
+    {
+        return Err(InstantiateError::Host(format!(
+            "corrupt module: a fixed memory address {address:#x} for a memory that cannot \
+             have one"
+        )));
     }
     Ok(())
 }

@@ -95,11 +95,33 @@ pub(crate) struct LinearMemory {
     ty: MemoryType,
     /// The layout it was created with.
     settings: MemorySettings,
+    /// Whether it lies at an address the code assumes ([`LinearMemory::new_at`]): its
+    /// mapping is unmapped when dropped, never kept for another memory, so that the next
+    /// instance of the module finds the address free.
+    fixed: bool,
 }
 
 impl LinearMemory {
     /// Reserves and maps a memory of type `ty` laid out per `settings`.
     pub fn new(ty: MemoryType, settings: MemorySettings) -> Result<LinearMemory, Error> {
+        LinearMemory::create(ty, settings, None)
+    }
+
+    /// [`LinearMemory::new`] at `address` (`ModuleMetadata::fixed_memory_address`); an
+    /// error when the address space there is taken (by another instance of the module).
+    pub fn new_at(
+        ty: MemoryType,
+        settings: MemorySettings,
+        address: usize,
+    ) -> Result<LinearMemory, Error> {
+        LinearMemory::create(ty, settings, Some(address))
+    }
+
+    fn create(
+        ty: MemoryType,
+        settings: MemorySettings,
+        address: Option<usize>,
+    ) -> Result<LinearMemory, Error> {
         let absolute_max = if ty.memory64 {
             MAX_PAGES_64
         } else {
@@ -157,14 +179,27 @@ impl LinearMemory {
                 .and_then(|len| usize::try_from(len).ok())
                 .ok_or_else(too_large)
         };
-        let reserve = |mapping_len: usize| match reuse_reservation(mapping_len) {
-            Some(mapping) if mapping_len > 0 => Ok(mapping),
-            _ => Mmap::reserve(mapping_len).map_err(|error| {
-                Error::new(format!(
-                    "cannot reserve {mapping_len} bytes of address space for a memory: {}",
-                    crate::error::IoMessage(&error)
-                ))
-            }),
+        let reserve = |mapping_len: usize| {
+            if let Some(address) = address {
+                return Mmap::reserve_at(address, mapping_len).map_err(|error| {
+                    Error::new(format!(
+                        "cannot reserve {mapping_len} bytes of address space at {address:#x} \
+                         for the first memory, where its code expects it: {} (a module built \
+                         for a fixed memory address has one instance at a time; `kiln build \
+                         --movable-memory` builds it for a memory anywhere)",
+                        crate::error::IoMessage(&error)
+                    ))
+                });
+            }
+            match reuse_reservation(mapping_len) {
+                Some(mapping) if mapping_len > 0 => Ok(mapping),
+                _ => Mmap::reserve(mapping_len).map_err(|error| {
+                    Error::new(format!(
+                        "cannot reserve {mapping_len} bytes of address space for a memory: {}",
+                        crate::error::IoMessage(&error)
+                    ))
+                }),
+            }
         };
         let (mapping, reservation) = match reserve(mapping_len(reservation)?) {
             Ok(mapping) => (mapping, reservation),
@@ -178,6 +213,7 @@ impl LinearMemory {
             len: 0,
             ty,
             settings,
+            fixed: address.is_some(),
         };
         memory.make_accessible(min_bytes as usize)?;
         Ok(memory)
@@ -319,7 +355,7 @@ impl Drop for LinearMemory {
         // Compiled code using the memory is gone with its store: keep the mapping for the
         // next memory of its length, or unmap it (dropping it) when it cannot be kept.
         if let Some(mapping) = self.mapping.take() {
-            if mapping.len() != 0 {
+            if mapping.len() != 0 && !self.fixed {
                 let _ = keep_reservation(mapping, self.len);
             }
         }

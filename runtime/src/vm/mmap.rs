@@ -77,6 +77,42 @@ impl Mmap {
         Mmap::map(len, Protection::None, libc::MAP_NORESERVE)
     }
 
+    /// Reserves `len` bytes of address space at `address` exactly; an error when any of
+    /// it is taken. `MAP_FIXED_NOREPLACE` refuses a taken range, and a kernel older than
+    /// 4.17 (or valgrind) takes the address as a hint, so the result is checked too.
+    pub fn reserve_at(address: usize, len: usize) -> io::Result<Mmap> {
+        if len == 0 {
+            return Ok(Mmap::empty());
+        }
+        // SAFETY: `MAP_FIXED_NOREPLACE` never replaces a mapping: the call maps fresh
+        // anonymous pages where nothing is mapped, or fails.
+        let base = unsafe {
+            libc::mmap(
+                address as *mut libc::c_void,
+                len,
+                Protection::None.bits(),
+                libc::MAP_PRIVATE
+                    | libc::MAP_ANONYMOUS
+                    | libc::MAP_NORESERVE
+                    | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let mapping = Mmap {
+            base: base.cast(),
+            len,
+        };
+        if base as usize != address {
+            // Dropping the mapping made elsewhere unmaps it.
+            return Err(io::Error::from_raw_os_error(libc::EEXIST));
+        }
+        Ok(mapping)
+    }
+
     /// Maps `len` bytes of zeroed read-write memory (for the loader, the alternate signal
     /// stacks of threads, and the executables' heap, `class_heap.rs`).
     pub fn accessible(len: usize) -> io::Result<Mmap> {
