@@ -70,8 +70,12 @@ pub struct Settings {
     /// kiln leaves them out by default. Drawn after the profile settings.
     pub keep_unused_functions: bool,
     /// Every function compiled on its own, also those identical to an earlier one
-    /// (`--keep-identical-functions`); kiln folds them by default. Drawn last.
+    /// (`--keep-identical-functions`); kiln folds them by default. Drawn after
+    /// `keep_unused_functions`.
     pub keep_identical_functions: bool,
+    /// The first memory at its fixed address, as in `kiln build`'s executables (x86_64;
+    /// elsewhere the code is the same). Drawn last.
+    pub fixed_memory_address: bool,
 }
 
 impl Settings {
@@ -95,12 +99,13 @@ impl Settings {
             profile_seed: None,
             keep_unused_functions: false,
             keep_identical_functions: false,
+            fixed_memory_address: false,
         }
     }
 
     /// These settings with `inline`, `no_devirt`, the profile settings,
-    /// `keep_unused_functions` and `keep_identical_functions` drawn from the rest of the
-    /// input.
+    /// `keep_unused_functions`, `keep_identical_functions` and `fixed_memory_address`
+    /// drawn from the rest of the input.
     fn draw_inline(self, u: &mut Unstructured<'_>) -> Settings {
         let inline = u.ratio(1, 2).unwrap_or(false);
         let no_devirt = u.ratio(1, 2).unwrap_or(false);
@@ -111,6 +116,7 @@ impl Settings {
         };
         let keep_unused_functions = u.ratio(1, 4).unwrap_or(false);
         let keep_identical_functions = u.ratio(1, 4).unwrap_or(false);
+        let fixed_memory_address = u.ratio(1, 2).unwrap_or(false);
         Settings {
             inline,
             no_devirt,
@@ -118,6 +124,7 @@ impl Settings {
             profile_seed,
             keep_unused_functions,
             keep_identical_functions,
+            fixed_memory_address,
             ..self
         }
     }
@@ -153,6 +160,7 @@ impl Settings {
             devirtualize: !self.no_devirt,
             drop_unused_functions: !self.keep_unused_functions,
             fold_identical_functions: !self.keep_identical_functions,
+            fixed_memory_address: self.fixed_memory_address,
             profile_generate: self.profile_generate,
             profile_use: self.profile_seed.map(|seed| Settings::profile(wasm, seed)),
             memory: if self.bounds_checks {
@@ -622,12 +630,20 @@ fn run_wasmi(
     run
 }
 
+/// Held while an instance of a module compiled for the fixed memory address lives.
+static FIXED_MEMORY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run_kiln(wasm: &[u8], calls: &[Call], settings: Settings) -> Result<Run, String> {
     let object = kiln_compiler::compile(wasm, &settings.compile_options(wasm))
         .map_err(|e| format!("kiln ({settings:?}) fails to compile a valid module: {e}"))?;
     let module = kiln_runtime::load_object(&object, "")
         .map_err(|e| format!("kiln fails to load its own object: {e}"))?;
     let mut run = Run::default();
+    // One instance of a module compiled for the fixed memory address at a time: cases run
+    // on several threads wait for each other (the store, declared after, drops first).
+    let _fixed = settings
+        .fixed_memory_address
+        .then(|| FIXED_MEMORY.lock().unwrap_or_else(|e| e.into_inner()));
     let mut store = kiln_runtime::Store::new();
     if let Some(fuel) = settings.fuel {
         store.set_fuel(fuel);
