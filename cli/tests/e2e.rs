@@ -20,8 +20,8 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 use support::{
-    build_c_programs, build_rust_programs, path_str, repository_root, run, run_kiln, scratch_dir,
-    target_dir, wat_program, Program, KILN,
+    assert_success, build_c_programs, build_rust_programs, path_str, repository_root, run,
+    run_kiln, scratch_dir, target_dir, wat_program, Program, KILN,
 };
 
 /// Exit code of a guest that trapped.
@@ -1490,6 +1490,84 @@ fn elf_symbols(bytes: &[u8]) -> Result<Vec<String>, String> {
         return Err("no symbols".into());
     }
     Ok(names)
+}
+
+// ---------------------------------------------------------------------------------------
+// The memory at a fixed address
+// ---------------------------------------------------------------------------------------
+
+/// An x86_64 executable finds its memory at the fixed address (1.5 GiB): where that range
+/// is taken (here by a preloaded library's constructor) it refuses to start, naming the
+/// address; built with `--movable-memory` it runs there too.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_taken_fixed_memory_address_stops_the_executable_and_movable_memory_runs() {
+    let dir = scratch_dir("fixed_memory_address");
+    let source = dir.join("take.c");
+    std::fs::write(
+        &source,
+        "#include <sys/mman.h>\n\
+         __attribute__((constructor)) static void take(void) {\n\
+         mmap((void *)0x60000000, 65536, PROT_NONE,\n\
+              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);\n}\n",
+    )
+    .unwrap();
+    let library = dir.join("take.so");
+    let compiled = run(
+        Command::new("cc").args([
+            "-shared",
+            "-fPIC",
+            "-o",
+            path_str(&library),
+            path_str(&source),
+        ]),
+        b"",
+    );
+    assert_success(&compiled, "compiling the preloaded library");
+    let program = path_str(&wat_program("read_what_is_there")).to_string();
+    let (fixed, movable) = (dir.join("fixed"), dir.join("movable"));
+    let built = run_kiln(&["build", &program, "-o", path_str(&fixed)], b"");
+    assert_success(&built, "kiln build");
+    let built = run_kiln(
+        &[
+            "build",
+            "--movable-memory",
+            &program,
+            "-o",
+            path_str(&movable),
+        ],
+        b"",
+    );
+    assert_success(&built, "kiln build --movable-memory");
+    for executable in [&fixed, &movable] {
+        let output = run(&mut Command::new(executable), b"abc");
+        assert_success(&output, "the executable");
+        assert_eq!(output.stdout, "abc3\n", "{}", output.describe());
+    }
+    let preloaded = |executable: &Path| {
+        let mut command = Command::new(executable);
+        command.env("LD_PRELOAD", &library);
+        run(&mut command, b"abc")
+    };
+    let refused = preloaded(&fixed);
+    assert_eq!(
+        refused.code,
+        Some(KILN_ERROR_EXIT_CODE),
+        "{}",
+        refused.describe()
+    );
+    assert!(
+        refused.stderr.contains("0x60000000"),
+        "{}",
+        refused.describe()
+    );
+    assert_eq!(refused.stdout, "", "{}", refused.describe());
+    let output = preloaded(&movable);
+    assert_success(
+        &output,
+        "the --movable-memory executable, with the range taken",
+    );
+    assert_eq!(output.stdout, "abc3\n", "{}", output.describe());
 }
 
 // ---------------------------------------------------------------------------------------

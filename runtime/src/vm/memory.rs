@@ -182,12 +182,17 @@ impl LinearMemory {
         let reserve = |mapping_len: usize| {
             if let Some(address) = address {
                 return Mmap::reserve_at(address, mapping_len).map_err(|error| {
+                    let reason = if error.raw_os_error() == Some(libc::EEXIST) {
+                        "part of that range is already mapped".to_string()
+                    } else {
+                        crate::error::IoMessage(&error).to_string()
+                    };
                     Error::new(format!(
                         "cannot reserve {mapping_len} bytes of address space at {address:#x} \
-                         for the first memory, where its code expects it: {} (a module built \
-                         for a fixed memory address has one instance at a time; `kiln build \
-                         --movable-memory` builds it for a memory anywhere)",
-                        crate::error::IoMessage(&error)
+                         for the module's memory, where its code was compiled to find it: \
+                         {reason} (a module built for a fixed memory address runs one \
+                         instance at a time; `kiln build --movable-memory` builds it for a \
+                         memory anywhere)"
                     ))
                 });
             }
