@@ -148,19 +148,6 @@ pub fn compile(wasm: &[u8], options: &CompileOptions) -> Result<Vec<u8>> {
     )
 }
 
-/// The metadata's bytes, with the function names demangled for backtraces and perf maps
-/// (`names.rs`) in their compact encoding (`kiln_abi::function_names`); the function
-/// symbols keep the raw names; and `profile`, how code that counts writes its profile.
-///
-/// Imported functions are left unnamed: backtraces and perf maps name only code of the
-/// module's own functions (an imported function's frames are the host's), and the names
-/// toolchains give imports are long (the Rust `files` program's 27 are
-/// `__imported_wasi_snapshot_preview1_<function>`, about 1 KB).
-///
-/// The names and the active data segments are stored compressed where that saves enough
-/// (`kiln_abi::packed`): the runtime unpacks a segment straight into linear memory at
-/// instantiation, and the names the first time it names a function. Passive segments stay
-/// as they are, for `memory.init` to copy from.
 /// Whether the code gets its first memory at a fixed address
 /// ([`CompileOptions::fixed_memory_address`]): asked for, on x86_64 (whose addressing modes
 /// take the address as a displacement), and a memory the module defines, 32-bit, that
@@ -177,6 +164,19 @@ fn has_fixed_memory_address(info: &ModuleInfo<'_>, options: &CompileOptions) -> 
             .is_some_and(|memory| !memory.memory64)
 }
 
+/// The metadata's bytes, with the function names demangled for backtraces and perf maps
+/// (`names.rs`) in their compact encoding (`kiln_abi::function_names`); the function
+/// symbols keep the raw names; and `profile`, how code that counts writes its profile.
+///
+/// Imported functions are left unnamed: backtraces and perf maps name only code of the
+/// module's own functions (an imported function's frames are the host's), and the names
+/// toolchains give imports are long (the Rust `files` program's 27 are
+/// `__imported_wasi_snapshot_preview1_<function>`, about 1 KB).
+///
+/// The names and the active data segments are stored compressed where that saves enough
+/// (`kiln_abi::packed`): the runtime unpacks a segment straight into linear memory at
+/// instantiation, and the names the first time it names a function. Passive segments stay
+/// as they are, for `memory.init` to copy from.
 fn encode_metadata(info: &ModuleInfo<'_>, profile: Option<ProfileSettings<'_>>) -> Vec<u8> {
     let n_imported = info.metadata.imported_count(ExternKind::Func) as usize;
     let demangled: Vec<Cow<'_, str>> = info
