@@ -74,39 +74,21 @@ unsafe impl Send for Mmap {}
 impl Mmap {
     /// Reserves `len` bytes of address space, inaccessible and not backed by memory.
     pub fn reserve(len: usize) -> io::Result<Mmap> {
-        Mmap::map(len, Protection::None, libc::MAP_NORESERVE)
+        Mmap::map(
+            std::ptr::null_mut(),
+            len,
+            Protection::None,
+            libc::MAP_NORESERVE,
+        )
     }
 
     /// Reserves `len` bytes of address space at `address` exactly; an error when any of
     /// it is taken. `MAP_FIXED_NOREPLACE` refuses a taken range, and a kernel older than
     /// 4.17 (or valgrind) takes the address as a hint, so the result is checked too.
     pub fn reserve_at(address: usize, len: usize) -> io::Result<Mmap> {
-        if len == 0 {
-            return Ok(Mmap::empty());
-        }
-        // SAFETY: `MAP_FIXED_NOREPLACE` never replaces a mapping: the call maps fresh
-        // anonymous pages where nothing is mapped, or fails.
-        let base = unsafe {
-            libc::mmap(
-                address as *mut libc::c_void,
-                len,
-                Protection::None.bits(),
-                libc::MAP_PRIVATE
-                    | libc::MAP_ANONYMOUS
-                    | libc::MAP_NORESERVE
-                    | libc::MAP_FIXED_NOREPLACE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let mapping = Mmap {
-            base: base.cast(),
-            len,
-        };
-        if base as usize != address {
+        let flags = libc::MAP_NORESERVE | libc::MAP_FIXED_NOREPLACE;
+        let mapping = Mmap::map(address as *mut libc::c_void, len, Protection::None, flags)?;
+        if len != 0 && mapping.as_ptr() as usize != address {
             // Dropping the mapping made elsewhere unmaps it.
             return Err(io::Error::from_raw_os_error(libc::EEXIST));
         }
@@ -116,17 +98,26 @@ impl Mmap {
     /// Maps `len` bytes of zeroed read-write memory (for the loader, the alternate signal
     /// stacks of threads, and the executables' heap, `class_heap.rs`).
     pub fn accessible(len: usize) -> io::Result<Mmap> {
-        Mmap::map(len, Protection::ReadWrite, 0)
+        Mmap::map(std::ptr::null_mut(), len, Protection::ReadWrite, 0)
     }
 
-    fn map(len: usize, protection: Protection, flags: libc::c_int) -> io::Result<Mmap> {
+    /// A private anonymous mapping of `len` bytes, at `address` when the kernel agrees
+    /// (a hint, or with `MAP_FIXED_NOREPLACE` in `flags` a demand).
+    fn map(
+        address: *mut libc::c_void,
+        len: usize,
+        protection: Protection,
+        flags: libc::c_int,
+    ) -> io::Result<Mmap> {
         if len == 0 {
             return Ok(Mmap::empty());
         }
-        // SAFETY: a fresh private anonymous mapping; nothing aliases it.
+        // SAFETY: a fresh private anonymous mapping; nothing aliases it. Without
+        // `MAP_FIXED` the kernel never replaces an existing mapping (`MAP_FIXED_NOREPLACE`
+        // fails instead).
         let base = unsafe {
             libc::mmap(
-                std::ptr::null_mut(),
+                address,
                 len,
                 protection.bits(),
                 libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
