@@ -1407,10 +1407,10 @@ mod tests {
         let mut undecodable = vec![0xe9];
         undecodable.extend(rel32(5, 5));
         undecodable.extend([0x0f, 0xff]); // ud0 without its operand byte
-        // AVX-512's EVEX encoding, which the decoder is built without (Cargo.toml).
         let mut evex = vec![0xe9];
         evex.extend(rel32(5, 5));
-        evex.extend([0x62, 0xf2, 0xfd, 0x08, 0x1f, 0xc1, 0xc3]); // vpabsq xmm0, xmm1; ret
+        // vpabsq xmm0, xmm1 (AVX-512's EVEX encoding, left out of the decoder); ret
+        evex.extend([0x62, 0xf2, 0xfd, 0x08, 0x1f, 0xc1, 0xc3]);
         for (bytes, trap) in [
             (into_middle, None),
             (trap_inside, Some(6)),
