@@ -38,6 +38,8 @@ pub fn compile_object(
 
 /// The one object of `translation`'s modules (each compiled through the CLI's
 /// `compile_file`, with its progress bar) and its image (see `kiln_component::link_object`).
+/// With `options.fixed_memory_address` (an executable's), the module
+/// `kiln_component::fixed_memory_module` chooses is compiled with it, the others without.
 fn compile_modules(
     path: &Path,
     translation: &kiln_component::Translation,
@@ -46,12 +48,18 @@ fn compile_modules(
     entry: Option<kiln_component::ExecutableEntry<'_>>,
 ) -> Result<Vec<u8>> {
     let plan = &translation.plan;
+    let fixed_memory_module = options
+        .fixed_memory_address
+        .then(|| kiln_component::fixed_memory_module(plan, &translation.modules))
+        .flatten();
     let objects = plan
         .modules
         .iter()
         .zip(&translation.modules)
-        .map(|(module, bytes)| {
-            let options = kiln_component::module_options(options, symbol_prefix, module);
+        .enumerate()
+        .map(|(index, (module, bytes))| {
+            let mut options = kiln_component::module_options(options, symbol_prefix, module);
+            options.fixed_memory_address = fixed_memory_module == Some(index);
             compile_file(path, bytes, &options)
                 .with_context(|| format!("{} ({})", path.display(), describe(module)))
         })
@@ -104,7 +112,10 @@ pub fn build_executable(
 ) -> Result<()> {
     let path = &args.input;
     let grants = args.grants.grants()?;
-    let options = crate::limits::instrumented(options, &grants.limits);
+    let mut options = crate::limits::instrumented(options, &grants.limits);
+    // The executable instantiates the component once: one of its core modules may find
+    // its memory at the fixed address (`compile_modules`).
+    options.fixed_memory_address = !args.movable_memory;
     let translation =
         kiln_component::translate(wasm).with_context(|| path.display().to_string())?;
     let plan = &translation.plan;

@@ -80,10 +80,11 @@ pub struct BuildArgs {
     #[arg(long)]
     pub strip: bool,
     /// Compile for the module's memory anywhere in the address space. By default an x86_64
-    /// executable of a module that defines its memory finds that memory at a fixed address
-    /// (1.5 GiB, 6 GiB of address space reserved from there), so its code keeps no
-    /// register for the memory's base; the executable then refuses to start where that
-    /// range is taken (a sanitizer's shadow memory, say).
+    /// executable of a module that defines its memory (of a component: of the largest core
+    /// module instantiated once that does) finds that memory at a fixed address (1.5 GiB,
+    /// 6 GiB of address space reserved from there), so its code keeps no register for the
+    /// memory's base; the executable then refuses to start where that range is taken (a
+    /// sanitizer's shadow memory, say).
     #[arg(long)]
     pub movable_memory: bool,
     #[command(flatten)]

@@ -598,6 +598,47 @@ fn static_component_executables_for_both_architectures() {
     }
 }
 
+/// A component executable finds its main module's memory at the fixed address, as a
+/// module's does: where that range is taken it stops, naming the address, and the
+/// `--movable-memory` build runs there.
+#[test]
+fn a_component_executable_finds_its_memory_at_the_fixed_address() {
+    let dir = scratch_dir("component-fixed-memory-address");
+    let library = support::fixed_address_taker(&dir);
+    let (fixed, movable) = (dir.join("fixed"), dir.join("movable"));
+    for (executable, flags) in [(&fixed, &[][..]), (&movable, &["--movable-memory"][..])] {
+        let mut args = vec!["build"];
+        args.extend(flags);
+        args.extend([path_str(hello()), "-o", path_str(executable)]);
+        let output = run_kiln(&args, b"");
+        assert_eq!(output.code, Some(0), "{}", output.describe());
+    }
+    let hello_run = |executable: &Path, preload: bool| {
+        let mut command = Command::new(executable);
+        command.env_clear();
+        if preload {
+            command.env("LD_PRELOAD", &library);
+        }
+        run(&mut command, b"")
+    };
+    for executable in [&fixed, &movable] {
+        let output = hello_run(executable, false);
+        assert_eq!(output.code, Some(0), "{}", output.describe());
+        assert_eq!(output.stdout, "Hello from Rust!\n", "{}", output.describe());
+    }
+    let refused = hello_run(&fixed, true);
+    assert_eq!(refused.code, Some(1), "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("at 0x60000000"),
+        "{}",
+        refused.describe()
+    );
+    assert_eq!(refused.stdout, "", "{}", refused.describe());
+    let output = hello_run(&movable, true);
+    assert_eq!(output.code, Some(0), "{}", output.describe());
+    assert_eq!(output.stdout, "Hello from Rust!\n", "{}", output.describe());
+}
+
 /// A component of two: `$A` defines resource `r` (a destructor that stores the dropped
 /// representation, `last` reads it back) and exports `make` and `get` (of a `borrow<r>`);
 /// `$B` imports them, and its `run` runs `body`. Calls from `$B` into `$A` go through the

@@ -1503,27 +1503,7 @@ fn elf_symbols(bytes: &[u8]) -> Result<Vec<String>, String> {
 #[test]
 fn a_taken_fixed_memory_address_stops_the_executable_and_movable_memory_runs() {
     let dir = scratch_dir("fixed_memory_address");
-    let source = dir.join("take.c");
-    std::fs::write(
-        &source,
-        "#include <sys/mman.h>\n\
-         __attribute__((constructor)) static void take(void) {\n\
-         mmap((void *)0x60000000, 65536, PROT_NONE,\n\
-              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);\n}\n",
-    )
-    .unwrap();
-    let library = dir.join("take.so");
-    let compiled = run(
-        Command::new("cc").args([
-            "-shared",
-            "-fPIC",
-            "-o",
-            path_str(&library),
-            path_str(&source),
-        ]),
-        b"",
-    );
-    assert_success(&compiled, "compiling the preloaded library");
+    let library = support::fixed_address_taker(&dir);
     let program = path_str(&wat_program("read_what_is_there")).to_string();
     let (fixed, movable) = (dir.join("fixed"), dir.join("movable"));
     let built = run_kiln(&["build", &program, "-o", path_str(&fixed)], b"");

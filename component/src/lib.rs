@@ -24,8 +24,8 @@ mod wit;
 pub use error::{ComponentError, Result};
 pub use kiln_abi::component::ComponentPlan;
 pub use object::{
-    compile_object, describe, image_symbol, link_object, module_options, module_prefix,
-    ExecutableEntry,
+    compile_object, describe, fixed_memory_module, image_symbol, link_object, module_options,
+    module_prefix, ExecutableEntry,
 };
 pub use translate::{translate, Translation};
 pub use wit::world;

@@ -13,7 +13,7 @@
 
 use crate::error::{ComponentError, Result};
 use crate::translate::Translation;
-use kiln_abi::component::{ComponentPlan, CoreModule, ModuleOrigin};
+use kiln_abi::component::{ComponentPlan, CoreModule, ModuleOrigin, Step};
 use kiln_abi::symbols;
 use object::read::{Object as _, ObjectSection as _, ObjectSymbol as _};
 use object::write::{Object, Relocation, SectionId, Symbol, SymbolId, SymbolSection};
@@ -43,7 +43,8 @@ pub fn module_prefix(prefix: &str, module: &CoreModule) -> String {
 /// The options core module `module` of a component whose symbols carry `prefix` is
 /// compiled with: `options` under the module's [`module_prefix`], and without
 /// `nothrow_wasi_imports`, because a component's core modules import WASI's names from one
-/// another (the preview 1 adapter, the shims of lowered imports), which may throw.
+/// another (the preview 1 adapter, the shims of lowered imports), which may throw. Without
+/// `fixed_memory_address` too: at most one module gets it ([`fixed_memory_module`]).
 pub fn module_options(
     options: &kiln_compiler::CompileOptions,
     prefix: &str,
@@ -52,8 +53,53 @@ pub fn module_options(
     kiln_compiler::CompileOptions {
         symbol_prefix: module_prefix(prefix, module),
         nothrow_wasi_imports: false,
+        fixed_memory_address: false,
         ..options.clone()
     }
+}
+
+/// The core module (an index into `plan.modules` and `modules`, its bytes) whose first
+/// memory an executable of the component finds at the fixed address
+/// (`CompileOptions::fixed_memory_address`): one memory of the process can be there, so
+/// the largest of the modules the plan instantiates exactly once that define their first
+/// memory (a Rust or C component's main module; the preview 1 adapter and the fused
+/// adapters import theirs). `None` when no module qualifies.
+pub fn fixed_memory_module(plan: &ComponentPlan, modules: &[Vec<u8>]) -> Option<usize> {
+    let mut instances = vec![0u32; modules.len()];
+    for step in &plan.steps {
+        if let Step::Instantiate { module, .. } = step {
+            if let Some(count) = instances.get_mut(*module as usize) {
+                *count = count.saturating_add(1);
+            }
+        }
+    }
+    (0..modules.len())
+        .filter(|&index| instances[index] == 1 && defines_first_memory(&modules[index]))
+        .max_by_key(|&index| modules[index].len())
+}
+
+/// Whether the core module `wasm` declares a memory and imports none (its first memory
+/// is its own). A module that does not parse has none.
+fn defines_first_memory(wasm: &[u8]) -> bool {
+    let mut defines = false;
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(wasmparser::Payload::ImportSection(reader)) => {
+                for import in reader.into_imports() {
+                    match import {
+                        Ok(import) if !matches!(import.ty, wasmparser::TypeRef::Memory(_)) => {}
+                        _ => return false,
+                    }
+                }
+            }
+            Ok(wasmparser::Payload::MemorySection(reader)) => defines = reader.count() > 0,
+            // The sections that can declare memories come before the code.
+            Ok(wasmparser::Payload::CodeSectionStart { .. }) => break,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    defines
 }
 
 /// The image symbol of a component whose symbols carry `prefix`: `<prefix>kiln_component`.

@@ -329,3 +329,80 @@ fn mutated_components_never_crash_the_translator() {
     }
     assert!(valid > 0 && invalid > 0, "{valid} valid, {invalid} invalid");
 }
+
+/// An executable finds one core module's memory at the fixed address: the largest module
+/// instantiated exactly once that defines its first memory.
+#[test]
+fn the_fixed_memory_goes_to_the_largest_module_instantiated_once_that_defines_one() {
+    // In the test component, only `$libc` defines a memory, the one the canonical options
+    // extract; the other modules import it or have none.
+    let translation = wasi_like();
+    let plan = &translation.plan;
+    let instances: Vec<u32> = plan
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Instantiate { module, .. } => Some(*module),
+            _ => None,
+        })
+        .collect();
+    let extracted = plan
+        .steps
+        .iter()
+        .find_map(|step| match step {
+            Step::ExtractMemory { export, .. } => Some(instances[export.instance as usize]),
+            _ => None,
+        })
+        .expect("the component's memory is extracted");
+    assert_eq!(
+        kiln_component::fixed_memory_module(plan, &translation.modules),
+        Some(extracted as usize)
+    );
+
+    let module = |wat: &str| wat::parse_str(wat).unwrap();
+    let small = module("(module (memory 1))");
+    let large = module("(module (memory 1) (func) (func) (func) (func) (func) (func))");
+    let larger_twice =
+        module("(module (memory 1) (func) (func) (func) (func) (func) (func) (func) (func))");
+    let importing = module(
+        r#"(module (import "a" "m" (memory 1)) (memory 1) (func) (func) (func) (func) (func)
+           (func) (func) (func) (func) (func) (func) (func))"#,
+    );
+    let none = module("(module (func) (func) (func) (func) (func) (func) (func) (func) (func))");
+    let modules = vec![small, large, larger_twice, importing, none];
+    let mut plan = ComponentPlan::default();
+    let instantiate = |module: u32| Step::Instantiate {
+        module,
+        args: Vec::new(),
+        component_instance: None,
+    };
+    for (index, _) in modules.iter().enumerate() {
+        plan.modules.push(CoreModule {
+            origin: ModuleOrigin::Adapter,
+            symbol_prefix: format!("kiln_m{index}_"),
+        });
+    }
+    plan.steps = vec![
+        instantiate(0),
+        instantiate(1),
+        instantiate(2),
+        instantiate(2),
+        instantiate(3),
+        instantiate(4),
+    ];
+    assert_eq!(
+        kiln_component::fixed_memory_module(&plan, &modules),
+        Some(1)
+    );
+    // Instantiated twice: no module of the two defining a memory is once.
+    plan.steps = vec![
+        instantiate(1),
+        instantiate(1),
+        instantiate(2),
+        instantiate(2),
+    ];
+    assert_eq!(kiln_component::fixed_memory_module(&plan, &modules), None);
+    // Never instantiated: none either.
+    plan.steps.clear();
+    assert_eq!(kiln_component::fixed_memory_module(&plan, &modules), None);
+}

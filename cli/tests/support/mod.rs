@@ -405,6 +405,37 @@ pub fn build_step(command: &mut Command, install_hint: &str) -> Result<(), Strin
     ))
 }
 
+/// A shared library (built in `dir`) whose constructor maps the first page at the fixed
+/// memory address (`kiln_abi::metadata::FIXED_MEMORY_ADDRESS`): `LD_PRELOAD`ed, it takes
+/// that address from an executable before the runtime reserves it.
+pub fn fixed_address_taker(dir: &Path) -> PathBuf {
+    let source = dir.join("take.c");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <sys/mman.h>\n\
+             __attribute__((constructor)) static void take(void) {{\n\
+             mmap((void *){:#x}, 65536, PROT_NONE,\n\
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);\n}}\n",
+            kiln_abi::metadata::FIXED_MEMORY_ADDRESS
+        ),
+    )
+    .unwrap();
+    let library = dir.join("take.so");
+    let compiled = run(
+        Command::new("cc").args([
+            "-shared",
+            "-fPIC",
+            "-o",
+            path_str(&library),
+            path_str(&source),
+        ]),
+        b"",
+    );
+    assert_success(&compiled, "compiling the preloaded library");
+    library
+}
+
 /// `actual == expected`, reporting the first line that differs.
 pub fn assert_lines_eq(actual: &str, expected: &str, context: &str) {
     if actual == expected {
