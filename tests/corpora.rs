@@ -4,7 +4,11 @@
 //! - `build`: `kiln build PROGRAM.wasm -o EXE --dir HOST::GUEST...`, then `EXE ARGS...`
 //!   (the grants baked into the executable);
 //! - `run-inline`: `kiln run --inline ...`, calls inlined across the module: the same
-//!   expectations, so a differential test of inlining on real programs.
+//!   expectations, so a differential test of inlining on real programs;
+//! - and for sightglass, a fourth: `build-native`, `kiln build --target-features native`:
+//!   the host's every instruction set extension (AVX-512's EVEX-encoded instructions on
+//!   such a machine, which branch shortening must decode whole: benches/README.md,
+//!   "Session 24").
 //!
 //! Two corpora from `../shared/corpora`, each with its own contract:
 //!
@@ -341,7 +345,7 @@ fn verify(case: &Case, code: i32, stdout: &[u8], stderr: &[u8]) -> Vec<String> {
 
 /// Runs `case` in `mode` and checks it.
 fn check(kiln: &Path, scratch: &Path, case: &Case, mode: &str) -> Result<(), String> {
-    let exe = scratch.join("build").join(case.name.replace('/', "__"));
+    let exe = scratch.join(mode).join(case.name.replace('/', "__"));
     let mut command = process::kiln_command(
         kiln,
         mode,
@@ -517,7 +521,10 @@ fn main() {
     let all_modes = std::env::var_os(ALL_MODES_VAR).is_some();
     let mut runs: Vec<(&Case, &str)> = Vec::new();
     for case in &cases {
-        for mode in ["run", "build", "run-inline"] {
+        for mode in ["run", "build", "run-inline", "build-native"] {
+            if mode == "build-native" && !case.name.starts_with("sightglass/") {
+                continue;
+            }
             let id = case.id(mode);
             if filter
                 .as_ref()
@@ -599,7 +606,7 @@ fn main() {
         .filter(|case| runs.iter().any(|(run, _)| run.name == case.name))
         .count();
     println!(
-        "corpora: {programs} programs, {} runs (kiln run, kiln build, kiln run --inline); {} known failures; {:.0}s",
+        "corpora: {programs} programs, {} runs (kiln run, kiln build, kiln run --inline; sightglass also kiln build --target-features native); {} known failures; {:.0}s",
         runs.len(),
         expected.len(),
         started.elapsed().as_secs_f64()

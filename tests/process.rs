@@ -45,8 +45,8 @@ pub fn grant_flags(env: &[(String, String)], dirs: &[(PathBuf, String)]) -> Vec<
 /// The command that runs the module `wasm` with the guest arguments `args` in `mode`:
 /// `"run"` is `kiln run GRANTS WASM ARGS`, `"run-inline"` the same with `--inline` (calls
 /// inlined across the module); any other mode builds first, `kiln build WASM -o
-/// EXE GRANTS` (an `exe` left from an earlier run is removed; a failed build is an error
-/// with its stderr), and runs `EXE ARGS`. kiln's compile cache is `cache` in both.
+/// EXE GRANTS` (`"build-native"` with `--target-features native`; an `exe` left from an
+/// earlier run is removed; a failed build is an error with its stderr), and runs `EXE ARGS`. kiln's compile cache is `cache` in both.
 #[allow(clippy::too_many_arguments)]
 pub fn kiln_command(
     kiln: &Path,
@@ -78,6 +78,12 @@ pub fn kiln_command(
     let mut build = Command::new(kiln);
     build
         .arg("build")
+        .args(
+            (mode == "build-native")
+                .then_some(["--target-features", "native"])
+                .into_iter()
+                .flatten(),
+        )
         .arg(wasm)
         .arg("-o")
         .arg(exe)

@@ -1384,21 +1384,20 @@ mod tests {
         assert_eq!(compiled.traps[0].code_offset, 0x07);
     }
 
-    /// What the pass does not understand leaves the code as it is: a branch into the
-    /// middle of an instruction, a trap site inside one, a jump table with no block
-    /// after it, bytes that do not decode.
     /// AVX-512's EVEX-encoded instructions (Cranelift's with `--target-features native` on
-    /// such a machine) decode whole: the branch over them becomes short and their bytes
-    /// stay as they are. A decoder built without its EVEX tables (iced-x86's `no_evex`)
-    /// rejects some of them and mistakes others for shorter instructions, and then the
-    /// pass rewrote code it had cut at the wrong places (benches/README.md, "Session 24").
+    /// such a machine; the `vpermi2b` of an `i8x16.shuffle` is from libsodium-sign) decode
+    /// whole: the branch over them becomes short and their bytes stay as they are. A
+    /// decoder built without its EVEX tables (iced-x86's `no_evex`) rejects some of them
+    /// and takes others for shorter instructions, and then the pass rewrote code it had
+    /// cut at the wrong places (benches/README.md, "Session 24").
     #[test]
     fn evex_instructions_decode_whole() {
-        let evex: [&[u8]; 4] = [
+        let evex: [&[u8]; 5] = [
             &[0x62, 0xf2, 0xfd, 0x08, 0x1f, 0xc1], // vpabsq %xmm1,%xmm0
             &[0x62, 0xf2, 0xf5, 0x08, 0x40, 0xc2], // vpmullq %xmm2,%xmm1,%xmm0
             &[0x62, 0xf2, 0xfd, 0x08, 0x1f, 0x40, 0x01], // vpabsq 0x10(%rax),%xmm0
             &[0x62, 0xf3, 0x75, 0x48, 0x25, 0xc2, 0xca], // vpternlogd $0xca,%zmm2,%zmm1,%zmm0
+            &[0x62, 0xf2, 0x6d, 0x08, 0x75, 0xd8], // vpermi2b %xmm0,%xmm2,%xmm3
         ];
         let body: Vec<u8> = evex.concat();
         let over = body.len() as u32;
@@ -1414,6 +1413,9 @@ mod tests {
         assert_eq!(compiled.bytes, expected);
     }
 
+    /// What the pass does not understand leaves the code as it is: a branch into the
+    /// middle of an instruction, a trap site inside one, a jump table with no block
+    /// after it, bytes that do not decode.
     #[test]
     fn code_it_does_not_understand_is_left_alone() {
         let mut into_middle = vec![0xe9];
