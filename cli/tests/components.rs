@@ -628,8 +628,9 @@ fn a_component_executable_finds_its_memory_at_the_fixed_address() {
     }
     let refused = hello_run(&fixed, true);
     assert_eq!(refused.code, Some(1), "{}", refused.describe());
+    let address = format!("at {:#x}", kiln_abi::metadata::FIXED_MEMORY_ADDRESS);
     assert!(
-        refused.stderr.contains("at 0x60000000"),
+        refused.stderr.contains(&address),
         "{}",
         refused.describe()
     );
