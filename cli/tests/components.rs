@@ -629,11 +629,7 @@ fn a_component_executable_finds_its_memory_at_the_fixed_address() {
     let refused = hello_run(&fixed, true);
     assert_eq!(refused.code, Some(1), "{}", refused.describe());
     let address = format!("at {:#x}", kiln_abi::metadata::FIXED_MEMORY_ADDRESS);
-    assert!(
-        refused.stderr.contains(&address),
-        "{}",
-        refused.describe()
-    );
+    assert!(refused.stderr.contains(&address), "{}", refused.describe());
     assert_eq!(refused.stdout, "", "{}", refused.describe());
     let output = hello_run(&movable, true);
     assert_eq!(output.code, Some(0), "{}", output.describe());
