@@ -4,6 +4,9 @@
 # B / A and their geometric mean. Deterministic, so it runs beside other work.
 #
 #   KILN_A=/tmp/main/kiln KILN_B=target/release/kiln benches/kilns/count.sh
+#
+# FEATURES, when set, is passed to both as `--target-features` (valgrind runs no
+# AVX-512 code, so not `native` on a machine that has it; e.g. FEATURES=avx,avx2,fma).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
@@ -15,8 +18,8 @@ trap 'rm -rf "$work"' EXIT
 for benchmark in $benchmarks; do
     workload "$benchmark"
     name=${benchmark##*/}
-    "$KILN_A" build --dir .::. "$wasm" -o "$work/$name-a"
-    "$KILN_B" build --dir .::. "$wasm" -o "$work/$name-b"
+    "$KILN_A" build ${FEATURES:+--target-features "$FEATURES"} --dir .::. "$wasm" -o "$work/$name-a"
+    "$KILN_B" build ${FEATURES:+--target-features "$FEATURES"} --dir .::. "$wasm" -o "$work/$name-b"
     a=$(count_instructions "$work/$name-a" "$work/$name-a.out")
     b=$(count_instructions "$work/$name-b" "$work/$name-b.out")
     cmp -s "$work/$name-a.out" "$work/$name-b.out" || echo "$name: output differs"

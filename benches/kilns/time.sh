@@ -9,6 +9,9 @@
 #
 #   KILN_A=/tmp/main/kiln KILN_B=target/release/kiln benches/kilns/time.sh
 #   BENCHMARKS="quicksort shootout/shootout-fib2" RUNS=21 KILN_A=... KILN_B=... benches/kilns/time.sh
+#
+# FEATURES, when set, is passed to both as `--target-features` (e.g. FEATURES=native, as
+# the harness builds).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 corpus=${SIGHTGLASS:-$here/../../../shared/corpora/sightglass/benchmarks}
@@ -22,8 +25,10 @@ median() { sort -n "$1" | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }
 for benchmark in $benchmarks; do
     workload "$benchmark"
     name=${benchmark##*/}
-    "$KILN_A" build --target x86_64-unknown-linux-musl --dir .::. "$wasm" -o "$work/$name-a"
-    "$KILN_B" build --target x86_64-unknown-linux-musl --dir .::. "$wasm" -o "$work/$name-b"
+    "$KILN_A" build --target x86_64-unknown-linux-musl ${FEATURES:+--target-features "$FEATURES"} \
+        --dir .::. "$wasm" -o "$work/$name-a"
+    "$KILN_B" build --target x86_64-unknown-linux-musl ${FEATURES:+--target-features "$FEATURES"} \
+        --dir .::. "$wasm" -o "$work/$name-b"
     for i in $(seq "$runs"); do
         for v in a b; do
             (cd "$dir" && KILN_BENCH_TIMES="$work/$name-$v.times" "$work/$name-$v" \

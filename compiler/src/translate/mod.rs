@@ -18,6 +18,7 @@ mod relaxed_simd;
 mod simd;
 mod tables;
 mod variables;
+mod vector_loads;
 
 use crate::abi::{defined_signature, ir_type, ModuleEnv};
 use crate::error::{unsupported, CompileError, Result};
@@ -124,6 +125,7 @@ pub fn translate_function(
         memory64_checked: HashMap::new(),
         byte_loads: 0,
         byte_shifts: 0,
+        vector_loads: 0,
         direct_callees: HashMap::new(),
         branch_hints: function_branch_hints(env, func_index, body),
         handlers: Vec::new(),
@@ -152,6 +154,7 @@ pub fn translate_function(
     }
     translator.settle_memory0_base();
     let (byte_loads, byte_shifts) = (translator.byte_loads, translator.byte_shifts);
+    let vector_loads = translator.vector_loads;
     translator.builder.finalize(env.frontend_config);
     // Bytes assembled into an integer take at least two byte loads and a shift by a byte.
     if byte_loads >= 2 && byte_shifts >= 1 {
@@ -159,6 +162,9 @@ pub fn translate_function(
     }
     if byte_shifts >= 4 {
         byte_loads::find_byte_swaps(func);
+    }
+    if vector_loads > 0 {
+        vector_loads::type_by_use(func);
     }
     Ok(())
 }
@@ -272,6 +278,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// `byte_loads.rs` looks for byte swaps only where there are four or more, and for
     /// byte loads to combine only where there is one.
     pub byte_shifts: u32,
+    /// How many `v128.load`s the function has: `vector_loads.rs` types them by their use
+    /// only where there is one.
+    pub vector_loads: u32,
     /// Direct-call references already imported into the function.
     pub direct_callees: HashMap<u32, ir::FuncRef>,
     /// Branch hints of this function's `if` and `br_if` instructions, by module offset:

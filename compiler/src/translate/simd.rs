@@ -54,7 +54,10 @@ impl FuncTranslator<'_, '_> {
         use Operator as O;
         match op {
             // Memory.
-            O::V128Load { memarg } => self.translate_load(&memarg, I8X16, I8X16, false)?,
+            O::V128Load { memarg } => {
+                self.vector_loads = self.vector_loads.saturating_add(1);
+                self.translate_load(&memarg, I8X16, I8X16, false)?
+            }
             O::V128Store { memarg } => self.translate_store(&memarg, None)?,
             O::V128Load8x8S { memarg } => self.translate_load_extend(&memarg, I8x8S)?,
             O::V128Load8x8U { memarg } => self.translate_load_extend(&memarg, I8x8U)?,
