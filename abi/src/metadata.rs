@@ -451,10 +451,13 @@ pub struct MemorySettings {
 }
 
 impl MemorySettings {
-    /// The default layout of the compiler and of memories the host creates: a 4 GiB
-    /// reservation (the whole 32-bit index space) plus a 2 GiB guard, no explicit checks.
+    /// The default layout of the compiler and of memories the host creates: a reservation
+    /// of 4 GiB less one wasm page plus a 2 GiB guard, no explicit checks. A memory then
+    /// grows to 65535 pages at most (growing to 65536 fails, as wasm allows), so its
+    /// length stays 64 KiB below 2^32 and an index plus a constant of up to 64 KiB, after
+    /// an access at that index, cannot wrap (the compiler's `abi::memory_headroom`).
     pub const DEFAULT: MemorySettings = MemorySettings {
-        reservation: 1 << 32,
+        reservation: (1 << 32) - crate::WASM_PAGE_SIZE,
         guard_size: 1 << 31,
         bounds_checks: false,
     };

@@ -57,6 +57,38 @@ pub struct ModuleEnv<'a> {
     /// The builtins the translated code calls, bit `Builtin as u32` each (set by the
     /// translating threads, see [`crate::CompileOptions::builtins_used`]).
     pub builtins_used: std::sync::atomic::AtomicU32,
+    /// By memory: for a 32-bit memory, how far below 2^32 its length always stays
+    /// ([`memory_headroom`]); 0 for a 64-bit memory.
+    pub memory_headroom: Vec<u64>,
+}
+
+/// How many bytes below 2^32 the length of 32-bit memory `memory` of `metadata` always
+/// stays, compiled with `settings`: 2^32 less the largest length it can reach. A defined
+/// memory grows to its declared maximum and, unless every access is checked (when the
+/// memory may move), to its reservation; an imported one, made by another module with
+/// another layout, to its declared maximum (an import's memory's maximum is at most the
+/// one declared). An index `x` that was accessed is below that length, so `x + c` does not
+/// wrap for a constant `c` up to the headroom (`translate/memory.rs`).
+pub fn memory_headroom(
+    metadata: &kiln_abi::metadata::ModuleMetadata<'_>,
+    settings: MemorySettings,
+    memory: usize,
+) -> u64 {
+    let ty = &metadata.memories[memory];
+    if ty.memory64 {
+        return 0;
+    }
+    let index_space = 1u64 << 32;
+    let page = kiln_abi::WASM_PAGE_SIZE;
+    let mut largest = ty
+        .max_pages
+        .map_or(index_space, |max| max.saturating_mul(page));
+    let imported =
+        (memory as u32) < metadata.imported_count(kiln_abi::metadata::ExternKind::Memory);
+    if !imported && !settings.bounds_checks {
+        largest = largest.min(settings.reservation);
+    }
+    index_space.saturating_sub(largest)
 }
 
 /// The pointer type of every supported target.
@@ -223,6 +255,9 @@ impl<'a> ModuleEnv<'a> {
             devirt: Default::default(),
             profile_counters: None,
             builtins_used: Default::default(),
+            memory_headroom: (0..info.metadata.memories.len())
+                .map(|memory| memory_headroom(&info.metadata, memory_settings, memory))
+                .collect(),
         }
     }
 

@@ -3,14 +3,19 @@
 //! Linear-memory accesses: every load and store computes its native address here, and
 //! this is the only place that decides whether an access needs an explicit bounds check.
 //!
-//! A 32-bit memory lives in a reservation (`MemorySettings::reservation`, 4 GiB by
-//! default) followed by a guard region (`guard_size`); every byte past the accessible
-//! length is `PROT_NONE`, so an access beyond it faults and the fault becomes an
-//! `out of bounds memory access` trap. An access `base + index + offset` with a 32-bit
+//! A 32-bit memory lives in a reservation (`MemorySettings::reservation`, 4 GiB less one
+//! wasm page by default) followed by a guard region (`guard_size`); every byte past the
+//! accessible length is `PROT_NONE`, so an access beyond it faults and the fault becomes
+//! an `out of bounds memory access` trap. An access `base + index + offset` with a 32-bit
 //! index and `size` bytes stays inside reservation + guard whenever
 //! `2^32 + offset + size <= reservation + guard_size`; only then is the check omitted.
 //! Otherwise (large static offsets, `bounds_checks` mode) the code compares
 //! `index + offset + size` with the current length and traps before the access.
+//!
+//! An index `x + c` (an `i32.add` of a constant, which wraps at 2^32) whose `x` was
+//! accessed earlier in the same block is compiled as `x` with `c` added to the static
+//! offset, when `c` is at most the memory's headroom below 2^32: that sum cannot wrap
+//! (`split_constant_term`).
 //!
 //! A 64-bit memory's index can reach past any reservation, so every access is checked:
 //! - in the default layout, the memory never moves and everything up to
@@ -195,25 +200,75 @@ impl FuncTranslator<'_, '_> {
             return Err(unsupported("GC array accesses", self.offset));
         };
         let index = self.pop();
+        let mut offset = memarg.offset;
+        let wasm_index = index;
+        let index = if self.is_memory64(memory) {
+            index
+        } else {
+            let (core, term) = self.split_constant_term(memory, index);
+            // `core + term` does not wrap: `term` joins the static offset, which Cranelift
+            // folds into the access's displacement where the sum took an `lea`.
+            offset += term;
+            core
+        };
         let constant_index = self.is_iconst(index);
+        let core = index;
         let index = self.extend_to_i64(index);
         if self.is_memory64(memory) {
-            self.check_memory64_access(memory, index, memarg.offset, size);
-        } else if self.needs_bounds_check(memarg.offset, size) {
-            // A 32-bit index plus a 32-bit offset cannot overflow 64 bits.
-            let end = self
-                .builder
-                .ins()
-                .iadd_imm_s(index, (memarg.offset + size) as i64);
-            self.trap_past_length(memory, end);
+            self.check_memory64_access(memory, index, offset, size);
+        } else {
+            if self.needs_bounds_check(offset, size) {
+                // A 32-bit index plus a 33-bit offset cannot overflow 64 bits.
+                let end = self.builder.ins().iadd_imm_s(index, (offset + size) as i64);
+                self.trap_past_length(memory, end);
+            }
+            // Past this access (which traps otherwise), both indexes are below the
+            // memory's length, and memories never shrink.
+            if let Some(block) = self.builder.current_block() {
+                for accessed in [wasm_index, core] {
+                    self.memory32_accessed.insert((memory, accessed), block);
+                }
+            }
         }
         let base = self.access_base(memory, constant_index);
         let address = self.builder.ins().iadd(base, index);
-        Ok(if memarg.offset == 0 {
+        Ok(if offset == 0 {
             address
         } else {
-            self.builder.ins().iadd_imm_s(address, memarg.offset as i64)
+            self.builder.ins().iadd_imm_s(address, offset as i64)
         })
+    }
+
+    /// `index` of 32-bit memory `memory` as a core value and a constant term to add to
+    /// the static offset: `(x, c)` when `index` is `x + c` (an `i32.add` of a constant
+    /// `c`, which wasm wraps at 2^32) and that sum cannot wrap, `(index, 0)` otherwise.
+    /// It cannot wrap when an access at index `x` ran earlier in the same block (so `x`
+    /// is below the memory's length) and `c` is at most the memory's headroom below 2^32
+    /// (`abi::memory_headroom`). Compilers leave such sums in wasm wherever they cannot
+    /// prove them free of wrapping: `p[1]` after `p[0]`, a field after another.
+    fn split_constant_term(&self, memory: u32, index: Value) -> (Value, u64) {
+        let headroom = self.env.memory_headroom[memory as usize];
+        let func = &*self.builder.func;
+        let Some(ir::InstructionData::Binary {
+            opcode: ir::Opcode::Iadd,
+            args,
+        }) = super::defining(func, func.dfg.resolve_aliases(index))
+        else {
+            return (index, 0);
+        };
+        let block = self.builder.current_block();
+        for (core, term) in [(args[0], args[1]), (args[1], args[0])] {
+            // The constant's 32 bits, as wasm adds them.
+            let Some(term) = super::constant(func, term).map(|c| u64::from(c as u32)) else {
+                continue;
+            };
+            let core = func.dfg.resolve_aliases(core);
+            let accessed = self.memory32_accessed.get(&(memory, core)).copied();
+            if term > 0 && term <= headroom && accessed.is_some() && accessed == block {
+                return (core, term);
+            }
+        }
+        (index, 0)
     }
 
     /// Traps with `out of bounds memory access` unless the `size` bytes at `index +

@@ -123,6 +123,7 @@ pub fn translate_function(
         memory0_fixed,
         memory0_accesses: memory::Memory0Accesses::default(),
         memory64_checked: HashMap::new(),
+        memory32_accessed: HashMap::new(),
         byte_loads: 0,
         byte_shifts: 0,
         vector_loads: 0,
@@ -271,6 +272,9 @@ pub(crate) struct FuncTranslator<'a, 'f> {
     /// 64-bit memory accesses already checked in the current block: (memory, index) to
     /// the block and the largest `offset + size` checked (see `memory.rs`).
     pub memory64_checked: HashMap<(u32, Value), (ir::Block, u64)>,
+    /// Indexes of 32-bit memories accessed so far: (memory, index) to the block of the
+    /// last access, after which the index is below the memory's length (`memory.rs`).
+    pub memory32_accessed: HashMap<(u32, Value), ir::Block>,
     /// How many unsigned byte loads the function has: `byte_loads.rs` looks for byte
     /// loads to combine only where there are two or more (and a shift by whole bytes).
     pub byte_loads: u32,

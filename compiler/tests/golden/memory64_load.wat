@@ -1,7 +1,7 @@
 ;;! target = "x86_64"
 ;;! test = "compile"
 ;;! opt_level = "speed"
-;; memory64 accesses in the default layout (4 GiB reservation + 2 GiB guard): the index is
+;; memory64 accesses in the default layout (4 GiB - 64 KiB reservation + 2 GiB guard): the index is
 ;; compared with the constant reservation + guard - offset - size and, at or below it, the
 ;; access goes ahead (a fault past the length traps); above it, a cold block checks
 ;; index + offset + size (trapping on overflow) against the length. The 32-bit load of
@@ -34,7 +34,7 @@
 ;;     27: jmp 0xd
 ;;     29: ud2
 ;;     2b: ud2
-;;     2d: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
+;;     2d: .byte 00 00 00 e8 ff fe 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -52,7 +52,7 @@
 ;;     25: jmp 0xd
 ;;     27: ud2
 ;;     29: ud2
-;;     2b: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
+;;     2b: .byte 00 00 00 00 00 ff ff fe 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -81,7 +81,7 @@
 ;;     27: jmp 0xd
 ;;     29: ud2
 ;;     2b: ud2
-;;     2d: .byte 00 00 00 e8 ff ff 7f 01 00 00 00
+;;     2d: .byte 00 00 00 e8 ff fe 7f 01 00 00 00
 ;; store64:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp
@@ -99,7 +99,7 @@
 ;;     25: jmp 0xd
 ;;     27: ud2
 ;;     29: ud2
-;;     2b: .byte 00 00 00 00 00 ff ff ff 7f 01 00 00 00
+;;     2b: .byte 00 00 00 00 00 ff ff fe 7f 01 00 00 00
 ;; load32:
 ;;      0: pushq %rbp
 ;;      1: movq %rsp, %rbp

@@ -16,7 +16,7 @@ handle!(
 );
 
 impl Memory {
-    /// A memory of type `ty` with the default layout (4 GiB reservation, 2 GiB guard),
+    /// A memory of type `ty` with the default layout (4 GiB - 64 KiB reservation, 2 GiB guard),
     /// owned by the store.
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
         let memory = LinearMemory::new(ty, MemorySettings::DEFAULT)?;

@@ -11,12 +11,15 @@
 //!   │ pages * 64 KiB       │ grows into this by mprotect       │ guard_size bytes    │
 //!   └──────────────────────┴───────────────────────────────────┴─────────────────────┘
 //!   ◄── current_length ───►
-//!   ◄──────────────────── reservation (4 GiB by default) ──────►◄─ 2 GiB by default ─►
+//!   ◄──────────── reservation (4 GiB - 64 KiB by default) ─────►◄─ 2 GiB by default ─►
 //! ```
 //!
 //! With the default settings a 32-bit index plus any static offset up to `guard_size`
-//! lands in this mapping, so an out-of-bounds access faults in PROT_NONE pages and becomes
-//! a `MemoryOutOfBounds` trap. In `bounds_checks` mode the code checks every access against
+//! less 64 KiB lands in this mapping, so an out-of-bounds access faults in PROT_NONE pages
+//! and becomes a `MemoryOutOfBounds` trap. The default reservation stops one wasm page
+//! short of 4 GiB, so a memory grows to 65535 pages at most: its length stays 64 KiB below
+//! 2^32, and the compiler adds constants of up to 64 KiB to an index already accessed
+//! without wrapping at 2^32 (`translate/memory.rs`, `split_constant_term`). In `bounds_checks` mode the code checks every access against
 //! `current_length`, and the reservation may be smaller than the index space; it must
 //! still be large enough for every page the memory will ever have, since it never moves.
 //!
@@ -431,11 +434,18 @@ mod tests {
     }
 
     #[test]
-    fn unbounded_memory_stops_at_4_gib() {
+    fn unbounded_memory_stops_a_page_below_4_gib() {
+        // The default reservation keeps a 32-bit memory's length 64 KiB below 2^32, which
+        // the compiler relies on (`kiln_compiler::abi::memory_headroom`).
         let mut memory = LinearMemory::new(ty(0, None), MemorySettings::DEFAULT).unwrap();
-        assert_eq!(memory.max_pages(), 65536);
-        assert_eq!(memory.grow(65537), None);
+        assert_eq!(memory.max_pages(), 65535);
+        assert_eq!(memory.grow(65536), None);
         assert_eq!(memory.grow(0), Some(0));
+        let error = LinearMemory::new(ty(65536, None), MemorySettings::DEFAULT).unwrap_err();
+        assert!(
+            error.to_string().contains("exceeds the reservation"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -522,7 +532,7 @@ mod tests {
         assert_eq!(past_4_gib.unwrap().max_pages(), 0x10010);
         // Without a maximum, or past the cap: what the layout or the cap allows.
         let unbounded = LinearMemory::new(ty64(1, None), MemorySettings::DEFAULT).unwrap();
-        assert_eq!(unbounded.max_pages(), 65536);
+        assert_eq!(unbounded.max_pages(), 65535);
         let huge = LinearMemory::new(ty64(0, Some(1 << 48)), MemorySettings::DEFAULT).unwrap();
         assert_eq!(huge.max_pages(), MAX_MEMORY64_RESERVATION / WASM_PAGE_SIZE);
         let error = LinearMemory::new(ty64(0, Some((1 << 48) + 1)), MemorySettings::DEFAULT);
