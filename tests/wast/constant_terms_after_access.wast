@@ -1,3 +1,4 @@
+;;! wasm3 = true
 ;; Guards constant terms moved into the static offset (compiler/src/translate/memory.rs,
 ;; `split_constant_term`): after an access at index `x` in the same block, an access at
 ;; `x + c` (an `i32.add`, which wraps at 2^32) is compiled as `x` with `c` added to its
@@ -69,3 +70,72 @@
 (assert_trap (invoke "largest" (i32.const 0)) "out of bounds memory access")
 (assert_return (invoke "past the headroom" (i32.const 65535)) (i32.const 1))
 (assert_trap (invoke "past the headroom" (i32.const 65534)) "out of bounds memory access")
+
+;; Across blocks: kiln counts an access only in its own block, but any sound rule must
+;; pass these. An access dominates what follows it in its construct, not what follows
+;; its `else`, its `end` or a `catch`. At p = -4 each `p + 4` below wraps to 0, a valid
+;; address (byte 1), unless an access at p ran first (and trapped).
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08")
+  (tag $oops)
+  ;; An access before an `if` dominates both arms; one in the `then` arm not the `else`.
+  (func (export "before if") (param $p i32) (param $c i32) (result i32)
+    (drop (i32.load8_u (local.get $p)))
+    (if (result i32) (local.get $c)
+      (then (i32.load8_u (i32.add (local.get $p) (i32.const 4))))
+      (else (i32.load8_u (i32.add (local.get $p) (i32.const 5))))))
+  (func (export "then, else") (param $p i32) (param $c i32) (result i32)
+    (if (result i32) (local.get $c)
+      (then (i32.load8_u (local.get $p)))
+      (else (i32.load8_u (i32.add (local.get $p) (i32.const 4))))))
+  ;; A branch out of a block skips the access inside it: after `end`, p is unproven.
+  (func (export "skipped by br_if") (param $p i32) (param $c i32) (result i32)
+    (block
+      (br_if 0 (local.get $c))
+      (drop (i32.load8_u (local.get $p))))
+    (i32.load8_u (i32.add (local.get $p) (i32.const 4))))
+  ;; After a `br_if` not taken, an access before it still holds.
+  (func (export "past br_if") (param $p i32) (param $c i32) (result i32)
+    (block (result i32)
+      (drop (i32.load8_u (local.get $p)))
+      (br_if 0 (i32.const 9) (local.get $c))
+      (drop)
+      (i32.load8_u (i32.add (local.get $p) (i32.const 4)))))
+  ;; An access before a loop holds in its body.
+  (func (export "before loop") (param $p i32) (result i32)
+    (local $i i32) (local $sum i32)
+    (drop (i32.load8_u (local.get $p)))
+    (loop $next
+      (local.set $sum (i32.add (local.get $sum)
+        (i32.load8_u (i32.add (local.get $p) (i32.const 1)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $next (i32.lt_u (local.get $i) (i32.const 3))))
+    (local.get $sum))
+  ;; A throw before the access goes to the handler past the block: p is unproven there.
+  (func $maybe_throw (param $c i32)
+    (if (local.get $c) (then (throw $oops))))
+  (func (export "caught") (param $p i32) (param $c i32) (result i32)
+    (block $handler
+      (try_table (catch $oops $handler)
+        (call $maybe_throw (local.get $c))
+        (drop (i32.load8_u (local.get $p))))
+      (return (i32.const -1)))
+    (i32.load8_u (i32.add (local.get $p) (i32.const 4))))
+)
+(assert_return (invoke "before if" (i32.const 0) (i32.const 1)) (i32.const 5))
+(assert_return (invoke "before if" (i32.const 0) (i32.const 0)) (i32.const 6))
+(assert_trap (invoke "before if" (i32.const -4) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "then, else" (i32.const -4) (i32.const 0)) (i32.const 1))
+(assert_trap (invoke "then, else" (i32.const -4) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "skipped by br_if" (i32.const -4) (i32.const 1)) (i32.const 1))
+(assert_trap (invoke "skipped by br_if" (i32.const -4) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "skipped by br_if" (i32.const 0) (i32.const 0)) (i32.const 5))
+(assert_return (invoke "past br_if" (i32.const 0) (i32.const 0)) (i32.const 5))
+(assert_return (invoke "past br_if" (i32.const 0) (i32.const 1)) (i32.const 9))
+(assert_trap (invoke "past br_if" (i32.const 65535) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "before loop" (i32.const 0)) (i32.const 6))
+(assert_trap (invoke "before loop" (i32.const 65535)) "out of bounds memory access")
+(assert_return (invoke "caught" (i32.const -4) (i32.const 1)) (i32.const 1))
+(assert_trap (invoke "caught" (i32.const -4) (i32.const 0)) "out of bounds memory access")
+(assert_return (invoke "caught" (i32.const 0) (i32.const 0)) (i32.const -1))
