@@ -25,19 +25,6 @@
     (local $v v128)
     (local.set $v (v128.load (local.get $p)))
     (i32x4.add (local.get $v) (f32x4.add (local.get $v) (local.get $v))))
-  ;; The loop of a matrix multiply: c[j] += a * b[j], two lanes at a time.
-  (func (export "axpy") (param $c i32) (param $b i32) (param $n i32) (param $a f64)
-    (local $j i32) (local $splat v128)
-    (local.set $splat (f64x2.splat (local.get $a)))
-    (loop $next
-      (v128.store (i32.add (local.get $c) (local.get $j))
-        (f64x2.add
-          (v128.load (i32.add (local.get $c) (local.get $j)))
-          (f64x2.mul (local.get $splat) (v128.load (i32.add (local.get $b) (local.get $j))))))
-      (local.set $j (i32.add (local.get $j) (i32.const 16)))
-      (br_if $next (i32.lt_u (local.get $j) (local.get $n)))))
-  (func (export "f64") (param $p i32) (result f64)
-    (f64.load (local.get $p)))
 )
 
 (assert_return (invoke "f64x2.mul" (i32.const 0) (v128.const f64x2 3 -0.5))

@@ -199,22 +199,19 @@ impl FuncTranslator<'_, '_> {
         let wasmparser::MemArgTarget::Memory(memory) = memarg.target else {
             return Err(unsupported("GC array accesses", self.offset));
         };
-        let index = self.pop();
-        let mut offset = memarg.offset;
-        let wasm_index = index;
-        let index = if self.is_memory64(memory) {
-            index
+        let popped = self.pop();
+        let memory64 = self.is_memory64(memory);
+        // `core + term` does not wrap: `term` joins the static offset, which Cranelift
+        // folds into the access's displacement where the sum took an `lea`.
+        let (core, term) = if memory64 {
+            (popped, 0)
         } else {
-            let (core, term) = self.split_constant_term(memory, index);
-            // `core + term` does not wrap: `term` joins the static offset, which Cranelift
-            // folds into the access's displacement where the sum took an `lea`.
-            offset += term;
-            core
+            self.split_constant_term(memory, popped)
         };
-        let constant_index = self.is_iconst(index);
-        let core = index;
-        let index = self.extend_to_i64(index);
-        if self.is_memory64(memory) {
+        let offset = memarg.offset + term;
+        let constant_index = self.is_iconst(core);
+        let index = self.extend_to_i64(core);
+        if memory64 {
             self.check_memory64_access(memory, index, offset, size);
         } else {
             if self.needs_bounds_check(offset, size) {
@@ -225,7 +222,7 @@ impl FuncTranslator<'_, '_> {
             // Past this access (which traps otherwise), both indexes are below the
             // memory's length, and memories never shrink.
             if let Some(block) = self.builder.current_block() {
-                for accessed in [wasm_index, core] {
+                for accessed in [popped, core] {
                     self.memory32_accessed.insert((memory, accessed), block);
                 }
             }
